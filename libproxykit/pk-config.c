@@ -1,0 +1,724 @@
+/* pk-config.c: the one configuration format of all proxykit tools
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * PkConfig:
+ *
+ * The configuration shared by every proxykit tool: one `GKeyFile` file
+ * (`/etc/proxykit/proxykit.conf`) with a section per object, such as
+ * `[socks:11]`, `[relay:1]`, `[tunnel:NAME]`, `[dongle:11]` and
+ * `[watchdog]`, plus the environment variables the older shell tools used
+ * (`SOCKS_CONNECT_TIMEOUT`, `WATCHDOG_CHECK_INTERVAL`, ...).
+ *
+ * A value is looked up in the environment first, then in the file, then
+ * the built-in default applies; command-line flags, which come before all
+ * of them, are the tools' business. Errors name where a bad value came
+ * from: `proxykit.conf:12: [socks:11] connect-timeout: 'abc' is not a
+ * duration`, or `environment variable SOCKS_CONNECT_TIMEOUT: ...`.
+ *
+ * ```c
+ * g_autoptr(PkConfig) config = pk_config_new ();
+ * g_auto(GStrv) names = NULL;
+ * guint64 timeout_ms;
+ *
+ * if (!pk_config_load_file (config, "/etc/proxykit/proxykit.conf", &error))
+ *   return FALSE;
+ * names = pk_config_list_sections (config, "socks");
+ * if (!pk_config_get_duration_ms (config, "socks:11", "connect-timeout",
+ *                                 "SOCKS_CONNECT_TIMEOUT", 120000, &timeout_ms, &error))
+ *   return FALSE;
+ * ```
+ */
+
+#include "config.h"
+
+#include "pk-config.h"
+#include "pk-error.h"
+#include "pk-util-private.h"
+
+struct _PkConfig
+{
+  GObject parent_instance;
+
+  GKeyFile *keyfile;
+  char *origin;
+  /* "section\x1fkey" and "section" -> line number, for error messages */
+  GHashTable *lines;
+  /* NULL: the process environment */
+  GHashTable *environ;
+  /* variables from an env file; they override the process environment */
+  GHashTable *env_file;
+};
+
+G_DEFINE_FINAL_TYPE (PkConfig, pk_config, G_TYPE_OBJECT)
+
+static void
+pk_config_finalize (GObject *object)
+{
+  PkConfig *self = PK_CONFIG (object);
+
+  g_clear_pointer (&self->keyfile, g_key_file_unref);
+  g_clear_pointer (&self->origin, g_free);
+  g_clear_pointer (&self->lines, g_hash_table_unref);
+  g_clear_pointer (&self->environ, g_hash_table_unref);
+  g_clear_pointer (&self->env_file, g_hash_table_unref);
+
+  G_OBJECT_CLASS (pk_config_parent_class)->finalize (object);
+}
+
+static void
+pk_config_class_init (PkConfigClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = pk_config_finalize;
+}
+
+static void
+pk_config_init (PkConfig *self)
+{
+  self->keyfile = g_key_file_new ();
+  self->lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->env_file = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+/**
+ * pk_config_new:
+ *
+ * Creates an empty configuration: every lookup gives the environment's
+ * value or the default.
+ *
+ * Returns: (transfer full): a new #PkConfig
+ */
+PkConfig *
+pk_config_new (void)
+{
+  return g_object_new (PK_TYPE_CONFIG, NULL);
+}
+
+static char *
+line_key (const char *section,
+          const char *key)
+{
+  return key ? g_strconcat (section, "\x1f", key, NULL) : g_strdup (section);
+}
+
+/* GKeyFile keeps no line numbers, so a first pass notes where each
+ * section and key stands. */
+static void
+index_lines (PkConfig   *self,
+             const char *data,
+             gsize       length)
+{
+  g_autofree char *copy = g_strndup (data, length);
+  g_auto(GStrv) lines = g_strsplit (copy, "\n", -1);
+  g_autofree char *section = NULL;
+
+  g_hash_table_remove_all (self->lines);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *line = g_strstrip (lines[i]);
+      char *eq;
+
+      if (*line == '\0' || *line == '#' || *line == ';')
+        continue;
+
+      if (*line == '[')
+        {
+          char *end = strchr (line, ']');
+
+          if (end != NULL)
+            {
+              g_free (section);
+              section = g_strndup (line + 1, end - line - 1);
+              g_hash_table_insert (self->lines, line_key (section, NULL), GUINT_TO_POINTER (i + 1));
+            }
+          continue;
+        }
+
+      eq = strchr (line, '=');
+      if (eq != NULL && section != NULL)
+        {
+          *eq = '\0';
+          g_hash_table_insert (self->lines, line_key (section, g_strstrip (line)),
+                               GUINT_TO_POINTER (i + 1));
+        }
+    }
+}
+
+/**
+ * pk_config_load_data:
+ * @self: a #PkConfig
+ * @data: the file's contents
+ * @length: the length of @data, or -1 if it is nul-terminated
+ * @origin: (nullable): the name used in messages, such as a path
+ * @error: return location for a #GError
+ *
+ * Loads a configuration from memory, replacing what was loaded before.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG)
+ */
+gboolean
+pk_config_load_data (PkConfig    *self,
+                     const char  *data,
+                     gssize       length,
+                     const char  *origin,
+                     GError     **error)
+{
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
+  g_return_val_if_fail (data != NULL, FALSE);
+
+  if (length < 0)
+    length = strlen (data);
+
+  if (!g_key_file_load_from_data (keyfile, data, length, G_KEY_FILE_NONE, &local_error))
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG, "%s: %s",
+                   origin ? origin : "configuration", local_error->message);
+      return FALSE;
+    }
+
+  g_key_file_unref (self->keyfile);
+  self->keyfile = g_steal_pointer (&keyfile);
+  g_free (self->origin);
+  self->origin = g_strdup (origin);
+  index_lines (self, data, length);
+
+  return TRUE;
+}
+
+/**
+ * pk_config_load_file:
+ * @self: a #PkConfig
+ * @path: a file name
+ * @error: return location for a #GError
+ *
+ * Loads a configuration file, replacing what was loaded before.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG)
+ */
+gboolean
+pk_config_load_file (PkConfig    *self,
+                     const char  *path,
+                     GError     **error)
+{
+  g_autofree char *contents = NULL;
+  gsize length;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (!g_file_get_contents (path, &contents, &length, &local_error))
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG, "%s", local_error->message);
+      return FALSE;
+    }
+
+  return pk_config_load_data (self, contents, length, path, error);
+}
+
+static char *
+unquote_env_value (const char *value)
+{
+  gsize len = strlen (value);
+
+  if (len >= 2 && ((value[0] == '"' && value[len - 1] == '"') ||
+                   (value[0] == '\'' && value[len - 1] == '\'')))
+    return g_strndup (value + 1, len - 2);
+  return g_strdup (value);
+}
+
+/**
+ * pk_config_load_env_file:
+ * @self: a #PkConfig
+ * @path: a file of `NAME=value` lines, as systemd's `EnvironmentFile=`
+ * @error: return location for a #GError
+ *
+ * Reads environment variables from a file. They stand for the
+ * environment in later lookups and win over the process environment.
+ * Lines may start with `export`, values may be quoted, `#` starts a
+ * comment line.
+ *
+ * Returns: %TRUE, or %FALSE with @error set naming the bad line
+ */
+gboolean
+pk_config_load_env_file (PkConfig    *self,
+                         const char  *path,
+                         GError     **error)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GHashTable) vars = NULL;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
+
+  if (!g_file_get_contents (path, &contents, NULL, &local_error))
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG, "%s", local_error->message);
+      return FALSE;
+    }
+
+  vars = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *line = g_strstrip (lines[i]);
+      char *eq;
+      const char *name;
+
+      if (*line == '\0' || *line == '#')
+        continue;
+      if (g_str_has_prefix (line, "export ") || g_str_has_prefix (line, "export\t"))
+        line = g_strchug (line + 7);
+
+      eq = strchr (line, '=');
+      if (eq == NULL)
+        {
+          g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
+                       "%s:%u: expected NAME=value, got '%s'", path, i + 1, line);
+          return FALSE;
+        }
+      *eq = '\0';
+      name = g_strchomp (line);
+      if (*name == '\0' || (!g_ascii_isalpha (*name) && *name != '_'))
+        {
+          g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
+                       "%s:%u: '%s' is not a variable name", path, i + 1, name);
+          return FALSE;
+        }
+      g_hash_table_replace (vars, g_strdup (name), unquote_env_value (g_strchug (eq + 1)));
+    }
+
+  g_hash_table_unref (self->env_file);
+  self->env_file = g_steal_pointer (&vars);
+  return TRUE;
+}
+
+/**
+ * pk_config_set_environ:
+ * @self: a #PkConfig
+ * @envp: (nullable) (array zero-terminated=1): `NAME=value` strings, or
+ *   %NULL for the process environment
+ *
+ * Sets the environment that lookups consult, for tests and embedders
+ * that must not depend on the process environment.
+ */
+void
+pk_config_set_environ (PkConfig           *self,
+                       const char * const *envp)
+{
+  g_return_if_fail (PK_IS_CONFIG (self));
+
+  g_clear_pointer (&self->environ, g_hash_table_unref);
+  if (envp == NULL)
+    return;
+
+  self->environ = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (guint i = 0; envp[i] != NULL; i++)
+    {
+      const char *eq = strchr (envp[i], '=');
+
+      if (eq != NULL)
+        g_hash_table_replace (self->environ, g_strndup (envp[i], eq - envp[i]), g_strdup (eq + 1));
+    }
+}
+
+/**
+ * pk_config_getenv:
+ * @self: a #PkConfig
+ * @name: a variable name
+ *
+ * Looks up an environment variable: the env file first, then the
+ * environment set with pk_config_set_environ() or the process's.
+ *
+ * Returns: (nullable): the value, or %NULL when unset or empty
+ */
+const char *
+pk_config_getenv (PkConfig   *self,
+                  const char *name)
+{
+  const char *value;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), NULL);
+
+  if (name == NULL)
+    return NULL;
+
+  value = g_hash_table_lookup (self->env_file, name);
+  if (value == NULL)
+    value = self->environ ? g_hash_table_lookup (self->environ, name) : g_getenv (name);
+
+  return (value != NULL && *value != '\0') ? value : NULL;
+}
+
+/**
+ * pk_config_get_origin:
+ * @self: a #PkConfig
+ *
+ * Returns: (nullable): the path or name the configuration was loaded from
+ */
+const char *
+pk_config_get_origin (PkConfig *self)
+{
+  g_return_val_if_fail (PK_IS_CONFIG (self), NULL);
+
+  return self->origin;
+}
+
+/**
+ * pk_config_list_sections:
+ * @self: a #PkConfig
+ * @kind: (nullable): a section kind such as `socks`, or %NULL for all
+ *
+ * Lists sections. With @kind, it lists the names of the sections
+ * `[KIND:NAME]` (and `[KIND]` as the empty name), in file order.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the names
+ */
+char **
+pk_config_list_sections (PkConfig   *self,
+                         const char *kind)
+{
+  g_auto(GStrv) groups = NULL;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  gsize kind_len;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), NULL);
+
+  groups = g_key_file_get_groups (self->keyfile, NULL);
+  if (kind == NULL)
+    return g_steal_pointer (&groups);
+
+  kind_len = strlen (kind);
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      if (strncmp (groups[i], kind, kind_len) != 0)
+        continue;
+      if (groups[i][kind_len] == ':')
+        g_strv_builder_add (builder, groups[i] + kind_len + 1);
+      else if (groups[i][kind_len] == '\0')
+        g_strv_builder_add (builder, "");
+    }
+
+  return g_strv_builder_end (builder);
+}
+
+/**
+ * pk_config_has_section:
+ * @self: a #PkConfig
+ * @section: a section name such as `socks:11`
+ *
+ * Returns: whether the section exists
+ */
+gboolean
+pk_config_has_section (PkConfig   *self,
+                       const char *section)
+{
+  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
+
+  return section != NULL && g_key_file_has_group (self->keyfile, section);
+}
+
+/**
+ * pk_config_has_key:
+ * @self: a #PkConfig
+ * @section: a section name
+ * @key: a key name
+ *
+ * Returns: whether @section sets @key
+ */
+gboolean
+pk_config_has_key (PkConfig   *self,
+                   const char *section,
+                   const char *key)
+{
+  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
+
+  return section != NULL && g_key_file_has_key (self->keyfile, section, key, NULL);
+}
+
+/**
+ * pk_config_describe:
+ * @self: a #PkConfig
+ * @section: a section name
+ * @key: (nullable): a key name
+ *
+ * Describes where a key (or section) stands, for error messages:
+ * `/etc/proxykit/proxykit.conf:12: [socks:11] connect-timeout`.
+ *
+ * Returns: (transfer full): the description
+ */
+char *
+pk_config_describe (PkConfig   *self,
+                    const char *section,
+                    const char *key)
+{
+  g_autofree char *lk = NULL;
+  guint line;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), NULL);
+
+  lk = line_key (section, key);
+  line = GPOINTER_TO_UINT (g_hash_table_lookup (self->lines, lk));
+
+  return g_strdup_printf ("%s:%u: [%s]%s%s",
+                          self->origin ? self->origin : "configuration", line,
+                          section, key ? " " : "", key ? key : "");
+}
+
+/**
+ * pk_config_check_keys:
+ * @self: a #PkConfig
+ * @section: a section name
+ * @known_keys: (array zero-terminated=1): the keys the section may have
+ * @error: return location for a #GError
+ *
+ * Refuses a section with a key that is not in @known_keys, so that a
+ * typo in a key name is an error rather than a silent default.
+ *
+ * Returns: %TRUE, or %FALSE with @error set naming the line
+ */
+gboolean
+pk_config_check_keys (PkConfig           *self,
+                      const char         *section,
+                      const char * const *known_keys,
+                      GError            **error)
+{
+  g_auto(GStrv) keys = NULL;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
+
+  keys = g_key_file_get_keys (self->keyfile, section, NULL, NULL);
+  if (keys == NULL)
+    return TRUE;
+
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      if (!g_strv_contains (known_keys, keys[i]))
+        {
+          g_autofree char *where = pk_config_describe (self, section, keys[i]);
+          g_autofree char *known = g_strjoinv (", ", (char **) known_keys);
+
+          g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
+                       "%s: unknown key (known keys: %s)", where, known);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+/* The raw value and where it came from: the environment, then the file. */
+static char *
+lookup (PkConfig    *self,
+        const char  *section,
+        const char  *key,
+        const char  *env_name,
+        char       **where)
+{
+  const char *env = pk_config_getenv (self, env_name);
+
+  if (env != NULL)
+    {
+      *where = g_strdup_printf ("environment variable %s", env_name);
+      return g_strdup (env);
+    }
+
+  if (section != NULL && key != NULL && g_key_file_has_key (self->keyfile, section, key, NULL))
+    {
+      char *value = g_key_file_get_string (self->keyfile, section, key, NULL);
+
+      if (value != NULL)
+        {
+          *where = pk_config_describe (self, section, key);
+          return value;
+        }
+    }
+
+  *where = NULL;
+  return NULL;
+}
+
+static gboolean
+prefix_where (GError     **error,
+              GError      *local_error,
+              const char  *where)
+{
+  g_set_error (error, PK_ERROR, PK_ERROR_CONFIG, "%s: %s", where, local_error->message);
+  g_error_free (local_error);
+  return FALSE;
+}
+
+/**
+ * pk_config_dup_string:
+ * @self: a #PkConfig
+ * @section: (nullable): a section name
+ * @key: (nullable): a key name
+ * @env_name: (nullable): an environment variable that overrides the key
+ * @default_value: (nullable): the value when neither is set
+ *
+ * Returns: (transfer full) (nullable): the value
+ */
+char *
+pk_config_dup_string (PkConfig   *self,
+                      const char *section,
+                      const char *key,
+                      const char *env_name,
+                      const char *default_value)
+{
+  g_autofree char *where = NULL;
+  char *value;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), NULL);
+
+  value = lookup (self, section, key, env_name, &where);
+  return value ? value : g_strdup (default_value);
+}
+
+/**
+ * pk_config_get_uint:
+ * @self: a #PkConfig
+ * @section: (nullable): a section name
+ * @key: (nullable): a key name
+ * @env_name: (nullable): an environment variable that overrides the key
+ * @min: the smallest value allowed
+ * @max: the largest value allowed
+ * @default_value: the value when neither is set
+ * @out_value: (out): the value
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE, or %FALSE with @error set naming where the bad value is
+ */
+gboolean
+pk_config_get_uint (PkConfig    *self,
+                    const char  *section,
+                    const char  *key,
+                    const char  *env_name,
+                    guint64      min,
+                    guint64      max,
+                    guint64      default_value,
+                    guint64     *out_value,
+                    GError     **error)
+{
+  g_autofree char *where = NULL;
+  g_autofree char *value = NULL;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
+
+  value = lookup (self, section, key, env_name, &where);
+  if (value == NULL)
+    {
+      *out_value = default_value;
+      return TRUE;
+    }
+
+  if (!pk_parse_uint (value, min, max, out_value, &local_error))
+    return prefix_where (error, local_error, where);
+
+  return TRUE;
+}
+
+/**
+ * pk_config_get_duration_ms:
+ * @self: a #PkConfig
+ * @section: (nullable): a section name
+ * @key: (nullable): a key name
+ * @env_name: (nullable): an environment variable that overrides the key
+ * @default_ms: the value when neither is set, in milliseconds
+ * @out_ms: (out): the value in milliseconds
+ * @error: return location for a #GError
+ *
+ * Reads a duration: a number of seconds (`30`), or a number with a unit
+ * (`500ms`, `30s`, `2m`, `1h`).
+ *
+ * Returns: %TRUE, or %FALSE with @error set naming where the bad value is
+ */
+gboolean
+pk_config_get_duration_ms (PkConfig    *self,
+                           const char  *section,
+                           const char  *key,
+                           const char  *env_name,
+                           guint64      default_ms,
+                           guint64     *out_ms,
+                           GError     **error)
+{
+  g_autofree char *where = NULL;
+  g_autofree char *value = NULL;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
+
+  value = lookup (self, section, key, env_name, &where);
+  if (value == NULL)
+    {
+      *out_ms = default_ms;
+      return TRUE;
+    }
+
+  if (!pk_parse_duration_ms (value, out_ms, &local_error))
+    return prefix_where (error, local_error, where);
+
+  return TRUE;
+}
+
+/**
+ * pk_config_get_boolean:
+ * @self: a #PkConfig
+ * @section: (nullable): a section name
+ * @key: (nullable): a key name
+ * @env_name: (nullable): an environment variable that overrides the key
+ * @default_value: the value when neither is set
+ * @out_value: (out): the value
+ * @error: return location for a #GError
+ *
+ * Reads a boolean: `true`/`false`, `yes`/`no`, `on`/`off` or `1`/`0`.
+ *
+ * Returns: %TRUE, or %FALSE with @error set naming where the bad value is
+ */
+gboolean
+pk_config_get_boolean (PkConfig    *self,
+                       const char  *section,
+                       const char  *key,
+                       const char  *env_name,
+                       gboolean     default_value,
+                       gboolean    *out_value,
+                       GError     **error)
+{
+  static const char * const yes[] = { "true", "yes", "on", "1", NULL };
+  static const char * const no[] = { "false", "no", "off", "0", NULL };
+  g_autofree char *where = NULL;
+  g_autofree char *value = NULL;
+  g_autofree char *lower = NULL;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
+
+  value = lookup (self, section, key, env_name, &where);
+  if (value == NULL)
+    {
+      *out_value = default_value;
+      return TRUE;
+    }
+
+  lower = g_ascii_strdown (g_strstrip (value), -1);
+  if (g_strv_contains (yes, lower))
+    *out_value = TRUE;
+  else if (g_strv_contains (no, lower))
+    *out_value = FALSE;
+  else
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
+                   "%s: '%s' is not a boolean (true/false, yes/no, on/off, 1/0)", where, value);
+      return FALSE;
+    }
+
+  return TRUE;
+}

@@ -1,0 +1,52 @@
+/* pk-util-private.h: helpers shared inside the library (not installed)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+void       pk_inet_address_list_free (gpointer list);
+
+/* "127.0.0.1:1080", "[::1]:1080", "host:80", or a bare host with @default_port
+ * (0 means a port is required). */
+gboolean   pk_parse_host_port        (const char  *str,
+                                      guint16      default_port,
+                                      char       **host,
+                                      guint16     *port,
+                                      GError     **error);
+GSocketAddress *pk_parse_socket_address (const char  *str,
+                                         guint16      default_port,
+                                         GError     **error);
+
+/* "30", "30s", "500ms", "2m", "1h", "1.5s" -> milliseconds. */
+gboolean   pk_parse_duration_ms      (const char  *str,
+                                      guint64     *out_ms,
+                                      GError     **error);
+
+gboolean   pk_parse_uint             (const char  *str,
+                                      guint64      min,
+                                      guint64      max,
+                                      guint64     *out,
+                                      GError     **error);
+
+/* A list of CIDRs ("10.0.0.0/8,192.168.1.5 ::1/128"), separated by commas
+ * or white space; a bare address is a host route. Returns a GPtrArray of
+ * GInetAddressMask. */
+GPtrArray *pk_parse_cidr_list        (const char  *str,
+                                      GError     **error);
+gboolean   pk_cidr_list_add          (GPtrArray   *list,
+                                      const char  *cidr,
+                                      GError     **error);
+gboolean   pk_cidr_list_matches      (GPtrArray    *list,
+                                      GInetAddress *address);
+
+/* IPv4-mapped IPv6 (::ffff:a.b.c.d) as plain IPv4, so that rules written
+ * for IPv4 match clients of a dual-stack listener. */
+GInetAddress *pk_inet_address_unmap  (GInetAddress *address);
+
+char      *pk_format_socket_address  (GSocketAddress *address);
+
+G_END_DECLS

@@ -1,0 +1,275 @@
+/* pk-util.c: helpers shared inside the library
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "pk-error.h"
+#include "pk-util-private.h"
+
+void
+pk_inet_address_list_free (gpointer list)
+{
+  g_list_free_full (list, g_object_unref);
+}
+
+gboolean
+pk_parse_uint (const char  *str,
+               guint64      min,
+               guint64      max,
+               guint64     *out,
+               GError     **error)
+{
+  g_autofree char *copy = str ? g_strstrip (g_strdup (str)) : NULL;
+  guint64 value;
+
+  if (copy == NULL || !g_ascii_string_to_unsigned (copy, 10, min, max, &value, NULL))
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+                   "'%s' is not a whole number from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT,
+                   str ? str : "", min, max);
+      return FALSE;
+    }
+
+  *out = value;
+  return TRUE;
+}
+
+gboolean
+pk_parse_host_port (const char  *str,
+                    guint16      default_port,
+                    char       **host,
+                    guint16     *port,
+                    GError     **error)
+{
+  const char *colon;
+  g_autofree char *h = NULL;
+  guint64 p = default_port;
+
+  if (str == NULL || *str == '\0')
+    {
+      g_set_error_literal (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+                           "empty address: expected HOST:PORT");
+      return FALSE;
+    }
+
+  if (str[0] == '[')
+    {
+      const char *end = strchr (str, ']');
+
+      if (end == NULL)
+        goto bad;
+      h = g_strndup (str + 1, end - str - 1);
+      if (end[1] == ':')
+        colon = end + 1;
+      else if (end[1] == '\0')
+        colon = NULL;
+      else
+        goto bad;
+    }
+  else
+    {
+      colon = strrchr (str, ':');
+      /* More than one colon and no brackets: a bare IPv6 address. */
+      if (colon != NULL && strchr (str, ':') != colon)
+        colon = NULL;
+      h = colon ? g_strndup (str, colon - str) : g_strdup (str);
+    }
+
+  if (colon != NULL)
+    {
+      if (!g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &p, NULL))
+        {
+          g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+                       "'%s': port '%s' is not a number from 1 to 65535", str, colon + 1);
+          return FALSE;
+        }
+    }
+  else if (default_port == 0)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+                   "'%s' has no port: expected HOST:PORT", str);
+      return FALSE;
+    }
+
+  if (*h == '\0')
+    goto bad;
+
+  *host = g_steal_pointer (&h);
+  *port = (guint16) p;
+  return TRUE;
+
+bad:
+  g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+               "'%s' is not an address of the form HOST:PORT or [IPv6]:PORT", str);
+  return FALSE;
+}
+
+GSocketAddress *
+pk_parse_socket_address (const char  *str,
+                         guint16      default_port,
+                         GError     **error)
+{
+  g_autofree char *host = NULL;
+  guint16 port;
+  g_autoptr(GInetAddress) addr = NULL;
+
+  if (!pk_parse_host_port (str, default_port, &host, &port, error))
+    return NULL;
+
+  addr = g_inet_address_new_from_string (host);
+  if (addr == NULL)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+                   "'%s': '%s' is not an IPv4 or IPv6 address", str, host);
+      return NULL;
+    }
+
+  return g_inet_socket_address_new (addr, port);
+}
+
+gboolean
+pk_parse_duration_ms (const char  *str,
+                      guint64     *out_ms,
+                      GError     **error)
+{
+  g_autofree char *copy = NULL;
+  char *end = NULL;
+  double value;
+  double scale = 1000.0;
+
+  if (str == NULL)
+    goto bad;
+
+  copy = g_strstrip (g_strdup (str));
+  if (*copy == '\0' || *copy == '-' || *copy == '+')
+    goto bad;
+
+  errno = 0;
+  value = g_ascii_strtod (copy, &end);
+  if (errno != 0 || end == copy || value < 0)
+    goto bad;
+
+  if (*end == '\0' || g_str_equal (end, "s"))
+    scale = 1000.0;
+  else if (g_str_equal (end, "ms"))
+    scale = 1.0;
+  else if (g_str_equal (end, "m") || g_str_equal (end, "min"))
+    scale = 60000.0;
+  else if (g_str_equal (end, "h"))
+    scale = 3600000.0;
+  else
+    goto bad;
+
+  if (value * scale > (double) G_MAXUINT32 * 1000.0)
+    goto bad;
+
+  *out_ms = (guint64) (value * scale + 0.5);
+  return TRUE;
+
+bad:
+  g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+               "'%s' is not a duration (examples: 30, 30s, 500ms, 2m, 1h)", str ? str : "");
+  return FALSE;
+}
+
+gboolean
+pk_cidr_list_add (GPtrArray   *list,
+                  const char  *cidr,
+                  GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  GInetAddressMask *mask;
+
+  mask = g_inet_address_mask_new_from_string (cidr, &local_error);
+  if (mask == NULL)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+                   "'%s' is not an address or CIDR (examples: 10.0.0.0/8, 192.168.1.5, ::1/128)",
+                   cidr);
+      return FALSE;
+    }
+
+  g_ptr_array_add (list, mask);
+  return TRUE;
+}
+
+GPtrArray *
+pk_parse_cidr_list (const char  *str,
+                    GError     **error)
+{
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func (g_object_unref);
+  g_auto(GStrv) parts = NULL;
+
+  if (str == NULL)
+    return g_steal_pointer (&list);
+
+  parts = g_strsplit_set (str, ", \t\n", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      if (*parts[i] == '\0')
+        continue;
+      if (!pk_cidr_list_add (list, parts[i], error))
+        return NULL;
+    }
+
+  return g_steal_pointer (&list);
+}
+
+GInetAddress *
+pk_inet_address_unmap (GInetAddress *address)
+{
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6)
+    {
+      const guint8 *bytes = g_inet_address_to_bytes (address);
+      static const guint8 prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+      if (memcmp (bytes, prefix, sizeof prefix) == 0)
+        return g_inet_address_new_from_bytes (bytes + 12, G_SOCKET_FAMILY_IPV4);
+    }
+
+  return g_object_ref (address);
+}
+
+gboolean
+pk_cidr_list_matches (GPtrArray    *list,
+                      GInetAddress *address)
+{
+  g_autoptr(GInetAddress) plain = NULL;
+
+  if (list == NULL)
+    return FALSE;
+
+  plain = pk_inet_address_unmap (address);
+  for (guint i = 0; i < list->len; i++)
+    {
+      GInetAddressMask *mask = g_ptr_array_index (list, i);
+
+      if (g_inet_address_mask_get_family (mask) == g_inet_address_get_family (plain) &&
+          g_inet_address_mask_matches (mask, plain))
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+char *
+pk_format_socket_address (GSocketAddress *address)
+{
+  GInetAddress *inet;
+  g_autofree char *host = NULL;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    return g_strdup ("?");
+
+  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+  host = g_inet_address_to_string (inet);
+  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
+    return g_strdup_printf ("[%s]:%u", host,
+                            g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+  return g_strdup_printf ("%s:%u", host,
+                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+}

@@ -1,0 +1,408 @@
+/* pk-test-utils.c: helpers shared by the tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "pk-test-utils.h"
+
+void
+pk_test_init (int    *argc,
+              char ***argv)
+{
+  g_test_init (argc, argv, NULL);
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  /* Resolution in tests is of literals and "localhost" only. */
+  g_setenv ("GIO_USE_VFS", "local", TRUE);
+}
+
+gboolean
+pk_test_enter_new_netns (char **reason)
+{
+  int status = 0;
+
+  if (geteuid () != 0)
+    {
+      *reason = g_strdup ("needs root for a network namespace (CI runs as root)");
+      return FALSE;
+    }
+  if (unshare (CLONE_NEWNET) < 0)
+    {
+      *reason = g_strdup_printf ("unshare(CLONE_NEWNET) failed: %s", g_strerror (errno));
+      return FALSE;
+    }
+  if (!g_spawn_command_line_sync ("ip link set lo up", NULL, NULL, &status, NULL) ||
+      !g_spawn_check_wait_status (status, NULL))
+    {
+      *reason = g_strdup ("'ip link set lo up' failed in the new namespace (is iproute2 installed?)");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+pk_test_run (const char *format,
+             ...)
+{
+  g_autofree char *cmd = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+  va_list args;
+  const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+
+  va_start (args, format);
+  cmd = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  argv[2] = cmd;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                     &out, &err, &status, &error))
+    g_error ("cannot run '%s': %s", cmd, error->message);
+  if (!g_spawn_check_wait_status (status, &error))
+    g_error ("'%s' failed: %s\n%s%s", cmd, error->message, out, err);
+}
+
+static gboolean
+flag_is_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+void
+pk_test_wait_for_flag (gboolean *flag,
+                       guint     timeout_ms)
+{
+  pk_test_wait_until (flag_is_set, flag, timeout_ms);
+}
+
+void
+pk_test_wait_until (gboolean (*cond) (gpointer data),
+                    gpointer  data,
+                    guint     timeout_ms)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  if (context == NULL)
+    context = g_main_context_default ();
+
+  while (!cond (data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("condition not met within %u ms", timeout_ms);
+      /* Poll with a short cap so that the deadline is seen even when no
+       * source becomes ready. */
+      if (!g_main_context_iteration (context, FALSE))
+        g_usleep (1000);
+    }
+}
+
+/* --- echo server --- */
+
+struct _PkTestEchoServer
+{
+  GSocket *listener;
+  GSocketType type;
+  GThread *thread;
+  GCancellable *cancellable;
+  GMutex lock;
+  char *last_peer;
+  guint n_connections;
+  GPtrArray *conn_threads;
+};
+
+static void
+note_peer (PkTestEchoServer *server,
+           GSocketAddress   *peer)
+{
+  GInetSocketAddress *isa = G_INET_SOCKET_ADDRESS (peer);
+  g_autofree char *host = g_inet_address_to_string (g_inet_socket_address_get_address (isa));
+
+  g_mutex_lock (&server->lock);
+  g_free (server->last_peer);
+  server->last_peer = g_steal_pointer (&host);
+  server->n_connections++;
+  g_mutex_unlock (&server->lock);
+}
+
+typedef struct {
+  PkTestEchoServer *server;
+  GSocket *socket;
+} EchoConn;
+
+static gpointer
+echo_conn_thread (gpointer user_data)
+{
+  EchoConn *conn = user_data;
+  char buf[65536];
+
+  for (;;)
+    {
+      gssize n = g_socket_receive (conn->socket, buf, sizeof buf, conn->server->cancellable, NULL);
+      gssize off = 0;
+
+      if (n <= 0)
+        break;
+      while (off < n)
+        {
+          gssize w = g_socket_send (conn->socket, buf + off, n - off, conn->server->cancellable, NULL);
+          if (w <= 0)
+            goto out;
+          off += w;
+        }
+    }
+  /* EOF from the client: answer it with our own, after everything was
+   * echoed, like a well-behaved server. */
+  g_socket_shutdown (conn->socket, FALSE, TRUE, NULL);
+out:
+  g_object_unref (conn->socket);
+  g_free (conn);
+  return NULL;
+}
+
+static gpointer
+echo_server_thread (gpointer user_data)
+{
+  PkTestEchoServer *server = user_data;
+
+  if (server->type == G_SOCKET_TYPE_DATAGRAM)
+    {
+      char buf[65536];
+
+      for (;;)
+        {
+          g_autoptr(GSocketAddress) from = NULL;
+          gssize n = g_socket_receive_from (server->listener, &from, buf, sizeof buf,
+                                            server->cancellable, NULL);
+          if (n < 0)
+            break;
+          note_peer (server, from);
+          g_socket_send_to (server->listener, from, buf, n, NULL, NULL);
+        }
+      return NULL;
+    }
+
+  for (;;)
+    {
+      GSocket *client = g_socket_accept (server->listener, server->cancellable, NULL);
+      g_autoptr(GSocketAddress) peer = NULL;
+      EchoConn *conn;
+
+      if (client == NULL)
+        break;
+      peer = g_socket_get_remote_address (client, NULL);
+      if (peer != NULL)
+        note_peer (server, peer);
+      conn = g_new0 (EchoConn, 1);
+      conn->server = server;
+      conn->socket = client;
+      g_ptr_array_add (server->conn_threads, g_thread_new ("echo-conn", echo_conn_thread, conn));
+    }
+  return NULL;
+}
+
+PkTestEchoServer *
+pk_test_echo_server_new (const char  *address,
+                         GSocketType  type)
+{
+  PkTestEchoServer *server = g_new0 (PkTestEchoServer, 1);
+  g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
+  g_autoptr(GSocketAddress) bind_addr = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (inet);
+  g_mutex_init (&server->lock);
+  server->type = type;
+  server->cancellable = g_cancellable_new ();
+  server->conn_threads = g_ptr_array_new ();
+  server->listener = g_socket_new (g_inet_address_get_family (inet), type,
+                                   G_SOCKET_PROTOCOL_DEFAULT, &error);
+  g_assert_no_error (error);
+  bind_addr = g_inet_socket_address_new (inet, 0);
+  g_socket_bind (server->listener, bind_addr, TRUE, &error);
+  g_assert_no_error (error);
+  if (type == G_SOCKET_TYPE_STREAM)
+    {
+      g_socket_set_listen_backlog (server->listener, 512);
+      g_socket_listen (server->listener, &error);
+      g_assert_no_error (error);
+    }
+  server->thread = g_thread_new ("echo-server", echo_server_thread, server);
+  return server;
+}
+
+GSocketAddress *
+pk_test_echo_server_get_address (PkTestEchoServer *server)
+{
+  return g_socket_get_local_address (server->listener, NULL);
+}
+
+guint16
+pk_test_echo_server_get_port (PkTestEchoServer *server)
+{
+  g_autoptr(GSocketAddress) addr = pk_test_echo_server_get_address (server);
+
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr));
+}
+
+char *
+pk_test_echo_server_dup_last_peer (PkTestEchoServer *server)
+{
+  char *peer;
+
+  g_mutex_lock (&server->lock);
+  peer = g_strdup (server->last_peer);
+  g_mutex_unlock (&server->lock);
+  return peer;
+}
+
+guint
+pk_test_echo_server_get_n_connections (PkTestEchoServer *server)
+{
+  guint n;
+
+  g_mutex_lock (&server->lock);
+  n = server->n_connections;
+  g_mutex_unlock (&server->lock);
+  return n;
+}
+
+void
+pk_test_echo_server_free (PkTestEchoServer *server)
+{
+  g_cancellable_cancel (server->cancellable);
+  g_thread_join (server->thread);
+  for (guint i = 0; i < server->conn_threads->len; i++)
+    g_thread_join (g_ptr_array_index (server->conn_threads, i));
+  g_ptr_array_unref (server->conn_threads);
+  g_socket_close (server->listener, NULL);
+  g_object_unref (server->listener);
+  g_object_unref (server->cancellable);
+  g_free (server->last_peer);
+  g_mutex_clear (&server->lock);
+  g_free (server);
+}
+
+GSocket *
+pk_test_blackhole_listener_new (guint16 *port)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  GSocket *listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                    G_SOCKET_PROTOCOL_DEFAULT, &error);
+
+  g_assert_no_error (error);
+  g_socket_bind (listener, addr, TRUE, &error);
+  g_assert_no_error (error);
+  g_socket_set_listen_backlog (listener, 0);
+  g_socket_listen (listener, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (listener, NULL);
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+
+  /* Fill the accept queue (backlog 0 admits one, plus the SYN queue):
+   * further connects then get no SYN-ACK and hang until their timeout. */
+  for (int i = 0; i < 4; i++)
+    {
+      GSocket *filler = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                      G_SOCKET_PROTOCOL_DEFAULT, NULL);
+      g_socket_set_blocking (filler, FALSE);
+      g_socket_connect (filler, bound, NULL, NULL);
+      g_object_set_data_full (G_OBJECT (listener), g_strdup_printf ("filler-%d", i), filler,
+                              g_object_unref);
+    }
+  g_usleep (50000);
+  return listener;
+}
+
+GSocket *
+pk_test_connect_tcp (GSocketAddress *address)
+{
+  g_autoptr(GError) error = NULL;
+  GSocket *socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                                  G_SOCKET_PROTOCOL_DEFAULT, &error);
+
+  g_assert_no_error (error);
+  g_socket_set_timeout (socket, 10);
+  g_socket_connect (socket, address, NULL, &error);
+  g_assert_no_error (error);
+  return socket;
+}
+
+void
+pk_test_send_all (GSocket    *socket,
+                  const void *data,
+                  gsize       len)
+{
+  gsize off = 0;
+
+  while (off < len)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_socket_send (socket, (const char *) data + off, len - off, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      off += n;
+    }
+}
+
+void
+pk_test_recv_exact (GSocket *socket,
+                    void    *buf,
+                    gsize    len,
+                    guint    timeout_ms)
+{
+  gsize off = 0;
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (off < len)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n;
+      gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+
+      if (left <= 0)
+        g_error ("timed out after %u ms with %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes",
+                 timeout_ms, off, len);
+      if (!g_socket_condition_timed_wait (socket, G_IO_IN, left * 1000, NULL, &error))
+        continue;
+      n = g_socket_receive (socket, (char *) buf + off, len - off, NULL, &error);
+      g_assert_no_error (error);
+      if (n == 0)
+        g_error ("EOF after %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes", off, len);
+      off += n;
+    }
+}
+
+gboolean
+pk_test_wait_eof (GSocket *socket,
+                  guint    timeout_ms)
+{
+  char c;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_socket_condition_timed_wait (socket, G_IO_IN, (gint64) timeout_ms * 1000, NULL, &error))
+    return FALSE;
+  /* A reset counts as closed too. */
+  return g_socket_receive (socket, &c, 1, NULL, NULL) <= 0;
+}
+
+char *
+pk_test_build_path (const char *relative)
+{
+  const char *builddir = g_getenv ("PK_BUILDDIR");
+
+  g_assert_nonnull (builddir);
+  return g_build_filename (builddir, relative, NULL);
+}

@@ -1,0 +1,71 @@
+/* pk-test-utils.h: helpers shared by the tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* g_test_init() plus the conventions of these tests: no network access
+ * beyond loopback and namespaces the test makes, fatal criticals. */
+void      pk_test_init              (int    *argc,
+                                     char ***argv);
+
+/* Moves the calling process into a new, empty network namespace with lo
+ * up. Call it first in main(), before any thread exists. Returns FALSE
+ * (and says why in @reason) where that is not allowed; tests then skip. */
+gboolean  pk_test_enter_new_netns   (char  **reason);
+
+/* Runs a command (through /bin/sh) and fails the test if it fails. */
+void      pk_test_run               (const char *format,
+                                     ...) G_GNUC_PRINTF (1, 2);
+
+/* Iterates the thread-default main context until *flag is TRUE; fails
+ * the test after timeout_ms. */
+void      pk_test_wait_for_flag     (gboolean *flag,
+                                     guint     timeout_ms);
+void      pk_test_wait_until        (gboolean (*cond) (gpointer data),
+                                     gpointer  data,
+                                     guint     timeout_ms);
+
+/* A TCP or UDP echo server in its own thread. TCP: echoes each
+ * connection until EOF, then shuts down its write side (so half-close
+ * passes through); UDP: echoes each datagram to its sender. It records the
+ * address of the last peer, so that egress tests can check the source. */
+typedef struct _PkTestEchoServer PkTestEchoServer;
+
+PkTestEchoServer *pk_test_echo_server_new        (const char        *address,
+                                                  GSocketType        type);
+guint16           pk_test_echo_server_get_port   (PkTestEchoServer  *server);
+GSocketAddress   *pk_test_echo_server_get_address (PkTestEchoServer *server);
+char             *pk_test_echo_server_dup_last_peer (PkTestEchoServer *server);
+guint             pk_test_echo_server_get_n_connections (PkTestEchoServer *server);
+void              pk_test_echo_server_free       (PkTestEchoServer  *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PkTestEchoServer, pk_test_echo_server_free)
+
+/* A listening TCP socket that never accepts: with its backlog filled,
+ * connects to it hang, which is how connect timeouts are tested on
+ * loopback. */
+GSocket  *pk_test_blackhole_listener_new (guint16 *port);
+
+/* Blocking helpers on plain sockets, for clients in tests. */
+GSocket  *pk_test_connect_tcp       (GSocketAddress *address);
+void      pk_test_send_all          (GSocket        *socket,
+                                     const void     *data,
+                                     gsize           len);
+/* Reads exactly len bytes; fails the test on EOF or after timeout_ms. */
+void      pk_test_recv_exact        (GSocket        *socket,
+                                     void           *buf,
+                                     gsize           len,
+                                     guint           timeout_ms);
+/* TRUE if the peer closed (EOF) within timeout_ms. */
+gboolean  pk_test_wait_eof          (GSocket        *socket,
+                                     guint           timeout_ms);
+
+/* Path of a program built in the tree, from the MESON_* or PK_BUILDDIR
+ * environment the test runs in. */
+char     *pk_test_build_path        (const char *relative);
+
+G_END_DECLS
