@@ -1,0 +1,36 @@
+"""proxykit: Python bindings of libproxykit.
+
+Building blocks for mobile and tunnel proxy nodes, from Python scripts:
+SOCKS5 listeners pinned to an egress, HiLink dongle IP rotation, health
+probes, relays and metrics, without GObject.
+
+The C library works asynchronously in a GLib main loop; the package runs
+that loop in a thread of its own, and the calls here block (each with a
+``timeout``) until the C side is done. Errors are :class:`Error`
+subclasses carrying the GError's ``domain``, ``code`` and ``message``.
+"""
+from ._proxykit import ffi as _ffi, lib as _lib
+from .errors import (  # noqa: F401
+    Error, Failed, InvalidArgument, ConfigError, ProtocolError, AuthFailed,
+    NotAllowed, NotSupported, EgressError, ResolveError, Busy, Cooldown,
+    TunnelError, ModemError, CheckFailed, StateError, Unchanged,
+    GioError, Cancelled, TimedOut, ConnectionRefused, ConnectionClosed,
+    HostUnreachable, NetworkUnreachable, HostNotFound, AddressInUse,
+    PermissionDenied, NotFound,
+)
+from .egress import Egress  # noqa: F401
+from .config import Config  # noqa: F401
+
+__version__: str = _ffi.string(_lib.PK_VERSION_S).decode()
+version_info = (_lib.PK_MAJOR_VERSION, _lib.PK_MINOR_VERSION, _lib.PK_MICRO_VERSION)
+
+__all__ = [
+    '__version__', 'version_info',
+    'Egress', 'Config',
+    'Error', 'Failed', 'InvalidArgument', 'ConfigError', 'ProtocolError', 'AuthFailed',
+    'NotAllowed', 'NotSupported', 'EgressError', 'ResolveError', 'Busy', 'Cooldown',
+    'TunnelError', 'ModemError', 'CheckFailed', 'StateError', 'Unchanged',
+    'GioError', 'Cancelled', 'TimedOut', 'ConnectionRefused', 'ConnectionClosed',
+    'HostUnreachable', 'NetworkUnreachable', 'HostNotFound', 'AddressInUse',
+    'PermissionDenied', 'NotFound',
+]

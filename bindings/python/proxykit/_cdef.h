@@ -1,0 +1,237 @@
+/* _cdef.h: every C declaration the Python bindings use, in one place.
+ *
+ * This is cffi's cdef dialect, not C: "..." lets the compiler fill in
+ * enum values and struct layouts (API mode), and extern "Python" declares
+ * the callbacks that C calls back into Python through.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* --- GLib basics --- */
+typedef int gint;
+typedef unsigned int guint;
+typedef int gboolean;
+typedef char gchar;
+typedef void *gpointer;
+typedef uint16_t guint16;
+typedef uint32_t guint32;
+typedef int64_t gint64;
+typedef uint64_t guint64;
+typedef double gdouble;
+typedef int... gssize;
+typedef int... gsize;
+typedef int... GType;
+typedef uint32_t GQuark;
+
+typedef struct {
+  GQuark domain;
+  gint code;
+  gchar *message;
+  ...;
+} GError;
+
+typedef struct _GList {
+  gpointer data;
+  struct _GList *next;
+  struct _GList *prev;
+} GList;
+
+typedef ... GObject;
+typedef ... GValue;
+typedef ... GAsyncResult;
+typedef ... GCancellable;
+typedef ... GSocket;
+typedef ... GSocketAddress;
+typedef ... GInetAddress;
+
+typedef void (*GAsyncReadyCallback) (GObject *source, GAsyncResult *res, gpointer user_data);
+typedef void (*GDestroyNotify) (gpointer data);
+
+typedef enum {
+  G_SOCKET_FAMILY_INVALID,
+  G_SOCKET_FAMILY_UNIX,
+  G_SOCKET_FAMILY_IPV4,
+  G_SOCKET_FAMILY_IPV6,
+  ...
+} GSocketFamily;
+
+typedef enum {
+  G_SOCKET_TYPE_INVALID,
+  G_SOCKET_TYPE_STREAM,
+  G_SOCKET_TYPE_DATAGRAM,
+  G_SOCKET_TYPE_SEQPACKET,
+  ...
+} GSocketType;
+
+typedef enum {
+  G_IO_ERROR_FAILED,
+  G_IO_ERROR_NOT_FOUND,
+  G_IO_ERROR_EXISTS,
+  G_IO_ERROR_PERMISSION_DENIED,
+  G_IO_ERROR_INVALID_ARGUMENT,
+  G_IO_ERROR_NOT_SUPPORTED,
+  G_IO_ERROR_CANCELLED,
+  G_IO_ERROR_BUSY,
+  G_IO_ERROR_TIMED_OUT,
+  G_IO_ERROR_HOST_NOT_FOUND,
+  G_IO_ERROR_WOULD_BLOCK,
+  G_IO_ERROR_ADDRESS_IN_USE,
+  G_IO_ERROR_PARTIAL_INPUT,
+  G_IO_ERROR_INVALID_DATA,
+  G_IO_ERROR_HOST_UNREACHABLE,
+  G_IO_ERROR_NETWORK_UNREACHABLE,
+  G_IO_ERROR_CONNECTION_REFUSED,
+  G_IO_ERROR_PROXY_FAILED,
+  G_IO_ERROR_BROKEN_PIPE,
+  G_IO_ERROR_CONNECTION_CLOSED,
+  G_IO_ERROR_NOT_CONNECTED,
+  G_IO_ERROR_MESSAGE_TOO_LARGE,
+  ...
+} GIOErrorEnum;
+
+GQuark g_io_error_quark (void);
+const gchar *g_quark_to_string (GQuark quark);
+void g_error_free (GError *error);
+void g_free (gpointer mem);
+void g_strfreev (gchar **str_array);
+void g_list_free (GList *list);
+
+gpointer g_object_ref (gpointer object);
+void g_object_unref (gpointer object);
+
+GCancellable *g_cancellable_new (void);
+void g_cancellable_cancel (GCancellable *cancellable);
+
+int g_socket_get_fd (GSocket *socket);
+GSocket *g_socket_new_from_fd (gint fd, GError **error);
+GSocketAddress *g_inet_socket_address_new_from_string (const char *address, guint port);
+gchar *g_inet_address_to_string (GInetAddress *address);
+
+/* GValue access, for signal arguments */
+gboolean g_value_get_boolean (const GValue *value);
+gint g_value_get_int (const GValue *value);
+guint g_value_get_uint (const GValue *value);
+gint64 g_value_get_int64 (const GValue *value);
+guint64 g_value_get_uint64 (const GValue *value);
+gdouble g_value_get_double (const GValue *value);
+gint g_value_get_enum (const GValue *value);
+guint g_value_get_flags (const GValue *value);
+const gchar *g_value_get_string (const GValue *value);
+gpointer g_value_get_object (const GValue *value);
+
+#define G_TYPE_BOOLEAN ...
+#define G_TYPE_INT ...
+#define G_TYPE_UINT ...
+#define G_TYPE_INT64 ...
+#define G_TYPE_UINT64 ...
+#define G_TYPE_DOUBLE ...
+#define G_TYPE_ENUM ...
+#define G_TYPE_FLAGS ...
+#define G_TYPE_STRING ...
+#define G_TYPE_OBJECT ...
+
+/* --- the shim (_shim.c): the loop thread and marshalling --- */
+void pk_py_loop_init (void);
+void pk_py_loop_run (void);
+void pk_py_loop_quit (void);
+gboolean pk_py_loop_is_running (void);
+void pk_py_invoke (gsize id);
+void pk_py_object_unref (gpointer object);
+void pk_py_cancellable_unref (gpointer object);
+gsize pk_py_value_fundamental (const GValue *value);
+const GValue *pk_py_value_nth (const GValue *values, guint i);
+unsigned long pk_py_signal_connect (gpointer instance, const char *signal, gsize id);
+void pk_py_signal_disconnect (gpointer instance, unsigned long handler_id);
+void pk_py_async_ready (GObject *source, GAsyncResult *res, gpointer user_data);
+
+extern "Python" void _pk_py_invoke_cb (gsize id);
+extern "Python" void _pk_py_async_ready_cb (GObject *source, GAsyncResult *res, gsize id);
+extern "Python" void _pk_py_signal_cb (gsize id, guint n_values, const GValue *values);
+
+/* --- version --- */
+#define PK_MAJOR_VERSION ...
+#define PK_MINOR_VERSION ...
+#define PK_MICRO_VERSION ...
+static const char *const PK_VERSION_S;
+
+/* --- PkError --- */
+typedef enum {
+  PK_ERROR_FAILED,
+  PK_ERROR_INVALID_ARGUMENT,
+  PK_ERROR_CONFIG,
+  PK_ERROR_PROTOCOL,
+  PK_ERROR_AUTH_FAILED,
+  PK_ERROR_NOT_ALLOWED,
+  PK_ERROR_NOT_SUPPORTED,
+  PK_ERROR_EGRESS,
+  PK_ERROR_RESOLVE,
+  PK_ERROR_BUSY,
+  PK_ERROR_COOLDOWN,
+  PK_ERROR_TUNNEL,
+  PK_ERROR_MODEM,
+  PK_ERROR_CHECK_FAILED,
+  PK_ERROR_STATE,
+  PK_ERROR_UNCHANGED,
+  ...
+} PkError;
+GQuark pk_error_quark (void);
+
+/* --- PkEgress --- */
+typedef ... PkEgress;
+PkEgress *pk_egress_new (void);
+PkEgress *pk_egress_new_full (const char *address, const char *interface,
+                              guint32 fwmark, guint ttl, GError **error);
+const char *pk_egress_get_address (PkEgress *self);
+gboolean pk_egress_set_address (PkEgress *self, const char *address, GError **error);
+const char *pk_egress_get_interface (PkEgress *self);
+void pk_egress_set_interface (PkEgress *self, const char *interface);
+guint32 pk_egress_get_fwmark (PkEgress *self);
+void pk_egress_set_fwmark (PkEgress *self, guint32 fwmark);
+guint pk_egress_get_ttl (PkEgress *self);
+void pk_egress_set_ttl (PkEgress *self, guint ttl);
+gboolean pk_egress_is_default (PkEgress *self);
+char *pk_egress_to_string (PkEgress *self);
+gboolean pk_egress_prepare_socket (PkEgress *self, GSocket *socket, GError **error);
+GSocket *pk_egress_create_socket (PkEgress *self, GSocketFamily family,
+                                  GSocketType type, GError **error);
+void pk_egress_resolve_async (PkEgress *self, const char *host, guint timeout_ms,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data);
+GList *pk_egress_resolve_finish (PkEgress *self, GAsyncResult *result, GError **error);
+void pk_egress_connect_async (PkEgress *self, GSocketAddress *address, guint timeout_ms,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data);
+GSocket *pk_egress_connect_finish (PkEgress *self, GAsyncResult *result, GError **error);
+void pk_egress_connect_to_host_async (PkEgress *self, const char *host, guint16 port,
+                                      guint timeout_ms, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data);
+GSocket *pk_egress_connect_to_host_finish (PkEgress *self, GAsyncResult *result,
+                                           GError **error);
+
+/* --- PkConfig --- */
+typedef ... PkConfig;
+PkConfig *pk_config_new (void);
+gboolean pk_config_load_file (PkConfig *self, const char *path, GError **error);
+gboolean pk_config_load_data (PkConfig *self, const char *data, gssize length,
+                              const char *origin, GError **error);
+gboolean pk_config_load_env_file (PkConfig *self, const char *path, GError **error);
+void pk_config_set_environ (PkConfig *self, const char * const *envp);
+const char *pk_config_getenv (PkConfig *self, const char *name);
+const char *pk_config_get_origin (PkConfig *self);
+char **pk_config_list_sections (PkConfig *self, const char *kind);
+gboolean pk_config_has_section (PkConfig *self, const char *section);
+gboolean pk_config_has_key (PkConfig *self, const char *section, const char *key);
+char *pk_config_describe (PkConfig *self, const char *section, const char *key);
+gboolean pk_config_check_keys (PkConfig *self, const char *section,
+                               const char * const *known_keys, GError **error);
+char *pk_config_dup_string (PkConfig *self, const char *section, const char *key,
+                            const char *env_name, const char *default_value);
+gboolean pk_config_get_uint (PkConfig *self, const char *section, const char *key,
+                             const char *env_name, guint64 min, guint64 max,
+                             guint64 default_value, guint64 *out_value, GError **error);
+gboolean pk_config_get_duration_ms (PkConfig *self, const char *section, const char *key,
+                                    const char *env_name, guint64 default_ms,
+                                    guint64 *out_ms, GError **error);
+gboolean pk_config_get_boolean (PkConfig *self, const char *section, const char *key,
+                                const char *env_name, gboolean default_value,
+                                gboolean *out_value, GError **error);
