@@ -14,6 +14,7 @@
 #include "pk-config.h"
 /* --- socks --- */
 /* --- data path --- */
+#include "pk-bridge.h"
 /* --- relay --- */
 /* --- tunnel, probe, watchdog, state --- */
 /* --- modem, toggle --- */
