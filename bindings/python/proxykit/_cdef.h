@@ -235,3 +235,54 @@ gboolean pk_config_get_duration_ms (PkConfig *self, const char *section, const c
 gboolean pk_config_get_boolean (PkConfig *self, const char *section, const char *key,
                                 const char *env_name, gboolean default_value,
                                 gboolean *out_value, GError **error);
+
+/* --- PkSocksServer --- */
+typedef ... PkSocksServer;
+PkSocksServer *pk_socks_server_new (void);
+const char *pk_socks_server_get_name (PkSocksServer *self);
+void pk_socks_server_set_name (PkSocksServer *self, const char *name);
+PkEgress *pk_socks_server_get_egress (PkSocksServer *self);
+void pk_socks_server_set_egress (PkSocksServer *self, PkEgress *egress);
+guint pk_socks_server_get_handshake_timeout (PkSocksServer *self);
+void pk_socks_server_set_handshake_timeout (PkSocksServer *self, guint timeout_ms);
+guint pk_socks_server_get_connect_timeout (PkSocksServer *self);
+void pk_socks_server_set_connect_timeout (PkSocksServer *self, guint timeout_ms);
+guint pk_socks_server_get_resolve_timeout (PkSocksServer *self);
+void pk_socks_server_set_resolve_timeout (PkSocksServer *self, guint timeout_ms);
+guint pk_socks_server_get_idle_timeout (PkSocksServer *self);
+void pk_socks_server_set_idle_timeout (PkSocksServer *self, guint timeout_ms);
+guint pk_socks_server_get_udp_idle_timeout (PkSocksServer *self);
+void pk_socks_server_set_udp_idle_timeout (PkSocksServer *self, guint timeout_ms);
+guint pk_socks_server_get_max_sessions (PkSocksServer *self);
+void pk_socks_server_set_max_sessions (PkSocksServer *self, guint max_sessions);
+guint pk_socks_server_get_max_sessions_per_client (PkSocksServer *self);
+void pk_socks_server_set_max_sessions_per_client (PkSocksServer *self, guint max_sessions);
+const char *pk_socks_server_get_udp_advertise_address (PkSocksServer *self);
+gboolean pk_socks_server_set_udp_advertise_address (PkSocksServer *self, const char *address,
+                                                    GError **error);
+gboolean pk_socks_server_get_allow_host_destinations (PkSocksServer *self);
+void pk_socks_server_set_allow_host_destinations (PkSocksServer *self, gboolean allow);
+gboolean pk_socks_server_set_users_file (PkSocksServer *self, const char *path, GError **error);
+const char *pk_socks_server_get_users_file (PkSocksServer *self);
+gboolean pk_socks_server_set_users (PkSocksServer *self, const char * const *users,
+                                    GError **error);
+gboolean pk_socks_server_get_auth_required (PkSocksServer *self);
+gboolean pk_socks_server_set_allowlist (PkSocksServer *self, const char *cidrs, GError **error);
+gboolean pk_socks_server_set_denylist (PkSocksServer *self, const char *cidrs, GError **error);
+gboolean pk_socks_server_has_allowlist (PkSocksServer *self);
+gboolean pk_socks_server_reload (PkSocksServer *self, GError **error);
+gboolean pk_socks_server_listen (PkSocksServer *self, const char *address, GError **error);
+gboolean pk_socks_server_add_socket (PkSocksServer *self, GSocket *socket, GError **error);
+guint16 pk_socks_server_get_port (PkSocksServer *self);
+char **pk_socks_server_dup_listen_addresses (PkSocksServer *self);
+gboolean pk_socks_server_is_listening_on_loopback_only (PkSocksServer *self);
+void pk_socks_server_stop_async (PkSocksServer *self, guint drain_timeout_ms,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data);
+gboolean pk_socks_server_stop_finish (PkSocksServer *self, GAsyncResult *result, GError **error);
+void pk_socks_server_close (PkSocksServer *self);
+guint pk_socks_server_get_sessions_active (PkSocksServer *self);
+guint64 pk_socks_server_get_sessions_total (PkSocksServer *self);
+guint64 pk_socks_server_get_bytes_up (PkSocksServer *self);
+guint64 pk_socks_server_get_bytes_down (PkSocksServer *self);
+char *pk_socks_server_dup_stats_json (PkSocksServer *self);

@@ -5,35 +5,10 @@ import os
 from typing import Iterable, List, Mapping, Optional
 
 from . import _loop, errors
+from ._util import b as _b, strv as _strv, take_strv as _strv_to_list, take_string
 from ._proxykit import ffi, lib
 
 UINT64_MAX = 2 ** 64 - 1
-
-
-def _b(s: Optional[str]):
-    return s.encode() if s is not None else ffi.NULL
-
-
-def _strv_to_list(strv) -> List[str]:
-    out = []
-    if strv == ffi.NULL:
-        return out
-    try:
-        i = 0
-        while strv[i] != ffi.NULL:
-            out.append(ffi.string(strv[i]).decode())
-            i += 1
-    finally:
-        lib.g_strfreev(strv)
-    return out
-
-
-def _strv(items: Iterable[str]):
-    """A NULL-terminated ``const char * const *`` and the buffers behind it
-    (keep both alive for the call)."""
-    keep = [ffi.new('char[]', s.encode()) for s in items]
-    arr = ffi.new('const char *[]', keep + [ffi.NULL])
-    return arr, keep
 
 
 class Config:
@@ -117,11 +92,7 @@ class Config:
 
     def describe(self, section: str, key: str) -> str:
         """Where a key comes from, as error messages name it (``file:LINE: [section] key``)."""
-        s = lib.pk_config_describe(self._ptr, section.encode(), key.encode())
-        try:
-            return ffi.string(s).decode()
-        finally:
-            lib.g_free(s)
+        return take_string(lib.pk_config_describe(self._ptr, section.encode(), key.encode()))
 
     def check_keys(self, section: str, known_keys: Iterable[str]) -> None:
         """Raises :class:`ConfigError` naming the first key of ``section``
@@ -134,13 +105,8 @@ class Config:
                    default: Optional[str] = None) -> Optional[str]:
         """A string value: the environment variable ``env`` if set, then the
         file, then ``default``."""
-        s = lib.pk_config_dup_string(self._ptr, section.encode(), key.encode(), _b(env), _b(default))
-        if s == ffi.NULL:
-            return None
-        try:
-            return ffi.string(s).decode()
-        finally:
-            lib.g_free(s)
+        return take_string(lib.pk_config_dup_string(self._ptr, section.encode(), key.encode(),
+                                                    _b(env), _b(default)))
 
     def get_uint(self, section: str, key: str, env: Optional[str] = None, *,
                  min: int = 0, max: int = UINT64_MAX, default: int = 0) -> int:

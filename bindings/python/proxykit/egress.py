@@ -6,23 +6,8 @@ import socket
 from typing import List, Optional
 
 from . import _loop, errors
+from ._util import ms as _ms, python_wait as _python_wait, string as _str, take_string
 from ._proxykit import ffi, lib
-
-
-def _str(ptr) -> Optional[str]:
-    return ffi.string(ptr).decode() if ptr != ffi.NULL else None
-
-
-def _ms(timeout: Optional[float]) -> int:
-    if timeout is None or timeout <= 0:
-        return 0
-    return max(1, int(timeout * 1000))
-
-
-def _python_wait(timeout: Optional[float]) -> Optional[float]:
-    # The C call has its own timer; the Python side waits a little longer,
-    # so that the C library reports its own (more precise) timeout error.
-    return None if timeout is None else timeout + 2.0
 
 
 def socket_from_gsocket(gsocket) -> socket.socket:
@@ -111,11 +96,7 @@ class Egress:
         return bool(lib.pk_egress_is_default(self._ptr))
 
     def __str__(self) -> str:
-        s = lib.pk_egress_to_string(self._ptr)
-        try:
-            return ffi.string(s).decode()
-        finally:
-            lib.g_free(s)
+        return take_string(lib.pk_egress_to_string(self._ptr))
 
     def __repr__(self) -> str:
         return f'<proxykit.Egress {self}>'
