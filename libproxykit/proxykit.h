@@ -19,6 +19,8 @@
 /* --- relay --- */
 /* --- tunnel, probe, watchdog, state --- */
 /* --- modem, toggle --- */
+#include "pk-modem.h"
+#include "pk-hilink-modem.h"
 /* --- metrics --- */
 
 #undef __PROXYKIT_INSIDE__
