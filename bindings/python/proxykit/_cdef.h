@@ -286,3 +286,91 @@ guint64 pk_socks_server_get_sessions_total (PkSocksServer *self);
 guint64 pk_socks_server_get_bytes_up (PkSocksServer *self);
 guint64 pk_socks_server_get_bytes_down (PkSocksServer *self);
 char *pk_socks_server_dup_stats_json (PkSocksServer *self);
+
+/* --- PkModem (interface) --- */
+typedef ... GHashTable;
+typedef struct { ...; } GHashTableIter;
+void g_hash_table_iter_init (GHashTableIter *iter, GHashTable *hash_table);
+gboolean g_hash_table_iter_next (GHashTableIter *iter, gpointer *key, gpointer *value);
+void g_hash_table_unref (GHashTable *hash_table);
+
+typedef enum {
+  PK_MODEM_STATE_UNKNOWN,
+  PK_MODEM_STATE_CONNECTING,
+  PK_MODEM_STATE_CONNECTED,
+  PK_MODEM_STATE_DISCONNECTED,
+  PK_MODEM_STATE_DISCONNECTING,
+  ...
+} PkModemState;
+
+typedef enum {
+  PK_MODEM_NETWORK_MODE_UNKNOWN,
+  PK_MODEM_NETWORK_MODE_AUTO,
+  PK_MODEM_NETWORK_MODE_2G_ONLY,
+  PK_MODEM_NETWORK_MODE_3G_ONLY,
+  PK_MODEM_NETWORK_MODE_4G_ONLY,
+  PK_MODEM_NETWORK_MODE_3G_2G,
+  PK_MODEM_NETWORK_MODE_4G_2G,
+  PK_MODEM_NETWORK_MODE_4G_3G,
+  ...
+} PkModemNetworkMode;
+
+typedef struct {
+  guint64 rx_bytes;
+  guint64 tx_bytes;
+  guint64 rx_rate;
+  guint64 tx_rate;
+  guint64 connect_time_s;
+  guint64 total_rx_bytes;
+  guint64 total_tx_bytes;
+  ...;
+} PkModemTraffic;
+
+typedef ... PkModem;
+void pk_modem_get_status_async (PkModem *self, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_modem_get_status_finish (PkModem *self, GAsyncResult *result,
+                                     PkModemState *out_state, char **out_wan_ip, GError **error);
+void pk_modem_get_device_info_async (PkModem *self, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
+GHashTable *pk_modem_get_device_info_finish (PkModem *self, GAsyncResult *result, GError **error);
+void pk_modem_get_signal_async (PkModem *self, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data);
+GHashTable *pk_modem_get_signal_finish (PkModem *self, GAsyncResult *result, GError **error);
+void pk_modem_get_traffic_async (PkModem *self, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_modem_get_traffic_finish (PkModem *self, GAsyncResult *result,
+                                      PkModemTraffic *out_traffic, GError **error);
+void pk_modem_get_data_enabled_async (PkModem *self, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_modem_get_data_enabled_finish (PkModem *self, GAsyncResult *result,
+                                           gboolean *out_enabled, GError **error);
+void pk_modem_set_data_enabled_async (PkModem *self, gboolean enabled, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_modem_set_data_enabled_finish (PkModem *self, GAsyncResult *result, GError **error);
+void pk_modem_get_network_mode_async (PkModem *self, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_modem_get_network_mode_finish (PkModem *self, GAsyncResult *result,
+                                           PkModemNetworkMode *out_mode, GError **error);
+void pk_modem_set_network_mode_async (PkModem *self, PkModemNetworkMode mode,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data);
+gboolean pk_modem_set_network_mode_finish (PkModem *self, GAsyncResult *result, GError **error);
+void pk_modem_reboot_async (PkModem *self, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_modem_reboot_finish (PkModem *self, GAsyncResult *result, GError **error);
+const char *pk_modem_state_to_string (PkModemState state);
+const char *pk_modem_network_mode_to_string (PkModemNetworkMode mode);
+
+/* --- PkHilinkModem (needs libsoup; _shim.c stubs it out without) --- */
+typedef ... PkHilinkModem;
+#define PK_HILINK_DEFAULT_TIMEOUT_MS ...
+PkHilinkModem *pk_hilink_modem_new (const char *base_url, PkEgress *egress, GError **error);
+const char *pk_hilink_modem_get_base_url (PkHilinkModem *self);
+PkEgress *pk_hilink_modem_get_egress (PkHilinkModem *self);
+void pk_hilink_modem_set_credentials (PkHilinkModem *self, const char *username,
+                                      const char *password);
+const char *pk_hilink_modem_get_username (PkHilinkModem *self);
+guint pk_hilink_modem_get_timeout (PkHilinkModem *self);
+void pk_hilink_modem_set_timeout (PkHilinkModem *self, guint timeout_ms);
+guint pk_hilink_error_get_code (const GError *error);

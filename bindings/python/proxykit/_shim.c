@@ -177,3 +177,25 @@ pk_py_signal_disconnect (gpointer      instance,
   if (g_signal_handler_is_connected (instance, handler_id))
     g_signal_handler_disconnect (instance, handler_id);
 }
+
+#if defined(PK_PY_HAVE_HILINK) && !PK_PY_HAVE_HILINK
+/* libproxykit was built without libsoup, so it has no PkHilinkModem:
+ * HilinkModem() raises NOT_SUPPORTED, and no instance can reach the rest. */
+PkHilinkModem *
+pk_hilink_modem_new (const char  *base_url,
+                     PkEgress    *egress,
+                     GError     **error)
+{
+  g_set_error_literal (error, PK_ERROR, PK_ERROR_NOT_SUPPORTED,
+                       "libproxykit was built without libsoup-3.0: no HiLink support");
+  return NULL;
+}
+
+const char *pk_hilink_modem_get_base_url (PkHilinkModem *self) { return NULL; }
+PkEgress *pk_hilink_modem_get_egress (PkHilinkModem *self) { return NULL; }
+void pk_hilink_modem_set_credentials (PkHilinkModem *self, const char *username, const char *password) { }
+const char *pk_hilink_modem_get_username (PkHilinkModem *self) { return NULL; }
+guint pk_hilink_modem_get_timeout (PkHilinkModem *self) { return 0; }
+void pk_hilink_modem_set_timeout (PkHilinkModem *self, guint timeout_ms) { }
+guint pk_hilink_error_get_code (const GError *error) { return 0; }
+#endif

@@ -27,7 +27,12 @@ class Error(Exception):
         code: the code within the domain (a ``PK_ERROR_*`` or
             ``G_IO_ERROR_*`` value).
         message: the message from the C library, which names what failed.
+        huawei_code: for errors a HiLink modem reported, its numeric code
+            (``100004`` busy -> :class:`Busy`, ``108006`` wrong password ->
+            :class:`AuthFailed`, others -> :class:`ModemError`); else ``None``.
     """
+
+    huawei_code: Optional[int] = None
 
     def __init__(self, message: str, domain: str = PK_ERROR_DOMAIN, code: int = 0):
         super().__init__(message)
@@ -97,16 +102,16 @@ class ModemError(Error):
 
     Attributes:
         huawei_code: the numeric error code of the HiLink API (for example
-            ``125002`` for a stale token, ``108003`` for a login already
-            in use), or ``None`` when the message carries none.
+            ``125002`` for a stale token, ``112001`` for a failed
+            network-mode change), or ``None`` when the error has none.
     """
 
-    _CODE = re.compile(r'\b(1\d{5})\b')
+    _CODE = re.compile(r'^HiLink error (\d+):')
 
     def __init__(self, message: str, domain: str = PK_ERROR_DOMAIN, code: int = 0):
         super().__init__(message, domain, code)
-        m = self._CODE.search(message)
-        self.huawei_code: Optional[int] = int(m.group(1)) if m else None
+        m = self._CODE.match(message)
+        self.huawei_code = int(m.group(1)) if m else None
 
 
 class CheckFailed(Error):
@@ -220,8 +225,12 @@ def take_gerror(gerror) -> Error:
     domain = ffi.string(lib.g_quark_to_string(gerror.domain)).decode()
     message = ffi.string(gerror.message).decode('utf-8', 'replace') if gerror.message else ''
     code = gerror.code
+    huawei_code = lib.pk_hilink_error_get_code(gerror)
     lib.g_error_free(gerror)
-    return make_error(domain, code, message)
+    err = make_error(domain, code, message)
+    if huawei_code:
+        err.huawei_code = huawei_code
+    return err
 
 
 def call(fn, *args):

@@ -95,3 +95,71 @@ def srcdir():
     return os.environ.get('PK_SRCDIR',
                           os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
                               os.path.abspath(__file__))))))
+
+
+class HilinkEmulator:
+    """tests/hilink-emulator (the emulated E8372h dongles) in a subprocess."""
+
+    def __init__(self, program, count=1, extra=()):
+        import subprocess
+        self.proc = subprocess.Popen(
+            [program, '--count', str(count), '--delay-ms', '200', '--reboot-ms', '500', *extra],
+            stdout=subprocess.PIPE, text=True)
+        self.urls = {}
+        for _ in range(count):
+            line = self.proc.stdout.readline().split()
+            assert line and line[0] == 'dongle', f'emulator said {line!r}'
+            self.urls[int(line[1])] = line[2]
+
+    @property
+    def url(self):
+        return next(iter(self.urls.values()))
+
+    def control(self, url=None, **params):
+        """GET /emu/control?... (busy=N, sticky=LIST, expire=1, ...)."""
+        import urllib.parse
+        import urllib.request
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        query = urllib.parse.urlencode(params)
+        with opener.open(f'{url or self.url}/emu/control?{query}', timeout=10) as r:
+            assert r.read() == b'ok\n'
+
+    def state(self, url=None):
+        import urllib.request
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f'{url or self.url}/emu/state', timeout=10) as r:
+            return dict(line.split('=', 1) for line in r.read().decode().splitlines() if '=' in line)
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.proc.stdout.close()
+
+
+def _emulator_program():
+    builddir = os.environ.get('PK_BUILDDIR')
+    program = os.path.join(builddir, 'tests', 'hilink-emulator') if builddir else None
+    if not program or not os.access(program, os.X_OK):
+        pytest.skip('tests/hilink-emulator is not built (libproxykit without libsoup?)')
+    return program
+
+
+@pytest.fixture
+def hilink():
+    """One emulated HiLink dongle on 127.0.0.1 (reconnect delay 200 ms)."""
+    emu = HilinkEmulator(_emulator_program())
+    yield emu
+    emu.close()
+
+
+@pytest.fixture
+def hilink_farm():
+    """Three emulated dongles (11, 12, 13)."""
+    emu = HilinkEmulator(_emulator_program(), count=3)
+    yield emu
+    emu.close()
+
+
+@pytest.fixture
+def hilink_program():
+    return _emulator_program()

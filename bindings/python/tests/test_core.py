@@ -54,7 +54,7 @@ def test_pk_error_classes_are_distinct():
 
 def test_modem_error_carries_the_huawei_code():
     err = proxykit.errors.make_error('pk-error-quark', lib.PK_ERROR_MODEM,
-                                     'modem 192.168.8.1: api/dialup/mobile-dataswitch: error 125003')
+                                     'HiLink error 125003: the session token is stale')
     assert isinstance(err, proxykit.ModemError)
     assert err.huawei_code == 125003
     assert proxykit.errors.make_error('pk-error-quark', lib.PK_ERROR_MODEM, 'no code').huawei_code is None
