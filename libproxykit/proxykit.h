@@ -15,6 +15,7 @@
 /* --- socks --- */
 #include "pk-socks-server.h"
 /* --- data path --- */
+#include "pk-bridge.h"
 /* --- relay --- */
 /* --- tunnel, probe, watchdog, state --- */
 /* --- modem, toggle --- */
