@@ -18,5 +18,6 @@
 /* --- tunnel, probe, watchdog, state --- */
 /* --- modem, toggle --- */
 /* --- metrics --- */
+#include "pk-metrics-sampler.h"
 
 #undef __PROXYKIT_INSIDE__
