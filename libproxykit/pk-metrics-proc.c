@@ -429,7 +429,8 @@ dump_family (int          fd,
             c->port_states[idx][state]++;
           if (dport == 443)
             c->remote443[state]++;
-          if (state != TCP_LISTEN && sport >= c->eph_low && sport <= c->eph_high &&
+          /* a listener's port is taken from the range too */
+          if (sport >= c->eph_low && sport <= c->eph_high &&
               !(c->eph_seen[sport / 64] & (G_GUINT64_CONSTANT (1) << (sport % 64))))
             {
               c->eph_seen[sport / 64] |= G_GUINT64_CONSTANT (1) << (sport % 64);
