@@ -19,5 +19,6 @@
 /* --- modem, toggle --- */
 /* --- metrics --- */
 #include "pk-metrics-sampler.h"
+#include "pk-metrics-recorder.h"
 
 #undef __PROXYKIT_INSIDE__
