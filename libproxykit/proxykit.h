@@ -20,5 +20,6 @@
 /* --- metrics --- */
 #include "pk-metrics-sampler.h"
 #include "pk-metrics-recorder.h"
+#include "pk-metrics-analyze.h"
 
 #undef __PROXYKIT_INSIDE__
