@@ -21,5 +21,6 @@
 #include "pk-metrics-sampler.h"
 #include "pk-metrics-recorder.h"
 #include "pk-metrics-analyze.h"
+#include "pk-metrics-alerts.h"
 
 #undef __PROXYKIT_INSIDE__
