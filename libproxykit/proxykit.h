@@ -13,7 +13,9 @@
 #include "pk-egress.h"
 #include "pk-config.h"
 /* --- socks --- */
+#include "pk-socks-server.h"
 /* --- data path --- */
+#include "pk-bridge.h"
 /* --- relay --- */
 /* --- tunnel, probe, watchdog, state --- */
 /* --- modem, toggle --- */
