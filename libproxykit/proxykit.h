@@ -20,5 +20,9 @@
 /* --- tunnel, probe, watchdog, state --- */
 /* --- modem, toggle --- */
 /* --- metrics --- */
+#include "pk-metrics-sampler.h"
+#include "pk-metrics-recorder.h"
+#include "pk-metrics-analyze.h"
+#include "pk-metrics-alerts.h"
 
 #undef __PROXYKIT_INSIDE__
