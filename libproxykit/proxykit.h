@@ -16,6 +16,11 @@
 /* --- data path --- */
 /* --- relay --- */
 /* --- tunnel, probe, watchdog, state --- */
+#include "pk-node-state.h"
+#include "pk-state-store.h"
+#include "pk-hysteresis.h"
+#include "pk-probe.h"
+#include "pk-watchdog.h"
 /* --- modem, toggle --- */
 /* --- metrics --- */
 
