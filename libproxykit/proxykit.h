@@ -18,6 +18,11 @@
 #include "pk-bridge.h"
 /* --- relay --- */
 /* --- tunnel, probe, watchdog, state --- */
+#include "pk-node-state.h"
+#include "pk-state-store.h"
+#include "pk-hysteresis.h"
+#include "pk-probe.h"
+#include "pk-watchdog.h"
 /* --- modem, toggle --- */
 /* --- metrics --- */
 #include "pk-metrics-sampler.h"
