@@ -24,6 +24,8 @@
 #include "pk-probe.h"
 #include "pk-watchdog.h"
 /* --- modem, toggle --- */
+#include "pk-modem.h"
+#include "pk-hilink-modem.h"
 /* --- metrics --- */
 #include "pk-metrics-sampler.h"
 #include "pk-metrics-recorder.h"
