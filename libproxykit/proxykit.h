@@ -15,6 +15,8 @@
 /* --- socks --- */
 /* --- data path --- */
 /* --- relay --- */
+#include "pk-relay-rule.h"
+#include "pk-relay.h"
 /* --- tunnel, probe, watchdog, state --- */
 /* --- modem, toggle --- */
 /* --- metrics --- */
