@@ -255,6 +255,8 @@ rule_from_section (PkConfig       *config,
 /**
  * pk_relay_rules_load:
  * @config: a #PkConfig
+ * @specs: (nullable) (array zero-terminated=1): more rules in the
+ *   `in_port;out_port;out_host;TCP|UDP` format, such as a tool's arguments
  * @listen_address: (nullable): the inbound address of rules that name
  *   none, %NULL for all addresses
  * @error: return location for a #GError
@@ -262,7 +264,7 @@ rule_from_section (PkConfig       *config,
  * Reads every relay rule of a configuration: the `RELAY_N` variables of
  * the shell tools (`RELAY_1="50025;25;pool.example;TCP"`, N from 0 to
  * 999, from an env file loaded with pk_config_load_env_file() or the
- * environment) and the `[relay:NAME]` sections (`listen`, `target`,
+ * environment), the rules in @specs, and the `[relay:NAME]` sections (`listen`, `target`,
  * `protocol` and the option keys). The options of all rules default to
  * the `[relay]` section and the variables `CONNECT_TIMEOUT`,
  * `KEEPALIVE_IDLE`, `KEEPALIVE_INTVL`, `KEEPALIVE_CNT`,
@@ -276,9 +278,10 @@ rule_from_section (PkConfig       *config,
  *   %NULL with @error set (%PK_ERROR_CONFIG) naming the rule and field
  */
 GPtrArray *
-pk_relay_rules_load (PkConfig    *config,
-                     const char  *listen_address,
-                     GError     **error)
+pk_relay_rules_load (PkConfig           *config,
+                     const char * const *specs,
+                     const char         *listen_address,
+                     GError            **error)
 {
   g_autoptr(GPtrArray) rules = NULL;
   g_auto(GStrv) sections = NULL;
@@ -311,6 +314,18 @@ pk_relay_rules_load (PkConfig    *config,
       pk_relay_rule_set_name (rule, var);
       if (!apply_options (rule, &defaults, var, error) ||
           !set_default_listen (rule, listen_address, var, error))
+        return NULL;
+    }
+
+  for (guint i = 0; specs != NULL && specs[i] != NULL; i++)
+    {
+      PkRelayRule *rule = pk_relay_rule_new_from_string (specs[i], error);
+
+      if (rule == NULL)
+        return NULL;
+      g_ptr_array_add (rules, rule);
+      if (!apply_options (rule, &defaults, rule->name, error) ||
+          !set_default_listen (rule, listen_address, rule->name, error))
         return NULL;
     }
 

@@ -124,6 +124,7 @@ gboolean         pk_relay_rule_set_allow             (PkRelayRule      *rule,
 
 PK_AVAILABLE_IN_ALL
 GPtrArray       *pk_relay_rules_load                 (PkConfig         *config,
+                                                      const char * const *specs,
                                                       const char       *listen_address,
                                                       GError          **error);
 PK_AVAILABLE_IN_ALL

@@ -138,7 +138,8 @@ pk_relay_listener_ref (PkRelayListener *listener)
 void
 pk_relay_listener_unref (PkRelayListener *listener)
 {
-  if (!g_atomic_ref_count_dec (&listener->ref_count))
+  /* NULL is allowed: the arrays of pk_relay_set_rules() have holes. */
+  if (listener == NULL || !g_atomic_ref_count_dec (&listener->ref_count))
     return;
 
   g_assert (listener->source == NULL && listener->health_timer == NULL);

@@ -176,7 +176,7 @@ test_env_file_seed_format (void)
   PkRelayRule *r;
   guint idle, intvl, cnt, timeout, retries;
 
-  rules = pk_relay_rules_load (config, "127.0.0.1", &error);
+  rules = pk_relay_rules_load (config, NULL, "127.0.0.1", &error);
   g_assert_no_error (error);
   g_assert_cmpuint (rules->len, ==, 3);
 
@@ -219,20 +219,20 @@ test_env_file_bad_rule_fails_all (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) rules = NULL;
 
-  rules = pk_relay_rules_load (config, NULL, &error);
+  rules = pk_relay_rules_load (config, NULL, NULL, &error);
   g_assert_null (rules);
   g_assert_error (error, PK_ERROR, PK_ERROR_CONFIG);
   g_assert_nonnull (strstr (error->message, "RELAY_2"));
   g_assert_nonnull (strstr (error->message, "protocol 'QUIC'"));
   g_clear_error (&error);
 
-  rules = pk_relay_rules_load (dup, NULL, &error);
+  rules = pk_relay_rules_load (dup, NULL, NULL, &error);
   g_assert_null (rules);
   g_assert_nonnull (strstr (error->message, "relay RELAY_7: duplicate inbound port 50025/TCP"));
   g_assert_nonnull (strstr (error->message, "RELAY_1"));
   g_clear_error (&error);
 
-  rules = pk_relay_rules_load (badopt, NULL, &error);
+  rules = pk_relay_rules_load (badopt, NULL, NULL, &error);
   g_assert_null (rules);
   g_assert_nonnull (strstr (error->message, "KEEPALIVE_IDLE"));
 }
@@ -268,7 +268,7 @@ test_config_sections (void)
   pk_config_set_environ (config, empty);
   pk_config_load_data (config, sections_conf, -1, "relay.conf", &error);
   g_assert_no_error (error);
-  rules = pk_relay_rules_load (config, "::1", &error);
+  rules = pk_relay_rules_load (config, NULL, "::1", &error);
   g_assert_no_error (error);
   g_assert_cmpuint (rules->len, ==, 2);
 
@@ -303,7 +303,7 @@ assert_config_error (const char *conf,
   pk_config_set_environ (config, empty);
   pk_config_load_data (config, conf, -1, "relay.conf", &error);
   g_assert_no_error (error);
-  rules = pk_relay_rules_load (config, NULL, &error);
+  rules = pk_relay_rules_load (config, NULL, NULL, &error);
   g_assert_null (rules);
   g_assert_error (error, PK_ERROR, PK_ERROR_CONFIG);
   if (strstr (error->message, expected) == NULL)
