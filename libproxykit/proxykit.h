@@ -14,6 +14,7 @@
 #include "pk-config.h"
 /* --- socks --- */
 /* --- data path --- */
+#include "pk-bridge.h"
 /* --- relay --- */
 #include "pk-relay-rule.h"
 #include "pk-relay.h"
