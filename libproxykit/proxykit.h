@@ -17,6 +17,8 @@
 /* --- data path --- */
 #include "pk-bridge.h"
 /* --- relay --- */
+#include "pk-relay-rule.h"
+#include "pk-relay.h"
 /* --- tunnel, probe, watchdog, state --- */
 #include "pk-node-state.h"
 #include "pk-state-store.h"
