@@ -15,6 +15,7 @@
 /* --- socks --- */
 /* --- data path --- */
 #include "pk-bridge.h"
+#include "pk-workers.h"
 /* --- relay --- */
 /* --- tunnel, probe, watchdog, state --- */
 /* --- modem, toggle --- */
