@@ -13,6 +13,7 @@
 #include "pk-egress.h"
 #include "pk-config.h"
 /* --- socks --- */
+#include "pk-socks-server.h"
 /* --- data path --- */
 #include "pk-bridge.h"
 #include "pk-workers.h"
