@@ -259,6 +259,100 @@ test_listen_before_start (void)
   g_object_unref (relay.upstream);
 }
 
+/* A SOCKS5 CONNECT through a PkSocksServer served by workers: raw
+ * handshake bytes, then a checksummed echo of a few MiB. */
+static void
+socks_connect (GSocket *client,
+               guint16  port)
+{
+  guchar greeting[] = { 5, 1, 0 };
+  guchar request[] = { 5, 1, 0, 1, 127, 0, 0, 1, port >> 8, port & 0xff };
+  guchar reply[10];
+
+  pk_test_send_all (client, greeting, sizeof greeting);
+  pk_test_recv_exact (client, reply, 2, 10000);
+  g_assert_cmpint (reply[0], ==, 5);
+  g_assert_cmpint (reply[1], ==, 0);
+  pk_test_send_all (client, request, sizeof request);
+  pk_test_recv_exact (client, reply, 10, 10000);
+  g_assert_cmpint (reply[1], ==, 0);
+}
+
+static gpointer
+send_blob (gpointer data)
+{
+  GSocket *client = data;
+  g_autofree guchar *blob = g_malloc (4 * 1024 * 1024);
+
+  for (gsize i = 0; i < 4 * 1024 * 1024; i++)
+    blob[i] = (guchar) (i * 2654435761u >> 13);
+  pk_test_send_all (client, blob, 4 * 1024 * 1024);
+  g_socket_shutdown (client, FALSE, TRUE, NULL);
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, blob, 4 * 1024 * 1024);
+}
+
+static void
+test_socks_server_on_workers (void)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  g_autoptr(PkWorkers) workers = pk_workers_new (2);
+  g_autoptr(PkSocksServer) server = pk_socks_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) proxy = NULL;
+  guint16 echo_port = pk_test_echo_server_get_port (echo);
+  GSocket *clients[16];
+
+  pk_socks_server_set_workers (server, workers);
+  g_assert_true (pk_socks_server_listen (server, "127.0.0.1:0", &error));
+  g_assert_no_error (error);
+  g_assert_true (pk_workers_start (workers, &error));
+  proxy = g_inet_socket_address_new (lo, pk_socks_server_get_port (server));
+  g_assert_cmpuint (pk_socks_server_get_port (server), >, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    {
+      clients[i] = pk_test_connect_tcp (proxy);
+      socks_connect (clients[i], echo_port);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    {
+      GThread *sender;
+      g_autofree char *sent = NULL;
+      g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+      g_autofree char *buf = g_malloc (65536);
+      gsize total = 0;
+
+      g_socket_set_blocking (clients[i], TRUE);
+      sender = g_thread_new ("send", send_blob, clients[i]);
+      for (;;)
+        {
+          gssize n = g_socket_receive (clients[i], buf, 65536, NULL, &error);
+
+          g_assert_no_error (error);
+          if (n == 0)
+            break;
+          g_checksum_update (sum, (guchar *) buf, n);
+          total += n;
+        }
+      sent = g_thread_join (sender);
+      g_assert_cmpuint (total, ==, 4 * 1024 * 1024);
+      g_assert_cmpstr (g_checksum_get_string (sum), ==, sent);
+      g_object_unref (clients[i]);
+    }
+  for (guint i = 0; i < 5000 && pk_socks_server_get_sessions_active (server) > 0; i++)
+    g_usleep (1000);
+  g_assert_cmpuint (pk_socks_server_get_sessions_active (server), ==, 0);
+  g_assert_cmpuint (pk_socks_server_get_bytes_up (server), ==, 16 * 4 * 1024 * 1024);
+  g_assert_cmpuint (pk_workers_get_n_accepted (workers, 0) +
+                    pk_workers_get_n_accepted (workers, 1), ==, G_N_ELEMENTS (clients));
+  g_assert_cmpuint (pk_workers_get_n_accepted (workers, 0), >, 0);
+  g_assert_cmpuint (pk_workers_get_n_accepted (workers, 1), >, 0);
+
+  pk_socks_server_close (server);
+  pk_workers_stop (workers);
+}
+
 static void
 test_fd_limit (void)
 {
@@ -281,6 +375,7 @@ main (int   argc,
   g_test_add_func ("/workers/remove-listener", test_remove_listener);
   g_test_add_func ("/workers/listen-before-start", test_listen_before_start);
   g_test_add_func ("/workers/raise-fd-limit", test_fd_limit);
+  g_test_add_func ("/workers/socks-server", test_socks_server_on_workers);
 
   return g_test_run ();
 }
