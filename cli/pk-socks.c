@@ -34,6 +34,7 @@ static char *opt_udp_advertise;
 static char *opt_drain_timeout;
 static char *opt_config;
 static char *opt_port_file;
+static char *opt_workers;
 static gboolean opt_allow_open;
 static gboolean opt_allow_host;
 static gboolean opt_verbose;
@@ -60,6 +61,7 @@ static const GOptionEntry entries[] = {
   { "allow-host-destinations", 0, 0, G_OPTION_ARG_NONE, &opt_allow_host, "Let a non-loopback listener connect to this host itself", NULL },
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Configuration file with [socks:NAME] sections", "FILE" },
   { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_port_file, "Write \"NAME ADDR:PORT\" of each bound socket to FILE", "FILE" },
+  { "workers", 0, 0, G_OPTION_ARG_STRING, &opt_workers, "Worker threads, each with its own listening sockets (default: one per CPU)", "N" },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log every session and debug messages", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { NULL }
@@ -85,6 +87,7 @@ typedef struct {
   PkConfig *config;
   GPtrArray *listeners;        /* Listener */
   GMainLoop *loop;
+  PkWorkers *workers;
   guint drain_ms;
   guint stopping;
   guint n_stopped;
@@ -690,8 +693,25 @@ main (int   argc,
 
   pk_cli_raise_nofile_limit ();
 
+  {
+    guint64 n = 0;
+
+    if (opt_workers != NULL && !parse_value (FALSE, opt_workers, 1024, &n, &error))
+      pk_cli_usage_error ("--workers: %s", error->message);
+    app.workers = pk_workers_new (n);
+  }
+
+  /* Listeners first, so that a bad address is the first thing said; the
+   * threads then serve the sockets made for them. */
   for (guint i = 0; i < app.listeners->len; i++)
-    start_listener (&app, g_ptr_array_index (app.listeners, i));
+    {
+      Listener *l = g_ptr_array_index (app.listeners, i);
+
+      pk_socks_server_set_workers (l->server, app.workers);
+      start_listener (&app, l);
+    }
+  if (!pk_workers_start (app.workers, &error))
+    pk_cli_die (PK_CLI_EXIT_FAILURE, "cannot start worker threads: %s", error->message);
 
   for (guint i = 0; i < app.listeners->len; i++)
     {
@@ -715,6 +735,8 @@ main (int   argc,
 
   g_message ("stopped");
   g_ptr_array_unref (app.listeners);
+  pk_workers_stop (app.workers);
+  g_clear_object (&app.workers);
   g_main_loop_unref (app.loop);
   g_clear_object (&app.config);
   return PK_CLI_EXIT_OK;
