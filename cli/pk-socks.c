@@ -34,6 +34,7 @@ static char *opt_udp_advertise;
 static char *opt_drain_timeout;
 static char *opt_config;
 static char *opt_port_file;
+static char *opt_workers;
 static gboolean opt_allow_open;
 static gboolean opt_allow_host;
 static gboolean opt_verbose;
@@ -60,6 +61,7 @@ static const GOptionEntry entries[] = {
   { "allow-host-destinations", 0, 0, G_OPTION_ARG_NONE, &opt_allow_host, "Let a non-loopback listener connect to this host itself", NULL },
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Configuration file with [socks:NAME] sections", "FILE" },
   { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_port_file, "Write \"NAME ADDR:PORT\" of each bound socket to FILE", "FILE" },
+  { "workers", 0, 0, G_OPTION_ARG_STRING, &opt_workers, "Worker threads, each with its own listening sockets (default: one per CPU)", "N" },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log every session and debug messages", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { NULL }
@@ -76,7 +78,8 @@ static const char * const section_keys[] = {
 
 typedef struct {
   char *name;
-  char *section;               /* NULL for the command-line listener */
+  char *section;               /* "socks:NAME"; "socks" for the command-line listener */
+  gboolean is_main;            /* the command-line listener */
   PkSocksServer *server;
 } Listener;
 
@@ -84,6 +87,7 @@ typedef struct {
   PkConfig *config;
   GPtrArray *listeners;        /* Listener */
   GMainLoop *loop;
+  PkWorkers *workers;
   guint drain_ms;
   guint stopping;
   guint n_stopped;
@@ -125,7 +129,8 @@ lookup (App         *app,
       *where = g_strdup_printf ("environment variable %s", env);
       return g_strdup (value);
     }
-  if (section != NULL && pk_config_has_key (app->config, section, key))
+  if (section != NULL && pk_config_has_section (app->config, section) &&
+      pk_config_has_key (app->config, section, key))
     {
       *where = pk_config_describe (app->config, section, key);
       return pk_config_dup_string (app->config, section, key, NULL, NULL);
@@ -238,7 +243,7 @@ get_boolean (App         *app,
       *out = TRUE;
       return TRUE;
     }
-  if (section == NULL)
+  if (!pk_config_has_section (app->config, section))
     {
       *out = FALSE;
       return TRUE;
@@ -262,9 +267,9 @@ configure_access (App            *app,
   g_autofree char *deny_flag = join_flags (opt_deny);
   g_autofree char *where = NULL;
   g_autofree char *value = NULL;
-  const char *env_allow = l->section ? NULL : "SOCKS_ALLOW";
-  const char *env_deny = l->section ? NULL : "SOCKS_DENY";
-  const char *env_users = l->section ? NULL : "SOCKS_USERS";
+  const char *env_allow = l->is_main ? "SOCKS_ALLOW" : NULL;
+  const char *env_deny = l->is_main ? "SOCKS_DENY" : NULL;
+  const char *env_users = l->is_main ? "SOCKS_USERS" : NULL;
 
   value = lookup (app, l->section, "users", env_users, opt_users, &where);
   if (!pk_socks_server_set_users_file (l->server, value, error))
@@ -275,7 +280,8 @@ configure_access (App            *app,
   g_clear_pointer (&value, g_free);
   g_clear_pointer (&where, g_free);
 
-  if (l->section != NULL && pk_config_has_key (app->config, l->section, "users-inline"))
+  if (pk_config_has_section (app->config, l->section) &&
+      pk_config_has_key (app->config, l->section, "users-inline"))
     {
       g_autofree char *inline_users = pk_config_dup_string (app->config, l->section, "users-inline", NULL, NULL);
       g_auto(GStrv) users = g_strsplit_set (inline_users, "; ", -1);
@@ -319,7 +325,7 @@ configure_egress (App       *app,
   g_autoptr(PkEgress) egress = pk_egress_new ();
   g_autofree char *where = NULL;
   g_autofree char *value = NULL;
-  gboolean cli = l->section == NULL;
+  gboolean cli = l->is_main;
   guint64 n;
 
   value = lookup (app, l->section, "egress-address", cli ? "SOCKS_EGRESS_ADDRESS" : NULL,
@@ -432,14 +438,14 @@ listen_addresses (App       *app,
 {
   g_autofree char *value = NULL;
 
-  if (l->section == NULL)
+  if (l->is_main)
     {
       if (opt_listen != NULL)
         {
           *where = g_strdup ("--listen");
           return g_strdupv (opt_listen);
         }
-      value = lookup (app, NULL, "listen", "SOCKS_LISTEN", NULL, where);
+      value = lookup (app, l->section, "listen", "SOCKS_LISTEN", NULL, where);
       if (value == NULL)
         {
           *where = g_strdup ("the default listen address");
@@ -450,7 +456,10 @@ listen_addresses (App       *app,
     {
       value = lookup (app, l->section, "listen", NULL, NULL, where);
       if (value == NULL)
-        pk_cli_usage_error ("[%s]: no listen key (example: listen = 0.0.0.0:10011)", l->section);
+        {
+          g_autofree char *desc = pk_config_describe (app->config, l->section, NULL);
+          pk_cli_usage_error ("%s: no listen key (example: listen = 0.0.0.0:10011)", desc);
+        }
     }
   return g_strsplit_set (value, ",; ", -1);
 }
@@ -540,7 +549,7 @@ on_reload (gpointer data)
       Listener *l = g_ptr_array_index (app->listeners, i);
 
       g_clear_error (&error);
-      if (l->section != NULL && !pk_config_has_section (app->config, l->section))
+      if (!l->is_main && !pk_config_has_section (app->config, l->section))
         {
           g_warning ("reload: section [%s] is gone; listener %s keeps its settings (restart to remove it)",
                      l->section, l->name);
@@ -550,6 +559,8 @@ on_reload (gpointer data)
         g_warning ("reload of listener %s: %s; its users and lists stay as they were",
                    l->name, error->message);
     }
+
+  g_message ("reload done");
 
   pk_cli_sd_notify ("READY=1");
   return G_SOURCE_CONTINUE;
@@ -640,23 +651,33 @@ main (int   argc,
   sections = pk_config_list_sections (app.config, "socks");
   for (guint i = 0; sections != NULL && sections[i] != NULL; i++)
     {
-      Listener *l = g_new0 (Listener, 1);
+      g_autofree char *section = g_strconcat ("socks:", sections[i], NULL);
+      Listener *l;
 
-      if (!pk_config_check_keys (app.config, sections[i], section_keys, &error))
+      /* A bare [socks] section holds settings of the command-line
+       * listener; it is not a listener of its own. */
+      if (*sections[i] == '\0')
+        continue;
+      if (!pk_config_check_keys (app.config, section, section_keys, &error))
         pk_cli_usage_error ("%s", error->message);
-      l->section = g_strdup (sections[i]);
-      l->name = g_strdup (strchr (sections[i], ':') ? strchr (sections[i], ':') + 1 : sections[i]);
+      l = g_new0 (Listener, 1);
+      l->section = g_steal_pointer (&section);
+      l->name = g_strdup (sections[i]);
       g_ptr_array_add (app.listeners, l);
     }
 
   /* The command-line listener: asked for, or the only one there is. */
   cli_listener = opt_listen != NULL || pk_config_getenv (app.config, "SOCKS_LISTEN") != NULL ||
-                 app.listeners->len == 0;
+                 pk_config_has_section (app.config, "socks") || app.listeners->len == 0;
   if (cli_listener)
     {
       Listener *l = g_new0 (Listener, 1);
 
+      if (!pk_config_check_keys (app.config, "socks", section_keys, &error))
+        pk_cli_usage_error ("%s", error->message);
       l->name = g_strdup ("main");
+      l->is_main = TRUE;
+      l->section = g_strdup ("socks");
       g_ptr_array_insert (app.listeners, 0, l);
     }
 
@@ -672,8 +693,25 @@ main (int   argc,
 
   pk_cli_raise_nofile_limit ();
 
+  {
+    guint64 n = 0;
+
+    if (opt_workers != NULL && !parse_value (FALSE, opt_workers, 1024, &n, &error))
+      pk_cli_usage_error ("--workers: %s", error->message);
+    app.workers = pk_workers_new (n);
+  }
+
+  /* Listeners first, so that a bad address is the first thing said; the
+   * threads then serve the sockets made for them. */
   for (guint i = 0; i < app.listeners->len; i++)
-    start_listener (&app, g_ptr_array_index (app.listeners, i));
+    {
+      Listener *l = g_ptr_array_index (app.listeners, i);
+
+      pk_socks_server_set_workers (l->server, app.workers);
+      start_listener (&app, l);
+    }
+  if (!pk_workers_start (app.workers, &error))
+    pk_cli_die (PK_CLI_EXIT_FAILURE, "cannot start worker threads: %s", error->message);
 
   for (guint i = 0; i < app.listeners->len; i++)
     {
@@ -697,6 +735,8 @@ main (int   argc,
 
   g_message ("stopped");
   g_ptr_array_unref (app.listeners);
+  pk_workers_stop (app.workers);
+  g_clear_object (&app.workers);
   g_main_loop_unref (app.loop);
   g_clear_object (&app.config);
   return PK_CLI_EXIT_OK;
