@@ -19,6 +19,8 @@
 /* --- modem, toggle --- */
 #include "pk-modem.h"
 #include "pk-hilink-modem.h"
+#include "pk-rotation.h"
+#include "pk-toggle.h"
 /* --- metrics --- */
 
 #undef __PROXYKIT_INSIDE__

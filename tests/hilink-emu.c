@@ -9,6 +9,7 @@
 #include <libsoup/soup.h>
 
 #include "hilink-emu.h"
+#include "pk-test-utils.h"
 #include "pk-hilink-xml-private.h"
 
 #define MAX_SESSION_TOKENS 16
@@ -913,4 +914,24 @@ const char *
 hilink_emu_get_last_body (HilinkEmu *emu)
 {
   return emu->last_body;
+}
+
+void
+hilink_test_store_result (GObject      *source,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+result_ready (gpointer data)
+{
+  return *(GAsyncResult **) data != NULL;
+}
+
+void
+hilink_test_wait_result (GAsyncResult **result)
+{
+  pk_test_wait_until (result_ready, result, 30000);
 }

@@ -63,4 +63,11 @@ guint       hilink_emu_count            (HilinkEmu   *emu,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HilinkEmu, hilink_emu_free)
 
+/* For the async tests: a GAsyncReadyCallback that stores a ref of the
+ * result in *(GAsyncResult **) user_data, and a wait for it. */
+void        hilink_test_store_result    (GObject       *source,
+                                         GAsyncResult  *result,
+                                         gpointer       user_data);
+void        hilink_test_wait_result     (GAsyncResult **result);
+
 G_END_DECLS
