@@ -50,6 +50,9 @@ void        hilink_emu_inject           (HilinkEmu   *emu,
                                          guint        busy,
                                          guint        slow_ms,
                                          guint        drop);
+/* Cuts the power: no answers for the reboot time, then it reconnects
+ * with a new IP (unless "power" is sticky). */
+void        hilink_emu_power_cycle      (HilinkEmu   *emu);
 /* Forgets every session, as a device does after a while. */
 void        hilink_emu_expire_sessions  (HilinkEmu   *emu);
 
