@@ -48,7 +48,6 @@
 #include "pk-hilink-modem.h"
 #include "pk-hilink-xml-private.h"
 
-#define HILINK_ERROR_PREFIX "HiLink error "
 #define MAX_TOKENS 8
 
 struct _PkHilinkModem
@@ -213,7 +212,9 @@ pk_hilink_modem_constructed (GObject *object)
                                               pk_egress_get_ttl (self->egress),
                                               NULL);
 
+  /* A dongle's API is on its own subnet: never through a proxy. */
   self->session = g_object_new (SOUP_TYPE_SESSION,
+                                "proxy-resolver", NULL,
                                 "local-address", local,
                                 "user-agent", "proxykit/" PACKAGE_VERSION,
                                 "max-conns-per-host", 4,
@@ -431,38 +432,6 @@ pk_hilink_modem_set_timeout (PkHilinkModem *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
 }
 
-/**
- * pk_hilink_error_get_code:
- * @error: (nullable): a #GError from a #PkHilinkModem call
- *
- * Reads the Huawei error code out of an error the device reported. Such
- * errors are in the %PK_ERROR domain and their message starts with
- * `HiLink error N: ` followed by the code's meaning, so that callers in
- * any language can read the code back.
- *
- * Returns: the Huawei code (e.g. 100004, 108006, 125003), or 0 if @error
- *   is %NULL or did not come from the device
- */
-guint
-pk_hilink_error_get_code (const GError *error)
-{
-  const char *p;
-  guint64 code;
-  char *end = NULL;
-
-  if (error == NULL || error->domain != PK_ERROR || error->message == NULL ||
-      !g_str_has_prefix (error->message, HILINK_ERROR_PREFIX))
-    return 0;
-
-  p = error->message + strlen (HILINK_ERROR_PREFIX);
-  if (!g_ascii_isdigit (*p))
-    return 0;
-  code = g_ascii_strtoull (p, &end, 10);
-  if (end == NULL || *end != ':' || code > G_MAXUINT)
-    return 0;
-  return (guint) code;
-}
-
 /* --- requests --- */
 
 typedef enum {
@@ -527,7 +496,7 @@ set_hilink_error (GError       **error,
     pk_code = PK_ERROR_AUTH_FAILED;
 
   g_set_error (error, PK_ERROR, pk_code,
-               HILINK_ERROR_PREFIX "%u: %s (%s%s)",
+               PK_HILINK_ERROR_PREFIX "%u: %s (%s%s)",
                code, meaning != NULL ? meaning : "unknown error code",
                self->base_url, path);
 }

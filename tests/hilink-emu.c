@@ -9,6 +9,7 @@
 #include <libsoup/soup.h>
 
 #include "hilink-emu.h"
+#include "pk-test-utils.h"
 #include "pk-hilink-xml-private.h"
 
 #define MAX_SESSION_TOKENS 16
@@ -180,6 +181,34 @@ start_reconnect (HilinkEmu  *emu,
   g_source_attach (emu->pending, g_main_context_get_thread_default ());
 }
 
+static gboolean reboot_done_cb (gpointer user_data);
+
+/* The device goes away for reboot_ms, forgetting its sessions, then
+ * reconnects (a new IP unless @method is sticky). */
+static void
+start_reboot (HilinkEmu  *emu,
+              const char *method)
+{
+  Pending *p = g_new0 (Pending, 1);
+
+  cancel_pending (emu);
+  emu->rebooting = TRUE;
+  emu->status = 902;
+  g_hash_table_remove_all (emu->sessions);
+  p->emu = emu;
+  p->method = g_strdup (method);
+  emu->pending = g_timeout_source_new (emu->reboot_ms);
+  g_source_set_callback (emu->pending, reboot_done_cb, p, pending_free);
+  g_source_attach (emu->pending, g_main_context_get_thread_default ());
+}
+
+void
+hilink_emu_power_cycle (HilinkEmu *emu)
+{
+  count (emu, "power_cycles");
+  start_reboot (emu, "power");
+}
+
 static gboolean
 reboot_done_cb (gpointer user_data)
 {
@@ -189,7 +218,7 @@ reboot_done_cb (gpointer user_data)
   emu->rebooting = FALSE;
   g_clear_pointer (&emu->pending, g_source_unref);
   if (emu->data_on)
-    start_reconnect (emu, "reboot");
+    start_reconnect (emu, p->method);
   else
     emu->status = 902;
   return G_SOURCE_REMOVE;
@@ -594,7 +623,6 @@ handle_api (HilinkEmu         *emu,
 
   if (g_str_equal (path, "/api/device/control") && is_post)
     {
-      Pending *p;
 
       if (g_strcmp0 (pk_hilink_xml_get (req, "Control"), "1") != 0)
         {
@@ -603,16 +631,7 @@ handle_api (HilinkEmu         *emu,
         }
       count (emu, "reboots");
       reply_ok (msg);
-      cancel_pending (emu);
-      emu->rebooting = TRUE;
-      emu->status = 902;
-      g_hash_table_remove_all (emu->sessions);
-      p = g_new0 (Pending, 1);
-      p->emu = emu;
-      p->method = g_strdup ("reboot");
-      emu->pending = g_timeout_source_new (emu->reboot_ms);
-      g_source_set_callback (emu->pending, reboot_done_cb, p, pending_free);
-      g_source_attach (emu->pending, g_main_context_get_thread_default ());
+      start_reboot (emu, "reboot");
       return;
     }
 
@@ -913,4 +932,24 @@ const char *
 hilink_emu_get_last_body (HilinkEmu *emu)
 {
   return emu->last_body;
+}
+
+void
+hilink_test_store_result (GObject      *source,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+result_ready (gpointer data)
+{
+  return *(GAsyncResult **) data != NULL;
+}
+
+void
+hilink_test_wait_result (GAsyncResult **result)
+{
+  pk_test_wait_until (result_ready, result, 30000);
 }

@@ -50,6 +50,9 @@ void        hilink_emu_inject           (HilinkEmu   *emu,
                                          guint        busy,
                                          guint        slow_ms,
                                          guint        drop);
+/* Cuts the power: no answers for the reboot time, then it reconnects
+ * with a new IP (unless "power" is sticky). */
+void        hilink_emu_power_cycle      (HilinkEmu   *emu);
 /* Forgets every session, as a device does after a while. */
 void        hilink_emu_expire_sessions  (HilinkEmu   *emu);
 
@@ -62,5 +65,12 @@ guint       hilink_emu_count            (HilinkEmu   *emu,
                                          const char  *what);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HilinkEmu, hilink_emu_free)
+
+/* For the async tests: a GAsyncReadyCallback that stores a ref of the
+ * result in *(GAsyncResult **) user_data, and a wait for it. */
+void        hilink_test_store_result    (GObject       *source,
+                                         GAsyncResult  *result,
+                                         gpointer       user_data);
+void        hilink_test_wait_result     (GAsyncResult **result);
 
 G_END_DECLS

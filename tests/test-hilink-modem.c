@@ -41,21 +41,8 @@ teardown (Fixture       *f,
   g_clear_pointer (&f->emu, hilink_emu_free);
 }
 
-static void
-on_result (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-result_ready (gpointer data)
-{
-  return *(GAsyncResult **) data != NULL;
-}
-
-#define WAIT(res) pk_test_wait_until (result_ready, &(res), 20000)
+#define on_result hilink_test_store_result
+#define WAIT(res) hilink_test_wait_result (&(res))
 
 static gboolean
 get_status (PkHilinkModem  *modem,
