@@ -374,3 +374,41 @@ const char *pk_hilink_modem_get_username (PkHilinkModem *self);
 guint pk_hilink_modem_get_timeout (PkHilinkModem *self);
 void pk_hilink_modem_set_timeout (PkHilinkModem *self, guint timeout_ms);
 guint pk_hilink_error_get_code (const GError *error);
+
+/* --- PkRotation --- */
+typedef enum {
+  PK_ROTATION_METHOD_DATA,
+  PK_ROTATION_METHOD_NETMODE,
+  PK_ROTATION_METHOD_REBOOT,
+  ...
+} PkRotationMethod;
+typedef enum {
+  PK_ROTATION_OUTCOME_CHANGED,
+  PK_ROTATION_OUTCOME_UNCHANGED,
+  PK_ROTATION_OUTCOME_TIMED_OUT,
+  PK_ROTATION_OUTCOME_FAILED,
+  ...
+} PkRotationOutcome;
+typedef ... PkRotation;
+PkRotation *pk_rotation_new (PkModem *modem, PkRotationMethod method);
+gboolean pk_rotation_set_escalation (PkRotation *self, const char *order, GError **error);
+char *pk_rotation_dup_escalation (PkRotation *self);
+void pk_rotation_set_timing (PkRotation *self, guint settle_ms, guint poll_interval_ms,
+                             guint timeout_ms);
+void pk_rotation_set_unchanged_polls (PkRotation *self, guint n_polls);
+void pk_rotation_run_async (PkRotation *self, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_rotation_run_finish (PkRotation *self, GAsyncResult *result, GError **error);
+const char *pk_rotation_get_old_ip (PkRotation *self);
+const char *pk_rotation_get_new_ip (PkRotation *self);
+PkRotationMethod pk_rotation_get_final_method (PkRotation *self);
+guint64 pk_rotation_get_duration_ms (PkRotation *self);
+gboolean pk_rotation_get_escalated (PkRotation *self);
+guint pk_rotation_get_n_attempts (PkRotation *self);
+PkRotationMethod pk_rotation_get_attempt_method (PkRotation *self, guint index);
+PkRotationOutcome pk_rotation_get_attempt_outcome (PkRotation *self, guint index);
+const char *pk_rotation_get_attempt_message (PkRotation *self, guint index);
+guint64 pk_rotation_get_attempt_duration_ms (PkRotation *self, guint index);
+const char *pk_rotation_method_to_string (PkRotationMethod method);
+gboolean pk_rotation_method_from_string (const char *str, PkRotationMethod *out_method);
+const char *pk_rotation_outcome_to_string (PkRotationOutcome outcome);

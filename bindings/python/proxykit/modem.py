@@ -199,50 +199,98 @@ class Modem:
                 raise errors.timed_out(f'{self}: waiting for a connection', timeout)
             time.sleep(poll_interval)
 
-    def rotate(self, method: str = 'data', timeout: float = 120.0,
-               poll_interval: float = 1.0, require_change: bool = True) -> Dict[str, object]:
-        """Gets a new WAN IP from the carrier and returns
-        ``{'old_ip': ..., 'new_ip': ..., 'seconds': ..., 'method': ...}``.
+    def rotate(self, method: str = 'data', *, escalate: Optional[str] = None,
+               settle: Optional[float] = None, poll_interval: Optional[float] = None,
+               attempt_timeout: Optional[float] = None, unchanged_polls: Optional[int] = None,
+               timeout: Optional[float] = 600.0) -> Dict[str, object]:
+        """Gets a new WAN IP from the carrier (``PkRotation``) and returns
+        ``{'old_ip', 'new_ip', 'seconds', 'method', 'escalated', 'attempts'}``.
 
-        Methods: ``"data"`` turns mobile data off and on; ``"mode"``
-        switches the network mode away and back; ``"reboot"`` reboots the
-        modem. The call waits until the modem is connected again.
+        ``method`` is tried first: ``"data"`` (mobile data off, a pause,
+        on), ``"netmode"`` (to 3G and back; ``"mode"`` works too) or
+        ``"reboot"``. When the IP stays the same the rotation escalates
+        along ``escalate`` (``"data,netmode,reboot"`` by default; ``"none"``
+        for no escalation). ``method`` in the result is the method that
+        worked; ``attempts`` lists each try with its outcome.
+
+        ``settle``, ``poll_interval`` and ``attempt_timeout`` (seconds) and
+        ``unchanged_polls`` tune each attempt (the library's defaults suit
+        real dongles); ``timeout`` bounds the whole call.
 
         Raises:
-            Unchanged: the modem came back with the same IP (unless
-                ``require_change`` is false).
-            TimedOut: it was not connected again within ``timeout``.
-            ModemError, AuthFailed, Busy: the modem refused a step
+            Unchanged: the modem kept its IP through every method.
+            TimedOut: it did not come back.
+            ModemError, AuthFailed, Busy: the modem refused
                 (``.huawei_code`` says why).
+            The exception's ``.result`` holds the same dict as a success.
         """
-        if method not in ('data', 'mode', 'reboot'):
-            raise errors.InvalidArgument(f"rotate method {method!r}: expected 'data', 'mode' or 'reboot'",
-                                         errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
-        t0 = time.monotonic()
-        old_ip = self.status().wan_ip
-        if method == 'data':
-            self.set_data_enabled(False)
-            self.set_data_enabled(True)
-        elif method == 'mode':
-            mode = self.get_network_mode()
-            other = '3g-only' if mode != '3g-only' else '4g-only'
-            self.set_network_mode(other)
-            self.wait_connected(timeout, poll_interval)
-            self.set_network_mode(mode if mode != 'unknown' else 'auto')
-        else:
-            self.reboot()
-        # Wait until connected again; the modem reports "connecting" (or
-        # does not answer, rebooting) until then.
-        remaining = max(1.0, timeout - (time.monotonic() - t0))
-        if method == 'reboot':
-            time.sleep(min(poll_interval, remaining))
-        new = self.wait_connected(remaining, poll_interval)
-        result = {'old_ip': old_ip, 'new_ip': new.wan_ip,
-                  'seconds': round(time.monotonic() - t0, 3), 'method': method}
-        if require_change and old_ip is not None and new.wan_ip == old_ip:
-            raise errors.Unchanged(f'{self}: rotation by {method} kept the IP {old_ip}',
-                                   errors.PK_ERROR_DOMAIN, lib.PK_ERROR_UNCHANGED)
-        return result
+        out = ffi.new('PkRotationMethod *')
+        if method == 'mode':
+            method = 'netmode'
+        if not lib.pk_rotation_method_from_string(method.encode(), out):
+            raise errors.InvalidArgument(
+                f"rotate method {method!r}: expected 'data', 'netmode' or 'reboot'",
+                errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
+        rot = _loop.wrap(lib.pk_rotation_new(self._modem(), out[0]))
+        if escalate is not None:
+            errors.call(lib.pk_rotation_set_escalation, rot, escalate.encode())
+        if settle is not None or poll_interval is not None or attempt_timeout is not None:
+            lib.pk_rotation_set_timing(rot, ms(3.0 if settle is None else settle),
+                                       ms(1.0 if poll_interval is None else poll_interval),
+                                       ms(60.0 if attempt_timeout is None else attempt_timeout))
+        if unchanged_polls is not None:
+            lib.pk_rotation_set_unchanged_polls(rot, unchanged_polls)
+
+        def start(cancellable, callback, data):
+            lib.pk_rotation_run_async(rot, cancellable, callback, data)
+
+        def finish(source, result):
+            err = ffi.new('GError **')
+            ok = lib.pk_rotation_run_finish(rot, result, err)
+            summary = _rotation_result(rot)
+            if not ok:
+                exc = errors.take_gerror(err[0])
+                exc.result = summary
+                raise exc
+            return summary
+
+        return _loop.call_async(start, finish, timeout, f'{self}: rotation by {method}')
+
+    def wait_connected(self, timeout: float = 120.0, poll_interval: float = 1.0,
+                       not_ip: Optional[str] = None) -> ModemStatus:
+        """Polls :meth:`status` until the modem is connected with a WAN
+        address (other than ``not_ip``, if given); raises :class:`TimedOut`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                st = self.status(timeout=max(1.0, min(self.timeout, deadline - time.monotonic())))
+            except (errors.TimedOut, errors.ConnectionRefused, errors.ConnectionClosed,
+                    errors.Busy, errors.HostUnreachable):
+                st = None      # a rebooting modem does not answer for a while
+            if st is not None and st.connected and st.wan_ip and st.wan_ip != not_ip:
+                return st
+            if time.monotonic() >= deadline:
+                raise errors.timed_out(f'{self}: waiting for a connection', timeout)
+            time.sleep(poll_interval)
+
+
+def _rotation_result(rot) -> Dict[str, object]:
+    attempts = []
+    for i in range(lib.pk_rotation_get_n_attempts(rot)):
+        attempts.append({
+            'method': string(lib.pk_rotation_method_to_string(lib.pk_rotation_get_attempt_method(rot, i))),
+            'outcome': string(lib.pk_rotation_outcome_to_string(lib.pk_rotation_get_attempt_outcome(rot, i))),
+            'message': string(lib.pk_rotation_get_attempt_message(rot, i)),
+            'seconds': lib.pk_rotation_get_attempt_duration_ms(rot, i) / 1000.0,
+        })
+    return {
+        'old_ip': string(lib.pk_rotation_get_old_ip(rot)),
+        'new_ip': string(lib.pk_rotation_get_new_ip(rot)),
+        'seconds': lib.pk_rotation_get_duration_ms(rot) / 1000.0,
+        'method': string(lib.pk_rotation_method_to_string(lib.pk_rotation_get_final_method(rot))),
+        'escalated': bool(lib.pk_rotation_get_escalated(rot)),
+        'attempts': attempts,
+    }
 
 
 class HilinkModem(Modem):
@@ -250,8 +298,8 @@ class HilinkModem(Modem):
     through an egress (the host's address on the dongle's subnet).
 
     >>> modem = HilinkModem("192.168.11.1", egress_address="192.168.11.100")
-    >>> modem.rotate(method="data")
-    {'old_ip': '10.64.3.7', 'new_ip': '10.64.9.21', 'seconds': 6.2, 'method': 'data'}
+    >>> modem.rotate(method="data")["new_ip"]
+    '10.64.9.21'
 
     Args:
         host: the modem's address or base URL (``"192.168.8.1"``,

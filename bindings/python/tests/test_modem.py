@@ -2,6 +2,9 @@
 import pytest
 
 import proxykit
+
+# Rotation timing scaled down for the emulator (reconnect delay 200 ms).
+FAST = dict(settle=0.05, poll_interval=0.05, attempt_timeout=10, unchanged_polls=3, timeout=60)
 from proxykit._proxykit import lib
 
 
@@ -20,9 +23,11 @@ def test_status_and_device_info(hilink):
 def test_rotate_by_data_switch_changes_the_ip(hilink):
     modem = proxykit.HilinkModem(hilink.url, egress_address='127.0.0.1', timeout=20)
     before = modem.wan_ip
-    result = modem.rotate(method='data', timeout=30, poll_interval=0.1)
-    assert set(result) == {'old_ip', 'new_ip', 'seconds', 'method'}
+    result = modem.rotate(method='data', **FAST)
+    assert set(result) == {'old_ip', 'new_ip', 'seconds', 'method', 'escalated', 'attempts'}
     assert result['old_ip'] == before
+    assert result['method'] == 'data' and not result['escalated']
+    assert [a['outcome'] for a in result['attempts']] == ['changed']
     assert result['new_ip'] != before
     assert result['new_ip'] == hilink.state()['wan_ip']
     assert result['seconds'] > 0
@@ -31,19 +36,30 @@ def test_rotate_by_data_switch_changes_the_ip(hilink):
 def test_rotate_by_network_mode_restores_the_mode(hilink):
     modem = proxykit.HilinkModem(hilink.url, egress_address='127.0.0.1', timeout=20)
     mode = modem.get_network_mode()
-    result = modem.rotate(method='mode', timeout=30, poll_interval=0.1)
+    result = modem.rotate(method='netmode', **FAST)
     assert result['new_ip'] != result['old_ip']
+    assert result['method'] == 'netmode'
     assert modem.get_network_mode() == mode
 
 
-def test_sticky_ip_raises_unchanged(hilink):
+def test_sticky_ip_escalates_to_the_next_method(hilink):
     hilink.control(sticky='data')
     modem = proxykit.HilinkModem(hilink.url, timeout=20)
+    result = modem.rotate(method='data', escalate='data,netmode', **FAST)
+    assert result['escalated'] and result['method'] == 'netmode'
+    assert [a['outcome'] for a in result['attempts']] == ['unchanged', 'changed']
+    assert result['new_ip'] != result['old_ip']
+
+
+def test_sticky_ip_without_escalation_raises_unchanged(hilink):
+    hilink.control(sticky='data')
+    modem = proxykit.HilinkModem(hilink.url, timeout=20)
+    old = modem.wan_ip
     with pytest.raises(proxykit.Unchanged) as info:
-        modem.rotate(method='data', timeout=30, poll_interval=0.1)
+        modem.rotate(method='data', escalate='none', **FAST)
     assert info.value.code == lib.PK_ERROR_UNCHANGED
-    result = modem.rotate(method='data', timeout=30, poll_interval=0.1, require_change=False)
-    assert result['new_ip'] == result['old_ip']
+    assert info.value.result['old_ip'] == old
+    assert info.value.result['attempts'][0]['outcome'] == 'unchanged'
 
 
 def test_busy_device_raises_busy_with_huawei_code(hilink):
@@ -67,7 +83,7 @@ def test_wrong_password_raises_auth_failed(hilink_program):
         assert info.value.huawei_code is not None
         assert info.value.huawei_code // 1000 == 108
         good = proxykit.HilinkModem(emu.url, username='admin', password='right', timeout=20)
-        assert good.rotate(timeout=30, poll_interval=0.1)['new_ip']
+        assert good.rotate(**FAST)['new_ip']
     finally:
         emu.close()
 
