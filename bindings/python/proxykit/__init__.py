@@ -21,6 +21,7 @@ from .errors import (  # noqa: F401
 from .egress import Egress  # noqa: F401
 from .config import Config  # noqa: F401
 from .socks import SocksServer  # noqa: F401
+from .health import Probe, ProbeResult, Watchdog, startup_check  # noqa: F401
 from .modem import Modem, HilinkModem, ModemStatus, ModemTraffic, NETWORK_MODES  # noqa: F401
 
 __version__: str = _ffi.string(_lib.PK_VERSION_S).decode()
@@ -29,6 +30,7 @@ version_info = (_lib.PK_MAJOR_VERSION, _lib.PK_MINOR_VERSION, _lib.PK_MICRO_VERS
 __all__ = [
     '__version__', 'version_info',
     'Egress', 'Config', 'SocksServer',
+    'Probe', 'ProbeResult', 'Watchdog', 'startup_check',
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
     'Error', 'Failed', 'InvalidArgument', 'ConfigError', 'ProtocolError', 'AuthFailed',
     'NotAllowed', 'NotSupported', 'EgressError', 'ResolveError', 'Busy', 'Cooldown',

@@ -412,3 +412,87 @@ guint64 pk_rotation_get_attempt_duration_ms (PkRotation *self, guint index);
 const char *pk_rotation_method_to_string (PkRotationMethod method);
 gboolean pk_rotation_method_from_string (const char *str, PkRotationMethod *out_method);
 const char *pk_rotation_outcome_to_string (PkRotationOutcome outcome);
+
+/* --- PkProbe --- */
+typedef enum {
+  PK_PROBE_TCP_CONNECT,
+  PK_PROBE_PROCESS,
+  PK_PROBE_INTERFACE,
+  PK_PROBE_SOCKS,
+  PK_PROBE_HTTP,
+  ...
+} PkProbeKind;
+typedef ... PkProbe;
+PkProbe *pk_probe_new_tcp_connect (PkEgress *egress, const char *host, guint16 port);
+PkProbe *pk_probe_new_process (int pid);
+PkProbe *pk_probe_new_interface (const char *interface);
+PkProbe *pk_probe_new_socks (const char *proxy_host, guint16 proxy_port,
+                             const char *target_host, guint16 target_port);
+PkProbe *pk_probe_new_http (PkEgress *egress, const char *url);
+PkProbeKind pk_probe_get_kind (PkProbe *self);
+const char *pk_probe_get_description (PkProbe *self);
+guint pk_probe_get_timeout_ms (PkProbe *self);
+void pk_probe_set_timeout_ms (PkProbe *self, guint timeout_ms);
+void pk_probe_run_async (PkProbe *self, guint timeout_ms, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_probe_run_finish (PkProbe *self, GAsyncResult *result, guint64 *out_latency_us,
+                              GError **error);
+void pk_probe_run_with_retries_async (PkProbe *self, guint tries, guint delay_ms,
+                                      guint timeout_ms, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_probe_run_with_retries_finish (PkProbe *self, GAsyncResult *result,
+                                           guint *out_tries, GError **error);
+void pk_startup_check_async (PkEgress *egress, const char *target, guint tries,
+                             guint delay_ms, guint timeout_ms, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_startup_check_finish (GAsyncResult *result, guint *out_tries, GError **error);
+
+/* --- PkHysteresis (health names) and PkWatchdog --- */
+typedef enum {
+  PK_HEALTH_UNKNOWN,
+  PK_HEALTH_UP,
+  PK_HEALTH_FAILING,
+  PK_HEALTH_DOWN,
+  PK_HEALTH_RECOVERING,
+  ...
+} PkHealth;
+typedef enum {
+  PK_HYSTERESIS_EVENT_NONE,
+  PK_HYSTERESIS_EVENT_FAILED,
+  PK_HYSTERESIS_EVENT_RECOVERED,
+  ...
+} PkHysteresisEvent;
+const char *pk_health_to_string (PkHealth health);
+
+typedef ... PkWatchdog;
+PkWatchdog *pk_watchdog_new (const char *name);
+const char *pk_watchdog_get_name (PkWatchdog *self);
+void pk_watchdog_add_probe (PkWatchdog *self, PkProbe *probe);
+void pk_watchdog_clear_probes (PkWatchdog *self);
+guint pk_watchdog_get_n_probes (PkWatchdog *self);
+guint pk_watchdog_get_interval_ms (PkWatchdog *self);
+void pk_watchdog_set_interval_ms (PkWatchdog *self, guint interval_ms);
+guint pk_watchdog_get_retry_delay_ms (PkWatchdog *self);
+void pk_watchdog_set_retry_delay_ms (PkWatchdog *self, guint retry_delay_ms);
+guint pk_watchdog_get_initial_delay_ms (PkWatchdog *self);
+void pk_watchdog_set_initial_delay_ms (PkWatchdog *self, guint initial_delay_ms);
+guint pk_watchdog_get_jitter_ms (PkWatchdog *self);
+void pk_watchdog_set_jitter_ms (PkWatchdog *self, guint jitter_ms);
+guint pk_watchdog_get_timeout_ms (PkWatchdog *self);
+void pk_watchdog_set_timeout_ms (PkWatchdog *self, guint timeout_ms);
+guint pk_watchdog_get_fall (PkWatchdog *self);
+void pk_watchdog_set_fall (PkWatchdog *self, guint fall);
+guint pk_watchdog_get_rise (PkWatchdog *self);
+void pk_watchdog_set_rise (PkWatchdog *self, guint rise);
+void pk_watchdog_start (PkWatchdog *self);
+void pk_watchdog_stop (PkWatchdog *self);
+gboolean pk_watchdog_is_running (PkWatchdog *self);
+PkHysteresisEvent pk_watchdog_feed (PkWatchdog *self, gboolean ok, const char *reason);
+void pk_watchdog_check_async (PkWatchdog *self, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_watchdog_check_finish (PkWatchdog *self, GAsyncResult *result, GError **error);
+PkHealth pk_watchdog_get_health (PkWatchdog *self);
+guint pk_watchdog_get_consecutive_failures (PkWatchdog *self);
+guint pk_watchdog_get_fails (PkWatchdog *self);
+gint64 pk_watchdog_get_last_change (PkWatchdog *self);
+const char *pk_watchdog_get_last_reason (PkWatchdog *self);
