@@ -22,6 +22,8 @@ from .egress import Egress  # noqa: F401
 from .config import Config  # noqa: F401
 from .socks import SocksServer  # noqa: F401
 from .health import Probe, ProbeResult, Watchdog, startup_check  # noqa: F401
+from .relay import Relay, Bridge, BridgeResult  # noqa: F401
+from .metrics import MetricsSampler  # noqa: F401
 from .modem import Modem, HilinkModem, ModemStatus, ModemTraffic, NETWORK_MODES  # noqa: F401
 
 __version__: str = _ffi.string(_lib.PK_VERSION_S).decode()
@@ -31,6 +33,7 @@ __all__ = [
     '__version__', 'version_info',
     'Egress', 'Config', 'SocksServer',
     'Probe', 'ProbeResult', 'Watchdog', 'startup_check',
+    'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler',
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
     'Error', 'Failed', 'InvalidArgument', 'ConfigError', 'ProtocolError', 'AuthFailed',
     'NotAllowed', 'NotSupported', 'EgressError', 'ResolveError', 'Busy', 'Cooldown',

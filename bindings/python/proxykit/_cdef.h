@@ -496,3 +496,66 @@ guint pk_watchdog_get_consecutive_failures (PkWatchdog *self);
 guint pk_watchdog_get_fails (PkWatchdog *self);
 gint64 pk_watchdog_get_last_change (PkWatchdog *self);
 const char *pk_watchdog_get_last_reason (PkWatchdog *self);
+
+/* --- PkBridge --- */
+typedef ... PkBridge;
+PkBridge *pk_bridge_new (GSocket *a, GSocket *b);
+void pk_bridge_set_idle_timeout (PkBridge *self, guint timeout_ms);
+guint pk_bridge_get_idle_timeout (PkBridge *self);
+void pk_bridge_run_async (PkBridge *self, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_bridge_run_finish (PkBridge *self, GAsyncResult *result, GError **error);
+guint64 pk_bridge_get_bytes_a_to_b (PkBridge *self);
+guint64 pk_bridge_get_bytes_b_to_a (PkBridge *self);
+
+/* --- PkRelayRule, PkRelay --- */
+typedef enum {
+  PK_RELAY_PROTOCOL_TCP,
+  PK_RELAY_PROTOCOL_UDP,
+  ...
+} PkRelayProtocol;
+typedef struct _PkRelayRule PkRelayRule;
+PkRelayRule *pk_relay_rule_new (PkRelayProtocol protocol, guint16 in_port,
+                                const char *out_host, guint16 out_port);
+PkRelayRule *pk_relay_rule_new_from_string (const char *spec, GError **error);
+void pk_relay_rule_unref (PkRelayRule *rule);
+char *pk_relay_rule_to_string (PkRelayRule *rule);
+const char *pk_relay_rule_get_name (PkRelayRule *rule);
+void pk_relay_rule_set_name (PkRelayRule *rule, const char *name);
+gboolean pk_relay_rule_set_listen_address (PkRelayRule *rule, const char *address,
+                                           GError **error);
+void pk_relay_rule_set_connect_timeout (PkRelayRule *rule, guint timeout_ms);
+void pk_relay_rule_set_idle_timeout (PkRelayRule *rule, guint timeout_ms);
+void pk_relay_rule_set_keepalive (PkRelayRule *rule, guint idle_s, guint interval_s,
+                                  guint count);
+void pk_relay_rule_set_max_sessions (PkRelayRule *rule, guint max_sessions);
+void pk_relay_rule_set_health_check (PkRelayRule *rule, gboolean enabled, guint timeout_ms,
+                                     guint retries, guint interval_ms);
+void pk_relay_rule_set_egress (PkRelayRule *rule, PkEgress *egress);
+gboolean pk_relay_rule_set_allow (PkRelayRule *rule, const char *cidrs, GError **error);
+
+typedef ... PkRelay;
+PkRelay *pk_relay_new (void);
+gboolean pk_relay_add_rule (PkRelay *self, PkRelayRule *rule, GError **error);
+gboolean pk_relay_remove_rule (PkRelay *self, const char *name);
+guint16 pk_relay_get_local_port (PkRelay *self, const char *name);
+void pk_relay_stop (PkRelay *self);
+char *pk_relay_dup_status_json (PkRelay *self);
+
+/* --- PkMetricsSampler (JsonNode through json-glib) --- */
+typedef ... JsonNode;
+gchar *json_to_string (JsonNode *node, gboolean pretty);
+JsonNode *json_from_string (const char *str, GError **error);
+void json_node_unref (JsonNode *node);
+
+typedef ... PkMetricsSampler;
+PkMetricsSampler *pk_metrics_sampler_new (void);
+void pk_metrics_sampler_set_proc_root (PkMetricsSampler *self, const char *proc_root);
+void pk_metrics_sampler_set_sys_root (PkMetricsSampler *self, const char *sys_root);
+gboolean pk_metrics_sampler_get_sock_diag (PkMetricsSampler *self);
+void pk_metrics_sampler_set_sock_diag (PkMetricsSampler *self, gboolean sock_diag);
+void pk_metrics_sampler_add_watch_port (PkMetricsSampler *self, guint port);
+void pk_metrics_sampler_add_watch_pid (PkMetricsSampler *self, int pid);
+void pk_metrics_sampler_add_watch_process (PkMetricsSampler *self, const char *name);
+JsonNode *pk_metrics_sampler_sample (PkMetricsSampler *self, GError **error);
+char *pk_metrics_to_prometheus (JsonNode *sample);
