@@ -106,12 +106,9 @@ class ModemError(Error):
             network-mode change), or ``None`` when the error has none.
     """
 
-    _CODE = re.compile(r'^HiLink error (\d+):')
-
     def __init__(self, message: str, domain: str = PK_ERROR_DOMAIN, code: int = 0):
         super().__init__(message, domain, code)
-        m = self._CODE.match(message)
-        self.huawei_code = int(m.group(1)) if m else None
+        self.huawei_code = _huawei_code_in(message)
 
 
 class CheckFailed(Error):
@@ -173,6 +170,16 @@ class NotFound(GioError, FileNotFoundError):
     """``G_IO_ERROR_NOT_FOUND``."""
 
 
+# pk_hilink_error_get_code() reads "HiLink error N:" at the start of a
+# message; callers such as PkRotation put context in front of it.
+_HUAWEI_CODE = re.compile(r'\bHiLink error (\d+):')
+
+
+def _huawei_code_in(message: str) -> Optional[int]:
+    m = _HUAWEI_CODE.search(message)
+    return int(m.group(1)) if m else None
+
+
 _PK_CLASSES = {
     lib.PK_ERROR_FAILED: Failed,
     lib.PK_ERROR_INVALID_ARGUMENT: InvalidArgument,
@@ -228,6 +235,8 @@ def take_gerror(gerror) -> Error:
     huawei_code = lib.pk_hilink_error_get_code(gerror)
     lib.g_error_free(gerror)
     err = make_error(domain, code, message)
+    if not huawei_code and domain == PK_ERROR_DOMAIN:
+        huawei_code = _huawei_code_in(message)
     if huawei_code:
         err.huawei_code = huawei_code
     return err
