@@ -8,6 +8,10 @@
 
 #include "pk-egress.h"
 #include "pk-relay-rule.h"
+#include "pk-workers.h"
+
+#define PK_RELAY_COUNT(field, n) ((void) __atomic_add_fetch (&(field), (n), __ATOMIC_RELAXED))
+#define PK_RELAY_LOAD(field) (__atomic_load_n (&(field), __ATOMIC_RELAXED))
 
 G_BEGIN_DECLS
 
@@ -61,11 +65,21 @@ typedef struct {
 
   PkRelayRule *rule;
   PkEgress *egress;             /* the rule's, or a default one */
-  GSocket *socket;
+  GSocket *socket;              /* NULL for a TCP rule served by workers */
   GSource *source;
+  PkWorkers *workers;
+  guint workers_id;
   GCancellable *cancellable;    /* cancelled when the rule stops */
   guint16 bound_port;
-  gboolean stopped;
+  gint stopped;                 /* atomic */
+  /* Rules this listener ran with before a reload renamed it: worker
+   * threads may still read them. */
+  GPtrArray *retired_rules;
+
+  /* With workers, TCP connections run on several threads: the counters
+   * marked (atomic) are updated with PK_RELAY_COUNT and the outbound
+   * addresses are under the lock. UDP runs in the relay's own context. */
+  GMutex lock;
 
   /* Outbound addresses, resolved through the egress; NULL until the
    * first resolution and again after a connect failure that suggests
@@ -81,12 +95,12 @@ typedef struct {
   GSource *health_timer;
   gboolean health_running;
 
-  guint64 connections;          /* TCP connections accepted, UDP sessions created */
-  guint64 active;
-  guint64 refused;              /* allowlist or session cap */
-  guint64 failed;               /* upstream connect failures */
-  guint64 bytes_in;             /* client to upstream */
-  guint64 bytes_out;            /* upstream to client */
+  guint64 connections;          /* (atomic) TCP connections accepted, UDP sessions created */
+  guint64 active;               /* (atomic) */
+  guint64 refused;              /* (atomic) allowlist or session cap */
+  guint64 failed;               /* (atomic) upstream connect failures */
+  guint64 bytes_in;             /* (atomic) client to upstream */
+  guint64 bytes_out;            /* (atomic) upstream to client */
   guint64 datagrams_in;
   guint64 datagrams_out;
   guint64 dropped;

@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include "pk-version-macros.h"
 #include "pk-relay-rule.h"
+#include "pk-workers.h"
 
 G_BEGIN_DECLS
 
@@ -21,6 +22,9 @@ G_DECLARE_FINAL_TYPE (PkRelay, pk_relay, PK, RELAY, GObject)
 PK_AVAILABLE_IN_ALL
 PkRelay    *pk_relay_new               (void);
 
+PK_AVAILABLE_IN_ALL
+void        pk_relay_set_workers       (PkRelay      *self,
+                                        PkWorkers    *workers);
 PK_AVAILABLE_IN_ALL
 gboolean    pk_relay_set_rules         (PkRelay      *self,
                                         GPtrArray    *rules,
