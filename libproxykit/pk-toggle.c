@@ -55,6 +55,7 @@
 #include "pk-error.h"
 #include "pk-hilink-modem.h"
 #include "pk-toggle.h"
+#include "pk-toggle-private.h"
 
 /* --- PkToggleStep --- */
 
@@ -738,12 +739,25 @@ char *
 pk_toggle_result_to_json (PkToggleResult *self)
 {
 #ifdef HAVE_JSON_GLIB
-  g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GDateTime) dt = NULL;
-  g_autofree char *when = NULL;
 
   g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
+
+  root = pk_toggle_result_to_json_node (self);
+  return json_to_string (root, FALSE);
+#else
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
+  return NULL;
+#endif
+}
+
+#ifdef HAVE_JSON_GLIB
+JsonNode *
+pk_toggle_result_to_json_node (PkToggleResult *self)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(GDateTime) dt = NULL;
+  g_autofree char *when = NULL;
 
   dt = g_date_time_new_from_unix_utc (self->finished_at / G_USEC_PER_SEC);
   when = dt != NULL ? g_date_time_format_iso8601 (dt) : NULL;
@@ -792,12 +806,9 @@ pk_toggle_result_to_json (PkToggleResult *self)
   json_builder_end_array (b);
   json_builder_end_object (b);
 
-  root = json_builder_get_root (b);
-  return json_to_string (root, FALSE);
-#else
-  return NULL;
-#endif
+  return json_builder_get_root (b);
 }
+#endif
 
 /* --- PkToggle --- */
 
