@@ -286,6 +286,14 @@ on_toggled (GObject      *source,
       g_autoptr(JsonNode) node = pk_toggle_result_to_json_node (result);
       const GError *reason = pk_toggle_result_get_error (result);
 
+      if (reason != NULL)
+        g_info ("dongle %u: toggle failed after %" G_GUINT64_FORMAT " ms: %s", req->id,
+                pk_toggle_result_get_duration_ms (result), reason->message);
+      else
+        g_info ("dongle %u: %s -> %s by %s in %" G_GUINT64_FORMAT " ms", req->id,
+                pk_toggle_result_get_old_ip (result) ? pk_toggle_result_get_old_ip (result) : "(none)",
+                pk_toggle_result_get_new_ip (result), pk_toggle_result_get_method (result),
+                pk_toggle_result_get_duration_ms (result));
       if (d != NULL)
         {
           d->duration_sum_s += pk_toggle_result_get_duration_ms (result) / 1000.0;
@@ -305,6 +313,7 @@ on_toggled (GObject      *source,
     }
   else if (g_error_matches (error, PK_ERROR, PK_ERROR_BUSY))
     {
+      g_debug ("dongle %u: %s", req->id, error->message);
       if (d != NULL)
         d->refused_busy++;
       reply_error (req->msg, SOUP_STATUS_CONFLICT, req->id, "busy", error->message);
@@ -742,9 +751,34 @@ pk_toggle_server_listen (PkToggleServer  *self,
   g_return_val_if_fail (PK_IS_TOGGLE_SERVER (self), FALSE);
   g_return_val_if_fail (self->server == NULL, FALSE);
 
-  sa = pk_parse_socket_address (address, 0, error);
-  if (sa == NULL)
-    return FALSE;
+  /* Port 0 (any free port) is for tests and demos; the parser takes
+   * real ports only. */
+  if (address != NULL && g_str_has_suffix (address, ":0"))
+    {
+      g_autofree char *host = g_strndup (address, strlen (address) - 2);
+      g_autoptr(GInetAddress) inet = NULL;
+
+      if (host[0] == '[' && g_str_has_suffix (host, "]"))
+        {
+          char *inner = g_strndup (host + 1, strlen (host) - 2);
+          g_free (host);
+          host = inner;
+        }
+      inet = g_inet_address_new_from_string (host);
+      if (inet == NULL)
+        {
+          g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+                       "'%s': '%s' is not an IP address", address, host);
+          return FALSE;
+        }
+      sa = g_inet_socket_address_new (inet, 0);
+    }
+  else
+    {
+      sa = pk_parse_socket_address (address, 0, error);
+      if (sa == NULL)
+        return FALSE;
+    }
 
   self->server = soup_server_new ("server-header", "pk-toggle/" PACKAGE_VERSION " ", NULL);
   soup_server_add_handler (self->server, NULL, server_cb, self, NULL);

@@ -1357,10 +1357,10 @@ run_done (GTask  *task,
   g_set_object (&self->last_result, result);
 
   if (error != NULL)
-    g_info ("dongle %u: toggle failed after %" G_GUINT64_FORMAT " ms: %s",
+    g_debug ("dongle %u: toggle failed after %" G_GUINT64_FORMAT " ms: %s",
                self->id, result->duration_ms, error->message);
   else
-    g_info ("dongle %u: %s -> %s by %s in %" G_GUINT64_FORMAT " ms",
+    g_debug ("dongle %u: %s -> %s by %s in %" G_GUINT64_FORMAT " ms",
                self->id, result->old_ip ? result->old_ip : "(none)", result->new_ip,
                result->method ? result->method : "?", result->duration_ms);
 
