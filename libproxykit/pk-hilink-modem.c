@@ -997,16 +997,18 @@ table_from_xml (PkHilinkXml        *xml,
   GHashTableIter iter;
   gpointer key, value;
 
-  /* The device's own names stay, for what has no common name. */
+  /* The device's own names stay for what has no common name; what has
+   * one is under that name only. */
   g_hash_table_iter_init (&iter, xml->fields);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    g_hash_table_insert (table, g_strdup (key), g_strdup (value));
-
-  for (gsize i = 0; map[i] != NULL; i += 2)
     {
-      const char *v = pk_hilink_xml_get (xml, map[i]);
-      if (v != NULL && *v != '\0')
-        g_hash_table_insert (table, g_strdup (map[i + 1]), g_strdup (v));
+      const char *name = key;
+
+      for (gsize i = 0; map[i] != NULL; i += 2)
+        if (g_str_equal (map[i], key))
+          name = map[i + 1];
+      if (*(const char *) value != '\0' || name == key)
+        g_hash_table_insert (table, g_strdup (name), g_strdup (value));
     }
   return table;
 }

@@ -412,7 +412,7 @@ finish_attempt (GTask             *task,
   g_array_append_val (self->attempts, a);
   self->final_method = a.method;
 
-  g_info ("rotation %s: %s%s%s", pk_rotation_method_to_string (a.method),
+  g_debug ("rotation %s: %s%s%s", pk_rotation_method_to_string (a.method),
           pk_rotation_outcome_to_string (outcome), message ? ": " : "", message ? message : "");
 
   if (outcome == PK_ROTATION_OUTCOME_CHANGED)

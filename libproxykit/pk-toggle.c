@@ -18,6 +18,12 @@
  * (%PK_ERROR_NOT_ALLOWED, 3 by default; a recovery run ignores that
  * limit).
  *
+ * With a state directory ([method@Toggle.set_state_dir]) the lock and the
+ * cooldown hold across processes too: a toggle holds `toggle-N.lock`
+ * (`flock(2)`) while it runs and records its end in `toggle-N.last`, so
+ * that a one-shot `pk-toggle N` and a running `pk-toggle --serve` do not
+ * toggle the same dongle at once.
+ *
  * The steps are objects implementing [iface@ToggleStep];
  * [class@ToggleModemStep] rotates the IP through the modem API. Later
  * steps (a routing reset, a USB rebind, a port power cycle) are added
@@ -35,6 +41,13 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
 #ifdef HAVE_JSON_GLIB
 #include <json-glib/json-glib.h>
 #endif
@@ -42,6 +55,7 @@
 #include "pk-error.h"
 #include "pk-hilink-modem.h"
 #include "pk-toggle.h"
+#include "pk-toggle-private.h"
 
 /* --- PkToggleStep --- */
 
@@ -725,12 +739,25 @@ char *
 pk_toggle_result_to_json (PkToggleResult *self)
 {
 #ifdef HAVE_JSON_GLIB
-  g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GDateTime) dt = NULL;
-  g_autofree char *when = NULL;
 
   g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
+
+  root = pk_toggle_result_to_json_node (self);
+  return json_to_string (root, FALSE);
+#else
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
+  return NULL;
+#endif
+}
+
+#ifdef HAVE_JSON_GLIB
+JsonNode *
+pk_toggle_result_to_json_node (PkToggleResult *self)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(GDateTime) dt = NULL;
+  g_autofree char *when = NULL;
 
   dt = g_date_time_new_from_unix_utc (self->finished_at / G_USEC_PER_SEC);
   when = dt != NULL ? g_date_time_format_iso8601 (dt) : NULL;
@@ -779,12 +806,9 @@ pk_toggle_result_to_json (PkToggleResult *self)
   json_builder_end_array (b);
   json_builder_end_object (b);
 
-  root = json_builder_get_root (b);
-  return json_to_string (root, FALSE);
-#else
-  return NULL;
-#endif
+  return json_builder_get_root (b);
 }
+#endif
 
 /* --- PkToggle --- */
 
@@ -797,6 +821,8 @@ struct _PkToggle
   PkToggleLimiter *limiter;
   GPtrArray *steps;
   guint cooldown_ms;
+  char *state_dir;
+  int lock_fd;
 
   gboolean running;
   gint64 last_finished;   /* monotonic, 0 before the first run */
@@ -832,6 +858,9 @@ pk_toggle_finalize (GObject *object)
   g_clear_object (&self->limiter);
   g_ptr_array_unref (self->steps);
   g_clear_object (&self->last_result);
+  g_free (self->state_dir);
+  if (self->lock_fd >= 0)
+    close (self->lock_fd);
   g_free (self->old_ip);
   g_clear_error (&self->step_error);
 
@@ -958,6 +987,7 @@ pk_toggle_init (PkToggle *self)
 {
   self->steps = g_ptr_array_new_with_free_func (g_object_unref);
   self->cooldown_ms = PK_TOGGLE_DEFAULT_COOLDOWN_MS;
+  self->lock_fd = -1;
 }
 
 /**
@@ -1085,6 +1115,131 @@ pk_toggle_set_cooldown (PkToggle *self,
 }
 
 /**
+ * pk_toggle_get_state_dir:
+ * @self: a #PkToggle
+ *
+ * Returns: (nullable): the state directory, or %NULL
+ */
+const char *
+pk_toggle_get_state_dir (PkToggle *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE (self), NULL);
+  return self->state_dir;
+}
+
+/**
+ * pk_toggle_set_state_dir:
+ * @self: a #PkToggle
+ * @state_dir: (nullable): a directory for the lock and cooldown files, or
+ *   %NULL to keep them in this process only
+ *
+ * Shares the per-dongle lock and cooldown with other processes through
+ * files in @state_dir (created if missing).
+ */
+void
+pk_toggle_set_state_dir (PkToggle   *self,
+                         const char *state_dir)
+{
+  g_return_if_fail (PK_IS_TOGGLE (self));
+  g_return_if_fail (!self->running);
+
+  g_free (self->state_dir);
+  self->state_dir = g_strdup (state_dir);
+}
+
+static char *
+state_path (PkToggle   *self,
+            const char *suffix)
+{
+  g_autofree char *name = g_strdup_printf ("toggle-%u.%s", self->id, suffix);
+  return g_build_filename (self->state_dir, name, NULL);
+}
+
+/* When the last toggle of this dongle ended, in real time (microseconds),
+ * by any process; 0 if unknown. */
+static gint64
+shared_last_finished (PkToggle *self)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+
+  if (self->state_dir == NULL)
+    return 0;
+  path = state_path (self, "last");
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  return g_ascii_strtoll (text, NULL, 10);
+}
+
+static void
+shared_record_finished (PkToggle *self)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->state_dir == NULL)
+    return;
+  path = state_path (self, "last");
+  text = g_strdup_printf ("%" G_GINT64_FORMAT "\n", g_get_real_time ());
+  if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+    g_warning ("dongle %u: cannot record the toggle in %s: %s", self->id, path, error->message);
+}
+
+/* Takes the dongle's lock file; FALSE with PK_ERROR_BUSY when another
+ * process holds it. */
+static gboolean
+shared_lock (PkToggle  *self,
+             GError   **error)
+{
+  g_autofree char *path = NULL;
+  int fd;
+
+  if (self->state_dir == NULL)
+    return TRUE;
+  if (g_mkdir_with_parents (self->state_dir, 0755) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "dongle %u: cannot create %s: %s",
+                   self->id, self->state_dir, g_strerror (saved));
+      return FALSE;
+    }
+  path = state_path (self, "lock");
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "dongle %u: cannot open %s: %s",
+                   self->id, path, g_strerror (saved));
+      return FALSE;
+    }
+  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      int saved = errno;
+      close (fd);
+      if (saved == EWOULDBLOCK)
+        g_set_error (error, PK_ERROR, PK_ERROR_BUSY,
+                     "dongle %u: a toggle is running already (in another process)", self->id);
+      else
+        g_set_error (error, PK_ERROR, PK_ERROR_STATE, "dongle %u: cannot lock %s: %s",
+                     self->id, path, g_strerror (saved));
+      return FALSE;
+    }
+  self->lock_fd = fd;
+  return TRUE;
+}
+
+static void
+shared_unlock (PkToggle *self)
+{
+  if (self->lock_fd >= 0)
+    {
+      close (self->lock_fd);
+      self->lock_fd = -1;
+    }
+}
+
+/**
  * pk_toggle_is_running:
  * @self: a #PkToggle
  *
@@ -1109,11 +1264,16 @@ pk_toggle_get_cooldown_remaining (PkToggle *self)
 {
   gint64 left;
 
+  gint64 shared;
+
   g_return_val_if_fail (PK_IS_TOGGLE (self), 0);
 
-  if (self->last_finished == 0)
-    return 0;
-  left = self->last_finished + (gint64) self->cooldown_ms * 1000 - g_get_monotonic_time ();
+  left = self->last_finished == 0 ? 0
+         : self->last_finished + (gint64) self->cooldown_ms * 1000 - g_get_monotonic_time ();
+  shared = shared_last_finished (self);
+  if (shared > 0)
+    left = MAX (left, shared + (gint64) self->cooldown_ms * 1000 - g_get_real_time ());
+  left = MIN (left, (gint64) self->cooldown_ms * 1000);
   return left > 0 ? (guint) ((left + 999) / 1000) : 0;
 }
 
@@ -1192,13 +1352,15 @@ run_done (GTask  *task,
   self->running = FALSE;
   self->limiter->running--;
   self->last_finished = g_get_monotonic_time ();
+  shared_record_finished (self);
+  shared_unlock (self);
   g_set_object (&self->last_result, result);
 
   if (error != NULL)
-    g_message ("dongle %u: toggle failed after %" G_GUINT64_FORMAT " ms: %s",
+    g_debug ("dongle %u: toggle failed after %" G_GUINT64_FORMAT " ms: %s",
                self->id, result->duration_ms, error->message);
   else
-    g_message ("dongle %u: %s -> %s by %s in %" G_GUINT64_FORMAT " ms",
+    g_debug ("dongle %u: %s -> %s by %s in %" G_GUINT64_FORMAT " ms",
                self->id, result->old_ip ? result->old_ip : "(none)", result->new_ip,
                result->method ? result->method : "?", result->duration_ms);
 
@@ -1381,6 +1543,7 @@ pk_toggle_run_async (PkToggle            *self,
                      GAsyncReadyCallback  callback,
                      gpointer             user_data)
 {
+  g_autoptr(GError) error = NULL;
   GTask *task;
   RunData *data;
   guint remaining;
@@ -1414,6 +1577,23 @@ pk_toggle_run_async (PkToggle            *self,
       return;
     }
 
+  if (!shared_lock (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  /* Another process may have ended a toggle while we waited for nothing. */
+  remaining = pk_toggle_get_cooldown_remaining (self);
+  if (remaining > 0)
+    {
+      shared_unlock (self);
+      g_task_return_new_error (task, PK_ERROR, PK_ERROR_COOLDOWN,
+                               "dongle %u: cooling down, retry in %u s", self->id, (remaining + 999) / 1000);
+      g_object_unref (task);
+      return;
+    }
+
   self->running = TRUE;
   self->limiter->running++;
   self->method = method;
@@ -1426,7 +1606,7 @@ pk_toggle_run_async (PkToggle            *self,
   data->result->id = self->id;
   g_task_set_task_data (task, data, (GDestroyNotify) run_data_free);
 
-  g_message ("dongle %u: toggle (%s%s)", self->id, pk_rotation_method_to_string (method),
+  g_debug ("dongle %u: toggle (%s%s)", self->id, pk_rotation_method_to_string (method),
              recovery ? ", recovery" : "");
   pk_modem_get_status_async (self->modem, cancellable, on_diagnosed, task);
 }

@@ -186,6 +186,11 @@ PK_AVAILABLE_IN_ALL
 void              pk_toggle_set_cooldown       (PkToggle         *self,
                                                 guint             cooldown_ms);
 PK_AVAILABLE_IN_ALL
+const char       *pk_toggle_get_state_dir      (PkToggle         *self);
+PK_AVAILABLE_IN_ALL
+void              pk_toggle_set_state_dir      (PkToggle         *self,
+                                                const char       *state_dir);
+PK_AVAILABLE_IN_ALL
 gboolean          pk_toggle_is_running         (PkToggle         *self);
 PK_AVAILABLE_IN_ALL
 guint             pk_toggle_get_cooldown_remaining (PkToggle     *self);

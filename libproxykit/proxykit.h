@@ -31,6 +31,7 @@
 #include "pk-hilink-modem.h"
 #include "pk-rotation.h"
 #include "pk-toggle.h"
+#include "pk-toggle-server.h"
 /* --- metrics --- */
 #include "pk-metrics-sampler.h"
 #include "pk-metrics-recorder.h"

@@ -392,6 +392,47 @@ test_later_step (Fixture       *f,
 }
 
 static void
+test_state_dir (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("pk-toggle-XXXXXX", &error);
+  g_autoptr(PkToggle) other = pk_toggle_new (31, PK_MODEM (f->modem[0]), NULL);
+  g_autoptr(PkToggleModemStep) step = new_modem_step ();
+  g_autoptr(GAsyncResult) first = NULL;
+  g_autoptr(PkToggleResult) r1 = NULL;
+  g_autofree char *last = NULL;
+
+  /* Two toggles of dongle 31 that share only the state directory, as a
+   * one-shot pk-toggle and a running server do. */
+  pk_toggle_add_step (other, PK_TOGGLE_STEP (step));
+  pk_toggle_set_state_dir (f->toggle[0], dir);
+  pk_toggle_set_state_dir (other, dir);
+  g_assert_cmpstr (pk_toggle_get_state_dir (other), ==, dir);
+  pk_toggle_set_cooldown (f->toggle[0], 60000);
+  pk_toggle_set_cooldown (other, 60000);
+
+  pk_toggle_run_async (f->toggle[0], PK_ROTATION_METHOD_DATA, FALSE, NULL, hilink_test_store_result, &first);
+  g_assert_null (run (other, PK_ROTATION_METHOD_DATA, FALSE, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_BUSY);
+  g_assert_nonnull (strstr (error->message, "another process"));
+  g_clear_error (&error);
+
+  hilink_test_wait_result (&first);
+  r1 = pk_toggle_run_finish (f->toggle[0], first, &error);
+  g_assert_true (pk_toggle_result_get_success (r1));
+
+  /* The cooldown is shared too. */
+  g_assert_cmpuint (pk_toggle_get_cooldown_remaining (other), >, 0);
+  g_assert_null (run (other, PK_ROTATION_METHOD_DATA, FALSE, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_COOLDOWN);
+
+  last = g_build_filename (dir, "toggle-31.last", NULL);
+  g_assert_true (g_file_test (last, G_FILE_TEST_EXISTS));
+  pk_test_run ("rm -rf '%s'", dir);
+}
+
+static void
 test_no_steps (void)
 {
   g_autoptr(GError) error = NULL;
@@ -425,6 +466,7 @@ main (int    argc,
   g_test_add ("/toggle/limit", Fixture, NULL, setup, test_limit, teardown);
   g_test_add ("/toggle/unreachable", Fixture, NULL, setup, test_unreachable, teardown);
   g_test_add ("/toggle/later-step", Fixture, NULL, setup, test_later_step, teardown);
+  g_test_add ("/toggle/state-dir", Fixture, NULL, setup, test_state_dir, teardown);
   g_test_add_func ("/toggle/no-steps", test_no_steps);
 
   return g_test_run ();
