@@ -115,7 +115,8 @@ parse_uint (const char *text,
   return parse_value (FALSE, text, min, max, out, error);
 }
 
-/* ADDR:PORT with an IP literal (no name lookups) */
+/* ADDR:PORT with an IP literal (no name lookups); port 0 picks one, which
+ * the "serving" message names */
 static GSocketAddress *
 parse_listen (const char  *text,
               GError     **error)
@@ -126,9 +127,9 @@ parse_listen (const char  *text,
   if (na == NULL)
     return NULL;
   ip = g_inet_address_new_from_string (g_network_address_get_hostname (G_NETWORK_ADDRESS (na)));
-  if (ip == NULL || g_network_address_get_port (G_NETWORK_ADDRESS (na)) == 0)
+  if (ip == NULL)
     {
-      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT, "expected IP:PORT");
+      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT, "expected IP:PORT (an IP address)");
       return NULL;
     }
   return g_inet_socket_address_new (ip, g_network_address_get_port (G_NETWORK_ADDRESS (na)));
