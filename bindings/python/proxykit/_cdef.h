@@ -137,6 +137,8 @@ void pk_py_loop_quit (void);
 gboolean pk_py_loop_is_running (void);
 void pk_py_invoke (gsize id);
 void pk_py_object_unref (gpointer object);
+gpointer pk_py_track (gpointer object);
+int pk_py_live_objects (void);
 void pk_py_cancellable_unref (gpointer object);
 gsize pk_py_value_fundamental (const GValue *value);
 const GValue *pk_py_value_nth (const GValue *values, guint i);

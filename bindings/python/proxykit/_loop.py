@@ -222,7 +222,7 @@ def _value_to_python(value):
     if fundamental == lib.G_TYPE_OBJECT:
         obj = lib.g_value_get_object(value)
         if obj != ffi.NULL:
-            return ffi.gc(lib.g_object_ref(obj), lib.pk_py_object_unref)
+            return wrap(lib.g_object_ref(obj))
     return None
 
 
@@ -299,4 +299,10 @@ def wrap(ptr):
     released in the loop thread when the Python object goes."""
     if ptr == ffi.NULL:
         return None
-    return ffi.gc(ptr, lib.pk_py_object_unref)
+    return ffi.gc(lib.pk_py_track(ptr), lib.pk_py_object_unref)
+
+
+def live_objects() -> int:
+    """How many GObjects the package owns that are not finalized yet (the
+    memory test checks that this is 0 once everything is dropped)."""
+    return lib.pk_py_live_objects()

@@ -88,6 +88,35 @@ pk_py_invoke (gsize id)
   g_source_unref (source);
 }
 
+/* Objects that Python owned and that are not finalized yet: every one is
+ * released by its Python owner, so at exit (after the loop has drained)
+ * this is 0. The memory test checks that. */
+static gint pk_py_live;
+
+static void
+pk_py_finalized (gpointer  data,
+                 GObject  *where_the_object_was)
+{
+  g_atomic_int_dec_and_test (&pk_py_live);
+}
+
+static gpointer
+pk_py_track (gpointer object)
+{
+  if (object != NULL && G_IS_OBJECT (object))
+    {
+      g_atomic_int_inc (&pk_py_live);
+      g_object_weak_ref (object, pk_py_finalized, NULL);
+    }
+  return object;
+}
+
+static int
+pk_py_live_objects (void)
+{
+  return g_atomic_int_get (&pk_py_live);
+}
+
 static gboolean
 pk_py_unref_idle (gpointer data)
 {
