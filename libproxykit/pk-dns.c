@@ -444,6 +444,7 @@ typedef struct {
   gboolean done;
   PkDnsAnswer answer;
   gboolean have_answer;
+  gboolean egress_failed;   /* the last try could not even make its socket */
   char *last_error;
 } Query;
 
@@ -650,6 +651,7 @@ query_send (Query *q)
       q->server = g_object_ref (server);
       q->socket = pk_egress_create_socket (r->egress, g_socket_address_get_family (server),
                                            G_SOCKET_TYPE_DATAGRAM, &error);
+      q->egress_failed = q->socket == NULL && g_error_matches (error, PK_ERROR, PK_ERROR_EGRESS);
       if (q->socket == NULL ||
           !g_socket_connect (q->socket, server, NULL, &error) ||
           g_socket_send (q->socket, (const char *) msg, len, NULL, &error) < 0)
@@ -731,6 +733,7 @@ resolve_query_done (Resolve *r)
   GList *addresses = NULL;
   const char *cname = NULL;
   gboolean nxdomain = FALSE;
+  gboolean egress_failed;
   g_autoptr(GString) why = NULL;
   GTask *task = r->task;
 
@@ -786,6 +789,12 @@ resolve_query_done (Resolve *r)
       return;
     }
 
+  /* When the egress cannot make a socket at all (its interface is gone),
+   * say so: it is the egress that failed, not the name. */
+  egress_failed = TRUE;
+  for (guint i = 0; i < r->n_queries; i++)
+    egress_failed = egress_failed && r->queries[i].egress_failed;
+
   why = g_string_new (NULL);
   for (guint i = 0; i < r->n_queries; i++)
     {
@@ -799,7 +808,7 @@ resolve_query_done (Resolve *r)
         g_string_append_printf (why, "%s: %s", qtype_name (q->qtype),
                                 q->last_error != NULL ? q->last_error : "no nameserver");
     }
-  resolve_return_error (r, g_error_new (PK_ERROR, PK_ERROR_RESOLVE,
+  resolve_return_error (r, g_error_new (PK_ERROR, egress_failed ? PK_ERROR_EGRESS : PK_ERROR_RESOLVE,
                                         "cannot resolve '%s': %s", r->orig_name, why->str));
 }
 

@@ -557,6 +557,25 @@ test_no_answer (void)
   g_assert_error (timeout_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
 }
 
+/* An egress that cannot make sockets (its interface is gone) fails as the
+ * egress, not as the name. */
+static void
+test_egress_failure (void)
+{
+  g_autoptr(Responder) r = responder_new (answer_plain);
+  g_autoptr(PkEgress) egress = egress_with (NULL, r, NULL);
+  g_autoptr(GError) error = NULL;
+  GList *list;
+
+  pk_egress_set_interface (egress, "pknosuch0");
+  list = egress_resolve (egress, "host.example", 5000, &error);
+  g_assert_null (list);
+  g_assert_error (error, PK_ERROR, PK_ERROR_EGRESS);
+  g_assert_nonnull (strstr (error->message, "host.example"));
+  g_assert_nonnull (strstr (error->message, "pknosuch0"));
+  g_assert_cmpuint (r->n_queries, ==, 0);
+}
+
 static void
 test_cancel (void)
 {
@@ -830,6 +849,7 @@ main (int    argc,
   g_test_add_func ("/dns/next-server-after-servfail", test_next_server_after_servfail);
   g_test_add_func ("/dns/nxdomain", test_nxdomain);
   g_test_add_func ("/dns/no-answer", test_no_answer);
+  g_test_add_func ("/dns/egress-failure", test_egress_failure);
   g_test_add_func ("/dns/cancel", test_cancel);
   g_test_add_func ("/dns/no-query-needed", test_no_query_needed);
 
