@@ -109,6 +109,28 @@ udp_socket (GSocketAddress *address,
   return fd;
 }
 
+/* A batch of BATCH receive slots; with @from, senders are recorded. */
+static void
+prepare_recv (struct mmsghdr          *msgs,
+              struct iovec            *iov,
+              char                     bufs[][MAX_SIZE],
+              struct sockaddr_storage *from)
+{
+  for (int i = 0; i < BATCH; i++)
+    {
+      iov[i].iov_base = bufs[i];
+      iov[i].iov_len = MAX_SIZE;
+      memset (&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      if (from != NULL)
+        {
+          msgs[i].msg_hdr.msg_name = &from[i];
+          msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+        }
+    }
+}
+
 static int
 run_echo (GSocketAddress *address)
 {
@@ -127,16 +149,7 @@ run_echo (GSocketAddress *address)
 
       if (poll (&pfd, 1, 100) <= 0)
         continue;
-      for (int i = 0; i < BATCH; i++)
-        {
-          iov[i].iov_base = bufs[i];
-          iov[i].iov_len = MAX_SIZE;
-          memset (&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
-          msgs[i].msg_hdr.msg_iov = &iov[i];
-          msgs[i].msg_hdr.msg_iovlen = 1;
-          msgs[i].msg_hdr.msg_name = &from[i];
-          msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-        }
+      prepare_recv (msgs, iov, bufs, from);
       n = recvmmsg (fd, msgs, BATCH, MSG_DONTWAIT, NULL);
       if (n <= 0)
         continue;
@@ -227,14 +240,7 @@ run_send (GSocketAddress *address)
 
           if (!(pfds[c].revents & POLLIN))
             continue;
-          for (int i = 0; i < BATCH; i++)
-            {
-              iov[i].iov_base = rbuf[i];
-              iov[i].iov_len = MAX_SIZE;
-              memset (&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
-              msgs[i].msg_hdr.msg_iov = &iov[i];
-              msgs[i].msg_hdr.msg_iovlen = 1;
-            }
+          prepare_recv (msgs, iov, rbuf, NULL);
           n = recvmmsg (senders[c].fd, msgs, BATCH, MSG_DONTWAIT, NULL);
           if (n > 0)
             {
