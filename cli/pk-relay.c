@@ -28,6 +28,7 @@ static gboolean opt_check;
 static gboolean opt_verbose;
 static gboolean opt_version;
 static int opt_workers = -1;
+static gboolean opt_kernel_nat;
 static char **opt_rules;
 
 static const GOptionEntry entries[] = {
@@ -44,6 +45,8 @@ static const GOptionEntry entries[] = {
   { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "With --status: print the status as JSON", NULL },
   { "workers", 'w', 0, G_OPTION_ARG_INT, &opt_workers,
     "Threads that accept and relay TCP connections, each with its own listening socket (default: one per CPU; 0: none, all in the main thread)", "N" },
+  { "kernel-nat", 0, 0, G_OPTION_ARG_NONE, &opt_kernel_nat,
+    "Relay UDP rules with nftables DNAT/masquerade in the kernel (table ip pk_relay, removed on exit)", NULL },
   { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Read and check the rules, print them, and exit", NULL },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log informational and debug messages", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
@@ -293,6 +296,7 @@ main (int argc, char **argv)
     pk_cli_usage_error ("--workers: %d is not from 0 to 1024", opt_workers);
 
   r.relay = pk_relay_new ();
+  pk_relay_set_kernel_nat (r.relay, opt_kernel_nat);
   if (opt_workers != 0)
     {
       r.workers = pk_workers_new (opt_workers < 0 ? 0 : (guint) opt_workers);

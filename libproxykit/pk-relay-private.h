@@ -121,6 +121,17 @@ guint            pk_relay_udp_get_n_sessions (PkRelayListener *listener);
  * datagram. */
 void             pk_relay_udp_flush      (PkRelayListener *listener);
 
+/* pk-relay-nft.c */
+char            *pk_relay_nft_script     (const char      *table,
+                                          GPtrArray       *rules,
+                                          GError         **error);
+gboolean         pk_relay_nft_apply      (const char      *table,
+                                          GPtrArray       *rules,
+                                          GError         **error);
+void             pk_relay_nft_remove     (const char      *table);
+/* comment (rule name) -> guint64[2] { packets, bytes } */
+GHashTable      *pk_relay_nft_counters   (const char      *table);
+
 /* pk-relay.c, for pk-relay-udp.c */
 GSocketAddress  *pk_relay_listener_dup_upstream (PkRelayListener *listener);
 void             pk_relay_listener_resolve      (PkRelayListener *listener);

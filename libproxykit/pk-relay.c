@@ -71,7 +71,12 @@ struct _PkRelay
   GPtrArray *listeners;         /* of PkRelayListener, in rule order */
   PkEgress *default_egress;
   PkWorkers *workers;           /* nullable: TCP rules then run here */
+  gboolean kernel_nat;
+  GPtrArray *nat_rules;         /* UDP rules in nftables, when kernel_nat */
+  gboolean nat_table_active;
 };
+
+#define NFT_TABLE "pk_relay"
 
 G_DEFINE_FINAL_TYPE (PkRelay, pk_relay, G_TYPE_OBJECT)
 
@@ -95,6 +100,7 @@ pk_relay_finalize (GObject *object)
   g_clear_pointer (&self->listeners, g_ptr_array_unref);
   g_clear_object (&self->default_egress);
   g_clear_object (&self->workers);
+  g_clear_pointer (&self->nat_rules, g_ptr_array_unref);
 
   G_OBJECT_CLASS (pk_relay_parent_class)->finalize (object);
 }
@@ -113,6 +119,7 @@ pk_relay_init (PkRelay *self)
 {
   self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_listener_unref);
   self->default_egress = pk_egress_new ();
+  self->nat_rules = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
 }
 
 /**
@@ -900,6 +907,28 @@ pk_relay_set_workers (PkRelay   *self,
 }
 
 /**
+ * pk_relay_set_kernel_nat:
+ * @self: a #PkRelay
+ * @kernel_nat: whether UDP rules become nftables rules
+ *
+ * Relays UDP rules applied from now on in the kernel instead: DNAT to the
+ * outbound address and masquerade towards it, in an nftables table of
+ * the relay's own (`table ip pk_relay`), replaced as a whole on every
+ * pk_relay_set_rules() and deleted by pk_relay_stop(). This is what the
+ * older tools did with iptables: IPv4 only, for clients that reach the
+ * host from outside, with net.ipv4.ip_forward=1; outbound names are
+ * resolved when the rules are applied. Needs `nft` and CAP_NET_ADMIN.
+ */
+void
+pk_relay_set_kernel_nat (PkRelay  *self,
+                         gboolean  kernel_nat)
+{
+  g_return_if_fail (PK_IS_RELAY (self));
+
+  self->kernel_nat = !!kernel_nat;
+}
+
+/**
  * pk_relay_set_rules:
  * @self: a #PkRelay
  * @rules: (element-type PkRelayRule): the rules to relay
@@ -923,6 +952,7 @@ pk_relay_set_rules (PkRelay    *self,
                     GError    **error)
 {
   g_autoptr(GPtrArray) next = NULL;
+  g_autoptr(GPtrArray) socket_rules = NULL;
   g_autoptr(GString) failures = NULL;
   GError *first_error = NULL;
 
@@ -931,6 +961,37 @@ pk_relay_set_rules (PkRelay    *self,
 
   if (!pk_relay_rules_check (rules, error))
     return FALSE;
+
+  if (self->kernel_nat)
+    {
+      /* UDP goes to the kernel; the table is replaced before any socket
+       * changes, so that a failure leaves everything as it was. */
+      g_autoptr(GPtrArray) nat = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
+      GPtrArray *sockets = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
+
+      for (guint i = 0; i < rules->len; i++)
+        {
+          PkRelayRule *rule = g_ptr_array_index (rules, i);
+
+          g_ptr_array_add (rule->protocol == PK_RELAY_PROTOCOL_UDP ? nat : sockets,
+                           pk_relay_rule_ref (rule));
+        }
+      if ((nat->len > 0 || self->nat_table_active) && !pk_relay_nft_apply (NFT_TABLE, nat, error))
+        {
+          g_ptr_array_unref (sockets);
+          return FALSE;
+        }
+      self->nat_table_active = nat->len > 0;
+      for (guint i = 0; i < nat->len; i++)
+        {
+          g_autofree char *desc = pk_relay_rule_to_string (g_ptr_array_index (nat, i));
+          g_message ("relay %s: %s (kernel NAT)", pk_relay_rule_get_name (g_ptr_array_index (nat, i)), desc);
+        }
+      g_ptr_array_unref (self->nat_rules);
+      self->nat_rules = g_steal_pointer (&nat);
+      socket_rules = sockets;
+      rules = sockets;
+    }
 
   next = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_listener_unref);
 
@@ -1056,6 +1117,18 @@ pk_relay_remove_rule (PkRelay    *self,
           return TRUE;
         }
     }
+  for (guint i = 0; i < self->nat_rules->len; i++)
+    {
+      PkRelayRule *rule = g_ptr_array_index (self->nat_rules, i);
+
+      if (g_str_equal (rule->name, name))
+        {
+          g_autoptr(GPtrArray) rules = pk_relay_list_rules (self);
+
+          g_ptr_array_remove (rules, rule);
+          return pk_relay_set_rules (self, rules, NULL);
+        }
+    }
   return FALSE;
 }
 
@@ -1078,6 +1151,8 @@ pk_relay_list_rules (PkRelay *self)
       PkRelayListener *listener = g_ptr_array_index (self->listeners, i);
       g_ptr_array_add (rules, pk_relay_rule_ref (listener->rule));
     }
+  for (guint i = 0; i < self->nat_rules->len; i++)
+    g_ptr_array_add (rules, pk_relay_rule_ref (g_ptr_array_index (self->nat_rules, i)));
   return rules;
 }
 
@@ -1104,6 +1179,13 @@ pk_relay_get_local_port (PkRelay    *self,
       if (g_str_equal (listener->rule->name, name))
         return listener->bound_port;
     }
+  for (guint i = 0; i < self->nat_rules->len; i++)
+    {
+      PkRelayRule *rule = g_ptr_array_index (self->nat_rules, i);
+
+      if (g_str_equal (rule->name, name))
+        return rule->in_port;
+    }
   return 0;
 }
 
@@ -1121,6 +1203,13 @@ pk_relay_stop (PkRelay *self)
   for (guint i = 0; i < self->listeners->len; i++)
     listener_stop (g_ptr_array_index (self->listeners, i));
   g_ptr_array_set_size (self->listeners, 0);
+  if (self->nat_table_active)
+    {
+      pk_relay_nft_remove (NFT_TABLE);
+      self->nat_table_active = FALSE;
+    }
+  if (self->nat_rules != NULL)
+    g_ptr_array_set_size (self->nat_rules, 0);
 }
 
 /**
@@ -1197,6 +1286,40 @@ pk_relay_dup_status_json (PkRelay *self)
         }
 #undef ADD_INT
       json_builder_end_object (builder);
+    }
+  if (self->nat_rules->len > 0)
+    {
+      g_autoptr(GHashTable) counters = pk_relay_nft_counters (NFT_TABLE);
+
+      for (guint i = 0; i < self->nat_rules->len; i++)
+        {
+          PkRelayRule *rule = g_ptr_array_index (self->nat_rules, i);
+          g_autofree char *desc = pk_relay_rule_to_string (rule);
+          g_autofree char *listen = NULL;
+          g_autofree char *target = NULL;
+          guint64 *c = g_hash_table_lookup (counters, rule->name);
+
+          /* "[addr]:port/udp -> host:port": the two halves. */
+          listen = g_strndup (desc, strstr (desc, "/udp") - desc);
+          target = g_strdup (strstr (desc, " -> ") + 4);
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "name");
+          json_builder_add_string_value (builder, rule->name);
+          json_builder_set_member_name (builder, "protocol");
+          json_builder_add_string_value (builder, "udp");
+          json_builder_set_member_name (builder, "mode");
+          json_builder_add_string_value (builder, "kernel-nat");
+          json_builder_set_member_name (builder, "listen");
+          json_builder_add_string_value (builder, listen);
+          json_builder_set_member_name (builder, "target");
+          json_builder_add_string_value (builder, target);
+          json_builder_set_member_name (builder, "health");
+          json_builder_add_string_value (builder, "disabled");
+          /* NAT chains see the first packet of each flow only. */
+          json_builder_set_member_name (builder, "connections");
+          json_builder_add_int_value (builder, c ? (gint64) c[0] : 0);
+          json_builder_end_object (builder);
+        }
     }
   json_builder_end_array (builder);
   json_builder_end_object (builder);

@@ -26,6 +26,9 @@ PK_AVAILABLE_IN_ALL
 void        pk_relay_set_workers       (PkRelay      *self,
                                         PkWorkers    *workers);
 PK_AVAILABLE_IN_ALL
+void        pk_relay_set_kernel_nat    (PkRelay      *self,
+                                        gboolean      kernel_nat);
+PK_AVAILABLE_IN_ALL
 gboolean    pk_relay_set_rules         (PkRelay      *self,
                                         GPtrArray    *rules,
                                         GError      **error);

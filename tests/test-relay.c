@@ -61,6 +61,29 @@ rule_health (PkRelay    *relay,
   return g_strdup (json_object_get_string_member (o, "health"));
 }
 
+typedef struct {
+  PkRelay *relay;
+  const char *name;
+} RuleRef;
+
+static gboolean
+rule_is_idle (gpointer data)
+{
+  RuleRef *r = data;
+
+  return rule_counter (r->relay, r->name, "active") == 0;
+}
+
+/* Until the rule's connections have all ended and counted their bytes. */
+static void
+wait_idle (PkRelay    *relay,
+           const char *name)
+{
+  RuleRef r = { relay, name };
+
+  pk_test_wait_until (rule_is_idle, &r, 10000);
+}
+
 static GSocketAddress *
 loopback (const char *ip,
           guint16     port)
@@ -189,12 +212,6 @@ transfer_thread (gpointer data)
   return NULL;
 }
 
-static gboolean
-big_idle (gpointer data)
-{
-  return rule_counter (data, "big", "active") == 0;
-}
-
 static void
 test_tcp_large_transfer (void)
 {
@@ -210,18 +227,12 @@ test_tcp_large_transfer (void)
   /* Every byte went both ways, unchanged, and then EOF came back. */
   g_assert_cmpuint (t.received, ==, t.size);
   g_assert_cmpstr (t.sent_sha, ==, t.received_sha);
-  pk_test_wait_until (big_idle, relay, 10000);
+  wait_idle (relay, "big");
   g_assert_cmpint (rule_counter (relay, "big", "bytes_in"), ==, t.size);
   g_assert_cmpint (rule_counter (relay, "big", "bytes_out"), ==, t.size);
   g_assert_cmpint (rule_counter (relay, "big", "connections"), ==, 1);
   g_free (t.sent_sha);
   g_free (t.received_sha);
-}
-
-static gboolean
-workers_idle (gpointer data)
-{
-  return rule_counter (data, "workers", "active") == 0;
 }
 
 /* With worker threads, connections run on several threads at once; the
@@ -259,7 +270,7 @@ test_tcp_workers (void)
       g_free (t[i].sent_sha);
       g_free (t[i].received_sha);
     }
-  pk_test_wait_until (workers_idle, relay, 10000);
+  wait_idle (relay, "workers");
   g_assert_cmpint (rule_counter (relay, "workers", "connections"), ==, G_N_ELEMENTS (t));
   g_assert_cmpint (rule_counter (relay, "workers", "bytes_in"), ==, total);
   g_assert_cmpint (rule_counter (relay, "workers", "bytes_out"), ==, total);
