@@ -21,6 +21,7 @@
 #include "pk-hysteresis.h"
 #include "pk-probe.h"
 #include "pk-watchdog.h"
+#include "pk-tunnel.h"
 /* --- modem, toggle --- */
 /* --- metrics --- */
 
