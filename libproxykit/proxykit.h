@@ -13,8 +13,12 @@
 #include "pk-egress.h"
 #include "pk-config.h"
 /* --- socks --- */
+#include "pk-socks-server.h"
 /* --- data path --- */
+#include "pk-bridge.h"
 /* --- relay --- */
+#include "pk-relay-rule.h"
+#include "pk-relay.h"
 /* --- tunnel, probe, watchdog, state --- */
 #include "pk-node-state.h"
 #include "pk-state-store.h"
@@ -23,6 +27,12 @@
 #include "pk-watchdog.h"
 #include "pk-tunnel.h"
 /* --- modem, toggle --- */
+#include "pk-modem.h"
+#include "pk-hilink-modem.h"
 /* --- metrics --- */
+#include "pk-metrics-sampler.h"
+#include "pk-metrics-recorder.h"
+#include "pk-metrics-analyze.h"
+#include "pk-metrics-alerts.h"
 
 #undef __PROXYKIT_INSIDE__

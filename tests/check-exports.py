@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-lib, srcdir = sys.argv[1], Path(sys.argv[2])
+lib, headers = sys.argv[1], [Path(h) for h in sys.argv[2:]]
 
 out = subprocess.run(['nm', '-D', '--defined-only', lib], check=True,
                      capture_output=True, text=True).stdout
@@ -21,9 +21,7 @@ exported = {s for s in exported if s.startswith('pk_')}
 declared = set()
 decl = re.compile(r'PK_(?:AVAILABLE_IN_\w+|DEPRECATED_FOR\s*\([^)]*\))\s+'
                   r'(?:G_DECLARE_\w+\s*\(\s*\w+\s*,\s*(\w+)|[^;(]*?\b(\w+)\s*\()', re.S)
-for header in sorted(srcdir.glob('*.h')):
-    if header.name.endswith('-private.h'):
-        continue
+for header in headers:
     # macro definitions mention the markers without declaring anything
     text = '\n'.join(l for l in header.read_text().splitlines()
                      if not l.lstrip().startswith('#'))

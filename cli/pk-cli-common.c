@@ -1,0 +1,305 @@
+/* pk-cli-common.c: what every proxykit tool does the same way
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "pk-cli-common.h"
+
+static gboolean verbose;
+
+static GLogWriterOutput
+cli_log_writer (GLogLevelFlags   log_level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  const char *message = NULL;
+  const char *domain = NULL;
+  const char *level;
+
+  if (g_log_writer_is_journald (fileno (stderr)))
+    {
+      if (!verbose && (log_level & G_LOG_LEVEL_DEBUG))
+        return G_LOG_WRITER_HANDLED;
+      return g_log_writer_journald (log_level, fields, n_fields, user_data);
+    }
+
+  /* Info carries what operators grep for (one line per session end):
+   * shown by default; debug only with --verbose. */
+  if (!verbose && (log_level & G_LOG_LEVEL_DEBUG))
+    return G_LOG_WRITER_HANDLED;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
+        message = fields[i].value;
+      else if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
+        domain = fields[i].value;
+    }
+
+  if (log_level & G_LOG_LEVEL_ERROR)
+    level = "error: ";
+  else if (log_level & G_LOG_LEVEL_CRITICAL)
+    level = "critical: ";
+  else if (log_level & G_LOG_LEVEL_WARNING)
+    level = "warning: ";
+  else if (log_level & G_LOG_LEVEL_DEBUG)
+    level = "debug: ";
+  else
+    level = "";
+
+  /* Library domains other than ours say where they come from. */
+  if (domain != NULL && g_strcmp0 (domain, "proxykit") != 0 && !g_str_has_prefix (domain, "pk-"))
+    fprintf (stderr, "%s: %s%s: %s\n", g_get_prgname (), level, domain, message ? message : "");
+  else
+    fprintf (stderr, "%s: %s%s\n", g_get_prgname (), level, message ? message : "");
+  fflush (stderr);
+
+  return G_LOG_WRITER_HANDLED;
+}
+
+void
+pk_cli_init (const char *prgname)
+{
+  g_set_prgname (prgname);
+  g_log_set_writer_func (cli_log_writer, NULL, NULL);
+  /* A write to a closed client socket must be an EPIPE, not a signal. */
+  signal (SIGPIPE, SIG_IGN);
+}
+
+void
+pk_cli_set_verbose (gboolean value)
+{
+  verbose = value;
+}
+
+void
+pk_cli_usage_error (const char *format,
+                    ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  fprintf (stderr, "%s: %s\nTry '%s --help'.\n", g_get_prgname (), message, g_get_prgname ());
+  exit (PK_CLI_EXIT_USAGE);
+}
+
+void
+pk_cli_die (int         status,
+            const char *format,
+            ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  fprintf (stderr, "%s: %s\n", g_get_prgname (), message);
+  exit (status);
+}
+
+void
+pk_cli_print_version (void)
+{
+  printf ("%s (libproxykit) %s\n", g_get_prgname (), PK_VERSION_S);
+  exit (PK_CLI_EXIT_OK);
+}
+
+void
+pk_cli_parse_options (GOptionContext   *context,
+                      int              *argc,
+                      char           ***argv)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    pk_cli_usage_error ("%s", error->message);
+}
+
+PkConfig *
+pk_cli_load_config (const char *path)
+{
+  g_autoptr(PkConfig) config = pk_config_new ();
+  g_autoptr(GError) error = NULL;
+  const char *env_path = g_getenv ("PROXYKIT_CONFIG");
+
+  if (path == NULL && env_path != NULL && *env_path != '\0')
+    path = env_path;
+
+  if (path == NULL)
+    {
+      if (!g_file_test (PK_CLI_DEFAULT_CONFIG, G_FILE_TEST_EXISTS))
+        return g_steal_pointer (&config);
+      path = PK_CLI_DEFAULT_CONFIG;
+    }
+
+  if (!pk_config_load_file (config, path, &error))
+    pk_cli_usage_error ("%s", error->message);
+
+  return g_steal_pointer (&config);
+}
+
+gboolean
+pk_cli_sd_notify (const char *state)
+{
+  const char *path = g_getenv ("NOTIFY_SOCKET");
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  socklen_t addr_len;
+  gsize path_len;
+  int fd;
+  gboolean ok;
+
+  if (path == NULL || (path[0] != '/' && path[0] != '@'))
+    return FALSE;
+
+  path_len = strlen (path);
+  if (path_len >= sizeof addr.sun_path)
+    return FALSE;
+
+  memcpy (addr.sun_path, path, path_len);
+  /* '@' names a socket in the abstract namespace: a leading NUL. */
+  if (addr.sun_path[0] == '@')
+    addr.sun_path[0] = '\0';
+  addr_len = offsetof (struct sockaddr_un, sun_path) + path_len;
+
+  fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return FALSE;
+
+  ok = sendto (fd, state, strlen (state), MSG_NOSIGNAL, (struct sockaddr *) &addr, addr_len) >= 0;
+  if (!ok)
+    g_debug ("sd_notify to %s failed: %s", path, g_strerror (errno));
+  close (fd);
+
+  return ok;
+}
+
+gboolean
+pk_cli_sd_notifyf (const char *format,
+                   ...)
+{
+  g_autofree char *state = NULL;
+  va_list args;
+
+  va_start (args, format);
+  state = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  return pk_cli_sd_notify (state);
+}
+
+typedef struct {
+  gboolean (*alive) (gpointer data);
+  gpointer data;
+} WatchdogPing;
+
+static gboolean
+watchdog_ping_cb (gpointer user_data)
+{
+  WatchdogPing *ping = user_data;
+
+  if (ping->alive == NULL || ping->alive (ping->data))
+    pk_cli_sd_notify ("WATCHDOG=1");
+  else
+    g_warning ("not sending the systemd watchdog ping: the service is not healthy");
+
+  return G_SOURCE_CONTINUE;
+}
+
+guint64
+pk_cli_sd_watchdog_start (gboolean (*alive) (gpointer data),
+                          gpointer   data)
+{
+  const char *usec_str = g_getenv ("WATCHDOG_USEC");
+  const char *pid_str = g_getenv ("WATCHDOG_PID");
+  guint64 usec;
+  WatchdogPing *ping;
+  GSource *source;
+
+  if (usec_str == NULL || !g_ascii_string_to_unsigned (usec_str, 10, 1, G_MAXUINT64, &usec, NULL))
+    return 0;
+
+  /* The variables may have been inherited by a child that is not the
+   * service's main process: only that process pings. */
+  if (pid_str != NULL)
+    {
+      guint64 pid;
+
+      if (!g_ascii_string_to_unsigned (pid_str, 10, 1, G_MAXINT, &pid, NULL) || pid != (guint64) getpid ())
+        return 0;
+    }
+
+  ping = g_new0 (WatchdogPing, 1);
+  ping->alive = alive;
+  ping->data = data;
+
+  source = g_timeout_source_new (MAX (usec / 2000, 1));
+  g_source_set_callback (source, watchdog_ping_cb, ping, g_free);
+  g_source_set_static_name (source, "[proxykit] systemd watchdog");
+  g_source_attach (source, g_main_context_get_thread_default ());
+  g_source_unref (source);
+
+  return usec;
+}
+
+void
+pk_cli_handle_signals (GSourceFunc on_stop,
+                       GSourceFunc on_reload,
+                       gpointer    data)
+{
+  if (on_stop != NULL)
+    {
+      g_unix_signal_add (SIGTERM, on_stop, data);
+      g_unix_signal_add (SIGINT, on_stop, data);
+    }
+  if (on_reload != NULL)
+    g_unix_signal_add (SIGHUP, on_reload, data);
+}
+
+guint64
+pk_cli_raise_nofile_limit (void)
+{
+  struct rlimit rl;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) < 0)
+    return 0;
+
+  if (rl.rlim_cur < rl.rlim_max)
+    {
+      rlim_t old = rl.rlim_cur;
+
+      rl.rlim_cur = rl.rlim_max;
+      if (setrlimit (RLIMIT_NOFILE, &rl) < 0)
+        {
+          g_warning ("cannot raise the open-file limit from %llu to %llu: %s",
+                     (unsigned long long) old, (unsigned long long) rl.rlim_max,
+                     g_strerror (errno));
+          rl.rlim_cur = old;
+        }
+    }
+
+  /* A proxied session holds two sockets (plus pipes while splicing). */
+  g_info ("open-file limit %llu: room for about %llu concurrent sessions",
+          (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_cur / 2);
+
+  return rl.rlim_cur;
+}

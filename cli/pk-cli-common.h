@@ -1,0 +1,74 @@
+/* pk-cli-common.h: what every proxykit tool does the same way
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <proxykit/proxykit.h>
+
+G_BEGIN_DECLS
+
+/* Exit statuses shared by the tools. */
+enum {
+  PK_CLI_EXIT_OK = 0,
+  PK_CLI_EXIT_FAILURE = 1,   /* the operation failed (reason on stderr) */
+  PK_CLI_EXIT_USAGE = 2,     /* bad flag, bad config: nothing was done */
+};
+
+#define PK_CLI_DEFAULT_CONFIG "/etc/proxykit/proxykit.conf"
+
+/* Sets the program name and installs the log writer: journald when
+ * stderr is connected to it (under systemd), else one line per message on
+ * stderr: "pk-socks: message" plus the level for warnings. */
+void       pk_cli_init              (const char   *prgname);
+/* --verbose: show debug messages too (info and above are always shown). */
+void       pk_cli_set_verbose       (gboolean      verbose);
+
+/* Parses the options; on a bad flag prints "PROG: MESSAGE" and
+ * "Try 'PROG --help'." and exits with PK_CLI_EXIT_USAGE. */
+void       pk_cli_parse_options     (GOptionContext *context,
+                                     int            *argc,
+                                     char         ***argv);
+
+/* One-line error, exit status PK_CLI_EXIT_USAGE. */
+G_NORETURN
+void       pk_cli_usage_error       (const char   *format,
+                                     ...) G_GNUC_PRINTF (1, 2);
+/* One-line error with the given exit status. */
+G_NORETURN
+void       pk_cli_die               (int           status,
+                                     const char   *format,
+                                     ...) G_GNUC_PRINTF (2, 3);
+
+/* Prints "PROG (libproxykit) VERSION" and exits 0. */
+G_NORETURN
+void       pk_cli_print_version     (void);
+
+/* Loads the configuration: @path if given (an error if missing), else
+ * $PROXYKIT_CONFIG, else /etc/proxykit/proxykit.conf if it exists, else an
+ * empty configuration. A bad file is a usage error (exit 2). */
+PkConfig  *pk_cli_load_config       (const char   *path);
+
+/* systemd's notify protocol, built in (no libsystemd needed): does nothing
+ * and returns FALSE when $NOTIFY_SOCKET is unset. */
+gboolean   pk_cli_sd_notify         (const char   *state);
+gboolean   pk_cli_sd_notifyf        (const char   *format,
+                                     ...) G_GNUC_PRINTF (1, 2);
+/* When systemd asked for watchdog pings ($WATCHDOG_USEC), sends
+ * WATCHDOG=1 at half the period from the thread-default main context.
+ * @alive, if given, is asked first: a tool that is stuck in a bad state
+ * can withhold the ping. Returns the period in microseconds, or 0. */
+guint64    pk_cli_sd_watchdog_start (gboolean    (*alive) (gpointer data),
+                                     gpointer      data);
+
+/* SIGTERM and SIGINT call @on_stop, SIGHUP calls @on_reload (either may be
+ * NULL), in the default main context. */
+void       pk_cli_handle_signals    (GSourceFunc   on_stop,
+                                     GSourceFunc   on_reload,
+                                     gpointer      data);
+
+/* Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft
+ * limit and logs it. */
+guint64    pk_cli_raise_nofile_limit (void);
+
+G_END_DECLS

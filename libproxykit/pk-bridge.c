@@ -1,0 +1,866 @@
+/* pk-bridge.c: moves bytes both ways between two connected sockets
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * PkBridge:
+ *
+ * Moves bytes both ways between two connected sockets until both
+ * directions have ended. It is the data path of every SOCKS session and
+ * every TCP relay.
+ *
+ * Each direction reads from one socket and writes to the other. Bulk data
+ * goes through a pipe with `splice(2)`, so that it never enters user space;
+ * pipes come from a bounded pool of the thread the bridge runs in and go
+ * back to it when a direction goes idle. Small transfers, and any transfer
+ * while the pool is exhausted, are copied through a buffer shared by the
+ * thread; a buffer of the bridge's own is allocated only while a peer does
+ * not take what was read. An idle bridge therefore holds no buffer and no
+ * pipe.
+ *
+ * EOF on one side becomes `shutdown(SHUT_WR)` on the other, so a
+ * half-closed connection keeps working in the other direction. The bridge
+ * ends when both directions have seen EOF and passed it on, on a socket
+ * error, on cancellation, or after the idle timeout.
+ *
+ * Since a peer that goes away while a pipe is being spliced into its
+ * socket raises `SIGPIPE`, the first bridge made in a process sets
+ * `SIGPIPE` to `SIG_IGN` if it was at its default (which would kill the
+ * process).
+ *
+ * ```c
+ * static void
+ * on_bridge_done (GObject *source, GAsyncResult *result, gpointer user_data)
+ * {
+ *   PkBridge *bridge = PK_BRIDGE (source);
+ *   g_autoptr(GError) error = NULL;
+ *
+ *   if (!pk_bridge_run_finish (bridge, result, &error))
+ *     g_debug ("session ended: %s", error->message);
+ *   g_debug ("%" G_GUINT64_FORMAT " bytes up, %" G_GUINT64_FORMAT " down",
+ *            pk_bridge_get_bytes_a_to_b (bridge),
+ *            pk_bridge_get_bytes_b_to_a (bridge));
+ * }
+ *
+ * g_autoptr(PkBridge) bridge = pk_bridge_new (client, upstream);
+ * pk_bridge_set_idle_timeout (bridge, 300000);
+ * pk_bridge_run_async (bridge, cancellable, on_bridge_done, session);
+ * ```
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pk-bridge.h"
+#include "pk-bridge-private.h"
+#include "pk-pipe-pool-private.h"
+
+/* Reads of the copy path go into a buffer of the thread of this size. */
+#define COPY_CHUNK (64 * 1024)
+/* A copy read at least this large means bulk data: the direction takes a
+ * pipe and splices from then on. */
+#define SPLICE_THRESHOLD (16 * 1024)
+/* A direction that holds an empty pipe gives it back after this long
+ * without data, so that idle sessions hold none. */
+#define PIPE_LINGER_US (500 * G_TIME_SPAN_MILLISECOND)
+/* Rounds of read+write per direction per wake-up, so that one busy session
+ * cannot starve the others of its thread. */
+#define ROUNDS_PER_DISPATCH 16
+
+typedef enum {
+  WANT_NONE = 0,
+  WANT_IN = 1 << 0,   /* readable on the source */
+  WANT_OUT = 1 << 1,  /* writable on the destination */
+} Want;
+
+typedef struct
+{
+  int src;
+  int dst;
+  guint64 bytes;
+  guint64 spliced;
+  gint64 last_activity;  /* monotonic, µs */
+
+  /* copy path: what the destination did not take yet */
+  char *pending;
+  guint32 pending_off;
+  guint32 pending_len;
+
+  /* splice path */
+  PkPipe pipe;
+  gsize pipe_fill;
+
+  Want want;
+  guint has_pipe : 1;
+  guint maybe_full : 1;  /* splice in said EAGAIN with data in the pipe */
+  guint no_splice : 1;   /* the kernel refused to splice these sockets */
+  guint eof : 1;
+  guint done : 1;
+} Direction;
+
+typedef struct
+{
+  GSource source;
+  PkBridge *bridge;
+  gpointer tag_a;
+  gpointer tag_b;
+} BridgeSource;
+
+struct _PkBridge
+{
+  GObject parent_instance;
+
+  GSocket *a;
+  GSocket *b;
+  guint idle_timeout_ms;
+  gboolean use_default_pool;
+
+  Direction dir[2];      /* [0]: a to b, [1]: b to a */
+  GTask *task;
+  GSource *source;
+  GSource *cancel_source;
+  PkPipePool *pool;
+  gint64 last_activity;
+  gboolean started;
+};
+
+G_DEFINE_FINAL_TYPE (PkBridge, pk_bridge, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_IDLE_TIMEOUT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static GPrivate scratch_key = G_PRIVATE_INIT (g_free);
+
+static char *
+scratch_buffer (void)
+{
+  char *buf = g_private_get (&scratch_key);
+
+  if (G_UNLIKELY (buf == NULL))
+    {
+      buf = g_malloc (COPY_CHUNK);
+      g_private_set (&scratch_key, buf);
+    }
+  return buf;
+}
+
+static void
+direction_release (PkBridge  *self,
+                   Direction *d)
+{
+  g_clear_pointer (&d->pending, g_free);
+  d->pending_off = d->pending_len = 0;
+  if (d->has_pipe)
+    {
+      pk_pipe_pool_give_back (self->pool, &d->pipe, d->pipe_fill == 0);
+      d->has_pipe = FALSE;
+      d->pipe_fill = 0;
+    }
+}
+
+static void
+pk_bridge_finalize (GObject *object)
+{
+  PkBridge *self = PK_BRIDGE (object);
+
+  g_assert (self->task == NULL);
+  g_clear_object (&self->a);
+  g_clear_object (&self->b);
+  g_clear_pointer (&self->pool, pk_pipe_pool_unref);
+
+  G_OBJECT_CLASS (pk_bridge_parent_class)->finalize (object);
+}
+
+static void
+pk_bridge_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  PkBridge *self = PK_BRIDGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_IDLE_TIMEOUT:
+      g_value_set_uint (value, self->idle_timeout_ms);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pk_bridge_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  PkBridge *self = PK_BRIDGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_IDLE_TIMEOUT:
+      pk_bridge_set_idle_timeout (self, g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pk_bridge_class_init (PkBridgeClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  struct sigaction sa;
+
+  object_class->finalize = pk_bridge_finalize;
+  object_class->get_property = pk_bridge_get_property;
+  object_class->set_property = pk_bridge_set_property;
+
+  /**
+   * PkBridge:idle-timeout:
+   *
+   * Milliseconds without a byte in either direction after which the bridge
+   * ends with %G_IO_ERROR_TIMED_OUT; 0 for none.
+   */
+  properties[PROP_IDLE_TIMEOUT] =
+    g_param_spec_uint ("idle-timeout", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* splice() into a socket whose peer is gone raises SIGPIPE (there is no
+   * MSG_NOSIGNAL for it): a default disposition would kill the process. */
+  if (sigaction (SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+    signal (SIGPIPE, SIG_IGN);
+}
+
+static void
+pk_bridge_init (PkBridge *self)
+{
+  self->use_default_pool = TRUE;
+}
+
+/**
+ * pk_bridge_new:
+ * @a: a connected socket
+ * @b: another connected socket
+ *
+ * Makes a bridge between @a and @b. The bridge takes a reference on each
+ * socket and closes neither: its owner does, after
+ * [method@Bridge.run_finish].
+ *
+ * Returns: (transfer full): a new bridge
+ */
+PkBridge *
+pk_bridge_new (GSocket *a,
+               GSocket *b)
+{
+  PkBridge *self;
+
+  g_return_val_if_fail (G_IS_SOCKET (a), NULL);
+  g_return_val_if_fail (G_IS_SOCKET (b), NULL);
+  g_return_val_if_fail (a != b, NULL);
+
+  self = g_object_new (PK_TYPE_BRIDGE, NULL);
+  self->a = g_object_ref (a);
+  self->b = g_object_ref (b);
+  return self;
+}
+
+/**
+ * pk_bridge_set_idle_timeout:
+ * @self: a bridge
+ * @timeout_ms: milliseconds, 0 for none
+ *
+ * Ends the bridge with %G_IO_ERROR_TIMED_OUT when no byte has moved in
+ * either direction for @timeout_ms. Set it before [method@Bridge.run_async].
+ */
+void
+pk_bridge_set_idle_timeout (PkBridge *self,
+                            guint     timeout_ms)
+{
+  g_return_if_fail (PK_IS_BRIDGE (self));
+
+  if (self->idle_timeout_ms == timeout_ms)
+    return;
+  self->idle_timeout_ms = timeout_ms;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_TIMEOUT]);
+}
+
+/**
+ * pk_bridge_get_idle_timeout:
+ * @self: a bridge
+ *
+ * Returns: the idle timeout in milliseconds, 0 for none
+ */
+guint
+pk_bridge_get_idle_timeout (PkBridge *self)
+{
+  g_return_val_if_fail (PK_IS_BRIDGE (self), 0);
+
+  return self->idle_timeout_ms;
+}
+
+/**
+ * pk_bridge_get_bytes_a_to_b:
+ * @self: a bridge
+ *
+ * Returns: bytes written to b that were read from a so far
+ */
+guint64
+pk_bridge_get_bytes_a_to_b (PkBridge *self)
+{
+  g_return_val_if_fail (PK_IS_BRIDGE (self), 0);
+
+  return self->dir[0].bytes;
+}
+
+/**
+ * pk_bridge_get_bytes_b_to_a:
+ * @self: a bridge
+ *
+ * Returns: bytes written to a that were read from b so far
+ */
+guint64
+pk_bridge_get_bytes_b_to_a (PkBridge *self)
+{
+  g_return_val_if_fail (PK_IS_BRIDGE (self), 0);
+
+  return self->dir[1].bytes;
+}
+
+void
+pk_bridge_set_pipe_pool (PkBridge   *self,
+                         PkPipePool *pool)
+{
+  g_return_if_fail (PK_IS_BRIDGE (self));
+  g_return_if_fail (!self->started);
+
+  g_clear_pointer (&self->pool, pk_pipe_pool_unref);
+  self->use_default_pool = FALSE;
+  if (pool != NULL)
+    self->pool = pk_pipe_pool_ref (pool);
+}
+
+guint64
+pk_bridge_get_bytes_spliced (PkBridge *self)
+{
+  g_return_val_if_fail (PK_IS_BRIDGE (self), 0);
+
+  return self->dir[0].spliced + self->dir[1].spliced;
+}
+
+gboolean
+pk_bridge_holds_buffers (PkBridge *self)
+{
+  g_return_val_if_fail (PK_IS_BRIDGE (self), FALSE);
+
+  for (guint i = 0; i < 2; i++)
+    if (self->dir[i].pending != NULL || self->dir[i].has_pipe)
+      return TRUE;
+  return FALSE;
+}
+
+/* The end of a run: the sources go first, then what the directions hold;
+ * the task is returned last since its callback may drop the bridge. */
+static void
+bridge_complete (PkBridge *self,
+                 GError   *error)
+{
+  GTask *task = g_steal_pointer (&self->task);
+
+  g_assert (task != NULL);
+  if (self->source != NULL)
+    {
+      g_source_destroy (self->source);
+      g_clear_pointer (&self->source, g_source_unref);
+    }
+  if (self->cancel_source != NULL)
+    {
+      g_source_destroy (self->cancel_source);
+      g_clear_pointer (&self->cancel_source, g_source_unref);
+    }
+  direction_release (self, &self->dir[0]);
+  direction_release (self, &self->dir[1]);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static GError *
+socket_error (PkBridge   *self,
+              int         fd,
+              int         errsv,
+              const char *what)
+{
+  const char *side = fd == g_socket_get_fd (self->a) ? "a" : "b";
+
+  return g_error_new (G_IO_ERROR, g_io_error_from_errno (errsv),
+                      "%s on side %s: %s", what, side, g_strerror (errsv));
+}
+
+static void
+pass_eof (Direction *d)
+{
+  /* ENOTCONN when the peer already went away: nothing left to tell it. */
+  shutdown (d->dst, SHUT_WR);
+  d->done = TRUE;
+  d->want = WANT_NONE;
+}
+
+static gboolean
+take_pipe (PkBridge  *self,
+           Direction *d)
+{
+  if (self->pool == NULL || d->no_splice)
+    return FALSE;
+  if (!pk_pipe_pool_take (self->pool, &d->pipe))
+    return FALSE;
+  d->has_pipe = TRUE;
+  d->pipe_fill = 0;
+  d->maybe_full = FALSE;
+  return TRUE;
+}
+
+/* Splices src -> pipe -> dst. Returns FALSE with @error set on a socket
+ * error; otherwise sets d->want. */
+static gboolean
+run_splice (PkBridge   *self,
+            Direction  *d,
+            gint64      now,
+            GError    **error)
+{
+  gsize pipe_size = pk_pipe_pool_get_pipe_size (self->pool);
+
+  for (guint round = 0; round < ROUNDS_PER_DISPATCH; round++)
+    {
+      gboolean progress = FALSE;
+      gboolean out_blocked = FALSE;
+
+      if (d->pipe_fill > 0)
+        {
+          ssize_t n = splice (d->pipe.rd, NULL, d->dst, NULL, d->pipe_fill,
+                              SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+          if (n > 0)
+            {
+              d->pipe_fill -= n;
+              d->bytes += n;
+              d->spliced += n;
+              d->maybe_full = FALSE;
+              d->last_activity = self->last_activity = now;
+              progress = TRUE;
+            }
+          else if (n < 0 && errno == EAGAIN)
+            out_blocked = TRUE;
+          else if (n < 0 && errno != EINTR)
+            {
+              *error = socket_error (self, d->dst, errno, "Sending");
+              return FALSE;
+            }
+        }
+
+      if (d->pipe_fill == 0 && d->eof)
+        {
+          pass_eof (d);
+          return TRUE;
+        }
+
+      if (!d->eof && !d->maybe_full && d->pipe_fill < pipe_size)
+        {
+          /* Never more than the pipe can hold: kernels since 6.8 refuse
+           * lengths beyond it. */
+          ssize_t n = splice (d->src, NULL, d->pipe.wr, NULL, pipe_size - d->pipe_fill,
+                              SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+          if (n > 0)
+            {
+              d->pipe_fill += n;
+              progress = TRUE;
+            }
+          else if (n == 0)
+            {
+              d->eof = TRUE;
+              progress = TRUE;
+            }
+          else if (errno == EAGAIN)
+            {
+              /* Either the socket is empty or the pipe has no free slot
+               * (a slot per skb fragment, so it can be full before
+               * pipe_size bytes): with data in the pipe, wait for the
+               * destination before reading again. */
+              if (d->pipe_fill > 0)
+                d->maybe_full = TRUE;
+              else
+                {
+                  d->want = WANT_IN;
+                  return TRUE;
+                }
+            }
+          else if (errno == EINVAL && d->pipe_fill == 0 && d->bytes == 0)
+            {
+              /* Not a socket pair the kernel splices: copy from now on. */
+              d->no_splice = TRUE;
+              direction_release (self, d);
+              d->want = WANT_IN;
+              return TRUE;
+            }
+          else if (errno != EINTR)
+            {
+              *error = socket_error (self, d->src, errno, "Receiving");
+              return FALSE;
+            }
+        }
+
+      if (out_blocked)
+        {
+          d->want = WANT_OUT;
+          if (!d->eof && !d->maybe_full && d->pipe_fill < pipe_size)
+            d->want |= WANT_IN;
+          return TRUE;
+        }
+      if (!progress)
+        break;
+    }
+
+  /* Out of rounds: ask to be woken for whatever comes next. */
+  d->want = d->pipe_fill > 0 ? WANT_OUT : WANT_IN;
+  return TRUE;
+}
+
+/* Copies src -> dst through the thread's buffer; what dst does not take
+ * goes into a buffer of the direction until it does. */
+static gboolean
+run_copy (PkBridge   *self,
+          Direction  *d,
+          gint64      now,
+          GError    **error)
+{
+  for (guint round = 0; round < ROUNDS_PER_DISPATCH; round++)
+    {
+      char *buf;
+      ssize_t n, m;
+
+      if (d->pending != NULL)
+        {
+          m = send (d->dst, d->pending + d->pending_off, d->pending_len - d->pending_off,
+                    MSG_NOSIGNAL | MSG_DONTWAIT);
+          if (m < 0)
+            {
+              if (errno == EAGAIN || errno == EINTR)
+                {
+                  d->want = WANT_OUT;
+                  return TRUE;
+                }
+              *error = socket_error (self, d->dst, errno, "Sending");
+              return FALSE;
+            }
+          d->pending_off += m;
+          d->bytes += m;
+          d->last_activity = self->last_activity = now;
+          if (d->pending_off < d->pending_len)
+            {
+              d->want = WANT_OUT;
+              return TRUE;
+            }
+          g_clear_pointer (&d->pending, g_free);
+          d->pending_off = d->pending_len = 0;
+        }
+
+      if (d->eof)
+        {
+          pass_eof (d);
+          return TRUE;
+        }
+
+      buf = scratch_buffer ();
+      n = recv (d->src, buf, COPY_CHUNK, MSG_DONTWAIT);
+      if (n < 0)
+        {
+          if (errno == EAGAIN || errno == EINTR)
+            {
+              d->want = WANT_IN;
+              return TRUE;
+            }
+          *error = socket_error (self, d->src, errno, "Receiving");
+          return FALSE;
+        }
+      if (n == 0)
+        {
+          d->eof = TRUE;
+          continue;
+        }
+
+      m = send (d->dst, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (m < 0)
+        {
+          if (errno != EAGAIN && errno != EINTR)
+            {
+              *error = socket_error (self, d->dst, errno, "Sending");
+              return FALSE;
+            }
+          m = 0;
+        }
+      d->bytes += m;
+      d->last_activity = self->last_activity = now;
+      if (m < n)
+        {
+          d->pending = g_memdup2 (buf + m, n - m);
+          d->pending_off = 0;
+          d->pending_len = n - m;
+          d->want = WANT_OUT;
+          return TRUE;
+        }
+      if (n >= SPLICE_THRESHOLD && take_pipe (self, d))
+        return run_splice (self, d, now, error);
+    }
+
+  d->want = d->pending != NULL ? WANT_OUT : WANT_IN;
+  return TRUE;
+}
+
+static gboolean
+direction_run (PkBridge   *self,
+               Direction  *d,
+               gint64      now,
+               GError    **error)
+{
+  if (d->has_pipe)
+    return run_splice (self, d, now, error);
+  return run_copy (self, d, now, error);
+}
+
+static GIOCondition
+fd_events (PkBridge *self,
+           int       fd)
+{
+  GIOCondition events = 0;
+
+  for (guint i = 0; i < 2; i++)
+    {
+      Direction *d = &self->dir[i];
+
+      if ((d->want & WANT_IN) && d->src == fd)
+        events |= G_IO_IN;
+      if ((d->want & WANT_OUT) && d->dst == fd)
+        events |= G_IO_OUT;
+    }
+  return events;
+}
+
+/* Arms the source's timer for the earliest deadline: the idle timeout and
+ * the linger of held, empty pipes. Deadlines only move later as data
+ * flows, so the timer is armed only when it is not, and re-armed when it
+ * fires early. */
+static void
+update_timer (PkBridge *self,
+              gint64    now,
+              gboolean  force)
+{
+  gint64 deadline = G_MAXINT64;
+
+  if (!force && g_source_get_ready_time (self->source) != -1)
+    return;
+  if (self->idle_timeout_ms > 0)
+    deadline = self->last_activity + (gint64) self->idle_timeout_ms * G_TIME_SPAN_MILLISECOND;
+  for (guint i = 0; i < 2; i++)
+    {
+      Direction *d = &self->dir[i];
+
+      if (d->has_pipe && d->pipe_fill == 0)
+        deadline = MIN (deadline, d->last_activity + PIPE_LINGER_US);
+    }
+  g_source_set_ready_time (self->source, deadline == G_MAXINT64 ? -1 : MAX (deadline, now));
+}
+
+static gboolean
+bridge_source_dispatch (GSource     *source,
+                        GSourceFunc  callback,
+                        gpointer     user_data)
+{
+  BridgeSource *bs = (BridgeSource *) source;
+  PkBridge *self = bs->bridge;
+  GIOCondition ra = g_source_query_unix_fd (source, bs->tag_a);
+  GIOCondition rb = g_source_query_unix_fd (source, bs->tag_b);
+  gint64 now = g_source_get_time (source);
+  GError *error = NULL;
+  gboolean timer = g_source_get_ready_time (source) != -1 && now >= g_source_get_ready_time (source);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      Direction *d = &self->dir[i];
+      GIOCondition rsrc = i == 0 ? ra : rb;
+      GIOCondition rdst = i == 0 ? rb : ra;
+
+      if (d->done)
+        continue;
+      /* Errors and hang-ups show in any condition; the read or write that
+       * follows reports them. */
+      if (((d->want & WANT_IN) && (rsrc & (G_IO_IN | G_IO_HUP | G_IO_ERR))) ||
+          ((d->want & WANT_OUT) && (rdst & (G_IO_OUT | G_IO_HUP | G_IO_ERR))))
+        {
+          if (!direction_run (self, d, now, &error))
+            {
+              bridge_complete (self, error);
+              return G_SOURCE_REMOVE;
+            }
+        }
+    }
+
+  if (self->dir[0].done && self->dir[1].done)
+    {
+      bridge_complete (self, NULL);
+      return G_SOURCE_REMOVE;
+    }
+
+  if (timer)
+    {
+      if (self->idle_timeout_ms > 0 &&
+          now - self->last_activity >= (gint64) self->idle_timeout_ms * G_TIME_SPAN_MILLISECOND)
+        {
+          bridge_complete (self, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                              "No data in either direction for %u ms",
+                                              self->idle_timeout_ms));
+          return G_SOURCE_REMOVE;
+        }
+      for (guint i = 0; i < 2; i++)
+        {
+          Direction *d = &self->dir[i];
+
+          if (d->has_pipe && d->pipe_fill == 0 && now - d->last_activity >= PIPE_LINGER_US)
+            direction_release (self, d);
+        }
+    }
+
+  g_source_modify_unix_fd (source, bs->tag_a, fd_events (self, self->dir[0].src));
+  g_source_modify_unix_fd (source, bs->tag_b, fd_events (self, self->dir[1].src));
+  update_timer (self, now, timer);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs bridge_source_funcs = {
+  .dispatch = bridge_source_dispatch,
+};
+
+static gboolean
+on_cancelled (GCancellable *cancellable,
+              gpointer      user_data)
+{
+  PkBridge *self = user_data;
+  GError *error = NULL;
+
+  g_cancellable_set_error_if_cancelled (cancellable, &error);
+  bridge_complete (self, error);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * pk_bridge_run_async:
+ * @self: a bridge
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when both directions have ended
+ * @user_data: data for @callback
+ *
+ * Moves bytes both ways, in the thread-default main context of the caller,
+ * until both directions have ended: EOF on one side becomes
+ * `shutdown(SHUT_WR)` on the other, so a half-closed connection keeps
+ * working the other way. A bridge runs once.
+ */
+void
+pk_bridge_run_async (PkBridge            *self,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  g_autoptr(GMainContext) context = NULL;
+  BridgeSource *bs;
+  gint64 now;
+
+  g_return_if_fail (PK_IS_BRIDGE (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  g_return_if_fail (!self->started);
+
+  self->started = TRUE;
+  self->task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (self->task, pk_bridge_run_async);
+  g_task_set_name (self->task, "[proxykit] bridge");
+
+  if (g_task_return_error_if_cancelled (self->task))
+    {
+      g_clear_object (&self->task);
+      return;
+    }
+
+  if (self->use_default_pool)
+    self->pool = pk_pipe_pool_ref (pk_pipe_pool_get_thread_default ());
+
+  context = g_main_context_ref_thread_default ();
+  now = g_get_monotonic_time ();
+  self->last_activity = now;
+  for (guint i = 0; i < 2; i++)
+    {
+      Direction *d = &self->dir[i];
+
+      d->src = g_socket_get_fd (i == 0 ? self->a : self->b);
+      d->dst = g_socket_get_fd (i == 0 ? self->b : self->a);
+      d->pipe.rd = d->pipe.wr = -1;
+      d->last_activity = now;
+      d->want = WANT_IN;
+    }
+
+  self->source = g_source_new (&bridge_source_funcs, sizeof (BridgeSource));
+  g_source_set_static_name (self->source, "[proxykit] bridge");
+  bs = (BridgeSource *) self->source;
+  bs->bridge = self;
+  bs->tag_a = g_source_add_unix_fd (self->source, self->dir[0].src, G_IO_IN);
+  bs->tag_b = g_source_add_unix_fd (self->source, self->dir[1].src, G_IO_IN);
+  update_timer (self, now, TRUE);
+  g_source_attach (self->source, context);
+
+  if (cancellable != NULL)
+    {
+      self->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_static_name (self->cancel_source, "[proxykit] bridge cancel");
+      g_source_set_callback (self->cancel_source, G_SOURCE_FUNC (on_cancelled), self, NULL);
+      g_source_attach (self->cancel_source, context);
+    }
+}
+
+/**
+ * pk_bridge_run_finish:
+ * @self: a bridge
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@Bridge.run_async]. The byte counters are valid either
+ * way.
+ *
+ * Returns: %TRUE when both directions ended with EOF; %FALSE with
+ *   %G_IO_ERROR_TIMED_OUT on idle timeout, %G_IO_ERROR_CANCELLED, or the
+ *   socket error (%G_IO_ERROR_CONNECTION_CLOSED for a reset)
+ */
+gboolean
+pk_bridge_run_finish (PkBridge      *self,
+                      GAsyncResult  *result,
+                      GError       **error)
+{
+  g_return_val_if_fail (PK_IS_BRIDGE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pk_bridge_run_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -1,0 +1,910 @@
+/* pk-socks-session.c: one SOCKS5 client connection, from accept to close
+ *
+ * A session runs entirely in the thread-default main context of the
+ * thread that accepted it: the handshake (greeting, RFC 1929 auth,
+ * request) is read without blocking, names are resolved and connects made
+ * through the listener's egress, and the data path is a PkBridge (CONNECT)
+ * or a PkSocksUdpRelay (UDP ASSOCIATE). It ends with one log line.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "pk-bridge.h"
+#include "pk-error.h"
+#include "pk-socks-proto-private.h"
+#include "pk-socks-server-private.h"
+#include "pk-socks-udp-private.h"
+#include "pk-util-private.h"
+
+typedef enum {
+  STATE_GREETING,
+  STATE_AUTH,
+  STATE_REQUEST,
+  STATE_CONNECTING,
+  STATE_RELAYING,
+  STATE_UDP,
+  STATE_ENDED,
+} State;
+
+typedef struct {
+  int ref_count;              /* the session's own thread only */
+  PkSocksServer *server;
+  PkSocksSessionConfig *config;
+  State state;
+
+  GSocket *client;
+  GInetAddress *client_inet;  /* IPv4-mapped shown as IPv4 */
+  char *client_str;
+  char *username;
+  char *dest_str;
+  char *denied;               /* why the client is refused, if it is */
+  gboolean has_slot;
+  gint64 start_us;
+
+  GCancellable *cancellable;
+  gulong stop_handler;
+  GSource *read_source;
+  GSource *handshake_timer;
+  GSource *cancel_source;
+
+  guint8 buf[PK_SOCKS_MAX_MESSAGE * 2];
+  gsize len;
+
+  /* CONNECT */
+  guint16 dest_port;
+  GList *addresses;           /* GInetAddress, allowed by policy */
+  GList *next_address;
+  GError *connect_error;      /* the first address's */
+  gint64 connect_deadline_us;
+  GSocket *upstream;
+  PkBridge *bridge;
+
+  /* UDP ASSOCIATE */
+  PkSocksUdpRelay *udp;
+  gulong udp_idle_handler;
+
+  guint64 bytes_up;
+  guint64 bytes_down;
+} Session;
+
+static void session_end (Session *s, guint result, const char *format, ...) G_GNUC_PRINTF (3, 4);
+static void session_process (Session *s);
+
+static Session *
+session_ref (Session *s)
+{
+  s->ref_count++;
+  return s;
+}
+
+static void
+session_unref (Session *s)
+{
+  if (--s->ref_count > 0)
+    return;
+
+  g_assert (s->state == STATE_ENDED);
+  if (s->stop_handler != 0)
+    g_cancellable_disconnect (pk_socks_server_get_stop_cancellable (s->server), s->stop_handler);
+  g_clear_object (&s->cancellable);
+  g_clear_object (&s->client);
+  g_clear_object (&s->upstream);
+  g_clear_object (&s->bridge);
+  g_clear_object (&s->udp);
+  g_clear_object (&s->client_inet);
+  g_clear_pointer (&s->client_str, g_free);
+  g_clear_pointer (&s->username, g_free);
+  g_clear_pointer (&s->dest_str, g_free);
+  g_clear_pointer (&s->denied, g_free);
+  pk_inet_address_list_free (s->addresses);
+  g_clear_error (&s->connect_error);
+  g_clear_pointer (&s->config, pk_socks_session_config_free);
+  g_clear_object (&s->server);
+  g_free (s);
+}
+
+static void
+destroy_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+static void
+log_session_end (Session    *s,
+                 guint       result,
+                 const char *detail)
+{
+  const char *name = pk_socks_server_get_name (s->server);
+  g_autofree char *egress = pk_egress_to_string (s->config->egress);
+  g_autofree char *up = g_strdup_printf ("%" G_GUINT64_FORMAT, s->bytes_up);
+  g_autofree char *down = g_strdup_printf ("%" G_GUINT64_FORMAT, s->bytes_down);
+  gint64 duration_us = g_get_monotonic_time () - s->start_us;
+  g_autofree char *duration_ms = g_strdup_printf ("%" G_GINT64_FORMAT, duration_us / 1000);
+  const char *result_str = pk_socks_result_to_string (result);
+  const char *dest = s->dest_str != NULL ? s->dest_str : "-";
+
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                    "PK_LISTENER", name != NULL ? name : "",
+                    "PK_CLIENT", s->client_str,
+                    "PK_USER", s->username != NULL ? s->username : "",
+                    "PK_DESTINATION", dest,
+                    "PK_EGRESS", egress,
+                    "PK_BYTES_UP", up,
+                    "PK_BYTES_DOWN", down,
+                    "PK_DURATION_MS", duration_ms,
+                    "PK_RESULT", result_str,
+                    "MESSAGE", "socks%s%s%s client=%s%s%s dest=%s egress=%s up=%s down=%s "
+                               "duration=%.3fs result=%s%s%s",
+                    name ? "[" : "", name ? name : "", name ? "]" : "",
+                    s->client_str,
+                    s->username ? " user=" : "", s->username ? s->username : "",
+                    dest, egress, up, down, duration_us / 1e6, result_str,
+                    detail ? " error=" : "", detail ? detail : "");
+}
+
+/* Ends the session: stops everything it waits on, logs it, counts it and
+ * closes both sockets. Pending callbacks hold their own reference and find
+ * the session ended. */
+static void
+session_end (Session    *s,
+             guint       result,
+             const char *format,
+             ...)
+{
+  g_autofree char *detail = NULL;
+
+  if (s->state == STATE_ENDED)
+    return;
+  s->state = STATE_ENDED;
+
+  if (format != NULL)
+    {
+      va_list args;
+
+      va_start (args, format);
+      detail = g_strdup_vprintf (format, args);
+      va_end (args);
+    }
+
+  destroy_source (&s->read_source);
+  destroy_source (&s->handshake_timer);
+  destroy_source (&s->cancel_source);
+  g_cancellable_cancel (s->cancellable);
+
+  if (s->udp != NULL)
+    {
+      PkSocksUdpRelayStats stats;
+
+      if (s->udp_idle_handler != 0)
+        g_signal_handler_disconnect (s->udp, s->udp_idle_handler);
+      s->udp_idle_handler = 0;
+      pk_socks_udp_relay_stop (s->udp);
+      pk_socks_udp_relay_get_stats (s->udp, &stats);
+      s->bytes_up = stats.bytes_from_client;
+      s->bytes_down = stats.bytes_to_client;
+    }
+
+  log_session_end (s, result, detail);
+  pk_socks_server_session_ended (s->server, result, s->bytes_up, s->bytes_down);
+
+  g_socket_close (s->client, NULL);
+  if (s->upstream != NULL)
+    g_socket_close (s->upstream, NULL);
+  if (s->has_slot)
+    pk_socks_server_release_slot (s->server, s->client_inet);
+  s->has_slot = FALSE;
+
+  session_unref (s);
+}
+
+static gboolean
+send_to_client (Session      *s,
+                const guint8 *data,
+                gsize         len)
+{
+  g_autoptr(GError) error = NULL;
+  gssize n;
+
+  /* Handshake replies are a few bytes on a socket whose send buffer is
+   * empty: they go out in one call, or the client is not worth waiting
+   * for. */
+  n = g_socket_send_with_blocking (s->client, (const char *) data, len, FALSE, NULL, &error);
+  if (n == (gssize) len)
+    return TRUE;
+  session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "cannot send to the client: %s",
+               error ? error->message : "short write");
+  return FALSE;
+}
+
+static void
+reply_and_end (Session              *s,
+               guint8                reply,
+               const PkSocksAddress *bound,
+               const char           *detail)
+{
+  guint8 out[PK_SOCKS_MAX_MESSAGE];
+  PkSocksAddress zero = { .atyp = PK_SOCKS_ATYP_IPV4 };
+  gsize n;
+
+  n = pk_socks_encode_reply (out, sizeof out, reply, bound ? bound : &zero);
+  if (n > 0 && !send_to_client (s, out, n))
+    return;
+  session_end (s, reply, "%s", detail);
+}
+
+/* --- handshake --- */
+
+static gboolean
+handshake_timeout_cb (gpointer data)
+{
+  Session *s = data;
+
+  g_clear_pointer (&s->handshake_timer, g_source_unref);
+  session_end (s, PK_SOCKS_RESULT_HANDSHAKE_TIMEOUT, "no request within %u ms",
+               s->config->handshake_timeout_ms);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+client_readable_cb (GSocket      *socket,
+                    GIOCondition  condition,
+                    gpointer      data)
+{
+  Session *s = data;
+  g_autoptr(GError) error = NULL;
+  gboolean keep;
+  gssize n;
+
+  if (s->len == sizeof s->buf)
+    {
+      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "handshake too long");
+      return G_SOURCE_REMOVE;
+    }
+
+  n = g_socket_receive_with_blocking (socket, (char *) s->buf + s->len, sizeof s->buf - s->len,
+                                      FALSE, NULL, &error);
+  if (n < 0)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return G_SOURCE_CONTINUE;
+      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "%s", error->message);
+      return G_SOURCE_REMOVE;
+    }
+  if (n == 0)
+    {
+      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "client closed the connection during the handshake");
+      return G_SOURCE_REMOVE;
+    }
+
+  s->len += n;
+  session_ref (s);
+  session_process (s);
+  /* The request moves the session on and drops this source itself. */
+  keep = s->state <= STATE_REQUEST && s->read_source != NULL;
+  session_unref (s);
+  return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+consume (Session *s,
+         gsize    n)
+{
+  memmove (s->buf, s->buf + n, s->len - n);
+  s->len -= n;
+}
+
+/* Compares every byte whatever the first difference, so that timing does
+ * not tell how much of a password was right. */
+static gboolean
+secret_equal (const char *a,
+              const char *b)
+{
+  gsize la = strlen (a), lb = strlen (b);
+  guint8 diff = la != lb;
+
+  for (gsize i = 0; i < lb; i++)
+    diff |= (guint8) ((i < la ? a[i] : 0) ^ b[i]);
+  return diff == 0;
+}
+
+static void start_connect (Session *s, const PkSocksRequest *request);
+static void start_udp (Session *s, const PkSocksRequest *request);
+
+static gboolean
+process_greeting (Session *s)
+{
+  PkSocksGreeting greeting;
+  g_autoptr(GError) error = NULL;
+  gboolean auth = g_hash_table_size (s->config->policy->users) > 0;
+  guint8 wanted = auth ? PK_SOCKS_METHOD_USERPASS : PK_SOCKS_METHOD_NO_AUTH;
+  guint8 chosen = PK_SOCKS_METHOD_NO_ACCEPTABLE;
+  guint8 out[2];
+  gsize consumed;
+
+  switch (pk_socks_parse_greeting (s->buf, s->len, &greeting, &consumed, &error))
+    {
+    case PK_SOCKS_PARSE_NEED_MORE:
+      return FALSE;
+    case PK_SOCKS_PARSE_ERROR:
+      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "%s", error->message);
+      return FALSE;
+    case PK_SOCKS_PARSE_OK:
+      break;
+    }
+  consume (s, consumed);
+
+  for (guint i = 0; i < greeting.n_methods; i++)
+    if (greeting.methods[i] == wanted)
+      chosen = wanted;
+
+  if (!send_to_client (s, out, pk_socks_encode_method_choice (out, sizeof out, chosen)))
+    return FALSE;
+
+  if (chosen == PK_SOCKS_METHOD_NO_ACCEPTABLE)
+    {
+      session_end (s, PK_SOCKS_RESULT_NO_ACCEPTABLE_METHOD, "client did not offer %s",
+                   auth ? "username/password authentication" : "the no-authentication method");
+      return FALSE;
+    }
+
+  s->state = chosen == PK_SOCKS_METHOD_USERPASS ? STATE_AUTH : STATE_REQUEST;
+  return TRUE;
+}
+
+static gboolean
+process_auth (Session *s)
+{
+  PkSocksUserPass userpass;
+  g_autoptr(GError) error = NULL;
+  const char *password;
+  gboolean ok;
+  guint8 out[2];
+  gsize consumed;
+
+  switch (pk_socks_parse_userpass (s->buf, s->len, &userpass, &consumed, &error))
+    {
+    case PK_SOCKS_PARSE_NEED_MORE:
+      return FALSE;
+    case PK_SOCKS_PARSE_ERROR:
+      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "%s", error->message);
+      return FALSE;
+    case PK_SOCKS_PARSE_OK:
+      break;
+    }
+  consume (s, consumed);
+
+  password = g_hash_table_lookup (s->config->policy->users, userpass.username);
+  ok = secret_equal (password != NULL ? password : "", userpass.password) && password != NULL;
+  memset (userpass.password, 0, sizeof userpass.password);
+
+  if (!send_to_client (s, out, pk_socks_encode_userpass_status (out, sizeof out, ok)))
+    return FALSE;
+
+  if (!ok)
+    {
+      g_autofree char *user = g_strescape (userpass.username, NULL);
+      session_end (s, PK_SOCKS_RESULT_AUTH_FAILED, password != NULL ? "wrong password for user '%s'"
+                                                                    : "unknown user '%s'", user);
+      return FALSE;
+    }
+
+  s->username = g_strescape (userpass.username, NULL);
+  s->state = STATE_REQUEST;
+  return TRUE;
+}
+
+static gboolean
+process_request (Session *s)
+{
+  PkSocksRequest request;
+  g_autoptr(GError) error = NULL;
+  gsize consumed;
+
+  switch (pk_socks_parse_request (s->buf, s->len, &request, &consumed, &error))
+    {
+    case PK_SOCKS_PARSE_NEED_MORE:
+      return FALSE;
+    case PK_SOCKS_PARSE_ERROR:
+      if (g_error_matches (error, PK_ERROR, PK_ERROR_NOT_SUPPORTED))
+        reply_and_end (s, PK_SOCKS_REPLY_ADDRESS_TYPE_NOT_SUPPORTED, NULL, error->message);
+      else
+        {
+          guint8 out[PK_SOCKS_MAX_MESSAGE];
+          PkSocksAddress zero = { .atyp = PK_SOCKS_ATYP_IPV4 };
+          gsize n = pk_socks_encode_reply (out, sizeof out, PK_SOCKS_REPLY_GENERAL_FAILURE, &zero);
+
+          if (send_to_client (s, out, n))
+            session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "%s", error->message);
+        }
+      return FALSE;
+    case PK_SOCKS_PARSE_OK:
+      break;
+    }
+  consume (s, consumed);
+
+  destroy_source (&s->handshake_timer);
+  destroy_source (&s->read_source);
+  s->dest_str = pk_socks_address_to_string (&request.address);
+
+  if (s->denied != NULL)
+    {
+      reply_and_end (s, PK_SOCKS_REPLY_NOT_ALLOWED, NULL, s->denied);
+      return FALSE;
+    }
+
+  switch (request.command)
+    {
+    case PK_SOCKS_CMD_CONNECT:
+      start_connect (s, &request);
+      break;
+    case PK_SOCKS_CMD_UDP_ASSOCIATE:
+      start_udp (s, &request);
+      break;
+    default:
+      {
+        g_autofree char *detail = g_strdup_printf ("command 0x%02x is not supported", request.command);
+        reply_and_end (s, PK_SOCKS_REPLY_COMMAND_NOT_SUPPORTED, NULL, detail);
+      }
+      break;
+    }
+  return FALSE;
+}
+
+static void
+session_process (Session *s)
+{
+  gboolean more = TRUE;
+
+  session_ref (s);
+  while (more && s->state != STATE_ENDED)
+    {
+      switch (s->state)
+        {
+        case STATE_GREETING:
+          more = process_greeting (s);
+          break;
+        case STATE_AUTH:
+          more = process_auth (s);
+          break;
+        case STATE_REQUEST:
+          more = process_request (s);
+          break;
+        default:
+          more = FALSE;
+          break;
+        }
+    }
+  session_unref (s);
+}
+
+/* --- CONNECT --- */
+
+static gboolean
+destination_denied (PkSocksPolicy *policy,
+                    GInetAddress  *address)
+{
+  return pk_cidr_list_matches (policy->deny, address) ||
+         pk_cidr_list_matches (policy->deny_host, address);
+}
+
+static void
+bridge_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  Session *s = data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = pk_bridge_run_finish (PK_BRIDGE (source), result, &error);
+
+  s->bytes_up = pk_bridge_get_bytes_a_to_b (s->bridge);
+  s->bytes_down = pk_bridge_get_bytes_b_to_a (s->bridge);
+
+  if (ok)
+    session_end (s, PK_SOCKS_REPLY_SUCCEEDED, NULL);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "idle for %u ms", s->config->idle_timeout_ms);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "closed by server stop");
+  else
+    session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "%s", error->message);
+  session_unref (s);
+}
+
+static void
+connected (Session *s)
+{
+  g_autoptr(GSocketAddress) local = NULL;
+  g_autoptr(GError) error = NULL;
+  PkSocksAddress bound = { .atyp = PK_SOCKS_ATYP_IPV4 };
+  guint8 out[PK_SOCKS_MAX_MESSAGE];
+  gsize n;
+
+  local = g_socket_get_local_address (s->upstream, &error);
+  if (local == NULL || !pk_socks_address_from_socket_address (local, &bound))
+    {
+      reply_and_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, NULL,
+                     error ? error->message : "upstream socket has no local address");
+      return;
+    }
+
+  n = pk_socks_encode_reply (out, sizeof out, PK_SOCKS_REPLY_SUCCEEDED, &bound);
+  if (!send_to_client (s, out, n))
+    return;
+
+  /* Bytes the client sent after its request, without waiting for the
+   * reply, belong to the destination. */
+  if (s->len > 0)
+    {
+      gssize sent = g_socket_send_with_blocking (s->upstream, (const char *) s->buf, s->len,
+                                                 FALSE, NULL, &error);
+      if (sent != (gssize) s->len)
+        {
+          session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "cannot pass early data on: %s",
+                       error ? error->message : "short write");
+          return;
+        }
+      s->bytes_up += s->len;
+      s->len = 0;
+    }
+
+  s->state = STATE_RELAYING;
+  s->bridge = pk_bridge_new (s->client, s->upstream);
+  pk_bridge_set_idle_timeout (s->bridge, s->config->idle_timeout_ms);
+  pk_bridge_run_async (s->bridge, s->cancellable, bridge_done_cb, session_ref (s));
+}
+
+static void connect_next (Session *s);
+
+static void
+connect_done_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  Session *s = data;
+  g_autoptr(GError) error = NULL;
+  GSocket *socket = pk_egress_connect_finish (PK_EGRESS (source), result, &error);
+
+  if (s->state == STATE_ENDED)
+    {
+      if (socket != NULL)
+        g_socket_close (socket, NULL);
+      g_clear_object (&socket);
+    }
+  else if (socket != NULL)
+    {
+      s->upstream = socket;
+      connected (s);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    session_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, "closed by server stop");
+  else if (g_error_matches (error, PK_ERROR, PK_ERROR_EGRESS))
+    {
+      /* Never another route: say so where an operator looks. */
+      g_warning ("socks%s%s%s: %s: %s", pk_socks_server_get_name (s->server) ? "[" : "",
+                 pk_socks_server_get_name (s->server) ? pk_socks_server_get_name (s->server) : "",
+                 pk_socks_server_get_name (s->server) ? "]" : "", s->dest_str, error->message);
+      reply_and_end (s, pk_socks_reply_from_error (error), NULL, error->message);
+    }
+  else
+    {
+      if (s->connect_error == NULL)
+        s->connect_error = g_steal_pointer (&error);
+      connect_next (s);
+    }
+  session_unref (s);
+}
+
+static void
+connect_next (Session *s)
+{
+  g_autoptr(GSocketAddress) address = NULL;
+  guint timeout_ms = 0;
+
+  if (s->next_address == NULL)
+    {
+      reply_and_end (s, pk_socks_reply_from_error (s->connect_error), NULL, s->connect_error->message);
+      return;
+    }
+
+  if (s->connect_deadline_us > 0)
+    {
+      gint64 left = (s->connect_deadline_us - g_get_monotonic_time ()) / 1000;
+
+      if (left <= 0)
+        {
+          if (s->connect_error == NULL)
+            s->connect_error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                            "connect to %s timed out after %u ms",
+                                            s->dest_str, s->config->connect_timeout_ms);
+          reply_and_end (s, pk_socks_reply_from_error (s->connect_error), NULL, s->connect_error->message);
+          return;
+        }
+      timeout_ms = MAX (left, 1);
+    }
+
+  address = g_inet_socket_address_new (s->next_address->data, s->dest_port);
+  s->next_address = s->next_address->next;
+  pk_egress_connect_async (s->config->egress, address, timeout_ms, s->cancellable,
+                           connect_done_cb, session_ref (s));
+}
+
+/* Keeps the addresses policy allows, in order; refuses when none is. */
+static void
+connect_addresses (Session *s,
+                   GList   *addresses)
+{
+  GList *allowed = NULL;
+
+  for (GList *l = addresses; l != NULL; l = l->next)
+    {
+      g_autoptr(GInetAddress) plain = pk_inet_address_unmap (l->data);
+
+      if (!destination_denied (s->config->policy, plain))
+        allowed = g_list_prepend (allowed, g_steal_pointer (&plain));
+    }
+  pk_inet_address_list_free (addresses);
+
+  if (allowed == NULL)
+    {
+      g_autofree char *detail = g_strdup_printf ("destination %s is denied by rule", s->dest_str);
+      reply_and_end (s, PK_SOCKS_REPLY_NOT_ALLOWED, NULL, detail);
+      return;
+    }
+
+  s->addresses = g_list_reverse (allowed);
+  s->next_address = s->addresses;
+  connect_next (s);
+}
+
+static void
+resolve_done_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  Session *s = data;
+  g_autoptr(GError) error = NULL;
+  GList *addresses = pk_egress_resolve_finish (PK_EGRESS (source), result, &error);
+
+  if (s->state == STATE_ENDED)
+    pk_inet_address_list_free (addresses);
+  else if (addresses == NULL)
+    reply_and_end (s, pk_socks_reply_from_error (error), NULL, error->message);
+  else
+    connect_addresses (s, addresses);
+  session_unref (s);
+}
+
+static void
+start_connect (Session              *s,
+               const PkSocksRequest *request)
+{
+  guint connect_timeout = s->config->connect_timeout_ms;
+
+  s->state = STATE_CONNECTING;
+  s->dest_port = request->address.port;
+  if (connect_timeout > 0)
+    s->connect_deadline_us = g_get_monotonic_time () + (gint64) connect_timeout * 1000;
+
+  if (request->address.atyp == PK_SOCKS_ATYP_DOMAIN)
+    {
+      guint resolve_timeout = s->config->resolve_timeout_ms;
+
+      if (connect_timeout > 0 && (resolve_timeout == 0 || connect_timeout < resolve_timeout))
+        resolve_timeout = connect_timeout;
+      /* The destination policy must see the addresses before anything
+       * connects to them, so resolving and connecting are two steps. */
+      pk_egress_resolve_async (s->config->egress, request->address.addr.domain, resolve_timeout,
+                               s->cancellable, resolve_done_cb, session_ref (s));
+    }
+  else
+    {
+      g_autoptr(GSocketAddress) sa = pk_socks_address_to_socket_address (&request->address);
+      GInetAddress *inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa));
+
+      connect_addresses (s, g_list_prepend (NULL, g_object_ref (inet)));
+    }
+}
+
+/* --- UDP ASSOCIATE --- */
+
+static gboolean
+udp_filter (GInetAddress *address,
+            guint16       port,
+            gpointer      data)
+{
+  return !destination_denied (data, address);
+}
+
+static gboolean
+udp_idle_end_cb (gpointer data)
+{
+  Session *s = data;
+
+  session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "UDP association idle for %u ms",
+               s->config->udp_idle_timeout_ms);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+udp_idle_cb (PkSocksUdpRelay *relay,
+             gpointer         data)
+{
+  Session *s = data;
+  GSource *idle = g_idle_source_new ();
+
+  /* Not from inside the relay's own signal: ending drops the relay. */
+  g_source_set_callback (idle, udp_idle_end_cb, session_ref (s), (GDestroyNotify) session_unref);
+  g_source_set_static_name (idle, "[proxykit] socks UDP idle");
+  g_source_attach (idle, g_main_context_get_thread_default ());
+  g_source_unref (idle);
+}
+
+static gboolean
+control_readable_cb (GSocket      *socket,
+                     GIOCondition  condition,
+                     gpointer      data)
+{
+  Session *s = data;
+  g_autoptr(GError) error = NULL;
+  char discard[512];
+  gssize n;
+
+  n = g_socket_receive_with_blocking (socket, discard, sizeof discard, FALSE, NULL, &error);
+  if (n > 0 || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return G_SOURCE_CONTINUE;
+
+  /* RFC 1928: the association ends when its TCP connection does. */
+  g_clear_pointer (&s->read_source, g_source_unref);
+  if (n == 0)
+    session_end (s, PK_SOCKS_REPLY_SUCCEEDED, NULL);
+  else
+    session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "%s", error->message);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_udp (Session              *s,
+           const PkSocksRequest *request)
+{
+  g_autoptr(GSocketAddress) local = NULL;
+  g_autoptr(GSocketAddress) advertise = NULL;
+  g_autoptr(GSocketAddress) reply_address = NULL;
+  g_autoptr(GError) error = NULL;
+  PkSocksAddress bound;
+  guint8 out[PK_SOCKS_MAX_MESSAGE];
+  gsize n;
+
+  local = g_socket_get_local_address (s->client, &error);
+  if (local == NULL)
+    {
+      reply_and_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, NULL, error->message);
+      return;
+    }
+  if (s->config->udp_advertise != NULL)
+    advertise = g_inet_socket_address_new (s->config->udp_advertise, 0);
+
+  s->udp = pk_socks_udp_relay_new (local, s->client_inet, request->address.port,
+                                   s->config->egress, advertise,
+                                   s->config->udp_idle_timeout_ms, &error);
+  if (s->udp == NULL)
+    {
+      reply_and_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, NULL, error->message);
+      return;
+    }
+  pk_socks_udp_relay_set_destination_filter (s->udp, udp_filter,
+                                             pk_socks_policy_ref (s->config->policy),
+                                             (GDestroyNotify) pk_socks_policy_unref);
+
+  reply_address = pk_socks_udp_relay_get_reply_address (s->udp);
+  if (!pk_socks_address_from_socket_address (reply_address, &bound))
+    {
+      reply_and_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, NULL, "UDP relay has no usable address");
+      return;
+    }
+
+  n = pk_socks_encode_reply (out, sizeof out, PK_SOCKS_REPLY_SUCCEEDED, &bound);
+  if (!send_to_client (s, out, n))
+    return;
+
+  s->state = STATE_UDP;
+  s->udp_idle_handler = g_signal_connect (s->udp, "idle", G_CALLBACK (udp_idle_cb), s);
+  pk_socks_udp_relay_start (s->udp);
+
+  s->read_source = g_socket_create_source (s->client, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (s->read_source, G_SOURCE_FUNC (control_readable_cb), s, NULL);
+  g_source_set_static_name (s->read_source, "[proxykit] socks UDP control");
+  g_source_attach (s->read_source, g_main_context_get_thread_default ());
+}
+
+/* --- start --- */
+
+static void
+stop_requested_cb (GCancellable *stop,
+                   gpointer      data)
+{
+  /* May run in another thread: cancelling is thread-safe, and the
+   * session's own sources notice in its context. */
+  g_cancellable_cancel (data);
+}
+
+static gboolean
+session_cancelled_cb (GCancellable *cancellable,
+                      gpointer      data)
+{
+  Session *s = data;
+
+  /* Only sessions not yet in the bridge need this: the bridge and the
+   * connects end by themselves on cancellation. */
+  if (s->state <= STATE_REQUEST || s->state == STATE_UDP)
+    session_end (s, s->state == STATE_UDP ? PK_SOCKS_REPLY_SUCCEEDED : PK_SOCKS_RESULT_HANDSHAKE_FAILED,
+                 "closed by server stop");
+  return G_SOURCE_REMOVE;
+}
+
+void
+pk_socks_session_start (PkSocksServer *server,
+                        GSocket       *client)
+{
+  Session *s = g_new0 (Session, 1);
+  g_autoptr(GSocketAddress) peer = NULL;
+  g_autoptr(GError) error = NULL;
+  GMainContext *context = g_main_context_get_thread_default ();
+
+  s->ref_count = 1;
+  s->server = g_object_ref (server);
+  s->config = pk_socks_server_dup_session_config (server);
+  s->client = g_object_ref (client);
+  s->start_us = g_get_monotonic_time ();
+  s->cancellable = g_cancellable_new ();
+
+  peer = g_socket_get_remote_address (client, &error);
+  if (peer == NULL || !G_IS_INET_SOCKET_ADDRESS (peer))
+    {
+      s->client_str = g_strdup ("?");
+      s->client_inet = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "client address unknown: %s",
+                   error ? error->message : "not an IP socket");
+      return;
+    }
+  s->client_inet = pk_inet_address_unmap (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer)));
+  {
+    g_autoptr(GSocketAddress) plain = g_inet_socket_address_new (s->client_inet,
+                                                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (peer)));
+    s->client_str = pk_format_socket_address (plain);
+  }
+
+  if (s->config->policy->allow != NULL && !pk_cidr_list_matches (s->config->policy->allow, s->client_inet))
+    s->denied = g_strdup_printf ("client %s is not in the allowlist", s->client_str);
+  else if ((s->denied = pk_socks_server_take_slot (server, s->client_inet)) == NULL)
+    s->has_slot = TRUE;
+
+  s->stop_handler = g_cancellable_connect (pk_socks_server_get_stop_cancellable (server),
+                                           G_CALLBACK (stop_requested_cb),
+                                           g_object_ref (s->cancellable), g_object_unref);
+
+  s->cancel_source = g_cancellable_source_new (s->cancellable);
+  g_source_set_callback (s->cancel_source, G_SOURCE_FUNC (session_cancelled_cb), s, NULL);
+  g_source_set_static_name (s->cancel_source, "[proxykit] socks session stop");
+  /* Lower priority than I/O, so that the bridge's own handling of the
+   * cancellation comes first. */
+  g_source_set_priority (s->cancel_source, G_PRIORITY_LOW);
+  g_source_attach (s->cancel_source, context);
+
+  if (s->config->handshake_timeout_ms > 0)
+    {
+      s->handshake_timer = g_timeout_source_new (s->config->handshake_timeout_ms);
+      g_source_set_callback (s->handshake_timer, handshake_timeout_cb, s, NULL);
+      g_source_set_static_name (s->handshake_timer, "[proxykit] socks handshake timeout");
+      g_source_attach (s->handshake_timer, context);
+    }
+
+  s->read_source = g_socket_create_source (client, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (s->read_source, G_SOURCE_FUNC (client_readable_cb), s, NULL);
+  g_source_set_static_name (s->read_source, "[proxykit] socks handshake");
+  g_source_attach (s->read_source, context);
+}

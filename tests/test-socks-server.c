@@ -1,0 +1,941 @@
+/* test-socks-server.c: PkSocksServer with real clients on loopback
+ *
+ * The server runs in its own thread (its own main context), so that the
+ * tests can use blocking clients: GIO's own SOCKS5 client and raw
+ * sockets speaking the protocol byte by byte.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <proxykit/proxykit.h>
+
+#include "pk-socks-server-private.h"
+#include "pk-test-utils.h"
+
+typedef struct {
+  PkTestEchoServer *echo;
+  PkSocksServer *server;
+  GMainContext *context;
+  GMainLoop *loop;
+  GThread *thread;
+  GSocketAddress *proxy;
+  guint16 port;
+  char *tmpdir;
+} Fixture;
+
+static gpointer
+server_thread (gpointer data)
+{
+  Fixture *f = data;
+
+  g_main_context_push_thread_default (f->context);
+  g_main_loop_run (f->loop);
+  g_main_context_pop_thread_default (f->context);
+  return NULL;
+}
+
+typedef struct {
+  GSourceFunc func;
+  gpointer data;
+  gboolean done;
+  GMutex lock;
+  GCond cond;
+} Call;
+
+static gboolean
+call_in_thread_cb (gpointer data)
+{
+  Call *call = data;
+
+  call->func (call->data);
+  g_mutex_lock (&call->lock);
+  call->done = TRUE;
+  g_cond_signal (&call->cond);
+  g_mutex_unlock (&call->lock);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs func in the server's thread and waits for it. */
+static void
+call_in_server (Fixture     *f,
+                GSourceFunc  func,
+                gpointer     data)
+{
+  Call call = { func, data, FALSE };
+
+  g_mutex_init (&call.lock);
+  g_cond_init (&call.cond);
+  g_main_context_invoke (f->context, call_in_thread_cb, &call);
+  g_mutex_lock (&call.lock);
+  while (!call.done)
+    g_cond_wait (&call.cond, &call.lock);
+  g_mutex_unlock (&call.lock);
+  g_mutex_clear (&call.lock);
+  g_cond_clear (&call.cond);
+}
+
+typedef struct {
+  Fixture *f;
+  const char *address;
+  GError *error;
+} ListenData;
+
+static gboolean
+listen_cb (gpointer data)
+{
+  ListenData *ld = data;
+
+  pk_socks_server_listen (ld->f->server, ld->address, &ld->error);
+  return G_SOURCE_REMOVE;
+}
+
+static void call_in_server (Fixture *f, GSourceFunc func, gpointer data);
+
+/* Listening sockets belong to the server's thread, like its sessions. */
+static void
+listen_on (Fixture    *f,
+           const char *address)
+{
+  ListenData ld = { f, address, NULL };
+  g_autoptr(GInetAddress) lo = NULL;
+
+  call_in_server (f, listen_cb, &ld);
+  g_assert_no_error (ld.error);
+
+  f->port = pk_socks_server_get_port (f->server);
+  g_assert_cmpuint (f->port, >, 0);
+  lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_clear_object (&f->proxy);
+  f->proxy = g_inet_socket_address_new (lo, f->port);
+}
+
+static void
+setup (Fixture       *f,
+       gconstpointer  data)
+{
+  f->echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  f->server = pk_socks_server_new ();
+  f->context = g_main_context_new ();
+  f->loop = g_main_loop_new (f->context, FALSE);
+  f->thread = g_thread_new ("socks-server", server_thread, f);
+  f->tmpdir = g_dir_make_tmp ("test-socks-server-XXXXXX", NULL);
+  g_assert_nonnull (f->tmpdir);
+
+  if (data == NULL)
+    listen_on (f, "127.0.0.1:0");
+}
+
+static gboolean
+close_server_cb (gpointer data)
+{
+  pk_socks_server_close (data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+no_sessions (gpointer data)
+{
+  return pk_socks_server_get_sessions_active (data) == 0;
+}
+
+static void
+teardown (Fixture       *f,
+          gconstpointer  data)
+{
+  g_autofree char *cmd = NULL;
+
+  call_in_server (f, close_server_cb, f->server);
+  pk_test_wait_until (no_sessions, f->server, 10000);
+  /* Let sessions that held no slot (refused ones) finish closing too. */
+  g_usleep (50000);
+  g_main_loop_quit (f->loop);
+  g_thread_join (f->thread);
+  while (g_main_context_iteration (f->context, FALSE))
+    ;
+  g_clear_object (&f->server);
+  g_main_loop_unref (f->loop);
+  g_main_context_unref (f->context);
+  g_clear_object (&f->proxy);
+  pk_test_echo_server_free (f->echo);
+  cmd = g_strdup_printf ("rm -rf '%s'", f->tmpdir);
+  g_assert_cmpint (system (cmd), ==, 0);
+  g_free (f->tmpdir);
+}
+
+/* --- raw protocol helpers --- */
+
+static GSocket *
+proxy_connect (Fixture *f)
+{
+  return pk_test_connect_tcp (f->proxy);
+}
+
+static guint8
+greet (GSocket      *sock,
+       const guint8 *methods,
+       gsize         n_methods)
+{
+  guint8 msg[16] = { 5, n_methods };
+  guint8 reply[2];
+
+  memcpy (msg + 2, methods, n_methods);
+  pk_test_send_all (sock, msg, 2 + n_methods);
+  pk_test_recv_exact (sock, reply, 2, 5000);
+  g_assert_cmpuint (reply[0], ==, 5);
+  return reply[1];
+}
+
+static guint8
+auth (GSocket    *sock,
+      const char *user,
+      const char *password)
+{
+  guint8 msg[600];
+  gsize ulen = strlen (user), plen = strlen (password);
+  guint8 reply[2];
+
+  msg[0] = 1;
+  msg[1] = ulen;
+  memcpy (msg + 2, user, ulen);
+  msg[2 + ulen] = plen;
+  memcpy (msg + 3 + ulen, password, plen);
+  pk_test_send_all (sock, msg, 3 + ulen + plen);
+  pk_test_recv_exact (sock, reply, 2, 5000);
+  g_assert_cmpuint (reply[0], ==, 1);
+  return reply[1];
+}
+
+/* Sends a request to an IPv4 destination (or the raw atyp given) and
+ * returns the reply code; *bound_port gets BND.PORT. */
+static guint8
+request_full (GSocket      *sock,
+              guint8        command,
+              guint8        atyp,
+              const guint8 *addr,
+              gsize         addr_len,
+              guint16       port,
+              guint16      *bound_port,
+              guint8       *bound_addr)
+{
+  guint8 msg[300] = { 5, command, 0, atyp };
+  guint8 reply[4 + 16 + 2];
+  gsize len = 4;
+
+  memcpy (msg + len, addr, addr_len);
+  len += addr_len;
+  msg[len++] = port >> 8;
+  msg[len++] = port & 0xff;
+  pk_test_send_all (sock, msg, len);
+
+  pk_test_recv_exact (sock, reply, 4, 10000);
+  g_assert_cmpuint (reply[0], ==, 5);
+  g_assert_cmpuint (reply[2], ==, 0);
+  if (reply[3] == 1)
+    {
+      pk_test_recv_exact (sock, reply + 4, 6, 5000);
+      if (bound_addr != NULL)
+        memcpy (bound_addr, reply + 4, 4);
+      if (bound_port != NULL)
+        *bound_port = (reply[8] << 8) | reply[9];
+    }
+  else if (reply[3] == 4)
+    {
+      pk_test_recv_exact (sock, reply + 4, 18, 5000);
+      if (bound_port != NULL)
+        *bound_port = (reply[20] << 8) | reply[21];
+    }
+  else
+    g_assert_not_reached ();
+  return reply[1];
+}
+
+static guint8
+request_ipv4 (GSocket    *sock,
+              guint8      command,
+              const char *ip,
+              guint16     port)
+{
+  g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (ip);
+
+  return request_full (sock, command, 1, g_inet_address_to_bytes (inet), 4, port, NULL, NULL);
+}
+
+/* A no-auth session through the proxy to the echo server. */
+static GSocket *
+open_echo_session (Fixture *f)
+{
+  GSocket *sock = proxy_connect (f);
+  static const guint8 no_auth[] = { 0 };
+
+  g_assert_cmpuint (greet (sock, no_auth, 1), ==, 0);
+  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 0);
+  return sock;
+}
+
+static void
+assert_echo (GSocket    *sock,
+             const char *text)
+{
+  char buf[256];
+  gsize len = strlen (text);
+
+  g_assert_cmpuint (len, <, sizeof buf);
+  pk_test_send_all (sock, text, len);
+  pk_test_recv_exact (sock, buf, len, 5000);
+  g_assert_cmpmem (buf, len, text, len);
+}
+
+static guint64
+stat_value (PkSocksServer *server,
+            const char    *key)
+{
+  g_autoptr(GVariant) stats = pk_socks_server_get_stats (server);
+  guint64 value = G_MAXUINT64;
+
+  g_assert_true (g_variant_lookup (stats, key, "t", &value));
+  return value;
+}
+
+static void
+write_file (const char *path,
+            const char *contents)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+}
+
+/* --- tests --- */
+
+static GSocketConnection *
+gio_connect (Fixture     *f,
+             const char  *userinfo,
+             GError     **error)
+{
+  g_autofree char *uri = g_strdup_printf ("socks5://%s%s127.0.0.1:%u", userinfo ? userinfo : "",
+                                          userinfo ? "@" : "", f->port);
+  g_autoptr(GProxyResolver) resolver = g_simple_proxy_resolver_new (uri, NULL);
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+
+  g_socket_client_set_proxy_resolver (client, resolver);
+  g_socket_client_set_timeout (client, 10);
+  return g_socket_client_connect_to_host (client, "127.0.0.1", pk_test_echo_server_get_port (f->echo),
+                                          NULL, error);
+}
+
+static void
+gio_echo (GSocketConnection *conn)
+{
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  g_autoptr(GError) error = NULL;
+  char buf[5];
+  gsize n = 0;
+
+  g_output_stream_write_all (out, "hello", 5, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_input_stream_read_all (in, buf, 5, &n, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (buf, n, "hello", 5);
+}
+
+static void
+test_gio_client (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnection) conn = gio_connect (f, NULL, &error);
+
+  g_assert_no_error (error);
+  gio_echo (conn);
+  g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+  g_clear_object (&conn);
+
+  pk_test_wait_until (no_sessions, f->server, 5000);
+  g_assert_cmpuint (pk_socks_server_get_sessions_total (f->server), ==, 1);
+  g_assert_cmpuint (stat_value (f->server, "result-succeeded"), ==, 1);
+  g_assert_cmpuint (pk_socks_server_get_bytes_up (f->server), ==, 5);
+  g_assert_cmpuint (pk_socks_server_get_bytes_down (f->server), ==, 5);
+}
+
+static void
+test_gio_client_auth (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnection) conn = NULL;
+  const char *users[] = { "alice:s3cret", NULL };
+
+  pk_socks_server_set_users (f->server, users, &error);
+  g_assert_no_error (error);
+  g_assert_true (pk_socks_server_get_auth_required (f->server));
+
+  conn = gio_connect (f, "alice:s3cret", &error);
+  g_assert_no_error (error);
+  gio_echo (conn);
+  g_clear_object (&conn);
+
+  conn = gio_connect (f, "alice:wrong", &error);
+  g_assert_null (conn);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  /* No credentials at all: the server offers no method the client has. */
+  conn = gio_connect (f, NULL, &error);
+  g_assert_null (conn);
+  g_assert_nonnull (error);
+
+  pk_test_wait_until (no_sessions, f->server, 5000);
+  g_assert_cmpuint (stat_value (f->server, "result-auth-failed"), ==, 1);
+  g_assert_cmpuint (stat_value (f->server, "result-no-acceptable-method"), ==, 1);
+}
+
+static void
+test_wrong_password (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) sock = NULL;
+  g_autofree char *path = g_build_filename (f->tmpdir, "users", NULL);
+  static const guint8 methods[] = { 0, 2 };
+
+  write_file (path, "# farm users\nalice:s3cret\n\nbob:hunter2\n");
+  pk_socks_server_set_users_file (f->server, path, &error);
+  g_assert_no_error (error);
+
+  sock = proxy_connect (f);
+  g_assert_cmpuint (greet (sock, methods, 2), ==, 2);
+  g_assert_cmpuint (auth (sock, "bob", "hunter3"), !=, 0);
+  g_assert_true (pk_test_wait_eof (sock, 5000));
+  g_clear_object (&sock);
+
+  sock = proxy_connect (f);
+  g_assert_cmpuint (greet (sock, methods, 2), ==, 2);
+  g_assert_cmpuint (auth (sock, "mallory", "s3cret"), !=, 0);
+  g_assert_true (pk_test_wait_eof (sock, 5000));
+  g_clear_object (&sock);
+
+  sock = proxy_connect (f);
+  g_assert_cmpuint (greet (sock, methods, 2), ==, 2);
+  g_assert_cmpuint (auth (sock, "bob", "hunter2"), ==, 0);
+  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 0);
+  assert_echo (sock, "authenticated");
+}
+
+static void
+test_users_file_errors (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (f->tmpdir, "users", NULL);
+  const char *bad[] = { "nocolon", NULL };
+
+  write_file (path, "alice:ok\nbroken line\n");
+  g_assert_false (pk_socks_server_set_users_file (f->server, path, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, ":2:"));
+  g_clear_error (&error);
+
+  g_assert_false (pk_socks_server_set_users (f->server, bad, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT);
+  g_assert_false (pk_socks_server_get_auth_required (f->server));
+}
+
+static void
+test_no_acceptable_method (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GSocket) sock = proxy_connect (f);
+  static const guint8 gssapi_only[] = { 1 };
+
+  g_assert_cmpuint (greet (sock, gssapi_only, 1), ==, 0xff);
+  g_assert_true (pk_test_wait_eof (sock, 5000));
+}
+
+static void
+test_allowlist (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) sock = NULL;
+
+  pk_socks_server_set_allowlist (f->server, "10.0.0.0/8, 192.168.0.0/16", &error);
+  g_assert_no_error (error);
+  g_assert_true (pk_socks_server_has_allowlist (f->server));
+
+  sock = proxy_connect (f);
+  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_assert_true (pk_test_wait_eof (sock, 5000));
+  g_clear_object (&sock);
+  g_assert_cmpuint (pk_test_echo_server_get_n_connections (f->echo), ==, 0);
+
+  pk_socks_server_set_allowlist (f->server, "127.0.0.0/8", &error);
+  g_assert_no_error (error);
+  sock = open_echo_session (f);
+  assert_echo (sock, "allowed now");
+
+  g_assert_false (pk_socks_server_set_allowlist (f->server, "10.0.0.0/33", &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "10.0.0.0/33"));
+}
+
+static void
+test_denylist (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) sock = NULL;
+
+  pk_socks_server_set_denylist (f->server, "127.0.0.0/30", &error);
+  g_assert_no_error (error);
+
+  sock = proxy_connect (f);
+  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_assert_true (pk_test_wait_eof (sock, 5000));
+  g_assert_cmpuint (pk_test_echo_server_get_n_connections (f->echo), ==, 0);
+
+  pk_test_wait_until (no_sessions, f->server, 5000);
+  g_assert_cmpuint (stat_value (f->server, "result-not-allowed"), ==, 1);
+}
+
+/* A listener on a non-loopback address refuses the host itself by
+ * default, names included. */
+static void
+test_deny_host (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) sock = NULL;
+  guint8 domain[1 + 9] = { 9, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't' };
+
+  /* Only loopback clients may use it while it exists. */
+  pk_socks_server_set_allowlist (f->server, "127.0.0.1", &error);
+  g_assert_no_error (error);
+  listen_on (f, "0.0.0.0:0");
+  g_assert_false (pk_socks_server_is_listening_on_loopback_only (f->server));
+
+  sock = proxy_connect (f);
+  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_clear_object (&sock);
+
+  sock = proxy_connect (f);
+  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_full (sock, 1, 3, domain, sizeof domain,
+                                  pk_test_echo_server_get_port (f->echo), NULL, NULL), ==, 2);
+  g_clear_object (&sock);
+  g_assert_cmpuint (pk_test_echo_server_get_n_connections (f->echo), ==, 0);
+
+  pk_socks_server_set_allow_host_destinations (f->server, TRUE);
+  sock = open_echo_session (f);
+  assert_echo (sock, "host allowed");
+}
+
+static void
+test_domain_name (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GSocket) sock = proxy_connect (f);
+  guint8 domain[1 + 9] = { 9, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't' };
+  guint16 bound_port = 0;
+  guint8 rep;
+
+  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
+  rep = request_full (sock, 1, 3, domain, sizeof domain, pk_test_echo_server_get_port (f->echo),
+                      &bound_port, NULL);
+  /* "localhost" may resolve to ::1 first, where nothing listens: the
+   * server then tries 127.0.0.1. */
+  g_assert_cmpuint (rep, ==, 0);
+  g_assert_cmpuint (bound_port, >, 0);
+  assert_echo (sock, "by name");
+}
+
+static void
+test_bound_address (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GSocket) sock = proxy_connect (f);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autofree char *peer = NULL;
+  g_autofree char *expected = NULL;
+  guint16 bound_port = 0;
+  guint8 bound_addr[4];
+
+  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_full (sock, 1, 1, g_inet_address_to_bytes (lo), 4,
+                                  pk_test_echo_server_get_port (f->echo), &bound_port, bound_addr), ==, 0);
+  assert_echo (sock, "x");
+  /* BND is the upstream socket's real local address: what the echo
+   * server saw as its peer. */
+  peer = pk_test_echo_server_dup_last_peer (f->echo);
+  expected = g_strdup_printf ("%u.%u.%u.%u", bound_addr[0], bound_addr[1], bound_addr[2],
+                              bound_addr[3]);
+  g_assert_cmpstr (peer, ==, expected);
+  g_assert_cmpuint (bound_port, !=, f->port);
+}
+
+static void
+test_connect_refused (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GSocket) sock = NULL;
+  g_autoptr(GSocket) probe = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GSocketAddress) any = NULL;
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  guint16 closed_port;
+
+  /* A port that was free a moment ago: nothing listens there. */
+  probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  any = g_inet_socket_address_new (lo, 0);
+  g_assert_true (g_socket_bind (probe, any, FALSE, NULL));
+  bound = g_socket_get_local_address (probe, NULL);
+  closed_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_socket_close (probe, NULL);
+
+  sock = proxy_connect (f);
+  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", closed_port), ==, 5);
+  g_assert_true (pk_test_wait_eof (sock, 5000));
+
+  pk_test_wait_until (no_sessions, f->server, 5000);
+  g_assert_cmpuint (stat_value (f->server, "result-connection-refused"), ==, 1);
+}
+
+static void
+test_connect_timeout (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GSocket) sock = NULL;
+  g_autoptr(GSocket) blackhole = NULL;
+  guint16 port;
+
+  blackhole = pk_test_blackhole_listener_new (&port);
+  pk_socks_server_set_connect_timeout (f->server, 300);
+
+  sock = proxy_connect (f);
+  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", port), ==, 6);
+  g_assert_true (pk_test_wait_eof (sock, 5000));
+
+  pk_test_wait_until (no_sessions, f->server, 5000);
+  g_assert_cmpuint (stat_value (f->server, "result-ttl-expired"), ==, 1);
+}
+
+static void
+test_unknown_atyp (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GSocket) sock = proxy_connect (f);
+  static const guint8 addr[4] = { 127, 0, 0, 1 };
+
+  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_full (sock, 1, 2, addr, 4, 80, NULL, NULL), ==, 8);
+  g_assert_true (pk_test_wait_eof (sock, 5000));
+}
+
+static void
+test_bind_command (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GSocket) sock = proxy_connect (f);
+
+  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_ipv4 (sock, 2, "127.0.0.1", 80), ==, 7);
+  g_assert_true (pk_test_wait_eof (sock, 5000));
+}
+
+static void
+test_half_close (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GSocket) sock = open_echo_session (f);
+  g_autoptr(GError) error = NULL;
+  char buf[32];
+
+  pk_test_send_all (sock, "half-closed", 11);
+  /* Our write side ends; the echo server sees EOF only if the proxy
+   * passes the half-close on, and its answer still comes back. */
+  g_socket_shutdown (sock, FALSE, TRUE, &error);
+  g_assert_no_error (error);
+  pk_test_recv_exact (sock, buf, 11, 5000);
+  g_assert_cmpmem (buf, 11, "half-closed", 11);
+  g_assert_true (pk_test_wait_eof (sock, 5000));
+}
+
+static void
+test_idle_timeout (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GSocket) sock = NULL;
+
+  pk_socks_server_set_idle_timeout (f->server, 300);
+  sock = open_echo_session (f);
+  assert_echo (sock, "then silence");
+  g_assert_true (pk_test_wait_eof (sock, 10000));
+}
+
+static void
+test_handshake_timeout (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GSocket) sock = NULL;
+
+  pk_socks_server_set_handshake_timeout (f->server, 200);
+  sock = proxy_connect (f);
+  pk_test_send_all (sock, "\x05", 1);
+  g_assert_true (pk_test_wait_eof (sock, 10000));
+  pk_test_wait_until (no_sessions, f->server, 5000);
+  g_assert_cmpuint (stat_value (f->server, "result-handshake-timeout"), ==, 1);
+}
+
+static void
+test_per_client_cap (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GSocket) first = NULL;
+  g_autoptr(GSocket) second = NULL;
+  g_autoptr(GSocket) third = NULL;
+
+  pk_socks_server_set_max_sessions_per_client (f->server, 1);
+  first = open_echo_session (f);
+
+  second = proxy_connect (f);
+  g_assert_cmpuint (greet (second, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_ipv4 (second, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_assert_true (pk_test_wait_eof (second, 5000));
+
+  /* The first session is unaffected, and its end frees the slot. */
+  assert_echo (first, "still here");
+  g_clear_object (&first);
+  pk_test_wait_until (no_sessions, f->server, 5000);
+  third = open_echo_session (f);
+  assert_echo (third, "slot free again");
+}
+
+static void
+test_max_sessions (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GSocket) first = NULL;
+  g_autoptr(GSocket) second = NULL;
+
+  pk_socks_server_set_max_sessions (f->server, 1);
+  first = open_echo_session (f);
+  g_assert_cmpuint (pk_socks_server_get_sessions_active (f->server), ==, 1);
+
+  second = proxy_connect (f);
+  g_assert_cmpuint (greet (second, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_ipv4 (second, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+}
+
+typedef struct {
+  Fixture *f;
+  guint drain_ms;
+  gboolean done;
+  gboolean ok;
+} StopData;
+
+static void
+stop_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  StopData *sd = data;
+
+  sd->ok = pk_socks_server_stop_finish (PK_SOCKS_SERVER (source), result, NULL);
+  g_atomic_int_set (&sd->done, TRUE);
+}
+
+static gboolean
+start_stop_cb (gpointer data)
+{
+  StopData *sd = data;
+
+  pk_socks_server_stop_async (sd->f->server, sd->drain_ms, NULL, stop_done_cb, sd);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+stop_is_done (gpointer data)
+{
+  StopData *sd = data;
+
+  return g_atomic_int_get (&sd->done);
+}
+
+static void
+test_graceful_stop (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GSocket) live = open_echo_session (f);
+  g_autoptr(GSocket) late = NULL;
+  g_autoptr(GError) error = NULL;
+  StopData sd = { f, 30000, FALSE, FALSE };
+
+  call_in_server (f, start_stop_cb, &sd);
+
+  /* No new clients... */
+  late = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_assert_false (g_socket_connect (late, f->proxy, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+
+  /* ...but the live session goes on until it ends by itself. */
+  g_usleep (100000);
+  g_assert_false (g_atomic_int_get (&sd.done));
+  assert_echo (live, "draining");
+  g_clear_object (&live);
+  pk_test_wait_until (stop_is_done, &sd, 5000);
+  g_assert_true (sd.ok);
+}
+
+static void
+test_stop_deadline (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GSocket) live = open_echo_session (f);
+  StopData sd = { f, 200, FALSE, FALSE };
+
+  call_in_server (f, start_stop_cb, &sd);
+  /* The session outlives the drain time: the server closes it. */
+  g_assert_true (pk_test_wait_eof (live, 10000));
+  pk_test_wait_until (stop_is_done, &sd, 5000);
+  g_assert_true (sd.ok);
+}
+
+static void
+test_stats (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(GSocket) a = open_echo_session (f);
+  g_autoptr(GSocket) b = proxy_connect (f);
+  g_autofree char *json = NULL;
+
+  assert_echo (a, "0123456789");
+  g_assert_cmpuint (pk_socks_server_get_sessions_active (f->server), ==, 2);
+  g_assert_cmpuint (greet (b, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_ipv4 (b, 2, "127.0.0.1", 1), ==, 7);
+  g_clear_object (&a);
+  g_clear_object (&b);
+  pk_test_wait_until (no_sessions, f->server, 5000);
+
+  g_assert_cmpuint (stat_value (f->server, "sessions-active"), ==, 0);
+  g_assert_cmpuint (stat_value (f->server, "sessions-total"), ==, 2);
+  g_assert_cmpuint (stat_value (f->server, "bytes-up"), ==, 10);
+  g_assert_cmpuint (stat_value (f->server, "bytes-down"), ==, 10);
+  g_assert_cmpuint (stat_value (f->server, "result-succeeded"), ==, 1);
+  g_assert_cmpuint (stat_value (f->server, "result-command-not-supported"), ==, 1);
+
+  json = pk_socks_server_dup_stats_json (f->server);
+  g_assert_nonnull (strstr (json, "\"sessions-total\": 2"));
+  g_assert_nonnull (strstr (json, "\"bytes-up\": 10"));
+}
+
+static void
+test_reload_keeps_session (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) live = NULL;
+  g_autoptr(GSocket) sock = NULL;
+  g_autofree char *path = g_build_filename (f->tmpdir, "users", NULL);
+  static const guint8 userpass[] = { 2 };
+
+  write_file (path, "alice:one\n");
+  pk_socks_server_set_users_file (f->server, path, &error);
+  g_assert_no_error (error);
+
+  live = proxy_connect (f);
+  g_assert_cmpuint (greet (live, userpass, 1), ==, 2);
+  g_assert_cmpuint (auth (live, "alice", "one"), ==, 0);
+  g_assert_cmpuint (request_ipv4 (live, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 0);
+  assert_echo (live, "before reload");
+
+  write_file (path, "bob:two\n");
+  g_assert_true (pk_socks_server_reload (f->server, &error));
+  g_assert_no_error (error);
+
+  /* The live session does not notice... */
+  assert_echo (live, "after reload");
+
+  /* ...new sessions use the new users. */
+  sock = proxy_connect (f);
+  g_assert_cmpuint (greet (sock, userpass, 1), ==, 2);
+  g_assert_cmpuint (auth (sock, "alice", "one"), !=, 0);
+  g_clear_object (&sock);
+  sock = proxy_connect (f);
+  g_assert_cmpuint (greet (sock, userpass, 1), ==, 2);
+  g_assert_cmpuint (auth (sock, "bob", "two"), ==, 0);
+  g_clear_object (&sock);
+
+  /* A broken file keeps the users as they were. */
+  write_file (path, "garbage\n");
+  g_assert_false (pk_socks_server_reload (f->server, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_CONFIG);
+  sock = proxy_connect (f);
+  g_assert_cmpuint (greet (sock, userpass, 1), ==, 2);
+  g_assert_cmpuint (auth (sock, "bob", "two"), ==, 0);
+  assert_echo (live, "still alive");
+}
+
+static void
+test_pipelined_handshake (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GSocket) sock = proxy_connect (f);
+  guint16 port = pk_test_echo_server_get_port (f->echo);
+  /* Greeting, request and the first data in one write, as optimistic
+   * clients send them. */
+  guint8 msg[] = { 5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, port >> 8, port & 0xff, 'p', 'i', 'n', 'g' };
+  guint8 reply[2 + 10];
+  char buf[4];
+
+  pk_test_send_all (sock, msg, sizeof msg);
+  pk_test_recv_exact (sock, reply, sizeof reply, 5000);
+  g_assert_cmpuint (reply[1], ==, 0);
+  g_assert_cmpuint (reply[3], ==, 0);
+  pk_test_recv_exact (sock, buf, 4, 5000);
+  g_assert_cmpmem (buf, 4, "ping", 4);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  pk_test_init (&argc, &argv);
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, setup, func, teardown)
+  ADD ("/socks-server/connect/gio-client", test_gio_client);
+  ADD ("/socks-server/connect/gio-client-auth", test_gio_client_auth);
+  ADD ("/socks-server/connect/domain-name", test_domain_name);
+  ADD ("/socks-server/connect/bound-address", test_bound_address);
+  ADD ("/socks-server/connect/pipelined", test_pipelined_handshake);
+  ADD ("/socks-server/auth/wrong-password", test_wrong_password);
+  ADD ("/socks-server/auth/users-file-errors", test_users_file_errors);
+  ADD ("/socks-server/auth/no-acceptable-method", test_no_acceptable_method);
+  ADD ("/socks-server/policy/allowlist", test_allowlist);
+  ADD ("/socks-server/policy/denylist", test_denylist);
+  g_test_add ("/socks-server/policy/deny-host", Fixture, "no-listen", setup, test_deny_host, teardown);
+  ADD ("/socks-server/policy/per-client-cap", test_per_client_cap);
+  ADD ("/socks-server/policy/max-sessions", test_max_sessions);
+  ADD ("/socks-server/reply/connect-refused", test_connect_refused);
+  ADD ("/socks-server/reply/connect-timeout", test_connect_timeout);
+  ADD ("/socks-server/reply/unknown-atyp", test_unknown_atyp);
+  ADD ("/socks-server/reply/bind", test_bind_command);
+  ADD ("/socks-server/data/half-close", test_half_close);
+  ADD ("/socks-server/data/idle-timeout", test_idle_timeout);
+  ADD ("/socks-server/handshake-timeout", test_handshake_timeout);
+  ADD ("/socks-server/stop/graceful", test_graceful_stop);
+  ADD ("/socks-server/stop/deadline", test_stop_deadline);
+  ADD ("/socks-server/stats", test_stats);
+  ADD ("/socks-server/reload/keeps-live-session", test_reload_keeps_session);
+#undef ADD
+
+  return g_test_run ();
+}
