@@ -311,7 +311,10 @@ test_device_info_and_signal (Fixture       *f,
   g_assert_cmpstr (g_hash_table_lookup (info, "imei"), ==, "860000000000011");
   g_assert_cmpstr (g_hash_table_lookup (info, "serial-number"), ==, "EMU000000011");
   g_assert_cmpstr (g_hash_table_lookup (info, "mac-address"), ==, "02:00:00:00:00:0b");
-  g_assert_cmpstr (g_hash_table_lookup (info, "HardwareVersion"), ==, "CL4E8372HM");
+  g_assert_cmpstr (g_hash_table_lookup (info, "hardware-version"), ==, "CL4E8372HM");
+  /* What has a common name is under it only; the rest keeps the device's. */
+  g_assert_null (g_hash_table_lookup (info, "HardwareVersion"));
+  g_assert_cmpstr (g_hash_table_lookup (info, "Classify"), ==, "wingle");
 
   pk_modem_get_signal_async (PK_MODEM (f->modem), NULL, on_result, &res);
   WAIT (res);
@@ -319,6 +322,7 @@ test_device_info_and_signal (Fixture       *f,
   g_assert_no_error (error);
   g_assert_cmpstr (g_hash_table_lookup (signal, "rsrp"), ==, "-95dBm");
   g_assert_cmpstr (g_hash_table_lookup (signal, "cell-id"), ==, "20522283");
+  g_assert_null (g_hash_table_lookup (signal, "cell_id"));
 }
 
 static void
