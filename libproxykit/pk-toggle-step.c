@@ -2,6 +2,31 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+
+/**
+ * PkToggleStep:
+ *
+ * One thing a [class@Toggle] can do to get a dongle a new IP. The toggle
+ * runs its steps in order until one of them yields a new IP, and checks
+ * that IP with the modem after each step that says it did its work.
+ * [class@ToggleModemStep] rotates the IP through the modem API; a routing
+ * reset, a USB rebind or a port power cycle are steps of the same kind.
+ *
+ * ```c
+ * static void
+ * my_step_run_async (PkToggleStep *step, PkToggle *toggle, GCancellable *cancellable,
+ *                    GAsyncReadyCallback callback, gpointer user_data)
+ * {
+ *   GTask *task = g_task_new (step, cancellable, callback, user_data);
+ *
+ *   // unbind and bind the USB device of dongle pk_toggle_get_id (toggle),
+ *   // wait until its modem answers, then:
+ *   g_task_return_boolean (task, TRUE);
+ *   g_object_unref (task);
+ * }
+ * ```
+ */
+
 #include "config.h"
 
 #include "pk-error.h"
