@@ -607,8 +607,12 @@ on_toggled (GObject      *source,
 
   if (result == NULL && g_error_matches (error, PK_ERROR, PK_ERROR_NOT_ALLOWED) && opt_all)
     {
-      /* --all waits for a place instead of giving up. */
-      g_queue_push_tail (&app->waiting, d);
+      /* --all waits for a place instead of giving up; a place that came
+       * free in the meantime is taken at once. */
+      if (pk_toggle_limiter_get_running (app->limiter) == 0)
+        start_toggle (app, d);
+      else
+        g_queue_push_tail (&app->waiting, d);
       return;
     }
 

@@ -48,767 +48,9 @@
 
 #include <glib/gstdio.h>
 
-#ifdef HAVE_JSON_GLIB
-#include <json-glib/json-glib.h>
-#endif
-
 #include "pk-error.h"
-#include "pk-hilink-modem.h"
 #include "pk-toggle.h"
 #include "pk-toggle-private.h"
-
-/* --- PkToggleStep --- */
-
-G_DEFINE_INTERFACE (PkToggleStep, pk_toggle_step, G_TYPE_OBJECT)
-
-static void
-pk_toggle_step_default_init (PkToggleStepInterface *iface)
-{
-}
-
-/**
- * pk_toggle_step_get_name:
- * @self: a #PkToggleStep
- *
- * Returns: the step's short name, e.g. `modem`
- */
-const char *
-pk_toggle_step_get_name (PkToggleStep *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_STEP (self), NULL);
-
-  return PK_TOGGLE_STEP_GET_IFACE (self)->get_name (self);
-}
-
-/**
- * pk_toggle_step_run_async:
- * @self: a #PkToggleStep
- * @toggle: the toggle that runs the step
- * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called when the step is done
- * @user_data: data for @callback
- *
- * Runs the step on the dongle of @toggle.
- */
-void
-pk_toggle_step_run_async (PkToggleStep        *self,
-                          PkToggle            *toggle,
-                          GCancellable        *cancellable,
-                          GAsyncReadyCallback  callback,
-                          gpointer             user_data)
-{
-  g_return_if_fail (PK_IS_TOGGLE_STEP (self));
-  g_return_if_fail (PK_IS_TOGGLE (toggle));
-
-  PK_TOGGLE_STEP_GET_IFACE (self)->run_async (self, toggle, cancellable, callback, user_data);
-}
-
-/**
- * pk_toggle_step_run_finish:
- * @self: a #PkToggleStep
- * @result: the #GAsyncResult
- * @out_detail: (out) (optional) (transfer full) (nullable): a one-line
- *   account of what the step did
- * @error: return location for a #GError
- *
- * Finishes [method@ToggleStep.run_async].
- *
- * Returns: %TRUE if the step did its work, %FALSE with @error set otherwise
- */
-gboolean
-pk_toggle_step_run_finish (PkToggleStep  *self,
-                           GAsyncResult  *result,
-                           char         **out_detail,
-                           GError       **error)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_STEP (self), FALSE);
-
-  if (out_detail != NULL)
-    *out_detail = NULL;
-  return PK_TOGGLE_STEP_GET_IFACE (self)->run_finish (self, result, out_detail, error);
-}
-
-/* --- PkToggleModemStep --- */
-
-/**
- * PkToggleModemStep:
- *
- * The [iface@ToggleStep] that rotates the IP through the modem API with a
- * [class@Rotation]: the toggle's method first, then the escalation order.
- */
-struct _PkToggleModemStep
-{
-  GObject parent_instance;
-
-  char *escalation;
-  guint settle_ms;
-  guint poll_interval_ms;
-  guint timeout_ms;
-  guint unchanged_polls;
-  PkRotation *last_rotation;
-};
-
-static void pk_toggle_modem_step_iface_init (PkToggleStepInterface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (PkToggleModemStep, pk_toggle_modem_step, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (PK_TYPE_TOGGLE_STEP, pk_toggle_modem_step_iface_init))
-
-static void
-pk_toggle_modem_step_finalize (GObject *object)
-{
-  PkToggleModemStep *self = PK_TOGGLE_MODEM_STEP (object);
-
-  g_free (self->escalation);
-  g_clear_object (&self->last_rotation);
-
-  G_OBJECT_CLASS (pk_toggle_modem_step_parent_class)->finalize (object);
-}
-
-static void
-pk_toggle_modem_step_class_init (PkToggleModemStepClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = pk_toggle_modem_step_finalize;
-}
-
-static void
-pk_toggle_modem_step_init (PkToggleModemStep *self)
-{
-  self->escalation = g_strdup (PK_ROTATION_DEFAULT_ESCALATION);
-  self->settle_ms = 3000;
-  self->poll_interval_ms = 1000;
-  self->timeout_ms = 60000;
-  self->unchanged_polls = 3;
-}
-
-/**
- * pk_toggle_modem_step_new:
- *
- * Creates the modem rotation step with the default escalation order and
- * timing of [class@Rotation].
- *
- * Returns: (transfer full): a new #PkToggleModemStep
- */
-PkToggleModemStep *
-pk_toggle_modem_step_new (void)
-{
-  return g_object_new (PK_TYPE_TOGGLE_MODEM_STEP, NULL);
-}
-
-/**
- * pk_toggle_modem_step_set_escalation:
- * @self: a #PkToggleModemStep
- * @order: (nullable): the escalation order, see [method@Rotation.set_escalation]
- * @error: return location for a #GError
- *
- * Returns: %TRUE, or %FALSE with @error set if @order names an unknown method
- */
-gboolean
-pk_toggle_modem_step_set_escalation (PkToggleModemStep  *self,
-                                     const char         *order,
-                                     GError            **error)
-{
-  g_auto(GStrv) parts = NULL;
-
-  g_return_val_if_fail (PK_IS_TOGGLE_MODEM_STEP (self), FALSE);
-
-  parts = g_strsplit (order != NULL ? order : "", ",", -1);
-  for (guint i = 0; parts[i] != NULL; i++)
-    {
-      PkRotationMethod m;
-      char *name = g_strstrip (parts[i]);
-
-      if (*name != '\0' && !g_str_equal (name, "none") && !pk_rotation_method_from_string (name, &m))
-        {
-          g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
-                       "escalation order '%s': unknown method '%s' (expected data, netmode or reboot)",
-                       order, name);
-          return FALSE;
-        }
-    }
-  g_free (self->escalation);
-  self->escalation = g_strdup (order);
-  return TRUE;
-}
-
-/**
- * pk_toggle_modem_step_set_timing:
- * @self: a #PkToggleModemStep
- * @settle_ms: see [method@Rotation.set_timing]
- * @poll_interval_ms: see [method@Rotation.set_timing]
- * @timeout_ms: see [method@Rotation.set_timing]
- *
- * Sets the timing of the rotations this step runs.
- */
-void
-pk_toggle_modem_step_set_timing (PkToggleModemStep *self,
-                                 guint              settle_ms,
-                                 guint              poll_interval_ms,
-                                 guint              timeout_ms)
-{
-  g_return_if_fail (PK_IS_TOGGLE_MODEM_STEP (self));
-
-  self->settle_ms = settle_ms;
-  self->poll_interval_ms = poll_interval_ms;
-  self->timeout_ms = timeout_ms;
-}
-
-/**
- * pk_toggle_modem_step_set_unchanged_polls:
- * @self: a #PkToggleModemStep
- * @n_polls: see [method@Rotation.set_unchanged_polls]
- *
- * Sets when a rotation attempt counts as having kept the IP.
- */
-void
-pk_toggle_modem_step_set_unchanged_polls (PkToggleModemStep *self,
-                                          guint              n_polls)
-{
-  g_return_if_fail (PK_IS_TOGGLE_MODEM_STEP (self));
-
-  self->unchanged_polls = n_polls;
-}
-
-/**
- * pk_toggle_modem_step_get_last_rotation:
- * @self: a #PkToggleModemStep
- *
- * Returns: (transfer none) (nullable): the rotation of the last run, or %NULL
- */
-PkRotation *
-pk_toggle_modem_step_get_last_rotation (PkToggleModemStep *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_MODEM_STEP (self), NULL);
-
-  return self->last_rotation;
-}
-
-static const char *
-modem_step_get_name (PkToggleStep *step)
-{
-  return "modem";
-}
-
-static char *
-describe_rotation (PkRotation *rotation)
-{
-  GString *s = g_string_new (NULL);
-
-  for (guint i = 0; i < pk_rotation_get_n_attempts (rotation); i++)
-    {
-      const char *msg = pk_rotation_get_attempt_message (rotation, i);
-
-      g_string_append_printf (s, "%s%s: %s", i ? "; " : "",
-                              pk_rotation_method_to_string (pk_rotation_get_attempt_method (rotation, i)),
-                              pk_rotation_outcome_to_string (pk_rotation_get_attempt_outcome (rotation, i)));
-      if (msg != NULL)
-        g_string_append_printf (s, " (%s)", msg);
-    }
-  if (s->len == 0)
-    g_string_append (s, "no attempt");
-  return g_string_free (s, FALSE);
-}
-
-static void
-modem_step_rotated (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  PkRotation *rotation = PK_ROTATION (source);
-  GError *error = NULL;
-
-  g_task_set_task_data (task, describe_rotation (rotation), g_free);
-  if (!pk_rotation_run_finish (rotation, result, &error))
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
-modem_step_run_async (PkToggleStep        *step,
-                      PkToggle            *toggle,
-                      GCancellable        *cancellable,
-                      GAsyncReadyCallback  callback,
-                      gpointer             user_data)
-{
-  PkToggleModemStep *self = PK_TOGGLE_MODEM_STEP (step);
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
-  g_autoptr(GError) error = NULL;
-
-  g_task_set_source_tag (task, modem_step_run_async);
-  g_clear_object (&self->last_rotation);
-  self->last_rotation = pk_rotation_new (pk_toggle_get_modem (toggle), pk_toggle_get_method (toggle));
-  if (!pk_rotation_set_escalation (self->last_rotation, self->escalation, &error))
-    g_critical ("%s", error->message);
-  pk_rotation_set_timing (self->last_rotation, self->settle_ms, self->poll_interval_ms, self->timeout_ms);
-  pk_rotation_set_unchanged_polls (self->last_rotation, self->unchanged_polls);
-  pk_rotation_run_async (self->last_rotation, cancellable, modem_step_rotated, task);
-}
-
-static gboolean
-modem_step_run_finish (PkToggleStep  *step,
-                       GAsyncResult  *result,
-                       char         **out_detail,
-                       GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, step), FALSE);
-
-  if (out_detail != NULL)
-    *out_detail = g_strdup (g_task_get_task_data (G_TASK (result)));
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-static void
-pk_toggle_modem_step_iface_init (PkToggleStepInterface *iface)
-{
-  iface->get_name = modem_step_get_name;
-  iface->run_async = modem_step_run_async;
-  iface->run_finish = modem_step_run_finish;
-}
-
-/* --- PkToggleLimiter --- */
-
-/**
- * PkToggleLimiter:
- *
- * How many toggles may run at once, shared by the [class@Toggle]s of one
- * host: each radio reconnect and reboot draws power from the same USB
- * hubs, and the operator wants most dongles serving at any time.
- */
-struct _PkToggleLimiter
-{
-  GObject parent_instance;
-
-  guint max;
-  guint running;
-};
-
-G_DEFINE_FINAL_TYPE (PkToggleLimiter, pk_toggle_limiter, G_TYPE_OBJECT)
-
-static void
-pk_toggle_limiter_class_init (PkToggleLimiterClass *klass)
-{
-}
-
-static void
-pk_toggle_limiter_init (PkToggleLimiter *self)
-{
-}
-
-/**
- * pk_toggle_limiter_new:
- * @max_concurrent: how many toggles may run at once, 0 for no limit
- *
- * Returns: (transfer full): a new #PkToggleLimiter
- */
-PkToggleLimiter *
-pk_toggle_limiter_new (guint max_concurrent)
-{
-  PkToggleLimiter *self = g_object_new (PK_TYPE_TOGGLE_LIMITER, NULL);
-
-  self->max = max_concurrent;
-  return self;
-}
-
-/**
- * pk_toggle_limiter_get_max:
- * @self: a #PkToggleLimiter
- *
- * Returns: the limit, 0 for none
- */
-guint
-pk_toggle_limiter_get_max (PkToggleLimiter *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_LIMITER (self), 0);
-
-  return self->max;
-}
-
-/**
- * pk_toggle_limiter_get_running:
- * @self: a #PkToggleLimiter
- *
- * Returns: how many toggles run now
- */
-guint
-pk_toggle_limiter_get_running (PkToggleLimiter *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_LIMITER (self), 0);
-
-  return self->running;
-}
-
-/* --- PkToggleResult --- */
-
-/**
- * PkToggleResult:
- *
- * What one run of a [class@Toggle] did: the old and new IP, the method
- * that worked, the duration, and each step with its outcome (`ok`,
- * `changed`, `unchanged` or `failed`) and a one-line detail.
- */
-typedef struct {
-  char *name;
-  char *outcome;
-  char *detail;
-} Step;
-
-struct _PkToggleResult
-{
-  GObject parent_instance;
-
-  guint id;
-  gboolean success;
-  GError *error;
-  char *old_ip;
-  char *new_ip;
-  char *method;
-  guint64 duration_ms;
-  gint64 finished_at;
-  guint attempts;
-  gboolean escalated;
-  GArray *steps;
-};
-
-G_DEFINE_FINAL_TYPE (PkToggleResult, pk_toggle_result, G_TYPE_OBJECT)
-
-static void
-step_clear (gpointer data)
-{
-  Step *s = data;
-
-  g_free (s->name);
-  g_free (s->outcome);
-  g_free (s->detail);
-}
-
-static void
-pk_toggle_result_finalize (GObject *object)
-{
-  PkToggleResult *self = PK_TOGGLE_RESULT (object);
-
-  g_clear_error (&self->error);
-  g_free (self->old_ip);
-  g_free (self->new_ip);
-  g_free (self->method);
-  g_array_unref (self->steps);
-
-  G_OBJECT_CLASS (pk_toggle_result_parent_class)->finalize (object);
-}
-
-static void
-pk_toggle_result_class_init (PkToggleResultClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = pk_toggle_result_finalize;
-}
-
-static void
-pk_toggle_result_init (PkToggleResult *self)
-{
-  self->steps = g_array_new (FALSE, TRUE, sizeof (Step));
-  g_array_set_clear_func (self->steps, step_clear);
-}
-
-static void
-result_add_step (PkToggleResult *self,
-                 const char     *name,
-                 const char     *outcome,
-                 const char     *detail)
-{
-  Step s = { g_strdup (name), g_strdup (outcome), g_strdup (detail) };
-
-  g_array_append_val (self->steps, s);
-}
-
-/**
- * pk_toggle_result_get_id:
- * @self: a #PkToggleResult
- *
- * Returns: the dongle's number
- */
-guint
-pk_toggle_result_get_id (PkToggleResult *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), 0);
-  return self->id;
-}
-
-/**
- * pk_toggle_result_get_success:
- * @self: a #PkToggleResult
- *
- * Returns: %TRUE if the dongle has a new, verified IP
- */
-gboolean
-pk_toggle_result_get_success (PkToggleResult *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), FALSE);
-  return self->success;
-}
-
-/**
- * pk_toggle_result_get_error:
- * @self: a #PkToggleResult
- *
- * Returns: (nullable) (transfer none): why the toggle failed
- *   (%PK_ERROR_UNCHANGED when the IP stayed, the modem's error when it
- *   could not be reached), or %NULL on success
- */
-const GError *
-pk_toggle_result_get_error (PkToggleResult *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
-  return self->error;
-}
-
-/**
- * pk_toggle_result_get_old_ip:
- * @self: a #PkToggleResult
- *
- * Returns: (nullable): the WAN IP before, %NULL if there was none or it
- *   could not be read
- */
-const char *
-pk_toggle_result_get_old_ip (PkToggleResult *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
-  return self->old_ip;
-}
-
-/**
- * pk_toggle_result_get_new_ip:
- * @self: a #PkToggleResult
- *
- * Returns: (nullable): the new WAN IP, %NULL unless the toggle succeeded
- */
-const char *
-pk_toggle_result_get_new_ip (PkToggleResult *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
-  return self->new_ip;
-}
-
-/**
- * pk_toggle_result_get_method:
- * @self: a #PkToggleResult
- *
- * Returns: (nullable): what brought the new IP (for the modem step the
- *   rotation method: `data`, `netmode`, `reboot`), or the last thing
- *   tried; %NULL if no step ran
- */
-const char *
-pk_toggle_result_get_method (PkToggleResult *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
-  return self->method;
-}
-
-/**
- * pk_toggle_result_get_duration_ms:
- * @self: a #PkToggleResult
- *
- * Returns: how long the toggle took, in milliseconds
- */
-guint64
-pk_toggle_result_get_duration_ms (PkToggleResult *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), 0);
-  return self->duration_ms;
-}
-
-/**
- * pk_toggle_result_get_finished_at:
- * @self: a #PkToggleResult
- *
- * Returns: when the toggle ended, in microseconds since the epoch
- */
-gint64
-pk_toggle_result_get_finished_at (PkToggleResult *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), 0);
-  return self->finished_at;
-}
-
-/**
- * pk_toggle_result_get_attempts:
- * @self: a #PkToggleResult
- *
- * Returns: how many rotation methods were tried
- */
-guint
-pk_toggle_result_get_attempts (PkToggleResult *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), 0);
-  return self->attempts;
-}
-
-/**
- * pk_toggle_result_get_escalated:
- * @self: a #PkToggleResult
- *
- * Returns: %TRUE if the first method was not enough
- */
-gboolean
-pk_toggle_result_get_escalated (PkToggleResult *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), FALSE);
-  return self->escalated;
-}
-
-/**
- * pk_toggle_result_get_n_steps:
- * @self: a #PkToggleResult
- *
- * Returns: how many steps the toggle went through, the diagnosis included
- */
-guint
-pk_toggle_result_get_n_steps (PkToggleResult *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), 0);
-  return self->steps->len;
-}
-
-static Step *
-result_get_step (PkToggleResult *self,
-                 guint           index)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
-  g_return_val_if_fail (index < self->steps->len, NULL);
-  return &g_array_index (self->steps, Step, index);
-}
-
-/**
- * pk_toggle_result_get_step_name:
- * @self: a #PkToggleResult
- * @index: the step, from 0
- *
- * Returns: the step's name: `diagnose`, `modem`, `verify`, ...
- */
-const char *
-pk_toggle_result_get_step_name (PkToggleResult *self,
-                                guint           index)
-{
-  Step *s = result_get_step (self, index);
-  return s != NULL ? s->name : NULL;
-}
-
-/**
- * pk_toggle_result_get_step_outcome:
- * @self: a #PkToggleResult
- * @index: the step, from 0
- *
- * Returns: `ok`, `changed`, `unchanged` or `failed`
- */
-const char *
-pk_toggle_result_get_step_outcome (PkToggleResult *self,
-                                   guint           index)
-{
-  Step *s = result_get_step (self, index);
-  return s != NULL ? s->outcome : NULL;
-}
-
-/**
- * pk_toggle_result_get_step_detail:
- * @self: a #PkToggleResult
- * @index: the step, from 0
- *
- * Returns: (nullable): a one-line account of the step
- */
-const char *
-pk_toggle_result_get_step_detail (PkToggleResult *self,
-                                  guint           index)
-{
-  Step *s = result_get_step (self, index);
-  return s != NULL ? s->detail : NULL;
-}
-
-/**
- * pk_toggle_result_to_json:
- * @self: a #PkToggleResult
- *
- * Describes the result as a JSON object: `dongle`, `success`, `old_ip`,
- * `new_ip`, `method`, `duration_ms`, `attempts`, `escalated`,
- * `finished_at` (ISO 8601), `error` and `error_code` (the Huawei code or
- * 0) when it failed, and `steps` (objects with `name`, `outcome`,
- * `detail`).
- *
- * Returns: (transfer full) (nullable): the JSON text, or %NULL when the
- *   library was built without json-glib
- */
-char *
-pk_toggle_result_to_json (PkToggleResult *self)
-{
-#ifdef HAVE_JSON_GLIB
-  g_autoptr(JsonNode) root = NULL;
-
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
-
-  root = pk_toggle_result_to_json_node (self);
-  return json_to_string (root, FALSE);
-#else
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
-  return NULL;
-#endif
-}
-
-#ifdef HAVE_JSON_GLIB
-JsonNode *
-pk_toggle_result_to_json_node (PkToggleResult *self)
-{
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(GDateTime) dt = NULL;
-  g_autofree char *when = NULL;
-
-  dt = g_date_time_new_from_unix_utc (self->finished_at / G_USEC_PER_SEC);
-  when = dt != NULL ? g_date_time_format_iso8601 (dt) : NULL;
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "dongle");
-  json_builder_add_int_value (b, self->id);
-  json_builder_set_member_name (b, "success");
-  json_builder_add_boolean_value (b, self->success);
-  json_builder_set_member_name (b, "old_ip");
-  self->old_ip ? json_builder_add_string_value (b, self->old_ip) : json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "new_ip");
-  self->new_ip ? json_builder_add_string_value (b, self->new_ip) : json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "method");
-  self->method ? json_builder_add_string_value (b, self->method) : json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "duration_ms");
-  json_builder_add_int_value (b, (gint64) self->duration_ms);
-  json_builder_set_member_name (b, "attempts");
-  json_builder_add_int_value (b, self->attempts);
-  json_builder_set_member_name (b, "escalated");
-  json_builder_add_boolean_value (b, self->escalated);
-  json_builder_set_member_name (b, "finished_at");
-  when ? json_builder_add_string_value (b, when) : json_builder_add_null_value (b);
-  if (self->error != NULL)
-    {
-      json_builder_set_member_name (b, "error");
-      json_builder_add_string_value (b, self->error->message);
-      json_builder_set_member_name (b, "error_code");
-      json_builder_add_int_value (b, pk_hilink_error_get_code (self->error));
-    }
-  json_builder_set_member_name (b, "steps");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < self->steps->len; i++)
-    {
-      Step *s = &g_array_index (self->steps, Step, i);
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, s->name);
-      json_builder_set_member_name (b, "outcome");
-      json_builder_add_string_value (b, s->outcome);
-      json_builder_set_member_name (b, "detail");
-      s->detail ? json_builder_add_string_value (b, s->detail) : json_builder_add_null_value (b);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-
-  return json_builder_get_root (b);
-}
-#endif
 
 /* --- PkToggle --- */
 
@@ -1345,12 +587,9 @@ run_done (GTask  *task,
   RunData *data = g_task_get_task_data (task);
   PkToggleResult *result = data->result;
 
-  result->duration_ms = (guint64) ((g_get_monotonic_time () - self->started) / 1000);
-  result->finished_at = g_get_real_time ();
-  result->success = error == NULL;
-  result->error = error;
+  pk_toggle_result_finish (result, (guint64) ((g_get_monotonic_time () - self->started) / 1000), error);
   self->running = FALSE;
-  self->limiter->running--;
+  pk_toggle_limiter_release (self->limiter);
   self->last_finished = g_get_monotonic_time ();
   shared_record_finished (self);
   shared_unlock (self);
@@ -1358,11 +597,12 @@ run_done (GTask  *task,
 
   if (error != NULL)
     g_debug ("dongle %u: toggle failed after %" G_GUINT64_FORMAT " ms: %s",
-               self->id, result->duration_ms, error->message);
+             self->id, pk_toggle_result_get_duration_ms (result), error->message);
   else
     g_debug ("dongle %u: %s -> %s by %s in %" G_GUINT64_FORMAT " ms",
-               self->id, result->old_ip ? result->old_ip : "(none)", result->new_ip,
-               result->method ? result->method : "?", result->duration_ms);
+             self->id, pk_toggle_result_get_old_ip (result) ? pk_toggle_result_get_old_ip (result) : "(none)",
+             pk_toggle_result_get_new_ip (result), pk_toggle_result_get_method (result),
+             pk_toggle_result_get_duration_ms (result));
 
   g_task_return_pointer (task, g_object_ref (result), g_object_unref);
   g_object_unref (task);
@@ -1385,14 +625,14 @@ on_verified (GObject      *source,
     {
       g_autofree char *detail = g_strdup_printf ("%s; verify: %s", data->detail ? data->detail : "done",
                                                  error->message);
-      result_add_step (data->result, name, "failed", detail);
+      pk_toggle_result_add_step (data->result, name, "failed", detail);
       g_clear_error (&self->step_error);
       self->step_error = g_steal_pointer (&error);
     }
   else if (state == PK_MODEM_STATE_CONNECTED && wan_ip != NULL && g_strcmp0 (wan_ip, self->old_ip) != 0)
     {
-      result_add_step (data->result, name, "changed", data->detail);
-      data->result->new_ip = g_steal_pointer (&wan_ip);
+      pk_toggle_result_add_step (data->result, name, "changed", data->detail);
+      pk_toggle_result_set_ips (data->result, NULL, wan_ip);
       run_done (task, NULL);
       return;
     }
@@ -1400,7 +640,7 @@ on_verified (GObject      *source,
     {
       g_autofree char *detail = g_strdup_printf ("%s; verify: %s %s", data->detail ? data->detail : "done",
                                                  pk_modem_state_to_string (state), wan_ip ? wan_ip : "");
-      result_add_step (data->result, name, "unchanged", detail);
+      pk_toggle_result_add_step (data->result, name, "unchanged", detail);
       g_clear_error (&self->step_error);
       self->step_error = g_error_new (PK_ERROR, PK_ERROR_UNCHANGED, "dongle %u: the IP stayed %s",
                                       self->id, self->old_ip ? self->old_ip : "(none)");
@@ -1428,20 +668,19 @@ on_step_done (GObject      *source,
     {
       PkRotation *rotation = pk_toggle_modem_step_get_last_rotation (PK_TOGGLE_MODEM_STEP (step));
 
-      g_free (data->result->method);
-      data->result->method = g_strdup (pk_rotation_method_to_string (pk_rotation_get_final_method (rotation)));
-      data->result->attempts += pk_rotation_get_n_attempts (rotation);
-      data->result->escalated = data->result->escalated || pk_rotation_get_escalated (rotation);
+      pk_toggle_result_set_method (data->result,
+                                   pk_rotation_method_to_string (pk_rotation_get_final_method (rotation)),
+                                   pk_rotation_get_n_attempts (rotation),
+                                   pk_rotation_get_escalated (rotation));
     }
   else
     {
-      g_free (data->result->method);
-      data->result->method = g_strdup (pk_toggle_step_get_name (step));
+      pk_toggle_result_set_method (data->result, pk_toggle_step_get_name (step), 0, FALSE);
     }
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      result_add_step (data->result, pk_toggle_step_get_name (step), "failed", "cancelled");
+      pk_toggle_result_add_step (data->result, pk_toggle_step_get_name (step), "failed", "cancelled");
       run_done (task, g_steal_pointer (&error));
       return;
     }
@@ -1449,7 +688,7 @@ on_step_done (GObject      *source,
     {
       g_autofree char *detail = data->detail != NULL
         ? g_strdup_printf ("%s: %s", error->message, data->detail) : g_strdup (error->message);
-      result_add_step (data->result, pk_toggle_step_get_name (step),
+      pk_toggle_result_add_step (data->result, pk_toggle_step_get_name (step),
                        g_error_matches (error, PK_ERROR, PK_ERROR_UNCHANGED) ? "unchanged" : "failed",
                        detail);
       g_clear_error (&self->step_error);
@@ -1507,7 +746,7 @@ on_diagnosed (GObject      *source,
         }
       /* Later steps (USB rebind, power cycle) may help a modem that does
        * not answer; the modem step will report it unreachable. */
-      result_add_step (data->result, "diagnose", "failed", error->message);
+      pk_toggle_result_add_step (data->result, "diagnose", "failed", error->message);
       self->step_error = g_error_copy (error);
     }
   else
@@ -1515,8 +754,8 @@ on_diagnosed (GObject      *source,
       g_autofree char *detail = g_strdup_printf ("%s%s%s", pk_modem_state_to_string (state),
                                                  self->old_ip ? ", WAN IP " : "",
                                                  self->old_ip ? self->old_ip : "");
-      result_add_step (data->result, "diagnose", "ok", detail);
-      data->result->old_ip = g_strdup (self->old_ip);
+      pk_toggle_result_add_step (data->result, "diagnose", "ok", detail);
+      pk_toggle_result_set_ips (data->result, self->old_ip, NULL);
     }
   run_next_step (task);
 }
@@ -1568,11 +807,13 @@ pk_toggle_run_async (PkToggle            *self,
       g_object_unref (task);
       return;
     }
-  if (!recovery && self->limiter->max > 0 && self->limiter->running >= self->limiter->max)
+  if (!recovery && pk_toggle_limiter_get_max (self->limiter) > 0 &&
+      pk_toggle_limiter_get_running (self->limiter) >= pk_toggle_limiter_get_max (self->limiter))
     {
       g_task_return_new_error (task, PK_ERROR, PK_ERROR_NOT_ALLOWED,
                                "dongle %u: %u toggles are running, the limit is %u",
-                               self->id, self->limiter->running, self->limiter->max);
+                               self->id, pk_toggle_limiter_get_running (self->limiter),
+                               pk_toggle_limiter_get_max (self->limiter));
       g_object_unref (task);
       return;
     }
@@ -1595,15 +836,14 @@ pk_toggle_run_async (PkToggle            *self,
     }
 
   self->running = TRUE;
-  self->limiter->running++;
+  pk_toggle_limiter_try_acquire (self->limiter, TRUE);
   self->method = method;
   self->step_index = 0;
   self->started = g_get_monotonic_time ();
   g_clear_error (&self->step_error);
 
   data = g_new0 (RunData, 1);
-  data->result = g_object_new (PK_TYPE_TOGGLE_RESULT, NULL);
-  data->result->id = self->id;
+  data->result = pk_toggle_result_new (self->id);
   g_task_set_task_data (task, data, (GDestroyNotify) run_data_free);
 
   g_debug ("dongle %u: toggle (%s%s)", self->id, pk_rotation_method_to_string (method),
@@ -1638,3 +878,4 @@ pk_toggle_run_finish (PkToggle      *self,
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+

@@ -662,6 +662,8 @@ handle_control (HilinkEmu         *emu,
         emu->reboot_ms = atoi (v);
       if (g_hash_table_lookup (query, "expire") != NULL)
         hilink_emu_expire_sessions (emu);
+      if (g_hash_table_lookup (query, "expire_tokens") != NULL)
+        hilink_emu_expire_tokens (emu);
     }
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, "ok\n", 3);
@@ -896,6 +898,17 @@ hilink_emu_inject (HilinkEmu *emu,
   emu->busy = busy;
   emu->slow_ms = slow_ms;
   emu->drop = drop;
+}
+
+void
+hilink_emu_expire_tokens (HilinkEmu *emu)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, emu->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_hash_table_remove_all (((Session *) value)->tokens);
 }
 
 void

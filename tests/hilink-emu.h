@@ -53,6 +53,9 @@ void        hilink_emu_inject           (HilinkEmu   *emu,
 /* Cuts the power: no answers for the reboot time, then it reconnects
  * with a new IP (unless "power" is sticky). */
 void        hilink_emu_power_cycle      (HilinkEmu   *emu);
+/* Forgets the tokens handed out, keeping the sessions: the next POST with
+ * one gets 125003. */
+void        hilink_emu_expire_tokens    (HilinkEmu   *emu);
 /* Forgets every session, as a device does after a while. */
 void        hilink_emu_expire_sessions  (HilinkEmu   *emu);
 

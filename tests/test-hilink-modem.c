@@ -153,6 +153,24 @@ test_session_expired_retry (Fixture       *f,
   g_assert_cmpint (hilink_emu_get_status (f->emu), ==, 902);
 }
 
+static void
+test_token_rejected_retry (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (set_data (f->modem, TRUE, &error));
+  hilink_emu_expire_tokens (f->emu);
+
+  /* 125003 for the stale token; SesTokInfo in the same session hands a
+   * fresh one, and the retry goes through. */
+  g_assert_true (set_data (f->modem, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "token_errors"), ==, 1);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "sessions"), ==, 2);
+  g_assert_cmpint (hilink_emu_get_status (f->emu), ==, 902);
+}
+
 /* A device that keeps rejecting the session: the client retries once,
  * then reports the code. */
 static gboolean
@@ -311,7 +329,10 @@ test_device_info_and_signal (Fixture       *f,
   g_assert_cmpstr (g_hash_table_lookup (info, "imei"), ==, "860000000000011");
   g_assert_cmpstr (g_hash_table_lookup (info, "serial-number"), ==, "EMU000000011");
   g_assert_cmpstr (g_hash_table_lookup (info, "mac-address"), ==, "02:00:00:00:00:0b");
-  g_assert_cmpstr (g_hash_table_lookup (info, "HardwareVersion"), ==, "CL4E8372HM");
+  g_assert_cmpstr (g_hash_table_lookup (info, "hardware-version"), ==, "CL4E8372HM");
+  /* What has a common name is under it only; the rest keeps the device's. */
+  g_assert_null (g_hash_table_lookup (info, "HardwareVersion"));
+  g_assert_cmpstr (g_hash_table_lookup (info, "Classify"), ==, "wingle");
 
   pk_modem_get_signal_async (PK_MODEM (f->modem), NULL, on_result, &res);
   WAIT (res);
@@ -319,6 +340,7 @@ test_device_info_and_signal (Fixture       *f,
   g_assert_no_error (error);
   g_assert_cmpstr (g_hash_table_lookup (signal, "rsrp"), ==, "-95dBm");
   g_assert_cmpstr (g_hash_table_lookup (signal, "cell-id"), ==, "20522283");
+  g_assert_null (g_hash_table_lookup (signal, "cell_id"));
 }
 
 static void
@@ -505,7 +527,6 @@ static void
 test_unreachable (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) sock = NULL;
   g_autoptr(PkHilinkModem) modem = NULL;
   g_autofree char *url = NULL;
   guint16 port;
@@ -631,9 +652,11 @@ main (int    argc,
   ADD ("/hilink-modem/status/disconnected", test_disconnected_status);
   ADD ("/hilink-modem/session/tokens-single-use", test_tokens_single_use);
   ADD ("/hilink-modem/session/expired-retry", test_session_expired_retry);
+  ADD ("/hilink-modem/session/token-rejected-retry", test_token_rejected_retry);
   ADD ("/hilink-modem/session/retry-only-once", test_session_retry_only_once);
   ADD ("/hilink-modem/egress/source-address", test_egress_source_address);
   g_test_add ("/hilink-modem/login/type-0", Fixture, GINT_TO_POINTER (0), setup, test_login, teardown);
+  g_test_add ("/hilink-modem/login/type-3", Fixture, GINT_TO_POINTER (3), setup, test_login, teardown);
   g_test_add ("/hilink-modem/login/type-4", Fixture, GINT_TO_POINTER (4), setup, test_login, teardown);
   ADD ("/hilink-modem/login/wrong-password", test_login_wrong_password);
   ADD ("/hilink-modem/login/required-without-credentials", test_login_required_without_credentials);
