@@ -25,6 +25,9 @@ from .health import Probe, ProbeResult, Watchdog, startup_check  # noqa: F401
 from .relay import Relay, Bridge, BridgeResult  # noqa: F401
 from .metrics import MetricsSampler  # noqa: F401
 from .modem import Modem, HilinkModem, ModemStatus, ModemTraffic, NETWORK_MODES  # noqa: F401
+from .modem import Toggle, ToggleLimiter  # noqa: F401
+from .state import NodeState, StateStore  # noqa: F401
+from .tunnel import Tunnel  # noqa: F401
 
 __version__: str = _ffi.string(_lib.PK_VERSION_S).decode()
 version_info = (_lib.PK_MAJOR_VERSION, _lib.PK_MINOR_VERSION, _lib.PK_MICRO_VERSION)
@@ -35,6 +38,7 @@ __all__ = [
     'Probe', 'ProbeResult', 'Watchdog', 'startup_check',
     'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler',
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
+    'Toggle', 'ToggleLimiter', 'NodeState', 'StateStore', 'Tunnel',
     'Error', 'Failed', 'InvalidArgument', 'ConfigError', 'ProtocolError', 'AuthFailed',
     'NotAllowed', 'NotSupported', 'EgressError', 'ResolveError', 'Busy', 'Cooldown',
     'TunnelError', 'ModemError', 'CheckFailed', 'StateError', 'Unchanged',

@@ -561,3 +561,111 @@ void pk_metrics_sampler_add_watch_pid (PkMetricsSampler *self, int pid);
 void pk_metrics_sampler_add_watch_process (PkMetricsSampler *self, const char *name);
 JsonNode *pk_metrics_sampler_sample (PkMetricsSampler *self, GError **error);
 char *pk_metrics_to_prometheus (JsonNode *sample);
+
+/* --- PkToggle (and its modem step, limiter, result) --- */
+typedef ... PkToggle;
+typedef ... PkToggleStep;
+typedef ... PkToggleModemStep;
+typedef ... PkToggleLimiter;
+typedef ... PkToggleResult;
+PkToggleModemStep *pk_toggle_modem_step_new (void);
+gboolean pk_toggle_modem_step_set_escalation (PkToggleModemStep *self, const char *order,
+                                              GError **error);
+void pk_toggle_modem_step_set_timing (PkToggleModemStep *self, guint settle_ms,
+                                      guint poll_interval_ms, guint timeout_ms);
+void pk_toggle_modem_step_set_unchanged_polls (PkToggleModemStep *self, guint n_polls);
+PkToggleLimiter *pk_toggle_limiter_new (guint max_concurrent);
+guint pk_toggle_limiter_get_max (PkToggleLimiter *self);
+guint pk_toggle_limiter_get_running (PkToggleLimiter *self);
+gboolean pk_toggle_result_get_success (PkToggleResult *self);
+const GError *pk_toggle_result_get_error (PkToggleResult *self);
+char *pk_toggle_result_to_json (PkToggleResult *self);
+PkToggle *pk_toggle_new (guint id, PkModem *modem, PkToggleLimiter *limiter);
+guint pk_toggle_get_id (PkToggle *self);
+void pk_toggle_add_step (PkToggle *self, PkToggleStep *step);
+guint pk_toggle_get_n_steps (PkToggle *self);
+guint pk_toggle_get_cooldown (PkToggle *self);
+void pk_toggle_set_cooldown (PkToggle *self, guint cooldown_ms);
+gboolean pk_toggle_is_running (PkToggle *self);
+guint pk_toggle_get_cooldown_remaining (PkToggle *self);
+void pk_toggle_run_async (PkToggle *self, PkRotationMethod method, gboolean recovery,
+                          GCancellable *cancellable, GAsyncReadyCallback callback,
+                          gpointer user_data);
+PkToggleResult *pk_toggle_run_finish (PkToggle *self, GAsyncResult *result, GError **error);
+
+/* --- PkNodeState, PkStateStore --- */
+typedef enum {
+  PK_NODE_STATUS_STARTING,
+  PK_NODE_STATUS_ONLINE,
+  PK_NODE_STATUS_PING_FAILED,
+  PK_NODE_STATUS_STOPPED,
+  ...
+} PkNodeStatus;
+const char *pk_node_status_to_string (PkNodeStatus status);
+gboolean pk_node_status_from_string (const char *str, PkNodeStatus *out_status);
+typedef ... PkNodeState;
+PkNodeState *pk_node_state_new (const char *name);
+PkNodeState *pk_node_state_new_from_json (const char *data, gssize length, GError **error);
+char *pk_node_state_to_json (PkNodeState *self);
+const char *pk_node_state_get_name (PkNodeState *self);
+PkNodeStatus pk_node_state_get_status (PkNodeState *self);
+void pk_node_state_set_status (PkNodeState *self, PkNodeStatus status, const char *reason);
+void pk_node_state_set_tunnel (PkNodeState *self, const char *server, const char *linkname,
+                               int unit, const char *interface, int pid);
+void pk_node_state_clear_tunnel (PkNodeState *self);
+void pk_node_state_set_socks (PkNodeState *self, const char *listen, int pid);
+void pk_node_state_clear_socks (PkNodeState *self);
+void pk_node_state_set_fails (PkNodeState *self, guint fails);
+void pk_node_state_set_consecutive_failures (PkNodeState *self, guint n);
+typedef ... PkStateStore;
+PkStateStore *pk_state_store_new (const char *directory);
+const char *pk_state_store_get_directory (PkStateStore *self);
+char **pk_state_store_list (PkStateStore *self, GError **error);
+PkNodeState *pk_state_store_load (PkStateStore *self, const char *name, GError **error);
+PkNodeState *pk_state_store_load_or_new (PkStateStore *self, const char *name, GError **error);
+gboolean pk_state_store_save (PkStateStore *self, PkNodeState *node, GError **error);
+gboolean pk_state_store_remove (PkStateStore *self, const char *name, GError **error);
+char *pk_state_store_dup_path (PkStateStore *self, const char *name);
+
+/* --- PkTunnel --- */
+typedef enum {
+  PK_TUNNEL_STATE_DOWN,
+  PK_TUNNEL_STATE_STARTING,
+  PK_TUNNEL_STATE_UP,
+  PK_TUNNEL_STATE_STOPPING,
+  PK_TUNNEL_STATE_FAILED,
+  ...
+} PkTunnelState;
+typedef ... PkTunnel;
+PkTunnel *pk_tunnel_new (const char *linkname);
+const char *pk_tunnel_get_linkname (PkTunnel *self);
+const char *pk_tunnel_get_server (PkTunnel *self);
+gboolean pk_tunnel_set_server (PkTunnel *self, const char *server, GError **error);
+gboolean pk_tunnel_set_peer (PkTunnel *self, const char *peer, GError **error);
+void pk_tunnel_set_user (PkTunnel *self, const char *user);
+void pk_tunnel_set_password (PkTunnel *self, const char *password);
+int pk_tunnel_get_unit (PkTunnel *self);
+void pk_tunnel_set_unit (PkTunnel *self, int unit);
+void pk_tunnel_set_options (PkTunnel *self, const char * const *options);
+void pk_tunnel_set_pppd_path (PkTunnel *self, const char *path);
+void pk_tunnel_set_pptp_path (PkTunnel *self, const char *path);
+void pk_tunnel_set_run_dir (PkTunnel *self, const char *run_dir);
+void pk_tunnel_set_start_timeout_ms (PkTunnel *self, guint timeout_ms);
+guint pk_tunnel_get_start_timeout_ms (PkTunnel *self);
+void pk_tunnel_set_stop_grace_ms (PkTunnel *self, guint grace_ms);
+guint pk_tunnel_get_stop_grace_ms (PkTunnel *self);
+PkTunnelState pk_tunnel_get_state (PkTunnel *self);
+const char *pk_tunnel_state_to_string (PkTunnelState state);
+int pk_tunnel_get_pid (PkTunnel *self);
+const char *pk_tunnel_get_interface (PkTunnel *self);
+const char *pk_tunnel_get_last_error (PkTunnel *self);
+char **pk_tunnel_build_argv (PkTunnel *self, GError **error);
+void pk_tunnel_start_async (PkTunnel *self, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_tunnel_start_finish (PkTunnel *self, GAsyncResult *result, GError **error);
+void pk_tunnel_stop_async (PkTunnel *self, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_tunnel_stop_finish (PkTunnel *self, GAsyncResult *result, GError **error);
+gboolean pk_tunnel_adopt (PkTunnel *self, GError **error);
+gboolean pk_tunnel_refresh (PkTunnel *self);
+PkEgress *pk_tunnel_get_egress (PkTunnel *self, GError **error);

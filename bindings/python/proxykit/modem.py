@@ -8,7 +8,7 @@ from typing import Dict, Optional
 
 from . import _loop, errors
 from ._proxykit import ffi, lib
-from ._util import b, ms, string
+from ._util import b, ms, string, take_string as _util_take_string
 from .egress import Egress
 
 _STATES = {
@@ -182,23 +182,6 @@ class Modem:
             errors.call(lib.pk_modem_reboot_finish, self._modem(), result)
         self._call(lib.pk_modem_reboot_async, finish, 'reboot', timeout)
 
-    def wait_connected(self, timeout: float = 120.0, poll_interval: float = 1.0,
-                       not_ip: Optional[str] = None) -> ModemStatus:
-        """Polls :meth:`status` until the modem is connected with a WAN
-        address (other than ``not_ip``, if given); raises :class:`TimedOut`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                st = self.status(timeout=max(1.0, min(self.timeout, deadline - time.monotonic())))
-            except (errors.TimedOut, errors.ConnectionRefused, errors.ConnectionClosed,
-                    errors.Busy, errors.HostUnreachable):
-                st = None      # a rebooting modem does not answer for a while
-            if st is not None and st.connected and st.wan_ip and st.wan_ip != not_ip:
-                return st
-            if time.monotonic() >= deadline:
-                raise errors.timed_out(f'{self}: waiting for a connection', timeout)
-            time.sleep(poll_interval)
-
     def rotate(self, method: str = 'data', *, escalate: Optional[str] = None,
                settle: Optional[float] = None, poll_interval: Optional[float] = None,
                attempt_timeout: Optional[float] = None, unchanged_polls: Optional[int] = None,
@@ -224,22 +207,10 @@ class Modem:
                 (``.huawei_code`` says why).
             The exception's ``.result`` holds the same dict as a success.
         """
-        out = ffi.new('PkRotationMethod *')
-        if method == 'mode':
-            method = 'netmode'
-        if not lib.pk_rotation_method_from_string(method.encode(), out):
-            raise errors.InvalidArgument(
-                f"rotate method {method!r}: expected 'data', 'netmode' or 'reboot'",
-                errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
-        rot = _loop.wrap(lib.pk_rotation_new(self._modem(), out[0]))
-        if escalate is not None:
-            errors.call(lib.pk_rotation_set_escalation, rot, escalate.encode())
-        if settle is not None or poll_interval is not None or attempt_timeout is not None:
-            lib.pk_rotation_set_timing(rot, ms(3.0 if settle is None else settle),
-                                       ms(1.0 if poll_interval is None else poll_interval),
-                                       ms(60.0 if attempt_timeout is None else attempt_timeout))
-        if unchanged_polls is not None:
-            lib.pk_rotation_set_unchanged_polls(rot, unchanged_polls)
+        rot = _loop.wrap(lib.pk_rotation_new(self._modem(), rotation_method(method)))
+        _tune(rot, lib.pk_rotation_set_escalation, lib.pk_rotation_set_timing,
+              lib.pk_rotation_set_unchanged_polls, escalate, settle, poll_interval,
+              attempt_timeout, unchanged_polls)
 
         def start(cancellable, callback, data):
             lib.pk_rotation_run_async(rot, cancellable, callback, data)
@@ -272,6 +243,33 @@ class Modem:
             if time.monotonic() >= deadline:
                 raise errors.timed_out(f'{self}: waiting for a connection', timeout)
             time.sleep(poll_interval)
+
+
+def rotation_method(method: str) -> int:
+    """A rotation method name (``data``, ``netmode`` or ``mode``, ``reboot``)
+    as its PkRotationMethod value."""
+    out = ffi.new('PkRotationMethod *')
+    if method == 'mode':
+        method = 'netmode'
+    if not lib.pk_rotation_method_from_string(method.encode(), out):
+        raise errors.InvalidArgument(
+            f"rotation method {method!r}: expected 'data', 'netmode' or 'reboot'",
+            errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
+    return out[0]
+
+
+def _tune(obj, set_escalation, set_timing, set_unchanged_polls, escalate, settle,
+          poll_interval, attempt_timeout, unchanged_polls) -> None:
+    """Escalation and timing of a PkRotation or a PkToggleModemStep (the
+    library's defaults, 3 s / 1 s / 60 s, for what is not given)."""
+    if escalate is not None:
+        errors.call(set_escalation, obj, escalate.encode())
+    if settle is not None or poll_interval is not None or attempt_timeout is not None:
+        set_timing(obj, ms(3.0 if settle is None else settle),
+                   ms(1.0 if poll_interval is None else poll_interval),
+                   ms(60.0 if attempt_timeout is None else attempt_timeout))
+    if unchanged_polls is not None:
+        set_unchanged_polls(obj, unchanged_polls)
 
 
 def _rotation_result(rot) -> Dict[str, object]:
@@ -347,3 +345,111 @@ class HilinkModem(Modem):
 
     def __repr__(self) -> str:
         return f'<proxykit.HilinkModem {self.base_url}>'
+
+
+class ToggleLimiter:
+    """A limit on toggles running at once, shared by the :class:`Toggle`
+    objects of one host (``PkToggleLimiter``)."""
+
+    def __init__(self, max_concurrent: int = 2):
+        self._ptr = _loop.wrap(lib.pk_toggle_limiter_new(max_concurrent))
+
+    @property
+    def max(self) -> int:
+        return lib.pk_toggle_limiter_get_max(self._ptr)
+
+    @property
+    def running(self) -> int:
+        return _loop.run(lambda: lib.pk_toggle_limiter_get_running(self._ptr))
+
+
+class Toggle:
+    """One dongle's "get me a new IP" (``PkToggle``): a diagnosis, then a
+    rotation step, with a per-dongle lock, a cooldown between toggles and a
+    host-wide limit (what ``pk-toggle`` and its HTTP API run).
+
+    >>> toggle = Toggle(11, HilinkModem("192.168.11.1", egress_address="192.168.11.100"),
+    ...                 cooldown=60)
+    >>> toggle.run()["new_ip"]
+
+    Args:
+        id: the dongle's number.
+        modem: its :class:`Modem`.
+        limiter: a :class:`ToggleLimiter` shared with other toggles (one
+            of its own by default).
+        cooldown: seconds after a toggle during which the next is refused.
+        escalate, settle, poll_interval, attempt_timeout, unchanged_polls:
+            as for :meth:`Modem.rotate`.
+    """
+
+    def __init__(self, id: int, modem: Modem, *, limiter: Optional[ToggleLimiter] = None,
+                 cooldown: Optional[float] = None, escalate: Optional[str] = None,
+                 settle: Optional[float] = None, poll_interval: Optional[float] = None,
+                 attempt_timeout: Optional[float] = None, unchanged_polls: Optional[int] = None):
+        self._modem = modem
+        self._limiter = limiter
+        self._ptr = _loop.wrap(lib.pk_toggle_new(id, modem._modem(),
+                                                 limiter._ptr if limiter is not None else ffi.NULL))
+        step = _loop.wrap(lib.pk_toggle_modem_step_new())
+        _tune(step, lib.pk_toggle_modem_step_set_escalation, lib.pk_toggle_modem_step_set_timing,
+              lib.pk_toggle_modem_step_set_unchanged_polls, escalate, settle, poll_interval,
+              attempt_timeout, unchanged_polls)
+        lib.pk_toggle_add_step(self._ptr, ffi.cast('PkToggleStep *', step))
+        if cooldown is not None:
+            lib.pk_toggle_set_cooldown(self._ptr, ms(cooldown) if cooldown > 0 else 0)
+
+    @property
+    def id(self) -> int:
+        return lib.pk_toggle_get_id(self._ptr)
+
+    @property
+    def running(self) -> bool:
+        return bool(_loop.run(lambda: lib.pk_toggle_is_running(self._ptr)))
+
+    @property
+    def cooldown_remaining(self) -> float:
+        """Seconds until the next toggle is allowed."""
+        return _loop.run(lambda: lib.pk_toggle_get_cooldown_remaining(self._ptr)) / 1000.0
+
+    def run(self, method: str = 'data', recovery: bool = False,
+            timeout: Optional[float] = 600.0) -> Dict[str, object]:
+        """Runs the toggle and returns its result: ``dongle``, ``success``,
+        ``old_ip``, ``new_ip``, ``method``, ``duration_ms``, ``attempts``,
+        ``escalated``, ``finished_at``, ``steps`` (and ``error``,
+        ``error_code`` when it failed).
+
+        ``recovery`` ignores the host-wide limit (to bring back a dongle
+        that is down).
+
+        Raises:
+            Busy: this dongle is toggling already.
+            Cooldown: the last toggle was too recent (see
+                :attr:`cooldown_remaining`).
+            NotAllowed: too many toggles run at once.
+            Unchanged, TimedOut, ModemError...: the toggle ran and failed;
+                the exception's ``.result`` holds the result dict.
+        """
+        import json
+        value = rotation_method(method)
+
+        def start(cancellable, callback, data):
+            lib.pk_toggle_run_async(self._ptr, value, bool(recovery), cancellable, callback, data)
+
+        def finish(source, result):
+            res = _loop.wrap(errors.call(lib.pk_toggle_run_finish, self._ptr, result))
+            summary = json.loads(_util_take_string(lib.pk_toggle_result_to_json(res)) or '{}')
+            if not lib.pk_toggle_result_get_success(res):
+                gerror = lib.pk_toggle_result_get_error(res)
+                if gerror != ffi.NULL:
+                    domain = ffi.string(lib.g_quark_to_string(gerror.domain)).decode()
+                    exc = errors.make_error(domain, gerror.code,
+                                            ffi.string(gerror.message).decode('utf-8', 'replace'))
+                else:
+                    exc = errors.Failed(f'dongle {self.id}: the toggle failed')
+                if summary.get('error_code'):
+                    exc.huawei_code = summary['error_code']
+                exc.result = summary
+                raise exc
+            return summary
+
+        return _loop.call_async(start, finish, timeout, f'dongle {self.id}: toggle')
