@@ -9,7 +9,7 @@ that loop in a thread of its own, and the calls here block (each with a
 ``timeout``) until the C side is done. Errors are :class:`Error`
 subclasses carrying the GError's ``domain``, ``code`` and ``message``.
 """
-from ._proxykit import ffi as _ffi, lib as _lib
+from ._ffi import ffi as _ffi, lib as _lib, MODE as _MODE
 from .errors import (  # noqa: F401
     Error, Failed, InvalidArgument, ConfigError, ProtocolError, AuthFailed,
     NotAllowed, NotSupported, EgressError, ResolveError, Busy, Cooldown,
@@ -30,6 +30,8 @@ from .state import NodeState, StateStore  # noqa: F401
 from .tunnel import Tunnel  # noqa: F401
 
 __version__: str = _ffi.string(_lib.PK_VERSION_S).decode()
+#: ``"api"`` (the compiled extension) or ``"abi"`` (the fallback without a compiler).
+binding_mode: str = _MODE
 version_info = (_lib.PK_MAJOR_VERSION, _lib.PK_MINOR_VERSION, _lib.PK_MICRO_VERSION)
 
 __all__ = [

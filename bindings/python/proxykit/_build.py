@@ -46,7 +46,13 @@ def make_builder(pkgconfig=True):
 # "ffibuilder"; pkg-config is only consulted then, so that --emit-c works
 # without a proxykit-1.pc.
 if __name__ == '__cffi__':
-    ffibuilder = make_builder(pkgconfig=True)
+    try:
+        ffibuilder = make_builder(pkgconfig=True)
+    except cffi.PkgConfigError as e:
+        # No proxykit-1.pc: compiling can only fail now, and setup.py then
+        # installs the package for its ABI-mode fallback.
+        print(f'proxykit: pkg-config proxykit-1: {e}', file=sys.stderr)
+        ffibuilder = make_builder(pkgconfig=False)
 
 
 def main(argv):

@@ -24,7 +24,7 @@ import traceback
 from typing import Any, Callable, Optional
 
 from . import errors
-from ._proxykit import ffi, lib
+from ._ffi import ASYNC_READY as _ASYNC_READY, def_extern, ffi, lib
 
 # After a timeout or an interrupt, how long to wait for the C call to
 # acknowledge its cancellation before giving up on it (it stays registered,
@@ -85,7 +85,7 @@ def _new_id() -> int:
     return next(_ids)
 
 
-@ffi.def_extern()
+@def_extern('_pk_py_invoke_cb')
 def _pk_py_invoke_cb(call_id):
     fn = _calls.pop(call_id, None)
     if fn is not None:
@@ -125,9 +125,6 @@ def run(fn: Callable[[], Any], timeout: Optional[float] = 30.0) -> Any:
     return box[0]
 
 
-_ASYNC_READY = ffi.addressof(lib, 'pk_py_async_ready')
-
-
 class _AsyncCall:
     def __init__(self, start, finish):
         self.id = _new_id()
@@ -159,7 +156,7 @@ class _AsyncCall:
         self.done.set()
 
 
-@ffi.def_extern()
+@def_extern('_pk_py_async_ready_cb')
 def _pk_py_async_ready_cb(source, res, call_id):
     call = _pending.pop(call_id, None)
     if call is not None:
@@ -226,7 +223,7 @@ def _value_to_python(value):
     return None
 
 
-@ffi.def_extern()
+@def_extern('_pk_py_signal_cb')
 def _pk_py_signal_cb(handler_id, n_values, values):
     handler = _signals.get(handler_id)
     if handler is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional
 
-from ._proxykit import ffi, lib
+from ._ffi import ffi, lib
 
 
 def b(s: Optional[str]):

@@ -6,7 +6,7 @@ from typing import Iterable, List, Mapping, Optional
 
 from . import _loop, errors
 from ._util import b as _b, strv as _strv, take_strv as _strv_to_list, take_string
-from ._proxykit import ffi, lib
+from ._ffi import ffi, lib
 
 UINT64_MAX = 2 ** 64 - 1
 

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 from . import _loop, errors
 from ._util import ms as _ms, python_wait as _python_wait, string as _str, take_string
-from ._proxykit import ffi, lib
+from ._ffi import ffi, lib
 
 
 def socket_from_gsocket(gsocket) -> socket.socket:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from ._proxykit import ffi, lib
+from ._ffi import ffi, lib
 
 PK_ERROR_DOMAIN = 'pk-error-quark'
 GIO_ERROR_DOMAIN = 'g-io-error-quark'

@@ -5,7 +5,7 @@ import dataclasses
 from typing import Callable, Iterable, List, Optional
 
 from . import _loop, errors
-from ._proxykit import ffi, lib
+from ._ffi import ffi, lib
 from ._util import b, ms, python_wait, string
 from .egress import Egress
 

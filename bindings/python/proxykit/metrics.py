@@ -6,7 +6,7 @@ import json
 from typing import Iterable, Optional
 
 from . import _loop, errors
-from ._proxykit import ffi, lib
+from ._ffi import ffi, lib
 from ._util import take_string
 
 

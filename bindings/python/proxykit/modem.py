@@ -7,7 +7,7 @@ import time
 from typing import Dict, Optional
 
 from . import _loop, errors
-from ._proxykit import ffi, lib
+from ._ffi import ffi, lib
 from ._util import b, ms, string, take_string as _util_take_string
 from .egress import Egress
 

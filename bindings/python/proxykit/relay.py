@@ -8,7 +8,7 @@ import socket
 from typing import Dict, Iterable, List, Optional, Union
 
 from . import _loop, errors
-from ._proxykit import ffi, lib
+from ._ffi import ffi, lib
 from ._util import b, ms, take_string
 from .egress import Egress
 

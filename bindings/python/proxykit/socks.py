@@ -6,7 +6,7 @@ import threading
 from typing import Dict, Iterable, List, Mapping, Optional, Union
 
 from . import _loop, errors
-from ._proxykit import ffi, lib
+from ._ffi import ffi, lib
 from ._util import b, ms, python_wait, string, strv, take_string, take_strv
 from .egress import Egress
 

@@ -6,7 +6,7 @@ import os
 from typing import Dict, List, Optional
 
 from . import _loop, errors
-from ._proxykit import ffi, lib
+from ._ffi import ffi, lib
 from ._util import b, take_string, take_strv
 
 STATUSES = ('starting', 'online', 'ping_failed', 'stopped')

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Iterable, List, Optional
 
 from . import _loop, errors
-from ._proxykit import ffi, lib
+from ._ffi import ffi, lib
 from ._util import b, ms, string, strv, take_strv
 from .egress import Egress
 

@@ -2,7 +2,7 @@
 import pytest
 
 import proxykit
-from proxykit._proxykit import lib
+from proxykit._ffi import lib
 
 CONF = """\
 [socks:11]

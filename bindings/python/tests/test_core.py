@@ -9,7 +9,7 @@ import pytest
 
 import proxykit
 from proxykit import _loop
-from proxykit._proxykit import lib
+from proxykit._ffi import lib
 
 
 def test_version_is_the_c_library_version(srcdir):

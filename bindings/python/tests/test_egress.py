@@ -4,7 +4,7 @@ import socket
 import pytest
 
 import proxykit
-from proxykit._proxykit import lib
+from proxykit._ffi import lib
 
 
 def test_properties_round_trip():

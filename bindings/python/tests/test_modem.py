@@ -5,7 +5,7 @@ import proxykit
 
 # Rotation timing scaled down for the emulator (reconnect delay 200 ms).
 FAST = dict(settle=0.05, poll_interval=0.05, attempt_timeout=10, unchanged_polls=3, timeout=60)
-from proxykit._proxykit import lib
+from proxykit._ffi import lib
 
 
 def test_status_and_device_info(hilink):

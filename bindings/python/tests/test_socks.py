@@ -8,7 +8,7 @@ import pytest
 import socks
 
 import proxykit
-from proxykit._proxykit import lib
+from proxykit._ffi import lib
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 import proxykit
-from proxykit._proxykit import lib
+from proxykit._ffi import lib
 
 FAST = dict(settle=0.05, poll_interval=0.05, attempt_timeout=10, unchanged_polls=3)
 
