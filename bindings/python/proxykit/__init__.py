@@ -25,7 +25,8 @@ from .health import Probe, ProbeResult, Watchdog, startup_check  # noqa: F401
 from .relay import Relay, Bridge, BridgeResult  # noqa: F401
 from .metrics import MetricsSampler  # noqa: F401
 from .modem import Modem, HilinkModem, ModemStatus, ModemTraffic, NETWORK_MODES  # noqa: F401
-from .modem import Toggle, ToggleLimiter  # noqa: F401
+from .modem import Toggle, ToggleLimiter, ToggleServer  # noqa: F401
+from .history import MetricsAlerts, MetricsRecorder, analyze, read_history  # noqa: F401
 from .state import NodeState, StateStore  # noqa: F401
 from .tunnel import Tunnel  # noqa: F401
 
@@ -40,7 +41,8 @@ __all__ = [
     'Probe', 'ProbeResult', 'Watchdog', 'startup_check',
     'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler',
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
-    'Toggle', 'ToggleLimiter', 'NodeState', 'StateStore', 'Tunnel',
+    'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel',
+    'MetricsRecorder', 'MetricsAlerts', 'read_history', 'analyze',
     'Error', 'Failed', 'InvalidArgument', 'ConfigError', 'ProtocolError', 'AuthFailed',
     'NotAllowed', 'NotSupported', 'EgressError', 'ResolveError', 'Busy', 'Cooldown',
     'TunnelError', 'ModemError', 'CheckFailed', 'StateError', 'Unchanged',

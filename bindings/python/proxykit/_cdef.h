@@ -669,3 +669,45 @@ gboolean pk_tunnel_stop_finish (PkTunnel *self, GAsyncResult *result, GError **e
 gboolean pk_tunnel_adopt (PkTunnel *self, GError **error);
 gboolean pk_tunnel_refresh (PkTunnel *self);
 PkEgress *pk_tunnel_get_egress (PkTunnel *self, GError **error);
+
+/* --- PkMetricsRecorder, PkMetricsAlerts, pk_metrics_analyze --- */
+typedef enum {
+  PK_METRICS_FILE_HOURLY,
+  PK_METRICS_FILE_DAILY,
+  ...
+} PkMetricsFileLayout;
+typedef enum {
+  PK_METRICS_RESOLUTION_RAW,
+  PK_METRICS_RESOLUTION_HOUR,
+  PK_METRICS_RESOLUTION_DAY,
+  ...
+} PkMetricsResolution;
+typedef ... PkMetricsRecorder;
+PkMetricsRecorder *pk_metrics_recorder_new (const char *directory);
+const char *pk_metrics_recorder_get_directory (PkMetricsRecorder *self);
+void pk_metrics_recorder_set_layout (PkMetricsRecorder *self, PkMetricsFileLayout layout);
+void pk_metrics_recorder_set_retention (PkMetricsRecorder *self, guint raw_days,
+                                        guint64 max_bytes, guint hourly_days, guint daily_days);
+gboolean pk_metrics_recorder_append (PkMetricsRecorder *self, JsonNode *sample, GError **error);
+gboolean pk_metrics_recorder_expire (PkMetricsRecorder *self, gint64 now_us, GError **error);
+guint64 pk_metrics_recorder_get_raw_size (PkMetricsRecorder *self);
+JsonNode *pk_metrics_history_read (const char *directory, PkMetricsResolution resolution,
+                                   gint64 since_us, gint64 until_us, GError **error);
+typedef ... PkMetricsAlerts;
+PkMetricsAlerts *pk_metrics_alerts_new_from_config (PkConfig *config, GError **error);
+guint pk_metrics_alerts_get_n_rules (PkMetricsAlerts *self);
+void pk_metrics_alerts_set_dispatch (PkMetricsAlerts *self, gboolean dispatch);
+JsonNode *pk_metrics_alerts_evaluate (PkMetricsAlerts *self, JsonNode *sample, gint64 now_us);
+JsonNode *pk_metrics_analyze (const char *directory, gint64 at_us, gint64 window_us,
+                              GError **error);
+
+/* --- PkToggleServer (needs libsoup; _shim.c stubs it out without) --- */
+typedef ... PkToggleServer;
+PkToggleServer *pk_toggle_server_new (void);
+void pk_toggle_server_add_dongle (PkToggleServer *self, PkToggle *toggle, const char *api_url,
+                                  const char *egress_ip, const char *socks_host,
+                                  guint16 socks_port);
+void pk_toggle_server_set_default_method (PkToggleServer *self, PkRotationMethod method);
+gboolean pk_toggle_server_listen (PkToggleServer *self, const char *address, GError **error);
+guint16 pk_toggle_server_get_port (PkToggleServer *self);
+void pk_toggle_server_stop (PkToggleServer *self);

@@ -228,3 +228,24 @@ guint pk_hilink_modem_get_timeout (PkHilinkModem *self) { return 0; }
 void pk_hilink_modem_set_timeout (PkHilinkModem *self, guint timeout_ms) { }
 guint pk_hilink_error_get_code (const GError *error) { return 0; }
 #endif
+
+#if defined(PK_PY_HAVE_TOGGLE_SERVER) && !PK_PY_HAVE_TOGGLE_SERVER
+/* Without libsoup or json-glib there is no PkToggleServer:
+ * ToggleServer.listen() raises NOT_SUPPORTED. */
+PkToggleServer *pk_toggle_server_new (void) { return NULL; }
+void pk_toggle_server_add_dongle (PkToggleServer *self, PkToggle *toggle, const char *api_url,
+                                  const char *egress_ip, const char *socks_host,
+                                  guint16 socks_port) { }
+void pk_toggle_server_set_default_method (PkToggleServer *self, PkRotationMethod method) { }
+gboolean
+pk_toggle_server_listen (PkToggleServer  *self,
+                         const char      *address,
+                         GError         **error)
+{
+  g_set_error_literal (error, PK_ERROR, PK_ERROR_NOT_SUPPORTED,
+                       "libproxykit was built without libsoup-3.0 or json-glib: no toggle server");
+  return FALSE;
+}
+guint16 pk_toggle_server_get_port (PkToggleServer *self) { return 0; }
+void pk_toggle_server_stop (PkToggleServer *self) { }
+#endif

@@ -453,3 +453,62 @@ class Toggle:
             return summary
 
         return _loop.call_async(start, finish, timeout, f'dongle {self.id}: toggle')
+
+
+class ToggleServer:
+    """The HTTP API of ``pk-toggle --serve`` (``PkToggleServer``):
+    ``GET /toggle/N`` runs dongle N's :class:`Toggle`, ``GET /status`` and
+    ``GET /proxy-info`` describe the dongles. Serves in the package's GLib
+    thread until :meth:`stop` (or the end of a ``with`` block).
+
+    >>> with ToggleServer("0.0.0.0:8080", [(toggle11, {"socks_port": 10011})]) as srv:
+    ...     srv.serve_forever()
+    """
+
+    def __init__(self, listen: str = '127.0.0.1:0', dongles=(), default_method: Optional[str] = None):
+        self._listen = listen
+        self._toggles: list = []
+        ptr = lib.pk_toggle_server_new()
+        self._ptr = _loop.wrap(ptr) if ptr != ffi.NULL else ffi.NULL
+        for toggle, info in dongles:
+            self.add_dongle(toggle, **info)
+        if default_method is not None and self._ptr != ffi.NULL:
+            lib.pk_toggle_server_set_default_method(self._ptr, rotation_method(default_method))
+
+    def add_dongle(self, toggle: Toggle, api_url: Optional[str] = None,
+                   egress_ip: Optional[str] = None, socks_host: Optional[str] = None,
+                   socks_port: int = 0) -> None:
+        """Adds (or replaces) dongle ``toggle.id``; the rest is what
+        ``/status`` and ``/proxy-info`` report."""
+        self._toggles.append(toggle)
+        if self._ptr != ffi.NULL:
+            _loop.run(lambda: lib.pk_toggle_server_add_dongle(
+                self._ptr, toggle._ptr, b(api_url), b(egress_ip), b(socks_host), socks_port))
+
+    def start(self) -> 'ToggleServer':
+        _loop.run(lambda: errors.call(lib.pk_toggle_server_listen, self._ptr, self._listen.encode()))
+        return self
+
+    @property
+    def port(self) -> int:
+        return lib.pk_toggle_server_get_port(self._ptr) if self._ptr != ffi.NULL else 0
+
+    def stop(self) -> None:
+        if self._ptr != ffi.NULL:
+            _loop.run(lambda: lib.pk_toggle_server_stop(self._ptr))
+
+    def serve_forever(self) -> None:
+        """Blocks until Ctrl-C, then stops."""
+        import threading
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> 'ToggleServer':
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
