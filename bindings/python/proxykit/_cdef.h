@@ -711,3 +711,11 @@ void pk_toggle_server_set_default_method (PkToggleServer *self, PkRotationMethod
 gboolean pk_toggle_server_listen (PkToggleServer *self, const char *address, GError **error);
 guint16 pk_toggle_server_get_port (PkToggleServer *self);
 void pk_toggle_server_stop (PkToggleServer *self);
+
+/* --- PkWorkers (for SocksServer(workers=N)) --- */
+typedef ... PkWorkers;
+PkWorkers *pk_workers_new (guint n_workers);
+guint pk_workers_get_n_workers (PkWorkers *self);
+gboolean pk_workers_start (PkWorkers *self, GError **error);
+void pk_workers_stop (PkWorkers *self);
+void pk_socks_server_set_workers (PkSocksServer *self, PkWorkers *workers);

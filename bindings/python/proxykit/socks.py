@@ -41,6 +41,9 @@ class SocksServer:
         udp_advertise_address: the address UDP ASSOCIATE replies name.
         allow_host_destinations: let a non-loopback listener reach the host.
         drain_timeout: seconds live sessions get when the ``with`` block ends.
+        workers: serve on this many worker threads (``PkWorkers``: each
+            with its own ``SO_REUSEPORT`` socket and main context; 0 for one
+            per CPU) instead of the package's GLib thread.
     """
 
     def __init__(self, listen: Union[str, Iterable[str]] = '127.0.0.1:1080', *,
@@ -62,12 +65,17 @@ class SocksServer:
                  max_sessions_per_client: Optional[int] = None,
                  udp_advertise_address: Optional[str] = None,
                  allow_host_destinations: Optional[bool] = None,
-                 drain_timeout: float = 5.0):
+                 drain_timeout: float = 5.0,
+                 workers: Optional[int] = None):
         self._listen = [listen] if isinstance(listen, str) else list(listen)
         self._ptr = _loop.wrap(lib.pk_socks_server_new())
         self._state = 'new'
         self._state_lock = threading.Lock()
         self.drain_timeout = drain_timeout
+        self._workers = None
+        if workers is not None:
+            self._workers = _loop.wrap(lib.pk_workers_new(workers))
+            lib.pk_socks_server_set_workers(self._ptr, self._workers)
 
         if egress is None and (egress_address or egress_interface or fwmark or ttl):
             egress = Egress(address=egress_address, interface=egress_interface,
@@ -141,6 +149,8 @@ class SocksServer:
         try:
             for address in self._listen:
                 self._in_loop(lib.pk_socks_server_listen, address.encode())
+            if self._workers is not None:
+                errors.call(lib.pk_workers_start, self._workers)
         except BaseException:
             _loop.run(lambda: lib.pk_socks_server_close(self._ptr))
             self._state = 'stopped'
@@ -170,6 +180,7 @@ class SocksServer:
                              'stopping the SOCKS server')
         finally:
             self._state = 'stopped'
+            self._stop_workers()
 
     def close(self) -> None:
         """Closes the listeners and every live session now."""
@@ -178,6 +189,11 @@ class SocksServer:
             self._state = 'stopped'
         if was in ('serving', 'starting'):
             _loop.run(lambda: lib.pk_socks_server_close(self._ptr))
+        self._stop_workers()
+
+    def _stop_workers(self) -> None:
+        if self._workers is not None:
+            lib.pk_workers_stop(self._workers)
 
     def serve_forever(self) -> None:
         """Starts (if needed) and blocks until Ctrl-C, then stops with the

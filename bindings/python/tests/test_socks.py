@@ -151,3 +151,16 @@ def test_server_can_start_only_once():
     srv.stop()
     with pytest.raises(proxykit.Failed):
         srv.start()
+
+
+def test_server_on_worker_threads(echo_server):
+    host, port, _ = echo_server
+    with proxykit.SocksServer(listen='127.0.0.1:0', workers=2) as srv:
+        for i in range(4):
+            s = socks_client(srv.port)
+            s.connect((host, port))
+            s.sendall(b'w%d' % i)
+            assert s.recv(10) == b'w%d' % i
+            s.close()
+    stats = srv.stats()
+    assert stats['sessions_total'] == 4 and stats['result_succeeded'] == 4
