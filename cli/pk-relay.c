@@ -320,8 +320,16 @@ main (int argc, char **argv)
 
   g_main_loop_run (r.loop);
 
-  /* Connections first, then the threads they ran on. */
+  /* Connections first, then the threads they ran on: each connection
+   * closes on its own thread once it sees the cancellation. */
   pk_relay_stop (r.relay);
+  {
+    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    while (pk_relay_get_n_connections (r.relay) > 0 && g_get_monotonic_time () < deadline)
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+  }
   if (r.workers != NULL)
     pk_workers_stop (r.workers);
   g_unlink (r.state_file);
