@@ -966,7 +966,7 @@ main (int    argc,
   int status;
 
   pk_cli_init ("pk-toggle");
-  context = g_option_context_new ("[N...] - new mobile IPs for HiLink dongles");
+  context = g_option_context_new ("- new mobile IPs for HiLink dongles");
   g_option_context_set_summary (context,
       "Rotates the WAN IP of dongle N (data off/on, network mode, reboot, escalating\n"
       "when the IP stays), shows the dongles, or serves the HTTP API with --serve.");
