@@ -50,6 +50,8 @@ struct _HilinkEmu
   guint busy;
   guint slow_ms;
   guint drop;
+  guint garbage;
+  gboolean refuse_netmode;
 
   GHashTable *sessions;  /* id -> Session */
   guint session_counter;
@@ -600,7 +602,7 @@ handle_api (HilinkEmu         *emu,
         const char *lb = pk_hilink_xml_get (req, "LTEBand");
 
         if (mode == NULL || nb == NULL || lb == NULL ||
-            !g_strv_contains (modes, mode))
+            !g_strv_contains (modes, mode) || emu->refuse_netmode)
           {
             reply_error (emu, msg, 112003);
             return;
@@ -654,6 +656,10 @@ handle_control (HilinkEmu         *emu,
         emu->slow_ms = atoi (v);
       if ((v = g_hash_table_lookup (query, "drop")) != NULL)
         emu->drop = atoi (v);
+      if ((v = g_hash_table_lookup (query, "garbage")) != NULL)
+        emu->garbage = atoi (v);
+      if ((v = g_hash_table_lookup (query, "refuse_netmode")) != NULL)
+        emu->refuse_netmode = atoi (v) != 0;
       if ((v = g_hash_table_lookup (query, "sticky")) != NULL)
         hilink_emu_set_sticky (emu, v);
       if ((v = g_hash_table_lookup (query, "delay_ms")) != NULL)
@@ -757,6 +763,17 @@ server_cb (SoupServer        *server,
       if (!emu->rebooting)
         emu->drop--;
       drop_connection (emu, msg);
+      return;
+    }
+
+  if (emu->garbage > 0)
+    {
+      static const char page[] = "<html><head><title>Redirect</title></head><body>"
+                                 "<script>location='/html/home.html'</script><br></body></html>";
+      emu->garbage--;
+      count (emu, "garbage");
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (msg, "text/html", SOUP_MEMORY_STATIC, page, strlen (page));
       return;
     }
 
@@ -898,6 +915,15 @@ hilink_emu_inject (HilinkEmu *emu,
   emu->busy = busy;
   emu->slow_ms = slow_ms;
   emu->drop = drop;
+}
+
+void
+hilink_emu_inject_faults (HilinkEmu *emu,
+                          guint      garbage,
+                          gboolean   refuse_netmode)
+{
+  emu->garbage = garbage;
+  emu->refuse_netmode = refuse_netmode;
 }
 
 void

@@ -17,7 +17,8 @@ G_BEGIN_DECLS
  * space, only ever text here).
  *
  * The same knobs are reachable over HTTP for out-of-process use:
- *   GET /emu/control?busy=N&slow_ms=N&drop=N&sticky=data,netmode&expire=1
+ *   GET /emu/control?busy=N&slow_ms=N&drop=N&garbage=N&refuse_netmode=0|1
+ *                   &sticky=data,netmode&expire=1&expire_tokens=1
  *                   &delay_ms=N&reboot_ms=N
  *   GET /emu/state   -> key=value lines (wan_ip, status, data, mode,
  *                       requests, posts, logins, last_peer, reboots)
@@ -50,6 +51,12 @@ void        hilink_emu_inject           (HilinkEmu   *emu,
                                          guint        busy,
                                          guint        slow_ms,
                                          guint        drop);
+/* The next @garbage answers are not XML (a redirect page, as devices send
+ * for what they do not know); with @refuse_netmode, setting a network
+ * mode fails with 112003. */
+void        hilink_emu_inject_faults    (HilinkEmu   *emu,
+                                         guint        garbage,
+                                         gboolean     refuse_netmode);
 /* Cuts the power: no answers for the reboot time, then it reconnects
  * with a new IP (unless "power" is sticky). */
 void        hilink_emu_power_cycle      (HilinkEmu   *emu);
