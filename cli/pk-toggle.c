@@ -635,8 +635,10 @@ on_toggled (GObject      *source,
   else
     {
       if (opt_json)
-        json_array_add_element (app->json_out,
-                                json_from_string (pk_toggle_result_to_json (result), NULL));
+        {
+          g_autofree char *text = pk_toggle_result_to_json (result);
+          json_array_add_element (app->json_out, json_from_string (text, NULL));
+        }
       if (pk_toggle_result_get_success (result))
         {
           if (!opt_json)
