@@ -8,6 +8,8 @@
 
 #include <libsoup/soup.h>
 
+#include <proxykit/proxykit.h>
+
 #include "hilink-emu.h"
 #include "pk-test-utils.h"
 #include "pk-hilink-xml-private.h"
@@ -991,4 +993,24 @@ void
 hilink_test_wait_result (GAsyncResult **result)
 {
   pk_test_wait_until (result_ready, result, 30000);
+}
+
+HilinkEmu *
+hilink_test_emu_with_modem (guint           id,
+                            guint           reconnect_ms,
+                            guint           reboot_ms,
+                            guint           timeout_ms,
+                            PkHilinkModem **modem)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  HilinkEmu *emu = hilink_emu_new ("127.0.0.1", 0, id, &error);
+
+  g_assert_no_error (error);
+  hilink_emu_set_delays (emu, reconnect_ms, reboot_ms);
+  url = hilink_emu_dup_url (emu);
+  *modem = pk_hilink_modem_new (url, NULL, &error);
+  g_assert_no_error (error);
+  pk_hilink_modem_set_timeout (*modem, timeout_ms);
+  return emu;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <proxykit/proxykit.h>
 
 G_BEGIN_DECLS
 
@@ -75,6 +76,15 @@ guint       hilink_emu_count            (HilinkEmu   *emu,
                                          const char  *what);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HilinkEmu, hilink_emu_free)
+
+/* A new emulated dongle number @id on 127.0.0.1 with the given delays,
+ * and a PkHilinkModem for it (no egress) with @timeout_ms per call; fails
+ * the test on error. */
+HilinkEmu  *hilink_test_emu_with_modem  (guint           id,
+                                         guint           reconnect_ms,
+                                         guint           reboot_ms,
+                                         guint           timeout_ms,
+                                         PkHilinkModem **modem);
 
 /* For the async tests: a GAsyncReadyCallback that stores a ref of the
  * result in *(GAsyncResult **) user_data, and a wait for it. */

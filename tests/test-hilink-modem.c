@@ -21,16 +21,7 @@ static void
 setup (Fixture       *f,
        gconstpointer  data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *url = NULL;
-
-  f->emu = hilink_emu_new ("127.0.0.1", 0, 11, &error);
-  g_assert_no_error (error);
-  hilink_emu_set_delays (f->emu, 50, 100);
-  url = hilink_emu_dup_url (f->emu);
-  f->modem = pk_hilink_modem_new (url, NULL, &error);
-  g_assert_no_error (error);
-  pk_hilink_modem_set_timeout (f->modem, 5000);
+  f->emu = hilink_test_emu_with_modem (11, 50, 100, 5000, &f->modem);
 }
 
 static void

@@ -20,17 +20,8 @@ static void
 setup (Fixture       *f,
        gconstpointer  data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *url = NULL;
-
-  f->emu = hilink_emu_new ("127.0.0.1", 0, 21, &error);
-  g_assert_no_error (error);
   /* Scaled down: reconnects in 40 ms, reboots in 80 ms. */
-  hilink_emu_set_delays (f->emu, 40, 80);
-  url = hilink_emu_dup_url (f->emu);
-  f->modem = pk_hilink_modem_new (url, NULL, &error);
-  g_assert_no_error (error);
-  pk_hilink_modem_set_timeout (f->modem, 2000);
+  f->emu = hilink_test_emu_with_modem (21, 40, 80, 2000, &f->modem);
 }
 
 static void
