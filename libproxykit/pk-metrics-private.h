@@ -40,7 +40,24 @@ typedef struct {
   guint    eph_low, eph_high;
   guint64  eph_in_use;
   guint64  eph_seen[65536 / 64];
+  /* connect() runs out of ports per destination: sockets in the range by
+   * remote address and port (PkDestKey -> count), and the busiest one */
+  GHashTable *eph_by_dest;
+  guint8   busiest_family;
+  guint8   busiest_addr[16];
+  guint16  busiest_port;
+  guint64  busiest_count;
 } PkTcpCounts;
+
+typedef struct {
+  guint8  family;
+  guint8  addr[16];
+  guint16 port;
+} PkDestKey;
+
+guint      pk_dest_key_hash            (gconstpointer key);
+gboolean   pk_dest_key_equal           (gconstpointer a,
+                                        gconstpointer b);
 
 char      *pk_metrics_read_file        (const char *root,
                                         const char *relative);

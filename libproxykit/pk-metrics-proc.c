@@ -344,6 +344,52 @@ port_watched (const PkTcpCounts *c,
   return FALSE;
 }
 
+guint
+pk_dest_key_hash (gconstpointer key)
+{
+  const PkDestKey *k = key;
+  guint h = k->family * 31 + k->port;
+
+  for (guint i = 0; i < 16; i++)
+    h = h * 31 + k->addr[i];
+  return h;
+}
+
+gboolean
+pk_dest_key_equal (gconstpointer a,
+                   gconstpointer b)
+{
+  return memcmp (a, b, sizeof (PkDestKey)) == 0;
+}
+
+static void
+count_destination (PkTcpCounts                 *c,
+                   const struct inet_diag_msg *m,
+                   guint                        dport)
+{
+  PkDestKey key;
+  guint64 *count;
+
+  memset (&key, 0, sizeof key);
+  key.family = m->idiag_family;
+  key.port = dport;
+  memcpy (key.addr, m->id.idiag_dst, m->idiag_family == AF_INET ? 4 : 16);
+  count = g_hash_table_lookup (c->eph_by_dest, &key);
+  if (count == NULL)
+    {
+      count = g_new0 (guint64, 1);
+      g_hash_table_insert (c->eph_by_dest, g_memdup2 (&key, sizeof key), count);
+    }
+  (*count)++;
+  if (*count > c->busiest_count)
+    {
+      c->busiest_count = *count;
+      c->busiest_family = key.family;
+      memcpy (c->busiest_addr, key.addr, 16);
+      c->busiest_port = dport;
+    }
+}
+
 static gboolean
 dump_family (int          fd,
              int          family,
@@ -436,6 +482,9 @@ dump_family (int          fd,
               c->eph_seen[sport / 64] |= G_GUINT64_CONSTANT (1) << (sport % 64);
               c->eph_in_use++;
             }
+          if (c->eph_by_dest && state != TCP_LISTEN &&
+              sport >= c->eph_low && sport <= c->eph_high)
+            count_destination (c, m, dport);
         }
     }
 }
