@@ -47,6 +47,7 @@ typedef struct {
   guint8   busiest_addr[16];
   guint16  busiest_port;
   guint64  busiest_count;
+  gboolean per_family;     /* skip the one-walk AF_UNSPEC dump */
 } PkTcpCounts;
 
 typedef struct {
@@ -84,6 +85,12 @@ gboolean   pk_metrics_parse_pid_stat   (const char    *text,
 void       pk_process_stat_clear       (PkProcessStat *stat);
 gboolean   pk_metrics_tcp_dump         (PkTcpCounts *counts,
                                         GError     **error);
+
+/* Tests: count TCP with one SOCK_DIAG_BY_FAMILY dump per family, the
+ * fallback for kernels without the AF_UNSPEC dump. */
+typedef struct _PkMetricsSampler PkMetricsSampler;
+void       pk_metrics_sampler_set_dump_per_family (PkMetricsSampler *self,
+                                                   gboolean          per_family);
 
 /* ---- sample helpers (pk-metrics-history.c) ---- */
 

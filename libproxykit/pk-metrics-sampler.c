@@ -65,6 +65,7 @@ struct _PkMetricsSampler
 
   long clk_tck;
   long page_size;
+  gboolean per_family;
 };
 
 G_DEFINE_FINAL_TYPE (PkMetricsSampler, pk_metrics_sampler, G_TYPE_OBJECT)
@@ -323,6 +324,14 @@ pk_metrics_sampler_set_sock_diag (PkMetricsSampler *self,
     return;
   self->sock_diag = sock_diag;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOCK_DIAG]);
+}
+
+void
+pk_metrics_sampler_set_dump_per_family (PkMetricsSampler *self,
+                                        gboolean          per_family)
+{
+  g_return_if_fail (PK_IS_METRICS_SAMPLER (self));
+  self->per_family = per_family;
 }
 
 /**
@@ -687,6 +696,7 @@ sample_tcp (PkMetricsSampler *self,
   have_range = read_port_range (self, &low, &high);
   c->eph_low = have_range ? low : 1;
   c->eph_high = have_range ? high : 0;
+  c->per_family = self->per_family;
   c->eph_by_dest = g_hash_table_new_full (pk_dest_key_hash, pk_dest_key_equal, g_free, g_free);
   c->n_ports = self->watch_ports->len;
   c->ports = (guint16 *) self->watch_ports->data;
