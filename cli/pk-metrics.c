@@ -20,6 +20,7 @@
 
 #define DEFAULT_DIR PK_LOCALSTATEDIR "/lib/proxykit/metrics"
 #define DEFAULT_LISTEN "127.0.0.1:9110"
+#define HOUR_US (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
 
 static char *opt_config;
 static char *opt_dir;
@@ -725,6 +726,15 @@ on_history (SoupServer        *server,
   else
     {
       reply (msg, 400, "text/plain", g_strdup ("resolution: raw, hour or day\n"));
+      return;
+    }
+  /* raw samples are a few kB each: a week of them is too much for one
+   * answer, which is what the rollups are for */
+  if (resolution == PK_METRICS_RESOLUTION_RAW &&
+      MIN (until, g_get_real_time () + HOUR_US) - since > 48 * HOUR_US)
+    {
+      reply (msg, 400, "text/plain",
+             g_strdup ("more than 48 hours of raw samples: ask for resolution=hour or day\n"));
       return;
     }
   history = pk_metrics_history_read (app->dir, resolution, since, until, &error);

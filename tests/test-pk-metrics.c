@@ -208,7 +208,7 @@ test_serve (void)
       }
     }
 
-  poll.url = g_strconcat (base, "api/history?since=0", NULL);
+  poll.url = g_strconcat (base, "api/history?since=10m", NULL);
   pk_test_wait_until (history_has_two, &poll, 20000);
 
   g_free (sample);
@@ -223,8 +223,19 @@ test_serve (void)
   }
   {
     g_autofree char *url = g_strconcat (base, "api/history?since=yesterday-ish", NULL);
+    g_autofree char *week = g_strconcat (base, "api/history?since=0", NULL);
+    g_autofree char *hourly = g_strconcat (base, "api/history?since=0&resolution=hour", NULL);
+    g_autofree char *body = NULL;
+
     bad = http_get (session, url, &status);
     g_assert_cmpuint (status, ==, 400);
+    body = http_get (session, week, &status);
+    g_assert_cmpuint (status, ==, 400);
+    g_assert_nonnull (strstr (body, "resolution=hour"));
+    g_free (body);
+    body = http_get (session, hourly, &status);
+    g_assert_cmpuint (status, ==, 200);
+    g_assert_true (g_str_has_prefix (body, "["));
   }
 
   /* the alert event, one JSON line */
