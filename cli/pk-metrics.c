@@ -598,6 +598,34 @@ on_stop (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* SIGHUP: the alert rules are read again (their state starts afresh); a
+ * bad file keeps the rules in force. Watched ports and processes and the
+ * history settings stay as they were at start. */
+static gboolean
+on_reload (gpointer data)
+{
+  App *app = data;
+  g_autoptr(PkConfig) config = pk_config_new ();
+  g_autoptr(PkMetricsAlerts) alerts = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *path = opt_config ? opt_config : g_getenv ("PROXYKIT_CONFIG");
+
+  pk_cli_sd_notify ("RELOADING=1");
+  if (path == NULL || *path == '\0')
+    path = g_file_test (PK_CLI_DEFAULT_CONFIG, G_FILE_TEST_EXISTS) ? PK_CLI_DEFAULT_CONFIG : NULL;
+  if (path && !pk_config_load_file (config, path, &error))
+    g_warning ("reload: %s; keeping the rules in force", error->message);
+  else if ((alerts = pk_metrics_alerts_new_from_config (config, &error)) == NULL)
+    g_warning ("reload: %s; keeping the rules in force", error->message);
+  else
+    {
+      g_message ("reload: %u alert rule(s)", pk_metrics_alerts_get_n_rules (alerts));
+      g_set_object (&app->alerts, alerts);
+    }
+  pk_cli_sd_notify ("READY=1");
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 start_recording (App *app)
 {
@@ -793,7 +821,7 @@ run_serve (App *app)
 
   if (opt_record)
     start_recording (app);
-  pk_cli_handle_signals (on_stop, NULL, app);
+  pk_cli_handle_signals (on_stop, opt_record ? on_reload : NULL, app);
   pk_cli_sd_watchdog_start (NULL, NULL);
   pk_cli_sd_notifyf ("READY=1\nSTATUS=serving on %s", listen);
   g_main_loop_run (app->loop);
@@ -969,7 +997,7 @@ main (int argc, char **argv)
         pk_cli_usage_error ("record: unexpected argument '%s'", argv[2]);
       setup_history (&app);
       start_recording (&app);
-      pk_cli_handle_signals (on_stop, NULL, &app);
+      pk_cli_handle_signals (on_stop, on_reload, &app);
       pk_cli_sd_watchdog_start (NULL, NULL);
       pk_cli_sd_notifyf ("READY=1\nSTATUS=recording into %s", app.dir);
       g_main_loop_run (app.loop);

@@ -250,6 +250,32 @@ test_serve (void)
     g_assert_cmpstr (json_object_get_string_member (o, "alert"), ==, "memory");
     g_assert_cmpstr (json_object_get_string_member (o, "state"), ==, "firing");
   }
+  /* SIGHUP: a broken file keeps the rules; a good one replaces them */
+  g_file_set_contents (conf, "[alert:memory]\nmetric = memory.total_bytes\nkind = sideways\n", -1, &error);
+  g_assert_no_error (error);
+  g_subprocess_send_signal (proc, SIGHUP);
+  {
+    g_autofree char *line = NULL;
+
+    do
+      {
+        g_free (line);
+        line = g_data_input_stream_read_line_utf8 (s.stderr_in, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_nonnull (line);
+      }
+    while (strstr (line, "reload") == NULL);
+    g_assert_nonnull (strstr (line, "keeping the rules in force"));
+  }
+  g_file_set_contents (conf, "[alert:memory2]\nmetric = memory.total_bytes\nthreshold = 0\nnotify = stdout\n",
+                       -1, &error);
+  g_assert_no_error (error);
+  g_subprocess_send_signal (proc, SIGHUP);
+  g_free (event_line);
+  event_line = g_data_input_stream_read_line_utf8 (out_in, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (event_line, "\"alert\":\"memory2\""));
+
   /* watch-ports of [metrics] reached the sampler */
   {
     g_autofree char *url = g_strconcat (base, "metrics", NULL);
