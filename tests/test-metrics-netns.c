@@ -155,13 +155,15 @@ states_body (gconstpointer data)
   g_autofree char *p = NULL;
   guint16 port;
 
-  /* a small ephemeral range, so that "in use" is a share of it */
-  pk_test_run ("echo '40000 40099' > /proc/sys/net/ipv4/ip_local_port_range");
-
+  /* the listeners first, with ports from the default range; then a small
+   * range above it for the clients, so that "in use" is a share of it and
+   * no client port can be a listener's port */
   client_ports = g_hash_table_new (NULL, NULL);
   socks = listen_on (0);
   port = local_port (socks);
   https = listen_on (443);
+  v6 = listen_on_family (G_SOCKET_FAMILY_IPV6, 0);
+  pk_test_run ("echo '61000 61099' > /proc/sys/net/ipv4/ip_local_port_range");
   sampler = pk_metrics_sampler_new ();
   pk_metrics_sampler_set_dump_per_family (sampler, GPOINTER_TO_INT (data));
   pk_metrics_sampler_add_watch_port (sampler, port);
@@ -169,7 +171,6 @@ states_body (gconstpointer data)
   open_conns (socks, 3, keep);
   open_conns (https, 2, keep);
   /* IPv6 sockets count too (one dump covers both families) */
-  v6 = listen_on_family (G_SOCKET_FAMILY_IPV6, 0);
   open_conns (v6, 1, keep);
   make_time_wait (https, 4);
   make_time_wait (socks, 1);
@@ -192,10 +193,9 @@ states_body (gconstpointer data)
   g_assert_cmpfloat (num (s, "tcp.remote_443.ESTABLISHED"), ==, 2);
   g_assert_cmpfloat (num (s, "tcp.remote_443.TIME_WAIT"), ==, 4);
 
-  /* clients: 5 open + 5 in TIME_WAIT on ephemeral ports (distinct ones
-   * counted), plus the listener bound to port 0; 443 is outside the range */
-  g_hash_table_add (client_ports, GUINT_TO_POINTER (port));
-  g_hash_table_add (client_ports, GUINT_TO_POINTER (local_port (v6)));
+  /* clients: 6 open + 5 in TIME_WAIT on ephemeral ports (a port may
+   * serve two destinations: the distinct ones are counted) */
+  g_assert_cmpuint (g_hash_table_size (client_ports), >=, 6);
   g_assert_cmpfloat (num (s, "ephemeral_ports.size"), ==, 100);
   g_assert_cmpfloat (num (s, "ephemeral_ports.in_use"), ==, g_hash_table_size (client_ports));
   g_assert_cmpfloat (num (s, "ephemeral_ports.used_pct"), ==, g_hash_table_size (client_ports));
