@@ -489,8 +489,13 @@ start_listener (App      *app,
       !pk_socks_server_get_auth_required (l->server) && !pk_socks_server_has_allowlist (l->server))
     {
       g_auto(GStrv) bound = pk_socks_server_dup_listen_addresses (l->server);
-      g_autofree char *list = g_strjoinv (", ", bound);
+      char list[256];
+      char *joined = g_strjoinv (", ", bound);
 
+      /* Nothing on the heap survives into exit(), for leak checkers. */
+      g_strlcpy (list, joined, sizeof list);
+      g_free (joined);
+      g_clear_pointer (&bound, g_strfreev);
       pk_cli_usage_error ("listener %s on %s is not on loopback and has neither users (--users) "
                           "nor a client allowlist (--allow): anyone who can reach it could use it; "
                           "add one, or pass --allow-open (allow-open = true in the config) if that is meant",
