@@ -314,15 +314,13 @@ pk_test_blackhole_listener_new (guint16 *port)
    * further connects then get no SYN-ACK and hang until their timeout. */
   for (int i = 0; i < 4; i++)
     {
+      static const char * const keys[] = { "filler-0", "filler-1", "filler-2", "filler-3" };
       GSocket *filler = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
                                       G_SOCKET_PROTOCOL_DEFAULT, NULL);
-      char key[16];
-
       g_socket_set_blocking (filler, FALSE);
       g_socket_connect (filler, bound, NULL, NULL);
-      /* The key is copied into a quark. */
-      g_snprintf (key, sizeof key, "filler-%d", i);
-      g_object_set_data_full (G_OBJECT (listener), key, filler, g_object_unref);
+      g_object_set_data_full (G_OBJECT (listener), keys[i], filler,
+                              g_object_unref);
     }
   g_usleep (50000);
   return listener;
