@@ -693,10 +693,11 @@ main (int   argc,
         pk_cli_usage_error ("%s", error->message);
     }
 
-  pk_cli_raise_nofile_limit ();
-
   for (guint i = 0; i < app.listeners->len; i++)
     start_listener (&app, g_ptr_array_index (app.listeners, i));
+
+  /* After the checks above, so that a usage error is the first line. */
+  pk_cli_raise_nofile_limit ();
 
   for (guint i = 0; i < app.listeners->len; i++)
     {
