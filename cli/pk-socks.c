@@ -37,6 +37,7 @@ static char *opt_port_file;
 static gboolean opt_allow_open;
 static gboolean opt_allow_host;
 static gboolean opt_verbose;
+static gboolean opt_check;
 static gboolean opt_version;
 
 static const GOptionEntry entries[] = {
@@ -60,6 +61,7 @@ static const GOptionEntry entries[] = {
   { "allow-host-destinations", 0, 0, G_OPTION_ARG_NONE, &opt_allow_host, "Let a non-loopback listener connect to this host itself", NULL },
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Configuration file with [socks:NAME] sections", "FILE" },
   { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_port_file, "Write \"NAME ADDR:PORT\" of each bound socket to FILE", "FILE" },
+  { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Check the flags and configuration, then exit without listening", NULL },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log every session and debug messages", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { NULL }
@@ -503,6 +505,43 @@ start_listener (App      *app,
     }
 }
 
+/* --check: what start_listener() would refuse, without binding. */
+static void
+check_listener (App      *app,
+                Listener *l)
+{
+  g_autofree char *where = NULL;
+  g_auto(GStrv) addresses = listen_addresses (app, l, &where);
+  g_autoptr(GError) error = NULL;
+  gboolean loopback_only = TRUE;
+  gboolean allow_open = FALSE;
+
+  for (guint i = 0; addresses[i] != NULL; i++)
+    {
+      g_autoptr(GSocketConnectable) address = NULL;
+      g_autoptr(GInetAddress) inet = NULL;
+      const char *host;
+
+      if (*addresses[i] == '\0')
+        continue;
+      address = g_network_address_parse (addresses[i], 0, &error);
+      if (address == NULL)
+        pk_cli_usage_error ("%s: '%s': %s", where, addresses[i], error->message);
+      host = g_network_address_get_hostname (G_NETWORK_ADDRESS (address));
+      inet = g_inet_address_new_from_string (host);
+      if (inet == NULL)
+        pk_cli_usage_error ("%s: '%s': '%s' is not an IPv4 or IPv6 address", where, addresses[i], host);
+      loopback_only &= g_inet_address_get_is_loopback (inet);
+    }
+
+  if (!get_boolean (app, l->section, "allow-open", opt_allow_open, &allow_open, &error))
+    pk_cli_usage_error ("%s", error->message);
+  if (!loopback_only && !allow_open &&
+      !pk_socks_server_get_auth_required (l->server) && !pk_socks_server_has_allowlist (l->server))
+    pk_cli_usage_error ("listener %s is not on loopback and has neither users (--users) nor a client "
+                        "allowlist (--allow): add one, or pass --allow-open", l->name);
+}
+
 static void
 write_port_file (App *app)
 {
@@ -691,6 +730,17 @@ main (int   argc,
       pk_socks_server_set_name (l->server, l->name);
       if (!configure_listener (&app, l, &error))
         pk_cli_usage_error ("%s", error->message);
+    }
+
+  if (opt_check)
+    {
+      for (guint i = 0; i < app.listeners->len; i++)
+        check_listener (&app, g_ptr_array_index (app.listeners, i));
+      g_print ("configuration OK: %u listener(s)\n", app.listeners->len);
+      g_ptr_array_unref (app.listeners);
+      g_main_loop_unref (app.loop);
+      g_clear_object (&app.config);
+      return PK_CLI_EXIT_OK;
     }
 
   for (guint i = 0; i < app.listeners->len; i++)

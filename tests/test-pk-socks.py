@@ -391,3 +391,24 @@ def test_version_and_help():
     assert r.returncode == 0 and 'pk-socks' in r.stdout
     r = run_pk_socks('--help')
     assert r.returncode == 0 and '--listen' in r.stdout and '--allow-open' in r.stdout
+
+
+def test_sample_config_checks(tmp_path):
+    """data/proxykit.conf, the sample, is a valid configuration."""
+    srcdir = os.environ.get('PK_SRCDIR', os.path.join(os.path.dirname(__file__), '..'))
+    users = tmp_path / 'users'
+    users.write_text('farm:secret\n')
+    sample = open(os.path.join(srcdir, 'data', 'proxykit.conf')).read()
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text(sample.replace('/etc/proxykit/users', str(users)))
+    r = run_pk_socks('--check', '--config', str(conf))
+    assert r.returncode == 0, r.stderr
+    assert 'configuration OK: 2 listener(s)' in r.stdout
+
+    # --check finds what a start would refuse.
+    conf.write_text('[socks:open]\nlisten = 0.0.0.0:10011\n')
+    r = run_pk_socks('--check', '--config', str(conf))
+    assert r.returncode == 2 and 'allow-open' in r.stderr
+    conf.write_text('[socks:bad]\nlisten = eth0:10011\n')
+    r = run_pk_socks('--check', '--config', str(conf))
+    assert r.returncode == 2 and '[socks:bad] listen' in r.stderr
