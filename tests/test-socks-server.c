@@ -656,6 +656,163 @@ test_pipelined_handshake (Fixture       *f,
   g_assert_cmpmem (buf, 4, "ping", 4);
 }
 
+/* --- UDP ASSOCIATE --- */
+
+/* Sends UDP ASSOCIATE on a no-auth control connection and returns the
+ * relay's address from the reply. */
+static GSocketAddress *
+udp_associate (GSocket *control)
+{
+  guint8 msg[] = { 5, 3, 0, 1, 0, 0, 0, 0, 0, 0 };
+  guint8 reply[4 + 16 + 2];
+  g_autoptr(GInetAddress) inet = NULL;
+  guint16 port;
+
+  g_assert_cmpuint (greet (control, (const guint8 *) "\0", 1), ==, 0);
+  pk_test_send_all (control, msg, sizeof msg);
+  pk_test_recv_exact (control, reply, 4, 5000);
+  g_assert_cmpuint (reply[1], ==, 0);
+  if (reply[3] == 1)
+    {
+      pk_test_recv_exact (control, reply + 4, 6, 5000);
+      inet = g_inet_address_new_from_bytes (reply + 4, G_SOCKET_FAMILY_IPV4);
+      port = (reply[8] << 8) | reply[9];
+    }
+  else
+    {
+      g_assert_cmpuint (reply[3], ==, 4);
+      pk_test_recv_exact (control, reply + 4, 18, 5000);
+      inet = g_inet_address_new_from_bytes (reply + 4, G_SOCKET_FAMILY_IPV6);
+      port = (reply[20] << 8) | reply[21];
+    }
+  g_assert_cmpuint (port, >, 0);
+  return g_inet_socket_address_new (inet, port);
+}
+
+/* One datagram through the relay to the UDP echo server and back; the
+ * answer's header names the echo server as its source. */
+static GSocket *
+udp_client (GSocketAddress *relay)
+{
+  g_autoptr(GError) error = NULL;
+  GSocket *sock = g_socket_new (g_socket_address_get_family (relay), G_SOCKET_TYPE_DATAGRAM,
+                                G_SOCKET_PROTOCOL_UDP, &error);
+
+  g_assert_no_error (error);
+  g_socket_set_timeout (sock, 5);
+  return sock;
+}
+
+/* The relay takes datagrams from one client port only: the first one's. */
+static void
+udp_round_trip (GSocket        *sock,
+                GSocketAddress *relay,
+                GSocketAddress *echo,
+                const char     *payload)
+{
+  GInetAddress *echo_inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (echo));
+  guint16 echo_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (echo));
+  gboolean v6 = g_inet_address_get_family (echo_inet) == G_SOCKET_FAMILY_IPV6;
+  gsize addr_len = v6 ? 16 : 4;
+  gsize header_len = 4 + addr_len + 2;
+  gsize len = strlen (payload);
+  g_autoptr(GError) error = NULL;
+  guint8 out[512] = { 0, 0, 0, v6 ? 4 : 1 };
+  guint8 in[512];
+  gssize n;
+
+  memcpy (out + 4, g_inet_address_to_bytes (echo_inet), addr_len);
+  out[4 + addr_len] = echo_port >> 8;
+  out[5 + addr_len] = echo_port & 0xff;
+  memcpy (out + header_len, payload, len);
+  g_socket_send_to (sock, relay, (const char *) out, header_len + len, NULL, &error);
+  g_assert_no_error (error);
+
+  n = g_socket_receive (sock, (char *) in, sizeof in, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, (gssize) (header_len + len));
+  g_assert_cmpmem (in, header_len, out, header_len);
+  g_assert_cmpmem (in + header_len, len, payload, len);
+}
+
+static void
+test_udp_ipv4 (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_DATAGRAM);
+  g_autoptr(GSocketAddress) echo_address = pk_test_echo_server_get_address (echo);
+  g_autoptr(GSocket) control = proxy_connect (f);
+  g_autoptr(GSocketAddress) relay = udp_associate (control);
+  g_autoptr(GSocket) sock = udp_client (relay);
+
+  udp_round_trip (sock, relay, echo_address, "datagram one");
+  udp_round_trip (sock, relay, echo_address, "datagram two");
+  g_assert_cmpuint (pk_socks_server_get_sessions_active (f->server), ==, 1);
+
+  /* The association ends with its TCP connection. */
+  g_clear_object (&control);
+  pk_test_wait_until (no_sessions, f->server, 5000);
+  g_assert_cmpuint (stat_value (f->server, "result-succeeded"), ==, 1);
+  g_assert_cmpuint (pk_socks_server_get_bytes_up (f->server), ==, 24);
+  g_assert_cmpuint (pk_socks_server_get_bytes_down (f->server), ==, 24);
+}
+
+static void
+test_udp_ipv6 (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("::1", G_SOCKET_TYPE_DATAGRAM);
+  g_autoptr(GSocketAddress) echo_address = pk_test_echo_server_get_address (echo);
+  g_autoptr(GInetAddress) lo6 = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
+  g_autoptr(GSocketAddress) proxy6 = NULL;
+  g_autoptr(GSocket) control = NULL;
+  g_autoptr(GSocketAddress) relay = NULL;
+  g_autoptr(GSocket) sock = NULL;
+
+  listen_on (f, "[::1]:0");
+  proxy6 = g_inet_socket_address_new (lo6, f->port);
+  control = pk_test_connect_tcp (proxy6);
+  relay = udp_associate (control);
+  g_assert_cmpint (g_socket_address_get_family (relay), ==, G_SOCKET_FAMILY_IPV6);
+  sock = udp_client (relay);
+  udp_round_trip (sock, relay, echo_address, "over IPv6");
+}
+
+static void
+test_udp_advertise (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) control = NULL;
+  g_autoptr(GSocketAddress) relay = NULL;
+  g_autofree char *host = NULL;
+
+  pk_socks_server_set_udp_advertise_address (f->server, "203.0.113.7", &error);
+  g_assert_no_error (error);
+  control = proxy_connect (f);
+  relay = udp_associate (control);
+  host = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (relay)));
+  g_assert_cmpstr (host, ==, "203.0.113.7");
+
+  g_assert_false (pk_socks_server_set_udp_advertise_address (f->server, "nat-box", &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT);
+}
+
+static void
+test_udp_idle (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GSocket) control = NULL;
+  g_autoptr(GSocketAddress) relay = NULL;
+
+  pk_socks_server_set_udp_idle_timeout (f->server, 200);
+  control = proxy_connect (f);
+  relay = udp_associate (control);
+  /* No datagram: the association ends, and with it the control
+   * connection. */
+  g_assert_true (pk_test_wait_eof (control, 10000));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -686,6 +843,10 @@ main (int   argc,
   ADD ("/socks-server/stop/graceful", test_graceful_stop);
   ADD ("/socks-server/stop/deadline", test_stop_deadline);
   ADD ("/socks-server/stats", test_stats);
+  ADD ("/socks-server/udp/ipv4", test_udp_ipv4);
+  g_test_add ("/socks-server/udp/ipv6", Fixture, "no-listen", setup, test_udp_ipv6, teardown);
+  ADD ("/socks-server/udp/advertise", test_udp_advertise);
+  ADD ("/socks-server/udp/idle-timeout", test_udp_idle);
   ADD ("/socks-server/reload/keeps-live-session", test_reload_keeps_session);
 #undef ADD
 
