@@ -1644,7 +1644,8 @@ pk_socks_server_stop_async (PkSocksServer       *self,
   g_mutex_unlock (&self->lock);
 
   if (cancellable != NULL)
-    g_cancellable_connect (cancellable, G_CALLBACK (stop_cancelled_cb), self, NULL);
+    g_cancellable_connect (cancellable, G_CALLBACK (stop_cancelled_cb),
+                           g_object_ref (self), g_object_unref);
 
   if (drain_timeout_ms == 0)
     g_cancellable_cancel (self->stop_cancellable);

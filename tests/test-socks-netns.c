@@ -9,6 +9,7 @@
  *   pkva1 10.201.2.1/24 --------------------pkvb1 10.201.2.2/24
  *   route 10.201.9.0/24 via 10.201.1.2       lo   10.201.9.9/32 (the "internet")
  *   pkva2 (down, no address)                 (pkvb1 answers ARP only for its own address)
+ *   fwmark 7: table 7, route 10.201.9.0/24 via 10.201.2.2
  *
  * The child dies with the test (PR_SET_PDEATHSIG), and both namespaces
  * with their processes, so nothing is left behind even if a test aborts.
@@ -109,7 +110,9 @@ setup_links (void)
                "ip addr add 10.201.1.1/24 dev pkva0 && ip addr add 10.201.1.5/24 dev pkva0 && "
                "ip link set pkva0 up && "
                "ip addr add 10.201.2.1/24 dev pkva1 && ip link set pkva1 up && "
-               "ip route add 10.201.9.0/24 via 10.201.1.2 dev pkva0",
+               "ip route add 10.201.9.0/24 via 10.201.1.2 dev pkva0 && "
+               "ip route add 10.201.9.0/24 via 10.201.2.2 dev pkva1 table 7 && "
+               "ip rule add fwmark 7 table 7",
                (int) peer_pid, (int) peer_pid);
   pk_test_run ("nsenter -t %d -n sh -c '"
                "ip link set lo up && ip addr add " TARGET "/32 dev lo && "
@@ -143,15 +146,24 @@ log_writer (GLogLevelFlags   level,
 }
 
 static void
+use_egress_full (Fixture    *f,
+                 const char *address,
+                 const char *interface,
+                 guint32     fwmark)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkEgress) egress = pk_egress_new_full (address, interface, fwmark, 0, &error);
+
+  g_assert_no_error (error);
+  pk_socks_server_set_egress (f->server, egress);
+}
+
+static void
 use_egress (Fixture    *f,
             const char *address,
             const char *interface)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PkEgress) egress = pk_egress_new_full (address, interface, 0, 0, &error);
-
-  g_assert_no_error (error);
-  pk_socks_server_set_egress (f->server, egress);
+  use_egress_full (f, address, interface, 0);
 }
 
 static guint8
@@ -234,6 +246,18 @@ test_interface (Fixture       *f,
   g_assert_cmpuint (connect_via_proxy (f, TARGET, NULL), ==, 3);
 }
 
+/* The mark selects the policy-routing table, and with it the link. */
+static void
+test_fwmark (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GSocket) sock = NULL;
+
+  use_egress_full (f, NULL, NULL, 7);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, &sock), ==, 0);
+  assert_upstream_saw (sock, "10.201.2.1");
+}
+
 static void
 test_address_not_on_host (Fixture       *f,
                           gconstpointer  data)
@@ -278,6 +302,7 @@ main (int   argc,
   g_test_add ("/socks-netns/egress/default", Fixture, NULL, setup, test_default_egress, teardown);
   g_test_add ("/socks-netns/egress/source-address", Fixture, NULL, setup, test_source_address, teardown);
   g_test_add ("/socks-netns/egress/interface", Fixture, NULL, setup, test_interface, teardown);
+  g_test_add ("/socks-netns/egress/fwmark", Fixture, NULL, setup, test_fwmark, teardown);
   g_test_add ("/socks-netns/egress/address-not-on-host", Fixture, NULL, setup, test_address_not_on_host, teardown);
 
   ret = g_test_run ();
