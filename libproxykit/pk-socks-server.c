@@ -109,6 +109,8 @@ struct _PkSocksServer
   gboolean stopping;
   GTask *stop_task;
   GSource *stop_deadline;
+  GCancellable *stop_user_cancellable;
+  gulong stop_user_handler;
 
   /* counters (atomic) */
   guint64 sessions_total;
@@ -1261,6 +1263,10 @@ stop_complete_cb (gpointer data)
       g_source_destroy (self->stop_deadline);
       g_clear_pointer (&self->stop_deadline, g_source_unref);
     }
+  if (self->stop_user_handler != 0)
+    g_cancellable_disconnect (self->stop_user_cancellable, self->stop_user_handler);
+  self->stop_user_handler = 0;
+  g_clear_object (&self->stop_user_cancellable);
   g_task_return_boolean (task, TRUE);
   return G_SOURCE_REMOVE;
 }
@@ -1644,8 +1650,13 @@ pk_socks_server_stop_async (PkSocksServer       *self,
   g_mutex_unlock (&self->lock);
 
   if (cancellable != NULL)
-    g_cancellable_connect (cancellable, G_CALLBACK (stop_cancelled_cb),
-                           g_object_ref (self), g_object_unref);
+    {
+      /* The task holds the server until the stop completes, which is when
+       * this handler goes. */
+      self->stop_user_cancellable = g_object_ref (cancellable);
+      self->stop_user_handler = g_cancellable_connect (cancellable, G_CALLBACK (stop_cancelled_cb),
+                                                       self, NULL);
+    }
 
   if (drain_timeout_ms == 0)
     g_cancellable_cancel (self->stop_cancellable);
