@@ -7,7 +7,10 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <proxykit/proxykit.h>
 
@@ -813,11 +816,89 @@ test_udp_idle (Fixture       *f,
   g_assert_true (pk_test_wait_eof (control, 10000));
 }
 
+/* --- out of descriptors --- */
+
+static gint accept_warnings;
+
+/* Warnings are fatal in tests; the accept loop's warning about running
+ * out of descriptors is expected in one of them, and counted. */
+static GLogWriterOutput
+log_writer (GLogLevelFlags   level,
+            const GLogField *fields,
+            gsize            n_fields,
+            gpointer         data)
+{
+  if (level & G_LOG_LEVEL_WARNING)
+    for (gsize i = 0; i < n_fields; i++)
+      if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0 &&
+          strstr (fields[i].value, "pausing accepts") != NULL)
+        {
+          g_atomic_int_inc (&accept_warnings);
+          return G_LOG_WRITER_HANDLED;
+        }
+  return g_log_writer_default (level, fields, n_fields, data);
+}
+
+static gboolean
+accept_warned (gpointer data)
+{
+  return g_atomic_int_get (&accept_warnings) > 0;
+}
+
+static void
+test_accept_backoff (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GArray) fillers = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr(GSocket) client = NULL;
+  struct rlimit old, low;
+  int fd;
+
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &old), ==, 0);
+  fd = dup (0);
+  close (fd);
+  low = old;
+  low.rlim_cur = fd + 32;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &low), ==, 0);
+
+  /* Every descriptor taken but one, which the client's socket gets: the
+   * kernel completes its connect, the server cannot accept it. Another
+   * thread of the test may free a descriptor meanwhile and let the server
+   * accept after all: then try again with another client. */
+  for (guint attempt = 0; attempt < 10 && !accept_warned (NULL); attempt++)
+    {
+      while ((fd = open ("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        g_array_append_val (fillers, fd);
+      g_assert_cmpint (errno, ==, EMFILE);
+      close (g_array_index (fillers, int, fillers->len - 1));
+      g_array_set_size (fillers, fillers->len - 1);
+      g_clear_object (&client);
+      client = pk_test_connect_tcp (f->proxy);
+      while ((fd = open ("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        g_array_append_val (fillers, fd);
+      for (guint i = 0; i < 100 && !accept_warned (NULL); i++)
+        g_usleep (20000);
+    }
+  g_assert_true (accept_warned (NULL));
+
+  for (guint i = 0; i < fillers->len; i++)
+    close (g_array_index (fillers, int, i));
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &old), ==, 0);
+
+  /* Accepting resumes, and the waiting client is served. */
+  g_assert_cmpuint (greet (client, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_ipv4 (client, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 0);
+  assert_echo (client, "served after the pause");
+  /* Paused, not spinning: a handful of warnings at most, not thousands. */
+  g_assert_cmpint (g_atomic_int_get (&accept_warnings), <, 100);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   pk_test_init (&argc, &argv);
+  g_log_set_writer_func (log_writer, NULL, NULL);
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, setup, func, teardown)
   ADD ("/socks-server/connect/gio-client", test_gio_client);
@@ -843,6 +924,7 @@ main (int   argc,
   ADD ("/socks-server/stop/graceful", test_graceful_stop);
   ADD ("/socks-server/stop/deadline", test_stop_deadline);
   ADD ("/socks-server/stats", test_stats);
+  ADD ("/socks-server/accept-backoff", test_accept_backoff);
   ADD ("/socks-server/udp/ipv4", test_udp_ipv4);
   g_test_add ("/socks-server/udp/ipv6", Fixture, "no-listen", setup, test_udp_ipv6, teardown);
   ADD ("/socks-server/udp/advertise", test_udp_advertise);
