@@ -31,8 +31,6 @@
 static pid_t peer_pid;
 static guint16 peer_port;
 
-static GMutex log_lock;
-static GString *egress_warnings;
 
 static const char peer_script[] =
   "import socket, threading\n"
@@ -120,29 +118,6 @@ setup_links (void)
                "ip addr add 10.201.2.2/24 dev pkvb1 && ip link set pkvb1 up && "
                "sysctl -qw net.ipv4.conf.pkvb1.arp_ignore=1'",
                (int) peer_pid);
-}
-
-/* Warnings about an egress are expected in some tests: record them
- * rather than abort (pk_test_init makes warnings fatal). */
-static GLogWriterOutput
-log_writer (GLogLevelFlags   level,
-            const GLogField *fields,
-            gsize            n_fields,
-            gpointer         data)
-{
-  if (level & G_LOG_LEVEL_WARNING)
-    {
-      for (gsize i = 0; i < n_fields; i++)
-        if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0 &&
-            strstr (fields[i].value, "egress") != NULL)
-          {
-            g_mutex_lock (&log_lock);
-            g_string_append_printf (egress_warnings, "%s\n", (const char *) fields[i].value);
-            g_mutex_unlock (&log_lock);
-            return G_LOG_WRITER_HANDLED;
-          }
-    }
-  return g_log_writer_default (level, fields, n_fields, data);
 }
 
 static void
@@ -262,15 +237,15 @@ static void
 test_address_not_on_host (Fixture       *f,
                           gconstpointer  data)
 {
+  g_autofree char *warnings = NULL;
+
   use_egress (f, "10.201.3.3", NULL);
   g_assert_cmpuint (connect_via_proxy (f, TARGET, NULL), ==, 3);
 
   /* The operator is told why, once, naming the egress. */
   pk_test_wait_until (no_sessions, f->server, 5000);
-  g_mutex_lock (&log_lock);
-  g_assert_nonnull (strstr (egress_warnings->str, "10.201.3.3"));
-  g_string_truncate (egress_warnings, 0);
-  g_mutex_unlock (&log_lock);
+  warnings = take_expected_warnings ();
+  g_assert_nonnull (strstr (warnings, "10.201.3.3"));
 }
 
 static void
@@ -296,8 +271,7 @@ main (int   argc,
     }
   setup_links ();
 
-  egress_warnings = g_string_new (NULL);
-  g_log_set_writer_func (log_writer, NULL, NULL);
+  expect_warnings ("egress");
 
   g_test_add ("/socks-netns/egress/default", Fixture, NULL, setup, test_default_egress, teardown);
   g_test_add ("/socks-netns/egress/source-address", Fixture, NULL, setup, test_source_address, teardown);
@@ -309,6 +283,5 @@ main (int   argc,
 
   kill (peer_pid, SIGKILL);
   waitpid (peer_pid, &status, 0);
-  g_string_free (egress_warnings, TRUE);
   return ret;
 }
