@@ -27,10 +27,12 @@
  * sessions, and [method@SocksServer.stop_async] drains them.
  *
  * Each session's end is logged once at `G_LOG_LEVEL_INFO` with structured
- * fields (`PK_CLIENT`, `PK_DESTINATION`, `PK_EGRESS`, `PK_BYTES_UP`,
- * `PK_BYTES_DOWN`, `PK_DURATION_MS`, `PK_RESULT`) and a message such as
- * `socks[11] client=10.0.0.5:51234 dest=example.org:443 egress=interface=ppp0
- * up=512 down=40960 duration=1.250s result=succeeded`.
+ * fields (`PK_LISTENER`, `PK_CLIENT`, `PK_USER`, `PK_COMMAND`,
+ * `PK_DESTINATION`, `PK_EGRESS`, `PK_BYTES_UP`, `PK_BYTES_DOWN`,
+ * `PK_DURATION_MS`, `PK_RESULT`) and a message such as
+ * `socks[11] client=10.0.0.5:51234 cmd=connect dest=example.org:443
+ * egress=interface=ppp0 up=512 down=40960 duration=1.250s result=succeeded`.
+ * Bytes are counted into the listener's totals when a session ends.
  *
  * ```c
  * g_autoptr(GError) error = NULL;

@@ -298,6 +298,25 @@ def test_sigterm_drains(pk_socks, tcp_echo):
     assert p.proc.wait(timeout=10) == 0
 
 
+def test_sd_notify(tmp_path, tcp_echo):
+    """Under systemd: READY=1 once listening, STOPPING=1 on SIGTERM."""
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    path = str(tmp_path / 'notify')
+    notify.bind(path)
+    notify.settimeout(10)
+    p = PkSocks(tmp_path, env={'NOTIFY_SOCKET': path})
+    try:
+        messages = notify.recv(4096).decode()
+        assert 'READY=1' in messages.split('\n')
+        p.proc.send_signal(signal.SIGTERM)
+        while 'STOPPING=1' not in messages.split('\n'):
+            messages = notify.recv(4096).decode()
+        assert p.proc.wait(timeout=10) == 0
+    finally:
+        p.stop()
+        notify.close()
+
+
 # --- configuration and command line ---
 
 def test_config_listeners(pk_socks, tmp_path, http_server):

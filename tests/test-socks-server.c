@@ -312,6 +312,22 @@ test_domain_name (Fixture       *f,
 }
 
 static void
+test_ipv6_destination (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(PkTestEchoServer) echo6 = pk_test_echo_server_new ("::1", G_SOCKET_TYPE_STREAM);
+  g_autoptr(GInetAddress) lo6 = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
+  g_autoptr(GSocket) sock = proxy_connect (f);
+  guint16 bound_port = 0;
+
+  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_full (sock, 1, 4, g_inet_address_to_bytes (lo6), 16,
+                                  pk_test_echo_server_get_port (echo6), &bound_port, NULL), ==, 0);
+  g_assert_cmpuint (bound_port, >, 0);
+  assert_echo (sock, "over IPv6");
+}
+
+static void
 test_bound_address (Fixture       *f,
                     gconstpointer  data)
 {
@@ -884,6 +900,7 @@ main (int   argc,
   ADD ("/socks-server/connect/gio-client-auth", test_gio_client_auth);
   ADD ("/socks-server/connect/domain-name", test_domain_name);
   ADD ("/socks-server/connect/bound-address", test_bound_address);
+  ADD ("/socks-server/connect/ipv6", test_ipv6_destination);
   ADD ("/socks-server/connect/pipelined", test_pipelined_handshake);
   ADD ("/socks-server/auth/wrong-password", test_wrong_password);
   ADD ("/socks-server/auth/users-file-errors", test_users_file_errors);
