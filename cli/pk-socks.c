@@ -596,9 +596,18 @@ on_reload (gpointer data)
                      l->section, l->name);
           continue;
         }
-      if (!configure_access (app, l, &error) || !pk_socks_server_reload (l->server, &error))
-        g_warning ("reload of listener %s: %s; its users and lists stay as they were",
-                   l->name, error->message);
+      /* All or nothing: a trial run on a scratch server first, so that a
+       * bad allowlist does not leave new users with old lists. */
+      {
+        g_autoptr(PkSocksServer) scratch = pk_socks_server_new ();
+        Listener trial = *l;
+
+        trial.server = scratch;
+        if (!configure_access (app, &trial, &error) ||
+            !configure_access (app, l, &error) || !pk_socks_server_reload (l->server, &error))
+          g_warning ("reload of listener %s: %s; its users and lists stay as they were",
+                     l->name, error->message);
+      }
     }
 
   g_message ("reload done");

@@ -282,6 +282,27 @@ def test_sighup_keeps_live_session(pk_socks, tcp_echo, tmp_path):
     assert p.proc.poll() is None
 
 
+def test_sighup_rereads_allowlist(pk_socks, tmp_path, http_server):
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text('[socks:1]\nlisten = 127.0.0.1:0\nallow = 10.0.0.0/8\n')
+    p = pk_socks('--config', str(conf), listen=False)
+    url = f'http://127.0.0.1:{http_server}/hello.txt'
+    assert curl('--socks5', f'127.0.0.1:{p.port}', url).returncode != 0
+
+    conf.write_text('[socks:1]\nlisten = 127.0.0.1:0\nallow = 10.0.0.0/8, 127.0.0.1\n')
+    p.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: 'reload done' in p.log_text(), what='the reload')
+    r = curl('--socks5', f'127.0.0.1:{p.port}', url)
+    assert r.returncode == 0, r.stderr
+
+    # A broken file on reload keeps the running settings.
+    conf.write_text('[socks:1]\nlisten = 127.0.0.1:0\nallow = 10.0.0.0/99\n')
+    p.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: p.log_text().count('reload done') == 2, what='the second reload')
+    assert '10.0.0.0/99' in p.log_text()
+    assert curl('--socks5', f'127.0.0.1:{p.port}', url).returncode == 0
+
+
 def test_sigterm_drains(pk_socks, tcp_echo):
     p = pk_socks('--drain-timeout', '20s')
     live = socks_connect(p.port, tcp_echo)
