@@ -35,6 +35,7 @@ const char    *pk_socks_result_to_string (guint result);
 
 /* What a session needs from its server, read once when it starts. */
 typedef struct {
+  char           *name;             /* nullable */
   PkSocksPolicy  *policy;
   PkEgress       *egress;
   GInetAddress   *udp_advertise;    /* nullable */

@@ -205,6 +205,7 @@ pk_socks_result_to_string (guint result)
 void
 pk_socks_session_config_free (PkSocksSessionConfig *config)
 {
+  g_clear_pointer (&config->name, g_free);
   g_clear_pointer (&config->policy, pk_socks_policy_unref);
   g_clear_object (&config->egress);
   g_clear_object (&config->udp_advertise);
@@ -1214,6 +1215,7 @@ pk_socks_server_dup_session_config (PkSocksServer *self)
   PkSocksSessionConfig *config = g_new0 (PkSocksSessionConfig, 1);
 
   g_mutex_lock (&self->lock);
+  config->name = g_strdup (self->name);
   config->policy = pk_socks_policy_ref (self->policy);
   config->egress = g_object_ref (self->egress);
   config->udp_advertise = self->udp_advertise_inet ? g_object_ref (self->udp_advertise_inet) : NULL;

@@ -121,7 +121,7 @@ log_session_end (Session    *s,
                  guint       result,
                  const char *detail)
 {
-  const char *name = pk_socks_server_get_name (s->server);
+  const char *name = s->config->name;
   g_autofree char *egress = pk_egress_to_string (s->config->egress);
   g_autofree char *up = g_strdup_printf ("%" G_GUINT64_FORMAT, s->bytes_up);
   g_autofree char *down = g_strdup_printf ("%" G_GUINT64_FORMAT, s->bytes_down);
@@ -593,9 +593,10 @@ connect_done_cb (GObject      *source,
   else if (g_error_matches (error, PK_ERROR, PK_ERROR_EGRESS))
     {
       /* Never another route: say so where an operator looks. */
-      g_warning ("socks%s%s%s: %s: %s", pk_socks_server_get_name (s->server) ? "[" : "",
-                 pk_socks_server_get_name (s->server) ? pk_socks_server_get_name (s->server) : "",
-                 pk_socks_server_get_name (s->server) ? "]" : "", s->dest_str, error->message);
+      const char *name = s->config->name;
+
+      g_warning ("socks%s%s%s: %s: %s", name ? "[" : "", name ? name : "", name ? "]" : "",
+                 s->dest_str, error->message);
       reply_and_end (s, pk_socks_reply_from_error (error), NULL, error->message);
     }
   else
