@@ -21,6 +21,7 @@ static char *opt_egress_address;
 static char *opt_egress_interface;
 static char *opt_fwmark;
 static char *opt_ttl;
+static char **opt_egress_dns;
 static char *opt_users;
 static char **opt_allow;
 static char **opt_deny;
@@ -46,6 +47,7 @@ static const GOptionEntry entries[] = {
   { "egress-interface", 0, 0, G_OPTION_ARG_STRING, &opt_egress_interface, "Bind outbound connections to this interface (SO_BINDTODEVICE)", "IFACE" },
   { "fwmark", 0, 0, G_OPTION_ARG_STRING, &opt_fwmark, "Firewall mark of outbound connections (SO_MARK)", "N" },
   { "ttl", 0, 0, G_OPTION_ARG_STRING, &opt_ttl, "IP TTL of outbound connections", "N" },
+  { "egress-dns", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_egress_dns, "Resolve names with this nameserver, through the egress (repeatable)", "ADDR[:PORT]" },
   { "users", 'u', 0, G_OPTION_ARG_FILENAME, &opt_users, "Require authentication by the user:password lines of FILE", "FILE" },
   { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_allow, "Only clients from CIDR (repeatable)", "CIDR" },
   { "deny", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_deny, "Refuse destinations in CIDR (repeatable)", "CIDR" },
@@ -69,7 +71,7 @@ static const GOptionEntry entries[] = {
 
 /* Keys of a [socks:NAME] section. */
 static const char * const section_keys[] = {
-  "listen", "egress-address", "egress-interface", "fwmark", "ttl",
+  "listen", "egress-address", "egress-interface", "egress-dns", "fwmark", "ttl",
   "users", "users-inline", "allow", "deny", "connect-timeout", "idle-timeout",
   "handshake-timeout", "resolve-timeout", "udp-idle-timeout", "max-sessions",
   "max-sessions-per-client", "udp-advertise", "allow-open", "allow-host-destinations",
@@ -350,6 +352,29 @@ configure_egress (App       *app,
         }
       pk_egress_set_interface (egress, value);
     }
+
+  g_clear_pointer (&value, g_free);
+  g_clear_pointer (&where, g_free);
+  {
+    g_autofree char *dns_flag = join_flags (opt_egress_dns);
+
+    value = lookup (app, l->section, "egress-dns", cli ? "SOCKS_EGRESS_DNS" : NULL, dns_flag, &where);
+    if (value != NULL)
+      {
+        g_auto(GStrv) parts = g_strsplit_set (value, ", ", -1);
+        g_autoptr(GPtrArray) servers = g_ptr_array_new ();
+
+        for (guint i = 0; parts[i] != NULL; i++)
+          if (*parts[i] != '\0')
+            g_ptr_array_add (servers, parts[i]);
+        g_ptr_array_add (servers, NULL);
+        if (!pk_egress_set_nameservers (egress, (const char * const *) servers->pdata, error))
+          {
+            g_prefix_error (error, "%s: ", where);
+            return FALSE;
+          }
+      }
+  }
 
   if (!get_uint (app, l->section, "fwmark", cli ? "SOCKS_FWMARK" : NULL, opt_fwmark,
                  G_MAXUINT32, 0, &n, error))
@@ -669,7 +694,7 @@ main (int   argc,
                                 "SOCKS5 proxy (RFC 1928/1929) whose outbound connections leave through "
                                 "a chosen egress.\nWith no options it listens on " DEFAULT_LISTEN ".");
   g_option_context_set_description (context,
-                                    "Environment: SOCKS_LISTEN, SOCKS_EGRESS_ADDRESS, SOCKS_EGRESS_INTERFACE, "
+                                    "Environment: SOCKS_LISTEN, SOCKS_EGRESS_ADDRESS, SOCKS_EGRESS_INTERFACE, SOCKS_EGRESS_DNS, "
                                     "SOCKS_FWMARK, SOCKS_TTL, SOCKS_USERS, SOCKS_ALLOW, SOCKS_DENY, "
                                     "SOCKS_CONNECT_TIMEOUT, SOCKS_IDLE_TIMEOUT, SOCKS_READ_TIMEOUT, "
                                     "SOCKS_HANDSHAKE_TIMEOUT, SOCKS_UDP_IDLE_TIMEOUT, SOCKS_MAX_SESSIONS, "

@@ -258,6 +258,64 @@ def test_pysocks_udp_associate(pk_socks, udp_echo):
     wait_for(lambda: 'result=succeeded' in p.log_text(), what='the UDP session to end')
 
 
+@pytest.fixture
+def dns_server():
+    """A nameserver on loopback that answers A queries for *.farm.test with
+    127.0.0.1 and NXDOMAIN otherwise, and counts its queries."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(('127.0.0.1', 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+    queries = []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(512)
+            except OSError:
+                continue
+            # Question: the name's labels, then QTYPE and QCLASS.
+            pos, labels = 12, []
+            while data[pos]:
+                labels.append(data[pos + 1:pos + 1 + data[pos]].decode())
+                pos += 1 + data[pos]
+            qtype = int.from_bytes(data[pos + 1:pos + 3], 'big')
+            question = data[12:pos + 5]
+            name = '.'.join(labels)
+            queries.append((name, qtype))
+            known = name.endswith('farm.test')
+            answers = b''
+            if known and qtype == 1:
+                answers = (b'\xc0\x0c' + (1).to_bytes(2, 'big') + (1).to_bytes(2, 'big')
+                           + (60).to_bytes(4, 'big') + (4).to_bytes(2, 'big') + socket.inet_aton('127.0.0.1'))
+            flags = 0x8180 if known else 0x8183
+            header = (data[:2] + flags.to_bytes(2, 'big') + (1).to_bytes(2, 'big')
+                      + (1 if answers else 0).to_bytes(2, 'big') + bytes(4))
+            sock.sendto(header + question + answers, peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1], queries
+    stop.set()
+    thread.join()
+    sock.close()
+
+
+def test_egress_dns(pk_socks, http_server, dns_server):
+    """Names are resolved by the egress's own nameserver, not the host's."""
+    dns_port, queries = dns_server
+    p = pk_socks('--egress-dns', f'127.0.0.1:{dns_port}')
+    r = curl('--socks5-hostname', f'127.0.0.1:{p.port}', f'http://www.farm.test:{http_server}/hello.txt')
+    assert r.returncode == 0, r.stderr + p.log_text()
+    assert r.stdout == 'hello through the proxy\n'
+    assert ('www.farm.test', 1) in queries
+
+    # A name the egress's nameserver does not know: host unreachable.
+    r = curl('--socks5-hostname', f'127.0.0.1:{p.port}', f'http://nowhere.example.test:{http_server}/')
+    assert r.returncode != 0
+    wait_for(lambda: 'result=host-unreachable' in p.log_text(), what='the failed resolution')
+
+
 # --- signals ---
 
 def test_sighup_keeps_live_session(pk_socks, tcp_echo, tmp_path):
@@ -375,6 +433,7 @@ interval = 10
     (['--connect-timeout', 'soon'], '--connect-timeout'),
     (['--allow', '10.0.0.0/99'], '--allow'),
     (['--egress-address', 'not-an-ip'], '--egress-address'),
+    (['--egress-dns', 'dns.example'], '--egress-dns'),
     (['--listen', '127.0.0.1:99999'], '--listen'),
     (['--users', '/nonexistent/users'], '--users'),
     (['extra-argument'], 'extra-argument'),
