@@ -37,7 +37,9 @@ cli_log_writer (GLogLevelFlags   log_level,
       return g_log_writer_journald (log_level, fields, n_fields, user_data);
     }
 
-  if (!verbose && (log_level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)))
+  /* Info carries what operators grep for (one line per session end):
+   * shown by default; debug only with --verbose. */
+  if (!verbose && (log_level & G_LOG_LEVEL_DEBUG))
     return G_LOG_WRITER_HANDLED;
 
   for (gsize i = 0; i < n_fields; i++)

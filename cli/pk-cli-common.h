@@ -21,7 +21,7 @@ enum {
  * stderr is connected to it (under systemd), else one line per message on
  * stderr: "pk-socks: message" plus the level for warnings. */
 void       pk_cli_init              (const char   *prgname);
-/* --verbose: show info and debug messages too. */
+/* --verbose: show debug messages too (info and above are always shown). */
 void       pk_cli_set_verbose       (gboolean      verbose);
 
 /* Parses the options; on a bad flag prints "PROG: MESSAGE" and

@@ -18,8 +18,21 @@
 #include "pk-bridge.h"
 #include "pk-workers.h"
 /* --- relay --- */
+#include "pk-relay-rule.h"
+#include "pk-relay.h"
 /* --- tunnel, probe, watchdog, state --- */
+#include "pk-node-state.h"
+#include "pk-state-store.h"
+#include "pk-hysteresis.h"
+#include "pk-probe.h"
+#include "pk-watchdog.h"
 /* --- modem, toggle --- */
+#include "pk-modem.h"
+#include "pk-hilink-modem.h"
 /* --- metrics --- */
+#include "pk-metrics-sampler.h"
+#include "pk-metrics-recorder.h"
+#include "pk-metrics-analyze.h"
+#include "pk-metrics-alerts.h"
 
 #undef __PROXYKIT_INSIDE__

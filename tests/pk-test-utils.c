@@ -314,11 +314,12 @@ pk_test_blackhole_listener_new (guint16 *port)
    * further connects then get no SYN-ACK and hang until their timeout. */
   for (int i = 0; i < 4; i++)
     {
+      static const char * const keys[] = { "filler-0", "filler-1", "filler-2", "filler-3" };
       GSocket *filler = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
                                       G_SOCKET_PROTOCOL_DEFAULT, NULL);
       g_socket_set_blocking (filler, FALSE);
       g_socket_connect (filler, bound, NULL, NULL);
-      g_object_set_data_full (G_OBJECT (listener), g_strdup_printf ("filler-%d", i), filler,
+      g_object_set_data_full (G_OBJECT (listener), keys[i], filler,
                               g_object_unref);
     }
   g_usleep (50000);

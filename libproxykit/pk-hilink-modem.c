@@ -1,0 +1,1366 @@
+/* pk-hilink-modem.c: a Huawei HiLink modem through its web API
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * PkHilinkModem:
+ *
+ * A [iface@Modem] for Huawei HiLink devices (E8372h, E3372h and their
+ * kin), spoken to through the device's web API with libsoup.
+ *
+ * The client sets up a session with `GET /api/webserver/SesTokInfo`
+ * (a session cookie and a `__RequestVerificationToken`), treats every
+ * token as single-use, takes fresh ones from the headers of each answer
+ * and, on error 125002 or 125003, sets the session up again and retries
+ * once. When credentials are set it logs in when
+ * `/api/user/state-login` says it must (password types 0, 3 and 4).
+ *
+ * Every connection leaves through the modem's [class@Egress], so that
+ * dongles that all answer on 192.168.8.1 stay apart: the source address
+ * is pinned with `SoupSession:local-address`, and the interface, mark and
+ * TTL are applied when libsoup creates the socket.
+ *
+ * Errors the device reports (`<error><code>N</code></error>`) become
+ * %PK_ERROR_MODEM (%PK_ERROR_BUSY for 100004, %PK_ERROR_AUTH_FAILED for
+ * 100003 and the 108xxx login errors); their message always starts with
+ * `HiLink error N: ` and [func@hilink_error_get_code] reads N back.
+ * Every call is bounded by [method@HilinkModem.set_timeout]; when that
+ * passes it fails with %G_IO_ERROR_TIMED_OUT.
+ *
+ * ```c
+ * g_autoptr(GError) error = NULL;
+ * g_autoptr(PkEgress) egress = pk_egress_new_full ("192.168.11.100", NULL, 0, 0, &error);
+ * g_autoptr(PkHilinkModem) modem = pk_hilink_modem_new ("http://192.168.11.1", egress, &error);
+ *
+ * pk_hilink_modem_set_credentials (modem, "admin", "secret");
+ * pk_modem_set_data_enabled_async (PK_MODEM (modem), FALSE, NULL, on_data_off, NULL);
+ * ```
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <libsoup/soup.h>
+
+#include "pk-error.h"
+#include "pk-hilink-modem.h"
+#include "pk-hilink-xml-private.h"
+
+#define HILINK_ERROR_PREFIX "HiLink error "
+#define MAX_TOKENS 8
+
+struct _PkHilinkModem
+{
+  GObject parent_instance;
+
+  char *base_url;
+  PkEgress *egress;
+  PkEgress *socket_egress;   /* the egress without its address, or NULL */
+  char *username;
+  char *password;
+  guint timeout_ms;
+
+  SoupSession *session;
+
+  /* HiLink session state */
+  gboolean have_session;
+  gboolean logged_in;
+  gboolean login_not_needed;
+  char *cookie;
+  GQueue tokens;
+
+  /* what net-mode last said, so that a mode change keeps the bands */
+  char *network_band;
+  char *lte_band;
+};
+
+static void pk_hilink_modem_iface_init (PkModemInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (PkHilinkModem, pk_hilink_modem, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (PK_TYPE_MODEM, pk_hilink_modem_iface_init))
+
+enum {
+  PROP_0,
+  PROP_BASE_URL,
+  PROP_EGRESS,
+  PROP_USERNAME,
+  PROP_TIMEOUT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+drop_session (PkHilinkModem *self)
+{
+  self->have_session = FALSE;
+  self->logged_in = FALSE;
+  g_clear_pointer (&self->cookie, g_free);
+  g_queue_clear_full (&self->tokens, g_free);
+}
+
+static void
+pk_hilink_modem_finalize (GObject *object)
+{
+  PkHilinkModem *self = PK_HILINK_MODEM (object);
+
+  drop_session (self);
+  g_clear_object (&self->session);
+  g_clear_pointer (&self->base_url, g_free);
+  g_clear_object (&self->egress);
+  g_clear_object (&self->socket_egress);
+  g_clear_pointer (&self->username, g_free);
+  if (self->password != NULL)
+    memset (self->password, 0, strlen (self->password));
+  g_clear_pointer (&self->password, g_free);
+  g_clear_pointer (&self->network_band, g_free);
+  g_clear_pointer (&self->lte_band, g_free);
+
+  G_OBJECT_CLASS (pk_hilink_modem_parent_class)->finalize (object);
+}
+
+static void
+pk_hilink_modem_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  PkHilinkModem *self = PK_HILINK_MODEM (object);
+
+  switch (prop_id)
+    {
+    case PROP_BASE_URL:
+      g_value_set_string (value, self->base_url);
+      break;
+    case PROP_EGRESS:
+      g_value_set_object (value, self->egress);
+      break;
+    case PROP_USERNAME:
+      g_value_set_string (value, self->username);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, self->timeout_ms);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pk_hilink_modem_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  PkHilinkModem *self = PK_HILINK_MODEM (object);
+
+  switch (prop_id)
+    {
+    case PROP_BASE_URL:
+      {
+        const char *url = g_value_get_string (value);
+        gsize len;
+
+        if (url == NULL)
+          url = PK_HILINK_DEFAULT_URL;
+        len = strlen (url);
+        while (len > 0 && url[len - 1] == '/')
+          len--;
+        self->base_url = g_strndup (url, len);
+      }
+      break;
+    case PROP_EGRESS:
+      self->egress = g_value_dup_object (value);
+      break;
+    case PROP_USERNAME:
+      pk_hilink_modem_set_credentials (self, g_value_get_string (value), self->password);
+      break;
+    case PROP_TIMEOUT:
+      pk_hilink_modem_set_timeout (self, g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pk_hilink_modem_constructed (GObject *object)
+{
+  PkHilinkModem *self = PK_HILINK_MODEM (object);
+  g_autoptr(GSocketAddress) local = NULL;
+
+  G_OBJECT_CLASS (pk_hilink_modem_parent_class)->constructed (object);
+
+  if (self->egress == NULL)
+    self->egress = pk_egress_new ();
+
+  /* libsoup binds the source address itself; the rest of the egress
+   * (interface, mark, TTL) is applied to each new socket in
+   * on_network_event(). */
+  if (pk_egress_get_address (self->egress) != NULL)
+    {
+      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (pk_egress_get_address (self->egress));
+      local = g_inet_socket_address_new (inet, 0);
+    }
+  if (pk_egress_get_interface (self->egress) != NULL ||
+      pk_egress_get_fwmark (self->egress) != 0 ||
+      pk_egress_get_ttl (self->egress) != 0)
+    self->socket_egress = pk_egress_new_full (NULL,
+                                              pk_egress_get_interface (self->egress),
+                                              pk_egress_get_fwmark (self->egress),
+                                              pk_egress_get_ttl (self->egress),
+                                              NULL);
+
+  self->session = g_object_new (SOUP_TYPE_SESSION,
+                                "local-address", local,
+                                "user-agent", "proxykit/" PACKAGE_VERSION,
+                                "max-conns-per-host", 4,
+                                NULL);
+}
+
+static void
+pk_hilink_modem_class_init (PkHilinkModemClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = pk_hilink_modem_finalize;
+  object_class->constructed = pk_hilink_modem_constructed;
+  object_class->get_property = pk_hilink_modem_get_property;
+  object_class->set_property = pk_hilink_modem_set_property;
+
+  /**
+   * PkHilinkModem:base-url:
+   *
+   * The web API's base URL, e.g. `http://192.168.11.1`.
+   */
+  properties[PROP_BASE_URL] =
+    g_param_spec_string ("base-url", NULL, NULL, PK_HILINK_DEFAULT_URL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PkHilinkModem:egress:
+   *
+   * The egress every connection to the device leaves through.
+   */
+  properties[PROP_EGRESS] =
+    g_param_spec_object ("egress", NULL, NULL, PK_TYPE_EGRESS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PkHilinkModem:username: (nullable)
+   *
+   * The user name to log in with, or %NULL to never log in.
+   */
+  properties[PROP_USERNAME] =
+    g_param_spec_string ("username", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * PkHilinkModem:timeout:
+   *
+   * The bound of one call in milliseconds, session setup and retry
+   * included.
+   */
+  properties[PROP_TIMEOUT] =
+    g_param_spec_uint ("timeout", NULL, NULL, 1, G_MAXUINT, PK_HILINK_DEFAULT_TIMEOUT_MS,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+pk_hilink_modem_init (PkHilinkModem *self)
+{
+  self->timeout_ms = PK_HILINK_DEFAULT_TIMEOUT_MS;
+  g_queue_init (&self->tokens);
+}
+
+/**
+ * pk_hilink_modem_new:
+ * @base_url: (nullable): the web API's base URL, e.g. `http://192.168.11.1`;
+ *   %NULL for %PK_HILINK_DEFAULT_URL
+ * @egress: (nullable): the egress to reach the device through (the host's
+ *   address on the dongle's subnet), or %NULL for the default route
+ * @error: return location for a #GError
+ *
+ * Creates a client for one HiLink device. Nothing is sent until the first
+ * call.
+ *
+ * Returns: (transfer full) (nullable): a new #PkHilinkModem, or %NULL with
+ *   @error set (%PK_ERROR_INVALID_ARGUMENT) if @base_url is not an http URL
+ */
+PkHilinkModem *
+pk_hilink_modem_new (const char  *base_url,
+                     PkEgress    *egress,
+                     GError     **error)
+{
+  g_autoptr(GUri) uri = NULL;
+
+  g_return_val_if_fail (egress == NULL || PK_IS_EGRESS (egress), NULL);
+
+  if (base_url != NULL)
+    {
+      uri = g_uri_parse (base_url, G_URI_FLAGS_NONE, NULL);
+      if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "http") != 0 ||
+          g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+        {
+          g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+                       "modem API address '%s' is not an http:// URL with a host", base_url);
+          return NULL;
+        }
+    }
+
+  return g_object_new (PK_TYPE_HILINK_MODEM,
+                       "base-url", base_url,
+                       "egress", egress,
+                       NULL);
+}
+
+/**
+ * pk_hilink_modem_get_base_url:
+ * @self: a #PkHilinkModem
+ *
+ * Returns: the web API's base URL, without a trailing slash
+ */
+const char *
+pk_hilink_modem_get_base_url (PkHilinkModem *self)
+{
+  g_return_val_if_fail (PK_IS_HILINK_MODEM (self), NULL);
+
+  return self->base_url;
+}
+
+/**
+ * pk_hilink_modem_get_egress:
+ * @self: a #PkHilinkModem
+ *
+ * Returns: (transfer none): the egress connections leave through
+ */
+PkEgress *
+pk_hilink_modem_get_egress (PkHilinkModem *self)
+{
+  g_return_val_if_fail (PK_IS_HILINK_MODEM (self), NULL);
+
+  return self->egress;
+}
+
+/**
+ * pk_hilink_modem_set_credentials:
+ * @self: a #PkHilinkModem
+ * @username: (nullable): the user name, %NULL for `admin`
+ * @password: (nullable): the password, or %NULL to never log in
+ *
+ * Sets the credentials used when the device asks for a login. The next
+ * call sets up a new session.
+ */
+void
+pk_hilink_modem_set_credentials (PkHilinkModem *self,
+                                 const char    *username,
+                                 const char    *password)
+{
+  g_autofree char *new_password = g_strdup (password);
+  gboolean user_changed;
+
+  g_return_if_fail (PK_IS_HILINK_MODEM (self));
+
+  if (username == NULL && password != NULL)
+    username = "admin";
+  user_changed = g_strcmp0 (username, self->username) != 0;
+
+  g_free (self->username);
+  self->username = g_strdup (username);
+  if (self->password != NULL)
+    memset (self->password, 0, strlen (self->password));
+  g_free (self->password);
+  self->password = g_steal_pointer (&new_password);
+  self->login_not_needed = FALSE;
+  drop_session (self);
+
+  if (user_changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_USERNAME]);
+}
+
+/**
+ * pk_hilink_modem_get_username:
+ * @self: a #PkHilinkModem
+ *
+ * Returns: (nullable): the user name, or %NULL if none is set
+ */
+const char *
+pk_hilink_modem_get_username (PkHilinkModem *self)
+{
+  g_return_val_if_fail (PK_IS_HILINK_MODEM (self), NULL);
+
+  return self->username;
+}
+
+/**
+ * pk_hilink_modem_get_timeout:
+ * @self: a #PkHilinkModem
+ *
+ * Returns: the bound of one call, in milliseconds
+ */
+guint
+pk_hilink_modem_get_timeout (PkHilinkModem *self)
+{
+  g_return_val_if_fail (PK_IS_HILINK_MODEM (self), 0);
+
+  return self->timeout_ms;
+}
+
+/**
+ * pk_hilink_modem_set_timeout:
+ * @self: a #PkHilinkModem
+ * @timeout_ms: the bound of one call in milliseconds (at least 1)
+ *
+ * Sets how long one call may take, session setup, login and retry
+ * included.
+ */
+void
+pk_hilink_modem_set_timeout (PkHilinkModem *self,
+                             guint          timeout_ms)
+{
+  g_return_if_fail (PK_IS_HILINK_MODEM (self));
+
+  timeout_ms = MAX (timeout_ms, 1);
+  if (self->timeout_ms == timeout_ms)
+    return;
+  self->timeout_ms = timeout_ms;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
+}
+
+/**
+ * pk_hilink_error_get_code:
+ * @error: (nullable): a #GError from a #PkHilinkModem call
+ *
+ * Reads the Huawei error code out of an error the device reported. Such
+ * errors are in the %PK_ERROR domain and their message starts with
+ * `HiLink error N: ` followed by the code's meaning, so that callers in
+ * any language can read the code back.
+ *
+ * Returns: the Huawei code (e.g. 100004, 108006, 125003), or 0 if @error
+ *   is %NULL or did not come from the device
+ */
+guint
+pk_hilink_error_get_code (const GError *error)
+{
+  const char *p;
+  guint64 code;
+  char *end = NULL;
+
+  if (error == NULL || error->domain != PK_ERROR || error->message == NULL ||
+      !g_str_has_prefix (error->message, HILINK_ERROR_PREFIX))
+    return 0;
+
+  p = error->message + strlen (HILINK_ERROR_PREFIX);
+  if (!g_ascii_isdigit (*p))
+    return 0;
+  code = g_ascii_strtoull (p, &end, 10);
+  if (end == NULL || *end != ':' || code > G_MAXUINT)
+    return 0;
+  return (guint) code;
+}
+
+/* --- requests --- */
+
+typedef enum {
+  STAGE_SESSION,     /* GET SesTokInfo */
+  STAGE_STATE_LOGIN, /* GET state-login */
+  STAGE_LOGIN,       /* POST login */
+  STAGE_MAIN,        /* the call itself */
+} Stage;
+
+typedef struct {
+  char *method;
+  char *path;
+  char *body;
+  char *login_body;
+  Stage stage;
+  gboolean session_retried;
+  gboolean login_retried;
+  gboolean drop_session_after;
+  GCancellable *cancellable;     /* ours: cancelled by the caller's or the timeout */
+  GCancellable *outer;
+  gulong outer_id;
+  GSource *timeout_source;
+  gboolean timed_out;
+  SoupMessage *message;
+} Call;
+
+static void
+call_free (Call *call)
+{
+  if (call->timeout_source != NULL)
+    {
+      g_source_destroy (call->timeout_source);
+      g_source_unref (call->timeout_source);
+    }
+  if (call->outer != NULL)
+    {
+      g_cancellable_disconnect (call->outer, call->outer_id);
+      g_object_unref (call->outer);
+    }
+  g_clear_object (&call->cancellable);
+  g_clear_object (&call->message);
+  g_free (call->method);
+  g_free (call->path);
+  g_free (call->body);
+  g_free (call->login_body);
+  g_free (call);
+}
+
+static void
+set_hilink_error (GError       **error,
+                  PkHilinkModem *self,
+                  const char    *path,
+                  guint          code,
+                  gboolean       during_login)
+{
+  const char *meaning = pk_hilink_error_describe (code);
+  PkError pk_code = PK_ERROR_MODEM;
+
+  if (code == 100004)
+    pk_code = PK_ERROR_BUSY;
+  else if (code == 100003 || (code >= 108001 && code <= 108007) || (during_login && code != 100002))
+    pk_code = PK_ERROR_AUTH_FAILED;
+
+  g_set_error (error, PK_ERROR, pk_code,
+               HILINK_ERROR_PREFIX "%u: %s (%s%s)",
+               code, meaning != NULL ? meaning : "unknown error code",
+               self->base_url, path);
+}
+
+static void call_step (GTask *task);
+
+static void
+take_tokens (PkHilinkModem *self,
+             SoupMessage   *message,
+             gboolean       replace)
+{
+  SoupMessageHeaders *headers = soup_message_get_response_headers (message);
+  const char *one = soup_message_headers_get_one (headers, "__RequestVerificationTokenone");
+  const char *two = soup_message_headers_get_one (headers, "__RequestVerificationTokentwo");
+  const char *single = soup_message_headers_get_one (headers, "__RequestVerificationToken");
+  const char *set_cookie = soup_message_headers_get_one (headers, "Set-Cookie");
+
+  if (replace && (one != NULL || single != NULL))
+    g_queue_clear_full (&self->tokens, g_free);
+
+  if (one != NULL)
+    {
+      g_queue_push_tail (&self->tokens, g_strdup (one));
+      if (two != NULL)
+        g_queue_push_tail (&self->tokens, g_strdup (two));
+    }
+  else if (single != NULL)
+    g_queue_push_tail (&self->tokens, g_strdup (single));
+
+  while (g_queue_get_length (&self->tokens) > MAX_TOKENS)
+    g_free (g_queue_pop_head (&self->tokens));
+
+  /* A login hands out a new session cookie. */
+  if (set_cookie != NULL && g_str_has_prefix (set_cookie, "SessionID="))
+    {
+      const char *end = strchr (set_cookie, ';');
+      g_free (self->cookie);
+      self->cookie = end != NULL ? g_strndup (set_cookie, end - set_cookie) : g_strdup (set_cookie);
+    }
+}
+
+static char *
+login_password (PkHilinkModem *self,
+                guint          password_type,
+                const char    *token)
+{
+  if (password_type == 4)
+    {
+      g_autofree char *pw_hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, self->password, -1);
+      g_autofree char *pw_b64 = g_base64_encode ((const guchar *) pw_hash, strlen (pw_hash));
+      g_autofree char *joined = g_strconcat (self->username, pw_b64, token != NULL ? token : "", NULL);
+      g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, joined, -1);
+
+      return g_base64_encode ((const guchar *) hash, strlen (hash));
+    }
+
+  /* Types 0 and 3: the password in base64. */
+  return g_base64_encode ((const guchar *) self->password, strlen (self->password));
+}
+
+static void
+on_response (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PkHilinkModem *self = g_task_get_source_object (task);
+  Call *call = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(PkHilinkXml) xml = NULL;
+  g_autoptr(SoupMessage) message = g_steal_pointer (&call->message);
+  const char *path;
+  guint status;
+  guint code;
+
+  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  path = g_uri_get_path (soup_message_get_uri (message));
+
+  if (body == NULL)
+    {
+      if (call->timed_out)
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                 "modem %s: no answer within %u ms (%s)",
+                                 self->base_url, self->timeout_ms, path);
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        {
+          /* The transport failed: the device is rebooting or gone. Its
+           * next answer needs a new session. */
+          drop_session (self);
+          g_prefix_error (&error, "modem %s%s: ", self->base_url, path);
+          g_task_return_error (task, g_steal_pointer (&error));
+        }
+      return;
+    }
+
+  status = soup_message_get_status (message);
+  if (!SOUP_STATUS_IS_SUCCESSFUL (status))
+    {
+      g_task_return_new_error (task, PK_ERROR, PK_ERROR_PROTOCOL,
+                               "modem %s%s: HTTP %u %s", self->base_url, path, status,
+                               soup_message_get_reason_phrase (message) ? soup_message_get_reason_phrase (message) : "");
+      return;
+    }
+
+  xml = pk_hilink_xml_parse (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
+  if (xml == NULL)
+    {
+      g_prefix_error (&error, "modem %s%s: ", self->base_url, path);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  take_tokens (self, message, call->stage == STAGE_LOGIN);
+
+  if (pk_hilink_xml_get_error_code (xml, &code))
+    {
+      if ((code == 125002 || code == 125003) && !call->session_retried)
+        {
+          /* The session or token went stale: set it up again, once. */
+          g_debug ("modem %s: %s answered %u, setting up a new session", self->base_url, path, code);
+          call->session_retried = TRUE;
+          drop_session (self);
+          call->stage = STAGE_SESSION;
+          call_step (g_steal_pointer (&task));
+          return;
+        }
+      if (call->stage == STAGE_STATE_LOGIN && code == 100002)
+        {
+          self->login_not_needed = TRUE;
+          call->stage = STAGE_MAIN;
+          call_step (g_steal_pointer (&task));
+          return;
+        }
+      if (call->stage == STAGE_MAIN && code == 100003 && self->password != NULL &&
+          !call->login_retried)
+        {
+          /* The login timed out on the device: log in again, once. */
+          call->login_retried = TRUE;
+          self->logged_in = FALSE;
+          self->login_not_needed = FALSE;
+          call->stage = STAGE_STATE_LOGIN;
+          call_step (g_steal_pointer (&task));
+          return;
+        }
+      if (call->stage == STAGE_LOGIN && code == 108003)
+        {
+          self->logged_in = TRUE;
+          call->stage = STAGE_MAIN;
+          call_step (g_steal_pointer (&task));
+          return;
+        }
+      set_hilink_error (&error, self, path, code, call->stage == STAGE_LOGIN);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  switch (call->stage)
+    {
+    case STAGE_SESSION:
+      {
+        const char *ses = pk_hilink_xml_get (xml, "SesInfo");
+        const char *tok = pk_hilink_xml_get (xml, "TokInfo");
+
+        if (tok == NULL || *tok == '\0')
+          {
+            g_task_return_new_error (task, PK_ERROR, PK_ERROR_PROTOCOL,
+                                     "modem %s%s: no TokInfo in the answer", self->base_url, path);
+            return;
+          }
+        if (ses != NULL && *ses != '\0')
+          {
+            g_free (self->cookie);
+            self->cookie = g_str_has_prefix (ses, "SessionID=") ? g_strdup (ses)
+                                                               : g_strconcat ("SessionID=", ses, NULL);
+          }
+        g_queue_clear_full (&self->tokens, g_free);
+        g_queue_push_tail (&self->tokens, g_strdup (tok));
+        self->have_session = TRUE;
+        call->stage = (self->password != NULL && !self->logged_in && !self->login_not_needed)
+                      ? STAGE_STATE_LOGIN : STAGE_MAIN;
+        call_step (g_steal_pointer (&task));
+      }
+      return;
+
+    case STAGE_STATE_LOGIN:
+      if (g_strcmp0 (pk_hilink_xml_get (xml, "State"), "0") == 0)
+        {
+          self->logged_in = TRUE;
+          call->stage = STAGE_MAIN;
+        }
+      else
+        {
+          const char *type_str = pk_hilink_xml_get (xml, "password_type");
+          guint type = type_str != NULL ? (guint) g_ascii_strtoull (type_str, NULL, 10) : 0;
+          const char *token = g_queue_peek_head (&self->tokens);
+          g_autofree char *password = login_password (self, type, token);
+          g_autofree char *type_text = g_strdup_printf ("%u", type);
+          const char *pairs[] = {
+            "Username", self->username,
+            "Password", password,
+            "password_type", type_text,
+            NULL
+          };
+
+          if (type != 0 && type != 3 && type != 4)
+            {
+              g_task_return_new_error (task, PK_ERROR, PK_ERROR_NOT_SUPPORTED,
+                                       "modem %s: login with password_type %u is not supported",
+                                       self->base_url, type);
+              return;
+            }
+          g_free (call->login_body);
+          call->login_body = pk_hilink_xml_build_request (pairs);
+          call->stage = STAGE_LOGIN;
+        }
+      call_step (g_steal_pointer (&task));
+      return;
+
+    case STAGE_LOGIN:
+      self->logged_in = TRUE;
+      g_debug ("modem %s: logged in as %s", self->base_url, self->username);
+      call->stage = STAGE_MAIN;
+      call_step (g_steal_pointer (&task));
+      return;
+
+    case STAGE_MAIN:
+    default:
+      if (call->drop_session_after)
+        drop_session (self);
+      g_task_return_pointer (task, g_steal_pointer (&xml), (GDestroyNotify) pk_hilink_xml_free);
+      return;
+    }
+}
+
+static void
+on_network_event (SoupMessage        *message,
+                  GSocketClientEvent  event,
+                  GIOStream          *connection,
+                  gpointer            user_data)
+{
+  PkHilinkModem *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (event != G_SOCKET_CLIENT_CONNECTING || self->socket_egress == NULL ||
+      !G_IS_SOCKET_CONNECTION (connection))
+    return;
+
+  if (!pk_egress_prepare_socket (self->socket_egress,
+                                 g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)),
+                                 &error))
+    {
+      /* Better no connection than one through the wrong interface: the
+       * call fails with the socket's error. */
+      g_debug ("modem %s: %s", self->base_url, error->message);
+      g_socket_close (g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)), NULL);
+    }
+}
+
+static void
+call_step (GTask *task)
+{
+  PkHilinkModem *self = g_task_get_source_object (task);
+  Call *call = g_task_get_task_data (task);
+  g_autofree char *url = NULL;
+  SoupMessageHeaders *headers;
+  const char *method = "GET";
+  const char *path = call->path;
+  const char *body = NULL;
+  gboolean needs_token = FALSE;
+
+  if (call->stage == STAGE_MAIN && !self->have_session)
+    call->stage = STAGE_SESSION;
+  if (call->stage == STAGE_MAIN && self->password != NULL && !self->logged_in &&
+      !self->login_not_needed)
+    call->stage = STAGE_STATE_LOGIN;
+
+  switch (call->stage)
+    {
+    case STAGE_SESSION:
+      path = "/api/webserver/SesTokInfo";
+      break;
+    case STAGE_STATE_LOGIN:
+      path = "/api/user/state-login";
+      break;
+    case STAGE_LOGIN:
+      method = "POST";
+      path = "/api/user/login";
+      body = call->login_body;
+      needs_token = TRUE;
+      break;
+    case STAGE_MAIN:
+    default:
+      method = call->method;
+      body = call->body;
+      needs_token = g_str_equal (method, "POST");
+      break;
+    }
+
+  /* A POST spends a token; with none left, ask for one first. */
+  if (needs_token && g_queue_is_empty (&self->tokens))
+    {
+      call->stage = STAGE_SESSION;
+      path = "/api/webserver/SesTokInfo";
+      method = "GET";
+      body = NULL;
+      needs_token = FALSE;
+    }
+
+  url = g_strconcat (self->base_url, path, NULL);
+  call->message = soup_message_new (method, url);
+  if (call->message == NULL)
+    {
+      g_task_return_new_error (task, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+                               "modem API address '%s' is not usable", url);
+      g_object_unref (task);
+      return;
+    }
+  headers = soup_message_get_request_headers (call->message);
+  if (self->cookie != NULL)
+    soup_message_headers_replace (headers, "Cookie", self->cookie);
+  if (needs_token)
+    {
+      g_autofree char *token = g_queue_pop_head (&self->tokens);
+      soup_message_headers_replace (headers, "__RequestVerificationToken", token);
+    }
+  else if (g_queue_get_length (&self->tokens) > 0)
+    soup_message_headers_replace (headers, "__RequestVerificationToken",
+                                  g_queue_peek_head (&self->tokens));
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (call->message, "application/xml", bytes);
+    }
+  g_signal_connect_object (call->message, "network-event", G_CALLBACK (on_network_event), self, 0);
+
+  soup_session_send_and_read_async (self->session, call->message, G_PRIORITY_DEFAULT,
+                                    call->cancellable, on_response, task);
+}
+
+static gboolean
+call_timeout_cb (gpointer user_data)
+{
+  Call *call = user_data;
+
+  call->timed_out = TRUE;
+  g_cancellable_cancel (call->cancellable);
+  g_clear_pointer (&call->timeout_source, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+call_outer_cancelled (GCancellable *outer,
+                      gpointer      user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+/* Sends one request, with session setup, login and the one retry as
+ * needed; the task returns the parsed <response>. */
+static void
+hilink_call (PkHilinkModem       *self,
+             const char          *method,
+             const char          *path,
+             const char * const  *pairs,
+             gpointer             source_tag,
+             GCancellable        *cancellable,
+             GAsyncReadyCallback  callback,
+             gpointer             user_data)
+{
+  GTask *task;
+  Call *call;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, source_tag);
+
+  call = g_new0 (Call, 1);
+  call->method = g_strdup (method);
+  call->path = g_strdup (path);
+  call->body = pairs != NULL ? pk_hilink_xml_build_request (pairs) : NULL;
+  call->stage = STAGE_MAIN;
+  call->cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    {
+      call->outer = g_object_ref (cancellable);
+      call->outer_id = g_cancellable_connect (cancellable, G_CALLBACK (call_outer_cancelled),
+                                              call->cancellable, NULL);
+    }
+  call->timeout_source = g_timeout_source_new (self->timeout_ms);
+  g_source_set_callback (call->timeout_source, call_timeout_cb, call, NULL);
+  g_source_attach (call->timeout_source, g_main_context_get_thread_default ());
+  g_task_set_task_data (task, call, (GDestroyNotify) call_free);
+
+  /* A reboot ends the device's sessions. */
+  if (g_str_equal (method, "POST") && g_str_equal (path, "/api/device/control"))
+    call->drop_session_after = TRUE;
+
+  call_step (task);
+}
+
+static PkHilinkXml *
+hilink_call_finish (PkHilinkModem  *self,
+                    GAsyncResult   *result,
+                    gpointer        source_tag,
+                    GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* A setter answers <response>OK</response>. */
+static gboolean
+check_ok (PkHilinkModem  *self,
+          PkHilinkXml    *xml,
+          const char     *path,
+          GError        **error)
+{
+  if (g_strcmp0 (xml->root, "response") != 0)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_PROTOCOL,
+                   "modem %s%s: unexpected <%s> answer", self->base_url, path, xml->root);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static guint64
+field_u64 (PkHilinkXml *xml,
+           const char  *name)
+{
+  const char *str = pk_hilink_xml_get (xml, name);
+
+  return str != NULL ? g_ascii_strtoull (str, NULL, 10) : 0;
+}
+
+/* --- PkModem --- */
+
+static void
+hilink_get_status_async (PkModem             *modem,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  hilink_call (PK_HILINK_MODEM (modem), "GET", "/api/monitoring/status", NULL,
+               hilink_get_status_async, cancellable, callback, user_data);
+}
+
+static gboolean
+hilink_get_status_finish (PkModem       *modem,
+                          GAsyncResult  *result,
+                          PkModemState  *out_state,
+                          char         **out_wan_ip,
+                          GError       **error)
+{
+  g_autoptr(PkHilinkXml) xml = NULL;
+  const char *status;
+  const char *wan_ip;
+  PkModemState state = PK_MODEM_STATE_UNKNOWN;
+
+  xml = hilink_call_finish (PK_HILINK_MODEM (modem), result, hilink_get_status_async, error);
+  if (xml == NULL)
+    return FALSE;
+
+  status = pk_hilink_xml_get (xml, "ConnectionStatus");
+  if (status == NULL)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_PROTOCOL,
+                   "modem %s/api/monitoring/status: no ConnectionStatus in the answer",
+                   PK_HILINK_MODEM (modem)->base_url);
+      return FALSE;
+    }
+  if (g_str_equal (status, "900"))
+    state = PK_MODEM_STATE_CONNECTING;
+  else if (g_str_equal (status, "901"))
+    state = PK_MODEM_STATE_CONNECTED;
+  else if (g_str_equal (status, "902"))
+    state = PK_MODEM_STATE_DISCONNECTED;
+  else if (g_str_equal (status, "903"))
+    state = PK_MODEM_STATE_DISCONNECTING;
+
+  wan_ip = pk_hilink_xml_get (xml, "WanIPAddress");
+  if (out_state != NULL)
+    *out_state = state;
+  if (out_wan_ip != NULL)
+    *out_wan_ip = (wan_ip != NULL && *wan_ip != '\0') ? g_strdup (wan_ip) : NULL;
+  return TRUE;
+}
+
+static GHashTable *
+table_from_xml (PkHilinkXml        *xml,
+                const char * const *map)
+{
+  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  /* The device's own names stay, for what has no common name. */
+  g_hash_table_iter_init (&iter, xml->fields);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (table, g_strdup (key), g_strdup (value));
+
+  for (gsize i = 0; map[i] != NULL; i += 2)
+    {
+      const char *v = pk_hilink_xml_get (xml, map[i]);
+      if (v != NULL && *v != '\0')
+        g_hash_table_insert (table, g_strdup (map[i + 1]), g_strdup (v));
+    }
+  return table;
+}
+
+static void
+hilink_get_device_info_async (PkModem             *modem,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  hilink_call (PK_HILINK_MODEM (modem), "GET", "/api/device/information", NULL,
+               hilink_get_device_info_async, cancellable, callback, user_data);
+}
+
+static GHashTable *
+hilink_get_device_info_finish (PkModem       *modem,
+                               GAsyncResult  *result,
+                               GError       **error)
+{
+  static const char * const map[] = {
+    "DeviceName", "device-name",
+    "SerialNumber", "serial-number",
+    "Imei", "imei",
+    "Imsi", "imsi",
+    "Iccid", "iccid",
+    "Msisdn", "msisdn",
+    "HardwareVersion", "hardware-version",
+    "SoftwareVersion", "software-version",
+    "WebUIVersion", "webui-version",
+    "MacAddress1", "mac-address",
+    "ProductFamily", "product-family",
+    "workmode", "work-mode",
+    NULL
+  };
+  g_autoptr(PkHilinkXml) xml = NULL;
+
+  xml = hilink_call_finish (PK_HILINK_MODEM (modem), result, hilink_get_device_info_async, error);
+  if (xml == NULL)
+    return NULL;
+  return table_from_xml (xml, map);
+}
+
+static void
+hilink_get_signal_async (PkModem             *modem,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  hilink_call (PK_HILINK_MODEM (modem), "GET", "/api/device/signal", NULL,
+               hilink_get_signal_async, cancellable, callback, user_data);
+}
+
+static GHashTable *
+hilink_get_signal_finish (PkModem       *modem,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  static const char * const map[] = {
+    "cell_id", "cell-id",
+    NULL
+  };
+  g_autoptr(PkHilinkXml) xml = NULL;
+
+  xml = hilink_call_finish (PK_HILINK_MODEM (modem), result, hilink_get_signal_async, error);
+  if (xml == NULL)
+    return NULL;
+  return table_from_xml (xml, map);
+}
+
+static void
+hilink_get_traffic_async (PkModem             *modem,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  hilink_call (PK_HILINK_MODEM (modem), "GET", "/api/monitoring/traffic-statistics", NULL,
+               hilink_get_traffic_async, cancellable, callback, user_data);
+}
+
+static gboolean
+hilink_get_traffic_finish (PkModem         *modem,
+                           GAsyncResult    *result,
+                           PkModemTraffic  *out_traffic,
+                           GError         **error)
+{
+  g_autoptr(PkHilinkXml) xml = NULL;
+
+  xml = hilink_call_finish (PK_HILINK_MODEM (modem), result, hilink_get_traffic_async, error);
+  if (xml == NULL)
+    return FALSE;
+  if (out_traffic != NULL)
+    {
+      out_traffic->rx_bytes = field_u64 (xml, "CurrentDownload");
+      out_traffic->tx_bytes = field_u64 (xml, "CurrentUpload");
+      out_traffic->rx_rate = field_u64 (xml, "CurrentDownloadRate");
+      out_traffic->tx_rate = field_u64 (xml, "CurrentUploadRate");
+      out_traffic->connect_time_s = field_u64 (xml, "CurrentConnectTime");
+      out_traffic->total_rx_bytes = field_u64 (xml, "TotalDownload");
+      out_traffic->total_tx_bytes = field_u64 (xml, "TotalUpload");
+    }
+  return TRUE;
+}
+
+static void
+hilink_get_data_enabled_async (PkModem             *modem,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  hilink_call (PK_HILINK_MODEM (modem), "GET", "/api/dialup/mobile-dataswitch", NULL,
+               hilink_get_data_enabled_async, cancellable, callback, user_data);
+}
+
+static gboolean
+hilink_get_data_enabled_finish (PkModem       *modem,
+                                GAsyncResult  *result,
+                                gboolean      *out_enabled,
+                                GError       **error)
+{
+  g_autoptr(PkHilinkXml) xml = NULL;
+  const char *value;
+
+  xml = hilink_call_finish (PK_HILINK_MODEM (modem), result, hilink_get_data_enabled_async, error);
+  if (xml == NULL)
+    return FALSE;
+  value = pk_hilink_xml_get (xml, "dataswitch");
+  if (value == NULL)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_PROTOCOL,
+                   "modem %s/api/dialup/mobile-dataswitch: no dataswitch in the answer",
+                   PK_HILINK_MODEM (modem)->base_url);
+      return FALSE;
+    }
+  if (out_enabled != NULL)
+    *out_enabled = g_str_equal (value, "1");
+  return TRUE;
+}
+
+static void
+hilink_set_data_enabled_async (PkModem             *modem,
+                               gboolean             enabled,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  const char *pairs[] = { "dataswitch", enabled ? "1" : "0", NULL };
+
+  hilink_call (PK_HILINK_MODEM (modem), "POST", "/api/dialup/mobile-dataswitch", pairs,
+               hilink_set_data_enabled_async, cancellable, callback, user_data);
+}
+
+static gboolean
+hilink_set_data_enabled_finish (PkModem       *modem,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  g_autoptr(PkHilinkXml) xml = NULL;
+
+  xml = hilink_call_finish (PK_HILINK_MODEM (modem), result, hilink_set_data_enabled_async, error);
+  return xml != NULL && check_ok (PK_HILINK_MODEM (modem), xml, "/api/dialup/mobile-dataswitch", error);
+}
+
+static const struct {
+  const char *code;
+  PkModemNetworkMode mode;
+} net_modes[] = {
+  { "00", PK_MODEM_NETWORK_MODE_AUTO },
+  { "01", PK_MODEM_NETWORK_MODE_2G_ONLY },
+  { "02", PK_MODEM_NETWORK_MODE_3G_ONLY },
+  { "03", PK_MODEM_NETWORK_MODE_4G_ONLY },
+  { "0201", PK_MODEM_NETWORK_MODE_3G_2G },
+  { "0301", PK_MODEM_NETWORK_MODE_4G_2G },
+  { "0302", PK_MODEM_NETWORK_MODE_4G_3G },
+};
+
+static void
+hilink_get_network_mode_async (PkModem             *modem,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  hilink_call (PK_HILINK_MODEM (modem), "GET", "/api/net/net-mode", NULL,
+               hilink_get_network_mode_async, cancellable, callback, user_data);
+}
+
+static gboolean
+hilink_get_network_mode_finish (PkModem             *modem,
+                                GAsyncResult        *result,
+                                PkModemNetworkMode  *out_mode,
+                                GError             **error)
+{
+  PkHilinkModem *self = PK_HILINK_MODEM (modem);
+  g_autoptr(PkHilinkXml) xml = NULL;
+  const char *code;
+  const char *band;
+
+  xml = hilink_call_finish (self, result, hilink_get_network_mode_async, error);
+  if (xml == NULL)
+    return FALSE;
+
+  code = pk_hilink_xml_get (xml, "NetworkMode");
+  if (code == NULL)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_PROTOCOL,
+                   "modem %s/api/net/net-mode: no NetworkMode in the answer", self->base_url);
+      return FALSE;
+    }
+  if (out_mode != NULL)
+    {
+      *out_mode = PK_MODEM_NETWORK_MODE_UNKNOWN;
+      for (gsize i = 0; i < G_N_ELEMENTS (net_modes); i++)
+        if (g_str_equal (net_modes[i].code, code))
+          *out_mode = net_modes[i].mode;
+    }
+  band = pk_hilink_xml_get (xml, "NetworkBand");
+  if (band != NULL && *band != '\0')
+    {
+      g_free (self->network_band);
+      self->network_band = g_strdup (band);
+    }
+  band = pk_hilink_xml_get (xml, "LTEBand");
+  if (band != NULL && *band != '\0')
+    {
+      g_free (self->lte_band);
+      self->lte_band = g_strdup (band);
+    }
+  return TRUE;
+}
+
+static void
+hilink_set_network_mode_async (PkModem             *modem,
+                               PkModemNetworkMode   mode,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  PkHilinkModem *self = PK_HILINK_MODEM (modem);
+  const char *code = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (net_modes); i++)
+    if (net_modes[i].mode == mode)
+      code = net_modes[i].code;
+
+  if (code == NULL)
+    {
+      g_task_report_new_error (self, callback, user_data, hilink_set_network_mode_async,
+                               PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+                               "network mode %s cannot be set", pk_modem_network_mode_to_string (mode));
+      return;
+    }
+
+  {
+    /* The order matters to the device: mode, then 3G bands, then LTE bands.
+     * Without a previous read, all bands. */
+    const char *pairs[] = {
+      "NetworkMode", code,
+      "NetworkBand", self->network_band != NULL ? self->network_band : "3FFFFFFF",
+      "LTEBand", self->lte_band != NULL ? self->lte_band : "7FFFFFFFFFFFFFFF",
+      NULL
+    };
+
+    hilink_call (self, "POST", "/api/net/net-mode", pairs,
+                 hilink_set_network_mode_async, cancellable, callback, user_data);
+  }
+}
+
+static gboolean
+hilink_set_network_mode_finish (PkModem       *modem,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  g_autoptr(PkHilinkXml) xml = NULL;
+
+  if (g_async_result_is_tagged (result, hilink_set_network_mode_async) &&
+      !g_task_get_task_data (G_TASK (result)))
+    return g_task_propagate_boolean (G_TASK (result), error);
+
+  xml = hilink_call_finish (PK_HILINK_MODEM (modem), result, hilink_set_network_mode_async, error);
+  return xml != NULL && check_ok (PK_HILINK_MODEM (modem), xml, "/api/net/net-mode", error);
+}
+
+static void
+hilink_reboot_async (PkModem             *modem,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  const char *pairs[] = { "Control", "1", NULL };
+
+  hilink_call (PK_HILINK_MODEM (modem), "POST", "/api/device/control", pairs,
+               hilink_reboot_async, cancellable, callback, user_data);
+}
+
+static gboolean
+hilink_reboot_finish (PkModem       *modem,
+                      GAsyncResult  *result,
+                      GError       **error)
+{
+  g_autoptr(PkHilinkXml) xml = NULL;
+
+  xml = hilink_call_finish (PK_HILINK_MODEM (modem), result, hilink_reboot_async, error);
+  return xml != NULL && check_ok (PK_HILINK_MODEM (modem), xml, "/api/device/control", error);
+}
+
+static void
+pk_hilink_modem_iface_init (PkModemInterface *iface)
+{
+  iface->get_status_async = hilink_get_status_async;
+  iface->get_status_finish = hilink_get_status_finish;
+  iface->get_device_info_async = hilink_get_device_info_async;
+  iface->get_device_info_finish = hilink_get_device_info_finish;
+  iface->get_signal_async = hilink_get_signal_async;
+  iface->get_signal_finish = hilink_get_signal_finish;
+  iface->get_traffic_async = hilink_get_traffic_async;
+  iface->get_traffic_finish = hilink_get_traffic_finish;
+  iface->get_data_enabled_async = hilink_get_data_enabled_async;
+  iface->get_data_enabled_finish = hilink_get_data_enabled_finish;
+  iface->set_data_enabled_async = hilink_set_data_enabled_async;
+  iface->set_data_enabled_finish = hilink_set_data_enabled_finish;
+  iface->get_network_mode_async = hilink_get_network_mode_async;
+  iface->get_network_mode_finish = hilink_get_network_mode_finish;
+  iface->set_network_mode_async = hilink_set_network_mode_async;
+  iface->set_network_mode_finish = hilink_set_network_mode_finish;
+  iface->reboot_async = hilink_reboot_async;
+  iface->reboot_finish = hilink_reboot_finish;
+}

@@ -1,0 +1,122 @@
+/* pk-relay-private.h: PkRelay internals shared by its source files
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "pk-egress.h"
+#include "pk-relay-rule.h"
+
+G_BEGIN_DECLS
+
+struct _PkRelayRule
+{
+  gatomicrefcount ref_count;
+
+  char *name;
+  PkRelayProtocol protocol;
+  char *listen_address;         /* NULL: all addresses */
+  guint16 in_port;
+  char *out_host;
+  guint16 out_port;
+
+  guint connect_timeout_ms;
+  guint idle_timeout_ms;
+  guint keepalive_idle;
+  guint keepalive_interval;
+  guint keepalive_count;
+  guint max_sessions;
+
+  gboolean health_check;
+  guint health_timeout_ms;
+  guint health_retries;
+  guint health_interval_ms;
+
+  PkEgress *egress;
+  char *allow;
+  GPtrArray *allow_list;        /* of GInetAddressMask, shared by copies */
+};
+
+gboolean pk_relay_parse_protocol (const char      *value,
+                                  PkRelayProtocol *out);
+gboolean pk_relay_rule_allows    (PkRelayRule     *rule,
+                                  GSocketAddress  *peer);
+
+typedef enum {
+  PK_RELAY_HEALTH_DISABLED,
+  PK_RELAY_HEALTH_UNKNOWN,
+  PK_RELAY_HEALTH_UP,
+  PK_RELAY_HEALTH_DOWN,
+} PkRelayHealth;
+
+typedef struct _PkRelayUdp PkRelayUdp;
+
+/* One rule's listening socket, counters and state. Connections and UDP
+ * sessions hold a reference, so that a rule removed by a reload can count
+ * its last bytes after the relay let go of it. */
+typedef struct {
+  gatomicrefcount ref_count;
+
+  PkRelayRule *rule;
+  PkEgress *egress;             /* the rule's, or a default one */
+  GSocket *socket;
+  GSource *source;
+  GCancellable *cancellable;    /* cancelled when the rule stops */
+  guint16 bound_port;
+  gboolean stopped;
+
+  /* Outbound addresses, resolved through the egress; NULL until the
+   * first resolution and again after a connect failure that suggests
+   * the host moved. */
+  GList *addresses;
+  gint64 resolved_at;
+  gboolean resolving;
+  GInetAddress *literal;        /* out_host when it is an IP literal */
+
+  PkRelayHealth health;
+  guint health_failures;
+  char *health_reason;
+  GSource *health_timer;
+  gboolean health_running;
+
+  guint64 connections;          /* TCP connections accepted, UDP sessions created */
+  guint64 active;
+  guint64 refused;              /* allowlist or session cap */
+  guint64 failed;               /* upstream connect failures */
+  guint64 bytes_in;             /* client to upstream */
+  guint64 bytes_out;            /* upstream to client */
+  guint64 datagrams_in;
+  guint64 datagrams_out;
+  guint64 dropped;
+
+  PkRelayUdp *udp;
+} PkRelayListener;
+
+PkRelayListener *pk_relay_listener_ref   (PkRelayListener *listener);
+void             pk_relay_listener_unref (PkRelayListener *listener);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PkRelayListener, pk_relay_listener_unref)
+
+/* pk-relay-udp.c */
+gboolean         pk_relay_udp_start      (PkRelayListener *listener,
+                                          GError         **error);
+void             pk_relay_udp_stop       (PkRelayListener *listener);
+guint            pk_relay_udp_get_n_sessions (PkRelayListener *listener);
+/* The upstream address changed: sessions are re-created on their next
+ * datagram. */
+void             pk_relay_udp_flush      (PkRelayListener *listener);
+
+/* pk-relay.c, for pk-relay-udp.c */
+GSocketAddress  *pk_relay_listener_dup_upstream (PkRelayListener *listener);
+void             pk_relay_listener_resolve      (PkRelayListener *listener);
+GSocket         *pk_relay_listen_socket         (PkRelayRule     *rule,
+                                                 GSocketType      type,
+                                                 GError         **error);
+
+/* Socket options, for tests to read back. */
+gboolean         pk_relay_set_keepalive  (GSocket     *socket,
+                                          PkRelayRule *rule,
+                                          GError     **error);
+
+G_END_DECLS

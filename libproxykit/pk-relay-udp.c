@@ -1,0 +1,547 @@
+/* pk-relay-udp.c: the UDP half of PkRelay
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* A session per client address, each with its own connected upstream
+ * socket, so that replies can be told apart without any state in the
+ * packets. Datagrams move in batches with recvmmsg/sendmmsg; replies
+ * leave by the listening socket with the address the client sent to as
+ * their source (IP_PKTINFO), so that a client of a relay listening on
+ * all addresses of a multi-homed host sees its replies come from where it
+ * sent. */
+
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "pk-error.h"
+#include "pk-relay-private.h"
+#include "pk-util-private.h"
+
+#define UDP_BATCH 32
+#define UDP_BUFSIZE 65536
+/* Batches per wakeup, so that one busy socket cannot starve the rest. */
+#define UDP_ROUNDS 8
+#define UDP_CTRL_LEN (CMSG_SPACE (sizeof (struct in6_pktinfo)) + CMSG_SPACE (sizeof (struct in_pktinfo)))
+
+typedef struct {
+  guint16 family;
+  guint16 port;
+  guint32 scope;
+  guint8 addr[16];
+} UdpKey;
+
+typedef struct {
+  PkRelayUdp *udp;
+  UdpKey key;
+  struct sockaddr_storage client;
+  socklen_t client_len;
+  /* The source of replies, as a control message ready to send. */
+  union {
+    char buf[UDP_CTRL_LEN];
+    struct cmsghdr align;
+  } ctrl;
+  gsize ctrl_len;
+  GSocket *upstream;
+  GSource *source;
+  gint64 last_active;
+} UdpSession;
+
+struct _PkRelayUdp
+{
+  PkRelayListener *listener;    /* owns this */
+  GHashTable *sessions;         /* UdpKey -> UdpSession */
+  GSource *sweep;
+  gboolean pktinfo;
+
+  struct mmsghdr msgs[UDP_BATCH];
+  struct iovec iov[UDP_BATCH];
+  struct sockaddr_storage addrs[UDP_BATCH];
+  union {
+    char buf[UDP_CTRL_LEN];
+    struct cmsghdr align;
+  } ctrl[UDP_BATCH];
+  UdpSession *batch[UDP_BATCH];
+  struct mmsghdr out[UDP_BATCH];
+  struct iovec out_iov[UDP_BATCH];
+  guint8 *buffers;
+};
+
+static guint
+udp_key_hash (gconstpointer p)
+{
+  const UdpKey *k = p;
+  guint h = k->port * 2654435761u ^ k->family;
+
+  for (guint i = 0; i < sizeof k->addr; i += 4)
+    {
+      guint32 w;
+
+      memcpy (&w, k->addr + i, 4);
+      h = (h ^ w) * 16777619u;
+    }
+  return h ^ k->scope;
+}
+
+static gboolean
+udp_key_equal (gconstpointer a,
+               gconstpointer b)
+{
+  return memcmp (a, b, sizeof (UdpKey)) == 0;
+}
+
+static void
+udp_key_from_sockaddr (UdpKey                        *key,
+                       const struct sockaddr_storage *ss)
+{
+  memset (key, 0, sizeof *key);
+  key->family = ss->ss_family;
+  if (ss->ss_family == AF_INET)
+    {
+      const struct sockaddr_in *sin = (const struct sockaddr_in *) ss;
+
+      key->port = sin->sin_port;
+      memcpy (key->addr, &sin->sin_addr, 4);
+    }
+  else if (ss->ss_family == AF_INET6)
+    {
+      const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *) ss;
+
+      key->port = sin6->sin6_port;
+      key->scope = sin6->sin6_scope_id;
+      memcpy (key->addr, &sin6->sin6_addr, 16);
+    }
+}
+
+static void
+udp_session_free (UdpSession *session)
+{
+  if (session->source != NULL)
+    {
+      g_source_destroy (session->source);
+      g_source_unref (session->source);
+    }
+  if (session->upstream != NULL)
+    {
+      g_socket_close (session->upstream, NULL);
+      g_object_unref (session->upstream);
+    }
+  g_free (session);
+}
+
+/* Sends count datagrams of a batch; the kernel may take fewer. A datagram
+ * that fails (a full buffer, an ICMP error reported late) is dropped and
+ * counted: UDP promises no more. */
+static guint
+send_batch (int             fd,
+            struct mmsghdr *msgs,
+            guint           count,
+            guint64        *dropped)
+{
+  guint sent = 0;
+
+  while (sent < count)
+    {
+      int r = sendmmsg (fd, msgs + sent, count - sent, MSG_DONTWAIT);
+
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          /* The first message failed: skip it and go on with the rest,
+           * unless the socket is full, when the rest would fail too. */
+          if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+            {
+              *dropped += count - sent;
+              return sent;
+            }
+          (*dropped)++;
+          msgs[sent].msg_len = 0;
+          sent++;
+          continue;
+        }
+      sent += r;
+    }
+  return count;
+}
+
+static void
+prepare_recv (PkRelayUdp *udp,
+              gboolean    with_name)
+{
+  for (guint i = 0; i < UDP_BATCH; i++)
+    {
+      struct msghdr *h = &udp->msgs[i].msg_hdr;
+
+      udp->iov[i].iov_base = udp->buffers + (gsize) i * UDP_BUFSIZE;
+      udp->iov[i].iov_len = UDP_BUFSIZE;
+      memset (h, 0, sizeof *h);
+      h->msg_iov = &udp->iov[i];
+      h->msg_iovlen = 1;
+      if (with_name)
+        {
+          h->msg_name = &udp->addrs[i];
+          h->msg_namelen = sizeof udp->addrs[i];
+          if (udp->pktinfo)
+            {
+              h->msg_control = udp->ctrl[i].buf;
+              h->msg_controllen = sizeof udp->ctrl[i].buf;
+            }
+        }
+    }
+}
+
+/* The reply source: the destination the client sent to, taken from its
+ * datagram's IP_PKTINFO / IPV6_PKTINFO and turned around. */
+static void
+session_set_reply_source (UdpSession    *session,
+                          struct msghdr *h)
+{
+  for (struct cmsghdr *c = CMSG_FIRSTHDR (h); c != NULL; c = CMSG_NXTHDR (h, c))
+    {
+      struct cmsghdr *out = &session->ctrl.align;
+
+      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
+        {
+          struct in_pktinfo in, reply = { 0 };
+
+          memcpy (&in, CMSG_DATA (c), sizeof in);
+          reply.ipi_spec_dst = in.ipi_addr;
+          out->cmsg_level = IPPROTO_IP;
+          out->cmsg_type = IP_PKTINFO;
+          out->cmsg_len = CMSG_LEN (sizeof reply);
+          memcpy (CMSG_DATA (out), &reply, sizeof reply);
+          session->ctrl_len = CMSG_SPACE (sizeof reply);
+          return;
+        }
+      if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO)
+        {
+          struct in6_pktinfo in, reply = { 0 };
+
+          memcpy (&in, CMSG_DATA (c), sizeof in);
+          reply.ipi6_addr = in.ipi6_addr;
+          /* A link-local source only means something with its link. */
+          if (IN6_IS_ADDR_LINKLOCAL (&in.ipi6_addr))
+            reply.ipi6_ifindex = in.ipi6_ifindex;
+          out->cmsg_level = IPPROTO_IPV6;
+          out->cmsg_type = IPV6_PKTINFO;
+          out->cmsg_len = CMSG_LEN (sizeof reply);
+          memcpy (CMSG_DATA (out), &reply, sizeof reply);
+          session->ctrl_len = CMSG_SPACE (sizeof reply);
+          return;
+        }
+    }
+}
+
+static gboolean
+session_upstream_cb (GSocket      *socket,
+                     GIOCondition  condition,
+                     gpointer      user_data)
+{
+  UdpSession *session = user_data;
+  PkRelayUdp *udp = session->udp;
+  PkRelayListener *listener = udp->listener;
+  int fd = g_socket_get_fd (socket);
+  int lfd = g_socket_get_fd (listener->socket);
+
+  for (guint round = 0; round < UDP_ROUNDS; round++)
+    {
+      int n;
+
+      prepare_recv (udp, FALSE);
+      n = recvmmsg (fd, udp->msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+      if (n <= 0)
+        {
+          /* ECONNREFUSED: an ICMP error for an earlier datagram; the
+           * session stays, as the upstream may come back. */
+          if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+              errno != ECONNREFUSED)
+            g_debug ("relay %s: upstream receive: %s", listener->rule->name, g_strerror (errno));
+          break;
+        }
+
+      for (int i = 0; i < n; i++)
+        {
+          struct msghdr *h = &udp->out[i].msg_hdr;
+
+          udp->out_iov[i].iov_base = udp->iov[i].iov_base;
+          udp->out_iov[i].iov_len = udp->msgs[i].msg_len;
+          memset (h, 0, sizeof *h);
+          h->msg_iov = &udp->out_iov[i];
+          h->msg_iovlen = 1;
+          h->msg_name = &session->client;
+          h->msg_namelen = session->client_len;
+          if (session->ctrl_len > 0)
+            {
+              h->msg_control = session->ctrl.buf;
+              h->msg_controllen = session->ctrl_len;
+            }
+        }
+      send_batch (lfd, udp->out, n, &listener->dropped);
+      for (int i = 0; i < n; i++)
+        if (udp->out[i].msg_len > 0)
+          {
+            listener->datagrams_out++;
+            listener->bytes_out += udp->out[i].msg_len;
+          }
+      session->last_active = g_get_monotonic_time ();
+      if (n < UDP_BATCH)
+        break;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static UdpSession *
+session_new (PkRelayUdp                    *udp,
+             const UdpKey                  *key,
+             const struct sockaddr_storage *client,
+             socklen_t                      client_len,
+             struct msghdr                 *h)
+{
+  PkRelayListener *listener = udp->listener;
+  PkRelayRule *rule = listener->rule;
+  g_autoptr(GSocketAddress) peer = NULL;
+  g_autoptr(GSocketAddress) upstream = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  UdpSession *session;
+
+  peer = g_socket_address_new_from_native ((gpointer) client, client_len);
+  if (peer == NULL || !pk_relay_rule_allows (rule, peer) ||
+      (rule->max_sessions > 0 && g_hash_table_size (udp->sessions) >= rule->max_sessions))
+    {
+      listener->refused++;
+      return NULL;
+    }
+
+  upstream = pk_relay_listener_dup_upstream (listener);
+  if (upstream == NULL)
+    {
+      /* Not resolved yet: this datagram is lost, later ones will pass. */
+      pk_relay_listener_resolve (listener);
+      listener->dropped++;
+      return NULL;
+    }
+
+  socket = pk_egress_create_socket (listener->egress, g_socket_address_get_family (upstream),
+                                    G_SOCKET_TYPE_DATAGRAM, &error);
+  if (socket == NULL || !g_socket_connect (socket, upstream, NULL, &error))
+    {
+      g_autofree char *who = pk_format_socket_address (peer);
+
+      listener->failed++;
+      listener->dropped++;
+      g_message ("relay %s: session for %s: %s", rule->name, who, error->message);
+      return NULL;
+    }
+
+  session = g_new0 (UdpSession, 1);
+  session->udp = udp;
+  session->key = *key;
+  memcpy (&session->client, client, client_len);
+  session->client_len = client_len;
+  if (udp->pktinfo)
+    session_set_reply_source (session, h);
+  session->upstream = g_steal_pointer (&socket);
+  session->last_active = g_get_monotonic_time ();
+  session->source = g_socket_create_source (session->upstream, G_IO_IN, NULL);
+  g_source_set_callback (session->source, G_SOURCE_FUNC (session_upstream_cb), session, NULL);
+  g_source_set_static_name (session->source, "[proxykit] relay udp session");
+  g_source_attach (session->source, g_main_context_get_thread_default ());
+
+  g_hash_table_insert (udp->sessions, &session->key, session);
+  listener->connections++;
+  if (g_log_get_debug_enabled ())
+    {
+      g_autofree char *who = pk_format_socket_address (peer);
+      g_debug ("relay %s: new UDP session for %s", rule->name, who);
+    }
+  return session;
+}
+
+static gboolean
+listener_recv_cb (GSocket      *socket,
+                  GIOCondition  condition,
+                  gpointer      user_data)
+{
+  PkRelayUdp *udp = user_data;
+  PkRelayListener *listener = udp->listener;
+  int fd = g_socket_get_fd (socket);
+
+  for (guint round = 0; round < UDP_ROUNDS && !listener->stopped; round++)
+    {
+      gint64 now;
+      int n;
+
+      prepare_recv (udp, TRUE);
+      n = recvmmsg (fd, udp->msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+      if (n <= 0)
+        break;
+      now = g_get_monotonic_time ();
+
+      for (int i = 0; i < n; i++)
+        {
+          struct msghdr *h = &udp->msgs[i].msg_hdr;
+          UdpSession *session;
+          UdpKey key;
+
+          udp_key_from_sockaddr (&key, &udp->addrs[i]);
+          session = (i > 0 && udp->batch[i - 1] != NULL && udp_key_equal (&key, &udp->batch[i - 1]->key))
+                      ? udp->batch[i - 1] : g_hash_table_lookup (udp->sessions, &key);
+          if (session == NULL)
+            session = session_new (udp, &key, &udp->addrs[i], h->msg_namelen, h);
+          if (session != NULL)
+            session->last_active = now;
+          udp->batch[i] = session;
+        }
+
+      /* Consecutive datagrams of one session go out in one sendmmsg. */
+      for (int i = 0; i < n;)
+        {
+          UdpSession *session = udp->batch[i];
+          int j = i;
+
+          if (session == NULL)
+            {
+              i++;
+              continue;
+            }
+          while (j < n && udp->batch[j] == session)
+            {
+              struct msghdr *h = &udp->out[j - i].msg_hdr;
+
+              udp->out_iov[j - i].iov_base = udp->iov[j].iov_base;
+              udp->out_iov[j - i].iov_len = udp->msgs[j].msg_len;
+              memset (h, 0, sizeof *h);
+              h->msg_iov = &udp->out_iov[j - i];
+              h->msg_iovlen = 1;
+              j++;
+            }
+          send_batch (g_socket_get_fd (session->upstream), udp->out, j - i, &listener->dropped);
+          for (int k = 0; k < j - i; k++)
+            if (udp->out[k].msg_len > 0)
+              {
+                listener->datagrams_in++;
+                listener->bytes_in += udp->out[k].msg_len;
+              }
+          i = j;
+        }
+
+      if (n < UDP_BATCH)
+        break;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+sweep_cb (gpointer user_data)
+{
+  PkRelayUdp *udp = user_data;
+  PkRelayRule *rule = udp->listener->rule;
+  gint64 limit = (gint64) (rule->idle_timeout_ms ? rule->idle_timeout_ms : 60000) * 1000;
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter iter;
+  UdpSession *session;
+
+  g_hash_table_iter_init (&iter, udp->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
+    if (now - session->last_active > limit)
+      g_hash_table_iter_remove (&iter);
+
+  /* Keep the outbound address fresh while sessions need it. */
+  if (g_hash_table_size (udp->sessions) > 0)
+    {
+      GSocketAddress *upstream = pk_relay_listener_dup_upstream (udp->listener);
+      g_clear_object (&upstream);
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+enable_pktinfo (PkRelayUdp *udp,
+                GSocket    *socket)
+{
+  int fd = g_socket_get_fd (socket);
+  int one = 1;
+
+  if (g_socket_get_family (socket) == G_SOCKET_FAMILY_IPV6)
+    {
+      if (setsockopt (fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) < 0)
+        return;
+      /* IPv4 clients of a dual-stack socket report IP_PKTINFO instead. */
+      (void) setsockopt (fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+    }
+  else if (setsockopt (fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0)
+    return;
+  udp->pktinfo = TRUE;
+}
+
+gboolean
+pk_relay_udp_start (PkRelayListener  *listener,
+                    GError          **error)
+{
+  PkRelayRule *rule = listener->rule;
+  PkRelayUdp *udp;
+  guint idle_ms = rule->idle_timeout_ms ? rule->idle_timeout_ms : 60000;
+  int size = 4 << 20;
+
+  listener->socket = pk_relay_listen_socket (rule, G_SOCKET_TYPE_DATAGRAM, error);
+  if (listener->socket == NULL)
+    return FALSE;
+
+  /* Room for bursts: the default receive buffer holds a few hundred
+   * datagrams. The kernel caps this at net.core.rmem_max. */
+  (void) setsockopt (g_socket_get_fd (listener->socket), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+
+  udp = g_new0 (PkRelayUdp, 1);
+  udp->listener = listener;
+  udp->sessions = g_hash_table_new_full (udp_key_hash, udp_key_equal, NULL,
+                                         (GDestroyNotify) udp_session_free);
+  udp->buffers = g_malloc ((gsize) UDP_BATCH * UDP_BUFSIZE);
+  if (rule->listen_address == NULL)
+    enable_pktinfo (udp, listener->socket);
+  listener->udp = udp;
+
+  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+  g_source_set_callback (listener->source, G_SOURCE_FUNC (listener_recv_cb), udp, NULL);
+  g_source_set_static_name (listener->source, "[proxykit] relay udp");
+  g_source_attach (listener->source, g_main_context_get_thread_default ());
+
+  udp->sweep = g_timeout_source_new (CLAMP (idle_ms / 4, 50, 5000));
+  g_source_set_callback (udp->sweep, sweep_cb, udp, NULL);
+  g_source_set_static_name (udp->sweep, "[proxykit] relay udp sweep");
+  g_source_attach (udp->sweep, g_main_context_get_thread_default ());
+  return TRUE;
+}
+
+void
+pk_relay_udp_stop (PkRelayListener *listener)
+{
+  PkRelayUdp *udp = listener->udp;
+
+  if (udp == NULL)
+    return;
+  g_source_destroy (udp->sweep);
+  g_source_unref (udp->sweep);
+  g_hash_table_unref (udp->sessions);
+  g_free (udp->buffers);
+  g_free (udp);
+  listener->udp = NULL;
+}
+
+guint
+pk_relay_udp_get_n_sessions (PkRelayListener *listener)
+{
+  return listener->udp ? g_hash_table_size (listener->udp->sessions) : 0;
+}
+
+void
+pk_relay_udp_flush (PkRelayListener *listener)
+{
+  if (listener->udp != NULL)
+    g_hash_table_remove_all (listener->udp->sessions);
+}

@@ -1,0 +1,1081 @@
+/* pk-relay.c: TCP and UDP port relays
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * PkRelay:
+ *
+ * A set of port relays, each a [struct@RelayRule]: traffic that reaches an
+ * inbound port goes 1:1, unchanged, to an outbound host and port. It
+ * replaces socat (TCP) and iptables DNAT (UDP).
+ *
+ * TCP connections are accepted, connected upstream through the rule's
+ * [class@Egress] with the connect timeout (the outbound name is resolved
+ * through the egress, and again when a connect fails in a way that says
+ * the host may have moved), given TCP keepalive on both sides, and handed
+ * to a [class@Bridge] (splice, half-close, idle timeout).
+ *
+ * UDP datagrams make a session per client address, each with its own
+ * upstream socket; replies go back to the client from the address it
+ * sent to. Sessions end after the idle timeout; their number is capped.
+ * Datagrams are read and written in batches (`recvmmsg`, `sendmmsg`).
+ *
+ * A rule may have a health check, a TCP connect to the outbound host
+ * with a timeout and a number of retries; a rule whose upstream is down
+ * keeps listening, and the check goes on until it is up again.
+ *
+ * pk_relay_set_rules() applies a new set of rules the way a reload
+ * should: rules that are new start, rules that are gone stop, rules that
+ * did not change keep their listening socket and live connections.
+ *
+ * ```c
+ * g_autoptr(PkRelay) relay = pk_relay_new ();
+ * g_autoptr(PkRelayRule) rule = pk_relay_rule_new_from_string ("50025;25;192.0.2.10;TCP", &error);
+ *
+ * if (!pk_relay_add_rule (relay, rule, &error))
+ *   return FALSE;
+ * // ... run the main loop; later:
+ * g_autofree char *json = pk_relay_dup_status_json (relay);
+ * ```
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifdef HAVE_JSON_GLIB
+#include <json-glib/json-glib.h>
+#endif
+
+#include "pk-bridge.h"
+#include "pk-error.h"
+#include "pk-relay.h"
+#include "pk-relay-private.h"
+#include "pk-util-private.h"
+
+/* A resolved outbound name is used this long before it is looked up
+ * again; a failed connect drops it at once. */
+#define RESOLVE_MAX_AGE_US (60 * G_USEC_PER_SEC)
+/* Accepts per wakeup, so that one busy rule cannot starve the others. */
+#define ACCEPT_BUDGET 64
+
+struct _PkRelay
+{
+  GObject parent_instance;
+
+  GPtrArray *listeners;         /* of PkRelayListener, in rule order */
+  PkEgress *default_egress;
+};
+
+G_DEFINE_FINAL_TYPE (PkRelay, pk_relay, G_TYPE_OBJECT)
+
+static void listener_stop (PkRelayListener *listener);
+
+static void
+pk_relay_dispose (GObject *object)
+{
+  PkRelay *self = PK_RELAY (object);
+
+  pk_relay_stop (self);
+
+  G_OBJECT_CLASS (pk_relay_parent_class)->dispose (object);
+}
+
+static void
+pk_relay_finalize (GObject *object)
+{
+  PkRelay *self = PK_RELAY (object);
+
+  g_clear_pointer (&self->listeners, g_ptr_array_unref);
+  g_clear_object (&self->default_egress);
+
+  G_OBJECT_CLASS (pk_relay_parent_class)->finalize (object);
+}
+
+static void
+pk_relay_class_init (PkRelayClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pk_relay_dispose;
+  object_class->finalize = pk_relay_finalize;
+}
+
+static void
+pk_relay_init (PkRelay *self)
+{
+  self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_listener_unref);
+  self->default_egress = pk_egress_new ();
+}
+
+/**
+ * pk_relay_new:
+ *
+ * Creates a relay with no rules.
+ *
+ * Returns: (transfer full): a new #PkRelay
+ */
+PkRelay *
+pk_relay_new (void)
+{
+  return g_object_new (PK_TYPE_RELAY, NULL);
+}
+
+/* --- listeners --- */
+
+PkRelayListener *
+pk_relay_listener_ref (PkRelayListener *listener)
+{
+  g_atomic_ref_count_inc (&listener->ref_count);
+  return listener;
+}
+
+void
+pk_relay_listener_unref (PkRelayListener *listener)
+{
+  /* NULL is allowed: the arrays of pk_relay_set_rules() have holes. */
+  if (listener == NULL || !g_atomic_ref_count_dec (&listener->ref_count))
+    return;
+
+  g_assert (listener->source == NULL && listener->health_timer == NULL);
+  pk_relay_rule_unref (listener->rule);
+  g_clear_object (&listener->egress);
+  g_clear_object (&listener->socket);
+  g_clear_object (&listener->cancellable);
+  pk_inet_address_list_free (listener->addresses);
+  g_clear_object (&listener->literal);
+  g_free (listener->health_reason);
+  g_free (listener);
+}
+
+gboolean
+pk_relay_set_keepalive (GSocket      *socket,
+                        PkRelayRule  *rule,
+                        GError      **error)
+{
+  int fd = g_socket_get_fd (socket);
+  int on = rule->keepalive_idle > 0;
+  int value;
+
+  if (setsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) < 0)
+    goto fail;
+  if (!on)
+    return TRUE;
+  value = rule->keepalive_idle;
+  if (setsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &value, sizeof value) < 0)
+    goto fail;
+  value = rule->keepalive_interval;
+  if (value > 0 && setsockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL, &value, sizeof value) < 0)
+    goto fail;
+  value = rule->keepalive_count;
+  if (value > 0 && setsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &value, sizeof value) < 0)
+    goto fail;
+  return TRUE;
+
+fail:
+  {
+    int saved_errno = errno;
+
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                 "relay %s: cannot set TCP keepalive: %s", rule->name, g_strerror (saved_errno));
+    return FALSE;
+  }
+}
+
+static void
+set_nodelay (GSocket *socket)
+{
+  int one = 1;
+
+  (void) setsockopt (g_socket_get_fd (socket), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static GSocket *
+bind_socket (GInetAddress  *address,
+             guint16        port,
+             GSocketType    type,
+             GError       **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) sa = NULL;
+
+  socket = g_socket_new (g_inet_address_get_family (address), type,
+                         G_SOCKET_PROTOCOL_DEFAULT, error);
+  if (socket == NULL)
+    return NULL;
+  g_socket_set_blocking (socket, FALSE);
+
+  sa = g_inet_socket_address_new (address, port);
+  /* SO_REUSEADDR for TCP so that a restart does not wait out TIME_WAIT;
+   * never for UDP, where GLib would add SO_REUSEPORT and a second relay
+   * on the same port would silently share its datagrams. */
+  if (!g_socket_bind (socket, sa, type == G_SOCKET_TYPE_STREAM, error))
+    return NULL;
+
+  if (type == G_SOCKET_TYPE_STREAM)
+    {
+      g_socket_set_listen_backlog (socket, 1024);
+      if (!g_socket_listen (socket, error))
+        return NULL;
+    }
+  return g_steal_pointer (&socket);
+}
+
+GSocket *
+pk_relay_listen_socket (PkRelayRule  *rule,
+                        GSocketType   type,
+                        GError      **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GError) local_error = NULL;
+  GSocket *socket;
+  const char *proto = type == G_SOCKET_TYPE_STREAM ? "tcp" : "udp";
+
+  if (rule->listen_address != NULL)
+    {
+      address = g_inet_address_new_from_string (rule->listen_address);
+      socket = bind_socket (address, rule->in_port, type, &local_error);
+    }
+  else
+    {
+      /* All addresses: one dual-stack socket, or IPv4 alone on a host
+       * without IPv6. */
+      address = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+      socket = bind_socket (address, rule->in_port, type, &local_error);
+      if (socket == NULL && (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED) ||
+                             g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_FAILED)))
+        {
+          g_clear_error (&local_error);
+          g_clear_object (&address);
+          address = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+          socket = bind_socket (address, rule->in_port, type, &local_error);
+        }
+    }
+
+  if (socket == NULL)
+    {
+      g_autofree char *addr = g_inet_address_to_string (address);
+
+      g_set_error (error, local_error->domain, local_error->code,
+                   "relay %s: cannot listen on %s%s%s:%u/%s: %s", rule->name,
+                   strchr (addr, ':') ? "[" : "", addr, strchr (addr, ':') ? "]" : "",
+                   rule->in_port, proto, local_error->message);
+      return NULL;
+    }
+  return socket;
+}
+
+static void
+listener_set_addresses (PkRelayListener *listener,
+                        GList           *addresses)
+{
+  gboolean changed = TRUE;
+
+  if (listener->addresses != NULL && addresses != NULL)
+    changed = !g_inet_address_equal (listener->addresses->data, addresses->data);
+
+  pk_inet_address_list_free (listener->addresses);
+  listener->addresses = addresses;
+  listener->resolved_at = g_get_monotonic_time ();
+
+  if (changed && addresses != NULL && listener->udp != NULL)
+    pk_relay_udp_flush (listener);
+}
+
+/* The first outbound address, when one is known and fresh. */
+static GInetAddress *
+listener_get_address (PkRelayListener *listener)
+{
+  if (listener->literal != NULL)
+    return listener->literal;
+  if (listener->addresses == NULL ||
+      g_get_monotonic_time () - listener->resolved_at > RESOLVE_MAX_AGE_US)
+    return NULL;
+  return listener->addresses->data;
+}
+
+GSocketAddress *
+pk_relay_listener_dup_upstream (PkRelayListener *listener)
+{
+  GInetAddress *address = listener_get_address (listener);
+
+  if (address == NULL && listener->addresses != NULL)
+    {
+      /* Stale but still the best guess; a new lookup is on its way. */
+      pk_relay_listener_resolve (listener);
+      address = listener->addresses->data;
+    }
+  if (address == NULL)
+    return NULL;
+  return g_inet_socket_address_new (address, listener->rule->out_port);
+}
+
+static void
+listener_resolve_done (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(PkRelayListener) listener = user_data;
+  g_autoptr(GError) error = NULL;
+  GList *addresses;
+
+  addresses = pk_egress_resolve_finish (PK_EGRESS (source), result, &error);
+  if (addresses == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_message ("relay %s: %s", listener->rule->name, error->message);
+      listener->resolved_at = 0;
+    }
+  else
+    listener_set_addresses (listener, addresses);
+
+  listener->resolving = FALSE;
+}
+
+void
+pk_relay_listener_resolve (PkRelayListener *listener)
+{
+  if (listener->literal != NULL || listener->stopped || listener->resolving)
+    return;
+  listener->resolving = TRUE;
+  pk_egress_resolve_async (listener->egress, listener->rule->out_host,
+                           listener->rule->connect_timeout_ms, listener->cancellable,
+                           listener_resolve_done, pk_relay_listener_ref (listener));
+}
+
+/* --- TCP --- */
+
+typedef struct {
+  PkRelayListener *listener;
+  GSocket *client;
+  GSocket *upstream;
+  PkBridge *bridge;
+  GInetAddress *tried;
+  char *peer;
+  gboolean retried;
+} TcpConn;
+
+static void
+tcp_conn_free (TcpConn *conn)
+{
+  if (conn->client != NULL)
+    g_socket_close (conn->client, NULL);
+  if (conn->upstream != NULL)
+    g_socket_close (conn->upstream, NULL);
+  g_clear_object (&conn->client);
+  g_clear_object (&conn->upstream);
+  g_clear_object (&conn->bridge);
+  g_clear_object (&conn->tried);
+  g_free (conn->peer);
+  conn->listener->active--;
+  pk_relay_listener_unref (conn->listener);
+  g_free (conn);
+}
+
+static void
+tcp_bridge_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  TcpConn *conn = user_data;
+  PkBridge *bridge = PK_BRIDGE (source);
+  g_autoptr(GError) error = NULL;
+
+  if (!pk_bridge_run_finish (bridge, result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_debug ("relay %s: connection from %s ended: %s",
+             conn->listener->rule->name, conn->peer, error->message);
+
+  conn->listener->bytes_in += pk_bridge_get_bytes_a_to_b (bridge);
+  conn->listener->bytes_out += pk_bridge_get_bytes_b_to_a (bridge);
+  tcp_conn_free (conn);
+}
+
+static void tcp_connect (TcpConn *conn, GInetAddress *address);
+
+/* Errors after which the outbound name is looked up again: the address
+ * in hand may be an old one of a host that moved. */
+static gboolean
+error_suggests_moved_host (const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+}
+
+static void
+tcp_fail (TcpConn      *conn,
+          const GError *error)
+{
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      conn->listener->failed++;
+      g_message ("relay %s: connection from %s: %s", conn->listener->rule->name,
+                 conn->peer, error->message);
+    }
+  tcp_conn_free (conn);
+}
+
+static void
+tcp_resolve_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  TcpConn *conn = user_data;
+  g_autoptr(GError) error = NULL;
+  GList *addresses;
+
+  addresses = pk_egress_resolve_finish (PK_EGRESS (source), result, &error);
+  if (addresses == NULL)
+    {
+      tcp_fail (conn, error);
+      return;
+    }
+  listener_set_addresses (conn->listener, addresses);
+
+  /* After a failure, only a new address is worth a second try. */
+  if (conn->tried != NULL && g_inet_address_equal (conn->tried, addresses->data))
+    {
+      g_autoptr(GError) again = g_error_new (PK_ERROR, PK_ERROR_FAILED,
+                                             "upstream %s:%u unreachable",
+                                             conn->listener->rule->out_host,
+                                             conn->listener->rule->out_port);
+      tcp_fail (conn, again);
+      return;
+    }
+  tcp_connect (conn, addresses->data);
+}
+
+static void
+tcp_resolve (TcpConn *conn)
+{
+  PkRelayListener *listener = conn->listener;
+
+  pk_egress_resolve_async (listener->egress, listener->rule->out_host,
+                           listener->rule->connect_timeout_ms, listener->cancellable,
+                           tcp_resolve_done, conn);
+}
+
+static void
+tcp_connect_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  TcpConn *conn = user_data;
+  PkRelayListener *listener = conn->listener;
+  g_autoptr(GError) error = NULL;
+
+  conn->upstream = pk_egress_connect_finish (PK_EGRESS (source), result, &error);
+  if (conn->upstream == NULL)
+    {
+      if (listener->literal == NULL && !conn->retried && error_suggests_moved_host (error))
+        {
+          conn->retried = TRUE;
+          pk_inet_address_list_free (g_steal_pointer (&listener->addresses));
+          g_debug ("relay %s: %s; looking %s up again", listener->rule->name, error->message,
+                   listener->rule->out_host);
+          tcp_resolve (conn);
+          return;
+        }
+      tcp_fail (conn, error);
+      return;
+    }
+
+  if (!pk_relay_set_keepalive (conn->upstream, listener->rule, &error))
+    {
+      tcp_fail (conn, error);
+      return;
+    }
+  set_nodelay (conn->upstream);
+
+  conn->bridge = pk_bridge_new (conn->client, conn->upstream);
+  pk_bridge_set_idle_timeout (conn->bridge, listener->rule->idle_timeout_ms);
+  pk_bridge_run_async (conn->bridge, listener->cancellable, tcp_bridge_done, conn);
+}
+
+static void
+tcp_connect (TcpConn      *conn,
+             GInetAddress *address)
+{
+  PkRelayListener *listener = conn->listener;
+  g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (address, listener->rule->out_port);
+
+  g_set_object (&conn->tried, address);
+  pk_egress_connect_async (listener->egress, sa, listener->rule->connect_timeout_ms,
+                           listener->cancellable, tcp_connect_done, conn);
+}
+
+static void
+tcp_accepted (PkRelayListener *listener,
+              GSocket         *client)
+{
+  g_autoptr(GSocketAddress) peer = g_socket_get_remote_address (client, NULL);
+  g_autoptr(GError) error = NULL;
+  PkRelayRule *rule = listener->rule;
+  GInetAddress *address;
+  TcpConn *conn;
+
+  if (peer == NULL || !pk_relay_rule_allows (rule, peer) ||
+      (rule->max_sessions > 0 && listener->active >= rule->max_sessions))
+    {
+      g_autofree char *who = peer ? pk_format_socket_address (peer) : g_strdup ("?");
+
+      listener->refused++;
+      g_debug ("relay %s: refused %s (%s)", rule->name, who,
+               listener->active >= rule->max_sessions && rule->max_sessions > 0
+                 ? "too many connections" : "not in the allowlist");
+      g_socket_close (client, NULL);
+      return;
+    }
+
+  conn = g_new0 (TcpConn, 1);
+  conn->listener = pk_relay_listener_ref (listener);
+  conn->client = g_object_ref (client);
+  conn->peer = pk_format_socket_address (peer);
+  listener->connections++;
+  listener->active++;
+
+  if (!pk_relay_set_keepalive (client, rule, &error))
+    {
+      tcp_fail (conn, error);
+      return;
+    }
+  set_nodelay (client);
+
+  address = listener_get_address (listener);
+  if (address != NULL)
+    tcp_connect (conn, address);
+  else
+    tcp_resolve (conn);
+}
+
+static gboolean
+tcp_accept_cb (GSocket      *socket,
+               GIOCondition  condition,
+               gpointer      user_data)
+{
+  PkRelayListener *listener = user_data;
+
+  for (guint i = 0; i < ACCEPT_BUDGET && !listener->stopped; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) client = g_socket_accept (socket, NULL, &error);
+
+      if (client == NULL)
+        {
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            g_message ("relay %s: accept: %s", listener->rule->name, error->message);
+          break;
+        }
+      g_socket_set_blocking (client, FALSE);
+      tcp_accepted (listener, client);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* --- health check --- */
+
+static void health_schedule (PkRelayListener *listener, guint delay_ms);
+
+static const char *
+health_name (PkRelayHealth health)
+{
+  switch (health)
+    {
+    case PK_RELAY_HEALTH_DISABLED:
+      return "disabled";
+    case PK_RELAY_HEALTH_UNKNOWN:
+      return "unknown";
+    case PK_RELAY_HEALTH_UP:
+      return "up";
+    case PK_RELAY_HEALTH_DOWN:
+      return "down";
+    }
+  return "unknown";
+}
+
+static void
+health_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(PkRelayListener) listener = user_data;
+  PkRelayRule *rule = listener->rule;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = NULL;
+
+  listener->health_running = FALSE;
+  socket = pk_egress_connect_to_host_finish (PK_EGRESS (source), result, &error);
+  if (listener->stopped)
+    return;
+
+  if (socket != NULL)
+    {
+      g_socket_close (socket, NULL);
+      listener->health_failures = 0;
+      g_clear_pointer (&listener->health_reason, g_free);
+      if (listener->health != PK_RELAY_HEALTH_UP)
+        g_message ("relay %s: upstream %s:%u is up", rule->name, rule->out_host, rule->out_port);
+      listener->health = PK_RELAY_HEALTH_UP;
+      health_schedule (listener, rule->health_interval_ms);
+      return;
+    }
+
+  listener->health_failures++;
+  g_free (listener->health_reason);
+  listener->health_reason = g_strdup (error->message);
+  /* The address in hand may be the reason. */
+  if (listener->literal == NULL)
+    pk_inet_address_list_free (g_steal_pointer (&listener->addresses));
+
+  if (listener->health_failures < rule->health_retries)
+    {
+      /* Confirm a failure sooner than the normal interval. */
+      health_schedule (listener, MIN (rule->health_interval_ms, 1000));
+      return;
+    }
+
+  if (listener->health != PK_RELAY_HEALTH_DOWN)
+    g_message ("relay %s: upstream %s:%u is down after %u failed checks: %s; still listening",
+               rule->name, rule->out_host, rule->out_port, listener->health_failures,
+               error->message);
+  listener->health = PK_RELAY_HEALTH_DOWN;
+  health_schedule (listener, rule->health_interval_ms);
+}
+
+static gboolean
+health_timer_cb (gpointer user_data)
+{
+  PkRelayListener *listener = user_data;
+  PkRelayRule *rule = listener->rule;
+
+  g_clear_pointer (&listener->health_timer, g_source_unref);
+  listener->health_running = TRUE;
+  pk_egress_connect_to_host_async (listener->egress, rule->out_host, rule->out_port,
+                                   rule->health_timeout_ms, listener->cancellable,
+                                   health_done, pk_relay_listener_ref (listener));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+health_schedule (PkRelayListener *listener,
+                 guint            delay_ms)
+{
+  if (listener->health_timer != NULL)
+    {
+      g_source_destroy (listener->health_timer);
+      g_source_unref (listener->health_timer);
+    }
+  listener->health_timer = g_timeout_source_new (delay_ms);
+  g_source_set_callback (listener->health_timer, health_timer_cb, listener, NULL);
+  g_source_set_static_name (listener->health_timer, "[proxykit] relay health check");
+  g_source_attach (listener->health_timer, g_main_context_get_thread_default ());
+}
+
+/* --- rules --- */
+
+static PkRelayListener *
+listener_start (PkRelay      *self,
+                PkRelayRule  *rule,
+                GError      **error)
+{
+  g_autoptr(PkRelayListener) listener = g_new0 (PkRelayListener, 1);
+  g_autoptr(GSocketAddress) local = NULL;
+
+  g_atomic_ref_count_init (&listener->ref_count);
+  listener->rule = pk_relay_rule_ref (rule);
+  listener->egress = g_object_ref (rule->egress ? rule->egress : self->default_egress);
+  listener->cancellable = g_cancellable_new ();
+  listener->literal = g_inet_address_new_from_string (rule->out_host);
+  listener->health = (rule->health_check && rule->protocol == PK_RELAY_PROTOCOL_TCP)
+                       ? PK_RELAY_HEALTH_UNKNOWN : PK_RELAY_HEALTH_DISABLED;
+
+  if (rule->protocol == PK_RELAY_PROTOCOL_TCP)
+    {
+      listener->socket = pk_relay_listen_socket (rule, G_SOCKET_TYPE_STREAM, error);
+      if (listener->socket == NULL)
+        return NULL;
+      listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+      g_source_set_callback (listener->source, G_SOURCE_FUNC (tcp_accept_cb), listener, NULL);
+      g_source_set_static_name (listener->source, "[proxykit] relay accept");
+      g_source_attach (listener->source, g_main_context_get_thread_default ());
+    }
+  else if (!pk_relay_udp_start (listener, error))
+    {
+      listener_stop (listener);
+      return NULL;
+    }
+
+  local = g_socket_get_local_address (listener->socket, NULL);
+  listener->bound_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+
+  if (listener->literal == NULL)
+    pk_relay_listener_resolve (listener);
+  if (listener->health == PK_RELAY_HEALTH_UNKNOWN)
+    health_schedule (listener, 0);
+
+  {
+    g_autofree char *desc = pk_relay_rule_to_string (rule);
+    g_message ("relay %s: %s", rule->name, desc);
+  }
+  return g_steal_pointer (&listener);
+}
+
+static void
+listener_stop (PkRelayListener *listener)
+{
+  listener->stopped = TRUE;
+  if (listener->source != NULL)
+    {
+      g_source_destroy (listener->source);
+      g_clear_pointer (&listener->source, g_source_unref);
+    }
+  if (listener->health_timer != NULL)
+    {
+      g_source_destroy (listener->health_timer);
+      g_clear_pointer (&listener->health_timer, g_source_unref);
+    }
+  if (listener->udp != NULL)
+    pk_relay_udp_stop (listener);
+  g_cancellable_cancel (listener->cancellable);
+  if (listener->socket != NULL)
+    g_socket_close (listener->socket, NULL);
+}
+
+static gboolean
+same_listen (PkRelayRule *a,
+             PkRelayRule *b)
+{
+  return a->protocol == b->protocol && a->in_port == b->in_port && a->in_port != 0 &&
+         g_strcmp0 (a->listen_address, b->listen_address) == 0;
+}
+
+static gint
+find_listener (PkRelay     *self,
+               PkRelayRule *rule)
+{
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      PkRelayListener *listener = g_ptr_array_index (self->listeners, i);
+
+      if (same_listen (listener->rule, rule))
+        return i;
+    }
+  return -1;
+}
+
+/**
+ * pk_relay_set_rules:
+ * @self: a #PkRelay
+ * @rules: (element-type PkRelayRule): the rules to relay
+ * @error: return location for a #GError
+ *
+ * Makes @rules the relay's rules, as a reload does: a rule on a port and
+ * protocol that was not there starts; one that is no longer there stops
+ * (its live connections are closed); one that is equal to the old one
+ * (pk_relay_rule_equal()) keeps its socket and its live connections. A
+ * rule that changed otherwise is restarted on its port.
+ *
+ * The rules are checked first (pk_relay_rules_check()): when that fails
+ * nothing changes. A rule that cannot listen (its port is taken) does not
+ * stop the others; the error names it.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ */
+gboolean
+pk_relay_set_rules (PkRelay    *self,
+                    GPtrArray  *rules,
+                    GError    **error)
+{
+  g_autoptr(GPtrArray) next = NULL;
+  g_autoptr(GString) failures = NULL;
+  GError *first_error = NULL;
+
+  g_return_val_if_fail (PK_IS_RELAY (self), FALSE);
+  g_return_val_if_fail (rules != NULL, FALSE);
+
+  if (!pk_relay_rules_check (rules, error))
+    return FALSE;
+
+  next = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_listener_unref);
+
+  /* Keep the unchanged first, and stop what goes or changes before any
+   * new socket binds, so that a changed rule can take its own port. */
+  for (guint i = 0; i < rules->len; i++)
+    {
+      PkRelayRule *rule = g_ptr_array_index (rules, i);
+      gint idx = find_listener (self, rule);
+
+      g_ptr_array_add (next, NULL);
+      if (idx >= 0)
+        {
+          PkRelayListener *old = g_ptr_array_index (self->listeners, idx);
+
+          if (pk_relay_rule_equal (old->rule, rule))
+            {
+              /* The name may change without a restart. */
+              if (!g_str_equal (old->rule->name, rule->name))
+                {
+                  pk_relay_rule_unref (old->rule);
+                  old->rule = pk_relay_rule_ref (rule);
+                }
+              next->pdata[i] = g_ptr_array_steal_index (self->listeners, idx);
+            }
+        }
+    }
+
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      PkRelayListener *old = g_ptr_array_index (self->listeners, i);
+
+      g_message ("relay %s: stopped", old->rule->name);
+      listener_stop (old);
+    }
+  g_ptr_array_set_size (self->listeners, 0);
+
+  for (guint i = 0; i < rules->len; i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      if (next->pdata[i] != NULL)
+        continue;
+      next->pdata[i] = listener_start (self, g_ptr_array_index (rules, i), &local_error);
+      if (next->pdata[i] == NULL)
+        {
+          if (failures == NULL)
+            failures = g_string_new (NULL);
+          else
+            g_string_append (failures, "; ");
+          g_string_append (failures, local_error->message);
+          if (first_error == NULL)
+            first_error = g_steal_pointer (&local_error);
+        }
+    }
+
+  for (guint i = 0; i < next->len; i++)
+    if (next->pdata[i] != NULL)
+      g_ptr_array_add (self->listeners, g_steal_pointer (&next->pdata[i]));
+
+  if (first_error != NULL)
+    {
+      g_set_error_literal (error, first_error->domain, first_error->code, failures->str);
+      g_error_free (first_error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pk_relay_add_rule:
+ * @self: a #PkRelay
+ * @rule: a rule
+ * @error: return location for a #GError
+ *
+ * Adds one rule and starts listening at once.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (a duplicate port or name, a
+ *   port in use)
+ */
+gboolean
+pk_relay_add_rule (PkRelay      *self,
+                   PkRelayRule  *rule,
+                   GError      **error)
+{
+  g_autoptr(GPtrArray) rules = NULL;
+
+  g_return_val_if_fail (PK_IS_RELAY (self), FALSE);
+  g_return_val_if_fail (rule != NULL, FALSE);
+
+  rules = pk_relay_list_rules (self);
+  g_ptr_array_add (rules, pk_relay_rule_ref (rule));
+  return pk_relay_set_rules (self, rules, error);
+}
+
+/**
+ * pk_relay_remove_rule:
+ * @self: a #PkRelay
+ * @name: a rule's name
+ *
+ * Stops one rule and closes its connections.
+ *
+ * Returns: whether a rule of that name was there
+ */
+gboolean
+pk_relay_remove_rule (PkRelay    *self,
+                      const char *name)
+{
+  g_return_val_if_fail (PK_IS_RELAY (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      PkRelayListener *listener = g_ptr_array_index (self->listeners, i);
+
+      if (g_str_equal (listener->rule->name, name))
+        {
+          g_message ("relay %s: stopped", name);
+          listener_stop (listener);
+          g_ptr_array_remove_index (self->listeners, i);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/**
+ * pk_relay_list_rules:
+ * @self: a #PkRelay
+ *
+ * Returns: (transfer full) (element-type PkRelayRule): the running rules
+ */
+GPtrArray *
+pk_relay_list_rules (PkRelay *self)
+{
+  GPtrArray *rules;
+
+  g_return_val_if_fail (PK_IS_RELAY (self), NULL);
+
+  rules = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      PkRelayListener *listener = g_ptr_array_index (self->listeners, i);
+      g_ptr_array_add (rules, pk_relay_rule_ref (listener->rule));
+    }
+  return rules;
+}
+
+/**
+ * pk_relay_get_local_port:
+ * @self: a #PkRelay
+ * @name: a rule's name
+ *
+ * Gets the port a rule listens on: the rule's inbound port, or the one
+ * the system chose for a rule with port 0.
+ *
+ * Returns: the port, or 0 when no rule of that name runs
+ */
+guint16
+pk_relay_get_local_port (PkRelay    *self,
+                         const char *name)
+{
+  g_return_val_if_fail (PK_IS_RELAY (self), 0);
+
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      PkRelayListener *listener = g_ptr_array_index (self->listeners, i);
+
+      if (g_str_equal (listener->rule->name, name))
+        return listener->bound_port;
+    }
+  return 0;
+}
+
+/**
+ * pk_relay_stop:
+ * @self: a #PkRelay
+ *
+ * Stops every rule and closes every connection.
+ */
+void
+pk_relay_stop (PkRelay *self)
+{
+  g_return_if_fail (PK_IS_RELAY (self));
+
+  for (guint i = 0; i < self->listeners->len; i++)
+    listener_stop (g_ptr_array_index (self->listeners, i));
+  g_ptr_array_set_size (self->listeners, 0);
+}
+
+/**
+ * pk_relay_dup_status_json:
+ * @self: a #PkRelay
+ *
+ * Describes each rule as JSON: `{"rules": [{"name", "protocol",
+ * "listen", "target", "health", "health_reason", "connections",
+ * "active", "refused", "failed", "bytes_in", "bytes_out", "sessions",
+ * "datagrams_in", "datagrams_out", "dropped"}]}`. `bytes_in` counts
+ * client to upstream, `bytes_out` upstream to client; `health` is
+ * `disabled`, `unknown`, `up` or `down`.
+ *
+ * Returns: (transfer full): the status as a JSON text
+ */
+char *
+pk_relay_dup_status_json (PkRelay *self)
+{
+#ifdef HAVE_JSON_GLIB
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  g_return_val_if_fail (PK_IS_RELAY (self), NULL);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "rules");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      PkRelayListener *l = g_ptr_array_index (self->listeners, i);
+      PkRelayRule *rule = l->rule;
+      g_autofree char *listen = NULL;
+      g_autofree char *target = NULL;
+      const char *addr = rule->listen_address ? rule->listen_address : "*";
+
+      listen = strchr (addr, ':') ? g_strdup_printf ("[%s]:%u", addr, l->bound_port)
+                                  : g_strdup_printf ("%s:%u", addr, l->bound_port);
+      target = strchr (rule->out_host, ':')
+                 ? g_strdup_printf ("[%s]:%u", rule->out_host, rule->out_port)
+                 : g_strdup_printf ("%s:%u", rule->out_host, rule->out_port);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, rule->name);
+      json_builder_set_member_name (builder, "protocol");
+      json_builder_add_string_value (builder, rule->protocol == PK_RELAY_PROTOCOL_UDP ? "udp" : "tcp");
+      json_builder_set_member_name (builder, "listen");
+      json_builder_add_string_value (builder, listen);
+      json_builder_set_member_name (builder, "target");
+      json_builder_add_string_value (builder, target);
+      json_builder_set_member_name (builder, "health");
+      json_builder_add_string_value (builder, health_name (l->health));
+      json_builder_set_member_name (builder, "health_reason");
+      if (l->health_reason != NULL)
+        json_builder_add_string_value (builder, l->health_reason);
+      else
+        json_builder_add_null_value (builder);
+
+#define ADD_INT(member, value) \
+      json_builder_set_member_name (builder, member); \
+      json_builder_add_int_value (builder, (gint64) (value))
+      ADD_INT ("connections", l->connections);
+      ADD_INT ("active", l->udp ? pk_relay_udp_get_n_sessions (l) : l->active);
+      ADD_INT ("refused", l->refused);
+      ADD_INT ("failed", l->failed);
+      ADD_INT ("bytes_in", l->bytes_in);
+      ADD_INT ("bytes_out", l->bytes_out);
+      if (rule->protocol == PK_RELAY_PROTOCOL_UDP)
+        {
+          ADD_INT ("datagrams_in", l->datagrams_in);
+          ADD_INT ("datagrams_out", l->datagrams_out);
+          ADD_INT ("dropped", l->dropped);
+        }
+#undef ADD_INT
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  return json_generator_to_data (generator, NULL);
+#else
+  g_return_val_if_fail (PK_IS_RELAY (self), NULL);
+  return g_strdup ("{\"rules\": [], \"error\": \"built without json-glib\"}");
+#endif
+}

@@ -1,0 +1,435 @@
+/* pk-state-store.c: node state as JSON files in a state directory
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * PkStateStore:
+ *
+ * Keeps the state of each node (#PkNodeState) as one JSON file,
+ * `DIRECTORY/NAME.json`, in a state directory (by default
+ * %PK_STATE_DIR_DEFAULT). It is what pk-socks and pk-watchdog share: one
+ * records the tunnel and listener it started, the other reads them to
+ * know what to watch and records failures.
+ *
+ * Every write replaces the file atomically (a temporary file, fsync,
+ * rename), so that a reader sees either the old or the new state, never
+ * half a file, even if the writer is killed or the host loses power.
+ *
+ * ```c
+ * g_autoptr(PkStateStore) store = pk_state_store_new (NULL);
+ * g_autoptr(PkNodeState) node = pk_state_store_load_or_new (store, "11", &error);
+ *
+ * pk_node_state_set_status (node, PK_NODE_STATUS_PING_FAILED, "pppd is gone");
+ * pk_node_state_set_fails (node, pk_node_state_get_fails (node) + 1);
+ * if (!pk_state_store_save (store, node, &error))
+ *   g_warning ("%s", error->message);
+ * ```
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+
+#include "pk-error.h"
+#include "pk-state-store.h"
+
+struct _PkStateStore
+{
+  GObject parent_instance;
+
+  char *directory;
+};
+
+G_DEFINE_FINAL_TYPE (PkStateStore, pk_state_store, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_DIRECTORY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+pk_state_store_finalize (GObject *object)
+{
+  PkStateStore *self = PK_STATE_STORE (object);
+
+  g_free (self->directory);
+
+  G_OBJECT_CLASS (pk_state_store_parent_class)->finalize (object);
+}
+
+static void
+pk_state_store_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  PkStateStore *self = PK_STATE_STORE (object);
+
+  switch (prop_id)
+    {
+    case PROP_DIRECTORY:
+      g_value_set_string (value, self->directory);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pk_state_store_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  PkStateStore *self = PK_STATE_STORE (object);
+
+  switch (prop_id)
+    {
+    case PROP_DIRECTORY:
+      {
+        const char *dir = g_value_get_string (value);
+        self->directory = g_strdup (dir != NULL && *dir != '\0' ? dir : PK_STATE_DIR_DEFAULT);
+      }
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pk_state_store_class_init (PkStateStoreClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = pk_state_store_finalize;
+  object_class->get_property = pk_state_store_get_property;
+  object_class->set_property = pk_state_store_set_property;
+
+  /**
+   * PkStateStore:directory:
+   *
+   * The state directory; %NULL at construction means %PK_STATE_DIR_DEFAULT.
+   */
+  properties[PROP_DIRECTORY] =
+    g_param_spec_string ("directory", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+pk_state_store_init (PkStateStore *self)
+{
+}
+
+/**
+ * pk_state_store_new:
+ * @directory: (nullable): the state directory, or %NULL for
+ *   %PK_STATE_DIR_DEFAULT
+ *
+ * Creates a store. The directory is created on the first save.
+ *
+ * Returns: (transfer full): a new #PkStateStore
+ */
+PkStateStore *
+pk_state_store_new (const char *directory)
+{
+  return g_object_new (PK_TYPE_STATE_STORE, "directory", directory, NULL);
+}
+
+/**
+ * pk_state_store_get_directory:
+ * @self: a #PkStateStore
+ *
+ * Returns: the state directory
+ */
+const char *
+pk_state_store_get_directory (PkStateStore *self)
+{
+  g_return_val_if_fail (PK_IS_STATE_STORE (self), NULL);
+  return self->directory;
+}
+
+/**
+ * pk_state_store_is_valid_name:
+ * @name: a node name
+ *
+ * Node names become file names: they are 1-64 characters of letters,
+ * digits, `-`, `_`, `.`, `:` and `@`, and do not start with a dot.
+ *
+ * Returns: %TRUE if @name can name a node
+ */
+gboolean
+pk_state_store_is_valid_name (const char *name)
+{
+  gsize len;
+
+  if (name == NULL)
+    return FALSE;
+  len = strlen (name);
+  if (len == 0 || len > 64 || name[0] == '.')
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("-_.:@", *p) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+check_name (const char  *name,
+            GError     **error)
+{
+  if (pk_state_store_is_valid_name (name))
+    return TRUE;
+  g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+               "node name '%s' is not valid (1-64 of letters, digits, '-', '_', '.', ':', '@'; "
+               "no leading dot)", name ? name : "(null)");
+  return FALSE;
+}
+
+/**
+ * pk_state_store_dup_path:
+ * @self: a #PkStateStore
+ * @name: a node name
+ *
+ * Returns: (transfer full): the path of the node's state file
+ */
+char *
+pk_state_store_dup_path (PkStateStore *self,
+                         const char   *name)
+{
+  g_autofree char *file = NULL;
+
+  g_return_val_if_fail (PK_IS_STATE_STORE (self), NULL);
+
+  file = g_strconcat (name, ".json", NULL);
+  return g_build_filename (self->directory, file, NULL);
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(const char **) a, *(const char **) b);
+}
+
+/**
+ * pk_state_store_list:
+ * @self: a #PkStateStore
+ * @error: return location for a #GError
+ *
+ * Lists the nodes that have a state file, sorted by name. A missing state
+ * directory means no nodes.
+ *
+ * Returns: (transfer full) (array zero-terminated=1) (nullable): node
+ *   names, or %NULL with @error set if the directory cannot be read
+ */
+char **
+pk_state_store_list (PkStateStore  *self,
+                     GError       **error)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GError) local_error = NULL;
+  const char *entry;
+
+  g_return_val_if_fail (PK_IS_STATE_STORE (self), NULL);
+
+  dir = g_dir_open (self->directory, 0, &local_error);
+  if (dir == NULL)
+    {
+      if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        {
+          g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cannot read state directory %s: %s",
+                       self->directory, local_error->message);
+          return NULL;
+        }
+    }
+  else
+    {
+      while ((entry = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *name = NULL;
+
+          /* Temporary files of an interrupted write end in a random
+           * suffix, not in ".json": they are never listed. */
+          if (!g_str_has_suffix (entry, ".json"))
+            continue;
+          name = g_strndup (entry, strlen (entry) - 5);
+          if (pk_state_store_is_valid_name (name))
+            g_ptr_array_add (names, g_steal_pointer (&name));
+        }
+    }
+
+  g_ptr_array_sort (names, compare_strings);
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+/**
+ * pk_state_store_load:
+ * @self: a #PkStateStore
+ * @name: a node name
+ * @error: return location for a #GError
+ *
+ * Reads a node's state file.
+ *
+ * Returns: (transfer full) (nullable): the node's state, or %NULL with
+ *   @error set: %G_FILE_ERROR_NOENT if the node has no state file,
+ *   %PK_ERROR_STATE (naming the file) if it cannot be read or parsed
+ */
+PkNodeState *
+pk_state_store_load (PkStateStore  *self,
+                     const char    *name,
+                     GError       **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *data = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(PkNodeState) node = NULL;
+  gsize len = 0;
+
+  g_return_val_if_fail (PK_IS_STATE_STORE (self), NULL);
+
+  if (!check_name (name, error))
+    return NULL;
+
+  path = pk_state_store_dup_path (self, name);
+  if (!g_file_get_contents (path, &data, &len, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      else
+        g_set_error (error, PK_ERROR, PK_ERROR_STATE, "%s", local_error->message);
+      return NULL;
+    }
+
+  node = pk_node_state_new_from_json (data, len, &local_error);
+  if (node == NULL)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "state file %s: %s", path, local_error->message);
+      return NULL;
+    }
+  if (g_strcmp0 (pk_node_state_get_name (node), name) != 0)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE,
+                   "state file %s: field 'name' is '%s', expected '%s'",
+                   path, pk_node_state_get_name (node), name);
+      return NULL;
+    }
+  return g_steal_pointer (&node);
+}
+
+/**
+ * pk_state_store_load_or_new:
+ * @self: a #PkStateStore
+ * @name: a node name
+ * @error: return location for a #GError
+ *
+ * Like pk_state_store_load(), but a node without a state file gets a new
+ * state (status `stopped`, counters at zero).
+ *
+ * Returns: (transfer full) (nullable): the node's state, or %NULL with
+ *   @error set
+ */
+PkNodeState *
+pk_state_store_load_or_new (PkStateStore  *self,
+                            const char    *name,
+                            GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  PkNodeState *node = pk_state_store_load (self, name, &local_error);
+
+  if (node != NULL)
+    return node;
+  if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    return pk_node_state_new (name);
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
+}
+
+/**
+ * pk_state_store_save:
+ * @self: a #PkStateStore
+ * @node: the node's state
+ * @error: return location for a #GError
+ *
+ * Writes a node's state file atomically, creating the state directory
+ * (mode 0755) if needed.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_STATE naming the file)
+ */
+gboolean
+pk_state_store_save (PkStateStore  *self,
+                     PkNodeState   *node,
+                     GError       **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *json = NULL;
+  g_autoptr(GError) local_error = NULL;
+  const char *name;
+
+  g_return_val_if_fail (PK_IS_STATE_STORE (self), FALSE);
+  g_return_val_if_fail (PK_IS_NODE_STATE (node), FALSE);
+
+  name = pk_node_state_get_name (node);
+  if (!check_name (name, error))
+    return FALSE;
+
+  if (g_mkdir_with_parents (self->directory, 0755) < 0)
+    {
+      int saved_errno = errno;
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cannot create state directory %s: %s",
+                   self->directory, g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  path = pk_state_store_dup_path (self, name);
+  json = pk_node_state_to_json (node);
+  if (!g_file_set_contents_full (path, json, -1,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0644, &local_error))
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cannot write state file: %s",
+                   local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pk_state_store_remove:
+ * @self: a #PkStateStore
+ * @name: a node name
+ * @error: return location for a #GError
+ *
+ * Deletes a node's state file; a node without one is not an error.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ */
+gboolean
+pk_state_store_remove (PkStateStore  *self,
+                       const char    *name,
+                       GError       **error)
+{
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (PK_IS_STATE_STORE (self), FALSE);
+
+  if (!check_name (name, error))
+    return FALSE;
+  path = pk_state_store_dup_path (self, name);
+  if (g_unlink (path) < 0 && errno != ENOENT)
+    {
+      int saved_errno = errno;
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cannot remove state file %s: %s",
+                   path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}

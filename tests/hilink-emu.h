@@ -1,0 +1,66 @@
+/* hilink-emu.h: an emulated Huawei E8372h (HiLink web API) on loopback
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* One emulated dongle: a libsoup server on the thread-default main
+ * context. It follows the device's API: SesTokInfo and single-use tokens
+ * (a reused token gets 125003, an unknown session 125002), optional login
+ * (password types 0 and 4), status with WanIPAddress, a data switch and
+ * a net mode that change the WAN IP after a delay, reboot, and errors
+ * injected on request. WAN IPs are 100.64.ID.x strings (shared address
+ * space, only ever text here).
+ *
+ * The same knobs are reachable over HTTP for out-of-process use:
+ *   GET /emu/control?busy=N&slow_ms=N&drop=N&sticky=data,netmode&expire=1
+ *                   &delay_ms=N&reboot_ms=N
+ *   GET /emu/state   -> key=value lines (wan_ip, status, data, mode,
+ *                       requests, posts, logins, last_peer, reboots)
+ */
+typedef struct _HilinkEmu HilinkEmu;
+
+HilinkEmu  *hilink_emu_new              (const char  *address,
+                                         guint16      port,
+                                         guint        id,
+                                         GError     **error);
+void        hilink_emu_free             (HilinkEmu   *emu);
+guint16     hilink_emu_get_port         (HilinkEmu   *emu);
+char       *hilink_emu_dup_url          (HilinkEmu   *emu);
+
+/* password_type -1 turns login off (state-login answers 100002). */
+void        hilink_emu_set_login        (HilinkEmu   *emu,
+                                         const char  *username,
+                                         const char  *password,
+                                         int          password_type);
+void        hilink_emu_set_delays       (HilinkEmu   *emu,
+                                         guint        reconnect_ms,
+                                         guint        reboot_ms);
+/* Methods ("data", "netmode", "reboot", comma-separated) after which the
+ * device comes back with the same WAN IP. */
+void        hilink_emu_set_sticky       (HilinkEmu   *emu,
+                                         const char  *methods);
+/* The next @busy answers are 100004, every answer waits @slow_ms, the
+ * next @drop connections are closed without an answer. */
+void        hilink_emu_inject           (HilinkEmu   *emu,
+                                         guint        busy,
+                                         guint        slow_ms,
+                                         guint        drop);
+/* Forgets every session, as a device does after a while. */
+void        hilink_emu_expire_sessions  (HilinkEmu   *emu);
+
+const char *hilink_emu_get_wan_ip       (HilinkEmu   *emu);
+int         hilink_emu_get_status       (HilinkEmu   *emu);
+const char *hilink_emu_get_net_mode     (HilinkEmu   *emu);
+const char *hilink_emu_get_last_peer    (HilinkEmu   *emu);
+const char *hilink_emu_get_last_body    (HilinkEmu   *emu);
+guint       hilink_emu_count            (HilinkEmu   *emu,
+                                         const char  *what);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HilinkEmu, hilink_emu_free)
+
+G_END_DECLS

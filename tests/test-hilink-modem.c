@@ -1,0 +1,671 @@
+/* test-hilink-modem.c: PkHilinkModem against the emulated E8372h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <proxykit/proxykit.h>
+
+#include "hilink-emu.h"
+#include "pk-hilink-xml-private.h"
+#include "pk-test-utils.h"
+
+typedef struct {
+  HilinkEmu *emu;
+  PkHilinkModem *modem;
+} Fixture;
+
+static void
+setup (Fixture       *f,
+       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+
+  f->emu = hilink_emu_new ("127.0.0.1", 0, 11, &error);
+  g_assert_no_error (error);
+  hilink_emu_set_delays (f->emu, 50, 100);
+  url = hilink_emu_dup_url (f->emu);
+  f->modem = pk_hilink_modem_new (url, NULL, &error);
+  g_assert_no_error (error);
+  pk_hilink_modem_set_timeout (f->modem, 5000);
+}
+
+static void
+teardown (Fixture       *f,
+          gconstpointer  data)
+{
+  g_clear_object (&f->modem);
+  g_clear_pointer (&f->emu, hilink_emu_free);
+}
+
+static void
+on_result (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+result_ready (gpointer data)
+{
+  return *(GAsyncResult **) data != NULL;
+}
+
+#define WAIT(res) pk_test_wait_until (result_ready, &(res), 20000)
+
+static gboolean
+get_status (PkHilinkModem  *modem,
+            PkModemState   *state,
+            char          **wan_ip,
+            GError        **error)
+{
+  g_autoptr(GAsyncResult) res = NULL;
+
+  pk_modem_get_status_async (PK_MODEM (modem), NULL, on_result, &res);
+  WAIT (res);
+  return pk_modem_get_status_finish (PK_MODEM (modem), res, state, wan_ip, error);
+}
+
+static gboolean
+set_data (PkHilinkModem  *modem,
+          gboolean        on,
+          GError        **error)
+{
+  g_autoptr(GAsyncResult) res = NULL;
+
+  pk_modem_set_data_enabled_async (PK_MODEM (modem), on, NULL, on_result, &res);
+  WAIT (res);
+  return pk_modem_set_data_enabled_finish (PK_MODEM (modem), res, error);
+}
+
+static GHashTable *
+get_info (PkHilinkModem  *modem,
+          GError        **error)
+{
+  g_autoptr(GAsyncResult) res = NULL;
+
+  pk_modem_get_device_info_async (PK_MODEM (modem), NULL, on_result, &res);
+  WAIT (res);
+  return pk_modem_get_device_info_finish (PK_MODEM (modem), res, error);
+}
+
+static gboolean
+emu_connected (gpointer data)
+{
+  return hilink_emu_get_status (data) == 901;
+}
+
+/* --- status, sessions, tokens --- */
+
+static void
+test_status (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *wan_ip = NULL;
+  PkModemState state = PK_MODEM_STATE_UNKNOWN;
+
+  g_assert_true (get_status (f->modem, &state, &wan_ip, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (state, ==, PK_MODEM_STATE_CONNECTED);
+  g_assert_cmpstr (wan_ip, ==, hilink_emu_get_wan_ip (f->emu));
+  g_assert_true (g_str_has_prefix (wan_ip, "100.64.11."));
+  g_assert_cmpuint (hilink_emu_count (f->emu, "sessions"), ==, 1);
+}
+
+static void
+test_disconnected_status (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *wan_ip = NULL;
+  PkModemState state = PK_MODEM_STATE_UNKNOWN;
+
+  g_assert_true (set_data (f->modem, FALSE, &error));
+  g_assert_true (get_status (f->modem, &state, &wan_ip, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (state, ==, PK_MODEM_STATE_DISCONNECTED);
+  g_assert_null (wan_ip);
+}
+
+static void
+test_tokens_single_use (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* Each POST spends a token and takes the next one from the answer's
+   * header: three POSTs, one session, no token error. */
+  g_assert_true (set_data (f->modem, TRUE, &error));
+  g_assert_true (set_data (f->modem, TRUE, &error));
+  g_assert_true (set_data (f->modem, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "posts"), ==, 3);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "sessions"), ==, 1);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "token_errors"), ==, 0);
+}
+
+static void
+test_session_expired_retry (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (set_data (f->modem, TRUE, &error));
+  hilink_emu_expire_sessions (f->emu);
+
+  /* 125002, a new session, the retry succeeds. */
+  g_assert_true (set_data (f->modem, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "token_errors"), ==, 1);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "sessions"), ==, 2);
+  g_assert_cmpint (hilink_emu_get_status (f->emu), ==, 902);
+}
+
+/* A device that keeps rejecting the session: the client retries once,
+ * then reports the code. */
+static gboolean
+expire_again (gpointer data)
+{
+  Fixture *f = data;
+  /* Expire while the retry's SesTokInfo is answered: keeps every POST's
+   * session unknown. */
+  if (hilink_emu_count (f->emu, "sessions") >= 2)
+    hilink_emu_expire_sessions (f->emu);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+test_session_retry_only_once (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) res = NULL;
+  guint id;
+
+  g_assert_true (set_data (f->modem, TRUE, &error));
+  hilink_emu_expire_sessions (f->emu);
+  /* Answers are slowed so that the sessions can be expired in between. */
+  hilink_emu_inject (f->emu, 0, 30, 0);
+  id = g_timeout_add (5, expire_again, f);
+
+  pk_modem_set_data_enabled_async (PK_MODEM (f->modem), FALSE, NULL, on_result, &res);
+  WAIT (res);
+  g_source_remove (id);
+  g_assert_false (pk_modem_set_data_enabled_finish (PK_MODEM (f->modem), res, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_MODEM);
+  g_assert_cmpuint (pk_hilink_error_get_code (error), ==, 125002);
+  g_assert_true (g_str_has_prefix (error->message, "HiLink error 125002: wrong session"));
+  g_assert_cmpuint (hilink_emu_count (f->emu, "token_errors"), ==, 2);
+}
+
+static void
+test_egress_source_address (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkEgress) egress = pk_egress_new_full ("127.0.0.2", NULL, 0, 0, &error);
+  g_autofree char *url = hilink_emu_dup_url (f->emu);
+  g_autoptr(PkHilinkModem) modem = pk_hilink_modem_new (url, egress, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (pk_hilink_modem_get_egress (modem) == egress);
+  g_assert_true (get_status (modem, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (hilink_emu_get_last_peer (f->emu), ==, "127.0.0.2");
+
+  /* An egress whose interface does not exist: no connection at all. */
+  {
+    g_autoptr(PkEgress) bad = pk_egress_new_full ("127.0.0.3", "pk-nosuchif0", 0, 0, &error);
+    g_autoptr(PkHilinkModem) m2 = pk_hilink_modem_new (url, bad, &error);
+
+    g_assert_false (get_status (m2, NULL, NULL, &error));
+    g_assert_nonnull (error);
+    g_assert_cmpstr (hilink_emu_get_last_peer (f->emu), ==, "127.0.0.2");
+  }
+}
+
+/* --- login --- */
+
+static void
+test_login (Fixture       *f,
+            gconstpointer  data)
+{
+  int type = GPOINTER_TO_INT (data);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) info = NULL;
+
+  hilink_emu_set_login (f->emu, "admin", "s3cret<&>", type);
+  pk_hilink_modem_set_credentials (f->modem, "admin", "s3cret<&>");
+
+  info = get_info (f->modem, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_hash_table_lookup (info, "device-name"), ==, "E8372h-320");
+  g_assert_cmpuint (hilink_emu_count (f->emu, "logins"), ==, 1);
+
+  /* The login's session and tokens carry on. */
+  g_assert_true (set_data (f->modem, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "logins"), ==, 1);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "token_errors"), ==, 0);
+
+  /* The device forgets the login: 125002, new session, login again. */
+  hilink_emu_expire_sessions (f->emu);
+  g_assert_true (set_data (f->modem, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "logins"), ==, 2);
+}
+
+static void
+test_login_wrong_password (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) info = NULL;
+
+  hilink_emu_set_login (f->emu, "admin", "right", 4);
+  pk_hilink_modem_set_credentials (f->modem, NULL, "wrong");
+  g_assert_cmpstr (pk_hilink_modem_get_username (f->modem), ==, "admin");
+
+  info = get_info (f->modem, &error);
+  g_assert_null (info);
+  g_assert_error (error, PK_ERROR, PK_ERROR_AUTH_FAILED);
+  g_assert_cmpuint (pk_hilink_error_get_code (error), ==, 108006);
+  g_assert_nonnull (strstr (error->message, "user/login"));
+}
+
+static void
+test_login_required_without_credentials (Fixture       *f,
+                                         gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) info = NULL;
+
+  hilink_emu_set_login (f->emu, "admin", "right", 0);
+  info = get_info (f->modem, &error);
+  g_assert_null (info);
+  g_assert_error (error, PK_ERROR, PK_ERROR_AUTH_FAILED);
+  g_assert_cmpuint (pk_hilink_error_get_code (error), ==, 100003);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "logins"), ==, 0);
+}
+
+static void
+test_login_not_needed (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) info = NULL;
+
+  /* state-login answers 100002: no login, and none tried. */
+  pk_hilink_modem_set_credentials (f->modem, "admin", "unused");
+  info = get_info (f->modem, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (info);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "logins"), ==, 0);
+}
+
+/* --- endpoints --- */
+
+static void
+test_device_info_and_signal (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) info = NULL;
+  g_autoptr(GHashTable) signal = NULL;
+  g_autoptr(GAsyncResult) res = NULL;
+
+  info = get_info (f->modem, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_hash_table_lookup (info, "imei"), ==, "860000000000011");
+  g_assert_cmpstr (g_hash_table_lookup (info, "serial-number"), ==, "EMU000000011");
+  g_assert_cmpstr (g_hash_table_lookup (info, "mac-address"), ==, "02:00:00:00:00:0b");
+  g_assert_cmpstr (g_hash_table_lookup (info, "HardwareVersion"), ==, "CL4E8372HM");
+
+  pk_modem_get_signal_async (PK_MODEM (f->modem), NULL, on_result, &res);
+  WAIT (res);
+  signal = pk_modem_get_signal_finish (PK_MODEM (f->modem), res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_hash_table_lookup (signal, "rsrp"), ==, "-95dBm");
+  g_assert_cmpstr (g_hash_table_lookup (signal, "cell-id"), ==, "20522283");
+}
+
+static void
+test_traffic (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) res = NULL;
+  PkModemTraffic traffic = { 0 };
+
+  pk_modem_get_traffic_async (PK_MODEM (f->modem), NULL, on_result, &res);
+  WAIT (res);
+  g_assert_true (pk_modem_get_traffic_finish (PK_MODEM (f->modem), res, &traffic, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (traffic.total_rx_bytes, ==, 52428800);
+  g_assert_cmpuint (traffic.total_tx_bytes, ==, 7340032);
+  g_assert_cmpuint (traffic.rx_rate, ==, 5000);
+  g_assert_cmpuint (traffic.rx_bytes, >=, 1000);
+}
+
+static void
+test_data_switch (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *old_ip = g_strdup (hilink_emu_get_wan_ip (f->emu));
+  g_autofree char *new_ip = NULL;
+  gboolean enabled = FALSE;
+  PkModemState state;
+
+  {
+    g_autoptr(GAsyncResult) res = NULL;
+    pk_modem_get_data_enabled_async (PK_MODEM (f->modem), NULL, on_result, &res);
+    WAIT (res);
+    g_assert_true (pk_modem_get_data_enabled_finish (PK_MODEM (f->modem), res, &enabled, &error));
+    g_assert_true (enabled);
+  }
+
+  g_assert_true (set_data (f->modem, FALSE, &error));
+  g_assert_cmpstr (hilink_emu_get_last_body (f->emu), ==,
+                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?><request><dataswitch>0</dataswitch></request>");
+  g_assert_true (set_data (f->modem, TRUE, &error));
+  g_assert_no_error (error);
+  pk_test_wait_until (emu_connected, f->emu, 5000);
+  g_assert_true (get_status (f->modem, &state, &new_ip, &error));
+  g_assert_cmpint (state, ==, PK_MODEM_STATE_CONNECTED);
+  g_assert_cmpstr (new_ip, !=, old_ip);
+}
+
+static void
+test_network_mode (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  PkModemNetworkMode mode = PK_MODEM_NETWORK_MODE_UNKNOWN;
+  const char *body;
+
+  {
+    g_autoptr(GAsyncResult) res = NULL;
+    pk_modem_get_network_mode_async (PK_MODEM (f->modem), NULL, on_result, &res);
+    WAIT (res);
+    g_assert_true (pk_modem_get_network_mode_finish (PK_MODEM (f->modem), res, &mode, &error));
+    g_assert_cmpint (mode, ==, PK_MODEM_NETWORK_MODE_AUTO);
+  }
+  {
+    g_autoptr(GAsyncResult) res = NULL;
+    pk_modem_set_network_mode_async (PK_MODEM (f->modem), PK_MODEM_NETWORK_MODE_3G_ONLY, NULL, on_result, &res);
+    WAIT (res);
+    g_assert_true (pk_modem_set_network_mode_finish (PK_MODEM (f->modem), res, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_cmpstr (hilink_emu_get_net_mode (f->emu), ==, "02");
+
+  /* Mode, then the bands read before, in that order. */
+  body = hilink_emu_get_last_body (f->emu);
+  g_assert_nonnull (strstr (body, "<NetworkMode>02</NetworkMode><NetworkBand>3FFFFFFF</NetworkBand>"
+                                  "<LTEBand>800C5</LTEBand>"));
+
+  {
+    g_autoptr(GAsyncResult) res = NULL;
+    pk_modem_set_network_mode_async (PK_MODEM (f->modem), PK_MODEM_NETWORK_MODE_UNKNOWN, NULL, on_result, &res);
+    WAIT (res);
+    g_assert_false (pk_modem_set_network_mode_finish (PK_MODEM (f->modem), res, &error));
+    g_assert_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT);
+  }
+}
+
+static void
+test_reboot (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) res = NULL;
+  g_autofree char *old_ip = g_strdup (hilink_emu_get_wan_ip (f->emu));
+  g_autofree char *new_ip = NULL;
+
+  pk_modem_reboot_async (PK_MODEM (f->modem), NULL, on_result, &res);
+  WAIT (res);
+  g_assert_true (pk_modem_reboot_finish (PK_MODEM (f->modem), res, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "reboots"), ==, 1);
+
+  /* While it reboots it does not answer. */
+  g_assert_false (get_status (f->modem, NULL, NULL, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpint (error->domain, ==, G_IO_ERROR);
+  g_clear_error (&error);
+
+  pk_test_wait_until (emu_connected, f->emu, 5000);
+  g_assert_true (get_status (f->modem, NULL, &new_ip, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (new_ip, !=, old_ip);
+}
+
+/* --- error paths --- */
+
+static void
+test_busy (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  hilink_emu_inject (f->emu, 1, 0, 0);
+  g_assert_false (set_data (f->modem, FALSE, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_BUSY);
+  g_assert_cmpuint (pk_hilink_error_get_code (error), ==, 100004);
+  g_assert_true (g_str_has_prefix (error->message, "HiLink error 100004: system busy"));
+  g_clear_error (&error);
+
+  /* Nothing is left broken. */
+  g_assert_true (set_data (f->modem, FALSE, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_dropped_connection (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  hilink_emu_inject (f->emu, 0, 0, 100);
+  g_assert_false (get_status (f->modem, NULL, NULL, &error));
+  g_assert_nonnull (error);
+  g_assert_false (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
+  g_assert_nonnull (strstr (error->message, "/api/"));
+  g_clear_error (&error);
+
+  hilink_emu_inject (f->emu, 0, 0, 0);
+  g_assert_true (get_status (f->modem, NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_timeout (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  hilink_emu_inject (f->emu, 0, 3000, 0);
+  pk_hilink_modem_set_timeout (f->modem, 200);
+  g_assert_cmpuint (pk_hilink_modem_get_timeout (f->modem), ==, 200);
+  g_assert_false (get_status (f->modem, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_nonnull (strstr (error->message, "200 ms"));
+}
+
+static void
+test_cancel (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) res = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
+  hilink_emu_inject (f->emu, 0, 3000, 0);
+  pk_modem_get_status_async (PK_MODEM (f->modem), cancellable, on_result, &res);
+  g_cancellable_cancel (cancellable);
+  WAIT (res);
+  g_assert_false (pk_modem_get_status_finish (PK_MODEM (f->modem), res, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+static void
+test_unreachable (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) sock = NULL;
+  g_autoptr(PkHilinkModem) modem = NULL;
+  g_autofree char *url = NULL;
+  guint16 port;
+
+  /* A port nobody listens on. */
+  {
+    HilinkEmu *emu = hilink_emu_new ("127.0.0.1", 0, 1, &error);
+    port = hilink_emu_get_port (emu);
+    hilink_emu_free (emu);
+  }
+  url = g_strdup_printf ("http://127.0.0.1:%u", port);
+  modem = pk_hilink_modem_new (url, NULL, &error);
+  g_assert_false (get_status (modem, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+  g_assert_nonnull (strstr (error->message, url));
+}
+
+static void
+test_bad_url (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkHilinkModem) modem = pk_hilink_modem_new ("ftp://192.168.8.1", NULL, &error);
+
+  g_assert_null (modem);
+  g_assert_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "ftp://192.168.8.1"));
+  g_clear_error (&error);
+
+  modem = pk_hilink_modem_new (NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pk_hilink_modem_get_base_url (modem), ==, PK_HILINK_DEFAULT_URL);
+}
+
+static void
+test_error_code (void)
+{
+  g_autoptr(GError) e1 = g_error_new (PK_ERROR, PK_ERROR_MODEM, "HiLink error 112003: x");
+  g_autoptr(GError) e2 = g_error_new (PK_ERROR, PK_ERROR_MODEM, "HiLink error abc: x");
+  g_autoptr(GError) e3 = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, "HiLink error 100004: x");
+
+  g_assert_cmpuint (pk_hilink_error_get_code (e1), ==, 112003);
+  g_assert_cmpuint (pk_hilink_error_get_code (e2), ==, 0);
+  g_assert_cmpuint (pk_hilink_error_get_code (e3), ==, 0);
+  g_assert_cmpuint (pk_hilink_error_get_code (NULL), ==, 0);
+}
+
+/* --- the XML parser --- */
+
+static void
+test_xml_parse (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkHilinkXml) xml = NULL;
+  guint code = 0;
+  static const char reply[] =
+    "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
+    "<response><a>1</a><b> two &amp; </b><nested><c>3</c></nested><a>dup</a><empty/></response>";
+
+  xml = pk_hilink_xml_parse (reply, strlen (reply), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (xml->root, ==, "response");
+  g_assert_cmpstr (pk_hilink_xml_get (xml, "a"), ==, "1");
+  g_assert_cmpstr (pk_hilink_xml_get (xml, "b"), ==, "two &");
+  g_assert_cmpstr (pk_hilink_xml_get (xml, "c"), ==, "3");
+  g_assert_cmpstr (pk_hilink_xml_get (xml, "empty"), ==, "");
+  g_assert_false (pk_hilink_xml_get_error_code (xml, &code));
+  g_clear_pointer (&xml, pk_hilink_xml_free);
+
+  xml = pk_hilink_xml_parse ("<response>OK</response>", 23, &error);
+  g_assert_cmpstr (xml->text, ==, "OK");
+  g_clear_pointer (&xml, pk_hilink_xml_free);
+
+  xml = pk_hilink_xml_parse ("<error><code>125003</code><message/></error>", 44, &error);
+  g_assert_true (pk_hilink_xml_get_error_code (xml, &code));
+  g_assert_cmpuint (code, ==, 125003);
+  g_clear_pointer (&xml, pk_hilink_xml_free);
+
+  xml = pk_hilink_xml_parse ("<error><code>99999999999</code></error>", 39, &error);
+  g_assert_true (pk_hilink_xml_get_error_code (xml, &code));
+  g_assert_cmpuint (code, ==, 0);
+  g_clear_pointer (&xml, pk_hilink_xml_free);
+
+  for (const char * const *bad = (const char * const[]) {
+         "", "<?xml", "<response>", "<a></b>", "text only", "<a/><b/>",
+         "<html><body>redirect<br></body></html>", NULL }; *bad != NULL; bad++)
+    {
+      xml = pk_hilink_xml_parse (*bad, strlen (*bad), &error);
+      g_assert_null (xml);
+      g_assert_error (error, PK_ERROR, PK_ERROR_PROTOCOL);
+      g_clear_error (&error);
+    }
+
+  {
+    GString *deep = g_string_new (NULL);
+    for (int i = 0; i < 40; i++)
+      g_string_append (deep, "<x>");
+    xml = pk_hilink_xml_parse (deep->str, deep->len, &error);
+    g_assert_null (xml);
+    g_assert_error (error, PK_ERROR, PK_ERROR_PROTOCOL);
+    g_clear_error (&error);
+    g_string_free (deep, TRUE);
+  }
+}
+
+static void
+test_xml_build (void)
+{
+  const char *pairs[] = { "Username", "a<b", "Password", "&", NULL };
+  g_autofree char *xml = pk_hilink_xml_build_request (pairs);
+
+  g_assert_cmpstr (xml, ==, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><request>"
+                   "<Username>a&lt;b</Username><Password>&amp;</Password></request>");
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  pk_test_init (&argc, &argv);
+
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)
+  ADD ("/hilink-modem/status/connected", test_status);
+  ADD ("/hilink-modem/status/disconnected", test_disconnected_status);
+  ADD ("/hilink-modem/session/tokens-single-use", test_tokens_single_use);
+  ADD ("/hilink-modem/session/expired-retry", test_session_expired_retry);
+  ADD ("/hilink-modem/session/retry-only-once", test_session_retry_only_once);
+  ADD ("/hilink-modem/egress/source-address", test_egress_source_address);
+  g_test_add ("/hilink-modem/login/type-0", Fixture, GINT_TO_POINTER (0), setup, test_login, teardown);
+  g_test_add ("/hilink-modem/login/type-4", Fixture, GINT_TO_POINTER (4), setup, test_login, teardown);
+  ADD ("/hilink-modem/login/wrong-password", test_login_wrong_password);
+  ADD ("/hilink-modem/login/required-without-credentials", test_login_required_without_credentials);
+  ADD ("/hilink-modem/login/not-needed", test_login_not_needed);
+  ADD ("/hilink-modem/endpoint/device-info-and-signal", test_device_info_and_signal);
+  ADD ("/hilink-modem/endpoint/traffic", test_traffic);
+  ADD ("/hilink-modem/endpoint/data-switch", test_data_switch);
+  ADD ("/hilink-modem/endpoint/network-mode", test_network_mode);
+  ADD ("/hilink-modem/endpoint/reboot", test_reboot);
+  ADD ("/hilink-modem/error/busy", test_busy);
+  ADD ("/hilink-modem/error/dropped-connection", test_dropped_connection);
+  ADD ("/hilink-modem/error/timeout", test_timeout);
+  ADD ("/hilink-modem/error/cancel", test_cancel);
+#undef ADD
+  g_test_add_func ("/hilink-modem/error/unreachable", test_unreachable);
+  g_test_add_func ("/hilink-modem/error/bad-url", test_bad_url);
+  g_test_add_func ("/hilink-modem/error/code", test_error_code);
+  g_test_add_func ("/hilink-modem/xml/parse", test_xml_parse);
+  g_test_add_func ("/hilink-modem/xml/build", test_xml_build);
+
+  return g_test_run ();
+}

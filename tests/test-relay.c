@@ -1,0 +1,710 @@
+/* test-relay.c: PkRelay on loopback: TCP and UDP relays, health check, reload
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <json-glib/json-glib.h>
+#include <proxykit/proxykit.h>
+
+#include "pk-test-utils.h"
+
+/* --- helpers --- */
+
+static JsonObject *
+rule_status (PkRelay    *relay,
+             const char *name)
+{
+  g_autofree char *json = pk_relay_dup_status_json (relay);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonArray *rules;
+
+  json_parser_load_from_data (parser, json, -1, &error);
+  g_assert_no_error (error);
+  rules = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "rules");
+  for (guint i = 0; i < json_array_get_length (rules); i++)
+    {
+      JsonObject *o = json_array_get_object_element (rules, i);
+
+      if (g_str_equal (json_object_get_string_member (o, "name"), name))
+        return json_object_ref (o);
+    }
+  return NULL;
+}
+
+static gint64
+rule_counter (PkRelay    *relay,
+              const char *name,
+              const char *member)
+{
+  g_autoptr(JsonObject) o = rule_status (relay, name);
+
+  g_assert_nonnull (o);
+  return json_object_get_int_member (o, member);
+}
+
+static char *
+rule_health (PkRelay    *relay,
+             const char *name)
+{
+  g_autoptr(JsonObject) o = rule_status (relay, name);
+
+  g_assert_nonnull (o);
+  return g_strdup (json_object_get_string_member (o, "health"));
+}
+
+static GSocketAddress *
+loopback (const char *ip,
+          guint16     port)
+{
+  g_autoptr(GInetAddress) a = g_inet_address_new_from_string (ip);
+
+  return g_inet_socket_address_new (a, port);
+}
+
+/* A rule on 127.0.0.1 port 0 (the system picks) to 127.0.0.1:out_port. */
+static PkRelayRule *
+loopback_rule (PkRelayProtocol protocol,
+               guint16         out_port,
+               const char     *name)
+{
+  PkRelayRule *rule = pk_relay_rule_new (protocol, 0, "127.0.0.1", out_port);
+
+  pk_relay_rule_set_name (rule, name);
+  g_assert_true (pk_relay_rule_set_listen_address (rule, "127.0.0.1", NULL));
+  return rule;
+}
+
+static guint16
+start_rule (PkRelay     *relay,
+            PkRelayRule *rule)
+{
+  g_autoptr(GError) error = NULL;
+
+  pk_relay_add_rule (relay, rule, &error);
+  g_assert_no_error (error);
+  return pk_relay_get_local_port (relay, pk_relay_rule_get_name (rule));
+}
+
+/* The relay runs in this thread's main context; blocking clients run in
+ * threads while it iterates. */
+typedef struct {
+  GThread *thread;
+  gint done;
+} Client;
+
+static gboolean
+client_done (gpointer data)
+{
+  return g_atomic_int_get (&((Client *) data)->done);
+}
+
+static void
+client_join (Client *client)
+{
+  pk_test_wait_until (client_done, client, 60000);
+  g_thread_join (client->thread);
+}
+
+static gboolean
+iterate_for (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < end)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  return TRUE;
+}
+
+/* --- TCP --- */
+
+typedef struct {
+  Client client;
+  guint16 port;
+  gsize size;
+  char *sent_sha;
+  char *received_sha;
+  gsize received;
+} Transfer;
+
+static gpointer
+writer_thread (gpointer data)
+{
+  GSocket *socket = data;
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize size = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (socket), "size"));
+  g_autofree guint32 *block = g_new (guint32, 16384);
+  gsize off = 0;
+
+  while (off < size)
+    {
+      gsize n = MIN (size - off, 16384 * sizeof (guint32));
+
+      for (guint i = 0; i < 16384; i++)
+        block[i] = g_random_int ();
+      pk_test_send_all (socket, block, n);
+      g_checksum_update (sum, (const guchar *) block, n);
+      off += n;
+    }
+  g_socket_shutdown (socket, FALSE, TRUE, NULL);
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+static gpointer
+transfer_thread (gpointer data)
+{
+  Transfer *t = data;
+  g_autoptr(GSocketAddress) addr = loopback ("127.0.0.1", t->port);
+  g_autoptr(GSocket) socket = pk_test_connect_tcp (addr);
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree char *buf = g_malloc (65536);
+  GThread *writer;
+
+  g_socket_set_timeout (socket, 30);
+  g_object_set_data (G_OBJECT (socket), "size", GSIZE_TO_POINTER (t->size));
+  writer = g_thread_new ("writer", writer_thread, socket);
+  for (;;)
+    {
+      gssize n = g_socket_receive (socket, buf, 65536, NULL, NULL);
+
+      if (n <= 0)
+        break;
+      g_checksum_update (sum, (const guchar *) buf, n);
+      t->received += n;
+    }
+  t->sent_sha = g_thread_join (writer);
+  t->received_sha = g_strdup (g_checksum_get_string (sum));
+  g_atomic_int_set (&t->client.done, 1);
+  return NULL;
+}
+
+static gboolean
+big_idle (gpointer data)
+{
+  return rule_counter (data, "big", "active") == 0;
+}
+
+static void
+test_tcp_large_transfer (void)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = loopback_rule (PK_RELAY_PROTOCOL_TCP, pk_test_echo_server_get_port (echo), "big");
+  Transfer t = { .size = 48 * 1024 * 1024 + 12345 };
+
+  t.port = start_rule (relay, rule);
+  t.client.thread = g_thread_new ("transfer", transfer_thread, &t);
+  client_join (&t.client);
+
+  /* Every byte went both ways, unchanged, and then EOF came back. */
+  g_assert_cmpuint (t.received, ==, t.size);
+  g_assert_cmpstr (t.sent_sha, ==, t.received_sha);
+  pk_test_wait_until (big_idle, relay, 10000);
+  g_assert_cmpint (rule_counter (relay, "big", "bytes_in"), ==, t.size);
+  g_assert_cmpint (rule_counter (relay, "big", "bytes_out"), ==, t.size);
+  g_assert_cmpint (rule_counter (relay, "big", "connections"), ==, 1);
+  g_free (t.sent_sha);
+  g_free (t.received_sha);
+}
+
+typedef struct {
+  Client client;
+  guint16 port;
+  gboolean got_reply;
+  gboolean got_eof;
+} HalfClose;
+
+static gpointer
+half_close_thread (gpointer data)
+{
+  HalfClose *h = data;
+  g_autoptr(GSocketAddress) addr = loopback ("127.0.0.1", h->port);
+  g_autoptr(GSocket) socket = pk_test_connect_tcp (addr);
+  char buf[5];
+
+  pk_test_send_all (socket, "hello", 5);
+  /* Our EOF goes through; the way back stays open until the server is
+   * done answering. */
+  g_socket_shutdown (socket, FALSE, TRUE, NULL);
+  pk_test_recv_exact (socket, buf, 5, 10000);
+  h->got_reply = memcmp (buf, "hello", 5) == 0;
+  h->got_eof = pk_test_wait_eof (socket, 10000);
+  g_atomic_int_set (&h->client.done, 1);
+  return NULL;
+}
+
+static void
+test_tcp_half_close (void)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = loopback_rule (PK_RELAY_PROTOCOL_TCP, pk_test_echo_server_get_port (echo), "half");
+  HalfClose h = { 0 };
+
+  h.port = start_rule (relay, rule);
+  h.client.thread = g_thread_new ("half-close", half_close_thread, &h);
+  client_join (&h.client);
+  g_assert_true (h.got_reply);
+  g_assert_true (h.got_eof);
+}
+
+/* The relay's own sockets of a connection, found among this process's
+ * file descriptors by their addresses. */
+static int
+find_socket (guint16 local_port,
+             guint16 peer_port)
+{
+  DIR *dir = opendir ("/proc/self/fd");
+  struct dirent *de;
+  int found = -1;
+
+  g_assert_nonnull (dir);
+  while ((de = readdir (dir)) != NULL && found < 0)
+    {
+      int fd = atoi (de->d_name);
+      struct sockaddr_in local, peer;
+      socklen_t len = sizeof local;
+
+      if (de->d_name[0] == '.')
+        continue;
+      if (getsockname (fd, (struct sockaddr *) &local, &len) < 0 || local.sin_family != AF_INET)
+        continue;
+      len = sizeof peer;
+      if (getpeername (fd, (struct sockaddr *) &peer, &len) < 0)
+        continue;
+      if ((local_port == 0 || ntohs (local.sin_port) == local_port) &&
+          (peer_port == 0 || ntohs (peer.sin_port) == peer_port))
+        found = fd;
+    }
+  closedir (dir);
+  return found;
+}
+
+static void
+assert_keepalive (int fd,
+                  int idle,
+                  int intvl,
+                  int cnt)
+{
+  int value;
+  socklen_t len = sizeof value;
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (getsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &value, &len), ==, 0);
+  g_assert_cmpint (value, ==, 1);
+  g_assert_cmpint (getsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &value, &len), ==, 0);
+  g_assert_cmpint (value, ==, idle);
+  g_assert_cmpint (getsockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL, &value, &len), ==, 0);
+  g_assert_cmpint (value, ==, intvl);
+  g_assert_cmpint (getsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &value, &len), ==, 0);
+  g_assert_cmpint (value, ==, cnt);
+}
+
+static gboolean
+has_active (gpointer data)
+{
+  return rule_counter (data, "ka", "active") == 1;
+}
+
+static void
+test_tcp_keepalive_options (void)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  guint16 echo_port = pk_test_echo_server_get_port (echo);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = loopback_rule (PK_RELAY_PROTOCOL_TCP, echo_port, "ka");
+  g_autoptr(GSocketAddress) addr = NULL;
+  g_autoptr(GSocketAddress) client_local = NULL;
+  g_autoptr(GSocket) client = NULL;
+  guint16 port, client_port;
+  char buf[2];
+
+  pk_relay_rule_set_keepalive (rule, 77, 13, 5);
+  port = start_rule (relay, rule);
+  addr = loopback ("127.0.0.1", port);
+  client = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
+  g_socket_set_blocking (client, FALSE);
+  g_socket_connect (client, addr, NULL, NULL);
+  pk_test_wait_until (has_active, relay, 10000);
+  client_local = g_socket_get_local_address (client, NULL);
+  client_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (client_local));
+
+  /* Let the upstream connect complete, then check it carries data. */
+  g_socket_set_blocking (client, TRUE);
+  g_socket_set_timeout (client, 10);
+  g_assert_cmpint (g_socket_send (client, "ok", 2, NULL, NULL), ==, 2);
+  while (g_socket_condition_check (client, G_IO_IN) == 0)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpint (g_socket_receive (client, buf, 2, NULL, NULL), ==, 2);
+
+  /* Client side: the relay's accepted socket; upstream side: the relay's
+   * socket connected to the echo server. */
+  assert_keepalive (find_socket (port, client_port), 77, 13, 5);
+  assert_keepalive (find_socket (0, echo_port), 77, 13, 5);
+}
+
+static gboolean
+has_failed (gpointer data)
+{
+  return rule_counter (data, "refused-up", "failed") == 1;
+}
+
+static guint16
+unused_port (void)
+{
+  g_autoptr(GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
+  g_autoptr(GSocketAddress) any = loopback ("127.0.0.1", 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_socket_bind (s, any, TRUE, NULL);
+  bound = g_socket_get_local_address (s, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static void
+test_tcp_upstream_refused (void)
+{
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = loopback_rule (PK_RELAY_PROTOCOL_TCP, unused_port (), "refused-up");
+  g_autoptr(GSocketAddress) addr = NULL;
+  g_autoptr(GSocket) client = NULL;
+
+  addr = loopback ("127.0.0.1", start_rule (relay, rule));
+  client = pk_test_connect_tcp (addr);
+  pk_test_wait_until (has_failed, relay, 10000);
+  /* The client is closed, not left hanging. */
+  g_assert_true (pk_test_wait_eof (client, 10000));
+}
+
+static void
+test_tcp_allowlist (void)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = loopback_rule (PK_RELAY_PROTOCOL_TCP, pk_test_echo_server_get_port (echo), "allow");
+  g_autoptr(GSocketAddress) addr = NULL;
+  g_autoptr(GSocket) client = NULL;
+  g_autoptr(GError) error = NULL;
+
+  pk_relay_rule_set_allow (rule, "10.0.0.0/8, 192.168.1.5", &error);
+  g_assert_no_error (error);
+  addr = loopback ("127.0.0.1", start_rule (relay, rule));
+  client = pk_test_connect_tcp (addr);
+  while (rule_counter (relay, "allow", "refused") == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (pk_test_wait_eof (client, 10000));
+  g_assert_cmpuint (pk_test_echo_server_get_n_connections (echo), ==, 0);
+}
+
+typedef struct {
+  PkRelay *relay;
+  const char *name;
+  const char *want;
+} HealthWait;
+
+static gboolean
+health_is (gpointer data)
+{
+  HealthWait *w = data;
+  g_autofree char *health = rule_health (w->relay, w->name);
+
+  return g_str_equal (health, w->want);
+}
+
+static GSocket *
+listen_on (guint16 port)
+{
+  g_autoptr(GSocketAddress) addr = loopback ("127.0.0.1", port);
+  g_autoptr(GError) error = NULL;
+  GSocket *s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
+
+  g_socket_bind (s, addr, TRUE, &error);
+  g_assert_no_error (error);
+  g_socket_listen (s, &error);
+  g_assert_no_error (error);
+  return s;
+}
+
+static void
+test_health_down_then_up (void)
+{
+  guint16 up_port = unused_port ();
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = loopback_rule (PK_RELAY_PROTOCOL_TCP, up_port, "hc");
+  g_autoptr(GSocket) upstream = NULL;
+  g_autoptr(GSocket) client = NULL;
+  g_autoptr(GSocketAddress) addr = NULL;
+  g_autoptr(JsonObject) status = NULL;
+  HealthWait w = { relay, "hc", "down" };
+
+  pk_relay_rule_set_health_check (rule, TRUE, 500, 2, 200);
+  addr = loopback ("127.0.0.1", start_rule (relay, rule));
+
+  pk_test_wait_until (health_is, &w, 10000);
+  status = rule_status (relay, "hc");
+  g_assert_nonnull (strstr (json_object_get_string_member (status, "health_reason"), "refused"));
+  /* Down, but still listening: a client is accepted, and closed since
+   * the upstream refuses. */
+  client = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
+  g_socket_set_blocking (client, FALSE);
+  g_socket_connect (client, addr, NULL, NULL);
+  while (rule_counter (relay, "hc", "failed") == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (pk_test_wait_eof (client, 10000));
+
+  upstream = listen_on (up_port);
+  w.want = "up";
+  pk_test_wait_until (health_is, &w, 10000);
+  g_socket_close (upstream, NULL);
+}
+
+/* --- UDP --- */
+
+typedef struct {
+  Client client;
+  guint16 port;
+  const char *connect_to;
+  guint n_clients;
+  guint n_datagrams;
+  guint timeout_s;
+  guint ok;
+} UdpClients;
+
+static gpointer
+udp_clients_thread (gpointer data)
+{
+  UdpClients *u = data;
+  g_autoptr(GSocketAddress) addr = loopback (u->connect_to, u->port);
+  GSocket *sockets[16];
+
+  g_assert_cmpuint (u->n_clients, <=, G_N_ELEMENTS (sockets));
+  for (guint c = 0; c < u->n_clients; c++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      sockets[c] = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
+      /* Connected: replies from any other address are not delivered. */
+      g_socket_connect (sockets[c], addr, NULL, &error);
+      g_assert_no_error (error);
+      g_socket_set_timeout (sockets[c], u->timeout_s ? u->timeout_s : 5);
+    }
+
+  /* All clients send, interleaved, then all read their own answers. */
+  for (guint i = 0; i < u->n_datagrams; i++)
+    for (guint c = 0; c < u->n_clients; c++)
+      {
+        g_autofree char *msg = g_strdup_printf ("client %u datagram %u", c, i);
+        g_socket_send (sockets[c], msg, strlen (msg), NULL, NULL);
+      }
+  for (guint c = 0; c < u->n_clients; c++)
+    {
+      for (guint i = 0; i < u->n_datagrams; i++)
+        {
+          char buf[128];
+          gssize n = g_socket_receive (sockets[c], buf, sizeof buf - 1, NULL, NULL);
+          g_autofree char *want = g_strdup_printf ("client %u datagram %u", c, i);
+
+          if (n <= 0)
+            break;
+          buf[n] = '\0';
+          if (g_str_equal (buf, want))
+            u->ok++;
+        }
+      g_object_unref (sockets[c]);
+    }
+  g_atomic_int_set (&u->client.done, 1);
+  return NULL;
+}
+
+static void
+test_udp_echo_several_clients (void)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_DATAGRAM);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = loopback_rule (PK_RELAY_PROTOCOL_UDP, pk_test_echo_server_get_port (echo), "udp");
+  UdpClients u = { .connect_to = "127.0.0.1", .n_clients = 6, .n_datagrams = 40 };
+
+  u.port = start_rule (relay, rule);
+  u.client.thread = g_thread_new ("udp", udp_clients_thread, &u);
+  client_join (&u.client);
+
+  /* Each client got its own datagrams back, in order; loopback loses
+   * none at this rate. */
+  g_assert_cmpuint (u.ok, ==, u.n_clients * u.n_datagrams);
+  g_assert_cmpint (rule_counter (relay, "udp", "connections"), ==, u.n_clients);
+  g_assert_cmpint (rule_counter (relay, "udp", "active"), ==, u.n_clients);
+  g_assert_cmpint (rule_counter (relay, "udp", "datagrams_in"), ==, u.n_clients * u.n_datagrams);
+  g_assert_cmpint (rule_counter (relay, "udp", "datagrams_out"), ==, u.n_clients * u.n_datagrams);
+}
+
+static void
+test_udp_reply_from_listening_address (void)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_DATAGRAM);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  /* All addresses: the reply must leave from the one the client used. */
+  g_autoptr(PkRelayRule) rule = pk_relay_rule_new (PK_RELAY_PROTOCOL_UDP, 0, "127.0.0.1",
+                                                   pk_test_echo_server_get_port (echo));
+  UdpClients u = { .connect_to = "127.0.0.2", .n_clients = 2, .n_datagrams = 5 };
+
+  pk_relay_rule_set_name (rule, "any");
+  u.port = start_rule (relay, rule);
+  u.client.thread = g_thread_new ("udp", udp_clients_thread, &u);
+  client_join (&u.client);
+  g_assert_cmpuint (u.ok, ==, u.n_clients * u.n_datagrams);
+}
+
+static gboolean
+no_sessions (gpointer data)
+{
+  return rule_counter (data, "expire", "active") == 0;
+}
+
+static void
+test_udp_session_expiry_and_cap (void)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_DATAGRAM);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = loopback_rule (PK_RELAY_PROTOCOL_UDP, pk_test_echo_server_get_port (echo), "expire");
+  /* Short: the refused client waits this long for answers that never come. */
+  UdpClients u = { .connect_to = "127.0.0.1", .n_clients = 3, .n_datagrams = 4, .timeout_s = 1 };
+
+  pk_relay_rule_set_idle_timeout (rule, 400);
+  pk_relay_rule_set_max_sessions (rule, 2);
+  u.port = start_rule (relay, rule);
+  u.client.thread = g_thread_new ("udp", udp_clients_thread, &u);
+  client_join (&u.client);
+
+  /* Two sessions got through, the third client's datagrams were refused. */
+  g_assert_cmpuint (u.ok, ==, 2 * u.n_datagrams);
+  g_assert_cmpint (rule_counter (relay, "expire", "refused"), ==, u.n_datagrams);
+  g_assert_cmpint (rule_counter (relay, "expire", "connections"), ==, 2);
+
+  pk_test_wait_until (no_sessions, relay, 10000);
+
+  /* With the old sessions gone there is room again. */
+  u.client.done = 0;
+  u.ok = 0;
+  u.n_clients = 2;
+  u.client.thread = g_thread_new ("udp", udp_clients_thread, &u);
+  client_join (&u.client);
+  g_assert_cmpuint (u.ok, ==, 2 * u.n_datagrams);
+  g_assert_cmpint (rule_counter (relay, "expire", "connections"), ==, 4);
+}
+
+/* --- reload --- */
+
+static gboolean
+connect_refused (guint16 port)
+{
+  g_autoptr(GSocketAddress) addr = loopback ("127.0.0.1", port);
+  g_autoptr(GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_socket_connect (s, addr, NULL, &error);
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+}
+
+static void
+echo_roundtrip (GSocket    *client,
+                const char *msg)
+{
+  gsize len = strlen (msg);
+  g_autofree char *buf = g_malloc (len);
+
+  pk_test_send_all (client, msg, len);
+  while (g_socket_condition_check (client, G_IO_IN) == 0)
+    g_main_context_iteration (NULL, FALSE);
+  pk_test_recv_exact (client, buf, len, 10000);
+  g_assert_cmpmem (buf, len, msg, len);
+}
+
+static PkRelayRule *
+spec_rule (guint16     out_port,
+           const char *name)
+{
+  g_autofree char *spec = g_strdup_printf ("127.0.0.1:%u;%u;127.0.0.1;TCP", unused_port (), out_port);
+  PkRelayRule *rule = pk_relay_rule_new_from_string (spec, NULL);
+
+  pk_relay_rule_set_name (rule, name);
+  return rule;
+}
+
+static void
+test_set_rules_add_remove_keep (void)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  guint16 echo_port = pk_test_echo_server_get_port (echo);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(GPtrArray) first = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
+  g_autoptr(GPtrArray) second = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
+  g_autoptr(GPtrArray) bad = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
+  g_autoptr(GSocketAddress) keep_addr = NULL;
+  g_autoptr(GSocket) live = NULL;
+  g_autoptr(GError) error = NULL;
+  guint16 keep_port, gone_port, new_port;
+
+  g_ptr_array_add (first, spec_rule (echo_port, "keep"));
+  g_ptr_array_add (first, spec_rule (echo_port, "gone"));
+  pk_relay_set_rules (relay, first, &error);
+  g_assert_no_error (error);
+  keep_port = pk_relay_get_local_port (relay, "keep");
+  gone_port = pk_relay_get_local_port (relay, "gone");
+
+  keep_addr = loopback ("127.0.0.1", keep_port);
+  live = pk_test_connect_tcp (keep_addr);
+  echo_roundtrip (live, "before reload");
+
+  /* An equal copy of "keep", "gone" dropped, "new" added. */
+  g_ptr_array_add (second, pk_relay_rule_copy (g_ptr_array_index (first, 0)));
+  g_ptr_array_add (second, spec_rule (echo_port, "new"));
+  pk_relay_set_rules (relay, second, &error);
+  g_assert_no_error (error);
+  new_port = pk_relay_get_local_port (relay, "new");
+  g_assert_cmpuint (new_port, !=, 0);
+  g_assert_cmpuint (pk_relay_get_local_port (relay, "gone"), ==, 0);
+
+  /* The live connection of the kept rule goes on. */
+  echo_roundtrip (live, "after reload");
+  g_assert_cmpint (rule_counter (relay, "keep", "connections"), ==, 1);
+  g_assert_true (connect_refused (gone_port));
+  g_assert_false (connect_refused (new_port));
+
+  /* A bad set (a duplicate port) changes nothing. */
+  g_ptr_array_add (bad, pk_relay_rule_copy (g_ptr_array_index (second, 0)));
+  g_ptr_array_add (bad, pk_relay_rule_copy (g_ptr_array_index (second, 0)));
+  pk_relay_rule_set_name (g_ptr_array_index (bad, 1), "dup");
+  g_assert_false (pk_relay_set_rules (relay, bad, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_CONFIG);
+  g_assert_cmpuint (pk_relay_get_local_port (relay, "new"), ==, new_port);
+  echo_roundtrip (live, "after a refused reload");
+  iterate_for (10);
+}
+
+int
+main (int argc, char **argv)
+{
+  pk_test_init (&argc, &argv);
+
+  g_test_add_func ("/relay/tcp/large-transfer-checksummed", test_tcp_large_transfer);
+  g_test_add_func ("/relay/tcp/half-close", test_tcp_half_close);
+  g_test_add_func ("/relay/tcp/keepalive-set-on-both-sides", test_tcp_keepalive_options);
+  g_test_add_func ("/relay/tcp/upstream-refused-closes-client", test_tcp_upstream_refused);
+  g_test_add_func ("/relay/tcp/allowlist-refuses", test_tcp_allowlist);
+  g_test_add_func ("/relay/health/down-then-up", test_health_down_then_up);
+  g_test_add_func ("/relay/udp/echo-several-clients", test_udp_echo_several_clients);
+  g_test_add_func ("/relay/udp/reply-from-listening-address", test_udp_reply_from_listening_address);
+  g_test_add_func ("/relay/udp/session-expiry-and-cap", test_udp_session_expiry_and_cap);
+  g_test_add_func ("/relay/set-rules/add-remove-keep", test_set_rules_add_remove_keep);
+
+  return g_test_run ();
+}
