@@ -35,6 +35,7 @@ static char *opt_udp_advertise;
 static char *opt_drain_timeout;
 static char *opt_config;
 static char *opt_port_file;
+static char *opt_workers;
 static gboolean opt_allow_open;
 static gboolean opt_allow_host;
 static gboolean opt_verbose;
@@ -64,6 +65,7 @@ static const GOptionEntry entries[] = {
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Configuration file with [socks:NAME] sections", "FILE" },
   { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_port_file, "Write \"NAME ADDR:PORT\" of each bound socket to FILE", "FILE" },
   { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Check the flags and configuration, then exit without listening", NULL },
+  { "workers", 0, 0, G_OPTION_ARG_STRING, &opt_workers, "Worker threads, each with its own listening sockets (default: one per CPU)", "N" },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log every session and debug messages", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { NULL }
@@ -89,6 +91,7 @@ typedef struct {
   PkConfig *config;
   GPtrArray *listeners;        /* Listener */
   GMainLoop *loop;
+  PkWorkers *workers;
   guint drain_ms;
   guint stopping;
   guint n_stopped;
@@ -685,6 +688,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) sections = NULL;
   App app = { 0 };
+  guint64 n_workers = 0;
   gboolean cli_listener;
 
   pk_cli_init ("pk-socks");
@@ -766,6 +770,9 @@ main (int   argc,
         pk_cli_usage_error ("%s", error->message);
     }
 
+  if (opt_workers != NULL && !parse_value (FALSE, opt_workers, 1024, &n_workers, &error))
+    pk_cli_usage_error ("--workers: %s", error->message);
+
   if (opt_check)
     {
       for (guint i = 0; i < app.listeners->len; i++)
@@ -777,8 +784,19 @@ main (int   argc,
       return PK_CLI_EXIT_OK;
     }
 
+  app.workers = pk_workers_new (n_workers);
+
+  /* Listeners first, so that a bad address is the first thing said; the
+   * threads then serve the sockets made for them. */
   for (guint i = 0; i < app.listeners->len; i++)
-    start_listener (&app, g_ptr_array_index (app.listeners, i));
+    {
+      Listener *l = g_ptr_array_index (app.listeners, i);
+
+      pk_socks_server_set_workers (l->server, app.workers);
+      start_listener (&app, l);
+    }
+  if (!pk_workers_start (app.workers, &error))
+    pk_cli_die (PK_CLI_EXIT_FAILURE, "cannot start worker threads: %s", error->message);
 
   /* After the checks above, so that a usage error is the first line. */
   pk_cli_raise_nofile_limit ();
@@ -805,6 +823,8 @@ main (int   argc,
 
   g_message ("stopped");
   g_ptr_array_unref (app.listeners);
+  pk_workers_stop (app.workers);
+  g_clear_object (&app.workers);
   g_main_loop_unref (app.loop);
   g_clear_object (&app.config);
   return PK_CLI_EXIT_OK;

@@ -15,10 +15,13 @@
 struct _PkSocksListener
 {
   PkSocksServer *server;      /* unowned: the server owns the listener */
-  GSocket *socket;
+  GSocket *socket;            /* NULL for a listener served by workers */
   GSource *source;
   GSource *backoff;
   GMainContext *context;
+  PkWorkers *workers;         /* a socket per worker, SO_REUSEPORT */
+  guint workers_id;
+  GSocketAddress *address;    /* bound address of a workers listener */
 };
 
 void
@@ -36,6 +39,10 @@ pk_socks_listener_free (gpointer data)
       g_source_destroy (listener->backoff);
       g_source_unref (listener->backoff);
     }
+  if (listener->workers != NULL)
+    pk_workers_remove_listener (listener->workers, listener->workers_id);
+  g_clear_object (&listener->workers);
+  g_clear_object (&listener->address);
   if (listener->socket != NULL)
     g_socket_close (listener->socket, NULL);
   g_clear_object (&listener->socket);
@@ -242,6 +249,79 @@ accept_cb (GSocket      *socket,
   return G_SOURCE_CONTINUE;
 }
 
+static void
+worker_accepted_cb (GSocket  *client,
+                    guint     worker,
+                    gpointer  user_data)
+{
+  /* On the worker's thread: the session stays there. */
+  pk_socks_server_handle_client (user_data, client);
+}
+
+static gboolean address_is_loopback (GSocketAddress *address);
+
+static gboolean
+listen_on_workers (PkSocksServer   *self,
+                   GSocketAddress  *address,
+                   GError         **error)
+{
+  PkSocksListener *listener;
+  gboolean was_non_loopback;
+  guint id;
+
+  if (self->stopping)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "the SOCKS server is stopping");
+      return FALSE;
+    }
+  /* Unowned user data: pk_socks_listener_free() removes the listener, and
+   * with it every callback, before the server goes away. */
+  id = pk_workers_listen (self->workers, address, worker_accepted_cb, self, NULL, error);
+  if (id == 0)
+    return FALSE;
+
+  listener = g_new0 (PkSocksListener, 1);
+  listener->server = self;
+  listener->workers = g_object_ref (self->workers);
+  listener->workers_id = id;
+  listener->address = pk_workers_get_listener_address (self->workers, id);
+  g_ptr_array_add (self->listeners, listener);
+
+  was_non_loopback = self->non_loopback;
+  self->non_loopback |= !address_is_loopback (listener->address);
+  if (self->non_loopback != was_non_loopback)
+    pk_socks_server_rebuild_policy (self);
+  return TRUE;
+}
+
+static GSocketAddress *
+listener_dup_address (PkSocksListener *listener)
+{
+  if (listener->address != NULL)
+    return g_object_ref (listener->address);
+  return g_socket_get_local_address (listener->socket, NULL);
+}
+
+/**
+ * pk_socks_server_set_workers:
+ * @self: a #PkSocksServer
+ * @workers: (nullable): worker threads to serve on
+ *
+ * Listeners made by [method@SocksServer.listen] from now on get a socket
+ * per worker (`SO_REUSEPORT`), and each session runs on the worker that
+ * accepted it. Without workers (the default) the server runs in the
+ * thread-default main context of the caller of listen().
+ */
+void
+pk_socks_server_set_workers (PkSocksServer *self,
+                             PkWorkers     *workers)
+{
+  g_return_if_fail (PK_IS_SOCKS_SERVER (self));
+  g_return_if_fail (workers == NULL || PK_IS_WORKERS (workers));
+
+  g_set_object (&self->workers, workers);
+}
+
 static gboolean
 address_is_loopback (GSocketAddress *address)
 {
@@ -344,6 +424,9 @@ pk_socks_server_listen (PkSocksServer  *self,
   if (sa == NULL)
     return FALSE;
 
+  if (self->workers != NULL)
+    return listen_on_workers (self, sa, error);
+
   socket = g_socket_new (g_socket_address_get_family (sa), G_SOCKET_TYPE_STREAM,
                          G_SOCKET_PROTOCOL_TCP, &local_error);
   if (socket == NULL ||
@@ -375,7 +458,7 @@ pk_socks_server_get_port (PkSocksServer *self)
   if (self->listeners->len == 0)
     return 0;
   listener = g_ptr_array_index (self->listeners, 0);
-  local = g_socket_get_local_address (listener->socket, NULL);
+  local = listener_dup_address (listener);
   if (local == NULL || !G_IS_INET_SOCKET_ADDRESS (local))
     return 0;
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
@@ -400,7 +483,7 @@ pk_socks_server_dup_listen_addresses (PkSocksServer *self)
   for (guint i = 0; i < self->listeners->len; i++)
     {
       PkSocksListener *listener = g_ptr_array_index (self->listeners, i);
-      g_autoptr(GSocketAddress) local = g_socket_get_local_address (listener->socket, NULL);
+      g_autoptr(GSocketAddress) local = listener_dup_address (listener);
 
       g_autofree char *str = local != NULL ? pk_format_socket_address (local) : NULL;
 

@@ -99,6 +99,7 @@ struct _PkSocksServer
 
   GPtrArray *listeners;        /* PkSocksListener */
   gboolean non_loopback;
+  PkWorkers *workers;          /* nullable: listen() then serves on them */
 
   /* sessions */
   guint n_active;

@@ -104,6 +104,7 @@ pk_socks_server_finalize (GObject *object)
   PkSocksServer *self = PK_SOCKS_SERVER (object);
 
   g_ptr_array_unref (self->listeners);
+  g_clear_object (&self->workers);
   g_clear_pointer (&self->name, g_free);
   g_clear_object (&self->egress);
   g_clear_pointer (&self->udp_advertise, g_free);
