@@ -263,6 +263,24 @@ request_ipv4 (GSocket    *sock,
   return request_full (sock, command, 1, g_inet_address_to_bytes (inet), 4, port, NULL, NULL);
 }
 
+/* A new no-auth connection to the proxy with a CONNECT to ip:port;
+ * returns the reply code, and the socket in *out if wanted. */
+static guint8
+connect_via_proxy (Fixture     *f,
+                   const char  *ip,
+                   guint16      port,
+                   GSocket    **out)
+{
+  g_autoptr(GSocket) sock = pk_test_connect_tcp (f->proxy);
+  guint8 rep;
+
+  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
+  rep = request_ipv4 (sock, 1, ip, port);
+  if (out != NULL)
+    *out = g_steal_pointer (&sock);
+  return rep;
+}
+
 /* Warnings are fatal in tests (pk_test_init); the ones a test expects
  * (an egress that cannot be applied, an accept loop out of descriptors)
  * are recorded instead, one line each, when they contain @needle. */

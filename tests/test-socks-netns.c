@@ -141,21 +141,6 @@ use_egress (Fixture    *f,
   use_egress_full (f, address, interface, 0);
 }
 
-static guint8
-connect_via_proxy (Fixture    *f,
-                   const char *ip,
-                   GSocket   **out)
-{
-  g_autoptr(GSocket) sock = pk_test_connect_tcp (f->proxy);
-  guint8 rep;
-
-  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
-  rep = request_ipv4 (sock, 1, ip, peer_port);
-  if (out != NULL)
-    *out = g_steal_pointer (&sock);
-  return rep;
-}
-
 /* Reads the upstream's "PEER a.b.c.d" line and checks it, then that data
  * flows. */
 static void
@@ -179,7 +164,7 @@ test_default_egress (Fixture       *f,
 {
   g_autoptr(GSocket) sock = NULL;
 
-  g_assert_cmpuint (connect_via_proxy (f, TARGET, &sock), ==, 0);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, &sock), ==, 0);
   assert_upstream_saw (sock, "10.201.1.1");
 }
 
@@ -190,7 +175,7 @@ test_source_address (Fixture       *f,
   g_autoptr(GSocket) sock = NULL;
 
   use_egress (f, "10.201.1.5", NULL);
-  g_assert_cmpuint (connect_via_proxy (f, TARGET, &sock), ==, 0);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, &sock), ==, 0);
   assert_upstream_saw (sock, "10.201.1.5");
 }
 
@@ -201,24 +186,24 @@ test_interface (Fixture       *f,
   g_autoptr(GSocket) sock = NULL;
 
   use_egress (f, NULL, "pkva0");
-  g_assert_cmpuint (connect_via_proxy (f, TARGET, &sock), ==, 0);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, &sock), ==, 0);
   assert_upstream_saw (sock, "10.201.1.1");
   g_clear_object (&sock);
 
   /* Bound to pkva1, the upstream is reachable on its own link... */
   use_egress (f, NULL, "pkva1");
-  g_assert_cmpuint (connect_via_proxy (f, "10.201.2.2", &sock), ==, 0);
+  g_assert_cmpuint (connect_via_proxy (f, "10.201.2.2", peer_port, &sock), ==, 0);
   assert_upstream_saw (sock, "10.201.2.1");
   g_clear_object (&sock);
 
   /* ...but the target, routed by pkva0 only, is not: nobody on pkva1's
    * link answers for it, and the connect fails there instead of taking
    * the route by pkva0. */
-  g_assert_cmpuint (connect_via_proxy (f, TARGET, NULL), ==, 4);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, NULL), ==, 4);
 
   /* An interface that is down: network unreachable. */
   use_egress (f, NULL, "pkva2");
-  g_assert_cmpuint (connect_via_proxy (f, TARGET, NULL), ==, 3);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, NULL), ==, 3);
 }
 
 /* The mark selects the policy-routing table, and with it the link. */
@@ -229,7 +214,7 @@ test_fwmark (Fixture       *f,
   g_autoptr(GSocket) sock = NULL;
 
   use_egress_full (f, NULL, NULL, 7);
-  g_assert_cmpuint (connect_via_proxy (f, TARGET, &sock), ==, 0);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, &sock), ==, 0);
   assert_upstream_saw (sock, "10.201.2.1");
 }
 
@@ -240,7 +225,7 @@ test_address_not_on_host (Fixture       *f,
   g_autofree char *warnings = NULL;
 
   use_egress (f, "10.201.3.3", NULL);
-  g_assert_cmpuint (connect_via_proxy (f, TARGET, NULL), ==, 3);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, NULL), ==, 3);
 
   /* The operator is told why, once, naming the egress. */
   pk_test_wait_until (no_sessions, f->server, 5000);

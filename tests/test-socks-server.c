@@ -22,11 +22,9 @@
 static GSocket *
 open_echo_session (Fixture *f)
 {
-  GSocket *sock = proxy_connect (f);
-  static const guint8 no_auth[] = { 0 };
+  GSocket *sock = NULL;
 
-  g_assert_cmpuint (greet (sock, no_auth, 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 0);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", pk_test_echo_server_get_port (f->echo), &sock), ==, 0);
   return sock;
 }
 
@@ -222,9 +220,7 @@ test_allowlist (Fixture       *f,
   g_assert_no_error (error);
   g_assert_true (pk_socks_server_has_allowlist (f->server));
 
-  sock = proxy_connect (f);
-  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", pk_test_echo_server_get_port (f->echo), &sock), ==, 2);
   g_assert_true (pk_test_wait_eof (sock, 5000));
   g_clear_object (&sock);
   g_assert_cmpuint (pk_test_echo_server_get_n_connections (f->echo), ==, 0);
@@ -249,9 +245,7 @@ test_denylist (Fixture       *f,
   pk_socks_server_set_denylist (f->server, "127.0.0.0/30", &error);
   g_assert_no_error (error);
 
-  sock = proxy_connect (f);
-  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", pk_test_echo_server_get_port (f->echo), &sock), ==, 2);
   g_assert_true (pk_test_wait_eof (sock, 5000));
   g_assert_cmpuint (pk_test_echo_server_get_n_connections (f->echo), ==, 0);
 
@@ -275,9 +269,7 @@ test_deny_host (Fixture       *f,
   listen_on (f, "0.0.0.0:0");
   g_assert_false (pk_socks_server_is_listening_on_loopback_only (f->server));
 
-  sock = proxy_connect (f);
-  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", pk_test_echo_server_get_port (f->echo), &sock), ==, 2);
   g_clear_object (&sock);
 
   sock = proxy_connect (f);
@@ -370,9 +362,7 @@ test_connect_refused (Fixture       *f,
   closed_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
   g_socket_close (probe, NULL);
 
-  sock = proxy_connect (f);
-  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", closed_port), ==, 5);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", closed_port, &sock), ==, 5);
   g_assert_true (pk_test_wait_eof (sock, 5000));
 
   pk_test_wait_until (no_sessions, f->server, 5000);
@@ -390,9 +380,7 @@ test_connect_timeout (Fixture       *f,
   blackhole = pk_test_blackhole_listener_new (&port);
   pk_socks_server_set_connect_timeout (f->server, 300);
 
-  sock = proxy_connect (f);
-  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", port), ==, 6);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", port, &sock), ==, 6);
   g_assert_true (pk_test_wait_eof (sock, 5000));
 
   pk_test_wait_until (no_sessions, f->server, 5000);
@@ -477,9 +465,7 @@ test_per_client_cap (Fixture       *f,
   pk_socks_server_set_max_sessions_per_client (f->server, 1);
   first = open_echo_session (f);
 
-  second = proxy_connect (f);
-  g_assert_cmpuint (greet (second, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (second, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", pk_test_echo_server_get_port (f->echo), &second), ==, 2);
   g_assert_true (pk_test_wait_eof (second, 5000));
 
   /* The first session is unaffected, and its end frees the slot. */
@@ -501,9 +487,7 @@ test_max_sessions (Fixture       *f,
   first = open_echo_session (f);
   g_assert_cmpuint (pk_socks_server_get_sessions_active (f->server), ==, 1);
 
-  second = proxy_connect (f);
-  g_assert_cmpuint (greet (second, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (second, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", pk_test_echo_server_get_port (f->echo), &second), ==, 2);
 }
 
 typedef struct {
