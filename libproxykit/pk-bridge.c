@@ -22,7 +22,8 @@
  * EOF on one side becomes `shutdown(SHUT_WR)` on the other, so a
  * half-closed connection keeps working in the other direction. The bridge
  * ends when both directions have seen EOF and passed it on, on a socket
- * error, on cancellation, or after the idle timeout.
+ * error, on cancellation, or after the idle timeout. Both sockets get
+ * `TCP_NODELAY`, since data is forwarded as it arrives.
  *
  * Since a peer that goes away while a pipe is being spliced into its
  * socket raises `SIGPIPE`, the first bridge made in a process sets
@@ -53,6 +54,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -814,8 +817,13 @@ pk_bridge_run_async (PkBridge            *self,
   for (guint i = 0; i < 2; i++)
     {
       Direction *d = &self->dir[i];
+      int one = 1;
 
       d->src = g_socket_get_fd (i == 0 ? self->a : self->b);
+      /* Segments are forwarded as they come: Nagle on the way out would
+       * hold back small ones behind unacknowledged data (EOPNOTSUPP on
+       * sockets other than TCP is fine). */
+      setsockopt (d->src, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       d->dst = g_socket_get_fd (i == 0 ? self->b : self->a);
       d->pipe.rd = d->pipe.wr = -1;
       d->last_activity = now;

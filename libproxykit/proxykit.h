@@ -16,6 +16,7 @@
 #include "pk-socks-server.h"
 /* --- data path --- */
 #include "pk-bridge.h"
+#include "pk-workers.h"
 /* --- relay --- */
 #include "pk-relay-rule.h"
 #include "pk-relay.h"
