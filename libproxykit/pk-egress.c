@@ -10,6 +10,10 @@
  * interface it is bound to (`SO_BINDTODEVICE`), a firewall mark (`SO_MARK`)
  * for policy routing and the IP TTL.
  *
+ * With #PkEgress:nameservers set, names are resolved by asking those
+ * nameservers through the egress itself (so that a dongle's DNS goes out
+ * through the dongle) instead of through the system resolver.
+ *
  * Everything in libproxykit that dials out (SOCKS CONNECT, relay upstreams,
  * probes, startup checks) dials through an egress, so that traffic meant for
  * a dongle or a tunnel never falls back to the default route: when the
@@ -32,6 +36,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "pk-dns-private.h"
 #include "pk-egress.h"
 #include "pk-error.h"
 #include "pk-util-private.h"
@@ -45,6 +50,8 @@ struct _PkEgress
   char *interface;
   guint32 fwmark;
   guint ttl;
+  char **nameservers;
+  GPtrArray *nameserver_addresses;   /* GInetSocketAddress; NULL: the system resolver */
 };
 
 G_DEFINE_FINAL_TYPE (PkEgress, pk_egress, G_TYPE_OBJECT)
@@ -55,6 +62,7 @@ enum {
   PROP_INTERFACE,
   PROP_FWMARK,
   PROP_TTL,
+  PROP_NAMESERVERS,
   N_PROPS
 };
 
@@ -68,6 +76,8 @@ pk_egress_finalize (GObject *object)
   g_clear_pointer (&self->address, g_free);
   g_clear_object (&self->inet_address);
   g_clear_pointer (&self->interface, g_free);
+  g_clear_pointer (&self->nameservers, g_strfreev);
+  g_clear_pointer (&self->nameserver_addresses, g_ptr_array_unref);
 
   G_OBJECT_CLASS (pk_egress_parent_class)->finalize (object);
 }
@@ -93,6 +103,9 @@ pk_egress_get_property (GObject    *object,
       break;
     case PROP_TTL:
       g_value_set_uint (value, self->ttl);
+      break;
+    case PROP_NAMESERVERS:
+      g_value_set_boxed (value, self->nameservers);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -122,6 +135,10 @@ pk_egress_set_property (GObject      *object,
       break;
     case PROP_TTL:
       pk_egress_set_ttl (self, g_value_get_uint (value));
+      break;
+    case PROP_NAMESERVERS:
+      if (!pk_egress_set_nameservers (self, g_value_get_boxed (value), &error))
+        g_critical ("%s", error->message);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -175,6 +192,18 @@ pk_egress_class_init (PkEgressClass *klass)
   properties[PROP_TTL] =
     g_param_spec_uint ("ttl", NULL, NULL, 0, 255, 0,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * PkEgress:nameservers: (nullable)
+   *
+   * The nameservers that resolve names for this egress ("192.168.8.1",
+   * "[fd00::1]:5353"), asked through the egress itself so that a dongle's
+   * DNS goes out through the dongle; %NULL or empty for the system
+   * resolver.
+   */
+  properties[PROP_NAMESERVERS] =
+    g_param_spec_boxed ("nameservers", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -407,6 +436,68 @@ pk_egress_set_ttl (PkEgress *self,
 }
 
 /**
+ * pk_egress_get_nameservers:
+ * @self: a #PkEgress
+ *
+ * Returns: (nullable) (transfer none) (array zero-terminated=1): the
+ *   nameservers, or %NULL for the system resolver
+ */
+const char * const *
+pk_egress_get_nameservers (PkEgress *self)
+{
+  g_return_val_if_fail (PK_IS_EGRESS (self), NULL);
+
+  return (const char * const *) self->nameservers;
+}
+
+/**
+ * pk_egress_set_nameservers:
+ * @self: a #PkEgress
+ * @nameservers: (nullable) (array zero-terminated=1): IP addresses with an
+ *   optional port ("192.168.8.1", "192.168.8.1:53", "[fd00::1]:53"), or
+ *   %NULL for the system resolver
+ * @error: return location for a #GError
+ *
+ * Sets the nameservers that pk_egress_resolve_async() asks, through this
+ * egress, instead of the system resolver.
+ *
+ * Returns: %TRUE, or %FALSE with @error set if an entry is not an IP
+ *   address with an optional port
+ */
+gboolean
+pk_egress_set_nameservers (PkEgress            *self,
+                           const char * const  *nameservers,
+                           GError             **error)
+{
+  g_autoptr(GPtrArray) addresses = NULL;
+
+  g_return_val_if_fail (PK_IS_EGRESS (self), FALSE);
+
+  if (nameservers != NULL && nameservers[0] == NULL)
+    nameservers = NULL;
+
+  if ((self->nameservers == NULL && nameservers == NULL) ||
+      (self->nameservers != NULL && nameservers != NULL &&
+       g_strv_equal ((const char * const *) self->nameservers, nameservers)))
+    return TRUE;
+
+  if (nameservers != NULL)
+    {
+      addresses = pk_dns_parse_nameservers (nameservers, error);
+      if (addresses == NULL)
+        return FALSE;
+    }
+
+  g_strfreev (self->nameservers);
+  self->nameservers = g_strdupv ((char **) nameservers);
+  g_clear_pointer (&self->nameserver_addresses, g_ptr_array_unref);
+  self->nameserver_addresses = g_steal_pointer (&addresses);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAMESERVERS]);
+
+  return TRUE;
+}
+
+/**
  * pk_egress_is_default:
  * @self: a #PkEgress
  *
@@ -634,19 +725,14 @@ egress_family (PkEgress *self)
 }
 
 static void
-resolve_done (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+resolve_complete (GTask  *task,
+                  GList  *addresses,
+                  GError *error)
 {
-  g_autoptr(GTask) task = user_data;
   ResolveData *data = g_task_get_task_data (task);
   PkEgress *self = g_task_get_source_object (task);
-  g_autoptr(GError) error = NULL;
-  GList *addresses;
   GList *usable = NULL;
   GSocketFamily family;
-
-  addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (source), result, &error);
 
   if (addresses == NULL)
     {
@@ -654,8 +740,10 @@ resolve_done (GObject      *source,
         g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                                  "resolving '%s' timed out after %u ms",
                                  data->host, data->timeout_ms);
-      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_task_return_error (task, g_steal_pointer (&error));
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+               g_error_matches (error, PK_ERROR, PK_ERROR_RESOLVE) ||
+               g_error_matches (error, PK_ERROR, PK_ERROR_EGRESS))
+        g_task_return_error (task, g_error_copy (error));
       else
         g_task_return_new_error (task, PK_ERROR, PK_ERROR_RESOLVE,
                                  "cannot resolve '%s': %s", data->host, error->message);
@@ -684,6 +772,32 @@ resolve_done (GObject      *source,
     }
 
   g_task_return_pointer (task, g_list_reverse (usable), pk_inet_address_list_free);
+}
+
+static void
+resolve_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  GList *addresses;
+
+  addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (source), result, &error);
+  resolve_complete (task, addresses, error);
+}
+
+static void
+dns_resolve_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  GList *addresses;
+
+  addresses = pk_dns_resolve_finish (result, &error);
+  resolve_complete (task, addresses, error);
 }
 
 static gboolean
@@ -779,6 +893,20 @@ pk_egress_resolve_async (PkEgress            *self,
       g_source_set_callback (data->timeout_source, resolve_timeout_cb, data, NULL);
       g_source_set_static_name (data->timeout_source, "[proxykit] resolve timeout");
       g_source_attach (data->timeout_source, g_main_context_get_thread_default ());
+    }
+
+  if (self->nameserver_addresses != NULL)
+    {
+      /* A try gets two thirds of the time: a lost datagram still leaves
+       * room for a second try, and when no answer comes at all, the
+       * timeout above ends the lookup (as G_IO_ERROR_TIMED_OUT) before
+       * the tries run out. */
+      guint try_ms = timeout_ms > 0 ? CLAMP (timeout_ms / 3 * 2, 100, 2000) : 2000;
+
+      pk_dns_resolve_async (self, self->nameserver_addresses, host, egress_family (self),
+                            try_ms, data->lookup_cancellable,
+                            dns_resolve_done, g_object_ref (task));
+      return;
     }
 
   resolver = g_resolver_get_default ();

@@ -48,6 +48,12 @@ PK_AVAILABLE_IN_ALL
 void          pk_egress_set_ttl          (PkEgress      *self,
                                           guint          ttl);
 PK_AVAILABLE_IN_ALL
+const char * const *pk_egress_get_nameservers (PkEgress            *self);
+PK_AVAILABLE_IN_ALL
+gboolean      pk_egress_set_nameservers  (PkEgress            *self,
+                                          const char * const  *nameservers,
+                                          GError             **error);
+PK_AVAILABLE_IN_ALL
 gboolean      pk_egress_is_default       (PkEgress      *self);
 PK_AVAILABLE_IN_ALL
 char         *pk_egress_to_string        (PkEgress      *self);

@@ -29,6 +29,9 @@
 /* --- modem, toggle --- */
 #include "pk-modem.h"
 #include "pk-hilink-modem.h"
+#include "pk-rotation.h"
+#include "pk-toggle.h"
+#include "pk-toggle-server.h"
 /* --- metrics --- */
 #include "pk-metrics-sampler.h"
 #include "pk-metrics-recorder.h"
