@@ -668,6 +668,45 @@ test_udp_session_expiry_and_cap (void)
   g_assert_cmpint (rule_counter (relay, "expire", "connections"), ==, 4);
 }
 
+/* --- egress --- */
+
+/* Upstream connections and sockets leave through the rule's egress: the
+ * upstream sees its source address. */
+static void
+test_egress_source_address (void)
+{
+  g_autoptr(PkTestEchoServer) tcp_echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  g_autoptr(PkTestEchoServer) udp_echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_DATAGRAM);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) tcp = loopback_rule (PK_RELAY_PROTOCOL_TCP, pk_test_echo_server_get_port (tcp_echo), "tcp-egress");
+  g_autoptr(PkRelayRule) udp = loopback_rule (PK_RELAY_PROTOCOL_UDP, pk_test_echo_server_get_port (udp_echo), "udp-egress");
+  g_autoptr(PkEgress) egress = NULL;
+  g_autoptr(GSocketAddress) addr = NULL;
+  g_autoptr(GSocket) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tcp_peer = NULL;
+  g_autofree char *udp_peer = NULL;
+  UdpClients u = { .connect_to = "127.0.0.1", .n_clients = 1, .n_datagrams = 2 };
+
+  egress = pk_egress_new_full ("127.0.0.5", NULL, 0, 0, &error);
+  g_assert_no_error (error);
+  pk_relay_rule_set_egress (tcp, egress);
+  pk_relay_rule_set_egress (udp, egress);
+
+  addr = loopback ("127.0.0.1", start_rule (relay, tcp));
+  client = pk_test_connect_tcp (addr);
+  echo_roundtrip (client, "from the egress");
+  tcp_peer = pk_test_echo_server_dup_last_peer (tcp_echo);
+  g_assert_cmpstr (tcp_peer, ==, "127.0.0.5");
+
+  u.port = start_rule (relay, udp);
+  u.client.thread = g_thread_new ("udp", udp_clients_thread, &u);
+  client_join (&u.client);
+  g_assert_cmpuint (u.ok, ==, 2);
+  udp_peer = pk_test_echo_server_dup_last_peer (udp_echo);
+  g_assert_cmpstr (udp_peer, ==, "127.0.0.5");
+}
+
 /* --- names that move --- */
 
 /* DNS for the names of this test only: no lookup leaves the process.
@@ -945,6 +984,7 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/tcp/upstream-refused-closes-client", test_tcp_upstream_refused);
   g_test_add_func ("/relay/tcp/allowlist-refuses", test_tcp_allowlist);
   g_test_add_func ("/relay/tcp/host-moves-resolved-again", test_tcp_host_moves);
+  g_test_add_func ("/relay/egress/source-address", test_egress_source_address);
   g_test_add_func ("/relay/health/down-then-up", test_health_down_then_up);
   g_test_add_func ("/relay/udp/echo-several-clients", test_udp_echo_several_clients);
   g_test_add_func ("/relay/udp/reply-from-listening-address", test_udp_reply_from_listening_address);
