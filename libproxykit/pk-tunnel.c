@@ -1047,7 +1047,9 @@ cleanup_after_exit (PkTunnel *self)
   g_autofree char *ifname = NULL;
   int pid = 0;
 
-  if (read_pidfile (self, &pid, &ifname) && pid == self->pid)
+  /* ours, or a dead pppd's (killed before it could clean up) */
+  if (read_pidfile (self, &pid, &ifname) &&
+      (pid == self->pid || !pk_process_is_alive (pid, NULL)))
     {
       g_unlink (path);
       if (ifname != NULL)
