@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """pk-watchdog end to end, in a network namespace of its own.
 
-A node is brought online the way pk-socks does it (fake pppd as the PPTP
-tunnel, a pk-socks listener bound to ppp5, the node state file). Then
+First pk-socks --pptp-server with a startup check that always fails must
+roll back (tunnel destroyed, node stopped, exit 1). Then pk-socks brings
+the node online (fake pppd as the PPTP tunnel, startup check through
+ppp5, listener bound to ppp5, the node state file). Then
 pppd is killed with SIGKILL: pk-watchdog must confirm the failure, stop
 the listener, destroy the tunnel and record ping_failed with fails 1;
 with --recover it must bring the node back online (new tunnel, startup
@@ -59,12 +61,20 @@ def wait_for(cond, what, timeout=20.0):
     return False
 
 
+seen_pids = set()
+
+
 def state():
     try:
         with open(os.path.join(state_dir, 'n1.json')) as f:
-            return json.load(f)
+            st = json.load(f)
     except (OSError, ValueError):
         return {}
+    # everything the node ever ran is cleaned up at the end
+    for part in ('tunnel', 'socks'):
+        if (st.get(part) or {}).get('pid'):
+            seen_pids.add(st[part]['pid'])
+    return st
 
 
 def alive(pid):
@@ -105,33 +115,43 @@ target_port = target.getsockname()[1]
 target_addr = '10.64.5.1:%d' % target_port
 
 try:
-    # --- the node comes online, as pk-socks brings it up ---
-    pppd = subprocess.Popen([fake_pppd, 'pty', 'pptp 203.0.113.7 --nolaunchpppd',
-                             'linkname', 'pk-n1', 'unit', '5', 'nodetach'])
-    procs.append(pppd)
-    pidfile = os.path.join(run_dir, 'ppp-pk-n1.pid')
-    wait_for(lambda: os.path.exists(pidfile) and len(open(pidfile).read().split()) == 2, 'fake pppd up')
-    socks_port = free_port()
-    socks = subprocess.Popen([pk_socks, '--listen', '127.0.0.1:%d' % socks_port,
-                              '--egress-interface', 'ppp5', '--egress-address', '10.64.5.1'])
-    procs.append(socks)
-    wait_for(lambda: connectable(socks_port), 'pk-socks listening')
-    with open(os.path.join(state_dir, 'n1.json'), 'w') as f:
-        json.dump({'name': 'n1', 'status': 'online', 'status_changed': int(time.time()),
-                   'tunnel': {'server': '203.0.113.7', 'linkname': 'pk-n1', 'unit': 5,
-                              'interface': 'ppp5', 'pid': pppd.pid},
-                   'socks': {'listen': '127.0.0.1:%d' % socks_port, 'pid': socks.pid},
-                   'counters': {'fails': 0, 'consecutive_failures': 0, 'last_change': 0}}, f)
-    conf = os.path.join(tmp, 'proxykit.conf')
-    with open(conf, 'w') as f:
-        f.write('[tunnel:n1]\nserver=203.0.113.7\nlinkname=pk-n1\nunit=5\npppd=%s\n' % fake_pppd)
-
     env = dict(os.environ,
                SOCKS_STARTUP_CHECK_TARGET=target_addr,
                SOCKS_STARTUP_CHECK_RETRIES='5',
                SOCKS_STARTUP_RETRY_DELAY='100ms',
-               SOCKS_STARTUP_CHECK_TIMEOUT='1s',
-               WATCHDOG_CHECK_INTERVAL='300ms',
+               SOCKS_STARTUP_CHECK_TIMEOUT='1s')
+    socks_port = free_port()
+    pptp_args = ['--pptp-server', '203.0.113.7', '--pptp-unit', '5', '--pptp-linkname', 'pk-n1',
+                 '--pppd', fake_pppd, '--pptp-run-dir', run_dir, '--node', 'n1', '--state-dir', state_dir,
+                 '--listen', '127.0.0.1:%d' % socks_port, '--drain-timeout', '1s']
+
+    # --- a startup check that fails every try rolls back ---
+    bad_env = dict(env, SOCKS_STARTUP_CHECK_TARGET='10.64.5.1:%d' % free_port())
+    r = subprocess.run([pk_socks] + pptp_args, env=bad_env, capture_output=True, text=True, timeout=60)
+    check(r.returncode == 1, 'pk-socks exits 1 when the startup check fails (%d)' % r.returncode)
+    check('failed 5 times' in r.stderr, 'it says the check failed 5 times')
+    st = state()
+    check(st.get('status') == 'stopped' and 'failed 5 times' in (st.get('reason') or ''),
+          'the node is recorded stopped with the reason')
+    check(st.get('tunnel', {}).get('pid') == 0 and not os.path.exists(os.path.join(run_dir, 'ppp-pk-n1.pid')),
+          'the tunnel was destroyed')
+    check(not os.path.exists('/proc/sys/net/ipv4/conf/ppp5'), 'ppp5 is gone')
+    check(not connectable(socks_port), 'no listener was left')
+
+    # --- the node comes online through pk-socks --pptp-server ---
+    socks = subprocess.Popen([pk_socks] + pptp_args, env=env)
+    procs.append(socks)
+    wait_for(lambda: state().get('status') == 'online', 'pk-socks brings the node online')
+    check(connectable(socks_port), 'pk-socks listens')
+    st = state()
+    check(st.get('socks', {}).get('pid') == socks.pid, 'the listener pid is recorded')
+    pppd_pid = st.get('tunnel', {}).get('pid', 0)
+    check(alive(pppd_pid) and st['tunnel']['interface'] == 'ppp5', 'the tunnel pid and interface are recorded')
+    conf = os.path.join(tmp, 'proxykit.conf')
+    with open(conf, 'w') as f:
+        f.write('[tunnel:n1]\nserver=203.0.113.7\nlinkname=pk-n1\nunit=5\npppd=%s\n' % fake_pppd)
+
+    env.update(WATCHDOG_CHECK_INTERVAL='300ms',
                WATCHDOG_RETRY_DELAY='100ms',
                WATCHDOG_PPTP_RETRIES='3')
     log_path = os.path.join(tmp, 'pk-watchdog.log')
@@ -148,9 +168,8 @@ try:
     check(state().get('status') == 'online', 'node online while healthy')
 
     # --- the tunnel dies ---
-    old_pid = pppd.pid
-    pppd.send_signal(signal.SIGKILL)
-    pppd.wait()
+    old_pid = pppd_pid
+    os.kill(pppd_pid, signal.SIGKILL)
     wait_for(lambda: state().get('status') == 'ping_failed', 'status ping_failed')
     st = state()
     check(st.get('counters', {}).get('fails') == 1, 'fails is 1 after the failure (%s)' % st.get('counters'))
@@ -197,6 +216,11 @@ finally:
                 os.kill(pid, sig)
             except OSError:
                 pass
+    for pid in seen_pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
     for p in procs:
         if p.poll() is None:
             p.kill()
