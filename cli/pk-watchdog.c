@@ -332,10 +332,13 @@ list_node_names (App *app)
   for (guint i = 0; stored && stored[i]; i++)
     if (node_selected (stored[i]))
       g_ptr_array_add (names, g_strdup (stored[i]));
+  /* the names of [tunnel:NAME] sections */
   for (guint i = 0; sections && sections[i]; i++)
     {
-      const char *name = sections[i] + strlen ("tunnel:");
-      if (node_selected (name) && !g_strv_contains ((const char * const *) stored, name))
+      const char *name = sections[i];
+
+      if (*name != '\0' && node_selected (name) &&
+          (stored == NULL || !g_strv_contains ((const char * const *) stored, name)))
         g_ptr_array_add (names, g_strdup (name));
     }
   g_ptr_array_add (names, NULL);
@@ -1127,8 +1130,16 @@ main (int argc, char **argv)
     g_autoptr(GError) error = NULL;
 
     for (guint i = 0; sections && sections[i]; i++)
-      if (!pk_config_check_keys (app.config, sections[i], tunnel_keys, &error))
-        pk_cli_usage_error ("%s", error->message);
+      {
+        g_autofree char *section = g_strdup_printf ("tunnel:%s", sections[i]);
+
+        if (*sections[i] == '\0')
+          pk_cli_usage_error ("a [tunnel] section needs a name: [tunnel:NAME]");
+        if (!pk_state_store_is_valid_name (sections[i]))
+          pk_cli_usage_error ("[%s]: '%s' is not a valid node name", section, sections[i]);
+        if (!pk_config_check_keys (app.config, section, tunnel_keys, &error))
+          pk_cli_usage_error ("%s", error->message);
+      }
   }
   load_settings (&app);
   app.nodes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) node_free);

@@ -164,7 +164,7 @@ try:
     procs.append(wd)
 
     # several healthy rounds, SOCKS round trips included
-    wait_for(lambda: open(log_path).read().count('node n1: ok') >= 3, 'three passed rounds')
+    wait_for(lambda: open(log_path, errors='replace').read().count('node n1: ok') >= 3, 'three passed rounds')
     check(state().get('status') == 'online', 'node online while healthy')
 
     # --- the tunnel dies ---
@@ -179,10 +179,11 @@ try:
           'reason names the dead tunnel: %r' % st.get('reason'))
     # pk-socks closes its listener at once (live sessions may drain)
     check(wait_for(lambda: not connectable(socks_port), 'listener closed'), 'the listener was stopped')
-    log_text = open(log_path).read()
+    log_text = open(log_path, errors='replace').read()
     check(log_text.count('check failed (1/3)') >= 1 and log_text.count('check failed (3/3)') >= 1,
           'three failed checks in a row before acting')
     check(log_text.count('tunnel failure confirmed') == 1, 'exactly one failure action')
+    check('\ufffd' not in log_text, 'the log is clean text')
 
     # --- --recover brings it back ---
     wait_for(lambda: state().get('status') == 'online', 'status online again', timeout=30)
@@ -193,7 +194,7 @@ try:
     check(st.get('socks') is not None and alive(st['socks']['pid']), 'a new listener runs')
     check(connectable(socks_port), 'the listener answers on its old address')
     check(st.get('counters', {}).get('fails') == 1, 'fails still 1 after the recovery')
-    wait_for(lambda: open(log_path).read().count('node n1: ok') >= 5, 'passed rounds after recovery')
+    wait_for(lambda: open(log_path, errors='replace').read().count('node n1: ok') >= 5, 'passed rounds after recovery')
 
     # --- --status --json ---
     out = subprocess.run([pk_watchdog, '--status', '--json', '--state-dir', state_dir, '--config', conf],
@@ -225,8 +226,8 @@ finally:
         if p.poll() is None:
             p.kill()
             p.wait()
-    if failures:
-        print(open(os.path.join(tmp, 'pk-watchdog.log')).read())
+    if failures or os.environ.get('PK_E2E_SHOW_LOG'):
+        print(open(os.path.join(tmp, 'pk-watchdog.log'), errors='replace').read())
     subprocess.run(['rm', '-rf', tmp])
 
 sys.exit(1 if failures else 0)
