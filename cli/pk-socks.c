@@ -691,8 +691,8 @@ main (int   argc,
         pk_cli_usage_error ("%s", error->message);
     }
 
-  pk_cli_raise_nofile_limit ();
-
+  /* PkWorkers raises RLIMIT_NOFILE when it starts and logs how many
+   * sessions that allows (pipes for splicing counted). */
   {
     guint64 n = 0;
 
