@@ -290,7 +290,7 @@ main (int argc, char **argv)
   if (rules->len == 0)
     pk_cli_usage_error ("no relay rules: give RULE arguments, --env-file or --config");
 
-  pk_cli_raise_nofile_limit ();
+  pk_workers_raise_fd_limit ();
 
   if (opt_workers < -1 || opt_workers > 1024)
     pk_cli_usage_error ("--workers: %d is not from 0 to 1024", opt_workers);

@@ -776,6 +776,8 @@ main (int   argc,
         pk_cli_usage_error ("%s", error->message);
     }
 
+  /* PkWorkers raises RLIMIT_NOFILE when it starts and logs how many
+   * sessions that allows (pipes for splicing counted). */
   if (opt_workers != NULL && !parse_value (FALSE, opt_workers, 1024, &n_workers, &error))
     pk_cli_usage_error ("--workers: %s", error->message);
 
@@ -803,9 +805,6 @@ main (int   argc,
     }
   if (!pk_workers_start (app.workers, &error))
     pk_cli_die (PK_CLI_EXIT_FAILURE, "cannot start worker threads: %s", error->message);
-
-  /* After the checks above, so that a usage error is the first line. */
-  pk_cli_raise_nofile_limit ();
 
   for (guint i = 0; i < app.listeners->len; i++)
     {

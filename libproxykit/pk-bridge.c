@@ -113,6 +113,8 @@ typedef struct
   PkBridge *bridge;
   gpointer tag_a;
   gpointer tag_b;
+  GIOCondition events_a;
+  GIOCondition events_b;
 } BridgeSource;
 
 struct _PkBridge
@@ -701,6 +703,7 @@ bridge_source_dispatch (GSource     *source,
   GIOCondition rb = g_source_query_unix_fd (source, bs->tag_b);
   gint64 now = g_source_get_time (source);
   GError *error = NULL;
+  GIOCondition ea, eb;
   gboolean timer = g_source_get_ready_time (source) != -1 && now >= g_source_get_ready_time (source);
 
   for (guint i = 0; i < 2; i++)
@@ -749,8 +752,14 @@ bridge_source_dispatch (GSource     *source,
         }
     }
 
-  g_source_modify_unix_fd (source, bs->tag_a, fd_events (self, self->dir[0].src));
-  g_source_modify_unix_fd (source, bs->tag_b, fd_events (self, self->dir[1].src));
+  /* GLib wakes the context up on every change of a poll record, which
+   * costs two syscalls: change only what changed. */
+  ea = fd_events (self, self->dir[0].src);
+  eb = fd_events (self, self->dir[1].src);
+  if (ea != bs->events_a)
+    g_source_modify_unix_fd (source, bs->tag_a, bs->events_a = ea);
+  if (eb != bs->events_b)
+    g_source_modify_unix_fd (source, bs->tag_b, bs->events_b = eb);
   update_timer (self, now, timer);
   return G_SOURCE_CONTINUE;
 }
@@ -834,8 +843,13 @@ pk_bridge_run_async (PkBridge            *self,
   g_source_set_static_name (self->source, "[proxykit] bridge");
   bs = (BridgeSource *) self->source;
   bs->bridge = self;
+  bs->events_a = bs->events_b = G_IO_IN;
   bs->tag_a = g_source_add_unix_fd (self->source, self->dir[0].src, G_IO_IN);
   bs->tag_b = g_source_add_unix_fd (self->source, self->dir[1].src, G_IO_IN);
+  /* A dispatch never iterates the context, so the source need not be
+   * blocked around it; blocking would remove and re-add its descriptors,
+   * and GLib wakes the context up (an eventfd write and read) each time. */
+  g_source_set_can_recurse (self->source, TRUE);
   update_timer (self, now, TRUE);
   g_source_attach (self->source, context);
 
