@@ -305,7 +305,7 @@ main (int argc, char **argv)
   if (rules->len == 0)
     pk_cli_usage_error ("no relay rules: give RULE arguments, --env-file or --config");
 
-  pk_cli_raise_nofile_limit ();
+  pk_workers_raise_fd_limit ();
 
   if (opt_drain_timeout != NULL)
     {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "pk-cli-common.h"
+#include "pk-socks-pptp.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:1080"
 #define DEFAULT_DRAIN_MS 30000
@@ -705,6 +706,7 @@ main (int   argc,
                                     "SOCKS_MAX_SESSIONS_PER_CLIENT, SOCKS_UDP_ADVERTISE, PROXYKIT_CONFIG.\n"
                                     "See pk-socks(1).");
   g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_group (context, pk_socks_pptp_option_group ());
   pk_cli_parse_options (context, &argc, &argv);
 
   if (opt_version)
@@ -760,6 +762,10 @@ main (int   argc,
       g_ptr_array_insert (app.listeners, 0, l);
     }
 
+  /* With a PPTP upstream, the tunnel (checked) is every listener's egress. */
+  if (pk_socks_pptp_enabled ())
+    pk_socks_pptp_bring_up (app.config, &opt_egress_interface, &opt_egress_address);
+
   for (guint i = 0; i < app.listeners->len; i++)
     {
       Listener *l = g_ptr_array_index (app.listeners, i);
@@ -770,6 +776,8 @@ main (int   argc,
         pk_cli_usage_error ("%s", error->message);
     }
 
+  /* PkWorkers raises RLIMIT_NOFILE when it starts and logs how many
+   * sessions that allows (pipes for splicing counted). */
   if (opt_workers != NULL && !parse_value (FALSE, opt_workers, 1024, &n_workers, &error))
     pk_cli_usage_error ("--workers: %s", error->message);
 
@@ -798,9 +806,6 @@ main (int   argc,
   if (!pk_workers_start (app.workers, &error))
     pk_cli_die (PK_CLI_EXIT_FAILURE, "cannot start worker threads: %s", error->message);
 
-  /* After the checks above, so that a usage error is the first line. */
-  pk_cli_raise_nofile_limit ();
-
   for (guint i = 0; i < app.listeners->len; i++)
     {
       Listener *l = g_ptr_array_index (app.listeners, i);
@@ -815,6 +820,14 @@ main (int   argc,
   if (opt_port_file != NULL)
     write_port_file (&app);
 
+  if (pk_socks_pptp_enabled ())
+    {
+      Listener *first = g_ptr_array_index (app.listeners, 0);
+      g_auto(GStrv) bound = pk_socks_server_dup_listen_addresses (first->server);
+
+      pk_socks_pptp_record_online (bound[0]);
+    }
+
   pk_cli_handle_signals (on_stop, on_reload, &app);
   pk_cli_sd_notifyf ("READY=1\nSTATUS=%u listener(s)", app.listeners->len);
   pk_cli_sd_watchdog_start (NULL, NULL);
@@ -822,6 +835,7 @@ main (int   argc,
   g_main_loop_run (app.loop);
 
   g_message ("stopped");
+  pk_socks_pptp_shutdown ();
   g_ptr_array_unref (app.listeners);
   pk_workers_stop (app.workers);
   g_clear_object (&app.workers);

@@ -613,6 +613,8 @@ attach_socket (WorkerSocket *ws)
   ws->source = g_socket_create_source (ws->socket, G_IO_IN, NULL);
   g_source_set_callback (ws->source, G_SOURCE_FUNC (accept_cb), ws, NULL);
   g_source_set_static_name (ws->source, "[proxykit] worker accept");
+  /* Not blocked around dispatch: see pk-bridge.c. */
+  g_source_set_can_recurse (ws->source, TRUE);
   g_source_attach (ws->source, ws->context);
 }
 

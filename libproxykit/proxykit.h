@@ -26,6 +26,7 @@
 #include "pk-hysteresis.h"
 #include "pk-probe.h"
 #include "pk-watchdog.h"
+#include "pk-tunnel.h"
 /* --- modem, toggle --- */
 #include "pk-modem.h"
 #include "pk-hilink-modem.h"
