@@ -20,6 +20,7 @@
 
 #define DEFAULT_DIR PK_LOCALSTATEDIR "/lib/proxykit/metrics"
 #define DEFAULT_LISTEN "127.0.0.1:9110"
+#define HOUR_US (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
 
 static char *opt_config;
 static char *opt_dir;
@@ -251,7 +252,6 @@ static void
 setup_history (App *app)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *interval = NULL;
   g_autofree char *layout = NULL;
   g_autofree char *max_size = NULL;
   guint64 raw_days, hourly_days, daily_days, max_bytes = G_GUINT64_CONSTANT (5000000000);
@@ -597,6 +597,34 @@ on_stop (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* SIGHUP: the alert rules are read again (their state starts afresh); a
+ * bad file keeps the rules in force. Watched ports and processes and the
+ * history settings stay as they were at start. */
+static gboolean
+on_reload (gpointer data)
+{
+  App *app = data;
+  g_autoptr(PkConfig) config = pk_config_new ();
+  g_autoptr(PkMetricsAlerts) alerts = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *path = opt_config ? opt_config : g_getenv ("PROXYKIT_CONFIG");
+
+  pk_cli_sd_notify ("RELOADING=1");
+  if (path == NULL || *path == '\0')
+    path = g_file_test (PK_CLI_DEFAULT_CONFIG, G_FILE_TEST_EXISTS) ? PK_CLI_DEFAULT_CONFIG : NULL;
+  if (path && !pk_config_load_file (config, path, &error))
+    g_warning ("reload: %s; keeping the rules in force", error->message);
+  else if ((alerts = pk_metrics_alerts_new_from_config (config, &error)) == NULL)
+    g_warning ("reload: %s; keeping the rules in force", error->message);
+  else
+    {
+      g_message ("reload: %u alert rule(s)", pk_metrics_alerts_get_n_rules (alerts));
+      g_set_object (&app->alerts, alerts);
+    }
+  pk_cli_sd_notify ("READY=1");
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 start_recording (App *app)
 {
@@ -727,6 +755,15 @@ on_history (SoupServer        *server,
       reply (msg, 400, "text/plain", g_strdup ("resolution: raw, hour or day\n"));
       return;
     }
+  /* raw samples are a few kB each: a week of them is too much for one
+   * answer, which is what the rollups are for */
+  if (resolution == PK_METRICS_RESOLUTION_RAW &&
+      MIN (until, g_get_real_time () + HOUR_US) - since > 48 * HOUR_US)
+    {
+      reply (msg, 400, "text/plain",
+             g_strdup ("more than 48 hours of raw samples: ask for resolution=hour or day\n"));
+      return;
+    }
   history = pk_metrics_history_read (app->dir, resolution, since, until, &error);
   if (history == NULL)
     {
@@ -783,7 +820,7 @@ run_serve (App *app)
 
   if (opt_record)
     start_recording (app);
-  pk_cli_handle_signals (on_stop, NULL, app);
+  pk_cli_handle_signals (on_stop, opt_record ? on_reload : NULL, app);
   pk_cli_sd_watchdog_start (NULL, NULL);
   pk_cli_sd_notifyf ("READY=1\nSTATUS=serving on %s", listen);
   g_main_loop_run (app->loop);
@@ -959,7 +996,7 @@ main (int argc, char **argv)
         pk_cli_usage_error ("record: unexpected argument '%s'", argv[2]);
       setup_history (&app);
       start_recording (&app);
-      pk_cli_handle_signals (on_stop, NULL, &app);
+      pk_cli_handle_signals (on_stop, on_reload, &app);
       pk_cli_sd_watchdog_start (NULL, NULL);
       pk_cli_sd_notifyf ("READY=1\nSTATUS=recording into %s", app.dir);
       g_main_loop_run (app.loop);

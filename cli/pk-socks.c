@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "pk-cli-common.h"
+#include "pk-socks-pptp.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:1080"
 #define DEFAULT_DRAIN_MS 30000
@@ -21,6 +22,7 @@ static char *opt_egress_address;
 static char *opt_egress_interface;
 static char *opt_fwmark;
 static char *opt_ttl;
+static char **opt_egress_dns;
 static char *opt_users;
 static char **opt_allow;
 static char **opt_deny;
@@ -38,6 +40,7 @@ static char *opt_workers;
 static gboolean opt_allow_open;
 static gboolean opt_allow_host;
 static gboolean opt_verbose;
+static gboolean opt_check;
 static gboolean opt_version;
 
 static const GOptionEntry entries[] = {
@@ -46,6 +49,7 @@ static const GOptionEntry entries[] = {
   { "egress-interface", 0, 0, G_OPTION_ARG_STRING, &opt_egress_interface, "Bind outbound connections to this interface (SO_BINDTODEVICE)", "IFACE" },
   { "fwmark", 0, 0, G_OPTION_ARG_STRING, &opt_fwmark, "Firewall mark of outbound connections (SO_MARK)", "N" },
   { "ttl", 0, 0, G_OPTION_ARG_STRING, &opt_ttl, "IP TTL of outbound connections", "N" },
+  { "egress-dns", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_egress_dns, "Resolve names with this nameserver, through the egress (repeatable)", "ADDR[:PORT]" },
   { "users", 'u', 0, G_OPTION_ARG_FILENAME, &opt_users, "Require authentication by the user:password lines of FILE", "FILE" },
   { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_allow, "Only clients from CIDR (repeatable)", "CIDR" },
   { "deny", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_deny, "Refuse destinations in CIDR (repeatable)", "CIDR" },
@@ -61,6 +65,7 @@ static const GOptionEntry entries[] = {
   { "allow-host-destinations", 0, 0, G_OPTION_ARG_NONE, &opt_allow_host, "Let a non-loopback listener connect to this host itself", NULL },
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Configuration file with [socks:NAME] sections", "FILE" },
   { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_port_file, "Write \"NAME ADDR:PORT\" of each bound socket to FILE", "FILE" },
+  { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Check the flags and configuration, then exit without listening", NULL },
   { "workers", 0, 0, G_OPTION_ARG_STRING, &opt_workers, "Worker threads, each with its own listening sockets (default: one per CPU)", "N" },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log every session and debug messages", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
@@ -69,7 +74,7 @@ static const GOptionEntry entries[] = {
 
 /* Keys of a [socks:NAME] section. */
 static const char * const section_keys[] = {
-  "listen", "egress-address", "egress-interface", "fwmark", "ttl",
+  "listen", "egress-address", "egress-interface", "egress-dns", "fwmark", "ttl",
   "users", "users-inline", "allow", "deny", "connect-timeout", "idle-timeout",
   "handshake-timeout", "resolve-timeout", "udp-idle-timeout", "max-sessions",
   "max-sessions-per-client", "udp-advertise", "allow-open", "allow-host-destinations",
@@ -352,6 +357,29 @@ configure_egress (App       *app,
       pk_egress_set_interface (egress, value);
     }
 
+  g_clear_pointer (&value, g_free);
+  g_clear_pointer (&where, g_free);
+  {
+    g_autofree char *dns_flag = join_flags (opt_egress_dns);
+
+    value = lookup (app, l->section, "egress-dns", cli ? "SOCKS_EGRESS_DNS" : NULL, dns_flag, &where);
+    if (value != NULL)
+      {
+        g_auto(GStrv) parts = g_strsplit_set (value, ", ", -1);
+        g_autoptr(GPtrArray) servers = g_ptr_array_new ();
+
+        for (guint i = 0; parts[i] != NULL; i++)
+          if (*parts[i] != '\0')
+            g_ptr_array_add (servers, parts[i]);
+        g_ptr_array_add (servers, NULL);
+        if (!pk_egress_set_nameservers (egress, (const char * const *) servers->pdata, error))
+          {
+            g_prefix_error (error, "%s: ", where);
+            return FALSE;
+          }
+      }
+  }
+
   if (!get_uint (app, l->section, "fwmark", cli ? "SOCKS_FWMARK" : NULL, opt_fwmark,
                  G_MAXUINT32, 0, &n, error))
     return FALSE;
@@ -492,13 +520,55 @@ start_listener (App      *app,
       !pk_socks_server_get_auth_required (l->server) && !pk_socks_server_has_allowlist (l->server))
     {
       g_auto(GStrv) bound = pk_socks_server_dup_listen_addresses (l->server);
-      g_autofree char *list = g_strjoinv (", ", bound);
+      char list[256];
+      char *joined = g_strjoinv (", ", bound);
 
+      /* Nothing on the heap survives into exit(), for leak checkers. */
+      g_strlcpy (list, joined, sizeof list);
+      g_free (joined);
+      g_clear_pointer (&bound, g_strfreev);
       pk_cli_usage_error ("listener %s on %s is not on loopback and has neither users (--users) "
                           "nor a client allowlist (--allow): anyone who can reach it could use it; "
                           "add one, or pass --allow-open (allow-open = true in the config) if that is meant",
                           l->name, list);
     }
+}
+
+/* --check: what start_listener() would refuse, without binding. */
+static void
+check_listener (App      *app,
+                Listener *l)
+{
+  g_autofree char *where = NULL;
+  g_auto(GStrv) addresses = listen_addresses (app, l, &where);
+  g_autoptr(GError) error = NULL;
+  gboolean loopback_only = TRUE;
+  gboolean allow_open = FALSE;
+
+  for (guint i = 0; addresses[i] != NULL; i++)
+    {
+      g_autoptr(GSocketConnectable) address = NULL;
+      g_autoptr(GInetAddress) inet = NULL;
+      const char *host;
+
+      if (*addresses[i] == '\0')
+        continue;
+      address = g_network_address_parse (addresses[i], 0, &error);
+      if (address == NULL)
+        pk_cli_usage_error ("%s: '%s': %s", where, addresses[i], error->message);
+      host = g_network_address_get_hostname (G_NETWORK_ADDRESS (address));
+      inet = g_inet_address_new_from_string (host);
+      if (inet == NULL)
+        pk_cli_usage_error ("%s: '%s': '%s' is not an IPv4 or IPv6 address", where, addresses[i], host);
+      loopback_only &= g_inet_address_get_is_loopback (inet);
+    }
+
+  if (!get_boolean (app, l->section, "allow-open", opt_allow_open, &allow_open, &error))
+    pk_cli_usage_error ("%s", error->message);
+  if (!loopback_only && !allow_open &&
+      !pk_socks_server_get_auth_required (l->server) && !pk_socks_server_has_allowlist (l->server))
+    pk_cli_usage_error ("listener %s is not on loopback and has neither users (--users) nor a client "
+                        "allowlist (--allow): add one, or pass --allow-open", l->name);
 }
 
 static void
@@ -555,9 +625,18 @@ on_reload (gpointer data)
                      l->section, l->name);
           continue;
         }
-      if (!configure_access (app, l, &error) || !pk_socks_server_reload (l->server, &error))
-        g_warning ("reload of listener %s: %s; its users and lists stay as they were",
-                   l->name, error->message);
+      /* All or nothing: a trial run on a scratch server first, so that a
+       * bad allowlist does not leave new users with old lists. */
+      {
+        g_autoptr(PkSocksServer) scratch = pk_socks_server_new ();
+        Listener trial = *l;
+
+        trial.server = scratch;
+        if (!configure_access (app, &trial, &error) ||
+            !configure_access (app, l, &error) || !pk_socks_server_reload (l->server, &error))
+          g_warning ("reload of listener %s: %s; its users and lists stay as they were",
+                     l->name, error->message);
+      }
     }
 
   g_message ("reload done");
@@ -610,6 +689,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) sections = NULL;
   App app = { 0 };
+  guint64 n_workers = 0;
   gboolean cli_listener;
 
   pk_cli_init ("pk-socks");
@@ -619,13 +699,14 @@ main (int   argc,
                                 "SOCKS5 proxy (RFC 1928/1929) whose outbound connections leave through "
                                 "a chosen egress.\nWith no options it listens on " DEFAULT_LISTEN ".");
   g_option_context_set_description (context,
-                                    "Environment: SOCKS_LISTEN, SOCKS_EGRESS_ADDRESS, SOCKS_EGRESS_INTERFACE, "
+                                    "Environment: SOCKS_LISTEN, SOCKS_EGRESS_ADDRESS, SOCKS_EGRESS_INTERFACE, SOCKS_EGRESS_DNS, "
                                     "SOCKS_FWMARK, SOCKS_TTL, SOCKS_USERS, SOCKS_ALLOW, SOCKS_DENY, "
                                     "SOCKS_CONNECT_TIMEOUT, SOCKS_IDLE_TIMEOUT, SOCKS_READ_TIMEOUT, "
                                     "SOCKS_HANDSHAKE_TIMEOUT, SOCKS_UDP_IDLE_TIMEOUT, SOCKS_MAX_SESSIONS, "
                                     "SOCKS_MAX_SESSIONS_PER_CLIENT, SOCKS_UDP_ADVERTISE, PROXYKIT_CONFIG.\n"
                                     "See pk-socks(1).");
   g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_group (context, pk_socks_pptp_option_group ());
   pk_cli_parse_options (context, &argc, &argv);
 
   if (opt_version)
@@ -681,6 +762,10 @@ main (int   argc,
       g_ptr_array_insert (app.listeners, 0, l);
     }
 
+  /* With a PPTP upstream, the tunnel (checked) is every listener's egress. */
+  if (pk_socks_pptp_enabled ())
+    pk_socks_pptp_bring_up (app.config, &opt_egress_interface, &opt_egress_address);
+
   for (guint i = 0; i < app.listeners->len; i++)
     {
       Listener *l = g_ptr_array_index (app.listeners, i);
@@ -691,15 +776,23 @@ main (int   argc,
         pk_cli_usage_error ("%s", error->message);
     }
 
-  pk_cli_raise_nofile_limit ();
+  /* PkWorkers raises RLIMIT_NOFILE when it starts and logs how many
+   * sessions that allows (pipes for splicing counted). */
+  if (opt_workers != NULL && !parse_value (FALSE, opt_workers, 1024, &n_workers, &error))
+    pk_cli_usage_error ("--workers: %s", error->message);
 
-  {
-    guint64 n = 0;
+  if (opt_check)
+    {
+      for (guint i = 0; i < app.listeners->len; i++)
+        check_listener (&app, g_ptr_array_index (app.listeners, i));
+      g_print ("configuration OK: %u listener(s)\n", app.listeners->len);
+      g_ptr_array_unref (app.listeners);
+      g_main_loop_unref (app.loop);
+      g_clear_object (&app.config);
+      return PK_CLI_EXIT_OK;
+    }
 
-    if (opt_workers != NULL && !parse_value (FALSE, opt_workers, 1024, &n, &error))
-      pk_cli_usage_error ("--workers: %s", error->message);
-    app.workers = pk_workers_new (n);
-  }
+  app.workers = pk_workers_new (n_workers);
 
   /* Listeners first, so that a bad address is the first thing said; the
    * threads then serve the sockets made for them. */
@@ -727,6 +820,14 @@ main (int   argc,
   if (opt_port_file != NULL)
     write_port_file (&app);
 
+  if (pk_socks_pptp_enabled ())
+    {
+      Listener *first = g_ptr_array_index (app.listeners, 0);
+      g_auto(GStrv) bound = pk_socks_server_dup_listen_addresses (first->server);
+
+      pk_socks_pptp_record_online (bound[0]);
+    }
+
   pk_cli_handle_signals (on_stop, on_reload, &app);
   pk_cli_sd_notifyf ("READY=1\nSTATUS=%u listener(s)", app.listeners->len);
   pk_cli_sd_watchdog_start (NULL, NULL);
@@ -734,6 +835,7 @@ main (int   argc,
   g_main_loop_run (app.loop);
 
   g_message ("stopped");
+  pk_socks_pptp_shutdown ();
   g_ptr_array_unref (app.listeners);
   pk_workers_stop (app.workers);
   g_clear_object (&app.workers);

@@ -87,6 +87,8 @@ typedef struct {
   PkToggle *toggle;
 } Dongle;
 
+/* What the flags and the configuration make: built whole or not at all,
+ * so that a reload with a bad configuration leaves the running one. */
 typedef struct {
   PkConfig *config;
   GPtrArray *dongles;         /* Dongle, sorted by id */
@@ -101,6 +103,10 @@ typedef struct {
   guint64 request_timeout_ms;
   guint64 unchanged_polls;
   char *state_dir;
+} Setup;
+
+typedef struct {
+  Setup *s;
   GMainLoop *loop;
   int exit_status;
   guint pending;
@@ -119,6 +125,24 @@ dongle_free (Dongle *d)
   g_free (d->socks_host);
   g_free (d);
 }
+
+static void
+setup_free (Setup *s)
+{
+  g_clear_pointer (&s->dongles, g_ptr_array_unref);
+  g_clear_object (&s->limiter);
+  g_clear_object (&s->config);
+  g_free (s->escalation);
+  g_free (s->state_dir);
+  g_free (s);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Setup, setup_free)
+
+#define FAIL(ret, ...) G_STMT_START { \
+    g_set_error (error, PK_ERROR, PK_ERROR_CONFIG, __VA_ARGS__); \
+    return ret; \
+  } G_STMT_END
 
 /* --- values from flags and the configuration --- */
 
@@ -159,32 +183,31 @@ parse_flag (const char  *flag,
 }
 
 /* Flag, else the [toggle] key, else the default. */
-static void
-get_setting (App        *app,
-             const char *flag,
-             const char *flag_value,
-             const char *key,
-             gboolean    duration,
-             guint64     max,
-             guint64     default_value,
-             guint64    *out)
+static gboolean
+get_setting (Setup       *s,
+             const char  *flag,
+             const char  *flag_value,
+             const char  *key,
+             gboolean     duration,
+             guint64      max,
+             guint64      default_value,
+             guint64     *out,
+             GError     **error)
 {
-  g_autoptr(GError) error = NULL;
   gboolean ok;
 
   if (flag_value != NULL)
-    ok = parse_flag (flag, flag_value, duration, max, out, &error);
-  else if (duration)
-    ok = pk_config_get_duration_ms (app->config, "toggle", key, NULL, default_value, out, &error);
+    return parse_flag (flag, flag_value, duration, max, out, error);
+  if (duration)
+    ok = pk_config_get_duration_ms (s->config, "toggle", key, NULL, default_value, out, error);
   else
-    ok = pk_config_get_uint (app->config, "toggle", key, NULL, 0, max, default_value, out, &error);
+    ok = pk_config_get_uint (s->config, "toggle", key, NULL, 0, max, default_value, out, error);
   if (ok && duration && *out > max)
     {
-      g_autofree char *where = pk_config_describe (app->config, "toggle", key);
-      pk_cli_usage_error ("%s: too long", where);
+      g_autofree char *where = pk_config_describe (s->config, "toggle", key);
+      FAIL (FALSE, "%s: too long", where);
     }
-  if (!ok)
-    pk_cli_usage_error ("%s", error->message);
+  return ok;
 }
 
 static int
@@ -242,14 +265,15 @@ parse_id_list (const char  *what,
   return g_steal_pointer (&ids);
 }
 
-/* "--api 11=http://..." for dongle @id, or NULL. */
-static const char *
-per_dongle_flag (const char  *flag,
-                 char       **values,
-                 guint        id)
+/* "--api 11=http://..." for dongle @id: *out is the value or NULL. */
+static gboolean
+per_dongle_flag (const char   *flag,
+                 char        **values,
+                 guint         id,
+                 const char  **out,
+                 GError      **error)
 {
-  const char *found = NULL;
-
+  *out = NULL;
   for (guint i = 0; values != NULL && values[i] != NULL; i++)
     {
       const char *eq = strchr (values[i], '=');
@@ -257,20 +281,21 @@ per_dongle_flag (const char  *flag,
       g_autofree char *num = NULL;
 
       if (eq == NULL)
-        pk_cli_usage_error ("%s '%s': expected N=VALUE", flag, values[i]);
+        FAIL (FALSE, "%s '%s': expected N=VALUE", flag, values[i]);
       num = g_strndup (values[i], eq - values[i]);
       if (!g_ascii_string_to_unsigned (num, 10, 0, 255, &n, NULL))
-        pk_cli_usage_error ("%s '%s': '%s' is not a dongle number (0-255)", flag, values[i], num);
+        FAIL (FALSE, "%s '%s': '%s' is not a dongle number (0-255)", flag, values[i], num);
       if (n == id)
-        found = eq + 1;
+        *out = eq + 1;
     }
-  return found;
+  return TRUE;
 }
 
 static gboolean
-flag_names_unknown_dongle (const char  *flag,
-                           char       **values,
-                           GPtrArray   *dongles)
+flags_name_known_dongles (const char  *flag,
+                          char       **values,
+                          GPtrArray   *dongles,
+                          GError     **error)
 {
   for (guint i = 0; values != NULL && values[i] != NULL; i++)
     {
@@ -280,7 +305,7 @@ flag_names_unknown_dongle (const char  *flag,
       for (guint j = 0; j < dongles->len; j++)
         known = known || ((Dongle *) g_ptr_array_index (dongles, j))->id == n;
       if (!known)
-        pk_cli_usage_error ("%s '%s': dongle %" G_GUINT64_FORMAT " is not configured", flag, values[i], n);
+        FAIL (FALSE, "%s '%s': dongle %" G_GUINT64_FORMAT " is not configured", flag, values[i], n);
     }
   return TRUE;
 }
@@ -295,8 +320,9 @@ compare_dongles (gconstpointer a,
 }
 
 static Dongle *
-make_dongle (App   *app,
-             guint  id)
+make_dongle (Setup   *s,
+             guint    id,
+             GError **error)
 {
   g_autofree char *section = g_strdup_printf ("dongle:%u", id);
   g_autofree char *default_api = g_strdup_printf ("http://192.168.%u.1", id);
@@ -309,64 +335,70 @@ make_dongle (App   *app,
   g_autofree char *default_socks_host = NULL;
   g_autoptr(PkEgress) egress = NULL;
   g_autoptr(PkToggleModemStep) step = NULL;
-  g_autoptr(GError) error = NULL;
-  const char *flag;
+  g_autoptr(GError) local_error = NULL;
+  const char *api_flag, *address_flag;
   guint64 fwmark = 0, port = 0;
-  Dongle *d = g_new0 (Dongle, 1);
+  Dongle *d;
 
+  if (!per_dongle_flag ("--api", opt_api, id, &api_flag, error) ||
+      !per_dongle_flag ("--address", opt_address, id, &address_flag, error) ||
+      !pk_config_get_uint (s->config, section, "fwmark", NULL, 0, G_MAXUINT32, 0, &fwmark, error) ||
+      !pk_config_get_uint (s->config, section, "socks_port", NULL, 1, 65535,
+                           MIN (10000 + id, 65535), &port, error))
+    return NULL;
+
+  d = g_new0 (Dongle, 1);
   d->id = id;
-  flag = per_dongle_flag ("--api", opt_api, id);
-  d->api = flag ? g_strdup (flag) : pk_config_dup_string (app->config, section, "api", NULL, default_api);
-  flag = per_dongle_flag ("--address", opt_address, id);
-  d->address = flag ? g_strdup (flag) : pk_config_dup_string (app->config, section, "address", NULL, default_address);
-  interface = pk_config_dup_string (app->config, section, "interface", NULL, NULL);
-  default_user = pk_config_dup_string (app->config, "toggle", "username", NULL, NULL);
-  default_password = pk_config_dup_string (app->config, "toggle", "password", NULL, NULL);
-  username = pk_config_dup_string (app->config, section, "username", NULL, default_user);
-  password = pk_config_dup_string (app->config, section, "password", NULL, default_password);
-  default_socks_host = pk_config_dup_string (app->config, "toggle", "socks_host", NULL, NULL);
-  d->socks_host = pk_config_dup_string (app->config, section, "socks_host", NULL, default_socks_host);
-  if (!pk_config_get_uint (app->config, section, "fwmark", NULL, 0, G_MAXUINT32, 0, &fwmark, &error) ||
-      !pk_config_get_uint (app->config, section, "socks_port", NULL, 1, 65535,
-                           MIN (10000 + id, 65535), &port, &error))
-    pk_cli_usage_error ("%s", error->message);
+  d->api = api_flag ? g_strdup (api_flag) : pk_config_dup_string (s->config, section, "api", NULL, default_api);
+  d->address = address_flag ? g_strdup (address_flag)
+                            : pk_config_dup_string (s->config, section, "address", NULL, default_address);
   d->socks_port = (guint16) port;
+  interface = pk_config_dup_string (s->config, section, "interface", NULL, NULL);
+  default_user = pk_config_dup_string (s->config, "toggle", "username", NULL, NULL);
+  default_password = pk_config_dup_string (s->config, "toggle", "password", NULL, NULL);
+  username = pk_config_dup_string (s->config, section, "username", NULL, default_user);
+  password = pk_config_dup_string (s->config, section, "password", NULL, default_password);
+  default_socks_host = pk_config_dup_string (s->config, "toggle", "socks_host", NULL, NULL);
+  d->socks_host = pk_config_dup_string (s->config, section, "socks_host", NULL, default_socks_host);
 
-  egress = pk_egress_new_full (d->address, interface, (guint32) fwmark, 0, &error);
-  if (egress == NULL)
-    pk_cli_usage_error ("dongle %u: %s", id, error->message);
-  d->modem = pk_hilink_modem_new (d->api, egress, &error);
+  egress = pk_egress_new_full (d->address, interface, (guint32) fwmark, 0, &local_error);
+  if (egress != NULL)
+    d->modem = pk_hilink_modem_new (d->api, egress, &local_error);
   if (d->modem == NULL)
-    pk_cli_usage_error ("dongle %u: %s", id, error->message);
-  pk_hilink_modem_set_timeout (d->modem, (guint) app->request_timeout_ms);
+    {
+      dongle_free (d);
+      FAIL (NULL, "dongle %u: %s", id, local_error->message);
+    }
+  pk_hilink_modem_set_timeout (d->modem, (guint) s->request_timeout_ms);
   if (password != NULL)
     pk_hilink_modem_set_credentials (d->modem, username, password);
 
   step = pk_toggle_modem_step_new ();
-  if (!pk_toggle_modem_step_set_escalation (step, app->escalation, &error))
-    pk_cli_usage_error ("%s", error->message);
-  pk_toggle_modem_step_set_timing (step, (guint) app->settle_ms, (guint) app->poll_ms, (guint) app->timeout_ms);
-  pk_toggle_modem_step_set_unchanged_polls (step, (guint) app->unchanged_polls);
+  /* The order was checked with the settings. */
+  (void) pk_toggle_modem_step_set_escalation (step, s->escalation, NULL);
+  pk_toggle_modem_step_set_timing (step, (guint) s->settle_ms, (guint) s->poll_ms, (guint) s->timeout_ms);
+  pk_toggle_modem_step_set_unchanged_polls (step, (guint) s->unchanged_polls);
 
-  d->toggle = pk_toggle_new (id, PK_MODEM (d->modem), app->limiter);
-  pk_toggle_set_cooldown (d->toggle, (guint) app->cooldown_ms);
-  pk_toggle_set_state_dir (d->toggle, app->state_dir);
+  d->toggle = pk_toggle_new (id, PK_MODEM (d->modem), s->limiter);
+  pk_toggle_set_cooldown (d->toggle, (guint) s->cooldown_ms);
+  pk_toggle_set_state_dir (d->toggle, s->state_dir);
   pk_toggle_add_step (d->toggle, PK_TOGGLE_STEP (step));
   return d;
 }
 
-static void
-load_settings (App *app)
+static gboolean
+load_settings (Setup   *s,
+               GError **error)
 {
   g_autofree char *method = NULL;
   g_autofree char *state_dir = NULL;
   g_auto(GStrv) sections = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) local_error = NULL;
 
-  if (pk_config_has_section (app->config, "toggle") &&
-      !pk_config_check_keys (app->config, "toggle", toggle_keys, &error))
-    pk_cli_usage_error ("%s", error->message);
-  sections = pk_config_list_sections (app->config, "dongle");
+  if (pk_config_has_section (s->config, "toggle") &&
+      !pk_config_check_keys (s->config, "toggle", toggle_keys, error))
+    return FALSE;
+  sections = pk_config_list_sections (s->config, "dongle");
   for (guint i = 0; sections[i] != NULL; i++)
     {
       g_autofree char *section = g_strconcat ("dongle:", sections[i], NULL);
@@ -374,88 +406,83 @@ load_settings (App *app)
 
       if (!g_ascii_string_to_unsigned (sections[i], 10, 0, 255, &n, NULL))
         {
-          g_autofree char *where = pk_config_describe (app->config, section, NULL);
-          pk_cli_usage_error ("%s: '%s' is not a dongle number (0-255)", where ? where : section, sections[i]);
+          g_autofree char *where = pk_config_describe (s->config, section, NULL);
+          FAIL (FALSE, "%s: '%s' is not a dongle number (0-255)", where ? where : section, sections[i]);
         }
-      if (!pk_config_check_keys (app->config, section, dongle_keys, &error))
-        pk_cli_usage_error ("%s", error->message);
+      if (!pk_config_check_keys (s->config, section, dongle_keys, error))
+        return FALSE;
     }
 
-  method = opt_method ? g_strdup (opt_method) : pk_config_dup_string (app->config, "toggle", "method", NULL, "data");
-  if (!pk_rotation_method_from_string (method, &app->method))
+  method = opt_method ? g_strdup (opt_method) : pk_config_dup_string (s->config, "toggle", "method", NULL, "data");
+  if (!pk_rotation_method_from_string (method, &s->method))
     {
-      if (opt_method != NULL)
-        pk_cli_usage_error ("--method '%s': expected data, netmode or reboot", method);
-      else
-        {
-          g_autofree char *where = pk_config_describe (app->config, "toggle", "method");
-          pk_cli_usage_error ("%s: '%s': expected data, netmode or reboot", where, method);
-        }
+      g_autofree char *where = opt_method ? g_strdup ("--method") : pk_config_describe (s->config, "toggle", "method");
+      FAIL (FALSE, "%s: '%s': expected data, netmode or reboot", where, method);
     }
-  app->escalation = opt_escalation ? g_strdup (opt_escalation)
-                                   : pk_config_dup_string (app->config, "toggle", "escalation", NULL,
-                                                           PK_ROTATION_DEFAULT_ESCALATION);
+  s->escalation = opt_escalation ? g_strdup (opt_escalation)
+                                 : pk_config_dup_string (s->config, "toggle", "escalation", NULL,
+                                                         PK_ROTATION_DEFAULT_ESCALATION);
   {
     g_autoptr(PkToggleModemStep) probe = pk_toggle_modem_step_new ();
-    if (!pk_toggle_modem_step_set_escalation (probe, app->escalation, &error))
+    if (!pk_toggle_modem_step_set_escalation (probe, s->escalation, &local_error))
       {
-        if (opt_escalation != NULL)
-          pk_cli_usage_error ("--escalation: %s", error->message);
-        else
-          {
-            g_autofree char *where = pk_config_describe (app->config, "toggle", "escalation");
-            pk_cli_usage_error ("%s: %s", where, error->message);
-          }
+        g_autofree char *where = opt_escalation ? g_strdup ("--escalation")
+                                                : pk_config_describe (s->config, "toggle", "escalation");
+        FAIL (FALSE, "%s: %s", where, local_error->message);
       }
   }
 
-  get_setting (app, "--cooldown", opt_cooldown, "cooldown", TRUE, G_MAXUINT, PK_TOGGLE_DEFAULT_COOLDOWN_MS, &app->cooldown_ms);
-  get_setting (app, "--max-concurrent", opt_max_concurrent, "max_concurrent", FALSE, 1000,
-               PK_TOGGLE_DEFAULT_MAX_CONCURRENT, &app->max_concurrent);
-  get_setting (app, "--settle", opt_settle, "settle", TRUE, G_MAXUINT, 3000, &app->settle_ms);
-  get_setting (app, "--poll-interval", opt_poll_interval, "poll_interval", TRUE, G_MAXUINT, 1000, &app->poll_ms);
-  get_setting (app, "--timeout", opt_timeout, "timeout", TRUE, G_MAXUINT, 60000, &app->timeout_ms);
-  get_setting (app, "--request-timeout", opt_request_timeout, "request_timeout", TRUE, G_MAXUINT,
-               PK_HILINK_DEFAULT_TIMEOUT_MS, &app->request_timeout_ms);
-  get_setting (app, "--unchanged-polls", opt_unchanged_polls, "unchanged_polls", FALSE, 1000, 3,
-               &app->unchanged_polls);
-  if (app->poll_ms == 0 || app->timeout_ms == 0 || app->request_timeout_ms == 0 || app->unchanged_polls == 0)
-    pk_cli_usage_error ("--poll-interval, --timeout, --request-timeout and --unchanged-polls must not be 0");
+  if (!get_setting (s, "--cooldown", opt_cooldown, "cooldown", TRUE, G_MAXUINT,
+                    PK_TOGGLE_DEFAULT_COOLDOWN_MS, &s->cooldown_ms, error) ||
+      !get_setting (s, "--max-concurrent", opt_max_concurrent, "max_concurrent", FALSE, 1000,
+                    PK_TOGGLE_DEFAULT_MAX_CONCURRENT, &s->max_concurrent, error) ||
+      !get_setting (s, "--settle", opt_settle, "settle", TRUE, G_MAXUINT, 3000, &s->settle_ms, error) ||
+      !get_setting (s, "--poll-interval", opt_poll_interval, "poll_interval", TRUE, G_MAXUINT, 1000,
+                    &s->poll_ms, error) ||
+      !get_setting (s, "--timeout", opt_timeout, "timeout", TRUE, G_MAXUINT, 60000, &s->timeout_ms, error) ||
+      !get_setting (s, "--request-timeout", opt_request_timeout, "request_timeout", TRUE, G_MAXUINT,
+                    PK_HILINK_DEFAULT_TIMEOUT_MS, &s->request_timeout_ms, error) ||
+      !get_setting (s, "--unchanged-polls", opt_unchanged_polls, "unchanged_polls", FALSE, 1000, 3,
+                    &s->unchanged_polls, error))
+    return FALSE;
+  if (s->poll_ms == 0 || s->timeout_ms == 0 || s->request_timeout_ms == 0 || s->unchanged_polls == 0)
+    FAIL (FALSE, "poll_interval, timeout, request_timeout and unchanged_polls must not be 0");
 
   /* Locks and cooldowns are shared with other pk-toggle processes where
    * the state directory can be made; without one each process keeps its
    * own. */
   state_dir = opt_state_dir ? g_strdup (opt_state_dir)
-                            : pk_config_dup_string (app->config, "toggle", "state_dir", NULL, NULL);
+                            : pk_config_dup_string (s->config, "toggle", "state_dir", NULL, NULL);
   if (state_dir == NULL)
     {
       const char *runtime = g_getenv ("RUNTIME_DIRECTORY");
       state_dir = g_strdup (runtime != NULL && *runtime != '\0' ? runtime : "/run/proxykit");
     }
   if (g_mkdir_with_parents (state_dir, 0755) == 0 && access (state_dir, W_OK) == 0)
-    app->state_dir = g_steal_pointer (&state_dir);
+    s->state_dir = g_steal_pointer (&state_dir);
   else if (opt_state_dir != NULL)
-    pk_cli_usage_error ("--state-dir '%s': cannot create or write it", opt_state_dir);
+    FAIL (FALSE, "--state-dir '%s': cannot create or write it", opt_state_dir);
   else
     g_debug ("no state directory (%s is not writable): locks and cooldowns stay in this process", state_dir);
 
-  app->limiter = pk_toggle_limiter_new ((guint) app->max_concurrent);
+  s->limiter = pk_toggle_limiter_new ((guint) s->max_concurrent);
+  return TRUE;
 }
 
-static void
-load_dongles (App *app)
+static gboolean
+load_dongles (Setup   *s,
+              GError **error)
 {
-  g_auto(GStrv) sections = pk_config_list_sections (app->config, "dongle");
+  g_auto(GStrv) sections = pk_config_list_sections (s->config, "dongle");
   g_autoptr(GArray) ids = NULL;
-  g_autoptr(GError) error = NULL;
   g_autofree char *list = NULL;
 
-  app->dongles = g_ptr_array_new_with_free_func ((GDestroyNotify) dongle_free);
+  s->dongles = g_ptr_array_new_with_free_func ((GDestroyNotify) dongle_free);
 
   if (sections[0] != NULL)
     {
       if (opt_dongles != NULL)
-        pk_cli_usage_error ("--dongles: the configuration has [dongle:N] sections already");
+        FAIL (FALSE, "--dongles: the configuration has [dongle:N] sections already");
       ids = g_array_new (FALSE, FALSE, sizeof (guint));
       for (guint i = 0; sections[i] != NULL; i++)
         {
@@ -465,53 +492,80 @@ load_dongles (App *app)
     }
   else
     {
-      list = opt_dongles ? g_strdup (opt_dongles) : pk_config_dup_string (app->config, "toggle", "dongles", NULL, NULL);
+      list = opt_dongles ? g_strdup (opt_dongles) : pk_config_dup_string (s->config, "toggle", "dongles", NULL, NULL);
       if (list != NULL)
         {
           g_autofree char *what = opt_dongles ? g_strdup ("--dongles")
-                                              : pk_config_describe (app->config, "toggle", "dongles");
-          ids = parse_id_list (what, list, &error);
+                                              : pk_config_describe (s->config, "toggle", "dongles");
+          ids = parse_id_list (what, list, error);
           if (ids == NULL)
-            pk_cli_usage_error ("%s", error->message);
+            return FALSE;
         }
       else if (opt_ids != NULL)
         {
           /* Dongles named on the command line, by the convention. */
-          ids = parse_id_list ("argument", "", &error);
+          ids = g_array_new (FALSE, FALSE, sizeof (guint));
           for (guint i = 0; opt_ids[i] != NULL; i++)
             {
-              g_autoptr(GArray) one = parse_id_list ("argument", opt_ids[i], &error);
+              g_autoptr(GArray) one = parse_id_list ("argument", opt_ids[i], error);
               if (one == NULL)
-                pk_cli_usage_error ("%s", error->message);
+                return FALSE;
               g_array_append_vals (ids, one->data, one->len);
             }
         }
       else
-        pk_cli_usage_error ("no dongles: name them (pk-toggle 11), add [dongle:N] sections or use --dongles");
+        FAIL (FALSE, "no dongles: name them (pk-toggle 11), add [dongle:N] sections or use --dongles");
     }
 
   for (guint i = 0; i < ids->len; i++)
     {
       guint id = g_array_index (ids, guint, i);
       gboolean seen = FALSE;
+      Dongle *d;
 
-      for (guint j = 0; j < app->dongles->len; j++)
-        seen = seen || ((Dongle *) g_ptr_array_index (app->dongles, j))->id == id;
-      if (!seen)
-        g_ptr_array_add (app->dongles, make_dongle (app, id));
+      for (guint j = 0; j < s->dongles->len; j++)
+        seen = seen || ((Dongle *) g_ptr_array_index (s->dongles, j))->id == id;
+      if (seen)
+        continue;
+      d = make_dongle (s, id, error);
+      if (d == NULL)
+        return FALSE;
+      g_ptr_array_add (s->dongles, d);
     }
-  g_ptr_array_sort (app->dongles, compare_dongles);
-  flag_names_unknown_dongle ("--api", opt_api, app->dongles);
-  flag_names_unknown_dongle ("--address", opt_address, app->dongles);
+  g_ptr_array_sort (s->dongles, compare_dongles);
+  return flags_name_known_dongles ("--api", opt_api, s->dongles, error) &&
+         flags_name_known_dongles ("--address", opt_address, s->dongles, error);
+}
+
+/* Reads the configuration (like pk_cli_load_config(), without exiting)
+ * and builds everything from it and the flags. */
+static Setup *
+setup_load (GError **error)
+{
+  g_autoptr(Setup) s = g_new0 (Setup, 1);
+  const char *path = opt_config;
+  const char *env_path = g_getenv ("PROXYKIT_CONFIG");
+
+  if (path == NULL && env_path != NULL && *env_path != '\0')
+    path = env_path;
+  if (path == NULL && g_file_test (PK_CLI_DEFAULT_CONFIG, G_FILE_TEST_EXISTS))
+    path = PK_CLI_DEFAULT_CONFIG;
+
+  s->config = pk_config_new ();
+  if (path != NULL && !pk_config_load_file (s->config, path, error))
+    return NULL;
+  if (!load_settings (s, error) || !load_dongles (s, error))
+    return NULL;
+  return g_steal_pointer (&s);
 }
 
 static Dongle *
 find_dongle (App   *app,
              guint  id)
 {
-  for (guint i = 0; i < app->dongles->len; i++)
+  for (guint i = 0; i < app->s->dongles->len; i++)
     {
-      Dongle *d = g_ptr_array_index (app->dongles, i);
+      Dongle *d = g_ptr_array_index (app->s->dongles, i);
       if (d->id == id)
         return d;
     }
@@ -527,8 +581,8 @@ selected_dongles (App *app)
 
   if (opt_all || opt_ids == NULL)
     {
-      for (guint i = 0; i < app->dongles->len; i++)
-        g_ptr_array_add (out, g_ptr_array_index (app->dongles, i));
+      for (guint i = 0; i < app->s->dongles->len; i++)
+        g_ptr_array_add (out, g_ptr_array_index (app->s->dongles, i));
       return out;
     }
   for (guint i = 0; opt_ids[i] != NULL; i++)
@@ -609,7 +663,7 @@ on_toggled (GObject      *source,
     {
       /* --all waits for a place instead of giving up; a place that came
        * free in the meantime is taken at once. */
-      if (pk_toggle_limiter_get_running (app->limiter) == 0)
+      if (pk_toggle_limiter_get_running (app->s->limiter) == 0)
         start_toggle (app, d);
       else
         g_queue_push_tail (&app->waiting, d);
@@ -635,8 +689,10 @@ on_toggled (GObject      *source,
   else
     {
       if (opt_json)
-        json_array_add_element (app->json_out,
-                                json_from_string (pk_toggle_result_to_json (result), NULL));
+        {
+          g_autofree char *text = pk_toggle_result_to_json (result);
+          json_array_add_element (app->json_out, json_from_string (text, NULL));
+        }
       if (pk_toggle_result_get_success (result))
         {
           if (!opt_json)
@@ -679,7 +735,7 @@ start_toggle (App    *app,
               Dongle *d)
 {
   g_object_set_data (G_OBJECT (d->toggle), "pk-toggle-app", app);
-  pk_toggle_run_async (d->toggle, app->method, opt_recovery, NULL, on_toggled, d);
+  pk_toggle_run_async (d->toggle, app->s->method, opt_recovery, NULL, on_toggled, d);
 }
 
 static int
@@ -925,6 +981,53 @@ on_stop (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+serve_dongles (App   *app,
+               Setup *s)
+{
+  for (guint i = 0; i < s->dongles->len; i++)
+    {
+      Dongle *d = g_ptr_array_index (s->dongles, i);
+      pk_toggle_server_add_dongle (app->server, d->toggle, d->api, d->address, d->socks_host, d->socks_port);
+    }
+}
+
+/* SIGHUP: the configuration again. The new dongles replace the old ones
+ * (a toggle that runs goes on to its end, and the state directory keeps
+ * its lock and cooldown); a bad configuration leaves everything as it is. */
+static gboolean
+on_reload (gpointer user_data)
+{
+  App *app = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(Setup) s = NULL;
+
+  pk_cli_sd_notifyf ("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
+  s = setup_load (&error);
+  if (s == NULL)
+    g_warning ("reload refused, the running configuration stays: %s", error->message);
+  else
+    {
+      for (guint i = 0; i < app->s->dongles->len; i++)
+        {
+          Dongle *old = g_ptr_array_index (app->s->dongles, i);
+          gboolean kept = FALSE;
+
+          for (guint j = 0; j < s->dongles->len; j++)
+            kept = kept || ((Dongle *) g_ptr_array_index (s->dongles, j))->id == old->id;
+          if (!kept)
+            pk_toggle_server_remove_dongle (app->server, old->id);
+        }
+      serve_dongles (app, s);
+      pk_toggle_server_set_default_method (app->server, s->method);
+      g_message ("reloaded: %u dongles", s->dongles->len);
+      setup_free (app->s);
+      app->s = g_steal_pointer (&s);
+    }
+  pk_cli_sd_notify ("READY=1");
+  return G_SOURCE_CONTINUE;
+}
+
 static int
 run_server (App        *app,
             const char *listen)
@@ -932,12 +1035,8 @@ run_server (App        *app,
   g_autoptr(GError) error = NULL;
 
   app->server = pk_toggle_server_new ();
-  pk_toggle_server_set_default_method (app->server, app->method);
-  for (guint i = 0; i < app->dongles->len; i++)
-    {
-      Dongle *d = g_ptr_array_index (app->dongles, i);
-      pk_toggle_server_add_dongle (app->server, d->toggle, d->api, d->address, d->socks_host, d->socks_port);
-    }
+  pk_toggle_server_set_default_method (app->server, app->s->method);
+  serve_dongles (app, app->s);
   if (!pk_toggle_server_listen (app->server, listen, &error))
     {
       if (g_error_matches (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT))
@@ -945,11 +1044,11 @@ run_server (App        *app,
       pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
     }
 
-  pk_cli_handle_signals (on_stop, NULL, app);
+  pk_cli_handle_signals (on_stop, on_reload, app);
   pk_cli_sd_watchdog_start (NULL, NULL);
-  g_message ("serving %u dongles on %s, port %u", app->dongles->len, listen,
+  g_message ("serving %u dongles on %s, port %u", app->s->dongles->len, listen,
              pk_toggle_server_get_port (app->server));
-  pk_cli_sd_notifyf ("READY=1\nSTATUS=serving %u dongles on %s", app->dongles->len, listen);
+  pk_cli_sd_notifyf ("READY=1\nSTATUS=serving %u dongles on %s", app->s->dongles->len, listen);
   g_main_loop_run (app->loop);
   pk_toggle_server_stop (app->server);
   g_clear_object (&app->server);
@@ -966,7 +1065,7 @@ main (int    argc,
   int status;
 
   pk_cli_init ("pk-toggle");
-  context = g_option_context_new ("[N...] - new mobile IPs for HiLink dongles");
+  context = g_option_context_new ("- new mobile IPs for HiLink dongles");
   g_option_context_set_summary (context,
       "Rotates the WAN IP of dongle N (data off/on, network mode, reboot, escalating\n"
       "when the IP stays), shows the dongles, or serves the HTTP API with --serve.");
@@ -990,9 +1089,13 @@ main (int    argc,
   if (opt_all && opt_ids != NULL)
     pk_cli_usage_error ("--all takes no dongle numbers");
 
-  app.config = pk_cli_load_config (opt_config);
-  load_settings (&app);
-  load_dongles (&app);
+  {
+    g_autoptr(GError) error = NULL;
+
+    app.s = setup_load (&error);
+    if (app.s == NULL)
+      pk_cli_usage_error ("%s", error->message);
+  }
   app.loop = g_main_loop_new (NULL, FALSE);
   g_queue_init (&app.waiting);
 
@@ -1003,11 +1106,7 @@ main (int    argc,
   else
     status = run_toggles (&app);
 
-  g_ptr_array_unref (app.dongles);
-  g_clear_object (&app.limiter);
-  g_clear_object (&app.config);
+  g_clear_pointer (&app.s, setup_free);
   g_main_loop_unref (app.loop);
-  g_free (app.escalation);
-  g_free (app.state_dir);
   return status;
 }

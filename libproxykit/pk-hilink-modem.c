@@ -485,6 +485,7 @@ set_hilink_error (GError       **error,
                   PkHilinkModem *self,
                   const char    *path,
                   guint          code,
+                  const char    *device_message,
                   gboolean       during_login)
 {
   const char *meaning = pk_hilink_error_describe (code);
@@ -495,9 +496,13 @@ set_hilink_error (GError       **error,
   else if (code == 100003 || (code >= 108001 && code <= 108007) || (during_login && code != 100002))
     pk_code = PK_ERROR_AUTH_FAILED;
 
+  /* Devices mostly leave <message> empty; when they do say something, it
+   * goes after the code's meaning. */
   g_set_error (error, PK_ERROR, pk_code,
-               PK_HILINK_ERROR_PREFIX "%u: %s (%s%s)",
+               PK_HILINK_ERROR_PREFIX "%u: %s%s%s (%s%s)",
                code, meaning != NULL ? meaning : "unknown error code",
+               device_message != NULL && *device_message != '\0' ? ": " : "",
+               device_message != NULL ? device_message : "",
                self->base_url, path);
 }
 
@@ -651,7 +656,8 @@ on_response (GObject      *source,
           call_step (g_steal_pointer (&task));
           return;
         }
-      set_hilink_error (&error, self, path, code, call->stage == STAGE_LOGIN);
+      set_hilink_error (&error, self, path, code, pk_hilink_xml_get (xml, "message"),
+                        call->stage == STAGE_LOGIN);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }

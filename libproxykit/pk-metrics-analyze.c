@@ -143,7 +143,15 @@ check_above (Analysis   *a,
       for (guint i = a->samples->len; i-- > 0;)
         if (value_at (a, i, detail_path, &v))
           {
+            JsonObject *eph = json_object_get_object_member (json_node_get_object (a->samples->pdata[i]),
+                                                             "ephemeral_ports");
+            JsonNode *busiest = eph ? json_object_get_member (eph, "busiest_destination") : NULL;
+
             evidence_double (a, detail_name, v);
+            if (g_str_has_prefix (path, "ephemeral_ports.busiest") && busiest && JSON_NODE_HOLDS_OBJECT (busiest))
+              evidence_string (a, "destination",
+                               json_object_get_string_member_with_default (json_node_get_object (busiest),
+                                                                           "destination", "?"));
             break;
           }
     end_suspect (a);
@@ -388,6 +396,10 @@ pk_metrics_analyze_samples (JsonArray *samples)
 
   check_above (&a, "ephemeral_ports.used_pct", EPHEMERAL_PCT, "ephemeral-ports",
                "ephemeral ports in use (%)", "ephemeral_ports.in_use", "in_use");
+  check_above (&a, "ephemeral_ports.busiest_destination.used_pct", EPHEMERAL_PCT,
+               "ephemeral-ports-destination",
+               "ephemeral ports towards one destination (%)",
+               "ephemeral_ports.busiest_destination.in_use", "in_use");
   check_above (&a, "tcp.remote_443.TIME_WAIT", TIME_WAIT_443, "time-wait-443",
                "TIME_WAIT sockets towards :443", NULL, NULL);
   check_above (&a, "conntrack.used_pct", CONNTRACK_PCT, "conntrack-full",

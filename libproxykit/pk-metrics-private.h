@@ -40,7 +40,25 @@ typedef struct {
   guint    eph_low, eph_high;
   guint64  eph_in_use;
   guint64  eph_seen[65536 / 64];
+  /* connect() runs out of ports per destination: sockets in the range by
+   * remote address and port (PkDestKey -> count), and the busiest one */
+  GHashTable *eph_by_dest;
+  guint8   busiest_family;
+  guint8   busiest_addr[16];
+  guint16  busiest_port;
+  guint64  busiest_count;
+  gboolean per_family;     /* skip the one-walk AF_UNSPEC dump */
 } PkTcpCounts;
+
+typedef struct {
+  guint8  family;
+  guint8  addr[16];
+  guint16 port;
+} PkDestKey;
+
+guint      pk_dest_key_hash            (gconstpointer key);
+gboolean   pk_dest_key_equal           (gconstpointer a,
+                                        gconstpointer b);
 
 char      *pk_metrics_read_file        (const char *root,
                                         const char *relative);
@@ -67,6 +85,12 @@ gboolean   pk_metrics_parse_pid_stat   (const char    *text,
 void       pk_process_stat_clear       (PkProcessStat *stat);
 gboolean   pk_metrics_tcp_dump         (PkTcpCounts *counts,
                                         GError     **error);
+
+/* Tests: count TCP with one SOCK_DIAG_BY_FAMILY dump per family, the
+ * fallback for kernels without the AF_UNSPEC dump. */
+typedef struct _PkMetricsSampler PkMetricsSampler;
+void       pk_metrics_sampler_set_dump_per_family (PkMetricsSampler *self,
+                                                   gboolean          per_family);
 
 /* ---- sample helpers (pk-metrics-history.c) ---- */
 

@@ -344,6 +344,56 @@ port_watched (const PkTcpCounts *c,
   return FALSE;
 }
 
+guint
+pk_dest_key_hash (gconstpointer key)
+{
+  const PkDestKey *k = key;
+  guint h = k->family * 31 + k->port;
+
+  for (guint i = 0; i < 16; i++)
+    h = h * 31 + k->addr[i];
+  return h;
+}
+
+gboolean
+pk_dest_key_equal (gconstpointer a,
+                   gconstpointer b)
+{
+  return memcmp (a, b, sizeof (PkDestKey)) == 0;
+}
+
+static void
+count_destination (PkTcpCounts                 *c,
+                   const struct inet_diag_msg *m,
+                   guint                        dport)
+{
+  PkDestKey key;
+  guint64 *count;
+
+  memset (&key, 0, sizeof key);
+  key.family = m->idiag_family;
+  key.port = dport;
+  memcpy (key.addr, m->id.idiag_dst, m->idiag_family == AF_INET ? 4 : 16);
+  count = g_hash_table_lookup (c->eph_by_dest, &key);
+  if (count == NULL)
+    {
+      count = g_new0 (guint64, 1);
+      g_hash_table_insert (c->eph_by_dest, g_memdup2 (&key, sizeof key), count);
+    }
+  (*count)++;
+  if (*count > c->busiest_count)
+    {
+      c->busiest_count = *count;
+      c->busiest_family = key.family;
+      memcpy (c->busiest_addr, key.addr, 16);
+      c->busiest_port = dport;
+    }
+}
+
+/* family AF_UNSPEC: one TCPDIAG_GETSOCK request of the older interface,
+ * which dumps IPv4 and IPv6 in a single walk of the socket hash (the
+ * kernel's cost of a dump is mostly that walk); AF_INET/AF_INET6: one
+ * SOCK_DIAG_BY_FAMILY request per family, for kernels without it. */
 static gboolean
 dump_family (int          fd,
              int          family,
@@ -352,22 +402,43 @@ dump_family (int          fd,
              PkTcpCounts *c,
              GError     **error)
 {
-  struct {
-    struct nlmsghdr nlh;
-    struct inet_diag_req_v2 req;
+  union {
+    struct {
+      struct nlmsghdr nlh;
+      struct inet_diag_req_v2 req;
+    } v2;
+    struct {
+      struct nlmsghdr nlh;
+      struct inet_diag_req req;
+    } v1;
   } msg;
   struct sockaddr_nl nladdr = { .nl_family = AF_NETLINK };
+  gsize len;
 
   memset (&msg, 0, sizeof msg);
-  msg.nlh.nlmsg_len = sizeof msg;
-  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  msg.nlh.nlmsg_seq = family;
-  msg.req.sdiag_family = family;
-  msg.req.sdiag_protocol = IPPROTO_TCP;
-  msg.req.idiag_states = ~0u;
+  if (family == AF_UNSPEC)
+    {
+      len = sizeof msg.v1;
+      msg.v1.nlh.nlmsg_len = len;
+      msg.v1.nlh.nlmsg_type = TCPDIAG_GETSOCK;
+      msg.v1.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+      msg.v1.nlh.nlmsg_seq = 1;
+      msg.v1.req.idiag_family = AF_UNSPEC;
+      msg.v1.req.idiag_states = ~0u;
+    }
+  else
+    {
+      len = sizeof msg.v2;
+      msg.v2.nlh.nlmsg_len = len;
+      msg.v2.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+      msg.v2.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+      msg.v2.nlh.nlmsg_seq = family;
+      msg.v2.req.sdiag_family = family;
+      msg.v2.req.sdiag_protocol = IPPROTO_TCP;
+      msg.v2.req.idiag_states = ~0u;
+    }
 
-  if (sendto (fd, &msg, sizeof msg, 0, (struct sockaddr *) &nladdr, sizeof nladdr) < 0)
+  if (sendto (fd, &msg, len, 0, (struct sockaddr *) &nladdr, sizeof nladdr) < 0)
     {
       int errsv = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
@@ -378,7 +449,7 @@ dump_family (int          fd,
   for (;;)
     {
       ssize_t n = recv (fd, buf, buf_size, 0);
-      int len;
+      int left;
       struct nlmsghdr *h;
 
       if (n < 0)
@@ -392,8 +463,8 @@ dump_family (int          fd,
         }
       if (n == 0)
         return TRUE;
-      len = (int) n;
-      for (h = (struct nlmsghdr *) buf; NLMSG_OK (h, len); h = NLMSG_NEXT (h, len))
+      left = (int) n;
+      for (h = (struct nlmsghdr *) buf; NLMSG_OK (h, left); h = NLMSG_NEXT (h, left))
         {
           const struct inet_diag_msg *m;
           guint state, sport, dport, idx;
@@ -436,6 +507,9 @@ dump_family (int          fd,
               c->eph_seen[sport / 64] |= G_GUINT64_CONSTANT (1) << (sport % 64);
               c->eph_in_use++;
             }
+          if (c->eph_by_dest && state != TCP_LISTEN &&
+              sport >= c->eph_low && sport <= c->eph_high)
+            count_destination (c, m, dport);
         }
     }
 }
@@ -457,8 +531,31 @@ pk_metrics_tcp_dump (PkTcpCounts *c,
                    "NETLINK_SOCK_DIAG socket: %s", g_strerror (errsv));
       return FALSE;
     }
-  ok = dump_family (fd, AF_INET, buf, buf_size, c, error) &&
-       dump_family (fd, AF_INET6, buf, buf_size, c, error);
+  ok = !c->per_family && dump_family (fd, AF_UNSPEC, buf, buf_size, c, NULL);
+  if (!ok)
+    {
+      /* start again from nothing with the per-family requests */
+      guint n_ports = c->n_ports;
+      guint16 *ports = c->ports;
+      guint64 (*port_states)[PK_TCP_N_STATES] = c->port_states;
+      GHashTable *by_dest = c->eph_by_dest;
+      guint low = c->eph_low, high = c->eph_high;
+      gboolean per_family = c->per_family;
+
+      memset (c, 0, sizeof *c);
+      memset (port_states, 0, sizeof *port_states * n_ports);
+      if (by_dest)
+        g_hash_table_remove_all (by_dest);
+      c->n_ports = n_ports;
+      c->ports = ports;
+      c->port_states = port_states;
+      c->eph_by_dest = by_dest;
+      c->eph_low = low;
+      c->eph_high = high;
+      c->per_family = per_family;
+      ok = dump_family (fd, AF_INET, buf, buf_size, c, error) &&
+           dump_family (fd, AF_INET6, buf, buf_size, c, error);
+    }
   close (fd);
   return ok;
 }

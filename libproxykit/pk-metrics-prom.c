@@ -180,6 +180,19 @@ expose_tcp (PkPromWriter *w,
           "Size of the ephemeral port range (ip_local_port_range).");
   single (w, eph, "in_use", "proxykit_ephemeral_ports_in_use", PK_PROM_GAUGE,
           "Local ports of the ephemeral range used by TCP sockets.");
+  {
+    JsonObject *busiest = get_object (eph, "busiest_destination");
+    double v;
+
+    if (busiest && get_number (busiest, "in_use", &v))
+      {
+        pk_prom_writer_family (w, "proxykit_ephemeral_ports_busiest_destination_in_use", PK_PROM_GAUGE,
+                               "TCP sockets on ephemeral ports towards the busiest remote address and port.");
+        pk_prom_writer_sample (w, "proxykit_ephemeral_ports_busiest_destination_in_use", v,
+                               "destination", json_object_get_string_member_with_default (busiest, "destination", ""),
+                               NULL);
+      }
+  }
 }
 
 static void

@@ -38,6 +38,7 @@
 
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "pk-error.h"
 #include "pk-metrics-private.h"
@@ -64,6 +65,7 @@ struct _PkMetricsSampler
 
   long clk_tck;
   long page_size;
+  gboolean per_family;
 };
 
 G_DEFINE_FINAL_TYPE (PkMetricsSampler, pk_metrics_sampler, G_TYPE_OBJECT)
@@ -322,6 +324,14 @@ pk_metrics_sampler_set_sock_diag (PkMetricsSampler *self,
     return;
   self->sock_diag = sock_diag;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOCK_DIAG]);
+}
+
+void
+pk_metrics_sampler_set_dump_per_family (PkMetricsSampler *self,
+                                        gboolean          per_family)
+{
+  g_return_if_fail (PK_IS_METRICS_SAMPLER (self));
+  self->per_family = per_family;
 }
 
 /**
@@ -619,8 +629,17 @@ sample_interfaces (PkMetricsSampler *self,
       PkIfaceCounters *c = g_hash_table_lookup (ifaces, l->data);
       PkIfaceCounters *p = self->prev_ifaces ? g_hash_table_lookup (self->prev_ifaces, l->data) : NULL;
 
+      g_autofree char *rel = g_strdup_printf ("class/net/%s/operstate", (char *) l->data);
+      g_autofree char *oper = pk_metrics_read_file (self->sys_root, rel);
+
       json_builder_set_member_name (b, l->data);
       json_builder_begin_object (b);
+      /* "up", "down", "unknown" (PPP links say that while up) */
+      json_builder_set_member_name (b, "operstate");
+      if (oper)
+        json_builder_add_string_value (b, g_strstrip (oper));
+      else
+        json_builder_add_null_value (b);
       for (guint i = 0; i < PK_IF_N_FIELDS; i++)
         add_int (b, names[i], c->v[i]);
       for (guint i = 0; i < PK_IF_N_FIELDS; i++)
@@ -677,6 +696,8 @@ sample_tcp (PkMetricsSampler *self,
   have_range = read_port_range (self, &low, &high);
   c->eph_low = have_range ? low : 1;
   c->eph_high = have_range ? high : 0;
+  c->per_family = self->per_family;
+  c->eph_by_dest = g_hash_table_new_full (pk_dest_key_hash, pk_dest_key_equal, g_free, g_free);
   c->n_ports = self->watch_ports->len;
   c->ports = (guint16 *) self->watch_ports->data;
   port_states = g_malloc0 (sizeof *port_states * MAX (c->n_ports, 1));
@@ -724,14 +745,39 @@ sample_tcp (PkMetricsSampler *self,
         {
           add_int (b, "in_use", c->eph_in_use);
           add_double (b, "used_pct", 100.0 * c->eph_in_use / size);
+          /* ports are only exhausted per destination: a local port may
+           * serve many destinations at once */
+          json_builder_set_member_name (b, "busiest_destination");
+          if (c->busiest_count > 0)
+            {
+              g_autoptr(GInetAddress) addr =
+                g_inet_address_new_from_bytes (c->busiest_addr,
+                                               c->busiest_family == AF_INET ? G_SOCKET_FAMILY_IPV4
+                                                                            : G_SOCKET_FAMILY_IPV6);
+              g_autofree char *astr = g_inet_address_to_string (addr);
+              g_autofree char *dest = c->busiest_family == AF_INET
+                                        ? g_strdup_printf ("%s:%u", astr, c->busiest_port)
+                                        : g_strdup_printf ("[%s]:%u", astr, c->busiest_port);
+
+              json_builder_begin_object (b);
+              json_builder_set_member_name (b, "destination");
+              json_builder_add_string_value (b, dest);
+              add_int (b, "in_use", c->busiest_count);
+              add_double (b, "used_pct", 100.0 * c->busiest_count / size);
+              json_builder_end_object (b);
+            }
+          else
+            json_builder_add_null_value (b);
         }
       else
         {
           add_null (b, "in_use");
           add_null (b, "used_pct");
+          add_null (b, "busiest_destination");
         }
       json_builder_end_object (b);
     }
+  g_hash_table_unref (c->eph_by_dest);
 }
 
 static void
@@ -1002,6 +1048,25 @@ pk_metrics_sampler_sample (PkMetricsSampler *self,
                            GError          **error)
 {
   return pk_metrics_sampler_sample_at (self, g_get_real_time (), error);
+}
+
+/**
+ * pk_metrics_sampler_sample_json:
+ * @self: a sampler
+ * @error: return location for a #GError
+ *
+ * Takes one sample now and returns it as JSON text, for callers without
+ * json-glib (language bindings).
+ *
+ * Returns: (transfer full): the sample as a JSON object, or %NULL
+ */
+char *
+pk_metrics_sampler_sample_json (PkMetricsSampler *self,
+                                GError          **error)
+{
+  g_autoptr(JsonNode) sample = pk_metrics_sampler_sample (self, error);
+
+  return sample ? json_to_string (sample, FALSE) : NULL;
 }
 
 /**

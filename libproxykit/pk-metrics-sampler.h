@@ -51,6 +51,9 @@ PK_AVAILABLE_IN_ALL
 JsonNode         *pk_metrics_sampler_sample         (PkMetricsSampler *self,
                                                      GError          **error);
 PK_AVAILABLE_IN_ALL
+char             *pk_metrics_sampler_sample_json    (PkMetricsSampler *self,
+                                                     GError          **error);
+PK_AVAILABLE_IN_ALL
 JsonNode         *pk_metrics_sampler_sample_at      (PkMetricsSampler *self,
                                                      gint64            unix_time_us,
                                                      GError          **error);

@@ -413,14 +413,19 @@ pk_node_state_set_tunnel (PkNodeState *self,
                           const char  *interface,
                           int          pid)
 {
+  /* the arguments may be this node's own strings */
+  char *new_server = g_strdup (server);
+  char *new_linkname = g_strdup (linkname);
+  char *new_interface = g_strdup (interface);
+
   g_return_if_fail (PK_IS_NODE_STATE (self));
 
   pk_node_state_clear_tunnel (self);
   self->has_tunnel = TRUE;
-  self->tunnel_server = g_strdup (server);
-  self->tunnel_linkname = g_strdup (linkname);
+  self->tunnel_server = new_server;
+  self->tunnel_linkname = new_linkname;
   self->tunnel_unit = unit;
-  self->tunnel_interface = g_strdup (interface);
+  self->tunnel_interface = new_interface;
   self->tunnel_pid = pid;
 }
 
@@ -482,11 +487,14 @@ pk_node_state_set_socks (PkNodeState *self,
                          const char  *listen,
                          int          pid)
 {
+  /* @listen may be this node's own string */
+  char *new_listen = g_strdup (listen);
+
   g_return_if_fail (PK_IS_NODE_STATE (self));
 
   pk_node_state_clear_socks (self);
   self->has_socks = TRUE;
-  self->socks_listen = g_strdup (listen);
+  self->socks_listen = new_listen;
   self->socks_pid = pid;
 }
 

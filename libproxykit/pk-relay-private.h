@@ -75,6 +75,9 @@ typedef struct {
   /* Rules this listener ran with before a reload renamed it: worker
    * threads may still read them. */
   GPtrArray *retired_rules;
+  /* The relay's count of open TCP connections (an atomic rc box shared
+   * by its listeners), which outlives a stopped rule. */
+  gint *relay_connections;
 
   /* With workers, TCP connections run on several threads: the counters
    * marked (atomic) are updated with PK_RELAY_COUNT and the outbound

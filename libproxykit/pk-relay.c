@@ -74,6 +74,7 @@ struct _PkRelay
   gboolean kernel_nat;
   GPtrArray *nat_rules;         /* UDP rules in nftables, when kernel_nat */
   gboolean nat_table_active;
+  gint *connections;            /* atomic rc box: open TCP connections */
 };
 
 #define NFT_TABLE "pk_relay"
@@ -101,6 +102,7 @@ pk_relay_finalize (GObject *object)
   g_clear_object (&self->default_egress);
   g_clear_object (&self->workers);
   g_clear_pointer (&self->nat_rules, g_ptr_array_unref);
+  g_atomic_rc_box_release (self->connections);
 
   G_OBJECT_CLASS (pk_relay_parent_class)->finalize (object);
 }
@@ -120,6 +122,7 @@ pk_relay_init (PkRelay *self)
   self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_listener_unref);
   self->default_egress = pk_egress_new ();
   self->nat_rules = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
+  self->connections = g_atomic_rc_box_new0 (gint);
 }
 
 /**
@@ -155,6 +158,7 @@ pk_relay_listener_unref (PkRelayListener *listener)
   g_assert (listener->workers_id == 0);
   pk_relay_rule_unref (listener->rule);
   g_clear_pointer (&listener->retired_rules, g_ptr_array_unref);
+  g_atomic_rc_box_release (listener->relay_connections);
   g_clear_object (&listener->workers);
   g_mutex_clear (&listener->lock);
   g_clear_object (&listener->egress);
@@ -389,8 +393,46 @@ pk_relay_listener_resolve (PkRelayListener *listener)
 
 /* --- TCP --- */
 
+/* A connection's own cancellable, cancelled on its own thread when the
+ * rule stops: cancelling it from the thread that stops the rule would
+ * race with its sources in the worker's context (GLib 2.74's
+ * GCancellableSource leaks when that happens). */
+typedef struct {
+  GMainContext *context;
+  GCancellable *cancellable;
+} ConnStop;
+
+static void
+conn_stop_free (gpointer data)
+{
+  ConnStop *stop = data;
+
+  g_main_context_unref (stop->context);
+  g_object_unref (stop->cancellable);
+  g_free (stop);
+}
+
+static gboolean
+conn_stop_in_thread (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+conn_stop_requested (GCancellable *rule_cancellable,
+                     gpointer      data)
+{
+  ConnStop *stop = data;
+
+  g_main_context_invoke_full (stop->context, G_PRIORITY_DEFAULT, conn_stop_in_thread,
+                              g_object_ref (stop->cancellable), g_object_unref);
+}
+
 typedef struct {
   PkRelayListener *listener;
+  GCancellable *cancellable;
+  gulong stop_id;
   GSocket *client;
   GSocket *upstream;
   PkBridge *bridge;
@@ -411,7 +453,10 @@ tcp_conn_free (TcpConn *conn)
   g_clear_object (&conn->bridge);
   g_clear_object (&conn->tried);
   g_free (conn->peer);
+  g_cancellable_disconnect (conn->listener->cancellable, conn->stop_id);
+  g_clear_object (&conn->cancellable);
   PK_RELAY_COUNT (conn->listener->active, -1);
+  g_atomic_int_add (conn->listener->relay_connections, -1);
   pk_relay_listener_unref (conn->listener);
   g_free (conn);
 }
@@ -499,7 +544,7 @@ tcp_resolve (TcpConn *conn)
   PkRelayListener *listener = conn->listener;
 
   pk_egress_resolve_async (listener->egress, listener->rule->out_host,
-                           listener->rule->connect_timeout_ms, listener->cancellable,
+                           listener->rule->connect_timeout_ms, conn->cancellable,
                            tcp_resolve_done, conn);
 }
 
@@ -537,7 +582,7 @@ tcp_connect_done (GObject      *source,
 
   conn->bridge = pk_bridge_new (conn->client, conn->upstream);
   pk_bridge_set_idle_timeout (conn->bridge, listener->rule->idle_timeout_ms);
-  pk_bridge_run_async (conn->bridge, listener->cancellable, tcp_bridge_done, conn);
+  pk_bridge_run_async (conn->bridge, conn->cancellable, tcp_bridge_done, conn);
 }
 
 static void
@@ -549,7 +594,7 @@ tcp_connect (TcpConn      *conn,
 
   g_set_object (&conn->tried, address);
   pk_egress_connect_async (listener->egress, sa, listener->rule->connect_timeout_ms,
-                           listener->cancellable, tcp_connect_done, conn);
+                           conn->cancellable, tcp_connect_done, conn);
 }
 
 static void
@@ -576,10 +621,21 @@ tcp_accepted (PkRelayListener *listener,
 
   conn = g_new0 (TcpConn, 1);
   conn->listener = pk_relay_listener_ref (listener);
+  conn->cancellable = g_cancellable_new ();
+  {
+    ConnStop *stop = g_new0 (ConnStop, 1);
+
+    stop->context = g_main_context_ref_thread_default ();
+    stop->cancellable = g_object_ref (conn->cancellable);
+    /* Runs at once, here, when the rule is already stopping. */
+    conn->stop_id = g_cancellable_connect (listener->cancellable, G_CALLBACK (conn_stop_requested),
+                                           stop, conn_stop_free);
+  }
   conn->client = g_object_ref (client);
   conn->peer = pk_format_socket_address (peer);
   PK_RELAY_COUNT (listener->connections, 1);
   PK_RELAY_COUNT (listener->active, 1);
+  g_atomic_int_inc (listener->relay_connections);
 
   if (!pk_relay_set_keepalive (client, rule, &error))
     {
@@ -792,6 +848,7 @@ listener_start (PkRelay      *self,
 
   g_atomic_ref_count_init (&listener->ref_count);
   g_mutex_init (&listener->lock);
+  listener->relay_connections = g_atomic_rc_box_acquire (self->connections);
   listener->rule = pk_relay_rule_ref (rule);
   listener->egress = g_object_ref (rule->egress ? rule->egress : self->default_egress);
   listener->cancellable = g_cancellable_new ();
@@ -837,8 +894,9 @@ listener_start (PkRelay      *self,
   return g_steal_pointer (&listener);
 }
 
+/* No new connections; those in progress go on. */
 static void
-listener_stop (PkRelayListener *listener)
+listener_close (PkRelayListener *listener)
 {
   g_atomic_int_set (&listener->stopped, TRUE);
   if (listener->workers_id != 0)
@@ -851,6 +909,14 @@ listener_stop (PkRelayListener *listener)
       g_source_destroy (listener->source);
       g_clear_pointer (&listener->source, g_source_unref);
     }
+  if (listener->udp == NULL && listener->socket != NULL)
+    g_socket_close (listener->socket, NULL);
+}
+
+static void
+listener_stop (PkRelayListener *listener)
+{
+  listener_close (listener);
   if (listener->health_timer != NULL)
     {
       g_source_destroy (listener->health_timer);
@@ -1187,6 +1253,51 @@ pk_relay_get_local_port (PkRelay    *self,
         return rule->in_port;
     }
   return 0;
+}
+
+/**
+ * pk_relay_get_n_connections:
+ * @self: a #PkRelay
+ *
+ * Counts the open TCP connections of all rules, including those of rules
+ * that were stopped and whose connections are still closing. After
+ * pk_relay_stop() this falls to 0 once each connection's thread has seen
+ * the cancellation: wait for that before stopping [class@Workers].
+ *
+ * Returns: the number of open TCP connections
+ */
+guint
+pk_relay_get_n_connections (PkRelay *self)
+{
+  g_return_val_if_fail (PK_IS_RELAY (self), 0);
+
+  return g_atomic_int_get (self->connections);
+}
+
+/**
+ * pk_relay_drain:
+ * @self: a #PkRelay
+ *
+ * Stops accepting: TCP rules close their listening sockets, so that new
+ * clients are refused, while the connections in progress go on (see
+ * pk_relay_get_n_connections()). UDP rules stop at once: their sessions
+ * answer through the listening socket. pk_relay_stop() ends the rest.
+ * This is how a tool drains on SIGTERM.
+ */
+void
+pk_relay_drain (PkRelay *self)
+{
+  g_return_if_fail (PK_IS_RELAY (self));
+
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      PkRelayListener *listener = g_ptr_array_index (self->listeners, i);
+
+      if (listener->udp != NULL)
+        listener_stop (listener);
+      else
+        listener_close (listener);
+    }
 }
 
 /**

@@ -149,7 +149,8 @@ compare_ids (gconstpointer a,
  *   port on, or %NULL for the address the request came in on
  * @socks_port: the dongle's SOCKS port (10000 + N by convention)
  *
- * Adds (or replaces) a dongle.
+ * Adds a dongle, or replaces the one with the same number (keeping its
+ * counters).
  */
 void
 pk_toggle_server_add_dongle (PkToggleServer *self,
@@ -166,18 +167,49 @@ pk_toggle_server_add_dongle (PkToggleServer *self,
   g_return_if_fail (PK_IS_TOGGLE (toggle));
 
   id = pk_toggle_get_id (toggle);
-  d = g_new0 (Dongle, 1);
-  d->toggle = g_object_ref (toggle);
-  d->api_url = g_strdup (api_url);
-  d->egress_ip = g_strdup (egress_ip);
-  d->socks_host = g_strdup (socks_host);
-  d->socks_port = socks_port;
-  if (!g_hash_table_contains (self->dongles, GUINT_TO_POINTER (id)))
+  d = g_hash_table_lookup (self->dongles, GUINT_TO_POINTER (id));
+  if (d == NULL)
     {
+      d = g_new0 (Dongle, 1);
+      g_hash_table_insert (self->dongles, GUINT_TO_POINTER (id), d);
       g_array_append_val (self->ids, id);
       g_array_sort (self->ids, compare_ids);
     }
-  g_hash_table_replace (self->dongles, GUINT_TO_POINTER (id), d);
+  /* A replaced dongle keeps its counters: /metrics counts on. */
+  g_set_object (&d->toggle, toggle);
+  g_free (d->api_url);
+  d->api_url = g_strdup (api_url);
+  g_free (d->egress_ip);
+  d->egress_ip = g_strdup (egress_ip);
+  g_free (d->socks_host);
+  d->socks_host = g_strdup (socks_host);
+  d->socks_port = socks_port;
+}
+
+/**
+ * pk_toggle_server_remove_dongle:
+ * @self: a #PkToggleServer
+ * @id: a dongle number
+ *
+ * Stops serving dongle @id; a toggle of it that runs goes on to its end.
+ *
+ * Returns: %TRUE if the dongle was served
+ */
+gboolean
+pk_toggle_server_remove_dongle (PkToggleServer *self,
+                                guint           id)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVER (self), FALSE);
+
+  if (!g_hash_table_remove (self->dongles, GUINT_TO_POINTER (id)))
+    return FALSE;
+  for (guint i = 0; i < self->ids->len; i++)
+    if (g_array_index (self->ids, guint, i) == id)
+      {
+        g_array_remove_index (self->ids, i);
+        break;
+      }
+  return TRUE;
 }
 
 /**

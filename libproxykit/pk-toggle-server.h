@@ -28,6 +28,9 @@ void            pk_toggle_server_add_dongle         (PkToggleServer   *self,
                                                      const char       *socks_host,
                                                      guint16           socks_port);
 PK_AVAILABLE_IN_ALL
+gboolean        pk_toggle_server_remove_dongle      (PkToggleServer   *self,
+                                                     guint             id);
+PK_AVAILABLE_IN_ALL
 PkToggle       *pk_toggle_server_get_toggle         (PkToggleServer   *self,
                                                      guint             id);
 PK_AVAILABLE_IN_ALL

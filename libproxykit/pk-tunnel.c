@@ -1045,9 +1045,14 @@ cleanup_after_exit (PkTunnel *self)
 {
   g_autofree char *path = pk_tunnel_dup_pidfile_path (self);
   g_autofree char *ifname = NULL;
+  gboolean other_pppd = FALSE;
   int pid = 0;
 
-  if (read_pidfile (self, &pid, &ifname) && pid == self->pid)
+  /* ours, or a dead pppd's (killed before it could clean up); a live
+   * one is a new tunnel of this link, started by someone else */
+  if (read_pidfile (self, &pid, &ifname) && pid != self->pid && pk_process_is_alive (pid, NULL))
+    other_pppd = TRUE;
+  else if (pid != 0)
     {
       g_unlink (path);
       if (ifname != NULL)
@@ -1057,12 +1062,12 @@ cleanup_after_exit (PkTunnel *self)
           g_unlink (unit_path);
         }
     }
-  if (self->options_file != NULL)
-    {
-      g_unlink (self->options_file);
-      g_clear_pointer (&self->options_file, g_free);
-    }
-  remove_host_route (self);
+  /* the same path serves the other pppd: it removes it when it stops */
+  if (self->options_file != NULL && !other_pppd)
+    g_unlink (self->options_file);
+  g_clear_pointer (&self->options_file, g_free);
+  if (!other_pppd)
+    remove_host_route (self);
   clear_source (&self->monitor);
   g_clear_object (&self->process);
   set_pid (self, 0);

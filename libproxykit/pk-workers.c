@@ -101,6 +101,8 @@ struct _PkWorkers
   GObject parent_instance;
 
   guint n_workers;
+  guint max_pipes;
+  guint pipe_size;
   Worker *workers;
   gboolean started;
   GHashTable *listeners;    /* id -> Listener */
@@ -204,7 +206,7 @@ pk_workers_constructed (GObject *object)
       w->index = i;
       w->context = g_main_context_new ();
       w->loop = g_main_loop_new (w->context, FALSE);
-      w->pool = pk_pipe_pool_new (PK_PIPE_POOL_DEFAULT_MAX_PIPES, PK_PIPE_POOL_DEFAULT_PIPE_SIZE);
+      w->pool = pk_pipe_pool_new (self->max_pipes, self->pipe_size);
     }
 }
 
@@ -238,6 +240,8 @@ pk_workers_init (PkWorkers *self)
 {
   self->listeners = g_hash_table_new (NULL, NULL);
   self->next_id = 1;
+  self->max_pipes = PK_PIPE_POOL_DEFAULT_MAX_PIPES;
+  self->pipe_size = PK_PIPE_POOL_DEFAULT_PIPE_SIZE;
 }
 
 /**
@@ -283,6 +287,34 @@ pk_workers_get_context (PkWorkers *self,
   g_return_val_if_fail (worker < self->n_workers, NULL);
 
   return self->workers[worker].context;
+}
+
+/**
+ * pk_workers_set_splice_pipes:
+ * @self: workers
+ * @max_pipes: most pipes per worker (0: no splicing, bridges copy)
+ * @pipe_size: bytes per pipe (`F_SETPIPE_SZ`; 0 for the kernel default)
+ *
+ * Sizes the pipe pool of each worker: a bridge that moves bulk data takes
+ * a pipe per direction while data flows and copies when none is free.
+ * The default is 256 pipes of 256 KiB. Call it before
+ * [method@Workers.start].
+ */
+void
+pk_workers_set_splice_pipes (PkWorkers *self,
+                             guint      max_pipes,
+                             guint      pipe_size)
+{
+  g_return_if_fail (PK_IS_WORKERS (self));
+  g_return_if_fail (!self->started);
+
+  self->max_pipes = max_pipes;
+  self->pipe_size = pipe_size;
+  for (guint i = 0; i < self->n_workers; i++)
+    {
+      g_clear_pointer (&self->workers[i].pool, pk_pipe_pool_unref);
+      self->workers[i].pool = pk_pipe_pool_new (max_pipes, pipe_size);
+    }
 }
 
 /**
@@ -389,7 +421,7 @@ pk_workers_start (PkWorkers  *self,
     return TRUE;
 
   limit = pk_workers_raise_fd_limit ();
-  pipe_fds = (guint64) self->n_workers * PK_PIPE_POOL_DEFAULT_MAX_PIPES * 2;
+  pipe_fds = (guint64) self->n_workers * self->max_pipes * 2;
   sessions = limit > pipe_fds + FD_RESERVE ? (limit - pipe_fds - FD_RESERVE) / 2 : 0;
   g_message ("%u worker thread%s; open-file limit %" G_GUINT64_FORMAT
              ": room for about %" G_GUINT64_FORMAT " proxied sessions"
@@ -581,6 +613,8 @@ attach_socket (WorkerSocket *ws)
   ws->source = g_socket_create_source (ws->socket, G_IO_IN, NULL);
   g_source_set_callback (ws->source, G_SOURCE_FUNC (accept_cb), ws, NULL);
   g_source_set_static_name (ws->source, "[proxykit] worker accept");
+  /* Not blocked around dispatch: see pk-bridge.c. */
+  g_source_set_can_recurse (ws->source, TRUE);
   g_source_attach (ws->source, ws->context);
 }
 

@@ -43,6 +43,13 @@ GMainContext *pk_workers_get_context         (PkWorkers           *self,
 PK_AVAILABLE_IN_ALL
 int           pk_workers_get_current         (PkWorkers           *self);
 
+/* Pipes for splice(2) per worker (default 256 of 256 KiB; 0 pipes: copy
+ * only). Before start. */
+PK_AVAILABLE_IN_ALL
+void          pk_workers_set_splice_pipes    (PkWorkers           *self,
+                                              guint                max_pipes,
+                                              guint                pipe_size);
+
 /* Starts the threads (idempotent). */
 PK_AVAILABLE_IN_ALL
 gboolean      pk_workers_start               (PkWorkers           *self,

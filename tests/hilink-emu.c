@@ -8,6 +8,8 @@
 
 #include <libsoup/soup.h>
 
+#include <proxykit/proxykit.h>
+
 #include "hilink-emu.h"
 #include "pk-test-utils.h"
 #include "pk-hilink-xml-private.h"
@@ -50,6 +52,8 @@ struct _HilinkEmu
   guint busy;
   guint slow_ms;
   guint drop;
+  guint garbage;
+  gboolean refuse_netmode;
 
   GHashTable *sessions;  /* id -> Session */
   guint session_counter;
@@ -600,7 +604,7 @@ handle_api (HilinkEmu         *emu,
         const char *lb = pk_hilink_xml_get (req, "LTEBand");
 
         if (mode == NULL || nb == NULL || lb == NULL ||
-            !g_strv_contains (modes, mode))
+            !g_strv_contains (modes, mode) || emu->refuse_netmode)
           {
             reply_error (emu, msg, 112003);
             return;
@@ -654,6 +658,10 @@ handle_control (HilinkEmu         *emu,
         emu->slow_ms = atoi (v);
       if ((v = g_hash_table_lookup (query, "drop")) != NULL)
         emu->drop = atoi (v);
+      if ((v = g_hash_table_lookup (query, "garbage")) != NULL)
+        emu->garbage = atoi (v);
+      if ((v = g_hash_table_lookup (query, "refuse_netmode")) != NULL)
+        emu->refuse_netmode = atoi (v) != 0;
       if ((v = g_hash_table_lookup (query, "sticky")) != NULL)
         hilink_emu_set_sticky (emu, v);
       if ((v = g_hash_table_lookup (query, "delay_ms")) != NULL)
@@ -757,6 +765,17 @@ server_cb (SoupServer        *server,
       if (!emu->rebooting)
         emu->drop--;
       drop_connection (emu, msg);
+      return;
+    }
+
+  if (emu->garbage > 0)
+    {
+      static const char page[] = "<html><head><title>Redirect</title></head><body>"
+                                 "<script>location='/html/home.html'</script><br></body></html>";
+      emu->garbage--;
+      count (emu, "garbage");
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (msg, "text/html", SOUP_MEMORY_STATIC, page, strlen (page));
       return;
     }
 
@@ -901,6 +920,15 @@ hilink_emu_inject (HilinkEmu *emu,
 }
 
 void
+hilink_emu_inject_faults (HilinkEmu *emu,
+                          guint      garbage,
+                          gboolean   refuse_netmode)
+{
+  emu->garbage = garbage;
+  emu->refuse_netmode = refuse_netmode;
+}
+
+void
 hilink_emu_expire_tokens (HilinkEmu *emu)
 {
   GHashTableIter iter;
@@ -965,4 +993,24 @@ void
 hilink_test_wait_result (GAsyncResult **result)
 {
   pk_test_wait_until (result_ready, result, 30000);
+}
+
+HilinkEmu *
+hilink_test_emu_with_modem (guint           id,
+                            guint           reconnect_ms,
+                            guint           reboot_ms,
+                            guint           timeout_ms,
+                            PkHilinkModem **modem)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  HilinkEmu *emu = hilink_emu_new ("127.0.0.1", 0, id, &error);
+
+  g_assert_no_error (error);
+  hilink_emu_set_delays (emu, reconnect_ms, reboot_ms);
+  url = hilink_emu_dup_url (emu);
+  *modem = pk_hilink_modem_new (url, NULL, &error);
+  g_assert_no_error (error);
+  pk_hilink_modem_set_timeout (*modem, timeout_ms);
+  return emu;
 }

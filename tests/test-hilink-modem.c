@@ -21,16 +21,7 @@ static void
 setup (Fixture       *f,
        gconstpointer  data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *url = NULL;
-
-  f->emu = hilink_emu_new ("127.0.0.1", 0, 11, &error);
-  g_assert_no_error (error);
-  hilink_emu_set_delays (f->emu, 50, 100);
-  url = hilink_emu_dup_url (f->emu);
-  f->modem = pk_hilink_modem_new (url, NULL, &error);
-  g_assert_no_error (error);
-  pk_hilink_modem_set_timeout (f->modem, 5000);
+  f->emu = hilink_test_emu_with_modem (11, 50, 100, 5000, &f->modem);
 }
 
 static void
@@ -476,6 +467,54 @@ test_busy (Fixture       *f,
 }
 
 static void
+test_not_xml (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (get_status (f->modem, NULL, NULL, &error));
+  hilink_emu_inject_faults (f->emu, 1, FALSE);
+  g_assert_false (get_status (f->modem, NULL, NULL, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (error->message, "/api/monitoring/status"));
+  g_clear_error (&error);
+  g_assert_true (get_status (f->modem, NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_http_error (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkHilinkModem) modem = NULL;
+  g_autofree char *url = hilink_emu_dup_url (f->emu);
+  g_autofree char *prefixed = g_strconcat (url, "/not-api", NULL);
+
+  /* The emulator answers 404 outside /api/. */
+  modem = pk_hilink_modem_new (prefixed, NULL, &error);
+  g_assert_false (get_status (modem, NULL, NULL, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (error->message, "HTTP 404"));
+}
+
+static void
+test_netmode_refused (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) res = NULL;
+
+  hilink_emu_inject_faults (f->emu, 0, TRUE);
+  pk_modem_set_network_mode_async (PK_MODEM (f->modem), PK_MODEM_NETWORK_MODE_4G_ONLY, NULL, on_result, &res);
+  WAIT (res);
+  g_assert_false (pk_modem_set_network_mode_finish (PK_MODEM (f->modem), res, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_MODEM);
+  g_assert_cmpuint (pk_hilink_error_get_code (error), ==, 112003);
+  g_assert_true (g_str_has_prefix (error->message, "HiLink error 112003: setting the network mode failed"));
+}
+
+static void
 test_dropped_connection (Fixture       *f,
                          gconstpointer  data)
 {
@@ -668,6 +707,9 @@ main (int    argc,
   ADD ("/hilink-modem/endpoint/reboot", test_reboot);
   ADD ("/hilink-modem/error/busy", test_busy);
   ADD ("/hilink-modem/error/dropped-connection", test_dropped_connection);
+  ADD ("/hilink-modem/error/not-xml", test_not_xml);
+  ADD ("/hilink-modem/error/http-status", test_http_error);
+  ADD ("/hilink-modem/error/netmode-refused", test_netmode_refused);
   ADD ("/hilink-modem/error/timeout", test_timeout);
   ADD ("/hilink-modem/error/cancel", test_cancel);
 #undef ADD

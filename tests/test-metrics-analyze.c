@@ -26,6 +26,7 @@ typedef enum {
   PLANT_NIC,
   PLANT_RSS,
   PLANT_LISTENER,
+  PLANT_DESTINATION,
 } Plant;
 
 /* One sample of a node, minute i of 20 before the failure (i = 19 is the
@@ -50,6 +51,16 @@ sample (int   i,
   json_builder_add_int_value (b, plant == PLANT_EPHEMERAL ? 2000 + k * 2400 : 1500 + i % 3);
   json_builder_set_member_name (b, "used_pct");
   json_builder_add_double_value (b, (plant == PLANT_EPHEMERAL ? 2000 + k * 2400 : 1500 + i % 3) * 100.0 / 28232);
+  /* one upstream (a relay's target) takes most ports */
+  json_builder_set_member_name (b, "busiest_destination");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "destination");
+  json_builder_add_string_value (b, "10.0.0.1:1723");
+  json_builder_set_member_name (b, "in_use");
+  json_builder_add_int_value (b, plant == PLANT_DESTINATION ? 1000 + k * 2500 : 900);
+  json_builder_set_member_name (b, "used_pct");
+  json_builder_add_double_value (b, (plant == PLANT_DESTINATION ? 1000 + k * 2500 : 900) * 100.0 / 28232);
+  json_builder_end_object (b);
   json_builder_end_object (b);
 
   json_builder_set_member_name (b, "tcp");
@@ -188,6 +199,7 @@ test_planted (gconstpointer data)
     [PLANT_NIC] = "nic-drops",
     [PLANT_RSS] = "process-leak",
     [PLANT_LISTENER] = "listener-gone",
+    [PLANT_DESTINATION] = "ephemeral-ports-destination",
   };
   Plant plant = GPOINTER_TO_INT (data);
   g_autoptr(JsonNode) result = analyze (plant, FAIL, 20 * MINUTE);
@@ -217,6 +229,11 @@ test_planted (gconstpointer data)
       break;
     case PLANT_RSS:
       g_assert_cmpstr (json_object_get_string_member (evidence (result, 0), "process"), ==, "pk-socks");
+      break;
+    case PLANT_DESTINATION:
+      g_assert_cmpstr (json_object_get_string_member (evidence (result, 0), "destination"), ==,
+                       "10.0.0.1:1723");
+      g_assert_cmpfloat (json_object_get_double_member (evidence (result, 0), "in_use"), ==, 26000);
       break;
     case PLANT_LISTENER:
       g_assert_cmpstr (json_object_get_string_member (evidence (result, 0), "gone_at"), ==,
@@ -256,7 +273,7 @@ int
 main (int argc, char **argv)
 {
   static const char *names[] = { "healthy", "ephemeral", "time-wait", "conntrack", "softnet",
-                                 "nic", "rss", "listener" };
+                                 "nic", "rss", "listener", "destination" };
 
   pk_test_init (&argc, &argv);
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)

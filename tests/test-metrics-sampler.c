@@ -66,14 +66,22 @@ static void
 test_real_fixture (void)
 {
   g_autoptr(PkMetricsSampler) sampler = fixture_sampler ("proc-real");
+  g_autofree char *sys = fixture ("sys-real");
   g_autoptr(JsonNode) s = NULL;
   g_autoptr(GError) error = NULL;
   long page = sysconf (_SC_PAGESIZE), hz = sysconf (_SC_CLK_TCK);
 
   pk_metrics_sampler_add_watch_pid (sampler, 4242);
+  pk_metrics_sampler_set_sys_root (sampler, sys);
   s = pk_metrics_sampler_sample_at (sampler, T0, &error);
   g_assert_no_error (error);
 
+  g_assert_cmpstr (json_object_get_string_member (
+                     json_object_get_object_member (
+                       json_object_get_object_member (json_node_get_object (s), "interfaces"), "eth0"),
+                     "operstate"), ==, "up");
+  /* lo has no operstate file in the fixture */
+  g_assert_true (is_null (s, "interfaces.lo.operstate"));
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (s), "time"), ==,
                    "2025-08-20T14:30:00Z");
   g_assert_cmpstr (json_object_get_string_member (json_node_get_object (s), "host"), ==,
@@ -293,7 +301,6 @@ test_live_shape (void)
   g_autoptr(PkMetricsSampler) sampler = pk_metrics_sampler_new ();
   g_autoptr(JsonNode) s = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *text = NULL;
   const char *sections[] = { "cpu", "load", "memory", "interfaces", "tcp", "ephemeral_ports",
                              "sockstat", "conntrack", "softnet", "processes" };
 
@@ -303,6 +310,15 @@ test_live_shape (void)
   for (guint i = 0; i < G_N_ELEMENTS (sections); i++)
     g_assert_true (json_object_has_member (json_node_get_object (s), sections[i]));
   g_assert_cmpfloat (num (s, "memory.total_bytes"), >, 0);
+  {
+    g_autofree char *json = pk_metrics_sampler_sample_json (sampler, &error);
+    g_autoptr(JsonParser) parser = json_parser_new ();
+
+    g_assert_no_error (error);
+    json_parser_load_from_data (parser, json, -1, &error);
+    g_assert_no_error (error);
+    g_assert_true (json_object_has_member (json_node_get_object (json_parser_get_root (parser)), "softnet"));
+  }
   {
     g_autofree char *path = g_strdup_printf ("processes.%d.threads", (int) getpid ());
     g_assert_cmpfloat (num (s, path), >=, 1);

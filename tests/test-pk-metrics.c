@@ -159,14 +159,24 @@ test_serve (void)
   g_autofree char *sample = NULL;
   g_autofree char *bad = NULL;
   g_autofree char *promtool = g_find_program_in_path ("promtool");
+  g_autofree char *conf = NULL;
+  g_autoptr(GDataInputStream) out_in = NULL;
+  g_autofree char *event_line = NULL;
   Serve s = { 0 };
   Poll poll = { session, NULL };
   guint status;
 
   g_assert_no_error (error);
-  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
+  conf = g_build_filename (dir, "proxykit.conf", NULL);
+  /* an alert that holds from the second sample on, printed on stdout */
+  g_file_set_contents (conf,
+                       "[metrics]\nwatch-ports = 1\n"
+                       "[alert:memory]\nmetric = memory.total_bytes\nthreshold = 0\nfor = 2\nnotify = stdout\n",
+                       -1, &error);
+  g_assert_no_error (error);
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                            tool, "serve", "--listen", "127.0.0.1:0", "--record", "--interval", "200ms",
-                           "--dir", dir, "--watch-pid", "1", NULL);
+                           "--dir", dir, "--watch-pid", "1", "--config", conf, NULL);
   g_assert_no_error (error);
   s.stderr_in = g_data_input_stream_new (g_subprocess_get_stderr_pipe (proc));
   pk_test_wait_until (got_url, &s, 10000);
@@ -198,7 +208,7 @@ test_serve (void)
       }
     }
 
-  poll.url = g_strconcat (base, "api/history?since=0", NULL);
+  poll.url = g_strconcat (base, "api/history?since=10m", NULL);
   pk_test_wait_until (history_has_two, &poll, 20000);
 
   g_free (sample);
@@ -213,8 +223,64 @@ test_serve (void)
   }
   {
     g_autofree char *url = g_strconcat (base, "api/history?since=yesterday-ish", NULL);
+    g_autofree char *week = g_strconcat (base, "api/history?since=0", NULL);
+    g_autofree char *hourly = g_strconcat (base, "api/history?since=0&resolution=hour", NULL);
+    g_autofree char *body = NULL;
+
     bad = http_get (session, url, &status);
     g_assert_cmpuint (status, ==, 400);
+    body = http_get (session, week, &status);
+    g_assert_cmpuint (status, ==, 400);
+    g_assert_nonnull (strstr (body, "resolution=hour"));
+    g_free (body);
+    body = http_get (session, hourly, &status);
+    g_assert_cmpuint (status, ==, 200);
+    g_assert_true (g_str_has_prefix (body, "["));
+  }
+
+  /* the alert event, one JSON line */
+  out_in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (proc));
+  event_line = g_data_input_stream_read_line_utf8 (out_in, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (event_line);
+  {
+    g_autoptr(JsonNode) event = parse_json (event_line);
+    JsonObject *o = json_node_get_object (event);
+
+    g_assert_cmpstr (json_object_get_string_member (o, "alert"), ==, "memory");
+    g_assert_cmpstr (json_object_get_string_member (o, "state"), ==, "firing");
+  }
+  /* SIGHUP: a broken file keeps the rules; a good one replaces them */
+  g_file_set_contents (conf, "[alert:memory]\nmetric = memory.total_bytes\nkind = sideways\n", -1, &error);
+  g_assert_no_error (error);
+  g_subprocess_send_signal (proc, SIGHUP);
+  {
+    g_autofree char *line = NULL;
+
+    do
+      {
+        g_free (line);
+        line = g_data_input_stream_read_line_utf8 (s.stderr_in, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_nonnull (line);
+      }
+    while (strstr (line, "reload") == NULL);
+    g_assert_nonnull (strstr (line, "keeping the rules in force"));
+  }
+  g_file_set_contents (conf, "[alert:memory2]\nmetric = memory.total_bytes\nthreshold = 0\nnotify = stdout\n",
+                       -1, &error);
+  g_assert_no_error (error);
+  g_subprocess_send_signal (proc, SIGHUP);
+  g_free (event_line);
+  event_line = g_data_input_stream_read_line_utf8 (out_in, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (event_line, "\"alert\":\"memory2\""));
+
+  /* watch-ports of [metrics] reached the sampler */
+  {
+    g_autofree char *url = g_strconcat (base, "metrics", NULL);
+    g_autofree char *again = http_get (session, url, &status);
+    g_assert_nonnull (strstr (again, "proxykit_tcp_local_port_connection_states{port=\"1\",state=\"listen\"} 0\n"));
   }
 
   g_subprocess_send_signal (proc, SIGTERM);

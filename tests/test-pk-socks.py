@@ -258,6 +258,64 @@ def test_pysocks_udp_associate(pk_socks, udp_echo):
     wait_for(lambda: 'result=succeeded' in p.log_text(), what='the UDP session to end')
 
 
+@pytest.fixture
+def dns_server():
+    """A nameserver on loopback that answers A queries for *.farm.test with
+    127.0.0.1 and NXDOMAIN otherwise, and counts its queries."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(('127.0.0.1', 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+    queries = []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(512)
+            except OSError:
+                continue
+            # Question: the name's labels, then QTYPE and QCLASS.
+            pos, labels = 12, []
+            while data[pos]:
+                labels.append(data[pos + 1:pos + 1 + data[pos]].decode())
+                pos += 1 + data[pos]
+            qtype = int.from_bytes(data[pos + 1:pos + 3], 'big')
+            question = data[12:pos + 5]
+            name = '.'.join(labels)
+            queries.append((name, qtype))
+            known = name.endswith('farm.test')
+            answers = b''
+            if known and qtype == 1:
+                answers = (b'\xc0\x0c' + (1).to_bytes(2, 'big') + (1).to_bytes(2, 'big')
+                           + (60).to_bytes(4, 'big') + (4).to_bytes(2, 'big') + socket.inet_aton('127.0.0.1'))
+            flags = 0x8180 if known else 0x8183
+            header = (data[:2] + flags.to_bytes(2, 'big') + (1).to_bytes(2, 'big')
+                      + (1 if answers else 0).to_bytes(2, 'big') + bytes(4))
+            sock.sendto(header + question + answers, peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1], queries
+    stop.set()
+    thread.join()
+    sock.close()
+
+
+def test_egress_dns(pk_socks, http_server, dns_server):
+    """Names are resolved by the egress's own nameserver, not the host's."""
+    dns_port, queries = dns_server
+    p = pk_socks('--egress-dns', f'127.0.0.1:{dns_port}')
+    r = curl('--socks5-hostname', f'127.0.0.1:{p.port}', f'http://www.farm.test:{http_server}/hello.txt')
+    assert r.returncode == 0, r.stderr + p.log_text()
+    assert r.stdout == 'hello through the proxy\n'
+    assert ('www.farm.test', 1) in queries
+
+    # A name the egress's nameserver does not know: host unreachable.
+    r = curl('--socks5-hostname', f'127.0.0.1:{p.port}', f'http://nowhere.example.test:{http_server}/')
+    assert r.returncode != 0
+    wait_for(lambda: 'result=host-unreachable' in p.log_text(), what='the failed resolution')
+
+
 # --- signals ---
 
 def test_sighup_keeps_live_session(pk_socks, tcp_echo, tmp_path):
@@ -282,6 +340,27 @@ def test_sighup_keeps_live_session(pk_socks, tcp_echo, tmp_path):
     assert p.proc.poll() is None
 
 
+def test_sighup_rereads_allowlist(pk_socks, tmp_path, http_server):
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text('[socks:1]\nlisten = 127.0.0.1:0\nallow = 10.0.0.0/8\n')
+    p = pk_socks('--config', str(conf), listen=False)
+    url = f'http://127.0.0.1:{http_server}/hello.txt'
+    assert curl('--socks5', f'127.0.0.1:{p.port}', url).returncode != 0
+
+    conf.write_text('[socks:1]\nlisten = 127.0.0.1:0\nallow = 10.0.0.0/8, 127.0.0.1\n')
+    p.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: 'reload done' in p.log_text(), what='the reload')
+    r = curl('--socks5', f'127.0.0.1:{p.port}', url)
+    assert r.returncode == 0, r.stderr
+
+    # A broken file on reload keeps the running settings.
+    conf.write_text('[socks:1]\nlisten = 127.0.0.1:0\nallow = 10.0.0.0/99\n')
+    p.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: p.log_text().count('reload done') == 2, what='the second reload')
+    assert '10.0.0.0/99' in p.log_text()
+    assert curl('--socks5', f'127.0.0.1:{p.port}', url).returncode == 0
+
+
 def test_sigterm_drains(pk_socks, tcp_echo):
     p = pk_socks('--drain-timeout', '20s')
     live = socks_connect(p.port, tcp_echo)
@@ -296,6 +375,25 @@ def test_sigterm_drains(pk_socks, tcp_echo):
     assert p.proc.poll() is None
     live.close()
     assert p.proc.wait(timeout=10) == 0
+
+
+def test_sd_notify(tmp_path, tcp_echo):
+    """Under systemd: READY=1 once listening, STOPPING=1 on SIGTERM."""
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    path = str(tmp_path / 'notify')
+    notify.bind(path)
+    notify.settimeout(10)
+    p = PkSocks(tmp_path, env={'NOTIFY_SOCKET': path})
+    try:
+        messages = notify.recv(4096).decode()
+        assert 'READY=1' in messages.split('\n')
+        p.proc.send_signal(signal.SIGTERM)
+        while 'STOPPING=1' not in messages.split('\n'):
+            messages = notify.recv(4096).decode()
+        assert p.proc.wait(timeout=10) == 0
+    finally:
+        p.stop()
+        notify.close()
 
 
 # --- configuration and command line ---
@@ -335,6 +433,7 @@ interval = 10
     (['--connect-timeout', 'soon'], '--connect-timeout'),
     (['--allow', '10.0.0.0/99'], '--allow'),
     (['--egress-address', 'not-an-ip'], '--egress-address'),
+    (['--egress-dns', 'dns.example'], '--egress-dns'),
     (['--listen', '127.0.0.1:99999'], '--listen'),
     (['--users', '/nonexistent/users'], '--users'),
     (['extra-argument'], 'extra-argument'),
@@ -391,3 +490,24 @@ def test_version_and_help():
     assert r.returncode == 0 and 'pk-socks' in r.stdout
     r = run_pk_socks('--help')
     assert r.returncode == 0 and '--listen' in r.stdout and '--allow-open' in r.stdout
+
+
+def test_sample_config_checks(tmp_path):
+    """data/proxykit.conf, the sample, is a valid configuration."""
+    srcdir = os.environ.get('PK_SRCDIR', os.path.join(os.path.dirname(__file__), '..'))
+    users = tmp_path / 'users'
+    users.write_text('farm:secret\n')
+    sample = open(os.path.join(srcdir, 'data', 'proxykit.conf')).read()
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text(sample.replace('/etc/proxykit/users', str(users)))
+    r = run_pk_socks('--check', '--config', str(conf))
+    assert r.returncode == 0, r.stderr
+    assert 'configuration OK: 2 listener(s)' in r.stdout
+
+    # --check finds what a start would refuse.
+    conf.write_text('[socks:open]\nlisten = 0.0.0.0:10011\n')
+    r = run_pk_socks('--check', '--config', str(conf))
+    assert r.returncode == 2 and 'allow-open' in r.stderr
+    conf.write_text('[socks:bad]\nlisten = eth0:10011\n')
+    r = run_pk_socks('--check', '--config', str(conf))
+    assert r.returncode == 2 and '[socks:bad] listen' in r.stderr

@@ -363,6 +363,43 @@ def test_http_status_proxy_info_metrics(emu, server):
     assert 'proxykit_toggle_max_concurrent 1\n' in body
 
 
+def test_http_reload_on_sighup(emu, workdir):
+    conf = write_config(emu, workdir)
+    s = Server(conf)
+    try:
+        assert s.get('/toggle/13')[0] == 200
+        # Dongle 13 leaves the configuration; 12 gets a SOCKS host.
+        with open(conf, 'w') as f:
+            f.write(f'[toggle]\nsettle = 30ms\npoll_interval = 20ms\ncooldown = 0\n'
+                    f'state_dir = {workdir}/state\n\n'
+                    f'[dongle:11]\napi = {emu.urls[11]}\naddress = 127.0.0.1\n\n'
+                    f'[dongle:12]\napi = {emu.urls[12]}\naddress = 127.0.0.1\n'
+                    f'socks_host = 203.0.113.7\n')
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            proxies = json.loads(s.get('/proxy-info')[2])['proxies']
+            if len(proxies) == 2:
+                break
+            time.sleep(0.05)
+        assert [(p['dongle'], p['host']) for p in proxies] == [(11, '127.0.0.1'), (12, '203.0.113.7')]
+        assert s.get('/toggle/13')[0] == 404
+        assert s.get('/toggle/12')[0] == 200
+
+        # A broken configuration is refused; the running one stays.
+        with open(conf, 'a') as f:
+            f.write('\n[toggle]\ncooldown = whenever\n')
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while not any('reload refused' in line for line in s.log) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any('reload refused' in line and 'cooldown' in line for line in s.log), s.log
+        assert len(json.loads(s.get('/proxy-info')[2])['proxies']) == 2
+        assert s.get('/toggle/11')[0] == 200
+    finally:
+        assert s.stop() == 0
+
+
 def test_http_stops_on_sigterm(server):
     assert server.stop() == 0
 

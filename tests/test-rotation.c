@@ -20,17 +20,8 @@ static void
 setup (Fixture       *f,
        gconstpointer  data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *url = NULL;
-
-  f->emu = hilink_emu_new ("127.0.0.1", 0, 21, &error);
-  g_assert_no_error (error);
   /* Scaled down: reconnects in 40 ms, reboots in 80 ms. */
-  hilink_emu_set_delays (f->emu, 40, 80);
-  url = hilink_emu_dup_url (f->emu);
-  f->modem = pk_hilink_modem_new (url, NULL, &error);
-  g_assert_no_error (error);
-  pk_hilink_modem_set_timeout (f->modem, 2000);
+  f->emu = hilink_test_emu_with_modem (21, 40, 80, 2000, &f->modem);
 }
 
 static void
@@ -278,6 +269,23 @@ test_failed_attempt_escalates (Fixture       *f,
 }
 
 static void
+test_netmode_refused_escalates (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkRotation) rotation = new_rotation (f, PK_ROTATION_METHOD_NETMODE);
+  g_autofree char *old_ip = g_strdup (hilink_emu_get_wan_ip (f->emu));
+
+  /* 112003: the modem will not change its network mode; reboot instead. */
+  hilink_emu_inject_faults (f->emu, 0, TRUE);
+  g_assert_true (run (rotation, &error));
+  g_assert_no_error (error);
+  assert_rotated (f, rotation, old_ip, PK_ROTATION_METHOD_REBOOT);
+  g_assert_cmpint (pk_rotation_get_attempt_outcome (rotation, 0), ==, PK_ROTATION_OUTCOME_FAILED);
+  g_assert_nonnull (strstr (pk_rotation_get_attempt_message (rotation, 0), "112003"));
+}
+
+static void
 test_timeout (Fixture       *f,
               gconstpointer  data)
 {
@@ -379,6 +387,8 @@ main (int    argc,
   g_test_add ("/rotation/escalation/after-failed-request", Fixture, NULL, setup,
               test_failed_attempt_escalates, teardown);
   g_test_add ("/rotation/error/busy-before-start", Fixture, NULL, setup, test_refused_request_escalates, teardown);
+  g_test_add ("/rotation/escalation/after-netmode-refused", Fixture, NULL, setup,
+              test_netmode_refused_escalates, teardown);
   g_test_add ("/rotation/error/timeout", Fixture, NULL, setup, test_timeout, teardown);
   g_test_add ("/rotation/error/cancel", Fixture, NULL, setup, test_cancel, teardown);
   g_test_add_func ("/rotation/error/unreachable", test_unreachable);

@@ -9,6 +9,7 @@
  *   pkva1 10.201.2.1/24 --------------------pkvb1 10.201.2.2/24
  *   route 10.201.9.0/24 via 10.201.1.2       lo   10.201.9.9/32 (the "internet")
  *   pkva2 (down, no address)                 (pkvb1 answers ARP only for its own address)
+ *   fwmark 7: table 7, route 10.201.9.0/24 via 10.201.2.2
  *
  * The child dies with the test (PR_SET_PDEATHSIG), and both namespaces
  * with their processes, so nothing is left behind even if a test aborts.
@@ -30,8 +31,6 @@
 static pid_t peer_pid;
 static guint16 peer_port;
 
-static GMutex log_lock;
-static GString *egress_warnings;
 
 static const char peer_script[] =
   "import socket, threading\n"
@@ -109,7 +108,9 @@ setup_links (void)
                "ip addr add 10.201.1.1/24 dev pkva0 && ip addr add 10.201.1.5/24 dev pkva0 && "
                "ip link set pkva0 up && "
                "ip addr add 10.201.2.1/24 dev pkva1 && ip link set pkva1 up && "
-               "ip route add 10.201.9.0/24 via 10.201.1.2 dev pkva0",
+               "ip route add 10.201.9.0/24 via 10.201.1.2 dev pkva0 && "
+               "ip route add 10.201.9.0/24 via 10.201.2.2 dev pkva1 table 7 && "
+               "ip rule add fwmark 7 table 7",
                (int) peer_pid, (int) peer_pid);
   pk_test_run ("nsenter -t %d -n sh -c '"
                "ip link set lo up && ip addr add " TARGET "/32 dev lo && "
@@ -119,27 +120,17 @@ setup_links (void)
                (int) peer_pid);
 }
 
-/* Warnings about an egress are expected in some tests: record them
- * rather than abort (pk_test_init makes warnings fatal). */
-static GLogWriterOutput
-log_writer (GLogLevelFlags   level,
-            const GLogField *fields,
-            gsize            n_fields,
-            gpointer         data)
+static void
+use_egress_full (Fixture    *f,
+                 const char *address,
+                 const char *interface,
+                 guint32     fwmark)
 {
-  if (level & G_LOG_LEVEL_WARNING)
-    {
-      for (gsize i = 0; i < n_fields; i++)
-        if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0 &&
-            strstr (fields[i].value, "egress") != NULL)
-          {
-            g_mutex_lock (&log_lock);
-            g_string_append_printf (egress_warnings, "%s\n", (const char *) fields[i].value);
-            g_mutex_unlock (&log_lock);
-            return G_LOG_WRITER_HANDLED;
-          }
-    }
-  return g_log_writer_default (level, fields, n_fields, data);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkEgress) egress = pk_egress_new_full (address, interface, fwmark, 0, &error);
+
+  g_assert_no_error (error);
+  pk_socks_server_set_egress (f->server, egress);
 }
 
 static void
@@ -147,26 +138,7 @@ use_egress (Fixture    *f,
             const char *address,
             const char *interface)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PkEgress) egress = pk_egress_new_full (address, interface, 0, 0, &error);
-
-  g_assert_no_error (error);
-  pk_socks_server_set_egress (f->server, egress);
-}
-
-static guint8
-connect_via_proxy (Fixture    *f,
-                   const char *ip,
-                   GSocket   **out)
-{
-  g_autoptr(GSocket) sock = pk_test_connect_tcp (f->proxy);
-  guint8 rep;
-
-  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
-  rep = request_ipv4 (sock, 1, ip, peer_port);
-  if (out != NULL)
-    *out = g_steal_pointer (&sock);
-  return rep;
+  use_egress_full (f, address, interface, 0);
 }
 
 /* Reads the upstream's "PEER a.b.c.d" line and checks it, then that data
@@ -192,7 +164,7 @@ test_default_egress (Fixture       *f,
 {
   g_autoptr(GSocket) sock = NULL;
 
-  g_assert_cmpuint (connect_via_proxy (f, TARGET, &sock), ==, 0);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, &sock), ==, 0);
   assert_upstream_saw (sock, "10.201.1.1");
 }
 
@@ -203,7 +175,7 @@ test_source_address (Fixture       *f,
   g_autoptr(GSocket) sock = NULL;
 
   use_egress (f, "10.201.1.5", NULL);
-  g_assert_cmpuint (connect_via_proxy (f, TARGET, &sock), ==, 0);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, &sock), ==, 0);
   assert_upstream_saw (sock, "10.201.1.5");
 }
 
@@ -214,39 +186,51 @@ test_interface (Fixture       *f,
   g_autoptr(GSocket) sock = NULL;
 
   use_egress (f, NULL, "pkva0");
-  g_assert_cmpuint (connect_via_proxy (f, TARGET, &sock), ==, 0);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, &sock), ==, 0);
   assert_upstream_saw (sock, "10.201.1.1");
   g_clear_object (&sock);
 
   /* Bound to pkva1, the upstream is reachable on its own link... */
   use_egress (f, NULL, "pkva1");
-  g_assert_cmpuint (connect_via_proxy (f, "10.201.2.2", &sock), ==, 0);
+  g_assert_cmpuint (connect_via_proxy (f, "10.201.2.2", peer_port, &sock), ==, 0);
   assert_upstream_saw (sock, "10.201.2.1");
   g_clear_object (&sock);
 
   /* ...but the target, routed by pkva0 only, is not: nobody on pkva1's
    * link answers for it, and the connect fails there instead of taking
    * the route by pkva0. */
-  g_assert_cmpuint (connect_via_proxy (f, TARGET, NULL), ==, 4);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, NULL), ==, 4);
 
   /* An interface that is down: network unreachable. */
   use_egress (f, NULL, "pkva2");
-  g_assert_cmpuint (connect_via_proxy (f, TARGET, NULL), ==, 3);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, NULL), ==, 3);
+}
+
+/* The mark selects the policy-routing table, and with it the link. */
+static void
+test_fwmark (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GSocket) sock = NULL;
+
+  use_egress_full (f, NULL, NULL, 7);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, &sock), ==, 0);
+  assert_upstream_saw (sock, "10.201.2.1");
 }
 
 static void
 test_address_not_on_host (Fixture       *f,
                           gconstpointer  data)
 {
+  g_autofree char *warnings = NULL;
+
   use_egress (f, "10.201.3.3", NULL);
-  g_assert_cmpuint (connect_via_proxy (f, TARGET, NULL), ==, 3);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, NULL), ==, 3);
 
   /* The operator is told why, once, naming the egress. */
   pk_test_wait_until (no_sessions, f->server, 5000);
-  g_mutex_lock (&log_lock);
-  g_assert_nonnull (strstr (egress_warnings->str, "10.201.3.3"));
-  g_string_truncate (egress_warnings, 0);
-  g_mutex_unlock (&log_lock);
+  warnings = take_expected_warnings ();
+  g_assert_nonnull (strstr (warnings, "10.201.3.3"));
 }
 
 static void
@@ -272,18 +256,17 @@ main (int   argc,
     }
   setup_links ();
 
-  egress_warnings = g_string_new (NULL);
-  g_log_set_writer_func (log_writer, NULL, NULL);
+  expect_warnings ("egress");
 
   g_test_add ("/socks-netns/egress/default", Fixture, NULL, setup, test_default_egress, teardown);
   g_test_add ("/socks-netns/egress/source-address", Fixture, NULL, setup, test_source_address, teardown);
   g_test_add ("/socks-netns/egress/interface", Fixture, NULL, setup, test_interface, teardown);
+  g_test_add ("/socks-netns/egress/fwmark", Fixture, NULL, setup, test_fwmark, teardown);
   g_test_add ("/socks-netns/egress/address-not-on-host", Fixture, NULL, setup, test_address_not_on_host, teardown);
 
   ret = g_test_run ();
 
   kill (peer_pid, SIGKILL);
   waitpid (peer_pid, &status, 0);
-  g_string_free (egress_warnings, TRUE);
   return ret;
 }

@@ -270,6 +270,26 @@ test_remove (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_strv_length (names), ==, 0);
 }
 
+/* pk-watchdog keeps a tunnel's identity and drops its process by passing
+ * the node's own strings back */
+static void
+test_set_tunnel_from_own_values (void)
+{
+  g_autoptr(PkNodeState) node = pk_node_state_new ("own");
+
+  pk_node_state_set_tunnel (node, "198.51.100.7", "pk-own", 4, "ppp4", 99);
+  pk_node_state_set_socks (node, "127.0.0.1:1080", 98);
+  pk_node_state_set_tunnel (node, pk_node_state_get_tunnel_server (node),
+                            pk_node_state_get_tunnel_linkname (node),
+                            pk_node_state_get_tunnel_unit (node), NULL, 0);
+  pk_node_state_set_socks (node, pk_node_state_get_socks_listen (node), 0);
+  g_assert_cmpstr (pk_node_state_get_tunnel_server (node), ==, "198.51.100.7");
+  g_assert_cmpstr (pk_node_state_get_tunnel_linkname (node), ==, "pk-own");
+  g_assert_null (pk_node_state_get_tunnel_interface (node));
+  g_assert_cmpint (pk_node_state_get_tunnel_pid (node), ==, 0);
+  g_assert_cmpstr (pk_node_state_get_socks_listen (node), ==, "127.0.0.1:1080");
+}
+
 static void
 test_status_names (void)
 {
@@ -288,6 +308,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/state-store/default-directory", test_default_directory);
   g_test_add_func ("/state-store/status-names", test_status_names);
+  g_test_add_func ("/state-store/set-tunnel-from-own-values", test_set_tunnel_from_own_values);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)
   ADD ("/state-store/round-trip", test_round_trip);
   ADD ("/state-store/status-strings-in-file", test_status_strings_in_file);

@@ -118,21 +118,12 @@ static void
 setup (Fixture       *f,
        gconstpointer  data)
 {
-  g_autoptr(GError) error = NULL;
-
   f->limiter = pk_toggle_limiter_new (2);
   for (guint i = 0; i < G_N_ELEMENTS (f->emu); i++)
     {
-      g_autofree char *url = NULL;
       g_autoptr(PkToggleModemStep) step = new_modem_step ();
 
-      f->emu[i] = hilink_emu_new ("127.0.0.1", 0, 31 + i, &error);
-      g_assert_no_error (error);
-      hilink_emu_set_delays (f->emu[i], 40, 80);
-      url = hilink_emu_dup_url (f->emu[i]);
-      f->modem[i] = pk_hilink_modem_new (url, NULL, &error);
-      g_assert_no_error (error);
-      pk_hilink_modem_set_timeout (f->modem[i], 2000);
+      f->emu[i] = hilink_test_emu_with_modem (31 + i, 40, 80, 2000, &f->modem[i]);
       f->toggle[i] = pk_toggle_new (31 + i, PK_MODEM (f->modem[i]), f->limiter);
       pk_toggle_set_cooldown (f->toggle[i], 0);
       pk_toggle_add_step (f->toggle[i], PK_TOGGLE_STEP (step));
