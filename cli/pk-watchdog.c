@@ -1078,6 +1078,28 @@ run_once (App *app)
 
 /* --- main --- */
 
+static void
+app_clear (App *app)
+{
+  Settings *s = &app->s;
+
+  if (app->rescan != NULL)
+    {
+      g_source_destroy (app->rescan);
+      g_clear_pointer (&app->rescan, g_source_unref);
+    }
+  g_clear_pointer (&app->nodes, g_hash_table_unref);
+  g_clear_pointer (&app->loop, g_main_loop_unref);
+  g_clear_object (&app->store);
+  g_clear_object (&app->config);
+  g_free (s->socks_target_host);
+  g_free (s->run_dir);
+  g_free (s->pppd);
+  g_free (s->socks_command);
+  g_free (s->check_target);
+  fflush (stdout);
+}
+
 static gboolean
 on_stop (gpointer data)
 {
@@ -1148,12 +1170,13 @@ main (int argc, char **argv)
   if (opt_status)
     {
       print_status (&app);
+      app_clear (&app);
       return PK_CLI_EXIT_OK;
     }
   if (opt_once)
     {
       run_once (&app);
-      g_hash_table_unref (app.nodes);
+      app_clear (&app);
       return PK_CLI_EXIT_OK;
     }
 
@@ -1175,11 +1198,6 @@ main (int argc, char **argv)
 
   g_main_loop_run (app.loop);
 
-  g_source_destroy (app.rescan);
-  g_source_unref (app.rescan);
-  g_hash_table_unref (app.nodes);
-  g_main_loop_unref (app.loop);
-  g_clear_object (&app.store);
-  g_clear_object (&app.config);
+  app_clear (&app);
   return PK_CLI_EXIT_OK;
 }
