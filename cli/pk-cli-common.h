@@ -67,8 +67,4 @@ void       pk_cli_handle_signals    (GSourceFunc   on_stop,
                                      GSourceFunc   on_reload,
                                      gpointer      data);
 
-/* Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft
- * limit and logs it. */
-guint64    pk_cli_raise_nofile_limit (void);
-
 G_END_DECLS

@@ -252,7 +252,6 @@ static void
 setup_history (App *app)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *interval = NULL;
   g_autofree char *layout = NULL;
   g_autofree char *max_size = NULL;
   guint64 raw_days, hourly_days, daily_days, max_bytes = G_GUINT64_CONSTANT (5000000000);

@@ -27,6 +27,8 @@ static gboolean opt_json;
 static gboolean opt_check;
 static gboolean opt_verbose;
 static gboolean opt_version;
+static int opt_workers = -1;
+static gboolean opt_kernel_nat;
 static char **opt_rules;
 
 static const GOptionEntry entries[] = {
@@ -41,6 +43,10 @@ static const GOptionEntry entries[] = {
   { "status", 's', 0, G_OPTION_ARG_NONE, &opt_status,
     "Print the state and counters of each rule of the running relay", NULL },
   { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "With --status: print the status as JSON", NULL },
+  { "workers", 'w', 0, G_OPTION_ARG_INT, &opt_workers,
+    "Threads that accept and relay TCP connections, each with its own listening socket (default: one per CPU; 0: none, all in the main thread)", "N" },
+  { "kernel-nat", 0, 0, G_OPTION_ARG_NONE, &opt_kernel_nat,
+    "Relay UDP rules with nftables DNAT/masquerade in the kernel (table ip pk_relay, removed on exit)", NULL },
   { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Read and check the rules, print them, and exit", NULL },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log informational and debug messages", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
@@ -50,6 +56,7 @@ static const GOptionEntry entries[] = {
 
 typedef struct {
   PkRelay *relay;
+  PkWorkers *workers;
   GMainLoop *loop;
   char *state_file;
   gint64 started;
@@ -283,9 +290,20 @@ main (int argc, char **argv)
   if (rules->len == 0)
     pk_cli_usage_error ("no relay rules: give RULE arguments, --env-file or --config");
 
-  pk_cli_raise_nofile_limit ();
+  pk_workers_raise_fd_limit ();
+
+  if (opt_workers < -1 || opt_workers > 1024)
+    pk_cli_usage_error ("--workers: %d is not from 0 to 1024", opt_workers);
 
   r.relay = pk_relay_new ();
+  pk_relay_set_kernel_nat (r.relay, opt_kernel_nat);
+  if (opt_workers != 0)
+    {
+      r.workers = pk_workers_new (opt_workers < 0 ? 0 : (guint) opt_workers);
+      if (!pk_workers_start (r.workers, &error))
+        pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
+      pk_relay_set_workers (r.relay, r.workers);
+    }
   r.loop = g_main_loop_new (NULL, FALSE);
   r.state_file = default_state_file ();
   r.started = g_get_real_time () / G_USEC_PER_SEC;
@@ -302,9 +320,21 @@ main (int argc, char **argv)
 
   g_main_loop_run (r.loop);
 
+  /* Connections first, then the threads they ran on: each connection
+   * closes on its own thread once it sees the cancellation. */
   pk_relay_stop (r.relay);
+  {
+    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    while (pk_relay_get_n_connections (r.relay) > 0 && g_get_monotonic_time () < deadline)
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+  }
+  if (r.workers != NULL)
+    pk_workers_stop (r.workers);
   g_unlink (r.state_file);
   g_object_unref (r.relay);
+  g_clear_object (&r.workers);
   g_main_loop_unref (r.loop);
   g_free (r.state_file);
   return PK_CLI_EXIT_OK;

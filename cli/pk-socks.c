@@ -22,6 +22,7 @@ static char *opt_egress_address;
 static char *opt_egress_interface;
 static char *opt_fwmark;
 static char *opt_ttl;
+static char **opt_egress_dns;
 static char *opt_users;
 static char **opt_allow;
 static char **opt_deny;
@@ -35,9 +36,11 @@ static char *opt_udp_advertise;
 static char *opt_drain_timeout;
 static char *opt_config;
 static char *opt_port_file;
+static char *opt_workers;
 static gboolean opt_allow_open;
 static gboolean opt_allow_host;
 static gboolean opt_verbose;
+static gboolean opt_check;
 static gboolean opt_version;
 
 static const GOptionEntry entries[] = {
@@ -46,6 +49,7 @@ static const GOptionEntry entries[] = {
   { "egress-interface", 0, 0, G_OPTION_ARG_STRING, &opt_egress_interface, "Bind outbound connections to this interface (SO_BINDTODEVICE)", "IFACE" },
   { "fwmark", 0, 0, G_OPTION_ARG_STRING, &opt_fwmark, "Firewall mark of outbound connections (SO_MARK)", "N" },
   { "ttl", 0, 0, G_OPTION_ARG_STRING, &opt_ttl, "IP TTL of outbound connections", "N" },
+  { "egress-dns", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_egress_dns, "Resolve names with this nameserver, through the egress (repeatable)", "ADDR[:PORT]" },
   { "users", 'u', 0, G_OPTION_ARG_FILENAME, &opt_users, "Require authentication by the user:password lines of FILE", "FILE" },
   { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_allow, "Only clients from CIDR (repeatable)", "CIDR" },
   { "deny", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_deny, "Refuse destinations in CIDR (repeatable)", "CIDR" },
@@ -61,6 +65,8 @@ static const GOptionEntry entries[] = {
   { "allow-host-destinations", 0, 0, G_OPTION_ARG_NONE, &opt_allow_host, "Let a non-loopback listener connect to this host itself", NULL },
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Configuration file with [socks:NAME] sections", "FILE" },
   { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_port_file, "Write \"NAME ADDR:PORT\" of each bound socket to FILE", "FILE" },
+  { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Check the flags and configuration, then exit without listening", NULL },
+  { "workers", 0, 0, G_OPTION_ARG_STRING, &opt_workers, "Worker threads, each with its own listening sockets (default: one per CPU)", "N" },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log every session and debug messages", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { NULL }
@@ -68,7 +74,7 @@ static const GOptionEntry entries[] = {
 
 /* Keys of a [socks:NAME] section. */
 static const char * const section_keys[] = {
-  "listen", "egress-address", "egress-interface", "fwmark", "ttl",
+  "listen", "egress-address", "egress-interface", "egress-dns", "fwmark", "ttl",
   "users", "users-inline", "allow", "deny", "connect-timeout", "idle-timeout",
   "handshake-timeout", "resolve-timeout", "udp-idle-timeout", "max-sessions",
   "max-sessions-per-client", "udp-advertise", "allow-open", "allow-host-destinations",
@@ -77,7 +83,8 @@ static const char * const section_keys[] = {
 
 typedef struct {
   char *name;
-  char *section;               /* NULL for the command-line listener */
+  char *section;               /* "socks:NAME"; "socks" for the command-line listener */
+  gboolean is_main;            /* the command-line listener */
   PkSocksServer *server;
 } Listener;
 
@@ -85,6 +92,7 @@ typedef struct {
   PkConfig *config;
   GPtrArray *listeners;        /* Listener */
   GMainLoop *loop;
+  PkWorkers *workers;
   guint drain_ms;
   guint stopping;
   guint n_stopped;
@@ -126,7 +134,8 @@ lookup (App         *app,
       *where = g_strdup_printf ("environment variable %s", env);
       return g_strdup (value);
     }
-  if (section != NULL && pk_config_has_key (app->config, section, key))
+  if (section != NULL && pk_config_has_section (app->config, section) &&
+      pk_config_has_key (app->config, section, key))
     {
       *where = pk_config_describe (app->config, section, key);
       return pk_config_dup_string (app->config, section, key, NULL, NULL);
@@ -239,7 +248,7 @@ get_boolean (App         *app,
       *out = TRUE;
       return TRUE;
     }
-  if (section == NULL)
+  if (!pk_config_has_section (app->config, section))
     {
       *out = FALSE;
       return TRUE;
@@ -263,9 +272,9 @@ configure_access (App            *app,
   g_autofree char *deny_flag = join_flags (opt_deny);
   g_autofree char *where = NULL;
   g_autofree char *value = NULL;
-  const char *env_allow = l->section ? NULL : "SOCKS_ALLOW";
-  const char *env_deny = l->section ? NULL : "SOCKS_DENY";
-  const char *env_users = l->section ? NULL : "SOCKS_USERS";
+  const char *env_allow = l->is_main ? "SOCKS_ALLOW" : NULL;
+  const char *env_deny = l->is_main ? "SOCKS_DENY" : NULL;
+  const char *env_users = l->is_main ? "SOCKS_USERS" : NULL;
 
   value = lookup (app, l->section, "users", env_users, opt_users, &where);
   if (!pk_socks_server_set_users_file (l->server, value, error))
@@ -276,7 +285,8 @@ configure_access (App            *app,
   g_clear_pointer (&value, g_free);
   g_clear_pointer (&where, g_free);
 
-  if (l->section != NULL && pk_config_has_key (app->config, l->section, "users-inline"))
+  if (pk_config_has_section (app->config, l->section) &&
+      pk_config_has_key (app->config, l->section, "users-inline"))
     {
       g_autofree char *inline_users = pk_config_dup_string (app->config, l->section, "users-inline", NULL, NULL);
       g_auto(GStrv) users = g_strsplit_set (inline_users, "; ", -1);
@@ -320,7 +330,7 @@ configure_egress (App       *app,
   g_autoptr(PkEgress) egress = pk_egress_new ();
   g_autofree char *where = NULL;
   g_autofree char *value = NULL;
-  gboolean cli = l->section == NULL;
+  gboolean cli = l->is_main;
   guint64 n;
 
   value = lookup (app, l->section, "egress-address", cli ? "SOCKS_EGRESS_ADDRESS" : NULL,
@@ -346,6 +356,29 @@ configure_egress (App       *app,
         }
       pk_egress_set_interface (egress, value);
     }
+
+  g_clear_pointer (&value, g_free);
+  g_clear_pointer (&where, g_free);
+  {
+    g_autofree char *dns_flag = join_flags (opt_egress_dns);
+
+    value = lookup (app, l->section, "egress-dns", cli ? "SOCKS_EGRESS_DNS" : NULL, dns_flag, &where);
+    if (value != NULL)
+      {
+        g_auto(GStrv) parts = g_strsplit_set (value, ", ", -1);
+        g_autoptr(GPtrArray) servers = g_ptr_array_new ();
+
+        for (guint i = 0; parts[i] != NULL; i++)
+          if (*parts[i] != '\0')
+            g_ptr_array_add (servers, parts[i]);
+        g_ptr_array_add (servers, NULL);
+        if (!pk_egress_set_nameservers (egress, (const char * const *) servers->pdata, error))
+          {
+            g_prefix_error (error, "%s: ", where);
+            return FALSE;
+          }
+      }
+  }
 
   if (!get_uint (app, l->section, "fwmark", cli ? "SOCKS_FWMARK" : NULL, opt_fwmark,
                  G_MAXUINT32, 0, &n, error))
@@ -433,14 +466,14 @@ listen_addresses (App       *app,
 {
   g_autofree char *value = NULL;
 
-  if (l->section == NULL)
+  if (l->is_main)
     {
       if (opt_listen != NULL)
         {
           *where = g_strdup ("--listen");
           return g_strdupv (opt_listen);
         }
-      value = lookup (app, NULL, "listen", "SOCKS_LISTEN", NULL, where);
+      value = lookup (app, l->section, "listen", "SOCKS_LISTEN", NULL, where);
       if (value == NULL)
         {
           *where = g_strdup ("the default listen address");
@@ -451,7 +484,10 @@ listen_addresses (App       *app,
     {
       value = lookup (app, l->section, "listen", NULL, NULL, where);
       if (value == NULL)
-        pk_cli_usage_error ("[%s]: no listen key (example: listen = 0.0.0.0:10011)", l->section);
+        {
+          g_autofree char *desc = pk_config_describe (app->config, l->section, NULL);
+          pk_cli_usage_error ("%s: no listen key (example: listen = 0.0.0.0:10011)", desc);
+        }
     }
   return g_strsplit_set (value, ",; ", -1);
 }
@@ -484,13 +520,55 @@ start_listener (App      *app,
       !pk_socks_server_get_auth_required (l->server) && !pk_socks_server_has_allowlist (l->server))
     {
       g_auto(GStrv) bound = pk_socks_server_dup_listen_addresses (l->server);
-      g_autofree char *list = g_strjoinv (", ", bound);
+      char list[256];
+      char *joined = g_strjoinv (", ", bound);
 
+      /* Nothing on the heap survives into exit(), for leak checkers. */
+      g_strlcpy (list, joined, sizeof list);
+      g_free (joined);
+      g_clear_pointer (&bound, g_strfreev);
       pk_cli_usage_error ("listener %s on %s is not on loopback and has neither users (--users) "
                           "nor a client allowlist (--allow): anyone who can reach it could use it; "
                           "add one, or pass --allow-open (allow-open = true in the config) if that is meant",
                           l->name, list);
     }
+}
+
+/* --check: what start_listener() would refuse, without binding. */
+static void
+check_listener (App      *app,
+                Listener *l)
+{
+  g_autofree char *where = NULL;
+  g_auto(GStrv) addresses = listen_addresses (app, l, &where);
+  g_autoptr(GError) error = NULL;
+  gboolean loopback_only = TRUE;
+  gboolean allow_open = FALSE;
+
+  for (guint i = 0; addresses[i] != NULL; i++)
+    {
+      g_autoptr(GSocketConnectable) address = NULL;
+      g_autoptr(GInetAddress) inet = NULL;
+      const char *host;
+
+      if (*addresses[i] == '\0')
+        continue;
+      address = g_network_address_parse (addresses[i], 0, &error);
+      if (address == NULL)
+        pk_cli_usage_error ("%s: '%s': %s", where, addresses[i], error->message);
+      host = g_network_address_get_hostname (G_NETWORK_ADDRESS (address));
+      inet = g_inet_address_new_from_string (host);
+      if (inet == NULL)
+        pk_cli_usage_error ("%s: '%s': '%s' is not an IPv4 or IPv6 address", where, addresses[i], host);
+      loopback_only &= g_inet_address_get_is_loopback (inet);
+    }
+
+  if (!get_boolean (app, l->section, "allow-open", opt_allow_open, &allow_open, &error))
+    pk_cli_usage_error ("%s", error->message);
+  if (!loopback_only && !allow_open &&
+      !pk_socks_server_get_auth_required (l->server) && !pk_socks_server_has_allowlist (l->server))
+    pk_cli_usage_error ("listener %s is not on loopback and has neither users (--users) nor a client "
+                        "allowlist (--allow): add one, or pass --allow-open", l->name);
 }
 
 static void
@@ -541,16 +619,27 @@ on_reload (gpointer data)
       Listener *l = g_ptr_array_index (app->listeners, i);
 
       g_clear_error (&error);
-      if (l->section != NULL && !pk_config_has_section (app->config, l->section))
+      if (!l->is_main && !pk_config_has_section (app->config, l->section))
         {
           g_warning ("reload: section [%s] is gone; listener %s keeps its settings (restart to remove it)",
                      l->section, l->name);
           continue;
         }
-      if (!configure_access (app, l, &error) || !pk_socks_server_reload (l->server, &error))
-        g_warning ("reload of listener %s: %s; its users and lists stay as they were",
-                   l->name, error->message);
+      /* All or nothing: a trial run on a scratch server first, so that a
+       * bad allowlist does not leave new users with old lists. */
+      {
+        g_autoptr(PkSocksServer) scratch = pk_socks_server_new ();
+        Listener trial = *l;
+
+        trial.server = scratch;
+        if (!configure_access (app, &trial, &error) ||
+            !configure_access (app, l, &error) || !pk_socks_server_reload (l->server, &error))
+          g_warning ("reload of listener %s: %s; its users and lists stay as they were",
+                     l->name, error->message);
+      }
     }
+
+  g_message ("reload done");
 
   pk_cli_sd_notify ("READY=1");
   return G_SOURCE_CONTINUE;
@@ -600,6 +689,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) sections = NULL;
   App app = { 0 };
+  guint64 n_workers = 0;
   gboolean cli_listener;
 
   pk_cli_init ("pk-socks");
@@ -609,7 +699,7 @@ main (int   argc,
                                 "SOCKS5 proxy (RFC 1928/1929) whose outbound connections leave through "
                                 "a chosen egress.\nWith no options it listens on " DEFAULT_LISTEN ".");
   g_option_context_set_description (context,
-                                    "Environment: SOCKS_LISTEN, SOCKS_EGRESS_ADDRESS, SOCKS_EGRESS_INTERFACE, "
+                                    "Environment: SOCKS_LISTEN, SOCKS_EGRESS_ADDRESS, SOCKS_EGRESS_INTERFACE, SOCKS_EGRESS_DNS, "
                                     "SOCKS_FWMARK, SOCKS_TTL, SOCKS_USERS, SOCKS_ALLOW, SOCKS_DENY, "
                                     "SOCKS_CONNECT_TIMEOUT, SOCKS_IDLE_TIMEOUT, SOCKS_READ_TIMEOUT, "
                                     "SOCKS_HANDSHAKE_TIMEOUT, SOCKS_UDP_IDLE_TIMEOUT, SOCKS_MAX_SESSIONS, "
@@ -642,23 +732,33 @@ main (int   argc,
   sections = pk_config_list_sections (app.config, "socks");
   for (guint i = 0; sections != NULL && sections[i] != NULL; i++)
     {
-      Listener *l = g_new0 (Listener, 1);
+      g_autofree char *section = g_strconcat ("socks:", sections[i], NULL);
+      Listener *l;
 
-      if (!pk_config_check_keys (app.config, sections[i], section_keys, &error))
+      /* A bare [socks] section holds settings of the command-line
+       * listener; it is not a listener of its own. */
+      if (*sections[i] == '\0')
+        continue;
+      if (!pk_config_check_keys (app.config, section, section_keys, &error))
         pk_cli_usage_error ("%s", error->message);
-      l->section = g_strdup (sections[i]);
-      l->name = g_strdup (strchr (sections[i], ':') ? strchr (sections[i], ':') + 1 : sections[i]);
+      l = g_new0 (Listener, 1);
+      l->section = g_steal_pointer (&section);
+      l->name = g_strdup (sections[i]);
       g_ptr_array_add (app.listeners, l);
     }
 
   /* The command-line listener: asked for, or the only one there is. */
   cli_listener = opt_listen != NULL || pk_config_getenv (app.config, "SOCKS_LISTEN") != NULL ||
-                 app.listeners->len == 0;
+                 pk_config_has_section (app.config, "socks") || app.listeners->len == 0;
   if (cli_listener)
     {
       Listener *l = g_new0 (Listener, 1);
 
+      if (!pk_config_check_keys (app.config, "socks", section_keys, &error))
+        pk_cli_usage_error ("%s", error->message);
       l->name = g_strdup ("main");
+      l->is_main = TRUE;
+      l->section = g_strdup ("socks");
       g_ptr_array_insert (app.listeners, 0, l);
     }
 
@@ -676,10 +776,35 @@ main (int   argc,
         pk_cli_usage_error ("%s", error->message);
     }
 
-  pk_cli_raise_nofile_limit ();
+  /* PkWorkers raises RLIMIT_NOFILE when it starts and logs how many
+   * sessions that allows (pipes for splicing counted). */
+  if (opt_workers != NULL && !parse_value (FALSE, opt_workers, 1024, &n_workers, &error))
+    pk_cli_usage_error ("--workers: %s", error->message);
 
+  if (opt_check)
+    {
+      for (guint i = 0; i < app.listeners->len; i++)
+        check_listener (&app, g_ptr_array_index (app.listeners, i));
+      g_print ("configuration OK: %u listener(s)\n", app.listeners->len);
+      g_ptr_array_unref (app.listeners);
+      g_main_loop_unref (app.loop);
+      g_clear_object (&app.config);
+      return PK_CLI_EXIT_OK;
+    }
+
+  app.workers = pk_workers_new (n_workers);
+
+  /* Listeners first, so that a bad address is the first thing said; the
+   * threads then serve the sockets made for them. */
   for (guint i = 0; i < app.listeners->len; i++)
-    start_listener (&app, g_ptr_array_index (app.listeners, i));
+    {
+      Listener *l = g_ptr_array_index (app.listeners, i);
+
+      pk_socks_server_set_workers (l->server, app.workers);
+      start_listener (&app, l);
+    }
+  if (!pk_workers_start (app.workers, &error))
+    pk_cli_die (PK_CLI_EXIT_FAILURE, "cannot start worker threads: %s", error->message);
 
   for (guint i = 0; i < app.listeners->len; i++)
     {
@@ -712,6 +837,8 @@ main (int   argc,
   g_message ("stopped");
   pk_socks_pptp_shutdown ();
   g_ptr_array_unref (app.listeners);
+  pk_workers_stop (app.workers);
+  g_clear_object (&app.workers);
   g_main_loop_unref (app.loop);
   g_clear_object (&app.config);
   return PK_CLI_EXIT_OK;

@@ -22,7 +22,8 @@
  * EOF on one side becomes `shutdown(SHUT_WR)` on the other, so a
  * half-closed connection keeps working in the other direction. The bridge
  * ends when both directions have seen EOF and passed it on, on a socket
- * error, on cancellation, or after the idle timeout.
+ * error, on cancellation, or after the idle timeout. Both sockets get
+ * `TCP_NODELAY`, since data is forwarded as it arrives.
  *
  * Since a peer that goes away while a pipe is being spliced into its
  * socket raises `SIGPIPE`, the first bridge made in a process sets
@@ -53,6 +54,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -110,6 +113,8 @@ typedef struct
   PkBridge *bridge;
   gpointer tag_a;
   gpointer tag_b;
+  GIOCondition events_a;
+  GIOCondition events_b;
 } BridgeSource;
 
 struct _PkBridge
@@ -124,7 +129,13 @@ struct _PkBridge
   Direction dir[2];      /* [0]: a to b, [1]: b to a */
   GTask *task;
   GSource *source;
+  /* Cancellation: a source of our own that the "cancelled" handler makes
+   * ready, rather than a GCancellableSource, which GLib 2.74 leaks when
+   * the cancellable is cancelled in one thread while the source is
+   * destroyed in another (a server stopping sessions on worker threads). */
   GSource *cancel_source;
+  GCancellable *cancellable;
+  gulong cancelled_id;
   PkPipePool *pool;
   gint64 last_activity;
   gboolean started;
@@ -387,6 +398,14 @@ bridge_complete (PkBridge *self,
     {
       g_source_destroy (self->source);
       g_clear_pointer (&self->source, g_source_unref);
+    }
+  if (self->cancellable != NULL)
+    {
+      /* Waits for a handler running in another thread, so that it never
+       * touches the source after this. */
+      g_cancellable_disconnect (self->cancellable, self->cancelled_id);
+      self->cancelled_id = 0;
+      g_clear_object (&self->cancellable);
     }
   if (self->cancel_source != NULL)
     {
@@ -698,6 +717,7 @@ bridge_source_dispatch (GSource     *source,
   GIOCondition rb = g_source_query_unix_fd (source, bs->tag_b);
   gint64 now = g_source_get_time (source);
   GError *error = NULL;
+  GIOCondition ea, eb;
   gboolean timer = g_source_get_ready_time (source) != -1 && now >= g_source_get_ready_time (source);
 
   for (guint i = 0; i < 2; i++)
@@ -746,8 +766,14 @@ bridge_source_dispatch (GSource     *source,
         }
     }
 
-  g_source_modify_unix_fd (source, bs->tag_a, fd_events (self, self->dir[0].src));
-  g_source_modify_unix_fd (source, bs->tag_b, fd_events (self, self->dir[1].src));
+  /* GLib wakes the context up on every change of a poll record, which
+   * costs two syscalls: change only what changed. */
+  ea = fd_events (self, self->dir[0].src);
+  eb = fd_events (self, self->dir[1].src);
+  if (ea != bs->events_a)
+    g_source_modify_unix_fd (source, bs->tag_a, bs->events_a = ea);
+  if (eb != bs->events_b)
+    g_source_modify_unix_fd (source, bs->tag_b, bs->events_b = eb);
   update_timer (self, now, timer);
   return G_SOURCE_CONTINUE;
 }
@@ -756,17 +782,33 @@ static GSourceFuncs bridge_source_funcs = {
   .dispatch = bridge_source_dispatch,
 };
 
+/* Any thread: wakes the bridge's context. */
+static void
+cancelled_handler (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  g_source_set_ready_time (user_data, 0);
+}
+
+/* The bridge's thread. */
 static gboolean
-on_cancelled (GCancellable *cancellable,
-              gpointer      user_data)
+cancel_source_dispatch (GSource     *source,
+                        GSourceFunc  callback,
+                        gpointer     user_data)
 {
   PkBridge *self = user_data;
   GError *error = NULL;
 
-  g_cancellable_set_error_if_cancelled (cancellable, &error);
+  g_source_set_ready_time (source, -1);
+  if (!g_cancellable_set_error_if_cancelled (self->cancellable, &error))
+    return G_SOURCE_CONTINUE;
   bridge_complete (self, error);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
 }
+
+static GSourceFuncs cancel_source_funcs = {
+  .dispatch = cancel_source_dispatch,
+};
 
 /**
  * pk_bridge_run_async:
@@ -814,8 +856,13 @@ pk_bridge_run_async (PkBridge            *self,
   for (guint i = 0; i < 2; i++)
     {
       Direction *d = &self->dir[i];
+      int one = 1;
 
       d->src = g_socket_get_fd (i == 0 ? self->a : self->b);
+      /* Segments are forwarded as they come: Nagle on the way out would
+       * hold back small ones behind unacknowledged data (EOPNOTSUPP on
+       * sockets other than TCP is fine). */
+      setsockopt (d->src, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       d->dst = g_socket_get_fd (i == 0 ? self->b : self->a);
       d->pipe.rd = d->pipe.wr = -1;
       d->last_activity = now;
@@ -826,17 +873,27 @@ pk_bridge_run_async (PkBridge            *self,
   g_source_set_static_name (self->source, "[proxykit] bridge");
   bs = (BridgeSource *) self->source;
   bs->bridge = self;
+  bs->events_a = bs->events_b = G_IO_IN;
   bs->tag_a = g_source_add_unix_fd (self->source, self->dir[0].src, G_IO_IN);
   bs->tag_b = g_source_add_unix_fd (self->source, self->dir[1].src, G_IO_IN);
+  /* A dispatch never iterates the context, so the source need not be
+   * blocked around it; blocking would remove and re-add its descriptors,
+   * and GLib wakes the context up (an eventfd write and read) each time. */
+  g_source_set_can_recurse (self->source, TRUE);
   update_timer (self, now, TRUE);
   g_source_attach (self->source, context);
 
   if (cancellable != NULL)
     {
-      self->cancel_source = g_cancellable_source_new (cancellable);
+      self->cancel_source = g_source_new (&cancel_source_funcs, sizeof (GSource));
       g_source_set_static_name (self->cancel_source, "[proxykit] bridge cancel");
-      g_source_set_callback (self->cancel_source, G_SOURCE_FUNC (on_cancelled), self, NULL);
+      g_source_set_callback (self->cancel_source, NULL, self, NULL);
+      g_source_set_ready_time (self->cancel_source, -1);
       g_source_attach (self->cancel_source, context);
+      self->cancellable = g_object_ref (cancellable);
+      /* Calls the handler at once if it is cancelled already. */
+      self->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_handler),
+                                                  self->cancel_source, NULL);
     }
 }
 

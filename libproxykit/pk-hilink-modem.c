@@ -48,7 +48,6 @@
 #include "pk-hilink-modem.h"
 #include "pk-hilink-xml-private.h"
 
-#define HILINK_ERROR_PREFIX "HiLink error "
 #define MAX_TOKENS 8
 
 struct _PkHilinkModem
@@ -213,7 +212,9 @@ pk_hilink_modem_constructed (GObject *object)
                                               pk_egress_get_ttl (self->egress),
                                               NULL);
 
+  /* A dongle's API is on its own subnet: never through a proxy. */
   self->session = g_object_new (SOUP_TYPE_SESSION,
+                                "proxy-resolver", NULL,
                                 "local-address", local,
                                 "user-agent", "proxykit/" PACKAGE_VERSION,
                                 "max-conns-per-host", 4,
@@ -431,38 +432,6 @@ pk_hilink_modem_set_timeout (PkHilinkModem *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
 }
 
-/**
- * pk_hilink_error_get_code:
- * @error: (nullable): a #GError from a #PkHilinkModem call
- *
- * Reads the Huawei error code out of an error the device reported. Such
- * errors are in the %PK_ERROR domain and their message starts with
- * `HiLink error N: ` followed by the code's meaning, so that callers in
- * any language can read the code back.
- *
- * Returns: the Huawei code (e.g. 100004, 108006, 125003), or 0 if @error
- *   is %NULL or did not come from the device
- */
-guint
-pk_hilink_error_get_code (const GError *error)
-{
-  const char *p;
-  guint64 code;
-  char *end = NULL;
-
-  if (error == NULL || error->domain != PK_ERROR || error->message == NULL ||
-      !g_str_has_prefix (error->message, HILINK_ERROR_PREFIX))
-    return 0;
-
-  p = error->message + strlen (HILINK_ERROR_PREFIX);
-  if (!g_ascii_isdigit (*p))
-    return 0;
-  code = g_ascii_strtoull (p, &end, 10);
-  if (end == NULL || *end != ':' || code > G_MAXUINT)
-    return 0;
-  return (guint) code;
-}
-
 /* --- requests --- */
 
 typedef enum {
@@ -516,6 +485,7 @@ set_hilink_error (GError       **error,
                   PkHilinkModem *self,
                   const char    *path,
                   guint          code,
+                  const char    *device_message,
                   gboolean       during_login)
 {
   const char *meaning = pk_hilink_error_describe (code);
@@ -526,9 +496,13 @@ set_hilink_error (GError       **error,
   else if (code == 100003 || (code >= 108001 && code <= 108007) || (during_login && code != 100002))
     pk_code = PK_ERROR_AUTH_FAILED;
 
+  /* Devices mostly leave <message> empty; when they do say something, it
+   * goes after the code's meaning. */
   g_set_error (error, PK_ERROR, pk_code,
-               HILINK_ERROR_PREFIX "%u: %s (%s%s)",
+               PK_HILINK_ERROR_PREFIX "%u: %s%s%s (%s%s)",
                code, meaning != NULL ? meaning : "unknown error code",
+               device_message != NULL && *device_message != '\0' ? ": " : "",
+               device_message != NULL ? device_message : "",
                self->base_url, path);
 }
 
@@ -682,7 +656,8 @@ on_response (GObject      *source,
           call_step (g_steal_pointer (&task));
           return;
         }
-      set_hilink_error (&error, self, path, code, call->stage == STAGE_LOGIN);
+      set_hilink_error (&error, self, path, code, pk_hilink_xml_get (xml, "message"),
+                        call->stage == STAGE_LOGIN);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
@@ -1028,16 +1003,18 @@ table_from_xml (PkHilinkXml        *xml,
   GHashTableIter iter;
   gpointer key, value;
 
-  /* The device's own names stay, for what has no common name. */
+  /* The device's own names stay for what has no common name; what has
+   * one is under that name only. */
   g_hash_table_iter_init (&iter, xml->fields);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    g_hash_table_insert (table, g_strdup (key), g_strdup (value));
-
-  for (gsize i = 0; map[i] != NULL; i += 2)
     {
-      const char *v = pk_hilink_xml_get (xml, map[i]);
-      if (v != NULL && *v != '\0')
-        g_hash_table_insert (table, g_strdup (map[i + 1]), g_strdup (v));
+      const char *name = key;
+
+      for (gsize i = 0; map[i] != NULL; i += 2)
+        if (g_str_equal (map[i], key))
+          name = map[i + 1];
+      if (*(const char *) value != '\0' || name == key)
+        g_hash_table_insert (table, g_strdup (name), g_strdup (value));
     }
   return table;
 }

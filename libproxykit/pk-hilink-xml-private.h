@@ -18,6 +18,9 @@ typedef struct {
   GHashTable *fields;   /* element name -> text */
 } PkHilinkXml;
 
+/* How errors from the device start: "HiLink error N: meaning (url)". */
+#define PK_HILINK_ERROR_PREFIX "HiLink error "
+
 /* Longest reply accepted; real devices answer a few KiB. */
 #define PK_HILINK_XML_MAX_SIZE (256 * 1024)
 

@@ -8,6 +8,10 @@
 
 #include "pk-egress.h"
 #include "pk-relay-rule.h"
+#include "pk-workers.h"
+
+#define PK_RELAY_COUNT(field, n) ((void) __atomic_add_fetch (&(field), (n), __ATOMIC_RELAXED))
+#define PK_RELAY_LOAD(field) (__atomic_load_n (&(field), __ATOMIC_RELAXED))
 
 G_BEGIN_DECLS
 
@@ -61,11 +65,24 @@ typedef struct {
 
   PkRelayRule *rule;
   PkEgress *egress;             /* the rule's, or a default one */
-  GSocket *socket;
+  GSocket *socket;              /* NULL for a TCP rule served by workers */
   GSource *source;
+  PkWorkers *workers;
+  guint workers_id;
   GCancellable *cancellable;    /* cancelled when the rule stops */
   guint16 bound_port;
-  gboolean stopped;
+  gint stopped;                 /* atomic */
+  /* Rules this listener ran with before a reload renamed it: worker
+   * threads may still read them. */
+  GPtrArray *retired_rules;
+  /* The relay's count of open TCP connections (an atomic rc box shared
+   * by its listeners), which outlives a stopped rule. */
+  gint *relay_connections;
+
+  /* With workers, TCP connections run on several threads: the counters
+   * marked (atomic) are updated with PK_RELAY_COUNT and the outbound
+   * addresses are under the lock. UDP runs in the relay's own context. */
+  GMutex lock;
 
   /* Outbound addresses, resolved through the egress; NULL until the
    * first resolution and again after a connect failure that suggests
@@ -81,12 +98,12 @@ typedef struct {
   GSource *health_timer;
   gboolean health_running;
 
-  guint64 connections;          /* TCP connections accepted, UDP sessions created */
-  guint64 active;
-  guint64 refused;              /* allowlist or session cap */
-  guint64 failed;               /* upstream connect failures */
-  guint64 bytes_in;             /* client to upstream */
-  guint64 bytes_out;            /* upstream to client */
+  guint64 connections;          /* (atomic) TCP connections accepted, UDP sessions created */
+  guint64 active;               /* (atomic) */
+  guint64 refused;              /* (atomic) allowlist or session cap */
+  guint64 failed;               /* (atomic) upstream connect failures */
+  guint64 bytes_in;             /* (atomic) client to upstream */
+  guint64 bytes_out;            /* (atomic) upstream to client */
   guint64 datagrams_in;
   guint64 datagrams_out;
   guint64 dropped;
@@ -106,6 +123,17 @@ guint            pk_relay_udp_get_n_sessions (PkRelayListener *listener);
 /* The upstream address changed: sessions are re-created on their next
  * datagram. */
 void             pk_relay_udp_flush      (PkRelayListener *listener);
+
+/* pk-relay-nft.c */
+char            *pk_relay_nft_script     (const char      *table,
+                                          GPtrArray       *rules,
+                                          GError         **error);
+gboolean         pk_relay_nft_apply      (const char      *table,
+                                          GPtrArray       *rules,
+                                          GError         **error);
+void             pk_relay_nft_remove     (const char      *table);
+/* comment (rule name) -> guint64[2] { packets, bytes } */
+GHashTable      *pk_relay_nft_counters   (const char      *table);
 
 /* pk-relay.c, for pk-relay-udp.c */
 GSocketAddress  *pk_relay_listener_dup_upstream (PkRelayListener *listener);

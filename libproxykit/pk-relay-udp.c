@@ -9,13 +9,21 @@
  * leave by the listening socket with the address the client sent to as
  * their source (IP_PKTINFO), so that a client of a relay listening on
  * all addresses of a multi-homed host sees its replies come from where it
- * sent. */
+ * sent.
+ *
+ * The listening socket and every session's socket sit in one epoll set
+ * per rule, watched by a single GSource: a main context polling thousands
+ * of session sockets itself would pay for each of them on every wakeup. */
 
 #include "config.h"
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
 
 #include "pk-error.h"
 #include "pk-relay-private.h"
@@ -46,7 +54,6 @@ typedef struct {
   } ctrl;
   gsize ctrl_len;
   GSocket *upstream;
-  GSource *source;
   gint64 last_active;
 } UdpSession;
 
@@ -54,6 +61,7 @@ struct _PkRelayUdp
 {
   PkRelayListener *listener;    /* owns this */
   GHashTable *sessions;         /* UdpKey -> UdpSession */
+  int epfd;
   GSource *sweep;
   gboolean pktinfo;
 
@@ -119,13 +127,9 @@ udp_key_from_sockaddr (UdpKey                        *key,
 static void
 udp_session_free (UdpSession *session)
 {
-  if (session->source != NULL)
-    {
-      g_source_destroy (session->source);
-      g_source_unref (session->source);
-    }
   if (session->upstream != NULL)
     {
+      (void) epoll_ctl (session->udp->epfd, EPOLL_CTL_DEL, g_socket_get_fd (session->upstream), NULL);
       g_socket_close (session->upstream, NULL);
       g_object_unref (session->upstream);
     }
@@ -236,15 +240,12 @@ session_set_reply_source (UdpSession    *session,
     }
 }
 
-static gboolean
-session_upstream_cb (GSocket      *socket,
-                     GIOCondition  condition,
-                     gpointer      user_data)
+static void
+session_upstream_ready (UdpSession *session)
 {
-  UdpSession *session = user_data;
   PkRelayUdp *udp = session->udp;
   PkRelayListener *listener = udp->listener;
-  int fd = g_socket_get_fd (socket);
+  int fd = g_socket_get_fd (session->upstream);
   int lfd = g_socket_get_fd (listener->socket);
 
   for (guint round = 0; round < UDP_ROUNDS; round++)
@@ -291,7 +292,6 @@ session_upstream_cb (GSocket      *socket,
       if (n < UDP_BATCH)
         break;
     }
-  return G_SOURCE_CONTINUE;
 }
 
 static UdpSession *
@@ -347,10 +347,17 @@ session_new (PkRelayUdp                    *udp,
     session_set_reply_source (session, h);
   session->upstream = g_steal_pointer (&socket);
   session->last_active = g_get_monotonic_time ();
-  session->source = g_socket_create_source (session->upstream, G_IO_IN, NULL);
-  g_source_set_callback (session->source, G_SOURCE_FUNC (session_upstream_cb), session, NULL);
-  g_source_set_static_name (session->source, "[proxykit] relay udp session");
-  g_source_attach (session->source, g_main_context_get_thread_default ());
+  {
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = session };
+
+    if (epoll_ctl (udp->epfd, EPOLL_CTL_ADD, g_socket_get_fd (session->upstream), &ev) < 0)
+      {
+        g_message ("relay %s: epoll: %s", rule->name, g_strerror (errno));
+        listener->dropped++;
+        udp_session_free (session);
+        return NULL;
+      }
+  }
 
   g_hash_table_insert (udp->sessions, &session->key, session);
   listener->connections++;
@@ -362,14 +369,11 @@ session_new (PkRelayUdp                    *udp,
   return session;
 }
 
-static gboolean
-listener_recv_cb (GSocket      *socket,
-                  GIOCondition  condition,
-                  gpointer      user_data)
+static void
+listener_ready (PkRelayUdp *udp)
 {
-  PkRelayUdp *udp = user_data;
   PkRelayListener *listener = udp->listener;
-  int fd = g_socket_get_fd (socket);
+  int fd = g_socket_get_fd (listener->socket);
 
   for (guint round = 0; round < UDP_ROUNDS && !listener->stopped; round++)
     {
@@ -432,6 +436,26 @@ listener_recv_cb (GSocket      *socket,
 
       if (n < UDP_BATCH)
         break;
+    }
+}
+
+static gboolean
+epoll_cb (int          fd,
+          GIOCondition condition,
+          gpointer     user_data)
+{
+  PkRelayUdp *udp = user_data;
+  struct epoll_event events[64];
+  int n = epoll_wait (fd, events, G_N_ELEMENTS (events), 0);
+
+  /* Sessions only go away in the sweep or a flush, never while these
+   * events are handled. */
+  for (int i = 0; i < n; i++)
+    {
+      if (events[i].data.ptr == NULL)
+        listener_ready (udp);
+      else
+        session_upstream_ready (events[i].data.ptr);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -506,8 +530,22 @@ pk_relay_udp_start (PkRelayListener  *listener,
     enable_pktinfo (udp, listener->socket);
   listener->udp = udp;
 
-  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
-  g_source_set_callback (listener->source, G_SOURCE_FUNC (listener_recv_cb), udp, NULL);
+  udp->epfd = epoll_create1 (EPOLL_CLOEXEC);
+  {
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+    if (udp->epfd < 0 ||
+        epoll_ctl (udp->epfd, EPOLL_CTL_ADD, g_socket_get_fd (listener->socket), &ev) < 0)
+      {
+        int saved_errno = errno;
+
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                     "relay %s: epoll: %s", rule->name, g_strerror (saved_errno));
+        return FALSE;
+      }
+  }
+  listener->source = g_unix_fd_source_new (udp->epfd, G_IO_IN);
+  g_source_set_callback (listener->source, G_SOURCE_FUNC (epoll_cb), udp, NULL);
   g_source_set_static_name (listener->source, "[proxykit] relay udp");
   g_source_attach (listener->source, g_main_context_get_thread_default ());
 
@@ -525,9 +563,15 @@ pk_relay_udp_stop (PkRelayListener *listener)
 
   if (udp == NULL)
     return;
-  g_source_destroy (udp->sweep);
-  g_source_unref (udp->sweep);
+  if (udp->sweep != NULL)
+    {
+      g_source_destroy (udp->sweep);
+      g_source_unref (udp->sweep);
+    }
+  /* Sessions leave the epoll set before it closes. */
   g_hash_table_unref (udp->sessions);
+  if (udp->epfd >= 0)
+    close (udp->epfd);
   g_free (udp->buffers);
   g_free (udp);
   listener->udp = NULL;

@@ -70,7 +70,14 @@ struct _PkRelay
 
   GPtrArray *listeners;         /* of PkRelayListener, in rule order */
   PkEgress *default_egress;
+  PkWorkers *workers;           /* nullable: TCP rules then run here */
+  gboolean kernel_nat;
+  GPtrArray *nat_rules;         /* UDP rules in nftables, when kernel_nat */
+  gboolean nat_table_active;
+  gint *connections;            /* atomic rc box: open TCP connections */
 };
+
+#define NFT_TABLE "pk_relay"
 
 G_DEFINE_FINAL_TYPE (PkRelay, pk_relay, G_TYPE_OBJECT)
 
@@ -93,6 +100,9 @@ pk_relay_finalize (GObject *object)
 
   g_clear_pointer (&self->listeners, g_ptr_array_unref);
   g_clear_object (&self->default_egress);
+  g_clear_object (&self->workers);
+  g_clear_pointer (&self->nat_rules, g_ptr_array_unref);
+  g_atomic_rc_box_release (self->connections);
 
   G_OBJECT_CLASS (pk_relay_parent_class)->finalize (object);
 }
@@ -111,6 +121,8 @@ pk_relay_init (PkRelay *self)
 {
   self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_listener_unref);
   self->default_egress = pk_egress_new ();
+  self->nat_rules = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
+  self->connections = g_atomic_rc_box_new0 (gint);
 }
 
 /**
@@ -143,7 +155,12 @@ pk_relay_listener_unref (PkRelayListener *listener)
     return;
 
   g_assert (listener->source == NULL && listener->health_timer == NULL);
+  g_assert (listener->workers_id == 0);
   pk_relay_rule_unref (listener->rule);
+  g_clear_pointer (&listener->retired_rules, g_ptr_array_unref);
+  g_atomic_rc_box_release (listener->relay_connections);
+  g_clear_object (&listener->workers);
+  g_mutex_clear (&listener->lock);
   g_clear_object (&listener->egress);
   g_clear_object (&listener->socket);
   g_clear_object (&listener->cancellable);
@@ -187,6 +204,9 @@ fail:
   }
 }
 
+/* The sender already decided how to segment; Nagle on the relay would
+ * add delays it never asked for (write-write-read protocols such as SMTP
+ * pipelining stall for a delayed ACK). */
 static void
 set_nodelay (GSocket *socket)
 {
@@ -275,40 +295,64 @@ listener_set_addresses (PkRelayListener *listener,
                         GList           *addresses)
 {
   gboolean changed = TRUE;
+  GList *old;
 
-  if (listener->addresses != NULL && addresses != NULL)
-    changed = !g_inet_address_equal (listener->addresses->data, addresses->data);
-
-  pk_inet_address_list_free (listener->addresses);
+  g_mutex_lock (&listener->lock);
+  old = listener->addresses;
+  if (old != NULL && addresses != NULL)
+    changed = !g_inet_address_equal (old->data, addresses->data);
   listener->addresses = addresses;
   listener->resolved_at = g_get_monotonic_time ();
+  g_mutex_unlock (&listener->lock);
+  pk_inet_address_list_free (old);
 
   if (changed && addresses != NULL && listener->udp != NULL)
     pk_relay_udp_flush (listener);
 }
 
-/* The first outbound address, when one is known and fresh. */
-static GInetAddress *
-listener_get_address (PkRelayListener *listener)
+/* Forgets the outbound addresses, after a failure that suggests they are
+ * out of date. */
+static void
+listener_forget_addresses (PkRelayListener *listener)
 {
+  GList *old;
+
   if (listener->literal != NULL)
-    return listener->literal;
-  if (listener->addresses == NULL ||
-      g_get_monotonic_time () - listener->resolved_at > RESOLVE_MAX_AGE_US)
-    return NULL;
-  return listener->addresses->data;
+    return;
+  g_mutex_lock (&listener->lock);
+  old = g_steal_pointer (&listener->addresses);
+  g_mutex_unlock (&listener->lock);
+  pk_inet_address_list_free (old);
+}
+
+/* The first outbound address, when one is known and fresh; with @stale,
+ * an old one will do too. */
+static GInetAddress *
+listener_dup_address (PkRelayListener *listener,
+                      gboolean         stale)
+{
+  GInetAddress *address = NULL;
+
+  if (listener->literal != NULL)
+    return g_object_ref (listener->literal);
+  g_mutex_lock (&listener->lock);
+  if (listener->addresses != NULL &&
+      (stale || g_get_monotonic_time () - listener->resolved_at <= RESOLVE_MAX_AGE_US))
+    address = g_object_ref (listener->addresses->data);
+  g_mutex_unlock (&listener->lock);
+  return address;
 }
 
 GSocketAddress *
 pk_relay_listener_dup_upstream (PkRelayListener *listener)
 {
-  GInetAddress *address = listener_get_address (listener);
+  g_autoptr(GInetAddress) address = listener_dup_address (listener, FALSE);
 
-  if (address == NULL && listener->addresses != NULL)
+  if (address == NULL)
     {
-      /* Stale but still the best guess; a new lookup is on its way. */
+      /* Stale is still the best guess while a new lookup is on its way. */
       pk_relay_listener_resolve (listener);
-      address = listener->addresses->data;
+      address = listener_dup_address (listener, TRUE);
     }
   if (address == NULL)
     return NULL;
@@ -329,20 +373,19 @@ listener_resolve_done (GObject      *source,
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_message ("relay %s: %s", listener->rule->name, error->message);
-      listener->resolved_at = 0;
     }
   else
     listener_set_addresses (listener, addresses);
 
-  listener->resolving = FALSE;
+  g_atomic_int_set (&listener->resolving, FALSE);
 }
 
 void
 pk_relay_listener_resolve (PkRelayListener *listener)
 {
-  if (listener->literal != NULL || listener->stopped || listener->resolving)
+  if (listener->literal != NULL || g_atomic_int_get (&listener->stopped) ||
+      !g_atomic_int_compare_and_exchange (&listener->resolving, FALSE, TRUE))
     return;
-  listener->resolving = TRUE;
   pk_egress_resolve_async (listener->egress, listener->rule->out_host,
                            listener->rule->connect_timeout_ms, listener->cancellable,
                            listener_resolve_done, pk_relay_listener_ref (listener));
@@ -350,8 +393,46 @@ pk_relay_listener_resolve (PkRelayListener *listener)
 
 /* --- TCP --- */
 
+/* A connection's own cancellable, cancelled on its own thread when the
+ * rule stops: cancelling it from the thread that stops the rule would
+ * race with its sources in the worker's context (GLib 2.74's
+ * GCancellableSource leaks when that happens). */
+typedef struct {
+  GMainContext *context;
+  GCancellable *cancellable;
+} ConnStop;
+
+static void
+conn_stop_free (gpointer data)
+{
+  ConnStop *stop = data;
+
+  g_main_context_unref (stop->context);
+  g_object_unref (stop->cancellable);
+  g_free (stop);
+}
+
+static gboolean
+conn_stop_in_thread (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+conn_stop_requested (GCancellable *rule_cancellable,
+                     gpointer      data)
+{
+  ConnStop *stop = data;
+
+  g_main_context_invoke_full (stop->context, G_PRIORITY_DEFAULT, conn_stop_in_thread,
+                              g_object_ref (stop->cancellable), g_object_unref);
+}
+
 typedef struct {
   PkRelayListener *listener;
+  GCancellable *cancellable;
+  gulong stop_id;
   GSocket *client;
   GSocket *upstream;
   PkBridge *bridge;
@@ -372,7 +453,10 @@ tcp_conn_free (TcpConn *conn)
   g_clear_object (&conn->bridge);
   g_clear_object (&conn->tried);
   g_free (conn->peer);
-  conn->listener->active--;
+  g_cancellable_disconnect (conn->listener->cancellable, conn->stop_id);
+  g_clear_object (&conn->cancellable);
+  PK_RELAY_COUNT (conn->listener->active, -1);
+  g_atomic_int_add (conn->listener->relay_connections, -1);
   pk_relay_listener_unref (conn->listener);
   g_free (conn);
 }
@@ -391,8 +475,8 @@ tcp_bridge_done (GObject      *source,
     g_debug ("relay %s: connection from %s ended: %s",
              conn->listener->rule->name, conn->peer, error->message);
 
-  conn->listener->bytes_in += pk_bridge_get_bytes_a_to_b (bridge);
-  conn->listener->bytes_out += pk_bridge_get_bytes_b_to_a (bridge);
+  PK_RELAY_COUNT (conn->listener->bytes_in, pk_bridge_get_bytes_a_to_b (bridge));
+  PK_RELAY_COUNT (conn->listener->bytes_out, pk_bridge_get_bytes_b_to_a (bridge));
   tcp_conn_free (conn);
 }
 
@@ -415,7 +499,7 @@ tcp_fail (TcpConn      *conn,
 {
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      conn->listener->failed++;
+      PK_RELAY_COUNT (conn->listener->failed, 1);
       g_message ("relay %s: connection from %s: %s", conn->listener->rule->name,
                  conn->peer, error->message);
     }
@@ -429,6 +513,7 @@ tcp_resolve_done (GObject      *source,
 {
   TcpConn *conn = user_data;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) first = NULL;
   GList *addresses;
 
   addresses = pk_egress_resolve_finish (PK_EGRESS (source), result, &error);
@@ -437,10 +522,11 @@ tcp_resolve_done (GObject      *source,
       tcp_fail (conn, error);
       return;
     }
+  first = g_object_ref (addresses->data);
   listener_set_addresses (conn->listener, addresses);
 
   /* After a failure, only a new address is worth a second try. */
-  if (conn->tried != NULL && g_inet_address_equal (conn->tried, addresses->data))
+  if (conn->tried != NULL && g_inet_address_equal (conn->tried, first))
     {
       g_autoptr(GError) again = g_error_new (PK_ERROR, PK_ERROR_FAILED,
                                              "upstream %s:%u unreachable",
@@ -449,7 +535,7 @@ tcp_resolve_done (GObject      *source,
       tcp_fail (conn, again);
       return;
     }
-  tcp_connect (conn, addresses->data);
+  tcp_connect (conn, first);
 }
 
 static void
@@ -458,7 +544,7 @@ tcp_resolve (TcpConn *conn)
   PkRelayListener *listener = conn->listener;
 
   pk_egress_resolve_async (listener->egress, listener->rule->out_host,
-                           listener->rule->connect_timeout_ms, listener->cancellable,
+                           listener->rule->connect_timeout_ms, conn->cancellable,
                            tcp_resolve_done, conn);
 }
 
@@ -477,7 +563,7 @@ tcp_connect_done (GObject      *source,
       if (listener->literal == NULL && !conn->retried && error_suggests_moved_host (error))
         {
           conn->retried = TRUE;
-          pk_inet_address_list_free (g_steal_pointer (&listener->addresses));
+          listener_forget_addresses (listener);
           g_debug ("relay %s: %s; looking %s up again", listener->rule->name, error->message,
                    listener->rule->out_host);
           tcp_resolve (conn);
@@ -496,7 +582,7 @@ tcp_connect_done (GObject      *source,
 
   conn->bridge = pk_bridge_new (conn->client, conn->upstream);
   pk_bridge_set_idle_timeout (conn->bridge, listener->rule->idle_timeout_ms);
-  pk_bridge_run_async (conn->bridge, listener->cancellable, tcp_bridge_done, conn);
+  pk_bridge_run_async (conn->bridge, conn->cancellable, tcp_bridge_done, conn);
 }
 
 static void
@@ -508,7 +594,7 @@ tcp_connect (TcpConn      *conn,
 
   g_set_object (&conn->tried, address);
   pk_egress_connect_async (listener->egress, sa, listener->rule->connect_timeout_ms,
-                           listener->cancellable, tcp_connect_done, conn);
+                           conn->cancellable, tcp_connect_done, conn);
 }
 
 static void
@@ -517,29 +603,39 @@ tcp_accepted (PkRelayListener *listener,
 {
   g_autoptr(GSocketAddress) peer = g_socket_get_remote_address (client, NULL);
   g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) address = NULL;
   PkRelayRule *rule = listener->rule;
-  GInetAddress *address;
+  gboolean full = rule->max_sessions > 0 && PK_RELAY_LOAD (listener->active) >= rule->max_sessions;
   TcpConn *conn;
 
-  if (peer == NULL || !pk_relay_rule_allows (rule, peer) ||
-      (rule->max_sessions > 0 && listener->active >= rule->max_sessions))
+  if (peer == NULL || full || !pk_relay_rule_allows (rule, peer))
     {
       g_autofree char *who = peer ? pk_format_socket_address (peer) : g_strdup ("?");
 
-      listener->refused++;
+      PK_RELAY_COUNT (listener->refused, 1);
       g_debug ("relay %s: refused %s (%s)", rule->name, who,
-               listener->active >= rule->max_sessions && rule->max_sessions > 0
-                 ? "too many connections" : "not in the allowlist");
+               full ? "too many connections" : "not in the allowlist");
       g_socket_close (client, NULL);
       return;
     }
 
   conn = g_new0 (TcpConn, 1);
   conn->listener = pk_relay_listener_ref (listener);
+  conn->cancellable = g_cancellable_new ();
+  {
+    ConnStop *stop = g_new0 (ConnStop, 1);
+
+    stop->context = g_main_context_ref_thread_default ();
+    stop->cancellable = g_object_ref (conn->cancellable);
+    /* Runs at once, here, when the rule is already stopping. */
+    conn->stop_id = g_cancellable_connect (listener->cancellable, G_CALLBACK (conn_stop_requested),
+                                           stop, conn_stop_free);
+  }
   conn->client = g_object_ref (client);
   conn->peer = pk_format_socket_address (peer);
-  listener->connections++;
-  listener->active++;
+  PK_RELAY_COUNT (listener->connections, 1);
+  PK_RELAY_COUNT (listener->active, 1);
+  g_atomic_int_inc (listener->relay_connections);
 
   if (!pk_relay_set_keepalive (client, rule, &error))
     {
@@ -548,7 +644,7 @@ tcp_accepted (PkRelayListener *listener,
     }
   set_nodelay (client);
 
-  address = listener_get_address (listener);
+  address = listener_dup_address (listener, FALSE);
   if (address != NULL)
     tcp_connect (conn, address);
   else
@@ -562,7 +658,7 @@ tcp_accept_cb (GSocket      *socket,
 {
   PkRelayListener *listener = user_data;
 
-  for (guint i = 0; i < ACCEPT_BUDGET && !listener->stopped; i++)
+  for (guint i = 0; i < ACCEPT_BUDGET && !g_atomic_int_get (&listener->stopped); i++)
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(GSocket) client = g_socket_accept (socket, NULL, &error);
@@ -577,6 +673,18 @@ tcp_accept_cb (GSocket      *socket,
       tcp_accepted (listener, client);
     }
   return G_SOURCE_CONTINUE;
+}
+
+/* On a worker's thread, which keeps the connection. */
+static void
+worker_accepted_cb (GSocket  *client,
+                    guint     worker,
+                    gpointer  user_data)
+{
+  PkRelayListener *listener = user_data;
+
+  if (!g_atomic_int_get (&listener->stopped))
+    tcp_accepted (listener, client);
 }
 
 /* --- health check --- */
@@ -612,7 +720,7 @@ health_done (GObject      *source,
 
   listener->health_running = FALSE;
   socket = pk_egress_connect_to_host_finish (PK_EGRESS (source), result, &error);
-  if (listener->stopped)
+  if (g_atomic_int_get (&listener->stopped))
     return;
 
   if (socket != NULL)
@@ -631,8 +739,7 @@ health_done (GObject      *source,
   g_free (listener->health_reason);
   listener->health_reason = g_strdup (error->message);
   /* The address in hand may be the reason. */
-  if (listener->literal == NULL)
-    pk_inet_address_list_free (g_steal_pointer (&listener->addresses));
+  listener_forget_addresses (listener);
 
   if (listener->health_failures < rule->health_retries)
     {
@@ -680,6 +787,57 @@ health_schedule (PkRelayListener *listener,
 
 /* --- rules --- */
 
+static guint
+workers_listen (PkRelay          *self,
+                PkRelayListener  *listener,
+                GInetAddress     *address,
+                GError          **error)
+{
+  g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (address, listener->rule->in_port);
+  guint id;
+
+  id = pk_workers_listen (self->workers, sa, worker_accepted_cb, pk_relay_listener_ref (listener),
+                          (GDestroyNotify) pk_relay_listener_unref, error);
+  /* The destroy notify only runs for a listener that was added. */
+  if (id == 0)
+    pk_relay_listener_unref (listener);
+  return id;
+}
+
+/* A SO_REUSEPORT socket per worker thread; accepted connections stay on
+ * the thread that accepted them. */
+static gboolean
+listen_on_workers (PkRelay          *self,
+                   PkRelayListener  *listener,
+                   GError          **error)
+{
+  PkRelayRule *rule = listener->rule;
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  address = rule->listen_address ? g_inet_address_new_from_string (rule->listen_address)
+                                 : g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+  listener->workers_id = workers_listen (self, listener, address, &local_error);
+  if (listener->workers_id == 0 && rule->listen_address == NULL &&
+      !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
+    {
+      /* A host without IPv6. */
+      g_clear_error (&local_error);
+      g_clear_object (&address);
+      address = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+      listener->workers_id = workers_listen (self, listener, address, &local_error);
+    }
+  if (listener->workers_id == 0)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "relay %s: cannot listen on port %u/tcp: %s", rule->name, rule->in_port,
+                   local_error->message);
+      return FALSE;
+    }
+  listener->workers = g_object_ref (self->workers);
+  return TRUE;
+}
+
 static PkRelayListener *
 listener_start (PkRelay      *self,
                 PkRelayRule  *rule,
@@ -689,6 +847,8 @@ listener_start (PkRelay      *self,
   g_autoptr(GSocketAddress) local = NULL;
 
   g_atomic_ref_count_init (&listener->ref_count);
+  g_mutex_init (&listener->lock);
+  listener->relay_connections = g_atomic_rc_box_acquire (self->connections);
   listener->rule = pk_relay_rule_ref (rule);
   listener->egress = g_object_ref (rule->egress ? rule->egress : self->default_egress);
   listener->cancellable = g_cancellable_new ();
@@ -696,7 +856,12 @@ listener_start (PkRelay      *self,
   listener->health = (rule->health_check && rule->protocol == PK_RELAY_PROTOCOL_TCP)
                        ? PK_RELAY_HEALTH_UNKNOWN : PK_RELAY_HEALTH_DISABLED;
 
-  if (rule->protocol == PK_RELAY_PROTOCOL_TCP)
+  if (rule->protocol == PK_RELAY_PROTOCOL_TCP && self->workers != NULL)
+    {
+      if (!listen_on_workers (self, listener, error))
+        return NULL;
+    }
+  else if (rule->protocol == PK_RELAY_PROTOCOL_TCP)
     {
       listener->socket = pk_relay_listen_socket (rule, G_SOCKET_TYPE_STREAM, error);
       if (listener->socket == NULL)
@@ -712,7 +877,9 @@ listener_start (PkRelay      *self,
       return NULL;
     }
 
-  local = g_socket_get_local_address (listener->socket, NULL);
+  local = listener->workers_id != 0
+            ? pk_workers_get_listener_address (listener->workers, listener->workers_id)
+            : g_socket_get_local_address (listener->socket, NULL);
   listener->bound_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
 
   if (listener->literal == NULL)
@@ -730,7 +897,12 @@ listener_start (PkRelay      *self,
 static void
 listener_stop (PkRelayListener *listener)
 {
-  listener->stopped = TRUE;
+  g_atomic_int_set (&listener->stopped, TRUE);
+  if (listener->workers_id != 0)
+    {
+      pk_workers_remove_listener (listener->workers, listener->workers_id);
+      listener->workers_id = 0;
+    }
   if (listener->source != NULL)
     {
       g_source_destroy (listener->source);
@@ -771,6 +943,49 @@ find_listener (PkRelay     *self,
 }
 
 /**
+ * pk_relay_set_workers:
+ * @self: a #PkRelay
+ * @workers: (nullable): worker threads to serve TCP rules on
+ *
+ * Serves TCP rules started from now on with @workers: a listening socket
+ * per worker thread (`SO_REUSEPORT`), and each connection on the thread
+ * that accepted it, so that accepting and relaying scale across cores.
+ * Without workers (the default) everything runs in the thread-default
+ * main context of the caller; UDP rules and health checks always do.
+ */
+void
+pk_relay_set_workers (PkRelay   *self,
+                      PkWorkers *workers)
+{
+  g_return_if_fail (PK_IS_RELAY (self));
+  g_return_if_fail (workers == NULL || PK_IS_WORKERS (workers));
+
+  g_set_object (&self->workers, workers);
+}
+
+/**
+ * pk_relay_set_kernel_nat:
+ * @self: a #PkRelay
+ * @kernel_nat: whether UDP rules become nftables rules
+ *
+ * Relays UDP rules applied from now on in the kernel instead: DNAT to the
+ * outbound address and masquerade towards it, in an nftables table of
+ * the relay's own (`table ip pk_relay`), replaced as a whole on every
+ * pk_relay_set_rules() and deleted by pk_relay_stop(). This is what the
+ * older tools did with iptables: IPv4 only, for clients that reach the
+ * host from outside, with net.ipv4.ip_forward=1; outbound names are
+ * resolved when the rules are applied. Needs `nft` and CAP_NET_ADMIN.
+ */
+void
+pk_relay_set_kernel_nat (PkRelay  *self,
+                         gboolean  kernel_nat)
+{
+  g_return_if_fail (PK_IS_RELAY (self));
+
+  self->kernel_nat = !!kernel_nat;
+}
+
+/**
  * pk_relay_set_rules:
  * @self: a #PkRelay
  * @rules: (element-type PkRelayRule): the rules to relay
@@ -794,6 +1009,7 @@ pk_relay_set_rules (PkRelay    *self,
                     GError    **error)
 {
   g_autoptr(GPtrArray) next = NULL;
+  g_autoptr(GPtrArray) socket_rules = NULL;
   g_autoptr(GString) failures = NULL;
   GError *first_error = NULL;
 
@@ -802,6 +1018,37 @@ pk_relay_set_rules (PkRelay    *self,
 
   if (!pk_relay_rules_check (rules, error))
     return FALSE;
+
+  if (self->kernel_nat)
+    {
+      /* UDP goes to the kernel; the table is replaced before any socket
+       * changes, so that a failure leaves everything as it was. */
+      g_autoptr(GPtrArray) nat = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
+      GPtrArray *sockets = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
+
+      for (guint i = 0; i < rules->len; i++)
+        {
+          PkRelayRule *rule = g_ptr_array_index (rules, i);
+
+          g_ptr_array_add (rule->protocol == PK_RELAY_PROTOCOL_UDP ? nat : sockets,
+                           pk_relay_rule_ref (rule));
+        }
+      if ((nat->len > 0 || self->nat_table_active) && !pk_relay_nft_apply (NFT_TABLE, nat, error))
+        {
+          g_ptr_array_unref (sockets);
+          return FALSE;
+        }
+      self->nat_table_active = nat->len > 0;
+      for (guint i = 0; i < nat->len; i++)
+        {
+          g_autofree char *desc = pk_relay_rule_to_string (g_ptr_array_index (nat, i));
+          g_message ("relay %s: %s (kernel NAT)", pk_relay_rule_get_name (g_ptr_array_index (nat, i)), desc);
+        }
+      g_ptr_array_unref (self->nat_rules);
+      self->nat_rules = g_steal_pointer (&nat);
+      socket_rules = sockets;
+      rules = sockets;
+    }
 
   next = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_listener_unref);
 
@@ -822,7 +1069,9 @@ pk_relay_set_rules (PkRelay    *self,
               /* The name may change without a restart. */
               if (!g_str_equal (old->rule->name, rule->name))
                 {
-                  pk_relay_rule_unref (old->rule);
+                  if (old->retired_rules == NULL)
+                    old->retired_rules = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
+                  g_ptr_array_add (old->retired_rules, old->rule);
                   old->rule = pk_relay_rule_ref (rule);
                 }
               next->pdata[i] = g_ptr_array_steal_index (self->listeners, idx);
@@ -925,6 +1174,18 @@ pk_relay_remove_rule (PkRelay    *self,
           return TRUE;
         }
     }
+  for (guint i = 0; i < self->nat_rules->len; i++)
+    {
+      PkRelayRule *rule = g_ptr_array_index (self->nat_rules, i);
+
+      if (g_str_equal (rule->name, name))
+        {
+          g_autoptr(GPtrArray) rules = pk_relay_list_rules (self);
+
+          g_ptr_array_remove (rules, rule);
+          return pk_relay_set_rules (self, rules, NULL);
+        }
+    }
   return FALSE;
 }
 
@@ -947,6 +1208,8 @@ pk_relay_list_rules (PkRelay *self)
       PkRelayListener *listener = g_ptr_array_index (self->listeners, i);
       g_ptr_array_add (rules, pk_relay_rule_ref (listener->rule));
     }
+  for (guint i = 0; i < self->nat_rules->len; i++)
+    g_ptr_array_add (rules, pk_relay_rule_ref (g_ptr_array_index (self->nat_rules, i)));
   return rules;
 }
 
@@ -973,7 +1236,33 @@ pk_relay_get_local_port (PkRelay    *self,
       if (g_str_equal (listener->rule->name, name))
         return listener->bound_port;
     }
+  for (guint i = 0; i < self->nat_rules->len; i++)
+    {
+      PkRelayRule *rule = g_ptr_array_index (self->nat_rules, i);
+
+      if (g_str_equal (rule->name, name))
+        return rule->in_port;
+    }
   return 0;
+}
+
+/**
+ * pk_relay_get_n_connections:
+ * @self: a #PkRelay
+ *
+ * Counts the open TCP connections of all rules, including those of rules
+ * that were stopped and whose connections are still closing. After
+ * pk_relay_stop() this falls to 0 once each connection's thread has seen
+ * the cancellation: wait for that before stopping [class@Workers].
+ *
+ * Returns: the number of open TCP connections
+ */
+guint
+pk_relay_get_n_connections (PkRelay *self)
+{
+  g_return_val_if_fail (PK_IS_RELAY (self), 0);
+
+  return g_atomic_int_get (self->connections);
 }
 
 /**
@@ -990,6 +1279,13 @@ pk_relay_stop (PkRelay *self)
   for (guint i = 0; i < self->listeners->len; i++)
     listener_stop (g_ptr_array_index (self->listeners, i));
   g_ptr_array_set_size (self->listeners, 0);
+  if (self->nat_table_active)
+    {
+      pk_relay_nft_remove (NFT_TABLE);
+      self->nat_table_active = FALSE;
+    }
+  if (self->nat_rules != NULL)
+    g_ptr_array_set_size (self->nat_rules, 0);
 }
 
 /**
@@ -1052,20 +1348,54 @@ pk_relay_dup_status_json (PkRelay *self)
 #define ADD_INT(member, value) \
       json_builder_set_member_name (builder, member); \
       json_builder_add_int_value (builder, (gint64) (value))
-      ADD_INT ("connections", l->connections);
-      ADD_INT ("active", l->udp ? pk_relay_udp_get_n_sessions (l) : l->active);
-      ADD_INT ("refused", l->refused);
-      ADD_INT ("failed", l->failed);
-      ADD_INT ("bytes_in", l->bytes_in);
-      ADD_INT ("bytes_out", l->bytes_out);
+      ADD_INT ("connections", PK_RELAY_LOAD (l->connections));
+      ADD_INT ("active", l->udp ? pk_relay_udp_get_n_sessions (l) : PK_RELAY_LOAD (l->active));
+      ADD_INT ("refused", PK_RELAY_LOAD (l->refused));
+      ADD_INT ("failed", PK_RELAY_LOAD (l->failed));
+      ADD_INT ("bytes_in", PK_RELAY_LOAD (l->bytes_in));
+      ADD_INT ("bytes_out", PK_RELAY_LOAD (l->bytes_out));
       if (rule->protocol == PK_RELAY_PROTOCOL_UDP)
         {
-          ADD_INT ("datagrams_in", l->datagrams_in);
-          ADD_INT ("datagrams_out", l->datagrams_out);
-          ADD_INT ("dropped", l->dropped);
+          ADD_INT ("datagrams_in", PK_RELAY_LOAD (l->datagrams_in));
+          ADD_INT ("datagrams_out", PK_RELAY_LOAD (l->datagrams_out));
+          ADD_INT ("dropped", PK_RELAY_LOAD (l->dropped));
         }
 #undef ADD_INT
       json_builder_end_object (builder);
+    }
+  if (self->nat_rules->len > 0)
+    {
+      g_autoptr(GHashTable) counters = pk_relay_nft_counters (NFT_TABLE);
+
+      for (guint i = 0; i < self->nat_rules->len; i++)
+        {
+          PkRelayRule *rule = g_ptr_array_index (self->nat_rules, i);
+          g_autofree char *desc = pk_relay_rule_to_string (rule);
+          g_autofree char *listen = NULL;
+          g_autofree char *target = NULL;
+          guint64 *c = g_hash_table_lookup (counters, rule->name);
+
+          /* "[addr]:port/udp -> host:port": the two halves. */
+          listen = g_strndup (desc, strstr (desc, "/udp") - desc);
+          target = g_strdup (strstr (desc, " -> ") + 4);
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "name");
+          json_builder_add_string_value (builder, rule->name);
+          json_builder_set_member_name (builder, "protocol");
+          json_builder_add_string_value (builder, "udp");
+          json_builder_set_member_name (builder, "mode");
+          json_builder_add_string_value (builder, "kernel-nat");
+          json_builder_set_member_name (builder, "listen");
+          json_builder_add_string_value (builder, listen);
+          json_builder_set_member_name (builder, "target");
+          json_builder_add_string_value (builder, target);
+          json_builder_set_member_name (builder, "health");
+          json_builder_add_string_value (builder, "disabled");
+          /* NAT chains see the first packet of each flow only. */
+          json_builder_set_member_name (builder, "connections");
+          json_builder_add_int_value (builder, c ? (gint64) c[0] : 0);
+          json_builder_end_object (builder);
+        }
     }
   json_builder_end_array (builder);
   json_builder_end_object (builder);

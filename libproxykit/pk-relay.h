@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include "pk-version-macros.h"
 #include "pk-relay-rule.h"
+#include "pk-workers.h"
 
 G_BEGIN_DECLS
 
@@ -21,6 +22,12 @@ G_DECLARE_FINAL_TYPE (PkRelay, pk_relay, PK, RELAY, GObject)
 PK_AVAILABLE_IN_ALL
 PkRelay    *pk_relay_new               (void);
 
+PK_AVAILABLE_IN_ALL
+void        pk_relay_set_workers       (PkRelay      *self,
+                                        PkWorkers    *workers);
+PK_AVAILABLE_IN_ALL
+void        pk_relay_set_kernel_nat    (PkRelay      *self,
+                                        gboolean      kernel_nat);
 PK_AVAILABLE_IN_ALL
 gboolean    pk_relay_set_rules         (PkRelay      *self,
                                         GPtrArray    *rules,
@@ -37,6 +44,8 @@ GPtrArray  *pk_relay_list_rules        (PkRelay      *self);
 PK_AVAILABLE_IN_ALL
 guint16     pk_relay_get_local_port    (PkRelay      *self,
                                         const char   *name);
+PK_AVAILABLE_IN_ALL
+guint       pk_relay_get_n_connections (PkRelay      *self);
 PK_AVAILABLE_IN_ALL
 void        pk_relay_stop              (PkRelay      *self);
 

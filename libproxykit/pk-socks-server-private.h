@@ -35,6 +35,7 @@ const char    *pk_socks_result_to_string (guint result);
 
 /* What a session needs from its server, read once when it starts. */
 typedef struct {
+  char           *name;             /* nullable */
   PkSocksPolicy  *policy;
   PkEgress       *egress;
   GInetAddress   *udp_advertise;    /* nullable */
@@ -65,6 +66,74 @@ void           pk_socks_server_session_ended   (PkSocksServer *self,
                                                 guint64        bytes_up,
                                                 guint64        bytes_down);
 GCancellable  *pk_socks_server_get_stop_cancellable (PkSocksServer *self);
+
+typedef struct _PkSocksListener PkSocksListener;
+void           pk_socks_listener_free          (gpointer       listener);
+
+/* Shared by pk-socks-server.c (object, settings, counters) and
+ * pk-socks-server-listen.c (listening, slots, stop). */
+struct _PkSocksServer
+{
+  GObject parent_instance;
+
+  GMutex lock;                 /* guards what sessions in other threads read */
+  char *name;
+  PkEgress *egress;
+  guint handshake_timeout_ms;
+  guint connect_timeout_ms;
+  guint resolve_timeout_ms;
+  guint idle_timeout_ms;
+  guint udp_idle_timeout_ms;
+  guint max_sessions;
+  guint max_sessions_per_client;
+  char *udp_advertise;
+  GInetAddress *udp_advertise_inet;
+  gboolean allow_host_destinations;
+
+  char *users_file;
+  GHashTable *inline_users;
+  GHashTable *file_users;
+  GPtrArray *allow;
+  GPtrArray *deny;
+  PkSocksPolicy *policy;
+
+  GPtrArray *listeners;        /* PkSocksListener */
+  gboolean non_loopback;
+  PkWorkers *workers;          /* nullable: listen() then serves on them */
+
+  /* sessions */
+  guint n_active;
+  GHashTable *per_client;      /* address string -> count */
+  GCancellable *stop_cancellable;
+  gboolean stopping;
+  GTask *stop_task;
+  GSource *stop_deadline;
+  GCancellable *stop_user_cancellable;
+  gulong stop_user_handler;
+
+  /* counters (atomic) */
+  guint64 sessions_total;
+  guint64 bytes_up;
+  guint64 bytes_down;
+  guint64 results[PK_SOCKS_RESULT_N];
+};
+
+void           pk_socks_server_rebuild_policy  (PkSocksServer *self);
+
+/* pk-socks-policy.c */
+GHashTable    *pk_socks_users_new              (void);
+GHashTable    *pk_socks_users_merge            (GHashTable    *a,
+                                                GHashTable    *b);
+/* "user:password"; @origin and @lineno (> 0) name a file's line in errors. */
+gboolean       pk_socks_users_add_entry        (GHashTable    *users,
+                                                const char    *line,
+                                                const char    *origin,
+                                                guint          lineno,
+                                                GError       **error);
+GHashTable    *pk_socks_users_load_file        (const char    *path,
+                                                GError       **error);
+/* 127.0.0.0/8, ::1, the unspecified addresses and the host's own. */
+GPtrArray     *pk_socks_host_destinations      (void);
 
 /* pk-socks-session.c */
 void           pk_socks_session_start          (PkSocksServer *server,

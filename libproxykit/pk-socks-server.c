@@ -27,10 +27,12 @@
  * sessions, and [method@SocksServer.stop_async] drains them.
  *
  * Each session's end is logged once at `G_LOG_LEVEL_INFO` with structured
- * fields (`PK_CLIENT`, `PK_DESTINATION`, `PK_EGRESS`, `PK_BYTES_UP`,
- * `PK_BYTES_DOWN`, `PK_DURATION_MS`, `PK_RESULT`) and a message such as
- * `socks[11] client=10.0.0.5:51234 dest=example.org:443 egress=interface=ppp0
- * up=512 down=40960 duration=1.250s result=succeeded`.
+ * fields (`PK_LISTENER`, `PK_CLIENT`, `PK_USER`, `PK_COMMAND`,
+ * `PK_DESTINATION`, `PK_EGRESS`, `PK_BYTES_UP`, `PK_BYTES_DOWN`,
+ * `PK_DURATION_MS`, `PK_RESULT`) and a message such as
+ * `socks[11] client=10.0.0.5:51234 cmd=connect dest=example.org:443
+ * egress=interface=ppp0 up=512 down=40960 duration=1.250s result=succeeded`.
+ * Bytes are counted into the listener's totals when a session ends.
  *
  * ```c
  * g_autoptr(GError) error = NULL;
@@ -47,12 +49,6 @@
 
 #include "config.h"
 
-#include <errno.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include "pk-error.h"
 #include "pk-socks-proto-private.h"
 #include "pk-socks-server-private.h"
@@ -63,59 +59,6 @@
 #define DEFAULT_RESOLVE_TIMEOUT_MS    30000
 #define DEFAULT_IDLE_TIMEOUT_MS      600000
 #define DEFAULT_UDP_IDLE_TIMEOUT_MS  120000
-/* How long accepting pauses when the process is out of descriptors. */
-#define ACCEPT_BACKOFF_MS 250
-
-typedef struct {
-  PkSocksServer *server;      /* unowned: the server owns the listener */
-  GSocket *socket;
-  GSource *source;
-  GSource *backoff;
-  GMainContext *context;
-} Listener;
-
-struct _PkSocksServer
-{
-  GObject parent_instance;
-
-  GMutex lock;                 /* guards what sessions in other threads read */
-  char *name;
-  PkEgress *egress;
-  guint handshake_timeout_ms;
-  guint connect_timeout_ms;
-  guint resolve_timeout_ms;
-  guint idle_timeout_ms;
-  guint udp_idle_timeout_ms;
-  guint max_sessions;
-  guint max_sessions_per_client;
-  char *udp_advertise;
-  GInetAddress *udp_advertise_inet;
-  gboolean allow_host_destinations;
-
-  char *users_file;
-  GHashTable *inline_users;
-  GHashTable *file_users;
-  GPtrArray *allow;
-  GPtrArray *deny;
-  PkSocksPolicy *policy;
-
-  GPtrArray *listeners;        /* Listener */
-  gboolean non_loopback;
-
-  /* sessions */
-  guint n_active;
-  GHashTable *per_client;      /* address string -> count */
-  GCancellable *stop_cancellable;
-  gboolean stopping;
-  GTask *stop_task;
-  GSource *stop_deadline;
-
-  /* counters (atomic) */
-  guint64 sessions_total;
-  guint64 bytes_up;
-  guint64 bytes_down;
-  guint64 results[PK_SOCKS_RESULT_N];
-};
 
 G_DEFINE_FINAL_TYPE (PkSocksServer, pk_socks_server, G_TYPE_OBJECT)
 
@@ -142,94 +85,8 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-static void rebuild_policy (PkSocksServer *self);
-
-/* --- policy --- */
-
-PkSocksPolicy *
-pk_socks_policy_ref (PkSocksPolicy *policy)
-{
-  return g_atomic_rc_box_acquire (policy);
-}
-
-static void
-policy_clear (gpointer data)
-{
-  PkSocksPolicy *policy = data;
-
-  g_clear_pointer (&policy->users, g_hash_table_unref);
-  g_clear_pointer (&policy->allow, g_ptr_array_unref);
-  g_clear_pointer (&policy->deny, g_ptr_array_unref);
-  g_clear_pointer (&policy->deny_host, g_ptr_array_unref);
-}
-
-void
-pk_socks_policy_unref (PkSocksPolicy *policy)
-{
-  g_atomic_rc_box_release_full (policy, policy_clear);
-}
-
-static const char * const result_names[] = {
-  [PK_SOCKS_REPLY_SUCCEEDED] = "succeeded",
-  [PK_SOCKS_REPLY_GENERAL_FAILURE] = "general-failure",
-  [PK_SOCKS_REPLY_NOT_ALLOWED] = "not-allowed",
-  [PK_SOCKS_REPLY_NETWORK_UNREACHABLE] = "network-unreachable",
-  [PK_SOCKS_REPLY_HOST_UNREACHABLE] = "host-unreachable",
-  [PK_SOCKS_REPLY_CONNECTION_REFUSED] = "connection-refused",
-  [PK_SOCKS_REPLY_TTL_EXPIRED] = "ttl-expired",
-  [PK_SOCKS_REPLY_COMMAND_NOT_SUPPORTED] = "command-not-supported",
-  [PK_SOCKS_REPLY_ADDRESS_TYPE_NOT_SUPPORTED] = "address-type-not-supported",
-};
-
-static const char * const extra_result_names[] = {
-  "auth-failed",
-  "no-acceptable-method",
-  "handshake-failed",
-  "handshake-timeout",
-};
-
-const char *
-pk_socks_result_to_string (guint result)
-{
-  if (result < G_N_ELEMENTS (result_names))
-    return result_names[result];
-  if (result >= PK_SOCKS_RESULT_AUTH_FAILED && result < PK_SOCKS_RESULT_N)
-    return extra_result_names[result - PK_SOCKS_RESULT_AUTH_FAILED];
-  return "unknown";
-}
-
-void
-pk_socks_session_config_free (PkSocksSessionConfig *config)
-{
-  g_clear_pointer (&config->policy, pk_socks_policy_unref);
-  g_clear_object (&config->egress);
-  g_clear_object (&config->udp_advertise);
-  g_free (config);
-}
-
 /* --- GObject --- */
 
-static void
-listener_free (gpointer data)
-{
-  Listener *listener = data;
-
-  if (listener->source != NULL)
-    {
-      g_source_destroy (listener->source);
-      g_source_unref (listener->source);
-    }
-  if (listener->backoff != NULL)
-    {
-      g_source_destroy (listener->backoff);
-      g_source_unref (listener->backoff);
-    }
-  if (listener->socket != NULL)
-    g_socket_close (listener->socket, NULL);
-  g_clear_object (&listener->socket);
-  g_clear_pointer (&listener->context, g_main_context_unref);
-  g_free (listener);
-}
 
 static void
 pk_socks_server_dispose (GObject *object)
@@ -247,6 +104,7 @@ pk_socks_server_finalize (GObject *object)
   PkSocksServer *self = PK_SOCKS_SERVER (object);
 
   g_ptr_array_unref (self->listeners);
+  g_clear_object (&self->workers);
   g_clear_pointer (&self->name, g_free);
   g_clear_object (&self->egress);
   g_clear_pointer (&self->udp_advertise, g_free);
@@ -536,12 +394,12 @@ pk_socks_server_init (PkSocksServer *self)
   self->resolve_timeout_ms = DEFAULT_RESOLVE_TIMEOUT_MS;
   self->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
   self->udp_idle_timeout_ms = DEFAULT_UDP_IDLE_TIMEOUT_MS;
-  self->inline_users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->file_users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->listeners = g_ptr_array_new_with_free_func (listener_free);
+  self->inline_users = pk_socks_users_new ();
+  self->file_users = pk_socks_users_new ();
+  self->listeners = g_ptr_array_new_with_free_func (pk_socks_listener_free);
   self->per_client = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->stop_cancellable = g_cancellable_new ();
-  rebuild_policy (self);
+  pk_socks_server_rebuild_policy (self);
 }
 
 /**
@@ -833,85 +691,28 @@ pk_socks_server_set_allow_host_destinations (PkSocksServer *self,
   if (self->allow_host_destinations == allow)
     return;
   self->allow_host_destinations = allow;
-  rebuild_policy (self);
+  pk_socks_server_rebuild_policy (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALLOW_HOST_DESTINATIONS]);
 }
 
 /* --- access policy --- */
 
-/* 127.0.0.0/8, ::1, the unspecified addresses (a connect to 0.0.0.0 reaches
- * the host too) and every address on the host's interfaces now. */
-static GPtrArray *
-host_destinations (void)
-{
-  GPtrArray *list = pk_parse_cidr_list ("127.0.0.0/8 0.0.0.0/8 ::1/128 ::/128", NULL);
-  struct ifaddrs *ifap = NULL;
 
-  if (getifaddrs (&ifap) < 0)
-    {
-      g_warning ("cannot list the host's addresses (getifaddrs: %s): only loopback is denied",
-                 g_strerror (errno));
-      return list;
-    }
-
-  for (struct ifaddrs *ifa = ifap; ifa != NULL; ifa = ifa->ifa_next)
-    {
-      g_autoptr(GSocketAddress) sa = NULL;
-      GInetAddress *inet;
-      gsize len;
-
-      if (ifa->ifa_addr == NULL)
-        continue;
-      if (ifa->ifa_addr->sa_family == AF_INET)
-        len = sizeof (struct sockaddr_in);
-      else if (ifa->ifa_addr->sa_family == AF_INET6)
-        len = sizeof (struct sockaddr_in6);
-      else
-        continue;
-      sa = g_socket_address_new_from_native (ifa->ifa_addr, len);
-      if (sa == NULL)
-        continue;
-      inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa));
-      g_ptr_array_add (list, g_inet_address_mask_new (inet, g_inet_address_get_family (inet) ==
-                                                            G_SOCKET_FAMILY_IPV6 ? 128 : 32, NULL));
-    }
-  freeifaddrs (ifap);
-  return list;
-}
-
-static GHashTable *
-copy_users (GHashTable *a,
-            GHashTable *b)
-{
-  GHashTable *users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  GHashTable *sources[] = { a, b };
-
-  for (guint i = 0; i < G_N_ELEMENTS (sources); i++)
-    {
-      GHashTableIter iter;
-      gpointer key, value;
-
-      g_hash_table_iter_init (&iter, sources[i]);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        g_hash_table_replace (users, g_strdup (key), g_strdup (value));
-    }
-  return users;
-}
 
 /* Called with the lock not held: builds a new policy from the current
  * settings and swaps it in. */
-static void
-rebuild_policy (PkSocksServer *self)
+void
+pk_socks_server_rebuild_policy (PkSocksServer *self)
 {
   PkSocksPolicy *policy = g_atomic_rc_box_new0 (PkSocksPolicy);
   PkSocksPolicy *old;
 
   g_mutex_lock (&self->lock);
-  policy->users = copy_users (self->file_users, self->inline_users);
+  policy->users = pk_socks_users_merge (self->file_users, self->inline_users);
   policy->allow = self->allow != NULL ? g_ptr_array_ref (self->allow) : NULL;
   policy->deny = self->deny != NULL ? g_ptr_array_ref (self->deny) : NULL;
   if (self->non_loopback && !self->allow_host_destinations)
-    policy->deny_host = host_destinations ();
+    policy->deny_host = pk_socks_host_destinations ();
   old = self->policy;
   self->policy = policy;
   g_mutex_unlock (&self->lock);
@@ -920,70 +721,7 @@ rebuild_policy (PkSocksServer *self)
     pk_socks_policy_unref (old);
 }
 
-static gboolean
-add_user_line (GHashTable  *users,
-               const char  *line,
-               const char  *origin,
-               guint        lineno,
-               GError     **error)
-{
-  const char *colon = strchr (line, ':');
-  gsize ulen;
 
-  if (colon == NULL || colon == line || colon[1] == '\0')
-    {
-      if (lineno > 0)
-        g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
-                     "%s:%u: expected user:password", origin, lineno);
-      else
-        g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
-                     "user entry '%s': expected user:password", line);
-      return FALSE;
-    }
-  ulen = colon - line;
-  if (ulen > 255 || strlen (colon + 1) > 255)
-    {
-      if (lineno > 0)
-        g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
-                     "%s:%u: user name and password must be at most 255 bytes each", origin, lineno);
-      else
-        g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
-                     "user entry for '%.*s': user name and password must be at most 255 bytes each",
-                     (int) MIN (ulen, 64), line);
-      return FALSE;
-    }
-  g_hash_table_replace (users, g_strndup (line, ulen), g_strdup (colon + 1));
-  return TRUE;
-}
-
-static GHashTable *
-load_users_file (const char  *path,
-                 GError     **error)
-{
-  g_autoptr(GHashTable) users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autofree char *contents = NULL;
-  g_auto(GStrv) lines = NULL;
-  g_autoptr(GError) local_error = NULL;
-
-  if (!g_file_get_contents (path, &contents, NULL, &local_error))
-    {
-      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG, "users file: %s", local_error->message);
-      return NULL;
-    }
-
-  lines = g_strsplit (contents, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      char *line = g_strstrip (lines[i]);
-
-      if (*line == '\0' || *line == '#')
-        continue;
-      if (!add_user_line (users, line, path, i + 1, error))
-        return NULL;
-    }
-
-  return g_steal_pointer (&users);
-}
 
 /**
  * pk_socks_server_set_users_file:
@@ -1009,12 +747,12 @@ pk_socks_server_set_users_file (PkSocksServer  *self,
 
   if (path != NULL)
     {
-      users = load_users_file (path, error);
+      users = pk_socks_users_load_file (path, error);
       if (users == NULL)
         return FALSE;
     }
   else
-    users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+    users = pk_socks_users_new ();
 
   g_mutex_lock (&self->lock);
   g_free (self->users_file);
@@ -1022,7 +760,7 @@ pk_socks_server_set_users_file (PkSocksServer  *self,
   g_hash_table_unref (self->file_users);
   self->file_users = g_steal_pointer (&users);
   g_mutex_unlock (&self->lock);
-  rebuild_policy (self);
+  pk_socks_server_rebuild_policy (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTH_REQUIRED]);
   return TRUE;
 }
@@ -1055,19 +793,19 @@ pk_socks_server_set_users (PkSocksServer      *self,
                            const char * const *users,
                            GError            **error)
 {
-  g_autoptr(GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) table = pk_socks_users_new ();
 
   g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
 
   for (guint i = 0; users != NULL && users[i] != NULL; i++)
-    if (!add_user_line (table, users[i], NULL, 0, error))
+    if (!pk_socks_users_add_entry (table, users[i], NULL, 0, error))
       return FALSE;
 
   g_mutex_lock (&self->lock);
   g_hash_table_unref (self->inline_users);
   self->inline_users = g_steal_pointer (&table);
   g_mutex_unlock (&self->lock);
-  rebuild_policy (self);
+  pk_socks_server_rebuild_policy (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTH_REQUIRED]);
   return TRUE;
 }
@@ -1114,7 +852,7 @@ set_cidr_list (PkSocksServer  *self,
   g_clear_pointer (field, g_ptr_array_unref);
   *field = g_steal_pointer (&list);
   g_mutex_unlock (&self->lock);
-  rebuild_policy (self);
+  pk_socks_server_rebuild_policy (self);
   return TRUE;
 }
 
@@ -1198,499 +936,8 @@ pk_socks_server_reload (PkSocksServer  *self,
   if (path != NULL)
     return pk_socks_server_set_users_file (self, path, error);
 
-  rebuild_policy (self);
+  pk_socks_server_rebuild_policy (self);
   return TRUE;
-}
-
-/* --- sessions --- */
-
-PkSocksSessionConfig *
-pk_socks_server_dup_session_config (PkSocksServer *self)
-{
-  PkSocksSessionConfig *config = g_new0 (PkSocksSessionConfig, 1);
-
-  g_mutex_lock (&self->lock);
-  config->policy = pk_socks_policy_ref (self->policy);
-  config->egress = g_object_ref (self->egress);
-  config->udp_advertise = self->udp_advertise_inet ? g_object_ref (self->udp_advertise_inet) : NULL;
-  g_mutex_unlock (&self->lock);
-  config->handshake_timeout_ms = g_atomic_int_get (&self->handshake_timeout_ms);
-  config->connect_timeout_ms = g_atomic_int_get (&self->connect_timeout_ms);
-  config->resolve_timeout_ms = g_atomic_int_get (&self->resolve_timeout_ms);
-  config->idle_timeout_ms = g_atomic_int_get (&self->idle_timeout_ms);
-  config->udp_idle_timeout_ms = g_atomic_int_get (&self->udp_idle_timeout_ms);
-  return config;
-}
-
-char *
-pk_socks_server_take_slot (PkSocksServer *self,
-                           GInetAddress  *client)
-{
-  g_autofree char *key = g_inet_address_to_string (client);
-  guint per_client, max, max_per_client;
-
-  max = g_atomic_int_get (&self->max_sessions);
-  max_per_client = g_atomic_int_get (&self->max_sessions_per_client);
-
-  g_mutex_lock (&self->lock);
-  per_client = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_client, key));
-  if (max > 0 && self->n_active >= max)
-    {
-      g_mutex_unlock (&self->lock);
-      return g_strdup_printf ("listener has %u sessions (max-sessions)", max);
-    }
-  if (max_per_client > 0 && per_client >= max_per_client)
-    {
-      g_mutex_unlock (&self->lock);
-      return g_strdup_printf ("client has %u sessions (max-sessions-per-client)", max_per_client);
-    }
-  self->n_active++;
-  g_hash_table_replace (self->per_client, g_steal_pointer (&key), GUINT_TO_POINTER (per_client + 1));
-  g_mutex_unlock (&self->lock);
-  return NULL;
-}
-
-static gboolean
-stop_complete_cb (gpointer data)
-{
-  g_autoptr(GTask) task = data;
-  PkSocksServer *self = g_task_get_source_object (task);
-
-  if (self->stop_deadline != NULL)
-    {
-      g_source_destroy (self->stop_deadline);
-      g_clear_pointer (&self->stop_deadline, g_source_unref);
-    }
-  g_task_return_boolean (task, TRUE);
-  return G_SOURCE_REMOVE;
-}
-
-void
-pk_socks_server_release_slot (PkSocksServer *self,
-                              GInetAddress  *client)
-{
-  g_autofree char *key = g_inet_address_to_string (client);
-  guint per_client;
-  GTask *stop_task = NULL;
-
-  g_mutex_lock (&self->lock);
-  per_client = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_client, key));
-  if (per_client <= 1)
-    g_hash_table_remove (self->per_client, key);
-  else
-    g_hash_table_replace (self->per_client, g_steal_pointer (&key), GUINT_TO_POINTER (per_client - 1));
-  g_assert (self->n_active > 0);
-  self->n_active--;
-  if (self->n_active == 0 && self->stop_task != NULL)
-    stop_task = g_steal_pointer (&self->stop_task);
-  g_mutex_unlock (&self->lock);
-
-  if (stop_task != NULL)
-    g_main_context_invoke (g_task_get_context (stop_task), stop_complete_cb, stop_task);
-}
-
-void
-pk_socks_server_session_ended (PkSocksServer *self,
-                               guint          result,
-                               guint64        bytes_up,
-                               guint64        bytes_down)
-{
-  __atomic_add_fetch (&self->sessions_total, 1, __ATOMIC_RELAXED);
-  __atomic_add_fetch (&self->bytes_up, bytes_up, __ATOMIC_RELAXED);
-  __atomic_add_fetch (&self->bytes_down, bytes_down, __ATOMIC_RELAXED);
-  if (result < PK_SOCKS_RESULT_N)
-    __atomic_add_fetch (&self->results[result], 1, __ATOMIC_RELAXED);
-}
-
-GCancellable *
-pk_socks_server_get_stop_cancellable (PkSocksServer *self)
-{
-  return self->stop_cancellable;
-}
-
-void
-pk_socks_server_handle_client (PkSocksServer *self,
-                               GSocket       *client)
-{
-  g_return_if_fail (PK_IS_SOCKS_SERVER (self));
-  g_return_if_fail (G_IS_SOCKET (client));
-
-  if (g_cancellable_is_cancelled (self->stop_cancellable) || self->stopping)
-    {
-      g_socket_close (client, NULL);
-      return;
-    }
-  pk_socks_session_start (self, client);
-}
-
-/* --- listening --- */
-
-static gboolean accept_cb (GSocket *socket, GIOCondition condition, gpointer data);
-
-static void
-listener_watch (Listener *listener)
-{
-  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
-  g_source_set_callback (listener->source, G_SOURCE_FUNC (accept_cb), listener, NULL);
-  g_source_set_static_name (listener->source, "[proxykit] socks accept");
-  g_source_attach (listener->source, listener->context);
-}
-
-static gboolean
-backoff_done_cb (gpointer data)
-{
-  Listener *listener = data;
-
-  g_clear_pointer (&listener->backoff, g_source_unref);
-  listener_watch (listener);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-accept_cb (GSocket      *socket,
-           GIOCondition  condition,
-           gpointer      data)
-{
-  Listener *listener = data;
-  PkSocksServer *self = listener->server;
-
-  /* A bounded batch, so that one busy listener cannot starve the rest of
-   * the main context. */
-  for (guint i = 0; i < 64; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) client = g_socket_accept (socket, NULL, &error);
-
-      if (client != NULL)
-        {
-          g_socket_set_blocking (client, FALSE);
-          pk_socks_server_handle_client (self, client);
-          continue;
-        }
-
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        break;
-
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES) ||
-          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
-        {
-          /* Out of descriptors: the pending connection stays in the
-           * backlog, so the socket stays readable and a plain retry would
-           * spin. Pause until sessions have had time to end. */
-          g_warning ("socks%s%s%s: cannot accept: %s; pausing accepts for %u ms",
-                     self->name ? "[" : "", self->name ? self->name : "", self->name ? "]" : "",
-                     error->message, ACCEPT_BACKOFF_MS);
-          g_source_destroy (listener->source);
-          g_clear_pointer (&listener->source, g_source_unref);
-          listener->backoff = g_timeout_source_new (ACCEPT_BACKOFF_MS);
-          g_source_set_callback (listener->backoff, backoff_done_cb, listener, NULL);
-          g_source_set_static_name (listener->backoff, "[proxykit] socks accept backoff");
-          g_source_attach (listener->backoff, listener->context);
-          return G_SOURCE_REMOVE;
-        }
-
-      /* ECONNABORTED and the like concern one client only. */
-      g_debug ("socks accept: %s", error->message);
-    }
-
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-address_is_loopback (GSocketAddress *address)
-{
-  GInetAddress *inet;
-
-  if (!G_IS_INET_SOCKET_ADDRESS (address))
-    return FALSE;
-  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
-  return g_inet_address_get_is_loopback (inet);
-}
-
-/**
- * pk_socks_server_add_socket:
- * @self: a #PkSocksServer
- * @socket: a bound, listening TCP socket
- * @error: return location for a #GError
- *
- * Serves clients that connect to @socket (for example one passed by
- * systemd), in the thread-default main context of the caller.
- *
- * Returns: %TRUE, or %FALSE with @error set
- */
-gboolean
-pk_socks_server_add_socket (PkSocksServer  *self,
-                            GSocket        *socket,
-                            GError        **error)
-{
-  g_autoptr(GSocketAddress) local = NULL;
-  Listener *listener;
-  gboolean was_non_loopback;
-
-  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
-  g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
-
-  if (self->stopping)
-    {
-      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "the SOCKS server is stopping");
-      return FALSE;
-    }
-
-  local = g_socket_get_local_address (socket, error);
-  if (local == NULL)
-    return FALSE;
-
-  g_socket_set_blocking (socket, FALSE);
-
-  listener = g_new0 (Listener, 1);
-  listener->server = self;
-  listener->socket = g_object_ref (socket);
-  listener->context = g_main_context_ref_thread_default ();
-  g_ptr_array_add (self->listeners, listener);
-  listener_watch (listener);
-
-  was_non_loopback = self->non_loopback;
-  self->non_loopback |= !address_is_loopback (local);
-  if (self->non_loopback != was_non_loopback)
-    rebuild_policy (self);
-
-  return TRUE;
-}
-
-/**
- * pk_socks_server_listen:
- * @self: a #PkSocksServer
- * @address: "ADDRESS:PORT" (`127.0.0.1:1080`, `[::]:1080`, port 0 for
- *   any free port; a bare address means port 1080)
- * @error: return location for a #GError
- *
- * Binds a listening socket and serves it in the thread-default main
- * context of the caller. A server can listen on several addresses; they
- * share its policy, egress and counters.
- *
- * Returns: %TRUE, or %FALSE with @error set naming @address
- */
-gboolean
-pk_socks_server_listen (PkSocksServer  *self,
-                        const char     *address,
-                        GError        **error)
-{
-  g_autoptr(GSocketAddress) sa = NULL;
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GError) local_error = NULL;
-
-  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
-  g_return_val_if_fail (address != NULL, FALSE);
-
-  /* Port 0 (any free port) is fine for a listener, though not for a
-   * destination, which is what the shared parser is for. */
-  if (g_str_has_suffix (address, ":0") && strlen (address) > 2)
-    {
-      g_autofree char *host = g_strndup (address, strlen (address) - 2);
-      g_autoptr(GSocketAddress) with_port = pk_parse_socket_address (host, 1080, error);
-
-      if (with_port == NULL)
-        return FALSE;
-      sa = g_inet_socket_address_new (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (with_port)), 0);
-    }
-  else
-    sa = pk_parse_socket_address (address, 1080, error);
-  if (sa == NULL)
-    return FALSE;
-
-  socket = g_socket_new (g_socket_address_get_family (sa), G_SOCKET_TYPE_STREAM,
-                         G_SOCKET_PROTOCOL_TCP, &local_error);
-  if (socket == NULL ||
-      !g_socket_bind (socket, sa, TRUE, &local_error) ||
-      (g_socket_set_listen_backlog (socket, 1024), !g_socket_listen (socket, &local_error)))
-    {
-      g_set_error (error, local_error->domain, local_error->code,
-                   "cannot listen on %s: %s", address, local_error->message);
-      return FALSE;
-    }
-
-  return pk_socks_server_add_socket (self, socket, error);
-}
-
-/**
- * pk_socks_server_get_port:
- * @self: a #PkSocksServer
- *
- * Returns: the port of the first listening socket, or 0 if there is none
- */
-guint16
-pk_socks_server_get_port (PkSocksServer *self)
-{
-  Listener *listener;
-  g_autoptr(GSocketAddress) local = NULL;
-
-  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), 0);
-
-  if (self->listeners->len == 0)
-    return 0;
-  listener = g_ptr_array_index (self->listeners, 0);
-  local = g_socket_get_local_address (listener->socket, NULL);
-  if (local == NULL || !G_IS_INET_SOCKET_ADDRESS (local))
-    return 0;
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
-}
-
-/**
- * pk_socks_server_dup_listen_addresses:
- * @self: a #PkSocksServer
- *
- * Returns: (transfer full) (array zero-terminated=1): the bound addresses,
- *   such as `127.0.0.1:40123` and `[::1]:40123`
- */
-char **
-pk_socks_server_dup_listen_addresses (PkSocksServer *self)
-{
-  GStrvBuilder *builder;
-  char **result;
-
-  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), NULL);
-
-  builder = g_strv_builder_new ();
-  for (guint i = 0; i < self->listeners->len; i++)
-    {
-      Listener *listener = g_ptr_array_index (self->listeners, i);
-      g_autoptr(GSocketAddress) local = g_socket_get_local_address (listener->socket, NULL);
-
-      g_autofree char *str = local != NULL ? pk_format_socket_address (local) : NULL;
-
-      if (str != NULL)
-        g_strv_builder_add (builder, str);
-    }
-  result = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
-  return result;
-}
-
-/**
- * pk_socks_server_is_listening_on_loopback_only:
- * @self: a #PkSocksServer
- *
- * Returns: %TRUE if every listening socket is on a loopback address
- */
-gboolean
-pk_socks_server_is_listening_on_loopback_only (PkSocksServer *self)
-{
-  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), TRUE);
-  return !self->non_loopback;
-}
-
-/* --- stopping --- */
-
-static gboolean
-stop_deadline_cb (gpointer data)
-{
-  PkSocksServer *self = data;
-
-  g_clear_pointer (&self->stop_deadline, g_source_unref);
-  g_message ("socks%s%s%s: drain deadline reached, closing %u sessions",
-             self->name ? "[" : "", self->name ? self->name : "", self->name ? "]" : "",
-             pk_socks_server_get_sessions_active (self));
-  g_cancellable_cancel (self->stop_cancellable);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-stop_cancelled_cb (GCancellable *cancellable,
-                   gpointer      data)
-{
-  PkSocksServer *self = data;
-
-  g_cancellable_cancel (self->stop_cancellable);
-}
-
-/**
- * pk_socks_server_stop_async:
- * @self: a #PkSocksServer
- * @drain_timeout_ms: how long live sessions may go on, 0 to close them now
- * @cancellable: (nullable): cancelling it closes live sessions at once
- * @callback: (scope async): called when every session has ended
- * @user_data: data for @callback
- *
- * Stops accepting clients, lets live sessions finish for up to
- * @drain_timeout_ms, then closes what is left. The server cannot be
- * started again.
- */
-void
-pk_socks_server_stop_async (PkSocksServer       *self,
-                            guint                drain_timeout_ms,
-                            GCancellable        *cancellable,
-                            GAsyncReadyCallback  callback,
-                            gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-
-  g_return_if_fail (PK_IS_SOCKS_SERVER (self));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, pk_socks_server_stop_async);
-
-  self->stopping = TRUE;
-  g_ptr_array_set_size (self->listeners, 0);
-
-  g_mutex_lock (&self->lock);
-  if (self->n_active == 0 || self->stop_task != NULL)
-    {
-      /* A second stop does not wait for the first one. */
-      g_mutex_unlock (&self->lock);
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
-  self->stop_task = g_object_ref (task);
-  g_mutex_unlock (&self->lock);
-
-  if (cancellable != NULL)
-    g_cancellable_connect (cancellable, G_CALLBACK (stop_cancelled_cb), self, NULL);
-
-  if (drain_timeout_ms == 0)
-    g_cancellable_cancel (self->stop_cancellable);
-  else
-    {
-      self->stop_deadline = g_timeout_source_new (drain_timeout_ms);
-      g_source_set_callback (self->stop_deadline, stop_deadline_cb, self, NULL);
-      g_source_set_static_name (self->stop_deadline, "[proxykit] socks drain deadline");
-      g_source_attach (self->stop_deadline, g_main_context_get_thread_default ());
-    }
-}
-
-/**
- * pk_socks_server_stop_finish:
- * @self: a #PkSocksServer
- * @result: the #GAsyncResult
- * @error: return location for a #GError
- *
- * Returns: %TRUE once every session has ended
- */
-gboolean
-pk_socks_server_stop_finish (PkSocksServer  *self,
-                             GAsyncResult   *result,
-                             GError        **error)
-{
-  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pk_socks_server_stop_async, FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/**
- * pk_socks_server_close:
- * @self: a #PkSocksServer
- *
- * Closes the listening sockets and every live session now.
- */
-void
-pk_socks_server_close (PkSocksServer *self)
-{
-  g_return_if_fail (PK_IS_SOCKS_SERVER (self));
-
-  self->stopping = TRUE;
-  g_ptr_array_set_size (self->listeners, 0);
-  g_cancellable_cancel (self->stop_cancellable);
 }
 
 /* --- counters --- */

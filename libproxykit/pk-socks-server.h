@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include "pk-version-macros.h"
 #include "pk-egress.h"
+#include "pk-workers.h"
 
 G_BEGIN_DECLS
 
@@ -107,6 +108,10 @@ PK_AVAILABLE_IN_ALL
 gboolean       pk_socks_server_reload                 (PkSocksServer  *self,
                                                        GError        **error);
 
+/* Listeners made from now on serve on these worker threads. */
+PK_AVAILABLE_IN_ALL
+void           pk_socks_server_set_workers            (PkSocksServer  *self,
+                                                       PkWorkers      *workers);
 PK_AVAILABLE_IN_ALL
 gboolean       pk_socks_server_listen                 (PkSocksServer  *self,
                                                        const char     *address,

@@ -60,6 +60,8 @@ typedef struct {
   GSocket *upstream;
   PkBridge *bridge;
 
+  guint8 command;
+
   /* UDP ASSOCIATE */
   PkSocksUdpRelay *udp;
   gulong udp_idle_handler;
@@ -119,7 +121,7 @@ log_session_end (Session    *s,
                  guint       result,
                  const char *detail)
 {
-  const char *name = pk_socks_server_get_name (s->server);
+  const char *name = s->config->name;
   g_autofree char *egress = pk_egress_to_string (s->config->egress);
   g_autofree char *up = g_strdup_printf ("%" G_GUINT64_FORMAT, s->bytes_up);
   g_autofree char *down = g_strdup_printf ("%" G_GUINT64_FORMAT, s->bytes_down);
@@ -127,6 +129,10 @@ log_session_end (Session    *s,
   g_autofree char *duration_ms = g_strdup_printf ("%" G_GINT64_FORMAT, duration_us / 1000);
   const char *result_str = pk_socks_result_to_string (result);
   const char *dest = s->dest_str != NULL ? s->dest_str : "-";
+  const char *command = s->command == PK_SOCKS_CMD_CONNECT ? "connect"
+                        : s->command == PK_SOCKS_CMD_UDP_ASSOCIATE ? "udp-associate"
+                        : s->command == PK_SOCKS_CMD_BIND ? "bind"
+                        : s->command == 0 ? "-" : "other";
 
   g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
                     "PK_LISTENER", name != NULL ? name : "",
@@ -138,12 +144,13 @@ log_session_end (Session    *s,
                     "PK_BYTES_DOWN", down,
                     "PK_DURATION_MS", duration_ms,
                     "PK_RESULT", result_str,
-                    "MESSAGE", "socks%s%s%s client=%s%s%s dest=%s egress=%s up=%s down=%s "
+                    "PK_COMMAND", command,
+                    "MESSAGE", "socks%s%s%s client=%s%s%s cmd=%s dest=%s egress=%s up=%s down=%s "
                                "duration=%.3fs result=%s%s%s",
                     name ? "[" : "", name ? name : "", name ? "]" : "",
                     s->client_str,
                     s->username ? " user=" : "", s->username ? s->username : "",
-                    dest, egress, up, down, duration_us / 1e6, result_str,
+                    command, dest, egress, up, down, duration_us / 1e6, result_str,
                     detail ? " error=" : "", detail ? detail : "");
 }
 
@@ -430,6 +437,7 @@ process_request (Session *s)
   destroy_source (&s->handshake_timer);
   destroy_source (&s->read_source);
   s->dest_str = pk_socks_address_to_string (&request.address);
+  s->command = request.command;
 
   if (s->denied != NULL)
     {
@@ -585,9 +593,10 @@ connect_done_cb (GObject      *source,
   else if (g_error_matches (error, PK_ERROR, PK_ERROR_EGRESS))
     {
       /* Never another route: say so where an operator looks. */
-      g_warning ("socks%s%s%s: %s: %s", pk_socks_server_get_name (s->server) ? "[" : "",
-                 pk_socks_server_get_name (s->server) ? pk_socks_server_get_name (s->server) : "",
-                 pk_socks_server_get_name (s->server) ? "]" : "", s->dest_str, error->message);
+      const char *name = s->config->name;
+
+      g_warning ("socks%s%s%s: %s: %s", name ? "[" : "", name ? name : "", name ? "]" : "",
+                 s->dest_str, error->message);
       reply_and_end (s, pk_socks_reply_from_error (error), NULL, error->message);
     }
   else

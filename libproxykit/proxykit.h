@@ -16,6 +16,7 @@
 #include "pk-socks-server.h"
 /* --- data path --- */
 #include "pk-bridge.h"
+#include "pk-workers.h"
 /* --- relay --- */
 #include "pk-relay-rule.h"
 #include "pk-relay.h"
@@ -29,6 +30,9 @@
 /* --- modem, toggle --- */
 #include "pk-modem.h"
 #include "pk-hilink-modem.h"
+#include "pk-rotation.h"
+#include "pk-toggle.h"
+#include "pk-toggle-server.h"
 /* --- metrics --- */
 #include "pk-metrics-sampler.h"
 #include "pk-metrics-recorder.h"

@@ -8,7 +8,10 @@
 
 #include <libsoup/soup.h>
 
+#include <proxykit/proxykit.h>
+
 #include "hilink-emu.h"
+#include "pk-test-utils.h"
 #include "pk-hilink-xml-private.h"
 
 #define MAX_SESSION_TOKENS 16
@@ -49,6 +52,8 @@ struct _HilinkEmu
   guint busy;
   guint slow_ms;
   guint drop;
+  guint garbage;
+  gboolean refuse_netmode;
 
   GHashTable *sessions;  /* id -> Session */
   guint session_counter;
@@ -180,6 +185,34 @@ start_reconnect (HilinkEmu  *emu,
   g_source_attach (emu->pending, g_main_context_get_thread_default ());
 }
 
+static gboolean reboot_done_cb (gpointer user_data);
+
+/* The device goes away for reboot_ms, forgetting its sessions, then
+ * reconnects (a new IP unless @method is sticky). */
+static void
+start_reboot (HilinkEmu  *emu,
+              const char *method)
+{
+  Pending *p = g_new0 (Pending, 1);
+
+  cancel_pending (emu);
+  emu->rebooting = TRUE;
+  emu->status = 902;
+  g_hash_table_remove_all (emu->sessions);
+  p->emu = emu;
+  p->method = g_strdup (method);
+  emu->pending = g_timeout_source_new (emu->reboot_ms);
+  g_source_set_callback (emu->pending, reboot_done_cb, p, pending_free);
+  g_source_attach (emu->pending, g_main_context_get_thread_default ());
+}
+
+void
+hilink_emu_power_cycle (HilinkEmu *emu)
+{
+  count (emu, "power_cycles");
+  start_reboot (emu, "power");
+}
+
 static gboolean
 reboot_done_cb (gpointer user_data)
 {
@@ -189,7 +222,7 @@ reboot_done_cb (gpointer user_data)
   emu->rebooting = FALSE;
   g_clear_pointer (&emu->pending, g_source_unref);
   if (emu->data_on)
-    start_reconnect (emu, "reboot");
+    start_reconnect (emu, p->method);
   else
     emu->status = 902;
   return G_SOURCE_REMOVE;
@@ -571,7 +604,7 @@ handle_api (HilinkEmu         *emu,
         const char *lb = pk_hilink_xml_get (req, "LTEBand");
 
         if (mode == NULL || nb == NULL || lb == NULL ||
-            !g_strv_contains (modes, mode))
+            !g_strv_contains (modes, mode) || emu->refuse_netmode)
           {
             reply_error (emu, msg, 112003);
             return;
@@ -594,7 +627,6 @@ handle_api (HilinkEmu         *emu,
 
   if (g_str_equal (path, "/api/device/control") && is_post)
     {
-      Pending *p;
 
       if (g_strcmp0 (pk_hilink_xml_get (req, "Control"), "1") != 0)
         {
@@ -603,16 +635,7 @@ handle_api (HilinkEmu         *emu,
         }
       count (emu, "reboots");
       reply_ok (msg);
-      cancel_pending (emu);
-      emu->rebooting = TRUE;
-      emu->status = 902;
-      g_hash_table_remove_all (emu->sessions);
-      p = g_new0 (Pending, 1);
-      p->emu = emu;
-      p->method = g_strdup ("reboot");
-      emu->pending = g_timeout_source_new (emu->reboot_ms);
-      g_source_set_callback (emu->pending, reboot_done_cb, p, pending_free);
-      g_source_attach (emu->pending, g_main_context_get_thread_default ());
+      start_reboot (emu, "reboot");
       return;
     }
 
@@ -635,6 +658,10 @@ handle_control (HilinkEmu         *emu,
         emu->slow_ms = atoi (v);
       if ((v = g_hash_table_lookup (query, "drop")) != NULL)
         emu->drop = atoi (v);
+      if ((v = g_hash_table_lookup (query, "garbage")) != NULL)
+        emu->garbage = atoi (v);
+      if ((v = g_hash_table_lookup (query, "refuse_netmode")) != NULL)
+        emu->refuse_netmode = atoi (v) != 0;
       if ((v = g_hash_table_lookup (query, "sticky")) != NULL)
         hilink_emu_set_sticky (emu, v);
       if ((v = g_hash_table_lookup (query, "delay_ms")) != NULL)
@@ -643,6 +670,8 @@ handle_control (HilinkEmu         *emu,
         emu->reboot_ms = atoi (v);
       if (g_hash_table_lookup (query, "expire") != NULL)
         hilink_emu_expire_sessions (emu);
+      if (g_hash_table_lookup (query, "expire_tokens") != NULL)
+        hilink_emu_expire_tokens (emu);
     }
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, "ok\n", 3);
@@ -736,6 +765,17 @@ server_cb (SoupServer        *server,
       if (!emu->rebooting)
         emu->drop--;
       drop_connection (emu, msg);
+      return;
+    }
+
+  if (emu->garbage > 0)
+    {
+      static const char page[] = "<html><head><title>Redirect</title></head><body>"
+                                 "<script>location='/html/home.html'</script><br></body></html>";
+      emu->garbage--;
+      count (emu, "garbage");
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (msg, "text/html", SOUP_MEMORY_STATIC, page, strlen (page));
       return;
     }
 
@@ -880,6 +920,26 @@ hilink_emu_inject (HilinkEmu *emu,
 }
 
 void
+hilink_emu_inject_faults (HilinkEmu *emu,
+                          guint      garbage,
+                          gboolean   refuse_netmode)
+{
+  emu->garbage = garbage;
+  emu->refuse_netmode = refuse_netmode;
+}
+
+void
+hilink_emu_expire_tokens (HilinkEmu *emu)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, emu->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_hash_table_remove_all (((Session *) value)->tokens);
+}
+
+void
 hilink_emu_expire_sessions (HilinkEmu *emu)
 {
   g_hash_table_remove_all (emu->sessions);
@@ -913,4 +973,44 @@ const char *
 hilink_emu_get_last_body (HilinkEmu *emu)
 {
   return emu->last_body;
+}
+
+void
+hilink_test_store_result (GObject      *source,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+result_ready (gpointer data)
+{
+  return *(GAsyncResult **) data != NULL;
+}
+
+void
+hilink_test_wait_result (GAsyncResult **result)
+{
+  pk_test_wait_until (result_ready, result, 30000);
+}
+
+HilinkEmu *
+hilink_test_emu_with_modem (guint           id,
+                            guint           reconnect_ms,
+                            guint           reboot_ms,
+                            guint           timeout_ms,
+                            PkHilinkModem **modem)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  HilinkEmu *emu = hilink_emu_new ("127.0.0.1", 0, id, &error);
+
+  g_assert_no_error (error);
+  hilink_emu_set_delays (emu, reconnect_ms, reboot_ms);
+  url = hilink_emu_dup_url (emu);
+  *modem = pk_hilink_modem_new (url, NULL, &error);
+  g_assert_no_error (error);
+  pk_hilink_modem_set_timeout (*modem, timeout_ms);
+  return emu;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <proxykit/proxykit.h>
 
 G_BEGIN_DECLS
 
@@ -17,7 +18,8 @@ G_BEGIN_DECLS
  * space, only ever text here).
  *
  * The same knobs are reachable over HTTP for out-of-process use:
- *   GET /emu/control?busy=N&slow_ms=N&drop=N&sticky=data,netmode&expire=1
+ *   GET /emu/control?busy=N&slow_ms=N&drop=N&garbage=N&refuse_netmode=0|1
+ *                   &sticky=data,netmode&expire=1&expire_tokens=1
  *                   &delay_ms=N&reboot_ms=N
  *   GET /emu/state   -> key=value lines (wan_ip, status, data, mode,
  *                       requests, posts, logins, last_peer, reboots)
@@ -50,6 +52,18 @@ void        hilink_emu_inject           (HilinkEmu   *emu,
                                          guint        busy,
                                          guint        slow_ms,
                                          guint        drop);
+/* The next @garbage answers are not XML (a redirect page, as devices send
+ * for what they do not know); with @refuse_netmode, setting a network
+ * mode fails with 112003. */
+void        hilink_emu_inject_faults    (HilinkEmu   *emu,
+                                         guint        garbage,
+                                         gboolean     refuse_netmode);
+/* Cuts the power: no answers for the reboot time, then it reconnects
+ * with a new IP (unless "power" is sticky). */
+void        hilink_emu_power_cycle      (HilinkEmu   *emu);
+/* Forgets the tokens handed out, keeping the sessions: the next POST with
+ * one gets 125003. */
+void        hilink_emu_expire_tokens    (HilinkEmu   *emu);
 /* Forgets every session, as a device does after a while. */
 void        hilink_emu_expire_sessions  (HilinkEmu   *emu);
 
@@ -62,5 +76,21 @@ guint       hilink_emu_count            (HilinkEmu   *emu,
                                          const char  *what);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HilinkEmu, hilink_emu_free)
+
+/* A new emulated dongle number @id on 127.0.0.1 with the given delays,
+ * and a PkHilinkModem for it (no egress) with @timeout_ms per call; fails
+ * the test on error. */
+HilinkEmu  *hilink_test_emu_with_modem  (guint           id,
+                                         guint           reconnect_ms,
+                                         guint           reboot_ms,
+                                         guint           timeout_ms,
+                                         PkHilinkModem **modem);
+
+/* For the async tests: a GAsyncReadyCallback that stores a ref of the
+ * result in *(GAsyncResult **) user_data, and a wait for it. */
+void        hilink_test_store_result    (GObject       *source,
+                                         GAsyncResult  *result,
+                                         gpointer       user_data);
+void        hilink_test_wait_result     (GAsyncResult **result);
 
 G_END_DECLS

@@ -112,17 +112,6 @@ test_sd_watchdog (void)
 }
 
 static void
-test_raise_nofile (void)
-{
-  struct rlimit rl;
-  guint64 limit = pk_cli_raise_nofile_limit ();
-
-  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &rl), ==, 0);
-  g_assert_cmpuint (limit, ==, rl.rlim_cur);
-  g_assert_cmpuint (rl.rlim_cur, ==, rl.rlim_max);
-}
-
-static void
 test_usage_error_exits_2 (void)
 {
   int fds[2];
@@ -158,7 +147,6 @@ main (int argc, char **argv)
 
   g_test_add_func ("/cli-common/sd-notify", test_sd_notify);
   g_test_add_func ("/cli-common/sd-watchdog", test_sd_watchdog);
-  g_test_add_func ("/cli-common/raise-nofile", test_raise_nofile);
   g_test_add_func ("/cli-common/usage-error-exits-2", test_usage_error_exits_2);
 
   return g_test_run ();

@@ -21,16 +21,7 @@ static void
 setup (Fixture       *f,
        gconstpointer  data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *url = NULL;
-
-  f->emu = hilink_emu_new ("127.0.0.1", 0, 11, &error);
-  g_assert_no_error (error);
-  hilink_emu_set_delays (f->emu, 50, 100);
-  url = hilink_emu_dup_url (f->emu);
-  f->modem = pk_hilink_modem_new (url, NULL, &error);
-  g_assert_no_error (error);
-  pk_hilink_modem_set_timeout (f->modem, 5000);
+  f->emu = hilink_test_emu_with_modem (11, 50, 100, 5000, &f->modem);
 }
 
 static void
@@ -41,21 +32,8 @@ teardown (Fixture       *f,
   g_clear_pointer (&f->emu, hilink_emu_free);
 }
 
-static void
-on_result (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-result_ready (gpointer data)
-{
-  return *(GAsyncResult **) data != NULL;
-}
-
-#define WAIT(res) pk_test_wait_until (result_ready, &(res), 20000)
+#define on_result hilink_test_store_result
+#define WAIT(res) hilink_test_wait_result (&(res))
 
 static gboolean
 get_status (PkHilinkModem  *modem,
@@ -159,6 +137,24 @@ test_session_expired_retry (Fixture       *f,
   hilink_emu_expire_sessions (f->emu);
 
   /* 125002, a new session, the retry succeeds. */
+  g_assert_true (set_data (f->modem, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "token_errors"), ==, 1);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "sessions"), ==, 2);
+  g_assert_cmpint (hilink_emu_get_status (f->emu), ==, 902);
+}
+
+static void
+test_token_rejected_retry (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (set_data (f->modem, TRUE, &error));
+  hilink_emu_expire_tokens (f->emu);
+
+  /* 125003 for the stale token; SesTokInfo in the same session hands a
+   * fresh one, and the retry goes through. */
   g_assert_true (set_data (f->modem, FALSE, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (hilink_emu_count (f->emu, "token_errors"), ==, 1);
@@ -324,7 +320,10 @@ test_device_info_and_signal (Fixture       *f,
   g_assert_cmpstr (g_hash_table_lookup (info, "imei"), ==, "860000000000011");
   g_assert_cmpstr (g_hash_table_lookup (info, "serial-number"), ==, "EMU000000011");
   g_assert_cmpstr (g_hash_table_lookup (info, "mac-address"), ==, "02:00:00:00:00:0b");
-  g_assert_cmpstr (g_hash_table_lookup (info, "HardwareVersion"), ==, "CL4E8372HM");
+  g_assert_cmpstr (g_hash_table_lookup (info, "hardware-version"), ==, "CL4E8372HM");
+  /* What has a common name is under it only; the rest keeps the device's. */
+  g_assert_null (g_hash_table_lookup (info, "HardwareVersion"));
+  g_assert_cmpstr (g_hash_table_lookup (info, "Classify"), ==, "wingle");
 
   pk_modem_get_signal_async (PK_MODEM (f->modem), NULL, on_result, &res);
   WAIT (res);
@@ -332,6 +331,7 @@ test_device_info_and_signal (Fixture       *f,
   g_assert_no_error (error);
   g_assert_cmpstr (g_hash_table_lookup (signal, "rsrp"), ==, "-95dBm");
   g_assert_cmpstr (g_hash_table_lookup (signal, "cell-id"), ==, "20522283");
+  g_assert_null (g_hash_table_lookup (signal, "cell_id"));
 }
 
 static void
@@ -467,6 +467,54 @@ test_busy (Fixture       *f,
 }
 
 static void
+test_not_xml (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (get_status (f->modem, NULL, NULL, &error));
+  hilink_emu_inject_faults (f->emu, 1, FALSE);
+  g_assert_false (get_status (f->modem, NULL, NULL, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (error->message, "/api/monitoring/status"));
+  g_clear_error (&error);
+  g_assert_true (get_status (f->modem, NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_http_error (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkHilinkModem) modem = NULL;
+  g_autofree char *url = hilink_emu_dup_url (f->emu);
+  g_autofree char *prefixed = g_strconcat (url, "/not-api", NULL);
+
+  /* The emulator answers 404 outside /api/. */
+  modem = pk_hilink_modem_new (prefixed, NULL, &error);
+  g_assert_false (get_status (modem, NULL, NULL, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (error->message, "HTTP 404"));
+}
+
+static void
+test_netmode_refused (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) res = NULL;
+
+  hilink_emu_inject_faults (f->emu, 0, TRUE);
+  pk_modem_set_network_mode_async (PK_MODEM (f->modem), PK_MODEM_NETWORK_MODE_4G_ONLY, NULL, on_result, &res);
+  WAIT (res);
+  g_assert_false (pk_modem_set_network_mode_finish (PK_MODEM (f->modem), res, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_MODEM);
+  g_assert_cmpuint (pk_hilink_error_get_code (error), ==, 112003);
+  g_assert_true (g_str_has_prefix (error->message, "HiLink error 112003: setting the network mode failed"));
+}
+
+static void
 test_dropped_connection (Fixture       *f,
                          gconstpointer  data)
 {
@@ -518,7 +566,6 @@ static void
 test_unreachable (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) sock = NULL;
   g_autoptr(PkHilinkModem) modem = NULL;
   g_autofree char *url = NULL;
   guint16 port;
@@ -644,9 +691,11 @@ main (int    argc,
   ADD ("/hilink-modem/status/disconnected", test_disconnected_status);
   ADD ("/hilink-modem/session/tokens-single-use", test_tokens_single_use);
   ADD ("/hilink-modem/session/expired-retry", test_session_expired_retry);
+  ADD ("/hilink-modem/session/token-rejected-retry", test_token_rejected_retry);
   ADD ("/hilink-modem/session/retry-only-once", test_session_retry_only_once);
   ADD ("/hilink-modem/egress/source-address", test_egress_source_address);
   g_test_add ("/hilink-modem/login/type-0", Fixture, GINT_TO_POINTER (0), setup, test_login, teardown);
+  g_test_add ("/hilink-modem/login/type-3", Fixture, GINT_TO_POINTER (3), setup, test_login, teardown);
   g_test_add ("/hilink-modem/login/type-4", Fixture, GINT_TO_POINTER (4), setup, test_login, teardown);
   ADD ("/hilink-modem/login/wrong-password", test_login_wrong_password);
   ADD ("/hilink-modem/login/required-without-credentials", test_login_required_without_credentials);
@@ -658,6 +707,9 @@ main (int    argc,
   ADD ("/hilink-modem/endpoint/reboot", test_reboot);
   ADD ("/hilink-modem/error/busy", test_busy);
   ADD ("/hilink-modem/error/dropped-connection", test_dropped_connection);
+  ADD ("/hilink-modem/error/not-xml", test_not_xml);
+  ADD ("/hilink-modem/error/http-status", test_http_error);
+  ADD ("/hilink-modem/error/netmode-refused", test_netmode_refused);
   ADD ("/hilink-modem/error/timeout", test_timeout);
   ADD ("/hilink-modem/error/cancel", test_cancel);
 #undef ADD

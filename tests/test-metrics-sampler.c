@@ -301,7 +301,6 @@ test_live_shape (void)
   g_autoptr(PkMetricsSampler) sampler = pk_metrics_sampler_new ();
   g_autoptr(JsonNode) s = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *text = NULL;
   const char *sections[] = { "cpu", "load", "memory", "interfaces", "tcp", "ephemeral_ports",
                              "sockstat", "conntrack", "softnet", "processes" };
 

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -83,6 +84,12 @@ write_env (Fixture    *f,
   g_assert_no_error (error);
 }
 
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static GSubprocess *
 spawn (Fixture            *f,
        GSubprocessFlags    flags,
@@ -95,8 +102,10 @@ spawn (Fixture            *f,
 
   g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");
   g_subprocess_launcher_setenv (launcher, "PROXYKIT_CONFIG", "/dev/null", TRUE);
-  if (!(flags & G_SUBPROCESS_FLAGS_STDERR_PIPE))
+  if (!(flags & (G_SUBPROCESS_FLAGS_STDERR_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE)))
     g_subprocess_launcher_set_stderr_file_path (launcher, f->log_file);
+  /* A relay must not outlive a test that failed half-way. */
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   g_ptr_array_add (argv, f->tool);
   g_ptr_array_add (argv, "--state-file");
   g_ptr_array_add (argv, f->state_file);
@@ -241,6 +250,24 @@ test_env_file_sighup (Fixture       *f,
   live = connect_port (p1);
   roundtrip (live, "through RELAY_1");
 
+  /* The table for people. */
+  {
+    static const char * const text_args[] = { "--status", NULL };
+    g_autoptr(GSubprocess) proc = spawn (f, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, text_args);
+    g_autofree char *out = NULL;
+    g_autofree char *line = g_strdup_printf ("127.0.0.1:%u", f->echo_port);
+    g_auto(GStrv) lines = NULL;
+
+    g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+    lines = g_strsplit (out, "\n", -1);
+    g_assert_true (g_str_has_prefix (lines[0], "RULE"));
+    g_assert_true (g_str_has_prefix (lines[1], "RELAY_1 "));
+    g_assert_nonnull (strstr (lines[1], line));
+    g_assert_nonnull (strstr (lines[3], " udp "));
+  }
+
   /* RELAY_1 unchanged, RELAY_2 removed, RELAY_4 added, RELAY_3 changed. */
   env2 = g_strdup_printf ("CONNECT_TIMEOUT=5\nKEEPALIVE_IDLE=60\nKEEPALIVE_INTVL=10\nKEEPALIVE_CNT=6\n"
                           "RELAY_1=\"%u;%u;127.0.0.1;TCP\"\n"
@@ -340,6 +367,30 @@ test_bad_input (Fixture       *f,
 }
 
 static void
+test_check_config (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *conf = g_build_filename (f->dir, "proxykit.conf", NULL);
+  const char *args[] = { "--check", "--config", conf, "7000;25;192.0.2.1;TCP", NULL };
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (conf,
+                       "[relay]\nconnect-timeout = 3s\n\n"
+                       "[relay:smtp]\nlisten = 127.0.0.1:50025\ntarget = 192.0.2.10:25\n"
+                       "health-check = yes\n", -1, &error);
+  g_assert_no_error (error);
+  proc = spawn (f, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, args);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+  g_assert_nonnull (strstr (out, "7000/tcp: *:7000/tcp -> 192.0.2.1:25 connect-timeout=3000ms"));
+  g_assert_nonnull (strstr (out, "smtp: 127.0.0.1:50025/tcp -> 192.0.2.10:25 connect-timeout=3000ms keepalive=60/10/6 health-check=on"));
+  g_unlink (conf);
+}
+
+static void
 test_status_not_running (Fixture       *f,
                          gconstpointer  data)
 {
@@ -361,6 +412,8 @@ main (int argc, char **argv)
               fixture_setup, test_env_file_sighup, fixture_teardown);
   g_test_add ("/relay-cli/bad-input-starts-nothing", Fixture, NULL,
               fixture_setup, test_bad_input, fixture_teardown);
+  g_test_add ("/relay-cli/check/config-sections", Fixture, NULL,
+              fixture_setup, test_check_config, fixture_teardown);
   g_test_add ("/relay-cli/status/not-running", Fixture, NULL,
               fixture_setup, test_status_not_running, fixture_teardown);
 

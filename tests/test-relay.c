@@ -61,6 +61,29 @@ rule_health (PkRelay    *relay,
   return g_strdup (json_object_get_string_member (o, "health"));
 }
 
+typedef struct {
+  PkRelay *relay;
+  const char *name;
+} RuleRef;
+
+static gboolean
+rule_is_idle (gpointer data)
+{
+  RuleRef *r = data;
+
+  return rule_counter (r->relay, r->name, "active") == 0;
+}
+
+/* Until the rule's connections have all ended and counted their bytes. */
+static void
+wait_idle (PkRelay    *relay,
+           const char *name)
+{
+  RuleRef r = { relay, name };
+
+  pk_test_wait_until (rule_is_idle, &r, 10000);
+}
+
 static GSocketAddress *
 loopback (const char *ip,
           guint16     port)
@@ -125,6 +148,8 @@ iterate_for (guint ms)
   return TRUE;
 }
 
+static gboolean connect_refused (guint16 port);
+
 /* --- TCP --- */
 
 typedef struct {
@@ -187,12 +212,6 @@ transfer_thread (gpointer data)
   return NULL;
 }
 
-static gboolean
-big_idle (gpointer data)
-{
-  return rule_counter (data, "big", "active") == 0;
-}
-
 static void
 test_tcp_large_transfer (void)
 {
@@ -208,12 +227,59 @@ test_tcp_large_transfer (void)
   /* Every byte went both ways, unchanged, and then EOF came back. */
   g_assert_cmpuint (t.received, ==, t.size);
   g_assert_cmpstr (t.sent_sha, ==, t.received_sha);
-  pk_test_wait_until (big_idle, relay, 10000);
+  wait_idle (relay, "big");
   g_assert_cmpint (rule_counter (relay, "big", "bytes_in"), ==, t.size);
   g_assert_cmpint (rule_counter (relay, "big", "bytes_out"), ==, t.size);
   g_assert_cmpint (rule_counter (relay, "big", "connections"), ==, 1);
   g_free (t.sent_sha);
   g_free (t.received_sha);
+}
+
+/* With worker threads, connections run on several threads at once; the
+ * counters add up and every stream arrives intact. */
+static void
+test_tcp_workers (void)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  g_autoptr(PkWorkers) workers = pk_workers_new (2);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = loopback_rule (PK_RELAY_PROTOCOL_TCP, pk_test_echo_server_get_port (echo), "workers");
+  g_autoptr(GError) error = NULL;
+  Transfer t[8] = { 0 };
+  guint16 port;
+  gsize total = 0;
+
+  pk_workers_start (workers, &error);
+  g_assert_no_error (error);
+  pk_relay_set_workers (relay, workers);
+  port = start_rule (relay, rule);
+  g_assert_cmpuint (port, !=, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (t); i++)
+    {
+      t[i].port = port;
+      t[i].size = 1024 * 1024 + i * 4099;
+      total += t[i].size;
+      t[i].client.thread = g_thread_new ("transfer", transfer_thread, &t[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (t); i++)
+    {
+      client_join (&t[i].client);
+      g_assert_cmpuint (t[i].received, ==, t[i].size);
+      g_assert_cmpstr (t[i].sent_sha, ==, t[i].received_sha);
+      g_free (t[i].sent_sha);
+      g_free (t[i].received_sha);
+    }
+  wait_idle (relay, "workers");
+  g_assert_cmpint (rule_counter (relay, "workers", "connections"), ==, G_N_ELEMENTS (t));
+  g_assert_cmpint (rule_counter (relay, "workers", "bytes_in"), ==, total);
+  g_assert_cmpint (rule_counter (relay, "workers", "bytes_out"), ==, total);
+
+  /* Removing the rule closes its port on every worker. */
+  g_assert_true (pk_relay_remove_rule (relay, "workers"));
+  g_assert_true (connect_refused (port));
+  pk_relay_stop (relay);
+  pk_workers_stop (workers);
 }
 
 typedef struct {
@@ -697,6 +763,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/relay/tcp/large-transfer-checksummed", test_tcp_large_transfer);
   g_test_add_func ("/relay/tcp/half-close", test_tcp_half_close);
+  g_test_add_func ("/relay/tcp/workers", test_tcp_workers);
   g_test_add_func ("/relay/tcp/keepalive-set-on-both-sides", test_tcp_keepalive_options);
   g_test_add_func ("/relay/tcp/upstream-refused-closes-client", test_tcp_upstream_refused);
   g_test_add_func ("/relay/tcp/allowlist-refuses", test_tcp_allowlist);

@@ -1,277 +1,30 @@
 /* test-socks-server.c: PkSocksServer with real clients on loopback
  *
- * The server runs in its own thread (its own main context), so that the
- * tests can use blocking clients: GIO's own SOCKS5 client and raw
- * sockets speaking the protocol byte by byte.
+ * Clients: GIO's own SOCKS5 client and raw sockets speaking the protocol
+ * byte by byte.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <proxykit/proxykit.h>
 
 #include "pk-socks-server-private.h"
-#include "pk-test-utils.h"
+#include "socks-test-fixture.h"
 
-typedef struct {
-  PkTestEchoServer *echo;
-  PkSocksServer *server;
-  GMainContext *context;
-  GMainLoop *loop;
-  GThread *thread;
-  GSocketAddress *proxy;
-  guint16 port;
-  char *tmpdir;
-} Fixture;
-
-static gpointer
-server_thread (gpointer data)
-{
-  Fixture *f = data;
-
-  g_main_context_push_thread_default (f->context);
-  g_main_loop_run (f->loop);
-  g_main_context_pop_thread_default (f->context);
-  return NULL;
-}
-
-typedef struct {
-  GSourceFunc func;
-  gpointer data;
-  gboolean done;
-  GMutex lock;
-  GCond cond;
-} Call;
-
-static gboolean
-call_in_thread_cb (gpointer data)
-{
-  Call *call = data;
-
-  call->func (call->data);
-  g_mutex_lock (&call->lock);
-  call->done = TRUE;
-  g_cond_signal (&call->cond);
-  g_mutex_unlock (&call->lock);
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs func in the server's thread and waits for it. */
-static void
-call_in_server (Fixture     *f,
-                GSourceFunc  func,
-                gpointer     data)
-{
-  Call call = { func, data, FALSE };
-
-  g_mutex_init (&call.lock);
-  g_cond_init (&call.cond);
-  g_main_context_invoke (f->context, call_in_thread_cb, &call);
-  g_mutex_lock (&call.lock);
-  while (!call.done)
-    g_cond_wait (&call.cond, &call.lock);
-  g_mutex_unlock (&call.lock);
-  g_mutex_clear (&call.lock);
-  g_cond_clear (&call.cond);
-}
-
-typedef struct {
-  Fixture *f;
-  const char *address;
-  GError *error;
-} ListenData;
-
-static gboolean
-listen_cb (gpointer data)
-{
-  ListenData *ld = data;
-
-  pk_socks_server_listen (ld->f->server, ld->address, &ld->error);
-  return G_SOURCE_REMOVE;
-}
-
-static void call_in_server (Fixture *f, GSourceFunc func, gpointer data);
-
-/* Listening sockets belong to the server's thread, like its sessions. */
-static void
-listen_on (Fixture    *f,
-           const char *address)
-{
-  ListenData ld = { f, address, NULL };
-  g_autoptr(GInetAddress) lo = NULL;
-
-  call_in_server (f, listen_cb, &ld);
-  g_assert_no_error (ld.error);
-
-  f->port = pk_socks_server_get_port (f->server);
-  g_assert_cmpuint (f->port, >, 0);
-  lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_clear_object (&f->proxy);
-  f->proxy = g_inet_socket_address_new (lo, f->port);
-}
-
-static void
-setup (Fixture       *f,
-       gconstpointer  data)
-{
-  f->echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
-  f->server = pk_socks_server_new ();
-  f->context = g_main_context_new ();
-  f->loop = g_main_loop_new (f->context, FALSE);
-  f->thread = g_thread_new ("socks-server", server_thread, f);
-  f->tmpdir = g_dir_make_tmp ("test-socks-server-XXXXXX", NULL);
-  g_assert_nonnull (f->tmpdir);
-
-  if (data == NULL)
-    listen_on (f, "127.0.0.1:0");
-}
-
-static gboolean
-close_server_cb (gpointer data)
-{
-  pk_socks_server_close (data);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-no_sessions (gpointer data)
-{
-  return pk_socks_server_get_sessions_active (data) == 0;
-}
-
-static void
-teardown (Fixture       *f,
-          gconstpointer  data)
-{
-  g_autofree char *cmd = NULL;
-
-  call_in_server (f, close_server_cb, f->server);
-  pk_test_wait_until (no_sessions, f->server, 10000);
-  /* Let sessions that held no slot (refused ones) finish closing too. */
-  g_usleep (50000);
-  g_main_loop_quit (f->loop);
-  g_thread_join (f->thread);
-  while (g_main_context_iteration (f->context, FALSE))
-    ;
-  g_clear_object (&f->server);
-  g_main_loop_unref (f->loop);
-  g_main_context_unref (f->context);
-  g_clear_object (&f->proxy);
-  pk_test_echo_server_free (f->echo);
-  cmd = g_strdup_printf ("rm -rf '%s'", f->tmpdir);
-  g_assert_cmpint (system (cmd), ==, 0);
-  g_free (f->tmpdir);
-}
-
-/* --- raw protocol helpers --- */
-
-static GSocket *
-proxy_connect (Fixture *f)
-{
-  return pk_test_connect_tcp (f->proxy);
-}
-
-static guint8
-greet (GSocket      *sock,
-       const guint8 *methods,
-       gsize         n_methods)
-{
-  guint8 msg[16] = { 5, n_methods };
-  guint8 reply[2];
-
-  memcpy (msg + 2, methods, n_methods);
-  pk_test_send_all (sock, msg, 2 + n_methods);
-  pk_test_recv_exact (sock, reply, 2, 5000);
-  g_assert_cmpuint (reply[0], ==, 5);
-  return reply[1];
-}
-
-static guint8
-auth (GSocket    *sock,
-      const char *user,
-      const char *password)
-{
-  guint8 msg[600];
-  gsize ulen = strlen (user), plen = strlen (password);
-  guint8 reply[2];
-
-  msg[0] = 1;
-  msg[1] = ulen;
-  memcpy (msg + 2, user, ulen);
-  msg[2 + ulen] = plen;
-  memcpy (msg + 3 + ulen, password, plen);
-  pk_test_send_all (sock, msg, 3 + ulen + plen);
-  pk_test_recv_exact (sock, reply, 2, 5000);
-  g_assert_cmpuint (reply[0], ==, 1);
-  return reply[1];
-}
-
-/* Sends a request to an IPv4 destination (or the raw atyp given) and
- * returns the reply code; *bound_port gets BND.PORT. */
-static guint8
-request_full (GSocket      *sock,
-              guint8        command,
-              guint8        atyp,
-              const guint8 *addr,
-              gsize         addr_len,
-              guint16       port,
-              guint16      *bound_port,
-              guint8       *bound_addr)
-{
-  guint8 msg[300] = { 5, command, 0, atyp };
-  guint8 reply[4 + 16 + 2];
-  gsize len = 4;
-
-  memcpy (msg + len, addr, addr_len);
-  len += addr_len;
-  msg[len++] = port >> 8;
-  msg[len++] = port & 0xff;
-  pk_test_send_all (sock, msg, len);
-
-  pk_test_recv_exact (sock, reply, 4, 10000);
-  g_assert_cmpuint (reply[0], ==, 5);
-  g_assert_cmpuint (reply[2], ==, 0);
-  if (reply[3] == 1)
-    {
-      pk_test_recv_exact (sock, reply + 4, 6, 5000);
-      if (bound_addr != NULL)
-        memcpy (bound_addr, reply + 4, 4);
-      if (bound_port != NULL)
-        *bound_port = (reply[8] << 8) | reply[9];
-    }
-  else if (reply[3] == 4)
-    {
-      pk_test_recv_exact (sock, reply + 4, 18, 5000);
-      if (bound_port != NULL)
-        *bound_port = (reply[20] << 8) | reply[21];
-    }
-  else
-    g_assert_not_reached ();
-  return reply[1];
-}
-
-static guint8
-request_ipv4 (GSocket    *sock,
-              guint8      command,
-              const char *ip,
-              guint16     port)
-{
-  g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (ip);
-
-  return request_full (sock, command, 1, g_inet_address_to_bytes (inet), 4, port, NULL, NULL);
-}
 
 /* A no-auth session through the proxy to the echo server. */
 static GSocket *
 open_echo_session (Fixture *f)
 {
-  GSocket *sock = proxy_connect (f);
-  static const guint8 no_auth[] = { 0 };
+  GSocket *sock = NULL;
 
-  g_assert_cmpuint (greet (sock, no_auth, 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 0);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", pk_test_echo_server_get_port (f->echo), &sock), ==, 0);
   return sock;
 }
 
@@ -467,9 +220,7 @@ test_allowlist (Fixture       *f,
   g_assert_no_error (error);
   g_assert_true (pk_socks_server_has_allowlist (f->server));
 
-  sock = proxy_connect (f);
-  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", pk_test_echo_server_get_port (f->echo), &sock), ==, 2);
   g_assert_true (pk_test_wait_eof (sock, 5000));
   g_clear_object (&sock);
   g_assert_cmpuint (pk_test_echo_server_get_n_connections (f->echo), ==, 0);
@@ -494,9 +245,7 @@ test_denylist (Fixture       *f,
   pk_socks_server_set_denylist (f->server, "127.0.0.0/30", &error);
   g_assert_no_error (error);
 
-  sock = proxy_connect (f);
-  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", pk_test_echo_server_get_port (f->echo), &sock), ==, 2);
   g_assert_true (pk_test_wait_eof (sock, 5000));
   g_assert_cmpuint (pk_test_echo_server_get_n_connections (f->echo), ==, 0);
 
@@ -520,9 +269,7 @@ test_deny_host (Fixture       *f,
   listen_on (f, "0.0.0.0:0");
   g_assert_false (pk_socks_server_is_listening_on_loopback_only (f->server));
 
-  sock = proxy_connect (f);
-  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", pk_test_echo_server_get_port (f->echo), &sock), ==, 2);
   g_clear_object (&sock);
 
   sock = proxy_connect (f);
@@ -554,6 +301,22 @@ test_domain_name (Fixture       *f,
   g_assert_cmpuint (rep, ==, 0);
   g_assert_cmpuint (bound_port, >, 0);
   assert_echo (sock, "by name");
+}
+
+static void
+test_ipv6_destination (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(PkTestEchoServer) echo6 = pk_test_echo_server_new ("::1", G_SOCKET_TYPE_STREAM);
+  g_autoptr(GInetAddress) lo6 = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
+  g_autoptr(GSocket) sock = proxy_connect (f);
+  guint16 bound_port = 0;
+
+  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_full (sock, 1, 4, g_inet_address_to_bytes (lo6), 16,
+                                  pk_test_echo_server_get_port (echo6), &bound_port, NULL), ==, 0);
+  g_assert_cmpuint (bound_port, >, 0);
+  assert_echo (sock, "over IPv6");
 }
 
 static void
@@ -599,9 +362,7 @@ test_connect_refused (Fixture       *f,
   closed_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
   g_socket_close (probe, NULL);
 
-  sock = proxy_connect (f);
-  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", closed_port), ==, 5);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", closed_port, &sock), ==, 5);
   g_assert_true (pk_test_wait_eof (sock, 5000));
 
   pk_test_wait_until (no_sessions, f->server, 5000);
@@ -619,9 +380,7 @@ test_connect_timeout (Fixture       *f,
   blackhole = pk_test_blackhole_listener_new (&port);
   pk_socks_server_set_connect_timeout (f->server, 300);
 
-  sock = proxy_connect (f);
-  g_assert_cmpuint (greet (sock, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (sock, 1, "127.0.0.1", port), ==, 6);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", port, &sock), ==, 6);
   g_assert_true (pk_test_wait_eof (sock, 5000));
 
   pk_test_wait_until (no_sessions, f->server, 5000);
@@ -706,9 +465,7 @@ test_per_client_cap (Fixture       *f,
   pk_socks_server_set_max_sessions_per_client (f->server, 1);
   first = open_echo_session (f);
 
-  second = proxy_connect (f);
-  g_assert_cmpuint (greet (second, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (second, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", pk_test_echo_server_get_port (f->echo), &second), ==, 2);
   g_assert_true (pk_test_wait_eof (second, 5000));
 
   /* The first session is unaffected, and its end frees the slot. */
@@ -730,9 +487,7 @@ test_max_sessions (Fixture       *f,
   first = open_echo_session (f);
   g_assert_cmpuint (pk_socks_server_get_sessions_active (f->server), ==, 1);
 
-  second = proxy_connect (f);
-  g_assert_cmpuint (greet (second, (const guint8 *) "\0", 1), ==, 0);
-  g_assert_cmpuint (request_ipv4 (second, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 2);
+  g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", pk_test_echo_server_get_port (f->echo), &second), ==, 2);
 }
 
 typedef struct {
@@ -904,17 +659,232 @@ test_pipelined_handshake (Fixture       *f,
   g_assert_cmpmem (buf, 4, "ping", 4);
 }
 
+/* --- UDP ASSOCIATE --- */
+
+/* Sends UDP ASSOCIATE on a no-auth control connection and returns the
+ * relay's address from the reply. */
+static GSocketAddress *
+udp_associate (GSocket *control)
+{
+  guint8 msg[] = { 5, 3, 0, 1, 0, 0, 0, 0, 0, 0 };
+  guint8 reply[4 + 16 + 2];
+  g_autoptr(GInetAddress) inet = NULL;
+  guint16 port;
+
+  g_assert_cmpuint (greet (control, (const guint8 *) "\0", 1), ==, 0);
+  pk_test_send_all (control, msg, sizeof msg);
+  pk_test_recv_exact (control, reply, 4, 5000);
+  g_assert_cmpuint (reply[1], ==, 0);
+  if (reply[3] == 1)
+    {
+      pk_test_recv_exact (control, reply + 4, 6, 5000);
+      inet = g_inet_address_new_from_bytes (reply + 4, G_SOCKET_FAMILY_IPV4);
+      port = (reply[8] << 8) | reply[9];
+    }
+  else
+    {
+      g_assert_cmpuint (reply[3], ==, 4);
+      pk_test_recv_exact (control, reply + 4, 18, 5000);
+      inet = g_inet_address_new_from_bytes (reply + 4, G_SOCKET_FAMILY_IPV6);
+      port = (reply[20] << 8) | reply[21];
+    }
+  g_assert_cmpuint (port, >, 0);
+  return g_inet_socket_address_new (inet, port);
+}
+
+/* One datagram through the relay to the UDP echo server and back; the
+ * answer's header names the echo server as its source. */
+static GSocket *
+udp_client (GSocketAddress *relay)
+{
+  g_autoptr(GError) error = NULL;
+  GSocket *sock = g_socket_new (g_socket_address_get_family (relay), G_SOCKET_TYPE_DATAGRAM,
+                                G_SOCKET_PROTOCOL_UDP, &error);
+
+  g_assert_no_error (error);
+  g_socket_set_timeout (sock, 5);
+  return sock;
+}
+
+/* The relay takes datagrams from one client port only: the first one's. */
+static void
+udp_round_trip (GSocket        *sock,
+                GSocketAddress *relay,
+                GSocketAddress *echo,
+                const char     *payload)
+{
+  GInetAddress *echo_inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (echo));
+  guint16 echo_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (echo));
+  gboolean v6 = g_inet_address_get_family (echo_inet) == G_SOCKET_FAMILY_IPV6;
+  gsize addr_len = v6 ? 16 : 4;
+  gsize header_len = 4 + addr_len + 2;
+  gsize len = strlen (payload);
+  g_autoptr(GError) error = NULL;
+  guint8 out[512] = { 0, 0, 0, v6 ? 4 : 1 };
+  guint8 in[512];
+  gssize n;
+
+  memcpy (out + 4, g_inet_address_to_bytes (echo_inet), addr_len);
+  out[4 + addr_len] = echo_port >> 8;
+  out[5 + addr_len] = echo_port & 0xff;
+  memcpy (out + header_len, payload, len);
+  g_socket_send_to (sock, relay, (const char *) out, header_len + len, NULL, &error);
+  g_assert_no_error (error);
+
+  n = g_socket_receive (sock, (char *) in, sizeof in, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, (gssize) (header_len + len));
+  g_assert_cmpmem (in, header_len, out, header_len);
+  g_assert_cmpmem (in + header_len, len, payload, len);
+}
+
+static void
+test_udp_ipv4 (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_DATAGRAM);
+  g_autoptr(GSocketAddress) echo_address = pk_test_echo_server_get_address (echo);
+  g_autoptr(GSocket) control = proxy_connect (f);
+  g_autoptr(GSocketAddress) relay = udp_associate (control);
+  g_autoptr(GSocket) sock = udp_client (relay);
+
+  udp_round_trip (sock, relay, echo_address, "datagram one");
+  udp_round_trip (sock, relay, echo_address, "datagram two");
+  g_assert_cmpuint (pk_socks_server_get_sessions_active (f->server), ==, 1);
+
+  /* The association ends with its TCP connection. */
+  g_clear_object (&control);
+  pk_test_wait_until (no_sessions, f->server, 5000);
+  g_assert_cmpuint (stat_value (f->server, "result-succeeded"), ==, 1);
+  g_assert_cmpuint (pk_socks_server_get_bytes_up (f->server), ==, 24);
+  g_assert_cmpuint (pk_socks_server_get_bytes_down (f->server), ==, 24);
+}
+
+static void
+test_udp_ipv6 (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("::1", G_SOCKET_TYPE_DATAGRAM);
+  g_autoptr(GSocketAddress) echo_address = pk_test_echo_server_get_address (echo);
+  g_autoptr(GInetAddress) lo6 = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
+  g_autoptr(GSocketAddress) proxy6 = NULL;
+  g_autoptr(GSocket) control = NULL;
+  g_autoptr(GSocketAddress) relay = NULL;
+  g_autoptr(GSocket) sock = NULL;
+
+  listen_on (f, "[::1]:0");
+  proxy6 = g_inet_socket_address_new (lo6, f->port);
+  control = pk_test_connect_tcp (proxy6);
+  relay = udp_associate (control);
+  g_assert_cmpint (g_socket_address_get_family (relay), ==, G_SOCKET_FAMILY_IPV6);
+  sock = udp_client (relay);
+  udp_round_trip (sock, relay, echo_address, "over IPv6");
+}
+
+static void
+test_udp_advertise (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) control = NULL;
+  g_autoptr(GSocketAddress) relay = NULL;
+  g_autofree char *host = NULL;
+
+  pk_socks_server_set_udp_advertise_address (f->server, "203.0.113.7", &error);
+  g_assert_no_error (error);
+  control = proxy_connect (f);
+  relay = udp_associate (control);
+  host = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (relay)));
+  g_assert_cmpstr (host, ==, "203.0.113.7");
+
+  g_assert_false (pk_socks_server_set_udp_advertise_address (f->server, "nat-box", &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT);
+}
+
+static void
+test_udp_idle (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GSocket) control = NULL;
+  g_autoptr(GSocketAddress) relay = NULL;
+
+  pk_socks_server_set_udp_idle_timeout (f->server, 200);
+  control = proxy_connect (f);
+  relay = udp_associate (control);
+  /* No datagram: the association ends, and with it the control
+   * connection. */
+  g_assert_true (pk_test_wait_eof (control, 10000));
+}
+
+/* --- out of descriptors --- */
+
+static gboolean
+accept_warned (gpointer data)
+{
+  return count_expected_warnings () > 0;
+}
+
+static void
+test_accept_backoff (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GArray) fillers = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr(GSocket) client = NULL;
+  struct rlimit old, low;
+  int fd;
+
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &old), ==, 0);
+  fd = dup (0);
+  close (fd);
+  low = old;
+  low.rlim_cur = fd + 32;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &low), ==, 0);
+
+  /* Every descriptor taken but one, which the client's socket gets: the
+   * kernel completes its connect, the server cannot accept it. Another
+   * thread of the test may free a descriptor meanwhile and let the server
+   * accept after all: then try again with another client. */
+  for (guint attempt = 0; attempt < 10 && !accept_warned (NULL); attempt++)
+    {
+      while ((fd = open ("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        g_array_append_val (fillers, fd);
+      g_assert_cmpint (errno, ==, EMFILE);
+      close (g_array_index (fillers, int, fillers->len - 1));
+      g_array_set_size (fillers, fillers->len - 1);
+      g_clear_object (&client);
+      client = pk_test_connect_tcp (f->proxy);
+      while ((fd = open ("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        g_array_append_val (fillers, fd);
+      for (guint i = 0; i < 100 && !accept_warned (NULL); i++)
+        g_usleep (20000);
+    }
+  g_assert_true (accept_warned (NULL));
+
+  for (guint i = 0; i < fillers->len; i++)
+    close (g_array_index (fillers, int, i));
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &old), ==, 0);
+
+  /* Accepting resumes, and the waiting client is served. */
+  g_assert_cmpuint (greet (client, (const guint8 *) "\0", 1), ==, 0);
+  g_assert_cmpuint (request_ipv4 (client, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 0);
+  assert_echo (client, "served after the pause");
+  /* Paused, not spinning: a handful of warnings at most, not thousands. */
+  g_assert_cmpuint (count_expected_warnings (), <, 100);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   pk_test_init (&argc, &argv);
+  expect_warnings ("pausing accepts");
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, setup, func, teardown)
   ADD ("/socks-server/connect/gio-client", test_gio_client);
   ADD ("/socks-server/connect/gio-client-auth", test_gio_client_auth);
   ADD ("/socks-server/connect/domain-name", test_domain_name);
   ADD ("/socks-server/connect/bound-address", test_bound_address);
+  ADD ("/socks-server/connect/ipv6", test_ipv6_destination);
   ADD ("/socks-server/connect/pipelined", test_pipelined_handshake);
   ADD ("/socks-server/auth/wrong-password", test_wrong_password);
   ADD ("/socks-server/auth/users-file-errors", test_users_file_errors);
@@ -934,6 +904,11 @@ main (int   argc,
   ADD ("/socks-server/stop/graceful", test_graceful_stop);
   ADD ("/socks-server/stop/deadline", test_stop_deadline);
   ADD ("/socks-server/stats", test_stats);
+  ADD ("/socks-server/accept-backoff", test_accept_backoff);
+  ADD ("/socks-server/udp/ipv4", test_udp_ipv4);
+  g_test_add ("/socks-server/udp/ipv6", Fixture, "no-listen", setup, test_udp_ipv6, teardown);
+  ADD ("/socks-server/udp/advertise", test_udp_advertise);
+  ADD ("/socks-server/udp/idle-timeout", test_udp_idle);
   ADD ("/socks-server/reload/keeps-live-session", test_reload_keeps_session);
 #undef ADD
 

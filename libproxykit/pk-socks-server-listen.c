@@ -1,0 +1,629 @@
+/* pk-socks-server-listen.c: PkSocksServer's listening sockets, session
+ * slots and graceful stop
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "pk-error.h"
+#include "pk-socks-server-private.h"
+#include "pk-util-private.h"
+
+/* How long accepting pauses when the process is out of descriptors. */
+#define ACCEPT_BACKOFF_MS 250
+
+struct _PkSocksListener
+{
+  PkSocksServer *server;      /* unowned: the server owns the listener */
+  GSocket *socket;            /* NULL for a listener served by workers */
+  GSource *source;
+  GSource *backoff;
+  GMainContext *context;
+  PkWorkers *workers;         /* a socket per worker, SO_REUSEPORT */
+  guint workers_id;
+  GSocketAddress *address;    /* bound address of a workers listener */
+};
+
+void
+pk_socks_listener_free (gpointer data)
+{
+  PkSocksListener *listener = data;
+
+  if (listener->source != NULL)
+    {
+      g_source_destroy (listener->source);
+      g_source_unref (listener->source);
+    }
+  if (listener->backoff != NULL)
+    {
+      g_source_destroy (listener->backoff);
+      g_source_unref (listener->backoff);
+    }
+  if (listener->workers != NULL)
+    pk_workers_remove_listener (listener->workers, listener->workers_id);
+  g_clear_object (&listener->workers);
+  g_clear_object (&listener->address);
+  if (listener->socket != NULL)
+    g_socket_close (listener->socket, NULL);
+  g_clear_object (&listener->socket);
+  g_clear_pointer (&listener->context, g_main_context_unref);
+  g_free (listener);
+}
+
+/* --- sessions --- */
+
+PkSocksSessionConfig *
+pk_socks_server_dup_session_config (PkSocksServer *self)
+{
+  PkSocksSessionConfig *config = g_new0 (PkSocksSessionConfig, 1);
+
+  g_mutex_lock (&self->lock);
+  config->name = g_strdup (self->name);
+  config->policy = pk_socks_policy_ref (self->policy);
+  config->egress = g_object_ref (self->egress);
+  config->udp_advertise = self->udp_advertise_inet ? g_object_ref (self->udp_advertise_inet) : NULL;
+  g_mutex_unlock (&self->lock);
+  config->handshake_timeout_ms = g_atomic_int_get (&self->handshake_timeout_ms);
+  config->connect_timeout_ms = g_atomic_int_get (&self->connect_timeout_ms);
+  config->resolve_timeout_ms = g_atomic_int_get (&self->resolve_timeout_ms);
+  config->idle_timeout_ms = g_atomic_int_get (&self->idle_timeout_ms);
+  config->udp_idle_timeout_ms = g_atomic_int_get (&self->udp_idle_timeout_ms);
+  return config;
+}
+
+char *
+pk_socks_server_take_slot (PkSocksServer *self,
+                           GInetAddress  *client)
+{
+  g_autofree char *key = g_inet_address_to_string (client);
+  guint per_client, max, max_per_client;
+
+  max = g_atomic_int_get (&self->max_sessions);
+  max_per_client = g_atomic_int_get (&self->max_sessions_per_client);
+
+  g_mutex_lock (&self->lock);
+  per_client = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_client, key));
+  if (max > 0 && self->n_active >= max)
+    {
+      g_mutex_unlock (&self->lock);
+      return g_strdup_printf ("listener has %u sessions (max-sessions)", max);
+    }
+  if (max_per_client > 0 && per_client >= max_per_client)
+    {
+      g_mutex_unlock (&self->lock);
+      return g_strdup_printf ("client has %u sessions (max-sessions-per-client)", max_per_client);
+    }
+  self->n_active++;
+  g_hash_table_replace (self->per_client, g_steal_pointer (&key), GUINT_TO_POINTER (per_client + 1));
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
+static gboolean
+stop_complete_cb (gpointer data)
+{
+  g_autoptr(GTask) task = data;
+  PkSocksServer *self = g_task_get_source_object (task);
+
+  if (self->stop_deadline != NULL)
+    {
+      g_source_destroy (self->stop_deadline);
+      g_clear_pointer (&self->stop_deadline, g_source_unref);
+    }
+  if (self->stop_user_handler != 0)
+    g_cancellable_disconnect (self->stop_user_cancellable, self->stop_user_handler);
+  self->stop_user_handler = 0;
+  g_clear_object (&self->stop_user_cancellable);
+  g_task_return_boolean (task, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pk_socks_server_release_slot (PkSocksServer *self,
+                              GInetAddress  *client)
+{
+  g_autofree char *key = g_inet_address_to_string (client);
+  guint per_client;
+  GTask *stop_task = NULL;
+
+  g_mutex_lock (&self->lock);
+  per_client = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_client, key));
+  if (per_client <= 1)
+    g_hash_table_remove (self->per_client, key);
+  else
+    g_hash_table_replace (self->per_client, g_steal_pointer (&key), GUINT_TO_POINTER (per_client - 1));
+  g_assert (self->n_active > 0);
+  self->n_active--;
+  if (self->n_active == 0 && self->stop_task != NULL)
+    stop_task = g_steal_pointer (&self->stop_task);
+  g_mutex_unlock (&self->lock);
+
+  if (stop_task != NULL)
+    g_main_context_invoke (g_task_get_context (stop_task), stop_complete_cb, stop_task);
+}
+
+void
+pk_socks_server_session_ended (PkSocksServer *self,
+                               guint          result,
+                               guint64        bytes_up,
+                               guint64        bytes_down)
+{
+  __atomic_add_fetch (&self->sessions_total, 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch (&self->bytes_up, bytes_up, __ATOMIC_RELAXED);
+  __atomic_add_fetch (&self->bytes_down, bytes_down, __ATOMIC_RELAXED);
+  if (result < PK_SOCKS_RESULT_N)
+    __atomic_add_fetch (&self->results[result], 1, __ATOMIC_RELAXED);
+}
+
+GCancellable *
+pk_socks_server_get_stop_cancellable (PkSocksServer *self)
+{
+  return self->stop_cancellable;
+}
+
+void
+pk_socks_server_handle_client (PkSocksServer *self,
+                               GSocket       *client)
+{
+  g_return_if_fail (PK_IS_SOCKS_SERVER (self));
+  g_return_if_fail (G_IS_SOCKET (client));
+
+  if (g_cancellable_is_cancelled (self->stop_cancellable) || self->stopping)
+    {
+      g_socket_close (client, NULL);
+      return;
+    }
+  pk_socks_session_start (self, client);
+}
+
+/* --- listening --- */
+
+static gboolean accept_cb (GSocket *socket, GIOCondition condition, gpointer data);
+
+static void
+listener_watch (PkSocksListener *listener)
+{
+  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+  g_source_set_callback (listener->source, G_SOURCE_FUNC (accept_cb), listener, NULL);
+  g_source_set_static_name (listener->source, "[proxykit] socks accept");
+  g_source_attach (listener->source, listener->context);
+}
+
+static gboolean
+backoff_done_cb (gpointer data)
+{
+  PkSocksListener *listener = data;
+
+  g_clear_pointer (&listener->backoff, g_source_unref);
+  listener_watch (listener);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+accept_cb (GSocket      *socket,
+           GIOCondition  condition,
+           gpointer      data)
+{
+  PkSocksListener *listener = data;
+  PkSocksServer *self = listener->server;
+
+  /* A bounded batch, so that one busy listener cannot starve the rest of
+   * the main context. */
+  for (guint i = 0; i < 64; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) client = g_socket_accept (socket, NULL, &error);
+
+      if (client != NULL)
+        {
+          g_socket_set_blocking (client, FALSE);
+          pk_socks_server_handle_client (self, client);
+          continue;
+        }
+
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES) ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
+        {
+          /* Out of descriptors: the pending connection stays in the
+           * backlog, so the socket stays readable and a plain retry would
+           * spin. Pause until sessions have had time to end. */
+          g_warning ("socks%s%s%s: cannot accept: %s; pausing accepts for %u ms",
+                     self->name ? "[" : "", self->name ? self->name : "", self->name ? "]" : "",
+                     error->message, ACCEPT_BACKOFF_MS);
+          g_source_destroy (listener->source);
+          g_clear_pointer (&listener->source, g_source_unref);
+          listener->backoff = g_timeout_source_new (ACCEPT_BACKOFF_MS);
+          g_source_set_callback (listener->backoff, backoff_done_cb, listener, NULL);
+          g_source_set_static_name (listener->backoff, "[proxykit] socks accept backoff");
+          g_source_attach (listener->backoff, listener->context);
+          return G_SOURCE_REMOVE;
+        }
+
+      /* ECONNABORTED and the like concern one client only. */
+      g_debug ("socks accept: %s", error->message);
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+worker_accepted_cb (GSocket  *client,
+                    guint     worker,
+                    gpointer  user_data)
+{
+  /* On the worker's thread: the session stays there. */
+  pk_socks_server_handle_client (user_data, client);
+}
+
+static gboolean address_is_loopback (GSocketAddress *address);
+
+static gboolean
+listen_on_workers (PkSocksServer   *self,
+                   GSocketAddress  *address,
+                   GError         **error)
+{
+  PkSocksListener *listener;
+  gboolean was_non_loopback;
+  guint id;
+
+  if (self->stopping)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "the SOCKS server is stopping");
+      return FALSE;
+    }
+  /* Unowned user data: pk_socks_listener_free() removes the listener, and
+   * with it every callback, before the server goes away. */
+  id = pk_workers_listen (self->workers, address, worker_accepted_cb, self, NULL, error);
+  if (id == 0)
+    return FALSE;
+
+  listener = g_new0 (PkSocksListener, 1);
+  listener->server = self;
+  listener->workers = g_object_ref (self->workers);
+  listener->workers_id = id;
+  listener->address = pk_workers_get_listener_address (self->workers, id);
+  g_ptr_array_add (self->listeners, listener);
+
+  was_non_loopback = self->non_loopback;
+  self->non_loopback |= !address_is_loopback (listener->address);
+  if (self->non_loopback != was_non_loopback)
+    pk_socks_server_rebuild_policy (self);
+  return TRUE;
+}
+
+static GSocketAddress *
+listener_dup_address (PkSocksListener *listener)
+{
+  if (listener->address != NULL)
+    return g_object_ref (listener->address);
+  return g_socket_get_local_address (listener->socket, NULL);
+}
+
+/**
+ * pk_socks_server_set_workers:
+ * @self: a #PkSocksServer
+ * @workers: (nullable): worker threads to serve on
+ *
+ * Listeners made by [method@SocksServer.listen] from now on get a socket
+ * per worker (`SO_REUSEPORT`), and each session runs on the worker that
+ * accepted it. Without workers (the default) the server runs in the
+ * thread-default main context of the caller of listen().
+ */
+void
+pk_socks_server_set_workers (PkSocksServer *self,
+                             PkWorkers     *workers)
+{
+  g_return_if_fail (PK_IS_SOCKS_SERVER (self));
+  g_return_if_fail (workers == NULL || PK_IS_WORKERS (workers));
+
+  g_set_object (&self->workers, workers);
+}
+
+static gboolean
+address_is_loopback (GSocketAddress *address)
+{
+  GInetAddress *inet;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    return FALSE;
+  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+  return g_inet_address_get_is_loopback (inet);
+}
+
+/**
+ * pk_socks_server_add_socket:
+ * @self: a #PkSocksServer
+ * @socket: a bound, listening TCP socket
+ * @error: return location for a #GError
+ *
+ * Serves clients that connect to @socket (for example one passed by
+ * systemd), in the thread-default main context of the caller.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ */
+gboolean
+pk_socks_server_add_socket (PkSocksServer  *self,
+                            GSocket        *socket,
+                            GError        **error)
+{
+  g_autoptr(GSocketAddress) local = NULL;
+  PkSocksListener *listener;
+  gboolean was_non_loopback;
+
+  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
+  g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
+
+  if (self->stopping)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "the SOCKS server is stopping");
+      return FALSE;
+    }
+
+  local = g_socket_get_local_address (socket, error);
+  if (local == NULL)
+    return FALSE;
+
+  g_socket_set_blocking (socket, FALSE);
+
+  listener = g_new0 (PkSocksListener, 1);
+  listener->server = self;
+  listener->socket = g_object_ref (socket);
+  listener->context = g_main_context_ref_thread_default ();
+  g_ptr_array_add (self->listeners, listener);
+  listener_watch (listener);
+
+  was_non_loopback = self->non_loopback;
+  self->non_loopback |= !address_is_loopback (local);
+  if (self->non_loopback != was_non_loopback)
+    pk_socks_server_rebuild_policy (self);
+
+  return TRUE;
+}
+
+/**
+ * pk_socks_server_listen:
+ * @self: a #PkSocksServer
+ * @address: "ADDRESS:PORT" (`127.0.0.1:1080`, `[::]:1080`, port 0 for
+ *   any free port; a bare address means port 1080)
+ * @error: return location for a #GError
+ *
+ * Binds a listening socket and serves it in the thread-default main
+ * context of the caller. A server can listen on several addresses; they
+ * share its policy, egress and counters.
+ *
+ * Returns: %TRUE, or %FALSE with @error set naming @address
+ */
+gboolean
+pk_socks_server_listen (PkSocksServer  *self,
+                        const char     *address,
+                        GError        **error)
+{
+  g_autoptr(GSocketAddress) sa = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
+
+  /* Port 0 (any free port) is fine for a listener, though not for a
+   * destination, which is what the shared parser is for. */
+  if (g_str_has_suffix (address, ":0") && strlen (address) > 2)
+    {
+      g_autofree char *host = g_strndup (address, strlen (address) - 2);
+      g_autoptr(GSocketAddress) with_port = pk_parse_socket_address (host, 1080, error);
+
+      if (with_port == NULL)
+        return FALSE;
+      sa = g_inet_socket_address_new (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (with_port)), 0);
+    }
+  else
+    sa = pk_parse_socket_address (address, 1080, error);
+  if (sa == NULL)
+    return FALSE;
+
+  if (self->workers != NULL)
+    return listen_on_workers (self, sa, error);
+
+  socket = g_socket_new (g_socket_address_get_family (sa), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, &local_error);
+  if (socket == NULL ||
+      !g_socket_bind (socket, sa, TRUE, &local_error) ||
+      (g_socket_set_listen_backlog (socket, 1024), !g_socket_listen (socket, &local_error)))
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "cannot listen on %s: %s", address, local_error->message);
+      return FALSE;
+    }
+
+  return pk_socks_server_add_socket (self, socket, error);
+}
+
+/**
+ * pk_socks_server_get_port:
+ * @self: a #PkSocksServer
+ *
+ * Returns: the port of the first listening socket, or 0 if there is none
+ */
+guint16
+pk_socks_server_get_port (PkSocksServer *self)
+{
+  PkSocksListener *listener;
+  g_autoptr(GSocketAddress) local = NULL;
+
+  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), 0);
+
+  if (self->listeners->len == 0)
+    return 0;
+  listener = g_ptr_array_index (self->listeners, 0);
+  local = listener_dup_address (listener);
+  if (local == NULL || !G_IS_INET_SOCKET_ADDRESS (local))
+    return 0;
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+}
+
+/**
+ * pk_socks_server_dup_listen_addresses:
+ * @self: a #PkSocksServer
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the bound addresses,
+ *   such as `127.0.0.1:40123` and `[::1]:40123`
+ */
+char **
+pk_socks_server_dup_listen_addresses (PkSocksServer *self)
+{
+  GStrvBuilder *builder;
+  char **result;
+
+  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), NULL);
+
+  builder = g_strv_builder_new ();
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      PkSocksListener *listener = g_ptr_array_index (self->listeners, i);
+      g_autoptr(GSocketAddress) local = listener_dup_address (listener);
+
+      g_autofree char *str = local != NULL ? pk_format_socket_address (local) : NULL;
+
+      if (str != NULL)
+        g_strv_builder_add (builder, str);
+    }
+  result = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
+  return result;
+}
+
+/**
+ * pk_socks_server_is_listening_on_loopback_only:
+ * @self: a #PkSocksServer
+ *
+ * Returns: %TRUE if every listening socket is on a loopback address
+ */
+gboolean
+pk_socks_server_is_listening_on_loopback_only (PkSocksServer *self)
+{
+  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), TRUE);
+  return !self->non_loopback;
+}
+
+/* --- stopping --- */
+
+static gboolean
+stop_deadline_cb (gpointer data)
+{
+  PkSocksServer *self = data;
+
+  g_clear_pointer (&self->stop_deadline, g_source_unref);
+  g_message ("socks%s%s%s: drain deadline reached, closing %u sessions",
+             self->name ? "[" : "", self->name ? self->name : "", self->name ? "]" : "",
+             pk_socks_server_get_sessions_active (self));
+  g_cancellable_cancel (self->stop_cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stop_cancelled_cb (GCancellable *cancellable,
+                   gpointer      data)
+{
+  PkSocksServer *self = data;
+
+  g_cancellable_cancel (self->stop_cancellable);
+}
+
+/**
+ * pk_socks_server_stop_async:
+ * @self: a #PkSocksServer
+ * @drain_timeout_ms: how long live sessions may go on, 0 to close them now
+ * @cancellable: (nullable): cancelling it closes live sessions at once
+ * @callback: (scope async): called when every session has ended
+ * @user_data: data for @callback
+ *
+ * Stops accepting clients, lets live sessions finish for up to
+ * @drain_timeout_ms, then closes what is left. The server cannot be
+ * started again.
+ */
+void
+pk_socks_server_stop_async (PkSocksServer       *self,
+                            guint                drain_timeout_ms,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (PK_IS_SOCKS_SERVER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pk_socks_server_stop_async);
+
+  self->stopping = TRUE;
+  g_ptr_array_set_size (self->listeners, 0);
+
+  g_mutex_lock (&self->lock);
+  if (self->n_active == 0 || self->stop_task != NULL)
+    {
+      /* A second stop does not wait for the first one. */
+      g_mutex_unlock (&self->lock);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  self->stop_task = g_object_ref (task);
+  g_mutex_unlock (&self->lock);
+
+  if (cancellable != NULL)
+    {
+      /* The task holds the server until the stop completes, which is when
+       * this handler goes. */
+      self->stop_user_cancellable = g_object_ref (cancellable);
+      self->stop_user_handler = g_cancellable_connect (cancellable, G_CALLBACK (stop_cancelled_cb),
+                                                       self, NULL);
+    }
+
+  if (drain_timeout_ms == 0)
+    g_cancellable_cancel (self->stop_cancellable);
+  else
+    {
+      self->stop_deadline = g_timeout_source_new (drain_timeout_ms);
+      g_source_set_callback (self->stop_deadline, stop_deadline_cb, self, NULL);
+      g_source_set_static_name (self->stop_deadline, "[proxykit] socks drain deadline");
+      g_source_attach (self->stop_deadline, g_main_context_get_thread_default ());
+    }
+}
+
+/**
+ * pk_socks_server_stop_finish:
+ * @self: a #PkSocksServer
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE once every session has ended
+ */
+gboolean
+pk_socks_server_stop_finish (PkSocksServer  *self,
+                             GAsyncResult   *result,
+                             GError        **error)
+{
+  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pk_socks_server_stop_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * pk_socks_server_close:
+ * @self: a #PkSocksServer
+ *
+ * Closes the listening sockets and every live session now.
+ */
+void
+pk_socks_server_close (PkSocksServer *self)
+{
+  g_return_if_fail (PK_IS_SOCKS_SERVER (self));
+
+  self->stopping = TRUE;
+  g_ptr_array_set_size (self->listeners, 0);
+  g_cancellable_cancel (self->stop_cancellable);
+}

@@ -1,0 +1,537 @@
+/* pk-toggle-result.c: what a PkToggle run did, and the limit on runs at once
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#ifdef HAVE_JSON_GLIB
+#include <json-glib/json-glib.h>
+#endif
+
+#include "pk-error.h"
+#include "pk-hilink-modem.h"
+#include "pk-toggle.h"
+#include "pk-toggle-private.h"
+
+/* --- PkToggleLimiter --- */
+
+/**
+ * PkToggleLimiter:
+ *
+ * How many toggles may run at once, shared by the [class@Toggle]s of one
+ * host: each radio reconnect and reboot draws power from the same USB
+ * hubs, and the operator wants most dongles serving at any time.
+ */
+struct _PkToggleLimiter
+{
+  GObject parent_instance;
+
+  guint max;
+  guint running;
+};
+
+G_DEFINE_FINAL_TYPE (PkToggleLimiter, pk_toggle_limiter, G_TYPE_OBJECT)
+
+static void
+pk_toggle_limiter_class_init (PkToggleLimiterClass *klass)
+{
+}
+
+static void
+pk_toggle_limiter_init (PkToggleLimiter *self)
+{
+}
+
+/**
+ * pk_toggle_limiter_new:
+ * @max_concurrent: how many toggles may run at once, 0 for no limit
+ *
+ * Returns: (transfer full): a new #PkToggleLimiter
+ */
+PkToggleLimiter *
+pk_toggle_limiter_new (guint max_concurrent)
+{
+  PkToggleLimiter *self = g_object_new (PK_TYPE_TOGGLE_LIMITER, NULL);
+
+  self->max = max_concurrent;
+  return self;
+}
+
+/**
+ * pk_toggle_limiter_get_max:
+ * @self: a #PkToggleLimiter
+ *
+ * Returns: the limit, 0 for none
+ */
+guint
+pk_toggle_limiter_get_max (PkToggleLimiter *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_LIMITER (self), 0);
+
+  return self->max;
+}
+
+/**
+ * pk_toggle_limiter_get_running:
+ * @self: a #PkToggleLimiter
+ *
+ * Returns: how many toggles run now
+ */
+guint
+pk_toggle_limiter_get_running (PkToggleLimiter *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_LIMITER (self), 0);
+
+  return self->running;
+}
+
+/* --- PkToggleResult --- */
+
+/**
+ * PkToggleResult:
+ *
+ * What one run of a [class@Toggle] did: the old and new IP, the method
+ * that worked, the duration, and each step with its outcome (`ok`,
+ * `changed`, `unchanged` or `failed`) and a one-line detail.
+ */
+typedef struct {
+  char *name;
+  char *outcome;
+  char *detail;
+} Step;
+
+struct _PkToggleResult
+{
+  GObject parent_instance;
+
+  guint id;
+  gboolean success;
+  GError *error;
+  char *old_ip;
+  char *new_ip;
+  char *method;
+  guint64 duration_ms;
+  gint64 finished_at;
+  guint attempts;
+  gboolean escalated;
+  GArray *steps;
+};
+
+G_DEFINE_FINAL_TYPE (PkToggleResult, pk_toggle_result, G_TYPE_OBJECT)
+
+static void
+step_clear (gpointer data)
+{
+  Step *s = data;
+
+  g_free (s->name);
+  g_free (s->outcome);
+  g_free (s->detail);
+}
+
+static void
+pk_toggle_result_finalize (GObject *object)
+{
+  PkToggleResult *self = PK_TOGGLE_RESULT (object);
+
+  g_clear_error (&self->error);
+  g_free (self->old_ip);
+  g_free (self->new_ip);
+  g_free (self->method);
+  g_array_unref (self->steps);
+
+  G_OBJECT_CLASS (pk_toggle_result_parent_class)->finalize (object);
+}
+
+static void
+pk_toggle_result_class_init (PkToggleResultClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = pk_toggle_result_finalize;
+}
+
+static void
+pk_toggle_result_init (PkToggleResult *self)
+{
+  self->steps = g_array_new (FALSE, TRUE, sizeof (Step));
+  g_array_set_clear_func (self->steps, step_clear);
+}
+
+static void
+result_add_step (PkToggleResult *self,
+                 const char     *name,
+                 const char     *outcome,
+                 const char     *detail)
+{
+  Step s = { g_strdup (name), g_strdup (outcome), g_strdup (detail) };
+
+  g_array_append_val (self->steps, s);
+}
+
+/**
+ * pk_toggle_result_get_id:
+ * @self: a #PkToggleResult
+ *
+ * Returns: the dongle's number
+ */
+guint
+pk_toggle_result_get_id (PkToggleResult *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), 0);
+  return self->id;
+}
+
+/**
+ * pk_toggle_result_get_success:
+ * @self: a #PkToggleResult
+ *
+ * Returns: %TRUE if the dongle has a new, verified IP
+ */
+gboolean
+pk_toggle_result_get_success (PkToggleResult *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), FALSE);
+  return self->success;
+}
+
+/**
+ * pk_toggle_result_get_error:
+ * @self: a #PkToggleResult
+ *
+ * Returns: (nullable) (transfer none): why the toggle failed
+ *   (%PK_ERROR_UNCHANGED when the IP stayed, the modem's error when it
+ *   could not be reached), or %NULL on success
+ */
+const GError *
+pk_toggle_result_get_error (PkToggleResult *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
+  return self->error;
+}
+
+/**
+ * pk_toggle_result_get_old_ip:
+ * @self: a #PkToggleResult
+ *
+ * Returns: (nullable): the WAN IP before, %NULL if there was none or it
+ *   could not be read
+ */
+const char *
+pk_toggle_result_get_old_ip (PkToggleResult *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
+  return self->old_ip;
+}
+
+/**
+ * pk_toggle_result_get_new_ip:
+ * @self: a #PkToggleResult
+ *
+ * Returns: (nullable): the new WAN IP, %NULL unless the toggle succeeded
+ */
+const char *
+pk_toggle_result_get_new_ip (PkToggleResult *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
+  return self->new_ip;
+}
+
+/**
+ * pk_toggle_result_get_method:
+ * @self: a #PkToggleResult
+ *
+ * Returns: (nullable): what brought the new IP (for the modem step the
+ *   rotation method: `data`, `netmode`, `reboot`), or the last thing
+ *   tried; %NULL if no step ran
+ */
+const char *
+pk_toggle_result_get_method (PkToggleResult *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
+  return self->method;
+}
+
+/**
+ * pk_toggle_result_get_duration_ms:
+ * @self: a #PkToggleResult
+ *
+ * Returns: how long the toggle took, in milliseconds
+ */
+guint64
+pk_toggle_result_get_duration_ms (PkToggleResult *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), 0);
+  return self->duration_ms;
+}
+
+/**
+ * pk_toggle_result_get_finished_at:
+ * @self: a #PkToggleResult
+ *
+ * Returns: when the toggle ended, in microseconds since the epoch
+ */
+gint64
+pk_toggle_result_get_finished_at (PkToggleResult *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), 0);
+  return self->finished_at;
+}
+
+/**
+ * pk_toggle_result_get_attempts:
+ * @self: a #PkToggleResult
+ *
+ * Returns: how many rotation methods were tried
+ */
+guint
+pk_toggle_result_get_attempts (PkToggleResult *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), 0);
+  return self->attempts;
+}
+
+/**
+ * pk_toggle_result_get_escalated:
+ * @self: a #PkToggleResult
+ *
+ * Returns: %TRUE if the first method was not enough
+ */
+gboolean
+pk_toggle_result_get_escalated (PkToggleResult *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), FALSE);
+  return self->escalated;
+}
+
+/**
+ * pk_toggle_result_get_n_steps:
+ * @self: a #PkToggleResult
+ *
+ * Returns: how many steps the toggle went through, the diagnosis included
+ */
+guint
+pk_toggle_result_get_n_steps (PkToggleResult *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), 0);
+  return self->steps->len;
+}
+
+static Step *
+result_get_step (PkToggleResult *self,
+                 guint           index)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
+  g_return_val_if_fail (index < self->steps->len, NULL);
+  return &g_array_index (self->steps, Step, index);
+}
+
+/**
+ * pk_toggle_result_get_step_name:
+ * @self: a #PkToggleResult
+ * @index: the step, from 0
+ *
+ * Returns: the step's name: `diagnose`, `modem`, `verify`, ...
+ */
+const char *
+pk_toggle_result_get_step_name (PkToggleResult *self,
+                                guint           index)
+{
+  Step *s = result_get_step (self, index);
+  return s != NULL ? s->name : NULL;
+}
+
+/**
+ * pk_toggle_result_get_step_outcome:
+ * @self: a #PkToggleResult
+ * @index: the step, from 0
+ *
+ * Returns: `ok`, `changed`, `unchanged` or `failed`
+ */
+const char *
+pk_toggle_result_get_step_outcome (PkToggleResult *self,
+                                   guint           index)
+{
+  Step *s = result_get_step (self, index);
+  return s != NULL ? s->outcome : NULL;
+}
+
+/**
+ * pk_toggle_result_get_step_detail:
+ * @self: a #PkToggleResult
+ * @index: the step, from 0
+ *
+ * Returns: (nullable): a one-line account of the step
+ */
+const char *
+pk_toggle_result_get_step_detail (PkToggleResult *self,
+                                  guint           index)
+{
+  Step *s = result_get_step (self, index);
+  return s != NULL ? s->detail : NULL;
+}
+
+/**
+ * pk_toggle_result_to_json:
+ * @self: a #PkToggleResult
+ *
+ * Describes the result as a JSON object: `dongle`, `success`, `old_ip`,
+ * `new_ip`, `method`, `duration_ms`, `attempts`, `escalated`,
+ * `finished_at` (ISO 8601), `error` and `error_code` (the Huawei code or
+ * 0) when it failed, and `steps` (objects with `name`, `outcome`,
+ * `detail`).
+ *
+ * Returns: (transfer full) (nullable): the JSON text, or %NULL when the
+ *   library was built without json-glib
+ */
+char *
+pk_toggle_result_to_json (PkToggleResult *self)
+{
+#ifdef HAVE_JSON_GLIB
+  g_autoptr(JsonNode) root = NULL;
+
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
+
+  root = pk_toggle_result_to_json_node (self);
+  return json_to_string (root, FALSE);
+#else
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
+  return NULL;
+#endif
+}
+
+#ifdef HAVE_JSON_GLIB
+JsonNode *
+pk_toggle_result_to_json_node (PkToggleResult *self)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(GDateTime) dt = NULL;
+  g_autofree char *when = NULL;
+
+  dt = g_date_time_new_from_unix_utc (self->finished_at / G_USEC_PER_SEC);
+  when = dt != NULL ? g_date_time_format_iso8601 (dt) : NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "dongle");
+  json_builder_add_int_value (b, self->id);
+  json_builder_set_member_name (b, "success");
+  json_builder_add_boolean_value (b, self->success);
+  json_builder_set_member_name (b, "old_ip");
+  self->old_ip ? json_builder_add_string_value (b, self->old_ip) : json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "new_ip");
+  self->new_ip ? json_builder_add_string_value (b, self->new_ip) : json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "method");
+  self->method ? json_builder_add_string_value (b, self->method) : json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "duration_ms");
+  json_builder_add_int_value (b, (gint64) self->duration_ms);
+  json_builder_set_member_name (b, "attempts");
+  json_builder_add_int_value (b, self->attempts);
+  json_builder_set_member_name (b, "escalated");
+  json_builder_add_boolean_value (b, self->escalated);
+  json_builder_set_member_name (b, "finished_at");
+  when ? json_builder_add_string_value (b, when) : json_builder_add_null_value (b);
+  if (self->error != NULL)
+    {
+      json_builder_set_member_name (b, "error");
+      json_builder_add_string_value (b, self->error->message);
+      json_builder_set_member_name (b, "error_code");
+      json_builder_add_int_value (b, pk_hilink_error_get_code (self->error));
+    }
+  json_builder_set_member_name (b, "steps");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < self->steps->len; i++)
+    {
+      Step *s = &g_array_index (self->steps, Step, i);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, s->name);
+      json_builder_set_member_name (b, "outcome");
+      json_builder_add_string_value (b, s->outcome);
+      json_builder_set_member_name (b, "detail");
+      s->detail ? json_builder_add_string_value (b, s->detail) : json_builder_add_null_value (b);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  return json_builder_get_root (b);
+}
+#endif
+
+
+/* --- private API for PkToggle --- */
+
+gboolean
+pk_toggle_limiter_try_acquire (PkToggleLimiter *self,
+                               gboolean         ignore_limit)
+{
+  if (!ignore_limit && self->max > 0 && self->running >= self->max)
+    return FALSE;
+  self->running++;
+  return TRUE;
+}
+
+void
+pk_toggle_limiter_release (PkToggleLimiter *self)
+{
+  g_return_if_fail (self->running > 0);
+  self->running--;
+}
+
+PkToggleResult *
+pk_toggle_result_new (guint id)
+{
+  PkToggleResult *self = g_object_new (PK_TYPE_TOGGLE_RESULT, NULL);
+
+  self->id = id;
+  return self;
+}
+
+void
+pk_toggle_result_add_step (PkToggleResult *self,
+                           const char     *name,
+                           const char     *outcome,
+                           const char     *detail)
+{
+  result_add_step (self, name, outcome, detail);
+}
+
+void
+pk_toggle_result_set_ips (PkToggleResult *self,
+                          const char     *old_ip,
+                          const char     *new_ip)
+{
+  if (old_ip != NULL)
+    {
+      g_free (self->old_ip);
+      self->old_ip = g_strdup (old_ip);
+    }
+  if (new_ip != NULL)
+    {
+      g_free (self->new_ip);
+      self->new_ip = g_strdup (new_ip);
+    }
+}
+
+void
+pk_toggle_result_set_method (PkToggleResult *self,
+                             const char     *method,
+                             guint           attempts,
+                             gboolean        escalated)
+{
+  g_free (self->method);
+  self->method = g_strdup (method);
+  self->attempts += attempts;
+  self->escalated = self->escalated || escalated;
+}
+
+void
+pk_toggle_result_finish (PkToggleResult *self,
+                         guint64         duration_ms,
+                         GError         *error)
+{
+  self->duration_ms = duration_ms;
+  self->finished_at = g_get_real_time ();
+  self->success = error == NULL;
+  g_clear_error (&self->error);
+  self->error = error;
+}

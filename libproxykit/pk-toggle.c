@@ -1,0 +1,881 @@
+/* pk-toggle.c: one dongle's "get me a new IP", with locks and limits
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * PkToggle:
+ *
+ * Gets one dongle a new IP: it diagnoses the dongle (reads its state and
+ * WAN IP), runs its [iface@ToggleStep]s in order until one of them yields
+ * a new IP, and verifies the new IP with the modem. The
+ * [class@ToggleResult] lists every step with its outcome.
+ *
+ * A toggle refuses to start while it runs already on the same dongle
+ * (%PK_ERROR_BUSY), while the dongle cools down after its last toggle
+ * (%PK_ERROR_COOLDOWN, 15 s by default) and while a shared
+ * [class@ToggleLimiter] has as many toggles running as it allows
+ * (%PK_ERROR_NOT_ALLOWED, 3 by default; a recovery run ignores that
+ * limit).
+ *
+ * With a state directory ([method@Toggle.set_state_dir]) the lock and the
+ * cooldown hold across processes too: a toggle holds `toggle-N.lock`
+ * (`flock(2)`) while it runs and records its end in `toggle-N.last`, so
+ * that a one-shot `pk-toggle N` and a running `pk-toggle --serve` do not
+ * toggle the same dongle at once.
+ *
+ * The steps are objects implementing [iface@ToggleStep];
+ * [class@ToggleModemStep] rotates the IP through the modem API. Later
+ * steps (a routing reset, a USB rebind, a port power cycle) are added
+ * with [method@Toggle.add_step] without changes here.
+ *
+ * ```c
+ * g_autoptr(PkToggleLimiter) limiter = pk_toggle_limiter_new (3);
+ * g_autoptr(PkToggle) toggle = pk_toggle_new (11, PK_MODEM (modem), limiter);
+ * g_autoptr(PkToggleModemStep) step = pk_toggle_modem_step_new ();
+ *
+ * pk_toggle_add_step (toggle, PK_TOGGLE_STEP (step));
+ * pk_toggle_run_async (toggle, PK_ROTATION_METHOD_DATA, FALSE, NULL, on_toggled, NULL);
+ * ```
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "pk-error.h"
+#include "pk-toggle.h"
+#include "pk-toggle-private.h"
+
+/* --- PkToggle --- */
+
+struct _PkToggle
+{
+  GObject parent_instance;
+
+  guint id;
+  PkModem *modem;
+  PkToggleLimiter *limiter;
+  GPtrArray *steps;
+  guint cooldown_ms;
+  char *state_dir;
+  int lock_fd;
+
+  gboolean running;
+  gint64 last_finished;   /* monotonic, 0 before the first run */
+  PkToggleResult *last_result;
+
+  /* the run */
+  PkRotationMethod method;
+  char *old_ip;
+  guint step_index;
+  gint64 started;
+  GError *step_error;
+};
+
+G_DEFINE_FINAL_TYPE (PkToggle, pk_toggle, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_ID,
+  PROP_MODEM,
+  PROP_LIMITER,
+  PROP_COOLDOWN,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+pk_toggle_finalize (GObject *object)
+{
+  PkToggle *self = PK_TOGGLE (object);
+
+  g_clear_object (&self->modem);
+  g_clear_object (&self->limiter);
+  g_ptr_array_unref (self->steps);
+  g_clear_object (&self->last_result);
+  g_free (self->state_dir);
+  if (self->lock_fd >= 0)
+    close (self->lock_fd);
+  g_free (self->old_ip);
+  g_clear_error (&self->step_error);
+
+  G_OBJECT_CLASS (pk_toggle_parent_class)->finalize (object);
+}
+
+static void
+pk_toggle_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  PkToggle *self = PK_TOGGLE (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      g_value_set_uint (value, self->id);
+      break;
+    case PROP_MODEM:
+      g_value_set_object (value, self->modem);
+      break;
+    case PROP_LIMITER:
+      g_value_set_object (value, self->limiter);
+      break;
+    case PROP_COOLDOWN:
+      g_value_set_uint (value, self->cooldown_ms);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pk_toggle_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  PkToggle *self = PK_TOGGLE (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      self->id = g_value_get_uint (value);
+      break;
+    case PROP_MODEM:
+      self->modem = g_value_dup_object (value);
+      break;
+    case PROP_LIMITER:
+      self->limiter = g_value_dup_object (value);
+      break;
+    case PROP_COOLDOWN:
+      pk_toggle_set_cooldown (self, g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pk_toggle_constructed (GObject *object)
+{
+  PkToggle *self = PK_TOGGLE (object);
+
+  G_OBJECT_CLASS (pk_toggle_parent_class)->constructed (object);
+
+  if (self->limiter == NULL)
+    self->limiter = pk_toggle_limiter_new (PK_TOGGLE_DEFAULT_MAX_CONCURRENT);
+}
+
+static void
+pk_toggle_class_init (PkToggleClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = pk_toggle_finalize;
+  object_class->constructed = pk_toggle_constructed;
+  object_class->get_property = pk_toggle_get_property;
+  object_class->set_property = pk_toggle_set_property;
+
+  /**
+   * PkToggle:id:
+   *
+   * The dongle's number (its subnet, 11 for 192.168.11.x).
+   */
+  properties[PROP_ID] =
+    g_param_spec_uint ("id", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PkToggle:modem:
+   *
+   * The dongle's modem.
+   */
+  properties[PROP_MODEM] =
+    g_param_spec_object ("modem", NULL, NULL, PK_TYPE_MODEM,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PkToggle:limiter:
+   *
+   * The limit on toggles at once this toggle shares with others.
+   */
+  properties[PROP_LIMITER] =
+    g_param_spec_object ("limiter", NULL, NULL, PK_TYPE_TOGGLE_LIMITER,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * PkToggle:cooldown:
+   *
+   * The pause after a toggle before the next one may start, in
+   * milliseconds.
+   */
+  properties[PROP_COOLDOWN] =
+    g_param_spec_uint ("cooldown", NULL, NULL, 0, G_MAXUINT, PK_TOGGLE_DEFAULT_COOLDOWN_MS,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+pk_toggle_init (PkToggle *self)
+{
+  self->steps = g_ptr_array_new_with_free_func (g_object_unref);
+  self->cooldown_ms = PK_TOGGLE_DEFAULT_COOLDOWN_MS;
+  self->lock_fd = -1;
+}
+
+/**
+ * pk_toggle_new:
+ * @id: the dongle's number
+ * @modem: the dongle's modem
+ * @limiter: (nullable): the limit shared with the host's other toggles,
+ *   or %NULL for a limit of its own (%PK_TOGGLE_DEFAULT_MAX_CONCURRENT)
+ *
+ * Creates a toggle with no steps; add them with [method@Toggle.add_step].
+ *
+ * Returns: (transfer full): a new #PkToggle
+ */
+PkToggle *
+pk_toggle_new (guint            id,
+               PkModem         *modem,
+               PkToggleLimiter *limiter)
+{
+  g_return_val_if_fail (PK_IS_MODEM (modem), NULL);
+  g_return_val_if_fail (limiter == NULL || PK_IS_TOGGLE_LIMITER (limiter), NULL);
+
+  return g_object_new (PK_TYPE_TOGGLE, "id", id, "modem", modem, "limiter", limiter, NULL);
+}
+
+/**
+ * pk_toggle_get_id:
+ * @self: a #PkToggle
+ *
+ * Returns: the dongle's number
+ */
+guint
+pk_toggle_get_id (PkToggle *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE (self), 0);
+  return self->id;
+}
+
+/**
+ * pk_toggle_get_modem:
+ * @self: a #PkToggle
+ *
+ * Returns: (transfer none): the dongle's modem
+ */
+PkModem *
+pk_toggle_get_modem (PkToggle *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE (self), NULL);
+  return self->modem;
+}
+
+/**
+ * pk_toggle_get_limiter:
+ * @self: a #PkToggle
+ *
+ * Returns: (transfer none): the shared limiter
+ */
+PkToggleLimiter *
+pk_toggle_get_limiter (PkToggle *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE (self), NULL);
+  return self->limiter;
+}
+
+/**
+ * pk_toggle_add_step:
+ * @self: a #PkToggle
+ * @step: a step, run after those added before
+ *
+ * Appends a step.
+ */
+void
+pk_toggle_add_step (PkToggle     *self,
+                    PkToggleStep *step)
+{
+  g_return_if_fail (PK_IS_TOGGLE (self));
+  g_return_if_fail (PK_IS_TOGGLE_STEP (step));
+  g_return_if_fail (!self->running);
+
+  g_ptr_array_add (self->steps, g_object_ref (step));
+}
+
+/**
+ * pk_toggle_get_n_steps:
+ * @self: a #PkToggle
+ *
+ * Returns: how many steps the toggle has
+ */
+guint
+pk_toggle_get_n_steps (PkToggle *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE (self), 0);
+  return self->steps->len;
+}
+
+/**
+ * pk_toggle_get_cooldown:
+ * @self: a #PkToggle
+ *
+ * Returns: the cooldown in milliseconds
+ */
+guint
+pk_toggle_get_cooldown (PkToggle *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE (self), 0);
+  return self->cooldown_ms;
+}
+
+/**
+ * pk_toggle_set_cooldown:
+ * @self: a #PkToggle
+ * @cooldown_ms: the pause after a toggle, in milliseconds
+ *
+ * Sets the pause after a toggle before the next one may start.
+ */
+void
+pk_toggle_set_cooldown (PkToggle *self,
+                        guint     cooldown_ms)
+{
+  g_return_if_fail (PK_IS_TOGGLE (self));
+
+  if (self->cooldown_ms == cooldown_ms)
+    return;
+  self->cooldown_ms = cooldown_ms;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COOLDOWN]);
+}
+
+/**
+ * pk_toggle_get_state_dir:
+ * @self: a #PkToggle
+ *
+ * Returns: (nullable): the state directory, or %NULL
+ */
+const char *
+pk_toggle_get_state_dir (PkToggle *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE (self), NULL);
+  return self->state_dir;
+}
+
+/**
+ * pk_toggle_set_state_dir:
+ * @self: a #PkToggle
+ * @state_dir: (nullable): a directory for the lock and cooldown files, or
+ *   %NULL to keep them in this process only
+ *
+ * Shares the per-dongle lock and cooldown with other processes through
+ * files in @state_dir (created if missing).
+ */
+void
+pk_toggle_set_state_dir (PkToggle   *self,
+                         const char *state_dir)
+{
+  g_return_if_fail (PK_IS_TOGGLE (self));
+  g_return_if_fail (!self->running);
+
+  g_free (self->state_dir);
+  self->state_dir = g_strdup (state_dir);
+}
+
+static char *
+state_path (PkToggle   *self,
+            const char *suffix)
+{
+  g_autofree char *name = g_strdup_printf ("toggle-%u.%s", self->id, suffix);
+  return g_build_filename (self->state_dir, name, NULL);
+}
+
+/* When the last toggle of this dongle ended, in real time (microseconds),
+ * by any process; 0 if unknown. */
+static gint64
+shared_last_finished (PkToggle *self)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+
+  if (self->state_dir == NULL)
+    return 0;
+  path = state_path (self, "last");
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  return g_ascii_strtoll (text, NULL, 10);
+}
+
+static void
+shared_record_finished (PkToggle *self)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->state_dir == NULL)
+    return;
+  path = state_path (self, "last");
+  text = g_strdup_printf ("%" G_GINT64_FORMAT "\n", g_get_real_time ());
+  if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+    g_warning ("dongle %u: cannot record the toggle in %s: %s", self->id, path, error->message);
+}
+
+/* Takes the dongle's lock file; FALSE with PK_ERROR_BUSY when another
+ * process holds it. */
+static gboolean
+shared_lock (PkToggle  *self,
+             GError   **error)
+{
+  g_autofree char *path = NULL;
+  int fd;
+
+  if (self->state_dir == NULL)
+    return TRUE;
+  if (g_mkdir_with_parents (self->state_dir, 0755) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "dongle %u: cannot create %s: %s",
+                   self->id, self->state_dir, g_strerror (saved));
+      return FALSE;
+    }
+  path = state_path (self, "lock");
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "dongle %u: cannot open %s: %s",
+                   self->id, path, g_strerror (saved));
+      return FALSE;
+    }
+  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      int saved = errno;
+      close (fd);
+      if (saved == EWOULDBLOCK)
+        g_set_error (error, PK_ERROR, PK_ERROR_BUSY,
+                     "dongle %u: a toggle is running already (in another process)", self->id);
+      else
+        g_set_error (error, PK_ERROR, PK_ERROR_STATE, "dongle %u: cannot lock %s: %s",
+                     self->id, path, g_strerror (saved));
+      return FALSE;
+    }
+  self->lock_fd = fd;
+  return TRUE;
+}
+
+static void
+shared_unlock (PkToggle *self)
+{
+  if (self->lock_fd >= 0)
+    {
+      close (self->lock_fd);
+      self->lock_fd = -1;
+    }
+}
+
+/**
+ * pk_toggle_is_running:
+ * @self: a #PkToggle
+ *
+ * Returns: %TRUE while a toggle runs on this dongle
+ */
+gboolean
+pk_toggle_is_running (PkToggle *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE (self), FALSE);
+  return self->running;
+}
+
+/**
+ * pk_toggle_get_cooldown_remaining:
+ * @self: a #PkToggle
+ *
+ * Returns: how long until the next toggle may start, in milliseconds
+ *   (0 when it may start now)
+ */
+guint
+pk_toggle_get_cooldown_remaining (PkToggle *self)
+{
+  gint64 left;
+
+  gint64 shared;
+
+  g_return_val_if_fail (PK_IS_TOGGLE (self), 0);
+
+  left = self->last_finished == 0 ? 0
+         : self->last_finished + (gint64) self->cooldown_ms * 1000 - g_get_monotonic_time ();
+  shared = shared_last_finished (self);
+  if (shared > 0)
+    left = MAX (left, shared + (gint64) self->cooldown_ms * 1000 - g_get_real_time ());
+  left = MIN (left, (gint64) self->cooldown_ms * 1000);
+  return left > 0 ? (guint) ((left + 999) / 1000) : 0;
+}
+
+/**
+ * pk_toggle_get_last_result:
+ * @self: a #PkToggle
+ *
+ * Returns: (transfer none) (nullable): the result of the last run, or %NULL
+ */
+PkToggleResult *
+pk_toggle_get_last_result (PkToggle *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE (self), NULL);
+  return self->last_result;
+}
+
+/**
+ * pk_toggle_get_old_ip:
+ * @self: a #PkToggle
+ *
+ * For steps: the WAN IP the diagnosis found.
+ *
+ * Returns: (nullable): the IP before the run, %NULL if unknown
+ */
+const char *
+pk_toggle_get_old_ip (PkToggle *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE (self), NULL);
+  return self->old_ip;
+}
+
+/**
+ * pk_toggle_get_method:
+ * @self: a #PkToggle
+ *
+ * For steps: the rotation method the run was asked for.
+ *
+ * Returns: the method
+ */
+PkRotationMethod
+pk_toggle_get_method (PkToggle *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE (self), PK_ROTATION_METHOD_DATA);
+  return self->method;
+}
+
+typedef struct {
+  PkToggleResult *result;
+  PkToggleStep *step;
+  char *detail;
+} RunData;
+
+static void
+run_data_free (RunData *data)
+{
+  g_clear_object (&data->result);
+  g_clear_object (&data->step);
+  g_free (data->detail);
+  g_free (data);
+}
+
+static void run_next_step (GTask *task);
+
+static void
+run_done (GTask  *task,
+          GError *error)
+{
+  PkToggle *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  PkToggleResult *result = data->result;
+
+  pk_toggle_result_finish (result, (guint64) ((g_get_monotonic_time () - self->started) / 1000), error);
+  self->running = FALSE;
+  pk_toggle_limiter_release (self->limiter);
+  self->last_finished = g_get_monotonic_time ();
+  shared_record_finished (self);
+  shared_unlock (self);
+  g_set_object (&self->last_result, result);
+
+  if (error != NULL)
+    g_debug ("dongle %u: toggle failed after %" G_GUINT64_FORMAT " ms: %s",
+             self->id, pk_toggle_result_get_duration_ms (result), error->message);
+  else
+    g_debug ("dongle %u: %s -> %s by %s in %" G_GUINT64_FORMAT " ms",
+             self->id, pk_toggle_result_get_old_ip (result) ? pk_toggle_result_get_old_ip (result) : "(none)",
+             pk_toggle_result_get_new_ip (result), pk_toggle_result_get_method (result),
+             pk_toggle_result_get_duration_ms (result));
+
+  g_task_return_pointer (task, g_object_ref (result), g_object_unref);
+  g_object_unref (task);
+}
+
+static void
+on_verified (GObject      *source,
+             GAsyncResult *res,
+             gpointer      user_data)
+{
+  GTask *task = user_data;
+  PkToggle *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *wan_ip = NULL;
+  PkModemState state = PK_MODEM_STATE_UNKNOWN;
+  const char *name = pk_toggle_step_get_name (data->step);
+
+  if (!pk_modem_get_status_finish (self->modem, res, &state, &wan_ip, &error))
+    {
+      g_autofree char *detail = g_strdup_printf ("%s; verify: %s", data->detail ? data->detail : "done",
+                                                 error->message);
+      pk_toggle_result_add_step (data->result, name, "failed", detail);
+      g_clear_error (&self->step_error);
+      self->step_error = g_steal_pointer (&error);
+    }
+  else if (state == PK_MODEM_STATE_CONNECTED && wan_ip != NULL && g_strcmp0 (wan_ip, self->old_ip) != 0)
+    {
+      pk_toggle_result_add_step (data->result, name, "changed", data->detail);
+      pk_toggle_result_set_ips (data->result, NULL, wan_ip);
+      run_done (task, NULL);
+      return;
+    }
+  else
+    {
+      g_autofree char *detail = g_strdup_printf ("%s; verify: %s %s", data->detail ? data->detail : "done",
+                                                 pk_modem_state_to_string (state), wan_ip ? wan_ip : "");
+      pk_toggle_result_add_step (data->result, name, "unchanged", detail);
+      g_clear_error (&self->step_error);
+      self->step_error = g_error_new (PK_ERROR, PK_ERROR_UNCHANGED, "dongle %u: the IP stayed %s",
+                                      self->id, self->old_ip ? self->old_ip : "(none)");
+    }
+  self->step_index++;
+  run_next_step (task);
+}
+
+static void
+on_step_done (GObject      *source,
+              GAsyncResult *res,
+              gpointer      user_data)
+{
+  GTask *task = user_data;
+  PkToggle *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  PkToggleStep *step = PK_TOGGLE_STEP (source);
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  g_clear_pointer (&data->detail, g_free);
+  ok = pk_toggle_step_run_finish (step, res, &data->detail, &error);
+
+  if (PK_IS_TOGGLE_MODEM_STEP (step))
+    {
+      PkRotation *rotation = pk_toggle_modem_step_get_last_rotation (PK_TOGGLE_MODEM_STEP (step));
+
+      pk_toggle_result_set_method (data->result,
+                                   pk_rotation_method_to_string (pk_rotation_get_final_method (rotation)),
+                                   pk_rotation_get_n_attempts (rotation),
+                                   pk_rotation_get_escalated (rotation));
+    }
+  else
+    {
+      pk_toggle_result_set_method (data->result, pk_toggle_step_get_name (step), 0, FALSE);
+    }
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      pk_toggle_result_add_step (data->result, pk_toggle_step_get_name (step), "failed", "cancelled");
+      run_done (task, g_steal_pointer (&error));
+      return;
+    }
+  if (!ok)
+    {
+      g_autofree char *detail = data->detail != NULL
+        ? g_strdup_printf ("%s: %s", error->message, data->detail) : g_strdup (error->message);
+      pk_toggle_result_add_step (data->result, pk_toggle_step_get_name (step),
+                       g_error_matches (error, PK_ERROR, PK_ERROR_UNCHANGED) ? "unchanged" : "failed",
+                       detail);
+      g_clear_error (&self->step_error);
+      self->step_error = g_steal_pointer (&error);
+      self->step_index++;
+      run_next_step (task);
+      return;
+    }
+
+  /* The step says it worked: check with the modem. */
+  pk_modem_get_status_async (self->modem, g_task_get_cancellable (task), on_verified, task);
+}
+
+static void
+run_next_step (GTask *task)
+{
+  PkToggle *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+
+  if (self->step_index >= self->steps->len)
+    {
+      GError *error = g_steal_pointer (&self->step_error);
+
+      if (error == NULL)
+        error = g_error_new (PK_ERROR, PK_ERROR_NOT_SUPPORTED,
+                             "dongle %u: no step to change the IP with", self->id);
+      else if (self->steps->len > 1)
+        g_prefix_error (&error, "dongle %u: every step failed; last: ", self->id);
+      run_done (task, error);
+      return;
+    }
+
+  g_set_object (&data->step, g_ptr_array_index (self->steps, self->step_index));
+  pk_toggle_step_run_async (data->step, self, g_task_get_cancellable (task), on_step_done, task);
+}
+
+static void
+on_diagnosed (GObject      *source,
+              GAsyncResult *res,
+              gpointer      user_data)
+{
+  GTask *task = user_data;
+  PkToggle *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  PkModemState state = PK_MODEM_STATE_UNKNOWN;
+
+  g_clear_pointer (&self->old_ip, g_free);
+  if (!pk_modem_get_status_finish (self->modem, res, &state, &self->old_ip, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          run_done (task, g_steal_pointer (&error));
+          return;
+        }
+      /* Later steps (USB rebind, power cycle) may help a modem that does
+       * not answer; the modem step will report it unreachable. */
+      pk_toggle_result_add_step (data->result, "diagnose", "failed", error->message);
+      self->step_error = g_error_copy (error);
+    }
+  else
+    {
+      g_autofree char *detail = g_strdup_printf ("%s%s%s", pk_modem_state_to_string (state),
+                                                 self->old_ip ? ", WAN IP " : "",
+                                                 self->old_ip ? self->old_ip : "");
+      pk_toggle_result_add_step (data->result, "diagnose", "ok", detail);
+      pk_toggle_result_set_ips (data->result, self->old_ip, NULL);
+    }
+  run_next_step (task);
+}
+
+/**
+ * pk_toggle_run_async:
+ * @self: a #PkToggle
+ * @method: the rotation method to try first
+ * @recovery: %TRUE to ignore the limit on toggles at once (to bring back
+ *   a dongle that is down)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the toggle ends or is refused
+ * @user_data: data for @callback
+ *
+ * Runs the toggle: diagnosis, then the steps until the IP changes, each
+ * verified with the modem. It is refused at once while this dongle runs
+ * a toggle, cools down, or the limiter is full.
+ */
+void
+pk_toggle_run_async (PkToggle            *self,
+                     PkRotationMethod     method,
+                     gboolean             recovery,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  g_autoptr(GError) error = NULL;
+  GTask *task;
+  RunData *data;
+  guint remaining;
+
+  g_return_if_fail (PK_IS_TOGGLE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pk_toggle_run_async);
+
+  if (self->running)
+    {
+      g_task_return_new_error (task, PK_ERROR, PK_ERROR_BUSY,
+                               "dongle %u: a toggle is running already", self->id);
+      g_object_unref (task);
+      return;
+    }
+  remaining = pk_toggle_get_cooldown_remaining (self);
+  if (remaining > 0)
+    {
+      g_task_return_new_error (task, PK_ERROR, PK_ERROR_COOLDOWN,
+                               "dongle %u: cooling down, retry in %u s", self->id, (remaining + 999) / 1000);
+      g_object_unref (task);
+      return;
+    }
+  if (!recovery && pk_toggle_limiter_get_max (self->limiter) > 0 &&
+      pk_toggle_limiter_get_running (self->limiter) >= pk_toggle_limiter_get_max (self->limiter))
+    {
+      g_task_return_new_error (task, PK_ERROR, PK_ERROR_NOT_ALLOWED,
+                               "dongle %u: %u toggles are running, the limit is %u",
+                               self->id, pk_toggle_limiter_get_running (self->limiter),
+                               pk_toggle_limiter_get_max (self->limiter));
+      g_object_unref (task);
+      return;
+    }
+
+  if (!shared_lock (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  /* Another process may have ended a toggle while we waited for nothing. */
+  remaining = pk_toggle_get_cooldown_remaining (self);
+  if (remaining > 0)
+    {
+      shared_unlock (self);
+      g_task_return_new_error (task, PK_ERROR, PK_ERROR_COOLDOWN,
+                               "dongle %u: cooling down, retry in %u s", self->id, (remaining + 999) / 1000);
+      g_object_unref (task);
+      return;
+    }
+
+  self->running = TRUE;
+  pk_toggle_limiter_try_acquire (self->limiter, TRUE);
+  self->method = method;
+  self->step_index = 0;
+  self->started = g_get_monotonic_time ();
+  g_clear_error (&self->step_error);
+
+  data = g_new0 (RunData, 1);
+  data->result = pk_toggle_result_new (self->id);
+  g_task_set_task_data (task, data, (GDestroyNotify) run_data_free);
+
+  g_debug ("dongle %u: toggle (%s%s)", self->id, pk_rotation_method_to_string (method),
+             recovery ? ", recovery" : "");
+  pk_modem_get_status_async (self->modem, cancellable, on_diagnosed, task);
+}
+
+/**
+ * pk_toggle_run_finish:
+ * @self: a #PkToggle
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Toggle.run_async].
+ *
+ * A toggle that ran returns its result whether the IP changed or not
+ * (see [method@ToggleResult.get_success] and
+ * [method@ToggleResult.get_error]). A refused toggle returns %NULL with
+ * %PK_ERROR_BUSY (this dongle is toggling), %PK_ERROR_COOLDOWN (see
+ * [method@Toggle.get_cooldown_remaining]) or %PK_ERROR_NOT_ALLOWED (too
+ * many toggles at once).
+ *
+ * Returns: (transfer full) (nullable): the result, or %NULL with @error set
+ */
+PkToggleResult *
+pk_toggle_run_finish (PkToggle      *self,
+                      GAsyncResult  *result,
+                      GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pk_toggle_run_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+

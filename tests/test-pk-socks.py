@@ -1,0 +1,513 @@
+"""pk-socks, the built binary, driven by real clients on loopback.
+
+curl (--socks5, --socks5-hostname, with and without user:password) against
+a local HTTP server, python3-socks for CONNECT and UDP ASSOCIATE, signals,
+and the command line's errors. Run with Debian's /usr/bin/python3 -m pytest;
+PK_BUILDDIR names the build directory.
+"""
+import http.server
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import socks
+
+BUILDDIR = os.environ.get('PK_BUILDDIR', os.path.join(os.path.dirname(__file__), '..', 'build'))
+PK_SOCKS = os.path.join(BUILDDIR, 'cli', 'pk-socks')
+
+# Nothing from the caller's environment may send curl or pk-socks elsewhere.
+CLEAN_ENV = {k: v for k, v in os.environ.items()
+             if not k.lower().endswith('_proxy') and not k.startswith('SOCKS_')
+             and k not in ('PROXYKIT_CONFIG', 'NOTIFY_SOCKET')}
+
+
+def wait_for(cond, timeout=10.0, what='condition'):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f'timed out waiting for {what}')
+
+
+class PkSocks:
+    """One pk-socks process; its ports come from --port-file."""
+
+    def __init__(self, tmp_path, *args, env=None, listen=True):
+        self.port_file = tmp_path / f'ports-{id(self)}'
+        self.log = tmp_path / f'log-{id(self)}'
+        argv = [PK_SOCKS, '--port-file', str(self.port_file), '--verbose']
+        if listen:
+            argv += ['--listen', '127.0.0.1:0']
+        argv += list(args)
+        full_env = dict(CLEAN_ENV)
+        full_env.update(env or {})
+        self.logf = open(self.log, 'w')
+        self.proc = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT, env=full_env)
+        wait_for(lambda: self.port_file.exists() or self.proc.poll() is not None,
+                 what='pk-socks to listen')
+        if self.proc.poll() is not None:
+            raise AssertionError(f'pk-socks exited with {self.proc.returncode}: {self.log.read_text()}')
+        self.ports = {}
+        for line in self.port_file.read_text().splitlines():
+            name, address = line.split()
+            self.ports.setdefault(name, []).append(int(address.rsplit(':', 1)[1]))
+
+    @property
+    def port(self):
+        return next(iter(self.ports.values()))[0]
+
+    def log_text(self):
+        return self.log.read_text()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.logf.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def pk_socks(tmp_path):
+    started = []
+
+    def start(*args, **kwargs):
+        p = PkSocks(tmp_path, *args, **kwargs)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.stop()
+
+
+def run_pk_socks(*args, env=None):
+    full_env = dict(CLEAN_ENV)
+    full_env.update(env or {})
+    return subprocess.run([PK_SOCKS] + list(args), capture_output=True, text=True,
+                          env=full_env, timeout=20)
+
+
+@pytest.fixture(scope='module')
+def http_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp('www')
+    (root / 'hello.txt').write_text('hello through the proxy\n')
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(root), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope='module')
+def tcp_echo():
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(16)
+    stop = threading.Event()
+
+    def serve(conn):
+        with conn:
+            while True:
+                data = conn.recv(4096)
+                if not data:
+                    break
+                conn.sendall(data)
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+@pytest.fixture(scope='module')
+def udp_echo():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(('127.0.0.1', 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(65535)
+            except OSError:
+                continue
+            sock.sendto(data, peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1]
+    stop.set()
+    thread.join()
+    sock.close()
+
+
+def curl(*args):
+    return subprocess.run(['curl', '--silent', '--show-error', '--max-time', '20'] + list(args),
+                          capture_output=True, text=True, env=CLEAN_ENV, timeout=30)
+
+
+def socks_connect(proxy_port, dest_port, username=None, password=None):
+    s = socks.socksocket()
+    s.set_proxy(socks.SOCKS5, '127.0.0.1', proxy_port, rdns=False,
+                username=username, password=password)
+    s.settimeout(10)
+    s.connect(('127.0.0.1', dest_port))
+    return s
+
+
+def echo_once(s, payload):
+    s.sendall(payload)
+    got = b''
+    while len(got) < len(payload):
+        chunk = s.recv(4096)
+        assert chunk, 'connection closed before the echo came back'
+        got += chunk
+    assert got == payload
+
+
+# --- curl ---
+
+def test_curl_socks5(pk_socks, http_server):
+    p = pk_socks()
+    r = curl('--socks5', f'127.0.0.1:{p.port}', f'http://127.0.0.1:{http_server}/hello.txt')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == 'hello through the proxy\n'
+
+
+def test_curl_socks5_hostname(pk_socks, http_server):
+    p = pk_socks()
+    r = curl('--socks5-hostname', f'127.0.0.1:{p.port}', f'http://localhost:{http_server}/hello.txt')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == 'hello through the proxy\n'
+    # The name went to the proxy, which logged it as the destination.
+    wait_for(lambda: f'dest=localhost:{http_server}' in p.log_text(), what='the session log line')
+
+
+def test_curl_with_password(pk_socks, http_server, tmp_path):
+    users = tmp_path / 'users'
+    users.write_text('alice:wonder land\n')
+    p = pk_socks('--users', str(users))
+    url = f'http://127.0.0.1:{http_server}/hello.txt'
+
+    r = curl('--socks5', f'127.0.0.1:{p.port}', '--proxy-user', 'alice:wonder land', url)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == 'hello through the proxy\n'
+
+    r = curl('--socks5-hostname', f'127.0.0.1:{p.port}', '--proxy-user', 'alice:wrong', url)
+    assert r.returncode != 0
+    r = curl('--socks5', f'127.0.0.1:{p.port}', url)
+    assert r.returncode != 0
+    log = wait_for(lambda: 'result=auth-failed' in p.log_text() and p.log_text(), what='auth failure log')
+    assert "wrong password for user 'alice'" in log
+
+
+# --- python3-socks ---
+
+def test_pysocks_connect(pk_socks, tcp_echo):
+    p = pk_socks()
+    with socks_connect(p.port, tcp_echo) as s:
+        echo_once(s, b'x' * 100000)
+
+
+def test_pysocks_udp_associate(pk_socks, udp_echo):
+    p = pk_socks()
+    s = socks.socksocket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.set_proxy(socks.SOCKS5, '127.0.0.1', p.port)
+    s.settimeout(10)
+    try:
+        for payload in (b'first datagram', b'second datagram'):
+            s.sendto(payload, ('127.0.0.1', udp_echo))
+            data, source = s.recvfrom(65535)
+            assert data == payload
+            assert source == ('127.0.0.1', udp_echo)
+    finally:
+        s.close()
+    # Closing the control connection ends the association.
+    wait_for(lambda: 'result=succeeded' in p.log_text(), what='the UDP session to end')
+
+
+@pytest.fixture
+def dns_server():
+    """A nameserver on loopback that answers A queries for *.farm.test with
+    127.0.0.1 and NXDOMAIN otherwise, and counts its queries."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(('127.0.0.1', 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+    queries = []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(512)
+            except OSError:
+                continue
+            # Question: the name's labels, then QTYPE and QCLASS.
+            pos, labels = 12, []
+            while data[pos]:
+                labels.append(data[pos + 1:pos + 1 + data[pos]].decode())
+                pos += 1 + data[pos]
+            qtype = int.from_bytes(data[pos + 1:pos + 3], 'big')
+            question = data[12:pos + 5]
+            name = '.'.join(labels)
+            queries.append((name, qtype))
+            known = name.endswith('farm.test')
+            answers = b''
+            if known and qtype == 1:
+                answers = (b'\xc0\x0c' + (1).to_bytes(2, 'big') + (1).to_bytes(2, 'big')
+                           + (60).to_bytes(4, 'big') + (4).to_bytes(2, 'big') + socket.inet_aton('127.0.0.1'))
+            flags = 0x8180 if known else 0x8183
+            header = (data[:2] + flags.to_bytes(2, 'big') + (1).to_bytes(2, 'big')
+                      + (1 if answers else 0).to_bytes(2, 'big') + bytes(4))
+            sock.sendto(header + question + answers, peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1], queries
+    stop.set()
+    thread.join()
+    sock.close()
+
+
+def test_egress_dns(pk_socks, http_server, dns_server):
+    """Names are resolved by the egress's own nameserver, not the host's."""
+    dns_port, queries = dns_server
+    p = pk_socks('--egress-dns', f'127.0.0.1:{dns_port}')
+    r = curl('--socks5-hostname', f'127.0.0.1:{p.port}', f'http://www.farm.test:{http_server}/hello.txt')
+    assert r.returncode == 0, r.stderr + p.log_text()
+    assert r.stdout == 'hello through the proxy\n'
+    assert ('www.farm.test', 1) in queries
+
+    # A name the egress's nameserver does not know: host unreachable.
+    r = curl('--socks5-hostname', f'127.0.0.1:{p.port}', f'http://nowhere.example.test:{http_server}/')
+    assert r.returncode != 0
+    wait_for(lambda: 'result=host-unreachable' in p.log_text(), what='the failed resolution')
+
+
+# --- signals ---
+
+def test_sighup_keeps_live_session(pk_socks, tcp_echo, tmp_path):
+    users = tmp_path / 'users'
+    users.write_text('alice:one\n')
+    p = pk_socks('--users', str(users))
+
+    live = socks_connect(p.port, tcp_echo, 'alice', 'one')
+    echo_once(live, b'before')
+
+    users.write_text('bob:two\n')
+    p.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: 'reload done' in p.log_text(), what='the reload')
+
+    echo_once(live, b'after the reload')
+    with pytest.raises(socks.ProxyError):
+        socks_connect(p.port, tcp_echo, 'alice', 'one')
+    with socks_connect(p.port, tcp_echo, 'bob', 'two') as s:
+        echo_once(s, b'bob is in')
+    echo_once(live, b'still alive')
+    live.close()
+    assert p.proc.poll() is None
+
+
+def test_sighup_rereads_allowlist(pk_socks, tmp_path, http_server):
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text('[socks:1]\nlisten = 127.0.0.1:0\nallow = 10.0.0.0/8\n')
+    p = pk_socks('--config', str(conf), listen=False)
+    url = f'http://127.0.0.1:{http_server}/hello.txt'
+    assert curl('--socks5', f'127.0.0.1:{p.port}', url).returncode != 0
+
+    conf.write_text('[socks:1]\nlisten = 127.0.0.1:0\nallow = 10.0.0.0/8, 127.0.0.1\n')
+    p.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: 'reload done' in p.log_text(), what='the reload')
+    r = curl('--socks5', f'127.0.0.1:{p.port}', url)
+    assert r.returncode == 0, r.stderr
+
+    # A broken file on reload keeps the running settings.
+    conf.write_text('[socks:1]\nlisten = 127.0.0.1:0\nallow = 10.0.0.0/99\n')
+    p.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: p.log_text().count('reload done') == 2, what='the second reload')
+    assert '10.0.0.0/99' in p.log_text()
+    assert curl('--socks5', f'127.0.0.1:{p.port}', url).returncode == 0
+
+
+def test_sigterm_drains(pk_socks, tcp_echo):
+    p = pk_socks('--drain-timeout', '20s')
+    live = socks_connect(p.port, tcp_echo)
+    echo_once(live, b'busy')
+
+    p.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: 'stopping' in p.log_text(), what='the stop')
+    # New clients are refused while the live session goes on.
+    with pytest.raises(OSError):
+        socks_connect(p.port, tcp_echo)
+    echo_once(live, b'draining')
+    assert p.proc.poll() is None
+    live.close()
+    assert p.proc.wait(timeout=10) == 0
+
+
+def test_sd_notify(tmp_path, tcp_echo):
+    """Under systemd: READY=1 once listening, STOPPING=1 on SIGTERM."""
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    path = str(tmp_path / 'notify')
+    notify.bind(path)
+    notify.settimeout(10)
+    p = PkSocks(tmp_path, env={'NOTIFY_SOCKET': path})
+    try:
+        messages = notify.recv(4096).decode()
+        assert 'READY=1' in messages.split('\n')
+        p.proc.send_signal(signal.SIGTERM)
+        while 'STOPPING=1' not in messages.split('\n'):
+            messages = notify.recv(4096).decode()
+        assert p.proc.wait(timeout=10) == 0
+    finally:
+        p.stop()
+        notify.close()
+
+
+# --- configuration and command line ---
+
+def test_config_listeners(pk_socks, tmp_path, http_server):
+    users = tmp_path / 'users'
+    users.write_text('carol:pw\n')
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text(f"""
+[socks:11]
+listen = 127.0.0.1:0
+idle-timeout = 5m
+
+[socks:12]
+listen = 127.0.0.1:0
+users = {users}
+max-sessions-per-client = 4
+
+[watchdog]
+interval = 10
+""")
+    p = pk_socks('--config', str(conf), listen=False)
+    assert sorted(p.ports) == ['11', '12']
+    url = f'http://127.0.0.1:{http_server}/hello.txt'
+    r = curl('--socks5', f'127.0.0.1:{p.ports["11"][0]}', url)
+    assert r.returncode == 0, r.stderr
+    r = curl('--socks5', f'127.0.0.1:{p.ports["12"][0]}', url)
+    assert r.returncode != 0
+    r = curl('--socks5', f'127.0.0.1:{p.ports["12"][0]}', '--proxy-user', 'carol:pw', url)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize('args,needle', [
+    (['--bogus'], '--bogus'),
+    (['--ttl', '300'], '--ttl'),
+    (['--fwmark', 'x'], '--fwmark'),
+    (['--connect-timeout', 'soon'], '--connect-timeout'),
+    (['--allow', '10.0.0.0/99'], '--allow'),
+    (['--egress-address', 'not-an-ip'], '--egress-address'),
+    (['--egress-dns', 'dns.example'], '--egress-dns'),
+    (['--listen', '127.0.0.1:99999'], '--listen'),
+    (['--users', '/nonexistent/users'], '--users'),
+    (['extra-argument'], 'extra-argument'),
+])
+def test_bad_flag_exits_2(args, needle):
+    r = run_pk_socks(*args)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert needle in lines[0]
+
+
+def test_bad_config_line_exits_2(tmp_path):
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text('[socks:1]\nlisten = 127.0.0.1:0\nconect-timeout = 5\n')
+    r = run_pk_socks('--config', str(conf))
+    assert r.returncode == 2
+    assert ':3:' in r.stderr and 'conect-timeout' in r.stderr
+
+    conf.write_text('[socks:1]\nlisten = 127.0.0.1:0\n\nmax-sessions = lots\n')
+    r = run_pk_socks('--config', str(conf))
+    assert r.returncode == 2
+    assert ':4:' in r.stderr and 'max-sessions' in r.stderr
+
+
+def test_precedence_flag_env_config(tmp_path, pk_socks):
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text('[socks:1]\nlisten = 127.0.0.1:0\nconnect-timeout = 7s\n')
+    # The environment overrides the file: a bad value there is the error.
+    r = run_pk_socks('--config', str(conf), env={'SOCKS_CONNECT_TIMEOUT': 'never'})
+    assert r.returncode == 2
+    assert 'environment variable SOCKS_CONNECT_TIMEOUT' in r.stderr
+    # A flag overrides both.
+    p = pk_socks('--config', str(conf), '--connect-timeout', '3s', listen=False,
+                  env={'SOCKS_CONNECT_TIMEOUT': 'never'})
+    assert p.proc.poll() is None
+
+
+def test_open_non_loopback_refused():
+    r = run_pk_socks('--listen', '0.0.0.0:0')
+    assert r.returncode == 2
+    assert '--allow-open' in r.stderr and 'allowlist' in r.stderr
+
+
+def test_allowlisted_non_loopback_starts(pk_socks, http_server):
+    p = pk_socks('--listen', '0.0.0.0:0', '--allow', '127.0.0.1', listen=False)
+    # Non-loopback listener: the host's own addresses are refused.
+    r = curl('--socks5', f'127.0.0.1:{p.port}', f'http://127.0.0.1:{http_server}/hello.txt')
+    assert r.returncode != 0
+    wait_for(lambda: 'result=not-allowed' in p.log_text(), what='the refusal')
+
+
+def test_version_and_help():
+    r = run_pk_socks('--version')
+    assert r.returncode == 0 and 'pk-socks' in r.stdout
+    r = run_pk_socks('--help')
+    assert r.returncode == 0 and '--listen' in r.stdout and '--allow-open' in r.stdout
+
+
+def test_sample_config_checks(tmp_path):
+    """data/proxykit.conf, the sample, is a valid configuration."""
+    srcdir = os.environ.get('PK_SRCDIR', os.path.join(os.path.dirname(__file__), '..'))
+    users = tmp_path / 'users'
+    users.write_text('farm:secret\n')
+    sample = open(os.path.join(srcdir, 'data', 'proxykit.conf')).read()
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text(sample.replace('/etc/proxykit/users', str(users)))
+    r = run_pk_socks('--check', '--config', str(conf))
+    assert r.returncode == 0, r.stderr
+    assert 'configuration OK: 2 listener(s)' in r.stdout
+
+    # --check finds what a start would refuse.
+    conf.write_text('[socks:open]\nlisten = 0.0.0.0:10011\n')
+    r = run_pk_socks('--check', '--config', str(conf))
+    assert r.returncode == 2 and 'allow-open' in r.stderr
+    conf.write_text('[socks:bad]\nlisten = eth0:10011\n')
+    r = run_pk_socks('--check', '--config', str(conf))
+    assert r.returncode == 2 and '[socks:bad] listen' in r.stderr
