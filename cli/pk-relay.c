@@ -29,6 +29,7 @@ static gboolean opt_verbose;
 static gboolean opt_version;
 static int opt_workers = -1;
 static gboolean opt_kernel_nat;
+static char *opt_drain_timeout;
 static char **opt_rules;
 
 static const GOptionEntry entries[] = {
@@ -45,6 +46,8 @@ static const GOptionEntry entries[] = {
   { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "With --status: print the status as JSON", NULL },
   { "workers", 'w', 0, G_OPTION_ARG_INT, &opt_workers,
     "Threads that accept and relay TCP connections, each with its own listening socket (default: one per CPU; 0: none, all in the main thread)", "N" },
+  { "drain-timeout", 0, 0, G_OPTION_ARG_STRING, &opt_drain_timeout,
+    "On SIGTERM, let TCP connections finish for up to this long before closing them (default 5s)", "DURATION" },
   { "kernel-nat", 0, 0, G_OPTION_ARG_NONE, &opt_kernel_nat,
     "Relay UDP rules with nftables DNAT/masquerade in the kernel (table ip pk_relay, removed on exit)", NULL },
   { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Read and check the rules, print them, and exit", NULL },
@@ -240,6 +243,17 @@ print_status (void)
 }
 
 static void
+wait_for_connections (PkRelay *relay,
+                      guint64  timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (pk_relay_get_n_connections (relay) > 0 && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+}
+
+static void
 print_rules (GPtrArray *rules)
 {
   for (guint i = 0; i < rules->len; i++)
@@ -262,6 +276,7 @@ main (int argc, char **argv)
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GPtrArray) rules = NULL;
   g_autoptr(GError) error = NULL;
+  guint64 drain_ms = 5000;
   Relay r = { 0 };
 
   pk_cli_init ("pk-relay");
@@ -292,6 +307,20 @@ main (int argc, char **argv)
 
   pk_workers_raise_fd_limit ();
 
+  if (opt_drain_timeout != NULL)
+    {
+      /* The library's duration syntax, through a config that has only
+       * this value. */
+      g_autoptr(PkConfig) value = pk_config_new ();
+      g_autofree char *var = g_strconcat ("PK_RELAY_DRAIN_TIMEOUT=", opt_drain_timeout, NULL);
+      const char *envp[] = { var, NULL };
+
+      pk_config_set_environ (value, envp);
+      if (!pk_config_get_duration_ms (value, NULL, NULL, "PK_RELAY_DRAIN_TIMEOUT", 5000, &drain_ms,
+                                      &error))
+        pk_cli_usage_error ("--drain-timeout: '%s' is not a duration (examples: 30, 30s, 500ms, 2m)",
+                            opt_drain_timeout);
+    }
   if (opt_workers < -1 || opt_workers > 1024)
     pk_cli_usage_error ("--workers: %d is not from 0 to 1024", opt_workers);
 
@@ -320,16 +349,16 @@ main (int argc, char **argv)
 
   g_main_loop_run (r.loop);
 
-  /* Connections first, then the threads they ran on: each connection
-   * closes on its own thread once it sees the cancellation. */
+  /* Drain: no new clients, and the connections in progress get some
+   * time to finish; then the rest are closed, each on its own thread,
+   * before the threads stop. */
+  pk_relay_drain (r.relay);
+  if (pk_relay_get_n_connections (r.relay) > 0)
+    g_message ("draining %u connections for up to %" G_GUINT64_FORMAT " ms",
+               pk_relay_get_n_connections (r.relay), drain_ms);
+  wait_for_connections (r.relay, drain_ms);
   pk_relay_stop (r.relay);
-  {
-    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
-    while (pk_relay_get_n_connections (r.relay) > 0 && g_get_monotonic_time () < deadline)
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (1000);
-  }
+  wait_for_connections (r.relay, 5000);
   if (r.workers != NULL)
     pk_workers_stop (r.workers);
   g_unlink (r.state_file);

@@ -446,16 +446,25 @@ epoll_cb (int          fd,
 {
   PkRelayUdp *udp = user_data;
   struct epoll_event events[64];
-  int n = epoll_wait (fd, events, G_N_ELEMENTS (events), 0);
 
-  /* Sessions only go away in the sweep or a flush, never while these
-   * events are handled. */
-  for (int i = 0; i < n; i++)
+  /* While datagrams keep coming, keep going: a main loop iteration costs
+   * more than a look at the epoll set. Bounded, so that the rest of the
+   * main context gets its turn. */
+  for (guint round = 0; round < UDP_ROUNDS; round++)
     {
-      if (events[i].data.ptr == NULL)
-        listener_ready (udp);
-      else
-        session_upstream_ready (events[i].data.ptr);
+      int n = epoll_wait (fd, events, G_N_ELEMENTS (events), 0);
+
+      if (n <= 0)
+        break;
+      /* Sessions only go away in the sweep or a flush, never while these
+       * events are handled. */
+      for (int i = 0; i < n; i++)
+        {
+          if (events[i].data.ptr == NULL)
+            listener_ready (udp);
+          else
+            session_upstream_ready (events[i].data.ptr);
+        }
     }
   return G_SOURCE_CONTINUE;
 }

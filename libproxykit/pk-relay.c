@@ -894,8 +894,9 @@ listener_start (PkRelay      *self,
   return g_steal_pointer (&listener);
 }
 
+/* No new connections; those in progress go on. */
 static void
-listener_stop (PkRelayListener *listener)
+listener_close (PkRelayListener *listener)
 {
   g_atomic_int_set (&listener->stopped, TRUE);
   if (listener->workers_id != 0)
@@ -908,6 +909,14 @@ listener_stop (PkRelayListener *listener)
       g_source_destroy (listener->source);
       g_clear_pointer (&listener->source, g_source_unref);
     }
+  if (listener->udp == NULL && listener->socket != NULL)
+    g_socket_close (listener->socket, NULL);
+}
+
+static void
+listener_stop (PkRelayListener *listener)
+{
+  listener_close (listener);
   if (listener->health_timer != NULL)
     {
       g_source_destroy (listener->health_timer);
@@ -1263,6 +1272,32 @@ pk_relay_get_n_connections (PkRelay *self)
   g_return_val_if_fail (PK_IS_RELAY (self), 0);
 
   return g_atomic_int_get (self->connections);
+}
+
+/**
+ * pk_relay_drain:
+ * @self: a #PkRelay
+ *
+ * Stops accepting: TCP rules close their listening sockets, so that new
+ * clients are refused, while the connections in progress go on (see
+ * pk_relay_get_n_connections()). UDP rules stop at once: their sessions
+ * answer through the listening socket. pk_relay_stop() ends the rest.
+ * This is how a tool drains on SIGTERM.
+ */
+void
+pk_relay_drain (PkRelay *self)
+{
+  g_return_if_fail (PK_IS_RELAY (self));
+
+  for (guint i = 0; i < self->listeners->len; i++)
+    {
+      PkRelayListener *listener = g_ptr_array_index (self->listeners, i);
+
+      if (listener->udp != NULL)
+        listener_stop (listener);
+      else
+        listener_close (listener);
+    }
 }
 
 /**

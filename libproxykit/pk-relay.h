@@ -47,6 +47,8 @@ guint16     pk_relay_get_local_port    (PkRelay      *self,
 PK_AVAILABLE_IN_ALL
 guint       pk_relay_get_n_connections (PkRelay      *self);
 PK_AVAILABLE_IN_ALL
+void        pk_relay_drain             (PkRelay      *self);
+PK_AVAILABLE_IN_ALL
 void        pk_relay_stop              (PkRelay      *self);
 
 PK_AVAILABLE_IN_ALL

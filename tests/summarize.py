@@ -10,7 +10,8 @@ import re
 import sys
 
 TAP = re.compile(r'^(not ok|ok)\b(.*)$', re.M)
-PYTEST = re.compile(r'=+ (.*?) in [\d.]+s', re.M)
+# '=== 5 passed, 1 skipped in 2.3s ===' or, with -q, '5 passed in 2.3s'
+PYTEST = re.compile(r'^=*\s*(\d+ \w+(?:, \d+ \w+)*) in [\d.]+s\b', re.M)
 
 
 def count(entry):

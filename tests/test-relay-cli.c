@@ -318,8 +318,18 @@ test_env_file_sighup (Fixture       *f,
   }
   roundtrip (live, "still there");
 
-  /* SIGTERM: clean exit, and the status says so. */
+  /* SIGTERM drains: no new clients, the live connection goes on until
+   * its client is done; then a clean exit, and no status left behind. */
   g_subprocess_send_signal (f->relay, SIGTERM);
+  {
+    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+    while (!refused (p1) && g_get_monotonic_time () < deadline)
+      g_usleep (10000);
+    g_assert_true (refused (p1));
+  }
+  roundtrip (live, "while draining");
+  g_clear_object (&live);
   g_subprocess_wait (f->relay, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (f->relay));

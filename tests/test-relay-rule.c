@@ -253,7 +253,9 @@ static const char sections_conf[] =
   "idle-timeout = 2m\n"
   "max-sessions = 10\n"
   "connect-timeout = 1s\n"
-  "allow = 10.0.0.0/8, 192.168.1.5\n";
+  "allow = 10.0.0.0/8, 192.168.1.5\n"
+  "egress-address = 192.168.11.100\n"
+  "egress-fwmark = 11\n";
 
 static void
 test_config_sections (void)
@@ -289,6 +291,11 @@ test_config_sections (void)
   g_assert_cmpuint (pk_relay_rule_get_max_sessions (r), ==, 10);
   g_assert_cmpuint (pk_relay_rule_get_connect_timeout (r), ==, 1000);
   g_assert_cmpstr (pk_relay_rule_get_allow (r), ==, "10.0.0.0/8, 192.168.1.5");
+  g_assert_nonnull (pk_relay_rule_get_egress (r));
+  g_assert_cmpstr (pk_egress_get_address (pk_relay_rule_get_egress (r)), ==, "192.168.11.100");
+  g_assert_cmpuint (pk_egress_get_fwmark (pk_relay_rule_get_egress (r)), ==, 11);
+  /* The other rule leaves by the default route. */
+  g_assert_null (pk_relay_rule_get_egress (g_ptr_array_index (rules, 0)));
 }
 
 static void

@@ -149,6 +149,7 @@ iterate_for (guint ms)
 }
 
 static gboolean connect_refused (guint16 port);
+static void echo_roundtrip (GSocket *client, const char *msg);
 
 /* --- TCP --- */
 
@@ -667,6 +668,221 @@ test_udp_session_expiry_and_cap (void)
   g_assert_cmpint (rule_counter (relay, "expire", "connections"), ==, 4);
 }
 
+/* --- egress --- */
+
+/* Upstream connections and sockets leave through the rule's egress: the
+ * upstream sees its source address. */
+static void
+test_egress_source_address (void)
+{
+  g_autoptr(PkTestEchoServer) tcp_echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  g_autoptr(PkTestEchoServer) udp_echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_DATAGRAM);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) tcp = loopback_rule (PK_RELAY_PROTOCOL_TCP, pk_test_echo_server_get_port (tcp_echo), "tcp-egress");
+  g_autoptr(PkRelayRule) udp = loopback_rule (PK_RELAY_PROTOCOL_UDP, pk_test_echo_server_get_port (udp_echo), "udp-egress");
+  g_autoptr(PkEgress) egress = NULL;
+  g_autoptr(GSocketAddress) addr = NULL;
+  g_autoptr(GSocket) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tcp_peer = NULL;
+  g_autofree char *udp_peer = NULL;
+  UdpClients u = { .connect_to = "127.0.0.1", .n_clients = 1, .n_datagrams = 2 };
+
+  egress = pk_egress_new_full ("127.0.0.5", NULL, 0, 0, &error);
+  g_assert_no_error (error);
+  pk_relay_rule_set_egress (tcp, egress);
+  pk_relay_rule_set_egress (udp, egress);
+
+  addr = loopback ("127.0.0.1", start_rule (relay, tcp));
+  client = pk_test_connect_tcp (addr);
+  echo_roundtrip (client, "from the egress");
+  tcp_peer = pk_test_echo_server_dup_last_peer (tcp_echo);
+  g_assert_cmpstr (tcp_peer, ==, "127.0.0.5");
+
+  u.port = start_rule (relay, udp);
+  u.client.thread = g_thread_new ("udp", udp_clients_thread, &u);
+  client_join (&u.client);
+  g_assert_cmpuint (u.ok, ==, 2);
+  udp_peer = pk_test_echo_server_dup_last_peer (udp_echo);
+  g_assert_cmpstr (udp_peer, ==, "127.0.0.5");
+}
+
+/* --- names that move --- */
+
+/* DNS for the names of this test only: no lookup leaves the process.
+ * The answer for "moving.test" is whatever the test last set. */
+typedef struct {
+  GResolver parent_instance;
+  char *address;
+} TestResolver;
+
+typedef struct {
+  GResolverClass parent_class;
+} TestResolverClass;
+
+static GType test_resolver_get_type (void);
+G_DEFINE_TYPE (TestResolver, test_resolver, G_TYPE_RESOLVER)
+
+static GList *
+test_resolver_answer (TestResolver  *self,
+                      const char    *name,
+                      GError       **error)
+{
+  if (!g_str_equal (name, "moving.test") || self->address == NULL)
+    {
+      g_set_error (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND, "no such name '%s'", name);
+      return NULL;
+    }
+  return g_list_prepend (NULL, g_inet_address_new_from_string (self->address));
+}
+
+static void
+test_resolver_lookup_async (GResolver                *resolver,
+                            const char               *name,
+                            GResolverNameLookupFlags  flags,
+                            GCancellable             *cancellable,
+                            GAsyncReadyCallback       callback,
+                            gpointer                  user_data)
+{
+  g_autoptr(GTask) task = g_task_new (resolver, cancellable, callback, user_data);
+  GError *error = NULL;
+  GList *answer = test_resolver_answer ((TestResolver *) resolver, name, &error);
+
+  if (answer == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, answer, (GDestroyNotify) g_resolver_free_addresses);
+}
+
+static void
+test_resolver_lookup_plain_async (GResolver           *resolver,
+                                  const char          *name,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  test_resolver_lookup_async (resolver, name, 0, cancellable, callback, user_data);
+}
+
+static GList *
+test_resolver_lookup_finish (GResolver     *resolver,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static GList *
+test_resolver_lookup (GResolver     *resolver,
+                      const char    *name,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  return test_resolver_answer ((TestResolver *) resolver, name, error);
+}
+
+static void
+test_resolver_finalize (GObject *object)
+{
+  g_free (((TestResolver *) object)->address);
+  G_OBJECT_CLASS (test_resolver_parent_class)->finalize (object);
+}
+
+static void
+test_resolver_class_init (TestResolverClass *klass)
+{
+  GResolverClass *resolver_class = G_RESOLVER_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = test_resolver_finalize;
+  resolver_class->lookup_by_name = test_resolver_lookup;
+  resolver_class->lookup_by_name_async = test_resolver_lookup_plain_async;
+  resolver_class->lookup_by_name_finish = test_resolver_lookup_finish;
+  resolver_class->lookup_by_name_with_flags_async = test_resolver_lookup_async;
+  resolver_class->lookup_by_name_with_flags_finish = test_resolver_lookup_finish;
+}
+
+static void
+test_resolver_init (TestResolver *self)
+{
+}
+
+/* A listener on a given address and port that echoes one connection,
+ * in a thread. */
+typedef struct {
+  GSocket *listener;
+  GThread *thread;
+} OneEcho;
+
+static gpointer
+one_echo_thread (gpointer data)
+{
+  OneEcho *e = data;
+  g_autoptr(GSocket) conn = g_socket_accept (e->listener, NULL, NULL);
+  char buf[256];
+  gssize n;
+
+  if (conn == NULL)
+    return NULL;
+  g_socket_set_timeout (conn, 10);
+  while ((n = g_socket_receive (conn, buf, sizeof buf, NULL, NULL)) > 0)
+    g_socket_send (conn, buf, n, NULL, NULL);
+  return NULL;
+}
+
+static void
+test_tcp_host_moves (void)
+{
+  g_autoptr(GResolver) old_resolver = g_resolver_get_default ();
+  TestResolver *resolver = g_object_new (test_resolver_get_type (), NULL);
+  g_autoptr(PkTestEchoServer) first = pk_test_echo_server_new ("127.0.0.2", G_SOCKET_TYPE_STREAM);
+  guint16 port = pk_test_echo_server_get_port (first);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = pk_relay_rule_new (PK_RELAY_PROTOCOL_TCP, 0, "moving.test", port);
+  g_autoptr(GSocketAddress) relay_addr = NULL;
+  g_autoptr(GSocketAddress) second_addr = NULL;
+  g_autoptr(GError) error = NULL;
+  OneEcho second = { 0 };
+
+  g_resolver_set_default (G_RESOLVER (resolver));
+  resolver->address = g_strdup ("127.0.0.2");
+  pk_relay_rule_set_name (rule, "moving");
+  g_assert_true (pk_relay_rule_set_listen_address (rule, "127.0.0.1", NULL));
+  relay_addr = loopback ("127.0.0.1", start_rule (relay, rule));
+
+  {
+    g_autoptr(GSocket) c = pk_test_connect_tcp (relay_addr);
+    echo_roundtrip (c, "to the first address");
+  }
+
+  /* The host moves: its old address refuses, the name points elsewhere. */
+  pk_test_echo_server_free (g_steal_pointer (&first));
+  second.listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
+  second_addr = loopback ("127.0.0.3", port);
+  g_socket_bind (second.listener, second_addr, TRUE, &error);
+  g_assert_no_error (error);
+  g_socket_listen (second.listener, &error);
+  g_assert_no_error (error);
+  second.thread = g_thread_new ("second", one_echo_thread, &second);
+  g_free (resolver->address);
+  resolver->address = g_strdup ("127.0.0.3");
+
+  /* The relay still has the old address; the refusal makes it look the
+   * name up again, and the client never notices. */
+  {
+    g_autoptr(GSocket) c = pk_test_connect_tcp (relay_addr);
+    echo_roundtrip (c, "to the new address");
+  }
+  g_assert_cmpint (rule_counter (relay, "moving", "failed"), ==, 0);
+  g_assert_cmpint (rule_counter (relay, "moving", "connections"), ==, 2);
+
+  pk_relay_stop (relay);
+  g_thread_join (second.thread);
+  g_socket_close (second.listener, NULL);
+  g_object_unref (second.listener);
+  g_resolver_set_default (old_resolver);
+  g_object_unref (resolver);
+}
+
 /* --- reload --- */
 
 static gboolean
@@ -767,6 +983,8 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/tcp/keepalive-set-on-both-sides", test_tcp_keepalive_options);
   g_test_add_func ("/relay/tcp/upstream-refused-closes-client", test_tcp_upstream_refused);
   g_test_add_func ("/relay/tcp/allowlist-refuses", test_tcp_allowlist);
+  g_test_add_func ("/relay/tcp/host-moves-resolved-again", test_tcp_host_moves);
+  g_test_add_func ("/relay/egress/source-address", test_egress_source_address);
   g_test_add_func ("/relay/health/down-then-up", test_health_down_then_up);
   g_test_add_func ("/relay/udp/echo-several-clients", test_udp_echo_several_clients);
   g_test_add_func ("/relay/udp/reply-from-listening-address", test_udp_reply_from_listening_address);
