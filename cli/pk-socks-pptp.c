@@ -76,7 +76,8 @@ save_state (PkNodeStatus  status,
             const char   *listen)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PkNodeState) node = pk_state_store_load_or_new (pptp.store, pptp.node, &error);
+  /* under the node's lock: pk-watchdog writes the same file */
+  g_autoptr(PkNodeState) node = pk_state_store_load_locked (pptp.store, pptp.node, &error);
 
   if (node == NULL)
     {
@@ -97,7 +98,7 @@ save_state (PkNodeStatus  status,
   pk_node_state_set_status (node, status, reason);
   if (status == PK_NODE_STATUS_ONLINE)
     pk_node_state_set_consecutive_failures (node, 0);
-  if (!pk_state_store_save (pptp.store, node, &error))
+  if (!pk_state_store_save_unlock (pptp.store, node, &error))
     g_warning ("node %s: %s", pptp.node, error->message);
 }
 

@@ -357,13 +357,26 @@ load_node (App        *app,
   return state;
 }
 
+/* Changes are made under the node's lock: pk-socks writes the same file. */
+static PkNodeState *
+lock_node (App        *app,
+           const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  PkNodeState *state = pk_state_store_load_locked (app->store, name, &error);
+
+  if (state == NULL)
+    g_warning ("node %s: %s", name, error->message);
+  return state;
+}
+
 static void
-save_node (App         *app,
-           PkNodeState *state)
+save_unlock (App         *app,
+             PkNodeState *state)
 {
   g_autoptr(GError) error = NULL;
 
-  if (!pk_state_store_save (app->store, state, &error))
+  if (!pk_state_store_save_unlock (app->store, state, &error))
     g_warning ("node %s: %s", pk_node_state_get_name (state), error->message);
 }
 
@@ -393,12 +406,16 @@ node_checked (PkWatchdog *wd,
     g_message ("node %s: check failed (%u/%u): %s", node->name, cf, pk_watchdog_get_fall (wd), reason);
 
   /* keep the file's counter in step with what happened */
-  state = load_node (node->app, node->name);
-  if (state != NULL && pk_node_state_get_consecutive_failures (state) != cf)
+  state = lock_node (node->app, node->name);
+  if (state == NULL)
+    return;
+  if (pk_node_state_get_consecutive_failures (state) != cf)
     {
       pk_node_state_set_consecutive_failures (state, cf);
-      save_node (node->app, state);
+      save_unlock (node->app, state);
     }
+  else
+    pk_state_store_unlock (node->app->store, node->name);
 }
 
 static void
@@ -585,7 +602,7 @@ failure_tunnel_stopped (GObject      *source,
     g_warning ("node %s: %s", node->name, error->message);
   g_clear_object (&node->tunnel);
 
-  state = load_node (app, node->name);
+  state = lock_node (app, node->name);
   if (state != NULL)
     {
       /* the tunnel's identity stays (recovery rebuilds it), its process goes */
@@ -597,7 +614,7 @@ failure_tunnel_stopped (GObject      *source,
       pk_node_state_set_fails (state, pk_node_state_get_fails (state) + 1);
       pk_node_state_set_consecutive_failures (state, node->wd ? pk_watchdog_get_consecutive_failures (node->wd) : app->s.fall);
       pk_node_state_set_last_change (state, g_get_real_time () / G_USEC_PER_SEC);
-      save_node (app, state);
+      save_unlock (app, state);
       g_message ("node %s: status ping_failed, fails %u", node->name, pk_node_state_get_fails (state));
     }
   unwatch_node (node);
@@ -808,7 +825,7 @@ recovery_checked (GObject      *source,
       return;
     }
 
-  state = load_node (app, node->name);
+  state = lock_node (app, node->name);
   if (state == NULL)
     {
       recovery_attempt_failed (node, "cannot read the node state");
@@ -822,7 +839,7 @@ recovery_checked (GObject      *source,
   pk_node_state_set_status (state, PK_NODE_STATUS_ONLINE, NULL);
   pk_node_state_set_consecutive_failures (state, 0);
   pk_node_state_set_last_change (state, g_get_real_time () / G_USEC_PER_SEC);
-  save_node (app, state);
+  save_unlock (app, state);
   g_message ("node %s: recovered after %u attempt%s: online on %s", node->name, node->attempt,
              node->attempt == 1 ? "" : "s", pk_tunnel_get_interface (node->tunnel));
   node->attempt = 0;
@@ -927,7 +944,7 @@ static void
 recovery_attempt_failed (Node       *node,
                          const char *reason)
 {
-  g_autoptr(PkNodeState) state = load_node (node->app, node->name);
+  g_autoptr(PkNodeState) state = lock_node (node->app, node->name);
 
   g_message ("node %s: recovery attempt %u failed: %s", node->name, node->attempt, reason);
   if (node->socks != NULL)
@@ -938,7 +955,7 @@ recovery_attempt_failed (Node       *node,
   if (state != NULL)
     {
       pk_node_state_set_status (state, PK_NODE_STATUS_PING_FAILED, reason);
-      save_node (node->app, state);
+      save_unlock (node->app, state);
     }
   if (node->tunnel != NULL)
     pk_tunnel_stop_async (node->tunnel, NULL, recovery_stopped, node);
@@ -1026,7 +1043,7 @@ once_checked (GObject      *source,
   App *app = node->app;
   PkWatchdog *wd = PK_WATCHDOG (source);
   g_autoptr(GError) error = NULL;
-  g_autoptr(PkNodeState) state = load_node (app, node->name);
+  g_autoptr(PkNodeState) state = lock_node (app, node->name);
   gboolean ok = pk_watchdog_check_finish (wd, result, &error);
 
   /* Across runs, the counter lives in the state file. */
@@ -1037,7 +1054,7 @@ once_checked (GObject      *source,
       g_message ("node %s: %s%s%s (%u/%" G_GUINT64_FORMAT ")", node->name, ok ? "ok" : "check failed",
                  ok ? "" : ": ", ok ? "" : error->message, cf, app->s.fall);
       pk_node_state_set_consecutive_failures (state, cf);
-      save_node (app, state);
+      save_unlock (app, state);
       if (cf >= app->s.fall)
         {
           run_failure_actions (node, error->message);
@@ -1077,6 +1094,28 @@ run_once (App *app)
 }
 
 /* --- main --- */
+
+static void
+app_clear (App *app)
+{
+  Settings *s = &app->s;
+
+  if (app->rescan != NULL)
+    {
+      g_source_destroy (app->rescan);
+      g_clear_pointer (&app->rescan, g_source_unref);
+    }
+  g_clear_pointer (&app->nodes, g_hash_table_unref);
+  g_clear_pointer (&app->loop, g_main_loop_unref);
+  g_clear_object (&app->store);
+  g_clear_object (&app->config);
+  g_free (s->socks_target_host);
+  g_free (s->run_dir);
+  g_free (s->pppd);
+  g_free (s->socks_command);
+  g_free (s->check_target);
+  fflush (stdout);
+}
 
 static gboolean
 on_stop (gpointer data)
@@ -1148,12 +1187,13 @@ main (int argc, char **argv)
   if (opt_status)
     {
       print_status (&app);
+      app_clear (&app);
       return PK_CLI_EXIT_OK;
     }
   if (opt_once)
     {
       run_once (&app);
-      g_hash_table_unref (app.nodes);
+      app_clear (&app);
       return PK_CLI_EXIT_OK;
     }
 
@@ -1175,11 +1215,6 @@ main (int argc, char **argv)
 
   g_main_loop_run (app.loop);
 
-  g_source_destroy (app.rescan);
-  g_source_unref (app.rescan);
-  g_hash_table_unref (app.nodes);
-  g_main_loop_unref (app.loop);
-  g_clear_object (&app.store);
-  g_clear_object (&app.config);
+  app_clear (&app);
   return PK_CLI_EXIT_OK;
 }

@@ -16,6 +16,13 @@
  * rename), so that a reader sees either the old or the new state, never
  * half a file, even if the writer is killed or the host loses power.
  *
+ * Several processes change one node (pk-socks records its tunnel,
+ * pk-watchdog records failures): a change is a read, a modification and a
+ * write, made with pk_state_store_load_locked() and
+ * pk_state_store_save_unlock(), which hold an exclusive lock
+ * (`flock(2)` on `DIRECTORY/.NAME.lock`) in between, so that no change is
+ * lost to another writer.
+ *
  * ```c
  * g_autoptr(PkStateStore) store = pk_state_store_new (NULL);
  * g_autoptr(PkNodeState) node = pk_state_store_load_or_new (store, "11", &error);
@@ -30,7 +37,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "pk-error.h"
 #include "pk-state-store.h"
@@ -40,6 +50,7 @@ struct _PkStateStore
   GObject parent_instance;
 
   char *directory;
+  GHashTable *locks;   /* node name -> lock file descriptor */
 };
 
 G_DEFINE_FINAL_TYPE (PkStateStore, pk_state_store, G_TYPE_OBJECT)
@@ -58,6 +69,7 @@ pk_state_store_finalize (GObject *object)
   PkStateStore *self = PK_STATE_STORE (object);
 
   g_free (self->directory);
+  g_hash_table_unref (self->locks);
 
   G_OBJECT_CLASS (pk_state_store_parent_class)->finalize (object);
 }
@@ -123,8 +135,15 @@ pk_state_store_class_init (PkStateStoreClass *klass)
 }
 
 static void
+close_lock (gpointer data)
+{
+  close (GPOINTER_TO_INT (data));
+}
+
+static void
 pk_state_store_init (PkStateStore *self)
 {
+  self->locks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, close_lock);
 }
 
 /**
@@ -432,4 +451,101 @@ pk_state_store_remove (PkStateStore  *self,
       return FALSE;
     }
   return TRUE;
+}
+
+/**
+ * pk_state_store_load_locked:
+ * @self: a #PkStateStore
+ * @name: a node name
+ * @error: return location for a #GError
+ *
+ * Takes the node's lock, waiting while another process holds it, then
+ * reads its state (a new state if it has no file). Release the lock with
+ * pk_state_store_save_unlock() or pk_state_store_unlock(). Locks are not
+ * recursive: do not take the lock of a node twice.
+ *
+ * Returns: (transfer full) (nullable): the node's state, or %NULL with
+ *   @error set (and the lock not held)
+ */
+PkNodeState *
+pk_state_store_load_locked (PkStateStore  *self,
+                            const char    *name,
+                            GError       **error)
+{
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  PkNodeState *node;
+  int fd;
+
+  g_return_val_if_fail (PK_IS_STATE_STORE (self), NULL);
+
+  if (!check_name (name, error))
+    return NULL;
+  g_return_val_if_fail (!g_hash_table_contains (self->locks, name), NULL);
+
+  if (g_mkdir_with_parents (self->directory, 0755) < 0)
+    {
+      int saved_errno = errno;
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cannot create state directory %s: %s",
+                   self->directory, g_strerror (saved_errno));
+      return NULL;
+    }
+  file = g_strconcat (".", name, ".lock", NULL);
+  path = g_build_filename (self->directory, file, NULL);
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 || flock (fd, LOCK_EX) < 0)
+    {
+      int saved_errno = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cannot lock %s: %s", path, g_strerror (saved_errno));
+      return NULL;
+    }
+  g_hash_table_insert (self->locks, g_strdup (name), GINT_TO_POINTER (fd));
+
+  node = pk_state_store_load_or_new (self, name, error);
+  if (node == NULL)
+    pk_state_store_unlock (self, name);
+  return node;
+}
+
+/**
+ * pk_state_store_unlock:
+ * @self: a #PkStateStore
+ * @name: a node name
+ *
+ * Releases the node's lock without writing.
+ */
+void
+pk_state_store_unlock (PkStateStore *self,
+                       const char   *name)
+{
+  g_return_if_fail (PK_IS_STATE_STORE (self));
+  g_hash_table_remove (self->locks, name);
+}
+
+/**
+ * pk_state_store_save_unlock:
+ * @self: a #PkStateStore
+ * @node: the node's state, from pk_state_store_load_locked()
+ * @error: return location for a #GError
+ *
+ * Writes the node's state atomically and releases its lock (also when the
+ * write fails).
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ */
+gboolean
+pk_state_store_save_unlock (PkStateStore  *self,
+                            PkNodeState   *node,
+                            GError       **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (PK_IS_STATE_STORE (self), FALSE);
+  g_return_val_if_fail (PK_IS_NODE_STATE (node), FALSE);
+
+  ok = pk_state_store_save (self, node, error);
+  pk_state_store_unlock (self, pk_node_state_get_name (node));
+  return ok;
 }

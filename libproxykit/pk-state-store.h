@@ -45,6 +45,17 @@ gboolean      pk_state_store_save       (PkStateStore  *self,
                                          PkNodeState   *node,
                                          GError       **error);
 PK_AVAILABLE_IN_ALL
+PkNodeState  *pk_state_store_load_locked (PkStateStore *self,
+                                          const char   *name,
+                                          GError      **error);
+PK_AVAILABLE_IN_ALL
+gboolean      pk_state_store_save_unlock (PkStateStore *self,
+                                          PkNodeState  *node,
+                                          GError      **error);
+PK_AVAILABLE_IN_ALL
+void          pk_state_store_unlock     (PkStateStore  *self,
+                                         const char    *name);
+PK_AVAILABLE_IN_ALL
 gboolean      pk_state_store_remove     (PkStateStore  *self,
                                          const char    *name,
                                          GError       **error);

@@ -207,6 +207,28 @@ try:
     check(wd.wait(timeout=10) == 0, 'pk-watchdog exits 0 on SIGTERM')
     # the recovered tunnel and listener outlive pk-watchdog
     check(alive(new_pid), 'the tunnel keeps running after pk-watchdog stops')
+
+    # --- --once, as from cron: the count of failures lives in the file ---
+    once = [pk_watchdog, '--once', '--state-dir', state_dir, '--run-dir', run_dir, '--config', conf,
+            '--timeout', '2s']
+    r = subprocess.run(once, env=env, capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0 and 'node n1: ok' in r.stderr, '--once on a healthy node says ok')
+    os.kill(new_pid, signal.SIGKILL)
+    wait_for(lambda: not alive(new_pid), 'the recovered pppd dies')
+    for n in (1, 2):
+        r = subprocess.run(once, env=env, capture_output=True, text=True, timeout=60)
+        st = state()
+        check(r.returncode == 0 and st.get('status') == 'online'
+              and st['counters']['consecutive_failures'] == n,
+              '--once run %d: failure %d/3 recorded, no action yet' % (n, n))
+    r = subprocess.run(once, env=env, capture_output=True, text=True, timeout=60)
+    st = state()
+    check(st.get('status') == 'ping_failed' and st['counters']['fails'] == 2,
+          '--once run 3 confirms the failure: ping_failed, fails 2')
+    check(st.get('socks') is None and 'tunnel failure confirmed' in r.stderr,
+          '--once ran the failure actions')
+    check(wait_for(lambda: not connectable(socks_port), 'listener closed by --once'),
+          'the recovered listener was stopped')
 finally:
     st = state()
     # SIGKILL for the listener: SIGTERM would let it drain for 30 s

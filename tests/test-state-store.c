@@ -255,6 +255,54 @@ test_reader_never_sees_half_a_file (Fixture *f, gconstpointer data)
   g_test_message ("%u complete reads during 300 writes (highest fails seen %u)", reads, max_fails);
 }
 
+/* Two processes add to one counter through the lock: no update is lost. */
+static void
+test_locked_updates_are_not_lost (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkNodeState) node = NULL;
+  pid_t child;
+  int status = 0;
+
+  child = fork ();
+  g_assert_cmpint (child, >=, 0);
+  if (child == 0)
+    {
+      g_autoptr(PkStateStore) store = pk_state_store_new (f->dir);
+
+      for (guint i = 0; i < 200; i++)
+        {
+          g_autoptr(PkNodeState) n = pk_state_store_load_locked (store, "count", NULL);
+          if (n == NULL)
+            _exit (2);
+          pk_node_state_set_fails (n, pk_node_state_get_fails (n) + 1);
+          if (!pk_state_store_save_unlock (store, n, NULL))
+            _exit (3);
+        }
+      _exit (0);
+    }
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autoptr(PkNodeState) n = pk_state_store_load_locked (f->store, "count", &error);
+      g_assert_no_error (error);
+      pk_node_state_set_fails (n, pk_node_state_get_fails (n) + 1);
+      g_assert_true (pk_state_store_save_unlock (f->store, n, &error));
+    }
+  g_assert_cmpint (waitpid (child, &status, 0), ==, child);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+
+  node = pk_state_store_load (f->store, "count", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pk_node_state_get_fails (node), ==, 400);
+
+  /* the lock file is not a node */
+  {
+    g_auto(GStrv) names = pk_state_store_list (f->store, &error);
+    g_assert_cmpuint (g_strv_length (names), ==, 1);
+  }
+}
+
 static void
 test_remove (Fixture *f, gconstpointer data)
 {
@@ -318,6 +366,7 @@ main (int argc, char **argv)
   ADD ("/state-store/unknown-fields-ignored", test_unknown_fields_ignored);
   ADD ("/state-store/reader-never-sees-half-a-file", test_reader_never_sees_half_a_file);
   ADD ("/state-store/remove", test_remove);
+  ADD ("/state-store/locked-updates-are-not-lost", test_locked_updates_are_not_lost);
 
   return g_test_run ();
 }
