@@ -3,8 +3,10 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import socks
@@ -50,18 +52,76 @@ def test_c_socks_listener_built_by_meson(builddir, echo_server):
     run_socks_listener(program, echo_server)
 
 
-def test_c_socks_listener_builds_with_pkg_config(builddir, srcdir, echo_server, tmp_path):
+def test_c_examples_build_with_pkg_config(builddir, srcdir, echo_server, tmp_path):
+    """Every examples/*.c compiles warning-free with nothing but
+    `pkg-config --cflags --libs proxykit-1`; the SOCKS listener also runs."""
     cc = shutil.which('cc') or shutil.which('gcc')
     if cc is None or shutil.which('pkg-config') is None:
         pytest.skip('no C compiler or pkg-config')
     env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(builddir, 'meson-uninstalled'))
     flags = subprocess.run(['pkg-config', '--cflags', '--libs', 'proxykit-1'], env=env,
                            check=True, capture_output=True, text=True).stdout.split()
-    program = str(tmp_path / 'socks-listener')
-    subprocess.run([cc, '-Wall', '-Wextra', '-Werror', '-o', program,
-                    example(srcdir, 'socks-listener.c')] + flags, check=True)
+    sources = sorted(f for f in os.listdir(os.path.join(srcdir, 'examples')) if f.endswith('.c'))
+    assert 'socks-listener.c' in sources
+    for source in sources:
+        program = str(tmp_path / source[:-2])
+        subprocess.run([cc, '-Wall', '-Wextra', '-Werror', '-o', program,
+                        example(srcdir, source)] + flags, check=True)
     run_env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(builddir, 'libproxykit'))
-    run_socks_listener(program, echo_server, env=run_env)
+    run_socks_listener(str(tmp_path / 'socks-listener'), echo_server, env=run_env)
+
+
+def test_c_rotate_ip_against_the_emulator(builddir, hilink):
+    program = os.path.join(builddir, 'examples', 'rotate-ip')
+    old = hilink.state()['wan_ip']
+    proc = subprocess.run([program, hilink.url, '127.0.0.1', 'data'], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    new = hilink.state()['wan_ip']
+    assert new != old
+    assert f'{old} -> {new} by data' in proc.stdout
+
+
+def test_c_relay_with_status(builddir, echo_server):
+    host, port, _ = echo_server
+    free = socket.socket()
+    free.bind(('127.0.0.1', 0))
+    in_port = free.getsockname()[1]
+    free.close()
+    proc = subprocess.Popen([os.path.join(builddir, 'examples', 'relay-with-status'),
+                             f'127.0.0.1:{in_port};{port};{host};TCP'],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            try:
+                c = socket.create_connection(('127.0.0.1', in_port), timeout=10)
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.05)
+        with c:
+            c.sendall(b'via the relay example')
+            assert c.recv(100) == b'via the relay example'
+        text = ''
+        while True:                                     # printed every 5 s, over lines
+            line = proc.stdout.readline()
+            assert line, 'relay-with-status ended without a status'
+            text += line
+            try:
+                status = json.loads(text)
+                break
+            except json.JSONDecodeError:
+                continue
+        rule = status['rules'][0]
+        assert rule['connections'] >= 1
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == 0
 
 
 def test_rotate_dongles_rotates_every_dongle(hilink_farm, srcdir, tmp_path):
