@@ -191,6 +191,9 @@ guint32 pk_egress_get_fwmark (PkEgress *self);
 void pk_egress_set_fwmark (PkEgress *self, guint32 fwmark);
 guint pk_egress_get_ttl (PkEgress *self);
 void pk_egress_set_ttl (PkEgress *self, guint ttl);
+const char * const *pk_egress_get_nameservers (PkEgress *self);
+gboolean pk_egress_set_nameservers (PkEgress *self, const char * const *nameservers,
+                                    GError **error);
 gboolean pk_egress_is_default (PkEgress *self);
 char *pk_egress_to_string (PkEgress *self);
 gboolean pk_egress_prepare_socket (PkEgress *self, GSocket *socket, GError **error);
@@ -542,6 +545,9 @@ gboolean pk_relay_add_rule (PkRelay *self, PkRelayRule *rule, GError **error);
 gboolean pk_relay_remove_rule (PkRelay *self, const char *name);
 guint16 pk_relay_get_local_port (PkRelay *self, const char *name);
 void pk_relay_stop (PkRelay *self);
+guint pk_relay_get_n_connections (PkRelay *self);
+void pk_relay_drain (PkRelay *self);
+void pk_relay_set_kernel_nat (PkRelay *self, gboolean kernel_nat);
 char *pk_relay_dup_status_json (PkRelay *self);
 
 /* --- PkMetricsSampler (JsonNode through json-glib) --- */

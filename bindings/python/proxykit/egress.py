@@ -6,7 +6,7 @@ import socket
 from typing import List, Optional
 
 from . import _loop, errors
-from ._util import ms as _ms, python_wait as _python_wait, string as _str, take_string
+from ._util import ms as _ms, python_wait as _python_wait, string as _str, strv, take_string
 from ._ffi import ffi, lib
 
 
@@ -36,15 +36,21 @@ class Egress:
         interface: interface name to bind to, or ``None``.
         fwmark: firewall mark, 0 for none.
         ttl: IP TTL / hop limit, 0 for the system default.
+        nameservers: DNS servers (``"192.168.8.1"``, ``"192.168.8.1:53"``)
+            that names are resolved with, through this egress, instead of
+            the host's resolver (so that a dongle's DNS goes out through
+            the dongle).
     """
 
     def __init__(self, address: Optional[str] = None, interface: Optional[str] = None,
-                 fwmark: int = 0, ttl: int = 0):
+                 fwmark: int = 0, ttl: int = 0, nameservers: Optional[List[str]] = None):
         ptr = errors.call(lib.pk_egress_new_full,
                           address.encode() if address else ffi.NULL,
                           interface.encode() if interface else ffi.NULL,
                           fwmark, ttl)
         self._ptr = _loop.wrap(ptr)
+        if nameservers is not None:
+            self.nameservers = nameservers
 
     @classmethod
     def _from_ptr(cls, ptr) -> 'Egress':
@@ -89,6 +95,26 @@ class Egress:
     @ttl.setter
     def ttl(self, value: int) -> None:
         lib.pk_egress_set_ttl(self._ptr, value)
+
+    @property
+    def nameservers(self) -> List[str]:
+        """The egress's own DNS servers (empty: the host's resolver)."""
+        arr = lib.pk_egress_get_nameservers(self._ptr)
+        out = []
+        i = 0
+        while arr != ffi.NULL and arr[i] != ffi.NULL:
+            out.append(ffi.string(arr[i]).decode())
+            i += 1
+        return out
+
+    @nameservers.setter
+    def nameservers(self, value: Optional[List[str]]) -> None:
+        if not value:
+            errors.call(lib.pk_egress_set_nameservers, self._ptr, ffi.NULL)
+            return
+        arr, keep = strv(value)
+        errors.call(lib.pk_egress_set_nameservers, self._ptr, arr)
+        del keep
 
     @property
     def is_default(self) -> bool:

@@ -112,6 +112,15 @@ class Relay:
         "bytes_out", ...}]}``."""
         return json.loads(_loop.run(lambda: take_string(lib.pk_relay_dup_status_json(self._ptr))))
 
+    @property
+    def connections(self) -> int:
+        """Connections open now, over all rules."""
+        return _loop.run(lambda: lib.pk_relay_get_n_connections(self._ptr))
+
+    def drain(self) -> None:
+        """Stops accepting on every rule; open connections go on."""
+        _loop.run(lambda: lib.pk_relay_drain(self._ptr))
+
     def stop(self) -> None:
         """Stops every rule and closes every connection."""
         _loop.run(lambda: lib.pk_relay_stop(self._ptr))

@@ -85,3 +85,58 @@ def test_prepare_socket_binds_the_source_address():
 def test_bad_port_is_invalid_argument():
     with pytest.raises(proxykit.InvalidArgument):
         proxykit.Egress().connect('127.0.0.1', 0)
+
+
+def dns_server(answers):
+    """A UDP DNS server on 127.0.0.1 that answers A queries from
+    ``answers`` (name -> IPv4) and NXDOMAIN otherwise; returns (sock, port, asked)."""
+    import struct
+    import threading
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(('127.0.0.1', 0))
+    asked = []
+
+    def serve():
+        while True:
+            try:
+                data, peer = sock.recvfrom(512)
+            except OSError:
+                return
+            qid, flags, qd = struct.unpack('>HHH', data[:6])
+            i, labels = 12, []
+            while data[i]:
+                labels.append(data[i + 1:i + 1 + data[i]].decode())
+                i += 1 + data[i]
+            question = data[12:i + 5]
+            qtype = struct.unpack('>H', data[i + 1:i + 3])[0]
+            name = '.'.join(labels)
+            asked.append((name, qtype))
+            if qtype == 1 and name in answers:
+                answer = b'\xc0\x0c' + struct.pack('>HHIH', 1, 1, 60, 4) + socket.inet_aton(answers[name])
+                reply = struct.pack('>HHHHHH', qid, 0x8180, 1, 1, 0, 0) + question + answer
+            else:
+                rcode = 3 if name not in answers else 0
+                reply = struct.pack('>HHHHHH', qid, 0x8180 | rcode, 1, 0, 0, 0) + question
+            sock.sendto(reply, peer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return sock, sock.getsockname()[1], asked
+
+
+def test_names_resolve_through_the_egress_nameservers(echo_server):
+    host, port, _ = echo_server
+    dns, dns_port, asked = dns_server({'dongle11.test': '127.0.0.1'})
+    try:
+        egress = proxykit.Egress(address='127.0.0.1', nameservers=[f'127.0.0.1:{dns_port}'])
+        assert egress.nameservers == [f'127.0.0.1:{dns_port}']
+        assert egress.resolve('dongle11.test', timeout=10) == ['127.0.0.1']
+        assert ('dongle11.test', 1) in asked
+        with egress.connect('dongle11.test', port, timeout=10) as s:
+            s.sendall(b'by name')
+            assert s.recv(10) == b'by name'
+        with pytest.raises(proxykit.Error):
+            egress.resolve('missing.test', timeout=10)
+    finally:
+        dns.close()
+    with pytest.raises(proxykit.InvalidArgument):
+        proxykit.Egress(nameservers=['not-an-ip'])

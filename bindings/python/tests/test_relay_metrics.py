@@ -19,6 +19,7 @@ def test_tcp_relay_forwards_and_counts(echo_server):
         with socket.create_connection(('127.0.0.1', local), timeout=10) as c:
             c.sendall(b'relayed bytes')
             assert c.recv(100) == b'relayed bytes'
+            assert relay.connections == 1
             c.shutdown(socket.SHUT_WR)
             assert c.recv(100) == b''
         status = relay.status()
