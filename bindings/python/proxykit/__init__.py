@@ -21,7 +21,7 @@ from .errors import (  # noqa: F401
 from .egress import Egress  # noqa: F401
 from .config import Config  # noqa: F401
 from .socks import SocksServer  # noqa: F401
-from .health import Probe, ProbeResult, Watchdog, startup_check  # noqa: F401
+from .health import Hysteresis, Probe, ProbeResult, Watchdog, startup_check, startup_check_settings  # noqa: F401
 from .relay import Relay, Bridge, BridgeResult  # noqa: F401
 from .metrics import MetricsSampler  # noqa: F401
 from .modem import Modem, HilinkModem, ModemStatus, ModemTraffic, NETWORK_MODES  # noqa: F401
@@ -38,7 +38,7 @@ version_info = (_lib.PK_MAJOR_VERSION, _lib.PK_MINOR_VERSION, _lib.PK_MICRO_VERS
 __all__ = [
     '__version__', 'version_info',
     'Egress', 'Config', 'SocksServer',
-    'Probe', 'ProbeResult', 'Watchdog', 'startup_check',
+    'Probe', 'ProbeResult', 'Watchdog', 'Hysteresis', 'startup_check', 'startup_check_settings',
     'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler',
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
     'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel',

@@ -725,3 +725,28 @@ guint pk_workers_get_n_workers (PkWorkers *self);
 gboolean pk_workers_start (PkWorkers *self, GError **error);
 void pk_workers_stop (PkWorkers *self);
 void pk_socks_server_set_workers (PkSocksServer *self, PkWorkers *workers);
+
+/* --- more: relay rule sets, locked state, startup-check settings, PkHysteresis --- */
+typedef struct { gpointer *pdata; guint len; } GPtrArray;
+GPtrArray *g_ptr_array_new_with_free_func (GDestroyNotify element_free_func);
+void g_ptr_array_add (GPtrArray *array, gpointer data);
+void g_ptr_array_unref (GPtrArray *array);
+gboolean pk_relay_set_rules (PkRelay *self, GPtrArray *rules, GError **error);
+PkNodeState *pk_state_store_load_locked (PkStateStore *self, const char *name, GError **error);
+gboolean pk_state_store_save_unlock (PkStateStore *self, PkNodeState *node, GError **error);
+void pk_state_store_unlock (PkStateStore *self, const char *name);
+gboolean pk_startup_check_get_settings (PkConfig *config, char **out_target, guint *out_tries,
+                                        guint *out_delay_ms, guint *out_timeout_ms,
+                                        GError **error);
+typedef struct _PkHysteresis PkHysteresis;
+PkHysteresis *pk_hysteresis_new (guint fall, guint rise);
+void pk_hysteresis_unref (PkHysteresis *self);
+PkHysteresisEvent pk_hysteresis_feed (PkHysteresis *self, gboolean ok, gint64 now);
+void pk_hysteresis_reset (PkHysteresis *self, PkHealth health, gint64 now);
+PkHealth pk_hysteresis_get_health (PkHysteresis *self);
+gboolean pk_hysteresis_is_confirming (PkHysteresis *self);
+guint pk_hysteresis_get_consecutive_failures (PkHysteresis *self);
+guint pk_hysteresis_get_consecutive_successes (PkHysteresis *self);
+guint pk_hysteresis_get_total_failures (PkHysteresis *self);
+guint pk_hysteresis_get_total_recoveries (PkHysteresis *self);
+guint64 pk_hysteresis_get_n_checks (PkHysteresis *self);

@@ -6,7 +6,7 @@ from typing import Callable, Iterable, List, Optional
 
 from . import _loop, errors
 from ._ffi import ffi, lib
-from ._util import b, ms, python_wait, string
+from ._util import b, ms, python_wait, string, take_string
 from .egress import Egress
 
 
@@ -159,6 +159,21 @@ def startup_check(egress: Optional[Egress] = None, target: Optional[str] = None,
                             'startup check')
 
 
+def startup_check_settings(config: Optional['Config'] = None) -> dict:
+    """The startup check's settings from ``[startup-check]`` of ``config``
+    and the environment (``SOCKS_STARTUP_CHECK_*``): ``target``,
+    ``tries``, ``delay`` and ``timeout`` (seconds), ready for
+    :func:`startup_check`."""
+    target = ffi.new('char **')
+    tries = ffi.new('guint *')
+    delay = ffi.new('guint *')
+    timeout = ffi.new('guint *')
+    errors.call(lib.pk_startup_check_get_settings, config._ptr if config is not None else ffi.NULL,
+                target, tries, delay, timeout)
+    return {'target': take_string(target[0]), 'tries': tries[0], 'delay': delay[0] / 1000.0,
+            'timeout': timeout[0] / 1000.0}
+
+
 def health_name(value: int) -> str:
     return string(lib.pk_health_to_string(value))
 
@@ -300,3 +315,39 @@ class Watchdog:
 
     def __repr__(self) -> str:
         return f'<proxykit.Watchdog {self.name}>'
+
+
+class Hysteresis:
+    """Rise/fall hysteresis over check results, without timers
+    (``PkHysteresis``, what :class:`Watchdog` uses): ``fall`` failures in a
+    row confirm a failure, ``rise`` successes a recovery.
+
+    >>> h = Hysteresis(fall=3, rise=2)
+    >>> [h.feed(False) for _ in range(3)]
+    [None, None, 'failed']
+    """
+
+    def __init__(self, fall: int = 3, rise: int = 2):
+        self._ptr = ffi.gc(lib.pk_hysteresis_new(fall, rise), lib.pk_hysteresis_unref)
+
+    def feed(self, ok: bool, now: Optional[float] = None) -> Optional[str]:
+        """One result; ``"failed"`` or ``"recovered"`` when it confirmed one."""
+        import time
+        event = lib.pk_hysteresis_feed(self._ptr, bool(ok), int((time.time() if now is None else now) * 1e6))
+        return {lib.PK_HYSTERESIS_EVENT_FAILED: 'failed',
+                lib.PK_HYSTERESIS_EVENT_RECOVERED: 'recovered'}.get(event)
+
+    @property
+    def health(self) -> str:
+        return health_name(lib.pk_hysteresis_get_health(self._ptr))
+
+    @property
+    def confirming(self) -> bool:
+        return bool(lib.pk_hysteresis_is_confirming(self._ptr))
+
+    def counters(self) -> dict:
+        return {'consecutive_failures': lib.pk_hysteresis_get_consecutive_failures(self._ptr),
+                'consecutive_successes': lib.pk_hysteresis_get_consecutive_successes(self._ptr),
+                'total_failures': lib.pk_hysteresis_get_total_failures(self._ptr),
+                'total_recoveries': lib.pk_hysteresis_get_total_recoveries(self._ptr),
+                'checks': lib.pk_hysteresis_get_n_checks(self._ptr)}

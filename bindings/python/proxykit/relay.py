@@ -52,42 +52,31 @@ class Relay:
             keepalive: ``(idle_s, interval_s, count)`` for TCP keepalive.
             health_check: ``{"timeout": s, "retries": n, "interval": s}``.
         """
-        if spec is not None:
-            ptr = errors.call(lib.pk_relay_rule_new_from_string, spec.encode())
-        else:
-            if not out_host or not 0 < out_port < 65536 or protocol.lower() not in ('tcp', 'udp'):
-                raise errors.InvalidArgument(
-                    f'relay rule: need out_host, out_port 1-65535 and protocol tcp|udp '
-                    f'(got {out_host!r}, {out_port}, {protocol!r})',
-                    errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
-            proto = lib.PK_RELAY_PROTOCOL_TCP if protocol.lower() == 'tcp' else lib.PK_RELAY_PROTOCOL_UDP
-            ptr = lib.pk_relay_rule_new(proto, in_port, out_host.encode(), out_port)
-        rule = ffi.gc(ptr, lib.pk_relay_rule_unref)
-        if name is not None:
-            lib.pk_relay_rule_set_name(rule, name.encode())
-        if listen_address is not None:
-            errors.call(lib.pk_relay_rule_set_listen_address, rule, listen_address.encode())
-        if egress is not None:
-            lib.pk_relay_rule_set_egress(rule, egress._ptr)
-        if connect_timeout is not None:
-            lib.pk_relay_rule_set_connect_timeout(rule, ms(connect_timeout))
-        if idle_timeout is not None:
-            lib.pk_relay_rule_set_idle_timeout(rule, ms(idle_timeout))
-        if max_sessions is not None:
-            lib.pk_relay_rule_set_max_sessions(rule, max_sessions)
-        if allow is not None:
-            cidrs = allow if isinstance(allow, str) else ','.join(allow)
-            errors.call(lib.pk_relay_rule_set_allow, rule, cidrs.encode())
-        if keepalive is not None:
-            lib.pk_relay_rule_set_keepalive(rule, *keepalive)
-        if health_check is not None:
-            lib.pk_relay_rule_set_health_check(rule, True, ms(health_check.get('timeout', 5)),
-                                               int(health_check.get('retries', 3)),
-                                               ms(health_check.get('interval', 30)))
+        rule = _make_rule(spec, in_port, out_host, out_port, protocol, name, listen_address,
+                          egress, connect_timeout, idle_timeout, max_sessions, allow, keepalive,
+                          health_check)
         rule_name = ffi.string(lib.pk_relay_rule_get_name(rule)).decode()
         _loop.run(lambda: errors.call(lib.pk_relay_add_rule, self._ptr, rule))
         self._names.append(rule_name)
         return rule_name
+
+    def set_rules(self, specs: Iterable[str], **options) -> List[str]:
+        """Makes ``specs`` (``"in_port;out_port;out_host;TCP|UDP"`` strings)
+        the relay's rules, as a reload does: new rules start, rules no
+        longer there stop, unchanged rules keep their sockets and live
+        connections. All rules are checked first; on an error nothing
+        changes. Returns the rule names."""
+        rules = [_make_rule(spec, 0, None, 0, 'tcp', None, options.get('listen_address'),
+                            options.get('egress'), options.get('connect_timeout'),
+                            options.get('idle_timeout'), options.get('max_sessions'),
+                            options.get('allow'), options.get('keepalive'),
+                            options.get('health_check')) for spec in specs]
+        array = ffi.gc(lib.g_ptr_array_new_with_free_func(ffi.NULL), lib.g_ptr_array_unref)
+        for rule in rules:
+            lib.g_ptr_array_add(array, rule)
+        _loop.run(lambda: errors.call(lib.pk_relay_set_rules, self._ptr, array))
+        self._names = [ffi.string(lib.pk_relay_rule_get_name(r)).decode() for r in rules]
+        return list(self._names)
 
     def remove_rule(self, name: str) -> bool:
         """Stops a rule (closing its connections); False if there was none."""
@@ -131,6 +120,44 @@ class Relay:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _make_rule(spec, in_port, out_host, out_port, protocol, name, listen_address, egress,
+               connect_timeout, idle_timeout, max_sessions, allow, keepalive, health_check):
+    """A PkRelayRule (owned by Python) from a spec string or its parts."""
+    if spec is not None:
+        ptr = errors.call(lib.pk_relay_rule_new_from_string, spec.encode())
+    else:
+        if not out_host or not 0 < out_port < 65536 or protocol.lower() not in ('tcp', 'udp'):
+            raise errors.InvalidArgument(
+                f'relay rule: need out_host, out_port 1-65535 and protocol tcp|udp '
+                f'(got {out_host!r}, {out_port}, {protocol!r})',
+                errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
+        proto = lib.PK_RELAY_PROTOCOL_TCP if protocol.lower() == 'tcp' else lib.PK_RELAY_PROTOCOL_UDP
+        ptr = lib.pk_relay_rule_new(proto, in_port, out_host.encode(), out_port)
+    rule = ffi.gc(ptr, lib.pk_relay_rule_unref)
+    if name is not None:
+        lib.pk_relay_rule_set_name(rule, name.encode())
+    if listen_address is not None:
+        errors.call(lib.pk_relay_rule_set_listen_address, rule, listen_address.encode())
+    if egress is not None:
+        lib.pk_relay_rule_set_egress(rule, egress._ptr)
+    if connect_timeout is not None:
+        lib.pk_relay_rule_set_connect_timeout(rule, ms(connect_timeout))
+    if idle_timeout is not None:
+        lib.pk_relay_rule_set_idle_timeout(rule, ms(idle_timeout))
+    if max_sessions is not None:
+        lib.pk_relay_rule_set_max_sessions(rule, max_sessions)
+    if allow is not None:
+        cidrs = allow if isinstance(allow, str) else ','.join(allow)
+        errors.call(lib.pk_relay_rule_set_allow, rule, cidrs.encode())
+    if keepalive is not None:
+        lib.pk_relay_rule_set_keepalive(rule, *keepalive)
+    if health_check is not None:
+        lib.pk_relay_rule_set_health_check(rule, True, ms(health_check.get('timeout', 5)),
+                                           int(health_check.get('retries', 3)),
+                                           ms(health_check.get('interval', 30)))
+    return rule
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """PkStateStore and PkNodeState: the node's state as JSON files."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import Dict, List, Optional
@@ -97,6 +98,23 @@ class StateStore:
         ``create``)."""
         fn = lib.pk_state_store_load_or_new if create else lib.pk_state_store_load
         return NodeState._wrap(errors.call(fn, self._ptr, name.encode()))
+
+    @contextlib.contextmanager
+    def locked(self, name: str):
+        """Holds the node's lock (waiting while another process holds it)
+        and yields its :class:`NodeState`; saves it and unlocks when the
+        block ends, or only unlocks if the block raised::
+
+            with store.locked("node1") as node:
+                node.set_status("ping_failed", "3 checks failed")
+        """
+        node = NodeState._wrap(errors.call(lib.pk_state_store_load_locked, self._ptr, name.encode()))
+        try:
+            yield node
+        except BaseException:
+            lib.pk_state_store_unlock(self._ptr, name.encode())
+            raise
+        errors.call(lib.pk_state_store_save_unlock, self._ptr, node._ptr)
 
     def save(self, node: NodeState) -> None:
         errors.call(lib.pk_state_store_save, self._ptr, node._ptr)

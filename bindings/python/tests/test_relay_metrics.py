@@ -91,3 +91,47 @@ def test_metrics_sample_counts_a_watched_port():
     assert '# TYPE' in text and 'node_cpu_seconds_total' in text
     for s in (client, server, lst):
         s.close()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_set_rules_reloads_keeping_unchanged_rules(echo_server):
+    host, port, _ = echo_server
+    a, b = free_port(), free_port()
+    rule_a = f'127.0.0.1:{a};{port};{host};TCP'
+    rule_b = f'127.0.0.1:{b};{port};{host};TCP'
+    with proxykit.Relay() as relay:
+        names = relay.set_rules([rule_a])
+        live = socket.create_connection(('127.0.0.1', a), timeout=10)
+        live.sendall(b'1')
+        assert live.recv(1) == b'1'
+        assert relay.set_rules([rule_a, rule_b]) == [names[0], relay.rules[1]]
+        live.sendall(b'2')                                # rule A kept its connection
+        assert live.recv(1) == b'2'
+        with socket.create_connection(('127.0.0.1', b), timeout=10) as c:
+            c.sendall(b'b')
+            assert c.recv(1) == b'b'
+        relay.set_rules([rule_b])                         # rule A goes, with its connection
+        assert live.recv(1) == b''
+        live.close()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(('127.0.0.1', a), timeout=5).close()
+        with pytest.raises(proxykit.InvalidArgument):
+            relay.set_rules([rule_b, 'nonsense'])
+        assert relay.local_port(relay.rules[0]) == b    # nothing changed
+
+
+def test_hysteresis_counts():
+    h = proxykit.Hysteresis(fall=3, rise=2)
+    assert [h.feed(False, now=i) for i in range(3)][-1] == 'failed'
+    assert h.health == 'down'
+    assert h.feed(True, now=4) is None and h.confirming
+    assert h.feed(True, now=5) == 'recovered' and h.health == 'up'
+    c = h.counters()
+    assert c['total_failures'] == 1 and c['total_recoveries'] == 1 and c['checks'] == 5

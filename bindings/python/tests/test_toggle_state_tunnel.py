@@ -112,3 +112,25 @@ def test_tunnel_up_and_down_in_a_namespace(srcdir, tmp_path):
                            fake_pppd(srcdir)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'tunnel up and down' in proc.stdout
+
+
+def test_state_store_lock_saves_or_releases(tmp_path):
+    store = proxykit.StateStore(tmp_path)
+    with store.locked('node2') as node:
+        node.set_status('ping_failed', '3 checks failed')
+    assert store.load('node2').status == 'ping_failed'
+    with pytest.raises(RuntimeError):
+        with store.locked('node2') as node:
+            node.set_status('online')
+            raise RuntimeError('changed my mind')
+    assert store.load('node2').status == 'ping_failed'
+    with store.locked('node2') as node:       # the lock was released
+        assert node.status == 'ping_failed'
+
+
+def test_startup_check_settings_from_config_and_environment():
+    cfg = proxykit.Config(data='[startup-check]\nretries = 2\nretry-delay = 500ms\n'
+                               'target = 127.0.0.1:9\n',
+                          environ={'SOCKS_STARTUP_CHECK_TIMEOUT': '3'})
+    assert proxykit.startup_check_settings(cfg) == {
+        'target': '127.0.0.1:9', 'tries': 2, 'delay': 0.5, 'timeout': 3.0}
