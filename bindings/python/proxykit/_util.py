@@ -1,6 +1,7 @@
 """Small conversions shared by the wrappers."""
 from __future__ import annotations
 
+import threading
 from typing import Iterable, List, Optional
 
 from ._ffi import ffi, lib
@@ -60,3 +61,27 @@ def python_wait(timeout: Optional[float], grace: float = 2.0) -> Optional[float]
     """How long Python waits for a C call that has its own ``timeout``: a
     little longer, so that the C library reports its own timeout error."""
     return None if timeout is None else timeout + grace
+
+
+class Service:
+    """What servers share: ``with`` starts and stops them, and
+    :meth:`serve_forever` serves until Ctrl-C. Subclasses have ``start()``,
+    ``stop()`` and a ``serving`` property."""
+
+    def serve_forever(self) -> None:
+        """Starts (if needed) and blocks until Ctrl-C, then stops. For
+        scripts whose only job is to serve."""
+        if not self.serving:
+            self.start()
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

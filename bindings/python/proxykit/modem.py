@@ -8,7 +8,7 @@ from typing import Dict, Optional
 
 from . import _loop, errors
 from ._ffi import ffi, lib
-from ._util import b, ms, string, take_string as _util_take_string
+from ._util import Service, b, ms, string, take_string as _util_take_string
 from .egress import Egress
 
 _STATES = {
@@ -455,7 +455,7 @@ class Toggle:
         return _loop.call_async(start, finish, timeout, f'dongle {self.id}: toggle')
 
 
-class ToggleServer:
+class ToggleServer(Service):
     """The HTTP API of ``pk-toggle --serve`` (``PkToggleServer``):
     ``GET /toggle/N`` runs dongle N's :class:`Toggle`, ``GET /status`` and
     ``GET /proxy-info`` describe the dongles. Serves in the package's GLib
@@ -467,6 +467,7 @@ class ToggleServer:
 
     def __init__(self, listen: str = '127.0.0.1:0', dongles=(), default_method: Optional[str] = None):
         self._listen = listen
+        self.serving = False
         self._toggles: list = []
         ptr = lib.pk_toggle_server_new()
         self._ptr = _loop.wrap(ptr) if ptr != ffi.NULL else ffi.NULL
@@ -487,6 +488,7 @@ class ToggleServer:
 
     def start(self) -> 'ToggleServer':
         _loop.run(lambda: errors.call(lib.pk_toggle_server_listen, self._ptr, self._listen.encode()))
+        self.serving = True
         return self
 
     @property
@@ -494,21 +496,7 @@ class ToggleServer:
         return lib.pk_toggle_server_get_port(self._ptr) if self._ptr != ffi.NULL else 0
 
     def stop(self) -> None:
+        self.serving = False
         if self._ptr != ffi.NULL:
             _loop.run(lambda: lib.pk_toggle_server_stop(self._ptr))
 
-    def serve_forever(self) -> None:
-        """Blocks until Ctrl-C, then stops."""
-        import threading
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.stop()
-
-    def __enter__(self) -> 'ToggleServer':
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

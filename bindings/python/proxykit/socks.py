@@ -7,13 +7,13 @@ from typing import Dict, Iterable, List, Mapping, Optional, Union
 
 from . import _loop, errors
 from ._ffi import ffi, lib
-from ._util import b, ms, python_wait, string, strv, take_string, take_strv
+from ._util import Service, b, ms, python_wait, string, strv, take_string, take_strv
 from .egress import Egress
 
 Users = Union[Mapping[str, str], Iterable[str]]
 
 
-class SocksServer:
+class SocksServer(Service):
     """A SOCKS5 server (RFC 1928/1929) whose outbound connections all leave
     through one :class:`Egress`.
 
@@ -194,24 +194,6 @@ class SocksServer:
     def _stop_workers(self) -> None:
         if self._workers is not None:
             lib.pk_workers_stop(self._workers)
-
-    def serve_forever(self) -> None:
-        """Starts (if needed) and blocks until Ctrl-C, then stops with the
-        drain timeout. For scripts whose only job is the proxy."""
-        if self._state == 'new':
-            self.start()
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.stop()
-
-    def __enter__(self) -> 'SocksServer':
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # --- state ---
 

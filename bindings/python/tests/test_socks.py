@@ -164,3 +164,14 @@ def test_server_on_worker_threads(echo_server):
             s.close()
     stats = srv.stats()
     assert stats['sessions_total'] == 4 and stats['result_succeeded'] == 4
+
+
+def test_serve_forever_stops_on_ctrl_c():
+    import signal
+    import threading
+    srv = proxykit.SocksServer(listen='127.0.0.1:0')
+    timer = threading.Timer(0.3, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+    timer.start()
+    srv.serve_forever()          # returns after Ctrl-C, stopped
+    timer.join()
+    assert not srv.serving and srv.port == 0
