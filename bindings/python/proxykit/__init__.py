@@ -1,0 +1,52 @@
+"""proxykit: Python bindings of libproxykit.
+
+Building blocks for mobile and tunnel proxy nodes, from Python scripts:
+SOCKS5 listeners pinned to an egress, HiLink dongle IP rotation, health
+probes, relays and metrics, without GObject.
+
+The C library works asynchronously in a GLib main loop; the package runs
+that loop in a thread of its own, and the calls here block (each with a
+``timeout``) until the C side is done. Errors are :class:`Error`
+subclasses carrying the GError's ``domain``, ``code`` and ``message``.
+"""
+from ._ffi import ffi as _ffi, lib as _lib, MODE as _MODE
+from .errors import (  # noqa: F401
+    Error, Failed, InvalidArgument, ConfigError, ProtocolError, AuthFailed,
+    NotAllowed, NotSupported, EgressError, ResolveError, Busy, Cooldown,
+    TunnelError, ModemError, CheckFailed, StateError, Unchanged,
+    GioError, Cancelled, TimedOut, ConnectionRefused, ConnectionClosed,
+    HostUnreachable, NetworkUnreachable, HostNotFound, AddressInUse,
+    PermissionDenied, NotFound,
+)
+from .egress import Egress  # noqa: F401
+from .config import Config  # noqa: F401
+from .socks import SocksServer  # noqa: F401
+from .health import Hysteresis, Probe, ProbeResult, Watchdog, startup_check, startup_check_settings  # noqa: F401
+from .relay import Relay, Bridge, BridgeResult  # noqa: F401
+from .metrics import MetricsSampler  # noqa: F401
+from .modem import Modem, HilinkModem, ModemStatus, ModemTraffic, NETWORK_MODES  # noqa: F401
+from .modem import Toggle, ToggleLimiter, ToggleServer  # noqa: F401
+from .history import MetricsAlerts, MetricsRecorder, analyze, read_history  # noqa: F401
+from .state import NodeState, StateStore  # noqa: F401
+from .tunnel import Tunnel  # noqa: F401
+
+__version__: str = _ffi.string(_lib.PK_VERSION_S).decode()
+#: ``"api"`` (the compiled extension) or ``"abi"`` (the fallback without a compiler).
+binding_mode: str = _MODE
+version_info = (_lib.PK_MAJOR_VERSION, _lib.PK_MINOR_VERSION, _lib.PK_MICRO_VERSION)
+
+__all__ = [
+    '__version__', 'version_info',
+    'Egress', 'Config', 'SocksServer',
+    'Probe', 'ProbeResult', 'Watchdog', 'Hysteresis', 'startup_check', 'startup_check_settings',
+    'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler',
+    'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
+    'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel',
+    'MetricsRecorder', 'MetricsAlerts', 'read_history', 'analyze',
+    'Error', 'Failed', 'InvalidArgument', 'ConfigError', 'ProtocolError', 'AuthFailed',
+    'NotAllowed', 'NotSupported', 'EgressError', 'ResolveError', 'Busy', 'Cooldown',
+    'TunnelError', 'ModemError', 'CheckFailed', 'StateError', 'Unchanged',
+    'GioError', 'Cancelled', 'TimedOut', 'ConnectionRefused', 'ConnectionClosed',
+    'HostUnreachable', 'NetworkUnreachable', 'HostNotFound', 'AddressInUse',
+    'PermissionDenied', 'NotFound',
+]

@@ -1,0 +1,259 @@
+"""PkSocksServer: a SOCKS5 listener pinned to an egress."""
+from __future__ import annotations
+
+import json
+import threading
+from typing import Dict, Iterable, List, Mapping, Optional, Union
+
+from . import _loop, errors
+from ._ffi import ffi, lib
+from ._util import b, ms, python_wait, string, strv, take_string, take_strv
+from .egress import Egress
+
+Users = Union[Mapping[str, str], Iterable[str]]
+
+
+class SocksServer:
+    """A SOCKS5 server (RFC 1928/1929) whose outbound connections all leave
+    through one :class:`Egress`.
+
+    It serves in the package's GLib thread: :meth:`start` returns at once,
+    and the server runs until :meth:`stop` (or the end of a ``with`` block).
+
+    >>> with SocksServer(listen="127.0.0.1:1080", egress_address="192.168.11.100") as srv:
+    ...     pass                      # clients use 127.0.0.1:1080 meanwhile
+    >>> srv.stats()["sessions_total"]
+
+    Args:
+        listen: ``"ADDRESS:PORT"`` or a list of them (port 0 picks a free
+            port; :attr:`port` tells which).
+        egress: an :class:`Egress`; or give ``egress_address``,
+            ``egress_interface``, ``fwmark`` and ``ttl`` to build one.
+        name: the name in log lines (``socks[11]``).
+        users: ``{"user": "password"}`` or ``["user:password", ...]``;
+            clients must authenticate while there is any user.
+        users_file: a file of ``user:password`` lines (re-read by :meth:`reload`).
+        allowlist: client CIDRs allowed in (a string or a list), default all.
+        denylist: destination CIDRs refused.
+        handshake_timeout, connect_timeout, resolve_timeout, idle_timeout,
+        udp_idle_timeout: seconds (``None`` keeps the library's default).
+        max_sessions, max_sessions_per_client: caps (0 for none).
+        udp_advertise_address: the address UDP ASSOCIATE replies name.
+        allow_host_destinations: let a non-loopback listener reach the host.
+        drain_timeout: seconds live sessions get when the ``with`` block ends.
+        workers: serve on this many worker threads (``PkWorkers``: each
+            with its own ``SO_REUSEPORT`` socket and main context; 0 for one
+            per CPU) instead of the package's GLib thread.
+    """
+
+    def __init__(self, listen: Union[str, Iterable[str]] = '127.0.0.1:1080', *,
+                 egress: Optional[Egress] = None,
+                 egress_address: Optional[str] = None,
+                 egress_interface: Optional[str] = None,
+                 fwmark: int = 0, ttl: int = 0,
+                 name: Optional[str] = None,
+                 users: Optional[Users] = None,
+                 users_file: Optional[str] = None,
+                 allowlist: Union[str, Iterable[str], None] = None,
+                 denylist: Union[str, Iterable[str], None] = None,
+                 handshake_timeout: Optional[float] = None,
+                 connect_timeout: Optional[float] = None,
+                 resolve_timeout: Optional[float] = None,
+                 idle_timeout: Optional[float] = None,
+                 udp_idle_timeout: Optional[float] = None,
+                 max_sessions: Optional[int] = None,
+                 max_sessions_per_client: Optional[int] = None,
+                 udp_advertise_address: Optional[str] = None,
+                 allow_host_destinations: Optional[bool] = None,
+                 drain_timeout: float = 5.0,
+                 workers: Optional[int] = None):
+        self._listen = [listen] if isinstance(listen, str) else list(listen)
+        self._ptr = _loop.wrap(lib.pk_socks_server_new())
+        self._state = 'new'
+        self._state_lock = threading.Lock()
+        self.drain_timeout = drain_timeout
+        self._workers = None
+        if workers is not None:
+            self._workers = _loop.wrap(lib.pk_workers_new(workers))
+            lib.pk_socks_server_set_workers(self._ptr, self._workers)
+
+        if egress is None and (egress_address or egress_interface or fwmark or ttl):
+            egress = Egress(address=egress_address, interface=egress_interface,
+                            fwmark=fwmark, ttl=ttl)
+        if egress is not None:
+            lib.pk_socks_server_set_egress(self._ptr, egress._ptr)
+        if name is not None:
+            lib.pk_socks_server_set_name(self._ptr, name.encode())
+        for setter, value in ((lib.pk_socks_server_set_handshake_timeout, handshake_timeout),
+                              (lib.pk_socks_server_set_connect_timeout, connect_timeout),
+                              (lib.pk_socks_server_set_resolve_timeout, resolve_timeout),
+                              (lib.pk_socks_server_set_idle_timeout, idle_timeout),
+                              (lib.pk_socks_server_set_udp_idle_timeout, udp_idle_timeout)):
+            if value is not None:
+                setter(self._ptr, ms(value))
+        if max_sessions is not None:
+            lib.pk_socks_server_set_max_sessions(self._ptr, max_sessions)
+        if max_sessions_per_client is not None:
+            lib.pk_socks_server_set_max_sessions_per_client(self._ptr, max_sessions_per_client)
+        if udp_advertise_address is not None:
+            errors.call(lib.pk_socks_server_set_udp_advertise_address, self._ptr,
+                        udp_advertise_address.encode())
+        if allow_host_destinations is not None:
+            lib.pk_socks_server_set_allow_host_destinations(self._ptr, bool(allow_host_destinations))
+        if users_file is not None:
+            errors.call(lib.pk_socks_server_set_users_file, self._ptr, users_file.encode())
+        if users is not None:
+            self.set_users(users)
+        if allowlist is not None:
+            self.set_allowlist(allowlist)
+        if denylist is not None:
+            self.set_denylist(denylist)
+
+    # --- policy (may change while serving; live sessions keep theirs) ---
+
+    def _in_loop(self, fn, *args):
+        return _loop.run(lambda: errors.call(fn, self._ptr, *args))
+
+    def set_users(self, users: Users) -> None:
+        """Replaces the inline users: a mapping or ``"user:password"`` strings."""
+        entries = [f'{u}:{p}' for u, p in users.items()] if isinstance(users, Mapping) else list(users)
+        arr, keep = strv(entries)
+        self._in_loop(lib.pk_socks_server_set_users, arr)
+        del keep
+
+    def set_allowlist(self, cidrs: Union[str, Iterable[str], None]) -> None:
+        """Sets the client CIDRs let in (``None``: everyone)."""
+        if cidrs is not None and not isinstance(cidrs, str):
+            cidrs = ','.join(cidrs)
+        self._in_loop(lib.pk_socks_server_set_allowlist, b(cidrs))
+
+    def set_denylist(self, cidrs: Union[str, Iterable[str], None]) -> None:
+        """Sets the destination CIDRs refused (``None``: none)."""
+        if cidrs is not None and not isinstance(cidrs, str):
+            cidrs = ','.join(cidrs)
+        self._in_loop(lib.pk_socks_server_set_denylist, b(cidrs))
+
+    def reload(self) -> None:
+        """Re-reads the users file without touching live sessions."""
+        self._in_loop(lib.pk_socks_server_reload)
+
+    # --- life cycle ---
+
+    def start(self) -> 'SocksServer':
+        """Binds the listening sockets and starts serving (in the package's
+        GLib thread). Raises :class:`AddressInUse`, :class:`InvalidArgument`..."""
+        with self._state_lock:
+            if self._state != 'new':
+                raise errors.Failed(f'SOCKS server is {self._state}; it can start once')
+            self._state = 'starting'
+        try:
+            for address in self._listen:
+                self._in_loop(lib.pk_socks_server_listen, address.encode())
+            if self._workers is not None:
+                errors.call(lib.pk_workers_start, self._workers)
+        except BaseException:
+            _loop.run(lambda: lib.pk_socks_server_close(self._ptr))
+            self._state = 'stopped'
+            raise
+        self._state = 'serving'
+        return self
+
+    def stop(self, drain_timeout: Optional[float] = None, timeout: Optional[float] = None) -> None:
+        """Stops accepting, lets live sessions finish for up to
+        ``drain_timeout`` seconds (default :attr:`drain_timeout`), closes the
+        rest, and returns once every session has ended."""
+        with self._state_lock:
+            if self._state != 'serving':
+                self._state = 'stopped'
+                return
+            self._state = 'stopping'
+        drain = self.drain_timeout if drain_timeout is None else drain_timeout
+
+        def start(cancellable, callback, data):
+            lib.pk_socks_server_stop_async(self._ptr, ms(drain), cancellable, callback, data)
+
+        def finish(source, result):
+            errors.call(lib.pk_socks_server_stop_finish, self._ptr, result)
+
+        try:
+            _loop.call_async(start, finish, timeout if timeout is not None else python_wait(drain, 10.0),
+                             'stopping the SOCKS server')
+        finally:
+            self._state = 'stopped'
+            self._stop_workers()
+
+    def close(self) -> None:
+        """Closes the listeners and every live session now."""
+        with self._state_lock:
+            was = self._state
+            self._state = 'stopped'
+        if was in ('serving', 'starting'):
+            _loop.run(lambda: lib.pk_socks_server_close(self._ptr))
+        self._stop_workers()
+
+    def _stop_workers(self) -> None:
+        if self._workers is not None:
+            lib.pk_workers_stop(self._workers)
+
+    def serve_forever(self) -> None:
+        """Starts (if needed) and blocks until Ctrl-C, then stops with the
+        drain timeout. For scripts whose only job is the proxy."""
+        if self._state == 'new':
+            self.start()
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> 'SocksServer':
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- state ---
+
+    @property
+    def serving(self) -> bool:
+        return self._state == 'serving'
+
+    @property
+    def port(self) -> int:
+        """The port of the first listening socket (0 when not listening)."""
+        return lib.pk_socks_server_get_port(self._ptr)
+
+    @property
+    def addresses(self) -> List[str]:
+        """The addresses it listens on, as ``"ADDRESS:PORT"``."""
+        return _loop.run(lambda: take_strv(lib.pk_socks_server_dup_listen_addresses(self._ptr)))
+
+    @property
+    def name(self) -> Optional[str]:
+        return string(lib.pk_socks_server_get_name(self._ptr))
+
+    @property
+    def egress(self) -> Optional[Egress]:
+        """The egress outbound connections leave through."""
+        ptr = lib.pk_socks_server_get_egress(self._ptr)
+        return Egress._from_ptr(ptr) if ptr != ffi.NULL else None
+
+    @property
+    def auth_required(self) -> bool:
+        return bool(lib.pk_socks_server_get_auth_required(self._ptr))
+
+    @property
+    def sessions_active(self) -> int:
+        return lib.pk_socks_server_get_sessions_active(self._ptr)
+
+    def stats(self) -> Dict[str, int]:
+        """A snapshot of the counters: ``sessions_active``,
+        ``sessions_total``, ``bytes_up``, ``bytes_down`` and
+        ``result_NAME`` for each way a session can end
+        (``result_succeeded``, ``result_auth_failed``, ...)."""
+        raw = json.loads(take_string(lib.pk_socks_server_dup_stats_json(self._ptr)))
+        return {k.replace('-', '_'): v for k, v in raw.items()}
+
+    def __repr__(self) -> str:
+        return f'<proxykit.SocksServer {self._listen} {self._state}>'

@@ -1,0 +1,126 @@
+"""PkStateStore and PkNodeState: the node's state as JSON files."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from typing import Dict, List, Optional
+
+from . import _loop, errors
+from ._ffi import ffi, lib
+from ._util import b, take_string, take_strv
+
+STATUSES = ('starting', 'online', 'ping_failed', 'stopped')
+
+
+def _status_value(status: str) -> int:
+    out = ffi.new('PkNodeStatus *')
+    if not lib.pk_node_status_from_string(status.encode(), out):
+        raise errors.InvalidArgument(f'node status {status!r}: expected one of {", ".join(STATUSES)}',
+                                     errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
+    return out[0]
+
+
+class NodeState:
+    """The recorded state of one proxy node (``PkNodeState``): its status
+    (``"online"``, ``"ping_failed"``...), the tunnel and SOCKS listener in
+    use and failure counters. :meth:`to_dict` gives all of it."""
+
+    def __init__(self, name: str):
+        self._ptr = _loop.wrap(lib.pk_node_state_new(name.encode()))
+
+    @classmethod
+    def _wrap(cls, ptr) -> 'NodeState':
+        self = cls.__new__(cls)
+        self._ptr = _loop.wrap(ptr)
+        return self
+
+    @classmethod
+    def from_json(cls, text: str) -> 'NodeState':
+        raw = text.encode()
+        return cls._wrap(errors.call(lib.pk_node_state_new_from_json, raw, len(raw)))
+
+    def to_json(self) -> str:
+        return take_string(lib.pk_node_state_to_json(self._ptr))
+
+    def to_dict(self) -> Dict[str, object]:
+        return json.loads(self.to_json())
+
+    @property
+    def name(self) -> str:
+        return ffi.string(lib.pk_node_state_get_name(self._ptr)).decode()
+
+    @property
+    def status(self) -> str:
+        return ffi.string(lib.pk_node_status_to_string(lib.pk_node_state_get_status(self._ptr))).decode()
+
+    def set_status(self, status: str, reason: Optional[str] = None) -> None:
+        lib.pk_node_state_set_status(self._ptr, _status_value(status), b(reason))
+
+    def set_tunnel(self, server: str, linkname: str, unit: int, interface: str, pid: int) -> None:
+        lib.pk_node_state_set_tunnel(self._ptr, server.encode(), linkname.encode(), unit,
+                                     interface.encode(), pid)
+
+    def clear_tunnel(self) -> None:
+        lib.pk_node_state_clear_tunnel(self._ptr)
+
+    def set_socks(self, listen: str, pid: int) -> None:
+        lib.pk_node_state_set_socks(self._ptr, listen.encode(), pid)
+
+    def clear_socks(self) -> None:
+        lib.pk_node_state_clear_socks(self._ptr)
+
+    def set_fails(self, fails: int, consecutive: Optional[int] = None) -> None:
+        lib.pk_node_state_set_fails(self._ptr, fails)
+        if consecutive is not None:
+            lib.pk_node_state_set_consecutive_failures(self._ptr, consecutive)
+
+    def __repr__(self) -> str:
+        return f'<proxykit.NodeState {self.name} {self.status}>'
+
+
+class StateStore:
+    """Node states as JSON files under a directory (``PkStateStore``),
+    written atomically."""
+
+    def __init__(self, directory: str | os.PathLike):
+        self._ptr = _loop.wrap(lib.pk_state_store_new(os.fsencode(directory)))
+
+    @property
+    def directory(self) -> str:
+        return ffi.string(lib.pk_state_store_get_directory(self._ptr)).decode()
+
+    def names(self) -> List[str]:
+        return take_strv(errors.call(lib.pk_state_store_list, self._ptr))
+
+    def load(self, name: str, create: bool = False) -> NodeState:
+        """Loads a node's state (:class:`NotFound` if there is none, unless
+        ``create``)."""
+        fn = lib.pk_state_store_load_or_new if create else lib.pk_state_store_load
+        return NodeState._wrap(errors.call(fn, self._ptr, name.encode()))
+
+    @contextlib.contextmanager
+    def locked(self, name: str):
+        """Holds the node's lock (waiting while another process holds it)
+        and yields its :class:`NodeState`; saves it and unlocks when the
+        block ends, or only unlocks if the block raised::
+
+            with store.locked("node1") as node:
+                node.set_status("ping_failed", "3 checks failed")
+        """
+        node = NodeState._wrap(errors.call(lib.pk_state_store_load_locked, self._ptr, name.encode()))
+        try:
+            yield node
+        except BaseException:
+            lib.pk_state_store_unlock(self._ptr, name.encode())
+            raise
+        errors.call(lib.pk_state_store_save_unlock, self._ptr, node._ptr)
+
+    def save(self, node: NodeState) -> None:
+        errors.call(lib.pk_state_store_save, self._ptr, node._ptr)
+
+    def remove(self, name: str) -> None:
+        errors.call(lib.pk_state_store_remove, self._ptr, name.encode())
+
+    def path(self, name: str) -> str:
+        return take_string(lib.pk_state_store_dup_path(self._ptr, name.encode()))

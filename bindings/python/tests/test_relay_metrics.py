@@ -1,0 +1,137 @@
+"""proxykit.Relay, proxykit.Bridge and proxykit.MetricsSampler."""
+import os
+import socket
+
+import pytest
+
+import proxykit
+
+
+def test_tcp_relay_forwards_and_counts(echo_server):
+    host, port, peers = echo_server
+    with proxykit.Relay() as relay:
+        name = relay.add_rule(in_port=0, out_host=host, out_port=port, name='echo',
+                              listen_address='127.0.0.1',
+                              egress=proxykit.Egress(address='127.0.0.1'), connect_timeout=5)
+        assert name == 'echo' and relay.rules == ['echo']
+        local = relay.local_port('echo')
+        assert local > 0
+        with socket.create_connection(('127.0.0.1', local), timeout=10) as c:
+            c.sendall(b'relayed bytes')
+            assert c.recv(100) == b'relayed bytes'
+            assert relay.connections == 1
+            c.shutdown(socket.SHUT_WR)
+            assert c.recv(100) == b''
+        status = relay.status()
+        rule = status['rules'][0]
+        assert rule['name'] == 'echo' and rule['protocol'].lower() == 'tcp'
+        assert rule['connections'] == 1
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(('127.0.0.1', local), timeout=5).close()
+
+
+def test_malformed_rule_names_the_field():
+    with pytest.raises(proxykit.InvalidArgument) as info:
+        proxykit.Relay(['50025;25;192.0.2.10;SCTP'])
+    assert 'SCTP' in info.value.message or 'protocol' in info.value.message
+
+
+def test_bridge_moves_bytes_both_ways_with_half_close():
+    a_out, a_in = socket.socketpair()
+    b_out, b_in = socket.socketpair()
+    bridge = proxykit.Bridge(a_in, b_in)
+    a_out.sendall(b'x' * 100000)
+    a_out.shutdown(socket.SHUT_WR)
+    b_out.sendall(b'reply')
+    b_out.shutdown(socket.SHUT_WR)
+    import threading
+    got = bytearray()
+
+    def drain():
+        while True:
+            chunk = b_out.recv(65536)
+            if not chunk:
+                return
+            got.extend(chunk)
+    t = threading.Thread(target=drain)
+    t.start()
+    result = bridge.run(timeout=30)
+    t.join(10)
+    assert result.error is None
+    assert (result.bytes_a_to_b, result.bytes_b_to_a) == (100000, 5)
+    assert bytes(got) == b'x' * 100000
+    assert a_out.recv(100) == b'reply'
+    assert a_in.getblocking()
+    for s in (a_out, a_in, b_out, b_in):
+        s.close()
+
+
+def test_bridge_idle_timeout_is_reported():
+    a_out, a_in = socket.socketpair()
+    b_out, b_in = socket.socketpair()
+    result = proxykit.Bridge(a_in, b_in, idle_timeout=0.2).run(timeout=30)
+    assert isinstance(result.error, proxykit.TimedOut)
+    assert result.bytes_a_to_b == 0
+    for s in (a_out, a_in, b_out, b_in):
+        s.close()
+
+
+def test_metrics_sample_counts_a_watched_port():
+    lst = socket.socket()
+    lst.bind(('127.0.0.1', 0))
+    lst.listen()
+    port = lst.getsockname()[1]
+    client = socket.create_connection(('127.0.0.1', port))
+    server, _ = lst.accept()
+    sample = proxykit.MetricsSampler(watch_ports=[port], watch_pids=[os.getpid()]).sample()
+    assert sample['tcp']['ports'][str(port)]['ESTABLISHED'] >= 1
+    assert sample['tcp']['ports'][str(port)]['LISTEN'] == 1
+    assert str(os.getpid()) in sample['processes']
+    text = proxykit.MetricsSampler.prometheus(sample)
+    assert '# TYPE' in text and 'node_cpu_seconds_total' in text
+    for s in (client, server, lst):
+        s.close()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_set_rules_reloads_keeping_unchanged_rules(echo_server):
+    host, port, _ = echo_server
+    a, b = free_port(), free_port()
+    rule_a = f'127.0.0.1:{a};{port};{host};TCP'
+    rule_b = f'127.0.0.1:{b};{port};{host};TCP'
+    with proxykit.Relay() as relay:
+        names = relay.set_rules([rule_a])
+        live = socket.create_connection(('127.0.0.1', a), timeout=10)
+        live.sendall(b'1')
+        assert live.recv(1) == b'1'
+        assert relay.set_rules([rule_a, rule_b]) == [names[0], relay.rules[1]]
+        live.sendall(b'2')                                # rule A kept its connection
+        assert live.recv(1) == b'2'
+        with socket.create_connection(('127.0.0.1', b), timeout=10) as c:
+            c.sendall(b'b')
+            assert c.recv(1) == b'b'
+        relay.set_rules([rule_b])                         # rule A goes, with its connection
+        assert live.recv(1) == b''
+        live.close()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(('127.0.0.1', a), timeout=5).close()
+        with pytest.raises(proxykit.InvalidArgument):
+            relay.set_rules([rule_b, 'nonsense'])
+        assert relay.local_port(relay.rules[0]) == b    # nothing changed
+
+
+def test_hysteresis_counts():
+    h = proxykit.Hysteresis(fall=3, rise=2)
+    assert [h.feed(False, now=i) for i in range(3)][-1] == 'failed'
+    assert h.health == 'down'
+    assert h.feed(True, now=4) is None and h.confirming
+    assert h.feed(True, now=5) == 'recovered' and h.health == 'up'
+    c = h.counters()
+    assert c['total_failures'] == 1 and c['total_recoveries'] == 1 and c['checks'] == 5

@@ -1,0 +1,166 @@
+"""proxykit.SocksServer: start and stop from Python, fetch through it with
+python3-socks (PySocks), auth, errors, stats."""
+import http.server
+import socket
+import threading
+
+import pytest
+import socks
+
+import proxykit
+from proxykit._ffi import lib
+
+
+@pytest.fixture
+def http_server():
+    """An HTTP server on 127.0.0.1 answering every GET with a fixed body."""
+    body = b'proxykit says hello\n' * 50
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield srv.server_address[1], body
+    srv.shutdown()
+    srv.server_close()
+    t.join()
+
+
+def socks_client(port, username=None, password=None):
+    s = socks.socksocket(socket.AF_INET, socket.SOCK_STREAM)
+    s.set_proxy(socks.SOCKS5, '127.0.0.1', port, rdns=False, username=username, password=password)
+    s.settimeout(10)
+    return s
+
+
+def http_get(sock, port):
+    sock.connect(('127.0.0.1', port))
+    sock.sendall(b'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n')
+    data = b''
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    head, _, body = data.partition(b'\r\n\r\n')
+    return head, body
+
+
+def test_fetch_through_server_started_from_python(http_server):
+    http_port, body = http_server
+    with proxykit.SocksServer(listen='127.0.0.1:0', egress_address='127.0.0.1', name='py') as srv:
+        assert srv.serving and srv.port > 0
+        assert srv.addresses == [f'127.0.0.1:{srv.port}']
+        head, got = http_get(socks_client(srv.port), http_port)
+        assert head.startswith(b'HTTP/1.0 200')
+        assert got == body
+    assert not srv.serving
+    stats = srv.stats()
+    assert isinstance(stats, dict)
+    assert stats['sessions_total'] == 1
+    assert stats['sessions_active'] == 0
+    assert stats['result_succeeded'] == 1
+    assert stats['bytes_down'] > len(body)
+    assert stats['bytes_up'] > 0
+    # the listener is gone once the block has ended
+    with pytest.raises((ConnectionRefusedError, socks.ProxyConnectionError)):
+        socks_client(srv.port).connect(('127.0.0.1', http_port))
+
+
+def test_username_password_auth(echo_server):
+    host, port, _ = echo_server
+    with proxykit.SocksServer(listen='127.0.0.1:0', users={'alice': 's3cret'}) as srv:
+        assert srv.auth_required
+        s = socks_client(srv.port, 'alice', 's3cret')
+        s.connect((host, port))
+        s.sendall(b'ping')
+        assert s.recv(10) == b'ping'
+        s.close()
+        with pytest.raises(socks.ProxyError, match='authentication failed'):
+            socks_client(srv.port, 'alice', 'wrong').connect((host, port))
+    assert srv.stats()['result_auth_failed'] == 1
+
+
+def test_destination_refused_reaches_the_client(closed_port):
+    with proxykit.SocksServer(listen='127.0.0.1:0') as srv:
+        with pytest.raises(socks.ProxyError, match='refused'):
+            socks_client(srv.port).connect(('127.0.0.1', closed_port))
+    assert srv.stats()['result_connection_refused'] == 1
+
+
+def test_allowlist_refuses_other_clients(echo_server):
+    host, port, _ = echo_server
+    with proxykit.SocksServer(listen='127.0.0.1:0', allowlist=['10.0.0.0/8']) as srv:
+        with pytest.raises(socks.ProxyError, match='not allowed'):
+            socks_client(srv.port).connect((host, port))
+        srv.set_allowlist(['127.0.0.0/8'])
+        s = socks_client(srv.port)
+        s.connect((host, port))
+        s.close()
+
+
+def test_port_in_use_raises_address_in_use():
+    with proxykit.SocksServer(listen='127.0.0.1:0') as first:
+        second = proxykit.SocksServer(listen=f'127.0.0.1:{first.port}')
+        with pytest.raises(proxykit.AddressInUse) as info:
+            second.start()
+        assert info.value.code == lib.G_IO_ERROR_ADDRESS_IN_USE
+        assert str(first.port) in info.value.message
+
+
+def test_malformed_listen_address():
+    with pytest.raises(proxykit.Error) as info:
+        proxykit.SocksServer(listen='not an address:99999').start()
+    assert info.value.domain == 'pk-error-quark'
+    assert 'not an address' in info.value.message
+
+
+def test_malformed_users_entry_is_an_error():
+    with pytest.raises(proxykit.Error) as info:
+        proxykit.SocksServer(listen='127.0.0.1:0', users=['nocolon'])
+    assert info.value.domain == 'pk-error-quark'
+
+
+def test_stop_drains_a_live_session(echo_server):
+    host, port, _ = echo_server
+    srv = proxykit.SocksServer(listen='127.0.0.1:0').start()
+    s = socks_client(srv.port)
+    s.connect((host, port))
+    s.sendall(b'x')
+    assert s.recv(1) == b'x'
+    assert srv.sessions_active == 1
+    srv.stop(drain_timeout=0.2)
+    assert srv.stats()['sessions_active'] == 0
+    assert s.recv(1) == b''
+    s.close()
+
+
+def test_server_can_start_only_once():
+    srv = proxykit.SocksServer(listen='127.0.0.1:0')
+    srv.start()
+    srv.stop()
+    with pytest.raises(proxykit.Failed):
+        srv.start()
+
+
+def test_server_on_worker_threads(echo_server):
+    host, port, _ = echo_server
+    with proxykit.SocksServer(listen='127.0.0.1:0', workers=2) as srv:
+        for i in range(4):
+            s = socks_client(srv.port)
+            s.connect((host, port))
+            s.sendall(b'w%d' % i)
+            assert s.recv(10) == b'w%d' % i
+            s.close()
+    stats = srv.stats()
+    assert stats['sessions_total'] == 4 and stats['result_succeeded'] == 4
