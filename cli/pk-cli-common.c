@@ -278,28 +278,10 @@ pk_cli_handle_signals (GSourceFunc on_stop,
 guint64
 pk_cli_raise_nofile_limit (void)
 {
-  struct rlimit rl;
-
-  if (getrlimit (RLIMIT_NOFILE, &rl) < 0)
-    return 0;
-
-  if (rl.rlim_cur < rl.rlim_max)
-    {
-      rlim_t old = rl.rlim_cur;
-
-      rl.rlim_cur = rl.rlim_max;
-      if (setrlimit (RLIMIT_NOFILE, &rl) < 0)
-        {
-          g_warning ("cannot raise the open-file limit from %llu to %llu: %s",
-                     (unsigned long long) old, (unsigned long long) rl.rlim_max,
-                     g_strerror (errno));
-          rl.rlim_cur = old;
-        }
-    }
+  guint64 limit = pk_workers_raise_fd_limit ();
 
   /* A proxied session holds two sockets (plus pipes while splicing). */
-  g_info ("open-file limit %llu: room for about %llu concurrent sessions",
-          (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_cur / 2);
-
-  return rl.rlim_cur;
+  g_info ("open-file limit %" G_GUINT64_FORMAT ": room for about %" G_GUINT64_FORMAT
+          " concurrent sessions", limit, limit / 2);
+  return limit;
 }
