@@ -134,6 +134,29 @@ pk_cli_parse_options (GOptionContext   *context,
     pk_cli_usage_error ("%s", error->message);
 }
 
+gboolean
+pk_cli_parse_value (gboolean     duration,
+                    const char  *value,
+                    guint64      min,
+                    guint64      max,
+                    guint64     *out,
+                    GError     **error)
+{
+  if (!duration)
+    return pk_parse_uint (value, min, max, out, error);
+
+  if (!pk_parse_duration_ms (value, out, error))
+    return FALSE;
+  if ((max != 0 && *out > max) || *out < min)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+                   "'%s' is %s (from %" G_GUINT64_FORMAT " ms to %" G_GUINT64_FORMAT " ms)",
+                   value, *out < min ? "too short" : "too long", min, max);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 PkConfig *
 pk_cli_load_config (const char *path)
 {

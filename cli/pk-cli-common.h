@@ -30,6 +30,16 @@ void       pk_cli_parse_options     (GOptionContext *context,
                                      int            *argc,
                                      char         ***argv);
 
+/* A flag's value: a duration in ms (@duration) or a whole number, within
+ * @min..@max (for a duration, @max in ms; 0 for no limit). The error
+ * quotes the value; callers prefix the flag or the config line. */
+gboolean   pk_cli_parse_value       (gboolean      duration,
+                                     const char   *value,
+                                     guint64       min,
+                                     guint64       max,
+                                     guint64      *out,
+                                     GError      **error);
+
 /* One-line error, exit status PK_CLI_EXIT_USAGE. */
 G_NORETURN
 void       pk_cli_usage_error       (const char   *format,

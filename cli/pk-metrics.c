@@ -78,32 +78,14 @@ typedef struct {
 } App;
 
 /* ------------------------------------------------------------------ */
-/* value parsing through PkConfig, the library's one public parser */
-
-static gboolean
-parse_value (gboolean     duration,
-             const char  *text,
-             guint64      min,
-             guint64      max,
-             guint64     *out,
-             GError     **error)
-{
-  g_autoptr(PkConfig) parser = pk_config_new ();
-  g_autofree char *env = g_strconcat ("PK_METRICS_VALUE=", text, NULL);
-  const char *envp[] = { env, NULL };
-
-  pk_config_set_environ (parser, envp);
-  if (duration)
-    return pk_config_get_duration_ms (parser, NULL, NULL, "PK_METRICS_VALUE", 0, out, error);
-  return pk_config_get_uint (parser, NULL, NULL, "PK_METRICS_VALUE", min, max, 0, out, error);
-}
+/* value parsing */
 
 static gboolean
 parse_duration (const char *text,
                       guint64    *ms,
                       GError    **error)
 {
-  return parse_value (TRUE, text, 0, 0, ms, error);
+  return pk_cli_parse_value (TRUE, text, 0, 0, ms, error);
 }
 
 static gboolean
@@ -113,7 +95,7 @@ parse_uint (const char *text,
                guint64    *out,
                GError    **error)
 {
-  return parse_value (FALSE, text, min, max, out, error);
+  return pk_cli_parse_value (FALSE, text, min, max, out, error);
 }
 
 /* ADDR:PORT with an IP literal (no name lookups); port 0 picks one, which

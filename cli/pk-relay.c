@@ -309,17 +309,8 @@ main (int argc, char **argv)
 
   if (opt_drain_timeout != NULL)
     {
-      /* The library's duration syntax, through a config that has only
-       * this value. */
-      g_autoptr(PkConfig) value = pk_config_new ();
-      g_autofree char *var = g_strconcat ("PK_RELAY_DRAIN_TIMEOUT=", opt_drain_timeout, NULL);
-      const char *envp[] = { var, NULL };
-
-      pk_config_set_environ (value, envp);
-      if (!pk_config_get_duration_ms (value, NULL, NULL, "PK_RELAY_DRAIN_TIMEOUT", 5000, &drain_ms,
-                                      &error))
-        pk_cli_usage_error ("--drain-timeout: '%s' is not a duration (examples: 30, 30s, 500ms, 2m)",
-                            opt_drain_timeout);
+      if (!pk_cli_parse_value (TRUE, opt_drain_timeout, 0, 0, &drain_ms, &error))
+        pk_cli_usage_error ("--drain-timeout: %s", error->message);
     }
   if (opt_workers < -1 || opt_workers > 1024)
     pk_cli_usage_error ("--workers: %d is not from 0 to 1024", opt_workers);

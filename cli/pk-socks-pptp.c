@@ -194,14 +194,11 @@ pk_socks_pptp_bring_up (PkConfig  *config,
   pk_tunnel_set_run_dir (pptp.tunnel, opt_run_dir);
   if (opt_start_timeout != NULL)
     {
-      g_autoptr(PkConfig) parser = pk_config_new ();
-      g_autofree char *var = g_strconcat ("PK_PPTP_FLAG=", opt_start_timeout, NULL);
-      const char *env[] = { var, NULL };
+      g_autoptr(GError) parse_error = NULL;
       guint64 ms;
 
-      pk_config_set_environ (parser, env);
-      if (!pk_config_get_duration_ms (parser, NULL, NULL, "PK_PPTP_FLAG", 0, &ms, NULL) || ms == 0 || ms > G_MAXUINT)
-        pk_cli_usage_error ("--pptp-start-timeout: '%s' is not a duration", opt_start_timeout);
+      if (!pk_cli_parse_value (TRUE, opt_start_timeout, 1, G_MAXUINT, &ms, &parse_error))
+        pk_cli_usage_error ("--pptp-start-timeout: %s", parse_error->message);
       pk_tunnel_set_start_timeout_ms (pptp.tunnel, ms);
     }
 

@@ -147,38 +147,6 @@ lookup (App         *app,
 /* The library's parsers, reached through PkConfig (the tools link the
  * public API only): the value is handed over as a variable of a private
  * environment, and the message keeps only what follows its name. */
-static gboolean
-parse_value (gboolean     duration,
-             const char  *value,
-             guint64      max,
-             guint64     *out,
-             GError     **error)
-{
-  g_autoptr(PkConfig) parser = pk_config_new ();
-  g_autofree char *var = g_strconcat ("PK_SOCKS_VALUE=", value, NULL);
-  const char *env[] = { var, NULL };
-  g_autoptr(GError) local_error = NULL;
-  gboolean ok;
-
-  pk_config_set_environ (parser, env);
-  if (duration)
-    ok = pk_config_get_duration_ms (parser, NULL, NULL, "PK_SOCKS_VALUE", 0, out, &local_error);
-  else
-    ok = pk_config_get_uint (parser, NULL, NULL, "PK_SOCKS_VALUE", 0, max, 0, out, &local_error);
-  if (ok && duration && *out > max)
-    {
-      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT, "'%s' is too long", value);
-      return FALSE;
-    }
-  if (!ok)
-    {
-      const char *msg = strstr (local_error->message, "PK_SOCKS_VALUE: ");
-
-      g_set_error_literal (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
-                           msg ? msg + strlen ("PK_SOCKS_VALUE: ") : local_error->message);
-    }
-  return ok;
-}
 
 static gboolean
 get_duration (App         *app,
@@ -199,7 +167,7 @@ get_duration (App         *app,
       *out = default_ms;
       return TRUE;
     }
-  if (!parse_value (TRUE, value, G_MAXUINT, &ms, error))
+  if (!pk_cli_parse_value (TRUE, value, 0, G_MAXUINT, &ms, error))
     {
       g_prefix_error (error, "%s: ", where);
       return FALSE;
@@ -227,7 +195,7 @@ get_uint (App         *app,
       *out = default_value;
       return TRUE;
     }
-  if (!parse_value (FALSE, value, max, out, error))
+  if (!pk_cli_parse_value (FALSE, value, 0, max, out, error))
     {
       g_prefix_error (error, "%s: ", where);
       return FALSE;
@@ -724,7 +692,7 @@ main (int   argc,
     {
       guint64 ms;
 
-      if (!parse_value (TRUE, opt_drain_timeout, G_MAXUINT, &ms, &error))
+      if (!pk_cli_parse_value (TRUE, opt_drain_timeout, 0, G_MAXUINT, &ms, &error))
         pk_cli_usage_error ("--drain-timeout: %s", error->message);
       app.drain_ms = ms;
     }
@@ -778,7 +746,7 @@ main (int   argc,
 
   /* PkWorkers raises RLIMIT_NOFILE when it starts and logs how many
    * sessions that allows (pipes for splicing counted). */
-  if (opt_workers != NULL && !parse_value (FALSE, opt_workers, 1024, &n_workers, &error))
+  if (opt_workers != NULL && !pk_cli_parse_value (FALSE, opt_workers, 0, 1024, &n_workers, &error))
     pk_cli_usage_error ("--workers: %s", error->message);
 
   if (opt_check)

@@ -156,30 +156,12 @@ parse_flag (const char  *flag,
             guint64     *out,
             GError     **error)
 {
-  g_autoptr(PkConfig) parser = pk_config_new ();
-  g_autofree char *var = g_strconcat ("V=", value, NULL);
-  const char *env[] = { var, NULL };
-  g_autoptr(GError) local_error = NULL;
-  gboolean ok;
-
-  pk_config_set_environ (parser, env);
-  if (duration)
-    ok = pk_config_get_duration_ms (parser, NULL, NULL, "V", 0, out, &local_error);
-  else
-    ok = pk_config_get_uint (parser, NULL, NULL, "V", 0, max, 0, out, &local_error);
-  if (ok && *out > max)
+  if (!pk_cli_parse_value (duration, value, 0, max, out, error))
     {
-      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT, "%s: '%s' is too large", flag, value);
+      g_prefix_error (error, "%s: ", flag);
       return FALSE;
     }
-  if (!ok)
-    {
-      const char *msg = strstr (local_error->message, "variable V: ");
-
-      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT, "%s: %s", flag,
-                   msg ? msg + strlen ("variable V: ") : local_error->message);
-    }
-  return ok;
+  return TRUE;
 }
 
 /* Flag, else the [toggle] key, else the default. */

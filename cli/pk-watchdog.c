@@ -132,23 +132,12 @@ struct _App {
 
 /* --- settings --- */
 
-/* A duration flag goes through the library's parser by way of PkConfig
- * (the tools link the public API only), as a private environment. */
 static gboolean
 parse_duration_flag (const char  *value,
                      guint64     *out,
                      GError     **error)
 {
-  g_autoptr(PkConfig) parser = pk_config_new ();
-  g_autofree char *var = g_strconcat ("PK_WATCHDOG_FLAG=", value, NULL);
-  const char *env[] = { var, NULL };
-
-  pk_config_set_environ (parser, env);
-  if (pk_config_get_duration_ms (parser, NULL, NULL, "PK_WATCHDOG_FLAG", 0, out, NULL))
-    return TRUE;
-  g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
-               "'%s' is not a duration (30, 30s, 500ms, 2m, 1h)", value);
-  return FALSE;
+  return pk_cli_parse_value (TRUE, value, 0, 0, out, error);
 }
 
 static gboolean

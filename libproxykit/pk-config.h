@@ -95,4 +95,15 @@ gboolean      pk_config_get_boolean       (PkConfig     *self,
                                            gboolean     *out_value,
                                            GError      **error);
 
+PK_AVAILABLE_IN_ALL
+gboolean      pk_parse_duration_ms        (const char   *str,
+                                           guint64      *out_ms,
+                                           GError      **error);
+PK_AVAILABLE_IN_ALL
+gboolean      pk_parse_uint               (const char   *str,
+                                           guint64       min,
+                                           guint64       max,
+                                           guint64      *out,
+                                           GError      **error);
+
 G_END_DECLS

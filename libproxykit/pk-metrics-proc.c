@@ -394,6 +394,17 @@ count_destination (PkTcpCounts                 *c,
  * which dumps IPv4 and IPv6 in a single walk of the socket hash (the
  * kernel's cost of a dump is mostly that walk); AF_INET/AF_INET6: one
  * SOCK_DIAG_BY_FAMILY request per family, for kernels without it. */
+/* NLMSG_OK with the length checked before it is compared unsigned: the
+ * macro compares a __u32 with an int. */
+static inline gboolean
+nlmsg_ok (const struct nlmsghdr *h,
+          int                    left)
+{
+  return left >= (int) sizeof (struct nlmsghdr) &&
+         h->nlmsg_len >= sizeof (struct nlmsghdr) &&
+         h->nlmsg_len <= (guint) left;
+}
+
 static gboolean
 dump_family (int          fd,
              int          family,
@@ -464,7 +475,7 @@ dump_family (int          fd,
       if (n == 0)
         return TRUE;
       left = (int) n;
-      for (h = (struct nlmsghdr *) buf; NLMSG_OK (h, left); h = NLMSG_NEXT (h, left))
+      for (h = (struct nlmsghdr *) buf; nlmsg_ok (h, left); h = NLMSG_NEXT (h, left))
         {
           const struct inet_diag_msg *m;
           guint state, sport, dport, idx;

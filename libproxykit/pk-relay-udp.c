@@ -50,7 +50,7 @@ typedef struct {
   /* The source of replies, as a control message ready to send. */
   union {
     char buf[UDP_CTRL_LEN];
-    struct cmsghdr align;
+    size_t align;           /* CMSG_ALIGN's unit; struct cmsghdr has a flexible member */
   } ctrl;
   gsize ctrl_len;
   GSocket *upstream;
@@ -206,7 +206,7 @@ session_set_reply_source (UdpSession    *session,
 {
   for (struct cmsghdr *c = CMSG_FIRSTHDR (h); c != NULL; c = CMSG_NXTHDR (h, c))
     {
-      struct cmsghdr *out = &session->ctrl.align;
+      struct cmsghdr *out = (struct cmsghdr *) session->ctrl.buf;
 
       if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
         {

@@ -21,16 +21,7 @@ GSocketAddress *pk_parse_socket_address (const char  *str,
                                          guint16      default_port,
                                          GError     **error);
 
-/* "30", "30s", "500ms", "2m", "1h", "1.5s" -> milliseconds. */
-gboolean   pk_parse_duration_ms      (const char  *str,
-                                      guint64     *out_ms,
-                                      GError     **error);
-
-gboolean   pk_parse_uint             (const char  *str,
-                                      guint64      min,
-                                      guint64      max,
-                                      guint64     *out,
-                                      GError     **error);
+/* pk_parse_duration_ms() and pk_parse_uint() are public: pk-config.h. */
 
 /* A list of CIDRs ("10.0.0.0/8,192.168.1.5 ::1/128"), separated by commas
  * or white space; a bare address is a host route. Returns a GPtrArray of

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "pk-config.h"
 #include "pk-error.h"
 #include "pk-util-private.h"
 
@@ -16,6 +17,20 @@ pk_inet_address_list_free (gpointer list)
   g_list_free_full (list, g_object_unref);
 }
 
+/**
+ * pk_parse_uint:
+ * @str: text such as `"42"` (white space around it is allowed)
+ * @min: the smallest value allowed
+ * @max: the largest value allowed
+ * @out: (out): the value
+ * @error: return location for a #GError
+ *
+ * Parses a whole number in decimal, the way every proxykit setting is
+ * read, so that a flag and a config key accept the same text.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_INVALID_ARGUMENT,
+ *   quoting @str and the range)
+ */
 gboolean
 pk_parse_uint (const char  *str,
                guint64      min,
@@ -131,6 +146,19 @@ pk_parse_socket_address (const char  *str,
   return g_inet_socket_address_new (addr, port);
 }
 
+/**
+ * pk_parse_duration_ms:
+ * @str: a number of seconds (`"30"`, `"1.5"`) or a number with a unit:
+ *   `ms`, `s`, `m` (or `min`), `h`
+ * @out_ms: (out): the duration in milliseconds
+ * @error: return location for a #GError
+ *
+ * Parses a duration, the way every proxykit setting is read, so that a
+ * flag, an environment variable and a config key accept the same text.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_INVALID_ARGUMENT,
+ *   quoting @str with examples)
+ */
 gboolean
 pk_parse_duration_ms (const char  *str,
                       guint64     *out_ms,

@@ -112,6 +112,31 @@ test_sd_watchdog (void)
 }
 
 static void
+test_parse_value (void)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 v = 0;
+
+  g_assert_true (pk_cli_parse_value (TRUE, "2m", 0, 0, &v, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (v, ==, 120000);
+  g_assert_true (pk_cli_parse_value (FALSE, "1024", 1, 1024, &v, &error));
+  g_assert_cmpuint (v, ==, 1024);
+
+  g_assert_false (pk_cli_parse_value (FALSE, "1025", 1, 1024, &v, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "'1025'"));
+  g_clear_error (&error);
+
+  g_assert_false (pk_cli_parse_value (TRUE, "2h", 0, 60000, &v, &error));
+  g_assert_nonnull (strstr (error->message, "'2h' is too long"));
+  g_clear_error (&error);
+
+  g_assert_false (pk_cli_parse_value (TRUE, "soon", 0, 0, &v, &error));
+  g_assert_nonnull (strstr (error->message, "'soon' is not a duration"));
+}
+
+static void
 test_usage_error_exits_2 (void)
 {
   int fds[2];
@@ -147,6 +172,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/cli-common/sd-notify", test_sd_notify);
   g_test_add_func ("/cli-common/sd-watchdog", test_sd_watchdog);
+  g_test_add_func ("/cli-common/parse-value", test_parse_value);
   g_test_add_func ("/cli-common/usage-error-exits-2", test_usage_error_exits_2);
 
   return g_test_run ();
