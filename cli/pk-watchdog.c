@@ -160,6 +160,18 @@ parse_host_port (const char  *value,
   return TRUE;
 }
 
+/* Where to connect to reach a listener: its address, or loopback for a
+ * wildcard one. */
+static const char *
+connect_host_for (const char *host)
+{
+  if (g_str_equal (host, "0.0.0.0"))
+    return "127.0.0.1";
+  if (g_str_equal (host, "::"))
+    return "::1";
+  return host;
+}
+
 static void
 get_duration (App        *app,
               const char *flag_value,
@@ -457,14 +469,10 @@ watch_node (Node        *node,
 
       if (parse_host_port (pk_node_state_get_socks_listen (state), &host, &port, NULL))
         {
-          g_autoptr(PkProbe) socks = NULL;
-          const char *connect_host = host;
+          g_autoptr(PkProbe) socks = pk_probe_new_socks (connect_host_for (host), port,
+                                                         app->s.socks_target_host,
+                                                         app->s.socks_target_port);
 
-          if (g_str_equal (host, "0.0.0.0"))
-            connect_host = "127.0.0.1";
-          else if (g_str_equal (host, "::"))
-            connect_host = "::1";
-          socks = pk_probe_new_socks (connect_host, port, app->s.socks_target_host, app->s.socks_target_port);
           pk_watchdog_add_probe (node->wd, socks);
         }
     }
@@ -788,17 +796,25 @@ start_listener (Node        *node,
   return TRUE;
 }
 
+/* How long a restarted pk-socks may take to answer on its address. */
+#define LISTENER_READY_TRIES 100
+#define LISTENER_READY_DELAY_MS 100
+
+static void recovery_listener_ready (GObject      *source,
+                                     GAsyncResult *result,
+                                     gpointer      user_data);
+
 static void
 recovery_checked (GObject      *source,
                   GAsyncResult *result,
                   gpointer      user_data)
 {
   Node *node = user_data;
-  App *app = node->app;
   g_autoptr(GError) error = NULL;
   g_autoptr(PkEgress) egress = NULL;
-  g_autoptr(PkNodeState) state = NULL;
   g_autofree char *reason = NULL;
+  g_autofree char *host = NULL;
+  guint16 port = 0;
   guint tries = 0;
 
   if (!pk_startup_check_finish (result, &tries, &error))
@@ -811,6 +827,37 @@ recovery_checked (GObject      *source,
   if (egress == NULL || !start_listener (node, node->tunnel, egress, &reason))
     {
       recovery_attempt_failed (node, reason ? reason : error->message);
+      return;
+    }
+
+  /* "online" is only true once the new listener answers: the process
+   * exists before it has bound its socket. */
+  if (parse_host_port (node->listen, &host, &port, &error))
+    {
+      g_autoptr(PkProbe) probe = pk_probe_new_tcp_connect (NULL, connect_host_for (host), port);
+
+      pk_probe_run_with_retries_async (probe, LISTENER_READY_TRIES, LISTENER_READY_DELAY_MS, 1000,
+                                       NULL, recovery_listener_ready, node);
+      return;
+    }
+  recovery_attempt_failed (node, error->message);
+}
+
+static void
+recovery_listener_ready (GObject      *source,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  Node *node = user_data;
+  App *app = node->app;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkNodeState) state = NULL;
+
+  if (!pk_probe_run_with_retries_finish (PK_PROBE (source), result, NULL, &error))
+    {
+      g_autofree char *reason = g_strdup_printf ("listener %s does not answer: %s", node->listen,
+                                                 error->message);
+      recovery_attempt_failed (node, reason);
       return;
     }
 
