@@ -62,6 +62,7 @@
 
 #include "pk-bridge.h"
 #include "pk-bridge-private.h"
+#include "pk-cancel-source-private.h"
 #include "pk-pipe-pool-private.h"
 
 /* Reads of the copy path go into a buffer of the thread of this size. */
@@ -129,13 +130,7 @@ struct _PkBridge
   Direction dir[2];      /* [0]: a to b, [1]: b to a */
   GTask *task;
   GSource *source;
-  /* Cancellation: a source of our own that the "cancelled" handler makes
-   * ready, rather than a GCancellableSource, which GLib 2.74 leaks when
-   * the cancellable is cancelled in one thread while the source is
-   * destroyed in another (a server stopping sessions on worker threads). */
-  GSource *cancel_source;
-  GCancellable *cancellable;
-  gulong cancelled_id;
+  GSource *cancel_source;  /* pk_cancel_source_new(): see why there */
   PkPipePool *pool;
   gint64 last_activity;
   gboolean started;
@@ -399,19 +394,7 @@ bridge_complete (PkBridge *self,
       g_source_destroy (self->source);
       g_clear_pointer (&self->source, g_source_unref);
     }
-  if (self->cancellable != NULL)
-    {
-      /* Waits for a handler running in another thread, so that it never
-       * touches the source after this. */
-      g_cancellable_disconnect (self->cancellable, self->cancelled_id);
-      self->cancelled_id = 0;
-      g_clear_object (&self->cancellable);
-    }
-  if (self->cancel_source != NULL)
-    {
-      g_source_destroy (self->cancel_source);
-      g_clear_pointer (&self->cancel_source, g_source_unref);
-    }
+  pk_cancel_source_destroy (&self->cancel_source);
   direction_release (self, &self->dir[0]);
   direction_release (self, &self->dir[1]);
 
@@ -782,33 +765,16 @@ static GSourceFuncs bridge_source_funcs = {
   .dispatch = bridge_source_dispatch,
 };
 
-/* Any thread: wakes the bridge's context. */
-static void
-cancelled_handler (GCancellable *cancellable,
-                   gpointer      user_data)
-{
-  g_source_set_ready_time (user_data, 0);
-}
-
-/* The bridge's thread. */
 static gboolean
-cancel_source_dispatch (GSource     *source,
-                        GSourceFunc  callback,
-                        gpointer     user_data)
+bridge_cancelled_cb (gpointer user_data)
 {
   PkBridge *self = user_data;
   GError *error = NULL;
 
-  g_source_set_ready_time (source, -1);
-  if (!g_cancellable_set_error_if_cancelled (self->cancellable, &error))
-    return G_SOURCE_CONTINUE;
+  g_cancellable_set_error_if_cancelled (g_task_get_cancellable (self->task), &error);
   bridge_complete (self, error);
-  return G_SOURCE_CONTINUE;
+  return G_SOURCE_REMOVE;
 }
-
-static GSourceFuncs cancel_source_funcs = {
-  .dispatch = cancel_source_dispatch,
-};
 
 /**
  * pk_bridge_run_async:
@@ -885,15 +851,10 @@ pk_bridge_run_async (PkBridge            *self,
 
   if (cancellable != NULL)
     {
-      self->cancel_source = g_source_new (&cancel_source_funcs, sizeof (GSource));
+      self->cancel_source = pk_cancel_source_new (cancellable);
       g_source_set_static_name (self->cancel_source, "[proxykit] bridge cancel");
-      g_source_set_callback (self->cancel_source, NULL, self, NULL);
-      g_source_set_ready_time (self->cancel_source, -1);
+      g_source_set_callback (self->cancel_source, bridge_cancelled_cb, self, NULL);
       g_source_attach (self->cancel_source, context);
-      self->cancellable = g_object_ref (cancellable);
-      /* Calls the handler at once if it is cancelled already. */
-      self->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (cancelled_handler),
-                                                  self->cancel_source, NULL);
     }
 }
 

@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 
 #include "pk-dns-private.h"
+#include "pk-cancel-source-private.h"
 #include "pk-egress.h"
 #include "pk-error.h"
 #include "pk-util-private.h"
@@ -943,12 +944,14 @@ typedef struct {
   GSocketAddress *address;
   GSource *io_source;
   GSource *timeout_source;
+  GSource *cancel_source;
   guint timeout_ms;
 } ConnectData;
 
 static void
 connect_data_free (ConnectData *data)
 {
+  pk_cancel_source_destroy (&data->cancel_source);
   if (data->io_source != NULL)
     {
       g_source_destroy (data->io_source);
@@ -975,6 +978,7 @@ describe_address (GSocketAddress *address)
 static void
 connect_stop_sources (ConnectData *data)
 {
+  pk_cancel_source_destroy (&data->cancel_source);
   if (data->io_source != NULL)
     g_source_destroy (data->io_source);
   if (data->timeout_source != NULL)
@@ -1004,6 +1008,16 @@ connect_ready_cb (GSocket      *socket,
     }
 
   g_task_return_pointer (task, g_steal_pointer (&data->socket), g_object_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+connect_cancelled_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+
+  connect_stop_sources (g_task_get_task_data (task));
+  g_task_return_error_if_cancelled (task);
   return G_SOURCE_REMOVE;
 }
 
@@ -1080,11 +1094,21 @@ pk_egress_connect_async (PkEgress            *self,
 
   context = g_main_context_get_thread_default ();
 
-  data->io_source = g_socket_create_source (data->socket, G_IO_OUT, cancellable);
+  /* Cancellation through a source of our own (see
+   * pk-cancel-source-private.h), not the socket source's. */
+  data->io_source = g_socket_create_source (data->socket, G_IO_OUT, NULL);
   g_source_set_callback (data->io_source, G_SOURCE_FUNC (connect_ready_cb),
                          g_object_ref (task), g_object_unref);
   g_source_set_static_name (data->io_source, "[proxykit] egress connect");
   g_source_attach (data->io_source, context);
+
+  if (cancellable != NULL)
+    {
+      data->cancel_source = pk_cancel_source_new (cancellable);
+      g_source_set_callback (data->cancel_source, connect_cancelled_cb,
+                             g_object_ref (task), g_object_unref);
+      g_source_attach (data->cancel_source, context);
+    }
 
   if (timeout_ms > 0)
     {

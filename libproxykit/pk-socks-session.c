@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "pk-bridge.h"
+#include "pk-cancel-source-private.h"
 #include "pk-error.h"
 #include "pk-socks-proto-private.h"
 #include "pk-socks-server-private.h"
@@ -180,7 +181,7 @@ session_end (Session    *s,
 
   destroy_source (&s->read_source);
   destroy_source (&s->handshake_timer);
-  destroy_source (&s->cancel_source);
+  pk_cancel_source_destroy (&s->cancel_source);
   g_cancellable_cancel (s->cancellable);
 
   if (s->udp != NULL)
@@ -842,8 +843,7 @@ stop_requested_cb (GCancellable *stop,
 }
 
 static gboolean
-session_cancelled_cb (GCancellable *cancellable,
-                      gpointer      data)
+session_cancelled_cb (gpointer data)
 {
   Session *s = data;
 
@@ -896,8 +896,8 @@ pk_socks_session_start (PkSocksServer *server,
                                            G_CALLBACK (stop_requested_cb),
                                            g_object_ref (s->cancellable), g_object_unref);
 
-  s->cancel_source = g_cancellable_source_new (s->cancellable);
-  g_source_set_callback (s->cancel_source, G_SOURCE_FUNC (session_cancelled_cb), s, NULL);
+  s->cancel_source = pk_cancel_source_new (s->cancellable);
+  g_source_set_callback (s->cancel_source, session_cancelled_cb, s, NULL);
   g_source_set_static_name (s->cancel_source, "[proxykit] socks session stop");
   /* Lower priority than I/O, so that the bridge's own handling of the
    * cancellation comes first. */
