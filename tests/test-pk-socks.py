@@ -6,6 +6,7 @@ and the command line's errors. Run with Debian's /usr/bin/python3 -m pytest;
 PK_BUILDDIR names the build directory.
 """
 import http.server
+import json
 import os
 import signal
 import socket
@@ -503,6 +504,16 @@ def test_sample_config_checks(tmp_path):
     r = run_pk_socks('--check', '--config', str(conf))
     assert r.returncode == 0, r.stderr
     assert 'configuration OK: 2 listener(s)' in r.stdout
+
+    # Its [tunnel:NAME] and [watchdog] sections are valid for pk-watchdog
+    # (--status reads the state directory and the config; it sends nothing).
+    state_dir = tmp_path / 'state'
+    state_dir.mkdir()
+    r = subprocess.run([os.path.join(os.environ['PK_BUILDDIR'], 'cli', 'pk-watchdog'),
+                        '--status', '--json', '--config', str(conf), '--state-dir', str(state_dir)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert [n['name'] for n in json.loads(r.stdout)] == ['vpn1']
 
     # --check finds what a start would refuse.
     conf.write_text('[socks:open]\nlisten = 0.0.0.0:10011\n')
