@@ -54,6 +54,7 @@
 #include "pk-error.h"
 #include "pk-netif-private.h"
 #include "pk-probe.h"
+#include "pk-socks-proto-private.h"
 #include "pk-util-private.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
@@ -518,23 +519,6 @@ tcp_connected (GObject      *source,
 
 /* --- SOCKS5 round trip (RFC 1928), no authentication --- */
 
-static const char *
-socks_reply_reason (guint8 rep)
-{
-  switch (rep)
-    {
-    case 0x01: return "general SOCKS server failure";
-    case 0x02: return "connection not allowed by ruleset";
-    case 0x03: return "network unreachable";
-    case 0x04: return "host unreachable";
-    case 0x05: return "connection refused";
-    case 0x06: return "TTL expired";
-    case 0x07: return "command not supported";
-    case 0x08: return "address type not supported";
-    default: return "unassigned reply code";
-    }
-}
-
 static void socks_step (GTask *task);
 
 static void
@@ -606,17 +590,16 @@ socks_step (GTask *task)
 {
   PkProbe *self = g_task_get_source_object (task);
   RunData *data = g_task_get_task_data (task);
+  static const guint8 no_auth = PK_SOCKS_METHOD_NO_AUTH;
   g_autoptr(GInetAddress) literal = NULL;
+  PkSocksAddress target;
   gsize n;
 
   switch (data->step++)
     {
     case 0:
-      /* greeting: version 5, one method, "no authentication" */
-      data->buf[0] = 0x05;
-      data->buf[1] = 0x01;
-      data->buf[2] = 0x00;
-      socks_write (task, 3);
+      n = pk_socks_encode_greeting (data->buf, sizeof data->buf, &no_auth, 1);
+      socks_write (task, n);
       return;
     case 1:
       socks_read_n (task, 2);
@@ -634,28 +617,19 @@ socks_step (GTask *task)
                                          "the proxy refused no-auth (method 0x%02x)", data->buf[1]));
           return;
         }
-      /* CONNECT request */
-      data->buf[0] = 0x05;
-      data->buf[1] = 0x01;
-      data->buf[2] = 0x00;
       literal = g_inet_address_new_from_string (self->host);
       if (literal != NULL)
         {
-          gsize alen = g_inet_address_get_native_size (literal);
-          data->buf[3] = alen == 4 ? 0x01 : 0x04;
-          memcpy (data->buf + 4, g_inet_address_to_bytes (literal), alen);
-          n = 4 + alen;
+          g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (literal, self->port);
+          pk_socks_address_from_socket_address (sa, &target);
         }
-      else
+      else if (!pk_socks_address_set_domain (&target, self->host, self->port))
         {
-          gsize hlen = strlen (self->host);
-          data->buf[3] = 0x03;
-          data->buf[4] = (guint8) hlen;
-          memcpy (data->buf + 5, self->host, hlen);
-          n = 5 + hlen;
+          run_return (task, g_error_new (PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+                                         "'%s' cannot be sent in a SOCKS5 request", self->host));
+          return;
         }
-      data->buf[n++] = self->port >> 8;
-      data->buf[n++] = self->port & 0xff;
+      n = pk_socks_encode_request (data->buf, sizeof data->buf, PK_SOCKS_CMD_CONNECT, &target);
       socks_write (task, n);
       return;
     case 3:
@@ -672,7 +646,7 @@ socks_step (GTask *task)
         {
           run_return (task, g_error_new (PK_ERROR, PK_ERROR_CHECK_FAILED,
                                          "the proxy answered 0x%02x (%s)",
-                                         data->buf[1], socks_reply_reason (data->buf[1])));
+                                         data->buf[1], pk_socks_reply_to_string (data->buf[1])));
           return;
         }
       switch (data->buf[3])
