@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <json-glib/json-glib.h>
 #include <proxykit/proxykit.h>
 
+#include "pk-relay-private.h"
 #include "pk-test-utils.h"
 
 /* --- helpers --- */
@@ -972,6 +974,265 @@ test_set_rules_add_remove_keep (void)
   iterate_for (10);
 }
 
+/* --- UDP segmentation offload --- */
+
+/* Each client sends 40 x 1200 bytes, then 3 x 100, then 1 x 1472, the
+ * clients taking turns by phase: runs of equal sizes, a shorter last one,
+ * a size change, and the largest IPv4 datagram of an Ethernet frame. */
+#define BURST_CLIENTS 3
+#define BURST_PER_CLIENT 44
+
+static guint
+burst_size (guint index)
+{
+  return index < 40 ? 1200 : index < 43 ? 100 : 1472;
+}
+
+/* Content telling client, index and every byte's place apart. */
+static void
+burst_fill (guint8 *buf,
+            guint   client,
+            guint   index)
+{
+  guint size = burst_size (index);
+
+  for (guint k = 0; k < size; k++)
+    buf[k] = (guint8) (client * 89 + index * 31 + k * 7 + k / 256);
+  buf[0] = client;
+  buf[1] = index;
+}
+
+typedef struct {
+  GSocket *clients[BURST_CLIENTS];
+  guint received[BURST_CLIENTS];        /* in order and intact */
+  char *error;
+  /* Without an echo server, the test answers as upstream itself, after
+   * every datagram arrived: then the relay finds replies queued. */
+  GSocket *upstream;
+  GPtrArray *upstream_from;             /* of GSocketAddress */
+  GPtrArray *upstream_data;             /* of GBytes */
+} Burst;
+
+static GSocket *
+burst_socket (GSocketAddress *bind_to,
+              GSocketAddress *connect_to)
+{
+  g_autoptr(GError) error = NULL;
+  GSocket *socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
+  int size = 1 << 20;
+
+  g_assert_no_error (error);
+  g_assert_no_errno (setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_RCVBUF, &size, sizeof size));
+  if (bind_to != NULL)
+    g_socket_bind (socket, bind_to, FALSE, &error);
+  else
+    g_socket_connect (socket, connect_to, NULL, &error);
+  g_assert_no_error (error);
+  g_socket_set_blocking (socket, FALSE);
+  return socket;
+}
+
+static gboolean
+burst_upstream_has_all (gpointer data)
+{
+  Burst *b = data;
+  guint8 buf[2048];
+  gssize n;
+
+  while (b->upstream_data->len < BURST_CLIENTS * BURST_PER_CLIENT)
+    {
+      GSocketAddress *from = NULL;
+
+      n = g_socket_receive_from (b->upstream, &from, (char *) buf, sizeof buf, NULL, NULL);
+      if (n < 0)
+        return FALSE;
+      g_ptr_array_add (b->upstream_from, from);
+      g_ptr_array_add (b->upstream_data, g_bytes_new (buf, n));
+    }
+  return TRUE;
+}
+
+static gboolean
+burst_clients_have_all (gpointer data)
+{
+  Burst *b = data;
+  guint done = 0;
+
+  for (guint c = 0; c < BURST_CLIENTS; c++)
+    {
+      guint8 buf[2048], want[2048];
+      gssize n;
+
+      while (b->error == NULL && b->received[c] < BURST_PER_CLIENT &&
+             (n = g_socket_receive (b->clients[c], (char *) buf, sizeof buf, NULL, NULL)) >= 0)
+        {
+          guint index = b->received[c];
+
+          burst_fill (want, c, index);
+          if ((gsize) n != burst_size (index) || memcmp (buf, want, n) != 0)
+            b->error = g_strdup_printf ("client %u, datagram %u: %" G_GSSIZE_FORMAT " bytes "
+                                        "(client %u, datagram %u), want %u",
+                                        c, index, n, buf[0], buf[1], burst_size (index));
+          else
+            b->received[c]++;
+        }
+      done += b->received[c] == BURST_PER_CLIENT;
+    }
+  return b->error != NULL || done == BURST_CLIENTS;
+}
+
+/* The burst through a relay to the pk-test-utils echo server or, with
+ * @echo_by_test, to the test answering as upstream; returns the
+ * datagrams sent with segmentation offload, both ways. */
+static void
+burst_roundtrip (PkRelayUdpGso mode,
+                 gboolean      echo_by_test,
+                 guint64      *gso_to_upstream,
+                 guint64      *gso_to_clients,
+                 guint64      *refused)
+{
+  g_autoptr(PkTestEchoServer) echo = NULL;
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = NULL;
+  g_autoptr(GSocketAddress) relay_addr = NULL;
+  guint64 up0, down0, refused0, up1, down1, refused1;
+  Burst b = { 0 };
+  guint16 upstream_port;
+  guint8 buf[2048];
+
+  if (echo_by_test)
+    {
+      g_autoptr(GSocketAddress) any = loopback ("127.0.0.1", 0);
+      g_autoptr(GSocketAddress) local = NULL;
+
+      b.upstream = burst_socket (any, NULL);
+      local = g_socket_get_local_address (b.upstream, NULL);
+      upstream_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+      b.upstream_from = g_ptr_array_new_with_free_func (g_object_unref);
+      b.upstream_data = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+    }
+  else
+    {
+      echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_DATAGRAM);
+      upstream_port = pk_test_echo_server_get_port (echo);
+    }
+
+  pk_relay_udp_set_gso (mode);
+  rule = loopback_rule (PK_RELAY_PROTOCOL_UDP, upstream_port, "burst");
+  relay_addr = loopback ("127.0.0.1", start_rule (relay, rule));
+  pk_relay_udp_set_gso (PK_RELAY_UDP_GSO_ON);
+  pk_relay_udp_get_gso_stats (&up0, &down0, &refused0);
+
+  /* The whole burst waits at the listening socket before the relay (in
+   * this thread's main context) reads any of it: its batches hold runs. */
+  for (guint c = 0; c < BURST_CLIENTS; c++)
+    b.clients[c] = burst_socket (NULL, relay_addr);
+  for (guint first = 0; first < BURST_PER_CLIENT;)
+    {
+      guint end = first + 1;
+
+      while (end < BURST_PER_CLIENT && burst_size (end) == burst_size (first))
+        end++;
+      for (guint c = 0; c < BURST_CLIENTS; c++)
+        for (guint i = first; i < end; i++)
+          {
+            burst_fill (buf, c, i);
+            g_assert_cmpint (g_socket_send (b.clients[c], (char *) buf, burst_size (i), NULL, NULL), ==, burst_size (i));
+          }
+      first = end;
+    }
+
+  if (echo_by_test)
+    {
+      /* Every datagram reaches upstream first; then all replies go back
+       * at once, in the order they came. */
+      pk_test_wait_until (burst_upstream_has_all, &b, 10000);
+      for (guint i = 0; i < b.upstream_data->len; i++)
+        {
+          gsize size;
+          const char *data = g_bytes_get_data (g_ptr_array_index (b.upstream_data, i), &size);
+
+          g_assert_cmpint (g_socket_send_to (b.upstream, g_ptr_array_index (b.upstream_from, i),
+                                             data, size, NULL, NULL), ==, size);
+        }
+    }
+  pk_test_wait_until (burst_clients_have_all, &b, 10000);
+  g_assert_cmpstr (b.error, ==, NULL);
+
+  pk_relay_udp_get_gso_stats (&up1, &down1, &refused1);
+  *gso_to_upstream = up1 - up0;
+  *gso_to_clients = down1 - down0;
+  *refused = refused1 - refused0;
+  g_assert_cmpint (rule_counter (relay, "burst", "datagrams_in"), ==, BURST_CLIENTS * BURST_PER_CLIENT);
+  g_assert_cmpint (rule_counter (relay, "burst", "datagrams_out"), ==, BURST_CLIENTS * BURST_PER_CLIENT);
+  g_assert_cmpint (rule_counter (relay, "burst", "dropped"), ==, 0);
+
+  for (guint c = 0; c < BURST_CLIENTS; c++)
+    g_object_unref (b.clients[c]);
+  g_clear_object (&b.upstream);
+  g_clear_pointer (&b.upstream_from, g_ptr_array_unref);
+  g_clear_pointer (&b.upstream_data, g_ptr_array_unref);
+}
+
+static gboolean
+kernel_has_udp_gso (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
+  int zero = 0;
+
+  return setsockopt (g_socket_get_fd (socket), SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
+}
+
+static void
+test_udp_gso_varied_sizes (void)
+{
+  guint64 up, down, refused;
+
+  if (!kernel_has_udp_gso ())
+    {
+      g_test_skip ("the kernel has no UDP_SEGMENT");
+      return;
+    }
+
+  /* Through a real echo server: the client side is queued whole, so its
+   * runs leave segmented; replies come as the echo server sends them. */
+  burst_roundtrip (PK_RELAY_UDP_GSO_ON, FALSE, &up, &down, &refused);
+  g_assert_cmpuint (up, >, 0);
+  g_assert_cmpuint (refused, ==, 0);
+
+  /* Replies queued whole: they leave segmented too, by the listening
+   * socket. */
+  burst_roundtrip (PK_RELAY_UDP_GSO_ON, TRUE, &up, &down, &refused);
+  g_assert_cmpuint (up, >, 0);
+  g_assert_cmpuint (down, >, 0);
+  g_assert_cmpuint (refused, ==, 0);
+}
+
+static void
+test_udp_gso_off_and_refused (void)
+{
+  guint64 up, down, refused;
+
+  /* Off: the same traffic, one datagram per message. */
+  burst_roundtrip (PK_RELAY_UDP_GSO_OFF, FALSE, &up, &down, &refused);
+  g_assert_cmpuint (up + down + refused, ==, 0);
+  burst_roundtrip (PK_RELAY_UDP_GSO_OFF, TRUE, &up, &down, &refused);
+  g_assert_cmpuint (up + down + refused, ==, 0);
+
+  if (!kernel_has_udp_gso ())
+    {
+      g_test_skip ("the kernel has no UDP_SEGMENT");
+      return;
+    }
+
+  /* Refused by the kernel (sockets without checksums): the refused
+   * batch is sent again datagram by datagram and nothing is lost; each
+   * socket tries once (the listening one and three sessions). */
+  burst_roundtrip (PK_RELAY_UDP_GSO_REFUSED, TRUE, &up, &down, &refused);
+  g_assert_cmpuint (up + down, ==, 0);
+  g_assert_cmpuint (refused, ==, 1 + BURST_CLIENTS);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -989,6 +1250,8 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/udp/echo-several-clients", test_udp_echo_several_clients);
   g_test_add_func ("/relay/udp/reply-from-listening-address", test_udp_reply_from_listening_address);
   g_test_add_func ("/relay/udp/session-expiry-and-cap", test_udp_session_expiry_and_cap);
+  g_test_add_func ("/relay/udp/gso/varied-sizes-both-ways", test_udp_gso_varied_sizes);
+  g_test_add_func ("/relay/udp/gso/off-and-refused-same-result", test_udp_gso_off_and_refused);
   g_test_add_func ("/relay/set-rules/add-remove-keep", test_set_rules_add_remove_keep);
 
   return g_test_run ();
