@@ -1083,10 +1083,14 @@ burst_clients_have_all (gpointer data)
 
 /* The burst through a relay to the pk-test-utils echo server or, with
  * @echo_by_test, to the test answering as upstream; returns the
- * datagrams sent with segmentation offload, both ways. */
+ * datagrams sent with segmentation offload, both ways. With
+ * @all_addresses, the relay listens on all addresses and the clients send
+ * to 127.0.0.2: replies carry their source address (IP_PKTINFO) along
+ * with the segment size, and connected clients take no other. */
 static void
 burst_roundtrip (PkRelayUdpGso mode,
                  gboolean      echo_by_test,
+                 gboolean      all_addresses,
                  guint64      *gso_to_upstream,
                  guint64      *gso_to_clients,
                  guint64      *refused)
@@ -1118,8 +1122,14 @@ burst_roundtrip (PkRelayUdpGso mode,
     }
 
   pk_relay_udp_set_gso (mode);
-  rule = loopback_rule (PK_RELAY_PROTOCOL_UDP, upstream_port, "burst");
-  relay_addr = loopback ("127.0.0.1", start_rule (relay, rule));
+  if (all_addresses)
+    {
+      rule = pk_relay_rule_new (PK_RELAY_PROTOCOL_UDP, 0, "127.0.0.1", upstream_port);
+      pk_relay_rule_set_name (rule, "burst");
+    }
+  else
+    rule = loopback_rule (PK_RELAY_PROTOCOL_UDP, upstream_port, "burst");
+  relay_addr = loopback (all_addresses ? "127.0.0.2" : "127.0.0.1", start_rule (relay, rule));
   pk_relay_udp_set_gso (PK_RELAY_UDP_GSO_ON);
   pk_relay_udp_get_gso_stats (&up0, &down0, &refused0);
 
@@ -1196,16 +1206,19 @@ test_udp_gso_varied_sizes (void)
 
   /* Through a real echo server: the client side is queued whole, so its
    * runs leave segmented; replies come as the echo server sends them. */
-  burst_roundtrip (PK_RELAY_UDP_GSO_ON, FALSE, &up, &down, &refused);
+  burst_roundtrip (PK_RELAY_UDP_GSO_ON, FALSE, FALSE, &up, &down, &refused);
   g_assert_cmpuint (up, >, 0);
   g_assert_cmpuint (refused, ==, 0);
 
   /* Replies queued whole: they leave segmented too, by the listening
-   * socket. */
-  burst_roundtrip (PK_RELAY_UDP_GSO_ON, TRUE, &up, &down, &refused);
-  g_assert_cmpuint (up, >, 0);
-  g_assert_cmpuint (down, >, 0);
-  g_assert_cmpuint (refused, ==, 0);
+   * socket, also with their source address when it listens on all. */
+  for (guint all = 0; all < 2; all++)
+    {
+      burst_roundtrip (PK_RELAY_UDP_GSO_ON, TRUE, all, &up, &down, &refused);
+      g_assert_cmpuint (up, >, 0);
+      g_assert_cmpuint (down, >, 0);
+      g_assert_cmpuint (refused, ==, 0);
+    }
 }
 
 static void
@@ -1214,9 +1227,9 @@ test_udp_gso_off_and_refused (void)
   guint64 up, down, refused;
 
   /* Off: the same traffic, one datagram per message. */
-  burst_roundtrip (PK_RELAY_UDP_GSO_OFF, FALSE, &up, &down, &refused);
+  burst_roundtrip (PK_RELAY_UDP_GSO_OFF, FALSE, FALSE, &up, &down, &refused);
   g_assert_cmpuint (up + down + refused, ==, 0);
-  burst_roundtrip (PK_RELAY_UDP_GSO_OFF, TRUE, &up, &down, &refused);
+  burst_roundtrip (PK_RELAY_UDP_GSO_OFF, TRUE, FALSE, &up, &down, &refused);
   g_assert_cmpuint (up + down + refused, ==, 0);
 
   if (!kernel_has_udp_gso ())
@@ -1228,7 +1241,7 @@ test_udp_gso_off_and_refused (void)
   /* Refused by the kernel (sockets without checksums): the refused
    * batch is sent again datagram by datagram and nothing is lost; each
    * socket tries once (the listening one and three sessions). */
-  burst_roundtrip (PK_RELAY_UDP_GSO_REFUSED, TRUE, &up, &down, &refused);
+  burst_roundtrip (PK_RELAY_UDP_GSO_REFUSED, TRUE, FALSE, &up, &down, &refused);
   g_assert_cmpuint (up + down, ==, 0);
   g_assert_cmpuint (refused, ==, 1 + BURST_CLIENTS);
 }
