@@ -135,6 +135,8 @@ void             pk_relay_udp_set_gso        (PkRelayUdpGso    mode);
 void             pk_relay_udp_get_gso_stats  (guint64         *to_upstream,
                                               guint64         *to_clients,
                                               guint64         *refused);
+void             pk_relay_udp_get_gro_stats  (guint64         *from_clients,
+                                              guint64         *from_upstreams);
 
 /* pk-relay-nft.c */
 char            *pk_relay_nft_script     (const char      *table,

@@ -45,12 +45,19 @@
 /* Batches per wakeup, so that one busy socket cannot starve the rest. */
 #define UDP_ROUNDS 8
 #define UDP_CTRL_LEN (CMSG_SPACE (sizeof (struct in6_pktinfo)) + CMSG_SPACE (sizeof (struct in_pktinfo)))
+/* The destination a client sent to, and a segment size (UDP_GRO). */
+#define UDP_RECV_CTRL_LEN (UDP_CTRL_LEN + CMSG_SPACE (sizeof (int)))
 /* The reply source plus a segment size. */
 #define UDP_OUT_CTRL_LEN (UDP_CTRL_LEN + CMSG_SPACE (sizeof (guint16)))
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+/* Datagrams collected for one peer before they are sent. */
+#define UDP_OUT_MAX 64
 /* The kernel's limit on segments per message (UDP_MAX_SEGMENTS in
  * include/linux/udp.h, not exported to user space): 64 since Linux 4.18,
  * more in recent kernels. A batch holds fewer anyway. */
@@ -67,9 +74,11 @@
  * what the kernel supports); a PkRelayUdpGso otherwise. */
 static gint gso_default = -1;
 /* Process-wide: datagrams sent inside segmented messages, [0] to
- * upstreams, [1] to clients; sockets on which the kernel refused it. */
+ * upstreams, [1] to clients; sockets on which the kernel refused it;
+ * datagrams received coalesced (UDP_GRO), from clients and upstreams. */
 static guint64 gso_datagrams[2];
 static guint64 gso_refused;
+static guint64 gro_datagrams[2];
 
 typedef struct {
   guint16 family;
@@ -95,6 +104,22 @@ typedef struct {
   guint gso_max_segment;
 } UdpSession;
 
+/* Datagrams on their way to one peer by one socket, and the counters
+ * they go to. */
+typedef struct {
+  int fd;
+  gboolean *gso;
+  guint max_segment;
+  gpointer name;
+  socklen_t name_len;
+  const char *ctrl;
+  gsize ctrl_len;
+  guint64 *datagrams;
+  guint64 *bytes;
+  guint direction;              /* 0: to upstream, 1: to a client */
+  guint n;
+} UdpOutbox;
+
 struct _PkRelayUdp
 {
   PkRelayListener *listener;    /* owns this */
@@ -104,6 +129,7 @@ struct _PkRelayUdp
   gboolean pktinfo;
   gboolean gso;                 /* allowed for this rule */
   gboolean gso_no_check;        /* tests: make the kernel refuse it */
+  gboolean gro;                 /* receive coalesced datagrams */
   gboolean listen_gso;          /* segmentation offload on the listening socket */
   guint listen_gso_max_segment;
 
@@ -111,20 +137,21 @@ struct _PkRelayUdp
   struct iovec iov[UDP_BATCH];
   struct sockaddr_storage addrs[UDP_BATCH];
   union {
-    char buf[UDP_CTRL_LEN];
+    char buf[UDP_RECV_CTRL_LEN];
     struct cmsghdr align;
   } ctrl[UDP_BATCH];
   UdpSession *batch[UDP_BATCH];
   /* Datagrams on their way out, all to one peer, and their messages:
    * message m carries datagrams out_first[m] .. + out_count[m]. */
-  struct iovec out_iov[UDP_BATCH];
-  struct mmsghdr out[UDP_BATCH];
-  guint out_first[UDP_BATCH];
-  guint out_count[UDP_BATCH];
+  UdpOutbox outbox;
+  struct iovec out_iov[UDP_OUT_MAX];
+  struct mmsghdr out[UDP_OUT_MAX];
+  guint out_first[UDP_OUT_MAX];
+  guint out_count[UDP_OUT_MAX];
   union {
     char buf[UDP_OUT_CTRL_LEN];
     struct cmsghdr align;
-  } out_ctrl[UDP_BATCH];
+  } out_ctrl[UDP_OUT_MAX];
   guint8 *buffers;
 };
 
@@ -327,6 +354,65 @@ send_datagrams (PkRelayUdp *udp,
 }
 
 static void
+outbox_flush (PkRelayUdp *udp)
+{
+  UdpOutbox *o = &udp->outbox;
+
+  if (o->n > 0)
+    send_datagrams (udp, o->fd, o->gso, o->max_segment, o->n, o->name, o->name_len,
+                    o->ctrl, o->ctrl_len, o->datagrams, o->bytes, o->direction);
+  o->n = 0;
+}
+
+/* The segment size of a message the kernel coalesced from several
+ * datagrams (UDP_GRO), or 0. */
+static gsize
+gro_segment (struct msghdr *h)
+{
+  if (h->msg_controllen == 0)
+    return 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR (h); c != NULL; c = CMSG_NXTHDR (h, c))
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO)
+      {
+        int segment;
+
+        memcpy (&segment, CMSG_DATA (c), sizeof segment);
+        return segment > 0 ? segment : 0;
+      }
+  return 0;
+}
+
+/* Queues the datagrams of one received message for udp->outbox: one, or
+ * several of the message's segment size (the last may be shorter) when the
+ * kernel coalesced them, so that each leaves as it came. */
+static void
+outbox_add (PkRelayUdp *udp,
+            guint8     *data,
+            gsize       len,
+            gsize       segment)
+{
+  UdpOutbox *o = &udp->outbox;
+
+  if (segment > 0 && segment < len)
+    PK_RELAY_COUNT (gro_datagrams[o->direction], (len + segment - 1) / segment);
+  else
+    segment = len;
+  do
+    {
+      gsize size = MIN (segment, len);
+
+      if (o->n == UDP_OUT_MAX)
+        outbox_flush (udp);
+      udp->out_iov[o->n].iov_base = data;
+      udp->out_iov[o->n].iov_len = size;
+      o->n++;
+      data += size;
+      len -= size;
+    }
+  while (len > 0);
+}
+
+static void
 prepare_recv (PkRelayUdp *udp,
               gboolean    with_name)
 {
@@ -343,11 +429,11 @@ prepare_recv (PkRelayUdp *udp,
         {
           h->msg_name = &udp->addrs[i];
           h->msg_namelen = sizeof udp->addrs[i];
-          if (udp->pktinfo)
-            {
-              h->msg_control = udp->ctrl[i].buf;
-              h->msg_controllen = sizeof udp->ctrl[i].buf;
-            }
+        }
+      if ((with_name && udp->pktinfo) || udp->gro)
+        {
+          h->msg_control = udp->ctrl[i].buf;
+          h->msg_controllen = sizeof udp->ctrl[i].buf;
         }
     }
 }
@@ -418,15 +504,21 @@ session_upstream_ready (UdpSession *session)
           break;
         }
 
+      udp->outbox = (UdpOutbox) {
+        .fd = lfd,
+        .gso = &udp->listen_gso,
+        .max_segment = udp->listen_gso_max_segment,
+        .name = &session->client,
+        .name_len = session->client_len,
+        .ctrl = session->ctrl_len > 0 ? session->ctrl.buf : NULL,
+        .ctrl_len = session->ctrl_len,
+        .datagrams = &listener->datagrams_out,
+        .bytes = &listener->bytes_out,
+        .direction = 1,
+      };
       for (int i = 0; i < n; i++)
-        {
-          udp->out_iov[i].iov_base = udp->iov[i].iov_base;
-          udp->out_iov[i].iov_len = udp->msgs[i].msg_len;
-        }
-      send_datagrams (udp, lfd, &udp->listen_gso, udp->listen_gso_max_segment, n,
-                      &session->client, session->client_len,
-                      session->ctrl_len > 0 ? session->ctrl.buf : NULL, session->ctrl_len,
-                      &listener->datagrams_out, &listener->bytes_out, 1);
+        outbox_add (udp, udp->iov[i].iov_base, udp->msgs[i].msg_len, gro_segment (&udp->msgs[i].msg_hdr));
+      outbox_flush (udp);
       session->last_active = g_get_monotonic_time ();
       if (n < UDP_BATCH)
         break;
@@ -443,6 +535,13 @@ gso_prepare_socket (PkRelayUdp *udp,
 
   if (udp->gso_no_check)
     (void) setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_NO_CHECK, &one, sizeof one);
+  /* Coalesced datagrams (Linux 5.0) are cut back apart before they leave:
+   * the receive path is taken once for a run of them. Every message is
+   * read with its control messages while the listening socket has it on;
+   * a session socket without it just receives datagram by datagram. */
+  if (udp->gro && setsockopt (g_socket_get_fd (socket), SOL_UDP, UDP_GRO, &one, sizeof one) < 0 &&
+      socket == udp->listener->socket)
+    udp->gro = FALSE;
 }
 
 static guint
@@ -569,22 +668,26 @@ listener_ready (PkRelayUdp *udp)
       for (int i = 0; i < n; i++)
         {
           UdpSession *session = udp->batch[i];
-          guint count = 0;
 
           if (session == NULL)
             continue;
+          udp->outbox = (UdpOutbox) {
+            .fd = g_socket_get_fd (session->upstream),
+            .gso = &session->gso,
+            .max_segment = session->gso_max_segment,
+            .datagrams = &listener->datagrams_in,
+            .bytes = &listener->bytes_in,
+            .direction = 0,
+          };
           for (int j = i; j < n; j++)
             if (udp->batch[j] == session)
               {
-                udp->out_iov[count].iov_base = udp->iov[j].iov_base;
-                udp->out_iov[count].iov_len = udp->msgs[j].msg_len;
-                count++;
+                outbox_add (udp, udp->iov[j].iov_base, udp->msgs[j].msg_len,
+                            gro_segment (&udp->msgs[j].msg_hdr));
                 if (j > i)
                   udp->batch[j] = NULL;
               }
-          send_datagrams (udp, g_socket_get_fd (session->upstream), &session->gso,
-                          session->gso_max_segment, count, NULL, 0, NULL, 0,
-                          &listener->datagrams_in, &listener->bytes_in, 0);
+          outbox_flush (udp);
         }
 
       if (n < UDP_BATCH)
@@ -707,6 +810,16 @@ pk_relay_udp_get_gso_stats (guint64 *to_upstream,
   *refused = PK_RELAY_LOAD (gso_refused);
 }
 
+/* For tests: datagrams received coalesced (UDP_GRO) by all UDP rules of
+ * the process, from clients and from upstreams. */
+void
+pk_relay_udp_get_gro_stats (guint64 *from_clients,
+                            guint64 *from_upstreams)
+{
+  *from_clients = PK_RELAY_LOAD (gro_datagrams[0]);
+  *from_upstreams = PK_RELAY_LOAD (gro_datagrams[1]);
+}
+
 gboolean
 pk_relay_udp_start (PkRelayListener  *listener,
                     GError          **error)
@@ -733,6 +846,7 @@ pk_relay_udp_start (PkRelayListener  *listener,
     enable_pktinfo (udp, listener->socket);
   udp->gso = gso_wanted (listener->socket);
   udp->gso_no_check = udp->gso && g_atomic_int_get (&gso_default) == PK_RELAY_UDP_GSO_REFUSED;
+  udp->gro = udp->gso;
   gso_prepare_socket (udp, listener->socket);
   udp->listen_gso = udp->gso;
   udp->listen_gso_max_segment = gso_max_segment (listener->socket);

@@ -1246,6 +1246,163 @@ test_udp_gso_off_and_refused (void)
   g_assert_cmpuint (refused, ==, 1 + BURST_CLIENTS);
 }
 
+/* --- UDP coalesced on receive (UDP_GRO) --- */
+
+static void
+gro_fill (guint8 *buf,
+          gsize   size,
+          guint   index)
+{
+  for (gsize k = 0; k < size; k++)
+    buf[k] = (guint8) (index * 31 + k * 7 + k / 256);
+}
+
+/* One sendmsg with a UDP_SEGMENT control message: datagrams of @segment
+ * bytes, the last one @last bytes, that a receiver with UDP_GRO gets as
+ * one message. */
+static void
+send_segmented (GSocket        *socket,
+                GSocketAddress *to,
+                guint           count,
+                guint16         segment,
+                guint16         last)
+{
+  g_autofree guint8 *data = g_malloc ((gsize) count * segment);
+  union {
+    char buf[CMSG_SPACE (sizeof (guint16))];
+    struct cmsghdr align;
+  } ctrl;
+  struct sockaddr_storage ss;
+  struct iovec iov;
+  struct msghdr h = { 0 };
+  struct cmsghdr *c;
+  gsize len = 0;
+
+  for (guint i = 0; i < count; i++)
+    {
+      gsize size = i + 1 < count ? segment : last;
+
+      gro_fill (data + len, size, i);
+      len += size;
+    }
+  iov.iov_base = data;
+  iov.iov_len = len;
+  h.msg_iov = &iov;
+  h.msg_iovlen = 1;
+  if (to != NULL)
+    {
+      g_assert_true (g_socket_address_to_native (to, &ss, sizeof ss, NULL));
+      h.msg_name = &ss;
+      h.msg_namelen = g_socket_address_get_native_size (to);
+    }
+  h.msg_control = ctrl.buf;
+  h.msg_controllen = sizeof ctrl.buf;
+  c = CMSG_FIRSTHDR (&h);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_SEGMENT;
+  c->cmsg_len = CMSG_LEN (sizeof segment);
+  memcpy (CMSG_DATA (c), &segment, sizeof segment);
+  g_assert_cmpint (sendmsg (g_socket_get_fd (socket), &h, 0), ==, len);
+}
+
+typedef struct {
+  GSocket *socket;
+  guint count;
+  guint16 segment;
+  guint16 last;
+  guint received;
+  GSocketAddress *from;
+  char *error;
+} GroReader;
+
+static gboolean
+gro_reader_done (gpointer data)
+{
+  GroReader *r = data;
+  guint8 buf[65536], want[2048];
+  gssize n;
+
+  while (r->error == NULL && r->received < r->count)
+    {
+      GSocketAddress *from = NULL;
+      gsize size = r->received + 1 < r->count ? r->segment : r->last;
+
+      n = g_socket_receive_from (r->socket, &from, (char *) buf, sizeof buf, NULL, NULL);
+      if (n < 0)
+        return FALSE;
+      g_clear_object (&r->from);
+      r->from = from;
+      gro_fill (want, size, r->received);
+      if ((gsize) n != size || memcmp (buf, want, n) != 0)
+        r->error = g_strdup_printf ("datagram %u: %" G_GSSIZE_FORMAT " bytes, want %" G_GSIZE_FORMAT,
+                                    r->received, n, size);
+      else
+        r->received++;
+    }
+  return TRUE;
+}
+
+static void
+gro_roundtrip (PkRelayUdpGso mode)
+{
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = NULL;
+  g_autoptr(GSocketAddress) any = loopback ("127.0.0.1", 0);
+  g_autoptr(GSocketAddress) local = NULL;
+  g_autoptr(GSocketAddress) relay_addr = NULL;
+  g_autoptr(GSocket) upstream = burst_socket (any, NULL);
+  g_autoptr(GSocket) client = NULL;
+  guint64 in0, out0, in1, out1;
+  GroReader up = { .count = 11, .segment = 1200, .last = 500 };
+  GroReader down = { .count = 6, .segment = 1000, .last = 1 };
+
+  local = g_socket_get_local_address (upstream, NULL);
+  pk_relay_udp_set_gso (mode);
+  rule = loopback_rule (PK_RELAY_PROTOCOL_UDP, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)), "gro");
+  relay_addr = loopback ("127.0.0.1", start_rule (relay, rule));
+  pk_relay_udp_set_gso (PK_RELAY_UDP_GSO_ON);
+  client = burst_socket (NULL, relay_addr);
+  pk_relay_udp_get_gro_stats (&in0, &out0);
+
+  /* Neither the client nor the upstream socket has UDP_GRO: each gets
+   * datagram by datagram what the relay sent, which must be what the
+   * other side sent, boundaries included. */
+  send_segmented (client, NULL, up.count, up.segment, up.last);
+  up.socket = upstream;
+  pk_test_wait_until (gro_reader_done, &up, 10000);
+  g_assert_cmpstr (up.error, ==, NULL);
+
+  send_segmented (upstream, up.from, down.count, down.segment, down.last);
+  down.socket = client;
+  pk_test_wait_until (gro_reader_done, &down, 10000);
+  g_assert_cmpstr (down.error, ==, NULL);
+
+  /* The relay received them coalesced (loopback passes a segmented
+   * message whole to a socket with UDP_GRO). */
+  pk_relay_udp_get_gro_stats (&in1, &out1);
+  g_assert_cmpuint (in1 - in0, ==, up.count);
+  g_assert_cmpuint (out1 - out0, ==, down.count);
+  g_assert_cmpint (rule_counter (relay, "gro", "datagrams_in"), ==, up.count);
+  g_assert_cmpint (rule_counter (relay, "gro", "datagrams_out"), ==, down.count);
+  g_assert_cmpint (rule_counter (relay, "gro", "dropped"), ==, 0);
+  g_clear_object (&up.from);
+  g_clear_object (&down.from);
+}
+
+static void
+test_udp_gro_coalesced_kept_apart (void)
+{
+  if (!kernel_has_udp_gso ())
+    {
+      g_test_skip ("the kernel has no UDP_SEGMENT");
+      return;
+    }
+  /* Forwarded segmented again, and, where the kernel refuses that,
+   * datagram by datagram. */
+  gro_roundtrip (PK_RELAY_UDP_GSO_ON);
+  gro_roundtrip (PK_RELAY_UDP_GSO_REFUSED);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1265,6 +1422,7 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/udp/session-expiry-and-cap", test_udp_session_expiry_and_cap);
   g_test_add_func ("/relay/udp/gso/varied-sizes-both-ways", test_udp_gso_varied_sizes);
   g_test_add_func ("/relay/udp/gso/off-and-refused-same-result", test_udp_gso_off_and_refused);
+  g_test_add_func ("/relay/udp/gro/coalesced-kept-apart", test_udp_gro_coalesced_kept_apart);
   g_test_add_func ("/relay/set-rules/add-remove-keep", test_set_rules_add_remove_keep);
 
   return g_test_run ();
