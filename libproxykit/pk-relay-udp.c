@@ -262,7 +262,8 @@ build_messages (PkRelayUdp *udp,
           guint16 segment = size;
 
           /* ctrl_len is a CMSG_SPACE: the next header is aligned. */
-          memcpy (buf, ctrl, ctrl_len);
+          if (ctrl_len > 0)
+            memcpy (buf, ctrl, ctrl_len);
           c->cmsg_level = SOL_UDP;
           c->cmsg_type = UDP_SEGMENT;
           c->cmsg_len = CMSG_LEN (sizeof segment);
