@@ -62,7 +62,6 @@
 
 #include "pk-bridge.h"
 #include "pk-bridge-private.h"
-#include "pk-cancel-source-private.h"
 #include "pk-pipe-pool-private.h"
 #include "pk-poller-private.h"
 
@@ -121,7 +120,6 @@ struct _PkBridge
   Direction dir[2];      /* [0]: a to b, [1]: b to a */
   GTask *task;
   PkPollerWatch *watch;  /* slot 0: socket a, slot 1: socket b */
-  GSource *cancel_source;  /* pk_cancel_source_new(): see why there */
   PkPipePool *pool;
   gint64 last_activity;
   gboolean started;
@@ -381,7 +379,6 @@ bridge_complete (PkBridge *self,
 
   g_assert (task != NULL);
   g_clear_pointer (&self->watch, pk_poller_watch_destroy);
-  pk_cancel_source_destroy (&self->cancel_source);
   direction_release (self, &self->dir[0]);
   direction_release (self, &self->dir[1]);
 
@@ -684,7 +681,8 @@ update_timer (PkBridge *self,
   pk_poller_watch_set_deadline (self->watch, deadline == G_MAXINT64 ? -1 : MAX (deadline, now));
 }
 
-/* One side ready (@slot 0: a, 1: b), or the deadline passed (@slot -1). */
+/* One side ready (@slot 0: a, 1: b), the deadline passed (@slot -1), or
+ * the run was cancelled. */
 static void
 bridge_watch_cb (PkPollerWatch *watch,
                  int            slot,
@@ -697,7 +695,14 @@ bridge_watch_cb (PkPollerWatch *watch,
   gint64 now = pk_poller_watch_get_time (watch);
   GError *error = NULL;
   GIOCondition ea, eb;
-  gboolean timer = slot < 0;
+  gboolean timer = slot == -1;
+
+  if (slot == PK_POLLER_CANCELLED)
+    {
+      g_cancellable_set_error_if_cancelled (g_task_get_cancellable (self->task), &error);
+      bridge_complete (self, error);
+      return;
+    }
 
   for (guint i = 0; i < 2; i++)
     {
@@ -753,17 +758,6 @@ bridge_watch_cb (PkPollerWatch *watch,
   if (eb != pk_poller_watch_get_events (watch, 1))
     pk_poller_watch_set_events (watch, 1, eb);
   update_timer (self, now, timer);
-}
-
-static gboolean
-bridge_cancelled_cb (gpointer user_data)
-{
-  PkBridge *self = user_data;
-  GError *error = NULL;
-
-  g_cancellable_set_error_if_cancelled (g_task_get_cancellable (self->task), &error);
-  bridge_complete (self, error);
-  return G_SOURCE_REMOVE;
 }
 
 /**
@@ -836,13 +830,9 @@ pk_bridge_run_async (PkBridge            *self,
     }
   update_timer (self, now, TRUE);
 
+  /* Cancelled from any thread: the poller brings it here. */
   if (cancellable != NULL)
-    {
-      self->cancel_source = pk_cancel_source_new (cancellable);
-      g_source_set_static_name (self->cancel_source, "[proxykit] bridge cancel");
-      g_source_set_callback (self->cancel_source, bridge_cancelled_cb, self, NULL);
-      g_source_attach (self->cancel_source, context);
-    }
+    pk_poller_watch_set_cancellable (self->watch, cancellable);
 }
 
 /**

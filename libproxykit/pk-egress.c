@@ -37,7 +37,6 @@
 #include <sys/socket.h>
 
 #include "pk-dns-private.h"
-#include "pk-cancel-source-private.h"
 #include "pk-poller-private.h"
 #include "pk-egress.h"
 #include "pk-error.h"
@@ -943,15 +942,13 @@ pk_egress_resolve_finish (PkEgress      *self,
 typedef struct {
   GSocket *socket;
   GSocketAddress *address;
-  PkPollerWatch *watch;     /* the socket's writability and the timeout */
-  GSource *cancel_source;
+  PkPollerWatch *watch;     /* writability, the timeout and cancellation */
   guint timeout_ms;
 } ConnectData;
 
 static void
 connect_data_free (ConnectData *data)
 {
-  pk_cancel_source_destroy (&data->cancel_source);
   g_clear_pointer (&data->watch, pk_poller_watch_destroy);
   g_clear_object (&data->socket);
   g_clear_object (&data->address);
@@ -964,20 +961,17 @@ describe_address (GSocketAddress *address)
   return g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
 }
 
-/* Whichever of the watch and the cancel source fires first ends the task:
- * the other one must never fire after it. The watch holds the task's
- * reference until then. */
+/* The watch holds the task's reference until it fires. */
 static GTask *
 connect_stop (ConnectData *data,
               GTask       *task)
 {
-  pk_cancel_source_destroy (&data->cancel_source);
   g_clear_pointer (&data->watch, pk_poller_watch_destroy);
   return task;
 }
 
-/* The socket is writable (connected or failed), or the timeout passed
- * (@slot -1). */
+/* The socket is writable (connected or failed), the timeout passed
+ * (@slot -1), or the connect was cancelled. */
 static void
 connect_watch_cb (PkPollerWatch *watch,
                   int            slot,
@@ -991,10 +985,11 @@ connect_watch_cb (PkPollerWatch *watch,
 
   connect_stop (data, task);
 
+  /* PK_POLLER_CANCELLED, or cancelled while the socket became ready. */
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  if (slot < 0)
+  if (slot == -1)
     {
       dest = describe_address (data->address);
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
@@ -1011,20 +1006,6 @@ connect_watch_cb (PkPollerWatch *watch,
     }
 
   g_task_return_pointer (task, g_steal_pointer (&data->socket), g_object_unref);
-}
-
-static gboolean
-connect_cancelled_cb (gpointer user_data)
-{
-  GTask *task = user_data;
-  ConnectData *data = g_task_get_task_data (task);
-
-  /* The watch's reference goes with it; this source's own reference lasts
-   * until it returns. */
-  if (data->watch != NULL)
-    g_object_unref (connect_stop (data, task));
-  g_task_return_error_if_cancelled (task);
-  return G_SOURCE_REMOVE;
 }
 
 /**
@@ -1084,9 +1065,8 @@ pk_egress_connect_async (PkEgress            *self,
       return;
     }
 
-  /* The socket and the timeout in the context's poller (see
-   * pk-poller-private.h); cancellation through a source of our own (see
-   * pk-cancel-source-private.h). */
+  /* The socket, the timeout and cancellation in the context's poller:
+   * see pk-poller-private.h. */
   data->watch = pk_poller_watch_new (pk_poller_get_thread_default (), connect_watch_cb,
                                      g_object_ref (task));
   if (!pk_poller_watch_set_fd (data->watch, 0, g_socket_get_fd (data->socket), G_IO_OUT, &error))
@@ -1100,12 +1080,7 @@ pk_egress_connect_async (PkEgress            *self,
                                                (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND);
 
   if (cancellable != NULL)
-    {
-      data->cancel_source = pk_cancel_source_new (cancellable);
-      g_source_set_callback (data->cancel_source, connect_cancelled_cb,
-                             g_object_ref (task), g_object_unref);
-      g_source_attach (data->cancel_source, g_main_context_get_thread_default ());
-    }
+    pk_poller_watch_set_cancellable (data->watch, cancellable);
 }
 
 /**

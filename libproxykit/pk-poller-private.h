@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -24,13 +24,17 @@ G_BEGIN_DECLS
  * watch from any callback, its own included, is safe. */
 
 #define PK_POLLER_SLOTS 2
+/* The slot a watch's callback is given when its cancellable fired. */
+#define PK_POLLER_CANCELLED (-2)
 
 typedef struct _PkPoller PkPoller;
 typedef struct _PkPollerWatch PkPollerWatch;
 
 /* @slot: the slot whose descriptor is ready, with @condition (G_IO_IN,
  * G_IO_OUT, G_IO_ERR, G_IO_HUP); or -1 when the deadline passed (the
- * deadline is cleared before the call). */
+ * deadline is cleared before the call); or PK_POLLER_CANCELLED when the
+ * watch's cancellable was cancelled (the cancellable is dropped before the
+ * call, so it comes once). */
 typedef void (*PkPollerFunc) (PkPollerWatch *watch,
                               int            slot,
                               GIOCondition   condition,
@@ -62,14 +66,23 @@ GIOCondition   pk_poller_watch_get_events   (PkPollerWatch *watch,
 void           pk_poller_watch_set_deadline (PkPollerWatch *watch,
                                              gint64         deadline);
 gint64         pk_poller_watch_get_deadline (PkPollerWatch *watch);
+/* Calls the watch back with PK_POLLER_CANCELLED in a dispatch after
+ * @cancellable is cancelled, from any thread (at once, if it is already).
+ * All the watches of a poller that share a cancellable share one signal
+ * handler on it, so that a watch costs no handler and no source of its
+ * own. NULL: no longer. */
+void           pk_poller_watch_set_cancellable (PkPollerWatch *watch,
+                                                GCancellable  *cancellable);
 /* The time of the poller's current dispatch, as g_source_get_time(). */
 gint64         pk_poller_watch_get_time     (PkPollerWatch *watch);
 /* Stops watching its descriptors (they stay open: they are the caller's)
  * and frees the watch, now or, inside a dispatch, at its end. */
 void           pk_poller_watch_destroy      (PkPollerWatch *watch);
 
-/* For tests: watches alive and descriptors in the epoll set. */
+/* For tests: watches alive, descriptors in the epoll set, cancellables
+ * with a handler. */
 guint          pk_poller_get_n_watches      (PkPoller      *poller);
 guint          pk_poller_get_n_fds          (PkPoller      *poller);
+guint          pk_poller_get_n_cancellables (PkPoller      *poller);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -23,6 +24,8 @@
 #define ROUNDS_PER_DISPATCH 4
 #define NOT_IN_HEAP G_MAXUINT
 
+typedef struct _CancelEntry CancelEntry;
+
 struct _PkPollerWatch
 {
   PkPoller *poller;
@@ -34,6 +37,21 @@ struct _PkPollerWatch
   guint heap_index;
   gboolean dead;
   PkPollerWatch *next_dead;
+  CancelEntry *cancel;         /* and its place in cancel->watches */
+  PkPollerWatch *cancel_prev;
+  PkPollerWatch *cancel_next;
+};
+
+/* The watches of a poller that share a cancellable, and the one handler
+ * on it. Made, changed and freed on the poller's thread; the handler, in
+ * whatever thread cancels, only queues the entry and wakes the poller. */
+struct _CancelEntry
+{
+  PkPoller *poller;
+  GCancellable *cancellable;
+  gulong handler;
+  PkPollerWatch *watches;
+  gboolean queued;             /* under the poller's cancel_lock */
 };
 
 struct _PkPoller
@@ -47,6 +65,11 @@ struct _PkPoller
   guint n_fds;
   guint dispatching;         /* depth: a callback may iterate the context */
   PkPollerWatch *dead;       /* destroyed while dispatching */
+
+  GHashTable *cancel_entries;  /* GCancellable -> CancelEntry */
+  int wake_fd;                 /* an eventfd in the set, for cancellations */
+  GMutex cancel_lock;
+  GPtrArray *cancelled;        /* CancelEntry, under cancel_lock */
 };
 
 G_LOCK_DEFINE_STATIC (pollers);
@@ -202,6 +225,138 @@ watch_free (PkPollerWatch *watch)
   g_free (watch);
 }
 
+/* --- cancellation --- */
+
+/* Any thread. */
+static void
+cancel_entry_cancelled (GCancellable *cancellable,
+                        gpointer      data)
+{
+  CancelEntry *entry = data;
+  PkPoller *self = entry->poller;
+
+  g_mutex_lock (&self->cancel_lock);
+  if (!entry->queued)
+    {
+      entry->queued = TRUE;
+      g_ptr_array_add (self->cancelled, entry);
+    }
+  g_mutex_unlock (&self->cancel_lock);
+  eventfd_write (self->wake_fd, 1);
+}
+
+static void
+cancel_entry_free (CancelEntry *entry)
+{
+  PkPoller *self = entry->poller;
+
+  /* Waits for a handler running in another thread, so that it is not
+   * queueing the entry while it goes. */
+  g_cancellable_disconnect (entry->cancellable, entry->handler);
+  g_mutex_lock (&self->cancel_lock);
+  if (entry->queued)
+    g_ptr_array_remove_fast (self->cancelled, entry);
+  g_mutex_unlock (&self->cancel_lock);
+  g_object_unref (entry->cancellable);
+  g_free (entry);
+}
+
+static void
+watch_leave_cancel (PkPollerWatch *watch)
+{
+  CancelEntry *entry = watch->cancel;
+
+  if (entry == NULL)
+    return;
+  if (watch->cancel_prev != NULL)
+    watch->cancel_prev->cancel_next = watch->cancel_next;
+  else
+    entry->watches = watch->cancel_next;
+  if (watch->cancel_next != NULL)
+    watch->cancel_next->cancel_prev = watch->cancel_prev;
+  watch->cancel = NULL;
+  watch->cancel_prev = watch->cancel_next = NULL;
+  if (entry->watches == NULL)
+    {
+      g_hash_table_remove (entry->poller->cancel_entries, entry->cancellable);
+      cancel_entry_free (entry);
+    }
+}
+
+void
+pk_poller_watch_set_cancellable (PkPollerWatch *watch,
+                                 GCancellable  *cancellable)
+{
+  PkPoller *self;
+  CancelEntry *entry;
+
+  g_return_if_fail (watch != NULL && !watch->dead);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  if (watch->cancel != NULL && watch->cancel->cancellable == cancellable)
+    return;
+  watch_leave_cancel (watch);
+  if (cancellable == NULL)
+    return;
+
+  self = watch->poller;
+  entry = g_hash_table_lookup (self->cancel_entries, cancellable);
+  if (entry == NULL)
+    {
+      entry = g_new0 (CancelEntry, 1);
+      entry->poller = self;
+      entry->cancellable = g_object_ref (cancellable);
+      g_hash_table_insert (self->cancel_entries, cancellable, entry);
+      /* Runs the handler at once if already cancelled: the watch hears of
+       * it in the next dispatch, never from inside this call. */
+      entry->handler = g_cancellable_connect (cancellable, G_CALLBACK (cancel_entry_cancelled),
+                                              entry, NULL);
+    }
+  watch->cancel = entry;
+  watch->cancel_next = entry->watches;
+  if (entry->watches != NULL)
+    entry->watches->cancel_prev = watch;
+  entry->watches = watch;
+}
+
+static void
+deliver_cancellations (PkPoller *self)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GPtrArray) watches = g_ptr_array_new ();
+  eventfd_t count;
+
+  eventfd_read (self->wake_fd, &count);
+  g_mutex_lock (&self->cancel_lock);
+  entries = g_steal_pointer (&self->cancelled);
+  self->cancelled = g_ptr_array_new ();
+  for (guint i = 0; i < entries->len; i++)
+    ((CancelEntry *) g_ptr_array_index (entries, i))->queued = FALSE;
+  g_mutex_unlock (&self->cancel_lock);
+
+  /* Every watch to tell first, then the calls: a callback may destroy
+   * watches, and with the last of an entry's, the entry. Watches are not
+   * freed while dispatching, entries are. */
+  for (guint i = 0; i < entries->len; i++)
+    {
+      CancelEntry *entry = g_ptr_array_index (entries, i);
+
+      for (PkPollerWatch *w = entry->watches; w != NULL; w = w->cancel_next)
+        g_ptr_array_add (watches, w);
+    }
+  for (guint i = 0; i < watches->len; i++)
+    {
+      PkPollerWatch *watch = g_ptr_array_index (watches, i);
+
+      /* Destroyed meanwhile, or given another cancellable that was not. */
+      if (watch->dead || watch->cancel == NULL ||
+          !g_cancellable_is_cancelled (watch->cancel->cancellable))
+        continue;
+      watch_leave_cancel (watch);
+      watch->func (watch, PK_POLLER_CANCELLED, 0, watch->user_data);
+    }
+}
+
 static gboolean
 poller_dispatch (GSource     *source,
                  GSourceFunc  callback,
@@ -229,6 +384,11 @@ poller_dispatch (GSource     *source,
           PkPollerWatch *watch = GSIZE_TO_POINTER (events[i].data.u64 & ~(guint64) 1);
           int slot = (int) (events[i].data.u64 & 1);
 
+          if (watch == NULL)
+            {
+              deliver_cancellations (self);
+              continue;
+            }
           /* A watch destroyed by an earlier callback of this round, or a
            * slot emptied or changed since epoll_wait() reported it. */
           if (watch->dead || watch->events[slot] == 0)
@@ -287,9 +447,13 @@ poller_finalize (GSource *source)
   G_UNLOCK (pollers);
 
   g_assert (self->dead == NULL);
+  g_assert (g_hash_table_size (self->cancel_entries) == 0);
+  g_hash_table_unref (self->cancel_entries);
+  g_ptr_array_unref (self->cancelled);
+  g_mutex_clear (&self->cancel_lock);
   g_ptr_array_unref (self->heap);
-  if (self->epfd >= 0)
-    close (self->epfd);
+  close (self->wake_fd);
+  close (self->epfd);
 }
 
 static GSourceFuncs poller_funcs = {
@@ -307,9 +471,20 @@ poller_new (GMainContext *context)
   g_source_set_static_name ((GSource *) self, "[proxykit] poller");
   self->context = context;
   self->heap = g_ptr_array_new ();
+  self->cancel_entries = g_hash_table_new (NULL, NULL);
+  self->cancelled = g_ptr_array_new ();
+  g_mutex_init (&self->cancel_lock);
   self->epfd = epoll_create1 (EPOLL_CLOEXEC);
-  if (self->epfd < 0)
-    g_error ("poller: epoll_create1: %s", g_strerror (errno));
+  self->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (self->epfd < 0 || self->wake_fd < 0)
+    g_error ("poller: %s: %s", self->epfd < 0 ? "epoll_create1" : "eventfd", g_strerror (errno));
+  {
+    /* Data 0: no watch. */
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
+
+    if (epoll_ctl (self->epfd, EPOLL_CTL_ADD, self->wake_fd, &ev) < 0)
+      g_error ("poller: epoll_ctl: %s", g_strerror (errno));
+  }
   self->tag = g_source_add_unix_fd ((GSource *) self, self->epfd, G_IO_IN);
   /* Callbacks never iterate the context here, but if one did, blocking
    * the source around dispatch would remove its descriptor from the
@@ -523,6 +698,7 @@ pk_poller_watch_destroy (PkPollerWatch *watch)
         watch->fd[i] = -1;
       }
   heap_remove (self, watch);
+  watch_leave_cancel (watch);
   watch->dead = TRUE;
   self->n_watches--;
   if (self->dispatching > 0)
@@ -544,4 +720,10 @@ guint
 pk_poller_get_n_fds (PkPoller *poller)
 {
   return poller->n_fds;
+}
+
+guint
+pk_poller_get_n_cancellables (PkPoller *poller)
+{
+  return g_hash_table_size (poller->cancel_entries);
 }

@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <glib.h>
+#include <gio/gio.h>
 
 #include "pk-poller-private.h"
 
@@ -278,6 +278,90 @@ test_per_context (void)
   close (p[1]);
 }
 
+static gpointer
+cancel_in_thread (gpointer data)
+{
+  g_usleep (10 * 1000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+/* Cancelled from another thread: each watch sharing the cancellable hears
+ * of it once, in its own thread, through one handler. */
+static void
+test_cancel_from_thread (void)
+{
+  PkPoller *poller = pk_poller_get_thread_default ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  Record a = { 0 }, b = { 0 };
+  PkPollerWatch *wa = pk_poller_watch_new (poller, record_cb, &a);
+  PkPollerWatch *wb = pk_poller_watch_new (poller, record_cb, &b);
+  GThread *thread;
+
+  pk_poller_watch_set_cancellable (wa, cancellable);
+  pk_poller_watch_set_cancellable (wb, cancellable);
+  g_assert_cmpuint (pk_poller_get_n_cancellables (poller), ==, 1);
+
+  thread = g_thread_new ("canceller", cancel_in_thread, cancellable);
+  while (a.calls == 0 || b.calls == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_thread_join (thread);
+  g_assert_cmpint (a.last_slot, ==, PK_POLLER_CANCELLED);
+  g_assert_cmpint (b.last_slot, ==, PK_POLLER_CANCELLED);
+  /* Once: the cancellable was dropped, and its handler with it. */
+  g_assert_cmpuint (pk_poller_get_n_cancellables (poller), ==, 0);
+  spin (NULL, 20);
+  g_assert_cmpuint (a.calls, ==, 1);
+  g_assert_cmpuint (b.calls, ==, 1);
+  pk_poller_watch_destroy (wa);
+  pk_poller_watch_destroy (wb);
+}
+
+/* Already cancelled: told in the next dispatch, not from inside the call;
+ * a watch destroyed by another's cancellation is not told at all. */
+static void
+test_cancel_already (void)
+{
+  PkPoller *poller = pk_poller_get_thread_default ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  Record a = { 0 }, b = { 0 };
+  PkPollerWatch *wa = pk_poller_watch_new (poller, record_cb, &a);
+  PkPollerWatch *wb = pk_poller_watch_new (poller, record_cb, &b);
+
+  g_cancellable_cancel (cancellable);
+  a.destroy_other = wb;
+  b.destroy_other = wa;
+  pk_poller_watch_set_cancellable (wa, cancellable);
+  pk_poller_watch_set_cancellable (wb, cancellable);
+  g_assert_cmpuint (a.calls + b.calls, ==, 0);
+  while (a.calls + b.calls == 0)
+    g_main_context_iteration (NULL, TRUE);
+  spin (NULL, 20);
+  g_assert_cmpuint (a.calls + b.calls, ==, 1);
+  g_assert_cmpuint (pk_poller_get_n_cancellables (poller), ==, 0);
+  pk_poller_watch_destroy (a.calls ? wa : wb);
+  g_assert_cmpuint (pk_poller_get_n_watches (poller), ==, 0);
+}
+
+/* A watch that leaves before the cancel hears nothing, and takes the
+ * handler with it when it was the last. */
+static void
+test_cancel_after_leaving (void)
+{
+  PkPoller *poller = pk_poller_get_thread_default ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  Record r = { 0 };
+  PkPollerWatch *watch = pk_poller_watch_new (poller, record_cb, &r);
+
+  pk_poller_watch_set_cancellable (watch, cancellable);
+  pk_poller_watch_set_cancellable (watch, NULL);
+  g_assert_cmpuint (pk_poller_get_n_cancellables (poller), ==, 0);
+  g_cancellable_cancel (cancellable);
+  spin (NULL, 20);
+  g_assert_cmpuint (r.calls, ==, 0);
+  pk_poller_watch_destroy (watch);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -290,6 +374,9 @@ main (int   argc,
   g_test_add_func ("/poller/destroy-in-callback", test_destroy_in_callback);
   g_test_add_func ("/poller/fd-number-reused", test_fd_reuse);
   g_test_add_func ("/poller/per-context", test_per_context);
+  g_test_add_func ("/poller/cancel/from-another-thread", test_cancel_from_thread);
+  g_test_add_func ("/poller/cancel/already-cancelled", test_cancel_already);
+  g_test_add_func ("/poller/cancel/after-leaving", test_cancel_after_leaving);
 
   return g_test_run ();
 }
