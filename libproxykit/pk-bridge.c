@@ -62,8 +62,8 @@
 
 #include "pk-bridge.h"
 #include "pk-bridge-private.h"
-#include "pk-cancel-source-private.h"
 #include "pk-pipe-pool-private.h"
+#include "pk-poller-private.h"
 
 /* Reads of the copy path go into a buffer of the thread of this size. */
 #define COPY_CHUNK (64 * 1024)
@@ -108,16 +108,6 @@ typedef struct
   guint done : 1;
 } Direction;
 
-typedef struct
-{
-  GSource source;
-  PkBridge *bridge;
-  gpointer tag_a;
-  gpointer tag_b;
-  GIOCondition events_a;
-  GIOCondition events_b;
-} BridgeSource;
-
 struct _PkBridge
 {
   GObject parent_instance;
@@ -129,8 +119,7 @@ struct _PkBridge
 
   Direction dir[2];      /* [0]: a to b, [1]: b to a */
   GTask *task;
-  GSource *source;
-  GSource *cancel_source;  /* pk_cancel_source_new(): see why there */
+  PkPollerWatch *watch;  /* slot 0: socket a, slot 1: socket b */
   PkPipePool *pool;
   gint64 last_activity;
   gboolean started;
@@ -389,12 +378,7 @@ bridge_complete (PkBridge *self,
   GTask *task = g_steal_pointer (&self->task);
 
   g_assert (task != NULL);
-  if (self->source != NULL)
-    {
-      g_source_destroy (self->source);
-      g_clear_pointer (&self->source, g_source_unref);
-    }
-  pk_cancel_source_destroy (&self->cancel_source);
+  g_clear_pointer (&self->watch, pk_poller_watch_destroy);
   direction_release (self, &self->dir[0]);
   direction_release (self, &self->dir[1]);
 
@@ -629,6 +613,14 @@ run_copy (PkBridge   *self,
         }
       if (n >= SPLICE_THRESHOLD && take_pipe (self, d))
         return run_splice (self, d, now, error);
+      /* Less than asked for: the socket is most likely empty now, and
+       * another recv() would only say EAGAIN. The poll says when more
+       * comes (EOF included). */
+      if (n < COPY_CHUNK)
+        {
+          d->want = WANT_IN;
+          return TRUE;
+        }
     }
 
   d->want = d->pending != NULL ? WANT_OUT : WANT_IN;
@@ -675,7 +667,7 @@ update_timer (PkBridge *self,
 {
   gint64 deadline = G_MAXINT64;
 
-  if (!force && g_source_get_ready_time (self->source) != -1)
+  if (!force && pk_poller_watch_get_deadline (self->watch) != -1)
     return;
   if (self->idle_timeout_ms > 0)
     deadline = self->last_activity + (gint64) self->idle_timeout_ms * G_TIME_SPAN_MILLISECOND;
@@ -686,22 +678,31 @@ update_timer (PkBridge *self,
       if (d->has_pipe && d->pipe_fill == 0)
         deadline = MIN (deadline, d->last_activity + PIPE_LINGER_US);
     }
-  g_source_set_ready_time (self->source, deadline == G_MAXINT64 ? -1 : MAX (deadline, now));
+  pk_poller_watch_set_deadline (self->watch, deadline == G_MAXINT64 ? -1 : MAX (deadline, now));
 }
 
-static gboolean
-bridge_source_dispatch (GSource     *source,
-                        GSourceFunc  callback,
-                        gpointer     user_data)
+/* One side ready (@slot 0: a, 1: b), the deadline passed (@slot -1), or
+ * the run was cancelled. */
+static void
+bridge_watch_cb (PkPollerWatch *watch,
+                 int            slot,
+                 GIOCondition   condition,
+                 gpointer       user_data)
 {
-  BridgeSource *bs = (BridgeSource *) source;
-  PkBridge *self = bs->bridge;
-  GIOCondition ra = g_source_query_unix_fd (source, bs->tag_a);
-  GIOCondition rb = g_source_query_unix_fd (source, bs->tag_b);
-  gint64 now = g_source_get_time (source);
+  PkBridge *self = user_data;
+  GIOCondition ra = slot == 0 ? condition : 0;
+  GIOCondition rb = slot == 1 ? condition : 0;
+  gint64 now = pk_poller_watch_get_time (watch);
   GError *error = NULL;
   GIOCondition ea, eb;
-  gboolean timer = g_source_get_ready_time (source) != -1 && now >= g_source_get_ready_time (source);
+  gboolean timer = slot == -1;
+
+  if (slot == PK_POLLER_CANCELLED)
+    {
+      g_cancellable_set_error_if_cancelled (g_task_get_cancellable (self->task), &error);
+      bridge_complete (self, error);
+      return;
+    }
 
   for (guint i = 0; i < 2; i++)
     {
@@ -719,7 +720,7 @@ bridge_source_dispatch (GSource     *source,
           if (!direction_run (self, d, now, &error))
             {
               bridge_complete (self, error);
-              return G_SOURCE_REMOVE;
+              return;
             }
         }
     }
@@ -727,7 +728,7 @@ bridge_source_dispatch (GSource     *source,
   if (self->dir[0].done && self->dir[1].done)
     {
       bridge_complete (self, NULL);
-      return G_SOURCE_REMOVE;
+      return;
     }
 
   if (timer)
@@ -738,7 +739,7 @@ bridge_source_dispatch (GSource     *source,
           bridge_complete (self, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                                               "No data in either direction for %u ms",
                                               self->idle_timeout_ms));
-          return G_SOURCE_REMOVE;
+          return;
         }
       for (guint i = 0; i < 2; i++)
         {
@@ -749,31 +750,14 @@ bridge_source_dispatch (GSource     *source,
         }
     }
 
-  /* GLib wakes the context up on every change of a poll record, which
-   * costs two syscalls: change only what changed. */
+  /* Each change is an epoll_ctl(): change only what changed. */
   ea = fd_events (self, self->dir[0].src);
   eb = fd_events (self, self->dir[1].src);
-  if (ea != bs->events_a)
-    g_source_modify_unix_fd (source, bs->tag_a, bs->events_a = ea);
-  if (eb != bs->events_b)
-    g_source_modify_unix_fd (source, bs->tag_b, bs->events_b = eb);
+  if (ea != pk_poller_watch_get_events (watch, 0))
+    pk_poller_watch_set_events (watch, 0, ea);
+  if (eb != pk_poller_watch_get_events (watch, 1))
+    pk_poller_watch_set_events (watch, 1, eb);
   update_timer (self, now, timer);
-  return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs bridge_source_funcs = {
-  .dispatch = bridge_source_dispatch,
-};
-
-static gboolean
-bridge_cancelled_cb (gpointer user_data)
-{
-  PkBridge *self = user_data;
-  GError *error = NULL;
-
-  g_cancellable_set_error_if_cancelled (g_task_get_cancellable (self->task), &error);
-  bridge_complete (self, error);
-  return G_SOURCE_REMOVE;
 }
 
 /**
@@ -795,7 +779,7 @@ pk_bridge_run_async (PkBridge            *self,
                      gpointer             user_data)
 {
   g_autoptr(GMainContext) context = NULL;
-  BridgeSource *bs;
+  GError *error = NULL;
   gint64 now;
 
   g_return_if_fail (PK_IS_BRIDGE (self));
@@ -835,27 +819,20 @@ pk_bridge_run_async (PkBridge            *self,
       d->want = WANT_IN;
     }
 
-  self->source = g_source_new (&bridge_source_funcs, sizeof (BridgeSource));
-  g_source_set_static_name (self->source, "[proxykit] bridge");
-  bs = (BridgeSource *) self->source;
-  bs->bridge = self;
-  bs->events_a = bs->events_b = G_IO_IN;
-  bs->tag_a = g_source_add_unix_fd (self->source, self->dir[0].src, G_IO_IN);
-  bs->tag_b = g_source_add_unix_fd (self->source, self->dir[1].src, G_IO_IN);
-  /* A dispatch never iterates the context, so the source need not be
-   * blocked around it; blocking would remove and re-add its descriptors,
-   * and GLib wakes the context up (an eventfd write and read) each time. */
-  g_source_set_can_recurse (self->source, TRUE);
-  update_timer (self, now, TRUE);
-  g_source_attach (self->source, context);
-
-  if (cancellable != NULL)
+  /* One epoll set per context rather than a source per bridge: see
+   * pk-poller-private.h. */
+  self->watch = pk_poller_watch_new (pk_poller_get_thread_default (), bridge_watch_cb, self);
+  if (!pk_poller_watch_set_fd (self->watch, 0, self->dir[0].src, G_IO_IN, &error) ||
+      !pk_poller_watch_set_fd (self->watch, 1, self->dir[1].src, G_IO_IN, &error))
     {
-      self->cancel_source = pk_cancel_source_new (cancellable);
-      g_source_set_static_name (self->cancel_source, "[proxykit] bridge cancel");
-      g_source_set_callback (self->cancel_source, bridge_cancelled_cb, self, NULL);
-      g_source_attach (self->cancel_source, context);
+      bridge_complete (self, error);
+      return;
     }
+  update_timer (self, now, TRUE);
+
+  /* Cancelled from any thread: the poller brings it here. */
+  if (cancellable != NULL)
+    pk_poller_watch_set_cancellable (self->watch, cancellable);
 }
 
 /**

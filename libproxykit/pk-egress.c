@@ -37,7 +37,7 @@
 #include <sys/socket.h>
 
 #include "pk-dns-private.h"
-#include "pk-cancel-source-private.h"
+#include "pk-poller-private.h"
 #include "pk-egress.h"
 #include "pk-error.h"
 #include "pk-util-private.h"
@@ -942,26 +942,14 @@ pk_egress_resolve_finish (PkEgress      *self,
 typedef struct {
   GSocket *socket;
   GSocketAddress *address;
-  GSource *io_source;
-  GSource *timeout_source;
-  GSource *cancel_source;
+  PkPollerWatch *watch;     /* writability, the timeout and cancellation */
   guint timeout_ms;
 } ConnectData;
 
 static void
 connect_data_free (ConnectData *data)
 {
-  pk_cancel_source_destroy (&data->cancel_source);
-  if (data->io_source != NULL)
-    {
-      g_source_destroy (data->io_source);
-      g_source_unref (data->io_source);
-    }
-  if (data->timeout_source != NULL)
-    {
-      g_source_destroy (data->timeout_source);
-      g_source_unref (data->timeout_source);
-    }
+  g_clear_pointer (&data->watch, pk_poller_watch_destroy);
   g_clear_object (&data->socket);
   g_clear_object (&data->address);
   g_free (data);
@@ -973,65 +961,51 @@ describe_address (GSocketAddress *address)
   return g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
 }
 
-/* Whichever of the two sources fires first ends the task: the other one
- * must never fire after it. */
-static void
-connect_stop_sources (ConnectData *data)
+/* The watch holds the task's reference until it fires. */
+static GTask *
+connect_stop (ConnectData *data,
+              GTask       *task)
 {
-  pk_cancel_source_destroy (&data->cancel_source);
-  if (data->io_source != NULL)
-    g_source_destroy (data->io_source);
-  if (data->timeout_source != NULL)
-    g_source_destroy (data->timeout_source);
+  g_clear_pointer (&data->watch, pk_poller_watch_destroy);
+  return task;
 }
 
-static gboolean
-connect_ready_cb (GSocket      *socket,
-                  GIOCondition  condition,
-                  gpointer      user_data)
+/* The socket is writable (connected or failed), the timeout passed
+ * (@slot -1), or the connect was cancelled. */
+static void
+connect_watch_cb (PkPollerWatch *watch,
+                  int            slot,
+                  GIOCondition   condition,
+                  gpointer       user_data)
 {
-  GTask *task = user_data;
+  g_autoptr(GTask) task = user_data;
   ConnectData *data = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
+  g_autofree char *dest = NULL;
 
-  connect_stop_sources (data);
+  connect_stop (data, task);
 
+  /* PK_POLLER_CANCELLED, or cancelled while the socket became ready. */
   if (g_task_return_error_if_cancelled (task))
-    return G_SOURCE_REMOVE;
+    return;
 
-  if (!g_socket_check_connect_result (socket, &error))
+  if (slot == -1)
     {
-      g_autofree char *dest = describe_address (data->address);
+      dest = describe_address (data->address);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                               "connect to %s timed out after %u ms", dest, data->timeout_ms);
+      return;
+    }
+
+  if (!g_socket_check_connect_result (data->socket, &error))
+    {
+      dest = describe_address (data->address);
       g_prefix_error (&error, "connect to %s: ", dest);
       g_task_return_error (task, g_steal_pointer (&error));
-      return G_SOURCE_REMOVE;
+      return;
     }
 
   g_task_return_pointer (task, g_steal_pointer (&data->socket), g_object_unref);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-connect_cancelled_cb (gpointer user_data)
-{
-  GTask *task = user_data;
-
-  connect_stop_sources (g_task_get_task_data (task));
-  g_task_return_error_if_cancelled (task);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-connect_timeout_cb (gpointer user_data)
-{
-  GTask *task = user_data;
-  ConnectData *data = g_task_get_task_data (task);
-  g_autofree char *dest = describe_address (data->address);
-
-  connect_stop_sources (data);
-  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                           "connect to %s timed out after %u ms", dest, data->timeout_ms);
-  return G_SOURCE_REMOVE;
 }
 
 /**
@@ -1057,7 +1031,6 @@ pk_egress_connect_async (PkEgress            *self,
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   ConnectData *data;
-  GMainContext *context;
 
   g_return_if_fail (PK_IS_EGRESS (self));
   g_return_if_fail (G_IS_INET_SOCKET_ADDRESS (address));
@@ -1092,32 +1065,22 @@ pk_egress_connect_async (PkEgress            *self,
       return;
     }
 
-  context = g_main_context_get_thread_default ();
-
-  /* Cancellation through a source of our own (see
-   * pk-cancel-source-private.h), not the socket source's. */
-  data->io_source = g_socket_create_source (data->socket, G_IO_OUT, NULL);
-  g_source_set_callback (data->io_source, G_SOURCE_FUNC (connect_ready_cb),
-                         g_object_ref (task), g_object_unref);
-  g_source_set_static_name (data->io_source, "[proxykit] egress connect");
-  g_source_attach (data->io_source, context);
+  /* The socket, the timeout and cancellation in the context's poller:
+   * see pk-poller-private.h. */
+  data->watch = pk_poller_watch_new (pk_poller_get_thread_default (), connect_watch_cb,
+                                     g_object_ref (task));
+  if (!pk_poller_watch_set_fd (data->watch, 0, g_socket_get_fd (data->socket), G_IO_OUT, &error))
+    {
+      g_object_unref (connect_stop (data, task));
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (timeout_ms > 0)
+    pk_poller_watch_set_deadline (data->watch, g_get_monotonic_time () +
+                                               (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND);
 
   if (cancellable != NULL)
-    {
-      data->cancel_source = pk_cancel_source_new (cancellable);
-      g_source_set_callback (data->cancel_source, connect_cancelled_cb,
-                             g_object_ref (task), g_object_unref);
-      g_source_attach (data->cancel_source, context);
-    }
-
-  if (timeout_ms > 0)
-    {
-      data->timeout_source = g_timeout_source_new (timeout_ms);
-      g_source_set_callback (data->timeout_source, connect_timeout_cb,
-                             g_object_ref (task), g_object_unref);
-      g_source_set_static_name (data->timeout_source, "[proxykit] egress connect timeout");
-      g_source_attach (data->timeout_source, context);
-    }
+    pk_poller_watch_set_cancellable (data->watch, cancellable);
 }
 
 /**

@@ -57,6 +57,7 @@
 #include "pk-relay.h"
 #include "pk-relay-private.h"
 #include "pk-util-private.h"
+#include "pk-workers-private.h"
 
 /* A resolved outbound name is used this long before it is looked up
  * again; a failed connect drops it at once. */
@@ -204,19 +205,27 @@ fail:
   }
 }
 
-/* The sender already decided how to segment; Nagle on the relay would
- * add delays it never asked for (write-write-read protocols such as SMTP
- * pipelining stall for a delayed ACK). */
-static void
-set_nodelay (GSocket *socket)
+/* Options a listening socket passes on to the clients it accepts (Linux
+ * copies them at accept), so that a connection costs no system call for
+ * them: the rule's TCP keepalive, and TCP_NODELAY, since the sender
+ * already decided how to segment and Nagle on the relay would add delays
+ * it never asked for (write-write-read protocols such as SMTP pipelining
+ * stall for a delayed ACK). Set before listen: a client accepted earlier
+ * would miss them. */
+static gboolean
+prepare_listen_socket (GSocket   *socket,
+                       gpointer   rule,
+                       GError   **error)
 {
   int one = 1;
 
   (void) setsockopt (g_socket_get_fd (socket), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return pk_relay_set_keepalive (socket, rule, error);
 }
 
 static GSocket *
-bind_socket (GInetAddress  *address,
+bind_socket (PkRelayRule   *rule,
+             GInetAddress  *address,
              guint16        port,
              GSocketType    type,
              GError       **error)
@@ -239,6 +248,8 @@ bind_socket (GInetAddress  *address,
 
   if (type == G_SOCKET_TYPE_STREAM)
     {
+      if (!prepare_listen_socket (socket, rule, error))
+        return NULL;
       g_socket_set_listen_backlog (socket, 1024);
       if (!g_socket_listen (socket, error))
         return NULL;
@@ -259,21 +270,21 @@ pk_relay_listen_socket (PkRelayRule  *rule,
   if (rule->listen_address != NULL)
     {
       address = g_inet_address_new_from_string (rule->listen_address);
-      socket = bind_socket (address, rule->in_port, type, &local_error);
+      socket = bind_socket (rule, address, rule->in_port, type, &local_error);
     }
   else
     {
       /* All addresses: one dual-stack socket, or IPv4 alone on a host
        * without IPv6. */
       address = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
-      socket = bind_socket (address, rule->in_port, type, &local_error);
+      socket = bind_socket (rule, address, rule->in_port, type, &local_error);
       if (socket == NULL && (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED) ||
                              g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_FAILED)))
         {
           g_clear_error (&local_error);
           g_clear_object (&address);
           address = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
-          socket = bind_socket (address, rule->in_port, type, &local_error);
+          socket = bind_socket (rule, address, rule->in_port, type, &local_error);
         }
     }
 
@@ -437,7 +448,7 @@ typedef struct {
   GSocket *upstream;
   PkBridge *bridge;
   GInetAddress *tried;
-  char *peer;
+  GSocketAddress *peer;
   gboolean retried;
 } TcpConn;
 
@@ -452,7 +463,7 @@ tcp_conn_free (TcpConn *conn)
   g_clear_object (&conn->upstream);
   g_clear_object (&conn->bridge);
   g_clear_object (&conn->tried);
-  g_free (conn->peer);
+  g_clear_object (&conn->peer);
   g_cancellable_disconnect (conn->listener->cancellable, conn->stop_id);
   g_clear_object (&conn->cancellable);
   PK_RELAY_COUNT (conn->listener->active, -1);
@@ -472,8 +483,12 @@ tcp_bridge_done (GObject      *source,
 
   if (!pk_bridge_run_finish (bridge, result, &error) &&
       !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    g_debug ("relay %s: connection from %s ended: %s",
-             conn->listener->rule->name, conn->peer, error->message);
+    {
+      g_autofree char *peer = pk_format_socket_address (conn->peer);
+
+      g_debug ("relay %s: connection from %s ended: %s",
+               conn->listener->rule->name, peer, error->message);
+    }
 
   PK_RELAY_COUNT (conn->listener->bytes_in, pk_bridge_get_bytes_a_to_b (bridge));
   PK_RELAY_COUNT (conn->listener->bytes_out, pk_bridge_get_bytes_b_to_a (bridge));
@@ -499,9 +514,11 @@ tcp_fail (TcpConn      *conn,
 {
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
+      g_autofree char *peer = pk_format_socket_address (conn->peer);
+
       PK_RELAY_COUNT (conn->listener->failed, 1);
       g_message ("relay %s: connection from %s: %s", conn->listener->rule->name,
-                 conn->peer, error->message);
+                 peer, error->message);
     }
   tcp_conn_free (conn);
 }
@@ -573,12 +590,12 @@ tcp_connect_done (GObject      *source,
       return;
     }
 
+  /* The bridge sets TCP_NODELAY on both sides. */
   if (!pk_relay_set_keepalive (conn->upstream, listener->rule, &error))
     {
       tcp_fail (conn, error);
       return;
     }
-  set_nodelay (conn->upstream);
 
   conn->bridge = pk_bridge_new (conn->client, conn->upstream);
   pk_bridge_set_idle_timeout (conn->bridge, listener->rule->idle_timeout_ms);
@@ -601,8 +618,7 @@ static void
 tcp_accepted (PkRelayListener *listener,
               GSocket         *client)
 {
-  g_autoptr(GSocketAddress) peer = g_socket_get_remote_address (client, NULL);
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketAddress) peer = pk_socket_dup_peer_address (client, NULL);
   g_autoptr(GInetAddress) address = NULL;
   PkRelayRule *rule = listener->rule;
   gboolean full = rule->max_sessions > 0 && PK_RELAY_LOAD (listener->active) >= rule->max_sessions;
@@ -632,17 +648,14 @@ tcp_accepted (PkRelayListener *listener,
                                            stop, conn_stop_free);
   }
   conn->client = g_object_ref (client);
-  conn->peer = pk_format_socket_address (peer);
+  /* Formatted only for a log line. */
+  conn->peer = g_steal_pointer (&peer);
   PK_RELAY_COUNT (listener->connections, 1);
   PK_RELAY_COUNT (listener->active, 1);
   g_atomic_int_inc (listener->relay_connections);
 
-  if (!pk_relay_set_keepalive (client, rule, &error))
-    {
-      tcp_fail (conn, error);
-      return;
-    }
-  set_nodelay (client);
+  /* Keepalive and TCP_NODELAY came with the accept: see
+   * prepare_listen_socket(). */
 
   address = listener_dup_address (listener, FALSE);
   if (address != NULL)
@@ -661,7 +674,7 @@ tcp_accept_cb (GSocket      *socket,
   for (guint i = 0; i < ACCEPT_BUDGET && !g_atomic_int_get (&listener->stopped); i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) client = g_socket_accept (socket, NULL, &error);
+      g_autoptr(GSocket) client = pk_socket_accept (socket, &error);
 
       if (client == NULL)
         {
@@ -669,7 +682,6 @@ tcp_accept_cb (GSocket      *socket,
             g_message ("relay %s: accept: %s", listener->rule->name, error->message);
           break;
         }
-      g_socket_set_blocking (client, FALSE);
       tcp_accepted (listener, client);
     }
   return G_SOURCE_CONTINUE;
@@ -796,8 +808,9 @@ workers_listen (PkRelay          *self,
   g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (address, listener->rule->in_port);
   guint id;
 
-  id = pk_workers_listen (self->workers, sa, worker_accepted_cb, pk_relay_listener_ref (listener),
-                          (GDestroyNotify) pk_relay_listener_unref, error);
+  id = pk_workers_listen_full (self->workers, sa, prepare_listen_socket, listener->rule,
+                               worker_accepted_cb, pk_relay_listener_ref (listener),
+                               (GDestroyNotify) pk_relay_listener_unref, error);
   /* The destroy notify only runs for a listener that was added. */
   if (id == 0)
     pk_relay_listener_unref (listener);

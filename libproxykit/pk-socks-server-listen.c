@@ -212,11 +212,10 @@ accept_cb (GSocket      *socket,
   for (guint i = 0; i < 64; i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) client = g_socket_accept (socket, NULL, &error);
+      g_autoptr(GSocket) client = pk_socket_accept (socket, &error);
 
       if (client != NULL)
         {
-          g_socket_set_blocking (client, FALSE);
           pk_socks_server_handle_client (self, client);
           continue;
         }

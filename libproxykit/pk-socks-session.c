@@ -871,7 +871,7 @@ pk_socks_session_start (PkSocksServer *server,
   s->start_us = g_get_monotonic_time ();
   s->cancellable = g_cancellable_new ();
 
-  peer = g_socket_get_remote_address (client, &error);
+  peer = pk_socket_dup_peer_address (client, &error);
   if (peer == NULL || !G_IS_INET_SOCKET_ADDRESS (peer))
     {
       s->client_str = g_strdup ("?");

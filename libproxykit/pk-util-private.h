@@ -40,4 +40,15 @@ GInetAddress *pk_inet_address_unmap  (GInetAddress *address);
 
 char      *pk_format_socket_address  (GSocketAddress *address);
 
+/* Accepts a client on the listening @listener with accept4() (non-blocking,
+ * close-on-exec), and keeps the peer address the accept returned on the
+ * new socket for pk_socket_dup_peer_address(). No client: NULL with
+ * G_IO_ERROR_WOULD_BLOCK. */
+GSocket   *pk_socket_accept          (GSocket   *listener,
+                                      GError   **error);
+/* The peer of a socket from pk_socket_accept() without asking the kernel
+ * again; of any other socket, g_socket_get_remote_address(). */
+GSocketAddress *pk_socket_dup_peer_address (GSocket  *socket,
+                                            GError  **error);
+
 G_END_DECLS

@@ -48,7 +48,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#include "pk-workers.h"
+#include "pk-workers-private.h"
 #include "pk-pipe-pool-private.h"
 #include "pk-util-private.h"
 
@@ -567,12 +567,11 @@ accept_cb (GSocket      *socket,
   WorkerSocket *ws = data;
   Listener *listener = ws->listener;
   Worker *w = g_private_get (&current_worker);
-  int one = 1;
 
   for (guint i = 0; i < ACCEPTS_PER_WAKEUP; i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) client = g_socket_accept (socket, NULL, &error);
+      g_autoptr(GSocket) client = pk_socket_accept (socket, &error);
 
       if (client == NULL)
         {
@@ -597,9 +596,6 @@ accept_cb (GSocket      *socket,
           g_debug ("accept on worker %u: %s", ws->worker, error->message);
           continue;
         }
-      /* Proxied traffic is forwarded as it comes: Nagle would hold back
-       * small segments (handshake replies, interactive data). */
-      setsockopt (g_socket_get_fd (client), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       if (w != NULL)
         __atomic_store_n (&w->n_accepted, w->n_accepted + 1, __ATOMIC_RELAXED);
       listener->accepted (client, ws->worker, listener->user_data);
@@ -645,6 +641,21 @@ listener_free (PkWorkers *self,
   g_free (listener);
 }
 
+/* Proxied traffic is forwarded as it comes: Nagle would hold back small
+ * segments (handshake replies, interactive data). Set on the listening
+ * socket, accepted sockets inherit it (EOPNOTSUPP on sockets other than
+ * TCP is fine). */
+static void
+set_nodelay (GSocket *socket)
+{
+  int one = 1;
+
+  (void) setsockopt (g_socket_get_fd (socket), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static guint add_sockets (PkWorkers *self, GPtrArray *sockets, PkWorkersAcceptFunc accepted,
+                          gpointer user_data, GDestroyNotify destroy, GError **error);
+
 /**
  * pk_workers_add_sockets:
  * @self: workers
@@ -656,6 +667,7 @@ listener_free (PkWorkers *self,
  *
  * Serves listening sockets made by the caller (bound, listening and
  * sharing one port with `SO_REUSEPORT`), one per worker, in that order.
+ * They get `TCP_NODELAY`, which the clients they accept inherit.
  *
  * Returns: a listener id, or 0 with @error set
  */
@@ -667,11 +679,24 @@ pk_workers_add_sockets (PkWorkers           *self,
                         GDestroyNotify       destroy,
                         GError             **error)
 {
-  Listener *listener;
-
   g_return_val_if_fail (PK_IS_WORKERS (self), 0);
   g_return_val_if_fail (sockets != NULL, 0);
   g_return_val_if_fail (accepted != NULL, 0);
+
+  for (guint i = 0; i < sockets->len; i++)
+    set_nodelay (g_ptr_array_index (sockets, i));
+  return add_sockets (self, sockets, accepted, user_data, destroy, error);
+}
+
+static guint
+add_sockets (PkWorkers           *self,
+             GPtrArray           *sockets,
+             PkWorkersAcceptFunc  accepted,
+             gpointer             user_data,
+             GDestroyNotify       destroy,
+             GError             **error)
+{
+  Listener *listener;
 
   if (sockets->len != self->n_workers)
     {
@@ -718,7 +743,8 @@ pk_workers_add_sockets (PkWorkers           *self,
  * `SO_REUSEPORT` to the same port, so that the kernel spreads connections
  * across the workers. With port 0 the kernel picks one for the first
  * socket and the others join it; [method@Workers.get_listener_address]
- * says which.
+ * says which. The sockets get `TCP_NODELAY` before they listen, and the
+ * clients they accept inherit it.
  *
  * Returns: a listener id, or 0 with @error set
  */
@@ -730,12 +756,26 @@ pk_workers_listen (PkWorkers           *self,
                    GDestroyNotify       destroy,
                    GError             **error)
 {
+  return pk_workers_listen_full (self, address, NULL, NULL, accepted, user_data, destroy, error);
+}
+
+guint
+pk_workers_listen_full (PkWorkers            *self,
+                        GSocketAddress       *address,
+                        PkWorkersPrepareFunc  prepare,
+                        gpointer              prepare_data,
+                        PkWorkersAcceptFunc   accepted,
+                        gpointer              user_data,
+                        GDestroyNotify        destroy,
+                        GError              **error)
+{
   g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GSocketAddress) bind_address = g_object_ref (address);
   g_autofree char *where = pk_format_socket_address (address);
 
   g_return_val_if_fail (PK_IS_WORKERS (self), 0);
   g_return_val_if_fail (G_IS_INET_SOCKET_ADDRESS (address), 0);
+  g_return_val_if_fail (accepted != NULL, 0);
 
   for (guint i = 0; i < self->n_workers; i++)
     {
@@ -770,6 +810,14 @@ pk_workers_listen (PkWorkers           *self,
                          "Cannot listen on %s: %s", where, g_strerror (errsv));
           return 0;
         }
+      /* Before listen: a client accepted earlier would miss them. */
+      set_nodelay (socket);
+      if (prepare != NULL && !prepare (socket, prepare_data, &local_error))
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                      "Cannot listen on %s: ", where);
+          return 0;
+        }
       g_socket_set_listen_backlog (socket, 4096);
       if (!g_socket_listen (socket, &local_error))
         {
@@ -791,7 +839,7 @@ pk_workers_listen (PkWorkers           *self,
         }
       g_ptr_array_add (sockets, g_steal_pointer (&socket));
     }
-  return pk_workers_add_sockets (self, sockets, accepted, user_data, destroy, error);
+  return add_sockets (self, sockets, accepted, user_data, destroy, error);
 }
 
 /**

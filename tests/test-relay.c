@@ -384,8 +384,10 @@ has_active (gpointer data)
   return rule_counter (data, "ka", "active") == 1;
 }
 
+/* The relay sets keepalive on its listening sockets, which pass it on to
+ * the clients they accept; read back on the accepted socket itself. */
 static void
-test_tcp_keepalive_options (void)
+keepalive_options (PkWorkers *workers)
 {
   g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
   guint16 echo_port = pk_test_echo_server_get_port (echo);
@@ -398,6 +400,8 @@ test_tcp_keepalive_options (void)
   char buf[2];
 
   pk_relay_rule_set_keepalive (rule, 77, 13, 5);
+  if (workers != NULL)
+    pk_relay_set_workers (relay, workers);
   port = start_rule (relay, rule);
   addr = loopback ("127.0.0.1", port);
   client = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
@@ -419,6 +423,28 @@ test_tcp_keepalive_options (void)
    * socket connected to the echo server. */
   assert_keepalive (find_socket (port, client_port), 77, 13, 5);
   assert_keepalive (find_socket (0, echo_port), 77, 13, 5);
+
+  g_socket_close (client, NULL);
+  wait_idle (relay, "ka");
+}
+
+static void
+test_tcp_keepalive_options (void)
+{
+  keepalive_options (NULL);
+}
+
+/* The same with a SO_REUSEPORT listening socket per worker. */
+static void
+test_tcp_keepalive_options_workers (void)
+{
+  g_autoptr(PkWorkers) workers = pk_workers_new (2);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (pk_workers_start (workers, &error));
+  g_assert_no_error (error);
+  keepalive_options (workers);
+  pk_workers_stop (workers);
 }
 
 static gboolean
@@ -1412,6 +1438,7 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/tcp/half-close", test_tcp_half_close);
   g_test_add_func ("/relay/tcp/workers", test_tcp_workers);
   g_test_add_func ("/relay/tcp/keepalive-set-on-both-sides", test_tcp_keepalive_options);
+  g_test_add_func ("/relay/tcp/keepalive-set-on-both-sides-workers", test_tcp_keepalive_options_workers);
   g_test_add_func ("/relay/tcp/upstream-refused-closes-client", test_tcp_upstream_refused);
   g_test_add_func ("/relay/tcp/allowlist-refuses", test_tcp_allowlist);
   g_test_add_func ("/relay/tcp/host-moves-resolved-again", test_tcp_host_moves);

@@ -4,11 +4,16 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <proxykit/proxykit.h>
 
 #include "pk-test-utils.h"
+#include "pk-util-private.h"
 
 /* A tiny TCP relay on top of the workers: each accepted client is bridged
  * to the echo server, on the worker that accepted it. */
@@ -226,6 +231,75 @@ test_remove_listener (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
 }
 
+/* What the accept callback saw of its client, before anything else
+ * touched the socket. */
+typedef struct
+{
+  gint done;
+  int nodelay;
+  int fd_flags;
+  int fl_flags;
+  guint16 peer_port;
+} AcceptedSeen;
+
+static void
+on_accepted_inspect (GSocket  *client,
+                     guint     worker,
+                     gpointer  user_data)
+{
+  AcceptedSeen *seen = user_data;
+  g_autoptr(GSocketAddress) peer = pk_socket_dup_peer_address (client, NULL);
+  int fd = g_socket_get_fd (client);
+  socklen_t len = sizeof seen->nodelay;
+
+  if (getsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &seen->nodelay, &len) < 0)
+    seen->nodelay = -1;
+  seen->fd_flags = fcntl (fd, F_GETFD);
+  seen->fl_flags = fcntl (fd, F_GETFL);
+  if (G_IS_INET_SOCKET_ADDRESS (peer))
+    seen->peer_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (peer));
+  g_socket_close (client, NULL);
+  g_atomic_int_set (&seen->done, 1);
+}
+
+static gboolean
+accepted_seen (gpointer data)
+{
+  return g_atomic_int_get (&((AcceptedSeen *) data)->done);
+}
+
+/* An accepted client comes non-blocking, close-on-exec, with TCP_NODELAY
+ * (inherited from the listening socket) and with the address of the peer
+ * that connected. */
+static void
+test_accepted_client (void)
+{
+  g_autoptr(PkWorkers) workers = pk_workers_new (1);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GSocketAddress) local = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) client = NULL;
+  AcceptedSeen seen = { 0 };
+  guint id;
+
+  g_assert_true (pk_workers_start (workers, &error));
+  id = pk_workers_listen (workers, any, on_accepted_inspect, &seen, NULL, &error);
+  g_assert_no_error (error);
+  bound = pk_workers_get_listener_address (workers, id);
+  client = pk_test_connect_tcp (bound);
+  local = g_socket_get_local_address (client, &error);
+  g_assert_no_error (error);
+  pk_test_wait_until (accepted_seen, &seen, 10000);
+
+  g_assert_cmpint (seen.nodelay, ==, 1);
+  g_assert_cmpint (seen.fd_flags & FD_CLOEXEC, ==, FD_CLOEXEC);
+  g_assert_cmpint (seen.fl_flags & O_NONBLOCK, ==, O_NONBLOCK);
+  g_assert_cmpuint (seen.peer_port, ==, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)));
+  pk_workers_stop (workers);
+}
+
 /* A listener added before start is served once the threads run; stop
  * with a listener still there frees it. */
 static void
@@ -373,6 +447,7 @@ main (int   argc,
   g_test_add_func ("/workers/sessions-stay-on-their-worker", test_sessions_stay_on_their_worker);
   g_test_add_func ("/workers/idle-timeout-on-several-workers", test_idle_timeout_on_workers);
   g_test_add_func ("/workers/remove-listener", test_remove_listener);
+  g_test_add_func ("/workers/accepted-client", test_accepted_client);
   g_test_add_func ("/workers/listen-before-start", test_listen_before_start);
   g_test_add_func ("/workers/raise-fd-limit", test_fd_limit);
   g_test_add_func ("/workers/socks-server", test_socks_server_on_workers);

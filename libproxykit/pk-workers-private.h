@@ -1,0 +1,29 @@
+/* pk-workers-private.h: PkWorkers API used inside the library
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "pk-workers.h"
+
+G_BEGIN_DECLS
+
+/* Sets options on a listening socket before it listens, so that every
+ * connection it accepts inherits them (Linux copies SO_KEEPALIVE, the
+ * TCP_KEEP* settings and TCP_NODELAY to accepted sockets). */
+typedef gboolean (*PkWorkersPrepareFunc) (GSocket  *socket,
+                                          gpointer  data,
+                                          GError  **error);
+
+/* pk_workers_listen() with @prepare (nullable) called on each worker's
+ * socket after bind and before listen. */
+guint pk_workers_listen_full (PkWorkers            *self,
+                              GSocketAddress       *address,
+                              PkWorkersPrepareFunc  prepare,
+                              gpointer              prepare_data,
+                              PkWorkersAcceptFunc   accepted,
+                              gpointer              user_data,
+                              GDestroyNotify        destroy,
+                              GError              **error);
+
+G_END_DECLS
