@@ -123,6 +123,20 @@ guint            pk_relay_udp_get_n_sessions (PkRelayListener *listener);
 /* The upstream address changed: sessions are re-created on their next
  * datagram. */
 void             pk_relay_udp_flush      (PkRelayListener *listener);
+/* For tests: UDP segmentation offload for rules started from now on;
+ * REFUSED turns checksums off on their sockets, so that the kernel
+ * refuses it and the relay must fall back. */
+typedef enum {
+  PK_RELAY_UDP_GSO_OFF,
+  PK_RELAY_UDP_GSO_ON,
+  PK_RELAY_UDP_GSO_REFUSED,
+} PkRelayUdpGso;
+void             pk_relay_udp_set_gso        (PkRelayUdpGso    mode);
+void             pk_relay_udp_get_gso_stats  (guint64         *to_upstream,
+                                              guint64         *to_clients,
+                                              guint64         *refused);
+void             pk_relay_udp_get_gro_stats  (guint64         *from_clients,
+                                              guint64         *from_upstreams);
 
 /* pk-relay-nft.c */
 char            *pk_relay_nft_script     (const char      *table,

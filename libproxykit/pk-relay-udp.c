@@ -13,12 +13,23 @@
  *
  * The listening socket and every session's socket sit in one epoll set
  * per rule, watched by a single GSource: a main context polling thousands
- * of session sockets itself would pay for each of them on every wakeup. */
+ * of session sockets itself would pay for each of them on every wakeup.
+ *
+ * Most of the cost of a datagram is the kernel's path through the stack,
+ * not the system call. Where a batch holds several datagrams of one
+ * session, runs of equal-size datagrams (the last may be shorter) leave as
+ * one message with UDP generic segmentation offload (UDP_SEGMENT, Linux
+ * 4.18): the kernel takes them through the stack once and cuts them into
+ * the original datagrams at the device or at the receiving socket, so the
+ * boundaries are kept exactly. A socket on which the kernel refuses it (a
+ * device without checksum offload, say) goes back to one datagram per
+ * message, and the refused batch is sent again that way. */
 
 #include "config.h"
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -34,6 +45,40 @@
 /* Batches per wakeup, so that one busy socket cannot starve the rest. */
 #define UDP_ROUNDS 8
 #define UDP_CTRL_LEN (CMSG_SPACE (sizeof (struct in6_pktinfo)) + CMSG_SPACE (sizeof (struct in_pktinfo)))
+/* The destination a client sent to, and a segment size (UDP_GRO). */
+#define UDP_RECV_CTRL_LEN (UDP_CTRL_LEN + CMSG_SPACE (sizeof (int)))
+/* The reply source plus a segment size. */
+#define UDP_OUT_CTRL_LEN (UDP_CTRL_LEN + CMSG_SPACE (sizeof (guint16)))
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+/* Datagrams collected for one peer before they are sent. */
+#define UDP_OUT_MAX 64
+/* The kernel's limit on segments per message (UDP_MAX_SEGMENTS in
+ * include/linux/udp.h, not exported to user space): 64 since Linux 4.18,
+ * more in recent kernels. A batch holds fewer anyway. */
+#define UDP_GSO_MAX_SEGMENTS 64
+/* The payload of one IPv4 datagram at most: 65535 less the IP and UDP
+ * headers. IPv6 allows 20 bytes more; one limit keeps it simple. */
+#define UDP_GSO_MAX_BYTES (65535 - 20 - 8)
+/* Segments must fit the path MTU, or the kernel refuses the message;
+ * datagrams larger than a 1500-byte Ethernet frame leave one by one. */
+#define UDP_GSO_MAX_SEGMENT_IPV4 (1500 - 20 - 8)
+#define UDP_GSO_MAX_SEGMENT_IPV6 (1500 - 40 - 8)
+
+/* -1: not decided yet (the PK_RELAY_UDP_GSO environment variable, then
+ * what the kernel supports); a PkRelayUdpGso otherwise. */
+static gint gso_default = -1;
+/* Process-wide: datagrams sent inside segmented messages, [0] to
+ * upstreams, [1] to clients; sockets on which the kernel refused it;
+ * datagrams received coalesced (UDP_GRO), from clients and upstreams. */
+static guint64 gso_datagrams[2];
+static guint64 gso_refused;
+static guint64 gro_datagrams[2];
 
 typedef struct {
   guint16 family;
@@ -55,7 +100,25 @@ typedef struct {
   gsize ctrl_len;
   GSocket *upstream;
   gint64 last_active;
+  gboolean gso;                 /* segmentation offload on upstream */
+  guint gso_max_segment;
 } UdpSession;
+
+/* Datagrams on their way to one peer by one socket, and the counters
+ * they go to. */
+typedef struct {
+  int fd;
+  gboolean *gso;
+  guint max_segment;
+  gpointer name;
+  socklen_t name_len;
+  const char *ctrl;
+  gsize ctrl_len;
+  guint64 *datagrams;
+  guint64 *bytes;
+  guint direction;              /* 0: to upstream, 1: to a client */
+  guint n;
+} UdpOutbox;
 
 struct _PkRelayUdp
 {
@@ -64,17 +127,31 @@ struct _PkRelayUdp
   int epfd;
   GSource *sweep;
   gboolean pktinfo;
+  gboolean gso;                 /* allowed for this rule */
+  gboolean gso_no_check;        /* tests: make the kernel refuse it */
+  gboolean gro;                 /* receive coalesced datagrams */
+  gboolean listen_gso;          /* segmentation offload on the listening socket */
+  guint listen_gso_max_segment;
 
   struct mmsghdr msgs[UDP_BATCH];
   struct iovec iov[UDP_BATCH];
   struct sockaddr_storage addrs[UDP_BATCH];
   union {
-    char buf[UDP_CTRL_LEN];
+    char buf[UDP_RECV_CTRL_LEN];
     struct cmsghdr align;
   } ctrl[UDP_BATCH];
   UdpSession *batch[UDP_BATCH];
-  struct mmsghdr out[UDP_BATCH];
-  struct iovec out_iov[UDP_BATCH];
+  /* Datagrams on their way out, all to one peer, and their messages:
+   * message m carries datagrams out_first[m] .. + out_count[m]. */
+  UdpOutbox outbox;
+  struct iovec out_iov[UDP_OUT_MAX];
+  struct mmsghdr out[UDP_OUT_MAX];
+  guint out_first[UDP_OUT_MAX];
+  guint out_count[UDP_OUT_MAX];
+  union {
+    char buf[UDP_OUT_CTRL_LEN];
+    struct cmsghdr align;
+  } out_ctrl[UDP_OUT_MAX];
   guint8 *buffers;
 };
 
@@ -136,40 +213,204 @@ udp_session_free (UdpSession *session)
   g_free (session);
 }
 
-/* Sends count datagrams of a batch; the kernel may take fewer. A datagram
- * that fails (a full buffer, an ICMP error reported late) is dropped and
- * counted: UDP promises no more. */
+/* Where the datagrams to send are udp->out_iov[from .. n), all to one
+ * peer, fills udp->out with their messages: with @gso, each run of
+ * equal-size datagrams (the last may be shorter) is one message with a
+ * UDP_SEGMENT control message, within the kernel's limits; other
+ * datagrams are one message each. Returns the number of messages. */
 static guint
-send_batch (int             fd,
-            struct mmsghdr *msgs,
-            guint           count,
-            guint64        *dropped)
+build_messages (PkRelayUdp *udp,
+                guint       from,
+                guint       n,
+                gboolean    gso,
+                guint       max_segment,
+                gpointer    name,
+                socklen_t   name_len,
+                const char *ctrl,
+                gsize       ctrl_len)
 {
-  guint sent = 0;
+  guint m = 0;
 
-  while (sent < count)
+  for (guint i = from; i < n; m++)
     {
-      int r = sendmmsg (fd, msgs + sent, count - sent, MSG_DONTWAIT);
+      struct msghdr *h = &udp->out[m].msg_hdr;
+      gsize size = udp->out_iov[i].iov_len;
+      gsize total = size;
+      guint j = i + 1;
 
-      if (r < 0)
+      /* A zero-length datagram cannot be a segment: it would vanish. */
+      if (gso && size > 0 && size <= max_segment)
         {
-          if (errno == EINTR)
-            continue;
-          /* The first message failed: skip it and go on with the rest,
-           * unless the socket is full, when the rest would fail too. */
-          if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-            {
-              *dropped += count - sent;
-              return sent;
-            }
-          (*dropped)++;
-          msgs[sent].msg_len = 0;
-          sent++;
-          continue;
+          while (j < n && j - i < UDP_GSO_MAX_SEGMENTS &&
+                 udp->out_iov[j].iov_len == size && total + size <= UDP_GSO_MAX_BYTES)
+            total += udp->out_iov[j++].iov_len;
+          if (j < n && j - i < UDP_GSO_MAX_SEGMENTS &&
+              udp->out_iov[j].iov_len > 0 && udp->out_iov[j].iov_len < size &&
+              total + udp->out_iov[j].iov_len <= UDP_GSO_MAX_BYTES)
+            total += udp->out_iov[j++].iov_len;
         }
-      sent += r;
+
+      memset (h, 0, sizeof *h);
+      h->msg_name = name;
+      h->msg_namelen = name_len;
+      h->msg_iov = &udp->out_iov[i];
+      h->msg_iovlen = j - i;
+      if (j - i > 1)
+        {
+          char *buf = udp->out_ctrl[m].buf;
+          struct cmsghdr *c = (struct cmsghdr *) (buf + ctrl_len);
+          guint16 segment = size;
+
+          /* ctrl_len is a CMSG_SPACE: the next header is aligned. */
+          if (ctrl_len > 0)
+            memcpy (buf, ctrl, ctrl_len);
+          c->cmsg_level = SOL_UDP;
+          c->cmsg_type = UDP_SEGMENT;
+          c->cmsg_len = CMSG_LEN (sizeof segment);
+          memcpy (CMSG_DATA (c), &segment, sizeof segment);
+          h->msg_control = buf;
+          h->msg_controllen = ctrl_len + CMSG_SPACE (sizeof segment);
+        }
+      else if (ctrl_len > 0)
+        {
+          h->msg_control = (gpointer) ctrl;
+          h->msg_controllen = ctrl_len;
+        }
+      udp->out_first[m] = i;
+      udp->out_count[m] = j - i;
+      i = j;
     }
-  return count;
+  return m;
+}
+
+/* Sends udp->out_iov[0 .. n), all to one peer, and counts them. A
+ * datagram that fails (a full buffer, an ICMP error reported late) is
+ * dropped and counted: UDP promises no more. When the kernel refuses
+ * segmentation offload, *gso is cleared for good and the datagrams not
+ * sent yet go again one by one. */
+static void
+send_datagrams (PkRelayUdp *udp,
+                int         fd,
+                gboolean   *gso,
+                guint       max_segment,
+                guint       n,
+                gpointer    name,
+                socklen_t   name_len,
+                const char *ctrl,
+                gsize       ctrl_len,
+                guint64    *datagrams,
+                guint64    *bytes,
+                guint       direction)
+{
+  PkRelayListener *listener = udp->listener;
+  guint from = 0;
+
+  while (from < n)
+    {
+      guint m = build_messages (udp, from, n, *gso, max_segment, name, name_len, ctrl, ctrl_len);
+      guint sent = 0;
+
+      from = n;
+      while (sent < m)
+        {
+          int r = sendmmsg (fd, udp->out + sent, m - sent, MSG_DONTWAIT);
+
+          if (r < 0)
+            {
+              int saved_errno = errno;
+
+              if (saved_errno == EINTR)
+                continue;
+              if (udp->out_count[sent] > 1 &&
+                  (saved_errno == EINVAL || saved_errno == EIO || saved_errno == ENOPROTOOPT))
+                {
+                  g_debug ("relay %s: UDP segmentation offload refused (%s), sending datagram by datagram",
+                           listener->rule->name, g_strerror (saved_errno));
+                  *gso = FALSE;
+                  PK_RELAY_COUNT (gso_refused, 1);
+                  from = udp->out_first[sent];
+                  break;
+                }
+              /* The socket is full: the rest would fail too. */
+              if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == ENOBUFS)
+                {
+                  listener->dropped += n - udp->out_first[sent];
+                  return;
+                }
+              /* This message failed: skip it and go on with the rest. */
+              listener->dropped += udp->out_count[sent];
+              sent++;
+              continue;
+            }
+          for (guint k = sent; k < sent + (guint) r; k++)
+            {
+              *datagrams += udp->out_count[k];
+              *bytes += udp->out[k].msg_len;
+              if (udp->out_count[k] > 1)
+                PK_RELAY_COUNT (gso_datagrams[direction], udp->out_count[k]);
+            }
+          sent += r;
+        }
+    }
+}
+
+static void
+outbox_flush (PkRelayUdp *udp)
+{
+  UdpOutbox *o = &udp->outbox;
+
+  if (o->n > 0)
+    send_datagrams (udp, o->fd, o->gso, o->max_segment, o->n, o->name, o->name_len,
+                    o->ctrl, o->ctrl_len, o->datagrams, o->bytes, o->direction);
+  o->n = 0;
+}
+
+/* The segment size of a message the kernel coalesced from several
+ * datagrams (UDP_GRO), or 0. */
+static gsize
+gro_segment (struct msghdr *h)
+{
+  if (h->msg_controllen == 0)
+    return 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR (h); c != NULL; c = CMSG_NXTHDR (h, c))
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO)
+      {
+        int segment;
+
+        memcpy (&segment, CMSG_DATA (c), sizeof segment);
+        return segment > 0 ? segment : 0;
+      }
+  return 0;
+}
+
+/* Queues the datagrams of one received message for udp->outbox: one, or
+ * several of the message's segment size (the last may be shorter) when the
+ * kernel coalesced them, so that each leaves as it came. */
+static void
+outbox_add (PkRelayUdp *udp,
+            guint8     *data,
+            gsize       len,
+            gsize       segment)
+{
+  UdpOutbox *o = &udp->outbox;
+
+  if (segment > 0 && segment < len)
+    PK_RELAY_COUNT (gro_datagrams[o->direction], (len + segment - 1) / segment);
+  else
+    segment = len;
+  do
+    {
+      gsize size = MIN (segment, len);
+
+      if (o->n == UDP_OUT_MAX)
+        outbox_flush (udp);
+      udp->out_iov[o->n].iov_base = data;
+      udp->out_iov[o->n].iov_len = size;
+      o->n++;
+      data += size;
+      len -= size;
+    }
+  while (len > 0);
 }
 
 static void
@@ -189,11 +430,11 @@ prepare_recv (PkRelayUdp *udp,
         {
           h->msg_name = &udp->addrs[i];
           h->msg_namelen = sizeof udp->addrs[i];
-          if (udp->pktinfo)
-            {
-              h->msg_control = udp->ctrl[i].buf;
-              h->msg_controllen = sizeof udp->ctrl[i].buf;
-            }
+        }
+      if ((with_name && udp->pktinfo) || udp->gro)
+        {
+          h->msg_control = udp->ctrl[i].buf;
+          h->msg_controllen = sizeof udp->ctrl[i].buf;
         }
     }
 }
@@ -264,34 +505,51 @@ session_upstream_ready (UdpSession *session)
           break;
         }
 
+      udp->outbox = (UdpOutbox) {
+        .fd = lfd,
+        .gso = &udp->listen_gso,
+        .max_segment = udp->listen_gso_max_segment,
+        .name = &session->client,
+        .name_len = session->client_len,
+        .ctrl = session->ctrl_len > 0 ? session->ctrl.buf : NULL,
+        .ctrl_len = session->ctrl_len,
+        .datagrams = &listener->datagrams_out,
+        .bytes = &listener->bytes_out,
+        .direction = 1,
+      };
       for (int i = 0; i < n; i++)
-        {
-          struct msghdr *h = &udp->out[i].msg_hdr;
-
-          udp->out_iov[i].iov_base = udp->iov[i].iov_base;
-          udp->out_iov[i].iov_len = udp->msgs[i].msg_len;
-          memset (h, 0, sizeof *h);
-          h->msg_iov = &udp->out_iov[i];
-          h->msg_iovlen = 1;
-          h->msg_name = &session->client;
-          h->msg_namelen = session->client_len;
-          if (session->ctrl_len > 0)
-            {
-              h->msg_control = session->ctrl.buf;
-              h->msg_controllen = session->ctrl_len;
-            }
-        }
-      send_batch (lfd, udp->out, n, &listener->dropped);
-      for (int i = 0; i < n; i++)
-        if (udp->out[i].msg_len > 0)
-          {
-            listener->datagrams_out++;
-            listener->bytes_out += udp->out[i].msg_len;
-          }
+        outbox_add (udp, udp->iov[i].iov_base, udp->msgs[i].msg_len, gro_segment (&udp->msgs[i].msg_hdr));
+      outbox_flush (udp);
       session->last_active = g_get_monotonic_time ();
       if (n < UDP_BATCH)
         break;
     }
+}
+
+/* Tests: IPv4 sockets sending without UDP checksums, on which the kernel
+ * refuses segmentation offload with EINVAL. */
+static void
+gso_prepare_socket (PkRelayUdp *udp,
+                    GSocket    *socket)
+{
+  int one = 1;
+
+  if (udp->gso_no_check)
+    (void) setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_NO_CHECK, &one, sizeof one);
+  /* Coalesced datagrams (Linux 5.0) are cut back apart before they leave:
+   * the receive path is taken once for a run of them. Every message is
+   * read with its control messages while the listening socket has it on;
+   * a session socket without it just receives datagram by datagram. */
+  if (udp->gro && setsockopt (g_socket_get_fd (socket), SOL_UDP, UDP_GRO, &one, sizeof one) < 0 &&
+      socket == udp->listener->socket)
+    udp->gro = FALSE;
+}
+
+static guint
+gso_max_segment (GSocket *socket)
+{
+  return g_socket_get_family (socket) == G_SOCKET_FAMILY_IPV6
+    ? UDP_GSO_MAX_SEGMENT_IPV6 : UDP_GSO_MAX_SEGMENT_IPV4;
 }
 
 static UdpSession *
@@ -347,6 +605,9 @@ session_new (PkRelayUdp                    *udp,
     session_set_reply_source (session, h);
   session->upstream = g_steal_pointer (&socket);
   session->last_active = g_get_monotonic_time ();
+  session->gso = udp->gso;
+  gso_prepare_socket (udp, session->upstream);
+  session->gso_max_segment = gso_max_segment (session->upstream);
   {
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = session };
 
@@ -402,36 +663,32 @@ listener_ready (PkRelayUdp *udp)
           udp->batch[i] = session;
         }
 
-      /* Consecutive datagrams of one session go out in one sendmmsg. */
-      for (int i = 0; i < n;)
+      /* Each session's datagrams go out together, in the order they
+       * came, in one sendmmsg: runs for segmentation offload are longer
+       * when clients interleave. */
+      for (int i = 0; i < n; i++)
         {
           UdpSession *session = udp->batch[i];
-          int j = i;
 
           if (session == NULL)
-            {
-              i++;
-              continue;
-            }
-          while (j < n && udp->batch[j] == session)
-            {
-              struct msghdr *h = &udp->out[j - i].msg_hdr;
-
-              udp->out_iov[j - i].iov_base = udp->iov[j].iov_base;
-              udp->out_iov[j - i].iov_len = udp->msgs[j].msg_len;
-              memset (h, 0, sizeof *h);
-              h->msg_iov = &udp->out_iov[j - i];
-              h->msg_iovlen = 1;
-              j++;
-            }
-          send_batch (g_socket_get_fd (session->upstream), udp->out, j - i, &listener->dropped);
-          for (int k = 0; k < j - i; k++)
-            if (udp->out[k].msg_len > 0)
+            continue;
+          udp->outbox = (UdpOutbox) {
+            .fd = g_socket_get_fd (session->upstream),
+            .gso = &session->gso,
+            .max_segment = session->gso_max_segment,
+            .datagrams = &listener->datagrams_in,
+            .bytes = &listener->bytes_in,
+            .direction = 0,
+          };
+          for (int j = i; j < n; j++)
+            if (udp->batch[j] == session)
               {
-                listener->datagrams_in++;
-                listener->bytes_in += udp->out[k].msg_len;
+                outbox_add (udp, udp->iov[j].iov_base, udp->msgs[j].msg_len,
+                            gro_segment (&udp->msgs[j].msg_hdr));
+                if (j > i)
+                  udp->batch[j] = NULL;
               }
-          i = j;
+          outbox_flush (udp);
         }
 
       if (n < UDP_BATCH)
@@ -513,6 +770,57 @@ enable_pktinfo (PkRelayUdp *udp,
   udp->pktinfo = TRUE;
 }
 
+/* Whether to use segmentation offload: PK_RELAY_UDP_GSO=0 turns it off;
+ * the kernel must know UDP_SEGMENT (Linux 4.18), which an older one,
+ * ignoring the control message, would send as one big datagram. */
+static gboolean
+gso_wanted (GSocket *socket)
+{
+  int zero = 0;
+
+  if (g_atomic_int_get (&gso_default) < 0)
+    {
+      const char *env = g_getenv ("PK_RELAY_UDP_GSO");
+
+      g_atomic_int_set (&gso_default, env != NULL && g_str_equal (env, "0")
+                                        ? PK_RELAY_UDP_GSO_OFF : PK_RELAY_UDP_GSO_ON);
+    }
+  if (g_atomic_int_get (&gso_default) == PK_RELAY_UDP_GSO_OFF)
+    return FALSE;
+  return setsockopt (g_socket_get_fd (socket), SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
+}
+
+/* For tests: how UDP rules started from now on use segmentation offload,
+ * overriding PK_RELAY_UDP_GSO. */
+void
+pk_relay_udp_set_gso (PkRelayUdpGso mode)
+{
+  g_atomic_int_set (&gso_default, mode);
+}
+
+/* For tests: datagrams sent inside segmented messages by all UDP rules of
+ * the process, to upstreams and to clients, and the sockets on which the
+ * kernel refused it. */
+void
+pk_relay_udp_get_gso_stats (guint64 *to_upstream,
+                            guint64 *to_clients,
+                            guint64 *refused)
+{
+  *to_upstream = PK_RELAY_LOAD (gso_datagrams[0]);
+  *to_clients = PK_RELAY_LOAD (gso_datagrams[1]);
+  *refused = PK_RELAY_LOAD (gso_refused);
+}
+
+/* For tests: datagrams received coalesced (UDP_GRO) by all UDP rules of
+ * the process, from clients and from upstreams. */
+void
+pk_relay_udp_get_gro_stats (guint64 *from_clients,
+                            guint64 *from_upstreams)
+{
+  *from_clients = PK_RELAY_LOAD (gro_datagrams[0]);
+  *from_upstreams = PK_RELAY_LOAD (gro_datagrams[1]);
+}
+
 gboolean
 pk_relay_udp_start (PkRelayListener  *listener,
                     GError          **error)
@@ -537,6 +845,12 @@ pk_relay_udp_start (PkRelayListener  *listener,
   udp->buffers = g_malloc ((gsize) UDP_BATCH * UDP_BUFSIZE);
   if (rule->listen_address == NULL)
     enable_pktinfo (udp, listener->socket);
+  udp->gso = gso_wanted (listener->socket);
+  udp->gso_no_check = udp->gso && g_atomic_int_get (&gso_default) == PK_RELAY_UDP_GSO_REFUSED;
+  udp->gro = udp->gso;
+  gso_prepare_socket (udp, listener->socket);
+  udp->listen_gso = udp->gso;
+  udp->listen_gso_max_segment = gso_max_segment (listener->socket);
   listener->udp = udp;
 
   udp->epfd = epoll_create1 (EPOLL_CLOEXEC);

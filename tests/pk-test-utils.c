@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "pk-test-utils.h"
@@ -234,6 +235,14 @@ pk_test_echo_server_new (const char  *address,
       g_socket_set_listen_backlog (server->listener, 512);
       g_socket_listen (server->listener, &error);
       g_assert_no_error (error);
+    }
+  else
+    {
+      /* Room for a burst that a relay forwards faster than this thread
+       * answers (the kernel caps it at net.core.rmem_max). */
+      int size = 1 << 20;
+
+      (void) setsockopt (g_socket_get_fd (server->listener), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     }
   server->thread = g_thread_new ("echo-server", echo_server_thread, server);
   return server;
