@@ -404,10 +404,13 @@ pk_relay_listener_resolve (PkRelayListener *listener)
 
 /* --- TCP --- */
 
-/* A connection's own cancellable, cancelled on its own thread when the
- * rule stops: cancelling it from the thread that stops the rule would
- * race with its sources in the worker's context (GLib 2.74's
- * GCancellableSource leaks when that happens). */
+/* Connects and bridges take the rule's cancellable as it is: the
+ * context's poller brings its cancellation to their thread. A name lookup
+ * needs a cancellable of the connection's own, cancelled on its own
+ * thread when the rule stops: cancelling it from the thread that stops
+ * the rule would race with the lookup's sources in the worker's context
+ * (GLib 2.74's GCancellableSource leaks when that happens). It is made
+ * only for a connection that has to look the name up. */
 typedef struct {
   GMainContext *context;
   GCancellable *cancellable;
@@ -464,8 +467,11 @@ tcp_conn_free (TcpConn *conn)
   g_clear_object (&conn->bridge);
   g_clear_object (&conn->tried);
   g_clear_object (&conn->peer);
-  g_cancellable_disconnect (conn->listener->cancellable, conn->stop_id);
-  g_clear_object (&conn->cancellable);
+  if (conn->cancellable != NULL)
+    {
+      g_cancellable_disconnect (conn->listener->cancellable, conn->stop_id);
+      g_clear_object (&conn->cancellable);
+    }
   PK_RELAY_COUNT (conn->listener->active, -1);
   g_atomic_int_add (conn->listener->relay_connections, -1);
   pk_relay_listener_unref (conn->listener);
@@ -560,6 +566,18 @@ tcp_resolve (TcpConn *conn)
 {
   PkRelayListener *listener = conn->listener;
 
+  if (conn->cancellable == NULL)
+    {
+      ConnStop *stop = g_new0 (ConnStop, 1);
+
+      conn->cancellable = g_cancellable_new ();
+      stop->context = g_main_context_ref_thread_default ();
+      stop->cancellable = g_object_ref (conn->cancellable);
+      /* Runs at once, here, when the rule is already stopping. */
+      conn->stop_id = g_cancellable_connect (listener->cancellable, G_CALLBACK (conn_stop_requested),
+                                             stop, conn_stop_free);
+    }
+
   pk_egress_resolve_async (listener->egress, listener->rule->out_host,
                            listener->rule->connect_timeout_ms, conn->cancellable,
                            tcp_resolve_done, conn);
@@ -599,7 +617,7 @@ tcp_connect_done (GObject      *source,
 
   conn->bridge = pk_bridge_new (conn->client, conn->upstream);
   pk_bridge_set_idle_timeout (conn->bridge, listener->rule->idle_timeout_ms);
-  pk_bridge_run_async (conn->bridge, conn->cancellable, tcp_bridge_done, conn);
+  pk_bridge_run_async (conn->bridge, listener->cancellable, tcp_bridge_done, conn);
 }
 
 static void
@@ -611,7 +629,7 @@ tcp_connect (TcpConn      *conn,
 
   g_set_object (&conn->tried, address);
   pk_egress_connect_async (listener->egress, sa, listener->rule->connect_timeout_ms,
-                           conn->cancellable, tcp_connect_done, conn);
+                           listener->cancellable, tcp_connect_done, conn);
 }
 
 static void
@@ -637,16 +655,6 @@ tcp_accepted (PkRelayListener *listener,
 
   conn = g_new0 (TcpConn, 1);
   conn->listener = pk_relay_listener_ref (listener);
-  conn->cancellable = g_cancellable_new ();
-  {
-    ConnStop *stop = g_new0 (ConnStop, 1);
-
-    stop->context = g_main_context_ref_thread_default ();
-    stop->cancellable = g_object_ref (conn->cancellable);
-    /* Runs at once, here, when the rule is already stopping. */
-    conn->stop_id = g_cancellable_connect (listener->cancellable, G_CALLBACK (conn_stop_requested),
-                                           stop, conn_stop_free);
-  }
   conn->client = g_object_ref (client);
   /* Formatted only for a log line. */
   conn->peer = g_steal_pointer (&peer);

@@ -155,6 +155,62 @@ static void echo_roundtrip (GSocket *client, const char *msg);
 
 /* --- TCP --- */
 
+static gboolean
+no_connections (gpointer data)
+{
+  return pk_relay_get_n_connections (data) == 0;
+}
+
+/* Removing a rule ends its live connections, on the worker threads that
+ * hold them: the rule's cancellable is cancelled in the thread that
+ * removes it, and each worker's poller brings that to its bridges. */
+static void
+test_tcp_remove_ends_live (void)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  g_autoptr(PkWorkers) workers = pk_workers_new (2);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = loopback_rule (PK_RELAY_PROTOCOL_TCP, pk_test_echo_server_get_port (echo), "live");
+  g_autoptr(GSocketAddress) addr = NULL;
+  g_autoptr(GError) error = NULL;
+  GSocket *clients[6];
+  guint16 port;
+
+  pk_workers_start (workers, &error);
+  g_assert_no_error (error);
+  pk_relay_set_workers (relay, workers);
+  port = start_rule (relay, rule);
+  addr = loopback ("127.0.0.1", port);
+
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    {
+      char buf[4];
+
+      clients[i] = pk_test_connect_tcp (addr);
+      g_socket_set_timeout (clients[i], 10);
+      pk_test_send_all (clients[i], "ping", 4);
+      g_assert_cmpint (g_socket_receive (clients[i], buf, sizeof buf, NULL, &error), ==, 4);
+      g_assert_no_error (error);
+    }
+  g_assert_cmpuint (pk_relay_get_n_connections (relay), ==, G_N_ELEMENTS (clients));
+
+  g_assert_true (pk_relay_remove_rule (relay, "live"));
+  for (guint i = 0; i < G_N_ELEMENTS (clients); i++)
+    {
+      char buf[4];
+      gssize n = g_socket_receive (clients[i], buf, sizeof buf, NULL, &error);
+
+      /* EOF, or a reset: either way the connection ended, well before
+       * the 10 s timeout. */
+      g_assert_true (n == 0 || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED));
+      g_clear_error (&error);
+      g_object_unref (clients[i]);
+    }
+  pk_test_wait_until (no_connections, relay, 10000);
+  pk_relay_stop (relay);
+  pk_workers_stop (workers);
+}
+
 typedef struct {
   Client client;
   guint16 port;
@@ -1437,6 +1493,7 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/tcp/large-transfer-checksummed", test_tcp_large_transfer);
   g_test_add_func ("/relay/tcp/half-close", test_tcp_half_close);
   g_test_add_func ("/relay/tcp/workers", test_tcp_workers);
+  g_test_add_func ("/relay/tcp/remove-rule-ends-live-connections", test_tcp_remove_ends_live);
   g_test_add_func ("/relay/tcp/keepalive-set-on-both-sides", test_tcp_keepalive_options);
   g_test_add_func ("/relay/tcp/keepalive-set-on-both-sides-workers", test_tcp_keepalive_options_workers);
   g_test_add_func ("/relay/tcp/upstream-refused-closes-client", test_tcp_upstream_refused);
