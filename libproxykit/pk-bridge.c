@@ -64,6 +64,7 @@
 #include "pk-bridge-private.h"
 #include "pk-pipe-pool-private.h"
 #include "pk-poller-private.h"
+#include "pk-util-private.h"
 
 /* Reads of the copy path go into a buffer of the thread of this size. */
 #define COPY_CHUNK (64 * 1024)
@@ -806,13 +807,9 @@ pk_bridge_run_async (PkBridge            *self,
   for (guint i = 0; i < 2; i++)
     {
       Direction *d = &self->dir[i];
-      int one = 1;
 
       d->src = g_socket_get_fd (i == 0 ? self->a : self->b);
-      /* Segments are forwarded as they come: Nagle on the way out would
-       * hold back small ones behind unacknowledged data (EOPNOTSUPP on
-       * sockets other than TCP is fine). */
-      setsockopt (d->src, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      pk_socket_set_nodelay (d->src);
       d->dst = g_socket_get_fd (i == 0 ? self->b : self->a);
       d->pipe.rd = d->pipe.wr = -1;
       d->last_activity = now;

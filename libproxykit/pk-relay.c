@@ -207,7 +207,8 @@ fail:
 
 /* Options a listening socket passes on to the clients it accepts (Linux
  * copies them at accept), so that a connection costs no system call for
- * them: the rule's TCP keepalive, and TCP_NODELAY, since the sender
+ * them: the rule's TCP keepalive here, and TCP_NODELAY (PkWorkers sets it
+ * on its sockets, bind_socket() on the relay's own), since the sender
  * already decided how to segment and Nagle on the relay would add delays
  * it never asked for (write-write-read protocols such as SMTP pipelining
  * stall for a delayed ACK). Set before listen: a client accepted earlier
@@ -217,9 +218,6 @@ prepare_listen_socket (GSocket   *socket,
                        gpointer   rule,
                        GError   **error)
 {
-  int one = 1;
-
-  (void) setsockopt (g_socket_get_fd (socket), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return pk_relay_set_keepalive (socket, rule, error);
 }
 
@@ -248,6 +246,7 @@ bind_socket (PkRelayRule   *rule,
 
   if (type == G_SOCKET_TYPE_STREAM)
     {
+      pk_socket_set_nodelay (g_socket_get_fd (socket));
       if (!prepare_listen_socket (socket, rule, error))
         return NULL;
       g_socket_set_listen_backlog (socket, 1024);

@@ -40,6 +40,12 @@ GInetAddress *pk_inet_address_unmap  (GInetAddress *address);
 
 char      *pk_format_socket_address  (GSocketAddress *address);
 
+/* Sets TCP_NODELAY on @fd: proxied data is forwarded as it comes, and
+ * Nagle would hold back small segments (handshake replies, interactive
+ * data) behind unacknowledged ones. On a listening socket, the clients it
+ * accepts inherit it. EOPNOTSUPP on sockets other than TCP is fine. */
+void       pk_socket_set_nodelay     (int             fd);
+
 /* Accepts a client on the listening @listener with accept4() (non-blocking,
  * close-on-exec), and keeps the peer address the accept returned on the
  * new socket for pk_socket_dup_peer_address(). No client: NULL with

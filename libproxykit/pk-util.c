@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -302,6 +304,14 @@ pk_format_socket_address (GSocketAddress *address)
                             g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
   return g_strdup_printf ("%s:%u", host,
                           g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+}
+
+void
+pk_socket_set_nodelay (int fd)
+{
+  int one = 1;
+
+  (void) setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 static GQuark

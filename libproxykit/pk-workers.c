@@ -641,18 +641,6 @@ listener_free (PkWorkers *self,
   g_free (listener);
 }
 
-/* Proxied traffic is forwarded as it comes: Nagle would hold back small
- * segments (handshake replies, interactive data). Set on the listening
- * socket, accepted sockets inherit it (EOPNOTSUPP on sockets other than
- * TCP is fine). */
-static void
-set_nodelay (GSocket *socket)
-{
-  int one = 1;
-
-  (void) setsockopt (g_socket_get_fd (socket), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
 static guint add_sockets (PkWorkers *self, GPtrArray *sockets, PkWorkersAcceptFunc accepted,
                           gpointer user_data, GDestroyNotify destroy, GError **error);
 
@@ -684,7 +672,7 @@ pk_workers_add_sockets (PkWorkers           *self,
   g_return_val_if_fail (accepted != NULL, 0);
 
   for (guint i = 0; i < sockets->len; i++)
-    set_nodelay (g_ptr_array_index (sockets, i));
+    pk_socket_set_nodelay (g_socket_get_fd (g_ptr_array_index (sockets, i)));
   return add_sockets (self, sockets, accepted, user_data, destroy, error);
 }
 
@@ -811,7 +799,7 @@ pk_workers_listen_full (PkWorkers            *self,
           return 0;
         }
       /* Before listen: a client accepted earlier would miss them. */
-      set_nodelay (socket);
+      pk_socket_set_nodelay (g_socket_get_fd (socket));
       if (prepare != NULL && !prepare (socket, prepare_data, &local_error))
         {
           g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
