@@ -213,22 +213,21 @@ udp_session_free (UdpSession *session)
   g_free (session);
 }
 
-/* Where the datagrams to send are udp->out_iov[from .. n), all to one
- * peer, fills udp->out with their messages: with @gso, each run of
+/* Fills udp->out with the messages of the outbox's datagrams
+ * udp->out_iov[from .. o->n): with segmentation offload on, each run of
  * equal-size datagrams (the last may be shorter) is one message with a
  * UDP_SEGMENT control message, within the kernel's limits; other
  * datagrams are one message each. Returns the number of messages. */
 static guint
 build_messages (PkRelayUdp *udp,
-                guint       from,
-                guint       n,
-                gboolean    gso,
-                guint       max_segment,
-                gpointer    name,
-                socklen_t   name_len,
-                const char *ctrl,
-                gsize       ctrl_len)
+                guint       from)
 {
+  const UdpOutbox *o = &udp->outbox;
+  gboolean gso = *o->gso;
+  guint max_segment = o->max_segment;
+  const char *ctrl = o->ctrl;
+  gsize ctrl_len = o->ctrl_len;
+  guint n = o->n;
   guint m = 0;
 
   for (guint i = from; i < n; m++)
@@ -251,8 +250,8 @@ build_messages (PkRelayUdp *udp,
         }
 
       memset (h, 0, sizeof *h);
-      h->msg_name = name;
-      h->msg_namelen = name_len;
+      h->msg_name = o->name;
+      h->msg_namelen = o->name_len;
       h->msg_iov = &udp->out_iov[i];
       h->msg_iovlen = j - i;
       if (j - i > 1)
@@ -283,37 +282,28 @@ build_messages (PkRelayUdp *udp,
   return m;
 }
 
-/* Sends udp->out_iov[0 .. n), all to one peer, and counts them. A
- * datagram that fails (a full buffer, an ICMP error reported late) is
- * dropped and counted: UDP promises no more. When the kernel refuses
- * segmentation offload, *gso is cleared for good and the datagrams not
+/* Sends the outbox's datagrams, all to one peer, counts them and empties
+ * it. A datagram that fails (a full buffer, an ICMP error reported late)
+ * is dropped and counted: UDP promises no more. When the kernel refuses
+ * segmentation offload, *o->gso is cleared for good and the datagrams not
  * sent yet go again one by one. */
 static void
-send_datagrams (PkRelayUdp *udp,
-                int         fd,
-                gboolean   *gso,
-                guint       max_segment,
-                guint       n,
-                gpointer    name,
-                socklen_t   name_len,
-                const char *ctrl,
-                gsize       ctrl_len,
-                guint64    *datagrams,
-                guint64    *bytes,
-                guint       direction)
+outbox_flush (PkRelayUdp *udp)
 {
+  UdpOutbox *o = &udp->outbox;
   PkRelayListener *listener = udp->listener;
+  guint n = o->n;
   guint from = 0;
 
   while (from < n)
     {
-      guint m = build_messages (udp, from, n, *gso, max_segment, name, name_len, ctrl, ctrl_len);
+      guint m = build_messages (udp, from);
       guint sent = 0;
 
       from = n;
       while (sent < m)
         {
-          int r = sendmmsg (fd, udp->out + sent, m - sent, MSG_DONTWAIT);
+          int r = sendmmsg (o->fd, udp->out + sent, m - sent, MSG_DONTWAIT);
 
           if (r < 0)
             {
@@ -326,7 +316,7 @@ send_datagrams (PkRelayUdp *udp,
                 {
                   g_debug ("relay %s: UDP segmentation offload refused (%s), sending datagram by datagram",
                            listener->rule->name, g_strerror (saved_errno));
-                  *gso = FALSE;
+                  *o->gso = FALSE;
                   PK_RELAY_COUNT (gso_refused, 1);
                   from = udp->out_first[sent];
                   break;
@@ -335,6 +325,7 @@ send_datagrams (PkRelayUdp *udp,
               if (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == ENOBUFS)
                 {
                   listener->dropped += n - udp->out_first[sent];
+                  o->n = 0;
                   return;
                 }
               /* This message failed: skip it and go on with the rest. */
@@ -344,24 +335,14 @@ send_datagrams (PkRelayUdp *udp,
             }
           for (guint k = sent; k < sent + (guint) r; k++)
             {
-              *datagrams += udp->out_count[k];
-              *bytes += udp->out[k].msg_len;
+              *o->datagrams += udp->out_count[k];
+              *o->bytes += udp->out[k].msg_len;
               if (udp->out_count[k] > 1)
-                PK_RELAY_COUNT (gso_datagrams[direction], udp->out_count[k]);
+                PK_RELAY_COUNT (gso_datagrams[o->direction], udp->out_count[k]);
             }
           sent += r;
         }
     }
-}
-
-static void
-outbox_flush (PkRelayUdp *udp)
-{
-  UdpOutbox *o = &udp->outbox;
-
-  if (o->n > 0)
-    send_datagrams (udp, o->fd, o->gso, o->max_segment, o->n, o->name, o->name_len,
-                    o->ctrl, o->ctrl_len, o->datagrams, o->bytes, o->direction);
   o->n = 0;
 }
 
