@@ -57,6 +57,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -78,37 +79,6 @@
  * cannot starve the others of its thread. */
 #define ROUNDS_PER_DISPATCH 16
 
-typedef enum {
-  WANT_NONE = 0,
-  WANT_IN = 1 << 0,   /* readable on the source */
-  WANT_OUT = 1 << 1,  /* writable on the destination */
-} Want;
-
-typedef struct
-{
-  int src;
-  int dst;
-  guint64 bytes;
-  guint64 spliced;
-  gint64 last_activity;  /* monotonic, µs */
-
-  /* copy path: what the destination did not take yet */
-  char *pending;
-  guint32 pending_off;
-  guint32 pending_len;
-
-  /* splice path */
-  PkPipe pipe;
-  gsize pipe_fill;
-
-  Want want;
-  guint has_pipe : 1;
-  guint maybe_full : 1;  /* splice in said EAGAIN with data in the pipe */
-  guint no_splice : 1;   /* the kernel refused to splice these sockets */
-  guint eof : 1;
-  guint done : 1;
-} Direction;
-
 struct _PkBridge
 {
   GObject parent_instance;
@@ -117,12 +87,10 @@ struct _PkBridge
   GSocket *b;
   guint idle_timeout_ms;
   gboolean use_default_pool;
+  PkPipePool *pool;      /* set before the run */
 
-  Direction dir[2];      /* [0]: a to b, [1]: b to a */
+  PkBridgeCore core;
   GTask *task;
-  PkPollerWatch *watch;  /* slot 0: socket a, slot 1: socket b */
-  PkPipePool *pool;
-  gint64 last_activity;
   gboolean started;
 };
 
@@ -149,20 +117,6 @@ scratch_buffer (void)
       g_private_set (&scratch_key, buf);
     }
   return buf;
-}
-
-static void
-direction_release (PkBridge  *self,
-                   Direction *d)
-{
-  g_clear_pointer (&d->pending, g_free);
-  d->pending_off = d->pending_len = 0;
-  if (d->has_pipe)
-    {
-      pk_pipe_pool_give_back (self->pool, &d->pipe, d->pipe_fill == 0);
-      d->has_pipe = FALSE;
-      d->pipe_fill = 0;
-    }
 }
 
 static void
@@ -321,7 +275,7 @@ pk_bridge_get_bytes_a_to_b (PkBridge *self)
 {
   g_return_val_if_fail (PK_IS_BRIDGE (self), 0);
 
-  return self->dir[0].bytes;
+  return self->core.dir[0].bytes;
 }
 
 /**
@@ -335,7 +289,7 @@ pk_bridge_get_bytes_b_to_a (PkBridge *self)
 {
   g_return_val_if_fail (PK_IS_BRIDGE (self), 0);
 
-  return self->dir[1].bytes;
+  return self->core.dir[1].bytes;
 }
 
 void
@@ -356,7 +310,7 @@ pk_bridge_get_bytes_spliced (PkBridge *self)
 {
   g_return_val_if_fail (PK_IS_BRIDGE (self), 0);
 
-  return self->dir[0].spliced + self->dir[1].spliced;
+  return self->core.dir[0].spliced + self->core.dir[1].spliced;
 }
 
 gboolean
@@ -365,59 +319,76 @@ pk_bridge_holds_buffers (PkBridge *self)
   g_return_val_if_fail (PK_IS_BRIDGE (self), FALSE);
 
   for (guint i = 0; i < 2; i++)
-    if (self->dir[i].pending != NULL || self->dir[i].has_pipe)
+    if (self->core.dir[i].pending != NULL || self->core.dir[i].has_pipe)
       return TRUE;
   return FALSE;
 }
 
-/* The end of a run: the sources go first, then what the directions hold;
- * the task is returned last since its callback may drop the bridge. */
+/* --- the core, on descriptors --- */
+
 static void
-bridge_complete (PkBridge *self,
-                 GError   *error)
+direction_release (PkBridgeCore      *core,
+                   PkBridgeDirection *d)
 {
-  GTask *task = g_steal_pointer (&self->task);
+  g_clear_pointer (&d->pending, g_free);
+  d->pending_off = d->pending_len = 0;
+  if (d->has_pipe)
+    {
+      pk_pipe_pool_give_back (core->pool, &d->pipe, d->pipe_fill == 0);
+      d->has_pipe = FALSE;
+      d->pipe_fill = 0;
+    }
+}
 
-  g_assert (task != NULL);
-  g_clear_pointer (&self->watch, pk_poller_watch_destroy);
-  direction_release (self, &self->dir[0]);
-  direction_release (self, &self->dir[1]);
-
-  if (error != NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_boolean (task, TRUE);
-  g_object_unref (task);
+/* The end of a run: the watch goes first, then what the directions
+ * hold; the owner hears of it last since it may free the core. */
+static void
+core_complete (PkBridgeCore *core,
+               GError       *error)
+{
+  g_assert (core->watch != NULL);
+  g_clear_pointer (&core->watch, pk_poller_watch_destroy);
+  direction_release (core, &core->dir[0]);
+  direction_release (core, &core->dir[1]);
+  g_clear_pointer (&core->pool, pk_pipe_pool_unref);
+  core->done (core, error, core->user_data);
 }
 
 static GError *
-socket_error (PkBridge   *self,
-              int         fd,
-              int         errsv,
-              const char *what)
+socket_error (PkBridgeCore *core,
+              int           fd,
+              int           errsv,
+              const char   *what)
 {
-  const char *side = fd == g_socket_get_fd (self->a) ? "a" : "b";
+  const char *side = fd == core->dir[0].src ? "a" : "b";
 
   return g_error_new (G_IO_ERROR, g_io_error_from_errno (errsv),
                       "%s on side %s: %s", what, side, g_strerror (errsv));
 }
 
 static void
-pass_eof (Direction *d)
+pass_eof (PkBridgeCore      *core,
+          PkBridgeDirection *d)
 {
-  /* ENOTCONN when the peer already went away: nothing left to tell it. */
-  shutdown (d->dst, SHUT_WR);
+  PkBridgeDirection *other = d == &core->dir[0] ? &core->dir[1] : &core->dir[0];
+
+  /* The last EOF of a run whose owner closes the sockets at its end is
+   * passed on by that close: both sockets have been read to their FIN,
+   * so the close sends a FIN too, not a reset. ENOTCONN when the peer
+   * already went away: nothing left to tell it. */
+  if (!core->owner_closes || !other->done)
+    shutdown (d->dst, SHUT_WR);
   d->done = TRUE;
-  d->want = WANT_NONE;
+  d->want = PK_BRIDGE_WANT_NONE;
 }
 
 static gboolean
-take_pipe (PkBridge  *self,
-           Direction *d)
+take_pipe (PkBridgeCore      *core,
+           PkBridgeDirection *d)
 {
-  if (self->pool == NULL || d->no_splice)
+  if (core->pool == NULL || d->no_splice)
     return FALSE;
-  if (!pk_pipe_pool_take (self->pool, &d->pipe))
+  if (!pk_pipe_pool_take (core->pool, &d->pipe))
     return FALSE;
   d->has_pipe = TRUE;
   d->pipe_fill = 0;
@@ -428,12 +399,12 @@ take_pipe (PkBridge  *self,
 /* Splices src -> pipe -> dst. Returns FALSE with @error set on a socket
  * error; otherwise sets d->want. */
 static gboolean
-run_splice (PkBridge   *self,
-            Direction  *d,
-            gint64      now,
-            GError    **error)
+run_splice (PkBridgeCore       *core,
+            PkBridgeDirection  *d,
+            gint64              now,
+            GError            **error)
 {
-  gsize pipe_size = pk_pipe_pool_get_pipe_size (self->pool);
+  gsize pipe_size = pk_pipe_pool_get_pipe_size (core->pool);
 
   for (guint round = 0; round < ROUNDS_PER_DISPATCH; round++)
     {
@@ -450,21 +421,21 @@ run_splice (PkBridge   *self,
               d->bytes += n;
               d->spliced += n;
               d->maybe_full = FALSE;
-              d->last_activity = self->last_activity = now;
+              d->last_activity = core->last_activity = now;
               progress = TRUE;
             }
           else if (n < 0 && errno == EAGAIN)
             out_blocked = TRUE;
           else if (n < 0 && errno != EINTR)
             {
-              *error = socket_error (self, d->dst, errno, "Sending");
+              *error = socket_error (core, d->dst, errno, "Sending");
               return FALSE;
             }
         }
 
       if (d->pipe_fill == 0 && d->eof)
         {
-          pass_eof (d);
+          pass_eof (core, d);
           return TRUE;
         }
 
@@ -494,7 +465,7 @@ run_splice (PkBridge   *self,
                 d->maybe_full = TRUE;
               else
                 {
-                  d->want = WANT_IN;
+                  d->want = PK_BRIDGE_WANT_IN;
                   return TRUE;
                 }
             }
@@ -502,22 +473,22 @@ run_splice (PkBridge   *self,
             {
               /* Not a socket pair the kernel splices: copy from now on. */
               d->no_splice = TRUE;
-              direction_release (self, d);
-              d->want = WANT_IN;
+              direction_release (core, d);
+              d->want = PK_BRIDGE_WANT_IN;
               return TRUE;
             }
           else if (errno != EINTR)
             {
-              *error = socket_error (self, d->src, errno, "Receiving");
+              *error = socket_error (core, d->src, errno, "Receiving");
               return FALSE;
             }
         }
 
       if (out_blocked)
         {
-          d->want = WANT_OUT;
+          d->want = PK_BRIDGE_WANT_OUT;
           if (!d->eof && !d->maybe_full && d->pipe_fill < pipe_size)
-            d->want |= WANT_IN;
+            d->want |= PK_BRIDGE_WANT_IN;
           return TRUE;
         }
       if (!progress)
@@ -525,17 +496,17 @@ run_splice (PkBridge   *self,
     }
 
   /* Out of rounds: ask to be woken for whatever comes next. */
-  d->want = d->pipe_fill > 0 ? WANT_OUT : WANT_IN;
+  d->want = d->pipe_fill > 0 ? PK_BRIDGE_WANT_OUT : PK_BRIDGE_WANT_IN;
   return TRUE;
 }
 
 /* Copies src -> dst through the thread's buffer; what dst does not take
  * goes into a buffer of the direction until it does. */
 static gboolean
-run_copy (PkBridge   *self,
-          Direction  *d,
-          gint64      now,
-          GError    **error)
+run_copy (PkBridgeCore       *core,
+          PkBridgeDirection  *d,
+          gint64              now,
+          GError            **error)
 {
   for (guint round = 0; round < ROUNDS_PER_DISPATCH; round++)
     {
@@ -550,18 +521,18 @@ run_copy (PkBridge   *self,
             {
               if (errno == EAGAIN || errno == EINTR)
                 {
-                  d->want = WANT_OUT;
+                  d->want = PK_BRIDGE_WANT_OUT;
                   return TRUE;
                 }
-              *error = socket_error (self, d->dst, errno, "Sending");
+              *error = socket_error (core, d->dst, errno, "Sending");
               return FALSE;
             }
           d->pending_off += m;
           d->bytes += m;
-          d->last_activity = self->last_activity = now;
+          d->last_activity = core->last_activity = now;
           if (d->pending_off < d->pending_len)
             {
-              d->want = WANT_OUT;
+              d->want = PK_BRIDGE_WANT_OUT;
               return TRUE;
             }
           g_clear_pointer (&d->pending, g_free);
@@ -570,7 +541,7 @@ run_copy (PkBridge   *self,
 
       if (d->eof)
         {
-          pass_eof (d);
+          pass_eof (core, d);
           return TRUE;
         }
 
@@ -580,10 +551,10 @@ run_copy (PkBridge   *self,
         {
           if (errno == EAGAIN || errno == EINTR)
             {
-              d->want = WANT_IN;
+              d->want = PK_BRIDGE_WANT_IN;
               return TRUE;
             }
-          *error = socket_error (self, d->src, errno, "Receiving");
+          *error = socket_error (core, d->src, errno, "Receiving");
           return FALSE;
         }
       if (n == 0)
@@ -597,61 +568,61 @@ run_copy (PkBridge   *self,
         {
           if (errno != EAGAIN && errno != EINTR)
             {
-              *error = socket_error (self, d->dst, errno, "Sending");
+              *error = socket_error (core, d->dst, errno, "Sending");
               return FALSE;
             }
           m = 0;
         }
       d->bytes += m;
-      d->last_activity = self->last_activity = now;
+      d->last_activity = core->last_activity = now;
       if (m < n)
         {
           d->pending = g_memdup2 (buf + m, n - m);
           d->pending_off = 0;
           d->pending_len = n - m;
-          d->want = WANT_OUT;
+          d->want = PK_BRIDGE_WANT_OUT;
           return TRUE;
         }
-      if (n >= SPLICE_THRESHOLD && take_pipe (self, d))
-        return run_splice (self, d, now, error);
+      if (n >= SPLICE_THRESHOLD && take_pipe (core, d))
+        return run_splice (core, d, now, error);
       /* Less than asked for: the socket is most likely empty now, and
        * another recv() would only say EAGAIN. The poll says when more
        * comes (EOF included). */
       if (n < COPY_CHUNK)
         {
-          d->want = WANT_IN;
+          d->want = PK_BRIDGE_WANT_IN;
           return TRUE;
         }
     }
 
-  d->want = d->pending != NULL ? WANT_OUT : WANT_IN;
+  d->want = d->pending != NULL ? PK_BRIDGE_WANT_OUT : PK_BRIDGE_WANT_IN;
   return TRUE;
 }
 
 static gboolean
-direction_run (PkBridge   *self,
-               Direction  *d,
-               gint64      now,
-               GError    **error)
+direction_run (PkBridgeCore       *core,
+               PkBridgeDirection  *d,
+               gint64              now,
+               GError            **error)
 {
   if (d->has_pipe)
-    return run_splice (self, d, now, error);
-  return run_copy (self, d, now, error);
+    return run_splice (core, d, now, error);
+  return run_copy (core, d, now, error);
 }
 
 static GIOCondition
-fd_events (PkBridge *self,
-           int       fd)
+fd_events (PkBridgeCore *core,
+           int           fd)
 {
   GIOCondition events = 0;
 
   for (guint i = 0; i < 2; i++)
     {
-      Direction *d = &self->dir[i];
+      PkBridgeDirection *d = &core->dir[i];
 
-      if ((d->want & WANT_IN) && d->src == fd)
+      if ((d->want & PK_BRIDGE_WANT_IN) && d->src == fd)
         events |= G_IO_IN;
-      if ((d->want & WANT_OUT) && d->dst == fd)
+      if ((d->want & PK_BRIDGE_WANT_OUT) && d->dst == fd)
         events |= G_IO_OUT;
     }
   return events;
@@ -662,35 +633,35 @@ fd_events (PkBridge *self,
  * flows, so the timer is armed only when it is not, and re-armed when it
  * fires early. */
 static void
-update_timer (PkBridge *self,
-              gint64    now,
-              gboolean  force)
+update_timer (PkBridgeCore *core,
+              gint64        now,
+              gboolean      force)
 {
   gint64 deadline = G_MAXINT64;
 
-  if (!force && pk_poller_watch_get_deadline (self->watch) != -1)
+  if (!force && pk_poller_watch_get_deadline (core->watch) != -1)
     return;
-  if (self->idle_timeout_ms > 0)
-    deadline = self->last_activity + (gint64) self->idle_timeout_ms * G_TIME_SPAN_MILLISECOND;
+  if (core->idle_timeout_ms > 0)
+    deadline = core->last_activity + (gint64) core->idle_timeout_ms * G_TIME_SPAN_MILLISECOND;
   for (guint i = 0; i < 2; i++)
     {
-      Direction *d = &self->dir[i];
+      PkBridgeDirection *d = &core->dir[i];
 
       if (d->has_pipe && d->pipe_fill == 0)
         deadline = MIN (deadline, d->last_activity + PIPE_LINGER_US);
     }
-  pk_poller_watch_set_deadline (self->watch, deadline == G_MAXINT64 ? -1 : MAX (deadline, now));
+  pk_poller_watch_set_deadline (core->watch, deadline == G_MAXINT64 ? -1 : MAX (deadline, now));
 }
 
 /* One side ready (@slot 0: a, 1: b), the deadline passed (@slot -1), or
  * the run was cancelled. */
 static void
-bridge_watch_cb (PkPollerWatch *watch,
-                 int            slot,
-                 GIOCondition   condition,
-                 gpointer       user_data)
+core_watch_cb (PkPollerWatch *watch,
+               int            slot,
+               GIOCondition   condition,
+               gpointer       user_data)
 {
-  PkBridge *self = user_data;
+  PkBridgeCore *core = user_data;
   GIOCondition ra = slot == 0 ? condition : 0;
   GIOCondition rb = slot == 1 ? condition : 0;
   gint64 now = pk_poller_watch_get_time (watch);
@@ -700,14 +671,14 @@ bridge_watch_cb (PkPollerWatch *watch,
 
   if (slot == PK_POLLER_CANCELLED)
     {
-      g_cancellable_set_error_if_cancelled (g_task_get_cancellable (self->task), &error);
-      bridge_complete (self, error);
+      core_complete (core, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                "Operation was cancelled"));
       return;
     }
 
   for (guint i = 0; i < 2; i++)
     {
-      Direction *d = &self->dir[i];
+      PkBridgeDirection *d = &core->dir[i];
       GIOCondition rsrc = i == 0 ? ra : rb;
       GIOCondition rdst = i == 0 ? rb : ra;
 
@@ -715,50 +686,119 @@ bridge_watch_cb (PkPollerWatch *watch,
         continue;
       /* Errors and hang-ups show in any condition; the read or write that
        * follows reports them. */
-      if (((d->want & WANT_IN) && (rsrc & (G_IO_IN | G_IO_HUP | G_IO_ERR))) ||
-          ((d->want & WANT_OUT) && (rdst & (G_IO_OUT | G_IO_HUP | G_IO_ERR))))
+      if (((d->want & PK_BRIDGE_WANT_IN) && (rsrc & (G_IO_IN | G_IO_HUP | G_IO_ERR))) ||
+          ((d->want & PK_BRIDGE_WANT_OUT) && (rdst & (G_IO_OUT | G_IO_HUP | G_IO_ERR))))
         {
-          if (!direction_run (self, d, now, &error))
+          if (!direction_run (core, d, now, &error))
             {
-              bridge_complete (self, error);
+              core_complete (core, error);
               return;
             }
         }
     }
 
-  if (self->dir[0].done && self->dir[1].done)
+  if (core->dir[0].done && core->dir[1].done)
     {
-      bridge_complete (self, NULL);
+      core_complete (core, NULL);
       return;
     }
 
   if (timer)
     {
-      if (self->idle_timeout_ms > 0 &&
-          now - self->last_activity >= (gint64) self->idle_timeout_ms * G_TIME_SPAN_MILLISECOND)
+      if (core->idle_timeout_ms > 0 &&
+          now - core->last_activity >= (gint64) core->idle_timeout_ms * G_TIME_SPAN_MILLISECOND)
         {
-          bridge_complete (self, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+          core_complete (core, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                                               "No data in either direction for %u ms",
-                                              self->idle_timeout_ms));
+                                              core->idle_timeout_ms));
           return;
         }
       for (guint i = 0; i < 2; i++)
         {
-          Direction *d = &self->dir[i];
+          PkBridgeDirection *d = &core->dir[i];
 
           if (d->has_pipe && d->pipe_fill == 0 && now - d->last_activity >= PIPE_LINGER_US)
-            direction_release (self, d);
+            direction_release (core, d);
         }
     }
 
   /* Each change is an epoll_ctl(): change only what changed. */
-  ea = fd_events (self, self->dir[0].src);
-  eb = fd_events (self, self->dir[1].src);
+  ea = fd_events (core, core->dir[0].src);
+  eb = fd_events (core, core->dir[1].src);
   if (ea != pk_poller_watch_get_events (watch, 0))
     pk_poller_watch_set_events (watch, 0, ea);
   if (eb != pk_poller_watch_get_events (watch, 1))
     pk_poller_watch_set_events (watch, 1, eb);
-  update_timer (self, now, timer);
+  update_timer (core, now, timer);
+}
+
+void
+pk_bridge_core_start (PkBridgeCore     *core,
+                      int               a,
+                      int               b,
+                      PkPollerWatch    *watch,
+                      PkPipePool       *pool,
+                      guint             idle_timeout_ms,
+                      gboolean          owner_closes,
+                      PkBridgeCoreDone  done,
+                      gpointer          user_data)
+{
+  GError *error = NULL;
+  gint64 now = g_get_monotonic_time ();
+
+  memset (core, 0, sizeof *core);
+  core->watch = watch;
+  core->pool = pool != NULL ? pk_pipe_pool_ref (pool) : NULL;
+  core->idle_timeout_ms = idle_timeout_ms;
+  core->owner_closes = owner_closes;
+  core->done = done;
+  core->user_data = user_data;
+  core->last_activity = now;
+  for (guint i = 0; i < 2; i++)
+    {
+      PkBridgeDirection *d = &core->dir[i];
+
+      d->src = i == 0 ? a : b;
+      d->dst = i == 0 ? b : a;
+      d->pipe.rd = d->pipe.wr = -1;
+      d->last_activity = now;
+      d->want = PK_BRIDGE_WANT_IN;
+    }
+
+  /* One epoll set per context rather than a source per bridge: see
+   * pk-poller-private.h. A socket already in the watch (a connect's)
+   * only changes its events. */
+  pk_poller_watch_set_func (watch, core_watch_cb, core);
+  if (!pk_poller_watch_set_fd (watch, 0, a, G_IO_IN, &error))
+    {
+      core_complete (core, error);
+      return;
+    }
+  if (pk_poller_watch_get_fd (watch, 1) == b)
+    pk_poller_watch_set_events (watch, 1, G_IO_IN);
+  else if (!pk_poller_watch_set_fd (watch, 1, b, G_IO_IN, &error))
+    {
+      core_complete (core, error);
+      return;
+    }
+  update_timer (core, now, TRUE);
+}
+
+/* --- the object --- */
+
+static void
+bridge_done (PkBridgeCore *core,
+             GError       *error,
+             gpointer      user_data)
+{
+  PkBridge *self = user_data;
+  GTask *task = g_steal_pointer (&self->task);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
 }
 
 /**
@@ -779,9 +819,8 @@ pk_bridge_run_async (PkBridge            *self,
                      GAsyncReadyCallback  callback,
                      gpointer             user_data)
 {
-  g_autoptr(GMainContext) context = NULL;
-  GError *error = NULL;
-  gint64 now;
+  PkPollerWatch *watch;
+  int a, b;
 
   g_return_if_fail (PK_IS_BRIDGE (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -801,35 +840,17 @@ pk_bridge_run_async (PkBridge            *self,
   if (self->use_default_pool)
     self->pool = pk_pipe_pool_ref (pk_pipe_pool_get_thread_default ());
 
-  context = g_main_context_ref_thread_default ();
-  now = g_get_monotonic_time ();
-  self->last_activity = now;
-  for (guint i = 0; i < 2; i++)
-    {
-      Direction *d = &self->dir[i];
+  a = g_socket_get_fd (self->a);
+  b = g_socket_get_fd (self->b);
+  pk_socket_set_nodelay (a);
+  pk_socket_set_nodelay (b);
 
-      d->src = g_socket_get_fd (i == 0 ? self->a : self->b);
-      pk_socket_set_nodelay (d->src);
-      d->dst = g_socket_get_fd (i == 0 ? self->b : self->a);
-      d->pipe.rd = d->pipe.wr = -1;
-      d->last_activity = now;
-      d->want = WANT_IN;
-    }
-
-  /* One epoll set per context rather than a source per bridge: see
-   * pk-poller-private.h. */
-  self->watch = pk_poller_watch_new (pk_poller_get_thread_default (), bridge_watch_cb, self);
-  if (!pk_poller_watch_set_fd (self->watch, 0, self->dir[0].src, G_IO_IN, &error) ||
-      !pk_poller_watch_set_fd (self->watch, 1, self->dir[1].src, G_IO_IN, &error))
-    {
-      bridge_complete (self, error);
-      return;
-    }
-  update_timer (self, now, TRUE);
-
+  watch = pk_poller_watch_new (pk_poller_get_thread_default (), core_watch_cb, &self->core);
   /* Cancelled from any thread: the poller brings it here. */
   if (cancellable != NULL)
-    pk_poller_watch_set_cancellable (self->watch, cancellable);
+    pk_poller_watch_set_cancellable (watch, cancellable);
+  pk_bridge_core_start (&self->core, a, b, watch, self->pool, self->idle_timeout_ms, FALSE,
+                        bridge_done, self);
 }
 
 /**

@@ -47,6 +47,12 @@ PkPoller      *pk_poller_get_thread_default (void);
 PkPollerWatch *pk_poller_watch_new          (PkPoller      *poller,
                                              PkPollerFunc   func,
                                              gpointer       user_data);
+/* Hands the watch, with its descriptors, deadline and cancellable, to
+ * another callback: a connect that becomes a bridge keeps its socket in
+ * the set and only changes its events. */
+void           pk_poller_watch_set_func     (PkPollerWatch *watch,
+                                             PkPollerFunc   func,
+                                             gpointer       user_data);
 /* Watches @fd in @slot for @events (G_IO_IN and/or G_IO_OUT; 0: not at
  * all, as GLib does with a descriptor that wants nothing, so that a hang-up
  * nobody asked about does not fire over and over). The same descriptor
@@ -56,6 +62,9 @@ gboolean       pk_poller_watch_set_fd       (PkPollerWatch *watch,
                                              int            fd,
                                              GIOCondition   events,
                                              GError       **error);
+/* The descriptor in @slot, or -1. */
+int            pk_poller_watch_get_fd       (PkPollerWatch *watch,
+                                             guint          slot);
 /* Changes the events of the descriptor in @slot. */
 void           pk_poller_watch_set_events   (PkPollerWatch *watch,
                                              guint          slot,

@@ -543,6 +543,17 @@ pk_poller_watch_new (PkPoller     *poller,
   return watch;
 }
 
+void
+pk_poller_watch_set_func (PkPollerWatch *watch,
+                          PkPollerFunc   func,
+                          gpointer       user_data)
+{
+  g_return_if_fail (watch != NULL && !watch->dead && func != NULL);
+
+  watch->func = func;
+  watch->user_data = user_data;
+}
+
 static gboolean
 slot_ctl (PkPollerWatch  *watch,
           guint           slot,
@@ -608,6 +619,15 @@ pk_poller_watch_set_fd (PkPollerWatch  *watch,
       return FALSE;
     }
   return TRUE;
+}
+
+int
+pk_poller_watch_get_fd (PkPollerWatch *watch,
+                        guint          slot)
+{
+  g_return_val_if_fail (watch != NULL && slot < PK_POLLER_SLOTS, -1);
+
+  return watch->fd[slot];
 }
 
 void
