@@ -87,6 +87,13 @@ gint64         pk_poller_watch_get_time     (PkPollerWatch *watch);
 /* Stops watching its descriptors (they stay open: they are the caller's)
  * and frees the watch, now or, inside a dispatch, at its end. */
 void           pk_poller_watch_destroy      (PkPollerWatch *watch);
+/* The same for a watch whose descriptors are done with: closes them,
+ * which takes them out of the epoll set without an epoll_ctl() each.
+ * They must not have been dup()ed. A child between fork() and exec()
+ * still holds the files, and so their places in the set, for that
+ * while: their events then carry the generation of a watch that is gone
+ * and are dropped. */
+void           pk_poller_watch_destroy_and_close (PkPollerWatch *watch);
 
 /* For tests: watches alive, descriptors in the epoll set, cancellables
  * with a handler. */

@@ -35,6 +35,8 @@ struct _PkPollerWatch
   guint32 events[PK_POLLER_SLOTS];   /* epoll events; 0: not in the set */
   gint64 deadline;
   guint heap_index;
+  guint32 index;               /* in the poller's table */
+  guint32 gen;
   gboolean dead;
   PkPollerWatch *next_dead;
   CancelEntry *cancel;         /* and its place in cancel->watches */
@@ -61,6 +63,13 @@ struct _PkPoller
   int epfd;
   GMainContext *context;     /* not a reference: the key in the table */
   GPtrArray *heap;           /* PkPollerWatch, a min-heap by deadline */
+  /* Live watches by index. Epoll's data for a descriptor is its watch's
+   * index and generation rather than a pointer, so that an event of a
+   * watch that is gone is recognised and dropped: see
+   * pk_poller_watch_destroy_and_close(). Index 0 is the wake_fd. */
+  GPtrArray *table;
+  GArray *free_indices;
+  guint32 next_gen;
   guint n_watches;
   guint n_fds;
   guint dispatching;         /* depth: a callback may iterate the context */
@@ -216,6 +225,14 @@ epoll_from_condition (GIOCondition condition)
   if (condition & G_IO_PRI)
     events |= EPOLLPRI;
   return events;
+}
+
+/* Bits 0: the slot, 1-32: the index, 33-63: the generation. */
+static inline guint64
+event_data (PkPollerWatch *watch,
+            guint          slot)
+{
+  return ((guint64) watch->gen << 33) | ((guint64) watch->index << 1) | slot;
 }
 
 static void
@@ -380,18 +397,21 @@ poller_dispatch (GSource     *source,
         }
       for (int i = 0; i < n; i++)
         {
-          /* The slot is in the low bit of the pointer. */
-          PkPollerWatch *watch = GSIZE_TO_POINTER (events[i].data.u64 & ~(guint64) 1);
-          int slot = (int) (events[i].data.u64 & 1);
+          guint64 data = events[i].data.u64;
+          guint index = (guint) ((data >> 1) & G_MAXUINT32);
+          int slot = (int) (data & 1);
+          PkPollerWatch *watch;
 
-          if (watch == NULL)
+          if (index == 0)
             {
               deliver_cancellations (self);
               continue;
             }
-          /* A watch destroyed by an earlier callback of this round, or a
-           * slot emptied or changed since epoll_wait() reported it. */
-          if (watch->dead || watch->events[slot] == 0)
+          /* A watch destroyed (its index maybe taken again) by an earlier
+           * callback or before, or a slot emptied or changed since
+           * epoll_wait() reported it. */
+          watch = index < self->table->len ? g_ptr_array_index (self->table, index) : NULL;
+          if (watch == NULL || watch->gen != (guint32) (data >> 33) || watch->events[slot] == 0)
             continue;
           watch->func (watch, slot, condition_from_epoll (events[i].events), watch->user_data);
         }
@@ -452,6 +472,8 @@ poller_finalize (GSource *source)
   g_ptr_array_unref (self->cancelled);
   g_mutex_clear (&self->cancel_lock);
   g_ptr_array_unref (self->heap);
+  g_ptr_array_unref (self->table);
+  g_array_unref (self->free_indices);
   close (self->wake_fd);
   close (self->epfd);
 }
@@ -471,6 +493,9 @@ poller_new (GMainContext *context)
   g_source_set_static_name ((GSource *) self, "[proxykit] poller");
   self->context = context;
   self->heap = g_ptr_array_new ();
+  self->table = g_ptr_array_new ();
+  g_ptr_array_add (self->table, NULL);  /* index 0: the wake_fd */
+  self->free_indices = g_array_new (FALSE, FALSE, sizeof (guint32));
   self->cancel_entries = g_hash_table_new (NULL, NULL);
   self->cancelled = g_ptr_array_new ();
   g_mutex_init (&self->cancel_lock);
@@ -539,6 +564,18 @@ pk_poller_watch_new (PkPoller     *poller,
     watch->fd[i] = -1;
   watch->deadline = -1;
   watch->heap_index = NOT_IN_HEAP;
+  watch->gen = poller->next_gen++ & 0x7fffffff;
+  if (poller->free_indices->len > 0)
+    {
+      watch->index = g_array_index (poller->free_indices, guint32, poller->free_indices->len - 1);
+      g_array_set_size (poller->free_indices, poller->free_indices->len - 1);
+      poller->table->pdata[watch->index] = watch;
+    }
+  else
+    {
+      watch->index = poller->table->len;
+      g_ptr_array_add (poller->table, watch);
+    }
   poller->n_watches++;
   return watch;
 }
@@ -564,7 +601,7 @@ slot_ctl (PkPollerWatch  *watch,
   guint32 old = watch->events[slot];
   struct epoll_event ev = {
     .events = events,
-    .data.u64 = (guint64) GPOINTER_TO_SIZE (watch) | slot,
+    .data.u64 = event_data (watch, slot),
   };
   int op;
 
@@ -701,26 +738,34 @@ pk_poller_watch_get_time (PkPollerWatch *watch)
   return g_get_monotonic_time ();
 }
 
-void
-pk_poller_watch_destroy (PkPollerWatch *watch)
+static void
+watch_destroy (PkPollerWatch *watch,
+               gboolean       close_fds)
 {
-  PkPoller *self;
+  PkPoller *self = watch->poller;
 
-  if (watch == NULL)
-    return;
-  g_return_if_fail (!watch->dead);
-
-  self = watch->poller;
   for (guint i = 0; i < PK_POLLER_SLOTS; i++)
     if (watch->fd[i] >= 0)
       {
-        slot_ctl (watch, i, 0, NULL);
+        if (!close_fds)
+          slot_ctl (watch, i, 0, NULL);
+        else
+          {
+            /* The last reference to the file goes, and with it the
+             * descriptor's place in the epoll set. */
+            if (watch->events[i] != 0)
+              self->n_fds--;
+            watch->events[i] = 0;
+            close (watch->fd[i]);
+          }
         watch->fd[i] = -1;
       }
   heap_remove (self, watch);
   watch_leave_cancel (watch);
   watch->dead = TRUE;
   self->n_watches--;
+  self->table->pdata[watch->index] = NULL;
+  g_array_append_val (self->free_indices, watch->index);
   if (self->dispatching > 0)
     {
       watch->next_dead = self->dead;
@@ -728,6 +773,24 @@ pk_poller_watch_destroy (PkPollerWatch *watch)
     }
   else
     watch_free (watch);
+}
+
+void
+pk_poller_watch_destroy (PkPollerWatch *watch)
+{
+  if (watch == NULL)
+    return;
+  g_return_if_fail (!watch->dead);
+
+  watch_destroy (watch, FALSE);
+}
+
+void
+pk_poller_watch_destroy_and_close (PkPollerWatch *watch)
+{
+  g_return_if_fail (watch != NULL && !watch->dead);
+
+  watch_destroy (watch, TRUE);
 }
 
 guint

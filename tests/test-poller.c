@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -362,6 +363,93 @@ test_cancel_after_leaving (void)
   pk_poller_watch_destroy (watch);
 }
 
+/* A connect's watch handed to a bridge: the socket stays in the set, its
+ * events change, and the new callback hears of it. */
+static void
+test_hand_over (void)
+{
+  PkPoller *poller = pk_poller_get_thread_default ();
+  Record first = { 0 }, second = { 0 };
+  g_autoptr(GError) error = NULL;
+  PkPollerWatch *watch;
+  int fds[2];
+  char c = 'x';
+
+  pair (fds);
+  watch = pk_poller_watch_new (poller, record_cb, &first);
+  g_assert_true (pk_poller_watch_set_fd (watch, 1, fds[0], G_IO_OUT, &error));
+  spin (NULL, 10);
+  g_assert_cmpuint (first.calls, >, 0);
+  g_assert_cmpint (first.last_slot, ==, 1);
+  g_assert_true (first.last_condition & G_IO_OUT);
+
+  first.calls = 0;
+  pk_poller_watch_set_func (watch, record_cb, &second);
+  g_assert_cmpint (pk_poller_watch_get_fd (watch, 1), ==, fds[0]);
+  g_assert_cmpint (pk_poller_watch_get_fd (watch, 0), ==, -1);
+  pk_poller_watch_set_events (watch, 1, G_IO_IN);
+  g_assert_cmpuint (pk_poller_get_n_fds (poller), ==, 1);
+  spin (NULL, 10);
+  g_assert_cmpuint (second.calls, ==, 0);   /* nothing to read yet */
+
+  g_assert_cmpint (write (fds[1], &c, 1), ==, 1);
+  spin (NULL, 10);
+  g_assert_cmpuint (first.calls, ==, 0);
+  g_assert_cmpuint (second.calls, >, 0);
+  g_assert_true (second.last_condition & G_IO_IN);
+
+  pk_poller_watch_destroy (watch);
+  close (fds[0]);
+  close (fds[1]);
+}
+
+/* destroy_and_close() closes the watch's sockets and takes them out of
+ * the set by that close. A copy of one (as a child holds between fork()
+ * and exec()) keeps its file, and its place in the set, alive: its events
+ * must reach no one, not even the watch that took the same index. */
+static void
+test_destroy_and_close (void)
+{
+  PkPoller *poller = pk_poller_get_thread_default ();
+  Record gone = { 0 }, next = { 0 };
+  g_autoptr(GError) error = NULL;
+  PkPollerWatch *watch;
+  int fds[2], other[2], copy;
+  char c = 'x';
+
+  pair (fds);
+  pair (other);
+  watch = pk_poller_watch_new (poller, record_cb, &gone);
+  g_assert_true (pk_poller_watch_set_fd (watch, 0, fds[0], G_IO_IN, &error));
+  copy = dup (fds[0]);
+  g_assert_cmpint (copy, >=, 0);
+  pk_poller_watch_destroy_and_close (watch);
+  g_assert_cmpuint (pk_poller_get_n_fds (poller), ==, 0);
+  g_assert_cmpuint (pk_poller_get_n_watches (poller), ==, 0);
+  /* Closed: the number is free again. */
+  g_assert_cmpint (fcntl (fds[0], F_GETFD), ==, -1);
+
+  watch = pk_poller_watch_new (poller, record_cb, &next);
+  g_assert_true (pk_poller_watch_set_fd (watch, 0, other[0], G_IO_IN, &error));
+
+  /* The old file turns readable: its stale event is dropped. */
+  g_assert_cmpint (write (fds[1], &c, 1), ==, 1);
+  spin (NULL, 20);
+  g_assert_cmpuint (gone.calls, ==, 0);
+  g_assert_cmpuint (next.calls, ==, 0);
+
+  g_assert_cmpint (write (other[1], &c, 1), ==, 1);
+  spin (NULL, 10);
+  g_assert_cmpuint (next.calls, >, 0);
+  g_assert_cmpint (next.last_slot, ==, 0);
+
+  pk_poller_watch_destroy (watch);
+  close (copy);
+  close (fds[1]);
+  close (other[0]);
+  close (other[1]);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -374,6 +462,8 @@ main (int   argc,
   g_test_add_func ("/poller/destroy-in-callback", test_destroy_in_callback);
   g_test_add_func ("/poller/fd-number-reused", test_fd_reuse);
   g_test_add_func ("/poller/per-context", test_per_context);
+  g_test_add_func ("/poller/hand-over", test_hand_over);
+  g_test_add_func ("/poller/destroy-and-close", test_destroy_and_close);
   g_test_add_func ("/poller/cancel/from-another-thread", test_cancel_from_thread);
   g_test_add_func ("/poller/cancel/already-cancelled", test_cancel_already);
   g_test_add_func ("/poller/cancel/after-leaving", test_cancel_after_leaving);
