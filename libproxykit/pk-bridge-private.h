@@ -1,4 +1,4 @@
-/* pk-bridge-private.h: the bridge on descriptors, and PkBridge internals for PkWorkers and the tests
+/* pk-bridge-private.h: the bridge on descriptors; PkBridge internals
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -50,7 +50,8 @@ typedef struct _PkBridgeCore PkBridgeCore;
 /* Called once when the run ends, with NULL when both directions ended
  * with EOF, or an error the callee owns: the idle timeout
  * (G_IO_ERROR_TIMED_OUT), cancellation (G_IO_ERROR_CANCELLED) or the
- * socket's. The watch is gone by then; the descriptors are the owner's. */
+ * socket's. The watch is gone by then, and the sockets too with
+ * close_at_end; otherwise they are the owner's. */
 typedef void (*PkBridgeCoreDone) (PkBridgeCore *core,
                                   GError       *error,
                                   gpointer      user_data);
@@ -62,7 +63,7 @@ struct _PkBridgeCore
   PkPipePool *pool;
   gint64 last_activity;
   guint idle_timeout_ms;
-  gboolean owner_closes;
+  gboolean close_at_end;
   PkBridgeCoreDone done;
   gpointer user_data;
 };
@@ -74,8 +75,10 @@ struct _PkBridgeCore
  * takes over (its callback) and destroys at the end. It may hold @b in
  * slot 1 already, as a connect that just finished does, and may have a
  * cancellable. @pool: pipes for splice(2), or NULL to copy only.
- * @owner_closes: the owner closes both sockets as soon as @done is
- * called, so the last EOF needs no shutdown(): the close sends the FIN.
+ * @close_at_end: the core closes both sockets when the run ends, before
+ * @done (even when it fails to start): then the last EOF needs no
+ * shutdown(), since the close sends the FIN, and the sockets leave the
+ * epoll set with the close (see pk_poller_watch_destroy_and_close()).
  *
  * @done is called from a dispatch of the watch, or before this returns
  * when the watch cannot take a socket. The caller sets TCP_NODELAY. */
@@ -85,7 +88,7 @@ void     pk_bridge_core_start        (PkBridgeCore     *core,
                                       PkPollerWatch    *watch,
                                       PkPipePool       *pool,
                                       guint             idle_timeout_ms,
-                                      gboolean          owner_closes,
+                                      gboolean          close_at_end,
                                       PkBridgeCoreDone  done,
                                       gpointer          user_data);
 

@@ -340,14 +340,27 @@ direction_release (PkBridgeCore      *core,
     }
 }
 
-/* The end of a run: the watch goes first, then what the directions
- * hold; the owner hears of it last since it may free the core. */
+/* The end of a run: the watch goes first (with the sockets, when they
+ * are to be closed), then what the directions hold; the owner hears of it
+ * last since it may free the core. */
 static void
 core_complete (PkBridgeCore *core,
                GError       *error)
 {
-  g_assert (core->watch != NULL);
-  g_clear_pointer (&core->watch, pk_poller_watch_destroy);
+  PkPollerWatch *watch = g_steal_pointer (&core->watch);
+
+  g_assert (watch != NULL);
+  if (core->close_at_end)
+    {
+      /* Closed by the watch without an epoll_ctl() each; a socket the
+       * watch never took (its epoll_ctl failed) here. */
+      for (guint i = 0; i < 2; i++)
+        if (pk_poller_watch_get_fd (watch, i) != core->dir[i].src)
+          close (core->dir[i].src);
+      pk_poller_watch_destroy_and_close (watch);
+    }
+  else
+    pk_poller_watch_destroy (watch);
   direction_release (core, &core->dir[0]);
   direction_release (core, &core->dir[1]);
   g_clear_pointer (&core->pool, pk_pipe_pool_unref);
@@ -372,11 +385,11 @@ pass_eof (PkBridgeCore      *core,
 {
   PkBridgeDirection *other = d == &core->dir[0] ? &core->dir[1] : &core->dir[0];
 
-  /* The last EOF of a run whose owner closes the sockets at its end is
-   * passed on by that close: both sockets have been read to their FIN,
-   * so the close sends a FIN too, not a reset. ENOTCONN when the peer
-   * already went away: nothing left to tell it. */
-  if (!core->owner_closes || !other->done)
+  /* The last EOF of a run that closes the sockets at its end is passed
+   * on by that close: both sockets have been read to their FIN, so the
+   * close sends a FIN too, not a reset. ENOTCONN when the peer already
+   * went away: nothing left to tell it. */
+  if (!core->close_at_end || !other->done)
     shutdown (d->dst, SHUT_WR);
   d->done = TRUE;
   d->want = PK_BRIDGE_WANT_NONE;
@@ -739,7 +752,7 @@ pk_bridge_core_start (PkBridgeCore     *core,
                       PkPollerWatch    *watch,
                       PkPipePool       *pool,
                       guint             idle_timeout_ms,
-                      gboolean          owner_closes,
+                      gboolean          close_at_end,
                       PkBridgeCoreDone  done,
                       gpointer          user_data)
 {
@@ -750,7 +763,7 @@ pk_bridge_core_start (PkBridgeCore     *core,
   core->watch = watch;
   core->pool = pool != NULL ? pk_pipe_pool_ref (pool) : NULL;
   core->idle_timeout_ms = idle_timeout_ms;
-  core->owner_closes = owner_closes;
+  core->close_at_end = close_at_end;
   core->done = done;
   core->user_data = user_data;
   core->last_activity = now;

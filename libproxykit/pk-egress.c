@@ -35,10 +35,12 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "pk-dns-private.h"
 #include "pk-poller-private.h"
 #include "pk-egress.h"
+#include "pk-egress-private.h"
 #include "pk-error.h"
 #include "pk-util-private.h"
 
@@ -577,15 +579,20 @@ pk_egress_prepare_socket (PkEgress  *self,
                           GSocket   *socket,
                           GError   **error)
 {
-  int fd;
-  GSocketFamily family;
-
   g_return_val_if_fail (PK_IS_EGRESS (self), FALSE);
   g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
 
-  fd = g_socket_get_fd (socket);
-  family = g_socket_get_family (socket);
+  return pk_egress_prepare_fd (self, g_socket_get_fd (socket), g_socket_get_family (socket),
+                               g_socket_get_socket_type (socket), error);
+}
 
+gboolean
+pk_egress_prepare_fd (PkEgress       *self,
+                      int             fd,
+                      GSocketFamily   family,
+                      GSocketType     type,
+                      GError        **error)
+{
   if (self->interface != NULL &&
       setsockopt (fd, SOL_SOCKET, SO_BINDTODEVICE,
                   self->interface, strlen (self->interface) + 1) < 0)
@@ -615,7 +622,7 @@ pk_egress_prepare_socket (PkEgress  *self,
   if (self->inet_address != NULL)
     {
       g_autoptr(GSocketAddress) local = NULL;
-      g_autoptr(GError) local_error = NULL;
+      PkSockaddr native;
 
       if (g_inet_address_get_family (self->inet_address) != family)
         {
@@ -633,7 +640,7 @@ pk_egress_prepare_socket (PkEgress  *self,
        * reserving an ephemeral port per socket (a farm host runs out of
        * them otherwise). */
 #ifdef IP_BIND_ADDRESS_NO_PORT
-      if (g_socket_get_socket_type (socket) == G_SOCKET_TYPE_STREAM)
+      if (type == G_SOCKET_TYPE_STREAM)
         {
           int one = 1;
           (void) setsockopt (fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
@@ -641,13 +648,13 @@ pk_egress_prepare_socket (PkEgress  *self,
 #endif
 
       local = g_inet_socket_address_new (self->inet_address, 0);
-      if (!g_socket_bind (socket, local, FALSE, &local_error))
+      if (!pk_sockaddr_from_socket_address (&native, local) ||
+          bind (fd, &native.sa, native.len) < 0)
         {
-          g_autofree char *desc = pk_egress_to_string (self);
-          g_set_error (error, PK_ERROR, PK_ERROR_EGRESS,
-                       "egress %s: cannot bind to source address %s: %s",
-                       desc, self->address, local_error->message);
-          return FALSE;
+          int saved_errno = errno;
+          g_autofree char *what = g_strdup_printf ("cannot bind to source address %s",
+                                                   self->address);
+          return egress_error (self, error, saved_errno, what);
         }
     }
 
@@ -685,6 +692,34 @@ pk_egress_create_socket (PkEgress       *self,
     return NULL;
 
   return g_steal_pointer (&socket);
+}
+
+int
+pk_egress_open_fd (PkEgress       *self,
+                   GSocketFamily   family,
+                   GSocketType     type,
+                   GError        **error)
+{
+  int fd;
+
+  g_return_val_if_fail (PK_IS_EGRESS (self), -1);
+
+  fd = socket (family, (type == G_SOCKET_TYPE_DATAGRAM ? SOCK_DGRAM : SOCK_STREAM) |
+                       SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "Unable to create socket: %s", g_strerror (saved_errno));
+      return -1;
+    }
+  if (!pk_egress_prepare_fd (self, fd, family, type, error))
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
 }
 
 /* --- resolving --- */

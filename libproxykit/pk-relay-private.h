@@ -9,6 +9,7 @@
 #include "pk-egress.h"
 #include "pk-relay-rule.h"
 #include "pk-workers.h"
+#include "pk-util-private.h"
 
 #define PK_RELAY_COUNT(field, n) ((void) __atomic_add_fetch (&(field), (n), __ATOMIC_RELAXED))
 #define PK_RELAY_LOAD(field) (__atomic_load_n (&(field), __ATOMIC_RELAXED))
@@ -47,6 +48,8 @@ gboolean pk_relay_parse_protocol (const char      *value,
                                   PkRelayProtocol *out);
 gboolean pk_relay_rule_allows    (PkRelayRule     *rule,
                                   GSocketAddress  *peer);
+gboolean pk_relay_rule_allows_native (PkRelayRule      *rule,
+                                      const PkSockaddr *peer);
 
 typedef enum {
   PK_RELAY_HEALTH_DISABLED,
@@ -91,6 +94,9 @@ typedef struct {
   gint64 resolved_at;
   gboolean resolving;
   GInetAddress *literal;        /* out_host when it is an IP literal */
+  /* The first address (or the literal) with the outbound port, valid
+   * while addresses is not NULL (or always, with a literal). */
+  PkSockaddr upstream;
 
   PkRelayHealth health;
   guint health_failures;
@@ -156,8 +162,8 @@ GSocket         *pk_relay_listen_socket         (PkRelayRule     *rule,
                                                  GSocketType      type,
                                                  GError         **error);
 
-/* Socket options, for tests to read back. */
-gboolean         pk_relay_set_keepalive  (GSocket     *socket,
+/* The rule's TCP keepalive on a new socket (where it is off). */
+gboolean         pk_relay_set_keepalive  (int          fd,
                                           PkRelayRule *rule,
                                           GError     **error);
 

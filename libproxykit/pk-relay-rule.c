@@ -805,6 +805,18 @@ pk_relay_rule_allows (PkRelayRule    *rule,
                                g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer)));
 }
 
+gboolean
+pk_relay_rule_allows_native (PkRelayRule      *rule,
+                             const PkSockaddr *peer)
+{
+  g_autoptr(GSocketAddress) address = NULL;
+
+  if (rule->allow_list == NULL)
+    return TRUE;
+  address = pk_sockaddr_to_socket_address (peer);
+  return address != NULL && pk_relay_rule_allows (rule, address);
+}
+
 static gboolean
 listen_overlaps (PkRelayRule *a,
                  PkRelayRule *b)

@@ -45,6 +45,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,7 +53,8 @@
 #include <json-glib/json-glib.h>
 #endif
 
-#include "pk-bridge.h"
+#include "pk-bridge-private.h"
+#include "pk-egress-private.h"
 #include "pk-error.h"
 #include "pk-relay.h"
 #include "pk-relay-private.h"
@@ -172,18 +174,18 @@ pk_relay_listener_unref (PkRelayListener *listener)
 }
 
 gboolean
-pk_relay_set_keepalive (GSocket      *socket,
+pk_relay_set_keepalive (int           fd,
                         PkRelayRule  *rule,
                         GError      **error)
 {
-  int fd = g_socket_get_fd (socket);
-  int on = rule->keepalive_idle > 0;
+  int on = 1;
   int value;
 
+  /* A new socket has keepalive off. */
+  if (rule->keepalive_idle == 0)
+    return TRUE;
   if (setsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) < 0)
     goto fail;
-  if (!on)
-    return TRUE;
   value = rule->keepalive_idle;
   if (setsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &value, sizeof value) < 0)
     goto fail;
@@ -218,7 +220,7 @@ prepare_listen_socket (GSocket   *socket,
                        gpointer   rule,
                        GError   **error)
 {
-  return pk_relay_set_keepalive (socket, rule, error);
+  return pk_relay_set_keepalive (g_socket_get_fd (socket), rule, error);
 }
 
 static GSocket *
@@ -300,18 +302,36 @@ pk_relay_listen_socket (PkRelayRule  *rule,
   return socket;
 }
 
+/* @out: @address with the rule's outbound port. */
+static void
+listener_make_upstream (PkRelayListener *listener,
+                        GInetAddress    *address,
+                        PkSockaddr      *out)
+{
+  g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (address, listener->rule->out_port);
+
+  if (!pk_sockaddr_from_socket_address (out, sa))
+    g_assert_not_reached ();
+}
+
 static void
 listener_set_addresses (PkRelayListener *listener,
                         GList           *addresses)
 {
   gboolean changed = TRUE;
   GList *old;
+  PkSockaddr first;
+
+  if (addresses != NULL)
+    listener_make_upstream (listener, addresses->data, &first);
 
   g_mutex_lock (&listener->lock);
   old = listener->addresses;
   if (old != NULL && addresses != NULL)
     changed = !g_inet_address_equal (old->data, addresses->data);
   listener->addresses = addresses;
+  if (addresses != NULL)
+    listener->upstream = first;
   listener->resolved_at = g_get_monotonic_time ();
   g_mutex_unlock (&listener->lock);
   pk_inet_address_list_free (old);
@@ -335,38 +355,44 @@ listener_forget_addresses (PkRelayListener *listener)
   pk_inet_address_list_free (old);
 }
 
-/* The first outbound address, when one is known and fresh; with @stale,
- * an old one will do too. */
-static GInetAddress *
-listener_dup_address (PkRelayListener *listener,
-                      gboolean         stale)
+/* The first outbound address with the outbound port, when one is known
+ * and fresh; with @stale, an old one will do too. */
+static gboolean
+listener_get_upstream (PkRelayListener *listener,
+                       gboolean         stale,
+                       PkSockaddr      *out)
 {
-  GInetAddress *address = NULL;
+  gboolean found = FALSE;
 
   if (listener->literal != NULL)
-    return g_object_ref (listener->literal);
+    {
+      *out = listener->upstream;
+      return TRUE;
+    }
   g_mutex_lock (&listener->lock);
   if (listener->addresses != NULL &&
       (stale || g_get_monotonic_time () - listener->resolved_at <= RESOLVE_MAX_AGE_US))
-    address = g_object_ref (listener->addresses->data);
+    {
+      *out = listener->upstream;
+      found = TRUE;
+    }
   g_mutex_unlock (&listener->lock);
-  return address;
+  return found;
 }
 
 GSocketAddress *
 pk_relay_listener_dup_upstream (PkRelayListener *listener)
 {
-  g_autoptr(GInetAddress) address = listener_dup_address (listener, FALSE);
+  PkSockaddr upstream;
 
-  if (address == NULL)
+  if (!listener_get_upstream (listener, FALSE, &upstream))
     {
       /* Stale is still the best guess while a new lookup is on its way. */
       pk_relay_listener_resolve (listener);
-      address = listener_dup_address (listener, TRUE);
+      if (!listener_get_upstream (listener, TRUE, &upstream))
+        return NULL;
     }
-  if (address == NULL)
-    return NULL;
-  return g_inet_socket_address_new (address, listener->rule->out_port);
+  return pk_sockaddr_to_socket_address (&upstream);
 }
 
 static void
@@ -442,30 +468,32 @@ conn_stop_requested (GCancellable *rule_cancellable,
                               g_object_ref (stop->cancellable), g_object_unref);
 }
 
+/* A relayed connection keeps its two sockets as descriptors: no GSocket,
+ * GTask or PkBridge object per connection, and no system call that only
+ * fills in one of those. One poller watch serves the connect and then the
+ * bridge: the upstream socket stays in the epoll set and only changes its
+ * events. */
 typedef struct {
   PkRelayListener *listener;
-  GCancellable *cancellable;
+  GCancellable *cancellable;    /* for a name lookup only: see above */
   gulong stop_id;
-  GSocket *client;
-  GSocket *upstream;
-  PkBridge *bridge;
-  GInetAddress *tried;
-  GSocketAddress *peer;
+  int client;
+  int upstream;                 /* -1 until a connect starts */
+  PkPollerWatch *watch;         /* the connect's until the bridge takes it */
+  PkBridgeCore bridge;
   gboolean retried;
+  PkSockaddr peer;
+  PkSockaddr to;                /* the upstream address tried last */
 } TcpConn;
 
 static void
 tcp_conn_free (TcpConn *conn)
 {
-  if (conn->client != NULL)
-    g_socket_close (conn->client, NULL);
-  if (conn->upstream != NULL)
-    g_socket_close (conn->upstream, NULL);
-  g_clear_object (&conn->client);
-  g_clear_object (&conn->upstream);
-  g_clear_object (&conn->bridge);
-  g_clear_object (&conn->tried);
-  g_clear_object (&conn->peer);
+  g_clear_pointer (&conn->watch, pk_poller_watch_destroy);
+  if (conn->client >= 0)
+    close (conn->client);
+  if (conn->upstream >= 0)
+    close (conn->upstream);
   if (conn->cancellable != NULL)
     {
       g_cancellable_disconnect (conn->listener->cancellable, conn->stop_id);
@@ -478,29 +506,29 @@ tcp_conn_free (TcpConn *conn)
 }
 
 static void
-tcp_bridge_done (GObject      *source,
-                 GAsyncResult *result,
+tcp_bridge_done (PkBridgeCore *core,
+                 GError       *error,
                  gpointer      user_data)
 {
   TcpConn *conn = user_data;
-  PkBridge *bridge = PK_BRIDGE (source);
-  g_autoptr(GError) error = NULL;
 
-  if (!pk_bridge_run_finish (bridge, result, &error) &&
-      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  /* The bridge closed them. */
+  conn->client = conn->upstream = -1;
+  if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_autofree char *peer = pk_format_socket_address (conn->peer);
+      g_autofree char *peer = pk_format_sockaddr (&conn->peer);
 
       g_debug ("relay %s: connection from %s ended: %s",
                conn->listener->rule->name, peer, error->message);
     }
+  g_clear_error (&error);
 
-  PK_RELAY_COUNT (conn->listener->bytes_in, pk_bridge_get_bytes_a_to_b (bridge));
-  PK_RELAY_COUNT (conn->listener->bytes_out, pk_bridge_get_bytes_b_to_a (bridge));
+  PK_RELAY_COUNT (conn->listener->bytes_in, core->dir[0].bytes);
+  PK_RELAY_COUNT (conn->listener->bytes_out, core->dir[1].bytes);
   tcp_conn_free (conn);
 }
 
-static void tcp_connect (TcpConn *conn, GInetAddress *address);
+static void tcp_connect (TcpConn *conn, const PkSockaddr *to);
 
 /* Errors after which the outbound name is looked up again: the address
  * in hand may be an old one of a host that moved. */
@@ -519,7 +547,7 @@ tcp_fail (TcpConn      *conn,
 {
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_autofree char *peer = pk_format_socket_address (conn->peer);
+      g_autofree char *peer = pk_format_sockaddr (&conn->peer);
 
       PK_RELAY_COUNT (conn->listener->failed, 1);
       g_message ("relay %s: connection from %s: %s", conn->listener->rule->name,
@@ -528,14 +556,26 @@ tcp_fail (TcpConn      *conn,
   tcp_conn_free (conn);
 }
 
+static gboolean
+same_host (const PkSockaddr *a,
+           const PkSockaddr *b)
+{
+  if (a->sa.sa_family != b->sa.sa_family)
+    return FALSE;
+  if (a->sa.sa_family == AF_INET)
+    return a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+  return memcmp (&a->in6.sin6_addr, &b->in6.sin6_addr, sizeof a->in6.sin6_addr) == 0;
+}
+
 static void
 tcp_resolve_done (GObject      *source,
                   GAsyncResult *result,
                   gpointer      user_data)
 {
   TcpConn *conn = user_data;
+  PkRelayListener *listener = conn->listener;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInetAddress) first = NULL;
+  PkSockaddr first;
   GList *addresses;
 
   addresses = pk_egress_resolve_finish (PK_EGRESS (source), result, &error);
@@ -544,20 +584,19 @@ tcp_resolve_done (GObject      *source,
       tcp_fail (conn, error);
       return;
     }
-  first = g_object_ref (addresses->data);
-  listener_set_addresses (conn->listener, addresses);
+  listener_set_addresses (listener, addresses);
+  listener_get_upstream (listener, TRUE, &first);
 
   /* After a failure, only a new address is worth a second try. */
-  if (conn->tried != NULL && g_inet_address_equal (conn->tried, first))
+  if (conn->retried && same_host (&conn->to, &first))
     {
       g_autoptr(GError) again = g_error_new (PK_ERROR, PK_ERROR_FAILED,
                                              "upstream %s:%u unreachable",
-                                             conn->listener->rule->out_host,
-                                             conn->listener->rule->out_port);
+                                             listener->rule->out_host, listener->rule->out_port);
       tcp_fail (conn, again);
       return;
     }
-  tcp_connect (conn, first);
+  tcp_connect (conn, &first);
 }
 
 static void
@@ -565,6 +604,8 @@ tcp_resolve (TcpConn *conn)
 {
   PkRelayListener *listener = conn->listener;
 
+  /* The lookup has its own cancellation; the watch would only race it. */
+  g_clear_pointer (&conn->watch, pk_poller_watch_destroy);
   if (conn->cancellable == NULL)
     {
       ConnStop *stop = g_new0 (ConnStop, 1);
@@ -583,80 +624,154 @@ tcp_resolve (TcpConn *conn)
 }
 
 static void
-tcp_connect_done (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+tcp_bridge (TcpConn *conn)
+{
+  PkRelayListener *listener = conn->listener;
+
+  pk_bridge_core_start (&conn->bridge, conn->client, conn->upstream,
+                        g_steal_pointer (&conn->watch),
+                        pk_pipe_pool_get_thread_default (), listener->rule->idle_timeout_ms,
+                        TRUE, tcp_bridge_done, conn);
+}
+
+static void
+tcp_connect_failed (TcpConn *conn,
+                    GError  *error)
+{
+  PkRelayListener *listener = conn->listener;
+
+  if (listener->literal == NULL && !conn->retried && error_suggests_moved_host (error))
+    {
+      conn->retried = TRUE;
+      listener_forget_addresses (listener);
+      g_debug ("relay %s: %s; looking %s up again", listener->rule->name, error->message,
+               listener->rule->out_host);
+      if (conn->watch != NULL)
+        pk_poller_watch_set_fd (conn->watch, 1, -1, 0, NULL);
+      close (conn->upstream);
+      conn->upstream = -1;
+      tcp_resolve (conn);
+    }
+  else
+    tcp_fail (conn, error);
+  g_error_free (error);
+}
+
+/* The connect is done (@slot 1), timed out (-1) or cancelled. */
+static void
+tcp_connect_watch_cb (PkPollerWatch *watch,
+                      int            slot,
+                      GIOCondition   condition,
+                      gpointer       user_data)
 {
   TcpConn *conn = user_data;
+  GError *error = NULL;
+
+  if (slot == PK_POLLER_CANCELLED)
+    {
+      error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled");
+      tcp_fail (conn, error);
+      g_error_free (error);
+      return;
+    }
+  if (slot == -1)
+    {
+      g_autofree char *dest = pk_format_sockaddr (&conn->to);
+
+      error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                           "connect to %s timed out after %u ms", dest,
+                           conn->listener->rule->connect_timeout_ms);
+    }
+  else if (pk_fd_connect_finish (conn->upstream, condition, &conn->to, &error))
+    {
+      tcp_bridge (conn);
+      return;
+    }
+  tcp_connect_failed (conn, error);
+}
+
+static void
+tcp_connect (TcpConn          *conn,
+             const PkSockaddr *to)
+{
   PkRelayListener *listener = conn->listener;
+  PkRelayRule *rule = listener->rule;
   g_autoptr(GError) error = NULL;
+  gboolean in_progress;
 
-  conn->upstream = pk_egress_connect_finish (PK_EGRESS (source), result, &error);
-  if (conn->upstream == NULL)
-    {
-      if (listener->literal == NULL && !conn->retried && error_suggests_moved_host (error))
-        {
-          conn->retried = TRUE;
-          listener_forget_addresses (listener);
-          g_debug ("relay %s: %s; looking %s up again", listener->rule->name, error->message,
-                   listener->rule->out_host);
-          tcp_resolve (conn);
-          return;
-        }
-      tcp_fail (conn, error);
-      return;
-    }
-
-  /* The bridge sets TCP_NODELAY on both sides. */
-  if (!pk_relay_set_keepalive (conn->upstream, listener->rule, &error))
+  conn->to = *to;
+  /* Keepalive and TCP_NODELAY before the connect, as on the listening
+   * socket (see prepare_listen_socket()). */
+  conn->upstream = pk_egress_open_fd (listener->egress, to->sa.sa_family, G_SOCKET_TYPE_STREAM,
+                                      &error);
+  if (conn->upstream < 0 ||
+      !pk_relay_set_keepalive (conn->upstream, rule, &error))
     {
       tcp_fail (conn, error);
       return;
     }
+  pk_socket_set_nodelay (conn->upstream);
 
-  conn->bridge = pk_bridge_new (conn->client, conn->upstream);
-  pk_bridge_set_idle_timeout (conn->bridge, listener->rule->idle_timeout_ms);
-  pk_bridge_run_async (conn->bridge, listener->cancellable, tcp_bridge_done, conn);
+  /* One epoll set per context (see pk-poller-private.h); the watch takes
+   * the rule's cancellable as it is. */
+  if (conn->watch == NULL)
+    {
+      conn->watch = pk_poller_watch_new (pk_poller_get_thread_default (), tcp_connect_watch_cb,
+                                         conn);
+      pk_poller_watch_set_cancellable (conn->watch, listener->cancellable);
+    }
+  if (!pk_fd_connect (conn->upstream, to, &in_progress, &error))
+    {
+      /* Refused at once: the same retry as a refusal that comes later. */
+      tcp_connect_failed (conn, g_steal_pointer (&error));
+      return;
+    }
+  if (!in_progress)
+    {
+      tcp_bridge (conn);
+      return;
+    }
+  if (!pk_poller_watch_set_fd (conn->watch, 1, conn->upstream, G_IO_OUT, &error))
+    {
+      tcp_fail (conn, error);
+      return;
+    }
+  if (rule->connect_timeout_ms > 0)
+    pk_poller_watch_set_deadline (conn->watch, g_get_monotonic_time () +
+                                               (gint64) rule->connect_timeout_ms * G_TIME_SPAN_MILLISECOND);
 }
 
 static void
-tcp_connect (TcpConn      *conn,
-             GInetAddress *address)
+tcp_accepted (PkRelayListener  *listener,
+              int               fd,
+              const PkSockaddr *peer)
 {
-  PkRelayListener *listener = conn->listener;
-  g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (address, listener->rule->out_port);
-
-  g_set_object (&conn->tried, address);
-  pk_egress_connect_async (listener->egress, sa, listener->rule->connect_timeout_ms,
-                           listener->cancellable, tcp_connect_done, conn);
-}
-
-static void
-tcp_accepted (PkRelayListener *listener,
-              GSocket         *client)
-{
-  g_autoptr(GSocketAddress) peer = pk_socket_dup_peer_address (client, NULL);
-  g_autoptr(GInetAddress) address = NULL;
   PkRelayRule *rule = listener->rule;
   gboolean full = rule->max_sessions > 0 && PK_RELAY_LOAD (listener->active) >= rule->max_sessions;
+  PkSockaddr to;
   TcpConn *conn;
 
-  if (peer == NULL || full || !pk_relay_rule_allows (rule, peer))
+  if (full || (rule->allow_list != NULL && !pk_relay_rule_allows_native (rule, peer)))
     {
-      g_autofree char *who = peer ? pk_format_socket_address (peer) : g_strdup ("?");
+      g_autofree char *who = pk_format_sockaddr (peer);
 
       PK_RELAY_COUNT (listener->refused, 1);
       g_debug ("relay %s: refused %s (%s)", rule->name, who,
                full ? "too many connections" : "not in the allowlist");
-      g_socket_close (client, NULL);
+      close (fd);
       return;
     }
 
-  conn = g_new0 (TcpConn, 1);
+  conn = g_new (TcpConn, 1);
   conn->listener = pk_relay_listener_ref (listener);
-  conn->client = g_object_ref (client);
+  conn->cancellable = NULL;
+  conn->stop_id = 0;
+  conn->client = fd;
+  conn->upstream = -1;
+  conn->watch = NULL;
+  conn->retried = FALSE;
   /* Formatted only for a log line. */
-  conn->peer = g_steal_pointer (&peer);
+  conn->peer = *peer;
   PK_RELAY_COUNT (listener->connections, 1);
   PK_RELAY_COUNT (listener->active, 1);
   g_atomic_int_inc (listener->relay_connections);
@@ -664,9 +779,8 @@ tcp_accepted (PkRelayListener *listener,
   /* Keepalive and TCP_NODELAY came with the accept: see
    * prepare_listen_socket(). */
 
-  address = listener_dup_address (listener, FALSE);
-  if (address != NULL)
-    tcp_connect (conn, address);
+  if (listener_get_upstream (listener, FALSE, &to))
+    tcp_connect (conn, &to);
   else
     tcp_resolve (conn);
 }
@@ -681,29 +795,33 @@ tcp_accept_cb (GSocket      *socket,
   for (guint i = 0; i < ACCEPT_BUDGET && !g_atomic_int_get (&listener->stopped); i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) client = pk_socket_accept (socket, &error);
+      PkSockaddr peer;
+      int fd = pk_fd_accept (g_socket_get_fd (socket), &peer, &error);
 
-      if (client == NULL)
+      if (fd < 0)
         {
           if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
             g_message ("relay %s: accept: %s", listener->rule->name, error->message);
           break;
         }
-      tcp_accepted (listener, client);
+      tcp_accepted (listener, fd, &peer);
     }
   return G_SOURCE_CONTINUE;
 }
 
 /* On a worker's thread, which keeps the connection. */
 static void
-worker_accepted_cb (GSocket  *client,
-                    guint     worker,
-                    gpointer  user_data)
+worker_accepted_cb (int               fd,
+                    const PkSockaddr *peer,
+                    guint             worker,
+                    gpointer          user_data)
 {
   PkRelayListener *listener = user_data;
 
   if (!g_atomic_int_get (&listener->stopped))
-    tcp_accepted (listener, client);
+    tcp_accepted (listener, fd, peer);
+  else
+    close (fd);
 }
 
 /* --- health check --- */
@@ -816,7 +934,7 @@ workers_listen (PkRelay          *self,
   guint id;
 
   id = pk_workers_listen_full (self->workers, sa, prepare_listen_socket, listener->rule,
-                               worker_accepted_cb, pk_relay_listener_ref (listener),
+                               NULL, worker_accepted_cb, pk_relay_listener_ref (listener),
                                (GDestroyNotify) pk_relay_listener_unref, error);
   /* The destroy notify only runs for a listener that was added. */
   if (id == 0)
@@ -873,6 +991,8 @@ listener_start (PkRelay      *self,
   listener->egress = g_object_ref (rule->egress ? rule->egress : self->default_egress);
   listener->cancellable = g_cancellable_new ();
   listener->literal = g_inet_address_new_from_string (rule->out_host);
+  if (listener->literal != NULL)
+    listener_make_upstream (listener, listener->literal, &listener->upstream);
   listener->health = (rule->health_check && rule->protocol == PK_RELAY_PROTOCOL_TCP)
                        ? PK_RELAY_HEALTH_UNKNOWN : PK_RELAY_HEALTH_DISABLED;
 

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 G_BEGIN_DECLS
 
@@ -46,12 +48,61 @@ char      *pk_format_socket_address  (GSocketAddress *address);
  * accepts inherit it. EOPNOTSUPP on sockets other than TCP is fine. */
 void       pk_socket_set_nodelay     (int             fd);
 
+/* A socket address as the kernel takes and gives it, for the paths that
+ * keep their sockets as descriptors (see pk-relay.c): a GSocketAddress
+ * costs an object per use. */
+typedef struct
+{
+  union
+  {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+    struct sockaddr_storage storage;
+  };
+  socklen_t len;
+} PkSockaddr;
+
+gboolean   pk_sockaddr_from_socket_address (PkSockaddr      *native,
+                                            GSocketAddress  *address);
+/* NULL for a family other than IPv4/IPv6. */
+GSocketAddress *pk_sockaddr_to_socket_address (const PkSockaddr *native);
+/* Formats as pk_format_socket_address() does. */
+char      *pk_format_sockaddr        (const PkSockaddr *native);
+
+/* accept4() (non-blocking, close-on-exec) on @listen_fd, retried on
+ * EINTR; the peer's address in @peer. -1 with @error set; no client:
+ * G_IO_ERROR_WOULD_BLOCK. */
+int        pk_fd_accept              (int          listen_fd,
+                                      PkSockaddr  *peer,
+                                      GError     **error);
+/* Starts connecting the non-blocking socket @fd to @address. TRUE when
+ * connected at once or, with *@in_progress, on the way: the socket turns
+ * writable when it is done (pk_fd_connect_finish()). FALSE with @error:
+ * "connect to ADDRESS: reason", with GIO's code for errno. */
+gboolean   pk_fd_connect             (int               fd,
+                                      const PkSockaddr *address,
+                                      gboolean         *in_progress,
+                                      GError          **error);
+/* After a connect in progress on @fd polled @condition: TRUE when it is
+ * connected, else FALSE with @error as pk_fd_connect()'s. Asks the kernel
+ * only when @condition says something went wrong. */
+gboolean   pk_fd_connect_finish      (int               fd,
+                                      GIOCondition      condition,
+                                      const PkSockaddr *address,
+                                      GError          **error);
+
 /* Accepts a client on the listening @listener with accept4() (non-blocking,
  * close-on-exec), and keeps the peer address the accept returned on the
  * new socket for pk_socket_dup_peer_address(). No client: NULL with
  * G_IO_ERROR_WOULD_BLOCK. */
 GSocket   *pk_socket_accept          (GSocket   *listener,
                                       GError   **error);
+/* The GSocket of a client from pk_fd_accept(), which it takes (closed on
+ * failure), with @peer kept as pk_socket_accept() keeps it. */
+GSocket   *pk_socket_new_accepted    (int                fd,
+                                      const PkSockaddr  *peer,
+                                      GError           **error);
 /* The peer of a socket from pk_socket_accept() without asking the kernel
  * again; of any other socket, g_socket_get_remote_address(). */
 GSocketAddress *pk_socket_dup_peer_address (GSocket  *socket,

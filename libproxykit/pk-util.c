@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -288,22 +289,53 @@ pk_cidr_list_matches (GPtrArray    *list,
   return FALSE;
 }
 
+gboolean
+pk_sockaddr_from_socket_address (PkSockaddr     *native,
+                                 GSocketAddress *address)
+{
+  gssize len = g_socket_address_get_native_size (address);
+
+  if (len <= 0 || (gsize) len > sizeof native->storage ||
+      !g_socket_address_to_native (address, &native->storage, sizeof native->storage, NULL))
+    return FALSE;
+  native->len = len;
+  return TRUE;
+}
+
+GSocketAddress *
+pk_sockaddr_to_socket_address (const PkSockaddr *native)
+{
+  if (native->sa.sa_family != AF_INET && native->sa.sa_family != AF_INET6)
+    return NULL;
+  return g_socket_address_new_from_native ((gpointer) &native->storage, native->len);
+}
+
+char *
+pk_format_sockaddr (const PkSockaddr *native)
+{
+  char host[INET6_ADDRSTRLEN];
+
+  switch (native->sa.sa_family)
+    {
+    case AF_INET:
+      inet_ntop (AF_INET, &native->in.sin_addr, host, sizeof host);
+      return g_strdup_printf ("%s:%u", host, ntohs (native->in.sin_port));
+    case AF_INET6:
+      inet_ntop (AF_INET6, &native->in6.sin6_addr, host, sizeof host);
+      return g_strdup_printf ("[%s]:%u", host, ntohs (native->in6.sin6_port));
+    default:
+      return g_strdup ("?");
+    }
+}
+
 char *
 pk_format_socket_address (GSocketAddress *address)
 {
-  GInetAddress *inet;
-  g_autofree char *host = NULL;
+  PkSockaddr native;
 
-  if (!G_IS_INET_SOCKET_ADDRESS (address))
+  if (!G_IS_INET_SOCKET_ADDRESS (address) || !pk_sockaddr_from_socket_address (&native, address))
     return g_strdup ("?");
-
-  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
-  host = g_inet_address_to_string (inet);
-  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
-    return g_strdup_printf ("[%s]:%u", host,
-                            g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
-  return g_strdup_printf ("%s:%u", host,
-                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+  return pk_format_sockaddr (&native);
 }
 
 void
@@ -328,21 +360,17 @@ peer_address_quark (void)
  * until it has been connected by itself, and g_socket_accept() adds
  * fcntl() calls for close-on-exec: per accepted client that is three
  * system calls accept4() makes unnecessary. */
-GSocket *
-pk_socket_accept (GSocket  *listener,
-                  GError  **error)
+int
+pk_fd_accept (int          listen_fd,
+              PkSockaddr  *peer,
+              GError     **error)
 {
-  struct sockaddr_storage native;
-  socklen_t len;
-  GSocket *client;
-  GSocketAddress *peer;
   int fd;
 
   do
     {
-      len = sizeof native;
-      fd = accept4 (g_socket_get_fd (listener), (struct sockaddr *) &native, &len,
-                    SOCK_NONBLOCK | SOCK_CLOEXEC);
+      peer->len = sizeof peer->storage;
+      fd = accept4 (listen_fd, &peer->sa, &peer->len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     }
   while (fd < 0 && errno == EINTR);
 
@@ -352,8 +380,69 @@ pk_socket_accept (GSocket  *listener,
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
                    "Error accepting connection: %s", g_strerror (saved_errno));
-      return NULL;
     }
+  return fd;
+}
+
+static gboolean
+connect_error (const PkSockaddr  *address,
+               int                errsv,
+               GError           **error)
+{
+  g_autofree char *dest = pk_format_sockaddr (address);
+
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+               "connect to %s: %s", dest, g_strerror (errsv));
+  return FALSE;
+}
+
+gboolean
+pk_fd_connect (int               fd,
+               const PkSockaddr *address,
+               gboolean         *in_progress,
+               GError          **error)
+{
+  *in_progress = FALSE;
+  if (connect (fd, &address->sa, address->len) == 0)
+    return TRUE;
+  /* EINTR: the connect goes on in the background, as with EINPROGRESS. */
+  if (errno == EINPROGRESS || errno == EINTR)
+    {
+      *in_progress = TRUE;
+      return TRUE;
+    }
+  return connect_error (address, errno, error);
+}
+
+gboolean
+pk_fd_connect_finish (int               fd,
+                      GIOCondition      condition,
+                      const PkSockaddr *address,
+                      GError          **error)
+{
+  int value = 0;
+  socklen_t len = sizeof value;
+
+  /* Writable and nothing else: connected (a failed connect reports
+   * EPOLLERR and EPOLLHUP with EPOLLOUT). */
+  if ((condition & G_IO_OUT) && !(condition & (G_IO_ERR | G_IO_HUP)))
+    return TRUE;
+  if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &value, &len) < 0)
+    value = errno;
+  /* No error recorded: connected, and already closed again by the peer,
+   * which the first read will tell. */
+  if (value == 0)
+    return TRUE;
+  return connect_error (address, value, error);
+}
+
+GSocket *
+pk_socket_new_accepted (int                fd,
+                        const PkSockaddr  *peer,
+                        GError           **error)
+{
+  GSocket *client;
+  GSocketAddress *address;
 
   client = g_socket_new_from_fd (fd, error);
   if (client == NULL)
@@ -365,10 +454,23 @@ pk_socket_accept (GSocket  *listener,
    * for the blocking calls of the GSocket API. */
   g_socket_set_blocking (client, FALSE);
 
-  peer = g_socket_address_new_from_native (&native, len);
-  if (peer != NULL)
-    g_object_set_qdata_full (G_OBJECT (client), peer_address_quark (), peer, g_object_unref);
+  address = pk_sockaddr_to_socket_address (peer);
+  if (address != NULL)
+    g_object_set_qdata_full (G_OBJECT (client), peer_address_quark (), address, g_object_unref);
   return client;
+}
+
+GSocket *
+pk_socket_accept (GSocket  *listener,
+                  GError  **error)
+{
+  PkSockaddr peer;
+  int fd;
+
+  fd = pk_fd_accept (g_socket_get_fd (listener), &peer, error);
+  if (fd < 0)
+    return NULL;
+  return pk_socket_new_accepted (fd, &peer, error);
 }
 
 GSocketAddress *

@@ -89,7 +89,8 @@ typedef struct
 struct _Listener
 {
   guint id;
-  PkWorkersAcceptFunc accepted;
+  PkWorkersAcceptFunc accepted;      /* or: */
+  PkWorkersAcceptFdFunc accepted_fd;
   gpointer user_data;
   GDestroyNotify destroy;
   GSocketAddress *address;
@@ -571,9 +572,11 @@ accept_cb (GSocket      *socket,
   for (guint i = 0; i < ACCEPTS_PER_WAKEUP; i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) client = pk_socket_accept (socket, &error);
+      g_autoptr(GSocket) client = NULL;
+      PkSockaddr peer;
+      int fd = pk_fd_accept (g_socket_get_fd (socket), &peer, &error);
 
-      if (client == NULL)
+      if (fd < 0)
         {
           int code = error->domain == G_IO_ERROR ? error->code : -1;
 
@@ -598,6 +601,17 @@ accept_cb (GSocket      *socket,
         }
       if (w != NULL)
         __atomic_store_n (&w->n_accepted, w->n_accepted + 1, __ATOMIC_RELAXED);
+      if (listener->accepted_fd != NULL)
+        {
+          listener->accepted_fd (fd, &peer, ws->worker, listener->user_data);
+          continue;
+        }
+      client = pk_socket_new_accepted (fd, &peer, &error);
+      if (client == NULL)
+        {
+          g_debug ("accept on worker %u: %s", ws->worker, error->message);
+          continue;
+        }
       listener->accepted (client, ws->worker, listener->user_data);
     }
   return G_SOURCE_CONTINUE;
@@ -642,7 +656,8 @@ listener_free (PkWorkers *self,
 }
 
 static guint add_sockets (PkWorkers *self, GPtrArray *sockets, PkWorkersAcceptFunc accepted,
-                          gpointer user_data, GDestroyNotify destroy, GError **error);
+                          PkWorkersAcceptFdFunc accepted_fd, gpointer user_data,
+                          GDestroyNotify destroy, GError **error);
 
 /**
  * pk_workers_add_sockets:
@@ -673,16 +688,17 @@ pk_workers_add_sockets (PkWorkers           *self,
 
   for (guint i = 0; i < sockets->len; i++)
     pk_socket_set_nodelay (g_socket_get_fd (g_ptr_array_index (sockets, i)));
-  return add_sockets (self, sockets, accepted, user_data, destroy, error);
+  return add_sockets (self, sockets, accepted, NULL, user_data, destroy, error);
 }
 
 static guint
-add_sockets (PkWorkers           *self,
-             GPtrArray           *sockets,
-             PkWorkersAcceptFunc  accepted,
-             gpointer             user_data,
-             GDestroyNotify       destroy,
-             GError             **error)
+add_sockets (PkWorkers             *self,
+             GPtrArray             *sockets,
+             PkWorkersAcceptFunc    accepted,
+             PkWorkersAcceptFdFunc  accepted_fd,
+             gpointer               user_data,
+             GDestroyNotify         destroy,
+             GError               **error)
 {
   Listener *listener;
 
@@ -696,6 +712,7 @@ add_sockets (PkWorkers           *self,
   listener = g_new0 (Listener, 1);
   listener->id = self->next_id++;
   listener->accepted = accepted;
+  listener->accepted_fd = accepted_fd;
   listener->user_data = user_data;
   listener->destroy = destroy;
   listener->address = g_socket_get_local_address (g_ptr_array_index (sockets, 0), NULL);
@@ -744,18 +761,20 @@ pk_workers_listen (PkWorkers           *self,
                    GDestroyNotify       destroy,
                    GError             **error)
 {
-  return pk_workers_listen_full (self, address, NULL, NULL, accepted, user_data, destroy, error);
+  return pk_workers_listen_full (self, address, NULL, NULL, accepted, NULL, user_data, destroy,
+                                 error);
 }
 
 guint
-pk_workers_listen_full (PkWorkers            *self,
-                        GSocketAddress       *address,
-                        PkWorkersPrepareFunc  prepare,
-                        gpointer              prepare_data,
-                        PkWorkersAcceptFunc   accepted,
-                        gpointer              user_data,
-                        GDestroyNotify        destroy,
-                        GError              **error)
+pk_workers_listen_full (PkWorkers             *self,
+                        GSocketAddress        *address,
+                        PkWorkersPrepareFunc   prepare,
+                        gpointer               prepare_data,
+                        PkWorkersAcceptFunc    accepted,
+                        PkWorkersAcceptFdFunc  accepted_fd,
+                        gpointer               user_data,
+                        GDestroyNotify         destroy,
+                        GError               **error)
 {
   g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GSocketAddress) bind_address = g_object_ref (address);
@@ -763,7 +782,7 @@ pk_workers_listen_full (PkWorkers            *self,
 
   g_return_val_if_fail (PK_IS_WORKERS (self), 0);
   g_return_val_if_fail (G_IS_INET_SOCKET_ADDRESS (address), 0);
-  g_return_val_if_fail (accepted != NULL, 0);
+  g_return_val_if_fail ((accepted != NULL) != (accepted_fd != NULL), 0);
 
   for (guint i = 0; i < self->n_workers; i++)
     {
@@ -827,7 +846,7 @@ pk_workers_listen_full (PkWorkers            *self,
         }
       g_ptr_array_add (sockets, g_steal_pointer (&socket));
     }
-  return add_sockets (self, sockets, accepted, user_data, destroy, error);
+  return add_sockets (self, sockets, accepted, accepted_fd, user_data, destroy, error);
 }
 
 /**
