@@ -382,6 +382,134 @@ test_tcp_half_close (void)
   g_assert_true (h.got_eof);
 }
 
+/* Both ends of a relayed connection as plain blocking sockets: the
+ * client's, and the upstream's as the server accepted it. */
+typedef struct {
+  Client client;
+  int listen_fd;
+  guint16 port;             /* the relay's */
+  gboolean upstream_first;  /* which side sends the first EOF */
+  int client_last;          /* what the last recv() on each side said: */
+  int upstream_last;        /* 0 for a FIN, -errno otherwise */
+  gboolean got_data;
+} CleanClose;
+
+static int
+blocking_socket (void)
+{
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct timeval tv = { .tv_sec = 10 };
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), ==, 0);
+  return fd;
+}
+
+/* 0 on EOF, -errno on an error, else the byte count. */
+static int
+recv_result (int   fd,
+             char *buf,
+             int   len)
+{
+  ssize_t n = recv (fd, buf, len, MSG_WAITALL);
+
+  return n < 0 ? -errno : (int) n;
+}
+
+static gpointer
+clean_close_thread (gpointer data)
+{
+  CleanClose *c = data;
+  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (c->port),
+                            .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  int client = blocking_socket ();
+  int upstream;
+  struct timeval tv = { .tv_sec = 10 };
+  char buf[4];
+
+  g_assert_cmpint (connect (client, (struct sockaddr *) &to, sizeof to), ==, 0);
+  upstream = accept (c->listen_fd, NULL, NULL);
+  g_assert_cmpint (upstream, >=, 0);
+  g_assert_cmpint (setsockopt (upstream, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), ==, 0);
+
+  if (c->upstream_first)
+    {
+      /* The upstream answers and is done; then the client is. */
+      g_assert_cmpint (send (upstream, "bye!", 4, 0), ==, 4);
+      shutdown (upstream, SHUT_WR);
+      c->got_data = recv_result (client, buf, 4) == 4 && memcmp (buf, "bye!", 4) == 0;
+      g_assert_cmpint (recv_result (client, buf, 1), ==, 0);
+      shutdown (client, SHUT_WR);
+      /* The relay passes this last EOF on by closing its socket. */
+      c->upstream_last = recv_result (upstream, buf, 1);
+      c->client_last = 0;
+    }
+  else
+    {
+      g_assert_cmpint (send (client, "quit", 4, 0), ==, 4);
+      shutdown (client, SHUT_WR);
+      c->got_data = recv_result (upstream, buf, 4) == 4 && memcmp (buf, "quit", 4) == 0;
+      g_assert_cmpint (recv_result (upstream, buf, 1), ==, 0);
+      g_assert_cmpint (send (upstream, "ok", 2, 0), ==, 2);
+      shutdown (upstream, SHUT_WR);
+      c->client_last = recv_result (client, buf, 2) == 2 ? recv_result (client, buf, 1) : -EPROTO;
+      c->upstream_last = 0;
+    }
+  close (client);
+  close (upstream);
+  g_atomic_int_set (&c->client.done, 1);
+  return NULL;
+}
+
+/* The relay closes its sockets once both directions have ended, and
+ * that close carries the last EOF (no shutdown() of its own): each peer
+ * must read a FIN there, never a reset, whichever side ended first. */
+static void
+clean_close (PkWorkers *workers,
+             gboolean   upstream_first)
+{
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = NULL;
+  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t len = sizeof addr;
+  CleanClose c = { 0 };
+
+  c.listen_fd = blocking_socket ();
+  g_assert_cmpint (bind (c.listen_fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  g_assert_cmpint (listen (c.listen_fd, 4), ==, 0);
+  g_assert_cmpint (getsockname (c.listen_fd, (struct sockaddr *) &addr, &len), ==, 0);
+
+  if (workers != NULL)
+    pk_relay_set_workers (relay, workers);
+  rule = loopback_rule (PK_RELAY_PROTOCOL_TCP, ntohs (addr.sin_port), "close");
+  c.port = start_rule (relay, rule);
+  c.upstream_first = upstream_first;
+  c.client.thread = g_thread_new ("clean-close", clean_close_thread, &c);
+  client_join (&c.client);
+  g_assert_true (c.got_data);
+  g_assert_cmpint (c.client_last, ==, 0);
+  g_assert_cmpint (c.upstream_last, ==, 0);
+  wait_idle (relay, "close");
+  g_assert_cmpint (rule_counter (relay, "close", "bytes_in"), ==, upstream_first ? 0 : 4);
+  g_assert_cmpint (rule_counter (relay, "close", "bytes_out"), ==, upstream_first ? 4 : 2);
+  close (c.listen_fd);
+}
+
+static void
+test_tcp_clean_close (void)
+{
+  g_autoptr(PkWorkers) workers = pk_workers_new (2);
+  g_autoptr(GError) error = NULL;
+
+  clean_close (NULL, TRUE);
+  clean_close (NULL, FALSE);
+  pk_workers_start (workers, &error);
+  g_assert_no_error (error);
+  clean_close (workers, TRUE);
+  clean_close (workers, FALSE);
+  pk_workers_stop (workers);
+}
+
 /* The relay's own sockets of a connection, found among this process's
  * file descriptors by their addresses. */
 static int
@@ -1493,6 +1621,7 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/tcp/large-transfer-checksummed", test_tcp_large_transfer);
   g_test_add_func ("/relay/tcp/half-close", test_tcp_half_close);
   g_test_add_func ("/relay/tcp/workers", test_tcp_workers);
+  g_test_add_func ("/relay/tcp/clean-close-either-side-first", test_tcp_clean_close);
   g_test_add_func ("/relay/tcp/remove-rule-ends-live-connections", test_tcp_remove_ends_live);
   g_test_add_func ("/relay/tcp/keepalive-set-on-both-sides", test_tcp_keepalive_options);
   g_test_add_func ("/relay/tcp/keepalive-set-on-both-sides-workers", test_tcp_keepalive_options_workers);
