@@ -56,6 +56,9 @@ typedef void (*PkBridgeCoreDone) (PkBridgeCore *core,
                                   GError       *error,
                                   gpointer      user_data);
 
+typedef void (*PkBridgeCoreFunc) (PkBridgeCore *core,
+                                  gpointer      user_data);
+
 struct _PkBridgeCore
 {
   PkBridgeDirection dir[2];  /* [0]: a to b, [1]: b to a */
@@ -66,6 +69,8 @@ struct _PkBridgeCore
   gboolean close_at_end;
   PkBridgeCoreDone done;
   gpointer user_data;
+  gint64 call_at;            /* pk_bridge_core_call_at() */
+  PkBridgeCoreFunc call_func;
 };
 
 /* Moves bytes between the connected, non-blocking sockets @a and @b
@@ -81,8 +86,9 @@ struct _PkBridgeCore
  * epoll set with the close (see pk_poller_watch_destroy_and_close()).
  *
  * @done is called from a dispatch of the watch, or before this returns
- * when the watch cannot take a socket. The caller sets TCP_NODELAY. */
-void     pk_bridge_core_start        (PkBridgeCore     *core,
+ * when the watch cannot take a socket: then this returns FALSE, and the
+ * core must not be touched again. The caller sets TCP_NODELAY. */
+gboolean pk_bridge_core_start        (PkBridgeCore     *core,
                                       int               a,
                                       int               b,
                                       PkPollerWatch    *watch,
@@ -91,6 +97,12 @@ void     pk_bridge_core_start        (PkBridgeCore     *core,
                                       gboolean          close_at_end,
                                       PkBridgeCoreDone  done,
                                       gpointer          user_data);
+/* Calls @func (with the run's user_data) once at the monotonic time @at,
+ * from the core's own timer, unless the run has ended by then; a later
+ * call replaces an earlier one. @func must not end the run. */
+void     pk_bridge_core_call_at      (PkBridgeCore     *core,
+                                      gint64            at,
+                                      PkBridgeCoreFunc  func);
 
 /* Pipes come from @pool instead of the thread's default pool; NULL: the
  * bridge only copies. Before run_async. */

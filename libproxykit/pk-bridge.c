@@ -663,6 +663,8 @@ update_timer (PkBridgeCore *core,
       if (d->has_pipe && d->pipe_fill == 0)
         deadline = MIN (deadline, d->last_activity + PIPE_LINGER_US);
     }
+  if (core->call_func != NULL)
+    deadline = MIN (deadline, core->call_at);
   pk_poller_watch_set_deadline (core->watch, deadline == G_MAXINT64 ? -1 : MAX (deadline, now));
 }
 
@@ -733,6 +735,13 @@ core_watch_cb (PkPollerWatch *watch,
           if (d->has_pipe && d->pipe_fill == 0 && now - d->last_activity >= PIPE_LINGER_US)
             direction_release (core, d);
         }
+      if (core->call_func != NULL && now >= core->call_at)
+        {
+          PkBridgeCoreFunc func = core->call_func;
+
+          core->call_func = NULL;
+          func (core, core->user_data);
+        }
     }
 
   /* Each change is an epoll_ctl(): change only what changed. */
@@ -745,7 +754,7 @@ core_watch_cb (PkPollerWatch *watch,
   update_timer (core, now, timer);
 }
 
-void
+gboolean
 pk_bridge_core_start (PkBridgeCore     *core,
                       int               a,
                       int               b,
@@ -785,16 +794,29 @@ pk_bridge_core_start (PkBridgeCore     *core,
   if (!pk_poller_watch_set_fd (watch, 0, a, G_IO_IN, &error))
     {
       core_complete (core, error);
-      return;
+      return FALSE;
     }
   if (pk_poller_watch_get_fd (watch, 1) == b)
     pk_poller_watch_set_events (watch, 1, G_IO_IN);
   else if (!pk_poller_watch_set_fd (watch, 1, b, G_IO_IN, &error))
     {
       core_complete (core, error);
-      return;
+      return FALSE;
     }
   update_timer (core, now, TRUE);
+  return TRUE;
+}
+
+void
+pk_bridge_core_call_at (PkBridgeCore     *core,
+                        gint64            at,
+                        PkBridgeCoreFunc  func)
+{
+  g_return_if_fail (core->watch != NULL);
+
+  core->call_at = at;
+  core->call_func = func;
+  update_timer (core, pk_poller_watch_get_time (core->watch), TRUE);
 }
 
 /* --- the object --- */

@@ -64,6 +64,9 @@
 /* A resolved outbound name is used this long before it is looked up
  * again; a failed connect drops it at once. */
 #define RESOLVE_MAX_AGE_US (60 * G_USEC_PER_SEC)
+/* How long a relayed connection runs before its upstream socket gets the
+ * rule's keepalive: see tcp_bridge(). */
+#define KEEPALIVE_DELAY_US (1 * G_USEC_PER_SEC)
 /* Accepts per wakeup, so that one busy rule cannot starve the others. */
 #define ACCEPT_BUDGET 64
 
@@ -624,14 +627,36 @@ tcp_resolve (TcpConn *conn)
 }
 
 static void
+tcp_keepalive_due (PkBridgeCore *core,
+                   gpointer      user_data)
+{
+  TcpConn *conn = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!pk_relay_set_keepalive (conn->upstream, conn->listener->rule, &error))
+    g_debug ("%s", error->message);
+}
+
+static void
 tcp_bridge (TcpConn *conn)
 {
-  PkRelayListener *listener = conn->listener;
+  PkRelayRule *rule = conn->listener->rule;
 
-  pk_bridge_core_start (&conn->bridge, conn->client, conn->upstream,
-                        g_steal_pointer (&conn->watch),
-                        pk_pipe_pool_get_thread_default (), listener->rule->idle_timeout_ms,
-                        TRUE, tcp_bridge_done, conn);
+  if (!pk_bridge_core_start (&conn->bridge, conn->client, conn->upstream,
+                             g_steal_pointer (&conn->watch),
+                             pk_pipe_pool_get_thread_default (), rule->idle_timeout_ms,
+                             TRUE, tcp_bridge_done, conn))
+    return;
+  /* The upstream side's keepalive (the client's came with the accept)
+   * waits until the connection has run for a second: most relayed
+   * connections are over by then, and four setsockopt() calls and a
+   * kernel timer per connection are a tenth of what the relay's own work
+   * costs. The first probe of an idle connection leaves at most that
+   * second late (the kernel counts idleness from the last segment
+   * received either way). */
+  if (rule->keepalive_idle > 0)
+    pk_bridge_core_call_at (&conn->bridge, g_get_monotonic_time () + KEEPALIVE_DELAY_US,
+                            tcp_keepalive_due);
 }
 
 static void
@@ -700,16 +725,15 @@ tcp_connect (TcpConn          *conn,
   gboolean in_progress;
 
   conn->to = *to;
-  /* Keepalive and TCP_NODELAY before the connect, as on the listening
-   * socket (see prepare_listen_socket()). */
   conn->upstream = pk_egress_open_fd (listener->egress, to->sa.sa_family, G_SOCKET_TYPE_STREAM,
                                       &error);
-  if (conn->upstream < 0 ||
-      !pk_relay_set_keepalive (conn->upstream, rule, &error))
+  if (conn->upstream < 0)
     {
       tcp_fail (conn, error);
       return;
     }
+  /* Before the connect, as on the listening socket (see
+   * prepare_listen_socket()); keepalive comes later (tcp_bridge()). */
   pk_socket_set_nodelay (conn->upstream);
 
   /* One epoll set per context (see pk-poller-private.h); the watch takes

@@ -563,6 +563,16 @@ assert_keepalive (int fd,
 }
 
 static gboolean
+upstream_keepalive_on (gpointer data)
+{
+  int fd = find_socket (0, GPOINTER_TO_UINT (data));
+  int value = 0;
+  socklen_t len = sizeof value;
+
+  return fd >= 0 && getsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &value, &len) == 0 && value == 1;
+}
+
+static gboolean
 has_active (gpointer data)
 {
   return rule_counter (data, "ka", "active") == 1;
@@ -603,9 +613,11 @@ keepalive_options (PkWorkers *workers)
     g_main_context_iteration (NULL, FALSE);
   g_assert_cmpint (g_socket_receive (client, buf, 2, NULL, NULL), ==, 2);
 
-  /* Client side: the relay's accepted socket; upstream side: the relay's
-   * socket connected to the echo server. */
+  /* Client side: the relay's accepted socket, from the accept; upstream
+   * side: the relay's socket connected to the echo server, once the
+   * connection has run for a second. */
   assert_keepalive (find_socket (port, client_port), 77, 13, 5);
+  pk_test_wait_until (upstream_keepalive_on, GUINT_TO_POINTER (echo_port), 5000);
   assert_keepalive (find_socket (0, echo_port), 77, 13, 5);
 
   g_socket_close (client, NULL);
