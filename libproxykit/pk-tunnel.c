@@ -1095,7 +1095,8 @@ static void
 tunnel_process_gone (PkTunnel   *self,
                      const char *why)
 {
-  g_autoptr(PkTunnel) hold = g_object_ref (self);
+  /* The signals below may drop the caller's last reference. */
+  G_GNUC_UNUSED g_autoptr(PkTunnel) hold = g_object_ref (self);
   gboolean stopping = self->state == PK_TUNNEL_STATE_STOPPING;
 
   cleanup_after_exit (self);

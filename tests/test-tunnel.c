@@ -227,7 +227,6 @@ test_start_and_up (Fixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PkEgress) egress = NULL;
-  g_autoptr(PkProbe) probe = pk_probe_new_interface ("ppp3");
   g_autofree char *args_file = g_build_filename (f->run_dir, "args", NULL);
   g_autofree char *args = NULL;
   g_autofree char *pidfile = NULL;
