@@ -724,8 +724,8 @@ core_watch_cb (PkPollerWatch *watch,
           now - core->last_activity >= (gint64) core->idle_timeout_ms * G_TIME_SPAN_MILLISECOND)
         {
           core_complete (core, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                              "No data in either direction for %u ms",
-                                              core->idle_timeout_ms));
+                                            "No data in either direction for %u ms",
+                                            core->idle_timeout_ms));
           return;
         }
       for (guint i = 0; i < 2; i++)

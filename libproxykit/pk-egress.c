@@ -50,6 +50,7 @@ struct _PkEgress
 
   char *address;
   GInetAddress *inet_address;
+  PkSockaddr source;                 /* inet_address, port 0: what bind() takes */
   char *interface;
   guint32 fwmark;
   guint ttl;
@@ -326,6 +327,13 @@ pk_egress_set_address (PkEgress    *self,
   g_free (self->address);
   self->address = g_strdup (address);
   g_set_object (&self->inet_address, inet);
+  if (inet != NULL)
+    {
+      g_autoptr(GSocketAddress) source = g_inet_socket_address_new (inet, 0);
+
+      if (!pk_sockaddr_from_socket_address (&self->source, source))
+        g_assert_not_reached ();
+    }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ADDRESS]);
 
   return TRUE;
@@ -621,9 +629,6 @@ pk_egress_prepare_fd (PkEgress       *self,
 
   if (self->inet_address != NULL)
     {
-      g_autoptr(GSocketAddress) local = NULL;
-      PkSockaddr native;
-
       if (g_inet_address_get_family (self->inet_address) != family)
         {
           g_autofree char *desc = pk_egress_to_string (self);
@@ -647,9 +652,7 @@ pk_egress_prepare_fd (PkEgress       *self,
         }
 #endif
 
-      local = g_inet_socket_address_new (self->inet_address, 0);
-      if (!pk_sockaddr_from_socket_address (&native, local) ||
-          bind (fd, &native.sa, native.len) < 0)
+      if (bind (fd, &self->source.sa, self->source.len) < 0)
         {
           int saved_errno = errno;
           g_autofree char *what = g_strdup_printf ("cannot bind to source address %s",

@@ -786,14 +786,10 @@ tcp_accepted (PkRelayListener  *listener,
       return;
     }
 
-  conn = g_new (TcpConn, 1);
+  conn = g_new0 (TcpConn, 1);
   conn->listener = pk_relay_listener_ref (listener);
-  conn->cancellable = NULL;
-  conn->stop_id = 0;
   conn->client = fd;
   conn->upstream = -1;
-  conn->watch = NULL;
-  conn->retried = FALSE;
   /* Formatted only for a log line. */
   conn->peer = *peer;
   PK_RELAY_COUNT (listener->connections, 1);

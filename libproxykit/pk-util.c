@@ -356,10 +356,6 @@ peer_address_quark (void)
   return (GQuark) quark;
 }
 
-/* GSocket asks the kernel for the peer on every g_socket_get_remote_address()
- * until it has been connected by itself, and g_socket_accept() adds
- * fcntl() calls for close-on-exec: per accepted client that is three
- * system calls accept4() makes unnecessary. */
 int
 pk_fd_accept (int          listen_fd,
               PkSockaddr  *peer,
@@ -460,6 +456,10 @@ pk_socket_new_accepted (int                fd,
   return client;
 }
 
+/* GSocket asks the kernel for the peer on every g_socket_get_remote_address()
+ * until it has been connected by itself, and g_socket_accept() adds
+ * fcntl() calls for close-on-exec: per accepted client that is three
+ * system calls accept4() makes unnecessary. */
 GSocket *
 pk_socket_accept (GSocket  *listener,
                   GError  **error)
