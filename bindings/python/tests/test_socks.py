@@ -60,6 +60,7 @@ def test_fetch_through_server_started_from_python(http_server):
     http_port, body = http_server
     with proxykit.SocksServer(listen='127.0.0.1:0', egress_address='127.0.0.1', name='py') as srv:
         assert srv.serving and srv.port > 0
+        port = srv.port
         assert srv.addresses == [f'127.0.0.1:{srv.port}']
         head, got = http_get(socks_client(srv.port), http_port)
         assert head.startswith(b'HTTP/1.0 200')
@@ -72,9 +73,11 @@ def test_fetch_through_server_started_from_python(http_server):
     assert stats['result_succeeded'] == 1
     assert stats['bytes_down'] > len(body)
     assert stats['bytes_up'] > 0
-    # the listener is gone once the block has ended
+    # the listener is gone once the block has ended (srv.port is 0 by
+    # then, which PySocks would take for its default port 1080)
+    assert srv.port == 0
     with pytest.raises((ConnectionRefusedError, socks.ProxyConnectionError)):
-        socks_client(srv.port).connect(('127.0.0.1', http_port))
+        socks_client(port).connect(('127.0.0.1', http_port))
 
 
 def test_username_password_auth(echo_server):
