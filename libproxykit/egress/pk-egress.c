@@ -1069,6 +1069,7 @@ pk_egress_connect_async (PkEgress            *self,
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   ConnectData *data;
+  PkPoller *poller;
 
   g_return_if_fail (PK_IS_EGRESS (self));
   g_return_if_fail (G_IS_INET_SOCKET_ADDRESS (address));
@@ -1105,8 +1106,13 @@ pk_egress_connect_async (PkEgress            *self,
 
   /* The socket, the timeout and cancellation in the context's poller:
    * see pk-poller-private.h. */
-  data->watch = pk_poller_watch_new (pk_poller_get_thread_default (), connect_watch_cb,
-                                     g_object_ref (task));
+  poller = pk_poller_get_thread_default (&error);
+  if (poller == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  data->watch = pk_poller_watch_new (poller, connect_watch_cb, g_object_ref (task));
   if (!pk_poller_watch_set_fd (data->watch, 0, g_socket_get_fd (data->socket), G_IO_OUT, &error))
     {
       g_object_unref (connect_stop (data, task));

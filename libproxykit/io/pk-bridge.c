@@ -855,6 +855,8 @@ pk_bridge_run_async (PkBridge            *self,
                      gpointer             user_data)
 {
   PkPollerWatch *watch;
+  PkPoller *poller;
+  GError *error = NULL;
   int a, b;
 
   g_return_if_fail (PK_IS_BRIDGE (self));
@@ -872,6 +874,14 @@ pk_bridge_run_async (PkBridge            *self,
       return;
     }
 
+  poller = pk_poller_get_thread_default (&error);
+  if (poller == NULL)
+    {
+      g_task_return_error (self->task, error);
+      g_clear_object (&self->task);
+      return;
+    }
+
   if (self->use_default_pool)
     self->pool = pk_pipe_pool_ref (pk_pipe_pool_get_thread_default ());
 
@@ -880,7 +890,7 @@ pk_bridge_run_async (PkBridge            *self,
   pk_socket_set_nodelay (a);
   pk_socket_set_nodelay (b);
 
-  watch = pk_poller_watch_new (pk_poller_get_thread_default (), core_watch_cb, &self->core);
+  watch = pk_poller_watch_new (poller, core_watch_cb, &self->core);
   /* Cancelled from any thread: the poller brings it here. */
   if (cancellable != NULL)
     pk_poller_watch_set_cancellable (watch, cancellable);

@@ -49,15 +49,11 @@
 #include <sys/socket.h>
 
 #include "pk-workers-private.h"
+#include "pk-acceptor-private.h"
 #include "pk-pipe-pool-private.h"
+#include "pk-poller-private.h"
 #include "pk-util-private.h"
 
-/* Accepts per wake-up of a listener, so that a flood of connections on one
- * listener does not starve the sessions of its worker. */
-#define ACCEPTS_PER_WAKEUP 64
-/* How long a worker stops accepting when the process is out of
- * descriptors, so that it does not spin on EMFILE. */
-#define EMFILE_BACKOFF_MS 100
 /* Descriptors kept aside for everything that is not a session. */
 #define FD_RESERVE 64
 
@@ -82,8 +78,8 @@ typedef struct
   guint worker;
   GMainContext *context;   /* the worker's */
   GSocket *socket;
-  GSource *source;
-  GSource *backoff;
+  PkAcceptor *acceptor;
+  GError *error;           /* of attaching it */
 } WorkerSocket;
 
 struct _Listener
@@ -429,6 +425,15 @@ pk_workers_start (PkWorkers  *self,
              " (2 descriptors each, %" G_GUINT64_FORMAT " kept for splice pipes)",
              self->n_workers, self->n_workers == 1 ? "" : "s", limit, sessions, pipe_fds);
 
+  /* What a worker needs for its sessions is made now, so that running
+   * out of descriptors later refuses a session rather than a worker. */
+  for (guint i = 0; i < self->n_workers; i++)
+    if (pk_poller_get_for_context (self->workers[i].context, error) == NULL)
+      {
+        g_prefix_error (error, "worker %u: ", i);
+        return FALSE;
+      }
+
   for (guint i = 0; i < self->n_workers; i++)
     {
       Worker *w = &self->workers[i];
@@ -501,16 +506,14 @@ detach_socket (gpointer data)
 {
   WorkerSocket *ws = data;
 
-  if (ws->source != NULL)
-    {
-      g_source_destroy (ws->source);
-      g_clear_pointer (&ws->source, g_source_unref);
-    }
-  if (ws->backoff != NULL)
-    {
-      g_source_destroy (ws->backoff);
-      g_clear_pointer (&ws->backoff, g_source_unref);
-    }
+  g_clear_pointer (&ws->acceptor, pk_acceptor_free);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+quit_loop_cb (gpointer loop)
+{
+  g_main_loop_quit (loop);
   return G_SOURCE_REMOVE;
 }
 
@@ -541,97 +544,58 @@ pk_workers_stop (PkWorkers *self)
     return;
   for (guint i = 0; i < self->n_workers; i++)
     if (self->workers[i].thread != NULL)
-      g_main_loop_quit (self->workers[i].loop);
+      {
+        /* From inside the loop: a g_main_loop_quit() from here, before
+         * the thread got as far as g_main_loop_run(), would be lost. */
+        GSource *quit = g_idle_source_new ();
+
+        g_source_set_callback (quit, quit_loop_cb, self->workers[i].loop, NULL);
+        g_source_set_static_name (quit, "[proxykit] worker quit");
+        g_source_attach (quit, self->workers[i].context);
+        g_source_unref (quit);
+      }
   for (guint i = 0; i < self->n_workers; i++)
     if (self->workers[i].thread != NULL)
       g_thread_join (g_steal_pointer (&self->workers[i].thread));
   self->started = FALSE;
 }
 
-static void attach_socket (WorkerSocket *ws);
-
-static gboolean
-backoff_done (gpointer data)
-{
-  WorkerSocket *ws = data;
-
-  g_clear_pointer (&ws->backoff, g_source_unref);
-  attach_socket (ws);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-accept_cb (GSocket      *socket,
-           GIOCondition  condition,
-           gpointer      data)
+/* On the worker's thread. */
+static void
+accepted_cb (int               fd,
+             const PkSockaddr *peer,
+             gpointer          data)
 {
   WorkerSocket *ws = data;
   Listener *listener = ws->listener;
   Worker *w = g_private_get (&current_worker);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) client = NULL;
 
-  for (guint i = 0; i < ACCEPTS_PER_WAKEUP; i++)
+  if (w != NULL)
+    __atomic_store_n (&w->n_accepted, w->n_accepted + 1, __ATOMIC_RELAXED);
+  if (listener->accepted_fd != NULL)
     {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) client = NULL;
-      PkSockaddr peer;
-      int fd = pk_fd_accept (g_socket_get_fd (socket), &peer, &error);
-
-      if (fd < 0)
-        {
-          int code = error->domain == G_IO_ERROR ? error->code : -1;
-
-          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            break;
-          if (code == G_IO_ERROR_TOO_MANY_OPEN_FILES || code == G_IO_ERROR_NO_SPACE)
-            {
-              /* Out of descriptors (or memory): the pending connection
-               * stays readable, so back off instead of spinning. */
-              g_warning ("Cannot accept on worker %u: %s; pausing accepts for %u ms",
-                         ws->worker, error->message, EMFILE_BACKOFF_MS);
-              ws->backoff = g_timeout_source_new (EMFILE_BACKOFF_MS);
-              g_source_set_callback (ws->backoff, backoff_done, ws, NULL);
-              g_source_set_static_name (ws->backoff, "[proxykit] accept backoff");
-              g_source_attach (ws->backoff, ws->context);
-              g_clear_pointer (&ws->source, g_source_unref);
-              return G_SOURCE_REMOVE;
-            }
-          /* ECONNABORTED and the like concern one client only. */
-          g_debug ("accept on worker %u: %s", ws->worker, error->message);
-          continue;
-        }
-      if (w != NULL)
-        __atomic_store_n (&w->n_accepted, w->n_accepted + 1, __ATOMIC_RELAXED);
-      if (listener->accepted_fd != NULL)
-        {
-          listener->accepted_fd (fd, &peer, ws->worker, listener->user_data);
-          continue;
-        }
-      client = pk_socket_new_accepted (fd, &peer, &error);
-      if (client == NULL)
-        {
-          g_debug ("accept on worker %u: %s", ws->worker, error->message);
-          continue;
-        }
-      listener->accepted (client, ws->worker, listener->user_data);
+      listener->accepted_fd (fd, peer, ws->worker, listener->user_data);
+      return;
     }
-  return G_SOURCE_CONTINUE;
+  client = pk_socket_new_accepted (fd, peer, &error);
+  if (client == NULL)
+    {
+      g_debug ("accept on worker %u: %s", ws->worker, error->message);
+      return;
+    }
+  listener->accepted (client, ws->worker, listener->user_data);
 }
 
-static void
-attach_socket (WorkerSocket *ws)
-{
-  ws->source = g_socket_create_source (ws->socket, G_IO_IN, NULL);
-  g_source_set_callback (ws->source, G_SOURCE_FUNC (accept_cb), ws, NULL);
-  g_source_set_static_name (ws->source, "[proxykit] worker accept");
-  /* Not blocked around dispatch: see pk-bridge.c. */
-  g_source_set_can_recurse (ws->source, TRUE);
-  g_source_attach (ws->source, ws->context);
-}
-
+/* On the worker's thread, or before it runs. */
 static gboolean
-attach_in_worker (gpointer data)
+attach_socket (gpointer data)
 {
-  attach_socket (data);
+  WorkerSocket *ws = data;
+  g_autofree char *name = g_strdup_printf ("worker %u", ws->worker);
+
+  ws->acceptor = pk_acceptor_new (ws->context, ws->socket, name, accepted_cb, ws, &ws->error);
   return G_SOURCE_REMOVE;
 }
 
@@ -728,9 +692,18 @@ add_sockets (PkWorkers             *self,
       ws->context = self->workers[i].context;
       ws->socket = g_object_ref (g_ptr_array_index (sockets, i));
       g_socket_set_blocking (ws->socket, FALSE);
-      /* Attached from the worker's own thread, since its accept source and
-       * backoff are only touched there. */
-      worker_run_sync (self, &self->workers[i], attach_in_worker, ws);
+      /* Attached from the worker's own thread, since its accept watch is
+       * only touched there. */
+      worker_run_sync (self, &self->workers[i], attach_socket, ws);
+      if (ws->acceptor == NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&ws->error));
+          g_hash_table_remove (self->listeners, GUINT_TO_POINTER (listener->id));
+          /* Not the caller's data: it keeps it when this fails. */
+          listener->destroy = NULL;
+          listener_free (self, listener);
+          return 0;
+        }
     }
   return listener->id;
 }

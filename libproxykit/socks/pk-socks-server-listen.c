@@ -5,20 +5,17 @@
  */
 #include "config.h"
 
+#include "pk-acceptor-private.h"
 #include "pk-error.h"
 #include "pk-socks-server-private.h"
 #include "pk-util-private.h"
-
-/* How long accepting pauses when the process is out of descriptors. */
-#define ACCEPT_BACKOFF_MS 250
+#include "pk-workers-private.h"
 
 struct _PkSocksListener
 {
   PkSocksServer *server;      /* unowned: the server owns the listener */
   GSocket *socket;            /* NULL for a listener served by workers */
-  GSource *source;
-  GSource *backoff;
-  GMainContext *context;
+  PkAcceptor *acceptor;
   PkWorkers *workers;         /* a socket per worker, SO_REUSEPORT */
   guint workers_id;
   GSocketAddress *address;    /* bound address of a workers listener */
@@ -29,16 +26,7 @@ pk_socks_listener_free (gpointer data)
 {
   PkSocksListener *listener = data;
 
-  if (listener->source != NULL)
-    {
-      g_source_destroy (listener->source);
-      g_source_unref (listener->source);
-    }
-  if (listener->backoff != NULL)
-    {
-      g_source_destroy (listener->backoff);
-      g_source_unref (listener->backoff);
-    }
+  pk_acceptor_free (listener->acceptor);
   if (listener->workers != NULL)
     pk_workers_remove_listener (listener->workers, listener->workers_id);
   g_clear_object (&listener->workers);
@@ -46,7 +34,6 @@ pk_socks_listener_free (gpointer data)
   if (listener->socket != NULL)
     g_socket_close (listener->socket, NULL);
   g_clear_object (&listener->socket);
-  g_clear_pointer (&listener->context, g_main_context_unref);
   g_free (listener);
 }
 
@@ -178,83 +165,29 @@ pk_socks_server_handle_client (PkSocksServer *self,
 
 /* --- listening --- */
 
-static gboolean accept_cb (GSocket *socket, GIOCondition condition, gpointer data);
-
+/* In the listener's context (its own or a worker's). */
 static void
-listener_watch (PkSocksListener *listener)
+accepted_cb (int               fd,
+             const PkSockaddr *peer,
+             gpointer          user_data)
 {
-  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
-  g_source_set_callback (listener->source, G_SOURCE_FUNC (accept_cb), listener, NULL);
-  g_source_set_static_name (listener->source, "[proxykit] socks accept");
-  g_source_attach (listener->source, listener->context);
-}
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) client = pk_socket_new_accepted (fd, peer, &error);
 
-static gboolean
-backoff_done_cb (gpointer data)
-{
-  PkSocksListener *listener = data;
-
-  g_clear_pointer (&listener->backoff, g_source_unref);
-  listener_watch (listener);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-accept_cb (GSocket      *socket,
-           GIOCondition  condition,
-           gpointer      data)
-{
-  PkSocksListener *listener = data;
-  PkSocksServer *self = listener->server;
-
-  /* A bounded batch, so that one busy listener cannot starve the rest of
-   * the main context. */
-  for (guint i = 0; i < 64; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) client = pk_socket_accept (socket, &error);
-
-      if (client != NULL)
-        {
-          pk_socks_server_handle_client (self, client);
-          continue;
-        }
-
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        break;
-
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES) ||
-          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
-        {
-          /* Out of descriptors: the pending connection stays in the
-           * backlog, so the socket stays readable and a plain retry would
-           * spin. Pause until sessions have had time to end. */
-          g_warning ("socks%s%s%s: cannot accept: %s; pausing accepts for %u ms",
-                     self->name ? "[" : "", self->name ? self->name : "", self->name ? "]" : "",
-                     error->message, ACCEPT_BACKOFF_MS);
-          g_source_destroy (listener->source);
-          g_clear_pointer (&listener->source, g_source_unref);
-          listener->backoff = g_timeout_source_new (ACCEPT_BACKOFF_MS);
-          g_source_set_callback (listener->backoff, backoff_done_cb, listener, NULL);
-          g_source_set_static_name (listener->backoff, "[proxykit] socks accept backoff");
-          g_source_attach (listener->backoff, listener->context);
-          return G_SOURCE_REMOVE;
-        }
-
-      /* ECONNABORTED and the like concern one client only. */
-      g_debug ("socks accept: %s", error->message);
-    }
-
-  return G_SOURCE_CONTINUE;
+  if (client == NULL)
+    g_debug ("socks accept: %s", error->message);
+  else
+    pk_socks_server_handle_client (user_data, client);
 }
 
 static void
-worker_accepted_cb (GSocket  *client,
-                    guint     worker,
-                    gpointer  user_data)
+worker_accepted_cb (int               fd,
+                    const PkSockaddr *peer,
+                    guint             worker,
+                    gpointer          user_data)
 {
   /* On the worker's thread: the session stays there. */
-  pk_socks_server_handle_client (user_data, client);
+  accepted_cb (fd, peer, user_data);
 }
 
 static gboolean address_is_loopback (GSocketAddress *address);
@@ -275,7 +208,8 @@ listen_on_workers (PkSocksServer   *self,
     }
   /* Unowned user data: pk_socks_listener_free() removes the listener, and
    * with it every callback, before the server goes away. */
-  id = pk_workers_listen (self->workers, address, worker_accepted_cb, self, NULL, error);
+  id = pk_workers_listen_full (self->workers, address, NULL, NULL, NULL, worker_accepted_cb, self,
+                               NULL, error);
   if (id == 0)
     return FALSE;
 
@@ -349,7 +283,9 @@ pk_socks_server_add_socket (PkSocksServer  *self,
                             GError        **error)
 {
   g_autoptr(GSocketAddress) local = NULL;
+  g_autofree char *name = NULL;
   PkSocksListener *listener;
+  PkAcceptor *acceptor;
   gboolean was_non_loopback;
 
   g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
@@ -365,14 +301,21 @@ pk_socks_server_add_socket (PkSocksServer  *self,
   if (local == NULL)
     return FALSE;
 
-  g_socket_set_blocking (socket, FALSE);
+  /* Clients inherit it: handshake replies go out without waiting for
+   * Nagle, as on workers' sockets. */
+  pk_socket_set_nodelay (g_socket_get_fd (socket));
+  name = g_strdup_printf ("socks%s%s%s", self->name ? "[" : "", self->name ? self->name : "",
+                          self->name ? "]" : "");
+  acceptor = pk_acceptor_new (g_main_context_get_thread_default (), socket, name, accepted_cb,
+                              self, error);
+  if (acceptor == NULL)
+    return FALSE;
 
   listener = g_new0 (PkSocksListener, 1);
   listener->server = self;
   listener->socket = g_object_ref (socket);
-  listener->context = g_main_context_ref_thread_default ();
+  listener->acceptor = acceptor;
   g_ptr_array_add (self->listeners, listener);
-  listener_watch (listener);
 
   was_non_loopback = self->non_loopback;
   self->non_loopback |= !address_is_loopback (local);
