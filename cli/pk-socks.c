@@ -37,6 +37,7 @@ static char *opt_drain_timeout;
 static char *opt_config;
 static char *opt_port_file;
 static char *opt_workers;
+static gboolean opt_reuse_port;
 static gboolean opt_allow_open;
 static gboolean opt_allow_host;
 static gboolean opt_verbose;
@@ -67,6 +68,7 @@ static const GOptionEntry entries[] = {
   { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_port_file, "Write \"NAME ADDR:PORT\" of each bound socket to FILE", "FILE" },
   { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Check the flags and configuration, then exit without listening", NULL },
   { "workers", 0, 0, G_OPTION_ARG_STRING, &opt_workers, "Worker threads, each with its own listening sockets (default: one per CPU)", "N" },
+  { "reuse-port", 0, 0, G_OPTION_ARG_NONE, &opt_reuse_port, "Let other processes listen on the same ports (SO_REUSEPORT); without it a port in use is an error", NULL },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log every session and debug messages", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { NULL }
@@ -761,6 +763,7 @@ main (int   argc,
     }
 
   app.workers = pk_workers_new (n_workers);
+  pk_workers_set_reuse_port (app.workers, opt_reuse_port);
 
   /* Listeners first, so that a bad address is the first thing said; the
    * threads then serve the sockets made for them. */

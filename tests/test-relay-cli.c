@@ -433,6 +433,73 @@ test_out_of_descriptors (Fixture       *f,
   }
 }
 
+static gboolean
+file_exists (gpointer path)
+{
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+/* A second pk-relay on a port the first serves exits 1 (workers or not),
+ * rather than sharing it through SO_REUSEPORT and taking half of the
+ * connections; with --reuse-port on both, they share it on purpose. */
+static void
+test_port_in_use (Fixture       *f,
+                  gconstpointer  data)
+{
+  guint16 port = free_port (G_SOCKET_TYPE_STREAM);
+  g_autofree char *rule = g_strdup_printf ("%u;%u;127.0.0.1;TCP", port, f->echo_port);
+  g_autofree char *name = g_strdup_printf ("%u/tcp", port);
+  g_autofree char *state2 = g_build_filename (f->dir, "state2.json", NULL);
+  const char *first_args[] = { "--listen-address", "127.0.0.1", "--workers", "2", rule, NULL };
+  const char *shared_args[] = { "--listen-address", "127.0.0.1", "--workers", "2", "--reuse-port", rule, NULL };
+  const char *workers[] = { "0", "1", "2" };
+
+  f->relay = spawn (f, G_SUBPROCESS_FLAGS_NONE, first_args);
+  wait_rule (f, name, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (workers); i++)
+    {
+      const char *args[] = { "--state-file", state2, "--listen-address", "127.0.0.1",
+                             "--workers", workers[i], rule, NULL };
+      g_autoptr(GSubprocess) proc = spawn (f, G_SUBPROCESS_FLAGS_STDERR_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE, args);
+      g_autofree char *err = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_subprocess_communicate_utf8 (proc, NULL, NULL, NULL, &err, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 1);
+      if (strstr (err, "Address already in use") == NULL)
+        g_error ("--workers %s: stderr '%s' does not name the port in use", workers[i], err);
+    }
+  {
+    g_autoptr(GSocket) s = connect_port (port);
+    roundtrip (s, "still the first relay");
+  }
+
+  /* Both opt in: the second one starts and serves the port too. */
+  g_subprocess_force_exit (f->relay);
+  g_subprocess_wait (f->relay, NULL, NULL);
+  g_clear_object (&f->relay);
+  f->relay = spawn (f, G_SUBPROCESS_FLAGS_NONE, shared_args);
+  wait_rule (f, name, TRUE);
+  {
+    const char *args[] = { "--state-file", state2, "--listen-address", "127.0.0.1",
+                           "--workers", "1", "--reuse-port", rule, NULL };
+    g_autoptr(GSubprocess) second = spawn (f, G_SUBPROCESS_FLAGS_NONE, args);
+    g_autoptr(GSocket) s = NULL;
+
+    /* Once the first is gone, the second one answers on the port. */
+    pk_test_wait_until (file_exists, state2, 20000);
+    g_subprocess_force_exit (f->relay);
+    g_subprocess_wait (f->relay, NULL, NULL);
+    g_clear_object (&f->relay);
+    s = connect_port (port);
+    roundtrip (s, "served by the second relay");
+    g_subprocess_force_exit (second);
+    g_subprocess_wait (second, NULL, NULL);
+  }
+  g_unlink (state2);
+}
+
 static void
 assert_usage_error (Fixture            *f,
                     const char * const *args,
@@ -521,6 +588,8 @@ main (int argc, char **argv)
               fixture_setup, test_check_config, fixture_teardown);
   g_test_add ("/relay-cli/status/not-running", Fixture, NULL,
               fixture_setup, test_status_not_running, fixture_teardown);
+  g_test_add ("/relay-cli/port-in-use", Fixture, NULL,
+              fixture_setup, test_port_in_use, fixture_teardown);
   g_test_add ("/relay-cli/out-of-descriptors/no-workers", Fixture, "0",
               fixture_setup, test_out_of_descriptors, fixture_teardown);
   g_test_add ("/relay-cli/out-of-descriptors/workers", Fixture, "1",

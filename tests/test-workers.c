@@ -231,6 +231,46 @@ test_remove_listener (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
 }
 
+/* A port another process (here: another PkWorkers) listens on is an error
+ * by default, whatever either side's number of workers; both share it only
+ * when both opt in with reuse-port. */
+static void
+test_port_in_use (void)
+{
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+
+  for (guint n_first = 1; n_first <= 2; n_first++)
+    for (guint n_second = 1; n_second <= 2; n_second++)
+      for (guint shared = 0; shared <= 1; shared++)
+        {
+          g_autoptr(PkWorkers) first = pk_workers_new (n_first);
+          g_autoptr(PkWorkers) second = pk_workers_new (n_second);
+          g_autoptr(GSocketAddress) bound = NULL;
+          g_autoptr(GError) error = NULL;
+          gint destroyed = 0;
+          guint id, id2;
+
+          pk_workers_set_reuse_port (first, shared);
+          pk_workers_set_reuse_port (second, shared);
+          g_assert_cmpint (pk_workers_get_reuse_port (second), ==, shared);
+          id = pk_workers_listen (first, any, never_called, &destroyed, count_destroy, &error);
+          g_assert_no_error (error);
+          bound = pk_workers_get_listener_address (first, id);
+          id2 = pk_workers_listen (second, bound, never_called, &destroyed, count_destroy, &error);
+          if (shared)
+            {
+              g_assert_no_error (error);
+              g_assert_cmpuint (id2, !=, 0);
+            }
+          else
+            {
+              g_assert_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+              g_assert_cmpuint (id2, ==, 0);
+            }
+        }
+}
+
 /* What the accept callback saw of its client, before anything else
  * touched the socket. */
 typedef struct
@@ -578,6 +618,7 @@ main (int   argc,
   g_test_add_func ("/workers/sessions-stay-on-their-worker", test_sessions_stay_on_their_worker);
   g_test_add_func ("/workers/idle-timeout-on-several-workers", test_idle_timeout_on_workers);
   g_test_add_func ("/workers/remove-listener", test_remove_listener);
+  g_test_add_func ("/workers/port-in-use", test_port_in_use);
   g_test_add_func ("/workers/accepted-client", test_accepted_client);
   g_test_add_func ("/workers/listen-before-start", test_listen_before_start);
   g_test_add_func ("/workers/raise-fd-limit", test_fd_limit);

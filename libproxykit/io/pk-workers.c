@@ -98,6 +98,7 @@ struct _PkWorkers
   GObject parent_instance;
 
   guint n_workers;
+  gboolean reuse_port;
   guint max_pipes;
   guint pipe_size;
   Worker *workers;
@@ -111,6 +112,7 @@ G_DEFINE_FINAL_TYPE (PkWorkers, pk_workers, G_TYPE_OBJECT)
 enum {
   PROP_0,
   PROP_N_WORKERS,
+  PROP_REUSE_PORT,
   N_PROPS
 };
 
@@ -162,6 +164,9 @@ pk_workers_get_property (GObject    *object,
     case PROP_N_WORKERS:
       g_value_set_uint (value, self->n_workers);
       break;
+    case PROP_REUSE_PORT:
+      g_value_set_boolean (value, self->reuse_port);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -179,6 +184,9 @@ pk_workers_set_property (GObject      *object,
     {
     case PROP_N_WORKERS:
       self->n_workers = g_value_get_uint (value);
+      break;
+    case PROP_REUSE_PORT:
+      pk_workers_set_reuse_port (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -228,6 +236,18 @@ pk_workers_class_init (PkWorkersClass *klass)
                        0, 1024, 0,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
                        G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * PkWorkers:reuse-port:
+   *
+   * Whether the listening sockets of [method@Workers.listen] may share
+   * their port with other processes. See [method@Workers.set_reuse_port].
+   *
+   * Since: 0.2
+   */
+  properties[PROP_REUSE_PORT] =
+    g_param_spec_boolean ("reuse-port", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -284,6 +304,54 @@ pk_workers_get_context (PkWorkers *self,
   g_return_val_if_fail (worker < self->n_workers, NULL);
 
   return self->workers[worker].context;
+}
+
+/**
+ * pk_workers_set_reuse_port:
+ * @self: workers
+ * @reuse_port: %TRUE to let other processes listen on the same ports
+ *
+ * By default the sockets of a listener share its port among the workers
+ * of this process only: [method@Workers.listen] claims the port with its
+ * first socket before the others join it with `SO_REUSEPORT`, so that a
+ * port another process listens on fails with
+ * %G_IO_ERROR_ADDRESS_IN_USE, and a second instance started by mistake
+ * cannot take half of the connections (of a port that wants a password,
+ * say). With @reuse_port, every socket is bound with `SO_REUSEPORT` from
+ * the start: another process that does the same (as user, the same one)
+ * shares the port and the kernel spreads connections across both, which
+ * a restart without downtime can use. Listeners made afterwards follow
+ * the setting.
+ *
+ * Since: 0.2
+ */
+void
+pk_workers_set_reuse_port (PkWorkers *self,
+                           gboolean   reuse_port)
+{
+  g_return_if_fail (PK_IS_WORKERS (self));
+
+  reuse_port = !!reuse_port;
+  if (self->reuse_port == reuse_port)
+    return;
+  self->reuse_port = reuse_port;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REUSE_PORT]);
+}
+
+/**
+ * pk_workers_get_reuse_port:
+ * @self: workers
+ *
+ * Returns: whether listeners may share their ports with other processes
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_workers_get_reuse_port (PkWorkers *self)
+{
+  g_return_val_if_fail (PK_IS_WORKERS (self), FALSE);
+
+  return self->reuse_port;
 }
 
 /**
@@ -721,7 +789,9 @@ add_sockets (PkWorkers             *self,
  * `SO_REUSEPORT` to the same port, so that the kernel spreads connections
  * across the workers. With port 0 the kernel picks one for the first
  * socket and the others join it; [method@Workers.get_listener_address]
- * says which. The sockets get `TCP_NODELAY` before they listen, and the
+ * says which. A port another process listens on is an error
+ * (%G_IO_ERROR_ADDRESS_IN_USE) unless both share it on purpose: see
+ * [method@Workers.set_reuse_port]. The sockets get `TCP_NODELAY` before they listen, and the
  * clients they accept inherit it.
  *
  * Returns: a listener id, or 0 with @error set
@@ -773,12 +843,20 @@ pk_workers_listen_full (PkWorkers             *self,
           return 0;
         }
       /* bind() directly: g_socket_bind() turns SO_REUSEPORT off again for
-       * stream sockets. */
+       * stream sockets. The first socket claims the port without
+       * SO_REUSEPORT, which fails when any other process listens there
+       * (with or without it); the port is then ours, the first socket
+       * turns SO_REUSEPORT on (before listen(), when the kernel makes
+       * the group), and the other workers' sockets join it. Another
+       * process that claims the port the same way fails against ours. */
       if (setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-          setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+          ((i > 0 || self->reuse_port) &&
+           setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
           !g_socket_address_to_native (bind_address, &native, sizeof native, &local_error) ||
           bind (g_socket_get_fd (socket), (struct sockaddr *) &native,
-                g_socket_address_get_native_size (bind_address)) < 0)
+                g_socket_address_get_native_size (bind_address)) < 0 ||
+          (i == 0 && !self->reuse_port && self->n_workers > 1 &&
+           setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0))
         {
           int errsv = errno;
 

@@ -724,6 +724,8 @@ PkWorkers *pk_workers_new (guint n_workers);
 guint pk_workers_get_n_workers (PkWorkers *self);
 gboolean pk_workers_start (PkWorkers *self, GError **error);
 void pk_workers_stop (PkWorkers *self);
+void pk_workers_set_reuse_port (PkWorkers *self, gboolean reuse_port);
+gboolean pk_workers_get_reuse_port (PkWorkers *self);
 void pk_socks_server_set_workers (PkSocksServer *self, PkWorkers *workers);
 
 /* --- more: relay rule sets, locked state, startup-check settings, PkHysteresis --- */

@@ -43,7 +43,12 @@ class SocksServer(Service):
         drain_timeout: seconds live sessions get when the ``with`` block ends.
         workers: serve on this many worker threads (``PkWorkers``: each
             with its own ``SO_REUSEPORT`` socket and main context; 0 for one
-            per CPU) instead of the package's GLib thread.
+            per CPU) instead of the package's GLib thread. Only these
+            workers share a port: one another process listens on raises
+            :class:`AddressInUse`.
+        reuse_port: with ``workers``, let other processes that opt in too
+            listen on the same ports (``PkWorkers:reuse-port``); the kernel
+            splits connections between them.
     """
 
     def __init__(self, listen: Union[str, Iterable[str]] = '127.0.0.1:1080', *,
@@ -66,7 +71,11 @@ class SocksServer(Service):
                  udp_advertise_address: Optional[str] = None,
                  allow_host_destinations: Optional[bool] = None,
                  drain_timeout: float = 5.0,
-                 workers: Optional[int] = None):
+                 workers: Optional[int] = None,
+                 reuse_port: bool = False):
+        if reuse_port and workers is None:
+            raise errors.InvalidArgument('reuse_port needs workers', errors.PK_ERROR_DOMAIN,
+                                         lib.PK_ERROR_INVALID_ARGUMENT)
         self._listen = [listen] if isinstance(listen, str) else list(listen)
         self._ptr = _loop.wrap(lib.pk_socks_server_new())
         self._state = 'new'
@@ -75,6 +84,7 @@ class SocksServer(Service):
         self._workers = None
         if workers is not None:
             self._workers = _loop.wrap(lib.pk_workers_new(workers))
+            lib.pk_workers_set_reuse_port(self._workers, bool(reuse_port))
             lib.pk_socks_server_set_workers(self._ptr, self._workers)
 
         if egress is None and (egress_address or egress_interface or fwmark or ttl):
