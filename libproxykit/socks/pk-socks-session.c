@@ -12,6 +12,7 @@
 
 #include "pk-bridge.h"
 #include "pk-cancel-source-private.h"
+#include "pk-egress-private.h"
 #include "pk-error.h"
 #include "pk-socks-proto-private.h"
 #include "pk-socks-server-private.h"
@@ -54,10 +55,7 @@ typedef struct {
 
   /* CONNECT */
   guint16 dest_port;
-  GList *addresses;           /* GInetAddress, allowed by policy */
-  GList *next_address;
-  GError *connect_error;      /* the first address's */
-  gint64 connect_deadline_us;
+  gint64 connect_started_us;  /* the connect timeout covers resolving too */
   GSocket *upstream;
   PkBridge *bridge;
 
@@ -100,8 +98,6 @@ session_unref (Session *s)
   g_clear_pointer (&s->username, g_free);
   g_clear_pointer (&s->dest_str, g_free);
   g_clear_pointer (&s->denied, g_free);
-  pk_inet_address_list_free (s->addresses);
-  g_clear_error (&s->connect_error);
   g_clear_pointer (&s->config, pk_socks_session_config_free);
   g_clear_object (&s->server);
   g_free (s);
@@ -567,8 +563,6 @@ connected (Session *s)
   pk_bridge_run_async (s->bridge, s->cancellable, bridge_done_cb, session_ref (s));
 }
 
-static void connect_next (Session *s);
-
 static void
 connect_done_cb (GObject      *source,
                  GAsyncResult *result,
@@ -576,7 +570,7 @@ connect_done_cb (GObject      *source,
 {
   Session *s = data;
   g_autoptr(GError) error = NULL;
-  GSocket *socket = pk_egress_connect_finish (PK_EGRESS (source), result, &error);
+  GSocket *socket = pk_egress_connect_to_addresses_finish (PK_EGRESS (source), result, &error);
 
   if (s->state == STATE_ENDED)
     {
@@ -591,84 +585,39 @@ connect_done_cb (GObject      *source,
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     session_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, "closed by server stop");
-  else if (g_error_matches (error, PK_ERROR, PK_ERROR_EGRESS))
-    {
-      /* Never another route: say so where an operator looks. */
-      const char *name = s->config->name;
-
-      g_warning ("socks%s%s%s: %s: %s", name ? "[" : "", name ? name : "", name ? "]" : "",
-                 s->dest_str, error->message);
-      reply_and_end (s, pk_socks_reply_from_error (error), NULL, error->message);
-    }
   else
     {
-      if (s->connect_error == NULL)
-        s->connect_error = g_steal_pointer (&error);
-      connect_next (s);
+      if (g_error_matches (error, PK_ERROR, PK_ERROR_EGRESS))
+        {
+          /* Never another route: say so where an operator looks. */
+          const char *name = s->config->name;
+
+          g_warning ("socks%s%s%s: %s: %s", name ? "[" : "", name ? name : "", name ? "]" : "",
+                     s->dest_str, error->message);
+        }
+      reply_and_end (s, pk_socks_reply_from_error (error), NULL, error->message);
     }
   session_unref (s);
 }
 
-static void
-connect_next (Session *s)
+static gboolean
+destination_allowed (GInetAddress *address,
+                     gpointer      user_data)
 {
-  g_autoptr(GSocketAddress) address = NULL;
-  guint timeout_ms = 0;
-
-  if (s->next_address == NULL)
-    {
-      reply_and_end (s, pk_socks_reply_from_error (s->connect_error), NULL, s->connect_error->message);
-      return;
-    }
-
-  if (s->connect_deadline_us > 0)
-    {
-      gint64 left = (s->connect_deadline_us - g_get_monotonic_time ()) / 1000;
-
-      if (left <= 0)
-        {
-          if (s->connect_error == NULL)
-            s->connect_error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                            "connect to %s timed out after %u ms",
-                                            s->dest_str, s->config->connect_timeout_ms);
-          reply_and_end (s, pk_socks_reply_from_error (s->connect_error), NULL, s->connect_error->message);
-          return;
-        }
-      timeout_ms = MAX (left, 1);
-    }
-
-  address = g_inet_socket_address_new (s->next_address->data, s->dest_port);
-  s->next_address = s->next_address->next;
-  pk_egress_connect_async (s->config->egress, address, timeout_ms, s->cancellable,
-                           connect_done_cb, session_ref (s));
+  return !destination_denied (user_data, address);
 }
 
-/* Keeps the addresses policy allows, in order; refuses when none is. */
+/* The egress tries the addresses policy allows, in order, under the
+ * connect timeout; none allowed is PK_ERROR_NOT_ALLOWED. */
 static void
 connect_addresses (Session *s,
                    GList   *addresses)
 {
-  GList *allowed = NULL;
-
-  for (GList *l = addresses; l != NULL; l = l->next)
-    {
-      g_autoptr(GInetAddress) plain = pk_inet_address_unmap (l->data);
-
-      if (!destination_denied (s->config->policy, plain))
-        allowed = g_list_prepend (allowed, g_steal_pointer (&plain));
-    }
+  pk_egress_connect_to_addresses_async (s->config->egress, addresses, s->dest_port, s->dest_str,
+                                        s->connect_started_us, s->config->connect_timeout_ms,
+                                        destination_allowed, s->config->policy, s->cancellable,
+                                        connect_done_cb, session_ref (s));
   pk_inet_address_list_free (addresses);
-
-  if (allowed == NULL)
-    {
-      g_autofree char *detail = g_strdup_printf ("destination %s is denied by rule", s->dest_str);
-      reply_and_end (s, PK_SOCKS_REPLY_NOT_ALLOWED, NULL, detail);
-      return;
-    }
-
-  s->addresses = g_list_reverse (allowed);
-  s->next_address = s->addresses;
-  connect_next (s);
 }
 
 static void
@@ -697,8 +646,7 @@ start_connect (Session              *s,
 
   s->state = STATE_CONNECTING;
   s->dest_port = request->address.port;
-  if (connect_timeout > 0)
-    s->connect_deadline_us = g_get_monotonic_time () + (gint64) connect_timeout * 1000;
+  s->connect_started_us = g_get_monotonic_time ();
 
   if (request->address.atyp == PK_SOCKS_ATYP_DOMAIN)
     {
