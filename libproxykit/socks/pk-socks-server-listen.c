@@ -39,9 +39,10 @@ pk_socks_listener_free (gpointer data)
 
 /* --- sessions --- */
 
-PkSocksSessionConfig *
-pk_socks_server_dup_session_config (PkSocksServer *self)
+static PkSocksSessionConfig *
+host_dup_config (GObject *host)
 {
+  PkSocksServer *self = PK_SOCKS_SERVER (host);
   PkSocksSessionConfig *config = g_new0 (PkSocksSessionConfig, 1);
 
   g_mutex_lock (&self->lock);
@@ -58,10 +59,11 @@ pk_socks_server_dup_session_config (PkSocksServer *self)
   return config;
 }
 
-char *
-pk_socks_server_take_slot (PkSocksServer *self,
-                           GInetAddress  *client)
+static char *
+host_take_slot (GObject      *host,
+                GInetAddress *client)
 {
+  PkSocksServer *self = PK_SOCKS_SERVER (host);
   g_autofree char *key = g_inet_address_to_string (client);
   guint per_client, max, max_per_client;
 
@@ -105,10 +107,11 @@ stop_complete_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-void
-pk_socks_server_release_slot (PkSocksServer *self,
-                              GInetAddress  *client)
+static void
+host_release_slot (GObject      *host,
+                   GInetAddress *client)
 {
+  PkSocksServer *self = PK_SOCKS_SERVER (host);
   g_autofree char *key = g_inet_address_to_string (client);
   guint per_client;
   GTask *stop_task = NULL;
@@ -129,12 +132,14 @@ pk_socks_server_release_slot (PkSocksServer *self,
     g_main_context_invoke (g_task_get_context (stop_task), stop_complete_cb, stop_task);
 }
 
-void
-pk_socks_server_session_ended (PkSocksServer *self,
-                               guint          result,
-                               guint64        bytes_up,
-                               guint64        bytes_down)
+static void
+host_ended (GObject *host,
+            guint    result,
+            guint64  bytes_up,
+            guint64  bytes_down)
 {
+  PkSocksServer *self = PK_SOCKS_SERVER (host);
+
   __atomic_add_fetch (&self->sessions_total, 1, __ATOMIC_RELAXED);
   __atomic_add_fetch (&self->bytes_up, bytes_up, __ATOMIC_RELAXED);
   __atomic_add_fetch (&self->bytes_down, bytes_down, __ATOMIC_RELAXED);
@@ -142,11 +147,20 @@ pk_socks_server_session_ended (PkSocksServer *self,
     __atomic_add_fetch (&self->results[result], 1, __ATOMIC_RELAXED);
 }
 
-GCancellable *
-pk_socks_server_get_stop_cancellable (PkSocksServer *self)
+static GCancellable *
+host_get_stop_cancellable (GObject *host)
 {
-  return self->stop_cancellable;
+  return PK_SOCKS_SERVER (host)->stop_cancellable;
 }
+
+/* What sessions see of the server. */
+static const PkSocksSessionHost session_host = {
+  .dup_config = host_dup_config,
+  .take_slot = host_take_slot,
+  .release_slot = host_release_slot,
+  .ended = host_ended,
+  .get_stop_cancellable = host_get_stop_cancellable,
+};
 
 void
 pk_socks_server_handle_client (PkSocksServer *self,
@@ -160,7 +174,7 @@ pk_socks_server_handle_client (PkSocksServer *self,
       g_socket_close (client, NULL);
       return;
     }
-  pk_socks_session_start (self, client);
+  pk_socks_session_start (&session_host, G_OBJECT (self), client);
 }
 
 /* --- listening --- */

@@ -15,7 +15,7 @@
 #include "pk-egress-private.h"
 #include "pk-error.h"
 #include "pk-socks-proto-private.h"
-#include "pk-socks-server-private.h"
+#include "pk-socks-session-private.h"
 #include "pk-socks-udp-private.h"
 #include "pk-util-private.h"
 
@@ -31,7 +31,8 @@ typedef enum {
 
 typedef struct {
   int ref_count;              /* the session's own thread only */
-  PkSocksServer *server;
+  const PkSocksSessionHost *host_iface;
+  GObject *host;              /* the server */
   PkSocksSessionConfig *config;
   State state;
 
@@ -87,7 +88,7 @@ session_unref (Session *s)
 
   g_assert (s->state == STATE_ENDED);
   if (s->stop_handler != 0)
-    g_cancellable_disconnect (pk_socks_server_get_stop_cancellable (s->server), s->stop_handler);
+    g_cancellable_disconnect (s->host_iface->get_stop_cancellable (s->host), s->stop_handler);
   g_clear_object (&s->cancellable);
   g_clear_object (&s->client);
   g_clear_object (&s->upstream);
@@ -99,7 +100,7 @@ session_unref (Session *s)
   g_clear_pointer (&s->dest_str, g_free);
   g_clear_pointer (&s->denied, g_free);
   g_clear_pointer (&s->config, pk_socks_session_config_free);
-  g_clear_object (&s->server);
+  g_clear_object (&s->host);
   g_free (s);
 }
 
@@ -194,13 +195,13 @@ session_end (Session    *s,
     }
 
   log_session_end (s, result, detail);
-  pk_socks_server_session_ended (s->server, result, s->bytes_up, s->bytes_down);
+  s->host_iface->ended (s->host, result, s->bytes_up, s->bytes_down);
 
   g_socket_close (s->client, NULL);
   if (s->upstream != NULL)
     g_socket_close (s->upstream, NULL);
   if (s->has_slot)
-    pk_socks_server_release_slot (s->server, s->client_inet);
+    s->host_iface->release_slot (s->host, s->client_inet);
   s->has_slot = FALSE;
 
   session_unref (s);
@@ -804,8 +805,9 @@ session_cancelled_cb (gpointer data)
 }
 
 void
-pk_socks_session_start (PkSocksServer *server,
-                        GSocket       *client)
+pk_socks_session_start (const PkSocksSessionHost *iface,
+                        GObject                  *host,
+                        GSocket                  *client)
 {
   Session *s = g_new0 (Session, 1);
   g_autoptr(GSocketAddress) peer = NULL;
@@ -813,8 +815,9 @@ pk_socks_session_start (PkSocksServer *server,
   GMainContext *context = g_main_context_get_thread_default ();
 
   s->ref_count = 1;
-  s->server = g_object_ref (server);
-  s->config = pk_socks_server_dup_session_config (server);
+  s->host_iface = iface;
+  s->host = g_object_ref (host);
+  s->config = iface->dup_config (host);
   s->client = g_object_ref (client);
   s->start_us = g_get_monotonic_time ();
   s->cancellable = g_cancellable_new ();
@@ -837,10 +840,10 @@ pk_socks_session_start (PkSocksServer *server,
 
   if (s->config->policy->allow != NULL && !pk_cidr_list_matches (s->config->policy->allow, s->client_inet))
     s->denied = g_strdup_printf ("client %s is not in the allowlist", s->client_str);
-  else if ((s->denied = pk_socks_server_take_slot (server, s->client_inet)) == NULL)
+  else if ((s->denied = iface->take_slot (host, s->client_inet)) == NULL)
     s->has_slot = TRUE;
 
-  s->stop_handler = g_cancellable_connect (pk_socks_server_get_stop_cancellable (server),
+  s->stop_handler = g_cancellable_connect (iface->get_stop_cancellable (host),
                                            G_CALLBACK (stop_requested_cb),
                                            g_object_ref (s->cancellable), g_object_unref);
 
