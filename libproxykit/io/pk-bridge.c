@@ -788,10 +788,12 @@ pk_bridge_core_start (PkBridgeCore     *core,
     }
 
   /* One epoll set per context rather than a source per bridge: see
-   * pk-poller-private.h. A socket already in the watch (a connect's)
-   * only changes its events. */
+   * pk-poller-private.h. A socket already in the watch (a connect's, or
+   * a SOCKS session's client) only changes its events. */
   pk_poller_watch_set_func (watch, core_watch_cb, core);
-  if (!pk_poller_watch_set_fd (watch, 0, a, G_IO_IN, &error))
+  if (pk_poller_watch_get_fd (watch, 0) == a)
+    pk_poller_watch_set_events (watch, 0, G_IO_IN);
+  else if (!pk_poller_watch_set_fd (watch, 0, a, G_IO_IN, &error))
     {
       core_complete (core, error);
       return FALSE;

@@ -1,17 +1,24 @@
 /* pk-socks-session.c: one SOCKS5 client connection, from accept to close
  *
  * A session runs entirely in the thread-default main context of the
- * thread that accepted it: the handshake (greeting, RFC 1929 auth,
- * request) is read without blocking, names are resolved and connects made
- * through the listener's egress, and the data path is a PkBridge (CONNECT)
- * or a PkSocksUdpRelay (UDP ASSOCIATE). It ends with one log line.
+ * thread that accepted it, as a small state machine on that context's
+ * PkPoller: one watch, with the client's descriptor in slot 0, its
+ * handshake deadline and the session's cancellable, carries the
+ * handshake (greeting, RFC 1929 auth, request: non-blocking reads into
+ * the session's buffer), the wait for the connect, the UDP control
+ * connection and, for CONNECT, the data path itself (a PkBridgeCore that
+ * takes the watch over). No GSource or GIO stream per session. Names are
+ * resolved and connects made through the listener's egress; UDP
+ * ASSOCIATE runs a PkSocksUdpRelay. It ends with one log line.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
-#include "pk-bridge.h"
-#include "pk-cancel-source-private.h"
+#include <errno.h>
+#include <sys/socket.h>
+
+#include "pk-bridge-private.h"
 #include "pk-egress-private.h"
 #include "pk-error.h"
 #include "pk-socks-proto-private.h"
@@ -47,9 +54,7 @@ typedef struct {
 
   GCancellable *cancellable;
   gulong stop_handler;
-  GSource *read_source;
-  GSource *handshake_timer;
-  GSource *cancel_source;
+  PkPollerWatch *watch;       /* slot 0: the client; NULL once the bridge has it */
 
   guint8 buf[PK_SOCKS_MAX_MESSAGE * 2];
   gsize len;
@@ -58,7 +63,7 @@ typedef struct {
   guint16 dest_port;
   gint64 connect_started_us;  /* the connect timeout covers resolving too */
   GSocket *upstream;
-  PkBridge *bridge;
+  PkBridgeCore core;          /* CONNECT's data path, on the session's watch */
 
   guint8 command;
 
@@ -92,7 +97,6 @@ session_unref (Session *s)
   g_clear_object (&s->cancellable);
   g_clear_object (&s->client);
   g_clear_object (&s->upstream);
-  g_clear_object (&s->bridge);
   g_clear_object (&s->udp);
   g_clear_object (&s->client_inet);
   g_clear_pointer (&s->client_str, g_free);
@@ -104,15 +108,6 @@ session_unref (Session *s)
   g_free (s);
 }
 
-static void
-destroy_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
 
 static void
 log_session_end (Session    *s,
@@ -176,9 +171,7 @@ session_end (Session    *s,
       va_end (args);
     }
 
-  destroy_source (&s->read_source);
-  destroy_source (&s->handshake_timer);
-  pk_cancel_source_destroy (&s->cancel_source);
+  g_clear_pointer (&s->watch, pk_poller_watch_destroy);
   g_cancellable_cancel (s->cancellable);
 
   if (s->udp != NULL)
@@ -212,17 +205,18 @@ send_to_client (Session      *s,
                 const guint8 *data,
                 gsize         len)
 {
-  g_autoptr(GError) error = NULL;
   gssize n;
 
   /* Handshake replies are a few bytes on a socket whose send buffer is
    * empty: they go out in one call, or the client is not worth waiting
    * for. */
-  n = g_socket_send_with_blocking (s->client, (const char *) data, len, FALSE, NULL, &error);
+  do
+    n = send (g_socket_get_fd (s->client), data, len, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
   if (n == (gssize) len)
     return TRUE;
   session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "cannot send to the client: %s",
-               error ? error->message : "short write");
+               n < 0 ? g_strerror (errno) : "short write");
   return FALSE;
 }
 
@@ -244,55 +238,70 @@ reply_and_end (Session              *s,
 
 /* --- handshake --- */
 
-static gboolean
-handshake_timeout_cb (gpointer data)
+/* The client is readable during the handshake: what it sent goes into
+ * the session's buffer, and the state machine takes what it can. */
+static void
+handshake_readable (Session *s)
 {
-  Session *s = data;
-
-  g_clear_pointer (&s->handshake_timer, g_source_unref);
-  session_end (s, PK_SOCKS_RESULT_HANDSHAKE_TIMEOUT, "no request within %u ms",
-               s->config->handshake_timeout_ms);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-client_readable_cb (GSocket      *socket,
-                    GIOCondition  condition,
-                    gpointer      data)
-{
-  Session *s = data;
-  g_autoptr(GError) error = NULL;
-  gboolean keep;
   gssize n;
 
   if (s->len == sizeof s->buf)
     {
       session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "handshake too long");
-      return G_SOURCE_REMOVE;
+      return;
     }
 
-  n = g_socket_receive_with_blocking (socket, (char *) s->buf + s->len, sizeof s->buf - s->len,
-                                      FALSE, NULL, &error);
+  do
+    n = recv (g_socket_get_fd (s->client), s->buf + s->len, sizeof s->buf - s->len, 0);
+  while (n < 0 && errno == EINTR);
   if (n < 0)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        return G_SOURCE_CONTINUE;
-      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "%s", error->message);
-      return G_SOURCE_REMOVE;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "%s", g_strerror (errno));
+      return;
     }
   if (n == 0)
     {
       session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "client closed the connection during the handshake");
-      return G_SOURCE_REMOVE;
+      return;
     }
 
   s->len += n;
-  session_ref (s);
   session_process (s);
-  /* The request moves the session on and drops this source itself. */
-  keep = s->state <= STATE_REQUEST && s->read_source != NULL;
+}
+
+static void control_readable (Session *s);
+
+/* The session's watch, until the bridge takes it over: the client's
+ * descriptor (slot 0), the handshake deadline (-1) and the stop
+ * (PK_POLLER_CANCELLED). */
+static void
+session_watch_cb (PkPollerWatch *watch,
+                  int            slot,
+                  GIOCondition   condition,
+                  gpointer       data)
+{
+  Session *s = data;
+
+  session_ref (s);
+  if (slot == PK_POLLER_CANCELLED)
+    {
+      /* Connects end by themselves on cancellation, and report it. */
+      if (s->state <= STATE_REQUEST || s->state == STATE_UDP)
+        session_end (s, s->state == STATE_UDP ? PK_SOCKS_REPLY_SUCCEEDED : PK_SOCKS_RESULT_HANDSHAKE_FAILED,
+                     "closed by server stop");
+    }
+  else if (slot == -1)
+    {
+      if (s->state <= STATE_REQUEST)
+        session_end (s, PK_SOCKS_RESULT_HANDSHAKE_TIMEOUT, "no request within %u ms",
+                     s->config->handshake_timeout_ms);
+    }
+  else if (s->state <= STATE_REQUEST)
+    handshake_readable (s);
+  else if (s->state == STATE_UDP)
+    control_readable (s);
   session_unref (s);
-  return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 static void
@@ -432,8 +441,10 @@ process_request (Session *s)
     }
   consume (s, consumed);
 
-  destroy_source (&s->handshake_timer);
-  destroy_source (&s->read_source);
+  /* The handshake is over: no deadline, and nothing to read until the
+   * bridge or the UDP control path wants it. */
+  pk_poller_watch_set_deadline (s->watch, -1);
+  pk_poller_watch_set_events (s->watch, 0, 0);
   s->dest_str = pk_socks_address_to_string (&request.address);
   s->command = request.command;
 
@@ -499,18 +510,18 @@ destination_denied (PkSocksPolicy *policy,
 }
 
 static void
-bridge_done_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      data)
+bridge_done (PkBridgeCore *core,
+             GError       *error,
+             gpointer      data)
 {
   Session *s = data;
-  g_autoptr(GError) error = NULL;
-  gboolean ok = pk_bridge_run_finish (PK_BRIDGE (source), result, &error);
 
-  s->bytes_up = pk_bridge_get_bytes_a_to_b (s->bridge);
-  s->bytes_down = pk_bridge_get_bytes_b_to_a (s->bridge);
+  /* The core destroyed the watch. */
+  s->watch = NULL;
+  s->bytes_up += core->dir[0].bytes;
+  s->bytes_down += core->dir[1].bytes;
 
-  if (ok)
+  if (error == NULL)
     session_end (s, PK_SOCKS_REPLY_SUCCEEDED, NULL);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "idle for %u ms", s->config->idle_timeout_ms);
@@ -518,6 +529,7 @@ bridge_done_cb (GObject      *source,
     session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "closed by server stop");
   else
     session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "%s", error->message);
+  g_clear_error (&error);
   session_unref (s);
 }
 
@@ -558,10 +570,21 @@ connected (Session *s)
       s->len = 0;
     }
 
+  /* A stop that came while the connect finished: the watch has had its
+   * cancellation already. */
+  if (g_cancellable_is_cancelled (s->cancellable))
+    {
+      session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "closed by server stop");
+      return;
+    }
+
+  /* The bridge takes the session's watch over, with the client already
+   * in it and the session's cancellable; it calls bridge_done() once. */
   s->state = STATE_RELAYING;
-  s->bridge = pk_bridge_new (s->client, s->upstream);
-  pk_bridge_set_idle_timeout (s->bridge, s->config->idle_timeout_ms);
-  pk_bridge_run_async (s->bridge, s->cancellable, bridge_done_cb, session_ref (s));
+  pk_socket_set_nodelay (g_socket_get_fd (s->upstream));
+  pk_bridge_core_start (&s->core, g_socket_get_fd (s->client), g_socket_get_fd (s->upstream),
+                        g_steal_pointer (&s->watch), pk_pipe_pool_get_thread_default (),
+                        s->config->idle_timeout_ms, FALSE, bridge_done, session_ref (s));
 }
 
 static void
@@ -703,27 +726,23 @@ udp_idle_cb (PkSocksUdpRelay *relay,
   g_source_unref (idle);
 }
 
-static gboolean
-control_readable_cb (GSocket      *socket,
-                     GIOCondition  condition,
-                     gpointer      data)
+/* The UDP association's TCP connection: anything the client sends is
+ * dropped; RFC 1928: the association ends when the connection does. */
+static void
+control_readable (Session *s)
 {
-  Session *s = data;
-  g_autoptr(GError) error = NULL;
   char discard[512];
   gssize n;
 
-  n = g_socket_receive_with_blocking (socket, discard, sizeof discard, FALSE, NULL, &error);
-  if (n > 0 || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-    return G_SOURCE_CONTINUE;
-
-  /* RFC 1928: the association ends when its TCP connection does. */
-  g_clear_pointer (&s->read_source, g_source_unref);
+  do
+    n = recv (g_socket_get_fd (s->client), discard, sizeof discard, 0);
+  while (n < 0 && errno == EINTR);
+  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+    return;
   if (n == 0)
     session_end (s, PK_SOCKS_REPLY_SUCCEEDED, NULL);
   else
-    session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "%s", error->message);
-  return G_SOURCE_REMOVE;
+    session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "%s", g_strerror (errno));
 }
 
 static void
@@ -774,10 +793,7 @@ start_udp (Session              *s,
   s->udp_idle_handler = g_signal_connect (s->udp, "idle", G_CALLBACK (udp_idle_cb), s);
   pk_socks_udp_relay_start (s->udp);
 
-  s->read_source = g_socket_create_source (s->client, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-  g_source_set_callback (s->read_source, G_SOURCE_FUNC (control_readable_cb), s, NULL);
-  g_source_set_static_name (s->read_source, "[proxykit] socks UDP control");
-  g_source_attach (s->read_source, g_main_context_get_thread_default ());
+  pk_poller_watch_set_events (s->watch, 0, G_IO_IN);
 }
 
 /* --- start --- */
@@ -791,19 +807,6 @@ stop_requested_cb (GCancellable *stop,
   g_cancellable_cancel (data);
 }
 
-static gboolean
-session_cancelled_cb (gpointer data)
-{
-  Session *s = data;
-
-  /* Only sessions not yet in the bridge need this: the bridge and the
-   * connects end by themselves on cancellation. */
-  if (s->state <= STATE_REQUEST || s->state == STATE_UDP)
-    session_end (s, s->state == STATE_UDP ? PK_SOCKS_REPLY_SUCCEEDED : PK_SOCKS_RESULT_HANDSHAKE_FAILED,
-                 "closed by server stop");
-  return G_SOURCE_REMOVE;
-}
-
 void
 pk_socks_session_start (const PkSocksSessionHost *iface,
                         GObject                  *host,
@@ -812,7 +815,7 @@ pk_socks_session_start (const PkSocksSessionHost *iface,
   Session *s = g_new0 (Session, 1);
   g_autoptr(GSocketAddress) peer = NULL;
   g_autoptr(GError) error = NULL;
-  GMainContext *context = g_main_context_get_thread_default ();
+  PkPoller *poller;
 
   s->ref_count = 1;
   s->host_iface = iface;
@@ -847,24 +850,21 @@ pk_socks_session_start (const PkSocksSessionHost *iface,
                                            G_CALLBACK (stop_requested_cb),
                                            g_object_ref (s->cancellable), g_object_unref);
 
-  s->cancel_source = pk_cancel_source_new (s->cancellable);
-  g_source_set_callback (s->cancel_source, session_cancelled_cb, s, NULL);
-  g_source_set_static_name (s->cancel_source, "[proxykit] socks session stop");
-  /* Lower priority than I/O, so that the bridge's own handling of the
-   * cancellation comes first. */
-  g_source_set_priority (s->cancel_source, G_PRIORITY_LOW);
-  g_source_attach (s->cancel_source, context);
-
-  if (s->config->handshake_timeout_ms > 0)
+  /* One watch for the whole session: see the top of this file. */
+  poller = pk_poller_get_thread_default (&error);
+  if (poller == NULL)
     {
-      s->handshake_timer = g_timeout_source_new (s->config->handshake_timeout_ms);
-      g_source_set_callback (s->handshake_timer, handshake_timeout_cb, s, NULL);
-      g_source_set_static_name (s->handshake_timer, "[proxykit] socks handshake timeout");
-      g_source_attach (s->handshake_timer, context);
+      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "%s", error->message);
+      return;
     }
-
-  s->read_source = g_socket_create_source (client, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-  g_source_set_callback (s->read_source, G_SOURCE_FUNC (client_readable_cb), s, NULL);
-  g_source_set_static_name (s->read_source, "[proxykit] socks handshake");
-  g_source_attach (s->read_source, context);
+  s->watch = pk_poller_watch_new (poller, session_watch_cb, s);
+  if (!pk_poller_watch_set_fd (s->watch, 0, g_socket_get_fd (client), G_IO_IN, &error))
+    {
+      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "%s", error->message);
+      return;
+    }
+  if (s->config->handshake_timeout_ms > 0)
+    pk_poller_watch_set_deadline (s->watch, s->start_us +
+                                            (gint64) s->config->handshake_timeout_ms * G_TIME_SPAN_MILLISECOND);
+  pk_poller_watch_set_cancellable (s->watch, s->cancellable);
 }
