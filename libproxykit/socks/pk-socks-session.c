@@ -301,6 +301,10 @@ session_watch_cb (PkPollerWatch *watch,
     handshake_readable (s);
   else if (s->state == STATE_UDP)
     control_readable (s);
+  else if (s->state == STATE_CONNECTING)
+    /* Early data (or a hang-up) while the connect runs: it waits in the
+     * socket for the bridge; nothing to read until then. */
+    pk_poller_watch_set_events (watch, 0, 0);
   session_unref (s);
 }
 
@@ -441,10 +445,10 @@ process_request (Session *s)
     }
   consume (s, consumed);
 
-  /* The handshake is over: no deadline, and nothing to read until the
-   * bridge or the UDP control path wants it. */
+  /* The handshake is over: no deadline. The client stays in the set
+   * until it sends early (see session_watch_cb()), so that the bridge
+   * usually finds it there. */
   pk_poller_watch_set_deadline (s->watch, -1);
-  pk_poller_watch_set_events (s->watch, 0, 0);
   s->dest_str = pk_socks_address_to_string (&request.address);
   s->command = request.command;
 
