@@ -1089,12 +1089,18 @@ listener_stop (PkRelayListener *listener)
     g_socket_close (listener->socket, NULL);
 }
 
+/* Whether @b is @a's listener again. A rule on port 0 has no port of its
+ * own to be known by, so its name says which one it is: without that, every
+ * pk_relay_add_rule() would restart the port-0 rules before it, on a new
+ * port and with their connections closed. */
 static gboolean
 same_listen (PkRelayRule *a,
              PkRelayRule *b)
 {
-  return a->protocol == b->protocol && a->in_port == b->in_port && a->in_port != 0 &&
-         g_strcmp0 (a->listen_address, b->listen_address) == 0;
+  if (a->protocol != b->protocol || a->in_port != b->in_port ||
+      g_strcmp0 (a->listen_address, b->listen_address) != 0)
+    return FALSE;
+  return a->in_port != 0 || g_str_equal (a->name, b->name);
 }
 
 static gint
