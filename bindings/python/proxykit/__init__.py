@@ -10,6 +10,7 @@ that loop in a thread of its own, and the calls here block (each with a
 subclasses carrying the GError's ``domain``, ``code`` and ``message``.
 """
 from ._ffi import ffi as _ffi, lib as _lib
+from . import _log  # noqa: F401  (the library's messages into logging)
 from .errors import (  # noqa: F401
     Error, Failed, InvalidArgument, ConfigError, ProtocolError, AuthFailed,
     NotAllowed, NotSupported, EgressError, ResolveError, Busy, Cooldown,

@@ -148,9 +148,24 @@ unsigned long pk_py_signal_connect (gpointer instance, const char *signal, gsize
 void pk_py_signal_disconnect (gpointer instance, unsigned long handler_id);
 void pk_py_async_ready (GObject *source, GAsyncResult *res, gpointer user_data);
 
+typedef enum {
+  G_LOG_LEVEL_ERROR,
+  G_LOG_LEVEL_CRITICAL,
+  G_LOG_LEVEL_WARNING,
+  G_LOG_LEVEL_MESSAGE,
+  G_LOG_LEVEL_INFO,
+  G_LOG_LEVEL_DEBUG,
+  ...
+} GLogLevelFlags;
+void pk_py_log_install (void);
+void pk_py_log_set_enabled (gboolean enabled);
+void pk_py_log_set_debug (gboolean debug);
+void pk_py_log_emit (int level, const char *message);
+
 extern "Python" void _pk_py_invoke_cb (gsize id);
 extern "Python" void _pk_py_async_ready_cb (GObject *source, GAsyncResult *res, gsize id);
 extern "Python" void _pk_py_signal_cb (gsize id, guint n_values, const GValue *values);
+extern "Python" void _pk_py_log_cb (int level, const char *domain, const char *message);
 
 
 /* --- GHashTable (PkModem's device info and signal) --- */

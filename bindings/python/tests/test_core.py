@@ -1,4 +1,5 @@
 """The package's infrastructure: version, errors, the loop thread, signals."""
+import logging
 import os
 import re
 import signal
@@ -17,6 +18,35 @@ def test_version_is_the_c_library_version(srcdir):
         m = re.search(r"version:\s*'([^']+)'", f.read())
     assert proxykit.__version__ == m.group(1)
     assert '.'.join(map(str, proxykit.version_info)) == proxykit.__version__
+    # the loaded library's version (pk_get_version()), and the headers' one
+    assert proxykit.get_version() == proxykit.__version__ == proxykit.compiled_version
+
+
+def test_library_messages_go_to_python_logging(caplog, echo_server):
+    host, port, _ = echo_server
+    with caplog.at_level(logging.INFO, logger='proxykit'):
+        with proxykit.Relay() as relay:
+            relay.add_rule(in_port=0, out_host=host, out_port=port, name='logged',
+                           listen_address='127.0.0.1')
+    lines = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
+    assert any(name == 'proxykit' and level == logging.INFO and 'relay logged' in msg
+               for name, level, msg in lines), lines
+
+
+def test_log_levels_map_onto_logging(caplog):
+    with caplog.at_level(logging.DEBUG, logger='proxykit'):
+        proxykit._log.refresh()
+        for level, text in ((lib.G_LOG_LEVEL_WARNING, b'w'), (lib.G_LOG_LEVEL_MESSAGE, b'm'),
+                            (lib.G_LOG_LEVEL_INFO, b'i'), (lib.G_LOG_LEVEL_DEBUG, b'd')):
+            lib.pk_py_log_emit(level, text)
+    got = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == 'proxykit']
+    assert got == [(logging.WARNING, 'w'), (logging.INFO, 'm'), (logging.INFO, 'i'),
+                   (logging.DEBUG, 'd')]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger='proxykit'):
+        proxykit._log.refresh()
+        lib.pk_py_log_emit(lib.G_LOG_LEVEL_DEBUG, b'not wanted')
+    assert not [r for r in caplog.records if r.name == 'proxykit']
 
 
 PK_CODES = {
