@@ -68,6 +68,7 @@ class MetricsRecorder:
 
     @property
     def directory(self) -> str:
+        """The history directory."""
         return ffi.string(lib.pk_metrics_recorder_get_directory(self._ptr)).decode()
 
     def append(self, sample: dict) -> None:
@@ -127,6 +128,7 @@ class MetricsAlerts:
 
     @property
     def n_rules(self) -> int:
+        """How many ``[alert:NAME]`` rules were read."""
         return lib.pk_metrics_alerts_get_n_rules(self._ptr)
 
     def evaluate(self, sample: Optional[dict], now: Optional[When] = None) -> List[dict]:

@@ -41,6 +41,7 @@ class ModemStatus:
 
     @property
     def connected(self) -> bool:
+        """Whether the data connection is up."""
         return self.state == 'connected'
 
 
@@ -362,15 +363,18 @@ class HilinkModem(Modem):
 
     @property
     def base_url(self) -> str:
+        """The web API's address (``http://192.168.8.1``)."""
         return string(lib.pk_hilink_modem_get_base_url(self._ptr))
 
     @property
     def egress(self) -> Optional[Egress]:
+        """The egress requests to the modem leave through (``None``: the default route)."""
         ptr = lib.pk_hilink_modem_get_egress(self._ptr)
         return Egress._from_ptr(ptr) if ptr != ffi.NULL else None
 
     @property
     def request_timeout(self) -> float:
+        """Seconds one request to the modem may take."""
         return lib.pk_hilink_modem_get_timeout(self._ptr) / 1000.0
 
     def __str__(self) -> str:
@@ -389,10 +393,12 @@ class ToggleLimiter:
 
     @property
     def max(self) -> int:
+        """How many toggles may run at once."""
         return lib.pk_toggle_limiter_get_max(self._ptr)
 
     @property
     def running(self) -> int:
+        """How many toggles run now."""
         return _loop.run(lambda: lib.pk_toggle_limiter_get_running(self._ptr))
 
 
@@ -433,10 +439,12 @@ class Toggle:
 
     @property
     def id(self) -> int:
+        """The dongle number (``11`` for the dongle on 192.168.11.x)."""
         return lib.pk_toggle_get_id(self._ptr)
 
     @property
     def running(self) -> bool:
+        """Whether a toggle of this dongle runs now."""
         return bool(_loop.run(lambda: lib.pk_toggle_is_running(self._ptr)))
 
     @property
@@ -532,9 +540,11 @@ class ToggleServer(Service):
 
     @property
     def port(self) -> int:
+        """The port it listens on (0 when not listening)."""
         return lib.pk_toggle_server_get_port(self._ptr) if self._ptr != ffi.NULL else 0
 
     def stop(self) -> None:
+        """Stops listening; toggles under way finish."""
         self.serving = False
         if self._ptr != ffi.NULL:
             _loop.run(lambda: lib.pk_toggle_server_stop(self._ptr))

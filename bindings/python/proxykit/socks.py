@@ -31,6 +31,8 @@ class SocksStats(Record):
     results: Dict[str, int]
 
     def keys(self) -> List[str]:
+        """The flat keys of the dict access: the counters and ``result_NAME`` for each
+        result."""
         return (['sessions_active', 'sessions_total', 'bytes_up', 'bytes_down']
                 + [f'result_{name}' for name in self.results])
 
@@ -228,6 +230,7 @@ class SocksServer(Service):
 
     @property
     def serving(self) -> bool:
+        """Whether it listens now (between :meth:`start` and :meth:`stop`)."""
         return self._state == 'serving'
 
     @property
@@ -242,6 +245,7 @@ class SocksServer(Service):
 
     @property
     def name(self) -> Optional[str]:
+        """The name in log lines (``None``: the library's default)."""
         return string(lib.pk_socks_server_get_name(self._ptr))
 
     @property
@@ -252,10 +256,12 @@ class SocksServer(Service):
 
     @property
     def auth_required(self) -> bool:
+        """Whether clients must authenticate (there is a user)."""
         return bool(lib.pk_socks_server_get_auth_required(self._ptr))
 
     @property
     def sessions_active(self) -> int:
+        """Sessions open now."""
         return lib.pk_socks_server_get_sessions_active(self._ptr)
 
     def stats(self) -> 'SocksStats':

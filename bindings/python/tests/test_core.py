@@ -166,3 +166,27 @@ def test_python_side_timeout_cancels_the_call(blackhole_port):
     assert time.monotonic() - t0 < 30
     assert info.value.code == lib.G_IO_ERROR_TIMED_OUT
     assert not _loop._pending
+
+
+def _public_members():
+    import inspect
+    for name in proxykit.__all__:
+        obj = getattr(proxykit, name)
+        if name.startswith('__') or not (inspect.isclass(obj) or inspect.isfunction(obj)):
+            continue
+        yield name, obj
+        if inspect.isclass(obj) and not issubclass(obj, BaseException):
+            for attr, member in vars(obj).items():
+                if attr.startswith('_'):
+                    continue
+                if isinstance(member, property):
+                    yield f'{name}.{attr}', member.fget
+                elif isinstance(member, (staticmethod, classmethod)):
+                    yield f'{name}.{attr}', member.__func__
+                elif inspect.isfunction(member):
+                    yield f'{name}.{attr}', member
+
+
+def test_every_public_member_has_a_docstring():
+    missing = [name for name, obj in _public_members() if not (obj.__doc__ or '').strip()]
+    assert not missing, f'{len(missing)} public members without a docstring: {missing}'
