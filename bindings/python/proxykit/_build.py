@@ -45,8 +45,9 @@ def installed_headers_and_library():
     ``pkg-config proxykit-1`` points to."""
     try:
         cflags = _pkgconfig('--cflags-only-I').split()
-        libdirs = [_pkgconfig('--variable=libdir')]
-        libdirs += [f[2:] for f in _pkgconfig('--libs-only-L').split() if f.startswith('-L')]
+        # -L first: it has PKG_CONFIG_SYSROOT_DIR applied (a staged install)
+        libdirs = [f[2:] for f in _pkgconfig('--libs-only-L').split() if f.startswith('-L')]
+        libdirs.append(_pkgconfig('--variable=libdir'))
     except (OSError, subprocess.CalledProcessError) as e:
         stderr = getattr(e, 'stderr', '') or ''
         raise SystemExit(f'proxykit: pkg-config {PKG} failed ({stderr.strip() or e}): '
@@ -66,12 +67,29 @@ def installed_headers_and_library():
     return [umbrella], dirs, None
 
 
-def make_builder(cdef, pkgconfig=True):
+# Where the dynamic loader looks anyway: no run path is needed for these.
+SYSTEM_LIBDIRS = ('/lib', '/usr/lib', '/lib64', '/usr/lib64')
+
+
+def _run_path(library):
+    """Linker flags that let the extension find ``library`` without
+    LD_LIBRARY_PATH when it is outside the loader's default directories
+    (a prefix such as /opt/proxykit, or a build tree)."""
+    if not library:
+        return []
+    libdir = os.path.dirname(os.path.realpath(library))
+    if libdir in SYSTEM_LIBDIRS or os.path.dirname(libdir) in SYSTEM_LIBDIRS:
+        return []           # /usr/lib/x86_64-linux-gnu and the like
+    return [f'-Wl,-rpath,{libdir}']
+
+
+def make_builder(cdef, pkgconfig=True, library=None):
     builder = cffi.FFI()
     builder.cdef(cdef)
     shim = _read('_shim.c')
     if pkgconfig:
-        builder.set_source_pkgconfig('proxykit._proxykit', [PKG], shim)
+        builder.set_source_pkgconfig('proxykit._proxykit', [PKG], shim,
+                                     extra_link_args=_run_path(library))
     else:
         builder.set_source('proxykit._proxykit', shim)
     return builder
@@ -81,7 +99,8 @@ def make_builder(cdef, pkgconfig=True):
 # "ffibuilder".
 if __name__ == '__cffi__':
     _headers, _dirs, _library = installed_headers_and_library()
-    ffibuilder = make_builder(_cdefgen.generate(_headers, _library, _dirs), pkgconfig=True)
+    ffibuilder = make_builder(_cdefgen.generate(_headers, _library, _dirs), pkgconfig=True,
+                              library=_library)
 
 
 def main(argv):
@@ -105,7 +124,8 @@ def main(argv):
     if args.emit_c:
         make_builder(cdef, pkgconfig=False).emit_c_code(args.emit_c)
     if args.compile:
-        make_builder(cdef, pkgconfig=True).compile(tmpdir=args.compile, verbose=True)
+        make_builder(cdef, pkgconfig=True, library=library).compile(tmpdir=args.compile,
+                                                                   verbose=True)
     return 0
 
 
