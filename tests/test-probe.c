@@ -15,18 +15,6 @@
 
 #include "pk-test-utils.h"
 
-static void
-on_result (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-result_ready (gpointer data)
-{
-  return *(GAsyncResult **) data != NULL;
-}
-
 static gboolean
 run_probe (PkProbe *probe, guint timeout_ms, GError **error)
 {
@@ -34,8 +22,8 @@ run_probe (PkProbe *probe, guint timeout_ms, GError **error)
   guint64 latency = G_MAXUINT64;
   gboolean ok;
 
-  pk_probe_run_async (probe, timeout_ms, NULL, on_result, &result);
-  pk_test_wait_until (result_ready, &result, 20000);
+  pk_probe_run_async (probe, timeout_ms, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, 20000);
   ok = pk_probe_run_finish (probe, result, &latency, error);
   if (ok)
     g_assert_cmpuint (latency, <, G_MAXUINT64);
@@ -426,8 +414,8 @@ test_retries_pass_on_third_try (void)
                                     g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)));
   g_signal_connect (probe, "completed", G_CALLBACK (open_after_failures), &o);
 
-  pk_probe_run_with_retries_async (probe, 5, 10, 2000, NULL, on_result, &result);
-  pk_test_wait_until (result_ready, &result, 20000);
+  pk_probe_run_with_retries_async (probe, 5, 10, 2000, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, 20000);
   g_assert_true (pk_probe_run_with_retries_finish (probe, result, &tries, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (tries, ==, 3);
@@ -447,8 +435,8 @@ test_startup_check_fails_all_tries (void)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  pk_startup_check_async (NULL, target, 5, 5, 1000, NULL, on_result, &result);
-  pk_test_wait_until (result_ready, &result, 20000);
+  pk_startup_check_async (NULL, target, 5, 5, 1000, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, 20000);
   g_assert_false (pk_startup_check_finish (result, NULL, &error));
   g_assert_error (error, PK_ERROR, PK_ERROR_CHECK_FAILED);
   g_assert_nonnull (strstr (error->message, "failed 5 times"));
@@ -464,8 +452,8 @@ test_startup_check_passes (void)
   g_autoptr(GError) error = NULL;
   guint tries = 0;
 
-  pk_startup_check_async (NULL, target, 5, 5, 1000, NULL, on_result, &result);
-  pk_test_wait_until (result_ready, &result, 20000);
+  pk_startup_check_async (NULL, target, 5, 5, 1000, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, 20000);
   g_assert_true (pk_startup_check_finish (result, &tries, &error));
   g_assert_cmpuint (tries, ==, 1);
 }
@@ -487,10 +475,10 @@ test_retries_cancelled_during_delay (void)
 
   g_signal_connect (probe, "completed", G_CALLBACK (count_completed), &n);
   /* an hour between tries: only the cancellation can end this */
-  pk_probe_run_with_retries_async (probe, 5, 3600 * 1000, 1000, cancellable, on_result, &result);
+  pk_probe_run_with_retries_async (probe, 5, 3600 * 1000, 1000, cancellable, pk_test_store_result, &result);
   pk_test_wait_until (flag_is_nonzero, &n, 5000);
   g_cancellable_cancel (cancellable);
-  pk_test_wait_until (result_ready, &result, 5000);
+  pk_test_wait_result (&result, 5000);
   g_assert_false (pk_probe_run_with_retries_finish (probe, result, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpuint (n, ==, 1);
