@@ -159,7 +159,7 @@ pk_egress_class_init (PkEgressClass *klass)
   object_class->set_property = pk_egress_set_property;
 
   /**
-   * PkEgress:address: (nullable)
+   * PkEgress:address:
    *
    * The source address of outbound sockets, or %NULL for the kernel's
    * choice.
@@ -169,7 +169,7 @@ pk_egress_class_init (PkEgressClass *klass)
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   /**
-   * PkEgress:interface: (nullable)
+   * PkEgress:interface:
    *
    * The interface outbound sockets are bound to with `SO_BINDTODEVICE`,
    * or %NULL for none.
@@ -198,7 +198,7 @@ pk_egress_class_init (PkEgressClass *klass)
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   /**
-   * PkEgress:nameservers: (nullable)
+   * PkEgress:nameservers:
    *
    * The nameservers that resolve names for this egress ("192.168.8.1",
    * "[fd00::1]:5353"), asked through the egress itself so that a dongle's

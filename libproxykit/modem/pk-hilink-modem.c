@@ -250,7 +250,7 @@ pk_hilink_modem_class_init (PkHilinkModemClass *klass)
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   /**
-   * PkHilinkModem:username: (nullable)
+   * PkHilinkModem:username:
    *
    * The user name to log in with, or %NULL to never log in.
    */

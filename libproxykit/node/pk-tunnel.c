@@ -241,7 +241,7 @@ pk_tunnel_class_init (PkTunnelClass *klass)
     g_param_spec_enum ("state", NULL, NULL, PK_TYPE_TUNNEL_STATE, PK_TUNNEL_STATE_DOWN,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   /**
-   * PkTunnel:interface: (nullable)
+   * PkTunnel:interface:
    *
    * The interface, such as `ppp11`, once pppd named it.
    */

@@ -398,7 +398,7 @@ pk_watchdog_get_n_probes (PkWatchdog *self)
 /**
  * pk_watchdog_set_interval_ms:
  * @self: a #PkWatchdog
- * @value: milliseconds between rounds
+ * @interval_ms: milliseconds between rounds
  *
  * Sets #PkWatchdog:interval-ms; it applies from the next round on.
  */
@@ -412,7 +412,7 @@ DEFINE_UINT_ACCESSORS (interval_ms, PROP_INTERVAL_MS, 1)
 /**
  * pk_watchdog_set_retry_delay_ms:
  * @self: a #PkWatchdog
- * @value: milliseconds between rounds while confirming
+ * @retry_delay_ms: milliseconds between rounds while confirming
  *
  * Sets #PkWatchdog:retry-delay-ms.
  */
@@ -426,7 +426,7 @@ DEFINE_UINT_ACCESSORS (retry_delay_ms, PROP_RETRY_DELAY_MS, 1)
 /**
  * pk_watchdog_set_initial_delay_ms:
  * @self: a #PkWatchdog
- * @value: milliseconds before the first round
+ * @initial_delay_ms: milliseconds before the first round
  *
  * Sets #PkWatchdog:initial-delay-ms.
  */
@@ -440,7 +440,7 @@ DEFINE_UINT_ACCESSORS (initial_delay_ms, PROP_INITIAL_DELAY_MS, 0)
 /**
  * pk_watchdog_set_jitter_ms:
  * @self: a #PkWatchdog
- * @value: the largest random addition to each delay, in milliseconds
+ * @jitter_ms: the largest random addition to each delay, in milliseconds
  *
  * Sets #PkWatchdog:jitter-ms.
  */
@@ -454,7 +454,7 @@ DEFINE_UINT_ACCESSORS (jitter_ms, PROP_JITTER_MS, 0)
 /**
  * pk_watchdog_set_timeout_ms:
  * @self: a #PkWatchdog
- * @value: how long each probe may take, in milliseconds
+ * @timeout_ms: how long each probe may take, in milliseconds
  *
  * Sets #PkWatchdog:timeout-ms.
  */

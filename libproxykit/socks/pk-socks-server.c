@@ -260,7 +260,7 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
   object_class->set_property = pk_socks_server_set_property;
 
   /**
-   * PkSocksServer:name: (nullable)
+   * PkSocksServer:name:
    *
    * The listener's name in logs, for example the `11` of `[socks:11]`.
    */
@@ -326,7 +326,7 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
     g_param_spec_uint ("max-sessions-per-client", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   /**
-   * PkSocksServer:udp-advertise-address: (nullable)
+   * PkSocksServer:udp-advertise-address:
    *
    * The address a UDP ASSOCIATE reply tells clients to send datagrams to,
    * for a server behind NAT; %NULL for the local address of the client's
