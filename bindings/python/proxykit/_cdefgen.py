@@ -91,6 +91,7 @@ class Cdef:
             self._opaque(m.group(1) or m.group(2))
         text = _DECLARE.sub(' ', text)
         text = _DROP_MACROS.sub(' ', text)
+        text = _strip_inline_definitions(text)
         for stmt in _statements(text):
             self._statement(stmt, path)
 
@@ -155,6 +156,29 @@ class Cdef:
         out += [f'typedef ... {name};' for name in used + self.opaque]
         out += parts
         return prelude.rstrip('\n') + '\n' + '\n'.join(out) + '\n'
+
+
+def _strip_inline_definitions(text: str) -> str:
+    """Removes ``static inline`` functions with their bodies: nothing the
+    library exports, and cffi declares no bodies."""
+    out = []
+    pos = 0
+    for m in re.finditer(r'\bstatic\s+(?:inline|G_INLINE_FUNC)\b', text):
+        if m.start() < pos:
+            continue
+        brace = text.find('{', m.end())
+        semi = text.find(';', m.end())
+        if brace < 0 or (0 <= semi < brace):
+            continue        # a declaration without a body
+        depth = 0
+        for i in range(brace, len(text)):
+            depth += {'{': 1, '}': -1}.get(text[i], 0)
+            if depth == 0:
+                out.append(text[pos:m.start()])
+                pos = i + 1
+                break
+    out.append(text[pos:])
+    return ''.join(out)
 
 
 def _statements(text: str) -> Iterable[str]:
