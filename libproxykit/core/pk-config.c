@@ -30,6 +30,8 @@
  *                                 "SOCKS_CONNECT_TIMEOUT", 120000, &timeout_ms, &error))
  *   return FALSE;
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -91,6 +93,8 @@ pk_config_init (PkConfig *self)
  * value or the default.
  *
  * Returns: (transfer full): a new #PkConfig
+ *
+ * Since: 0.1
  */
 PkConfig *
 pk_config_new (void)
@@ -160,6 +164,8 @@ index_lines (PkConfig   *self,
  * Loads a configuration from memory, replacing what was loaded before.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_load_data (PkConfig    *self,
@@ -202,6 +208,8 @@ pk_config_load_data (PkConfig    *self,
  * Loads a configuration file, replacing what was loaded before.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_load_file (PkConfig    *self,
@@ -247,6 +255,8 @@ unquote_env_value (const char *value)
  * comment line.
  *
  * Returns: %TRUE, or %FALSE with @error set naming the bad line
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_load_env_file (PkConfig    *self,
@@ -310,6 +320,8 @@ pk_config_load_env_file (PkConfig    *self,
  *
  * Sets the environment that lookups consult, for tests and embedders
  * that must not depend on the process environment.
+ *
+ * Since: 0.1
  */
 void
 pk_config_set_environ (PkConfig           *self,
@@ -340,6 +352,8 @@ pk_config_set_environ (PkConfig           *self,
  * environment set with pk_config_set_environ() or the process's.
  *
  * Returns: (nullable): the value, or %NULL when unset or empty
+ *
+ * Since: 0.1
  */
 const char *
 pk_config_getenv (PkConfig   *self,
@@ -363,7 +377,11 @@ pk_config_getenv (PkConfig   *self,
  * pk_config_get_origin:
  * @self: a #PkConfig
  *
+ * Gets the path or name the configuration was loaded from.
+ *
  * Returns: (nullable): the path or name the configuration was loaded from
+ *
+ * Since: 0.1
  */
 const char *
 pk_config_get_origin (PkConfig *self)
@@ -382,6 +400,8 @@ pk_config_get_origin (PkConfig *self)
  * `[KIND:NAME]` (and `[KIND]` as the empty name), in file order.
  *
  * Returns: (transfer full) (array zero-terminated=1): the names
+ *
+ * Since: 0.1
  */
 char **
 pk_config_list_sections (PkConfig   *self,
@@ -416,7 +436,11 @@ pk_config_list_sections (PkConfig   *self,
  * @self: a #PkConfig
  * @section: a section name such as `socks:11`
  *
+ * Tells whether the section exists.
+ *
  * Returns: whether the section exists
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_has_section (PkConfig   *self,
@@ -433,7 +457,11 @@ pk_config_has_section (PkConfig   *self,
  * @section: a section name
  * @key: a key name
  *
+ * Tells whether @section sets @key.
+ *
  * Returns: whether @section sets @key
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_has_key (PkConfig   *self,
@@ -455,6 +483,8 @@ pk_config_has_key (PkConfig   *self,
  * `/etc/proxykit/proxykit.conf:12: [socks:11] connect-timeout`.
  *
  * Returns: (transfer full): the description
+ *
+ * Since: 0.1
  */
 char *
 pk_config_describe (PkConfig   *self,
@@ -485,6 +515,8 @@ pk_config_describe (PkConfig   *self,
  * typo in a key name is an error rather than a silent default.
  *
  * Returns: %TRUE, or %FALSE with @error set naming the line
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_check_keys (PkConfig           *self,
@@ -565,7 +597,11 @@ prefix_where (GError     **error,
  * @env_name: (nullable): an environment variable that overrides the key
  * @default_value: (nullable): the value when neither is set
  *
+ * Reads a string from @section.
+ *
  * Returns: (transfer full) (nullable): the value
+ *
+ * Since: 0.1
  */
 char *
 pk_config_dup_string (PkConfig   *self,
@@ -595,7 +631,12 @@ pk_config_dup_string (PkConfig   *self,
  * @out_value: (out): the value
  * @error: return location for a #GError
  *
+ * Reads an unsigned integer from @section, leaving @value untouched when the
+ * key is not set.
+ *
  * Returns: %TRUE, or %FALSE with @error set naming where the bad value is
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_get_uint (PkConfig    *self,
@@ -641,6 +682,8 @@ pk_config_get_uint (PkConfig    *self,
  * (`500ms`, `30s`, `2m`, `1h`).
  *
  * Returns: %TRUE, or %FALSE with @error set naming where the bad value is
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_get_duration_ms (PkConfig    *self,
@@ -683,6 +726,8 @@ pk_config_get_duration_ms (PkConfig    *self,
  * Reads a boolean: `true`/`false`, `yes`/`no`, `on`/`off` or `1`/`0`.
  *
  * Returns: %TRUE, or %FALSE with @error set naming where the bad value is
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_get_boolean (PkConfig    *self,

@@ -38,6 +38,8 @@
  *   "counters": { "fails": 0, "consecutive_failures": 0, "last_change": 1795000000 }
  * }
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -96,7 +98,11 @@ static const char * const status_names[] = {
  * pk_node_status_to_string:
  * @status: a #PkNodeStatus
  *
+ * Gets the name of @status as written in state files.
+ *
  * Returns: the name of @status as written in state files
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_status_to_string (PkNodeStatus status)
@@ -111,7 +117,11 @@ pk_node_status_to_string (PkNodeStatus status)
  * @str: a status name such as `online`
  * @out_status: (out): the status
  *
+ * Parses the name of a status, as written in state files.
+ *
  * Returns: %TRUE if @str names a status
+ *
+ * Since: 0.1
  */
 gboolean
 pk_node_status_from_string (const char   *str,
@@ -200,6 +210,8 @@ pk_node_state_class_init (PkNodeStateClass *klass)
    * PkNodeState:name:
    *
    * The node's name, also the name of its state file (`NAME.json`).
+   *
+   * Since: 0.1
    */
   properties[PROP_NAME] =
     g_param_spec_string ("name", NULL, NULL, NULL,
@@ -209,6 +221,8 @@ pk_node_state_class_init (PkNodeStateClass *klass)
    * PkNodeState:status:
    *
    * The node's status.
+   *
+   * Since: 0.1
    */
   properties[PROP_STATUS] =
     g_param_spec_enum ("status", NULL, NULL, PK_TYPE_NODE_STATUS, PK_NODE_STATUS_STOPPED,
@@ -218,6 +232,8 @@ pk_node_state_class_init (PkNodeStateClass *klass)
    * PkNodeState:fails:
    *
    * How many confirmed failures the node has had in total.
+   *
+   * Since: 0.1
    */
   properties[PROP_FAILS] =
     g_param_spec_uint ("fails", NULL, NULL, 0, G_MAXUINT, 0,
@@ -240,6 +256,8 @@ pk_node_state_init (PkNodeState *self)
  * tunnel, no listener, counters at zero.
  *
  * Returns: (transfer full): a new #PkNodeState
+ *
+ * Since: 0.1
  */
 PkNodeState *
 pk_node_state_new (const char *name)
@@ -253,7 +271,11 @@ pk_node_state_new (const char *name)
  * pk_node_state_get_name:
  * @self: a #PkNodeState
  *
+ * Gets the node's name.
+ *
  * Returns: the node's name
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_state_get_name (PkNodeState *self)
@@ -266,7 +288,11 @@ pk_node_state_get_name (PkNodeState *self)
  * pk_node_state_get_status:
  * @self: a #PkNodeState
  *
+ * Gets the node's status.
+ *
  * Returns: the node's status
+ *
+ * Since: 0.1
  */
 PkNodeStatus
 pk_node_state_get_status (PkNodeState *self)
@@ -283,6 +309,8 @@ pk_node_state_get_status (PkNodeState *self)
  *
  * Sets the status and its reason. When the status changes, the time of
  * the change is recorded.
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_set_status (PkNodeState  *self,
@@ -307,7 +335,11 @@ pk_node_state_set_status (PkNodeState  *self,
  * pk_node_state_get_reason:
  * @self: a #PkNodeState
  *
+ * Gets the reason given with the status.
+ *
  * Returns: (nullable): the reason given with the status
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_state_get_reason (PkNodeState *self)
@@ -320,7 +352,11 @@ pk_node_state_get_reason (PkNodeState *self)
  * pk_node_state_get_status_changed:
  * @self: a #PkNodeState
  *
+ * Tells when the status last changed, in seconds since the epoch (0 if never).
+ *
  * Returns: when the status last changed, in seconds since the epoch (0 if never)
+ *
+ * Since: 0.1
  */
 gint64
 pk_node_state_get_status_changed (PkNodeState *self)
@@ -333,7 +369,11 @@ pk_node_state_get_status_changed (PkNodeState *self)
  * pk_node_state_get_tunnel_server:
  * @self: a #PkNodeState
  *
+ * Gets the PPTP server, or %NULL without a tunnel.
+ *
  * Returns: (nullable): the PPTP server, or %NULL without a tunnel
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_state_get_tunnel_server (PkNodeState *self)
@@ -346,7 +386,11 @@ pk_node_state_get_tunnel_server (PkNodeState *self)
  * pk_node_state_get_tunnel_linkname:
  * @self: a #PkNodeState
  *
+ * Gets pppd's linkname (its pidfile is `ppp-LINKNAME.pid`).
+ *
  * Returns: (nullable): pppd's linkname (its pidfile is `ppp-LINKNAME.pid`)
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_state_get_tunnel_linkname (PkNodeState *self)
@@ -359,7 +403,11 @@ pk_node_state_get_tunnel_linkname (PkNodeState *self)
  * pk_node_state_get_tunnel_interface:
  * @self: a #PkNodeState
  *
+ * Gets the tunnel's interface (`pppN`).
+ *
  * Returns: (nullable): the tunnel's interface (`pppN`)
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_state_get_tunnel_interface (PkNodeState *self)
@@ -372,7 +420,11 @@ pk_node_state_get_tunnel_interface (PkNodeState *self)
  * pk_node_state_get_tunnel_unit:
  * @self: a #PkNodeState
  *
+ * Gets pppd's unit number, or -1 without a tunnel.
+ *
  * Returns: pppd's unit number, or -1 without a tunnel
+ *
+ * Since: 0.1
  */
 int
 pk_node_state_get_tunnel_unit (PkNodeState *self)
@@ -385,7 +437,11 @@ pk_node_state_get_tunnel_unit (PkNodeState *self)
  * pk_node_state_get_tunnel_pid:
  * @self: a #PkNodeState
  *
+ * Gets the pid of pppd, or 0.
+ *
  * Returns: the pid of pppd, or 0
+ *
+ * Since: 0.1
  */
 int
 pk_node_state_get_tunnel_pid (PkNodeState *self)
@@ -404,6 +460,8 @@ pk_node_state_get_tunnel_pid (PkNodeState *self)
  * @pid: pppd's pid, or 0
  *
  * Records the node's tunnel.
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_set_tunnel (PkNodeState *self,
@@ -434,6 +492,8 @@ pk_node_state_set_tunnel (PkNodeState *self,
  * @self: a #PkNodeState
  *
  * Forgets the tunnel (after it was destroyed).
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_clear_tunnel (PkNodeState *self)
@@ -452,7 +512,11 @@ pk_node_state_clear_tunnel (PkNodeState *self)
  * pk_node_state_get_socks_listen:
  * @self: a #PkNodeState
  *
+ * Gets the SOCKS listener's address, or %NULL.
+ *
  * Returns: (nullable): the SOCKS listener's address, or %NULL
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_state_get_socks_listen (PkNodeState *self)
@@ -465,7 +529,11 @@ pk_node_state_get_socks_listen (PkNodeState *self)
  * pk_node_state_get_socks_pid:
  * @self: a #PkNodeState
  *
+ * Gets the pid of the process serving SOCKS (pk-socks), or 0.
+ *
  * Returns: the pid of the process serving SOCKS (pk-socks), or 0
+ *
+ * Since: 0.1
  */
 int
 pk_node_state_get_socks_pid (PkNodeState *self)
@@ -481,6 +549,8 @@ pk_node_state_get_socks_pid (PkNodeState *self)
  * @pid: the pid of the process that serves it, or 0
  *
  * Records the node's SOCKS listener.
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_set_socks (PkNodeState *self,
@@ -503,6 +573,8 @@ pk_node_state_set_socks (PkNodeState *self,
  * @self: a #PkNodeState
  *
  * Forgets the SOCKS listener (after it was stopped).
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_clear_socks (PkNodeState *self)
@@ -518,7 +590,11 @@ pk_node_state_clear_socks (PkNodeState *self)
  * pk_node_state_get_fails:
  * @self: a #PkNodeState
  *
+ * Gets the total number of confirmed failures.
+ *
  * Returns: the total number of confirmed failures
+ *
+ * Since: 0.1
  */
 guint
 pk_node_state_get_fails (PkNodeState *self)
@@ -533,6 +609,8 @@ pk_node_state_get_fails (PkNodeState *self)
  * @fails: the total number of confirmed failures
  *
  * Sets the failure counter.
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_set_fails (PkNodeState *self,
@@ -550,7 +628,11 @@ pk_node_state_set_fails (PkNodeState *self,
  * pk_node_state_get_consecutive_failures:
  * @self: a #PkNodeState
  *
+ * Tells how many checks in a row have failed.
+ *
  * Returns: how many checks in a row have failed
+ *
+ * Since: 0.1
  */
 guint
 pk_node_state_get_consecutive_failures (PkNodeState *self)
@@ -565,6 +647,8 @@ pk_node_state_get_consecutive_failures (PkNodeState *self)
  * @n: how many checks in a row have failed
  *
  * Sets the consecutive-failure counter.
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_set_consecutive_failures (PkNodeState *self,
@@ -578,8 +662,13 @@ pk_node_state_set_consecutive_failures (PkNodeState *self,
  * pk_node_state_get_last_change:
  * @self: a #PkNodeState
  *
+ * Tells when the watchdog last saw the node's health change, in seconds since
+ * the epoch (0 if never).
+ *
  * Returns: when the watchdog last saw the node's health change, in
  *   seconds since the epoch (0 if never)
+ *
+ * Since: 0.1
  */
 gint64
 pk_node_state_get_last_change (PkNodeState *self)
@@ -594,6 +683,8 @@ pk_node_state_get_last_change (PkNodeState *self)
  * @unix_time: seconds since the epoch
  *
  * Sets when the watchdog last saw the node's health change.
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_set_last_change (PkNodeState *self,
@@ -607,7 +698,11 @@ pk_node_state_set_last_change (PkNodeState *self,
  * pk_node_state_to_json:
  * @self: a #PkNodeState
  *
+ * Serializes the node's state as written to its state file.
+ *
  * Returns: (transfer full): the node's state as a JSON document
+ *
+ * Since: 0.1
  */
 char *
 pk_node_state_to_json (PkNodeState *self)
@@ -735,6 +830,8 @@ get_member (JsonObject   *obj,
  *
  * Returns: (transfer full) (nullable): the state, or %NULL with @error
  *   set (%PK_ERROR_STATE naming the field that is wrong)
+ *
+ * Since: 0.1
  */
 PkNodeState *
 pk_node_state_new_from_json (const char  *data,

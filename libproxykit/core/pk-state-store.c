@@ -32,6 +32,8 @@
  * if (!pk_state_store_save (store, node, &error))
  *   g_warning ("%s", error->message);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -126,6 +128,8 @@ pk_state_store_class_init (PkStateStoreClass *klass)
    * PkStateStore:directory:
    *
    * The state directory; %NULL at construction means %PK_STATE_DIR_DEFAULT.
+   *
+   * Since: 0.1
    */
   properties[PROP_DIRECTORY] =
     g_param_spec_string ("directory", NULL, NULL, NULL,
@@ -154,6 +158,8 @@ pk_state_store_init (PkStateStore *self)
  * Creates a store. The directory is created on the first save.
  *
  * Returns: (transfer full): a new #PkStateStore
+ *
+ * Since: 0.1
  */
 PkStateStore *
 pk_state_store_new (const char *directory)
@@ -165,7 +171,11 @@ pk_state_store_new (const char *directory)
  * pk_state_store_get_directory:
  * @self: a #PkStateStore
  *
+ * Gets the state directory.
+ *
  * Returns: the state directory
+ *
+ * Since: 0.1
  */
 const char *
 pk_state_store_get_directory (PkStateStore *self)
@@ -182,6 +192,8 @@ pk_state_store_get_directory (PkStateStore *self)
  * digits, `-`, `_`, `.`, `:` and `@`, and do not start with a dot.
  *
  * Returns: %TRUE if @name can name a node
+ *
+ * Since: 0.1
  */
 gboolean
 pk_state_store_is_valid_name (const char *name)
@@ -216,7 +228,11 @@ check_name (const char  *name,
  * @self: a #PkStateStore
  * @name: a node name
  *
+ * Gets the path of the node's state file.
+ *
  * Returns: (transfer full): the path of the node's state file
+ *
+ * Since: 0.1
  */
 char *
 pk_state_store_dup_path (PkStateStore *self,
@@ -247,6 +263,8 @@ compare_strings (gconstpointer a,
  *
  * Returns: (transfer full) (array zero-terminated=1) (nullable): node
  *   names, or %NULL with @error set if the directory cannot be read
+ *
+ * Since: 0.1
  */
 char **
 pk_state_store_list (PkStateStore  *self,
@@ -301,6 +319,8 @@ pk_state_store_list (PkStateStore  *self,
  * Returns: (transfer full) (nullable): the node's state, or %NULL with
  *   @error set: %G_FILE_ERROR_NOENT if the node has no state file,
  *   %PK_ERROR_STATE (naming the file) if it cannot be read or parsed
+ *
+ * Since: 0.1
  */
 PkNodeState *
 pk_state_store_load (PkStateStore  *self,
@@ -355,6 +375,8 @@ pk_state_store_load (PkStateStore  *self,
  *
  * Returns: (transfer full) (nullable): the node's state, or %NULL with
  *   @error set
+ *
+ * Since: 0.1
  */
 PkNodeState *
 pk_state_store_load_or_new (PkStateStore  *self,
@@ -382,6 +404,8 @@ pk_state_store_load_or_new (PkStateStore  *self,
  * (mode 0755) if needed.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_STATE naming the file)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_state_store_save (PkStateStore  *self,
@@ -430,6 +454,8 @@ pk_state_store_save (PkStateStore  *self,
  * Deletes a node's state file; a node without one is not an error.
  *
  * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_state_store_remove (PkStateStore  *self,
@@ -466,6 +492,8 @@ pk_state_store_remove (PkStateStore  *self,
  *
  * Returns: (transfer full) (nullable): the node's state, or %NULL with
  *   @error set (and the lock not held)
+ *
+ * Since: 0.1
  */
 PkNodeState *
 pk_state_store_load_locked (PkStateStore  *self,
@@ -515,6 +543,8 @@ pk_state_store_load_locked (PkStateStore  *self,
  * @name: a node name
  *
  * Releases the node's lock without writing.
+ *
+ * Since: 0.1
  */
 void
 pk_state_store_unlock (PkStateStore *self,
@@ -534,6 +564,8 @@ pk_state_store_unlock (PkStateStore *self,
  * write fails).
  *
  * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_state_store_save_unlock (PkStateStore  *self,

@@ -35,6 +35,8 @@ pk_inet_address_list_free (gpointer list)
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_INVALID_ARGUMENT,
  *   quoting @str and the range)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_parse_uint (const char  *str,
@@ -163,6 +165,8 @@ pk_parse_socket_address (const char  *str,
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_INVALID_ARGUMENT,
  *   quoting @str with examples)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_parse_duration_ms (const char  *str,

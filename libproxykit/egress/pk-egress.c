@@ -27,6 +27,8 @@
  * pk_egress_connect_to_host_async (egress, "example.org", 443, 30000,
  *                                  NULL, on_connected, data);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -163,6 +165,8 @@ pk_egress_class_init (PkEgressClass *klass)
    *
    * The source address of outbound sockets, or %NULL for the kernel's
    * choice.
+   *
+   * Since: 0.1
    */
   properties[PROP_ADDRESS] =
     g_param_spec_string ("address", NULL, NULL, NULL,
@@ -173,6 +177,8 @@ pk_egress_class_init (PkEgressClass *klass)
    *
    * The interface outbound sockets are bound to with `SO_BINDTODEVICE`,
    * or %NULL for none.
+   *
+   * Since: 0.1
    */
   properties[PROP_INTERFACE] =
     g_param_spec_string ("interface", NULL, NULL, NULL,
@@ -182,6 +188,8 @@ pk_egress_class_init (PkEgressClass *klass)
    * PkEgress:fwmark:
    *
    * The firewall mark (`SO_MARK`) of outbound sockets, 0 for none.
+   *
+   * Since: 0.1
    */
   properties[PROP_FWMARK] =
     g_param_spec_uint ("fwmark", NULL, NULL, 0, G_MAXUINT32, 0,
@@ -192,6 +200,8 @@ pk_egress_class_init (PkEgressClass *klass)
    *
    * The IP TTL (IPv6 hop limit) of outbound packets, 0 for the system
    * default.
+   *
+   * Since: 0.1
    */
   properties[PROP_TTL] =
     g_param_spec_uint ("ttl", NULL, NULL, 0, 255, 0,
@@ -204,6 +214,8 @@ pk_egress_class_init (PkEgressClass *klass)
    * "[fd00::1]:5353"), asked through the egress itself so that a dongle's
    * DNS goes out through the dongle; %NULL or empty for the system
    * resolver.
+   *
+   * Since: 0.1
    */
   properties[PROP_NAMESERVERS] =
     g_param_spec_boxed ("nameservers", NULL, NULL, G_TYPE_STRV,
@@ -224,6 +236,8 @@ pk_egress_init (PkEgress *self)
  * route with the kernel's choice of source address.
  *
  * Returns: (transfer full): a new #PkEgress
+ *
+ * Since: 0.1
  */
 PkEgress *
 pk_egress_new (void)
@@ -244,6 +258,8 @@ pk_egress_new (void)
  * Returns: (transfer full) (nullable): a new #PkEgress, or %NULL with
  *   @error set if @address is not an IP address or @interface is not a
  *   valid interface name
+ *
+ * Since: 0.1
  */
 PkEgress *
 pk_egress_new_full (const char  *address,
@@ -278,7 +294,11 @@ pk_egress_new_full (const char  *address,
  * pk_egress_get_address:
  * @self: a #PkEgress
  *
+ * Gets the source address, or %NULL.
+ *
  * Returns: (nullable): the source address, or %NULL
+ *
+ * Since: 0.1
  */
 const char *
 pk_egress_get_address (PkEgress *self)
@@ -297,6 +317,8 @@ pk_egress_get_address (PkEgress *self)
  * Sets the source address of outbound sockets.
  *
  * Returns: %TRUE, or %FALSE with @error set if @address is not an IP address
+ *
+ * Since: 0.1
  */
 gboolean
 pk_egress_set_address (PkEgress    *self,
@@ -343,7 +365,11 @@ pk_egress_set_address (PkEgress    *self,
  * pk_egress_get_interface:
  * @self: a #PkEgress
  *
+ * Gets the interface name, or %NULL.
+ *
  * Returns: (nullable): the interface name, or %NULL
+ *
+ * Since: 0.1
  */
 const char *
 pk_egress_get_interface (PkEgress *self)
@@ -359,6 +385,8 @@ pk_egress_get_interface (PkEgress *self)
  * @interface: (nullable): an interface name, or %NULL
  *
  * Sets the interface outbound sockets are bound to.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_set_interface (PkEgress   *self,
@@ -381,7 +409,11 @@ pk_egress_set_interface (PkEgress   *self,
  * pk_egress_get_fwmark:
  * @self: a #PkEgress
  *
+ * Gets the firewall mark, 0 for none.
+ *
  * Returns: the firewall mark, 0 for none
+ *
+ * Since: 0.1
  */
 guint32
 pk_egress_get_fwmark (PkEgress *self)
@@ -397,6 +429,8 @@ pk_egress_get_fwmark (PkEgress *self)
  * @fwmark: the firewall mark, 0 for none
  *
  * Sets the `SO_MARK` of outbound sockets.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_set_fwmark (PkEgress *self,
@@ -415,7 +449,11 @@ pk_egress_set_fwmark (PkEgress *self,
  * pk_egress_get_ttl:
  * @self: a #PkEgress
  *
+ * Gets the IP TTL, 0 for the system default.
+ *
  * Returns: the IP TTL, 0 for the system default
+ *
+ * Since: 0.1
  */
 guint
 pk_egress_get_ttl (PkEgress *self)
@@ -431,6 +469,8 @@ pk_egress_get_ttl (PkEgress *self)
  * @ttl: the IP TTL from 1 to 255, 0 for the system default
  *
  * Sets the TTL (IPv6 hop limit) of outbound packets.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_set_ttl (PkEgress *self,
@@ -450,8 +490,12 @@ pk_egress_set_ttl (PkEgress *self,
  * pk_egress_get_nameservers:
  * @self: a #PkEgress
  *
+ * Gets the nameservers, or %NULL for the system resolver.
+ *
  * Returns: (nullable) (transfer none) (array zero-terminated=1): the
  *   nameservers, or %NULL for the system resolver
+ *
+ * Since: 0.1
  */
 const char * const *
 pk_egress_get_nameservers (PkEgress *self)
@@ -474,6 +518,8 @@ pk_egress_get_nameservers (PkEgress *self)
  *
  * Returns: %TRUE, or %FALSE with @error set if an entry is not an IP
  *   address with an optional port
+ *
+ * Since: 0.1
  */
 gboolean
 pk_egress_set_nameservers (PkEgress            *self,
@@ -512,7 +558,11 @@ pk_egress_set_nameservers (PkEgress            *self,
  * pk_egress_is_default:
  * @self: a #PkEgress
  *
+ * Tells whether the egress changes nothing about outbound sockets.
+ *
  * Returns: %TRUE if the egress changes nothing about outbound sockets
+ *
+ * Since: 0.1
  */
 gboolean
 pk_egress_is_default (PkEgress *self)
@@ -531,6 +581,8 @@ pk_egress_is_default (PkEgress *self)
  * `address=192.168.11.100 interface=eth1` or `default`.
  *
  * Returns: (transfer full): a description
+ *
+ * Since: 0.1
  */
 char *
 pk_egress_to_string (PkEgress *self)
@@ -581,6 +633,8 @@ egress_error (PkEgress    *self,
  * could only leave by another route.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_EGRESS)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_egress_prepare_socket (PkEgress  *self,
@@ -674,6 +728,8 @@ pk_egress_prepare_fd (PkEgress       *self,
  * Creates a non-blocking socket with the egress applied to it.
  *
  * Returns: (transfer full) (nullable): the socket, or %NULL with @error set
+ *
+ * Since: 0.1
  */
 GSocket *
 pk_egress_create_socket (PkEgress       *self,
@@ -872,6 +928,8 @@ resolve_outer_cancelled (GCancellable *cancellable,
  * egress (of its source address's family, when it has one). Names are
  * resolved off the calling thread; the callback runs in the thread-default
  * main context of the caller.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_resolve_async (PkEgress            *self,
@@ -959,9 +1017,13 @@ pk_egress_resolve_async (PkEgress            *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@Egress.resolve_async].
+ *
  * Returns: (transfer full) (element-type GInetAddress): the addresses, or
  *   %NULL with @error set: %PK_ERROR_RESOLVE, %PK_ERROR_EGRESS,
  *   %G_IO_ERROR_TIMED_OUT or %G_IO_ERROR_CANCELLED
+ *
+ * Since: 0.1
  */
 GList *
 pk_egress_resolve_finish (PkEgress      *self,
@@ -1057,6 +1119,8 @@ connect_watch_cb (PkPollerWatch *watch,
  *
  * Opens a TCP connection to @address through this egress. The socket is
  * non-blocking and never leaves by another route than the egress allows.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_connect_async (PkEgress            *self,
@@ -1127,11 +1191,15 @@ pk_egress_connect_async (PkEgress            *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@Egress.connect_async].
+ *
  * Returns: (transfer full): the connected, non-blocking socket, or %NULL
  *   with @error set: GIO's errors for the connect itself
  *   (%G_IO_ERROR_CONNECTION_REFUSED, %G_IO_ERROR_NETWORK_UNREACHABLE,
  *   %G_IO_ERROR_HOST_UNREACHABLE, %G_IO_ERROR_TIMED_OUT), %PK_ERROR_EGRESS
  *   when the egress cannot be applied
+ *
+ * Since: 0.1
  */
 GSocket *
 pk_egress_connect_finish (PkEgress      *self,
@@ -1272,6 +1340,8 @@ host_resolve_done (GObject      *source,
  *
  * Resolves @host (see pk_egress_resolve_async()) and connects to its
  * addresses in turn until one answers or the time is up.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_connect_to_host_async (PkEgress            *self,
@@ -1308,9 +1378,13 @@ pk_egress_connect_to_host_async (PkEgress            *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@Egress.connect_to_host_async].
+ *
  * Returns: (transfer full): the connected, non-blocking socket, or %NULL
  *   with @error set (see pk_egress_connect_finish() and
  *   pk_egress_resolve_finish())
+ *
+ * Since: 0.1
  */
 GSocket *
 pk_egress_connect_to_host_finish (PkEgress      *self,

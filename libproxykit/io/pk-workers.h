@@ -26,6 +26,8 @@ G_DECLARE_FINAL_TYPE (PkWorkers, pk_workers, PK, WORKERS, GObject)
  * Called on the worker's thread, with the worker's main context as the
  * thread-default one, for each accepted client. Take a reference on
  * @client to keep it; the session stays on this thread.
+ *
+ * Since: 0.1
  */
 typedef void (*PkWorkersAcceptFunc) (GSocket  *client,
                                      guint     worker,

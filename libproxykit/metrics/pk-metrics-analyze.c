@@ -354,6 +354,8 @@ check_listeners (Analysis *a)
  *
  * Returns: (transfer full): a JSON object with `samples`, `from`, `to` and
  *   `suspects`, a list of objects with `cause`, `summary` and `evidence`
+ *
+ * Since: 0.1
  */
 JsonNode *
 pk_metrics_analyze_samples (JsonArray *samples)
@@ -439,6 +441,8 @@ pk_metrics_analyze_samples (JsonArray *samples)
  *
  * Returns: (transfer full): the analysis, or %NULL with @error set when
  *   there is no history around that time
+ *
+ * Since: 0.1
  */
 JsonNode *
 pk_metrics_analyze (const char *directory,

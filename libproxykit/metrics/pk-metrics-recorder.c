@@ -29,6 +29,8 @@
  * if (!pk_metrics_recorder_append (rec, sample, &error))
  *   g_warning ("%s", error->message);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -135,6 +137,8 @@ pk_metrics_recorder_class_init (PkMetricsRecorderClass *klass)
    * PkMetricsRecorder:directory:
    *
    * The directory that holds the history.
+   *
+   * Since: 0.1
    */
   properties[PROP_DIRECTORY] =
     g_param_spec_string ("directory", NULL, NULL, NULL,
@@ -158,7 +162,11 @@ pk_metrics_recorder_init (PkMetricsRecorder *self)
  * pk_metrics_recorder_new:
  * @directory: where the history is kept (created as needed)
  *
+ * Creates a recorder of samples into a history directory.
+ *
  * Returns: (transfer full): a recorder
+ *
+ * Since: 0.1
  */
 PkMetricsRecorder *
 pk_metrics_recorder_new (const char *directory)
@@ -171,7 +179,11 @@ pk_metrics_recorder_new (const char *directory)
  * pk_metrics_recorder_get_directory:
  * @self: a recorder
  *
+ * Gets the history directory.
+ *
  * Returns: the history directory
+ *
+ * Since: 0.1
  */
 const char *
 pk_metrics_recorder_get_directory (PkMetricsRecorder *self)
@@ -186,6 +198,8 @@ pk_metrics_recorder_get_directory (PkMetricsRecorder *self)
  * @layout: one raw file per hour or per day
  *
  * Chooses how raw samples are grouped into files (hourly by default).
+ *
+ * Since: 0.1
  */
 void
 pk_metrics_recorder_set_layout (PkMetricsRecorder   *self,
@@ -204,6 +218,8 @@ pk_metrics_recorder_set_layout (PkMetricsRecorder   *self,
  * @daily_days: days of daily rollups to keep (default 365)
  *
  * Sets how much history is kept.
+ *
+ * Since: 0.1
  */
 void
 pk_metrics_recorder_set_retention (PkMetricsRecorder *self,
@@ -534,6 +550,8 @@ read_file_into (const char *path,
  * parse (a record cut off by a crash) are skipped.
  *
  * Returns: (transfer full): a JSON array of objects
+ *
+ * Since: 0.1
  */
 JsonNode *
 pk_metrics_history_read (const char          *directory,
@@ -860,6 +878,8 @@ expire_kind (PkMetricsRecorder *self,
  * stays). [method@MetricsRecorder.append] calls this as needed.
  *
  * Returns: %TRUE
+ *
+ * Since: 0.1
  */
 gboolean
 pk_metrics_recorder_expire (PkMetricsRecorder *self,
@@ -895,8 +915,13 @@ pk_metrics_recorder_expire (PkMetricsRecorder *self,
  * pk_metrics_recorder_get_raw_size:
  * @self: a recorder
  *
+ * Gets the size in bytes of the raw samples, as of the last expiry plus what
+ * was appended since.
+ *
  * Returns: the size in bytes of the raw samples, as of the last expiry
  *   plus what was appended since
+ *
+ * Since: 0.1
  */
 guint64
 pk_metrics_recorder_get_raw_size (PkMetricsRecorder *self)
@@ -916,6 +941,8 @@ pk_metrics_recorder_get_raw_size (PkMetricsRecorder *self)
  * up and old history is expired.
  *
  * Returns: %TRUE on success
+ *
+ * Since: 0.1
  */
 gboolean
 pk_metrics_recorder_append (PkMetricsRecorder *self,

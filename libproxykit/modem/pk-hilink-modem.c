@@ -36,6 +36,8 @@
  * pk_hilink_modem_set_credentials (modem, "admin", "secret");
  * pk_modem_set_data_enabled_async (PK_MODEM (modem), FALSE, NULL, on_data_off, NULL);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -235,6 +237,8 @@ pk_hilink_modem_class_init (PkHilinkModemClass *klass)
    * PkHilinkModem:base-url:
    *
    * The web API's base URL, e.g. `http://192.168.11.1`.
+   *
+   * Since: 0.1
    */
   properties[PROP_BASE_URL] =
     g_param_spec_string ("base-url", NULL, NULL, PK_HILINK_DEFAULT_URL,
@@ -244,6 +248,8 @@ pk_hilink_modem_class_init (PkHilinkModemClass *klass)
    * PkHilinkModem:egress:
    *
    * The egress every connection to the device leaves through.
+   *
+   * Since: 0.1
    */
   properties[PROP_EGRESS] =
     g_param_spec_object ("egress", NULL, NULL, PK_TYPE_EGRESS,
@@ -253,6 +259,8 @@ pk_hilink_modem_class_init (PkHilinkModemClass *klass)
    * PkHilinkModem:username:
    *
    * The user name to log in with, or %NULL to never log in.
+   *
+   * Since: 0.1
    */
   properties[PROP_USERNAME] =
     g_param_spec_string ("username", NULL, NULL, NULL,
@@ -263,6 +271,8 @@ pk_hilink_modem_class_init (PkHilinkModemClass *klass)
    *
    * The bound of one call in milliseconds, session setup and retry
    * included.
+   *
+   * Since: 0.1
    */
   properties[PROP_TIMEOUT] =
     g_param_spec_uint ("timeout", NULL, NULL, 1, G_MAXUINT, PK_HILINK_DEFAULT_TIMEOUT_MS,
@@ -291,6 +301,8 @@ pk_hilink_modem_init (PkHilinkModem *self)
  *
  * Returns: (transfer full) (nullable): a new #PkHilinkModem, or %NULL with
  *   @error set (%PK_ERROR_INVALID_ARGUMENT) if @base_url is not an http URL
+ *
+ * Since: 0.1
  */
 PkHilinkModem *
 pk_hilink_modem_new (const char  *base_url,
@@ -323,7 +335,11 @@ pk_hilink_modem_new (const char  *base_url,
  * pk_hilink_modem_get_base_url:
  * @self: a #PkHilinkModem
  *
+ * Gets the web API's base URL, without a trailing slash.
+ *
  * Returns: the web API's base URL, without a trailing slash
+ *
+ * Since: 0.1
  */
 const char *
 pk_hilink_modem_get_base_url (PkHilinkModem *self)
@@ -337,7 +353,11 @@ pk_hilink_modem_get_base_url (PkHilinkModem *self)
  * pk_hilink_modem_get_egress:
  * @self: a #PkHilinkModem
  *
+ * Gets the egress connections leave through.
+ *
  * Returns: (transfer none): the egress connections leave through
+ *
+ * Since: 0.1
  */
 PkEgress *
 pk_hilink_modem_get_egress (PkHilinkModem *self)
@@ -355,6 +375,8 @@ pk_hilink_modem_get_egress (PkHilinkModem *self)
  *
  * Sets the credentials used when the device asks for a login. The next
  * call sets up a new session.
+ *
+ * Since: 0.1
  */
 void
 pk_hilink_modem_set_credentials (PkHilinkModem *self,
@@ -387,7 +409,11 @@ pk_hilink_modem_set_credentials (PkHilinkModem *self,
  * pk_hilink_modem_get_username:
  * @self: a #PkHilinkModem
  *
+ * Gets the user name, or %NULL if none is set.
+ *
  * Returns: (nullable): the user name, or %NULL if none is set
+ *
+ * Since: 0.1
  */
 const char *
 pk_hilink_modem_get_username (PkHilinkModem *self)
@@ -401,7 +427,11 @@ pk_hilink_modem_get_username (PkHilinkModem *self)
  * pk_hilink_modem_get_timeout:
  * @self: a #PkHilinkModem
  *
+ * Gets the bound of one call, in milliseconds.
+ *
  * Returns: the bound of one call, in milliseconds
+ *
+ * Since: 0.1
  */
 guint
 pk_hilink_modem_get_timeout (PkHilinkModem *self)
@@ -418,6 +448,8 @@ pk_hilink_modem_get_timeout (PkHilinkModem *self)
  *
  * Sets how long one call may take, session setup, login and retry
  * included.
+ *
+ * Since: 0.1
  */
 void
 pk_hilink_modem_set_timeout (PkHilinkModem *self,

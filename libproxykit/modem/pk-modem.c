@@ -29,6 +29,8 @@
  *
  * pk_modem_get_status_async (modem, NULL, on_status, NULL);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -50,6 +52,8 @@ pk_modem_default_init (PkModemInterface *iface)
  * @user_data: data for @callback
  *
  * Reads the state of the data connection and the WAN address.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_get_status_async (PkModem             *self,
@@ -74,6 +78,8 @@ pk_modem_get_status_async (PkModem             *self,
  * Finishes [method@Modem.get_status_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_get_status_finish (PkModem       *self,
@@ -96,6 +102,8 @@ pk_modem_get_status_finish (PkModem       *self,
  * @user_data: data for @callback
  *
  * Reads the device information.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_get_device_info_async (PkModem             *self,
@@ -118,6 +126,8 @@ pk_modem_get_device_info_async (PkModem             *self,
  * Finishes [method@Modem.get_device_info_async].
  *
  * Returns: (transfer full) (element-type utf8 utf8): the information by key (`device-name`, `imei`, `imsi`, `iccid`, `serial-number`, `hardware-version`, `software-version`, `mac-address`, `msisdn`, plus backend-specific keys), or %NULL with @error set
+ *
+ * Since: 0.1
  */
 GHashTable *
 pk_modem_get_device_info_finish (PkModem       *self,
@@ -138,6 +148,8 @@ pk_modem_get_device_info_finish (PkModem       *self,
  * @user_data: data for @callback
  *
  * Reads the signal information.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_get_signal_async (PkModem             *self,
@@ -160,6 +172,8 @@ pk_modem_get_signal_async (PkModem             *self,
  * Finishes [method@Modem.get_signal_async].
  *
  * Returns: (transfer full) (element-type utf8 utf8): the values by key (`rssi`, `rsrp`, `rsrq`, `sinr`, `rscp`, `ecio`, `cell-id`, `band`, `mode` where known; values are strings as the modem reports them, e.g. `-85dBm`), or %NULL with @error set
+ *
+ * Since: 0.1
  */
 GHashTable *
 pk_modem_get_signal_finish (PkModem       *self,
@@ -180,6 +194,8 @@ pk_modem_get_signal_finish (PkModem       *self,
  * @user_data: data for @callback
  *
  * Reads the traffic counters.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_get_traffic_async (PkModem             *self,
@@ -203,6 +219,8 @@ pk_modem_get_traffic_async (PkModem             *self,
  * Finishes [method@Modem.get_traffic_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_get_traffic_finish (PkModem       *self,
@@ -224,6 +242,8 @@ pk_modem_get_traffic_finish (PkModem       *self,
  * @user_data: data for @callback
  *
  * Reads the mobile data switch.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_get_data_enabled_async (PkModem             *self,
@@ -247,6 +267,8 @@ pk_modem_get_data_enabled_async (PkModem             *self,
  * Finishes [method@Modem.get_data_enabled_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_get_data_enabled_finish (PkModem       *self,
@@ -269,6 +291,8 @@ pk_modem_get_data_enabled_finish (PkModem       *self,
  * @user_data: data for @callback
  *
  * Turns mobile data on or off.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_set_data_enabled_async (PkModem             *self,
@@ -292,6 +316,8 @@ pk_modem_set_data_enabled_async (PkModem             *self,
  * Finishes [method@Modem.set_data_enabled_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_set_data_enabled_finish (PkModem       *self,
@@ -312,6 +338,8 @@ pk_modem_set_data_enabled_finish (PkModem       *self,
  * @user_data: data for @callback
  *
  * Reads the network mode.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_get_network_mode_async (PkModem             *self,
@@ -335,6 +363,8 @@ pk_modem_get_network_mode_async (PkModem             *self,
  * Finishes [method@Modem.get_network_mode_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_get_network_mode_finish (PkModem       *self,
@@ -357,6 +387,8 @@ pk_modem_get_network_mode_finish (PkModem       *self,
  * @user_data: data for @callback
  *
  * Changes the network mode. Backends keep the band settings they read last.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_set_network_mode_async (PkModem             *self,
@@ -380,6 +412,8 @@ pk_modem_set_network_mode_async (PkModem             *self,
  * Finishes [method@Modem.set_network_mode_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_set_network_mode_finish (PkModem       *self,
@@ -400,6 +434,8 @@ pk_modem_set_network_mode_finish (PkModem       *self,
  * @user_data: data for @callback
  *
  * Reboots the modem. The call returns when the modem has accepted the request; the modem is unreachable for a while afterwards.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_reboot_async (PkModem             *self,
@@ -422,6 +458,8 @@ pk_modem_reboot_async (PkModem             *self,
  * Finishes [method@Modem.reboot_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_reboot_finish (PkModem       *self,
@@ -438,7 +476,11 @@ pk_modem_reboot_finish (PkModem       *self,
  * pk_modem_state_to_string:
  * @state: a #PkModemState
  *
+ * Gets a short lower-case name of @state, e.g. `connected`.
+ *
  * Returns: a short lower-case name of @state, e.g. `connected`
+ *
+ * Since: 0.1
  */
 const char *
 pk_modem_state_to_string (PkModemState state)
@@ -458,7 +500,11 @@ pk_modem_state_to_string (PkModemState state)
  * pk_modem_network_mode_to_string:
  * @mode: a #PkModemNetworkMode
  *
+ * Gets a short name of @mode, e.g. `4g-only`.
+ *
  * Returns: a short name of @mode, e.g. `4g-only`
+ *
+ * Since: 0.1
  */
 const char *
 pk_modem_network_mode_to_string (PkModemNetworkMode mode)

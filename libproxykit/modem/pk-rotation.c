@@ -33,6 +33,8 @@
  *            pk_rotation_get_new_ip (rotation),
  *            pk_rotation_method_to_string (pk_rotation_get_final_method (rotation)));
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -196,6 +198,8 @@ pk_rotation_class_init (PkRotationClass *klass)
    * PkRotation:modem:
    *
    * The modem to rotate.
+   *
+   * Since: 0.1
    */
   properties[PROP_MODEM] =
     g_param_spec_object ("modem", NULL, NULL, PK_TYPE_MODEM,
@@ -205,6 +209,8 @@ pk_rotation_class_init (PkRotationClass *klass)
    * PkRotation:method:
    *
    * The [enum@RotationMethod] tried first.
+   *
+   * Since: 0.1
    */
   properties[PROP_METHOD] =
     g_param_spec_int ("method", NULL, NULL,
@@ -238,6 +244,8 @@ pk_rotation_init (PkRotation *self)
  * unchanged.
  *
  * Returns: (transfer full): a new #PkRotation
+ *
+ * Since: 0.1
  */
 PkRotation *
 pk_rotation_new (PkModem          *modem,
@@ -253,7 +261,11 @@ pk_rotation_new (PkModem          *modem,
  * pk_rotation_get_modem:
  * @self: a #PkRotation
  *
+ * Gets the modem.
+ *
  * Returns: (transfer none): the modem
+ *
+ * Since: 0.1
  */
 PkModem *
 pk_rotation_get_modem (PkRotation *self)
@@ -267,7 +279,11 @@ pk_rotation_get_modem (PkRotation *self)
  * pk_rotation_get_method:
  * @self: a #PkRotation
  *
+ * Gets the method tried first.
+ *
  * Returns: the method tried first
+ *
+ * Since: 0.1
  */
 PkRotationMethod
 pk_rotation_get_method (PkRotation *self)
@@ -290,6 +306,8 @@ pk_rotation_get_method (PkRotation *self)
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_INVALID_ARGUMENT)
  *   naming the unknown method
+ *
+ * Since: 0.1
  */
 gboolean
 pk_rotation_set_escalation (PkRotation  *self,
@@ -329,8 +347,13 @@ pk_rotation_set_escalation (PkRotation  *self,
  * pk_rotation_dup_escalation:
  * @self: a #PkRotation
  *
+ * Gets the escalation order, e.g. `data,netmode,reboot`, or an empty string
+ * for none.
+ *
  * Returns: (transfer full): the escalation order, e.g. `data,netmode,reboot`,
  *   or an empty string for none
+ *
+ * Since: 0.1
  */
 char *
 pk_rotation_dup_escalation (PkRotation *self)
@@ -354,6 +377,8 @@ pk_rotation_dup_escalation (PkRotation *self)
  * @timeout_ms: how long one attempt may wait for the modem to come back
  *
  * Sets the timing of every attempt. Tests scale it down.
+ *
+ * Since: 0.1
  */
 void
 pk_rotation_set_timing (PkRotation *self,
@@ -375,6 +400,8 @@ pk_rotation_set_timing (PkRotation *self,
  *
  * Sets when an attempt counts as having left the IP unchanged: after
  * @n_polls connected polls in a row that show the old IP.
+ *
+ * Since: 0.1
  */
 void
 pk_rotation_set_unchanged_polls (PkRotation *self,
@@ -751,6 +778,8 @@ on_initial_status (GObject      *source,
  * @user_data: data for @callback
  *
  * Runs the rotation. It can run only once.
+ *
+ * Since: 0.1
  */
 void
 pk_rotation_run_async (PkRotation          *self,
@@ -799,6 +828,8 @@ pk_rotation_run_async (PkRotation          *self,
  *   otherwise: %PK_ERROR_UNCHANGED when it kept its IP,
  *   %G_IO_ERROR_TIMED_OUT when it did not come back, the modem's error
  *   when it refused or could not be reached
+ *
+ * Since: 0.1
  */
 gboolean
 pk_rotation_run_finish (PkRotation    *self,
@@ -815,8 +846,12 @@ pk_rotation_run_finish (PkRotation    *self,
  * pk_rotation_get_old_ip:
  * @self: a #PkRotation
  *
+ * Gets the WAN IP before the rotation, %NULL if the modem had none.
+ *
  * Returns: (nullable): the WAN IP before the rotation, %NULL if the modem
  *   had none
+ *
+ * Since: 0.1
  */
 const char *
 pk_rotation_get_old_ip (PkRotation *self)
@@ -830,7 +865,11 @@ pk_rotation_get_old_ip (PkRotation *self)
  * pk_rotation_get_new_ip:
  * @self: a #PkRotation
  *
+ * Gets the new WAN IP, %NULL unless the rotation succeeded.
+ *
  * Returns: (nullable): the new WAN IP, %NULL unless the rotation succeeded
+ *
+ * Since: 0.1
  */
 const char *
 pk_rotation_get_new_ip (PkRotation *self)
@@ -844,7 +883,11 @@ pk_rotation_get_new_ip (PkRotation *self)
  * pk_rotation_get_final_method:
  * @self: a #PkRotation
  *
+ * Gets the method that brought the new IP, or the last one tried.
+ *
  * Returns: the method that brought the new IP, or the last one tried
+ *
+ * Since: 0.1
  */
 PkRotationMethod
 pk_rotation_get_final_method (PkRotation *self)
@@ -858,7 +901,11 @@ pk_rotation_get_final_method (PkRotation *self)
  * pk_rotation_get_duration_ms:
  * @self: a #PkRotation
  *
+ * Tells how long the run took, in milliseconds.
+ *
  * Returns: how long the run took, in milliseconds
+ *
+ * Since: 0.1
  */
 guint64
 pk_rotation_get_duration_ms (PkRotation *self)
@@ -872,7 +919,11 @@ pk_rotation_get_duration_ms (PkRotation *self)
  * pk_rotation_get_escalated:
  * @self: a #PkRotation
  *
+ * Tells whether the first method was not enough and others were tried.
+ *
  * Returns: %TRUE if the first method was not enough and others were tried
+ *
+ * Since: 0.1
  */
 gboolean
 pk_rotation_get_escalated (PkRotation *self)
@@ -886,7 +937,11 @@ pk_rotation_get_escalated (PkRotation *self)
  * pk_rotation_get_n_attempts:
  * @self: a #PkRotation
  *
+ * Tells how many methods were tried.
+ *
  * Returns: how many methods were tried
+ *
+ * Since: 0.1
  */
 guint
 pk_rotation_get_n_attempts (PkRotation *self)
@@ -911,7 +966,11 @@ get_attempt (PkRotation *self,
  * @self: a #PkRotation
  * @index: the attempt, from 0
  *
+ * Gets the method of attempt @index.
+ *
  * Returns: the method of attempt @index
+ *
+ * Since: 0.1
  */
 PkRotationMethod
 pk_rotation_get_attempt_method (PkRotation *self,
@@ -927,7 +986,11 @@ pk_rotation_get_attempt_method (PkRotation *self,
  * @self: a #PkRotation
  * @index: the attempt, from 0
  *
+ * Gets the outcome of attempt @index.
+ *
  * Returns: the outcome of attempt @index
+ *
+ * Since: 0.1
  */
 PkRotationOutcome
 pk_rotation_get_attempt_outcome (PkRotation *self,
@@ -943,8 +1006,12 @@ pk_rotation_get_attempt_outcome (PkRotation *self,
  * @self: a #PkRotation
  * @index: the attempt, from 0
  *
+ * Tells what went wrong in attempt @index, %NULL if it brought a new IP.
+ *
  * Returns: (nullable): what went wrong in attempt @index, %NULL if it
  *   brought a new IP
+ *
+ * Since: 0.1
  */
 const char *
 pk_rotation_get_attempt_message (PkRotation *self,
@@ -960,7 +1027,11 @@ pk_rotation_get_attempt_message (PkRotation *self,
  * @self: a #PkRotation
  * @index: the attempt, from 0
  *
+ * Tells how long attempt @index took, in milliseconds.
+ *
  * Returns: how long attempt @index took, in milliseconds
+ *
+ * Since: 0.1
  */
 guint64
 pk_rotation_get_attempt_duration_ms (PkRotation *self,
@@ -975,7 +1046,11 @@ pk_rotation_get_attempt_duration_ms (PkRotation *self,
  * pk_rotation_method_to_string:
  * @method: a #PkRotationMethod
  *
+ * Gets the name of a value: `data`, `netmode` or `reboot`.
+ *
  * Returns: `data`, `netmode` or `reboot`
+ *
+ * Since: 0.1
  */
 const char *
 pk_rotation_method_to_string (PkRotationMethod method)
@@ -994,7 +1069,11 @@ pk_rotation_method_to_string (PkRotationMethod method)
  * @str: `data`, `netmode` or `reboot`
  * @out_method: (out): return location for the method
  *
+ * Parses the name of a rotation method.
+ *
  * Returns: %TRUE if @str names a method
+ *
+ * Since: 0.1
  */
 gboolean
 pk_rotation_method_from_string (const char       *str,
@@ -1019,7 +1098,11 @@ pk_rotation_method_from_string (const char       *str,
  * pk_rotation_outcome_to_string:
  * @outcome: a #PkRotationOutcome
  *
+ * Gets the name of a value: `changed`, `unchanged`, `timed-out` or `failed`.
+ *
  * Returns: `changed`, `unchanged`, `timed-out` or `failed`
+ *
+ * Since: 0.1
  */
 const char *
 pk_rotation_outcome_to_string (PkRotationOutcome outcome)

@@ -30,6 +30,8 @@
  * A new hysteresis starts in %PK_HEALTH_UNKNOWN: its first pass makes it
  * %PK_HEALTH_UP without confirmation (there was nothing to recover from),
  * while failures need the fall count as from %PK_HEALTH_UP.
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -57,7 +59,11 @@ G_DEFINE_BOXED_TYPE (PkHysteresis, pk_hysteresis, pk_hysteresis_ref, pk_hysteres
  * pk_health_to_string:
  * @health: a #PkHealth
  *
+ * Gets a short name for @health (`up`, `failing`, `down`, ...).
+ *
  * Returns: a short name for @health (`up`, `failing`, `down`, ...)
+ *
+ * Since: 0.1
  */
 const char *
 pk_health_to_string (PkHealth health)
@@ -78,7 +84,12 @@ pk_health_to_string (PkHealth health)
  * @fall: failed checks in a row that confirm a failure (at least 1)
  * @rise: passed checks in a row that confirm a recovery (at least 1)
  *
+ * Creates the decision core of a watchdog: @fall failed checks in a row make a
+ * node down, @rise passed checks in a row make it up again.
+ *
  * Returns: (transfer full): a new #PkHysteresis in %PK_HEALTH_UNKNOWN
+ *
+ * Since: 0.1
  */
 PkHysteresis *
 pk_hysteresis_new (guint fall,
@@ -97,7 +108,11 @@ pk_hysteresis_new (guint fall,
  * pk_hysteresis_ref:
  * @self: a #PkHysteresis
  *
+ * Takes a reference to @self.
+ *
  * Returns: (transfer full): @self
+ *
+ * Since: 0.1
  */
 PkHysteresis *
 pk_hysteresis_ref (PkHysteresis *self)
@@ -112,6 +127,8 @@ pk_hysteresis_ref (PkHysteresis *self)
  * @self: (transfer full): a #PkHysteresis
  *
  * Drops a reference.
+ *
+ * Since: 0.1
  */
 void
 pk_hysteresis_unref (PkHysteresis *self)
@@ -143,6 +160,8 @@ set_health (PkHysteresis *self,
  *
  * Returns: what the result confirmed: a failure (the fall count was
  *   reached), a recovery (the rise count was reached) or nothing
+ *
+ * Since: 0.1
  */
 PkHysteresisEvent
 pk_hysteresis_feed (PkHysteresis *self,
@@ -209,6 +228,8 @@ pk_hysteresis_feed (PkHysteresis *self,
  *
  * Starts over from @health with the consecutive counters at zero (after a
  * tunnel was rebuilt, for example). Totals are kept.
+ *
+ * Since: 0.1
  */
 void
 pk_hysteresis_reset (PkHysteresis *self,
@@ -227,7 +248,11 @@ pk_hysteresis_reset (PkHysteresis *self,
  * pk_hysteresis_get_health:
  * @self: a #PkHysteresis
  *
+ * Gets the current health.
+ *
  * Returns: the current health
+ *
+ * Since: 0.1
  */
 PkHealth
 pk_hysteresis_get_health (PkHysteresis *self)
@@ -240,8 +265,12 @@ pk_hysteresis_get_health (PkHysteresis *self)
  * pk_hysteresis_is_confirming:
  * @self: a #PkHysteresis
  *
+ * Tells whether a failure or a recovery is being confirmed.
+ *
  * Returns: %TRUE while a failure or a recovery is being confirmed (a
  *   watchdog then checks at its retry delay instead of its interval)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_hysteresis_is_confirming (PkHysteresis *self)
@@ -254,7 +283,11 @@ pk_hysteresis_is_confirming (PkHysteresis *self)
  * pk_hysteresis_get_fall:
  * @self: a #PkHysteresis
  *
+ * Gets the fall count.
+ *
  * Returns: the fall count
+ *
+ * Since: 0.1
  */
 guint
 pk_hysteresis_get_fall (PkHysteresis *self)
@@ -269,6 +302,8 @@ pk_hysteresis_get_fall (PkHysteresis *self)
  * @fall: failed checks in a row that confirm a failure (at least 1)
  *
  * Sets the fall count.
+ *
+ * Since: 0.1
  */
 void
 pk_hysteresis_set_fall (PkHysteresis *self,
@@ -282,7 +317,11 @@ pk_hysteresis_set_fall (PkHysteresis *self,
  * pk_hysteresis_get_rise:
  * @self: a #PkHysteresis
  *
+ * Gets the rise count.
+ *
  * Returns: the rise count
+ *
+ * Since: 0.1
  */
 guint
 pk_hysteresis_get_rise (PkHysteresis *self)
@@ -297,6 +336,8 @@ pk_hysteresis_get_rise (PkHysteresis *self)
  * @rise: passed checks in a row that confirm a recovery (at least 1)
  *
  * Sets the rise count.
+ *
+ * Since: 0.1
  */
 void
 pk_hysteresis_set_rise (PkHysteresis *self,
@@ -310,7 +351,11 @@ pk_hysteresis_set_rise (PkHysteresis *self,
  * pk_hysteresis_get_consecutive_failures:
  * @self: a #PkHysteresis
  *
+ * Tells how many checks in a row failed.
+ *
  * Returns: how many checks in a row failed
+ *
+ * Since: 0.1
  */
 guint
 pk_hysteresis_get_consecutive_failures (PkHysteresis *self)
@@ -323,7 +368,11 @@ pk_hysteresis_get_consecutive_failures (PkHysteresis *self)
  * pk_hysteresis_get_consecutive_successes:
  * @self: a #PkHysteresis
  *
+ * Tells how many checks in a row passed.
+ *
  * Returns: how many checks in a row passed
+ *
+ * Since: 0.1
  */
 guint
 pk_hysteresis_get_consecutive_successes (PkHysteresis *self)
@@ -336,7 +385,11 @@ pk_hysteresis_get_consecutive_successes (PkHysteresis *self)
  * pk_hysteresis_get_total_failures:
  * @self: a #PkHysteresis
  *
+ * Tells how many failures were confirmed in total (a node's `fails`).
+ *
  * Returns: how many failures were confirmed in total (a node's `fails`)
+ *
+ * Since: 0.1
  */
 guint
 pk_hysteresis_get_total_failures (PkHysteresis *self)
@@ -351,6 +404,8 @@ pk_hysteresis_get_total_failures (PkHysteresis *self)
  * @fails: the total to continue from (read back from a state file)
  *
  * Sets the total of confirmed failures.
+ *
+ * Since: 0.1
  */
 void
 pk_hysteresis_set_total_failures (PkHysteresis *self,
@@ -364,7 +419,11 @@ pk_hysteresis_set_total_failures (PkHysteresis *self,
  * pk_hysteresis_get_total_recoveries:
  * @self: a #PkHysteresis
  *
+ * Tells how many recoveries were confirmed in total.
+ *
  * Returns: how many recoveries were confirmed in total
+ *
+ * Since: 0.1
  */
 guint
 pk_hysteresis_get_total_recoveries (PkHysteresis *self)
@@ -377,7 +436,11 @@ pk_hysteresis_get_total_recoveries (PkHysteresis *self)
  * pk_hysteresis_get_n_checks:
  * @self: a #PkHysteresis
  *
+ * Tells how many results were fed.
+ *
  * Returns: how many results were fed
+ *
+ * Since: 0.1
  */
 guint64
 pk_hysteresis_get_n_checks (PkHysteresis *self)
@@ -390,8 +453,13 @@ pk_hysteresis_get_n_checks (PkHysteresis *self)
  * pk_hysteresis_get_last_change:
  * @self: a #PkHysteresis
  *
+ * Gets the time passed with the result that last changed the health, or 0 if
+ * it never changed.
+ *
  * Returns: the time passed with the result that last changed the health,
  *   or 0 if it never changed
+ *
+ * Since: 0.1
  */
 gint64
 pk_hysteresis_get_last_change (PkHysteresis *self)

@@ -24,6 +24,8 @@ G_BEGIN_DECLS
  *   being confirmed (fewer than the rise count)
  *
  * The health of a watched thing as seen through hysteresis.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_HEALTH_UNKNOWN,
@@ -40,6 +42,8 @@ typedef enum {
  * @PK_HYSTERESIS_EVENT_RECOVERED: a recovery was confirmed (rise count reached)
  *
  * What a result fed to a #PkHysteresis confirmed.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_HYSTERESIS_EVENT_NONE,

@@ -43,6 +43,8 @@
  * The startup traffic check that pk-socks runs before it serves through a
  * tunnel is pk_startup_check_async(): a TCP connect to an IP address
  * (%PK_STARTUP_CHECK_TARGET_DEFAULT), tried several times with a delay.
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -159,6 +161,8 @@ pk_probe_class_init (PkProbeClass *klass)
    *
    * How long one run may take when pk_probe_run_async() is given no
    * timeout, in milliseconds.
+   *
+   * Since: 0.1
    */
   properties[PROP_TIMEOUT_MS] =
     g_param_spec_uint ("timeout-ms", NULL, NULL, 1, G_MAXUINT, DEFAULT_TIMEOUT_MS,
@@ -174,6 +178,8 @@ pk_probe_class_init (PkProbeClass *klass)
    * @reason: (nullable): why it failed, %NULL if it passed
    *
    * Emitted at the end of every run, before the run's callback.
+   *
+   * Since: 0.1
    */
   signals[SIGNAL_COMPLETED] =
     g_signal_new ("completed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -215,6 +221,8 @@ format_host_port (const char *host,
  * through @egress is established (it is closed at once).
  *
  * Returns: (transfer full): a new #PkProbe
+ *
+ * Since: 0.1
  */
 PkProbe *
 pk_probe_new_tcp_connect (PkEgress   *egress,
@@ -246,6 +254,8 @@ pk_probe_new_tcp_connect (PkEgress   *egress,
  * counts as dead).
  *
  * Returns: (transfer full): a new #PkProbe
+ *
+ * Since: 0.1
  */
 PkProbe *
 pk_probe_new_process (int pid)
@@ -265,6 +275,8 @@ pk_probe_new_process (int pid)
  * IFF_LOWER_UP, and has an IPv4 address.
  *
  * Returns: (transfer full): a new #PkProbe
+ *
+ * Since: 0.1
  */
 PkProbe *
 pk_probe_new_interface (const char *interface)
@@ -291,6 +303,8 @@ pk_probe_new_interface (const char *interface)
  * greeting and answers a CONNECT to the target with "succeeded".
  *
  * Returns: (transfer full): a new #PkProbe
+ *
+ * Since: 0.1
  */
 PkProbe *
 pk_probe_new_socks (const char *proxy_host,
@@ -328,6 +342,8 @@ pk_probe_new_socks (const char *proxy_host,
  * runs fail with %PK_ERROR_NOT_SUPPORTED.
  *
  * Returns: (transfer full): a new #PkProbe
+ *
+ * Since: 0.1
  */
 PkProbe *
 pk_probe_new_http (PkEgress   *egress,
@@ -351,7 +367,11 @@ pk_probe_new_http (PkEgress   *egress,
  * pk_probe_get_kind:
  * @self: a #PkProbe
  *
+ * Tells what the probe checks.
+ *
  * Returns: what the probe checks
+ *
+ * Since: 0.1
  */
 PkProbeKind
 pk_probe_get_kind (PkProbe *self)
@@ -364,7 +384,11 @@ pk_probe_get_kind (PkProbe *self)
  * pk_probe_get_description:
  * @self: a #PkProbe
  *
+ * Gets a short description for logs, such as `interface ppp0`.
+ *
  * Returns: a short description for logs, such as `interface ppp0`
+ *
+ * Since: 0.1
  */
 const char *
 pk_probe_get_description (PkProbe *self)
@@ -377,7 +401,11 @@ pk_probe_get_description (PkProbe *self)
  * pk_probe_get_timeout_ms:
  * @self: a #PkProbe
  *
+ * Gets the default timeout of a run, in milliseconds.
+ *
  * Returns: the default timeout of a run, in milliseconds
+ *
+ * Since: 0.1
  */
 guint
 pk_probe_get_timeout_ms (PkProbe *self)
@@ -392,6 +420,8 @@ pk_probe_get_timeout_ms (PkProbe *self)
  * @timeout_ms: the default timeout of a run, in milliseconds (at least 1)
  *
  * Sets the timeout used when pk_probe_run_async() is given none.
+ *
+ * Since: 0.1
  */
 void
 pk_probe_set_timeout_ms (PkProbe *self,
@@ -771,6 +801,8 @@ propagate_count (GTask   *task,
  *
  * Runs the check once. A run that takes longer than the timeout fails
  * with %G_IO_ERROR_TIMED_OUT.
+ *
+ * Since: 0.1
  */
 void
 pk_probe_run_async (PkProbe             *self,
@@ -881,7 +913,11 @@ pk_probe_run_async (PkProbe             *self,
  * @out_latency_us: (out) (optional): how long the run took, in microseconds
  * @error: return location for a #GError: the reason of a failure
  *
+ * Finishes [method@Probe.run_async].
+ *
  * Returns: %TRUE if the check passed, %FALSE with @error set if not
+ *
+ * Since: 0.1
  */
 gboolean
 pk_probe_run_finish (PkProbe       *self,
@@ -1025,6 +1061,8 @@ retry_attempt (GTask *task)
  *
  * Runs the check until it passes, at most @tries times, pausing @delay_ms
  * after each failure. Each failed run is logged.
+ *
+ * Since: 0.1
  */
 void
 pk_probe_run_with_retries_async (PkProbe             *self,
@@ -1057,8 +1095,12 @@ pk_probe_run_with_retries_async (PkProbe             *self,
  * @out_tries: (out) (optional): the number of the run that passed
  * @error: return location for a #GError
  *
+ * Finishes [method@Probe.run_with_retries_async].
+ *
  * Returns: %TRUE if a run passed; %FALSE with %PK_ERROR_CHECK_FAILED
  *   (naming the last reason) if all failed, or %G_IO_ERROR_CANCELLED
+ *
+ * Since: 0.1
  */
 gboolean
 pk_probe_run_with_retries_finish (PkProbe       *self,
@@ -1097,6 +1139,8 @@ pk_probe_run_with_retries_finish (PkProbe       *self,
  * of section `[startup-check]`, the environment winning over the file.
  *
  * Returns: %TRUE, or %FALSE with @error naming the bad value
+ *
+ * Since: 0.1
  */
 gboolean
 pk_startup_check_get_settings (PkConfig  *config,
@@ -1179,6 +1223,8 @@ startup_check_done (GObject      *source,
  * back what it started (pk-socks stops its listener and destroys the
  * tunnel). pk_startup_check_get_settings() reads the values from the
  * configuration and the environment.
+ *
+ * Since: 0.1
  */
 void
 pk_startup_check_async (PkEgress            *egress,
@@ -1216,8 +1262,12 @@ pk_startup_check_async (PkEgress            *egress,
  * @out_tries: (out) (optional): the number of the try that passed
  * @error: return location for a #GError
  *
+ * Finishes [func@startup_check_async].
+ *
  * Returns: %TRUE if traffic passed; %FALSE with %PK_ERROR_CHECK_FAILED if
  *   every try failed
+ *
+ * Since: 0.1
  */
 gboolean
 pk_startup_check_finish (GAsyncResult  *result,

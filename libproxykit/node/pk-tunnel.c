@@ -44,6 +44,8 @@
  * The password is never put on pppd's command line (where `ps` shows it):
  * it goes into an options file of mode 0600 in the run directory, passed
  * with `file`, and removed when the tunnel stops.
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -228,6 +230,8 @@ pk_tunnel_class_init (PkTunnelClass *klass)
    * PkTunnel:linkname:
    *
    * pppd's `linkname`: its pidfile is `RUN_DIR/ppp-LINKNAME.pid`.
+   *
+   * Since: 0.1
    */
   properties[PROP_LINKNAME] =
     g_param_spec_string ("linkname", NULL, NULL, NULL,
@@ -236,6 +240,8 @@ pk_tunnel_class_init (PkTunnelClass *klass)
    * PkTunnel:state:
    *
    * The tunnel's state.
+   *
+   * Since: 0.1
    */
   properties[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL, PK_TYPE_TUNNEL_STATE, PK_TUNNEL_STATE_DOWN,
@@ -244,6 +250,8 @@ pk_tunnel_class_init (PkTunnelClass *klass)
    * PkTunnel:interface:
    *
    * The interface, such as `ppp11`, once pppd named it.
+   *
+   * Since: 0.1
    */
   properties[PROP_INTERFACE] =
     g_param_spec_string ("interface", NULL, NULL, NULL,
@@ -252,6 +260,8 @@ pk_tunnel_class_init (PkTunnelClass *klass)
    * PkTunnel:pid:
    *
    * pppd's pid, 0 when none runs.
+   *
+   * Since: 0.1
    */
   properties[PROP_PID] =
     g_param_spec_int ("pid", NULL, NULL, 0, G_MAXINT, 0,
@@ -291,6 +301,8 @@ is_valid_word (const char *s,
  * Creates a tunnel that is down. Set a server (or a peer) before starting.
  *
  * Returns: (transfer full): a new #PkTunnel
+ *
+ * Since: 0.1
  */
 PkTunnel *
 pk_tunnel_new (const char *linkname)
@@ -304,7 +316,11 @@ pk_tunnel_new (const char *linkname)
  * pk_tunnel_get_linkname:
  * @self: a #PkTunnel
  *
+ * Gets the linkname.
+ *
  * Returns: the linkname
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_linkname (PkTunnel *self)
@@ -317,7 +333,11 @@ pk_tunnel_get_linkname (PkTunnel *self)
  * pk_tunnel_get_server:
  * @self: a #PkTunnel
  *
+ * Gets the PPTP server.
+ *
  * Returns: (nullable): the PPTP server
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_server (PkTunnel *self)
@@ -337,6 +357,8 @@ pk_tunnel_get_server (PkTunnel *self)
  * address characters are accepted.
  *
  * Returns: %TRUE, or %FALSE with %PK_ERROR_INVALID_ARGUMENT
+ *
+ * Since: 0.1
  */
 gboolean
 pk_tunnel_set_server (PkTunnel    *self,
@@ -360,7 +382,11 @@ pk_tunnel_set_server (PkTunnel    *self,
  * pk_tunnel_get_peer:
  * @self: a #PkTunnel
  *
+ * Gets the peers file used with `call`.
+ *
  * Returns: (nullable): the peers file used with `call`
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_peer (PkTunnel *self)
@@ -379,6 +405,8 @@ pk_tunnel_get_peer (PkTunnel *self)
  * reach the server. A peer takes precedence over a server.
  *
  * Returns: %TRUE, or %FALSE with %PK_ERROR_INVALID_ARGUMENT
+ *
+ * Since: 0.1
  */
 gboolean
 pk_tunnel_set_peer (PkTunnel    *self,
@@ -402,7 +430,11 @@ pk_tunnel_set_peer (PkTunnel    *self,
  * pk_tunnel_get_user:
  * @self: a #PkTunnel
  *
+ * Gets the user name.
+ *
  * Returns: (nullable): the user name
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_user (PkTunnel *self)
@@ -417,6 +449,8 @@ pk_tunnel_get_user (PkTunnel *self)
  * @user: (nullable): the user name (pppd's `user`)
  *
  * Sets the user name used to authenticate to the server.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_user (PkTunnel   *self,
@@ -435,6 +469,8 @@ pk_tunnel_set_user (PkTunnel   *self,
  *
  * Sets the password. It reaches pppd through an options file of mode
  * 0600, never its command line.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_password (PkTunnel   *self,
@@ -451,7 +487,11 @@ pk_tunnel_set_password (PkTunnel   *self,
  * pk_tunnel_get_unit:
  * @self: a #PkTunnel
  *
+ * Gets pppd's unit (the N of `pppN`), or -1 for pppd's choice.
+ *
  * Returns: pppd's unit (the N of `pppN`), or -1 for pppd's choice
+ *
+ * Since: 0.1
  */
 int
 pk_tunnel_get_unit (PkTunnel *self)
@@ -466,6 +506,8 @@ pk_tunnel_get_unit (PkTunnel *self)
  * @unit: the N of `pppN`, or -1 for pppd's choice
  *
  * Sets pppd's `unit`.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_unit (PkTunnel *self,
@@ -479,7 +521,11 @@ pk_tunnel_set_unit (PkTunnel *self,
  * pk_tunnel_get_options:
  * @self: a #PkTunnel
  *
+ * Gets the extra pppd options.
+ *
  * Returns: (nullable) (array zero-terminated=1) (transfer none): the extra pppd options
+ *
+ * Since: 0.1
  */
 const char * const *
 pk_tunnel_get_options (PkTunnel *self)
@@ -495,6 +541,8 @@ pk_tunnel_get_options (PkTunnel *self)
  *   per element (`"require-mppe-128"`, `"mtu"`, `"1400"`)
  *
  * Sets options appended to pppd's command line.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_options (PkTunnel           *self,
@@ -509,7 +557,11 @@ pk_tunnel_set_options (PkTunnel           *self,
  * pk_tunnel_get_pppd_path:
  * @self: a #PkTunnel
  *
+ * Gets the pppd binary.
+ *
  * Returns: the pppd binary
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_pppd_path (PkTunnel *self)
@@ -524,6 +576,8 @@ pk_tunnel_get_pppd_path (PkTunnel *self)
  * @path: (nullable): the pppd binary, %NULL for %PK_TUNNEL_PPPD_PATH_DEFAULT
  *
  * Sets which pppd runs.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_pppd_path (PkTunnel   *self,
@@ -538,7 +592,11 @@ pk_tunnel_set_pppd_path (PkTunnel   *self,
  * pk_tunnel_get_pptp_path:
  * @self: a #PkTunnel
  *
+ * Gets the pptp command in the `pty` option.
+ *
  * Returns: the pptp command in the `pty` option
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_pptp_path (PkTunnel *self)
@@ -553,6 +611,8 @@ pk_tunnel_get_pptp_path (PkTunnel *self)
  * @path: (nullable): the pptp binary, %NULL for `pptp` from pppd's PATH
  *
  * Sets the pptp command that pppd runs as its pty.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_pptp_path (PkTunnel   *self,
@@ -567,7 +627,11 @@ pk_tunnel_set_pptp_path (PkTunnel   *self,
  * pk_tunnel_get_run_dir:
  * @self: a #PkTunnel
  *
+ * Tells where pppd's pidfiles are looked for.
+ *
  * Returns: where pppd's pidfiles are looked for
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_run_dir (PkTunnel *self)
@@ -583,6 +647,8 @@ pk_tunnel_get_run_dir (PkTunnel *self)
  *
  * Sets where pppd's pidfiles are (pppd's compiled-in `_PATH_VARRUN`;
  * tests point it at a temporary directory).
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_run_dir (PkTunnel   *self,
@@ -597,7 +663,11 @@ pk_tunnel_set_run_dir (PkTunnel   *self,
  * pk_tunnel_get_start_timeout_ms:
  * @self: a #PkTunnel
  *
+ * Tells how long a start waits for the interface, in milliseconds.
+ *
  * Returns: how long a start waits for the interface, in milliseconds
+ *
+ * Since: 0.1
  */
 guint
 pk_tunnel_get_start_timeout_ms (PkTunnel *self)
@@ -612,6 +682,8 @@ pk_tunnel_get_start_timeout_ms (PkTunnel *self)
  * @timeout_ms: how long a start waits for the interface (default 60 s)
  *
  * Sets the start timeout.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_start_timeout_ms (PkTunnel *self,
@@ -625,7 +697,11 @@ pk_tunnel_set_start_timeout_ms (PkTunnel *self,
  * pk_tunnel_get_stop_grace_ms:
  * @self: a #PkTunnel
  *
+ * Tells how long a stop waits after SIGTERM before SIGKILL.
+ *
  * Returns: how long a stop waits after SIGTERM before SIGKILL
+ *
+ * Since: 0.1
  */
 guint
 pk_tunnel_get_stop_grace_ms (PkTunnel *self)
@@ -640,6 +716,8 @@ pk_tunnel_get_stop_grace_ms (PkTunnel *self)
  * @grace_ms: how long to wait after SIGTERM before SIGKILL (default 5 s)
  *
  * Sets the stop grace period.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_stop_grace_ms (PkTunnel *self,
@@ -653,7 +731,11 @@ pk_tunnel_set_stop_grace_ms (PkTunnel *self,
  * pk_tunnel_get_state:
  * @self: a #PkTunnel
  *
+ * Gets the state.
+ *
  * Returns: the state
+ *
+ * Since: 0.1
  */
 PkTunnelState
 pk_tunnel_get_state (PkTunnel *self)
@@ -666,7 +748,11 @@ pk_tunnel_get_state (PkTunnel *self)
  * pk_tunnel_state_to_string:
  * @state: a #PkTunnelState
  *
+ * Gets the name of a value: `down`, `starting`, `up`, `stopping` or `failed`.
+ *
  * Returns: `down`, `starting`, `up`, `stopping` or `failed`
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_state_to_string (PkTunnelState state)
@@ -686,7 +772,11 @@ pk_tunnel_state_to_string (PkTunnelState state)
  * pk_tunnel_get_pid:
  * @self: a #PkTunnel
  *
+ * Gets pppd's pid, or 0.
+ *
  * Returns: pppd's pid, or 0
+ *
+ * Since: 0.1
  */
 int
 pk_tunnel_get_pid (PkTunnel *self)
@@ -699,7 +789,11 @@ pk_tunnel_get_pid (PkTunnel *self)
  * pk_tunnel_get_interface:
  * @self: a #PkTunnel
  *
+ * Gets the interface, once pppd named it.
+ *
  * Returns: (nullable): the interface, once pppd named it
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_interface (PkTunnel *self)
@@ -712,7 +806,11 @@ pk_tunnel_get_interface (PkTunnel *self)
  * pk_tunnel_get_last_error:
  * @self: a #PkTunnel
  *
+ * Tells why the tunnel last failed.
+ *
  * Returns: (nullable): why the tunnel last failed
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_last_error (PkTunnel *self)
@@ -725,7 +823,11 @@ pk_tunnel_get_last_error (PkTunnel *self)
  * pk_tunnel_dup_pidfile_path:
  * @self: a #PkTunnel
  *
+ * Gets the path of pppd's link pidfile.
+ *
  * Returns: (transfer full): the path of pppd's link pidfile
+ *
+ * Since: 0.1
  */
 char *
 pk_tunnel_dup_pidfile_path (PkTunnel *self)
@@ -741,8 +843,13 @@ pk_tunnel_dup_pidfile_path (PkTunnel *self)
  * pk_tunnel_describe_exit_status:
  * @status: an exit status of pppd
  *
+ * Tells what pppd's documented exit status means (its man page, EXIT STATUS),
+ * or "an undocumented exit status".
+ *
  * Returns: what pppd's documented exit status means (its man page, EXIT
  *   STATUS), or "an undocumented exit status"
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_describe_exit_status (int status)
@@ -905,6 +1012,8 @@ options_file_path (PkTunnel *self)
  * Returns: (transfer full) (array zero-terminated=1) (nullable): the
  *   argv, or %NULL with %PK_ERROR_INVALID_ARGUMENT if neither a server
  *   nor a peer was set
+ *
+ * Since: 0.1
  */
 char **
 pk_tunnel_build_argv (PkTunnel  *self,
@@ -1270,6 +1379,8 @@ cmdline_has_linkname (PkTunnel *self,
  * this linkname already runs (adopt it instead), %PK_ERROR_TUNNEL naming
  * pppd's exit status if it exits first, or %G_IO_ERROR_TIMED_OUT (pppd
  * is then stopped).
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_start_async (PkTunnel            *self,
@@ -1356,7 +1467,11 @@ pk_tunnel_start_async (PkTunnel            *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@Tunnel.start_async].
+ *
  * Returns: %TRUE if the tunnel is up
+ *
+ * Since: 0.1
  */
 gboolean
 pk_tunnel_start_finish (PkTunnel      *self,
@@ -1432,6 +1547,8 @@ stop_internal (PkTunnel *self)
  * pidfiles a killed pppd leaves, and the options file. A start in
  * progress fails with %G_IO_ERROR_CANCELLED. Stopping a tunnel that is
  * down succeeds at once.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_stop_async (PkTunnel            *self,
@@ -1461,7 +1578,11 @@ pk_tunnel_stop_async (PkTunnel            *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@Tunnel.stop_async].
+ *
  * Returns: %TRUE once pppd is gone
+ *
+ * Since: 0.1
  */
 gboolean
 pk_tunnel_stop_finish (PkTunnel      *self,
@@ -1485,6 +1606,8 @@ pk_tunnel_stop_finish (PkTunnel      *self,
  *
  * Returns: %TRUE if a pppd was adopted; %FALSE with %G_IO_ERROR_NOT_FOUND
  *   if none runs, %PK_ERROR_BUSY if this tunnel already runs one
+ *
+ * Since: 0.1
  */
 gboolean
 pk_tunnel_adopt (PkTunnel  *self,
@@ -1536,6 +1659,8 @@ pk_tunnel_adopt (PkTunnel  *self,
  * updates the state.
  *
  * Returns: %TRUE if the tunnel is up
+ *
+ * Since: 0.1
  */
 gboolean
 pk_tunnel_refresh (PkTunnel *self)
@@ -1559,9 +1684,14 @@ pk_tunnel_refresh (PkTunnel *self)
  * @self: a #PkTunnel
  * @error: return location for a #GError
  *
+ * Makes a new #PkEgress bound to the tunnel's interface with its IPv4 address
+ * as source, or %NULL with %PK_ERROR_TUNNEL if the tunnel is not up.
+ *
  * Returns: (transfer full) (nullable): a new #PkEgress bound to the
  *   tunnel's interface with its IPv4 address as source, or %NULL with
  *   %PK_ERROR_TUNNEL if the tunnel is not up
+ *
+ * Since: 0.1
  */
 PkEgress *
 pk_tunnel_get_egress (PkTunnel  *self,

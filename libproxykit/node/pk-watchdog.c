@@ -39,6 +39,8 @@
  * g_signal_connect (wd, "failed", G_CALLBACK (on_tunnel_failed), node);
  * pk_watchdog_start (wd);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -183,6 +185,8 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    * PkWatchdog:name:
    *
    * What is watched, for logs (a node or target name).
+   *
+   * Since: 0.1
    */
   properties[PROP_NAME] =
     g_param_spec_string ("name", NULL, NULL, NULL,
@@ -191,6 +195,8 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    * PkWatchdog:interval-ms:
    *
    * Milliseconds between check rounds (`WATCHDOG_CHECK_INTERVAL`).
+   *
+   * Since: 0.1
    */
   properties[PROP_INTERVAL_MS] = UINT_PROP ("interval-ms", 1, 180000);
   /**
@@ -198,12 +204,16 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    *
    * Milliseconds between rounds while a failure or a recovery is being
    * confirmed (`WATCHDOG_RETRY_DELAY`).
+   *
+   * Since: 0.1
    */
   properties[PROP_RETRY_DELAY_MS] = UINT_PROP ("retry-delay-ms", 1, 30000);
   /**
    * PkWatchdog:initial-delay-ms:
    *
    * Milliseconds from pk_watchdog_start() to the first round.
+   *
+   * Since: 0.1
    */
   properties[PROP_INITIAL_DELAY_MS] = UINT_PROP ("initial-delay-ms", 0, 0);
   /**
@@ -211,30 +221,40 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    *
    * Up to this many milliseconds, chosen at random, are added to each
    * delay, so that many watchdogs do not check in lockstep.
+   *
+   * Since: 0.1
    */
   properties[PROP_JITTER_MS] = UINT_PROP ("jitter-ms", 0, 0);
   /**
    * PkWatchdog:timeout-ms:
    *
    * How long each probe of a round may take.
+   *
+   * Since: 0.1
    */
   properties[PROP_TIMEOUT_MS] = UINT_PROP ("timeout-ms", 1, 30000);
   /**
    * PkWatchdog:fall:
    *
    * Failed rounds in a row that confirm a failure (`WATCHDOG_PPTP_RETRIES`).
+   *
+   * Since: 0.1
    */
   properties[PROP_FALL] = UINT_PROP ("fall", 1, 3);
   /**
    * PkWatchdog:rise:
    *
    * Passed rounds in a row that confirm a recovery.
+   *
+   * Since: 0.1
    */
   properties[PROP_RISE] = UINT_PROP ("rise", 1, 2);
   /**
    * PkWatchdog:health:
    *
    * The health as decided by the hysteresis.
+   *
+   * Since: 0.1
    */
   properties[PROP_HEALTH] =
     g_param_spec_enum ("health", NULL, NULL, PK_TYPE_HEALTH, PK_HEALTH_UNKNOWN,
@@ -250,6 +270,8 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    *
    * Emitted after every check round (or pk_watchdog_feed()), before any
    * other signal of that round.
+   *
+   * Since: 0.1
    */
   signals[SIGNAL_CHECKED] =
     g_signal_new ("checked", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -262,6 +284,8 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    *
    * Emitted when the health changes, including to and from the
    * confirming states.
+   *
+   * Since: 0.1
    */
   signals[SIGNAL_STATE_CHANGED] =
     g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -273,6 +297,8 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    *
    * Emitted once when a failure is confirmed. Connect the failure actions
    * here.
+   *
+   * Since: 0.1
    */
   signals[SIGNAL_FAILED] =
     g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -282,6 +308,8 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    * @self: the watchdog
    *
    * Emitted once when a recovery is confirmed.
+   *
+   * Since: 0.1
    */
   signals[SIGNAL_RECOVERED] =
     g_signal_new ("recovered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -306,6 +334,8 @@ pk_watchdog_init (PkWatchdog *self)
  * while confirming, fall 3, rise 2, 30 s per check, no probes.
  *
  * Returns: (transfer full): a new #PkWatchdog
+ *
+ * Since: 0.1
  */
 PkWatchdog *
 pk_watchdog_new (const char *name)
@@ -317,7 +347,11 @@ pk_watchdog_new (const char *name)
  * pk_watchdog_get_name:
  * @self: a #PkWatchdog
  *
+ * Gets the name.
+ *
  * Returns: (nullable): the name
+ *
+ * Since: 0.1
  */
 const char *
 pk_watchdog_get_name (PkWatchdog *self)
@@ -332,6 +366,8 @@ pk_watchdog_get_name (PkWatchdog *self)
  * @probe: a #PkProbe
  *
  * Adds a probe to every later round.
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_add_probe (PkWatchdog *self,
@@ -349,6 +385,8 @@ pk_watchdog_add_probe (PkWatchdog *self,
  *
  * Removes all probes (to replace them after the watched thing was
  * rebuilt, with a new pid for example).
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_clear_probes (PkWatchdog *self)
@@ -361,7 +399,11 @@ pk_watchdog_clear_probes (PkWatchdog *self)
  * pk_watchdog_get_n_probes:
  * @self: a #PkWatchdog
  *
+ * Gets the number of probes.
+ *
  * Returns: the number of probes
+ *
+ * Since: 0.1
  */
 guint
 pk_watchdog_get_n_probes (PkWatchdog *self)
@@ -393,7 +435,11 @@ pk_watchdog_get_n_probes (PkWatchdog *self)
  * pk_watchdog_get_interval_ms:
  * @self: a #PkWatchdog
  *
+ * Gets the value of #PkWatchdog:interval-ms.
+ *
  * Returns: the value of #PkWatchdog:interval-ms
+ *
+ * Since: 0.1
  */
 /**
  * pk_watchdog_set_interval_ms:
@@ -401,13 +447,19 @@ pk_watchdog_get_n_probes (PkWatchdog *self)
  * @interval_ms: milliseconds between rounds
  *
  * Sets #PkWatchdog:interval-ms; it applies from the next round on.
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_ACCESSORS (interval_ms, PROP_INTERVAL_MS, 1)
 /**
  * pk_watchdog_get_retry_delay_ms:
  * @self: a #PkWatchdog
  *
+ * Gets the value of #PkWatchdog:retry-delay-ms.
+ *
  * Returns: the value of #PkWatchdog:retry-delay-ms
+ *
+ * Since: 0.1
  */
 /**
  * pk_watchdog_set_retry_delay_ms:
@@ -415,13 +467,19 @@ DEFINE_UINT_ACCESSORS (interval_ms, PROP_INTERVAL_MS, 1)
  * @retry_delay_ms: milliseconds between rounds while confirming
  *
  * Sets #PkWatchdog:retry-delay-ms.
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_ACCESSORS (retry_delay_ms, PROP_RETRY_DELAY_MS, 1)
 /**
  * pk_watchdog_get_initial_delay_ms:
  * @self: a #PkWatchdog
  *
+ * Gets the value of #PkWatchdog:initial-delay-ms.
+ *
  * Returns: the value of #PkWatchdog:initial-delay-ms
+ *
+ * Since: 0.1
  */
 /**
  * pk_watchdog_set_initial_delay_ms:
@@ -429,13 +487,19 @@ DEFINE_UINT_ACCESSORS (retry_delay_ms, PROP_RETRY_DELAY_MS, 1)
  * @initial_delay_ms: milliseconds before the first round
  *
  * Sets #PkWatchdog:initial-delay-ms.
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_ACCESSORS (initial_delay_ms, PROP_INITIAL_DELAY_MS, 0)
 /**
  * pk_watchdog_get_jitter_ms:
  * @self: a #PkWatchdog
  *
+ * Gets the value of #PkWatchdog:jitter-ms.
+ *
  * Returns: the value of #PkWatchdog:jitter-ms
+ *
+ * Since: 0.1
  */
 /**
  * pk_watchdog_set_jitter_ms:
@@ -443,13 +507,19 @@ DEFINE_UINT_ACCESSORS (initial_delay_ms, PROP_INITIAL_DELAY_MS, 0)
  * @jitter_ms: the largest random addition to each delay, in milliseconds
  *
  * Sets #PkWatchdog:jitter-ms.
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_ACCESSORS (jitter_ms, PROP_JITTER_MS, 0)
 /**
  * pk_watchdog_get_timeout_ms:
  * @self: a #PkWatchdog
  *
+ * Gets the value of #PkWatchdog:timeout-ms.
+ *
  * Returns: the value of #PkWatchdog:timeout-ms
+ *
+ * Since: 0.1
  */
 /**
  * pk_watchdog_set_timeout_ms:
@@ -457,6 +527,8 @@ DEFINE_UINT_ACCESSORS (jitter_ms, PROP_JITTER_MS, 0)
  * @timeout_ms: how long each probe may take, in milliseconds
  *
  * Sets #PkWatchdog:timeout-ms.
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_ACCESSORS (timeout_ms, PROP_TIMEOUT_MS, 1)
 
@@ -464,7 +536,11 @@ DEFINE_UINT_ACCESSORS (timeout_ms, PROP_TIMEOUT_MS, 1)
  * pk_watchdog_get_fall:
  * @self: a #PkWatchdog
  *
+ * Gets the fall count.
+ *
  * Returns: the fall count
+ *
+ * Since: 0.1
  */
 guint
 pk_watchdog_get_fall (PkWatchdog *self)
@@ -479,6 +555,8 @@ pk_watchdog_get_fall (PkWatchdog *self)
  * @fall: failed rounds in a row that confirm a failure
  *
  * Sets #PkWatchdog:fall.
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_set_fall (PkWatchdog *self,
@@ -495,7 +573,11 @@ pk_watchdog_set_fall (PkWatchdog *self,
  * pk_watchdog_get_rise:
  * @self: a #PkWatchdog
  *
+ * Gets the rise count.
+ *
  * Returns: the rise count
+ *
+ * Since: 0.1
  */
 guint
 pk_watchdog_get_rise (PkWatchdog *self)
@@ -510,6 +592,8 @@ pk_watchdog_get_rise (PkWatchdog *self)
  * @rise: passed rounds in a row that confirm a recovery
  *
  * Sets #PkWatchdog:rise.
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_set_rise (PkWatchdog *self,
@@ -526,7 +610,11 @@ pk_watchdog_set_rise (PkWatchdog *self,
  * pk_watchdog_get_hysteresis:
  * @self: a #PkWatchdog
  *
+ * Gets the decision core, for its counters.
+ *
  * Returns: (transfer none): the decision core, for its counters
+ *
+ * Since: 0.1
  */
 PkHysteresis *
 pk_watchdog_get_hysteresis (PkWatchdog *self)
@@ -539,7 +627,11 @@ pk_watchdog_get_hysteresis (PkWatchdog *self)
  * pk_watchdog_get_health:
  * @self: a #PkWatchdog
  *
+ * Gets the current health.
+ *
  * Returns: the current health
+ *
+ * Since: 0.1
  */
 PkHealth
 pk_watchdog_get_health (PkWatchdog *self)
@@ -552,7 +644,11 @@ pk_watchdog_get_health (PkWatchdog *self)
  * pk_watchdog_get_consecutive_failures:
  * @self: a #PkWatchdog
  *
+ * Tells how many rounds in a row failed.
+ *
  * Returns: how many rounds in a row failed
+ *
+ * Since: 0.1
  */
 guint
 pk_watchdog_get_consecutive_failures (PkWatchdog *self)
@@ -565,7 +661,11 @@ pk_watchdog_get_consecutive_failures (PkWatchdog *self)
  * pk_watchdog_get_fails:
  * @self: a #PkWatchdog
  *
+ * Tells how many failures were confirmed in total.
+ *
  * Returns: how many failures were confirmed in total
+ *
+ * Since: 0.1
  */
 guint
 pk_watchdog_get_fails (PkWatchdog *self)
@@ -578,8 +678,13 @@ pk_watchdog_get_fails (PkWatchdog *self)
  * pk_watchdog_get_last_change:
  * @self: a #PkWatchdog
  *
+ * Tells when the health last changed, in microseconds since the epoch (0 if
+ * never).
+ *
  * Returns: when the health last changed, in microseconds since the epoch
  *   (0 if never)
+ *
+ * Since: 0.1
  */
 gint64
 pk_watchdog_get_last_change (PkWatchdog *self)
@@ -592,7 +697,11 @@ pk_watchdog_get_last_change (PkWatchdog *self)
  * pk_watchdog_get_last_reason:
  * @self: a #PkWatchdog
  *
+ * Tells why the last failed round failed.
+ *
  * Returns: (nullable): why the last failed round failed
+ *
+ * Since: 0.1
  */
 const char *
 pk_watchdog_get_last_reason (PkWatchdog *self)
@@ -611,6 +720,8 @@ pk_watchdog_get_last_reason (PkWatchdog *self)
  * it causes. Rounds run by the watchdog itself end here too.
  *
  * Returns: what the result confirmed
+ *
+ * Since: 0.1
  */
 PkHysteresisEvent
 pk_watchdog_feed (PkWatchdog *self,
@@ -715,6 +826,8 @@ round_probe_done (GObject      *source,
  * #PkWatchdog:timeout-ms, and feeds the result (so the signals are
  * emitted before @callback runs). For `--once` and for tests; a started
  * watchdog runs rounds by itself.
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_check_async (PkWatchdog          *self,
@@ -758,8 +871,12 @@ pk_watchdog_check_async (PkWatchdog          *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@Watchdog.check_async].
+ *
  * Returns: %TRUE if every probe passed; %FALSE with %PK_ERROR_CHECK_FAILED
  *   naming the failures, or %G_IO_ERROR_CANCELLED
+ *
+ * Since: 0.1
  */
 gboolean
 pk_watchdog_check_finish (PkWatchdog    *self,
@@ -827,6 +944,8 @@ schedule_round (PkWatchdog *self,
  * Starts checking in the thread-default main context: the first round
  * after #PkWatchdog:initial-delay-ms, then at the interval (or retry
  * delay). Does nothing if already running.
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_start (PkWatchdog *self)
@@ -846,6 +965,8 @@ pk_watchdog_start (PkWatchdog *self)
  * Stops checking; a round in progress is cancelled and fed nothing.
  * Counters and health are kept. Safe to call from the watchdog's own
  * signal handlers.
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_stop (PkWatchdog *self)
@@ -869,7 +990,11 @@ pk_watchdog_stop (PkWatchdog *self)
  * pk_watchdog_is_running:
  * @self: a #PkWatchdog
  *
+ * Tells whether @self is running.
+ *
  * Returns: %TRUE between pk_watchdog_start() and pk_watchdog_stop()
+ *
+ * Since: 0.1
  */
 gboolean
 pk_watchdog_is_running (PkWatchdog *self)

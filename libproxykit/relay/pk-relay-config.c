@@ -276,6 +276,8 @@ rule_from_section (PkConfig       *config,
  *
  * Returns: (transfer full) (element-type PkRelayRule): the rules, or
  *   %NULL with @error set (%PK_ERROR_CONFIG) naming the rule and field
+ *
+ * Since: 0.1
  */
 GPtrArray *
 pk_relay_rules_load (PkConfig           *config,

@@ -25,6 +25,8 @@
  *   g_printerr ("%s\n", error->message);
  * pk_relay_rule_set_keepalive (rule, 60, 10, 6);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -59,6 +61,8 @@ rule_alloc (void)
  * no health check, the default egress, every client allowed.
  *
  * Returns: (transfer full): a new #PkRelayRule
+ *
+ * Since: 0.1
  */
 PkRelayRule *
 pk_relay_rule_new (PkRelayProtocol  protocol,
@@ -92,7 +96,11 @@ pk_relay_rule_new (PkRelayProtocol  protocol,
  * pk_relay_rule_copy:
  * @rule: a #PkRelayRule
  *
+ * Copies @rule.
+ *
  * Returns: (transfer full): a new rule with the same settings
+ *
+ * Since: 0.1
  */
 PkRelayRule *
 pk_relay_rule_copy (PkRelayRule *rule)
@@ -128,7 +136,11 @@ pk_relay_rule_copy (PkRelayRule *rule)
  * pk_relay_rule_ref:
  * @rule: a #PkRelayRule
  *
+ * Takes a reference to @rule.
+ *
  * Returns: (transfer full): @rule
+ *
+ * Since: 0.1
  */
 PkRelayRule *
 pk_relay_rule_ref (PkRelayRule *rule)
@@ -144,6 +156,8 @@ pk_relay_rule_ref (PkRelayRule *rule)
  * @rule: (transfer full): a #PkRelayRule
  *
  * Drops a reference; the rule is freed with the last one.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_unref (PkRelayRule *rule)
@@ -185,6 +199,8 @@ egress_equal (PkEgress *a,
  * connections when the new rule for its port is equal to the old one.
  *
  * Returns: whether @a and @b relay the same way
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_rule_equal (PkRelayRule *a,
@@ -224,6 +240,8 @@ protocol_name (PkRelayProtocol protocol)
  * Formats the rule for logs: `[::]:50025/tcp -> pool.example:25`.
  *
  * Returns: (transfer full): the description
+ *
+ * Since: 0.1
  */
 char *
 pk_relay_rule_to_string (PkRelayRule *rule)
@@ -308,6 +326,8 @@ pk_relay_parse_protocol (const char       *value,
  *
  * Returns: (transfer full) (nullable): the rule, or %NULL with @error set
  *   (%PK_ERROR_INVALID_ARGUMENT) naming the field that is wrong
+ *
+ * Since: 0.1
  */
 PkRelayRule *
 pk_relay_rule_new_from_string (const char  *spec,
@@ -402,7 +422,11 @@ pk_relay_rule_new_from_string (const char  *spec,
  * pk_relay_rule_get_name:
  * @rule: a #PkRelayRule
  *
+ * Gets the rule's name, used in logs and the status.
+ *
  * Returns: the rule's name, used in logs and the status
+ *
+ * Since: 0.1
  */
 const char *
 pk_relay_rule_get_name (PkRelayRule *rule)
@@ -417,6 +441,8 @@ pk_relay_rule_get_name (PkRelayRule *rule)
  * @name: a name such as `RELAY_1` or a config section's name
  *
  * Sets the name used in logs and the status.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_name (PkRelayRule *rule,
@@ -432,7 +458,11 @@ pk_relay_rule_set_name (PkRelayRule *rule,
  * pk_relay_rule_get_protocol:
  * @rule: a #PkRelayRule
  *
+ * Gets the protocol of the rule, TCP or UDP.
+ *
  * Returns: TCP or UDP
+ *
+ * Since: 0.1
  */
 PkRelayProtocol
 pk_relay_rule_get_protocol (PkRelayRule *rule)
@@ -445,7 +475,11 @@ pk_relay_rule_get_protocol (PkRelayRule *rule)
  * pk_relay_rule_get_listen_address:
  * @rule: a #PkRelayRule
  *
+ * Gets the inbound address, or %NULL for all addresses.
+ *
  * Returns: (nullable): the inbound address, or %NULL for all addresses
+ *
+ * Since: 0.1
  */
 const char *
 pk_relay_rule_get_listen_address (PkRelayRule *rule)
@@ -460,8 +494,12 @@ pk_relay_rule_get_listen_address (PkRelayRule *rule)
  * @address: (nullable): an IP address literal, or %NULL for all addresses
  * @error: return location for a #GError
  *
+ * Sets the inbound address of @rule.
+ *
  * Returns: %TRUE, or %FALSE with @error set when @address is not an IP
  *   address
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_rule_set_listen_address (PkRelayRule  *rule,
@@ -492,7 +530,11 @@ pk_relay_rule_set_listen_address (PkRelayRule  *rule,
  * pk_relay_rule_get_in_port:
  * @rule: a #PkRelayRule
  *
+ * Gets the inbound port.
+ *
  * Returns: the inbound port
+ *
+ * Since: 0.1
  */
 guint16
 pk_relay_rule_get_in_port (PkRelayRule *rule)
@@ -505,7 +547,11 @@ pk_relay_rule_get_in_port (PkRelayRule *rule)
  * pk_relay_rule_get_out_host:
  * @rule: a #PkRelayRule
  *
+ * Gets the outbound host name or address.
+ *
  * Returns: the outbound host name or address
+ *
+ * Since: 0.1
  */
 const char *
 pk_relay_rule_get_out_host (PkRelayRule *rule)
@@ -518,7 +564,11 @@ pk_relay_rule_get_out_host (PkRelayRule *rule)
  * pk_relay_rule_get_out_port:
  * @rule: a #PkRelayRule
  *
+ * Gets the outbound port.
+ *
  * Returns: the outbound port
+ *
+ * Since: 0.1
  */
 guint16
 pk_relay_rule_get_out_port (PkRelayRule *rule)
@@ -531,7 +581,11 @@ pk_relay_rule_get_out_port (PkRelayRule *rule)
  * pk_relay_rule_get_connect_timeout:
  * @rule: a #PkRelayRule
  *
+ * Gets the timeout of upstream connects (resolving included), in ms.
+ *
  * Returns: the timeout of upstream connects (resolving included), in ms
+ *
+ * Since: 0.1
  */
 guint
 pk_relay_rule_get_connect_timeout (PkRelayRule *rule)
@@ -546,6 +600,8 @@ pk_relay_rule_get_connect_timeout (PkRelayRule *rule)
  * @timeout_ms: the timeout of upstream connects in ms, 0 for the kernel's
  *
  * Sets the connect timeout (the shell tools' `CONNECT_TIMEOUT`).
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_connect_timeout (PkRelayRule *rule,
@@ -559,7 +615,11 @@ pk_relay_rule_set_connect_timeout (PkRelayRule *rule,
  * pk_relay_rule_get_idle_timeout:
  * @rule: a #PkRelayRule
  *
+ * Gets the idle timeout of a connection or UDP session, in ms.
+ *
  * Returns: the idle timeout of a connection or UDP session, in ms
+ *
+ * Since: 0.1
  */
 guint
 pk_relay_rule_get_idle_timeout (PkRelayRule *rule)
@@ -576,6 +636,8 @@ pk_relay_rule_get_idle_timeout (PkRelayRule *rule)
  *
  * A TCP connection with no byte either way, or a UDP session with no
  * datagram either way, for this long is closed.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_idle_timeout (PkRelayRule *rule,
@@ -594,6 +656,8 @@ pk_relay_rule_set_idle_timeout (PkRelayRule *rule,
  *
  * Gets the TCP keepalive settings applied to both sides of a relayed
  * connection.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_get_keepalive (PkRelayRule *rule,
@@ -621,6 +685,8 @@ pk_relay_rule_get_keepalive (PkRelayRule *rule,
  *   (`KEEPALIVE_CNT`), 0 for the kernel's
  *
  * Sets the TCP keepalive of both sides of a relayed connection.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_keepalive (PkRelayRule *rule,
@@ -638,8 +704,13 @@ pk_relay_rule_set_keepalive (PkRelayRule *rule,
  * pk_relay_rule_get_max_sessions:
  * @rule: a #PkRelayRule
  *
+ * Gets the most concurrent sessions (UDP client addresses, TCP connections), 0
+ * for no limit.
+ *
  * Returns: the most concurrent sessions (UDP client addresses, TCP
  *   connections), 0 for no limit
+ *
+ * Since: 0.1
  */
 guint
 pk_relay_rule_get_max_sessions (PkRelayRule *rule)
@@ -656,6 +727,8 @@ pk_relay_rule_get_max_sessions (PkRelayRule *rule)
  * Caps the sessions of the rule: datagrams from further UDP clients are
  * dropped, further TCP connections are closed at once; both are counted
  * as refused.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_max_sessions (PkRelayRule *rule,
@@ -673,7 +746,11 @@ pk_relay_rule_set_max_sessions (PkRelayRule *rule,
  *   counts as down
  * @interval_ms: (out) (optional): time between checks
  *
+ * Tells whether the health check is on.
+ *
  * Returns: whether the health check is on
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_rule_get_health_check (PkRelayRule *rule,
@@ -703,6 +780,8 @@ pk_relay_rule_get_health_check (PkRelayRule *rule,
  * Sets the health check: a TCP connect to the outbound host and port
  * through the rule's egress. A rule whose upstream is down keeps
  * listening; the check goes on and reports the recovery.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_health_check (PkRelayRule *rule,
@@ -722,8 +801,12 @@ pk_relay_rule_set_health_check (PkRelayRule *rule,
  * pk_relay_rule_get_egress:
  * @rule: a #PkRelayRule
  *
+ * Gets the egress of upstream sockets, or %NULL for the default route.
+ *
  * Returns: (transfer none) (nullable): the egress of upstream sockets, or
  *   %NULL for the default route
+ *
+ * Since: 0.1
  */
 PkEgress *
 pk_relay_rule_get_egress (PkRelayRule *rule)
@@ -738,6 +821,8 @@ pk_relay_rule_get_egress (PkRelayRule *rule)
  * @egress: (nullable): the egress of upstream sockets
  *
  * Sets how upstream connections and sockets leave the host.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_egress (PkRelayRule *rule,
@@ -751,7 +836,11 @@ pk_relay_rule_set_egress (PkRelayRule *rule,
  * pk_relay_rule_get_allow:
  * @rule: a #PkRelayRule
  *
+ * Gets the client networks allowed, or %NULL for all.
+ *
  * Returns: (nullable): the client networks allowed, or %NULL for all
+ *
+ * Since: 0.1
  */
 const char *
 pk_relay_rule_get_allow (PkRelayRule *rule)
@@ -771,6 +860,8 @@ pk_relay_rule_get_allow (PkRelayRule *rule)
  * are closed at once, UDP datagrams are dropped, and both are counted.
  *
  * Returns: %TRUE, or %FALSE with @error set naming the bad network
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_rule_set_allow (PkRelayRule  *rule,
@@ -837,6 +928,8 @@ listen_overlaps (PkRelayRule *a,
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG) naming both
  *   rules
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_rules_check (GPtrArray  *rules,

@@ -38,6 +38,8 @@
  * // ... run the main loop; later:
  * g_autofree char *json = pk_relay_dup_status_json (relay);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -137,6 +139,8 @@ pk_relay_init (PkRelay *self)
  * Creates a relay with no rules.
  *
  * Returns: (transfer full): a new #PkRelay
+ *
+ * Since: 0.1
  */
 PkRelay *
 pk_relay_new (void)
@@ -1127,6 +1131,8 @@ find_listener (PkRelay     *self,
  * that accepted it, so that accepting and relaying scale across cores.
  * Without workers (the default) everything runs in the thread-default
  * main context of the caller; UDP rules and health checks always do.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_set_workers (PkRelay   *self,
@@ -1150,6 +1156,8 @@ pk_relay_set_workers (PkRelay   *self,
  * older tools did with iptables: IPv4 only, for clients that reach the
  * host from outside, with net.ipv4.ip_forward=1; outbound names are
  * resolved when the rules are applied. Needs `nft` and CAP_NET_ADMIN.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_set_kernel_nat (PkRelay  *self,
@@ -1177,6 +1185,8 @@ pk_relay_set_kernel_nat (PkRelay  *self,
  * stop the others; the error names it.
  *
  * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_set_rules (PkRelay    *self,
@@ -1305,6 +1315,8 @@ pk_relay_set_rules (PkRelay    *self,
  *
  * Returns: %TRUE, or %FALSE with @error set (a duplicate port or name, a
  *   port in use)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_add_rule (PkRelay      *self,
@@ -1329,6 +1341,8 @@ pk_relay_add_rule (PkRelay      *self,
  * Stops one rule and closes its connections.
  *
  * Returns: whether a rule of that name was there
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_remove_rule (PkRelay    *self,
@@ -1368,7 +1382,11 @@ pk_relay_remove_rule (PkRelay    *self,
  * pk_relay_list_rules:
  * @self: a #PkRelay
  *
+ * Gets the running rules.
+ *
  * Returns: (transfer full) (element-type PkRelayRule): the running rules
+ *
+ * Since: 0.1
  */
 GPtrArray *
 pk_relay_list_rules (PkRelay *self)
@@ -1397,6 +1415,8 @@ pk_relay_list_rules (PkRelay *self)
  * the system chose for a rule with port 0.
  *
  * Returns: the port, or 0 when no rule of that name runs
+ *
+ * Since: 0.1
  */
 guint16
 pk_relay_get_local_port (PkRelay    *self,
@@ -1431,6 +1451,8 @@ pk_relay_get_local_port (PkRelay    *self,
  * the cancellation: wait for that before stopping [class@Workers].
  *
  * Returns: the number of open TCP connections
+ *
+ * Since: 0.1
  */
 guint
 pk_relay_get_n_connections (PkRelay *self)
@@ -1449,6 +1471,8 @@ pk_relay_get_n_connections (PkRelay *self)
  * pk_relay_get_n_connections()). UDP rules stop at once: their sessions
  * answer through the listening socket. pk_relay_stop() ends the rest.
  * This is how a tool drains on SIGTERM.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_drain (PkRelay *self)
@@ -1471,6 +1495,8 @@ pk_relay_drain (PkRelay *self)
  * @self: a #PkRelay
  *
  * Stops every rule and closes every connection.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_stop (PkRelay *self)
@@ -1501,6 +1527,8 @@ pk_relay_stop (PkRelay *self)
  * `disabled`, `unknown`, `up` or `down`.
  *
  * Returns: (transfer full): the status as a JSON text
+ *
+ * Since: 0.1
  */
 char *
 pk_relay_dup_status_json (PkRelay *self)

@@ -310,6 +310,8 @@ listener_dup_address (PkSocksListener *listener)
  * per worker (`SO_REUSEPORT`), and each session runs on the worker that
  * accepted it. Without workers (the default) the server runs in the
  * thread-default main context of the caller of listen().
+ *
+ * Since: 0.1
  */
 void
 pk_socks_server_set_workers (PkSocksServer *self,
@@ -342,6 +344,8 @@ address_is_loopback (GSocketAddress *address)
  * systemd), in the thread-default main context of the caller.
  *
  * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_add_socket (PkSocksServer  *self,
@@ -394,6 +398,8 @@ pk_socks_server_add_socket (PkSocksServer  *self,
  * share its policy, egress and counters.
  *
  * Returns: %TRUE, or %FALSE with @error set naming @address
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_listen (PkSocksServer  *self,
@@ -444,7 +450,11 @@ pk_socks_server_listen (PkSocksServer  *self,
  * pk_socks_server_get_port:
  * @self: a #PkSocksServer
  *
+ * Gets the port of the first listening socket, or 0 if there is none.
+ *
  * Returns: the port of the first listening socket, or 0 if there is none
+ *
+ * Since: 0.1
  */
 guint16
 pk_socks_server_get_port (PkSocksServer *self)
@@ -467,8 +477,12 @@ pk_socks_server_get_port (PkSocksServer *self)
  * pk_socks_server_dup_listen_addresses:
  * @self: a #PkSocksServer
  *
+ * Gets the bound addresses, such as `127.0.0.1:40123` and `[::1]:40123`.
+ *
  * Returns: (transfer full) (array zero-terminated=1): the bound addresses,
  *   such as `127.0.0.1:40123` and `[::1]:40123`
+ *
+ * Since: 0.1
  */
 char **
 pk_socks_server_dup_listen_addresses (PkSocksServer *self)
@@ -498,7 +512,11 @@ pk_socks_server_dup_listen_addresses (PkSocksServer *self)
  * pk_socks_server_is_listening_on_loopback_only:
  * @self: a #PkSocksServer
  *
+ * Tells whether every listening socket is on a loopback address.
+ *
  * Returns: %TRUE if every listening socket is on a loopback address
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_is_listening_on_loopback_only (PkSocksServer *self)
@@ -542,6 +560,8 @@ stop_cancelled_cb (GCancellable *cancellable,
  * Stops accepting clients, lets live sessions finish for up to
  * @drain_timeout_ms, then closes what is left. The server cannot be
  * started again.
+ *
+ * Since: 0.1
  */
 void
 pk_socks_server_stop_async (PkSocksServer       *self,
@@ -597,7 +617,11 @@ pk_socks_server_stop_async (PkSocksServer       *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@SocksServer.stop_async].
+ *
  * Returns: %TRUE once every session has ended
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_stop_finish (PkSocksServer  *self,
@@ -616,6 +640,8 @@ pk_socks_server_stop_finish (PkSocksServer  *self,
  * @self: a #PkSocksServer
  *
  * Closes the listening sockets and every live session now.
+ *
+ * Since: 0.1
  */
 void
 pk_socks_server_close (PkSocksServer *self)

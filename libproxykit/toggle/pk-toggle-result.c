@@ -21,6 +21,8 @@
  * How many toggles may run at once, shared by the [class@Toggle]s of one
  * host: each radio reconnect and reboot draws power from the same USB
  * hubs, and the operator wants most dongles serving at any time.
+ *
+ * Since: 0.1
  */
 struct _PkToggleLimiter
 {
@@ -46,7 +48,11 @@ pk_toggle_limiter_init (PkToggleLimiter *self)
  * pk_toggle_limiter_new:
  * @max_concurrent: how many toggles may run at once, 0 for no limit
  *
+ * Creates a limiter of concurrent toggles, shared by the toggles of a farm.
+ *
  * Returns: (transfer full): a new #PkToggleLimiter
+ *
+ * Since: 0.1
  */
 PkToggleLimiter *
 pk_toggle_limiter_new (guint max_concurrent)
@@ -61,7 +67,11 @@ pk_toggle_limiter_new (guint max_concurrent)
  * pk_toggle_limiter_get_max:
  * @self: a #PkToggleLimiter
  *
+ * Gets the limit, 0 for none.
+ *
  * Returns: the limit, 0 for none
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_limiter_get_max (PkToggleLimiter *self)
@@ -75,7 +85,11 @@ pk_toggle_limiter_get_max (PkToggleLimiter *self)
  * pk_toggle_limiter_get_running:
  * @self: a #PkToggleLimiter
  *
+ * Tells how many toggles run now.
+ *
  * Returns: how many toggles run now
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_limiter_get_running (PkToggleLimiter *self)
@@ -93,6 +107,8 @@ pk_toggle_limiter_get_running (PkToggleLimiter *self)
  * What one run of a [class@Toggle] did: the old and new IP, the method
  * that worked, the duration, and each step with its outcome (`ok`,
  * `changed`, `unchanged` or `failed`) and a one-line detail.
+ *
+ * Since: 0.1
  */
 typedef struct {
   char *name;
@@ -171,7 +187,11 @@ result_add_step (PkToggleResult *self,
  * pk_toggle_result_get_id:
  * @self: a #PkToggleResult
  *
+ * Gets the dongle's number.
+ *
  * Returns: the dongle's number
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_result_get_id (PkToggleResult *self)
@@ -184,7 +204,11 @@ pk_toggle_result_get_id (PkToggleResult *self)
  * pk_toggle_result_get_success:
  * @self: a #PkToggleResult
  *
+ * Tells whether the dongle has a new, verified IP.
+ *
  * Returns: %TRUE if the dongle has a new, verified IP
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_result_get_success (PkToggleResult *self)
@@ -197,9 +221,14 @@ pk_toggle_result_get_success (PkToggleResult *self)
  * pk_toggle_result_get_error:
  * @self: a #PkToggleResult
  *
+ * Tells why the toggle failed (%PK_ERROR_UNCHANGED when the IP stayed, the
+ * modem's error when it could not be reached), or %NULL on success.
+ *
  * Returns: (nullable) (transfer none): why the toggle failed
  *   (%PK_ERROR_UNCHANGED when the IP stayed, the modem's error when it
  *   could not be reached), or %NULL on success
+ *
+ * Since: 0.1
  */
 const GError *
 pk_toggle_result_get_error (PkToggleResult *self)
@@ -212,8 +241,12 @@ pk_toggle_result_get_error (PkToggleResult *self)
  * pk_toggle_result_get_old_ip:
  * @self: a #PkToggleResult
  *
+ * Gets the WAN IP before, %NULL if there was none or it could not be read.
+ *
  * Returns: (nullable): the WAN IP before, %NULL if there was none or it
  *   could not be read
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_old_ip (PkToggleResult *self)
@@ -226,7 +259,11 @@ pk_toggle_result_get_old_ip (PkToggleResult *self)
  * pk_toggle_result_get_new_ip:
  * @self: a #PkToggleResult
  *
+ * Gets the new WAN IP, %NULL unless the toggle succeeded.
+ *
  * Returns: (nullable): the new WAN IP, %NULL unless the toggle succeeded
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_new_ip (PkToggleResult *self)
@@ -239,9 +276,14 @@ pk_toggle_result_get_new_ip (PkToggleResult *self)
  * pk_toggle_result_get_method:
  * @self: a #PkToggleResult
  *
+ * Tells what brought the new IP (for the modem step the rotation method:
+ * `data`, `netmode`, `reboot`), or the last thing tried; %NULL if no step ran.
+ *
  * Returns: (nullable): what brought the new IP (for the modem step the
  *   rotation method: `data`, `netmode`, `reboot`), or the last thing
  *   tried; %NULL if no step ran
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_method (PkToggleResult *self)
@@ -254,7 +296,11 @@ pk_toggle_result_get_method (PkToggleResult *self)
  * pk_toggle_result_get_duration_ms:
  * @self: a #PkToggleResult
  *
+ * Tells how long the toggle took, in milliseconds.
+ *
  * Returns: how long the toggle took, in milliseconds
+ *
+ * Since: 0.1
  */
 guint64
 pk_toggle_result_get_duration_ms (PkToggleResult *self)
@@ -267,7 +313,11 @@ pk_toggle_result_get_duration_ms (PkToggleResult *self)
  * pk_toggle_result_get_finished_at:
  * @self: a #PkToggleResult
  *
+ * Tells when the toggle ended, in microseconds since the epoch.
+ *
  * Returns: when the toggle ended, in microseconds since the epoch
+ *
+ * Since: 0.1
  */
 gint64
 pk_toggle_result_get_finished_at (PkToggleResult *self)
@@ -280,7 +330,11 @@ pk_toggle_result_get_finished_at (PkToggleResult *self)
  * pk_toggle_result_get_attempts:
  * @self: a #PkToggleResult
  *
+ * Tells how many rotation methods were tried.
+ *
  * Returns: how many rotation methods were tried
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_result_get_attempts (PkToggleResult *self)
@@ -293,7 +347,11 @@ pk_toggle_result_get_attempts (PkToggleResult *self)
  * pk_toggle_result_get_escalated:
  * @self: a #PkToggleResult
  *
+ * Tells whether the first method was not enough.
+ *
  * Returns: %TRUE if the first method was not enough
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_result_get_escalated (PkToggleResult *self)
@@ -306,7 +364,11 @@ pk_toggle_result_get_escalated (PkToggleResult *self)
  * pk_toggle_result_get_n_steps:
  * @self: a #PkToggleResult
  *
+ * Tells how many steps the toggle went through, the diagnosis included.
+ *
  * Returns: how many steps the toggle went through, the diagnosis included
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_result_get_n_steps (PkToggleResult *self)
@@ -329,7 +391,11 @@ result_get_step (PkToggleResult *self,
  * @self: a #PkToggleResult
  * @index: the step, from 0
  *
+ * Gets the name of step @index: `diagnose`, `modem`, `verify`, ...
+ *
  * Returns: the step's name: `diagnose`, `modem`, `verify`, ...
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_step_name (PkToggleResult *self,
@@ -344,7 +410,11 @@ pk_toggle_result_get_step_name (PkToggleResult *self,
  * @self: a #PkToggleResult
  * @index: the step, from 0
  *
+ * Gets the name of a value: `ok`, `changed`, `unchanged` or `failed`.
+ *
  * Returns: `ok`, `changed`, `unchanged` or `failed`
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_step_outcome (PkToggleResult *self,
@@ -359,7 +429,11 @@ pk_toggle_result_get_step_outcome (PkToggleResult *self,
  * @self: a #PkToggleResult
  * @index: the step, from 0
  *
+ * Gets a one-line account of the step.
+ *
  * Returns: (nullable): a one-line account of the step
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_step_detail (PkToggleResult *self,
@@ -381,6 +455,8 @@ pk_toggle_result_get_step_detail (PkToggleResult *self,
  *
  * Returns: (transfer full) (nullable): the JSON text, or %NULL when the
  *   library was built without json-glib
+ *
+ * Since: 0.1
  */
 char *
 pk_toggle_result_to_json (PkToggleResult *self)

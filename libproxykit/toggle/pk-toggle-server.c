@@ -31,6 +31,8 @@
  * if (!pk_toggle_server_listen (server, "0.0.0.0:80", &error))
  *   g_printerr ("%s\n", error->message);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -123,6 +125,8 @@ pk_toggle_server_init (PkToggleServer *self)
  * Creates a server with no dongles.
  *
  * Returns: (transfer full): a new #PkToggleServer
+ *
+ * Since: 0.1
  */
 PkToggleServer *
 pk_toggle_server_new (void)
@@ -151,6 +155,8 @@ compare_ids (gconstpointer a,
  *
  * Adds a dongle, or replaces the one with the same number (keeping its
  * counters).
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_server_add_dongle (PkToggleServer *self,
@@ -194,6 +200,8 @@ pk_toggle_server_add_dongle (PkToggleServer *self,
  * Stops serving dongle @id; a toggle of it that runs goes on to its end.
  *
  * Returns: %TRUE if the dongle was served
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_server_remove_dongle (PkToggleServer *self,
@@ -217,7 +225,11 @@ pk_toggle_server_remove_dongle (PkToggleServer *self,
  * @self: a #PkToggleServer
  * @id: a dongle number
  *
+ * Gets the toggle of dongle @id, or %NULL.
+ *
  * Returns: (transfer none) (nullable): the toggle of dongle @id, or %NULL
+ *
+ * Since: 0.1
  */
 PkToggle *
 pk_toggle_server_get_toggle (PkToggleServer *self,
@@ -237,6 +249,8 @@ pk_toggle_server_get_toggle (PkToggleServer *self,
  * @method: the method of `/toggle/N` without a `method` query
  *
  * Sets the rotation method used when the request names none.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_server_set_default_method (PkToggleServer   *self,
@@ -771,6 +785,8 @@ server_cb (SoupServer        *server,
  *
  * Returns: %TRUE, or %FALSE with @error set when @address is malformed
  *   (%PK_ERROR_INVALID_ARGUMENT) or cannot be listened on (GIO's error)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_server_listen (PkToggleServer  *self,
@@ -830,7 +846,11 @@ pk_toggle_server_listen (PkToggleServer  *self,
  * pk_toggle_server_get_port:
  * @self: a #PkToggleServer
  *
+ * Gets the port listened on, 0 before [method@ToggleServer.listen].
+ *
  * Returns: the port listened on, 0 before [method@ToggleServer.listen]
+ *
+ * Since: 0.1
  */
 guint16
 pk_toggle_server_get_port (PkToggleServer *self)
@@ -845,6 +865,8 @@ pk_toggle_server_get_port (PkToggleServer *self)
  * @self: a #PkToggleServer
  *
  * Stops listening. Toggles that run go on to their end.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_server_stop (PkToggleServer *self)

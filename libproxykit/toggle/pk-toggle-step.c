@@ -25,6 +25,8 @@
  *   g_object_unref (task);
  * }
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -45,7 +47,11 @@ pk_toggle_step_default_init (PkToggleStepInterface *iface)
  * pk_toggle_step_get_name:
  * @self: a #PkToggleStep
  *
+ * Gets the step's short name, e.g. `modem`.
+ *
  * Returns: the step's short name, e.g. `modem`
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_step_get_name (PkToggleStep *self)
@@ -64,6 +70,8 @@ pk_toggle_step_get_name (PkToggleStep *self)
  * @user_data: data for @callback
  *
  * Runs the step on the dongle of @toggle.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_step_run_async (PkToggleStep        *self,
@@ -89,6 +97,8 @@ pk_toggle_step_run_async (PkToggleStep        *self,
  * Finishes [method@ToggleStep.run_async].
  *
  * Returns: %TRUE if the step did its work, %FALSE with @error set otherwise
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_step_run_finish (PkToggleStep  *self,
@@ -110,6 +120,8 @@ pk_toggle_step_run_finish (PkToggleStep  *self,
  *
  * The [iface@ToggleStep] that rotates the IP through the modem API with a
  * [class@Rotation]: the toggle's method first, then the escalation order.
+ *
+ * Since: 0.1
  */
 struct _PkToggleModemStep
 {
@@ -162,6 +174,8 @@ pk_toggle_modem_step_init (PkToggleModemStep *self)
  * timing of [class@Rotation].
  *
  * Returns: (transfer full): a new #PkToggleModemStep
+ *
+ * Since: 0.1
  */
 PkToggleModemStep *
 pk_toggle_modem_step_new (void)
@@ -175,7 +189,11 @@ pk_toggle_modem_step_new (void)
  * @order: (nullable): the escalation order, see [method@Rotation.set_escalation]
  * @error: return location for a #GError
  *
+ * Sets the order of rotation methods tried after the first one fails.
+ *
  * Returns: %TRUE, or %FALSE with @error set if @order names an unknown method
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_modem_step_set_escalation (PkToggleModemStep  *self,
@@ -213,6 +231,8 @@ pk_toggle_modem_step_set_escalation (PkToggleModemStep  *self,
  * @timeout_ms: see [method@Rotation.set_timing]
  *
  * Sets the timing of the rotations this step runs.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_modem_step_set_timing (PkToggleModemStep *self,
@@ -233,6 +253,8 @@ pk_toggle_modem_step_set_timing (PkToggleModemStep *self,
  * @n_polls: see [method@Rotation.set_unchanged_polls]
  *
  * Sets when a rotation attempt counts as having kept the IP.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_modem_step_set_unchanged_polls (PkToggleModemStep *self,
@@ -247,7 +269,11 @@ pk_toggle_modem_step_set_unchanged_polls (PkToggleModemStep *self,
  * pk_toggle_modem_step_get_last_rotation:
  * @self: a #PkToggleModemStep
  *
+ * Gets the rotation of the last run, or %NULL.
+ *
  * Returns: (transfer none) (nullable): the rotation of the last run, or %NULL
+ *
+ * Since: 0.1
  */
 PkRotation *
 pk_toggle_modem_step_get_last_rotation (PkToggleModemStep *self)
