@@ -92,7 +92,7 @@ pk_config_init (PkConfig *self)
  * Creates an empty configuration: every lookup gives the environment's
  * value or the default.
  *
- * Returns: (transfer full): a new #PkConfig
+ * Returns: (transfer full): a new [class@Config]
  *
  * Since: 0.1
  */
@@ -155,11 +155,11 @@ index_lines (PkConfig   *self,
 
 /**
  * pk_config_load_data:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @data: the file's contents
  * @length: the length of @data, or -1 if it is nul-terminated
  * @origin: (nullable): the name used in messages, such as a path
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Loads a configuration from memory, replacing what was loaded before.
  *
@@ -201,9 +201,9 @@ pk_config_load_data (PkConfig    *self,
 
 /**
  * pk_config_load_file:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @path: a file name
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Loads a configuration file, replacing what was loaded before.
  *
@@ -245,9 +245,9 @@ unquote_env_value (const char *value)
 
 /**
  * pk_config_load_env_file:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @path: a file of `NAME=value` lines, as systemd's `EnvironmentFile=`
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads environment variables from a file. They stand for the
  * environment in later lookups and win over the process environment.
@@ -314,7 +314,7 @@ pk_config_load_env_file (PkConfig    *self,
 
 /**
  * pk_config_set_environ:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @envp: (nullable) (array zero-terminated=1): `NAME=value` strings, or
  *   %NULL for the process environment
  *
@@ -345,11 +345,11 @@ pk_config_set_environ (PkConfig           *self,
 
 /**
  * pk_config_getenv:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @name: a variable name
  *
  * Looks up an environment variable: the env file first, then the
- * environment set with pk_config_set_environ() or the process's.
+ * environment set with [method@Config.set_environ] or the process's.
  *
  * Returns: (nullable): the value, or %NULL when unset or empty
  *
@@ -375,7 +375,7 @@ pk_config_getenv (PkConfig   *self,
 
 /**
  * pk_config_get_origin:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  *
  * Gets the path or name the configuration was loaded from.
  *
@@ -393,7 +393,7 @@ pk_config_get_origin (PkConfig *self)
 
 /**
  * pk_config_list_sections:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @kind: (nullable): a section kind such as `socks`, or %NULL for all
  *
  * Lists sections. With @kind, it lists the names of the sections
@@ -433,7 +433,7 @@ pk_config_list_sections (PkConfig   *self,
 
 /**
  * pk_config_has_section:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: a section name such as `socks:11`
  *
  * Tells whether the section exists.
@@ -453,7 +453,7 @@ pk_config_has_section (PkConfig   *self,
 
 /**
  * pk_config_has_key:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: a section name
  * @key: a key name
  *
@@ -475,7 +475,7 @@ pk_config_has_key (PkConfig   *self,
 
 /**
  * pk_config_describe:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: a section name
  * @key: (nullable): a key name
  *
@@ -506,10 +506,10 @@ pk_config_describe (PkConfig   *self,
 
 /**
  * pk_config_check_keys:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: a section name
  * @known_keys: (array zero-terminated=1): the keys the section may have
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Refuses a section with a key that is not in @known_keys, so that a
  * typo in a key name is an error rather than a silent default.
@@ -591,7 +591,7 @@ prefix_where (GError     **error,
 
 /**
  * pk_config_dup_string:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that overrides the key
@@ -621,7 +621,7 @@ pk_config_dup_string (PkConfig   *self,
 
 /**
  * pk_config_get_uint:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that overrides the key
@@ -629,7 +629,7 @@ pk_config_dup_string (PkConfig   *self,
  * @max: the largest value allowed
  * @default_value: the value when neither is set
  * @out_value: (out): the value
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads an unsigned integer from @section, leaving @value untouched when the
  * key is not set.
@@ -670,13 +670,13 @@ pk_config_get_uint (PkConfig    *self,
 
 /**
  * pk_config_get_duration_ms:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that overrides the key
  * @default_ms: the value when neither is set, in milliseconds
  * @out_ms: (out): the value in milliseconds
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads a duration: a number of seconds (`30`), or a number with a unit
  * (`500ms`, `30s`, `2m`, `1h`).
@@ -715,13 +715,13 @@ pk_config_get_duration_ms (PkConfig    *self,
 
 /**
  * pk_config_get_boolean:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that overrides the key
  * @default_value: the value when neither is set
  * @out_value: (out): the value
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads a boolean: `true`/`false`, `yes`/`no`, `on`/`off` or `1`/`0`.
  *

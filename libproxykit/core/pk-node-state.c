@@ -10,7 +10,7 @@
  * `ping_failed`, `stopped`), the PPTP tunnel it leaves through, the SOCKS
  * listener that serves it and the watchdog's counters.
  *
- * A #PkNodeState is a plain value object; #PkStateStore reads and writes
+ * A [class@NodeState] is a plain value object; [class@StateStore] reads and writes
  * it as one JSON file per node, which is what the tools share (pk-socks
  * records its tunnel and listener, pk-watchdog reads them and records
  * failures).
@@ -96,7 +96,7 @@ static const char * const status_names[] = {
 
 /**
  * pk_node_status_to_string:
- * @status: a #PkNodeStatus
+ * @status: a [enum@NodeStatus]
  *
  * Gets the name of @status as written in state files.
  *
@@ -255,7 +255,7 @@ pk_node_state_init (PkNodeState *self)
  * Creates the state of a node that has never run: status `stopped`, no
  * tunnel, no listener, counters at zero.
  *
- * Returns: (transfer full): a new #PkNodeState
+ * Returns: (transfer full): a new [class@NodeState]
  *
  * Since: 0.1
  */
@@ -269,7 +269,7 @@ pk_node_state_new (const char *name)
 
 /**
  * pk_node_state_get_name:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Gets the node's name.
  *
@@ -286,7 +286,7 @@ pk_node_state_get_name (PkNodeState *self)
 
 /**
  * pk_node_state_get_status:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Gets the node's status.
  *
@@ -303,7 +303,7 @@ pk_node_state_get_status (PkNodeState *self)
 
 /**
  * pk_node_state_set_status:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  * @status: the new status
  * @reason: (nullable): why, for failures (shown by `pk-watchdog --status`)
  *
@@ -333,7 +333,7 @@ pk_node_state_set_status (PkNodeState  *self,
 
 /**
  * pk_node_state_get_reason:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Gets the reason given with the status.
  *
@@ -350,7 +350,7 @@ pk_node_state_get_reason (PkNodeState *self)
 
 /**
  * pk_node_state_get_status_changed:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Tells when the status last changed, in seconds since the epoch (0 if never).
  *
@@ -367,7 +367,7 @@ pk_node_state_get_status_changed (PkNodeState *self)
 
 /**
  * pk_node_state_get_tunnel_server:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Gets the PPTP server, or %NULL without a tunnel.
  *
@@ -384,7 +384,7 @@ pk_node_state_get_tunnel_server (PkNodeState *self)
 
 /**
  * pk_node_state_get_tunnel_linkname:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Gets pppd's linkname (its pidfile is `ppp-LINKNAME.pid`).
  *
@@ -401,7 +401,7 @@ pk_node_state_get_tunnel_linkname (PkNodeState *self)
 
 /**
  * pk_node_state_get_tunnel_interface:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Gets the tunnel's interface (`pppN`).
  *
@@ -418,7 +418,7 @@ pk_node_state_get_tunnel_interface (PkNodeState *self)
 
 /**
  * pk_node_state_get_tunnel_unit:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Gets pppd's unit number, or -1 without a tunnel.
  *
@@ -435,7 +435,7 @@ pk_node_state_get_tunnel_unit (PkNodeState *self)
 
 /**
  * pk_node_state_get_tunnel_pid:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Gets the pid of pppd, or 0.
  *
@@ -452,7 +452,7 @@ pk_node_state_get_tunnel_pid (PkNodeState *self)
 
 /**
  * pk_node_state_set_tunnel:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  * @server: (nullable): the PPTP server
  * @linkname: (nullable): pppd's linkname
  * @unit: pppd's unit number, or -1
@@ -489,7 +489,7 @@ pk_node_state_set_tunnel (PkNodeState *self,
 
 /**
  * pk_node_state_clear_tunnel:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Forgets the tunnel (after it was destroyed).
  *
@@ -510,7 +510,7 @@ pk_node_state_clear_tunnel (PkNodeState *self)
 
 /**
  * pk_node_state_get_socks_listen:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Gets the SOCKS listener's address, or %NULL.
  *
@@ -527,7 +527,7 @@ pk_node_state_get_socks_listen (PkNodeState *self)
 
 /**
  * pk_node_state_get_socks_pid:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Gets the pid of the process serving SOCKS (pk-socks), or 0.
  *
@@ -544,7 +544,7 @@ pk_node_state_get_socks_pid (PkNodeState *self)
 
 /**
  * pk_node_state_set_socks:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  * @listen: (nullable): the listener's address, such as `0.0.0.0:10011`
  * @pid: the pid of the process that serves it, or 0
  *
@@ -570,7 +570,7 @@ pk_node_state_set_socks (PkNodeState *self,
 
 /**
  * pk_node_state_clear_socks:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Forgets the SOCKS listener (after it was stopped).
  *
@@ -588,7 +588,7 @@ pk_node_state_clear_socks (PkNodeState *self)
 
 /**
  * pk_node_state_get_fails:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Gets the total number of confirmed failures.
  *
@@ -605,7 +605,7 @@ pk_node_state_get_fails (PkNodeState *self)
 
 /**
  * pk_node_state_set_fails:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  * @fails: the total number of confirmed failures
  *
  * Sets the failure counter.
@@ -626,7 +626,7 @@ pk_node_state_set_fails (PkNodeState *self,
 
 /**
  * pk_node_state_get_consecutive_failures:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Tells how many checks in a row have failed.
  *
@@ -643,7 +643,7 @@ pk_node_state_get_consecutive_failures (PkNodeState *self)
 
 /**
  * pk_node_state_set_consecutive_failures:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  * @n: how many checks in a row have failed
  *
  * Sets the consecutive-failure counter.
@@ -660,7 +660,7 @@ pk_node_state_set_consecutive_failures (PkNodeState *self,
 
 /**
  * pk_node_state_get_last_change:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Tells when the watchdog last saw the node's health change, in seconds since
  * the epoch (0 if never).
@@ -679,7 +679,7 @@ pk_node_state_get_last_change (PkNodeState *self)
 
 /**
  * pk_node_state_set_last_change:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  * @unix_time: seconds since the epoch
  *
  * Sets when the watchdog last saw the node's health change.
@@ -696,7 +696,7 @@ pk_node_state_set_last_change (PkNodeState *self,
 
 /**
  * pk_node_state_to_json:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Serializes the node's state as written to its state file.
  *
@@ -821,9 +821,9 @@ get_member (JsonObject   *obj,
 
 /**
  * pk_node_state_new_from_json:
- * @data: a JSON document as written by pk_node_state_to_json()
+ * @data: a JSON document as written by [method@NodeState.to_json]
  * @length: the length of @data, or -1 if it is nul-terminated
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Parses a node's state. Unknown fields are ignored, so that files
  * written by newer versions can be read.

@@ -28,7 +28,7 @@ pk_inet_address_list_free (gpointer list)
  * @min: the smallest value allowed
  * @max: the largest value allowed
  * @out: (out): the value
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Parses a whole number in decimal, the way every proxykit setting is
  * read, so that a flag and a config key accept the same text.
@@ -158,7 +158,7 @@ pk_parse_socket_address (const char  *str,
  * @str: a number of seconds (`"30"`, `"1.5"`) or a number with a unit:
  *   `ms`, `s`, `m` (or `min`), `h`
  * @out_ms: (out): the duration in milliseconds
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Parses a duration, the way every proxykit setting is read, so that a
  * flag, an environment variable and a config key accept the same text.

@@ -10,7 +10,7 @@
  * interface it is bound to (`SO_BINDTODEVICE`), a firewall mark (`SO_MARK`)
  * for policy routing and the IP TTL.
  *
- * With #PkEgress:nameservers set, names are resolved by asking those
+ * With [property@Egress:nameservers] set, names are resolved by asking those
  * nameservers through the egress itself (so that a dongle's DNS goes out
  * through the dongle) instead of through the system resolver.
  *
@@ -235,7 +235,7 @@ pk_egress_init (PkEgress *self)
  * Creates an egress that changes nothing: sockets leave by the default
  * route with the kernel's choice of source address.
  *
- * Returns: (transfer full): a new #PkEgress
+ * Returns: (transfer full): a new [class@Egress]
  *
  * Since: 0.1
  */
@@ -251,11 +251,11 @@ pk_egress_new (void)
  * @interface: (nullable): interface name for `SO_BINDTODEVICE`
  * @fwmark: firewall mark, 0 for none
  * @ttl: IP TTL, 0 for the default
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Creates an egress and checks its values.
  *
- * Returns: (transfer full) (nullable): a new #PkEgress, or %NULL with
+ * Returns: (transfer full) (nullable): a new [class@Egress], or %NULL with
  *   @error set if @address is not an IP address or @interface is not a
  *   valid interface name
  *
@@ -292,7 +292,7 @@ pk_egress_new_full (const char  *address,
 
 /**
  * pk_egress_get_address:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  *
  * Gets the source address, or %NULL.
  *
@@ -310,9 +310,9 @@ pk_egress_get_address (PkEgress *self)
 
 /**
  * pk_egress_set_address:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @address: (nullable): an IPv4 or IPv6 address, or %NULL
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets the source address of outbound sockets.
  *
@@ -363,7 +363,7 @@ pk_egress_set_address (PkEgress    *self,
 
 /**
  * pk_egress_get_interface:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  *
  * Gets the interface name, or %NULL.
  *
@@ -381,7 +381,7 @@ pk_egress_get_interface (PkEgress *self)
 
 /**
  * pk_egress_set_interface:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @interface: (nullable): an interface name, or %NULL
  *
  * Sets the interface outbound sockets are bound to.
@@ -407,7 +407,7 @@ pk_egress_set_interface (PkEgress   *self,
 
 /**
  * pk_egress_get_fwmark:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  *
  * Gets the firewall mark, 0 for none.
  *
@@ -425,7 +425,7 @@ pk_egress_get_fwmark (PkEgress *self)
 
 /**
  * pk_egress_set_fwmark:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @fwmark: the firewall mark, 0 for none
  *
  * Sets the `SO_MARK` of outbound sockets.
@@ -447,7 +447,7 @@ pk_egress_set_fwmark (PkEgress *self,
 
 /**
  * pk_egress_get_ttl:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  *
  * Gets the IP TTL, 0 for the system default.
  *
@@ -465,7 +465,7 @@ pk_egress_get_ttl (PkEgress *self)
 
 /**
  * pk_egress_set_ttl:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @ttl: the IP TTL from 1 to 255, 0 for the system default
  *
  * Sets the TTL (IPv6 hop limit) of outbound packets.
@@ -488,7 +488,7 @@ pk_egress_set_ttl (PkEgress *self,
 
 /**
  * pk_egress_get_nameservers:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  *
  * Gets the nameservers, or %NULL for the system resolver.
  *
@@ -507,13 +507,13 @@ pk_egress_get_nameservers (PkEgress *self)
 
 /**
  * pk_egress_set_nameservers:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @nameservers: (nullable) (array zero-terminated=1): IP addresses with an
  *   optional port ("192.168.8.1", "192.168.8.1:53", "[fd00::1]:53"), or
  *   %NULL for the system resolver
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
- * Sets the nameservers that pk_egress_resolve_async() asks, through this
+ * Sets the nameservers that [method@Egress.resolve_async] asks, through this
  * egress, instead of the system resolver.
  *
  * Returns: %TRUE, or %FALSE with @error set if an entry is not an IP
@@ -556,7 +556,7 @@ pk_egress_set_nameservers (PkEgress            *self,
 
 /**
  * pk_egress_is_default:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  *
  * Tells whether the egress changes nothing about outbound sockets.
  *
@@ -575,7 +575,7 @@ pk_egress_is_default (PkEgress *self)
 
 /**
  * pk_egress_to_string:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  *
  * Describes the egress for logs, for example
  * `address=192.168.11.100 interface=eth1` or `default`.
@@ -623,9 +623,9 @@ egress_error (PkEgress    *self,
 
 /**
  * pk_egress_prepare_socket:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @socket: an unconnected socket
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Applies the egress to @socket: binds it to the interface, sets the mark
  * and the TTL, and binds it to the source address (port 0). A source
@@ -720,10 +720,10 @@ pk_egress_prepare_fd (PkEgress       *self,
 
 /**
  * pk_egress_create_socket:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @family: %G_SOCKET_FAMILY_IPV4 or %G_SOCKET_FAMILY_IPV6
  * @type: %G_SOCKET_TYPE_STREAM or %G_SOCKET_TYPE_DATAGRAM
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Creates a non-blocking socket with the egress applied to it.
  *
@@ -917,10 +917,10 @@ resolve_outer_cancelled (GCancellable *cancellable,
 
 /**
  * pk_egress_resolve_async:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @host: a host name or an IP address literal
  * @timeout_ms: timeout in milliseconds, 0 for none
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -1013,9 +1013,9 @@ pk_egress_resolve_async (PkEgress            *self,
 
 /**
  * pk_egress_resolve_finish:
- * @self: a #PkEgress
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Egress]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Egress.resolve_async].
  *
@@ -1110,10 +1110,10 @@ connect_watch_cb (PkPollerWatch *watch,
 
 /**
  * pk_egress_connect_async:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @address: the destination
  * @timeout_ms: timeout in milliseconds, 0 for none
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -1187,9 +1187,9 @@ pk_egress_connect_async (PkEgress            *self,
 
 /**
  * pk_egress_connect_finish:
- * @self: a #PkEgress
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Egress]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Egress.connect_async].
  *
@@ -1329,16 +1329,16 @@ host_resolve_done (GObject      *source,
 
 /**
  * pk_egress_connect_to_host_async:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @host: a host name or an IP address literal
  * @port: the destination port
  * @timeout_ms: timeout in milliseconds for resolving and connecting
  *   together, 0 for none
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
- * Resolves @host (see pk_egress_resolve_async()) and connects to its
+ * Resolves @host (see [method@Egress.resolve_async]) and connects to its
  * addresses in turn until one answers or the time is up.
  *
  * Since: 0.1
@@ -1374,15 +1374,15 @@ pk_egress_connect_to_host_async (PkEgress            *self,
 
 /**
  * pk_egress_connect_to_host_finish:
- * @self: a #PkEgress
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Egress]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Egress.connect_to_host_async].
  *
  * Returns: (transfer full): the connected, non-blocking socket, or %NULL
- *   with @error set (see pk_egress_connect_finish() and
- *   pk_egress_resolve_finish())
+ *   with @error set (see [method@Egress.connect_finish] and
+ *   [method@Egress.resolve_finish])
  *
  * Since: 0.1
  */

@@ -859,7 +859,7 @@ bridge_done (PkBridgeCore *core,
 /**
  * pk_bridge_run_async:
  * @self: a bridge
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when both directions have ended
  * @user_data: data for @callback
  *

@@ -343,7 +343,7 @@ parse_rule (PkConfig   *config,
 /**
  * pk_metrics_alerts_new_from_config:
  * @config: a configuration
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads the `[alert:NAME]` sections of @config.
  *

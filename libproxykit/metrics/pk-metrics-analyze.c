@@ -431,10 +431,10 @@ pk_metrics_analyze_samples (JsonArray *samples)
 
 /**
  * pk_metrics_analyze:
- * @directory: a history directory written by a #PkMetricsRecorder
+ * @directory: a history directory written by a [class@MetricsRecorder]
  * @at_us: the time of the failure, in microseconds since the epoch
  * @window_us: how far before @at_us to look
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads the raw history from @window_us before @at_us to a minute after
  * it and runs [func@metrics_analyze_samples] on it.

@@ -540,11 +540,11 @@ read_file_into (const char *path,
 
 /**
  * pk_metrics_history_read:
- * @directory: a history directory written by a #PkMetricsRecorder
+ * @directory: a history directory written by a [class@MetricsRecorder]
  * @resolution: raw samples, hourly or daily rollups
  * @since_us: start of the span (inclusive), microseconds since the epoch
  * @until_us: end of the span (exclusive)
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads the history in a span of time, oldest first. Lines that do not
  * parse (a record cut off by a crash) are skipped.
@@ -871,7 +871,7 @@ expire_kind (PkMetricsRecorder *self,
  * pk_metrics_recorder_expire:
  * @self: a recorder
  * @now_us: the current time, in microseconds since the epoch
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Removes history older than the retention, then the oldest raw files
  * while the raw samples exceed the size cap (the file being written
@@ -934,7 +934,7 @@ pk_metrics_recorder_get_raw_size (PkMetricsRecorder *self)
  * pk_metrics_recorder_append:
  * @self: a recorder
  * @sample: a sample from [method@MetricsSampler.sample]
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Appends @sample as one line to the raw file of its hour (or day). When
  * the sample starts a new hour, the finished hours (and days) are rolled

@@ -1073,7 +1073,7 @@ sample_processes (PkMetricsSampler *self,
 /**
  * pk_metrics_sampler_sample:
  * @self: a sampler
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Takes one sample now. See [method@MetricsSampler.sample_at].
  *
@@ -1091,7 +1091,7 @@ pk_metrics_sampler_sample (PkMetricsSampler *self,
 /**
  * pk_metrics_sampler_sample_json:
  * @self: a sampler
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Takes one sample now and returns it as JSON text, for callers without
  * json-glib (language bindings).
@@ -1113,7 +1113,7 @@ pk_metrics_sampler_sample_json (PkMetricsSampler *self,
  * pk_metrics_sampler_sample_at:
  * @self: a sampler
  * @unix_time_us: the time of the sample, in microseconds since the epoch
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Takes one sample and stamps it with @unix_time_us, which is also the
  * time base of the rates against the previous sample (tests and replays

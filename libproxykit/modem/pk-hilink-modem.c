@@ -294,12 +294,12 @@ pk_hilink_modem_init (PkHilinkModem *self)
  *   %NULL for %PK_HILINK_DEFAULT_URL
  * @egress: (nullable): the egress to reach the device through (the host's
  *   address on the dongle's subnet), or %NULL for the default route
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Creates a client for one HiLink device. Nothing is sent until the first
  * call.
  *
- * Returns: (transfer full) (nullable): a new #PkHilinkModem, or %NULL with
+ * Returns: (transfer full) (nullable): a new [class@HilinkModem], or %NULL with
  *   @error set (%PK_ERROR_INVALID_ARGUMENT) if @base_url is not an http URL
  *
  * Since: 0.1
@@ -333,7 +333,7 @@ pk_hilink_modem_new (const char  *base_url,
 
 /**
  * pk_hilink_modem_get_base_url:
- * @self: a #PkHilinkModem
+ * @self: a [class@HilinkModem]
  *
  * Gets the web API's base URL, without a trailing slash.
  *
@@ -351,7 +351,7 @@ pk_hilink_modem_get_base_url (PkHilinkModem *self)
 
 /**
  * pk_hilink_modem_get_egress:
- * @self: a #PkHilinkModem
+ * @self: a [class@HilinkModem]
  *
  * Gets the egress connections leave through.
  *
@@ -369,7 +369,7 @@ pk_hilink_modem_get_egress (PkHilinkModem *self)
 
 /**
  * pk_hilink_modem_set_credentials:
- * @self: a #PkHilinkModem
+ * @self: a [class@HilinkModem]
  * @username: (nullable): the user name, %NULL for `admin`
  * @password: (nullable): the password, or %NULL to never log in
  *
@@ -407,7 +407,7 @@ pk_hilink_modem_set_credentials (PkHilinkModem *self,
 
 /**
  * pk_hilink_modem_get_username:
- * @self: a #PkHilinkModem
+ * @self: a [class@HilinkModem]
  *
  * Gets the user name, or %NULL if none is set.
  *
@@ -425,7 +425,7 @@ pk_hilink_modem_get_username (PkHilinkModem *self)
 
 /**
  * pk_hilink_modem_get_timeout:
- * @self: a #PkHilinkModem
+ * @self: a [class@HilinkModem]
  *
  * Gets the bound of one call, in milliseconds.
  *
@@ -443,7 +443,7 @@ pk_hilink_modem_get_timeout (PkHilinkModem *self)
 
 /**
  * pk_hilink_modem_set_timeout:
- * @self: a #PkHilinkModem
+ * @self: a [class@HilinkModem]
  * @timeout_ms: the bound of one call in milliseconds (at least 1)
  *
  * Sets how long one call may take, session setup, login and retry

@@ -46,8 +46,8 @@ pk_modem_default_init (PkModemInterface *iface)
 
 /**
  * pk_modem_get_status_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -69,11 +69,11 @@ pk_modem_get_status_async (PkModem             *self,
 
 /**
  * pk_modem_get_status_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
  * @out_state: (out) (optional): return location for the state
  * @out_wan_ip: (out) (optional) (transfer full) (nullable): return location for the WAN IP address, %NULL when there is none
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.get_status_async].
  *
@@ -96,8 +96,8 @@ pk_modem_get_status_finish (PkModem       *self,
 
 /**
  * pk_modem_get_device_info_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -119,9 +119,9 @@ pk_modem_get_device_info_async (PkModem             *self,
 
 /**
  * pk_modem_get_device_info_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.get_device_info_async].
  *
@@ -142,8 +142,8 @@ pk_modem_get_device_info_finish (PkModem       *self,
 
 /**
  * pk_modem_get_signal_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -165,9 +165,9 @@ pk_modem_get_signal_async (PkModem             *self,
 
 /**
  * pk_modem_get_signal_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.get_signal_async].
  *
@@ -188,8 +188,8 @@ pk_modem_get_signal_finish (PkModem       *self,
 
 /**
  * pk_modem_get_traffic_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -211,10 +211,10 @@ pk_modem_get_traffic_async (PkModem             *self,
 
 /**
  * pk_modem_get_traffic_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
  * @out_traffic: (out caller-allocates): return location for the counters
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.get_traffic_async].
  *
@@ -236,8 +236,8 @@ pk_modem_get_traffic_finish (PkModem       *self,
 
 /**
  * pk_modem_get_data_enabled_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -259,10 +259,10 @@ pk_modem_get_data_enabled_async (PkModem             *self,
 
 /**
  * pk_modem_get_data_enabled_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
  * @out_enabled: (out): return location for the switch
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.get_data_enabled_async].
  *
@@ -284,9 +284,9 @@ pk_modem_get_data_enabled_finish (PkModem       *self,
 
 /**
  * pk_modem_set_data_enabled_async:
- * @self: a #PkModem
+ * @self: a [iface@Modem]
  * @enabled: %TRUE to turn mobile data on
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -309,9 +309,9 @@ pk_modem_set_data_enabled_async (PkModem             *self,
 
 /**
  * pk_modem_set_data_enabled_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.set_data_enabled_async].
  *
@@ -332,8 +332,8 @@ pk_modem_set_data_enabled_finish (PkModem       *self,
 
 /**
  * pk_modem_get_network_mode_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -355,10 +355,10 @@ pk_modem_get_network_mode_async (PkModem             *self,
 
 /**
  * pk_modem_get_network_mode_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
  * @out_mode: (out): return location for the mode
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.get_network_mode_async].
  *
@@ -380,9 +380,9 @@ pk_modem_get_network_mode_finish (PkModem       *self,
 
 /**
  * pk_modem_set_network_mode_async:
- * @self: a #PkModem
+ * @self: a [iface@Modem]
  * @mode: the new mode
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -405,9 +405,9 @@ pk_modem_set_network_mode_async (PkModem             *self,
 
 /**
  * pk_modem_set_network_mode_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.set_network_mode_async].
  *
@@ -428,8 +428,8 @@ pk_modem_set_network_mode_finish (PkModem       *self,
 
 /**
  * pk_modem_reboot_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -451,9 +451,9 @@ pk_modem_reboot_async (PkModem             *self,
 
 /**
  * pk_modem_reboot_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.reboot_async].
  *
@@ -474,7 +474,7 @@ pk_modem_reboot_finish (PkModem       *self,
 
 /**
  * pk_modem_state_to_string:
- * @state: a #PkModemState
+ * @state: a [enum@ModemState]
  *
  * Gets a short lower-case name of @state, e.g. `connected`.
  *
@@ -498,7 +498,7 @@ pk_modem_state_to_string (PkModemState state)
 
 /**
  * pk_modem_network_mode_to_string:
- * @mode: a #PkModemNetworkMode
+ * @mode: a [enum@ModemNetworkMode]
  *
  * Gets a short name of @mode, e.g. `4g-only`.
  *

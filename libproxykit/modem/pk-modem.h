@@ -108,7 +108,7 @@ G_DECLARE_INTERFACE (PkModem, pk_modem, PK, MODEM, GObject)
  * @reboot_async: starts a reboot of the modem
  * @reboot_finish: finishes @reboot_async
  *
- * The virtual methods of #PkModem. Every method is asynchronous and
+ * The virtual methods of [iface@Modem]. Every method is asynchronous and
  * cancellable; backends bound every call by a timeout of their own.
  */
 struct _PkModemInterface

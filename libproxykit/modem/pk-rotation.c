@@ -243,7 +243,7 @@ pk_rotation_init (PkRotation *self)
  * second, 60 s per attempt, the same IP on 3 polls in a row counts as
  * unchanged.
  *
- * Returns: (transfer full): a new #PkRotation
+ * Returns: (transfer full): a new [class@Rotation]
  *
  * Since: 0.1
  */
@@ -259,7 +259,7 @@ pk_rotation_new (PkModem          *modem,
 
 /**
  * pk_rotation_get_modem:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  *
  * Gets the modem.
  *
@@ -277,7 +277,7 @@ pk_rotation_get_modem (PkRotation *self)
 
 /**
  * pk_rotation_get_method:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  *
  * Gets the method tried first.
  *
@@ -295,10 +295,10 @@ pk_rotation_get_method (PkRotation *self)
 
 /**
  * pk_rotation_set_escalation:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @order: (nullable): methods separated by commas, e.g. `data,netmode,reboot`;
  *   empty, `none` or %NULL for no escalation
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets the escalation order. When the first method leaves the IP as it
  * was, the rotation goes on with the methods after it in @order (or, if
@@ -345,7 +345,7 @@ pk_rotation_set_escalation (PkRotation  *self,
 
 /**
  * pk_rotation_dup_escalation:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  *
  * Gets the escalation order, e.g. `data,netmode,reboot`, or an empty string
  * for none.
@@ -370,7 +370,7 @@ pk_rotation_dup_escalation (PkRotation *self)
 
 /**
  * pk_rotation_set_timing:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @settle_ms: the pause between switching off and on (and after a reboot
  *   before polling)
  * @poll_interval_ms: the interval of status polls
@@ -395,7 +395,7 @@ pk_rotation_set_timing (PkRotation *self,
 
 /**
  * pk_rotation_set_unchanged_polls:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @n_polls: how many polls in a row must show the old IP, at least 1
  *
  * Sets when an attempt counts as having left the IP unchanged: after
@@ -772,8 +772,8 @@ on_initial_status (GObject      *source,
 
 /**
  * pk_rotation_run_async:
- * @self: a #PkRotation
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [class@Rotation]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when the rotation ends
  * @user_data: data for @callback
  *
@@ -817,9 +817,9 @@ pk_rotation_run_async (PkRotation          *self,
 
 /**
  * pk_rotation_run_finish:
- * @self: a #PkRotation
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Rotation]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Rotation.run_async]. The getters describe the run
  * whether it succeeded or not.
@@ -844,7 +844,7 @@ pk_rotation_run_finish (PkRotation    *self,
 
 /**
  * pk_rotation_get_old_ip:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  *
  * Gets the WAN IP before the rotation, %NULL if the modem had none.
  *
@@ -863,7 +863,7 @@ pk_rotation_get_old_ip (PkRotation *self)
 
 /**
  * pk_rotation_get_new_ip:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  *
  * Gets the new WAN IP, %NULL unless the rotation succeeded.
  *
@@ -881,7 +881,7 @@ pk_rotation_get_new_ip (PkRotation *self)
 
 /**
  * pk_rotation_get_final_method:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  *
  * Gets the method that brought the new IP, or the last one tried.
  *
@@ -899,7 +899,7 @@ pk_rotation_get_final_method (PkRotation *self)
 
 /**
  * pk_rotation_get_duration_ms:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  *
  * Tells how long the run took, in milliseconds.
  *
@@ -917,7 +917,7 @@ pk_rotation_get_duration_ms (PkRotation *self)
 
 /**
  * pk_rotation_get_escalated:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  *
  * Tells whether the first method was not enough and others were tried.
  *
@@ -935,7 +935,7 @@ pk_rotation_get_escalated (PkRotation *self)
 
 /**
  * pk_rotation_get_n_attempts:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  *
  * Tells how many methods were tried.
  *
@@ -963,7 +963,7 @@ get_attempt (PkRotation *self,
 
 /**
  * pk_rotation_get_attempt_method:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @index: the attempt, from 0
  *
  * Gets the method of attempt @index.
@@ -983,7 +983,7 @@ pk_rotation_get_attempt_method (PkRotation *self,
 
 /**
  * pk_rotation_get_attempt_outcome:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @index: the attempt, from 0
  *
  * Gets the outcome of attempt @index.
@@ -1003,7 +1003,7 @@ pk_rotation_get_attempt_outcome (PkRotation *self,
 
 /**
  * pk_rotation_get_attempt_message:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @index: the attempt, from 0
  *
  * Tells what went wrong in attempt @index, %NULL if it brought a new IP.
@@ -1024,7 +1024,7 @@ pk_rotation_get_attempt_message (PkRotation *self,
 
 /**
  * pk_rotation_get_attempt_duration_ms:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @index: the attempt, from 0
  *
  * Tells how long attempt @index took, in milliseconds.
@@ -1044,7 +1044,7 @@ pk_rotation_get_attempt_duration_ms (PkRotation *self,
 
 /**
  * pk_rotation_method_to_string:
- * @method: a #PkRotationMethod
+ * @method: a [enum@RotationMethod]
  *
  * Gets the name of a value: `data`, `netmode` or `reboot`.
  *
@@ -1096,7 +1096,7 @@ pk_rotation_method_from_string (const char       *str,
 
 /**
  * pk_rotation_outcome_to_string:
- * @outcome: a #PkRotationOutcome
+ * @outcome: a [enum@RotationOutcome]
  *
  * Gets the name of a value: `changed`, `unchanged`, `timed-out` or `failed`.
  *

@@ -6,7 +6,7 @@
 /**
  * PkHysteresis:
  *
- * The decision core of #PkWatchdog, kept apart from any timer or I/O so
+ * The decision core of [class@Watchdog], kept apart from any timer or I/O so
  * that it can be driven by anything that produces pass/fail results (a
  * watchdog's probes, an alert rule over metrics) and tested without real
  * time: the caller passes the current time with each result.
@@ -57,7 +57,7 @@ G_DEFINE_BOXED_TYPE (PkHysteresis, pk_hysteresis, pk_hysteresis_ref, pk_hysteres
 
 /**
  * pk_health_to_string:
- * @health: a #PkHealth
+ * @health: a [enum@Health]
  *
  * Gets a short name for @health (`up`, `failing`, `down`, ...).
  *
@@ -87,7 +87,7 @@ pk_health_to_string (PkHealth health)
  * Creates the decision core of a watchdog: @fall failed checks in a row make a
  * node down, @rise passed checks in a row make it up again.
  *
- * Returns: (transfer full): a new #PkHysteresis in %PK_HEALTH_UNKNOWN
+ * Returns: (transfer full): a new [struct@Hysteresis] in %PK_HEALTH_UNKNOWN
  *
  * Since: 0.1
  */
@@ -106,7 +106,7 @@ pk_hysteresis_new (guint fall,
 
 /**
  * pk_hysteresis_ref:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  *
  * Takes a reference to @self.
  *
@@ -124,7 +124,7 @@ pk_hysteresis_ref (PkHysteresis *self)
 
 /**
  * pk_hysteresis_unref:
- * @self: (transfer full): a #PkHysteresis
+ * @self: (transfer full): a [struct@Hysteresis]
  *
  * Drops a reference.
  *
@@ -151,7 +151,7 @@ set_health (PkHysteresis *self,
 
 /**
  * pk_hysteresis_feed:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  * @ok: whether the check passed
  * @now: the time of the result, in the caller's unit (pk-watchdog uses
  *   microseconds since the epoch); recorded as the last change
@@ -222,7 +222,7 @@ pk_hysteresis_feed (PkHysteresis *self,
 
 /**
  * pk_hysteresis_reset:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  * @health: the health to start from
  * @now: the time, recorded as the last change
  *
@@ -246,7 +246,7 @@ pk_hysteresis_reset (PkHysteresis *self,
 
 /**
  * pk_hysteresis_get_health:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  *
  * Gets the current health.
  *
@@ -263,7 +263,7 @@ pk_hysteresis_get_health (PkHysteresis *self)
 
 /**
  * pk_hysteresis_is_confirming:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  *
  * Tells whether a failure or a recovery is being confirmed.
  *
@@ -281,7 +281,7 @@ pk_hysteresis_is_confirming (PkHysteresis *self)
 
 /**
  * pk_hysteresis_get_fall:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  *
  * Gets the fall count.
  *
@@ -298,7 +298,7 @@ pk_hysteresis_get_fall (PkHysteresis *self)
 
 /**
  * pk_hysteresis_set_fall:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  * @fall: failed checks in a row that confirm a failure (at least 1)
  *
  * Sets the fall count.
@@ -315,7 +315,7 @@ pk_hysteresis_set_fall (PkHysteresis *self,
 
 /**
  * pk_hysteresis_get_rise:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  *
  * Gets the rise count.
  *
@@ -332,7 +332,7 @@ pk_hysteresis_get_rise (PkHysteresis *self)
 
 /**
  * pk_hysteresis_set_rise:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  * @rise: passed checks in a row that confirm a recovery (at least 1)
  *
  * Sets the rise count.
@@ -349,7 +349,7 @@ pk_hysteresis_set_rise (PkHysteresis *self,
 
 /**
  * pk_hysteresis_get_consecutive_failures:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  *
  * Tells how many checks in a row failed.
  *
@@ -366,7 +366,7 @@ pk_hysteresis_get_consecutive_failures (PkHysteresis *self)
 
 /**
  * pk_hysteresis_get_consecutive_successes:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  *
  * Tells how many checks in a row passed.
  *
@@ -383,7 +383,7 @@ pk_hysteresis_get_consecutive_successes (PkHysteresis *self)
 
 /**
  * pk_hysteresis_get_total_failures:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  *
  * Tells how many failures were confirmed in total (a node's `fails`).
  *
@@ -400,7 +400,7 @@ pk_hysteresis_get_total_failures (PkHysteresis *self)
 
 /**
  * pk_hysteresis_set_total_failures:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  * @fails: the total to continue from (read back from a state file)
  *
  * Sets the total of confirmed failures.
@@ -417,7 +417,7 @@ pk_hysteresis_set_total_failures (PkHysteresis *self,
 
 /**
  * pk_hysteresis_get_total_recoveries:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  *
  * Tells how many recoveries were confirmed in total.
  *
@@ -434,7 +434,7 @@ pk_hysteresis_get_total_recoveries (PkHysteresis *self)
 
 /**
  * pk_hysteresis_get_n_checks:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  *
  * Tells how many results were fed.
  *
@@ -451,7 +451,7 @@ pk_hysteresis_get_n_checks (PkHysteresis *self)
 
 /**
  * pk_hysteresis_get_last_change:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  *
  * Gets the time passed with the result that last changed the health, or 0 if
  * it never changed.

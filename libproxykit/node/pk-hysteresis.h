@@ -41,7 +41,7 @@ typedef enum {
  * @PK_HYSTERESIS_EVENT_FAILED: a failure was confirmed (fall count reached)
  * @PK_HYSTERESIS_EVENT_RECOVERED: a recovery was confirmed (rise count reached)
  *
- * What a result fed to a #PkHysteresis confirmed.
+ * What a result fed to a [struct@Hysteresis] confirmed.
  *
  * Since: 0.1
  */

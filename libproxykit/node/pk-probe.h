@@ -23,7 +23,7 @@ G_BEGIN_DECLS
  * @PK_PROBE_SOCKS: a SOCKS5 no-auth CONNECT through a proxy succeeds
  * @PK_PROBE_HTTP: an HTTP GET through an egress gets a 2xx or 3xx answer
  *
- * What a #PkProbe checks.
+ * What a [class@Probe] checks.
  *
  * Since: 0.1
  */

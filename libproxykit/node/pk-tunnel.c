@@ -18,15 +18,15 @@
  * The tunnel is up when pppd's link pidfile, `RUN_DIR/ppp-LINK.pid`,
  * names the interface on its second line and that interface has IFF_UP,
  * IFF_LOWER_UP and an IPv4 address (a PPP link's operstate reads
- * "unknown" and is not consulted). pk_tunnel_start_async() waits for that
+ * "unknown" and is not consulted). [method@Tunnel.start_async] waits for that
  * with a timeout; if pppd exits first, the error names pppd's documented
  * exit status ("the peer failed to authenticate itself", "the kernel has
- * no PPP support"). pk_tunnel_stop_async() sends SIGTERM, then SIGKILL
+ * no PPP support"). [method@Tunnel.stop_async] sends SIGTERM, then SIGKILL
  * after a grace period, and removes the host route to the server that
  * pptp leaves behind. A tunnel whose pppd outlived our process is taken
- * over with pk_tunnel_adopt(), from its pidfile.
+ * over with [method@Tunnel.adopt], from its pidfile.
  *
- * An up tunnel gives a #PkEgress bound to its interface, through which
+ * An up tunnel gives a [class@Egress] bound to its interface, through which
  * the startup check and the SOCKS listener dial out.
  *
  * ```c
@@ -300,7 +300,7 @@ is_valid_word (const char *s,
  *
  * Creates a tunnel that is down. Set a server (or a peer) before starting.
  *
- * Returns: (transfer full): a new #PkTunnel
+ * Returns: (transfer full): a new [class@Tunnel]
  *
  * Since: 0.1
  */
@@ -314,7 +314,7 @@ pk_tunnel_new (const char *linkname)
 
 /**
  * pk_tunnel_get_linkname:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Gets the linkname.
  *
@@ -331,7 +331,7 @@ pk_tunnel_get_linkname (PkTunnel *self)
 
 /**
  * pk_tunnel_get_server:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Gets the PPTP server.
  *
@@ -348,9 +348,9 @@ pk_tunnel_get_server (PkTunnel *self)
 
 /**
  * pk_tunnel_set_server:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @server: (nullable): the PPTP server, a host name or an IP address
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets the server that pptp connects to. The server goes into the
  * command that pppd runs through the shell, so only host name and
@@ -380,7 +380,7 @@ pk_tunnel_set_server (PkTunnel    *self,
 
 /**
  * pk_tunnel_get_peer:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Gets the peers file used with `call`.
  *
@@ -397,9 +397,9 @@ pk_tunnel_get_peer (PkTunnel *self)
 
 /**
  * pk_tunnel_set_peer:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @peer: (nullable): the name of a file in `/etc/ppp/peers`
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Uses `pppd call PEER` instead of a server: the peers file says how to
  * reach the server. A peer takes precedence over a server.
@@ -428,7 +428,7 @@ pk_tunnel_set_peer (PkTunnel    *self,
 
 /**
  * pk_tunnel_get_user:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Gets the user name.
  *
@@ -445,7 +445,7 @@ pk_tunnel_get_user (PkTunnel *self)
 
 /**
  * pk_tunnel_set_user:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @user: (nullable): the user name (pppd's `user`)
  *
  * Sets the user name used to authenticate to the server.
@@ -463,7 +463,7 @@ pk_tunnel_set_user (PkTunnel   *self,
 
 /**
  * pk_tunnel_set_password:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @password: (nullable): the password, or %NULL to rely on
  *   `/etc/ppp/chap-secrets`
  *
@@ -485,7 +485,7 @@ pk_tunnel_set_password (PkTunnel   *self,
 
 /**
  * pk_tunnel_get_unit:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Gets pppd's unit (the N of `pppN`), or -1 for pppd's choice.
  *
@@ -502,7 +502,7 @@ pk_tunnel_get_unit (PkTunnel *self)
 
 /**
  * pk_tunnel_set_unit:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @unit: the N of `pppN`, or -1 for pppd's choice
  *
  * Sets pppd's `unit`.
@@ -519,7 +519,7 @@ pk_tunnel_set_unit (PkTunnel *self,
 
 /**
  * pk_tunnel_get_options:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Gets the extra pppd options.
  *
@@ -536,7 +536,7 @@ pk_tunnel_get_options (PkTunnel *self)
 
 /**
  * pk_tunnel_set_options:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @options: (nullable) (array zero-terminated=1): pppd options, one word
  *   per element (`"require-mppe-128"`, `"mtu"`, `"1400"`)
  *
@@ -555,7 +555,7 @@ pk_tunnel_set_options (PkTunnel           *self,
 
 /**
  * pk_tunnel_get_pppd_path:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Gets the pppd binary.
  *
@@ -572,7 +572,7 @@ pk_tunnel_get_pppd_path (PkTunnel *self)
 
 /**
  * pk_tunnel_set_pppd_path:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @path: (nullable): the pppd binary, %NULL for %PK_TUNNEL_PPPD_PATH_DEFAULT
  *
  * Sets which pppd runs.
@@ -590,7 +590,7 @@ pk_tunnel_set_pppd_path (PkTunnel   *self,
 
 /**
  * pk_tunnel_get_pptp_path:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Gets the pptp command in the `pty` option.
  *
@@ -607,7 +607,7 @@ pk_tunnel_get_pptp_path (PkTunnel *self)
 
 /**
  * pk_tunnel_set_pptp_path:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @path: (nullable): the pptp binary, %NULL for `pptp` from pppd's PATH
  *
  * Sets the pptp command that pppd runs as its pty.
@@ -625,7 +625,7 @@ pk_tunnel_set_pptp_path (PkTunnel   *self,
 
 /**
  * pk_tunnel_get_run_dir:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Tells where pppd's pidfiles are looked for.
  *
@@ -642,7 +642,7 @@ pk_tunnel_get_run_dir (PkTunnel *self)
 
 /**
  * pk_tunnel_set_run_dir:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @run_dir: (nullable): the directory, %NULL for %PK_TUNNEL_RUN_DIR_DEFAULT
  *
  * Sets where pppd's pidfiles are (pppd's compiled-in `_PATH_VARRUN`;
@@ -661,7 +661,7 @@ pk_tunnel_set_run_dir (PkTunnel   *self,
 
 /**
  * pk_tunnel_get_start_timeout_ms:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Tells how long a start waits for the interface, in milliseconds.
  *
@@ -678,7 +678,7 @@ pk_tunnel_get_start_timeout_ms (PkTunnel *self)
 
 /**
  * pk_tunnel_set_start_timeout_ms:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @timeout_ms: how long a start waits for the interface (default 60 s)
  *
  * Sets the start timeout.
@@ -695,7 +695,7 @@ pk_tunnel_set_start_timeout_ms (PkTunnel *self,
 
 /**
  * pk_tunnel_get_stop_grace_ms:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Tells how long a stop waits after SIGTERM before SIGKILL.
  *
@@ -712,7 +712,7 @@ pk_tunnel_get_stop_grace_ms (PkTunnel *self)
 
 /**
  * pk_tunnel_set_stop_grace_ms:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @grace_ms: how long to wait after SIGTERM before SIGKILL (default 5 s)
  *
  * Sets the stop grace period.
@@ -729,7 +729,7 @@ pk_tunnel_set_stop_grace_ms (PkTunnel *self,
 
 /**
  * pk_tunnel_get_state:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Gets the state.
  *
@@ -746,7 +746,7 @@ pk_tunnel_get_state (PkTunnel *self)
 
 /**
  * pk_tunnel_state_to_string:
- * @state: a #PkTunnelState
+ * @state: a [enum@TunnelState]
  *
  * Gets the name of a value: `down`, `starting`, `up`, `stopping` or `failed`.
  *
@@ -770,7 +770,7 @@ pk_tunnel_state_to_string (PkTunnelState state)
 
 /**
  * pk_tunnel_get_pid:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Gets pppd's pid, or 0.
  *
@@ -787,7 +787,7 @@ pk_tunnel_get_pid (PkTunnel *self)
 
 /**
  * pk_tunnel_get_interface:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Gets the interface, once pppd named it.
  *
@@ -804,7 +804,7 @@ pk_tunnel_get_interface (PkTunnel *self)
 
 /**
  * pk_tunnel_get_last_error:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Tells why the tunnel last failed.
  *
@@ -821,7 +821,7 @@ pk_tunnel_get_last_error (PkTunnel *self)
 
 /**
  * pk_tunnel_dup_pidfile_path:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Gets the path of pppd's link pidfile.
  *
@@ -1003,10 +1003,10 @@ options_file_path (PkTunnel *self)
 
 /**
  * pk_tunnel_build_argv:
- * @self: a #PkTunnel
- * @error: return location for a #GError
+ * @self: a [class@Tunnel]
+ * @error: return location for a `GError`
  *
- * Builds pppd's command line as pk_tunnel_start_async() runs it. With a
+ * Builds pppd's command line as [method@Tunnel.start_async] runs it. With a
  * password, it names the options file (`file PATH`) that a start writes.
  *
  * Returns: (transfer full) (array zero-terminated=1) (nullable): the
@@ -1369,13 +1369,13 @@ cmdline_has_linkname (PkTunnel *self,
 
 /**
  * pk_tunnel_start_async:
- * @self: a #PkTunnel
- * @cancellable: (nullable): a #GCancellable; cancelling stops pppd
+ * @self: a [class@Tunnel]
+ * @cancellable: (nullable): a `GCancellable`; cancelling stops pppd
  * @callback: (scope async): called when the tunnel is up or failed
  * @user_data: data for @callback
  *
  * Starts pppd and waits until the interface is up, at most
- * #PkTunnel:start-timeout-ms. Fails with %PK_ERROR_BUSY if a pppd with
+ * [method@Tunnel.set_start_timeout_ms]. Fails with %PK_ERROR_BUSY if a pppd with
  * this linkname already runs (adopt it instead), %PK_ERROR_TUNNEL naming
  * pppd's exit status if it exits first, or %G_IO_ERROR_TIMED_OUT (pppd
  * is then stopped).
@@ -1463,9 +1463,9 @@ pk_tunnel_start_async (PkTunnel            *self,
 
 /**
  * pk_tunnel_start_finish:
- * @self: a #PkTunnel
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Tunnel]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Tunnel.start_async].
  *
@@ -1537,12 +1537,12 @@ stop_internal (PkTunnel *self)
 
 /**
  * pk_tunnel_stop_async:
- * @self: a #PkTunnel
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [class@Tunnel]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when pppd is gone
  * @user_data: data for @callback
  *
- * Stops pppd: SIGTERM, then SIGKILL after #PkTunnel:stop-grace-ms. Then
+ * Stops pppd: SIGTERM, then SIGKILL after [method@Tunnel.set_stop_grace_ms]. Then
  * removes the host route to the server that pptp leaves behind, the
  * pidfiles a killed pppd leaves, and the options file. A start in
  * progress fails with %G_IO_ERROR_CANCELLED. Stopping a tunnel that is
@@ -1574,9 +1574,9 @@ pk_tunnel_stop_async (PkTunnel            *self,
 
 /**
  * pk_tunnel_stop_finish:
- * @self: a #PkTunnel
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Tunnel]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Tunnel.stop_async].
  *
@@ -1597,8 +1597,8 @@ pk_tunnel_stop_finish (PkTunnel      *self,
 
 /**
  * pk_tunnel_adopt:
- * @self: a #PkTunnel
- * @error: return location for a #GError
+ * @self: a [class@Tunnel]
+ * @error: return location for a `GError`
  *
  * Takes over a pppd that runs with this linkname, from its pidfile (after
  * a restart of our process). The tunnel is then up, or starting if the
@@ -1653,7 +1653,7 @@ pk_tunnel_adopt (PkTunnel  *self,
 
 /**
  * pk_tunnel_refresh:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Checks pppd and the interface now, instead of at the next poll, and
  * updates the state.
@@ -1681,13 +1681,13 @@ pk_tunnel_refresh (PkTunnel *self)
 
 /**
  * pk_tunnel_get_egress:
- * @self: a #PkTunnel
- * @error: return location for a #GError
+ * @self: a [class@Tunnel]
+ * @error: return location for a `GError`
  *
- * Makes a new #PkEgress bound to the tunnel's interface with its IPv4 address
+ * Makes a new [class@Egress] bound to the tunnel's interface with its IPv4 address
  * as source, or %NULL with %PK_ERROR_TUNNEL if the tunnel is not up.
  *
- * Returns: (transfer full) (nullable): a new #PkEgress bound to the
+ * Returns: (transfer full) (nullable): a new [class@Egress] bound to the
  *   tunnel's interface with its IPv4 address as source, or %NULL with
  *   %PK_ERROR_TUNNEL if the tunnel is not up
  *

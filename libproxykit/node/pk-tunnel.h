@@ -22,7 +22,7 @@ G_BEGIN_DECLS
  * @PK_TUNNEL_STATE_STOPPING: pppd was asked to end
  * @PK_TUNNEL_STATE_FAILED: pppd ended by itself or did not come up in time
  *
- * The state of a #PkTunnel.
+ * The state of a [class@Tunnel].
  *
  * Since: 0.1
  */

@@ -15,7 +15,7 @@
  * Rules are written as the shell tools wrote them,
  * `in_port;out_port;out_host;TCP|UDP`, or as `[relay:NAME]` sections of
  * the configuration file. A rule is a reference-counted boxed type; it is
- * not changed once handed to a relay (copy it with pk_relay_rule_copy()).
+ * not changed once handed to a relay (copy it with [method@RelayRule.copy]).
  *
  * ```c
  * g_autoptr(GError) error = NULL;
@@ -60,7 +60,7 @@ rule_alloc (void)
  * (TCP connections are limited by the file descriptor limit only),
  * no health check, the default egress, every client allowed.
  *
- * Returns: (transfer full): a new #PkRelayRule
+ * Returns: (transfer full): a new [struct@RelayRule]
  *
  * Since: 0.1
  */
@@ -94,7 +94,7 @@ pk_relay_rule_new (PkRelayProtocol  protocol,
 
 /**
  * pk_relay_rule_copy:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Copies @rule.
  *
@@ -134,7 +134,7 @@ pk_relay_rule_copy (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_ref:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Takes a reference to @rule.
  *
@@ -153,7 +153,7 @@ pk_relay_rule_ref (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_unref:
- * @rule: (transfer full): a #PkRelayRule
+ * @rule: (transfer full): a [struct@RelayRule]
  *
  * Drops a reference; the rule is freed with the last one.
  *
@@ -192,8 +192,8 @@ egress_equal (PkEgress *a,
 
 /**
  * pk_relay_rule_equal:
- * @a: a #PkRelayRule
- * @b: a #PkRelayRule
+ * @a: a [struct@RelayRule]
+ * @b: a [struct@RelayRule]
  *
  * Compares every setting except the name. A reload keeps a rule's live
  * connections when the new rule for its port is equal to the old one.
@@ -235,7 +235,7 @@ protocol_name (PkRelayProtocol protocol)
 
 /**
  * pk_relay_rule_to_string:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Formats the rule for logs: `[::]:50025/tcp -> pool.example:25`.
  *
@@ -315,14 +315,14 @@ pk_relay_parse_protocol (const char       *value,
 /**
  * pk_relay_rule_new_from_string:
  * @spec: a rule as `in_port;out_port;out_host;TCP|UDP`
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Parses a rule in the format of the shell tools'
  * `RELAY_N="in_port;out_port;out_host;TCP|UDP"` lines. The inbound field
  * may name an address too (`127.0.0.1:50025`, `[::1]:50025`); the
  * protocol is case-insensitive. The rule's name is `IN_PORT/tcp` or
  * `IN_PORT/udp` (with the address in front when there is one); the other options have the defaults of
- * pk_relay_rule_new().
+ * [ctor@RelayRule.new].
  *
  * Returns: (transfer full) (nullable): the rule, or %NULL with @error set
  *   (%PK_ERROR_INVALID_ARGUMENT) naming the field that is wrong
@@ -420,7 +420,7 @@ pk_relay_rule_new_from_string (const char  *spec,
 
 /**
  * pk_relay_rule_get_name:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Gets the rule's name, used in logs and the status.
  *
@@ -437,7 +437,7 @@ pk_relay_rule_get_name (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_name:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @name: a name such as `RELAY_1` or a config section's name
  *
  * Sets the name used in logs and the status.
@@ -456,7 +456,7 @@ pk_relay_rule_set_name (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_protocol:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Gets the protocol of the rule, TCP or UDP.
  *
@@ -473,7 +473,7 @@ pk_relay_rule_get_protocol (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_get_listen_address:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Gets the inbound address, or %NULL for all addresses.
  *
@@ -490,9 +490,9 @@ pk_relay_rule_get_listen_address (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_listen_address:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @address: (nullable): an IP address literal, or %NULL for all addresses
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets the inbound address of @rule.
  *
@@ -528,7 +528,7 @@ pk_relay_rule_set_listen_address (PkRelayRule  *rule,
 
 /**
  * pk_relay_rule_get_in_port:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Gets the inbound port.
  *
@@ -545,7 +545,7 @@ pk_relay_rule_get_in_port (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_get_out_host:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Gets the outbound host name or address.
  *
@@ -562,7 +562,7 @@ pk_relay_rule_get_out_host (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_get_out_port:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Gets the outbound port.
  *
@@ -579,7 +579,7 @@ pk_relay_rule_get_out_port (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_get_connect_timeout:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Gets the timeout of upstream connects (resolving included), in ms.
  *
@@ -596,7 +596,7 @@ pk_relay_rule_get_connect_timeout (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_connect_timeout:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @timeout_ms: the timeout of upstream connects in ms, 0 for the kernel's
  *
  * Sets the connect timeout (the shell tools' `CONNECT_TIMEOUT`).
@@ -613,7 +613,7 @@ pk_relay_rule_set_connect_timeout (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_idle_timeout:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Gets the idle timeout of a connection or UDP session, in ms.
  *
@@ -630,7 +630,7 @@ pk_relay_rule_get_idle_timeout (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_idle_timeout:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @timeout_ms: the idle timeout in ms, 0 for none (UDP sessions: the
  *   default of 60 s applies instead)
  *
@@ -649,7 +649,7 @@ pk_relay_rule_set_idle_timeout (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_keepalive:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @idle_s: (out) (optional): seconds before the first probe
  * @interval_s: (out) (optional): seconds between probes
  * @count: (out) (optional): unanswered probes before the connection drops
@@ -676,7 +676,7 @@ pk_relay_rule_get_keepalive (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_set_keepalive:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @idle_s: seconds before the first probe (`KEEPALIVE_IDLE`), 0 to turn
  *   keepalive off
  * @interval_s: seconds between probes (`KEEPALIVE_INTVL`), 0 for the
@@ -702,7 +702,7 @@ pk_relay_rule_set_keepalive (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_max_sessions:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Gets the most concurrent sessions (UDP client addresses, TCP connections), 0
  * for no limit.
@@ -721,7 +721,7 @@ pk_relay_rule_get_max_sessions (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_max_sessions:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @max_sessions: the most concurrent sessions, 0 for no limit
  *
  * Caps the sessions of the rule: datagrams from further UDP clients are
@@ -740,7 +740,7 @@ pk_relay_rule_set_max_sessions (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_health_check:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @timeout_ms: (out) (optional): timeout of one check
  * @retries: (out) (optional): failed checks in a row before the upstream
  *   counts as down
@@ -770,7 +770,7 @@ pk_relay_rule_get_health_check (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_set_health_check:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @enabled: whether to check the upstream (`ENABLE_HEALTH_CHECK`)
  * @timeout_ms: timeout of one TCP connect (`HEALTH_CHECK_TIMEOUT`)
  * @retries: failed checks in a row before the upstream counts as down
@@ -799,7 +799,7 @@ pk_relay_rule_set_health_check (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_egress:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Gets the egress of upstream sockets, or %NULL for the default route.
  *
@@ -817,7 +817,7 @@ pk_relay_rule_get_egress (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_egress:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @egress: (nullable): the egress of upstream sockets
  *
  * Sets how upstream connections and sockets leave the host.
@@ -834,7 +834,7 @@ pk_relay_rule_set_egress (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_allow:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Gets the client networks allowed, or %NULL for all.
  *
@@ -851,10 +851,10 @@ pk_relay_rule_get_allow (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_allow:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @cidrs: (nullable): client networks such as `10.0.0.0/8, 192.168.1.5`,
  *   or %NULL to allow every client
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Restricts the clients of the rule. Others are refused: TCP connections
  * are closed at once, UDP datagrams are dropped, and both are counted.
@@ -920,7 +920,7 @@ listen_overlaps (PkRelayRule *a,
 /**
  * pk_relay_rules_check:
  * @rules: (element-type PkRelayRule): rules
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Checks that no two rules listen on the same port and protocol (on the
  * same address, or where one listens on all addresses) and that no two

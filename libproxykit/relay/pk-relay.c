@@ -25,7 +25,7 @@
  * with a timeout and a number of retries; a rule whose upstream is down
  * keeps listening, and the check goes on until it is up again.
  *
- * pk_relay_set_rules() applies a new set of rules the way a reload
+ * [method@Relay.set_rules] applies a new set of rules the way a reload
  * should: rules that are new start, rules that are gone stop, rules that
  * did not change keep their listening socket and live connections.
  *
@@ -138,7 +138,7 @@ pk_relay_init (PkRelay *self)
  *
  * Creates a relay with no rules.
  *
- * Returns: (transfer full): a new #PkRelay
+ * Returns: (transfer full): a new [class@Relay]
  *
  * Since: 0.1
  */
@@ -1123,7 +1123,7 @@ find_listener (PkRelay     *self,
 
 /**
  * pk_relay_set_workers:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  * @workers: (nullable): worker threads to serve TCP rules on
  *
  * Serves TCP rules started from now on with @workers: a listening socket
@@ -1146,13 +1146,13 @@ pk_relay_set_workers (PkRelay   *self,
 
 /**
  * pk_relay_set_kernel_nat:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  * @kernel_nat: whether UDP rules become nftables rules
  *
  * Relays UDP rules applied from now on in the kernel instead: DNAT to the
  * outbound address and masquerade towards it, in an nftables table of
  * the relay's own (`table ip pk_relay`), replaced as a whole on every
- * pk_relay_set_rules() and deleted by pk_relay_stop(). This is what the
+ * [method@Relay.set_rules] and deleted by [method@Relay.stop]. This is what the
  * older tools did with iptables: IPv4 only, for clients that reach the
  * host from outside, with net.ipv4.ip_forward=1; outbound names are
  * resolved when the rules are applied. Needs `nft` and CAP_NET_ADMIN.
@@ -1170,17 +1170,17 @@ pk_relay_set_kernel_nat (PkRelay  *self,
 
 /**
  * pk_relay_set_rules:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  * @rules: (element-type PkRelayRule): the rules to relay
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Makes @rules the relay's rules, as a reload does: a rule on a port and
  * protocol that was not there starts; one that is no longer there stops
  * (its live connections are closed); one that is equal to the old one
- * (pk_relay_rule_equal()) keeps its socket and its live connections. A
+ * ([method@RelayRule.equal]) keeps its socket and its live connections. A
  * rule that changed otherwise is restarted on its port.
  *
- * The rules are checked first (pk_relay_rules_check()): when that fails
+ * The rules are checked first ([func@Relay.rules_check]): when that fails
  * nothing changes. A rule that cannot listen (its port is taken) does not
  * stop the others; the error names it.
  *
@@ -1307,9 +1307,9 @@ pk_relay_set_rules (PkRelay    *self,
 
 /**
  * pk_relay_add_rule:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  * @rule: a rule
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Adds one rule and starts listening at once.
  *
@@ -1335,7 +1335,7 @@ pk_relay_add_rule (PkRelay      *self,
 
 /**
  * pk_relay_remove_rule:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  * @name: a rule's name
  *
  * Stops one rule and closes its connections.
@@ -1380,7 +1380,7 @@ pk_relay_remove_rule (PkRelay    *self,
 
 /**
  * pk_relay_list_rules:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  *
  * Gets the running rules.
  *
@@ -1408,7 +1408,7 @@ pk_relay_list_rules (PkRelay *self)
 
 /**
  * pk_relay_get_local_port:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  * @name: a rule's name
  *
  * Gets the port a rule listens on: the rule's inbound port, or the one
@@ -1443,11 +1443,11 @@ pk_relay_get_local_port (PkRelay    *self,
 
 /**
  * pk_relay_get_n_connections:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  *
  * Counts the open TCP connections of all rules, including those of rules
  * that were stopped and whose connections are still closing. After
- * pk_relay_stop() this falls to 0 once each connection's thread has seen
+ * [method@Relay.stop] this falls to 0 once each connection's thread has seen
  * the cancellation: wait for that before stopping [class@Workers].
  *
  * Returns: the number of open TCP connections
@@ -1464,12 +1464,12 @@ pk_relay_get_n_connections (PkRelay *self)
 
 /**
  * pk_relay_drain:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  *
  * Stops accepting: TCP rules close their listening sockets, so that new
  * clients are refused, while the connections in progress go on (see
- * pk_relay_get_n_connections()). UDP rules stop at once: their sessions
- * answer through the listening socket. pk_relay_stop() ends the rest.
+ * [method@Relay.get_n_connections]). UDP rules stop at once: their sessions
+ * answer through the listening socket. [method@Relay.stop] ends the rest.
  * This is how a tool drains on SIGTERM.
  *
  * Since: 0.1
@@ -1492,7 +1492,7 @@ pk_relay_drain (PkRelay *self)
 
 /**
  * pk_relay_stop:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  *
  * Stops every rule and closes every connection.
  *
@@ -1517,7 +1517,7 @@ pk_relay_stop (PkRelay *self)
 
 /**
  * pk_relay_dup_status_json:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  *
  * Describes each rule as JSON: `{"rules": [{"name", "protocol",
  * "listen", "target", "health", "health_reason", "connections",

@@ -303,7 +303,7 @@ listener_dup_address (PkSocksListener *listener)
 
 /**
  * pk_socks_server_set_workers:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @workers: (nullable): worker threads to serve on
  *
  * Listeners made by [method@SocksServer.listen] from now on get a socket
@@ -336,9 +336,9 @@ address_is_loopback (GSocketAddress *address)
 
 /**
  * pk_socks_server_add_socket:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @socket: a bound, listening TCP socket
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Serves clients that connect to @socket (for example one passed by
  * systemd), in the thread-default main context of the caller.
@@ -388,10 +388,10 @@ pk_socks_server_add_socket (PkSocksServer  *self,
 
 /**
  * pk_socks_server_listen:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @address: "ADDRESS:PORT" (`127.0.0.1:1080`, `[::]:1080`, port 0 for
  *   any free port; a bare address means port 1080)
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Binds a listening socket and serves it in the thread-default main
  * context of the caller. A server can listen on several addresses; they
@@ -448,7 +448,7 @@ pk_socks_server_listen (PkSocksServer  *self,
 
 /**
  * pk_socks_server_get_port:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the port of the first listening socket, or 0 if there is none.
  *
@@ -475,7 +475,7 @@ pk_socks_server_get_port (PkSocksServer *self)
 
 /**
  * pk_socks_server_dup_listen_addresses:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the bound addresses, such as `127.0.0.1:40123` and `[::1]:40123`.
  *
@@ -510,7 +510,7 @@ pk_socks_server_dup_listen_addresses (PkSocksServer *self)
 
 /**
  * pk_socks_server_is_listening_on_loopback_only:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Tells whether every listening socket is on a loopback address.
  *
@@ -551,7 +551,7 @@ stop_cancelled_cb (GCancellable *cancellable,
 
 /**
  * pk_socks_server_stop_async:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @drain_timeout_ms: how long live sessions may go on, 0 to close them now
  * @cancellable: (nullable): cancelling it closes live sessions at once
  * @callback: (scope async): called when every session has ended
@@ -613,9 +613,9 @@ pk_socks_server_stop_async (PkSocksServer       *self,
 
 /**
  * pk_socks_server_stop_finish:
- * @self: a #PkSocksServer
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@SocksServer]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@SocksServer.stop_async].
  *
@@ -637,7 +637,7 @@ pk_socks_server_stop_finish (PkSocksServer  *self,
 
 /**
  * pk_socks_server_close:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Closes the listening sockets and every live session now.
  *

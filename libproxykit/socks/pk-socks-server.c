@@ -441,9 +441,9 @@ pk_socks_server_init (PkSocksServer *self)
  *
  * Creates a server with no listening socket, the default egress, no
  * users and no allowlist. Add listening sockets with
- * pk_socks_server_listen().
+ * [method@SocksServer.listen].
  *
- * Returns: (transfer full): a new #PkSocksServer
+ * Returns: (transfer full): a new [class@SocksServer]
  *
  * Since: 0.1
  */
@@ -457,7 +457,7 @@ pk_socks_server_new (void)
 
 /**
  * pk_socks_server_get_name:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the name in logs.
  *
@@ -474,7 +474,7 @@ pk_socks_server_get_name (PkSocksServer *self)
 
 /**
  * pk_socks_server_set_name:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @name: (nullable): the name in logs
  *
  * Names the listener in its log lines.
@@ -498,7 +498,7 @@ pk_socks_server_set_name (PkSocksServer *self,
 
 /**
  * pk_socks_server_get_egress:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the egress.
  *
@@ -515,7 +515,7 @@ pk_socks_server_get_egress (PkSocksServer *self)
 
 /**
  * pk_socks_server_set_egress:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @egress: (nullable): an egress, or %NULL for the default one
  *
  * Sets the egress of sessions that start from now on.
@@ -560,7 +560,7 @@ pk_socks_server_set_egress (PkSocksServer *self,
 
 /**
  * pk_socks_server_get_handshake_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the handshake timeout in milliseconds.
  *
@@ -570,7 +570,7 @@ pk_socks_server_set_egress (PkSocksServer *self,
  */
 /**
  * pk_socks_server_set_handshake_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @timeout_ms: milliseconds, 0 for none
  *
  * Sets [property@SocksServer:handshake-timeout].
@@ -580,7 +580,7 @@ pk_socks_server_set_egress (PkSocksServer *self,
 DEFINE_UINT_PROPERTY (handshake_timeout, handshake_timeout_ms, PROP_HANDSHAKE_TIMEOUT)
 /**
  * pk_socks_server_get_connect_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the connect timeout in milliseconds.
  *
@@ -590,7 +590,7 @@ DEFINE_UINT_PROPERTY (handshake_timeout, handshake_timeout_ms, PROP_HANDSHAKE_TI
  */
 /**
  * pk_socks_server_set_connect_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @timeout_ms: milliseconds, 0 for none
  *
  * Sets [property@SocksServer:connect-timeout].
@@ -600,7 +600,7 @@ DEFINE_UINT_PROPERTY (handshake_timeout, handshake_timeout_ms, PROP_HANDSHAKE_TI
 DEFINE_UINT_PROPERTY (connect_timeout, connect_timeout_ms, PROP_CONNECT_TIMEOUT)
 /**
  * pk_socks_server_get_resolve_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the resolve timeout in milliseconds.
  *
@@ -610,7 +610,7 @@ DEFINE_UINT_PROPERTY (connect_timeout, connect_timeout_ms, PROP_CONNECT_TIMEOUT)
  */
 /**
  * pk_socks_server_set_resolve_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @timeout_ms: milliseconds, 0 for none
  *
  * Sets [property@SocksServer:resolve-timeout].
@@ -620,7 +620,7 @@ DEFINE_UINT_PROPERTY (connect_timeout, connect_timeout_ms, PROP_CONNECT_TIMEOUT)
 DEFINE_UINT_PROPERTY (resolve_timeout, resolve_timeout_ms, PROP_RESOLVE_TIMEOUT)
 /**
  * pk_socks_server_get_idle_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the idle timeout in milliseconds.
  *
@@ -630,7 +630,7 @@ DEFINE_UINT_PROPERTY (resolve_timeout, resolve_timeout_ms, PROP_RESOLVE_TIMEOUT)
  */
 /**
  * pk_socks_server_set_idle_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @timeout_ms: milliseconds, 0 for none
  *
  * Sets [property@SocksServer:idle-timeout].
@@ -640,7 +640,7 @@ DEFINE_UINT_PROPERTY (resolve_timeout, resolve_timeout_ms, PROP_RESOLVE_TIMEOUT)
 DEFINE_UINT_PROPERTY (idle_timeout, idle_timeout_ms, PROP_IDLE_TIMEOUT)
 /**
  * pk_socks_server_get_udp_idle_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the UDP association idle timeout in milliseconds.
  *
@@ -650,7 +650,7 @@ DEFINE_UINT_PROPERTY (idle_timeout, idle_timeout_ms, PROP_IDLE_TIMEOUT)
  */
 /**
  * pk_socks_server_set_udp_idle_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @timeout_ms: milliseconds, 0 for none
  *
  * Sets [property@SocksServer:udp-idle-timeout].
@@ -660,7 +660,7 @@ DEFINE_UINT_PROPERTY (idle_timeout, idle_timeout_ms, PROP_IDLE_TIMEOUT)
 DEFINE_UINT_PROPERTY (udp_idle_timeout, udp_idle_timeout_ms, PROP_UDP_IDLE_TIMEOUT)
 /**
  * pk_socks_server_get_max_sessions:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the session cap, 0 for none.
  *
@@ -670,7 +670,7 @@ DEFINE_UINT_PROPERTY (udp_idle_timeout, udp_idle_timeout_ms, PROP_UDP_IDLE_TIMEO
  */
 /**
  * pk_socks_server_set_max_sessions:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @max_sessions: the most concurrent sessions, 0 for no limit
  *
  * Sets [property@SocksServer:max-sessions].
@@ -680,7 +680,7 @@ DEFINE_UINT_PROPERTY (udp_idle_timeout, udp_idle_timeout_ms, PROP_UDP_IDLE_TIMEO
 DEFINE_UINT_PROPERTY (max_sessions, max_sessions, PROP_MAX_SESSIONS)
 /**
  * pk_socks_server_get_max_sessions_per_client:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the per-client session cap, 0 for none.
  *
@@ -690,7 +690,7 @@ DEFINE_UINT_PROPERTY (max_sessions, max_sessions, PROP_MAX_SESSIONS)
  */
 /**
  * pk_socks_server_set_max_sessions_per_client:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @max_sessions: the most concurrent sessions per client address, 0 for no limit
  *
  * Sets [property@SocksServer:max-sessions-per-client].
@@ -701,7 +701,7 @@ DEFINE_UINT_PROPERTY (max_sessions_per_client, max_sessions_per_client, PROP_MAX
 
 /**
  * pk_socks_server_get_udp_advertise_address:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the address UDP ASSOCIATE replies advertise.
  *
@@ -718,9 +718,9 @@ pk_socks_server_get_udp_advertise_address (PkSocksServer *self)
 
 /**
  * pk_socks_server_set_udp_advertise_address:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @address: (nullable): an IPv4 or IPv6 address, or %NULL
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets [property@SocksServer:udp-advertise-address].
  *
@@ -759,7 +759,7 @@ pk_socks_server_set_udp_advertise_address (PkSocksServer  *self,
 
 /**
  * pk_socks_server_get_allow_host_destinations:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Tells whether destinations on the host itself are allowed.
  *
@@ -776,7 +776,7 @@ pk_socks_server_get_allow_host_destinations (PkSocksServer *self)
 
 /**
  * pk_socks_server_set_allow_host_destinations:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @allow: whether to allow them
  *
  * Sets [property@SocksServer:allow-host-destinations].
@@ -827,12 +827,12 @@ pk_socks_server_rebuild_policy (PkSocksServer *self)
 
 /**
  * pk_socks_server_set_users_file:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @path: (nullable): a file with one `user:password` per line (`#`
  *   comments and blank lines are skipped), or %NULL for none
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
- * Loads users from @path, which pk_socks_server_reload() reads again.
+ * Loads users from @path, which [method@SocksServer.reload] reads again.
  * While the server has any user, clients must authenticate.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG naming the
@@ -871,7 +871,7 @@ pk_socks_server_set_users_file (PkSocksServer  *self,
 
 /**
  * pk_socks_server_get_users_file:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the users file.
  *
@@ -888,9 +888,9 @@ pk_socks_server_get_users_file (PkSocksServer *self)
 
 /**
  * pk_socks_server_set_users:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @users: (array zero-terminated=1) (nullable): `user:password` entries
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Replaces the inline users (those not from the users file).
  *
@@ -922,7 +922,7 @@ pk_socks_server_set_users (PkSocksServer      *self,
 
 /**
  * pk_socks_server_get_auth_required:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Tells whether clients must authenticate.
  *
@@ -972,10 +972,10 @@ set_cidr_list (PkSocksServer  *self,
 
 /**
  * pk_socks_server_set_allowlist:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @cidrs: (nullable): client CIDRs separated by commas or spaces, or
  *   %NULL to let every client in
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets which client addresses may use the server; others get 0x02 to
  * their request. Live sessions are not affected.
@@ -995,9 +995,9 @@ pk_socks_server_set_allowlist (PkSocksServer  *self,
 
 /**
  * pk_socks_server_set_denylist:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @cidrs: (nullable): destination CIDRs, or %NULL for none
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets which destinations are refused (0x02), on top of the host's own
  * addresses (see [property@SocksServer:allow-host-destinations]).
@@ -1017,7 +1017,7 @@ pk_socks_server_set_denylist (PkSocksServer  *self,
 
 /**
  * pk_socks_server_has_allowlist:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Tells whether a client allowlist is set.
  *
@@ -1034,8 +1034,8 @@ pk_socks_server_has_allowlist (PkSocksServer *self)
 
 /**
  * pk_socks_server_reload:
- * @self: a #PkSocksServer
- * @error: return location for a #GError
+ * @self: a [class@SocksServer]
+ * @error: return location for a `GError`
  *
  * Reads the users file again and refreshes the list of the host's own
  * addresses. Live sessions keep running under the policy they started
@@ -1068,7 +1068,7 @@ pk_socks_server_reload (PkSocksServer  *self,
 
 /**
  * pk_socks_server_get_sessions_active:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the number of sessions open now.
  *
@@ -1090,7 +1090,7 @@ pk_socks_server_get_sessions_active (PkSocksServer *self)
 
 /**
  * pk_socks_server_get_sessions_total:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets the number of sessions that have ended.
  *
@@ -1107,7 +1107,7 @@ pk_socks_server_get_sessions_total (PkSocksServer *self)
 
 /**
  * pk_socks_server_get_bytes_up:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets bytes from clients to destinations of ended sessions.
  *
@@ -1124,7 +1124,7 @@ pk_socks_server_get_bytes_up (PkSocksServer *self)
 
 /**
  * pk_socks_server_get_bytes_down:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Gets bytes from destinations to clients of ended sessions.
  *
@@ -1141,7 +1141,7 @@ pk_socks_server_get_bytes_down (PkSocksServer *self)
 
 /**
  * pk_socks_server_get_stats:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * A snapshot of the counters as a dictionary (`a{st}`): `sessions-active`,
  * `sessions-total`, `bytes-up`, `bytes-down`, and `result-NAME` for every
@@ -1149,7 +1149,7 @@ pk_socks_server_get_bytes_down (PkSocksServer *self)
  * `result-connection-refused`, `result-ttl-expired`, `result-auth-failed`,
  * `result-handshake-timeout`, ...).
  *
- * Returns: (transfer full): a floating-free #GVariant of type `a{st}`
+ * Returns: (transfer full): a floating-free `GVariant` of type `a{st}`
  *
  * Since: 0.1
  */
@@ -1181,9 +1181,9 @@ pk_socks_server_get_stats (PkSocksServer *self)
 
 /**
  * pk_socks_server_dup_stats_json:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
- * The same snapshot as pk_socks_server_get_stats(), as a JSON object
+ * The same snapshot as [method@SocksServer.get_stats], as a JSON object
  * with integer values (for scripts and the Python binding).
  *
  * Returns: (transfer full): a JSON object

@@ -50,7 +50,7 @@ pk_toggle_limiter_init (PkToggleLimiter *self)
  *
  * Creates a limiter of concurrent toggles, shared by the toggles of a farm.
  *
- * Returns: (transfer full): a new #PkToggleLimiter
+ * Returns: (transfer full): a new [class@ToggleLimiter]
  *
  * Since: 0.1
  */
@@ -65,7 +65,7 @@ pk_toggle_limiter_new (guint max_concurrent)
 
 /**
  * pk_toggle_limiter_get_max:
- * @self: a #PkToggleLimiter
+ * @self: a [class@ToggleLimiter]
  *
  * Gets the limit, 0 for none.
  *
@@ -83,7 +83,7 @@ pk_toggle_limiter_get_max (PkToggleLimiter *self)
 
 /**
  * pk_toggle_limiter_get_running:
- * @self: a #PkToggleLimiter
+ * @self: a [class@ToggleLimiter]
  *
  * Tells how many toggles run now.
  *
@@ -185,7 +185,7 @@ result_add_step (PkToggleResult *self,
 
 /**
  * pk_toggle_result_get_id:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Gets the dongle's number.
  *
@@ -202,7 +202,7 @@ pk_toggle_result_get_id (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_success:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Tells whether the dongle has a new, verified IP.
  *
@@ -219,7 +219,7 @@ pk_toggle_result_get_success (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_error:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Tells why the toggle failed (%PK_ERROR_UNCHANGED when the IP stayed, the
  * modem's error when it could not be reached), or %NULL on success.
@@ -239,7 +239,7 @@ pk_toggle_result_get_error (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_old_ip:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Gets the WAN IP before, %NULL if there was none or it could not be read.
  *
@@ -257,7 +257,7 @@ pk_toggle_result_get_old_ip (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_new_ip:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Gets the new WAN IP, %NULL unless the toggle succeeded.
  *
@@ -274,7 +274,7 @@ pk_toggle_result_get_new_ip (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_method:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Tells what brought the new IP (for the modem step the rotation method:
  * `data`, `netmode`, `reboot`), or the last thing tried; %NULL if no step ran.
@@ -294,7 +294,7 @@ pk_toggle_result_get_method (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_duration_ms:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Tells how long the toggle took, in milliseconds.
  *
@@ -311,7 +311,7 @@ pk_toggle_result_get_duration_ms (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_finished_at:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Tells when the toggle ended, in microseconds since the epoch.
  *
@@ -328,7 +328,7 @@ pk_toggle_result_get_finished_at (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_attempts:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Tells how many rotation methods were tried.
  *
@@ -345,7 +345,7 @@ pk_toggle_result_get_attempts (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_escalated:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Tells whether the first method was not enough.
  *
@@ -362,7 +362,7 @@ pk_toggle_result_get_escalated (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_n_steps:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Tells how many steps the toggle went through, the diagnosis included.
  *
@@ -388,7 +388,7 @@ result_get_step (PkToggleResult *self,
 
 /**
  * pk_toggle_result_get_step_name:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  * @index: the step, from 0
  *
  * Gets the name of step @index: `diagnose`, `modem`, `verify`, ...
@@ -407,7 +407,7 @@ pk_toggle_result_get_step_name (PkToggleResult *self,
 
 /**
  * pk_toggle_result_get_step_outcome:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  * @index: the step, from 0
  *
  * Gets the name of a value: `ok`, `changed`, `unchanged` or `failed`.
@@ -426,7 +426,7 @@ pk_toggle_result_get_step_outcome (PkToggleResult *self,
 
 /**
  * pk_toggle_result_get_step_detail:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  * @index: the step, from 0
  *
  * Gets a one-line account of the step.
@@ -445,7 +445,7 @@ pk_toggle_result_get_step_detail (PkToggleResult *self,
 
 /**
  * pk_toggle_result_to_json:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Describes the result as a JSON object: `dongle`, `success`, `old_ip`,
  * `new_ip`, `method`, `duration_ms`, `attempts`, `escalated`,

@@ -124,7 +124,7 @@ pk_toggle_server_init (PkToggleServer *self)
  *
  * Creates a server with no dongles.
  *
- * Returns: (transfer full): a new #PkToggleServer
+ * Returns: (transfer full): a new [class@ToggleServer]
  *
  * Since: 0.1
  */
@@ -145,7 +145,7 @@ compare_ids (gconstpointer a,
 
 /**
  * pk_toggle_server_add_dongle:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  * @toggle: the dongle's toggle; its id is the N of `/toggle/N`
  * @api_url: (nullable): the modem API address, shown in `/status`
  * @egress_ip: (nullable): the host's address on the dongle's subnet
@@ -194,7 +194,7 @@ pk_toggle_server_add_dongle (PkToggleServer *self,
 
 /**
  * pk_toggle_server_remove_dongle:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  * @id: a dongle number
  *
  * Stops serving dongle @id; a toggle of it that runs goes on to its end.
@@ -222,7 +222,7 @@ pk_toggle_server_remove_dongle (PkToggleServer *self,
 
 /**
  * pk_toggle_server_get_toggle:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  * @id: a dongle number
  *
  * Gets the toggle of dongle @id, or %NULL.
@@ -245,7 +245,7 @@ pk_toggle_server_get_toggle (PkToggleServer *self,
 
 /**
  * pk_toggle_server_set_default_method:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  * @method: the method of `/toggle/N` without a `method` query
  *
  * Sets the rotation method used when the request names none.
@@ -776,10 +776,10 @@ server_cb (SoupServer        *server,
 
 /**
  * pk_toggle_server_listen:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  * @address: `ADDRESS:PORT` to listen on, e.g. `0.0.0.0:80` or
  *   `127.0.0.1:0` (0 picks a free port, see [method@ToggleServer.get_port])
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Starts serving on the thread-default main context.
  *
@@ -844,7 +844,7 @@ pk_toggle_server_listen (PkToggleServer  *self,
 
 /**
  * pk_toggle_server_get_port:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  *
  * Gets the port listened on, 0 before [method@ToggleServer.listen].
  *
@@ -862,7 +862,7 @@ pk_toggle_server_get_port (PkToggleServer *self)
 
 /**
  * pk_toggle_server_stop:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  *
  * Stops listening. Toggles that run go on to their end.
  *

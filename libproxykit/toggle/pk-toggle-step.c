@@ -45,7 +45,7 @@ pk_toggle_step_default_init (PkToggleStepInterface *iface)
 
 /**
  * pk_toggle_step_get_name:
- * @self: a #PkToggleStep
+ * @self: a [iface@ToggleStep]
  *
  * Gets the step's short name, e.g. `modem`.
  *
@@ -63,9 +63,9 @@ pk_toggle_step_get_name (PkToggleStep *self)
 
 /**
  * pk_toggle_step_run_async:
- * @self: a #PkToggleStep
+ * @self: a [iface@ToggleStep]
  * @toggle: the toggle that runs the step
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when the step is done
  * @user_data: data for @callback
  *
@@ -88,11 +88,11 @@ pk_toggle_step_run_async (PkToggleStep        *self,
 
 /**
  * pk_toggle_step_run_finish:
- * @self: a #PkToggleStep
- * @result: the #GAsyncResult
+ * @self: a [iface@ToggleStep]
+ * @result: the `GAsyncResult`
  * @out_detail: (out) (optional) (transfer full) (nullable): a one-line
  *   account of what the step did
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Finishes [method@ToggleStep.run_async].
  *
@@ -173,7 +173,7 @@ pk_toggle_modem_step_init (PkToggleModemStep *self)
  * Creates the modem rotation step with the default escalation order and
  * timing of [class@Rotation].
  *
- * Returns: (transfer full): a new #PkToggleModemStep
+ * Returns: (transfer full): a new [class@ToggleModemStep]
  *
  * Since: 0.1
  */
@@ -185,9 +185,9 @@ pk_toggle_modem_step_new (void)
 
 /**
  * pk_toggle_modem_step_set_escalation:
- * @self: a #PkToggleModemStep
+ * @self: a [class@ToggleModemStep]
  * @order: (nullable): the escalation order, see [method@Rotation.set_escalation]
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets the order of rotation methods tried after the first one fails.
  *
@@ -225,7 +225,7 @@ pk_toggle_modem_step_set_escalation (PkToggleModemStep  *self,
 
 /**
  * pk_toggle_modem_step_set_timing:
- * @self: a #PkToggleModemStep
+ * @self: a [class@ToggleModemStep]
  * @settle_ms: see [method@Rotation.set_timing]
  * @poll_interval_ms: see [method@Rotation.set_timing]
  * @timeout_ms: see [method@Rotation.set_timing]
@@ -249,7 +249,7 @@ pk_toggle_modem_step_set_timing (PkToggleModemStep *self,
 
 /**
  * pk_toggle_modem_step_set_unchanged_polls:
- * @self: a #PkToggleModemStep
+ * @self: a [class@ToggleModemStep]
  * @n_polls: see [method@Rotation.set_unchanged_polls]
  *
  * Sets when a rotation attempt counts as having kept the IP.
@@ -267,7 +267,7 @@ pk_toggle_modem_step_set_unchanged_polls (PkToggleModemStep *self,
 
 /**
  * pk_toggle_modem_step_get_last_rotation:
- * @self: a #PkToggleModemStep
+ * @self: a [class@ToggleModemStep]
  *
  * Gets the rotation of the last run, or %NULL.
  *

@@ -251,7 +251,7 @@ pk_toggle_init (PkToggle *self)
  *
  * Creates a toggle with no steps; add them with [method@Toggle.add_step].
  *
- * Returns: (transfer full): a new #PkToggle
+ * Returns: (transfer full): a new [class@Toggle]
  *
  * Since: 0.1
  */
@@ -268,7 +268,7 @@ pk_toggle_new (guint            id,
 
 /**
  * pk_toggle_get_id:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  *
  * Gets the dongle's number.
  *
@@ -285,7 +285,7 @@ pk_toggle_get_id (PkToggle *self)
 
 /**
  * pk_toggle_get_modem:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  *
  * Gets the dongle's modem.
  *
@@ -302,7 +302,7 @@ pk_toggle_get_modem (PkToggle *self)
 
 /**
  * pk_toggle_get_limiter:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  *
  * Gets the shared limiter.
  *
@@ -319,7 +319,7 @@ pk_toggle_get_limiter (PkToggle *self)
 
 /**
  * pk_toggle_add_step:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  * @step: a step, run after those added before
  *
  * Appends a step.
@@ -339,7 +339,7 @@ pk_toggle_add_step (PkToggle     *self,
 
 /**
  * pk_toggle_get_n_steps:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  *
  * Tells how many steps the toggle has.
  *
@@ -356,7 +356,7 @@ pk_toggle_get_n_steps (PkToggle *self)
 
 /**
  * pk_toggle_get_cooldown:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  *
  * Gets the cooldown in milliseconds.
  *
@@ -373,7 +373,7 @@ pk_toggle_get_cooldown (PkToggle *self)
 
 /**
  * pk_toggle_set_cooldown:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  * @cooldown_ms: the pause after a toggle, in milliseconds
  *
  * Sets the pause after a toggle before the next one may start.
@@ -394,7 +394,7 @@ pk_toggle_set_cooldown (PkToggle *self,
 
 /**
  * pk_toggle_get_state_dir:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  *
  * Gets the state directory, or %NULL.
  *
@@ -411,7 +411,7 @@ pk_toggle_get_state_dir (PkToggle *self)
 
 /**
  * pk_toggle_set_state_dir:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  * @state_dir: (nullable): a directory for the lock and cooldown files, or
  *   %NULL to keep them in this process only
  *
@@ -525,7 +525,7 @@ shared_unlock (PkToggle *self)
 
 /**
  * pk_toggle_is_running:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  *
  * Tells whether a toggle runs on this dongle.
  *
@@ -542,7 +542,7 @@ pk_toggle_is_running (PkToggle *self)
 
 /**
  * pk_toggle_get_cooldown_remaining:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  *
  * Tells how long until the next toggle may start, in milliseconds (0 when it
  * may start now).
@@ -572,7 +572,7 @@ pk_toggle_get_cooldown_remaining (PkToggle *self)
 
 /**
  * pk_toggle_get_last_result:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  *
  * Gets the result of the last run, or %NULL.
  *
@@ -589,7 +589,7 @@ pk_toggle_get_last_result (PkToggle *self)
 
 /**
  * pk_toggle_get_old_ip:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  *
  * For steps: the WAN IP the diagnosis found.
  *
@@ -606,7 +606,7 @@ pk_toggle_get_old_ip (PkToggle *self)
 
 /**
  * pk_toggle_get_method:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  *
  * For steps: the rotation method the run was asked for.
  *
@@ -821,11 +821,11 @@ on_diagnosed (GObject      *source,
 
 /**
  * pk_toggle_run_async:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  * @method: the rotation method to try first
  * @recovery: %TRUE to ignore the limit on toggles at once (to bring back
  *   a dongle that is down)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when the toggle ends or is refused
  * @user_data: data for @callback
  *
@@ -914,9 +914,9 @@ pk_toggle_run_async (PkToggle            *self,
 
 /**
  * pk_toggle_run_finish:
- * @self: a #PkToggle
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Toggle]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Toggle.run_async].
  *
