@@ -15,15 +15,15 @@
  * timeout; the round passes only if every probe passed. A failure is
  * confirmed after [property@Watchdog:fall] failed rounds in a row, a recovery
  * after [property@Watchdog:rise] passed rounds in a row. Rounds are
- * [property@Watchdog:interval-ms] apart, and [property@Watchdog:retry-delay-ms] apart
- * while a change is being confirmed; [property@Watchdog:jitter-ms] spreads the
- * rounds of many watchdogs, [property@Watchdog:initial-delay-ms] delays the
- * first.
+ * [property@Watchdog:interval-ms] apart, and
+ * [property@Watchdog:retry-delay-ms] apart while a change is being
+ * confirmed; [property@Watchdog:jitter-ms] spreads the rounds of many
+ * watchdogs, [property@Watchdog:initial-delay-ms] delays the first.
  *
  * The watchdog acts on nothing itself: actions hang off its signals
- * ([signal@Watchdog::failed], [signal@Watchdog::recovered], [signal@Watchdog::state-changed],
- * [signal@Watchdog::checked]). Its decisions come from a [struct@Hysteresis], which
- * can be used alone; [method@Watchdog.feed] feeds a result from elsewhere and
+ * ([signal@Watchdog::failed], [signal@Watchdog::recovered],
+ * [signal@Watchdog::state-changed], [signal@Watchdog::checked]). Its
+ * decisions come from a [struct@Hysteresis], which can be used alone; [method@Watchdog.feed] feeds a result from elsewhere and
  * runs the same signals without timers or probes.
  *
  * ```c
