@@ -12,22 +12,6 @@
 #include "pk-egress-private.h"
 #include "pk-test-utils.h"
 
-static void
-on_result (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static gboolean
-result_ready (gpointer data)
-{
-  return *(GAsyncResult **) data != NULL;
-}
-
 static GSocket *
 connect_sync (PkEgress       *egress,
               GSocketAddress *address,
@@ -36,8 +20,8 @@ connect_sync (PkEgress       *egress,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  pk_egress_connect_async (egress, address, timeout_ms, NULL, on_result, &result);
-  pk_test_wait_until (result_ready, &result, 20000);
+  pk_egress_connect_async (egress, address, timeout_ms, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, 20000);
   return pk_egress_connect_finish (egress, result, error);
 }
 
@@ -50,8 +34,8 @@ connect_host_sync (PkEgress    *egress,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  pk_egress_connect_to_host_async (egress, host, port, timeout_ms, NULL, on_result, &result);
-  pk_test_wait_until (result_ready, &result, 20000);
+  pk_egress_connect_to_host_async (egress, host, port, timeout_ms, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, 20000);
   return pk_egress_connect_to_host_finish (egress, result, error);
 }
 
@@ -282,8 +266,8 @@ test_connect_to_addresses_filter (void)
   addresses = g_list_append (addresses, g_inet_address_new_from_string ("127.0.0.2"));
   addresses = g_list_append (addresses, g_inet_address_new_from_string ("::ffff:127.0.0.1"));
   pk_egress_connect_to_addresses_async (egress, addresses, port, NULL, 0, 5000,
-                                        filter_not_127_0_0_2, seen, NULL, on_result, &result);
-  pk_test_wait_until (result_ready, &result, 20000);
+                                        filter_not_127_0_0_2, seen, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, 20000);
   socket = pk_egress_connect_to_addresses_finish (egress, result, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (seen->len, ==, 2);
@@ -296,9 +280,9 @@ test_connect_to_addresses_filter (void)
 
   /* Nothing left: refused by rule, named, and nothing dialled. */
   pk_egress_connect_to_addresses_async (egress, addresses, port, "example.test:80", 0, 5000,
-                                        filter_nothing, NULL, NULL, on_result, &result2);
+                                        filter_nothing, NULL, NULL, pk_test_store_result, &result2);
   g_list_free_full (addresses, g_object_unref);
-  pk_test_wait_until (result_ready, &result2, 20000);
+  pk_test_wait_result (&result2, 20000);
   g_clear_object (&socket);
   socket = pk_egress_connect_to_addresses_finish (egress, result2, &error);
   g_assert_null (socket);

@@ -91,15 +91,17 @@ connect_watch_cb (PkPollerWatch *watch,
 
 /**
  * pk_egress_connect_async:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @address: the destination
  * @timeout_ms: timeout in milliseconds, 0 for none
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
  * Opens a TCP connection to @address through this egress. The socket is
  * non-blocking and never leaves by another route than the egress allows.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_connect_async (PkEgress            *self,
@@ -172,15 +174,19 @@ pk_egress_connect_async (PkEgress            *self,
 
 /**
  * pk_egress_connect_finish:
- * @self: a #PkEgress
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Egress]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Egress.connect_async].
  *
  * Returns: (transfer full): the connected, non-blocking socket, or %NULL
  *   with @error set: GIO's errors for the connect itself
  *   (%G_IO_ERROR_CONNECTION_REFUSED, %G_IO_ERROR_NETWORK_UNREACHABLE,
  *   %G_IO_ERROR_HOST_UNREACHABLE, %G_IO_ERROR_TIMED_OUT), %PK_ERROR_EGRESS
  *   when the egress cannot be applied
+ *
+ * Since: 0.1
  */
 GSocket *
 pk_egress_connect_finish (PkEgress      *self,
@@ -421,18 +427,20 @@ host_resolve_done (GObject      *source,
 
 /**
  * pk_egress_connect_to_host_async:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @host: a host name or an IP address literal
  * @port: the destination port
  * @timeout_ms: timeout in milliseconds for resolving and connecting
  *   together, 0 for none
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
- * Resolves @host (see pk_egress_resolve_async()) and connects to its
+ * Resolves @host (see [method@Egress.resolve_async]) and connects to its
  * addresses in turn until one answers or the time is up. An IPv4-mapped
  * IPv6 address (`::ffff:a.b.c.d`) is dialled as the IPv4 address it is.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_connect_to_host_async (PkEgress            *self,
@@ -464,13 +472,17 @@ pk_egress_connect_to_host_async (PkEgress            *self,
 
 /**
  * pk_egress_connect_to_host_finish:
- * @self: a #PkEgress
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Egress]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Egress.connect_to_host_async].
  *
  * Returns: (transfer full): the connected, non-blocking socket, or %NULL
- *   with @error set (see pk_egress_connect_finish() and
- *   pk_egress_resolve_finish())
+ *   with @error set (see [method@Egress.connect_finish] and
+ *   [method@Egress.resolve_finish])
+ *
+ * Since: 0.1
  */
 GSocket *
 pk_egress_connect_to_host_finish (PkEgress      *self,

@@ -146,10 +146,10 @@ resolve_outer_cancelled (GCancellable *cancellable,
 
 /**
  * pk_egress_resolve_async:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @host: a host name or an IP address literal
  * @timeout_ms: timeout in milliseconds, 0 for none
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -157,6 +157,8 @@ resolve_outer_cancelled (GCancellable *cancellable,
  * egress (of its source address's family, when it has one). Names are
  * resolved off the calling thread; the callback runs in the thread-default
  * main context of the caller.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_resolve_async (PkEgress            *self,
@@ -240,13 +242,17 @@ pk_egress_resolve_async (PkEgress            *self,
 
 /**
  * pk_egress_resolve_finish:
- * @self: a #PkEgress
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Egress]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Egress.resolve_async].
  *
  * Returns: (transfer full) (element-type GInetAddress): the addresses, or
  *   %NULL with @error set: %PK_ERROR_RESOLVE, %PK_ERROR_EGRESS,
  *   %G_IO_ERROR_TIMED_OUT or %G_IO_ERROR_CANCELLED
+ *
+ * Since: 0.1
  */
 GList *
 pk_egress_resolve_finish (PkEgress      *self,
