@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <unistd.h>
+
 #include "pk-acceptor-private.h"
 #include "pk-error.h"
 #include "pk-socks-server-private.h"
@@ -163,18 +165,19 @@ static const PkSocksSessionHost session_host = {
 };
 
 void
-pk_socks_server_handle_client (PkSocksServer *self,
-                               GSocket       *client)
+pk_socks_server_handle_client (PkSocksServer    *self,
+                               int               fd,
+                               const PkSockaddr *peer)
 {
   g_return_if_fail (PK_IS_SOCKS_SERVER (self));
-  g_return_if_fail (G_IS_SOCKET (client));
+  g_return_if_fail (fd >= 0);
 
   if (g_cancellable_is_cancelled (self->stop_cancellable) || self->stopping)
     {
-      g_socket_close (client, NULL);
+      close (fd);
       return;
     }
-  pk_socks_session_start (&session_host, G_OBJECT (self), client);
+  pk_socks_session_start (&session_host, G_OBJECT (self), fd, peer);
 }
 
 /* --- listening --- */
@@ -185,13 +188,8 @@ accepted_cb (int               fd,
              const PkSockaddr *peer,
              gpointer          user_data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) client = pk_socket_new_accepted (fd, peer, &error);
-
-  if (client == NULL)
-    g_debug ("socks accept: %s", error->message);
-  else
-    pk_socks_server_handle_client (user_data, client);
+  /* The session runs on the descriptor itself: no GSocket. */
+  pk_socks_server_handle_client (user_data, fd, peer);
 }
 
 static void

@@ -8,14 +8,16 @@
 
 #include "pk-socks-server.h"
 #include "pk-socks-session-private.h"
+#include "pk-util-private.h"
 
 G_BEGIN_DECLS
 
 /* Runs one client connection, already accepted, to its end in the
  * thread-default main context of the caller. The listener loop and
  * worker threads both end up here. */
-void           pk_socks_server_handle_client (PkSocksServer *self,
-                                              GSocket       *client);
+void           pk_socks_server_handle_client (PkSocksServer    *self,
+                                              int               fd,
+                                              const PkSockaddr *peer);
 
 typedef struct _PkSocksListener PkSocksListener;
 void           pk_socks_listener_free          (gpointer       listener);

@@ -13,6 +13,7 @@
 #include <gio/gio.h>
 
 #include "pk-egress.h"
+#include "pk-util-private.h"
 
 G_BEGIN_DECLS
 
@@ -74,10 +75,13 @@ typedef struct {
   GCancellable         *(*get_stop_cancellable) (GObject      *host);
 } PkSocksSessionHost;
 
-/* Runs one accepted client connection to its end in the thread-default
- * main context of the caller; holds a reference on @host meanwhile. */
+/* Runs one accepted client connection (@fd, non-blocking, which the
+ * session owns and closes; @peer: its address) to its end in the
+ * thread-default main context of the caller; holds a reference on @host
+ * meanwhile. */
 void           pk_socks_session_start          (const PkSocksSessionHost *iface,
                                                 GObject                  *host,
-                                                GSocket                  *client);
+                                                int                       fd,
+                                                const PkSockaddr         *peer);
 
 G_END_DECLS

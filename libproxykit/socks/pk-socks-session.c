@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "pk-bridge-private.h"
 #include "pk-egress-private.h"
@@ -43,7 +44,7 @@ typedef struct {
   PkSocksSessionConfig *config;
   State state;
 
-  GSocket *client;
+  int client;                 /* the descriptor: no GSocket */
   GInetAddress *client_inet;  /* IPv4-mapped shown as IPv4 */
   char *client_str;
   char *username;
@@ -95,7 +96,6 @@ session_unref (Session *s)
   if (s->stop_handler != 0)
     g_cancellable_disconnect (s->host_iface->get_stop_cancellable (s->host), s->stop_handler);
   g_clear_object (&s->cancellable);
-  g_clear_object (&s->client);
   g_clear_object (&s->upstream);
   g_clear_object (&s->udp);
   g_clear_object (&s->client_inet);
@@ -190,7 +190,8 @@ session_end (Session    *s,
   log_session_end (s, result, detail);
   s->host_iface->ended (s->host, result, s->bytes_up, s->bytes_down);
 
-  g_socket_close (s->client, NULL);
+  close (s->client);
+  s->client = -1;
   if (s->upstream != NULL)
     g_socket_close (s->upstream, NULL);
   if (s->has_slot)
@@ -211,7 +212,7 @@ send_to_client (Session      *s,
    * empty: they go out in one call, or the client is not worth waiting
    * for. */
   do
-    n = send (g_socket_get_fd (s->client), data, len, MSG_NOSIGNAL);
+    n = send (s->client, data, len, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   if (n == (gssize) len)
     return TRUE;
@@ -252,7 +253,7 @@ handshake_readable (Session *s)
     }
 
   do
-    n = recv (g_socket_get_fd (s->client), s->buf + s->len, sizeof s->buf - s->len, 0);
+    n = recv (s->client, s->buf + s->len, sizeof s->buf - s->len, 0);
   while (n < 0 && errno == EINTR);
   if (n < 0)
     {
@@ -586,7 +587,7 @@ connected (Session *s)
    * in it and the session's cancellable; it calls bridge_done() once. */
   s->state = STATE_RELAYING;
   pk_socket_set_nodelay (g_socket_get_fd (s->upstream));
-  pk_bridge_core_start (&s->core, g_socket_get_fd (s->client), g_socket_get_fd (s->upstream),
+  pk_bridge_core_start (&s->core, s->client, g_socket_get_fd (s->upstream),
                         g_steal_pointer (&s->watch), pk_pipe_pool_get_thread_default (),
                         s->config->idle_timeout_ms, FALSE, bridge_done, session_ref (s));
 }
@@ -739,7 +740,7 @@ control_readable (Session *s)
   gssize n;
 
   do
-    n = recv (g_socket_get_fd (s->client), discard, sizeof discard, 0);
+    n = recv (s->client, discard, sizeof discard, 0);
   while (n < 0 && errno == EINTR);
   if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
     return;
@@ -761,12 +762,17 @@ start_udp (Session              *s,
   guint8 out[PK_SOCKS_MAX_MESSAGE];
   gsize n;
 
-  local = g_socket_get_local_address (s->client, &error);
-  if (local == NULL)
-    {
-      reply_and_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, NULL, error->message);
-      return;
-    }
+  {
+    PkSockaddr native = { .len = sizeof native.storage };
+
+    if (getsockname (s->client, &native.sa, &native.len) == 0)
+      local = pk_sockaddr_to_socket_address (&native);
+    if (local == NULL)
+      {
+        reply_and_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, NULL, "the client's socket has no local address");
+        return;
+      }
+  }
   if (s->config->udp_advertise != NULL)
     advertise = g_inet_socket_address_new (s->config->udp_advertise, 0);
 
@@ -814,7 +820,8 @@ stop_requested_cb (GCancellable *stop,
 void
 pk_socks_session_start (const PkSocksSessionHost *iface,
                         GObject                  *host,
-                        GSocket                  *client)
+                        int                       fd,
+                        const PkSockaddr         *peer_native)
 {
   Session *s = g_new0 (Session, 1);
   g_autoptr(GSocketAddress) peer = NULL;
@@ -825,17 +832,16 @@ pk_socks_session_start (const PkSocksSessionHost *iface,
   s->host_iface = iface;
   s->host = g_object_ref (host);
   s->config = iface->dup_config (host);
-  s->client = g_object_ref (client);
+  s->client = fd;
   s->start_us = g_get_monotonic_time ();
   s->cancellable = g_cancellable_new ();
 
-  peer = pk_socket_dup_peer_address (client, &error);
-  if (peer == NULL || !G_IS_INET_SOCKET_ADDRESS (peer))
+  peer = pk_sockaddr_to_socket_address (peer_native);
+  if (peer == NULL)
     {
       s->client_str = g_strdup ("?");
       s->client_inet = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
-      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "client address unknown: %s",
-                   error ? error->message : "not an IP socket");
+      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "client address unknown: not an IP socket");
       return;
     }
   s->client_inet = pk_inet_address_unmap (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer)));
@@ -862,7 +868,7 @@ pk_socks_session_start (const PkSocksSessionHost *iface,
       return;
     }
   s->watch = pk_poller_watch_new (poller, session_watch_cb, s);
-  if (!pk_poller_watch_set_fd (s->watch, 0, g_socket_get_fd (client), G_IO_IN, &error))
+  if (!pk_poller_watch_set_fd (s->watch, 0, fd, G_IO_IN, &error))
     {
       session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "%s", error->message);
       return;
