@@ -12,82 +12,156 @@
 
 #include "config.h"
 
+#include <unistd.h>
+
 #include "pk-egress.h"
 #include "pk-egress-private.h"
 #include "pk-error.h"
 #include "pk-poller-private.h"
 #include "pk-util-private.h"
 
-/* --- connecting --- */
+/* --- one connect, on a descriptor (no GSocket until the caller wants one) --- */
 
 typedef struct {
-  GSocket *socket;
-  GSocketAddress *address;
+  int fd;
+  PkSockaddr to;
   PkPollerWatch *watch;     /* writability, the timeout and cancellation */
   guint timeout_ms;
-} ConnectData;
+} FdConnectData;
 
 static void
-connect_data_free (ConnectData *data)
+fd_connect_data_free (FdConnectData *data)
 {
   g_clear_pointer (&data->watch, pk_poller_watch_destroy);
-  g_clear_object (&data->socket);
-  g_clear_object (&data->address);
+  if (data->fd >= 0)
+    close (data->fd);
   g_free (data);
 }
 
-static char *
-describe_address (GSocketAddress *address)
-{
-  return g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
-}
-
-/* The watch holds the task's reference until it fires. */
-static GTask *
-connect_stop (ConnectData *data,
-              GTask       *task)
-{
-  g_clear_pointer (&data->watch, pk_poller_watch_destroy);
-  return task;
-}
-
-/* The socket is writable (connected or failed), the timeout passed
- * (@slot -1), or the connect was cancelled. */
 static void
-connect_watch_cb (PkPollerWatch *watch,
-                  int            slot,
-                  GIOCondition   condition,
-                  gpointer       user_data)
+fd_connect_watch_cb (PkPollerWatch *watch,
+                     int            slot,
+                     GIOCondition   condition,
+                     gpointer       user_data)
 {
   g_autoptr(GTask) task = user_data;
-  ConnectData *data = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *dest = NULL;
+  FdConnectData *data = g_task_get_task_data (task);
+  GError *error = NULL;
 
-  connect_stop (data, task);
-
-  /* PK_POLLER_CANCELLED, or cancelled while the socket became ready. */
+  g_clear_pointer (&data->watch, pk_poller_watch_destroy);
   if (g_task_return_error_if_cancelled (task))
     return;
-
   if (slot == -1)
     {
-      dest = describe_address (data->address);
+      g_autofree char *dest = pk_format_sockaddr (&data->to);
+
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                                "connect to %s timed out after %u ms", dest, data->timeout_ms);
       return;
     }
-
-  if (!g_socket_check_connect_result (data->socket, &error))
+  if (!pk_fd_connect_finish (data->fd, condition, &data->to, &error))
     {
-      dest = describe_address (data->address);
-      g_prefix_error (&error, "connect to %s: ", dest);
-      g_task_return_error (task, g_steal_pointer (&error));
+      g_task_return_error (task, error);
       return;
     }
-
-  g_task_return_pointer (task, g_steal_pointer (&data->socket), g_object_unref);
+  g_task_return_int (task, data->fd);
+  data->fd = -1;
 }
+
+/* pk_egress_connect_async() on a descriptor: the result is the connected,
+ * non-blocking descriptor (g_task_propagate_int()), or -1 with an error. */
+static void
+connect_fd_async (PkEgress            *self,
+                  GInetAddress        *address,
+                  guint16              port,
+                  guint                timeout_ms,
+                  GCancellable        *cancellable,
+                  GAsyncReadyCallback  callback,
+                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (address, port);
+  FdConnectData *data = g_new0 (FdConnectData, 1);
+  GError *error = NULL;
+  gboolean in_progress;
+  PkPoller *poller;
+
+  g_task_set_source_tag (task, connect_fd_async);
+  data->fd = -1;
+  data->timeout_ms = timeout_ms;
+  g_task_set_task_data (task, data, (GDestroyNotify) fd_connect_data_free);
+  pk_sockaddr_from_socket_address (&data->to, sa);
+
+  data->fd = pk_egress_open_fd (self, g_inet_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                                &error);
+  if (data->fd < 0 || !pk_fd_connect (data->fd, &data->to, &in_progress, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (!in_progress)
+    {
+      g_task_return_int (task, data->fd);
+      data->fd = -1;
+      return;
+    }
+  /* The descriptor, the timeout and cancellation in the context's poller:
+   * see pk-poller-private.h. */
+  poller = pk_poller_get_thread_default (&error);
+  if (poller == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  data->watch = pk_poller_watch_new (poller, fd_connect_watch_cb, g_object_ref (task));
+  if (!pk_poller_watch_set_fd (data->watch, 0, data->fd, G_IO_OUT, &error))
+    {
+      g_clear_pointer (&data->watch, pk_poller_watch_destroy);
+      g_object_unref (task);
+      g_task_return_error (task, error);
+      return;
+    }
+  if (timeout_ms > 0)
+    pk_poller_watch_set_deadline (data->watch, g_get_monotonic_time () +
+                                               (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND);
+  if (cancellable != NULL)
+    pk_poller_watch_set_cancellable (data->watch, cancellable);
+}
+
+/* The GSocket of a descriptor connected through the egress, as
+ * pk_egress_create_socket() makes them; NULL with @error (and @fd closed). */
+static GSocket *
+socket_from_fd (int      fd,
+                GError **error)
+{
+  GSocket *socket = g_socket_new_from_fd (fd, error);
+
+  if (socket == NULL)
+    {
+      close (fd);
+      return NULL;
+    }
+  g_socket_set_blocking (socket, FALSE);
+  return socket;
+}
+
+static void
+connect_socket_done (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  int fd = (int) g_task_propagate_int (G_TASK (result), &error);
+  GSocket *socket = fd >= 0 ? socket_from_fd (fd, &error) : NULL;
+
+  if (socket != NULL)
+    g_task_return_pointer (task, socket, g_object_unref);
+  else
+    g_task_return_error (task, error);
+}
+
+/* --- connecting --- */
 
 /**
  * pk_egress_connect_async:
@@ -111,65 +185,16 @@ pk_egress_connect_async (PkEgress            *self,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GError) error = NULL;
-  ConnectData *data;
-  PkPoller *poller;
+  GTask *task;
 
   g_return_if_fail (PK_IS_EGRESS (self));
   g_return_if_fail (G_IS_INET_SOCKET_ADDRESS (address));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, pk_egress_connect_async);
-
-  data = g_new0 (ConnectData, 1);
-  data->address = g_object_ref (address);
-  data->timeout_ms = timeout_ms;
-  g_task_set_task_data (task, data, (GDestroyNotify) connect_data_free);
-
-  data->socket = pk_egress_create_socket (self, g_socket_address_get_family (address),
-                                          G_SOCKET_TYPE_STREAM, &error);
-  if (data->socket == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  if (g_socket_connect (data->socket, address, NULL, &error))
-    {
-      g_task_return_pointer (task, g_steal_pointer (&data->socket), g_object_unref);
-      return;
-    }
-
-  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PENDING))
-    {
-      g_autofree char *dest = describe_address (address);
-      g_prefix_error (&error, "connect to %s: ", dest);
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  /* The socket, the timeout and cancellation in the context's poller:
-   * see pk-poller-private.h. */
-  poller = pk_poller_get_thread_default (&error);
-  if (poller == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  data->watch = pk_poller_watch_new (poller, connect_watch_cb, g_object_ref (task));
-  if (!pk_poller_watch_set_fd (data->watch, 0, g_socket_get_fd (data->socket), G_IO_OUT, &error))
-    {
-      g_object_unref (connect_stop (data, task));
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (timeout_ms > 0)
-    pk_poller_watch_set_deadline (data->watch, g_get_monotonic_time () +
-                                               (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND);
-
-  if (cancellable != NULL)
-    pk_poller_watch_set_cancellable (data->watch, cancellable);
+  connect_fd_async (self, g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)),
+                    g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)),
+                    timeout_ms, cancellable, connect_socket_done, task);
 }
 
 /**
@@ -231,12 +256,12 @@ addr_connect_done (GObject      *source,
   g_autoptr(GTask) task = user_data;
   AddrConnectData *data = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
-  GSocket *socket;
+  int fd;
 
-  socket = pk_egress_connect_finish (PK_EGRESS (source), result, &error);
-  if (socket != NULL)
+  fd = g_task_propagate_int (G_TASK (result), &error);
+  if (error == NULL)
     {
-      g_task_return_pointer (task, socket, g_object_unref);
+      g_task_return_int (task, fd);
       return;
     }
 
@@ -262,7 +287,7 @@ addr_connect_try_next (GTask *task)
 {
   AddrConnectData *data = g_task_get_task_data (task);
   PkEgress *self = g_task_get_source_object (task);
-  g_autoptr(GSocketAddress) address = NULL;
+  GInetAddress *address;
   guint timeout_ms = 0;
 
   if (data->next == NULL)
@@ -290,11 +315,11 @@ addr_connect_try_next (GTask *task)
       timeout_ms = (guint) MIN (left, G_MAXUINT);
     }
 
-  address = g_inet_socket_address_new (data->next->data, data->port);
+  address = data->next->data;
   data->next = data->next->next;
 
-  pk_egress_connect_async (self, address, timeout_ms, g_task_get_cancellable (task),
-                           addr_connect_done, task);
+  connect_fd_async (self, address, data->port, timeout_ms, g_task_get_cancellable (task),
+                    addr_connect_done, task);
 }
 
 /* See pk-egress-private.h. */
@@ -329,7 +354,7 @@ pk_egress_connect_to_addresses_async (PkEgress              *self,
     {
       g_autoptr(GSocketAddress) first = g_inet_socket_address_new (addresses->data, port);
 
-      data->dest = describe_address (first);
+      data->dest = pk_format_socket_address (first);
     }
   data->timeout_ms = timeout_ms;
   if (timeout_ms > 0)
@@ -362,12 +387,31 @@ pk_egress_connect_to_addresses_finish (PkEgress      *self,
                                        GAsyncResult  *result,
                                        GError       **error)
 {
+  int fd;
+
   g_return_val_if_fail (PK_IS_EGRESS (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
                         pk_egress_connect_to_addresses_async, NULL);
 
-  return g_task_propagate_pointer (G_TASK (result), error);
+  fd = (int) g_task_propagate_int (G_TASK (result), error);
+  if (fd < 0)
+    return NULL;
+  return socket_from_fd (fd, error);
+}
+
+/* See pk-egress-private.h. */
+int
+pk_egress_connect_to_addresses_finish_fd (PkEgress      *self,
+                                          GAsyncResult  *result,
+                                          GError       **error)
+{
+  g_return_val_if_fail (PK_IS_EGRESS (self), -1);
+  g_return_val_if_fail (g_task_is_valid (result, self), -1);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        pk_egress_connect_to_addresses_async, -1);
+
+  return (int) g_task_propagate_int (G_TASK (result), error);
 }
 
 /* --- connecting to a host: resolve, then the addresses --- */

@@ -58,7 +58,8 @@ typedef gboolean (*PkEgressAddressFilter) (GInetAddress *address,
 
 /* The one address-trying connect: @addresses (element-type GInetAddress,
  * transfer none) are unmapped, kept when @filter (nullable) says so, and
- * tried in order through the egress until one connects, all under one
+ * tried in order through the egress until one connects (on descriptors,
+ * with a watch of the thread-default PkPoller each), all under one
  * deadline: @timeout_ms (0 for none) from @started_us (a monotonic time,
  * 0 for now). @dest names the destination in errors (NULL: the first
  * address and @port).
@@ -81,5 +82,10 @@ void     pk_egress_connect_to_addresses_async  (PkEgress              *self,
 GSocket *pk_egress_connect_to_addresses_finish (PkEgress              *self,
                                                 GAsyncResult          *result,
                                                 GError               **error);
+/* The same as the connected, non-blocking descriptor itself (no GSocket),
+ * which the caller then owns; -1 with @error set. */
+int      pk_egress_connect_to_addresses_finish_fd (PkEgress           *self,
+                                                   GAsyncResult       *result,
+                                                   GError            **error);
 
 G_END_DECLS

@@ -63,7 +63,7 @@ typedef struct {
   /* CONNECT */
   guint16 dest_port;
   gint64 connect_started_us;  /* the connect timeout covers resolving too */
-  GSocket *upstream;
+  int upstream;               /* -1 until connected */
   PkBridgeCore core;          /* CONNECT's data path, on the session's watch */
 
   guint8 command;
@@ -96,7 +96,6 @@ session_unref (Session *s)
   if (s->stop_handler != 0)
     g_cancellable_disconnect (s->host_iface->get_stop_cancellable (s->host), s->stop_handler);
   g_clear_object (&s->cancellable);
-  g_clear_object (&s->upstream);
   g_clear_object (&s->udp);
   g_clear_object (&s->client_inet);
   g_clear_pointer (&s->client_str, g_free);
@@ -190,10 +189,12 @@ session_end (Session    *s,
   log_session_end (s, result, detail);
   s->host_iface->ended (s->host, result, s->bytes_up, s->bytes_down);
 
-  close (s->client);
+  if (s->client >= 0)
+    close (s->client);
   s->client = -1;
-  if (s->upstream != NULL)
-    g_socket_close (s->upstream, NULL);
+  if (s->upstream >= 0)
+    close (s->upstream);
+  s->upstream = -1;
   if (s->has_slot)
     s->host_iface->release_slot (s->host, s->client_inet);
   s->has_slot = FALSE;
@@ -521,8 +522,10 @@ bridge_done (PkBridgeCore *core,
 {
   Session *s = data;
 
-  /* The core destroyed the watch. */
+  /* The core destroyed the watch and closed both descriptors. */
   s->watch = NULL;
+  s->client = -1;
+  s->upstream = -1;
   s->bytes_up += core->dir[0].bytes;
   s->bytes_down += core->dir[1].bytes;
 
@@ -542,16 +545,16 @@ static void
 connected (Session *s)
 {
   g_autoptr(GSocketAddress) local = NULL;
-  g_autoptr(GError) error = NULL;
+  PkSockaddr native = { .len = sizeof native.storage };
   PkSocksAddress bound = { .atyp = PK_SOCKS_ATYP_IPV4 };
   guint8 out[PK_SOCKS_MAX_MESSAGE];
   gsize n;
 
-  local = g_socket_get_local_address (s->upstream, &error);
+  if (getsockname (s->upstream, &native.sa, &native.len) == 0)
+    local = pk_sockaddr_to_socket_address (&native);
   if (local == NULL || !pk_socks_address_from_socket_address (local, &bound))
     {
-      reply_and_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, NULL,
-                     error ? error->message : "upstream socket has no local address");
+      reply_and_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, NULL, "upstream socket has no local address");
       return;
     }
 
@@ -563,12 +566,15 @@ connected (Session *s)
    * reply, belong to the destination. */
   if (s->len > 0)
     {
-      gssize sent = g_socket_send_with_blocking (s->upstream, (const char *) s->buf, s->len,
-                                                 FALSE, NULL, &error);
+      gssize sent;
+
+      do
+        sent = send (s->upstream, s->buf, s->len, MSG_NOSIGNAL);
+      while (sent < 0 && errno == EINTR);
       if (sent != (gssize) s->len)
         {
           session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "cannot pass early data on: %s",
-                       error ? error->message : "short write");
+                       sent < 0 ? g_strerror (errno) : "short write");
           return;
         }
       s->bytes_up += s->len;
@@ -586,10 +592,12 @@ connected (Session *s)
   /* The bridge takes the session's watch over, with the client already
    * in it and the session's cancellable; it calls bridge_done() once. */
   s->state = STATE_RELAYING;
-  pk_socket_set_nodelay (g_socket_get_fd (s->upstream));
-  pk_bridge_core_start (&s->core, s->client, g_socket_get_fd (s->upstream),
+  /* It closes both descriptors at the end (which takes them out of the
+   * epoll set and sends the last FIN without a shutdown()). */
+  pk_socket_set_nodelay (s->upstream);
+  pk_bridge_core_start (&s->core, s->client, s->upstream,
                         g_steal_pointer (&s->watch), pk_pipe_pool_get_thread_default (),
-                        s->config->idle_timeout_ms, FALSE, bridge_done, session_ref (s));
+                        s->config->idle_timeout_ms, TRUE, bridge_done, session_ref (s));
 }
 
 static void
@@ -599,17 +607,16 @@ connect_done_cb (GObject      *source,
 {
   Session *s = data;
   g_autoptr(GError) error = NULL;
-  GSocket *socket = pk_egress_connect_to_addresses_finish (PK_EGRESS (source), result, &error);
+  int fd = pk_egress_connect_to_addresses_finish_fd (PK_EGRESS (source), result, &error);
 
   if (s->state == STATE_ENDED)
     {
-      if (socket != NULL)
-        g_socket_close (socket, NULL);
-      g_clear_object (&socket);
+      if (fd >= 0)
+        close (fd);
     }
-  else if (socket != NULL)
+  else if (fd >= 0)
     {
-      s->upstream = socket;
+      s->upstream = fd;
       connected (s);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -833,6 +840,7 @@ pk_socks_session_start (const PkSocksSessionHost *iface,
   s->host = g_object_ref (host);
   s->config = iface->dup_config (host);
   s->client = fd;
+  s->upstream = -1;
   s->start_us = g_get_monotonic_time ();
   s->cancellable = g_cancellable_new ();
 
