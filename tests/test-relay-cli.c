@@ -318,6 +318,30 @@ test_env_file_sighup (Fixture       *f,
   }
   roundtrip (live, "still there");
 
+  /* A file with no rule at all (a typo) is refused too: the rules stay. */
+  write_env (f, "CONNECT_TIMEOUT=5\nRELAY1=\n");
+  g_subprocess_send_signal (f->relay, SIGHUP);
+  {
+    g_autofree char *log = NULL;
+    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+    while (g_get_monotonic_time () < deadline)
+      {
+        g_clear_pointer (&log, g_free);
+        g_file_get_contents (f->log_file, &log, NULL, NULL);
+        if (log != NULL && strstr (log, "the running rules stay: no relay rules") != NULL)
+          break;
+        g_usleep (20000);
+      }
+    g_assert_nonnull (log);
+    g_assert_nonnull (strstr (log, "reload refused, the running rules stay: no relay rules"));
+  }
+  roundtrip (live, "still there after an empty reload");
+  {
+    g_autoptr(GSocket) fresh = connect_port (p3);
+    roundtrip (fresh, "RELAY_4 still accepts");
+  }
+
   /* SIGTERM drains: no new clients, the live connection goes on until
    * its client is done; then a clean exit, and no status left behind. */
   g_subprocess_send_signal (f->relay, SIGTERM);
@@ -370,6 +394,14 @@ test_bad_input (Fixture       *f,
   assert_usage_error (f, missing, "missing fields");
   assert_usage_error (f, dup, "duplicate inbound port 5000/TCP");
   assert_usage_error (f, none, "no relay rules");
+
+  /* --check too: an env file with no rule (RELAY1= for RELAY_1=) fails. */
+  {
+    const char *check_args[] = { "--check", "--env-file", f->env_file, NULL };
+
+    write_env (f, "RELAY1=\n");
+    assert_usage_error (f, check_args, "no relay rules");
+  }
 
   /* One bad line in an env file: nothing starts. */
   write_env (f, "RELAY_1=\"5000;25;127.0.0.1;TCP\"\nRELAY_2=\"5001;;127.0.0.1;TCP\"\n");
