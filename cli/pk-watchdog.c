@@ -548,7 +548,12 @@ stop_listener (Node        *node,
     }
   else if (pid > 0 && pid != getpid ())
     {
-      if (kill (pid, SIGTERM) == 0)
+      /* the pid may have been reused (after a reboot, say): signal it
+       * only while it is the process that was recorded */
+      if (!pk_node_state_socks_pid_is_current (state))
+        g_message ("node %s: listener process %d is gone (that pid is not the recorded listener now); "
+                   "nothing to signal", node->name, pid);
+      else if (kill (pid, SIGTERM) == 0)
         g_message ("node %s: stopped its listener (sent SIGTERM to pk-socks, pid %d)", node->name, pid);
       else
         g_message ("node %s: listener process %d is already gone", node->name, pid);

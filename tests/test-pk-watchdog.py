@@ -229,6 +229,25 @@ try:
           '--once ran the failure actions')
     check(wait_for(lambda: not connectable(socks_port), 'listener closed by --once'),
           'the recovered listener was stopped')
+
+    # --- a recorded listener pid that now belongs to someone else (a reboot
+    # reused it) is not signalled ---
+    stranger = subprocess.Popen(['sleep', '60'])
+    procs.append(stranger)
+    st = state()
+    st['status'] = 'online'
+    st['tunnel'] = dict(st.get('tunnel') or {}, pid=new_pid, interface='ppp5')
+    st['socks'] = {'listen': '127.0.0.1:%d' % socks_port, 'pid': stranger.pid,
+                   'process': 'another-boot:12345'}
+    st['counters']['consecutive_failures'] = 2
+    with open(os.path.join(state_dir, 'n1.json.tmp'), 'w') as f:
+        json.dump(st, f)
+    os.rename(os.path.join(state_dir, 'n1.json.tmp'), os.path.join(state_dir, 'n1.json'))
+    r = subprocess.run(once, env=env, capture_output=True, text=True, timeout=60)
+    check('tunnel failure confirmed' in r.stderr and state().get('status') == 'ping_failed',
+          '--once confirms the failure of the doctored node')
+    check(stranger.poll() is None and 'not the recorded listener' in r.stderr,
+          'the process that reuses the listener pid is not signalled')
 finally:
     st = state()
     # SIGKILL for the listener: SIGTERM would let it drain for 30 s

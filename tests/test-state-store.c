@@ -115,6 +115,66 @@ test_status_strings_in_file (Fixture *f, gconstpointer data)
   g_assert_cmpstr (pk_node_state_get_reason (back), ==, "pppd is gone");
 }
 
+/* The recorded listener pid is only "current" while it is the process
+ * that was recorded: not after it exited, not for a process that reuses
+ * the pid, and (for files without the start time) not for a process
+ * that is not pk-socks. */
+static void
+test_socks_pid_identity (void)
+{
+  g_autoptr(PkNodeState) node = pk_node_state_new ("n");
+  g_autoptr(PkNodeState) back = NULL;
+  g_autoptr(PkNodeState) legacy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) child = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *doctored = NULL;
+  g_autofree char *legacy_json = NULL;
+  char *process;
+  int child_pid;
+
+  g_assert_false (pk_node_state_socks_pid_is_current (node));
+  pk_node_state_set_socks (node, "127.0.0.1:1080", getpid ());
+  g_assert_true (pk_node_state_socks_pid_is_current (node));
+
+  json = pk_node_state_to_json (node);
+  back = pk_node_state_new_from_json (json, -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (pk_node_state_socks_pid_is_current (back));
+  g_clear_object (&back);
+
+  /* the same pid, started at another time */
+  process = strstr (json, "\"process\"");
+  g_assert_nonnull (process);
+  doctored = g_strdup (json);
+  process = strstr (doctored, "\"process\"");
+  process = strchr (process + strlen ("\"process\""), ':');
+  process = strchr (process, '"') + 1;
+  *process = *process == 'x' ? 'y' : 'x';
+  back = pk_node_state_new_from_json (doctored, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pk_node_state_get_socks_pid (back), ==, getpid ());
+  g_assert_false (pk_node_state_socks_pid_is_current (back));
+
+  /* a file from before the start time was recorded: this test is not pk-socks */
+  legacy_json = g_strdup_printf ("{\"name\": \"n\", \"status\": \"online\", "
+                                 "\"socks\": {\"listen\": \"127.0.0.1:1080\", \"pid\": %d}}", getpid ());
+  legacy = pk_node_state_new_from_json (legacy_json, -1, &error);
+  g_assert_no_error (error);
+  g_assert_false (pk_node_state_socks_pid_is_current (legacy));
+
+  /* a process that has exited */
+  child = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "sleep", "30", NULL);
+  g_assert_no_error (error);
+  child_pid = atoi (g_subprocess_get_identifier (child));
+  pk_node_state_set_socks (node, "127.0.0.1:1080", child_pid);
+  g_assert_true (pk_node_state_socks_pid_is_current (node));
+  g_subprocess_force_exit (child);
+  g_subprocess_wait (child, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (pk_node_state_socks_pid_is_current (node));
+}
+
 static void
 test_missing_node (Fixture *f, gconstpointer data)
 {
@@ -357,6 +417,7 @@ main (int argc, char **argv)
   g_test_add_func ("/state-store/default-directory", test_default_directory);
   g_test_add_func ("/state-store/status-names", test_status_names);
   g_test_add_func ("/state-store/set-tunnel-from-own-values", test_set_tunnel_from_own_values);
+  g_test_add_func ("/state-store/socks-pid-identity", test_socks_pid_identity);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)
   ADD ("/state-store/round-trip", test_round_trip);
   ADD ("/state-store/status-strings-in-file", test_status_strings_in_file);

@@ -621,6 +621,7 @@ void pk_node_state_set_tunnel (PkNodeState *self, const char *server, const char
 void pk_node_state_clear_tunnel (PkNodeState *self);
 void pk_node_state_set_socks (PkNodeState *self, const char *listen, int pid);
 void pk_node_state_clear_socks (PkNodeState *self);
+gboolean pk_node_state_socks_pid_is_current (PkNodeState *self);
 void pk_node_state_set_fails (PkNodeState *self, guint fails);
 void pk_node_state_set_consecutive_failures (PkNodeState *self, guint n);
 typedef ... PkStateStore;

@@ -70,6 +70,12 @@ class NodeState:
     def clear_socks(self) -> None:
         lib.pk_node_state_clear_socks(self._ptr)
 
+    @property
+    def socks_pid_is_current(self) -> bool:
+        """Whether the recorded listener pid is still the process that was
+        recorded (same start time and boot), so that it is safe to signal."""
+        return bool(lib.pk_node_state_socks_pid_is_current(self._ptr))
+
     def set_fails(self, fails: int, consecutive: Optional[int] = None) -> None:
         lib.pk_node_state_set_fails(self._ptr, fails)
         if consecutive is not None:
