@@ -6,6 +6,8 @@
 
 #include <glib/gstdio.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <utime.h>
 #include <unistd.h>
 
 #include <proxykit/proxykit.h>
@@ -253,6 +255,84 @@ test_corrupt_files_name_the_problem (Fixture *f, gconstpointer data)
     }
 }
 
+static guint corrupt_warnings;
+
+static GLogWriterOutput
+corrupt_writer (GLogLevelFlags   level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         data)
+{
+  if (level & G_LOG_LEVEL_WARNING)
+    for (gsize i = 0; i < n_fields; i++)
+      if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0 &&
+          strstr (fields[i].value, ".corrupt, the node starts from a new state") != NULL)
+        {
+          g_atomic_int_inc (&corrupt_warnings);
+          return G_LOG_WRITER_HANDLED;
+        }
+  return g_log_writer_default (level, fields, n_fields, data);
+}
+
+/* A locked change (what pk-socks and pk-watchdog make) to a node whose
+ * file is corrupt keeps the file as NAME.json.corrupt and records a new
+ * state, instead of failing for good. */
+static void
+test_corrupt_file_set_aside (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkNodeState) node = NULL;
+  g_autoptr(PkNodeState) back = NULL;
+  g_autofree char *path = pk_state_store_dup_path (f->store, "n");
+  g_autofree char *aside = g_strconcat (path, ".corrupt", NULL);
+  g_autofree char *kept = NULL;
+  guint before = g_atomic_int_get (&corrupt_warnings);
+
+  write_file (f, "n", "{\"name\": \"n\", \"status\": \"onl");
+  node = pk_state_store_load_locked (f->store, "n", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (node);
+  g_assert_cmpuint (g_atomic_int_get (&corrupt_warnings), ==, before + 1);
+  g_assert_true (g_file_get_contents (aside, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, "{\"name\": \"n\", \"status\": \"onl");
+
+  pk_node_state_set_socks (node, "127.0.0.1:1080", 0);
+  pk_node_state_set_status (node, PK_NODE_STATUS_ONLINE, NULL);
+  g_assert_true (pk_state_store_save_unlock (f->store, node, &error));
+  g_assert_no_error (error);
+  back = pk_state_store_load (f->store, "n", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pk_node_state_get_status (back), ==, PK_NODE_STATUS_ONLINE);
+}
+
+/* Temporary files of a write that was killed are removed by the next
+ * locked change; a fresh one (a write in progress) is not. */
+static void
+test_stale_temporary_files_removed (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkNodeState) node = NULL;
+  g_autofree char *stale = g_build_filename (f->dir, "n.json.Ab3xYz", NULL);
+  g_autofree char *fresh = g_build_filename (f->dir, "n.json.Qw9eRt", NULL);
+  g_autofree char *other = g_build_filename (f->dir, "m.json.Ab3xYz", NULL);
+  struct utimbuf old = { .actime = time (NULL) - 3600, .modtime = time (NULL) - 3600 };
+
+  write_file (f, "n", "{\"name\": \"n\"}");
+  g_assert_true (g_file_set_contents (stale, "{\"name\"", -1, NULL));
+  g_assert_true (g_file_set_contents (fresh, "{\"name\"", -1, NULL));
+  g_assert_true (g_file_set_contents (other, "{\"name\"", -1, NULL));
+  g_assert_cmpint (g_utime (stale, &old), ==, 0);
+  g_assert_cmpint (g_utime (other, &old), ==, 0);
+
+  node = pk_state_store_load_locked (f->store, "n", &error);
+  g_assert_no_error (error);
+  pk_state_store_unlock (f->store, "n");
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (fresh, G_FILE_TEST_EXISTS));
+  /* another node's files wait for that node's lock */
+  g_assert_true (g_file_test (other, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_unknown_fields_ignored (Fixture *f, gconstpointer data)
 {
@@ -413,6 +493,7 @@ int
 main (int argc, char **argv)
 {
   pk_test_init (&argc, &argv);
+  g_log_set_writer_func (corrupt_writer, NULL, NULL);
 
   g_test_add_func ("/state-store/default-directory", test_default_directory);
   g_test_add_func ("/state-store/status-names", test_status_names);
@@ -425,6 +506,8 @@ main (int argc, char **argv)
   ADD ("/state-store/bad-names", test_bad_names);
   ADD ("/state-store/corrupt-files-name-the-problem", test_corrupt_files_name_the_problem);
   ADD ("/state-store/unknown-fields-ignored", test_unknown_fields_ignored);
+  ADD ("/state-store/corrupt-file-set-aside", test_corrupt_file_set_aside);
+  ADD ("/state-store/stale-temporary-files-removed", test_stale_temporary_files_removed);
   ADD ("/state-store/reader-never-sees-half-a-file", test_reader_never_sees_half_a_file);
   ADD ("/state-store/remove", test_remove);
   ADD ("/state-store/locked-updates-are-not-lost", test_locked_updates_are_not_lost);
