@@ -138,10 +138,15 @@ try:
     check(not os.path.exists('/proc/sys/net/ipv4/conf/ppp5'), 'ppp5 is gone')
     check(not connectable(socks_port), 'no listener was left')
 
-    # --- the node comes online through pk-socks --pptp-server ---
+    # --- the node comes online through pk-socks --pptp-server, over a
+    # corrupt state file (kept aside as .corrupt) ---
+    with open(os.path.join(state_dir, 'n1.json'), 'w') as f:
+        f.write('{"name": "n1", "status": "onl')
     socks = subprocess.Popen([pk_socks] + pptp_args, env=env)
     procs.append(socks)
     wait_for(lambda: state().get('status') == 'online', 'pk-socks brings the node online')
+    check(open(os.path.join(state_dir, 'n1.json.corrupt')).read() == '{"name": "n1", "status": "onl',
+          'the corrupt state file is kept as n1.json.corrupt')
     check(connectable(socks_port), 'pk-socks listens')
     st = state()
     check(st.get('socks', {}).get('pid') == socks.pid, 'the listener pid is recorded')
