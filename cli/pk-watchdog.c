@@ -128,6 +128,7 @@ struct _App {
   GMainLoop *loop;
   GSource *rescan;
   guint pending_once;
+  gboolean state_failed;    /* a state file could not be locked or written */
 };
 
 /* --- settings --- */
@@ -367,7 +368,10 @@ lock_node (App        *app,
   PkNodeState *state = pk_state_store_load_locked (app->store, name, &error);
 
   if (state == NULL)
-    g_warning ("node %s: %s", name, error->message);
+    {
+      g_warning ("node %s: %s", name, error->message);
+      app->state_failed = TRUE;
+    }
   return state;
 }
 
@@ -378,7 +382,10 @@ save_unlock (App         *app,
   g_autoptr(GError) error = NULL;
 
   if (!pk_state_store_save_unlock (app->store, state, &error))
-    g_warning ("node %s: %s", pk_node_state_get_name (state), error->message);
+    {
+      g_warning ("node %s: %s", pk_node_state_get_name (state), error->message);
+      app->state_failed = TRUE;
+    }
 }
 
 static gboolean
@@ -1233,8 +1240,18 @@ main (int argc, char **argv)
     }
   if (opt_once)
     {
+      gboolean failed;
+
       run_once (&app);
+      /* a count that cannot be kept, or a failure that cannot be
+       * recorded, must not look like a clean run to cron */
+      failed = app.state_failed;
       app_clear (&app);
+      if (failed)
+        {
+          g_printerr ("pk-watchdog: the state directory could not be locked or written\n");
+          return PK_CLI_EXIT_FAILURE;
+        }
       return PK_CLI_EXIT_OK;
     }
 

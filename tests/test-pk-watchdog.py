@@ -220,6 +220,13 @@ try:
     check(r.returncode == 0 and 'node n1: ok' in r.stderr, '--once on a healthy node says ok')
     os.kill(new_pid, signal.SIGKILL)
     wait_for(lambda: not alive(new_pid), 'the recovered pppd dies')
+    # a state directory it cannot lock (mounted read-only) fails the run
+    ro = subprocess.run(['unshare', '-m', 'sh', '-c',
+                         'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"',
+                         state_dir] + once, env=env, capture_output=True, text=True, timeout=60)
+    check(ro.returncode == 1 and 'could not be locked' in ro.stderr,
+          '--once fails when it cannot lock the state directory (%d: %s)' % (ro.returncode, ro.stderr[-300:]))
+    check(state()['counters']['consecutive_failures'] == 0, 'nothing was recorded by that run')
     for n in (1, 2):
         r = subprocess.run(once, env=env, capture_output=True, text=True, timeout=60)
         st = state()
