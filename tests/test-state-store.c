@@ -255,25 +255,6 @@ test_corrupt_files_name_the_problem (Fixture *f, gconstpointer data)
     }
 }
 
-static guint corrupt_warnings;
-
-static GLogWriterOutput
-corrupt_writer (GLogLevelFlags   level,
-                const GLogField *fields,
-                gsize            n_fields,
-                gpointer         data)
-{
-  if (level & G_LOG_LEVEL_WARNING)
-    for (gsize i = 0; i < n_fields; i++)
-      if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0 &&
-          strstr (fields[i].value, ".corrupt, the node starts from a new state") != NULL)
-        {
-          g_atomic_int_inc (&corrupt_warnings);
-          return G_LOG_WRITER_HANDLED;
-        }
-  return g_log_writer_default (level, fields, n_fields, data);
-}
-
 /* A locked change (what pk-socks and pk-watchdog make) to a node whose
  * file is corrupt keeps the file as NAME.json.corrupt and records a new
  * state, instead of failing for good. */
@@ -286,13 +267,13 @@ test_corrupt_file_set_aside (Fixture *f, gconstpointer data)
   g_autofree char *path = pk_state_store_dup_path (f->store, "n");
   g_autofree char *aside = g_strconcat (path, ".corrupt", NULL);
   g_autofree char *kept = NULL;
-  guint before = g_atomic_int_get (&corrupt_warnings);
+  guint before = pk_test_count_expected_warnings ();
 
   write_file (f, "n", "{\"name\": \"n\", \"status\": \"onl");
   node = pk_state_store_load_locked (f->store, "n", &error);
   g_assert_no_error (error);
   g_assert_nonnull (node);
-  g_assert_cmpuint (g_atomic_int_get (&corrupt_warnings), ==, before + 1);
+  g_assert_cmpuint (pk_test_count_expected_warnings (), ==, before + 1);
   g_assert_true (g_file_get_contents (aside, &kept, NULL, NULL));
   g_assert_cmpstr (kept, ==, "{\"name\": \"n\", \"status\": \"onl");
 
@@ -493,7 +474,7 @@ int
 main (int argc, char **argv)
 {
   pk_test_init (&argc, &argv);
-  g_log_set_writer_func (corrupt_writer, NULL, NULL);
+  pk_test_expect_warnings (".corrupt, the node starts from a new state");
 
   g_test_add_func ("/state-store/default-directory", test_default_directory);
   g_test_add_func ("/state-store/status-names", test_status_names);

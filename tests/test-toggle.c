@@ -423,25 +423,6 @@ test_state_dir (Fixture       *f,
   pk_test_run ("rm -rf '%s'", dir);
 }
 
-static guint bad_last_warnings;
-
-static GLogWriterOutput
-bad_last_writer (GLogLevelFlags   level,
-                 const GLogField *fields,
-                 gsize            n_fields,
-                 gpointer         data)
-{
-  if (level & G_LOG_LEVEL_WARNING)
-    for (gsize i = 0; i < n_fields; i++)
-      if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0 &&
-          strstr (fields[i].value, "no cooldown from it") != NULL)
-        {
-          g_atomic_int_inc (&bad_last_warnings);
-          return G_LOG_WRITER_HANDLED;
-        }
-  return g_log_writer_default (level, fields, n_fields, data);
-}
-
 /* A toggle-N.last in the future, overflowing or not a number gives no
  * cooldown (and a warning), instead of one that lasts until the clock
  * catches up; a sane one is capped at the configured cooldown. */
@@ -467,14 +448,14 @@ test_bad_last_file (Fixture       *f,
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
-      guint before = g_atomic_int_get (&bad_last_warnings);
+      guint before = pk_test_count_expected_warnings ();
 
       g_file_set_contents (last, bad[i], -1, &error);
       g_assert_no_error (error);
       g_assert_cmpuint (pk_toggle_get_cooldown_remaining (toggle), ==, 0);
       g_assert_cmpuint (pk_toggle_get_cooldown_remaining (toggle), ==, 0);
       /* one warning per bad value, not one per look */
-      g_assert_cmpuint (g_atomic_int_get (&bad_last_warnings), ==, before + 1);
+      g_assert_cmpuint (pk_test_count_expected_warnings (), ==, before + 1);
     }
 
   /* The file in the future does not stop a toggle. */
@@ -518,7 +499,7 @@ main (int    argc,
       char **argv)
 {
   pk_test_init (&argc, &argv);
-  g_log_set_writer_func (bad_last_writer, NULL, NULL);
+  pk_test_expect_warnings ("no cooldown from it");
 
   g_test_add ("/toggle/success", Fixture, NULL, setup, test_success, teardown);
   g_test_add ("/toggle/escalated", Fixture, NULL, setup, test_escalated, teardown);
