@@ -537,6 +537,45 @@ test_denied_before_auth (Fixture       *f,
   g_assert_cmpuint (stat_value (f->server, "result-auth-failed"), ==, 0);
 }
 
+/* A reload that would leave a non-loopback listener with no users and no
+ * allowlist is refused: the users stay. */
+static void
+test_reload_keeps_auth (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("pk-users-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "users", NULL);
+
+  write_file (path, "alice:s3cret\n");
+  g_assert_true (pk_socks_server_set_users_file (f->server, path, &error));
+  g_assert_no_error (error);
+
+  /* on loopback only, emptying the file is allowed */
+  write_file (path, "# nobody\n");
+  g_assert_true (pk_socks_server_reload (f->server, &error));
+  g_assert_no_error (error);
+  g_assert_false (pk_socks_server_get_auth_required (f->server));
+
+  write_file (path, "alice:s3cret\n");
+  g_assert_true (pk_socks_server_reload (f->server, &error));
+  listen_on (f, "0.0.0.0:0");
+  write_file (path, "# alice:s3cret\n");
+  g_assert_false (pk_socks_server_reload (f->server, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "open to anyone"));
+  g_clear_error (&error);
+  g_assert_true (pk_socks_server_get_auth_required (f->server));
+
+  /* with an allowlist, it may */
+  pk_socks_server_set_allowlist (f->server, "127.0.0.1", &error);
+  g_assert_no_error (error);
+  g_assert_true (pk_socks_server_reload (f->server, &error));
+  g_assert_no_error (error);
+  g_assert_false (pk_socks_server_get_auth_required (f->server));
+  pk_test_run ("rm -rf '%s'", dir);
+}
+
 typedef struct {
   Fixture *f;
   guint drain_ms;
@@ -941,6 +980,7 @@ main (int   argc,
   g_test_add ("/socks-server/policy/deny-host", Fixture, "no-listen", setup, test_deny_host, teardown);
   ADD ("/socks-server/policy/per-client-cap", test_per_client_cap);
   ADD ("/socks-server/policy/denied-before-auth", test_denied_before_auth);
+  ADD ("/socks-server/policy/reload-keeps-auth", test_reload_keeps_auth);
   ADD ("/socks-server/policy/max-sessions", test_max_sessions);
   ADD ("/socks-server/reply/connect-refused", test_connect_refused);
   ADD ("/socks-server/reply/connect-timeout", test_connect_timeout);
