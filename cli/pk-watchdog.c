@@ -118,6 +118,7 @@ typedef struct {
   gboolean busy;            /* failure actions or a recovery are running */
   guint attempt;
   GSource *recovery_timer;
+  char *known;              /* the state last read while watching, as JSON */
 } Node;
 
 struct _App {
@@ -294,6 +295,7 @@ node_free (Node *node)
     g_source_destroy (node->recovery_timer);
   g_clear_pointer (&node->recovery_timer, g_source_unref);
   g_free (node->listen);
+  g_free (node->known);
   g_free (node->name);
   g_free (node);
 }
@@ -365,12 +367,37 @@ lock_node (App        *app,
            const char *name)
 {
   g_autoptr(GError) error = NULL;
-  PkNodeState *state = pk_state_store_load_locked (app->store, name, &error);
+  g_autoptr(PkNodeState) peek = pk_state_store_load (app->store, name, &error);
+  gboolean corrupt = peek == NULL && g_error_matches (error, PK_ERROR, PK_ERROR_STATE);
+  Node *node = g_hash_table_lookup (app->nodes, name);
+  PkNodeState *state;
 
+  g_clear_error (&error);
+  state = pk_state_store_load_locked (app->store, name, &error);
   if (state == NULL)
     {
       g_warning ("node %s: %s", name, error->message);
       app->state_failed = TRUE;
+      return NULL;
+    }
+  /* The store kept a corrupt file aside and started the node afresh:
+   * what this watchdog last read goes back in, so that a watched node
+   * stays watched. */
+  if (corrupt && node != NULL && node->wd != NULL && node->known != NULL &&
+      pk_node_state_get_tunnel_pid (state) == 0)
+    {
+      PkNodeState *known = pk_node_state_new_from_json (node->known, -1, NULL);
+
+      if (known != NULL)
+        {
+          g_object_unref (state);
+          state = known;
+          /* the lock is held: a plain save keeps it */
+          if (pk_state_store_save (app->store, state, &error))
+            g_message ("node %s: recorded its last known state again", name);
+          else
+            g_warning ("node %s: %s", name, error->message);
+        }
     }
   return state;
 }
@@ -446,6 +473,8 @@ watch_node (Node        *node,
   g_autoptr(PkProbe) link = NULL;
   int pid = pk_node_state_get_tunnel_pid (state);
 
+  g_free (node->known);
+  node->known = pk_node_state_to_json (state);
   if (node->wd != NULL && node->watched_pid == pid)
     return;
   if (node->wd != NULL)

@@ -172,6 +172,17 @@ try:
     wait_for(lambda: open(log_path, errors='replace').read().count('node n1: ok') >= 3, 'three passed rounds')
     check(state().get('status') == 'online', 'node online while healthy')
 
+    # a state file that gets corrupt while watched: kept aside, the node
+    # recorded again and still watched
+    with open(os.path.join(state_dir, 'n1.json'), 'w') as f:
+        f.write('{"name": "n1", "stat')
+    wait_for(lambda: 'recorded its last known state again' in open(log_path, errors='replace').read(),
+             'the watchdog to record the node again')
+    wait_for(lambda: state().get('status') == 'online', 'the node online again in its file')
+    check(open(os.path.join(state_dir, 'n1.json.corrupt')).read() == '{"name": "n1", "stat'
+          and state().get('tunnel', {}).get('pid') == pppd_pid,
+          'a corrupt file of a watched node is kept aside and the node recorded again')
+
     # --- the tunnel dies ---
     old_pid = pppd_pid
     os.kill(pppd_pid, signal.SIGKILL)
