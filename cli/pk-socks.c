@@ -809,6 +809,11 @@ main (int   argc,
                  pk_socks_server_get_auth_required (l->server) ? ", authentication required" : "");
     }
 
+  /* Before the port file, which tells a test or a script that pk-socks
+   * is up: a SIGHUP or SIGTERM sent as soon as it appears must reach the
+   * handlers, not the default action (which kills the process). */
+  pk_cli_handle_signals (on_stop, on_reload, &app);
+
   if (opt_port_file != NULL)
     write_port_file (&app);
 
@@ -820,7 +825,6 @@ main (int   argc,
       pk_socks_pptp_record_online (bound[0]);
     }
 
-  pk_cli_handle_signals (on_stop, on_reload, &app);
   pk_cli_sd_notifyf ("READY=1\nSTATUS=%u listener(s)", app.listeners->len);
   pk_cli_sd_watchdog_start (NULL, NULL);
 
