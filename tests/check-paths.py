@@ -67,8 +67,8 @@ def main(srcdir, builddir):
         check_text(f'{tool} --help-all', out, dirs, bad)
 
     docs = [os.path.join(srcdir, 'README.md')]
-    for pattern in ('docs/*.md', 'docs/*/*.md', 'data/proxykit.conf', 'data/prometheus/*'):
-        docs += glob.glob(os.path.join(srcdir, pattern))
+    for pattern in ('docs/*.md', 'docs/*/*.md', 'data/proxykit.conf', 'data/prometheus/**'):
+        docs += [p for p in glob.glob(os.path.join(srcdir, pattern), recursive=True) if os.path.isfile(p)]
     for path in sorted(docs):
         check_text(os.path.relpath(path, srcdir), open(path, encoding='utf-8').read(), dirs, bad)
 

@@ -104,6 +104,9 @@ def test_package_contents(debs):
         assert '/lib/systemd/system/%s.service' % tool in tools
     assert '/etc/proxykit/proxykit.conf' in tools
     assert '/usr/share/doc/proxykit-tools/examples/proxykit.conf' in tools
+    # docs/fleet.md's Prometheus and Alertmanager examples, uncompressed.
+    for f in ['proxykit-rules.yml', 'prometheus.yml', 'alertmanager.yml', 'tests/proxykit-rules.test.yml']:
+        assert '/usr/share/doc/proxykit-tools/examples/prometheus/' + f in tools
     ctl = tempfile.mkdtemp()
     try:
         subprocess.run(['dpkg-deb', '--control', debs['proxykit-tools'], ctl], check=True)
