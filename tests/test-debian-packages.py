@@ -137,11 +137,6 @@ def test_lintian_has_no_errors_or_warnings(debs, workdir):
     out = subprocess.run(['lintian', '--pedantic', '--info', changes[0]],
                          capture_output=True, text=True)
     tags = [line for line in out.stdout.splitlines() if re.match(r'[EW]: ', line)]
-    # The GI namespace version decides the typelib's name; the package is
-    # named for "Proxykit-1" (issue 19), which the GIR of an older
-    # namespace version ("1.0") does not match yet.
-    tags = [t for t in tags if not re.search(r'(typelib-package-name-does-not-match|'
-                                             r'gir-missing-typelib-dependency) gir1\.2-proxykit-1\.0 ', t)]
     assert tags == [], out.stdout + out.stderr
 
 
@@ -208,11 +203,11 @@ def test_installed_tools_check_the_shipped_configuration(installed):
 
 
 def test_installed_python_package_imports_without_pythonpath(installed):
-    out = installed.run('/usr/bin/python3 -c "import sys, proxykit; '
-                        'print(proxykit.__file__, sys.modules[\'proxykit._ffi\'].MODE, proxykit.__version__)"')
-    path, mode, version = out.stdout.split()
+    out = installed.run('/usr/bin/python3 -c "import proxykit, proxykit._proxykit as ext; '
+                        'print(proxykit.__file__, ext.__file__, proxykit.__version__)"')
+    path, ext, version = out.stdout.split()
     assert path == '/usr/lib/python3/dist-packages/proxykit/__init__.py'
-    assert mode == 'api'
+    assert re.match(r'/usr/lib/python3/dist-packages/proxykit/_proxykit\.cpython-.*\.so$', ext), ext
     assert re.match(r'\d+\.\d+\.\d+$', version)
 
 

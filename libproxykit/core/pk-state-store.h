@@ -18,7 +18,9 @@ G_BEGIN_DECLS
 /**
  * PK_STATE_DIR_DEFAULT:
  *
- * The default state directory, %PK_STATE_DIR.
+ * The default state directory, `PK_STATE_DIR` (/var/lib/proxykit).
+ *
+ * Since: 0.1
  */
 #define PK_STATE_DIR_DEFAULT PK_STATE_DIR
 
