@@ -6,8 +6,9 @@ source tree, runs lintian over them, then installs them with ``dpkg -i`` into
 this Debian system seen through an overlay in a private mount namespace (the
 machine itself is never changed) and, from the installed files only:
 
-- ``pk-socks --check`` and ``pk-relay --check`` pass with the shipped
-  /etc/proxykit/proxykit.conf, linked against the installed library;
+- ``pk-socks --check`` passes with the shipped /etc/proxykit/proxykit.conf,
+  linked against the installed library; ``pk-relay --check`` says it has no
+  rules, and passes once a ``[relay:NAME]`` is added;
 - ``import proxykit`` works with no PYTHONPATH and uses the compiled
   extension;
 - the typelib loads from PyGObject; a C program builds with
@@ -194,11 +195,17 @@ def test_installed_tools_check_the_shipped_configuration(installed):
     out = installed.run('test -f /etc/proxykit/proxykit.conf; '
                         'ldd /usr/bin/pk-socks | grep libproxykit; '
                         'pk-socks --check --config /etc/proxykit/proxykit.conf; '
-                        'pk-relay --check --config /etc/proxykit/proxykit.conf; '
+                        # Nothing to relay until a [relay:NAME] is added (exit 2).
+                        '! pk-relay --check --config /etc/proxykit/proxykit.conf 2>/var/cache/relay.err; '
+                        'grep "no relay rules" /var/cache/relay.err >/dev/null; '
+                        '{ cat /etc/proxykit/proxykit.conf; printf "[relay:smtp]\\nlisten = 50025\\n'
+                        'target = 127.0.0.1:25\\n"; } > /var/cache/relay.conf; '
+                        'pk-relay --check --config /var/cache/relay.conf; '
                         'pk-toggle --help >/dev/null; pk-watchdog --help >/dev/null; '
                         'pk-metrics --help >/dev/null; man -w pk-socks')
     assert re.search(r'libproxykit-1\.so\.\d+ => (/usr)?/lib/[^ ]*/libproxykit-1\.so', out.stdout), out.stdout
     assert 'configuration OK' in out.stdout
+    assert '127.0.0.1:25' in out.stdout
     assert '/usr/share/man/man1/pk-socks.1.gz' in out.stdout
 
 
