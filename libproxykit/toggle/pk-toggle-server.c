@@ -51,6 +51,7 @@
 #include <libsoup/soup.h>
 
 #include "pk-error.h"
+#include "pk-http-listener-private.h"
 #include "pk-prom-private.h"
 #include "pk-toggle-private.h"
 #include "pk-toggle-server.h"
@@ -83,6 +84,7 @@ struct _PkToggleServer
   GObject parent_instance;
 
   SoupServer *server;
+  PkHttpListener *listener;
   GHashTable *dongles;  /* id -> Dongle */
   GArray *ids;          /* sorted */
   PkRotationMethod default_method;
@@ -935,7 +937,6 @@ pk_toggle_server_listen (PkToggleServer  *self,
                          GError         **error)
 {
   g_autoptr(GSocketAddress) sa = NULL;
-  GSList *uris;
 
   g_return_val_if_fail (PK_IS_TOGGLE_SERVER (self), FALSE);
   g_return_val_if_fail (self->server == NULL, FALSE);
@@ -971,15 +972,16 @@ pk_toggle_server_listen (PkToggleServer  *self,
 
   self->server = soup_server_new ("server-header", "pk-toggle/" PACKAGE_VERSION " ", NULL);
   soup_server_add_handler (self->server, NULL, server_cb, self, NULL);
-  if (!soup_server_listen (self->server, sa, 0, error))
+  /* Not soup_server_listen(): idle timeouts, a connection cap and an
+   * accept loop that outlives EMFILE. */
+  self->listener = pk_http_listener_new (self->server, sa, NULL, error);
+  if (self->listener == NULL)
     {
       g_prefix_error (error, "cannot listen on %s: ", address);
       g_clear_object (&self->server);
       return FALSE;
     }
-  uris = soup_server_get_uris (self->server);
-  self->port = uris != NULL ? g_uri_get_port (uris->data) : 0;
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  self->port = pk_http_listener_get_port (self->listener);
 
   if (self->token == NULL &&
       !g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa))))
@@ -1019,6 +1021,7 @@ pk_toggle_server_stop (PkToggleServer *self)
 {
   g_return_if_fail (PK_IS_TOGGLE_SERVER (self));
 
+  g_clear_pointer (&self->listener, pk_http_listener_free);
   if (self->server != NULL)
     {
       soup_server_disconnect (self->server);
