@@ -37,7 +37,6 @@ static char **opt_processes;
 static gboolean opt_json;
 static gboolean opt_prometheus;
 static gboolean opt_record;
-static gboolean opt_verbose;
 static gboolean opt_version;
 
 static const GOptionEntry entries[] = {
@@ -56,7 +55,7 @@ static const GOptionEntry entries[] = {
   { "proc-root", 0, 0, G_OPTION_ARG_FILENAME, &opt_proc_root, "Read procfs from DIR (default /proc)", "DIR" },
   { "sys-root", 0, 0, G_OPTION_ARG_FILENAME, &opt_sys_root, "Read sysfs from DIR (default /sys)", "DIR" },
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Configuration file ([metrics], [alert:NAME], [socks:NAME])", "FILE" },
-  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL },
+  PK_CLI_OPTION_VERBOSE,
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { NULL }
 };
@@ -929,7 +928,6 @@ main (int argc, char **argv)
   pk_cli_parse_options (context, &argc, &argv);
   if (opt_version)
     pk_cli_print_version ();
-  pk_cli_set_verbose (opt_verbose);
 
   command = argc > 1 ? argv[1] : NULL;
   app.config = pk_cli_load_config (opt_config);

@@ -36,7 +36,6 @@ static char *opt_timeout;
 static char *opt_request_timeout;
 static char *opt_unchanged_polls;
 static char *opt_state_dir;
-static gboolean opt_verbose;
 static gboolean opt_check;
 static char *opt_token_file;
 static gboolean opt_allow_get;
@@ -67,7 +66,7 @@ static const GOptionEntry entries[] = {
   { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_token_file, "With --serve: clients must send 'Authorization: Bearer TOKEN' (the file's first line) to toggle or see /proxy-info", "FILE" },
   { "allow-get", 0, 0, G_OPTION_ARG_NONE, &opt_allow_get, "With --serve: GET /toggle/N toggles too (older clients; POST otherwise)", NULL },
   { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Check the flags and configuration, print the dongles, and exit", NULL },
-  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL },
+  PK_CLI_OPTION_VERBOSE,
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_ids, NULL, "[N...]" },
   { NULL }
@@ -747,11 +746,23 @@ on_toggled (GObject      *source,
   done_one (app);
 }
 
+/* On a terminal, each step as it starts: a toggle takes seconds. */
+static void
+on_progress (PkToggle   *toggle,
+             const char *text,
+             gpointer    user_data)
+{
+  fprintf (stderr, "dongle %u: %s\n", pk_toggle_get_id (toggle), text);
+  fflush (stderr);
+}
+
 static void
 start_toggle (App    *app,
               Dongle *d)
 {
   g_object_set_data (G_OBJECT (d->toggle), "pk-toggle-app", app);
+  if (isatty (STDERR_FILENO) && !g_log_writer_is_journald (STDERR_FILENO))
+    g_signal_connect (d->toggle, "progress", G_CALLBACK (on_progress), NULL);
   pk_toggle_run_async (d->toggle, app->s->method, opt_recovery, NULL, on_toggled, d);
 }
 
@@ -1095,7 +1106,6 @@ main (int    argc,
       "2 bad flag or configuration, 3 refused (busy, cooldown, too many toggles at once).\n");
   g_option_context_add_main_entries (context, entries, NULL);
   pk_cli_parse_options (context, &argc, &argv);
-  pk_cli_set_verbose (opt_verbose);
 
   if (opt_version)
     pk_cli_print_version ();

@@ -243,6 +243,39 @@ def test_config_errors_name_the_line(emu, workdir):
     assert 'cooldown' in p.stderr and 'later' in p.stderr
 
 
+def test_progress_on_a_terminal(emu, workdir):
+    import pty
+    conf = write_config(emu, workdir)
+    emu.control(11, sticky='data')     # the data switch keeps the IP: escalates
+    master, slave = pty.openpty()
+    env = dict(os.environ)
+    env.pop('NOTIFY_SOCKET', None)
+    p = subprocess.run([TOOL, '-c', conf, '11'], stdout=subprocess.PIPE, stderr=slave,
+                       text=True, timeout=60, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    shown = b''.join(chunks).decode().replace('\r\n', '\n')
+    assert p.returncode == 0, shown
+    steps = [line for line in shown.splitlines() if line.startswith('dongle 11: ')]
+    assert steps[0] == 'dongle 11: diagnose', shown
+    for want in ('dongle 11: data: mobile data off', 'dongle 11: data: mobile data on',
+                 'dongle 11: data: waiting for a new IP', 'escalating to netmode',
+                 'dongle 11: netmode: network mode to 3G', 'dongle 11: netmode: new IP'):
+        assert any(want in line for line in steps), (want, shown)
+    # Not on a pipe or in the journal: only the result.
+    p = run('-c', conf, '--cooldown', '0', '11', check=0)
+    assert 'mobile data off' not in p.stderr
+
+
 def test_version_and_help():
     p = run('--version', check=0)
     assert 'pk-toggle' in p.stdout
