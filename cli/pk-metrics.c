@@ -928,6 +928,8 @@ main (int argc, char **argv)
   pk_cli_parse_options (context, &argc, &argv);
   if (opt_version)
     pk_cli_print_version ();
+  if (opt_json && opt_prometheus)
+    pk_cli_usage_error ("--json and --prometheus exclude each other");
 
   command = argc > 1 ? argv[1] : NULL;
   app.config = pk_cli_load_config (opt_config);

@@ -1220,6 +1220,12 @@ main (int argc, char **argv)
 
   if (opt_status)
     {
+      const char *dir = pk_state_store_get_directory (app.store);
+
+      /* No directory is no record of any node, not "no nodes": say so. */
+      if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+        pk_cli_die (PK_CLI_EXIT_FAILURE, "state directory %s does not exist "
+                    "(--state-dir, or state-dir in [watchdog]); has a node been started?", dir);
       print_status (&app);
       app_clear (&app);
       return PK_CLI_EXIT_OK;
