@@ -17,6 +17,7 @@
 #include <errno.h>
 
 #include "pk-http-listener-private.h"
+#include "pk-util-private.h"
 
 #define RETRY_MIN_MS 20
 #define RETRY_MAX_MS 1000
@@ -38,8 +39,7 @@ struct _PkHttpListener
 
   guint64 accept_errors;
   guint64 refused;
-  gint64 last_log_us;
-  guint64 unlogged;         /* events since the last line */
+  PkLogLimit log_limit;
 };
 
 typedef struct {
@@ -74,15 +74,11 @@ log_limited (PkHttpListener *self,
              const char     *what,
              const char     *detail)
 {
-  gint64 now = g_get_monotonic_time ();
+  guint64 count;
 
-  self->unlogged++;
-  if (self->last_log_us != 0 && now - self->last_log_us < LOG_INTERVAL_US)
-    return;
-  g_warning ("HTTP server on port %u: %s: %s (%" G_GUINT64_FORMAT " time%s since the last message)",
-             self->port, what, detail, self->unlogged, self->unlogged == 1 ? "" : "s");
-  self->last_log_us = now;
-  self->unlogged = 0;
+  if (pk_log_limit_due (&self->log_limit, LOG_INTERVAL_US, &count))
+    g_warning ("HTTP server on port %u: %s: %s (%" G_GUINT64_FORMAT " time%s since the last message)",
+               self->port, what, detail, count, count == 1 ? "" : "s");
 }
 
 static void

@@ -113,8 +113,7 @@ typedef struct {
   guint64 datagrams_in;
   guint64 datagrams_out;
   guint64 dropped;
-  gint64 drop_logged_us;        /* UDP: when a drop was last logged */
-  guint64 drops_unlogged;
+  PkLogLimit drop_log;          /* UDP */
 
   PkRelayUdp *udp;
 } PkRelayListener;

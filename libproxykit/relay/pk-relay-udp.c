@@ -471,15 +471,11 @@ static void
 log_drop (PkRelayListener *listener,
           const char      *why)
 {
-  gint64 now = g_get_monotonic_time ();
+  guint64 count;
 
-  listener->drops_unlogged++;
-  if (listener->drop_logged_us != 0 && now - listener->drop_logged_us < DROP_LOG_INTERVAL_US)
-    return;
-  g_message ("relay %s: datagram dropped: %s (%" G_GUINT64_FORMAT " dropped since the last message)",
-             listener->rule->name, why, listener->drops_unlogged);
-  listener->drop_logged_us = now;
-  listener->drops_unlogged = 0;
+  if (pk_log_limit_due (&listener->drop_log, DROP_LOG_INTERVAL_US, &count))
+    g_message ("relay %s: datagram dropped: %s (%" G_GUINT64_FORMAT " dropped since the last message)",
+               listener->rule->name, why, count);
 }
 
 static void gso_prepare_socket (PkRelayUdp *udp, GSocket *socket);
