@@ -452,6 +452,13 @@ class Toggle:
         """Seconds until the next toggle is allowed."""
         return _loop.run(lambda: lib.pk_toggle_get_cooldown_remaining(self._ptr)) / 1000.0
 
+    def on_progress(self, handler) -> '_loop.SignalConnection':
+        """Calls ``handler(text)`` at each step of a run as it starts
+        (``"diagnose"``, ``"data: mobile data off"``, ``"data: waiting for
+        a new IP"``, ...; ``PkToggle::progress``), on the callbacks thread.
+        Returns the connection; ``.disconnect()`` ends it."""
+        return _loop.connect_signal(self._ptr, 'progress', handler)
+
     def run(self, method: str = 'data', recovery: bool = False,
             timeout: Optional[float] = 600.0) -> Dict[str, object]:
         """Runs the toggle and returns its result: ``dongle``, ``success``,
