@@ -138,6 +138,7 @@ assert_closed (GSocket *socket)
   g_autofree char *got = read_reply (socket, &eof);
 
   g_assert_true (eof);
+  g_assert_cmpstr (got, ==, "");
 }
 
 static void
@@ -228,11 +229,12 @@ test_backlog (Fixture       *f,
 {
   g_autofree char *out = NULL;
   g_autofree char *cmd = NULL;
+  g_autofree char *ss = g_find_program_in_path ("ss");
   g_auto(GStrv) fields = NULL;
   int status;
 
   start (f, NULL);
-  if (!g_find_program_in_path ("ss"))
+  if (ss == NULL)
     {
       g_test_skip ("no ss (iproute2) to read the backlog");
       return;
