@@ -215,6 +215,10 @@ test_connection_cap (Fixture       *f,
   over = connect_client (f);
   assert_closed (over);
   g_assert_cmpuint (pk_http_listener_get_refused (f->listener), ==, 1);
+  {
+    g_autofree char *warnings = pk_test_take_expected_warnings ();
+    g_assert_nonnull (strstr (warnings, "too many connections at once"));
+  }
 
   g_socket_close (a, NULL);
   wait_connections (f, 1);
@@ -288,15 +292,19 @@ test_accept_error_recovery (Fixture       *f,
   wait_connections (f, 1);
   get (client, "/");
   assert_ok (client);
+  {
+    g_autofree char *warnings = pk_test_take_expected_warnings ();
+    g_assert_nonnull (strstr (warnings, "cannot accept"));
+  }
 }
 
 int
 main (int    argc,
       char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  /* The accept error is logged as a warning, which is what it should do. */
-  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR);
+  pk_test_init (&argc, &argv);
+  /* Refusals over the cap and accept errors are warnings, as they should. */
+  pk_test_expect_warnings ("HTTP server on port");
 
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, NULL, fn, teardown)
   ADD ("/http-listener/idle-timeout", test_idle_timeout);
