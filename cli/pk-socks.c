@@ -807,6 +807,9 @@ main (int   argc,
                  pk_socks_server_get_auth_required (l->server) ? ", authentication required" : "");
     }
 
+  /* Signals first: whoever reads the port file as "ready" may send
+   * SIGTERM at once, which must drain, not kill. */
+  pk_cli_handle_signals (on_stop, on_reload, &app);
   if (opt_port_file != NULL)
     write_port_file (&app);
 
@@ -818,7 +821,6 @@ main (int   argc,
       pk_socks_pptp_record_online (bound[0]);
     }
 
-  pk_cli_handle_signals (on_stop, on_reload, &app);
   pk_cli_sd_notifyf ("READY=1\nSTATUS=%u listener(s)", app.listeners->len);
   pk_cli_sd_watchdog_start (NULL, NULL);
 
