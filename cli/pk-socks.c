@@ -40,8 +40,8 @@ static char *opt_workers;
 static gboolean opt_reuse_port;
 static gboolean opt_allow_open;
 static gboolean opt_allow_host;
-static gboolean opt_verbose;
 static gboolean opt_check;
+static gboolean opt_quiet;
 static gboolean opt_version;
 
 static const GOptionEntry entries[] = {
@@ -69,7 +69,8 @@ static const GOptionEntry entries[] = {
   { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Check the flags and configuration, then exit without listening", NULL },
   { "workers", 0, 0, G_OPTION_ARG_STRING, &opt_workers, "Worker threads, each with its own listening sockets (default: one per CPU)", "N" },
   { "reuse-port", 0, 0, G_OPTION_ARG_NONE, &opt_reuse_port, "Let other processes listen on the same ports (SO_REUSEPORT); without it a port in use is an error", NULL },
-  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log every session and debug messages", NULL },
+  PK_CLI_OPTION_VERBOSE,
+  { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Do not log a line per finished session", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { NULL }
 };
@@ -699,12 +700,12 @@ main (int   argc,
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_add_group (context, pk_socks_pptp_option_group ());
   pk_cli_parse_options (context, &argc, &argv);
+  pk_cli_set_quiet_sessions (opt_quiet);
 
   if (opt_version)
     pk_cli_print_version ();
   if (argc > 1)
     pk_cli_usage_error ("unexpected argument '%s'", argv[1]);
-  pk_cli_set_verbose (opt_verbose);
 
   app.config = pk_cli_load_config (opt_config);
   app.listeners = g_ptr_array_new_with_free_func (listener_free);
@@ -809,11 +810,9 @@ main (int   argc,
                  pk_socks_server_get_auth_required (l->server) ? ", authentication required" : "");
     }
 
-  /* Before the port file, which tells a test or a script that pk-socks
-   * is up: a SIGHUP or SIGTERM sent as soon as it appears must reach the
-   * handlers, not the default action (which kills the process). */
+  /* Signals first: whoever reads the port file as "ready" may send
+   * SIGTERM at once, which must drain, not kill. */
   pk_cli_handle_signals (on_stop, on_reload, &app);
-
   if (opt_port_file != NULL)
     write_port_file (&app);
 

@@ -37,6 +37,12 @@ PK_AVAILABLE_IN_ALL
 void            pk_toggle_server_set_default_method (PkToggleServer   *self,
                                                      PkRotationMethod  method);
 PK_AVAILABLE_IN_ALL
+void            pk_toggle_server_set_token          (PkToggleServer   *self,
+                                                     const char       *token);
+PK_AVAILABLE_IN_ALL
+void            pk_toggle_server_set_allow_get      (PkToggleServer   *self,
+                                                     gboolean          allow);
+PK_AVAILABLE_IN_ALL
 gboolean        pk_toggle_server_listen             (PkToggleServer   *self,
                                                      const char       *address,
                                                      GError          **error);
