@@ -29,6 +29,7 @@ from .modem import Toggle, ToggleLimiter, ToggleServer  # noqa: F401
 from .history import MetricsAlerts, MetricsRecorder, analyze, read_history  # noqa: F401
 from .state import NodeState, StateStore  # noqa: F401
 from .tunnel import Tunnel  # noqa: F401
+from .dongle import Dongle, DongleFarm, DongleMonitor, Routing, RoutingDiagnosis, UsbMap, UsbMapEntry  # noqa: F401
 
 __version__: str = _ffi.string(_lib.PK_VERSION_S).decode()
 #: ``"api"`` (the compiled extension) or ``"abi"`` (the fallback without a compiler).
@@ -43,6 +44,7 @@ __all__ = [
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
     'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel',
     'MetricsRecorder', 'MetricsAlerts', 'read_history', 'analyze',
+    'Dongle', 'DongleMonitor', 'DongleFarm', 'Routing', 'RoutingDiagnosis', 'UsbMap', 'UsbMapEntry',
     'Error', 'Failed', 'InvalidArgument', 'ConfigError', 'ProtocolError', 'AuthFailed',
     'NotAllowed', 'NotSupported', 'EgressError', 'ResolveError', 'Busy', 'Cooldown',
     'TunnelError', 'ModemError', 'CheckFailed', 'StateError', 'Unchanged',

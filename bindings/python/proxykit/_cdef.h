@@ -750,3 +750,130 @@ guint pk_hysteresis_get_consecutive_successes (PkHysteresis *self);
 guint pk_hysteresis_get_total_failures (PkHysteresis *self);
 guint pk_hysteresis_get_total_recoveries (PkHysteresis *self);
 guint64 pk_hysteresis_get_n_checks (PkHysteresis *self);
+
+/* --- dongles: PkDongle, PkDongleMonitor, PkUsbMap, PkRouting, PkDongleFarm --- */
+typedef enum {
+  PK_DONGLE_MODE_UNKNOWN,
+  PK_DONGLE_MODE_HILINK,
+  PK_DONGLE_MODE_MASS_STORAGE,
+  ...
+} PkDongleMode;
+typedef ... PkDongle;
+const char *pk_dongle_mode_to_string (PkDongleMode mode);
+PkDongle *pk_dongle_new (guint id, const char *interface, const char *host_address);
+guint pk_dongle_get_id (PkDongle *self);
+PkDongleMode pk_dongle_get_mode (PkDongle *self);
+const char *pk_dongle_get_interface (PkDongle *self);
+const char *pk_dongle_get_host_address (PkDongle *self);
+const char *pk_dongle_get_gateway (PkDongle *self);
+char *pk_dongle_dup_api_url (PkDongle *self);
+const char *pk_dongle_get_mac_address (PkDongle *self);
+const char *pk_dongle_get_usb_path (PkDongle *self);
+const char *pk_dongle_get_sysfs_path (PkDongle *self);
+const char *pk_dongle_get_hub_path (PkDongle *self);
+guint pk_dongle_get_hub_port (PkDongle *self);
+guint16 pk_dongle_get_vendor_id (PkDongle *self);
+guint16 pk_dongle_get_product_id (PkDongle *self);
+char *pk_dongle_dup_usb_id (PkDongle *self);
+const char *pk_dongle_get_serial (PkDongle *self);
+gboolean pk_dongle_is_ready (PkDongle *self);
+PkEgress *pk_dongle_dup_egress (PkDongle *self);
+char *pk_dongle_to_json (PkDongle *self);
+
+typedef ... PkUsbMapEntry;
+typedef ... PkUsbMap;
+PkUsbMapEntry *pk_usb_map_entry_new (guint id, const char *hub_path, guint hub_port);
+guint pk_usb_map_entry_get_id (PkUsbMapEntry *self);
+const char *pk_usb_map_entry_get_hub_path (PkUsbMapEntry *self);
+guint pk_usb_map_entry_get_hub_port (PkUsbMapEntry *self);
+const char *pk_usb_map_entry_get_usb_path (PkUsbMapEntry *self);
+const char *pk_usb_map_entry_get_serial (PkUsbMapEntry *self);
+const char *pk_usb_map_entry_get_mac_address (PkUsbMapEntry *self);
+const char *pk_usb_map_entry_get_interface (PkUsbMapEntry *self);
+const char *pk_usb_map_entry_get_usb_id (PkUsbMapEntry *self);
+gint64 pk_usb_map_entry_get_last_seen (PkUsbMapEntry *self);
+char *pk_usb_map_entry_dup_port_sysfs_path (PkUsbMapEntry *self);
+PkUsbMap *pk_usb_map_new (PkStateStore *store);
+PkStateStore *pk_usb_map_get_store (PkUsbMap *self);
+gboolean pk_usb_map_load (PkUsbMap *self, GError **error);
+gboolean pk_usb_map_record (PkUsbMap *self, PkDongle **dongles, guint n_dongles, GError **error);
+gboolean pk_usb_map_import_seed (PkUsbMap *self, const char *path, GError **error);
+gboolean pk_usb_map_remove (PkUsbMap *self, guint id, GError **error);
+PkUsbMapEntry *pk_usb_map_lookup (PkUsbMap *self, guint id);
+PkUsbMapEntry *pk_usb_map_lookup_by_usb_path (PkUsbMap *self, const char *usb_path);
+PkUsbMapEntry *pk_usb_map_lookup_by_mac_address (PkUsbMap *self, const char *mac_address);
+GPtrArray *pk_usb_map_list (PkUsbMap *self);
+char *pk_usb_map_to_json (PkUsbMap *self);
+
+typedef ... PkDongleMonitor;
+PkDongleMonitor *pk_dongle_monitor_new (void);
+PkDongleMonitor *pk_dongle_monitor_new_from_config (PkConfig *config, GError **error);
+void pk_dongle_monitor_set_config (PkDongleMonitor *self, PkConfig *config);
+void pk_dongle_monitor_set_usb_map (PkDongleMonitor *self, PkUsbMap *map);
+PkUsbMap *pk_dongle_monitor_get_usb_map (PkDongleMonitor *self);
+gboolean pk_dongle_monitor_get_modeswitch (PkDongleMonitor *self);
+void pk_dongle_monitor_set_modeswitch (PkDongleMonitor *self, gboolean modeswitch);
+void pk_dongle_monitor_set_modeswitch_program (PkDongleMonitor *self, const char *program);
+gboolean pk_dongle_monitor_start (PkDongleMonitor *self, GError **error);
+void pk_dongle_monitor_stop (PkDongleMonitor *self);
+void pk_dongle_monitor_scan (PkDongleMonitor *self);
+GPtrArray *pk_dongle_monitor_list_dongles (PkDongleMonitor *self);
+PkDongle *pk_dongle_monitor_get_dongle (PkDongleMonitor *self, guint id);
+char *pk_dongle_monitor_to_json (PkDongleMonitor *self);
+void pk_dongle_monitor_modeswitch_async (PkDongleMonitor *self, PkDongle *dongle,
+                                         GCancellable *cancellable, GAsyncReadyCallback callback,
+                                         gpointer user_data);
+gboolean pk_dongle_monitor_modeswitch_finish (PkDongleMonitor *self, GAsyncResult *result,
+                                              GError **error);
+
+typedef enum {
+  PK_ROUTING_BACKEND_AUTO,
+  PK_ROUTING_BACKEND_RTNETLINK,
+  PK_ROUTING_BACKEND_NETWORKMANAGER,
+  ...
+} PkRoutingBackend;
+typedef ... PkRoutingDiagnosis;
+typedef ... PkRouting;
+const char *pk_routing_backend_to_string (PkRoutingBackend backend);
+gboolean pk_routing_backend_from_string (const char *str, PkRoutingBackend *out_backend);
+gboolean pk_routing_diagnosis_get_healthy (PkRoutingDiagnosis *self);
+char *pk_routing_diagnosis_to_string (PkRoutingDiagnosis *self);
+char *pk_routing_diagnosis_to_json (PkRoutingDiagnosis *self);
+PkRouting *pk_routing_new (PkDongle *dongle);
+guint pk_routing_get_table (PkRouting *self);
+void pk_routing_set_table (PkRouting *self, guint table);
+guint pk_routing_get_metric (PkRouting *self);
+void pk_routing_set_metric (PkRouting *self, guint metric);
+guint pk_routing_get_rule_priority (PkRouting *self);
+void pk_routing_set_rule_priority (PkRouting *self, guint priority);
+PkRoutingBackend pk_routing_get_backend (PkRouting *self);
+void pk_routing_set_backend (PkRouting *self, PkRoutingBackend backend);
+void pk_routing_diagnose_async (PkRouting *self, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data);
+PkRoutingDiagnosis *pk_routing_diagnose_finish (PkRouting *self, GAsyncResult *result,
+                                                GError **error);
+void pk_routing_repair_async (PkRouting *self, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data);
+PkRoutingDiagnosis *pk_routing_repair_finish (PkRouting *self, GAsyncResult *result,
+                                              GError **error);
+
+typedef ... PkDongleFarm;
+PkDongleFarm *pk_dongle_farm_new (PkDongleMonitor *monitor);
+PkDongleFarm *pk_dongle_farm_new_from_config (PkConfig *config, GError **error);
+gboolean pk_dongle_farm_config_enabled (PkConfig *config, GError **error);
+PkDongleMonitor *pk_dongle_farm_get_monitor (PkDongleFarm *self);
+void pk_dongle_farm_set_state_store (PkDongleFarm *self, PkStateStore *store);
+guint pk_dongle_farm_get_port_base (PkDongleFarm *self);
+void pk_dongle_farm_set_port_base (PkDongleFarm *self, guint port_base);
+const char *pk_dongle_farm_get_listen_address (PkDongleFarm *self);
+gboolean pk_dongle_farm_set_listen_address (PkDongleFarm *self, const char *address, GError **error);
+gboolean pk_dongle_farm_get_routing (PkDongleFarm *self);
+void pk_dongle_farm_set_routing (PkDongleFarm *self, gboolean routing, PkRoutingBackend backend);
+gboolean pk_dongle_farm_start (PkDongleFarm *self, GError **error);
+void pk_dongle_farm_stop_async (PkDongleFarm *self, guint drain_timeout_ms, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data);
+gboolean pk_dongle_farm_stop_finish (PkDongleFarm *self, GAsyncResult *result, GError **error);
+void pk_dongle_farm_close (PkDongleFarm *self);
+guint pk_dongle_farm_get_n_listeners (PkDongleFarm *self);
+PkSocksServer *pk_dongle_farm_get_server (PkDongleFarm *self, guint id);
+char *pk_dongle_farm_to_json (PkDongleFarm *self);
