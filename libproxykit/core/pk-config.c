@@ -30,6 +30,8 @@
  *                                 "SOCKS_CONNECT_TIMEOUT", 120000, &timeout_ms, &error))
  *   return FALSE;
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -90,7 +92,9 @@ pk_config_init (PkConfig *self)
  * Creates an empty configuration: every lookup gives the environment's
  * value or the default.
  *
- * Returns: (transfer full): a new #PkConfig
+ * Returns: (transfer full): a new [class@Config]
+ *
+ * Since: 0.1
  */
 PkConfig *
 pk_config_new (void)
@@ -151,15 +155,17 @@ index_lines (PkConfig   *self,
 
 /**
  * pk_config_load_data:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @data: the file's contents
  * @length: the length of @data, or -1 if it is nul-terminated
  * @origin: (nullable): the name used in messages, such as a path
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Loads a configuration from memory, replacing what was loaded before.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_load_data (PkConfig    *self,
@@ -195,13 +201,15 @@ pk_config_load_data (PkConfig    *self,
 
 /**
  * pk_config_load_file:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @path: a file name
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Loads a configuration file, replacing what was loaded before.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_load_file (PkConfig    *self,
@@ -237,9 +245,9 @@ unquote_env_value (const char *value)
 
 /**
  * pk_config_load_env_file:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @path: a file of `NAME=value` lines, as systemd's `EnvironmentFile=`
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads environment variables from a file. They stand for the
  * environment in later lookups and win over the process environment.
@@ -247,6 +255,8 @@ unquote_env_value (const char *value)
  * comment line.
  *
  * Returns: %TRUE, or %FALSE with @error set naming the bad line
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_load_env_file (PkConfig    *self,
@@ -304,12 +314,14 @@ pk_config_load_env_file (PkConfig    *self,
 
 /**
  * pk_config_set_environ:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @envp: (nullable) (array zero-terminated=1): `NAME=value` strings, or
  *   %NULL for the process environment
  *
  * Sets the environment that lookups consult, for tests and embedders
  * that must not depend on the process environment.
+ *
+ * Since: 0.1
  */
 void
 pk_config_set_environ (PkConfig           *self,
@@ -333,13 +345,15 @@ pk_config_set_environ (PkConfig           *self,
 
 /**
  * pk_config_getenv:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @name: a variable name
  *
  * Looks up an environment variable: the env file first, then the
- * environment set with pk_config_set_environ() or the process's.
+ * environment set with [method@Config.set_environ] or the process's.
  *
  * Returns: (nullable): the value, or %NULL when unset or empty
+ *
+ * Since: 0.1
  */
 const char *
 pk_config_getenv (PkConfig   *self,
@@ -361,9 +375,13 @@ pk_config_getenv (PkConfig   *self,
 
 /**
  * pk_config_get_origin:
- * @self: a #PkConfig
+ * @self: a [class@Config]
+ *
+ * Gets the path or name the configuration was loaded from.
  *
  * Returns: (nullable): the path or name the configuration was loaded from
+ *
+ * Since: 0.1
  */
 const char *
 pk_config_get_origin (PkConfig *self)
@@ -375,13 +393,15 @@ pk_config_get_origin (PkConfig *self)
 
 /**
  * pk_config_list_sections:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @kind: (nullable): a section kind such as `socks`, or %NULL for all
  *
  * Lists sections. With @kind, it lists the names of the sections
  * `[KIND:NAME]` (and `[KIND]` as the empty name), in file order.
  *
  * Returns: (transfer full) (array zero-terminated=1): the names
+ *
+ * Since: 0.1
  */
 char **
 pk_config_list_sections (PkConfig   *self,
@@ -413,10 +433,14 @@ pk_config_list_sections (PkConfig   *self,
 
 /**
  * pk_config_has_section:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: a section name such as `socks:11`
  *
+ * Tells whether the section exists.
+ *
  * Returns: whether the section exists
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_has_section (PkConfig   *self,
@@ -429,11 +453,15 @@ pk_config_has_section (PkConfig   *self,
 
 /**
  * pk_config_has_key:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: a section name
  * @key: a key name
  *
+ * Tells whether @section sets @key.
+ *
  * Returns: whether @section sets @key
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_has_key (PkConfig   *self,
@@ -447,7 +475,7 @@ pk_config_has_key (PkConfig   *self,
 
 /**
  * pk_config_describe:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: a section name
  * @key: (nullable): a key name
  *
@@ -455,6 +483,8 @@ pk_config_has_key (PkConfig   *self,
  * `/etc/proxykit/proxykit.conf:12: [socks:11] connect-timeout`.
  *
  * Returns: (transfer full): the description
+ *
+ * Since: 0.1
  */
 char *
 pk_config_describe (PkConfig   *self,
@@ -476,15 +506,17 @@ pk_config_describe (PkConfig   *self,
 
 /**
  * pk_config_check_keys:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: a section name
  * @known_keys: (array zero-terminated=1): the keys the section may have
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Refuses a section with a key that is not in @known_keys, so that a
  * typo in a key name is an error rather than a silent default.
  *
  * Returns: %TRUE, or %FALSE with @error set naming the line
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_check_keys (PkConfig           *self,
@@ -559,13 +591,17 @@ prefix_where (GError     **error,
 
 /**
  * pk_config_dup_string:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that overrides the key
  * @default_value: (nullable): the value when neither is set
  *
+ * Reads a string from @section.
+ *
  * Returns: (transfer full) (nullable): the value
+ *
+ * Since: 0.1
  */
 char *
 pk_config_dup_string (PkConfig   *self,
@@ -585,7 +621,7 @@ pk_config_dup_string (PkConfig   *self,
 
 /**
  * pk_config_get_uint:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that overrides the key
@@ -593,9 +629,14 @@ pk_config_dup_string (PkConfig   *self,
  * @max: the largest value allowed
  * @default_value: the value when neither is set
  * @out_value: (out): the value
- * @error: return location for a #GError
+ * @error: return location for a `GError`
+ *
+ * Reads an unsigned integer from @section, leaving @value untouched when the
+ * key is not set.
  *
  * Returns: %TRUE, or %FALSE with @error set naming where the bad value is
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_get_uint (PkConfig    *self,
@@ -629,18 +670,20 @@ pk_config_get_uint (PkConfig    *self,
 
 /**
  * pk_config_get_duration_ms:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that overrides the key
  * @default_ms: the value when neither is set, in milliseconds
  * @out_ms: (out): the value in milliseconds
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads a duration: a number of seconds (`30`), or a number with a unit
  * (`500ms`, `30s`, `2m`, `1h`).
  *
  * Returns: %TRUE, or %FALSE with @error set naming where the bad value is
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_get_duration_ms (PkConfig    *self,
@@ -672,17 +715,19 @@ pk_config_get_duration_ms (PkConfig    *self,
 
 /**
  * pk_config_get_boolean:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that overrides the key
  * @default_value: the value when neither is set
  * @out_value: (out): the value
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads a boolean: `true`/`false`, `yes`/`no`, `on`/`off` or `1`/`0`.
  *
  * Returns: %TRUE, or %FALSE with @error set naming where the bad value is
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_get_boolean (PkConfig    *self,

@@ -6,4 +6,13 @@
 
 #include "pk-error.h"
 
+/**
+ * pk_error_quark:
+ *
+ * The error domain of libproxykit, [error@Error]: `PK_ERROR` in C.
+ *
+ * Returns: the quark of the domain
+ *
+ * Since: 0.1
+ */
 G_DEFINE_QUARK (pk-error-quark, pk_error)

@@ -255,7 +255,7 @@ pk_hilink_error_describe (guint code)
 
 /**
  * pk_hilink_error_get_code:
- * @error: (nullable): a #GError from a #PkHilinkModem call
+ * @error: (nullable): a `GError` from a [class@HilinkModem] call
  *
  * Reads the Huawei error code out of an error the device reported. Such
  * errors are in the %PK_ERROR domain and their message starts with
@@ -264,6 +264,8 @@ pk_hilink_error_describe (guint code)
  *
  * Returns: the Huawei code (e.g. 100004, 108006, 125003), or 0 if @error
  *   is %NULL or did not come from the device
+ *
+ * Since: 0.1
  */
 guint
 pk_hilink_error_get_code (const GError *error)

@@ -21,6 +21,8 @@
  * How many toggles may run at once, shared by the [class@Toggle]s of one
  * host: each radio reconnect and reboot draws power from the same USB
  * hubs, and the operator wants most dongles serving at any time.
+ *
+ * Since: 0.1
  */
 struct _PkToggleLimiter
 {
@@ -46,7 +48,11 @@ pk_toggle_limiter_init (PkToggleLimiter *self)
  * pk_toggle_limiter_new:
  * @max_concurrent: how many toggles may run at once, 0 for no limit
  *
- * Returns: (transfer full): a new #PkToggleLimiter
+ * Creates a limiter of concurrent toggles, shared by the toggles of a farm.
+ *
+ * Returns: (transfer full): a new [class@ToggleLimiter]
+ *
+ * Since: 0.1
  */
 PkToggleLimiter *
 pk_toggle_limiter_new (guint max_concurrent)
@@ -59,9 +65,13 @@ pk_toggle_limiter_new (guint max_concurrent)
 
 /**
  * pk_toggle_limiter_get_max:
- * @self: a #PkToggleLimiter
+ * @self: a [class@ToggleLimiter]
+ *
+ * Gets the limit, 0 for none.
  *
  * Returns: the limit, 0 for none
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_limiter_get_max (PkToggleLimiter *self)
@@ -73,9 +83,13 @@ pk_toggle_limiter_get_max (PkToggleLimiter *self)
 
 /**
  * pk_toggle_limiter_get_running:
- * @self: a #PkToggleLimiter
+ * @self: a [class@ToggleLimiter]
+ *
+ * Tells how many toggles run now.
  *
  * Returns: how many toggles run now
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_limiter_get_running (PkToggleLimiter *self)
@@ -93,6 +107,8 @@ pk_toggle_limiter_get_running (PkToggleLimiter *self)
  * What one run of a [class@Toggle] did: the old and new IP, the method
  * that worked, the duration, and each step with its outcome (`ok`,
  * `changed`, `unchanged` or `failed`) and a one-line detail.
+ *
+ * Since: 0.1
  */
 typedef struct {
   char *name;
@@ -169,9 +185,13 @@ result_add_step (PkToggleResult *self,
 
 /**
  * pk_toggle_result_get_id:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Gets the dongle's number.
  *
  * Returns: the dongle's number
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_result_get_id (PkToggleResult *self)
@@ -182,9 +202,13 @@ pk_toggle_result_get_id (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_success:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells whether the dongle has a new, verified IP.
  *
  * Returns: %TRUE if the dongle has a new, verified IP
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_result_get_success (PkToggleResult *self)
@@ -195,11 +219,16 @@ pk_toggle_result_get_success (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_error:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells why the toggle failed (%PK_ERROR_UNCHANGED when the IP stayed, the
+ * modem's error when it could not be reached), or %NULL on success.
  *
  * Returns: (nullable) (transfer none): why the toggle failed
  *   (%PK_ERROR_UNCHANGED when the IP stayed, the modem's error when it
  *   could not be reached), or %NULL on success
+ *
+ * Since: 0.1
  */
 const GError *
 pk_toggle_result_get_error (PkToggleResult *self)
@@ -210,10 +239,14 @@ pk_toggle_result_get_error (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_old_ip:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Gets the WAN IP before, %NULL if there was none or it could not be read.
  *
  * Returns: (nullable): the WAN IP before, %NULL if there was none or it
  *   could not be read
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_old_ip (PkToggleResult *self)
@@ -224,9 +257,13 @@ pk_toggle_result_get_old_ip (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_new_ip:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Gets the new WAN IP, %NULL unless the toggle succeeded.
  *
  * Returns: (nullable): the new WAN IP, %NULL unless the toggle succeeded
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_new_ip (PkToggleResult *self)
@@ -237,11 +274,16 @@ pk_toggle_result_get_new_ip (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_method:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells what brought the new IP (for the modem step the rotation method:
+ * `data`, `netmode`, `reboot`), or the last thing tried; %NULL if no step ran.
  *
  * Returns: (nullable): what brought the new IP (for the modem step the
  *   rotation method: `data`, `netmode`, `reboot`), or the last thing
  *   tried; %NULL if no step ran
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_method (PkToggleResult *self)
@@ -252,9 +294,13 @@ pk_toggle_result_get_method (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_duration_ms:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells how long the toggle took, in milliseconds.
  *
  * Returns: how long the toggle took, in milliseconds
+ *
+ * Since: 0.1
  */
 guint64
 pk_toggle_result_get_duration_ms (PkToggleResult *self)
@@ -265,9 +311,13 @@ pk_toggle_result_get_duration_ms (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_finished_at:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells when the toggle ended, in microseconds since the epoch.
  *
  * Returns: when the toggle ended, in microseconds since the epoch
+ *
+ * Since: 0.1
  */
 gint64
 pk_toggle_result_get_finished_at (PkToggleResult *self)
@@ -278,9 +328,13 @@ pk_toggle_result_get_finished_at (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_attempts:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells how many rotation methods were tried.
  *
  * Returns: how many rotation methods were tried
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_result_get_attempts (PkToggleResult *self)
@@ -291,9 +345,13 @@ pk_toggle_result_get_attempts (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_escalated:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells whether the first method was not enough.
  *
  * Returns: %TRUE if the first method was not enough
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_result_get_escalated (PkToggleResult *self)
@@ -304,9 +362,13 @@ pk_toggle_result_get_escalated (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_n_steps:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells how many steps the toggle went through, the diagnosis included.
  *
  * Returns: how many steps the toggle went through, the diagnosis included
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_result_get_n_steps (PkToggleResult *self)
@@ -326,10 +388,14 @@ result_get_step (PkToggleResult *self,
 
 /**
  * pk_toggle_result_get_step_name:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  * @index: the step, from 0
  *
+ * Gets the name of step @index: `diagnose`, `modem`, `verify`, ...
+ *
  * Returns: the step's name: `diagnose`, `modem`, `verify`, ...
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_step_name (PkToggleResult *self,
@@ -341,10 +407,14 @@ pk_toggle_result_get_step_name (PkToggleResult *self,
 
 /**
  * pk_toggle_result_get_step_outcome:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  * @index: the step, from 0
  *
+ * Gets the name of a value: `ok`, `changed`, `unchanged` or `failed`.
+ *
  * Returns: `ok`, `changed`, `unchanged` or `failed`
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_step_outcome (PkToggleResult *self,
@@ -356,10 +426,14 @@ pk_toggle_result_get_step_outcome (PkToggleResult *self,
 
 /**
  * pk_toggle_result_get_step_detail:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  * @index: the step, from 0
  *
+ * Gets a one-line account of the step.
+ *
  * Returns: (nullable): a one-line account of the step
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_step_detail (PkToggleResult *self,
@@ -371,7 +445,7 @@ pk_toggle_result_get_step_detail (PkToggleResult *self,
 
 /**
  * pk_toggle_result_to_json:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Describes the result as a JSON object: `dongle`, `success`, `old_ip`,
  * `new_ip`, `method`, `duration_ms`, `attempts`, `escalated`,
@@ -381,6 +455,8 @@ pk_toggle_result_get_step_detail (PkToggleResult *self,
  *
  * Returns: (transfer full) (nullable): the JSON text, or %NULL when the
  *   library was built without json-glib
+ *
+ * Since: 0.1
  */
 char *
 pk_toggle_result_to_json (PkToggleResult *self)

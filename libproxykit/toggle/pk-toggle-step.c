@@ -25,6 +25,8 @@
  *   g_object_unref (task);
  * }
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -43,9 +45,13 @@ pk_toggle_step_default_init (PkToggleStepInterface *iface)
 
 /**
  * pk_toggle_step_get_name:
- * @self: a #PkToggleStep
+ * @self: a [iface@ToggleStep]
+ *
+ * Gets the step's short name, e.g. `modem`.
  *
  * Returns: the step's short name, e.g. `modem`
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_step_get_name (PkToggleStep *self)
@@ -57,13 +63,15 @@ pk_toggle_step_get_name (PkToggleStep *self)
 
 /**
  * pk_toggle_step_run_async:
- * @self: a #PkToggleStep
+ * @self: a [iface@ToggleStep]
  * @toggle: the toggle that runs the step
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when the step is done
  * @user_data: data for @callback
  *
  * Runs the step on the dongle of @toggle.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_step_run_async (PkToggleStep        *self,
@@ -80,15 +88,17 @@ pk_toggle_step_run_async (PkToggleStep        *self,
 
 /**
  * pk_toggle_step_run_finish:
- * @self: a #PkToggleStep
- * @result: the #GAsyncResult
+ * @self: a [iface@ToggleStep]
+ * @result: the `GAsyncResult`
  * @out_detail: (out) (optional) (transfer full) (nullable): a one-line
  *   account of what the step did
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Finishes [method@ToggleStep.run_async].
  *
  * Returns: %TRUE if the step did its work, %FALSE with @error set otherwise
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_step_run_finish (PkToggleStep  *self,
@@ -110,6 +120,8 @@ pk_toggle_step_run_finish (PkToggleStep  *self,
  *
  * The [iface@ToggleStep] that rotates the IP through the modem API with a
  * [class@Rotation]: the toggle's method first, then the escalation order.
+ *
+ * Since: 0.1
  */
 struct _PkToggleModemStep
 {
@@ -161,7 +173,9 @@ pk_toggle_modem_step_init (PkToggleModemStep *self)
  * Creates the modem rotation step with the default escalation order and
  * timing of [class@Rotation].
  *
- * Returns: (transfer full): a new #PkToggleModemStep
+ * Returns: (transfer full): a new [class@ToggleModemStep]
+ *
+ * Since: 0.1
  */
 PkToggleModemStep *
 pk_toggle_modem_step_new (void)
@@ -171,11 +185,15 @@ pk_toggle_modem_step_new (void)
 
 /**
  * pk_toggle_modem_step_set_escalation:
- * @self: a #PkToggleModemStep
+ * @self: a [class@ToggleModemStep]
  * @order: (nullable): the escalation order, see [method@Rotation.set_escalation]
- * @error: return location for a #GError
+ * @error: return location for a `GError`
+ *
+ * Sets the order of rotation methods tried after the first one fails.
  *
  * Returns: %TRUE, or %FALSE with @error set if @order names an unknown method
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_modem_step_set_escalation (PkToggleModemStep  *self,
@@ -207,12 +225,14 @@ pk_toggle_modem_step_set_escalation (PkToggleModemStep  *self,
 
 /**
  * pk_toggle_modem_step_set_timing:
- * @self: a #PkToggleModemStep
+ * @self: a [class@ToggleModemStep]
  * @settle_ms: see [method@Rotation.set_timing]
  * @poll_interval_ms: see [method@Rotation.set_timing]
  * @timeout_ms: see [method@Rotation.set_timing]
  *
  * Sets the timing of the rotations this step runs.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_modem_step_set_timing (PkToggleModemStep *self,
@@ -229,10 +249,12 @@ pk_toggle_modem_step_set_timing (PkToggleModemStep *self,
 
 /**
  * pk_toggle_modem_step_set_unchanged_polls:
- * @self: a #PkToggleModemStep
+ * @self: a [class@ToggleModemStep]
  * @n_polls: see [method@Rotation.set_unchanged_polls]
  *
  * Sets when a rotation attempt counts as having kept the IP.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_modem_step_set_unchanged_polls (PkToggleModemStep *self,
@@ -245,9 +267,13 @@ pk_toggle_modem_step_set_unchanged_polls (PkToggleModemStep *self,
 
 /**
  * pk_toggle_modem_step_get_last_rotation:
- * @self: a #PkToggleModemStep
+ * @self: a [class@ToggleModemStep]
+ *
+ * Gets the rotation of the last run, or %NULL.
  *
  * Returns: (transfer none) (nullable): the rotation of the last run, or %NULL
+ *
+ * Since: 0.1
  */
 PkRotation *
 pk_toggle_modem_step_get_last_rotation (PkToggleModemStep *self)

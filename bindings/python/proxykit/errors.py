@@ -172,6 +172,7 @@ class NotFound(GioError, FileNotFoundError):
 
 # pk_hilink_error_get_code() reads "HiLink error N:" at the start of a
 # message; callers such as PkRotation put context in front of it.
+_HAVE_HILINK = hasattr(lib, 'pk_hilink_error_get_code')
 _HUAWEI_CODE = re.compile(r'\bHiLink error (\d+):')
 
 
@@ -232,7 +233,7 @@ def take_gerror(gerror) -> Error:
     domain = ffi.string(lib.g_quark_to_string(gerror.domain)).decode()
     message = ffi.string(gerror.message).decode('utf-8', 'replace') if gerror.message else ''
     code = gerror.code
-    huawei_code = lib.pk_hilink_error_get_code(gerror)
+    huawei_code = lib.pk_hilink_error_get_code(gerror) if _HAVE_HILINK else 0
     lib.g_error_free(gerror)
     err = make_error(domain, code, message)
     if not huawei_code and domain == PK_ERROR_DOMAIN:
