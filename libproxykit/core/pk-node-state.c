@@ -597,7 +597,10 @@ pk_node_state_clear_socks (PkNodeState *self)
 
 /**
  * pk_node_state_get_dongle_id:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * The number N of the dongle the node leaves through, or 0 if it is not a
+ * dongle node.
  *
  * Returns: the number N of the dongle the node leaves through, or 0 if it
  *   is not a dongle node
@@ -613,7 +616,9 @@ pk_node_state_get_dongle_id (PkNodeState *self)
 
 /**
  * pk_node_state_get_dongle_interface:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * (nullable): the dongle's network interface, or %NULL.
  *
  * Returns: (nullable): the dongle's network interface, or %NULL
  *
@@ -628,7 +633,10 @@ pk_node_state_get_dongle_interface (PkNodeState *self)
 
 /**
  * pk_node_state_get_dongle_address:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * (nullable): the host's address on the dongle's subnet (the egress
+ * address), or %NULL.
  *
  * Returns: (nullable): the host's address on the dongle's subnet (the
  *   egress address), or %NULL
@@ -644,7 +652,7 @@ pk_node_state_get_dongle_address (PkNodeState *self)
 
 /**
  * pk_node_state_set_dongle:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  * @id: the dongle's number N (1-255)
  * @interface: (nullable): its network interface
  * @address: (nullable): the host's address on its subnet, such as `192.168.11.100`
@@ -672,7 +680,7 @@ pk_node_state_set_dongle (PkNodeState *self,
 
 /**
  * pk_node_state_clear_dongle:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Forgets the dongle.
  *

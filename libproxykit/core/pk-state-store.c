@@ -26,7 +26,7 @@
  * State that belongs to the host rather than to one node, such as the
  * USB map of a dongle farm ([class@UsbMap]), is kept as *documents*:
  * `DIRECTORY/host/NAME.json`, written atomically the same way, with their
- * own locks (pk_state_store_lock_document()). They are never listed as
+ * own locks (`pk_state_store_lock_document()`). They are never listed as
  * nodes.
  *
  * ```c
@@ -183,7 +183,7 @@ pk_state_store_new (const char *directory)
  * `state-dir` key of [@section], else the environment variable
  * `PROXYKIT_STATE_DIR`, else %PK_STATE_DIR_DEFAULT.
  *
- * Returns: (transfer full): a new #PkStateStore
+ * Returns: (transfer full): a new [class@StateStore]
  *
  * Since: 0.2
  */
@@ -653,8 +653,11 @@ document_key (const char *name)
 
 /**
  * pk_state_store_dup_document_path:
- * @self: a #PkStateStore
+ * @self: a [class@StateStore]
  * @name: a document name, such as `usb-map`
+ *
+ * (transfer full): the path of the document's file,
+ * `DIRECTORY/host/NAME.json`.
  *
  * Returns: (transfer full): the path of the document's file,
  *   `DIRECTORY/host/NAME.json`
@@ -675,9 +678,9 @@ pk_state_store_dup_document_path (PkStateStore *self,
 
 /**
  * pk_state_store_load_document:
- * @self: a #PkStateStore
+ * @self: a [class@StateStore]
  * @name: a document name (the rules of node names apply)
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads a host-wide document, such as the USB map of a dongle farm.
  *
@@ -714,10 +717,10 @@ pk_state_store_load_document (PkStateStore  *self,
 
 /**
  * pk_state_store_save_document:
- * @self: a #PkStateStore
+ * @self: a [class@StateStore]
  * @name: a document name
  * @contents: the document's text
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Writes a host-wide document atomically (a temporary file, fsync,
  * rename), creating `DIRECTORY/host` if needed.
@@ -757,14 +760,14 @@ pk_state_store_save_document (PkStateStore  *self,
 
 /**
  * pk_state_store_lock_document:
- * @self: a #PkStateStore
+ * @self: a [class@StateStore]
  * @name: a document name
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Takes the document's exclusive lock (`DIRECTORY/host/.NAME.lock`),
  * waiting while another process holds it, so that a read, a change and a
  * write are not interleaved with another writer's. Release it with
- * pk_state_store_unlock_document(). Not recursive.
+ * `pk_state_store_unlock_document()`. Not recursive.
  *
  * Returns: %TRUE, or %FALSE with @error set
  *
@@ -790,10 +793,10 @@ pk_state_store_lock_document (PkStateStore  *self,
 
 /**
  * pk_state_store_unlock_document:
- * @self: a #PkStateStore
+ * @self: a [class@StateStore]
  * @name: a document name
  *
- * Releases the lock taken by pk_state_store_lock_document().
+ * Releases the lock taken by `pk_state_store_lock_document()`.
  *
  * Since: 0.2
  */

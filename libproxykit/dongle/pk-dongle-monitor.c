@@ -22,7 +22,7 @@
  * (by MAC address, then by USB path). With a map set, every discovery
  * that changed something is recorded in it.
  *
- * After pk_dongle_monitor_start() the monitor follows `usb` and `net`
+ * After `pk_dongle_monitor_start()` the monitor follows `usb` and `net`
  * uevents, and link and address changes (rtnetlink, because an address
  * comes from DHCP after the interface appeared), and emits
  * [signal@DongleMonitor::dongle-added], [signal@DongleMonitor::dongle-changed]
@@ -259,10 +259,10 @@ pk_dongle_monitor_init (PkDongleMonitor *self)
 /**
  * pk_dongle_monitor_new:
  *
- * Creates a monitor with no dongles yet: pk_dongle_monitor_scan() looks
- * once, pk_dongle_monitor_start() looks and follows.
+ * Creates a monitor with no dongles yet: `pk_dongle_monitor_scan()` looks
+ * once, `pk_dongle_monitor_start()` looks and follows.
  *
- * Returns: (transfer full): a new #PkDongleMonitor
+ * Returns: (transfer full): a new [class@DongleMonitor]
  *
  * Since: 0.2
  */
@@ -275,7 +275,7 @@ pk_dongle_monitor_new (void)
 /**
  * pk_dongle_monitor_new_from_config:
  * @config: the configuration
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Creates a monitor that numbers dongles by the `[dongle:N]` sections of
  * @config, switches mass-storage dongles if `[dongles] modeswitch = true`,
@@ -284,7 +284,7 @@ pk_dongle_monitor_new (void)
  * cannot be read is reported (the monitor starts with an empty one and
  * leaves the file alone).
  *
- * Returns: (transfer full) (nullable): a new #PkDongleMonitor, or %NULL
+ * Returns: (transfer full) (nullable): a new [class@DongleMonitor], or %NULL
  *   with @error set for a bad value
  *
  * Since: 0.2
@@ -316,7 +316,7 @@ pk_dongle_monitor_new_from_config (PkConfig  *config,
 
 /**
  * pk_dongle_monitor_set_config:
- * @self: a #PkDongleMonitor
+ * @self: a [class@DongleMonitor]
  * @config: (nullable): a configuration whose `[dongle:N]` sections
  *   number dongles by `interface`, `mac`, `usb_path` or `serial`
  *
@@ -334,7 +334,7 @@ pk_dongle_monitor_set_config (PkDongleMonitor *self,
 
 /**
  * pk_dongle_monitor_set_usb_map:
- * @self: a #PkDongleMonitor
+ * @self: a [class@DongleMonitor]
  * @map: (nullable): a USB map
  *
  * Sets the map that numbers dongles without an address and records each
@@ -353,7 +353,9 @@ pk_dongle_monitor_set_usb_map (PkDongleMonitor *self,
 
 /**
  * pk_dongle_monitor_get_usb_map:
- * @self: a #PkDongleMonitor
+ * @self: a [class@DongleMonitor]
+ *
+ * (transfer none) (nullable): the USB map, or %NULL.
  *
  * Returns: (transfer none) (nullable): the USB map, or %NULL
  *
@@ -368,7 +370,9 @@ pk_dongle_monitor_get_usb_map (PkDongleMonitor *self)
 
 /**
  * pk_dongle_monitor_get_modeswitch:
- * @self: a #PkDongleMonitor
+ * @self: a [class@DongleMonitor]
+ *
+ * Whether mass-storage dongles are switched to HiLink mode.
  *
  * Returns: whether mass-storage dongles are switched to HiLink mode
  *
@@ -383,7 +387,7 @@ pk_dongle_monitor_get_modeswitch (PkDongleMonitor *self)
 
 /**
  * pk_dongle_monitor_set_modeswitch:
- * @self: a #PkDongleMonitor
+ * @self: a [class@DongleMonitor]
  * @modeswitch: whether to switch mass-storage dongles
  *
  * Sets whether a dongle that appears in mass-storage mode is switched to
@@ -405,7 +409,7 @@ pk_dongle_monitor_set_modeswitch (PkDongleMonitor *self,
 
 /**
  * pk_dongle_monitor_set_modeswitch_program:
- * @self: a #PkDongleMonitor
+ * @self: a [class@DongleMonitor]
  * @program: (nullable): the `usb_modeswitch` to run, or %NULL for the one
  *   in `PATH`
  *
@@ -668,11 +672,11 @@ record_in_map (PkDongleMonitor *self)
 
 /**
  * pk_dongle_monitor_scan:
- * @self: a #PkDongleMonitor
+ * @self: a [class@DongleMonitor]
  *
  * Looks at udev and the interfaces now, and brings the list of dongles up
  * to date, emitting the signals for what changed. The monitor does this
- * itself after pk_dongle_monitor_start() whenever a uevent or an address
+ * itself after `pk_dongle_monitor_start()` whenever a uevent or an address
  * change arrives.
  *
  * Since: 0.2
@@ -805,8 +809,8 @@ on_uevent (GUdevClient *client,
 
 /**
  * pk_dongle_monitor_start:
- * @self: a #PkDongleMonitor
- * @error: return location for a #GError
+ * @self: a [class@DongleMonitor]
+ * @error: return location for a `GError`
  *
  * Scans (emitting [signal@DongleMonitor::dongle-added] for each dongle
  * there) and from then on follows uevents and address changes in the
@@ -849,7 +853,7 @@ pk_dongle_monitor_start (PkDongleMonitor  *self,
 
 /**
  * pk_dongle_monitor_stop:
- * @self: a #PkDongleMonitor
+ * @self: a [class@DongleMonitor]
  *
  * Stops following uevents; the dongles found so far stay listed.
  *
@@ -890,7 +894,10 @@ compare_dongles (gconstpointer a,
 
 /**
  * pk_dongle_monitor_list_dongles:
- * @self: a #PkDongleMonitor
+ * @self: a [class@DongleMonitor]
+ *
+ * (transfer full) (element-type PkDongle): the dongles, numbered ones first
+ * by number, then the others by USB path.
  *
  * Returns: (transfer full) (element-type PkDongle): the dongles, numbered
  *   ones first by number, then the others by USB path
@@ -916,8 +923,10 @@ pk_dongle_monitor_list_dongles (PkDongleMonitor *self)
 
 /**
  * pk_dongle_monitor_get_dongle:
- * @self: a #PkDongleMonitor
+ * @self: a [class@DongleMonitor]
  * @id: a dongle number
+ *
+ * (transfer none) (nullable): the dongle numbered @id, or %NULL.
  *
  * Returns: (transfer none) (nullable): the dongle numbered @id, or %NULL
  *
@@ -954,11 +963,15 @@ pk_dongle_monitor_get_dongle (PkDongleMonitor *self,
 
 /**
  * pk_dongle_monitor_to_json:
- * @self: a #PkDongleMonitor
+ * @self: a [class@DongleMonitor]
+ *
+ * (transfer full): the dongles as a JSON array of the objects
+ * `pk_dongle_to_json()` gives, in the order of
+ * `pk_dongle_monitor_list_dongles()`.
  *
  * Returns: (transfer full): the dongles as a JSON array of the objects
- *   pk_dongle_to_json() gives, in the order of
- *   pk_dongle_monitor_list_dongles()
+ *   `pk_dongle_to_json()` gives, in the order of
+ *   `pk_dongle_monitor_list_dongles()`
  *
  * Since: 0.2
  */
@@ -1013,9 +1026,9 @@ on_modeswitch_exit (GObject      *source,
 
 /**
  * pk_dongle_monitor_modeswitch_async:
- * @self: a #PkDongleMonitor
+ * @self: a [class@DongleMonitor]
  * @dongle: a dongle in mass-storage mode
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: called when `usb_modeswitch` has finished
  * @user_data: data for @callback
  *
@@ -1082,9 +1095,11 @@ pk_dongle_monitor_modeswitch_async (PkDongleMonitor     *self,
 
 /**
  * pk_dongle_monitor_modeswitch_finish:
- * @self: a #PkDongleMonitor
+ * @self: a [class@DongleMonitor]
  * @result: the result
- * @error: return location for a #GError
+ * @error: return location for a `GError`
+ *
+ * Finishes the operation that `pk_dongle_monitor_modeswitch_async()` started.
  *
  * Returns: %TRUE if `usb_modeswitch` succeeded, or %FALSE with @error set
  *   (its exit status and the end of its output)

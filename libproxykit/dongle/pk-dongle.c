@@ -14,9 +14,9 @@
  * mode ([enum@DongleMode]).
  *
  * Dongles come from a [class@DongleMonitor], which keeps them current as
- * uevents arrive; pk_dongle_new() makes one by hand (for routing or tests).
+ * uevents arrive; `pk_dongle_new()` makes one by hand (for routing or tests).
  * A dongle is *ready* when it is in HiLink mode, has a number, an
- * interface and the host address on it: then pk_dongle_dup_egress() gives
+ * interface and the host address on it: then `pk_dongle_dup_egress()` gives
  * the [class@Egress] its traffic leaves through (source address, interface,
  * and names resolved by the dongle).
  *
@@ -69,7 +69,9 @@ static GParamSpec *properties[N_PROPS];
 
 /**
  * pk_dongle_mode_to_string:
- * @mode: a #PkDongleMode
+ * @mode: a [enum@DongleMode]
+ *
+ * The name of @mode in configuration, JSON and logs.
  *
  * Returns: `hilink`, `mass-storage` or `unknown`
  *
@@ -94,7 +96,7 @@ pk_dongle_mode_to_string (PkDongleMode mode)
  * pk_dongle_get_config_keys:
  *
  * The keys a `[dongle:N]` section of `proxykit.conf` may hold, for
- * pk_config_check_keys(): the modem's `api`, `address` (the egress),
+ * `pk_config_check_keys()`: the modem's `api`, `address` (the egress),
  * `interface`, `fwmark`, `username`, `password`; the listener's
  * `socks_host`, `socks_port`, `users`, `allow`, `ttl`; and what numbers a
  * dongle without an address: `mac`, `usb_path`, `serial`.
@@ -406,7 +408,7 @@ pk_dongle_init (PkDongle *self)
  * Makes a HiLink dongle by hand, by the farm's subnet convention, for
  * when there is no [class@DongleMonitor] (routing a known interface, tests).
  *
- * Returns: (transfer full): a new #PkDongle
+ * Returns: (transfer full): a new [class@Dongle]
  *
  * Since: 0.2
  */
@@ -508,7 +510,9 @@ pk_dongle_update (PkDongle           *self,
 
 /**
  * pk_dongle_get_id:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * The dongle's number N, or 0 while it is not known.
  *
  * Returns: the dongle's number N, or 0 while it is not known
  *
@@ -523,7 +527,9 @@ pk_dongle_get_id (PkDongle *self)
 
 /**
  * pk_dongle_get_mode:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * The mode of its USB device.
  *
  * Returns: the mode of its USB device
  *
@@ -538,7 +544,9 @@ pk_dongle_get_mode (PkDongle *self)
 
 /**
  * pk_dongle_get_interface:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * (nullable): its network interface, or %NULL.
  *
  * Returns: (nullable): its network interface, or %NULL
  *
@@ -553,7 +561,9 @@ pk_dongle_get_interface (PkDongle *self)
 
 /**
  * pk_dongle_get_host_address:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * (nullable): the host's IPv4 address on its interface, or %NULL.
  *
  * Returns: (nullable): the host's IPv4 address on its interface, or %NULL
  *
@@ -568,7 +578,10 @@ pk_dongle_get_host_address (PkDongle *self)
 
 /**
  * pk_dongle_get_gateway:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * (nullable): the dongle's own address (`192.168.N.1`), or %NULL while the
+ * host has no address on its subnet.
  *
  * Returns: (nullable): the dongle's own address (`192.168.N.1`), or %NULL
  *   while the host has no address on its subnet
@@ -584,7 +597,9 @@ pk_dongle_get_gateway (PkDongle *self)
 
 /**
  * pk_dongle_dup_api_url:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * The address of the dongle's web API, which [class@HilinkModem] talks to.
  *
  * Returns: (transfer full) (nullable): the URL of its web API,
  *   `http://192.168.N.1`, or %NULL while its address is not known
@@ -600,7 +615,9 @@ pk_dongle_dup_api_url (PkDongle *self)
 
 /**
  * pk_dongle_get_mac_address:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * (nullable): the MAC address of its interface, or %NULL.
  *
  * Returns: (nullable): the MAC address of its interface, or %NULL
  *
@@ -615,7 +632,10 @@ pk_dongle_get_mac_address (PkDongle *self)
 
 /**
  * pk_dongle_get_usb_path:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * (nullable): its USB device name (`1-1.3`), or %NULL for a dongle made by
+ * hand.
  *
  * Returns: (nullable): its USB device name (`1-1.3`), or %NULL for a
  *   dongle made by hand
@@ -631,7 +651,9 @@ pk_dongle_get_usb_path (PkDongle *self)
 
 /**
  * pk_dongle_get_sysfs_path:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * (nullable): the sysfs path of its USB device, or %NULL.
  *
  * Returns: (nullable): the sysfs path of its USB device, or %NULL
  *
@@ -646,7 +668,10 @@ pk_dongle_get_sysfs_path (PkDongle *self)
 
 /**
  * pk_dongle_get_hub_path:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * (nullable): the hub it is plugged into (`1-1`, or `usb1` for the root
+ * hub), or %NULL.
  *
  * Returns: (nullable): the hub it is plugged into (`1-1`, or `usb1` for
  *   the root hub), or %NULL
@@ -662,7 +687,9 @@ pk_dongle_get_hub_path (PkDongle *self)
 
 /**
  * pk_dongle_get_hub_port:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * The hub port it is plugged into, or 0.
  *
  * Returns: the hub port it is plugged into, or 0
  *
@@ -677,7 +704,9 @@ pk_dongle_get_hub_port (PkDongle *self)
 
 /**
  * pk_dongle_get_vendor_id:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * The USB vendor id, or 0.
  *
  * Returns: the USB vendor id, or 0
  *
@@ -692,7 +721,9 @@ pk_dongle_get_vendor_id (PkDongle *self)
 
 /**
  * pk_dongle_get_product_id:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * The USB product id, or 0.
  *
  * Returns: the USB product id, or 0
  *
@@ -707,7 +738,10 @@ pk_dongle_get_product_id (PkDongle *self)
 
 /**
  * pk_dongle_dup_usb_id:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * (transfer full) (nullable): `vendor:product` as lsusb prints it
+ * (`12d1:14db`), or %NULL for a dongle made by hand.
  *
  * Returns: (transfer full) (nullable): `vendor:product` as lsusb prints it
  *   (`12d1:14db`), or %NULL for a dongle made by hand
@@ -725,7 +759,9 @@ pk_dongle_dup_usb_id (PkDongle *self)
 
 /**
  * pk_dongle_get_serial:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * (nullable): the USB serial number, or %NULL.
  *
  * Returns: (nullable): the USB serial number, or %NULL
  *
@@ -752,7 +788,10 @@ pk_dongle_get_devnum (PkDongle *self)
 
 /**
  * pk_dongle_is_ready:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
+ *
+ * %TRUE if the dongle can carry traffic: HiLink mode, a number, an interface
+ * and the host's address on it.
  *
  * Returns: %TRUE if the dongle can carry traffic: HiLink mode, a number,
  *   an interface and the host's address on it
@@ -769,13 +808,13 @@ pk_dongle_is_ready (PkDongle *self)
 
 /**
  * pk_dongle_dup_egress:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
  *
  * The way out through this dongle: source address the host address,
  * bound to its interface, and names resolved by asking the dongle
  * (its gateway address) through that same egress.
  *
- * Returns: (transfer full) (nullable): a new #PkEgress, or %NULL if the
+ * Returns: (transfer full) (nullable): a new [class@Egress], or %NULL if the
  *   dongle is not ready
  *
  * Since: 0.2
@@ -834,7 +873,7 @@ pk_dongle_build_json (PkDongle    *self,
 
 /**
  * pk_dongle_to_json:
- * @self: a #PkDongle
+ * @self: a [class@Dongle]
  *
  * The dongle as a JSON object: `dongle` (N or null), `mode`, `ready`,
  * `interface`, `host_address`, `api`, `mac`, `usb_path`, `hub`, `port`,

@@ -18,9 +18,9 @@
  *   (%PK_ROUTING_METRIC_BASE + N): a dongle whose DHCP handed out a low
  *   metric takes over the host's default route, and that is corrected.
  *
- * pk_routing_diagnose_async() says what is wrong, in words
+ * `pk_routing_diagnose_async()` says what is wrong, in words
  * ([method@RoutingDiagnosis.get_problems]) and as fields;
- * pk_routing_repair_async() fixes it and returns the diagnosis after,
+ * `pk_routing_repair_async()` fixes it and returns the diagnosis after,
  * with what it did ([method@RoutingDiagnosis.get_actions]). Where
  * NetworkManager manages the interface (it would undo anything set
  * behind its back) the repair changes the connection profile instead:
@@ -78,7 +78,9 @@
 
 /**
  * pk_routing_backend_to_string:
- * @backend: a #PkRoutingBackend
+ * @backend: a [enum@RoutingBackend]
+ *
+ * `auto`, `rtnetlink` or `networkmanager`.
  *
  * Returns: `auto`, `rtnetlink` or `networkmanager`
  *
@@ -103,6 +105,8 @@ pk_routing_backend_to_string (PkRoutingBackend backend)
  * pk_routing_backend_from_string:
  * @str: `auto`, `rtnetlink` or `networkmanager`
  * @out_backend: (out): the backend
+ *
+ * %TRUE if @str names a backend.
  *
  * Returns: %TRUE if @str names a backend
  *
@@ -207,7 +211,9 @@ add_problem (PkRoutingDiagnosis *self,
 
 /**
  * pk_routing_diagnosis_get_id:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * The dongle's number N.
  *
  * Returns: the dongle's number N
  *
@@ -222,7 +228,9 @@ pk_routing_diagnosis_get_id (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_healthy:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * %TRUE if nothing is wrong.
  *
  * Returns: %TRUE if nothing is wrong
  *
@@ -237,7 +245,11 @@ pk_routing_diagnosis_get_healthy (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_problems:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * (transfer none) (array zero-terminated=1): what is wrong, one sentence
+ * each (empty when healthy), such as `table 11 has no default route via
+ * 192.168.11.1 dev enx0c5b8f279a64`.
  *
  * Returns: (transfer none) (array zero-terminated=1): what is wrong, one
  *   sentence each (empty when healthy), such as `table 11 has no default
@@ -254,7 +266,10 @@ pk_routing_diagnosis_get_problems (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_actions:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * (transfer none) (array zero-terminated=1): what a repair did, one line
+ * each (empty for a plain diagnosis or when nothing was wrong).
  *
  * Returns: (transfer none) (array zero-terminated=1): what a repair did,
  *   one line each (empty for a plain diagnosis or when nothing was wrong)
@@ -270,7 +285,10 @@ pk_routing_diagnosis_get_actions (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_backend:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * How the routing is managed: %PK_ROUTING_BACKEND_NETWORKMANAGER where
+ * NetworkManager manages the interface, else %PK_ROUTING_BACKEND_RTNETLINK.
  *
  * Returns: how the routing is managed: %PK_ROUTING_BACKEND_NETWORKMANAGER
  *   where NetworkManager manages the interface, else
@@ -287,7 +305,9 @@ pk_routing_diagnosis_get_backend (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_interface_present:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * Whether the dongle's interface exists.
  *
  * Returns: whether the dongle's interface exists
  *
@@ -302,7 +322,9 @@ pk_routing_diagnosis_get_interface_present (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_address_present:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * Whether the interface holds the host address (`192.168.N.100`).
  *
  * Returns: whether the interface holds the host address (`192.168.N.100`)
  *
@@ -317,7 +339,9 @@ pk_routing_diagnosis_get_address_present (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_table_route_present:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * Whether table N has `default via 192.168.N.1 dev IFACE`.
  *
  * Returns: whether table N has `default via 192.168.N.1 dev IFACE`
  *
@@ -332,7 +356,9 @@ pk_routing_diagnosis_get_table_route_present (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_rule_present:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * Whether a rule `from 192.168.N.100 lookup N` exists.
  *
  * Returns: whether a rule `from 192.168.N.100 lookup N` exists
  *
@@ -347,7 +373,10 @@ pk_routing_diagnosis_get_rule_present (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_metric:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * The metric of the dongle's default route in the main table, or -1 if it
+ * has none there.
  *
  * Returns: the metric of the dongle's default route in the main table, or
  *   -1 if it has none there
@@ -363,7 +392,9 @@ pk_routing_diagnosis_get_metric (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_expected_metric:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * The lowest metric the dongle's default route may have.
  *
  * Returns: the lowest metric the dongle's default route may have
  *
@@ -378,7 +409,7 @@ pk_routing_diagnosis_get_expected_metric (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_main_interface:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
  *
  * The host's main interface: the one with the lowest-metric default
  * route in the main table, other than the farm's dongles (interfaces
@@ -397,7 +428,9 @@ pk_routing_diagnosis_get_main_interface (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_main_metric:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * The metric of the main interface's default route, or -1.
  *
  * Returns: the metric of the main interface's default route, or -1
  *
@@ -412,7 +445,10 @@ pk_routing_diagnosis_get_main_metric (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_takes_default:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * %TRUE if the dongle's default route beats the main interface's, so that
+ * the host's own traffic leaves through the dongle.
  *
  * Returns: %TRUE if the dongle's default route beats the main
  *   interface's, so that the host's own traffic leaves through the dongle
@@ -428,7 +464,10 @@ pk_routing_diagnosis_get_takes_default (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_get_connection_id:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * (nullable): the NetworkManager connection profile active on the interface,
+ * or %NULL where NetworkManager does not manage it.
  *
  * Returns: (nullable): the NetworkManager connection profile active on the
  *   interface, or %NULL where NetworkManager does not manage it
@@ -444,7 +483,11 @@ pk_routing_diagnosis_get_connection_id (PkRoutingDiagnosis *self)
 
 /**
  * pk_routing_diagnosis_to_string:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * (transfer full): one line, `dongle 11 routing: ok (rtnetlink)` or `dongle
+ * 11 routing: <problem>; <problem>`, followed by the actions of a repair,
+ * one per line.
  *
  * Returns: (transfer full): one line, `dongle 11 routing: ok (rtnetlink)`
  *   or `dongle 11 routing: <problem>; <problem>`, followed by the actions
@@ -502,7 +545,7 @@ add_opt_int (JsonBuilder *b,
 
 /**
  * pk_routing_diagnosis_to_json:
- * @self: a #PkRoutingDiagnosis
+ * @self: a [class@RoutingDiagnosis]
  *
  * The diagnosis as a JSON object: `dongle`, `healthy`, `problems`,
  * `actions`, `backend`, `interface`, `host_address`, `gateway`, `table`,
@@ -735,7 +778,11 @@ pk_routing_init (PkRouting *self)
  * pk_routing_new:
  * @dongle: the dongle to route
  *
- * Returns: (transfer full): a new #PkRouting for @dongle, with table N,
+ * (transfer full): a new [class@Routing] for @dongle, with table N, metric
+ * %PK_ROUTING_METRIC_BASE + N and rule priority
+ * %PK_ROUTING_RULE_PRIORITY_BASE + N.
+ *
+ * Returns: (transfer full): a new [class@Routing] for @dongle, with table N,
  *   metric %PK_ROUTING_METRIC_BASE + N and rule priority
  *   %PK_ROUTING_RULE_PRIORITY_BASE + N
  *
@@ -750,7 +797,9 @@ pk_routing_new (PkDongle *dongle)
 
 /**
  * pk_routing_get_dongle:
- * @self: a #PkRouting
+ * @self: a [class@Routing]
+ *
+ * (transfer none): the dongle.
  *
  * Returns: (transfer none): the dongle
  *
@@ -765,7 +814,9 @@ pk_routing_get_dongle (PkRouting *self)
 
 /**
  * pk_routing_get_table:
- * @self: a #PkRouting
+ * @self: a [class@Routing]
+ *
+ * The dongle's routing table.
  *
  * Returns: the dongle's routing table
  *
@@ -780,7 +831,7 @@ pk_routing_get_table (PkRouting *self)
 
 /**
  * pk_routing_set_table:
- * @self: a #PkRouting
+ * @self: a [class@Routing]
  * @table: a routing table (1-4294967295, not 253-255), or 0 for N
  *
  * Sets the dongle's routing table.
@@ -801,7 +852,9 @@ pk_routing_set_table (PkRouting *self,
 
 /**
  * pk_routing_get_metric:
- * @self: a #PkRouting
+ * @self: a [class@Routing]
+ *
+ * The metric of the dongle's default routes.
  *
  * Returns: the metric of the dongle's default routes
  *
@@ -816,7 +869,7 @@ pk_routing_get_metric (PkRouting *self)
 
 /**
  * pk_routing_set_metric:
- * @self: a #PkRouting
+ * @self: a [class@Routing]
  * @metric: the metric, or 0 for %PK_ROUTING_METRIC_BASE + N
  *
  * Sets the metric of the dongle's default routes. Keep it above the main
@@ -837,7 +890,9 @@ pk_routing_set_metric (PkRouting *self,
 
 /**
  * pk_routing_get_rule_priority:
- * @self: a #PkRouting
+ * @self: a [class@Routing]
+ *
+ * The priority of the dongle's rule.
  *
  * Returns: the priority of the dongle's rule
  *
@@ -853,7 +908,7 @@ pk_routing_get_rule_priority (PkRouting *self)
 
 /**
  * pk_routing_set_rule_priority:
- * @self: a #PkRouting
+ * @self: a [class@Routing]
  * @priority: 1-32765, or 0 for %PK_ROUTING_RULE_PRIORITY_BASE + N
  *
  * Sets the priority of the dongle's rule.
@@ -874,7 +929,9 @@ pk_routing_set_rule_priority (PkRouting *self,
 
 /**
  * pk_routing_get_backend:
- * @self: a #PkRouting
+ * @self: a [class@Routing]
+ *
+ * How routing is read and changed.
  *
  * Returns: how routing is read and changed
  *
@@ -889,8 +946,8 @@ pk_routing_get_backend (PkRouting *self)
 
 /**
  * pk_routing_set_backend:
- * @self: a #PkRouting
- * @backend: a #PkRoutingBackend
+ * @self: a [class@Routing]
+ * @backend: a [enum@RoutingBackend]
  *
  * Sets how routing is read and changed. %PK_ROUTING_BACKEND_NETWORKMANAGER
  * fails where NetworkManager does not manage the interface.
@@ -1473,8 +1530,8 @@ start (PkRouting           *self,
 
 /**
  * pk_routing_diagnose_async:
- * @self: a #PkRouting
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [class@Routing]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: called with the diagnosis
  * @user_data: data for @callback
  *
@@ -1495,9 +1552,11 @@ pk_routing_diagnose_async (PkRouting           *self,
 
 /**
  * pk_routing_diagnose_finish:
- * @self: a #PkRouting
+ * @self: a [class@Routing]
  * @result: the result
- * @error: return location for a #GError
+ * @error: return location for a `GError`
+ *
+ * Finishes the operation that `pk_routing_diagnose_async()` started.
  *
  * Returns: (transfer full) (nullable): the diagnosis, or %NULL with @error
  *   set (rtnetlink refused, cancelled)
@@ -1517,8 +1576,8 @@ pk_routing_diagnose_finish (PkRouting     *self,
 
 /**
  * pk_routing_repair_async:
- * @self: a #PkRouting
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [class@Routing]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: called with the diagnosis after the repair
  * @user_data: data for @callback
  *
@@ -1544,9 +1603,11 @@ pk_routing_repair_async (PkRouting           *self,
 
 /**
  * pk_routing_repair_finish:
- * @self: a #PkRouting
+ * @self: a [class@Routing]
  * @result: the result
- * @error: return location for a #GError
+ * @error: return location for a `GError`
+ *
+ * Finishes the operation that `pk_routing_repair_async()` started.
  *
  * Returns: (transfer full) (nullable): the diagnosis after the repair,
  *   with [method@RoutingDiagnosis.get_actions] saying what was done, or

@@ -14,10 +14,10 @@
  *
  * The map is a document of a [class@StateStore]
  * ([const@USB_MAP_DOCUMENT], `STATE_DIR/host/usb-map.json`), written
- * atomically. pk_usb_map_record() refreshes it from a discovery: under
+ * atomically. `pk_usb_map_record()` refreshes it from a discovery: under
  * the document's lock it reads the file again, updates the dongles seen
  * now, keeps the others, and writes it back, so that pk-socks and
- * pk-toggle can both record what they see. pk_usb_map_import_seed()
+ * pk-toggle can both record what they see. `pk_usb_map_import_seed()`
  * takes in the older tools' `usb_mapping.json` and `dongle_config.json`.
  *
  * ```c
@@ -158,7 +158,10 @@ hub_path_is_valid (const char *hub)
  * @hub_path: the hub, such as `1-1` (`usb1` for the root hub)
  * @hub_port: the port on it (1-255)
  *
- * Returns: (transfer full): a new #PkUsbMapEntry, its USB path derived
+ * (transfer full): a new [class@UsbMapEntry], its USB path derived from the
+ * hub and port.
+ *
+ * Returns: (transfer full): a new [class@UsbMapEntry], its USB path derived
  *   from the hub and port
  *
  * Since: 0.2
@@ -184,7 +187,9 @@ pk_usb_map_entry_new (guint       id,
 
 /**
  * pk_usb_map_entry_get_id:
- * @self: a #PkUsbMapEntry
+ * @self: a [class@UsbMapEntry]
+ *
+ * The dongle's number N.
  *
  * Returns: the dongle's number N
  *
@@ -199,7 +204,9 @@ pk_usb_map_entry_get_id (PkUsbMapEntry *self)
 
 /**
  * pk_usb_map_entry_get_hub_path:
- * @self: a #PkUsbMapEntry
+ * @self: a [class@UsbMapEntry]
+ *
+ * The hub it sits on (`1-1`; `usb1` for the root hub).
  *
  * Returns: the hub it sits on (`1-1`; `usb1` for the root hub)
  *
@@ -214,7 +221,9 @@ pk_usb_map_entry_get_hub_path (PkUsbMapEntry *self)
 
 /**
  * pk_usb_map_entry_get_hub_port:
- * @self: a #PkUsbMapEntry
+ * @self: a [class@UsbMapEntry]
+ *
+ * The port of the hub it sits on.
  *
  * Returns: the port of the hub it sits on
  *
@@ -229,7 +238,9 @@ pk_usb_map_entry_get_hub_port (PkUsbMapEntry *self)
 
 /**
  * pk_usb_map_entry_get_usb_path:
- * @self: a #PkUsbMapEntry
+ * @self: a [class@UsbMapEntry]
+ *
+ * The USB device path a dongle on that port has (`1-1.3`).
  *
  * Returns: the USB device path a dongle on that port has (`1-1.3`)
  *
@@ -244,7 +255,9 @@ pk_usb_map_entry_get_usb_path (PkUsbMapEntry *self)
 
 /**
  * pk_usb_map_entry_get_serial:
- * @self: a #PkUsbMapEntry
+ * @self: a [class@UsbMapEntry]
+ *
+ * (nullable): the USB serial number last seen, or %NULL.
  *
  * Returns: (nullable): the USB serial number last seen, or %NULL
  *
@@ -259,7 +272,9 @@ pk_usb_map_entry_get_serial (PkUsbMapEntry *self)
 
 /**
  * pk_usb_map_entry_get_mac_address:
- * @self: a #PkUsbMapEntry
+ * @self: a [class@UsbMapEntry]
+ *
+ * (nullable): the MAC address of its interface last seen, or %NULL.
  *
  * Returns: (nullable): the MAC address of its interface last seen, or %NULL
  *
@@ -274,7 +289,9 @@ pk_usb_map_entry_get_mac_address (PkUsbMapEntry *self)
 
 /**
  * pk_usb_map_entry_get_interface:
- * @self: a #PkUsbMapEntry
+ * @self: a [class@UsbMapEntry]
+ *
+ * (nullable): its network interface last seen, or %NULL.
  *
  * Returns: (nullable): its network interface last seen, or %NULL
  *
@@ -289,7 +306,9 @@ pk_usb_map_entry_get_interface (PkUsbMapEntry *self)
 
 /**
  * pk_usb_map_entry_get_usb_id:
- * @self: a #PkUsbMapEntry
+ * @self: a [class@UsbMapEntry]
+ *
+ * (nullable): `vendor:product` last seen (`12d1:14db`), or %NULL.
  *
  * Returns: (nullable): `vendor:product` last seen (`12d1:14db`), or %NULL
  *
@@ -304,7 +323,9 @@ pk_usb_map_entry_get_usb_id (PkUsbMapEntry *self)
 
 /**
  * pk_usb_map_entry_get_last_seen:
- * @self: a #PkUsbMapEntry
+ * @self: a [class@UsbMapEntry]
+ *
+ * When a discovery last saw the dongle (Unix time), or 0.
  *
  * Returns: when a discovery last saw the dongle (Unix time), or 0
  *
@@ -319,7 +340,7 @@ pk_usb_map_entry_get_last_seen (PkUsbMapEntry *self)
 
 /**
  * pk_usb_map_entry_dup_port_sysfs_path:
- * @self: a #PkUsbMapEntry
+ * @self: a [class@UsbMapEntry]
  *
  * The sysfs directory of the dongle's hub port, whether or not a device
  * is plugged in: `/sys/bus/usb/devices/1-1:1.0/1-1-port3`. Its `disable`
@@ -437,9 +458,9 @@ pk_usb_map_init (PkUsbMap *self)
  * @store: (nullable): the state store to keep the map in, or %NULL for a
  *   map in memory only
  *
- * Creates an empty map; pk_usb_map_load() reads the stored one.
+ * Creates an empty map; `pk_usb_map_load()` reads the stored one.
  *
- * Returns: (transfer full): a new #PkUsbMap
+ * Returns: (transfer full): a new [class@UsbMap]
  *
  * Since: 0.2
  */
@@ -452,7 +473,9 @@ pk_usb_map_new (PkStateStore *store)
 
 /**
  * pk_usb_map_get_store:
- * @self: a #PkUsbMap
+ * @self: a [class@UsbMap]
+ *
+ * (transfer none) (nullable): the state store the map is kept in.
  *
  * Returns: (transfer none) (nullable): the state store the map is kept in
  *
@@ -497,7 +520,10 @@ compare_entries (gconstpointer a,
 
 /**
  * pk_usb_map_list:
- * @self: a #PkUsbMap
+ * @self: a [class@UsbMap]
+ *
+ * (transfer container) (element-type PkUsbMapEntry): the entries, sorted by
+ * dongle number.
  *
  * Returns: (transfer container) (element-type PkUsbMapEntry): the entries,
  *   sorted by dongle number
@@ -523,7 +549,7 @@ pk_usb_map_list (PkUsbMap *self)
 
 /**
  * pk_usb_map_to_json:
- * @self: a #PkUsbMap
+ * @self: a [class@UsbMap]
  *
  * The map as it is stored: `{"version": 1, "dongles": {"11": {"hub":
  * "1-1", "port": 3, "usb_path": "1-1.3", "serial": ..., "mac": ...,
@@ -754,8 +780,8 @@ read_stored (PkUsbMap  *self,
 
 /**
  * pk_usb_map_load:
- * @self: a #PkUsbMap
- * @error: return location for a #GError
+ * @self: a [class@UsbMap]
+ * @error: return location for a `GError`
  *
  * Reads the stored map (an empty one if there is none yet).
  *
@@ -868,10 +894,10 @@ record_change (GHashTable  *table,
 
 /**
  * pk_usb_map_record:
- * @self: a #PkUsbMap
+ * @self: a [class@UsbMap]
  * @dongles: (array length=n_dongles): the dongles a discovery found
  * @n_dongles: how many
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Records where the dongles that have a number are now (hub, port, USB
  * path, serial, MAC address, interface, time seen). Dongles not in
@@ -908,9 +934,9 @@ remove_change (GHashTable  *table,
 
 /**
  * pk_usb_map_remove:
- * @self: a #PkUsbMap
+ * @self: a [class@UsbMap]
  * @id: a dongle number
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Forgets dongle @id (one that left the farm for good).
  *
@@ -1058,10 +1084,10 @@ fail:
 
 /**
  * pk_usb_map_import_seed:
- * @self: a #PkUsbMap
+ * @self: a [class@UsbMap]
  * @path: a `usb_mapping.json` or `dongle_config.json` of the older shell
  *   tools (which one is told by its contents)
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Takes the hub and port of each dongle (and interface, MAC address and
  * time seen where the file has them) into the map. Dongles the map knows
@@ -1129,8 +1155,10 @@ pk_usb_map_import_seed (PkUsbMap    *self,
 
 /**
  * pk_usb_map_lookup:
- * @self: a #PkUsbMap
+ * @self: a [class@UsbMap]
  * @id: a dongle number
+ *
+ * (transfer none) (nullable): the entry of dongle @id, or %NULL.
  *
  * Returns: (transfer none) (nullable): the entry of dongle @id, or %NULL
  *
@@ -1146,8 +1174,11 @@ pk_usb_map_lookup (PkUsbMap *self,
 
 /**
  * pk_usb_map_lookup_by_usb_path:
- * @self: a #PkUsbMap
+ * @self: a [class@UsbMap]
  * @usb_path: a USB device path such as `1-1.3`
+ *
+ * (transfer none) (nullable): the entry of the dongle last seen on that
+ * port, or %NULL.
  *
  * Returns: (transfer none) (nullable): the entry of the dongle last seen
  *   on that port, or %NULL
@@ -1172,8 +1203,11 @@ pk_usb_map_lookup_by_usb_path (PkUsbMap   *self,
 
 /**
  * pk_usb_map_lookup_by_mac_address:
- * @self: a #PkUsbMap
+ * @self: a [class@UsbMap]
  * @mac_address: a MAC address such as `0c:5b:8f:27:9a:64`
+ *
+ * (transfer none) (nullable): the entry of the dongle last seen with that
+ * MAC address (case does not matter), or %NULL.
  *
  * Returns: (transfer none) (nullable): the entry of the dongle last seen
  *   with that MAC address (case does not matter), or %NULL

@@ -93,7 +93,7 @@ gboolean  pk_rtnl_change_finish       (GAsyncResult         *result,
 
 /* Calls @changed (in the thread-default main context of the caller) after
  * links or IPv4 addresses changed; bursts of kernel messages give one
- * call. Stop it with pk_rtnl_watch_free(). */
+ * call. Stop it with `pk_rtnl_watch_free()`. */
 typedef struct _PkRtnlWatch PkRtnlWatch;
 
 PkRtnlWatch *pk_rtnl_watch_new      (GSourceFunc   changed,

@@ -24,7 +24,7 @@
  * as `stopped` when it goes: `pk-toggle --serve` lists exactly these in
  * `/proxy-info`, and the watchdog sees them.
  *
- * pk_dongle_farm_new_from_config() reads `[dongles]` (`auto`, `port-base`,
+ * `pk_dongle_farm_new_from_config()` reads `[dongles]` (`auto`, `port-base`,
  * `listen`, `users`, `allow`, `ttl`, `allow-open`, `connect-timeout`,
  * `idle-timeout`, `modeswitch`, `routing`, `state-dir`) and the per-dongle
  * overrides of `[dongle:N]` (`socks_port`, `users`, `allow`, `ttl`).
@@ -214,7 +214,7 @@ pk_dongle_farm_init (PkDongleFarm *self)
  * routing repaired before a listener starts. Set users or an allowlist
  * (through a configuration), or listen on loopback.
  *
- * Returns: (transfer full): a new #PkDongleFarm
+ * Returns: (transfer full): a new [class@DongleFarm]
  *
  * Since: 0.2
  */
@@ -233,7 +233,10 @@ pk_dongle_farm_new (PkDongleMonitor *monitor)
 /**
  * pk_dongle_farm_config_enabled:
  * @config: a configuration
- * @error: return location for a #GError
+ * @error: return location for a `GError`
+ *
+ * %TRUE if `[dongles] auto = true`; %FALSE otherwise, or with @error set if
+ * the value is not a boolean.
  *
  * Returns: %TRUE if `[dongles] auto = true`; %FALSE otherwise, or with
  *   @error set if the value is not a boolean
@@ -319,7 +322,7 @@ apply_access (PkDongleFarm   *self,
 /**
  * pk_dongle_farm_new_from_config:
  * @config: the configuration
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Creates a farm, and the monitor it follows, from `[dongles]`: `port-base`
  * (10000), `listen` (`0.0.0.0`), `users`, `allow`, `ttl`, `allow-open`,
@@ -331,7 +334,7 @@ apply_access (PkDongleFarm   *self,
  * of dongle N. Every value is checked now: a bad one is an error naming
  * the file, line, section and key.
  *
- * Returns: (transfer full) (nullable): a new #PkDongleFarm, or %NULL with
+ * Returns: (transfer full) (nullable): a new [class@DongleFarm], or %NULL with
  *   @error set (%PK_ERROR_CONFIG)
  *
  * Since: 0.2
@@ -439,7 +442,9 @@ pk_dongle_farm_new_from_config (PkConfig  *config,
 
 /**
  * pk_dongle_farm_get_monitor:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
+ *
+ * (transfer none): the monitor the farm follows.
  *
  * Returns: (transfer none): the monitor the farm follows
  *
@@ -454,7 +459,7 @@ pk_dongle_farm_get_monitor (PkDongleFarm *self)
 
 /**
  * pk_dongle_farm_set_workers:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
  * @workers: (nullable): worker threads for the listeners, or %NULL to
  *   serve in the main context
  *
@@ -472,7 +477,7 @@ pk_dongle_farm_set_workers (PkDongleFarm *self,
 
 /**
  * pk_dongle_farm_set_state_store:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
  * @store: (nullable): where to record the listeners as nodes `dongle-N`
  *
  * Sets where listeners are recorded.
@@ -489,7 +494,9 @@ pk_dongle_farm_set_state_store (PkDongleFarm *self,
 
 /**
  * pk_dongle_farm_get_port_base:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
+ *
+ * The port of dongle N's listener is this plus N.
  *
  * Returns: the port of dongle N's listener is this plus N
  *
@@ -504,7 +511,7 @@ pk_dongle_farm_get_port_base (PkDongleFarm *self)
 
 /**
  * pk_dongle_farm_set_port_base:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
  * @port_base: the base (1-65535)
  *
  * Sets the port base: dongle N listens on @port_base + N.
@@ -522,7 +529,9 @@ pk_dongle_farm_set_port_base (PkDongleFarm *self,
 
 /**
  * pk_dongle_farm_get_listen_address:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
+ *
+ * The address the listeners bind.
  *
  * Returns: the address the listeners bind
  *
@@ -537,9 +546,9 @@ pk_dongle_farm_get_listen_address (PkDongleFarm *self)
 
 /**
  * pk_dongle_farm_set_listen_address:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
  * @address: an IPv4 or IPv6 address (`0.0.0.0`, `127.0.0.1`, `::`)
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets the address the listeners bind.
  *
@@ -570,7 +579,9 @@ pk_dongle_farm_set_listen_address (PkDongleFarm  *self,
 
 /**
  * pk_dongle_farm_get_routing:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
+ *
+ * Whether a dongle's routing is repaired before its listener starts.
  *
  * Returns: whether a dongle's routing is repaired before its listener starts
  *
@@ -585,7 +596,7 @@ pk_dongle_farm_get_routing (PkDongleFarm *self)
 
 /**
  * pk_dongle_farm_set_routing:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
  * @routing: whether to repair a dongle's routing before its listener starts
  * @backend: how ([enum@RoutingBackend])
  *
@@ -834,8 +845,8 @@ on_dongle_event (PkDongleMonitor *monitor,
 
 /**
  * pk_dongle_farm_start:
- * @self: a #PkDongleFarm
- * @error: return location for a #GError
+ * @self: a [class@DongleFarm]
+ * @error: return location for a `GError`
  *
  * Starts the monitor (if it does not run yet) and a listener for each
  * ready dongle, and from then on follows the dongles in the thread-default
@@ -880,7 +891,7 @@ disconnect (PkDongleFarm *self)
 
 /**
  * pk_dongle_farm_close:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
  *
  * Stops following the dongles and closes every listener and its sessions
  * now, recording each as stopped.
@@ -921,9 +932,9 @@ on_server_stopped (GObject      *source,
 
 /**
  * pk_dongle_farm_stop_async:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
  * @drain_timeout_ms: how long live sessions may go on
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: called when every listener has stopped
  * @user_data: data for @callback
  *
@@ -977,9 +988,11 @@ pk_dongle_farm_stop_async (PkDongleFarm        *self,
 
 /**
  * pk_dongle_farm_stop_finish:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
  * @result: the result
- * @error: return location for a #GError
+ * @error: return location for a `GError`
+ *
+ * Finishes the operation that `pk_dongle_farm_stop_async()` started.
  *
  * Returns: %TRUE once every listener has stopped
  *
@@ -997,7 +1010,9 @@ pk_dongle_farm_stop_finish (PkDongleFarm  *self,
 
 /**
  * pk_dongle_farm_get_n_listeners:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
+ *
+ * How many dongles have a listener now.
  *
  * Returns: how many dongles have a listener now
  *
@@ -1020,8 +1035,11 @@ pk_dongle_farm_get_n_listeners (PkDongleFarm *self)
 
 /**
  * pk_dongle_farm_get_server:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
  * @id: a dongle number
+ *
+ * (transfer none) (nullable): dongle @id's listener, or %NULL if it has none
+ * now.
  *
  * Returns: (transfer none) (nullable): dongle @id's listener, or %NULL if
  *   it has none now
@@ -1050,7 +1068,11 @@ compare_uint (gconstpointer a,
 
 /**
  * pk_dongle_farm_to_json:
- * @self: a #PkDongleFarm
+ * @self: a [class@DongleFarm]
+ *
+ * (transfer full): the listeners as a JSON array, by dongle number:
+ * `dongle`, `listen`, `port`, `interface`, `egress_ip`, `sessions_active`,
+ * `sessions_total`.
  *
  * Returns: (transfer full): the listeners as a JSON array, by dongle
  *   number: `dongle`, `listen`, `port`, `interface`, `egress_ip`,

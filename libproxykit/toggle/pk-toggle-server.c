@@ -618,7 +618,7 @@ handle_status (PkToggleServer    *self,
 
 /**
  * pk_toggle_server_set_state_store:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  * @store: (nullable): the state store a [class@DongleFarm] records its
  *   listeners in, or %NULL
  *
