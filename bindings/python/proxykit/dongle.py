@@ -68,22 +68,27 @@ class Dongle:
 
     @property
     def interface(self) -> Optional[str]:
+        """The network interface (``enx<mac>``), or ``None`` in mass-storage mode."""
         return _loop.run(lambda: string(lib.pk_dongle_get_interface(self._ptr)))
 
     @property
     def host_address(self) -> Optional[str]:
+        """The host's address on the dongle's subnet (``192.168.N.100``), or ``None``."""
         return _loop.run(lambda: string(lib.pk_dongle_get_host_address(self._ptr)))
 
     @property
     def gateway(self) -> Optional[str]:
+        """The dongle's own address (``192.168.N.1``), or ``None``."""
         return _loop.run(lambda: string(lib.pk_dongle_get_gateway(self._ptr)))
 
     @property
     def api_url(self) -> Optional[str]:
+        """The dongle's web API (``http://192.168.N.1``), or ``None``."""
         return take_string(self._get(lib.pk_dongle_dup_api_url))
 
     @property
     def mac_address(self) -> Optional[str]:
+        """The interface's MAC address, or ``None``."""
         return _loop.run(lambda: string(lib.pk_dongle_get_mac_address(self._ptr)))
 
     @property
@@ -93,14 +98,17 @@ class Dongle:
 
     @property
     def sysfs_path(self) -> Optional[str]:
+        """The USB device's sysfs path, or ``None`` for a dongle made by hand."""
         return _loop.run(lambda: string(lib.pk_dongle_get_sysfs_path(self._ptr)))
 
     @property
     def hub_path(self) -> Optional[str]:
+        """The hub it is plugged into (``1-1``), or ``None``."""
         return _loop.run(lambda: string(lib.pk_dongle_get_hub_path(self._ptr)))
 
     @property
     def hub_port(self) -> int:
+        """The hub port it is plugged into (1-based), or 0."""
         return self._get(lib.pk_dongle_get_hub_port)
 
     @property
@@ -110,6 +118,7 @@ class Dongle:
 
     @property
     def serial(self) -> Optional[str]:
+        """The USB serial number, or ``None``."""
         return _loop.run(lambda: string(lib.pk_dongle_get_serial(self._ptr)))
 
     def egress(self) -> Optional[Egress]:
@@ -157,16 +166,50 @@ class UsbMapEntry:
         self._ptr = _loop.wrap(lib.g_object_ref(ptr))
         return self
 
-    id = property(lambda self: lib.pk_usb_map_entry_get_id(self._ptr))
-    hub_path = property(lambda self: string(lib.pk_usb_map_entry_get_hub_path(self._ptr)))
-    hub_port = property(lambda self: lib.pk_usb_map_entry_get_hub_port(self._ptr))
-    usb_path = property(lambda self: string(lib.pk_usb_map_entry_get_usb_path(self._ptr)))
-    serial = property(lambda self: string(lib.pk_usb_map_entry_get_serial(self._ptr)))
-    mac_address = property(lambda self: string(lib.pk_usb_map_entry_get_mac_address(self._ptr)))
-    interface = property(lambda self: string(lib.pk_usb_map_entry_get_interface(self._ptr)))
-    usb_id = property(lambda self: string(lib.pk_usb_map_entry_get_usb_id(self._ptr)))
-    last_seen = property(lambda self: lib.pk_usb_map_entry_get_last_seen(self._ptr),
-                         doc='Unix time the dongle was last seen there.')
+    @property
+    def id(self):
+        """The dongle's number N."""
+        return lib.pk_usb_map_entry_get_id(self._ptr)
+
+    @property
+    def hub_path(self):
+        """The hub (``1-1``)."""
+        return string(lib.pk_usb_map_entry_get_hub_path(self._ptr))
+
+    @property
+    def hub_port(self):
+        """The port on the hub."""
+        return lib.pk_usb_map_entry_get_hub_port(self._ptr)
+
+    @property
+    def usb_path(self):
+        """The USB path (``1-1.3``)."""
+        return string(lib.pk_usb_map_entry_get_usb_path(self._ptr))
+
+    @property
+    def serial(self):
+        """The USB serial number, or ``None``."""
+        return string(lib.pk_usb_map_entry_get_serial(self._ptr))
+
+    @property
+    def mac_address(self):
+        """The MAC address of its interface, or ``None``."""
+        return string(lib.pk_usb_map_entry_get_mac_address(self._ptr))
+
+    @property
+    def interface(self):
+        """Its interface, or ``None``."""
+        return string(lib.pk_usb_map_entry_get_interface(self._ptr))
+
+    @property
+    def usb_id(self):
+        """``vendor:product``, or ``None``."""
+        return string(lib.pk_usb_map_entry_get_usb_id(self._ptr))
+
+    @property
+    def last_seen(self):
+        """Unix time the dongle was last seen there."""
+        return lib.pk_usb_map_entry_get_last_seen(self._ptr)
 
     @property
     def port_sysfs_path(self) -> str:
@@ -211,6 +254,7 @@ class UsbMap:
         _loop.run(lambda: errors.call(lib.pk_usb_map_import_seed, self._ptr, os.fsencode(path)))
 
     def remove(self, id: int) -> None:
+        """Forgets dongle ``id``."""
         _loop.run(lambda: errors.call(lib.pk_usb_map_remove, self._ptr, id))
 
     def lookup(self, id: int = 0, *, usb_path: Optional[str] = None,
@@ -226,6 +270,7 @@ class UsbMap:
         return _loop.run(lambda: UsbMapEntry._borrow(fn()))
 
     def entries(self) -> List[UsbMapEntry]:
+        """Every :class:`UsbMapEntry`, by dongle number."""
         def read():
             array = lib.pk_usb_map_list(self._ptr)
             out = [UsbMapEntry._borrow(array.pdata[i]) for i in range(array.len)]
@@ -234,6 +279,7 @@ class UsbMap:
         return _loop.run(read)
 
     def to_dict(self) -> Dict[str, object]:
+        """The map as it is stored (``{"version": 1, "dongles": {...}}``)."""
         return json.loads(take_string(_in_loop(lib.pk_usb_map_to_json, self._ptr)))
 
 
@@ -287,11 +333,13 @@ class DongleMonitor:
 
     @property
     def usb_map(self) -> Optional[UsbMap]:
+        """The :class:`UsbMap` discoveries are recorded in, or ``None``."""
         ptr = _in_loop(lib.pk_dongle_monitor_get_usb_map, self._ptr)
         return None if ptr == ffi.NULL else UsbMap._borrow(ptr)
 
     @property
     def modeswitch(self) -> bool:
+        """Whether mass-storage dongles are switched with ``usb_modeswitch``."""
         return bool(_in_loop(lib.pk_dongle_monitor_get_modeswitch, self._ptr))
 
     def scan(self) -> List[Dongle]:
@@ -305,6 +353,7 @@ class DongleMonitor:
         return self
 
     def stop(self) -> None:
+        """Stops following uevents; the dongles stay listed as they were."""
         _in_loop(lib.pk_dongle_monitor_stop, self._ptr)
 
     def __enter__(self) -> 'DongleMonitor':
@@ -321,6 +370,7 @@ class DongleMonitor:
         return _loop.run(lambda: _take_dongles(lib.pk_dongle_monitor_list_dongles(self._ptr)))
 
     def get(self, id: int) -> Optional[Dongle]:
+        """The dongle numbered ``id``, or ``None``."""
         def find():
             ptr = lib.pk_dongle_monitor_get_dongle(self._ptr, id)
             return None if ptr == ffi.NULL else Dongle._wrap(_loop.wrap(lib.g_object_ref(ptr)))
@@ -355,10 +405,12 @@ class RoutingDiagnosis:
 
     @property
     def healthy(self) -> bool:
+        """Whether the table, the rule and the metric are all as they should be."""
         return bool(self._dict['healthy'])
 
     @property
     def problems(self) -> List[str]:
+        """What is wrong, in words (empty when healthy)."""
         return list(self._dict['problems'])
 
     @property
@@ -368,9 +420,11 @@ class RoutingDiagnosis:
 
     @property
     def backend(self) -> str:
+        """``"rtnetlink"`` or ``"networkmanager"``: what was read and changed."""
         return self._dict['backend']
 
     def to_dict(self) -> Dict[str, object]:
+        """Every field: table, rule, metrics, main interface, NetworkManager profile..."""
         return dict(self._dict)
 
     def __str__(self) -> str:
@@ -400,11 +454,25 @@ class Routing:
         if rule_priority is not None:
             lib.pk_routing_set_rule_priority(self._ptr, rule_priority)
 
-    table = property(lambda self: lib.pk_routing_get_table(self._ptr))
-    metric = property(lambda self: lib.pk_routing_get_metric(self._ptr))
-    rule_priority = property(lambda self: lib.pk_routing_get_rule_priority(self._ptr))
-    backend = property(lambda self: string(lib.pk_routing_backend_to_string(
-        lib.pk_routing_get_backend(self._ptr))))
+    @property
+    def table(self):
+        """The routing table (N unless told otherwise)."""
+        return lib.pk_routing_get_table(self._ptr)
+
+    @property
+    def metric(self):
+        """The metric of the dongle's default route in the main table (200+N)."""
+        return lib.pk_routing_get_metric(self._ptr)
+
+    @property
+    def rule_priority(self):
+        """The priority of the rule ``from 192.168.N.100 lookup N`` (1000+N)."""
+        return lib.pk_routing_get_rule_priority(self._ptr)
+
+    @property
+    def backend(self):
+        """``"auto"``, ``"rtnetlink"`` or ``"networkmanager"``."""
+        return string(lib.pk_routing_backend_to_string( lib.pk_routing_get_backend(self._ptr)))
 
     def _run(self, start_fn, finish_fn, what, timeout):
         def start(cancellable, callback, data):
@@ -491,17 +559,26 @@ class DongleFarm(Service):
 
     @property
     def monitor(self) -> DongleMonitor:
+        """The :class:`DongleMonitor` the farm follows."""
         mon = DongleMonitor.__new__(DongleMonitor)
         mon._ptr = _loop.wrap(lib.g_object_ref(lib.pk_dongle_farm_get_monitor(self._ptr)))
         mon._config = None
         mon._connections = []
         return mon
 
-    port_base = property(lambda self: lib.pk_dongle_farm_get_port_base(self._ptr))
-    listen_address = property(lambda self: string(lib.pk_dongle_farm_get_listen_address(self._ptr)))
+    @property
+    def port_base(self):
+        """Dongle N listens on ``port_base + N`` (unless ``[dongle:N]`` says otherwise)."""
+        return lib.pk_dongle_farm_get_port_base(self._ptr)
+
+    @property
+    def listen_address(self):
+        """The address every dongle listener binds to."""
+        return string(lib.pk_dongle_farm_get_listen_address(self._ptr))
 
     @property
     def serving(self) -> bool:
+        """Whether :meth:`start` ran and :meth:`stop` did not yet."""
         return self._serving
 
     def start(self) -> 'DongleFarm':
@@ -539,6 +616,7 @@ class DongleFarm(Service):
 
     @property
     def n_listeners(self) -> int:
+        """How many dongles have a listener now."""
         return _in_loop(lib.pk_dongle_farm_get_n_listeners, self._ptr)
 
     def port(self, id: int) -> Optional[int]:
@@ -549,4 +627,5 @@ class DongleFarm(Service):
         return _loop.run(read)
 
     def to_dict(self) -> Dict[str, object]:
+        """The listeners by dongle: port, egress and state."""
         return json.loads(take_string(_in_loop(lib.pk_dongle_farm_to_json, self._ptr)))
