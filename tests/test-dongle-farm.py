@@ -137,6 +137,8 @@ def sh(*args, ns=None):
 testbed = UMockdev.Testbed.new()
 udev_env = dict(plain_env, UMOCKDEV_DIR=testbed.get_root_dir(), LD_PRELOAD='libumockdev-preload.so.0',
                 PROXYKIT_STATE_DIR=state_dir)
+# In the sanitizer build, umockdev's preload comes before ASan's runtime.
+udev_env['ASAN_OPTIONS'] = ':'.join(filter(None, [plain_env.get('ASAN_OPTIONS'), 'verify_asan_link_order=0']))
 
 root_hub = testbed.add_device('usb', 'usb1', None,
                               ['idVendor', '1d6b', 'idProduct', '0002', 'bDeviceClass', '09',
