@@ -437,7 +437,9 @@ try:
         f.write('')
     conf2 = os.path.join(tmp, 'modeswitch.conf')
     with open(conf) as src, open(conf2, 'w') as dst:
-        dst.write(src.read().replace('[dongles]\n', '[dongles]\nmodeswitch = true\n'))
+        # and [dongle:11] lets in only clients from a network we are not on
+        dst.write(src.read().replace('[dongles]\n', '[dongles]\nmodeswitch = true\n')
+                  .replace('[dongle:11]\n', '[dongle:11]\nallow = 10.9.9.0/24\n'))
     env = dict(udev_env, PATH=bindir + ':' + udev_env['PATH'])
     socks = subprocess.Popen([pk_socks, '-c', conf2, '--dongles', '--workers', '1'], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -448,6 +450,19 @@ try:
           '-p' in args and args[args.index('-p') + 1] in ('1f01', '0x1f01') and
           '55534243123456780000000000000011062000000100000000000000000000' in args,
           f'usb_modeswitch -v 12d1 -p 1f01 with the E8372h message: {args}')
+
+    def handshake(port):
+        try:
+            s, f, peer = socks_connect(port, f'192.168.{port % 100}.1')
+        except (AssertionError, OSError):
+            return None
+        f.close()
+        s.close()
+        return peer
+
+    wait_for(lambda: connectable(10011) and connectable(10112), 'the listeners are back')
+    check(handshake(10011) is None, '[dongle:11] allow: a client outside the allowlist is refused')
+    check(handshake(10112) == '192.168.12.100', 'dongle 12 without an allowlist of its own still serves')
     socks.send_signal(signal.SIGTERM)
     socks.wait(timeout=30)
 except BaseException:
