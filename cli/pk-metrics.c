@@ -21,6 +21,9 @@
 #define DEFAULT_DIR PK_LOCALSTATEDIR "/lib/proxykit/metrics"
 #define DEFAULT_LISTEN "127.0.0.1:9110"
 #define HOUR_US (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
+/* 9999-12-31T23:59:59Z, the last second GDateTime can represent: a bound
+ * that keeps every time in microseconds far from gint64 overflow */
+#define MAX_UNIX_SECONDS 253402300799.0
 
 static char *opt_config;
 static char *opt_dir;
@@ -634,13 +637,20 @@ parse_time (const char *text,
   secs = g_ascii_strtod (text, &end);
   if (*end == '\0' && end != text)
     {
+      /* "nan" fails both comparisons; "inf" and 1e20 the second */
+      if (!(secs >= 0 && secs <= MAX_UNIX_SECONDS))
+        return FALSE;
       *out_us = (gint64) (secs * G_USEC_PER_SEC);
       return TRUE;
     }
-  /* a duration: that long ago */
+  /* a duration: that long ago, and not before 1970 */
   if (parse_duration (text, &ms, NULL))
     {
-      *out_us = g_get_real_time () - (gint64) ms * 1000;
+      gint64 now = g_get_real_time ();
+
+      if (ms > (guint64) (now / 1000))
+        return FALSE;
+      *out_us = now - (gint64) ms * 1000;
       return TRUE;
     }
   /* "2025-08-20 14:30" (local time), "2025-08-20T14:30:00Z", ... */
@@ -723,7 +733,13 @@ on_history (SoupServer        *server,
   if (!parse_time (since_s ? since_s : "1h", &since) || (until_s && !parse_time (until_s, &until)))
     {
       reply (msg, 400, "text/plain",
-             g_strdup ("since/until: unix seconds, ISO 8601, 'YYYY-MM-DD HH:MM' or a duration ago (1h)\n"));
+             g_strdup ("since/until: unix seconds (0 to 253402300799), ISO 8601, 'YYYY-MM-DD HH:MM' "
+                       "or a duration ago (1h)\n"));
+      return;
+    }
+  if (until < since)
+    {
+      reply (msg, 400, "text/plain", g_strdup ("until is before since\n"));
       return;
     }
   if (res == NULL || strcmp (res, "raw") == 0)

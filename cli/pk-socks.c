@@ -562,6 +562,27 @@ write_port_file (App *app)
     pk_cli_die (PK_CLI_EXIT_FAILURE, "--port-file: %s", error->message);
 }
 
+/* What start_listener() refuses, a reload refuses too: emptying the
+ * users file must not turn a public listener into an open proxy. */
+static gboolean
+reload_keeps_access (App            *app,
+                     Listener       *l,
+                     PkSocksServer  *trial,
+                     GError        **error)
+{
+  gboolean allow_open = FALSE;
+
+  if (!get_boolean (app, l->section, "allow-open", opt_allow_open, &allow_open, error))
+    return FALSE;
+  if (pk_socks_server_is_listening_on_loopback_only (l->server) || allow_open ||
+      pk_socks_server_get_auth_required (trial) || pk_socks_server_has_allowlist (trial))
+    return TRUE;
+  g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
+               "the new settings have neither users nor a client allowlist, and the listener is "
+               "not on loopback: anyone who can reach it could use it (set allow-open = true if that is meant)");
+  return FALSE;
+}
+
 static gboolean
 on_reload (gpointer data)
 {
@@ -603,7 +624,7 @@ on_reload (gpointer data)
         Listener trial = *l;
 
         trial.server = scratch;
-        if (!configure_access (app, &trial, &error) ||
+        if (!configure_access (app, &trial, &error) || !reload_keeps_access (app, l, scratch, &error) ||
             !configure_access (app, l, &error) || !pk_socks_server_reload (l->server, &error))
           g_warning ("reload of listener %s: %s; its users and lists stay as they were",
                      l->name, error->message);

@@ -355,7 +355,7 @@ pk_dongle_monitor_set_usb_map (PkDongleMonitor *self,
  * pk_dongle_monitor_get_usb_map:
  * @self: a [class@DongleMonitor]
  *
- * (transfer none) (nullable): the USB map, or %NULL.
+ * The USB map, or %NULL.
  *
  * Returns: (transfer none) (nullable): the USB map, or %NULL
  *
@@ -896,7 +896,7 @@ compare_dongles (gconstpointer a,
  * pk_dongle_monitor_list_dongles:
  * @self: a [class@DongleMonitor]
  *
- * (transfer full) (element-type PkDongle): the dongles, numbered ones first
+ * The dongles, numbered ones first
  * by number, then the others by USB path.
  *
  * Returns: (transfer full) (element-type PkDongle): the dongles, numbered
@@ -926,7 +926,7 @@ pk_dongle_monitor_list_dongles (PkDongleMonitor *self)
  * @self: a [class@DongleMonitor]
  * @id: a dongle number
  *
- * (transfer none) (nullable): the dongle numbered @id, or %NULL.
+ * The dongle numbered @id, or %NULL.
  *
  * Returns: (transfer none) (nullable): the dongle numbered @id, or %NULL
  *
@@ -965,7 +965,7 @@ pk_dongle_monitor_get_dongle (PkDongleMonitor *self,
  * pk_dongle_monitor_to_json:
  * @self: a [class@DongleMonitor]
  *
- * (transfer full): the dongles as a JSON array of the objects
+ * The dongles as a JSON array of the objects
  * `pk_dongle_to_json()` gives, in the order of
  * `pk_dongle_monitor_list_dongles()`.
  *

@@ -546,7 +546,7 @@ pk_dongle_get_mode (PkDongle *self)
  * pk_dongle_get_interface:
  * @self: a [class@Dongle]
  *
- * (nullable): its network interface, or %NULL.
+ * Its network interface, or %NULL.
  *
  * Returns: (nullable): its network interface, or %NULL
  *
@@ -563,7 +563,7 @@ pk_dongle_get_interface (PkDongle *self)
  * pk_dongle_get_host_address:
  * @self: a [class@Dongle]
  *
- * (nullable): the host's IPv4 address on its interface, or %NULL.
+ * The host's IPv4 address on its interface, or %NULL.
  *
  * Returns: (nullable): the host's IPv4 address on its interface, or %NULL
  *
@@ -580,7 +580,7 @@ pk_dongle_get_host_address (PkDongle *self)
  * pk_dongle_get_gateway:
  * @self: a [class@Dongle]
  *
- * (nullable): the dongle's own address (`192.168.N.1`), or %NULL while the
+ * The dongle's own address (`192.168.N.1`), or %NULL while the
  * host has no address on its subnet.
  *
  * Returns: (nullable): the dongle's own address (`192.168.N.1`), or %NULL
@@ -617,7 +617,7 @@ pk_dongle_dup_api_url (PkDongle *self)
  * pk_dongle_get_mac_address:
  * @self: a [class@Dongle]
  *
- * (nullable): the MAC address of its interface, or %NULL.
+ * The MAC address of its interface, or %NULL.
  *
  * Returns: (nullable): the MAC address of its interface, or %NULL
  *
@@ -634,7 +634,7 @@ pk_dongle_get_mac_address (PkDongle *self)
  * pk_dongle_get_usb_path:
  * @self: a [class@Dongle]
  *
- * (nullable): its USB device name (`1-1.3`), or %NULL for a dongle made by
+ * Its USB device name (`1-1.3`), or %NULL for a dongle made by
  * hand.
  *
  * Returns: (nullable): its USB device name (`1-1.3`), or %NULL for a
@@ -653,7 +653,7 @@ pk_dongle_get_usb_path (PkDongle *self)
  * pk_dongle_get_sysfs_path:
  * @self: a [class@Dongle]
  *
- * (nullable): the sysfs path of its USB device, or %NULL.
+ * The sysfs path of its USB device, or %NULL.
  *
  * Returns: (nullable): the sysfs path of its USB device, or %NULL
  *
@@ -670,7 +670,7 @@ pk_dongle_get_sysfs_path (PkDongle *self)
  * pk_dongle_get_hub_path:
  * @self: a [class@Dongle]
  *
- * (nullable): the hub it is plugged into (`1-1`, or `usb1` for the root
+ * The hub it is plugged into (`1-1`, or `usb1` for the root
  * hub), or %NULL.
  *
  * Returns: (nullable): the hub it is plugged into (`1-1`, or `usb1` for
@@ -740,7 +740,7 @@ pk_dongle_get_product_id (PkDongle *self)
  * pk_dongle_dup_usb_id:
  * @self: a [class@Dongle]
  *
- * (transfer full) (nullable): `vendor:product` as lsusb prints it
+ * `vendor:product` as lsusb prints it
  * (`12d1:14db`), or %NULL for a dongle made by hand.
  *
  * Returns: (transfer full) (nullable): `vendor:product` as lsusb prints it
@@ -761,7 +761,7 @@ pk_dongle_dup_usb_id (PkDongle *self)
  * pk_dongle_get_serial:
  * @self: a [class@Dongle]
  *
- * (nullable): the USB serial number, or %NULL.
+ * The USB serial number, or %NULL.
  *
  * Returns: (nullable): the USB serial number, or %NULL
  *

@@ -247,7 +247,7 @@ pk_routing_diagnosis_get_healthy (PkRoutingDiagnosis *self)
  * pk_routing_diagnosis_get_problems:
  * @self: a [class@RoutingDiagnosis]
  *
- * (transfer none) (array zero-terminated=1): what is wrong, one sentence
+ * What is wrong, one sentence
  * each (empty when healthy), such as `table 11 has no default route via
  * 192.168.11.1 dev enx0c5b8f279a64`.
  *
@@ -268,7 +268,7 @@ pk_routing_diagnosis_get_problems (PkRoutingDiagnosis *self)
  * pk_routing_diagnosis_get_actions:
  * @self: a [class@RoutingDiagnosis]
  *
- * (transfer none) (array zero-terminated=1): what a repair did, one line
+ * What a repair did, one line
  * each (empty for a plain diagnosis or when nothing was wrong).
  *
  * Returns: (transfer none) (array zero-terminated=1): what a repair did,
@@ -466,7 +466,7 @@ pk_routing_diagnosis_get_takes_default (PkRoutingDiagnosis *self)
  * pk_routing_diagnosis_get_connection_id:
  * @self: a [class@RoutingDiagnosis]
  *
- * (nullable): the NetworkManager connection profile active on the interface,
+ * The NetworkManager connection profile active on the interface,
  * or %NULL where NetworkManager does not manage it.
  *
  * Returns: (nullable): the NetworkManager connection profile active on the
@@ -485,7 +485,7 @@ pk_routing_diagnosis_get_connection_id (PkRoutingDiagnosis *self)
  * pk_routing_diagnosis_to_string:
  * @self: a [class@RoutingDiagnosis]
  *
- * (transfer full): one line, `dongle 11 routing: ok (rtnetlink)` or `dongle
+ * One line, `dongle 11 routing: ok (rtnetlink)` or `dongle
  * 11 routing: <problem>; <problem>`, followed by the actions of a repair,
  * one per line.
  *
@@ -778,7 +778,7 @@ pk_routing_init (PkRouting *self)
  * pk_routing_new:
  * @dongle: the dongle to route
  *
- * (transfer full): a new [class@Routing] for @dongle, with table N, metric
+ * A new [class@Routing] for @dongle, with table N, metric
  * %PK_ROUTING_METRIC_BASE + N and rule priority
  * %PK_ROUTING_RULE_PRIORITY_BASE + N.
  *
@@ -799,7 +799,7 @@ pk_routing_new (PkDongle *dongle)
  * pk_routing_get_dongle:
  * @self: a [class@Routing]
  *
- * (transfer none): the dongle.
+ * The dongle.
  *
  * Returns: (transfer none): the dongle
  *

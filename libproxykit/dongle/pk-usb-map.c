@@ -158,7 +158,7 @@ hub_path_is_valid (const char *hub)
  * @hub_path: the hub, such as `1-1` (`usb1` for the root hub)
  * @hub_port: the port on it (1-255)
  *
- * (transfer full): a new [class@UsbMapEntry], its USB path derived from the
+ * A new [class@UsbMapEntry], its USB path derived from the
  * hub and port.
  *
  * Returns: (transfer full): a new [class@UsbMapEntry], its USB path derived
@@ -257,7 +257,7 @@ pk_usb_map_entry_get_usb_path (PkUsbMapEntry *self)
  * pk_usb_map_entry_get_serial:
  * @self: a [class@UsbMapEntry]
  *
- * (nullable): the USB serial number last seen, or %NULL.
+ * The USB serial number last seen, or %NULL.
  *
  * Returns: (nullable): the USB serial number last seen, or %NULL
  *
@@ -274,7 +274,7 @@ pk_usb_map_entry_get_serial (PkUsbMapEntry *self)
  * pk_usb_map_entry_get_mac_address:
  * @self: a [class@UsbMapEntry]
  *
- * (nullable): the MAC address of its interface last seen, or %NULL.
+ * The MAC address of its interface last seen, or %NULL.
  *
  * Returns: (nullable): the MAC address of its interface last seen, or %NULL
  *
@@ -291,7 +291,7 @@ pk_usb_map_entry_get_mac_address (PkUsbMapEntry *self)
  * pk_usb_map_entry_get_interface:
  * @self: a [class@UsbMapEntry]
  *
- * (nullable): its network interface last seen, or %NULL.
+ * Its network interface last seen, or %NULL.
  *
  * Returns: (nullable): its network interface last seen, or %NULL
  *
@@ -308,7 +308,7 @@ pk_usb_map_entry_get_interface (PkUsbMapEntry *self)
  * pk_usb_map_entry_get_usb_id:
  * @self: a [class@UsbMapEntry]
  *
- * (nullable): `vendor:product` last seen (`12d1:14db`), or %NULL.
+ * `vendor:product` last seen (`12d1:14db`), or %NULL.
  *
  * Returns: (nullable): `vendor:product` last seen (`12d1:14db`), or %NULL
  *
@@ -475,7 +475,7 @@ pk_usb_map_new (PkStateStore *store)
  * pk_usb_map_get_store:
  * @self: a [class@UsbMap]
  *
- * (transfer none) (nullable): the state store the map is kept in.
+ * The state store the map is kept in.
  *
  * Returns: (transfer none) (nullable): the state store the map is kept in
  *
@@ -522,7 +522,7 @@ compare_entries (gconstpointer a,
  * pk_usb_map_list:
  * @self: a [class@UsbMap]
  *
- * (transfer container) (element-type PkUsbMapEntry): the entries, sorted by
+ * The entries, sorted by
  * dongle number.
  *
  * Returns: (transfer container) (element-type PkUsbMapEntry): the entries,
@@ -1158,7 +1158,7 @@ pk_usb_map_import_seed (PkUsbMap    *self,
  * @self: a [class@UsbMap]
  * @id: a dongle number
  *
- * (transfer none) (nullable): the entry of dongle @id, or %NULL.
+ * The entry of dongle @id, or %NULL.
  *
  * Returns: (transfer none) (nullable): the entry of dongle @id, or %NULL
  *
@@ -1177,7 +1177,7 @@ pk_usb_map_lookup (PkUsbMap *self,
  * @self: a [class@UsbMap]
  * @usb_path: a USB device path such as `1-1.3`
  *
- * (transfer none) (nullable): the entry of the dongle last seen on that
+ * The entry of the dongle last seen on that
  * port, or %NULL.
  *
  * Returns: (transfer none) (nullable): the entry of the dongle last seen
@@ -1206,7 +1206,7 @@ pk_usb_map_lookup_by_usb_path (PkUsbMap   *self,
  * @self: a [class@UsbMap]
  * @mac_address: a MAC address such as `0c:5b:8f:27:9a:64`
  *
- * (transfer none) (nullable): the entry of the dongle last seen with that
+ * The entry of the dongle last seen with that
  * MAC address (case does not matter), or %NULL.
  *
  * Returns: (transfer none) (nullable): the entry of the dongle last seen

@@ -444,7 +444,7 @@ pk_dongle_farm_new_from_config (PkConfig  *config,
  * pk_dongle_farm_get_monitor:
  * @self: a [class@DongleFarm]
  *
- * (transfer none): the monitor the farm follows.
+ * The monitor the farm follows.
  *
  * Returns: (transfer none): the monitor the farm follows
  *
@@ -1038,7 +1038,7 @@ pk_dongle_farm_get_n_listeners (PkDongleFarm *self)
  * @self: a [class@DongleFarm]
  * @id: a dongle number
  *
- * (transfer none) (nullable): dongle @id's listener, or %NULL if it has none
+ * Dongle @id's listener, or %NULL if it has none
  * now.
  *
  * Returns: (transfer none) (nullable): dongle @id's listener, or %NULL if
@@ -1070,7 +1070,7 @@ compare_uint (gconstpointer a,
  * pk_dongle_farm_to_json:
  * @self: a [class@DongleFarm]
  *
- * (transfer full): the listeners as a JSON array, by dongle number:
+ * The listeners as a JSON array, by dongle number:
  * `dongle`, `listen`, `port`, `interface`, `egress_ip`, `sessions_active`,
  * `sessions_total`.
  *
