@@ -18,7 +18,7 @@
 
 #include "pk-cli-common.h"
 
-#define DEFAULT_DIR PK_LOCALSTATEDIR "/lib/proxykit/metrics"
+#define DEFAULT_DIR PK_STATE_DIR "/metrics"
 #define DEFAULT_LISTEN "127.0.0.1:9110"
 #define HOUR_US (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
 /* 9999-12-31T23:59:59Z, the last second GDateTime can represent: a bound
@@ -594,6 +594,13 @@ on_reload (gpointer data)
   g_autoptr(GError) error = NULL;
   const char *path = opt_config ? opt_config : g_getenv ("PROXYKIT_CONFIG");
 
+  /* serve without --record evaluates no rules; SIGHUP must not kill it
+   * (systemctl reload of the unit sends it whatever the flags). */
+  if (app->recorder == NULL)
+    {
+      g_message ("reload: nothing to reload without --record");
+      return G_SOURCE_CONTINUE;
+    }
   pk_cli_sd_notify ("RELOADING=1");
   if (path == NULL || *path == '\0')
     path = g_file_test (PK_CLI_DEFAULT_CONFIG, G_FILE_TEST_EXISTS) ? PK_CLI_DEFAULT_CONFIG : NULL;
@@ -803,6 +810,8 @@ run_serve (App *app)
   if (address == NULL)
     pk_cli_usage_error ("--listen '%s': %s", listen, error->message);
 
+  /* before "serving" is logged, so that whoever waits for it may signal */
+  pk_cli_handle_signals (on_stop, on_reload, app);
   soup_server_add_handler (server, "/metrics", on_metrics, app, NULL);
   soup_server_add_handler (server, "/api/history", on_history, app, NULL);
   soup_server_add_handler (server, "/api/sample", on_sample, app, NULL);
@@ -818,7 +827,6 @@ run_serve (App *app)
 
   if (opt_record)
     start_recording (app);
-  pk_cli_handle_signals (on_stop, opt_record ? on_reload : NULL, app);
   pk_cli_sd_watchdog_start (NULL, NULL);
   pk_cli_sd_notifyf ("READY=1\nSTATUS=serving on %s", listen);
   g_main_loop_run (app->loop);
