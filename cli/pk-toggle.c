@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "pk-cli-common.h"
+#include "pk-toggle-dongles.h"
 
 /* Exit status when a toggle was refused (busy, cooldown, limit): the
  * caller may try again later. */
@@ -76,10 +77,6 @@ static const char * const toggle_keys[] = {
   "dongles", "method", "escalation", "cooldown", "max_concurrent", "settle",
   "poll_interval", "timeout", "request_timeout", "unchanged_polls", "state_dir",
   "socks_host", "username", "password", "token_file", "allow_get", NULL
-};
-
-static const char * const dongle_keys[] = {
-  "api", "address", "interface", "fwmark", "username", "password", "socks_host", "socks_port", NULL
 };
 
 typedef struct {
@@ -402,7 +399,7 @@ load_settings (Setup   *s,
           g_autofree char *where = pk_config_describe (s->config, section, NULL);
           FAIL (FALSE, "%s: '%s' is not a dongle number (0-255)", where ? where : section, sections[i]);
         }
-      if (!pk_config_check_keys (s->config, section, dongle_keys, error))
+      if (!pk_config_check_keys (s->config, section, pk_dongle_get_config_keys (), error))
         return FALSE;
     }
 
@@ -817,6 +814,12 @@ query_done (Query *q)
 }
 
 static void
+query_part_done (gpointer data)
+{
+  query_done (data);
+}
+
+static void
 on_status (GObject      *source,
            GAsyncResult *res,
            gpointer      user_data)
@@ -904,8 +907,10 @@ print_query_text (Query *q)
     {
       const char *wan_ip = json_object_get_null_member (o, "wan_ip") ? "-" : json_object_get_string_member (o, "wan_ip");
 
-      printf ("dongle %-3u  %-13s  %-15s  %s", q->dongle->id, json_object_get_string_member (o, "state"),
-              wan_ip, q->dongle->api);
+      g_autofree char *usb = pk_toggle_dongles_status_text (o);
+
+      printf ("dongle %-3u  %-13s  %-15s  %s  %s", q->dongle->id, json_object_get_string_member (o, "state"),
+              wan_ip, q->dongle->api, usb);
       if (json_object_has_member (o, "error"))
         printf ("  (%s)", json_object_get_string_member (o, "error"));
       printf ("\n");
@@ -947,6 +952,7 @@ run_queries (App *app)
   g_autoptr(GPtrArray) selected = selected_dongles (app);
   g_autoptr(GPtrArray) queries = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(JsonNode) out = json_node_new (JSON_NODE_ARRAY);
+  g_autoptr(PkDongleMonitor) monitor = opt_status ? pk_toggle_dongles_scan (app->s->config) : NULL;
   JsonArray *array = json_array_new ();
 
   app->pending = selected->len;
@@ -964,8 +970,10 @@ run_queries (App *app)
       g_ptr_array_add (queries, q);
       if (opt_status)
         {
-          q->pending = 1;
+          /* The modem's state, and the dongle's USB side and routing. */
+          q->pending = 2;
           pk_modem_get_status_async (PK_MODEM (d->modem), NULL, on_status, q);
+          pk_toggle_dongles_status (monitor, d->id, q->obj, query_part_done, q);
         }
       else
         {
@@ -1068,6 +1076,12 @@ run_server (App        *app,
   pk_toggle_server_set_default_method (app->server, app->s->method);
   pk_toggle_server_set_token (app->server, app->s->token);
   pk_toggle_server_set_allow_get (app->server, app->s->allow_get);
+  /* With the farm's listeners ([dongles] auto), /proxy-info lists those. */
+  if (pk_dongle_farm_config_enabled (app->s->config, NULL))
+    {
+      g_autoptr(PkStateStore) store = pk_state_store_new_from_config (app->s->config, "dongles");
+      pk_toggle_server_set_state_store (app->server, store);
+    }
   serve_dongles (app, app->s);
   if (!pk_toggle_server_listen (app->server, listen, &error))
     {
@@ -1105,10 +1119,22 @@ main (int    argc,
       "Exit status: 0 new IP (or status shown), 1 failed (IP unchanged, modem unreachable),\n"
       "2 bad flag or configuration, 3 refused (busy, cooldown, too many toggles at once).\n");
   g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_main_entries (context, pk_toggle_dongles_entries, NULL);
   pk_cli_parse_options (context, &argc, &argv);
 
   if (opt_version)
     pk_cli_print_version ();
+
+  /* --discover and --routing: USB and routing, no modem. */
+  if (pk_toggle_dongles_mode ())
+    {
+      g_autoptr(PkConfig) config = NULL;
+
+      if (opt_status || opt_info || opt_serve != NULL || opt_check)
+        pk_cli_usage_error ("--discover and --routing exclude --status, --info, --serve and --check");
+      config = pk_cli_load_config (opt_config);
+      return pk_toggle_dongles_run (config, opt_ids, opt_all, opt_json);
+    }
 
   modes = (opt_status ? 1 : 0) + (opt_info ? 1 : 0) + (opt_serve != NULL ? 1 : 0) + (opt_check ? 1 : 0);
   if (modes > 1)

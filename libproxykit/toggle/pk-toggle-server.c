@@ -19,7 +19,9 @@
  * - `GET /status` lists the dongles with their state, WAN IP, whether
  *   they toggle now, their cooldown and their last toggle.
  * - `GET /proxy-info` lists each dongle's SOCKS endpoint (host, port,
- *   egress IP).
+ *   egress IP). With a state store ([method@ToggleServer.set_state_store])
+ *   it lists exactly the listeners a [class@DongleFarm] runs: the
+ *   `dongle-N` nodes that are online and whose process lives.
  * - `GET /metrics` serves counters in the Prometheus text format.
  *
  * Anything else is a 404 with a JSON body; other methods a 405.
@@ -52,7 +54,9 @@
 
 #include "pk-error.h"
 #include "pk-http-listener-private.h"
+#include "pk-netif-private.h"
 #include "pk-prom-private.h"
+#include "pk-state-store.h"
 #include "pk-toggle-private.h"
 #include "pk-toggle-server.h"
 #include "pk-util-private.h"
@@ -91,6 +95,7 @@ struct _PkToggleServer
   guint16 port;
   char *token;          /* bearer token of /toggle and /proxy-info, or NULL */
   gboolean allow_get;   /* GET /toggle/N changes state, for older clients */
+  PkStateStore *store;  /* the farm's listeners, for /proxy-info */
 };
 
 G_DEFINE_FINAL_TYPE (PkToggleServer, pk_toggle_server, G_TYPE_OBJECT)
@@ -112,6 +117,7 @@ pk_toggle_server_finalize (GObject *object)
 
   pk_toggle_server_stop (self);
   g_clear_pointer (&self->token, g_free);
+  g_clear_object (&self->store);
   g_hash_table_unref (self->dongles);
   g_array_unref (self->ids);
 
@@ -666,6 +672,108 @@ handle_status (PkToggleServer    *self,
 
 /* --- /proxy-info --- */
 
+/**
+ * pk_toggle_server_set_state_store:
+ * @self: a [class@ToggleServer]
+ * @store: (nullable): the state store a [class@DongleFarm] records its
+ *   listeners in, or %NULL
+ *
+ * With a store, `/proxy-info` lists exactly the dongle listeners that run
+ * now (nodes `dongle-N` online, with a live process), with the port each
+ * really listens on, instead of each configured dongle's port.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_server_set_state_store (PkToggleServer *self,
+                                  PkStateStore   *store)
+{
+  g_return_if_fail (PK_IS_TOGGLE_SERVER (self));
+  g_set_object (&self->store, store);
+}
+
+typedef struct {
+  guint id;
+  char *egress_ip;
+  guint16 port;
+} Listener;
+
+static void
+listener_free (Listener *l)
+{
+  g_free (l->egress_ip);
+  g_free (l);
+}
+
+/* The dongle listeners recorded in the store that run now. */
+static GPtrArray *
+live_listeners (PkToggleServer *self)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_free);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) names = pk_state_store_list (self->store, &error);
+
+  if (names == NULL)
+    {
+      g_warning ("/proxy-info: %s", error->message);
+      return out;
+    }
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autoptr(PkNodeState) node = NULL;
+      const char *listen, *colon;
+      guint64 port;
+      Listener *l;
+
+      if (!g_str_has_prefix (names[i], "dongle-"))
+        continue;
+      node = pk_state_store_load (self->store, names[i], NULL);
+      if (node == NULL || pk_node_state_get_dongle_id (node) == 0 ||
+          pk_node_state_get_status (node) != PK_NODE_STATUS_ONLINE ||
+          (listen = pk_node_state_get_socks_listen (node)) == NULL ||
+          (colon = strrchr (listen, ':')) == NULL ||
+          !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL) ||
+          !pk_process_is_alive (pk_node_state_get_socks_pid (node), NULL))
+        continue;
+      l = g_new0 (Listener, 1);
+      l->id = pk_node_state_get_dongle_id (node);
+      l->egress_ip = g_strdup (pk_node_state_get_dongle_address (node));
+      l->port = (guint16) port;
+      g_ptr_array_add (out, l);
+    }
+  return out;
+}
+
+static int
+compare_listeners (gconstpointer a,
+                   gconstpointer b)
+{
+  const Listener *x = *(Listener * const *) a, *y = *(Listener * const *) b;
+
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void
+add_proxy (JsonBuilder *b,
+           guint        id,
+           const char  *host,
+           guint16      port,
+           const char  *egress_ip)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "dongle");
+  json_builder_add_int_value (b, id);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "socks5");
+  json_builder_set_member_name (b, "host");
+  host ? json_builder_add_string_value (b, host) : json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "port");
+  json_builder_add_int_value (b, port);
+  json_builder_set_member_name (b, "egress_ip");
+  egress_ip ? json_builder_add_string_value (b, egress_ip) : json_builder_add_null_value (b);
+  json_builder_end_object (b);
+}
+
 static void
 handle_proxy_info (PkToggleServer    *self,
                    SoupServerMessage *msg)
@@ -685,25 +793,28 @@ handle_proxy_info (PkToggleServer    *self,
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "proxies");
   json_builder_begin_array (b);
-  for (guint i = 0; i < self->ids->len; i++)
+  if (self->store != NULL)
     {
-      guint id = g_array_index (self->ids, guint, i);
-      Dongle *d = g_hash_table_lookup (self->dongles, GUINT_TO_POINTER (id));
-      const char *host = d->socks_host != NULL ? d->socks_host : local_host;
+      g_autoptr(GPtrArray) live = live_listeners (self);
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "dongle");
-      json_builder_add_int_value (b, id);
-      json_builder_set_member_name (b, "type");
-      json_builder_add_string_value (b, "socks5");
-      json_builder_set_member_name (b, "host");
-      host ? json_builder_add_string_value (b, host) : json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "port");
-      json_builder_add_int_value (b, d->socks_port);
-      json_builder_set_member_name (b, "egress_ip");
-      d->egress_ip ? json_builder_add_string_value (b, d->egress_ip) : json_builder_add_null_value (b);
-      json_builder_end_object (b);
+      g_ptr_array_sort (live, compare_listeners);
+      for (guint i = 0; i < live->len; i++)
+        {
+          Listener *l = g_ptr_array_index (live, i);
+          Dongle *d = g_hash_table_lookup (self->dongles, GUINT_TO_POINTER (l->id));
+          const char *host = d != NULL && d->socks_host != NULL ? d->socks_host : local_host;
+
+          add_proxy (b, l->id, host, l->port, l->egress_ip);
+        }
     }
+  else
+    for (guint i = 0; i < self->ids->len; i++)
+      {
+        guint id = g_array_index (self->ids, guint, i);
+        Dongle *d = g_hash_table_lookup (self->dongles, GUINT_TO_POINTER (id));
+
+        add_proxy (b, id, d->socks_host != NULL ? d->socks_host : local_host, d->socks_port, d->egress_ip);
+      }
   json_builder_end_array (b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
