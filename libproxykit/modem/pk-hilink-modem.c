@@ -18,8 +18,9 @@
  *
  * Every connection leaves through the modem's [class@Egress], so that
  * dongles that all answer on 192.168.8.1 stay apart: the source address
- * is pinned with `SoupSession:local-address`, and the interface, mark and
- * TTL are applied when libsoup creates the socket.
+ * is pinned with `SoupSession:local-address`, the interface, mark and
+ * TTL are applied when libsoup creates the socket, and no proxy from the
+ * environment is used.
  *
  * Errors the device reports (`<error><code>N</code></error>`) become
  * %PK_ERROR_MODEM (%PK_ERROR_BUSY for 100004, %PK_ERROR_AUTH_FAILED for
@@ -44,6 +45,7 @@
 
 #include <libsoup/soup.h>
 
+#include "pk-egress-soup-private.h"
 #include "pk-error.h"
 #include "pk-hilink-modem.h"
 #include "pk-hilink-xml-private.h"
@@ -56,7 +58,6 @@ struct _PkHilinkModem
 
   char *base_url;
   PkEgress *egress;
-  PkEgress *socket_egress;   /* the egress without its address, or NULL */
   char *username;
   char *password;
   guint timeout_ms;
@@ -109,7 +110,6 @@ pk_hilink_modem_finalize (GObject *object)
   g_clear_object (&self->session);
   g_clear_pointer (&self->base_url, g_free);
   g_clear_object (&self->egress);
-  g_clear_object (&self->socket_egress);
   g_clear_pointer (&self->username, g_free);
   if (self->password != NULL)
     memset (self->password, 0, strlen (self->password));
@@ -188,37 +188,17 @@ static void
 pk_hilink_modem_constructed (GObject *object)
 {
   PkHilinkModem *self = PK_HILINK_MODEM (object);
-  g_autoptr(GSocketAddress) local = NULL;
 
   G_OBJECT_CLASS (pk_hilink_modem_parent_class)->constructed (object);
 
   if (self->egress == NULL)
     self->egress = pk_egress_new ();
 
-  /* libsoup binds the source address itself; the rest of the egress
-   * (interface, mark, TTL) is applied to each new socket in
-   * on_network_event(). */
-  if (pk_egress_get_address (self->egress) != NULL)
-    {
-      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (pk_egress_get_address (self->egress));
-      local = g_inet_socket_address_new (inet, 0);
-    }
-  if (pk_egress_get_interface (self->egress) != NULL ||
-      pk_egress_get_fwmark (self->egress) != 0 ||
-      pk_egress_get_ttl (self->egress) != 0)
-    self->socket_egress = pk_egress_new_full (NULL,
-                                              pk_egress_get_interface (self->egress),
-                                              pk_egress_get_fwmark (self->egress),
-                                              pk_egress_get_ttl (self->egress),
-                                              NULL);
-
   /* A dongle's API is on its own subnet: never through a proxy. */
-  self->session = g_object_new (SOUP_TYPE_SESSION,
-                                "proxy-resolver", NULL,
-                                "local-address", local,
-                                "user-agent", "proxykit/" PACKAGE_VERSION,
-                                "max-conns-per-host", 4,
-                                NULL);
+  self->session = pk_egress_soup_session_new (self->egress,
+                                              "user-agent", "proxykit/" PACKAGE_VERSION,
+                                              "max-conns-per-host", 4,
+                                              NULL);
 }
 
 static void
@@ -591,8 +571,16 @@ on_response (GObject      *source,
         g_task_return_error (task, g_steal_pointer (&error));
       else
         {
-          /* The transport failed: the device is rebooting or gone. Its
-           * next answer needs a new session. */
+          GError *egress_error = pk_egress_soup_message_steal_error (message);
+
+          /* The transport failed: the device is rebooting or gone (or the
+           * egress could not be applied). Its next answer needs a new
+           * session. */
+          if (egress_error != NULL)
+            {
+              g_clear_error (&error);
+              error = egress_error;
+            }
           drop_session (self);
           g_prefix_error (&error, "modem %s%s: ", self->base_url, path);
           g_task_return_error (task, g_steal_pointer (&error));
@@ -741,30 +729,6 @@ on_response (GObject      *source,
 }
 
 static void
-on_network_event (SoupMessage        *message,
-                  GSocketClientEvent  event,
-                  GIOStream          *connection,
-                  gpointer            user_data)
-{
-  PkHilinkModem *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (event != G_SOCKET_CLIENT_CONNECTING || self->socket_egress == NULL ||
-      !G_IS_SOCKET_CONNECTION (connection))
-    return;
-
-  if (!pk_egress_prepare_socket (self->socket_egress,
-                                 g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)),
-                                 &error))
-    {
-      /* Better no connection than one through the wrong interface: the
-       * call fails with the socket's error. */
-      g_debug ("modem %s: %s", self->base_url, error->message);
-      g_socket_close (g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)), NULL);
-    }
-}
-
-static void
 call_step (GTask *task)
 {
   PkHilinkModem *self = g_task_get_source_object (task);
@@ -839,7 +803,7 @@ call_step (GTask *task)
       g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
       soup_message_set_request_body_from_bytes (call->message, "application/xml", bytes);
     }
-  g_signal_connect_object (call->message, "network-event", G_CALLBACK (on_network_event), self, 0);
+  pk_egress_soup_message_prepare (self->session, call->message);
 
   soup_session_send_and_read_async (self->session, call->message, G_PRIORITY_DEFAULT,
                                     call->cancellable, on_response, task);
