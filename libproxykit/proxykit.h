@@ -31,6 +31,11 @@
 #include "pk-modem.h"
 #include "pk-hilink-modem.h"
 #include "pk-rotation.h"
+#include "pk-toggle-step-outcome.h"
+#include "pk-toggle-step.h"
+#include "pk-toggle-modem-step.h"
+#include "pk-toggle-limiter.h"
+#include "pk-toggle-result.h"
 #include "pk-toggle.h"
 #include "pk-toggle-server.h"
 /* --- metrics --- */
