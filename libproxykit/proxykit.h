@@ -8,6 +8,7 @@
 
 #include "pk-version-macros.h"
 #include "pk-version.h"
+#include "pk-features.h"
 #include "pk-enum-types.h"
 #include "pk-error.h"
 #include "pk-egress.h"
@@ -29,7 +30,9 @@
 #include "pk-tunnel.h"
 /* --- modem, toggle --- */
 #include "pk-modem.h"
+#if PK_HAVE_LIBSOUP
 #include "pk-hilink-modem.h"
+#endif
 #include "pk-rotation.h"
 #include "pk-toggle-step-outcome.h"
 #include "pk-toggle-step.h"
@@ -37,7 +40,9 @@
 #include "pk-toggle-limiter.h"
 #include "pk-toggle-result.h"
 #include "pk-toggle.h"
+#if PK_HAVE_LIBSOUP
 #include "pk-toggle-server.h"
+#endif
 /* --- metrics --- */
 #include "pk-metrics-sampler.h"
 #include "pk-metrics-recorder.h"

@@ -24,8 +24,9 @@
  *
  * Errors the device reports (`<error><code>N</code></error>`) become
  * %PK_ERROR_MODEM (%PK_ERROR_BUSY for 100004, %PK_ERROR_AUTH_FAILED for
- * 100003 and the 108xxx login errors); their message always starts with
- * `HiLink error N: ` and [func@hilink_error_get_code] reads N back.
+ * 100003 and the 108xxx login errors) that carry the device's code:
+ * [func@hilink_error_get_code] reads it, however the message was
+ * prefixed on its way up; the message starts with `HiLink error N: `.
  * Every call is bounded by [method@HilinkModem.set_timeout]; when that
  * passes it fails with %G_IO_ERROR_TIMED_OUT.
  *
@@ -47,6 +48,7 @@
 
 #include "pk-egress-soup-private.h"
 #include "pk-error.h"
+#include "pk-error-private.h"
 #include "pk-hilink-modem.h"
 #include "pk-hilink-xml-private.h"
 
@@ -484,6 +486,8 @@ set_hilink_error (GError       **error,
                device_message != NULL && *device_message != '\0' ? ": " : "",
                device_message != NULL ? device_message : "",
                self->base_url, path);
+  if (error != NULL && *error != NULL)
+    pk_error_set_hilink_code (*error, code);
 }
 
 static void call_step (GTask *task);
@@ -1304,4 +1308,41 @@ pk_hilink_modem_iface_init (PkModemInterface *iface)
   iface->set_network_mode_finish = hilink_set_network_mode_finish;
   iface->reboot_async = hilink_reboot_async;
   iface->reboot_finish = hilink_reboot_finish;
+}
+
+/**
+ * pk_hilink_error_get_code:
+ * @error: (nullable): a #GError from a #PkHilinkModem call
+ *
+ * The Huawei error code of an error the device reported. Such errors are
+ * in the %PK_ERROR domain and carry the code with them (whatever context
+ * callers put in front of the message, and in copies); their message
+ * reads `HiLink error N: ` followed by the code's meaning. An error made
+ * elsewhere from such a message (one read back from a log or a JSON
+ * answer) gives its code too, when the message starts with it.
+ *
+ * Returns: the Huawei code (e.g. 100004, 108006, 125003), or 0 if @error
+ *   is %NULL or did not come from the device
+ */
+guint
+pk_hilink_error_get_code (const GError *error)
+{
+  const char *p;
+  guint64 code;
+  char *end = NULL;
+
+  if (error == NULL || error->domain != PK_ERROR)
+    return 0;
+  if (pk_error_get_hilink_code (error) != 0)
+    return pk_error_get_hilink_code (error);
+  if (error->message == NULL || !g_str_has_prefix (error->message, PK_HILINK_ERROR_PREFIX))
+    return 0;
+
+  p = error->message + strlen (PK_HILINK_ERROR_PREFIX);
+  if (!g_ascii_isdigit (*p))
+    return 0;
+  code = g_ascii_strtoull (p, &end, 10);
+  if (end == NULL || *end != ':' || code > G_MAXUINT)
+    return 0;
+  return (guint) code;
 }

@@ -37,6 +37,7 @@
 
 #include "config.h"
 
+#include "pk-enum-types.h"
 #include "pk-error.h"
 #include "pk-rotation.h"
 
@@ -155,7 +156,7 @@ pk_rotation_get_property (GObject    *object,
       g_value_set_object (value, self->modem);
       break;
     case PROP_METHOD:
-      g_value_set_int (value, self->method);
+      g_value_set_enum (value, self->method);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -176,7 +177,7 @@ pk_rotation_set_property (GObject      *object,
       self->modem = g_value_dup_object (value);
       break;
     case PROP_METHOD:
-      self->method = g_value_get_int (value);
+      self->method = g_value_get_enum (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -207,9 +208,8 @@ pk_rotation_class_init (PkRotationClass *klass)
    * The [enum@RotationMethod] tried first.
    */
   properties[PROP_METHOD] =
-    g_param_spec_int ("method", NULL, NULL,
-                      PK_ROTATION_METHOD_DATA, PK_ROTATION_METHOD_REBOOT, PK_ROTATION_METHOD_DATA,
-                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+    g_param_spec_enum ("method", NULL, NULL, PK_TYPE_ROTATION_METHOD, PK_ROTATION_METHOD_DATA,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }

@@ -35,7 +35,6 @@ void            pk_toggle_result_finish       (PkToggleResult  *self,
 
 G_END_DECLS
 
-#ifdef HAVE_JSON_GLIB
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
@@ -43,4 +42,3 @@ G_BEGIN_DECLS
 JsonNode *pk_toggle_result_to_json_node (PkToggleResult *self);
 
 G_END_DECLS
-#endif

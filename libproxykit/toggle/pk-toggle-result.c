@@ -4,12 +4,10 @@
  */
 #include "config.h"
 
-#ifdef HAVE_JSON_GLIB
 #include <json-glib/json-glib.h>
-#endif
 
 #include "pk-error.h"
-#include "pk-hilink-modem.h"
+#include "pk-error-private.h"
 #include "pk-toggle-result.h"
 #include "pk-toggle-private.h"
 
@@ -313,20 +311,14 @@ pk_toggle_result_get_step_detail (PkToggleResult *self,
 char *
 pk_toggle_result_to_json (PkToggleResult *self)
 {
-#ifdef HAVE_JSON_GLIB
   g_autoptr(JsonNode) root = NULL;
 
   g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
 
   root = pk_toggle_result_to_json_node (self);
   return json_to_string (root, FALSE);
-#else
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
-  return NULL;
-#endif
 }
 
-#ifdef HAVE_JSON_GLIB
 JsonNode *
 pk_toggle_result_to_json_node (PkToggleResult *self)
 {
@@ -361,7 +353,7 @@ pk_toggle_result_to_json_node (PkToggleResult *self)
       json_builder_set_member_name (b, "error");
       json_builder_add_string_value (b, self->error->message);
       json_builder_set_member_name (b, "error_code");
-      json_builder_add_int_value (b, pk_hilink_error_get_code (self->error));
+      json_builder_add_int_value (b, pk_error_get_hilink_code (self->error));
     }
   json_builder_set_member_name (b, "steps");
   json_builder_begin_array (b);
@@ -383,7 +375,6 @@ pk_toggle_result_to_json_node (PkToggleResult *self)
 
   return json_builder_get_root (b);
 }
-#endif
 
 
 /* --- private API for PkToggle --- */

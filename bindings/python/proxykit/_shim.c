@@ -208,8 +208,11 @@ pk_py_signal_disconnect (gpointer      instance,
 }
 
 #if defined(PK_PY_HAVE_HILINK) && !PK_PY_HAVE_HILINK
-/* libproxykit was built without libsoup, so it has no PkHilinkModem:
- * HilinkModem() raises NOT_SUPPORTED, and no instance can reach the rest. */
+/* libproxykit was built without libsoup, so it has no PkHilinkModem (and
+ * does not install its header): HilinkModem() raises NOT_SUPPORTED, and
+ * no instance can reach the rest. */
+typedef struct _PkHilinkModem PkHilinkModem;
+#define PK_HILINK_DEFAULT_TIMEOUT_MS 10000
 PkHilinkModem *
 pk_hilink_modem_new (const char  *base_url,
                      PkEgress    *egress,
@@ -230,8 +233,9 @@ guint pk_hilink_error_get_code (const GError *error) { return 0; }
 #endif
 
 #if defined(PK_PY_HAVE_TOGGLE_SERVER) && !PK_PY_HAVE_TOGGLE_SERVER
-/* Without libsoup or json-glib there is no PkToggleServer:
+/* Without libsoup there is no PkToggleServer (nor its header):
  * ToggleServer.listen() raises NOT_SUPPORTED. */
+typedef struct _PkToggleServer PkToggleServer;
 PkToggleServer *pk_toggle_server_new (void) { return NULL; }
 void pk_toggle_server_add_dongle (PkToggleServer *self, PkToggle *toggle, const char *api_url,
                                   const char *egress_ip, const char *socks_host,
