@@ -161,8 +161,6 @@ pk_socks_pptp_bring_up (PkConfig  *config,
   guint tries, delay_ms, timeout_ms, n = 0;
   guint64 unit = parse_number ("pptp-unit", opt_unit, 65535, 0);
 
-  if (egress_interface != NULL && *egress_interface != NULL)
-    pk_cli_usage_error ("--egress-interface and --pptp-server exclude each other: the tunnel is the egress");
   if (!pk_startup_check_get_settings (config, &target, &tries, &delay_ms, &timeout_ms, &error))
     pk_cli_usage_error ("%s", error->message);
 
@@ -226,8 +224,7 @@ pk_socks_pptp_bring_up (PkConfig  *config,
   g_message ("startup check passed on try %u", n);
 
   *egress_interface = g_strdup (pk_egress_get_interface (egress));
-  if (egress_address != NULL && *egress_address == NULL)
-    *egress_address = g_strdup (pk_egress_get_address (egress));
+  *egress_address = g_strdup (pk_egress_get_address (egress));
 }
 
 void

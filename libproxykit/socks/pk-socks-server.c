@@ -75,6 +75,7 @@ enum {
   PROP_MAX_SESSIONS_PER_CLIENT,
   PROP_UDP_ADVERTISE_ADDRESS,
   PROP_ALLOW_HOST_DESTINATIONS,
+  PROP_ALLOW_OPEN,
   PROP_AUTH_REQUIRED,
   PROP_SESSIONS_ACTIVE,
   PROP_SESSIONS_TOTAL,
@@ -170,6 +171,9 @@ pk_socks_server_get_property (GObject    *object,
     case PROP_ALLOW_HOST_DESTINATIONS:
       g_value_set_boolean (value, self->allow_host_destinations);
       break;
+    case PROP_ALLOW_OPEN:
+      g_value_set_boolean (value, self->allow_open);
+      break;
     case PROP_AUTH_REQUIRED:
       g_value_set_boolean (value, pk_socks_server_get_auth_required (self));
       break;
@@ -234,6 +238,9 @@ pk_socks_server_set_property (GObject      *object,
       break;
     case PROP_ALLOW_HOST_DESTINATIONS:
       pk_socks_server_set_allow_host_destinations (self, g_value_get_boolean (value));
+      break;
+    case PROP_ALLOW_OPEN:
+      pk_socks_server_set_allow_open (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -344,6 +351,19 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    */
   properties[PROP_ALLOW_HOST_DESTINATIONS] =
     g_param_spec_boolean ("allow-host-destinations", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  /**
+   * PkSocksServer:allow-open:
+   *
+   * Whether the server may listen on a non-loopback address with neither
+   * users nor a client allowlist, where anyone who reaches it could use
+   * it. Off by default: pk_socks_server_listen() refuses such a listener
+   * with %PK_ERROR_NOT_ALLOWED.
+   *
+   * Since: 0.2
+   */
+  properties[PROP_ALLOW_OPEN] =
+    g_param_spec_boolean ("allow-open", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   /**
    * PkSocksServer:auth-required:

@@ -240,6 +240,16 @@ gboolean pk_config_get_duration_ms (PkConfig *self, const char *section, const c
 gboolean pk_config_get_boolean (PkConfig *self, const char *section, const char *key,
                                 const char *env_name, gboolean default_value,
                                 gboolean *out_value, GError **error);
+void pk_config_set_override (PkConfig *self, const char *section, const char *key,
+                             const char *value, const char *origin);
+void pk_config_set_override_list (PkConfig *self, const char *section, const char *key,
+                                  const char * const *values, const char *origin);
+gboolean pk_config_has_value (PkConfig *self, const char *section, const char *key,
+                              const char *env_name);
+char *pk_config_describe_value (PkConfig *self, const char *section, const char *key,
+                                const char *env_name);
+PkEgress *pk_egress_new_from_config (PkConfig *config, const char *section,
+                                     const char *env_prefix, GError **error);
 
 /* --- PkSocksServer --- */
 typedef ... PkSocksServer;
@@ -281,6 +291,16 @@ gboolean pk_socks_server_add_socket (PkSocksServer *self, GSocket *socket, GErro
 guint16 pk_socks_server_get_port (PkSocksServer *self);
 char **pk_socks_server_dup_listen_addresses (PkSocksServer *self);
 gboolean pk_socks_server_is_listening_on_loopback_only (PkSocksServer *self);
+gboolean pk_socks_server_get_allow_open (PkSocksServer *self);
+void pk_socks_server_set_allow_open (PkSocksServer *self, gboolean allow_open);
+PkSocksServer *pk_socks_server_new_from_config (PkConfig *config, const char *name, GError **error);
+char **pk_socks_server_dup_config_listen (PkConfig *config, const char *name, GError **error);
+gboolean pk_socks_server_listen_from_config (PkSocksServer *self, PkConfig *config,
+                                             const char *name, GError **error);
+gboolean pk_socks_server_check_listen_from_config (PkSocksServer *self, PkConfig *config,
+                                                   const char *name, GError **error);
+gboolean pk_socks_server_reload_from_config (PkSocksServer *self, PkConfig *config,
+                                             const char *name, GError **error);
 void pk_socks_server_stop_async (PkSocksServer *self, guint drain_timeout_ms,
                                  GCancellable *cancellable, GAsyncReadyCallback callback,
                                  gpointer user_data);
