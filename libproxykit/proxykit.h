@@ -48,5 +48,8 @@
 #include "pk-metrics-recorder.h"
 #include "pk-metrics-analyze.h"
 #include "pk-metrics-alerts.h"
+#if PK_HAVE_LIBSOUP
+#include "pk-metrics-server.h"
+#endif
 
 #undef __PROXYKIT_INSIDE__

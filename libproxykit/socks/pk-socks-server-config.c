@@ -355,7 +355,7 @@ listen_from_config (PkSocksServer  *self,
       if (bind)
         ok = pk_socks_server_listen (self, addresses[i], &local_error);
       else
-        ok = (sa = pk_socks_server_parse_listen_address (addresses[i], &local_error)) != NULL &&
+        ok = (sa = pk_parse_listen_address (addresses[i], 1080, &local_error)) != NULL &&
              pk_socks_server_check_open (self, sa, &local_error);
       if (ok)
         continue;

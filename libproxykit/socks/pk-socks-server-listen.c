@@ -382,24 +382,6 @@ pk_socks_server_add_socket (PkSocksServer  *self,
   return TRUE;
 }
 
-GSocketAddress *
-pk_socks_server_parse_listen_address (const char  *address,
-                                      GError     **error)
-{
-  /* Port 0 (any free port) is fine for a listener, though not for a
-   * destination, which is what the shared parser is for. */
-  if (g_str_has_suffix (address, ":0") && strlen (address) > 2)
-    {
-      g_autofree char *host = g_strndup (address, strlen (address) - 2);
-      g_autoptr(GSocketAddress) with_port = pk_parse_socket_address (host, 1080, error);
-
-      if (with_port == NULL)
-        return NULL;
-      return g_inet_socket_address_new (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (with_port)), 0);
-    }
-  return pk_parse_socket_address (address, 1080, error);
-}
-
 /**
  * pk_socks_server_listen:
  * @self: a #PkSocksServer
@@ -425,7 +407,7 @@ pk_socks_server_listen (PkSocksServer  *self,
   g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
 
-  sa = pk_socks_server_parse_listen_address (address, error);
+  sa = pk_parse_listen_address (address, 1080, error);
   if (sa == NULL)
     return FALSE;
   if (!pk_socks_server_check_open (self, sa, error))

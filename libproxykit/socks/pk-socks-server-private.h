@@ -121,10 +121,6 @@ struct _PkSocksServer
 
 void           pk_socks_server_rebuild_policy  (PkSocksServer *self);
 
-/* pk-socks-server-listen.c: "ADDRESS:PORT" of a listener (port 0 allowed) */
-GSocketAddress *pk_socks_server_parse_listen_address (const char  *address,
-                                                      GError     **error);
-
 /* pk-socks-server-config.c: the open-listener rule, checked before a
  * listener on @address is made. */
 gboolean       pk_socks_server_check_open      (PkSocksServer  *self,

@@ -41,6 +41,7 @@
 #include <libsoup/soup.h>
 
 #include "pk-error.h"
+#include "pk-http-server-private.h"
 #include "pk-prom-private.h"
 #include "pk-toggle-private.h"
 #include "pk-toggle-server.h"
@@ -777,53 +778,12 @@ pk_toggle_server_listen (PkToggleServer  *self,
                          const char      *address,
                          GError         **error)
 {
-  g_autoptr(GSocketAddress) sa = NULL;
-  GSList *uris;
-
   g_return_val_if_fail (PK_IS_TOGGLE_SERVER (self), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
   g_return_val_if_fail (self->server == NULL, FALSE);
 
-  /* Port 0 (any free port) is for tests and demos; the parser takes
-   * real ports only. */
-  if (address != NULL && g_str_has_suffix (address, ":0"))
-    {
-      g_autofree char *host = g_strndup (address, strlen (address) - 2);
-      g_autoptr(GInetAddress) inet = NULL;
-
-      if (host[0] == '[' && g_str_has_suffix (host, "]"))
-        {
-          char *inner = g_strndup (host + 1, strlen (host) - 2);
-          g_free (host);
-          host = inner;
-        }
-      inet = g_inet_address_new_from_string (host);
-      if (inet == NULL)
-        {
-          g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
-                       "'%s': '%s' is not an IP address", address, host);
-          return FALSE;
-        }
-      sa = g_inet_socket_address_new (inet, 0);
-    }
-  else
-    {
-      sa = pk_parse_socket_address (address, 0, error);
-      if (sa == NULL)
-        return FALSE;
-    }
-
-  self->server = soup_server_new ("server-header", "pk-toggle/" PACKAGE_VERSION " ", NULL);
-  soup_server_add_handler (self->server, NULL, server_cb, self, NULL);
-  if (!soup_server_listen (self->server, sa, 0, error))
-    {
-      g_prefix_error (error, "cannot listen on %s: ", address);
-      g_clear_object (&self->server);
-      return FALSE;
-    }
-  uris = soup_server_get_uris (self->server);
-  self->port = uris != NULL ? g_uri_get_port (uris->data) : 0;
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  return TRUE;
+  self->server = pk_http_server_listen (address, "pk-toggle/" PACKAGE_VERSION " ", server_cb, self, &self->port, error);
+  return self->server != NULL;
 }
 
 /**

@@ -23,7 +23,7 @@ from .config import Config  # noqa: F401
 from .socks import SocksServer  # noqa: F401
 from .health import Hysteresis, Probe, ProbeResult, Watchdog, startup_check, startup_check_settings  # noqa: F401
 from .relay import Relay, Bridge, BridgeResult  # noqa: F401
-from .metrics import MetricsSampler  # noqa: F401
+from .metrics import MetricsSampler, MetricsServer, parse_time  # noqa: F401
 from .modem import Modem, HilinkModem, ModemStatus, ModemTraffic, NETWORK_MODES  # noqa: F401
 from .modem import Toggle, ToggleLimiter, ToggleServer  # noqa: F401
 from .history import MetricsAlerts, MetricsRecorder, analyze, read_history  # noqa: F401
@@ -39,7 +39,7 @@ __all__ = [
     '__version__', 'version_info',
     'Egress', 'Config', 'SocksServer',
     'Probe', 'ProbeResult', 'Watchdog', 'Hysteresis', 'startup_check', 'startup_check_settings',
-    'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler',
+    'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler', 'MetricsServer', 'parse_time',
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
     'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel',
     'MetricsRecorder', 'MetricsAlerts', 'read_history', 'analyze',

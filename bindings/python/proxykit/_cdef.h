@@ -587,6 +587,20 @@ void pk_metrics_sampler_add_watch_pid (PkMetricsSampler *self, int pid);
 void pk_metrics_sampler_add_watch_process (PkMetricsSampler *self, const char *name);
 JsonNode *pk_metrics_sampler_sample (PkMetricsSampler *self, GError **error);
 char *pk_metrics_to_prometheus (JsonNode *sample);
+PkMetricsSampler *pk_metrics_sampler_new_from_config (PkConfig *config, GError **error);
+gboolean pk_metrics_parse_time (const char *text, gint64 *out_us, GError **error);
+
+/* --- PkMetricsServer --- */
+typedef ... PkMetricsServer;
+PkMetricsServer *pk_metrics_server_new (void);
+void pk_metrics_server_set_sampler (PkMetricsServer *self, PkMetricsSampler *sampler);
+void pk_metrics_server_set_history_directory (PkMetricsServer *self, const char *directory);
+const char *pk_metrics_server_get_history_directory (PkMetricsServer *self);
+void pk_metrics_server_set_last_sample (PkMetricsServer *self, JsonNode *sample);
+gboolean pk_metrics_server_listen (PkMetricsServer *self, const char *address, GError **error);
+guint16 pk_metrics_server_get_port (PkMetricsServer *self);
+char **pk_metrics_server_dup_urls (PkMetricsServer *self);
+void pk_metrics_server_stop (PkMetricsServer *self);
 
 /* --- PkToggle (and its modem step, limiter, result) --- */
 typedef ... PkToggle;

@@ -1,0 +1,24 @@
+/* pk-http-server-private.h: the libsoup server of PkToggleServer and
+ * PkMetricsServer
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+/* A SoupServer with @callback on every path, listening on @address
+ * ("ADDRESS:PORT", port 0 for any free one, see pk_parse_listen_address());
+ * *@port is set to the port it got. NULL with @error set
+ * (PK_ERROR_INVALID_ARGUMENT for a bad address, GIO's error naming the
+ * address when it cannot be listened on). */
+SoupServer *pk_http_server_listen (const char          *address,
+                                   const char          *server_header,
+                                   SoupServerCallback   callback,
+                                   gpointer             user_data,
+                                   guint16             *port,
+                                   GError             **error);
+
+G_END_DECLS
