@@ -177,6 +177,10 @@ test_sampler_and_history (void)
   g_assert_cmpuint (status, ==, 400);
   g_assert_nonnull (strstr (body, "48 hours"));
   g_clear_pointer (&body, g_free);
+  body = request (server, "GET", "/api/history?since=2025-08-20&until=2025-08-19", &status);
+  g_assert_cmpuint (status, ==, 400);
+  g_assert_nonnull (strstr (body, "before"));
+  g_clear_pointer (&body, g_free);
   body = request (server, "GET", "/api/history?resolution=week", &status);
   g_assert_cmpuint (status, ==, 400);
 
@@ -216,6 +220,9 @@ test_parse_time (void)
   g_assert_cmpint (us, <=, now - G_GINT64_CONSTANT (3540) * G_USEC_PER_SEC);
   g_assert_true (pk_metrics_parse_time ("2025-08-20 14:30", &us, &error));
   g_assert_true (pk_metrics_parse_time ("2025-08-20", &us, &error));
+  g_assert_false (pk_metrics_parse_time ("1e20", &us, NULL));
+  g_assert_false (pk_metrics_parse_time ("nan", &us, NULL));
+  g_assert_false (pk_metrics_parse_time ("1000000h", &us, NULL));
   g_assert_false (pk_metrics_parse_time ("yesterday-ish", &us, &error));
   g_assert_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "yesterday-ish"));

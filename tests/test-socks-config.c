@@ -298,6 +298,40 @@ test_reload_from_config (void)
   g_assert_true (pk_socks_server_has_allowlist (server));
 }
 
+/* Emptying the users of a listener off loopback is refused on reload,
+ * as listening would be. */
+static void
+test_reload_keeps_it_closed (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("pk-socks-config-XXXXXX", NULL);
+  g_autofree char *users = g_build_filename (dir, "users", NULL);
+  g_autofree char *with = g_strdup_printf ("[socks:a]\nlisten = 0.0.0.0:0\nusers = %s\n", users);
+  g_autoptr(PkConfig) config = NULL;
+  g_autoptr(PkConfig) without = config_new ("[socks:a]\nlisten = 0.0.0.0:0\n", NULL);
+  g_autoptr(PkConfig) open = config_new ("[socks:a]\nlisten = 0.0.0.0:0\nallow-open = true\n", NULL);
+  g_autoptr(PkSocksServer) server = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (users, "a:1\n", -1, NULL));
+  config = config_new (with, NULL);
+  server = pk_socks_server_new_from_config (config, "a", &error);
+  g_assert_no_error (error);
+  g_assert_true (pk_socks_server_listen_from_config (server, config, "a", &error));
+  g_assert_no_error (error);
+
+  g_assert_false (pk_socks_server_reload_from_config (server, without, "a", &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "allow-open"));
+  g_clear_error (&error);
+  g_assert_true (pk_socks_server_get_auth_required (server));
+
+  g_assert_true (pk_socks_server_reload_from_config (server, open, "a", &error));
+  g_assert_no_error (error);
+  g_assert_false (pk_socks_server_get_auth_required (server));
+  pk_socks_server_close (server);
+  pk_test_run ("rm -rf %s", dir);
+}
+
 static void
 test_egress_from_config (void)
 {
@@ -337,6 +371,7 @@ main (int argc, char **argv)
   g_test_add_func ("/socks-config/open-listener-check", test_open_listener_check);
   g_test_add_func ("/socks-config/listen-from-config-serves", test_listen_from_config_serves);
   g_test_add_func ("/socks-config/reload-from-config", test_reload_from_config);
+  g_test_add_func ("/socks-config/reload-keeps-it-closed", test_reload_keeps_it_closed);
   g_test_add_func ("/socks-config/egress-from-config", test_egress_from_config);
   return g_test_run ();
 }

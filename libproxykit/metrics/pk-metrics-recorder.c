@@ -1015,6 +1015,8 @@ pk_metrics_recorder_append (PkMetricsRecorder *self,
  *
  * Since: 0.2
  */
+#define MAX_UNIX_SECONDS 253402300799.0
+
 gboolean
 pk_metrics_parse_time (const char  *text,
                        gint64      *out_us,
@@ -1029,21 +1031,26 @@ pk_metrics_parse_time (const char  *text,
   gsize len;
 
   if (text == NULL || *text == '\0')
-    {
-      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT, "no time given");
-      return FALSE;
-    }
-  /* unix seconds */
+    goto bad;
+  /* unix seconds, up to 9999-12-31T23:59:59Z (the last second GDateTime
+   * represents: far from gint64 overflow in microseconds); "nan" fails
+   * both comparisons, "inf" the second */
   secs = g_ascii_strtod (text, &end);
   if (*end == '\0' && end != text)
     {
+      if (!(secs >= 0 && secs <= MAX_UNIX_SECONDS))
+        goto bad;
       *out_us = (gint64) (secs * G_USEC_PER_SEC);
       return TRUE;
     }
-  /* a duration: that long ago */
+  /* a duration: that long ago, and not before 1970 */
   if (pk_parse_duration_ms (text, &ms, NULL))
     {
-      *out_us = g_get_real_time () - (gint64) ms * 1000;
+      gint64 now = g_get_real_time ();
+
+      if (ms > (guint64) (now / 1000))
+        goto bad;
+      *out_us = now - (gint64) ms * 1000;
       return TRUE;
     }
   /* "2025-08-20 14:30" (local time), "2025-08-20T14:30:00Z", ... */
@@ -1058,12 +1065,13 @@ pk_metrics_parse_time (const char  *text,
     iso[10] = 'T';
   dt = g_date_time_new_from_iso8601 (iso, local);
   if (dt == NULL)
-    {
-      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
-                   "'%s' is not a time: Unix seconds, ISO 8601, 'YYYY-MM-DD HH:MM' (local time) "
-                   "or a duration ago (1h)", text);
-      return FALSE;
-    }
+    goto bad;
   *out_us = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
   return TRUE;
+
+bad:
+  g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+               "'%s' is not a time: Unix seconds (0 to 253402300799), ISO 8601, "
+               "'YYYY-MM-DD HH:MM' (local time) or a duration ago (1h)", text);
+  return FALSE;
 }

@@ -456,7 +456,13 @@ handle_history (PkMetricsServer   *self,
       (until_s && !pk_metrics_parse_time (until_s, &until, NULL)))
     {
       reply (msg, SOUP_STATUS_BAD_REQUEST, "text/plain",
-             g_strdup ("since/until: unix seconds, ISO 8601, 'YYYY-MM-DD HH:MM' or a duration ago (1h)\n"));
+             g_strdup ("since/until: unix seconds (0 to 253402300799), ISO 8601, 'YYYY-MM-DD HH:MM' "
+                       "or a duration ago (1h)\n"));
+      return;
+    }
+  if (until < since)
+    {
+      reply (msg, SOUP_STATUS_BAD_REQUEST, "text/plain", g_strdup ("until is before since\n"));
       return;
     }
   if (res == NULL || strcmp (res, "raw") == 0)

@@ -440,7 +440,8 @@ pk_socks_server_check_listen_from_config (PkSocksServer  *self,
  * What a reload (SIGHUP) changes: the users (file and inline) and the
  * client and destination lists, all or nothing; live sessions keep what
  * they started with. The rest (addresses, egress, timeouts) needs a
- * restart.
+ * restart. New settings that would leave a listener off loopback with
+ * neither users nor an allowlist are refused, unless allow-open is set.
  *
  * Returns: %TRUE, or %FALSE with @error set when the new settings are
  *   bad (the old ones stay) or the listener's section is gone
@@ -455,6 +456,7 @@ pk_socks_server_reload_from_config (PkSocksServer  *self,
 {
   g_autoptr(PkSocksServer) scratch = pk_socks_server_new ();
   g_auto(Where) w = { 0 };
+  gboolean allow_open = FALSE;
 
   g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
   g_return_val_if_fail (PK_IS_CONFIG (config), FALSE);
@@ -469,7 +471,18 @@ pk_socks_server_reload_from_config (PkSocksServer  *self,
     }
   /* a trial on a scratch server first, so that a bad allowlist does not
    * leave new users with old lists */
-  return configure_access (scratch, config, &w, error) &&
-         configure_access (self, config, &w, error) &&
-         pk_socks_server_reload (self, error);
+  if (!configure_access (scratch, config, &w, error) ||
+      !pk_config_get_boolean (config, w.section, "allow-open", NULL, FALSE, &allow_open, error))
+    return FALSE;
+  /* what listening refuses, a reload refuses too: emptying the users
+   * must not turn a public listener into an open proxy */
+  if (!allow_open && !self->allow_open && !pk_socks_server_is_listening_on_loopback_only (self) &&
+      !pk_socks_server_get_auth_required (scratch) && !pk_socks_server_has_allowlist (scratch))
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
+                   "the new settings have neither users nor a client allowlist, and the listener is "
+                   "not on loopback: anyone who can reach it could use it (set allow-open = true if that is meant)");
+      return FALSE;
+    }
+  return configure_access (self, config, &w, error) && pk_socks_server_reload (self, error);
 }
