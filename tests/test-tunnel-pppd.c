@@ -157,6 +157,72 @@ test_valid_words (void)
   g_assert_false (pk_pppd_is_valid_word (NULL, "-.:"));
 }
 
+/* --- from a [tunnel:NAME] section --- */
+
+static PkConfig *
+tunnel_config (const char *text)
+{
+  PkConfig *config = pk_config_new ();
+  const char *none[] = { NULL };
+
+  pk_config_set_environ (config, none);
+  g_assert_true (pk_config_load_data (config, text, -1, "test.conf", NULL));
+  return config;
+}
+
+static void
+test_from_config (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("pk-tunnel-XXXXXX", NULL);
+  g_autofree char *pw = g_build_filename (dir, "pw", NULL);
+  g_autofree char *text = g_strdup_printf ("[tunnel:vpn1]\nserver = vpn.example.net\nuser = alice\n"
+                                           "password-file = %s\nunit = 7\noptions = mtu 1400 'name x'\n"
+                                           "pppd = /opt/pppd\n"
+                                           "[tunnel:bare]\nlisten = 127.0.0.1:0\n"
+                                           "[tunnel:typo]\nsever = x\n"
+                                           "[tunnel:badunit]\nserver = x\nunit = -1\n", pw);
+  g_autoptr(PkConfig) config = NULL;
+  g_autoptr(PkTunnel) tunnel = NULL;
+  g_autoptr(PkNodeState) recorded = pk_node_state_new ("bare");
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *joined = NULL;
+
+  g_assert_true (g_file_set_contents (pw, "s3cret\n", -1, NULL));
+  config = tunnel_config (text);
+  tunnel = pk_tunnel_new_from_config (config, "vpn1", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pk_tunnel_get_linkname (tunnel), ==, "pk-vpn1");
+  g_assert_cmpstr (pk_tunnel_get_server (tunnel), ==, "vpn.example.net");
+  g_assert_cmpint (pk_tunnel_get_unit (tunnel), ==, 7);
+  g_assert_cmpstr (pk_tunnel_get_pppd_path (tunnel), ==, "/opt/pppd");
+  pk_tunnel_set_run_dir (tunnel, "/run/pk");
+  argv = pk_tunnel_build_argv (tunnel, &error);
+  joined = g_strjoinv ("|", argv);
+  g_assert_cmpstr (joined, ==, "/opt/pppd|pty|pptp vpn.example.net --nolaunchpppd|linkname|pk-vpn1|unit|7|"
+                               "nodetach|user|alice|file|/run/pk/pk-tunnel-pk-vpn1.options|mtu|1400|name x");
+  g_clear_object (&tunnel);
+
+  /* neither server nor peer: the node's recorded tunnel stands in */
+  g_assert_null (pk_tunnel_new_from_config (config, "bare", NULL, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "no PPTP server"));
+  g_clear_error (&error);
+  pk_node_state_set_tunnel (recorded, "198.51.100.4", "pk-old", 3, NULL, 0);
+  tunnel = pk_tunnel_new_from_config (config, "bare", recorded, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pk_tunnel_get_server (tunnel), ==, "198.51.100.4");
+  g_assert_cmpstr (pk_tunnel_get_linkname (tunnel), ==, "pk-old");
+  g_assert_cmpint (pk_tunnel_get_unit (tunnel), ==, 3);
+
+  g_assert_null (pk_tunnel_new_from_config (config, "typo", NULL, &error));
+  g_assert_nonnull (strstr (error->message, "unknown key"));
+  g_clear_error (&error);
+  g_assert_null (pk_tunnel_new_from_config (config, "badunit", NULL, &error));
+  g_assert_nonnull (strstr (error->message, "[tunnel:badunit] unit"));
+  pk_test_run ("rm -rf %s", dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -170,6 +236,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tunnel/pidfile", test_pidfile);
   g_test_add_func ("/tunnel/cmdline-has-linkname", test_cmdline_has_linkname);
   g_test_add_func ("/tunnel/valid-words", test_valid_words);
+  g_test_add_func ("/tunnel/from-config", test_from_config);
 
   return g_test_run ();
 }

@@ -678,6 +678,9 @@ typedef enum {
 } PkTunnelState;
 typedef ... PkTunnel;
 PkTunnel *pk_tunnel_new (const char *linkname);
+PkTunnel *pk_tunnel_new_from_config (PkConfig *config, const char *name, PkNodeState *recorded,
+                                     GError **error);
+const char * const *pk_tunnel_get_config_keys (void);
 const char *pk_tunnel_get_linkname (PkTunnel *self);
 const char *pk_tunnel_get_server (PkTunnel *self);
 gboolean pk_tunnel_set_server (PkTunnel *self, const char *server, GError **error);

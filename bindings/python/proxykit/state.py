@@ -57,9 +57,9 @@ class NodeState:
     def set_status(self, status: str, reason: Optional[str] = None) -> None:
         lib.pk_node_state_set_status(self._ptr, _status_value(status), b(reason))
 
-    def set_tunnel(self, server: str, linkname: str, unit: int, interface: str, pid: int) -> None:
-        lib.pk_node_state_set_tunnel(self._ptr, server.encode(), linkname.encode(), unit,
-                                     interface.encode(), pid)
+    def set_tunnel(self, server: Optional[str], linkname: Optional[str], unit: int,
+                   interface: Optional[str] = None, pid: int = 0) -> None:
+        lib.pk_node_state_set_tunnel(self._ptr, b(server), b(linkname), unit, b(interface), pid)
 
     def clear_tunnel(self) -> None:
         lib.pk_node_state_clear_tunnel(self._ptr)

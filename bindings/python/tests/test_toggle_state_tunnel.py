@@ -146,3 +146,16 @@ def test_toggle_failure_carries_the_huawei_code_behind_its_context(hilink):
         toggle.run(timeout=60)
     assert not info.value.message.startswith('HiLink error')
     assert info.value.huawei_code == 100004
+
+
+def test_tunnel_from_config_and_recorded_state():
+    cfg = proxykit.Config(data='[tunnel:vpn1]\nserver = vpn.example.net\nunit = 4\n'
+                               '[tunnel:old]\nlisten = 127.0.0.1:0\n', environ={})
+    t = proxykit.Tunnel.from_config(cfg, 'vpn1')
+    assert t.linkname == 'pk-vpn1'
+    assert 'vpn.example.net' in ' '.join(t.argv())
+    with pytest.raises(proxykit.ConfigError, match='no PPTP server'):
+        proxykit.Tunnel.from_config(cfg, 'old')
+    state = proxykit.NodeState('old')
+    state.set_tunnel('198.51.100.4', 'pk-was', 2, None, 0)
+    assert proxykit.Tunnel.from_config(cfg, 'old', state).linkname == 'pk-was'
