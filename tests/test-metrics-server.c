@@ -145,6 +145,13 @@ test_sampler_and_history (void)
   body = request (server, "GET", "/metrics", &status);
   g_assert_cmpuint (status, ==, 200);
   g_assert_nonnull (strstr (body, "node_load1 "));
+  {
+    g_autoptr(JsonNode) one = pk_metrics_sampler_sample (sampler, NULL);
+    g_autofree char *table = pk_metrics_format_table (one);
+
+    g_assert_true (g_str_has_prefix (table, "time "));
+    g_assert_nonnull (strstr (table, "\nload "));
+  }
   /* the collectors come after the sampler */
   g_assert_true (strstr (body, "node_load1 ") < strstr (body, "proxykit_test_total 1\n"));
   g_clear_pointer (&body, g_free);

@@ -64,5 +64,7 @@ JsonNode         *pk_metrics_sampler_sample_at      (PkMetricsSampler *self,
 
 PK_AVAILABLE_IN_ALL
 char             *pk_metrics_to_prometheus          (JsonNode         *sample);
+PK_AVAILABLE_IN_ALL
+char             *pk_metrics_format_table           (JsonNode         *sample);
 
 G_END_DECLS

@@ -587,6 +587,7 @@ void pk_metrics_sampler_add_watch_pid (PkMetricsSampler *self, int pid);
 void pk_metrics_sampler_add_watch_process (PkMetricsSampler *self, const char *name);
 JsonNode *pk_metrics_sampler_sample (PkMetricsSampler *self, GError **error);
 char *pk_metrics_to_prometheus (JsonNode *sample);
+char *pk_metrics_format_table (JsonNode *sample);
 PkMetricsSampler *pk_metrics_sampler_new_from_config (PkConfig *config, GError **error);
 gboolean pk_metrics_parse_time (const char *text, gint64 *out_us, GError **error);
 

@@ -68,13 +68,22 @@ class MetricsSampler:
         return _json_node_to_python(errors.call(lib.pk_metrics_sampler_sample, self._ptr))
 
     @staticmethod
-    def prometheus(sample: dict) -> str:
-        """A sample in the Prometheus text exposition format."""
+    def _render(render, sample: dict) -> str:
         node = errors.call(lib.json_from_string, json.dumps(sample).encode())
         try:
-            return take_string(lib.pk_metrics_to_prometheus(node))
+            return take_string(render(node))
         finally:
             lib.json_node_unref(node)
+
+    @staticmethod
+    def table(sample: dict) -> str:
+        """A sample as the table ``pk-metrics`` prints, for people."""
+        return MetricsSampler._render(lib.pk_metrics_format_table, sample)
+
+    @staticmethod
+    def prometheus(sample: dict) -> str:
+        """A sample in the Prometheus text exposition format."""
+        return MetricsSampler._render(lib.pk_metrics_to_prometheus, sample)
 
 
 def parse_time(text: str) -> float:

@@ -56,3 +56,10 @@ def test_sampler_from_config_and_parse_time():
     assert proxykit.parse_time('2025-08-20T14:30:00Z') == 1755700200
     with pytest.raises(proxykit.InvalidArgument, match='not a time'):
         proxykit.parse_time('yesterday-ish')
+
+
+def test_sample_as_a_table():
+    sample = proxykit.MetricsSampler().sample()
+    text = proxykit.MetricsSampler.table(sample)
+    assert text.startswith('time ') and '\nload ' in text and '\nmemory ' in text
+    assert proxykit.MetricsSampler.table({}).startswith('time         ?')
