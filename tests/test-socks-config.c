@@ -136,6 +136,19 @@ test_open_listener_refused (void)
   g_clear_error (&error);
   g_assert_cmpuint (pk_socks_server_get_port (server), ==, 0);
 
+  /* a socket made elsewhere (systemd's) is held to the same rule */
+  {
+    g_autoptr(GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+    g_autoptr(GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+    g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (any, 0);
+
+    g_assert_true (g_socket_bind (sock, sa, TRUE, NULL));
+    g_assert_false (pk_socks_server_add_socket (server, sock, &error));
+    g_assert_error (error, PK_ERROR, PK_ERROR_NOT_ALLOWED);
+    g_clear_error (&error);
+    g_socket_close (sock, NULL);
+  }
+
   /* loopback is fine without anything */
   g_assert_true (pk_socks_server_listen (server, "127.0.0.1:0", &error));
   g_assert_no_error (error);

@@ -110,10 +110,15 @@ print_states (GString    *out,
 char *
 pk_metrics_format_table (JsonNode *sample)
 {
-  GString *out = g_string_new (NULL);
-  JsonObject *root = json_node_get_object (sample);
+  GString *out;
+  JsonObject *root;
   JsonObject *o, *p;
   double v, w;
+
+  g_return_val_if_fail (sample != NULL && JSON_NODE_HOLDS_OBJECT (sample), NULL);
+
+  out = g_string_new (NULL);
+  root = json_node_get_object (sample);
 
   g_string_append_printf (out, "%-12s %s  host %s\n", "time", json_object_get_string_member_with_default (root, "time", "?"),
            json_object_get_string_member_with_default (root, "host", "?"));
@@ -264,7 +269,9 @@ pk_metrics_format_table (JsonNode *sample)
         }
     }
   {
-    JsonArray *missing = json_object_get_array_member (root, "processes_missing");
+    JsonNode *node = json_object_get_member (root, "processes_missing");
+    JsonArray *missing = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+
     for (guint i = 0; missing && i < json_array_get_length (missing); i++)
       g_string_append_printf (out, "%-12s %s is not running\n", i == 0 ? "missing" : "", json_array_get_string_element (missing, i));
   }

@@ -339,9 +339,11 @@ address_is_loopback (GSocketAddress *address)
  * @error: return location for a #GError
  *
  * Serves clients that connect to @socket (for example one passed by
- * systemd), in the thread-default main context of the caller.
+ * systemd), in the thread-default main context of the caller. A socket
+ * off loopback needs users, an allowlist or #PkSocksServer:allow-open.
  *
- * Returns: %TRUE, or %FALSE with @error set
+ * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_NOT_ALLOWED for
+ *   an open listener)
  */
 gboolean
 pk_socks_server_add_socket (PkSocksServer  *self,
@@ -362,7 +364,7 @@ pk_socks_server_add_socket (PkSocksServer  *self,
     }
 
   local = g_socket_get_local_address (socket, error);
-  if (local == NULL)
+  if (local == NULL || !pk_socks_server_check_open (self, local, error))
     return FALSE;
 
   g_socket_set_blocking (socket, FALSE);
@@ -392,6 +394,10 @@ pk_socks_server_add_socket (PkSocksServer  *self,
  * Binds a listening socket and serves it in the thread-default main
  * context of the caller. A server can listen on several addresses; they
  * share its policy, egress and counters.
+ *
+ * A listener off loopback needs users, an allowlist (set before) or
+ * #PkSocksServer:allow-open: one that anyone could use is refused with
+ * %PK_ERROR_NOT_ALLOWED before a socket is made.
  *
  * Returns: %TRUE, or %FALSE with @error set naming @address
  */
