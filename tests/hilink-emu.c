@@ -975,26 +975,6 @@ hilink_emu_get_last_body (HilinkEmu *emu)
   return emu->last_body;
 }
 
-void
-hilink_test_store_result (GObject      *source,
-                          GAsyncResult *result,
-                          gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-result_ready (gpointer data)
-{
-  return *(GAsyncResult **) data != NULL;
-}
-
-void
-hilink_test_wait_result (GAsyncResult **result)
-{
-  pk_test_wait_until (result_ready, result, 30000);
-}
-
 HilinkEmu *
 hilink_test_emu_with_modem (guint           id,
                             guint           reconnect_ms,

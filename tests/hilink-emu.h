@@ -86,11 +86,4 @@ HilinkEmu  *hilink_test_emu_with_modem  (guint           id,
                                          guint           timeout_ms,
                                          PkHilinkModem **modem);
 
-/* For the async tests: a GAsyncReadyCallback that stores a ref of the
- * result in *(GAsyncResult **) user_data, and a wait for it. */
-void        hilink_test_store_result    (GObject       *source,
-                                         GAsyncResult  *result,
-                                         gpointer       user_data);
-void        hilink_test_wait_result     (GAsyncResult **result);
-
 G_END_DECLS

@@ -77,6 +77,63 @@ flag_is_set (gpointer data)
   return *(gboolean *) data;
 }
 
+/* How much slower than a plain build this one runs: from
+ * PK_TEST_TIMEOUT_MULTIPLIER (tests/run-all sets it for the sanitizer
+ * build), else 3 where AddressSanitizer is compiled in, else 1. */
+static double
+timeout_multiplier (void)
+{
+  static double multiplier;
+
+  if (multiplier == 0)
+    {
+      const char *env = g_getenv ("PK_TEST_TIMEOUT_MULTIPLIER");
+      double m = env != NULL ? g_ascii_strtod (env, NULL) : 0;
+
+#if defined(__SANITIZE_ADDRESS__)
+      if (m <= 0)
+        m = 3;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+      if (m <= 0)
+        m = 3;
+#endif
+#endif
+      multiplier = m > 0 ? m : 1;
+    }
+  return multiplier;
+}
+
+guint
+pk_test_timeout_ms (guint timeout_ms)
+{
+  return (guint) MIN ((double) G_MAXUINT, timeout_ms * timeout_multiplier ());
+}
+
+void
+pk_test_store_result (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  g_assert_null (*out);
+  *out = g_object_ref (result);
+}
+
+static gboolean
+result_ready (gpointer data)
+{
+  return *(GAsyncResult **) data != NULL;
+}
+
+void
+pk_test_wait_result (GAsyncResult **result,
+                     guint          timeout_ms)
+{
+  pk_test_wait_until (result_ready, result, timeout_ms);
+}
+
 void
 pk_test_wait_for_flag (gboolean *flag,
                        guint     timeout_ms)
@@ -90,8 +147,10 @@ pk_test_wait_until (gboolean (*cond) (gpointer data),
                     guint     timeout_ms)
 {
   GMainContext *context = g_main_context_get_thread_default ();
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gint64 deadline;
 
+  timeout_ms = pk_test_timeout_ms (timeout_ms);
+  deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   if (context == NULL)
     context = g_main_context_default ();
 
@@ -374,8 +433,10 @@ pk_test_recv_exact (GSocket *socket,
                     guint    timeout_ms)
 {
   gsize off = 0;
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gint64 deadline;
 
+  timeout_ms = pk_test_timeout_ms (timeout_ms);
+  deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
   while (off < len)
     {
       g_autoptr(GError) error = NULL;
@@ -402,7 +463,8 @@ pk_test_wait_eof (GSocket *socket,
   char c;
   g_autoptr(GError) error = NULL;
 
-  if (!g_socket_condition_timed_wait (socket, G_IO_IN, (gint64) timeout_ms * 1000, NULL, &error))
+  if (!g_socket_condition_timed_wait (socket, G_IO_IN,
+                                      (gint64) pk_test_timeout_ms (timeout_ms) * 1000, NULL, &error))
     return FALSE;
   /* A reset counts as closed too. */
   return g_socket_receive (socket, &c, 1, NULL, NULL) <= 0;

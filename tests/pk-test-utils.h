@@ -22,6 +22,22 @@ gboolean  pk_test_enter_new_netns   (char  **reason);
 void      pk_test_run               (const char *format,
                                      ...) G_GNUC_PRINTF (1, 2);
 
+/* A timeout scaled for slow builds: timeout_ms times
+ * PK_TEST_TIMEOUT_MULTIPLIER (tests/run-all sets it for the sanitizer
+ * build; 3 by default where AddressSanitizer is compiled in). Every wait
+ * below scales its timeout with it. */
+guint     pk_test_timeout_ms        (guint  timeout_ms);
+
+/* A GAsyncReadyCallback that keeps the result: pass &result (a
+ * GAsyncResult * that is NULL) as user_data, then pk_test_wait_result(). */
+void      pk_test_store_result      (GObject       *source,
+                                     GAsyncResult  *result,
+                                     gpointer       user_data);
+/* Iterates the thread-default main context until *result is set; fails
+ * the test after timeout_ms. */
+void      pk_test_wait_result       (GAsyncResult **result,
+                                     guint          timeout_ms);
+
 /* Iterates the thread-default main context until *flag is TRUE; fails
  * the test after timeout_ms. */
 void      pk_test_wait_for_flag     (gboolean *flag,

@@ -3,13 +3,15 @@
 
 Counts individual test cases: TAP lines for GTest programs, pytest's own
 summary for the Python suite, and one case for any other test. A program
-that crashed after its last TAP line counts as one more failure, so that a
-crash is never hidden behind passing cases."""
+that crashed or timed out counts every case of its TAP plan (``1..N``) that
+it did not report as failed, and at least one failure, so that a crash is
+never hidden behind passing cases nor shrinks the count."""
 import json
 import re
 import sys
 
 TAP = re.compile(r'^(not ok|ok)\b(.*)$', re.M)
+PLAN = re.compile(r'^1\.\.(\d+)\b', re.M)
 # '=== 5 passed, 1 skipped in 2.3s ===' or, with -q, '5 passed in 2.3s'
 PYTEST = re.compile(r'^=*\s*(\d+ \w+(?:, \d+ \w+)*) in [\d.]+s\b', re.M)
 
@@ -31,7 +33,7 @@ def count(entry):
                 skipped += n
             elif what == 'xpassed':
                 failed += n
-    elif tap:
+    elif tap or PLAN.search(out):
         for status, rest in tap:
             if '# SKIP' in rest or '# skip' in rest:
                 skipped += 1
@@ -45,8 +47,12 @@ def count(entry):
         passed += 1
     else:
         failed += 1
-    if result not in ('OK', 'SKIP', 'EXPECTEDFAIL') and failed == 0:
-        failed += 1
+    if result not in ('OK', 'SKIP', 'EXPECTEDFAIL'):
+        plan = PLAN.search(out)
+        if plan and not py:
+            failed += max(0, int(plan.group(1)) - len(tap))
+        if failed == 0:
+            failed += 1
     return passed, failed, skipped
 
 

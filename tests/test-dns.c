@@ -225,20 +225,6 @@ answer_plain (Responder       *r,
 
 /* --- running a lookup --- */
 
-static void
-on_result (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static gboolean
-result_ready (gpointer data)
-{
-  return *(GAsyncResult **) data != NULL;
-}
-
 static GList *
 egress_resolve (PkEgress    *egress,
                 const char  *host,
@@ -247,8 +233,8 @@ egress_resolve (PkEgress    *egress,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  pk_egress_resolve_async (egress, host, timeout_ms, NULL, on_result, &result);
-  pk_test_wait_until (result_ready, &result, WAIT_MS);
+  pk_egress_resolve_async (egress, host, timeout_ms, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, WAIT_MS);
   return pk_egress_resolve_finish (egress, result, error);
 }
 
@@ -268,8 +254,8 @@ dns_resolve (PkEgress       *egress,
 
   servers = pk_dns_parse_nameservers ((const char *[]) { server, NULL }, error);
   g_assert_nonnull (servers);
-  pk_dns_resolve_async (egress, servers, name, family, try_ms, NULL, on_result, &result);
-  pk_test_wait_until (result_ready, &result, WAIT_MS);
+  pk_dns_resolve_async (egress, servers, name, family, try_ms, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, WAIT_MS);
   return pk_dns_resolve_finish (result, error);
 }
 
@@ -585,9 +571,9 @@ test_cancel (void)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  pk_egress_resolve_async (egress, "x.example", 0, cancellable, on_result, &result);
+  pk_egress_resolve_async (egress, "x.example", 0, cancellable, pk_test_store_result, &result);
   g_cancellable_cancel (cancellable);
-  pk_test_wait_until (result_ready, &result, WAIT_MS);
+  pk_test_wait_result (&result, WAIT_MS);
   g_assert_null (pk_egress_resolve_finish (egress, result, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }

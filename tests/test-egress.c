@@ -11,22 +11,6 @@
 
 #include "pk-test-utils.h"
 
-static void
-on_result (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static gboolean
-result_ready (gpointer data)
-{
-  return *(GAsyncResult **) data != NULL;
-}
-
 static GSocket *
 connect_sync (PkEgress       *egress,
               GSocketAddress *address,
@@ -35,8 +19,8 @@ connect_sync (PkEgress       *egress,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  pk_egress_connect_async (egress, address, timeout_ms, NULL, on_result, &result);
-  pk_test_wait_until (result_ready, &result, 20000);
+  pk_egress_connect_async (egress, address, timeout_ms, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, 20000);
   return pk_egress_connect_finish (egress, result, error);
 }
 
@@ -49,8 +33,8 @@ connect_host_sync (PkEgress    *egress,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  pk_egress_connect_to_host_async (egress, host, port, timeout_ms, NULL, on_result, &result);
-  pk_test_wait_until (result_ready, &result, 20000);
+  pk_egress_connect_to_host_async (egress, host, port, timeout_ms, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, 20000);
   return pk_egress_connect_to_host_finish (egress, result, error);
 }
 

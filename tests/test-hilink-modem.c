@@ -32,8 +32,8 @@ teardown (Fixture       *f,
   g_clear_pointer (&f->emu, hilink_emu_free);
 }
 
-#define on_result hilink_test_store_result
-#define WAIT(res) hilink_test_wait_result (&(res))
+#define on_result pk_test_store_result
+#define WAIT(res) pk_test_wait_result (&(res), 30000)
 
 static gboolean
 get_status (PkHilinkModem  *modem,

@@ -53,6 +53,27 @@ rule_counter (PkRelay    *relay,
   return json_object_get_int_member (o, member);
 }
 
+/* For pk_test_wait_until(): a rule's counter is above 0. */
+typedef struct {
+  PkRelay *relay;
+  const char *rule;
+  const char *member;
+} Counter;
+
+static gboolean
+counter_set (gpointer data)
+{
+  Counter *c = data;
+
+  return rule_counter (c->relay, c->rule, c->member) > 0;
+}
+
+static gboolean
+socket_readable (gpointer data)
+{
+  return g_socket_condition_check (data, G_IO_IN) != 0;
+}
+
 static char *
 rule_health (PkRelay    *relay,
              const char *name)
@@ -609,8 +630,7 @@ keepalive_options (PkWorkers *workers)
   g_socket_set_blocking (client, TRUE);
   g_socket_set_timeout (client, 10);
   g_assert_cmpint (g_socket_send (client, "ok", 2, NULL, NULL), ==, 2);
-  while (g_socket_condition_check (client, G_IO_IN) == 0)
-    g_main_context_iteration (NULL, FALSE);
+  pk_test_wait_until (socket_readable, client, 10000);
   g_assert_cmpint (g_socket_receive (client, buf, 2, NULL, NULL), ==, 2);
 
   /* Client side: the relay's accepted socket, from the accept; upstream
@@ -690,8 +710,7 @@ test_tcp_allowlist (void)
   g_assert_no_error (error);
   addr = loopback ("127.0.0.1", start_rule (relay, rule));
   client = pk_test_connect_tcp (addr);
-  while (rule_counter (relay, "allow", "refused") == 0)
-    g_main_context_iteration (NULL, TRUE);
+  pk_test_wait_until (counter_set, &(Counter) { relay, "allow", "refused" }, 10000);
   g_assert_true (pk_test_wait_eof (client, 10000));
   g_assert_cmpuint (pk_test_echo_server_get_n_connections (echo), ==, 0);
 }
@@ -748,8 +767,7 @@ test_health_down_then_up (void)
   client = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
   g_socket_set_blocking (client, FALSE);
   g_socket_connect (client, addr, NULL, NULL);
-  while (rule_counter (relay, "hc", "failed") == 0)
-    g_main_context_iteration (NULL, TRUE);
+  pk_test_wait_until (counter_set, &(Counter) { relay, "hc", "failed" }, 10000);
   g_assert_true (pk_test_wait_eof (client, 10000));
 
   upstream = listen_on (up_port);
@@ -1128,8 +1146,7 @@ echo_roundtrip (GSocket    *client,
   g_autofree char *buf = g_malloc (len);
 
   pk_test_send_all (client, msg, len);
-  while (g_socket_condition_check (client, G_IO_IN) == 0)
-    g_main_context_iteration (NULL, FALSE);
+  pk_test_wait_until (socket_readable, client, 10000);
   pk_test_recv_exact (client, buf, len, 10000);
   g_assert_cmpmem (buf, len, msg, len);
 }

@@ -48,8 +48,8 @@ run (PkRotation  *rotation,
 {
   g_autoptr(GAsyncResult) res = NULL;
 
-  pk_rotation_run_async (rotation, NULL, hilink_test_store_result, &res);
-  hilink_test_wait_result (&res);
+  pk_rotation_run_async (rotation, NULL, pk_test_store_result, &res);
+  pk_test_wait_result (&res, 30000);
   return pk_rotation_run_finish (rotation, res, error);
 }
 
@@ -114,8 +114,8 @@ test_netmode_from_3g (Fixture       *f,
 
   /* A modem that is on 3G already goes away to auto and back to 3G. */
   pk_modem_set_network_mode_async (PK_MODEM (f->modem), PK_MODEM_NETWORK_MODE_3G_ONLY, NULL,
-                                   hilink_test_store_result, &res);
-  hilink_test_wait_result (&res);
+                                   pk_test_store_result, &res);
+  pk_test_wait_result (&res, 30000);
   g_assert_true (pk_modem_set_network_mode_finish (PK_MODEM (f->modem), res, &error));
   rotation = new_rotation (f, PK_ROTATION_METHOD_NETMODE);
   g_assert_true (run (rotation, &error));
@@ -334,11 +334,11 @@ test_cancel (Fixture       *f,
 
   /* A long pause between off and on, cancelled in the middle. */
   pk_rotation_set_timing (rotation, 10000, 15, 3000);
-  pk_rotation_run_async (rotation, cancellable, hilink_test_store_result, &res);
+  pk_rotation_run_async (rotation, cancellable, pk_test_store_result, &res);
   while (hilink_emu_get_status (f->emu) != 902)
     g_main_context_iteration (NULL, TRUE);
   g_cancellable_cancel (cancellable);
-  hilink_test_wait_result (&res);
+  pk_test_wait_result (&res, 30000);
   g_assert_false (pk_rotation_run_finish (rotation, res, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpuint (pk_rotation_get_duration_ms (rotation), <, 10000);

@@ -152,8 +152,8 @@ run (PkToggle          *toggle,
 {
   g_autoptr(GAsyncResult) res = NULL;
 
-  pk_toggle_run_async (toggle, method, recovery, NULL, hilink_test_store_result, &res);
-  hilink_test_wait_result (&res);
+  pk_toggle_run_async (toggle, method, recovery, NULL, pk_test_store_result, &res);
+  pk_test_wait_result (&res, 30000);
   return pk_toggle_run_finish (toggle, res, error);
 }
 
@@ -252,14 +252,14 @@ test_busy (Fixture       *f,
   g_autoptr(PkToggleResult) second = NULL;
   g_autoptr(PkToggleResult) result = NULL;
 
-  pk_toggle_run_async (f->toggle[0], PK_ROTATION_METHOD_DATA, FALSE, NULL, hilink_test_store_result, &first);
+  pk_toggle_run_async (f->toggle[0], PK_ROTATION_METHOD_DATA, FALSE, NULL, pk_test_store_result, &first);
   g_assert_true (pk_toggle_is_running (f->toggle[0]));
   second = run (f->toggle[0], PK_ROTATION_METHOD_DATA, FALSE, &error);
   g_assert_null (second);
   g_assert_error (error, PK_ERROR, PK_ERROR_BUSY);
   g_assert_nonnull (strstr (error->message, "dongle 31"));
 
-  hilink_test_wait_result (&first);
+  pk_test_wait_result (&first, 30000);
   result = pk_toggle_run_finish (f->toggle[0], first, NULL);
   g_assert_true (pk_toggle_result_get_success (result));
 }
@@ -309,8 +309,8 @@ test_limit (Fixture       *f,
   g_autoptr(PkToggleResult) rc = NULL;
 
   /* The limiter allows two at once. */
-  pk_toggle_run_async (f->toggle[0], PK_ROTATION_METHOD_DATA, FALSE, NULL, hilink_test_store_result, &a);
-  pk_toggle_run_async (f->toggle[1], PK_ROTATION_METHOD_DATA, FALSE, NULL, hilink_test_store_result, &b);
+  pk_toggle_run_async (f->toggle[0], PK_ROTATION_METHOD_DATA, FALSE, NULL, pk_test_store_result, &a);
+  pk_toggle_run_async (f->toggle[1], PK_ROTATION_METHOD_DATA, FALSE, NULL, pk_test_store_result, &b);
   g_assert_cmpuint (pk_toggle_limiter_get_running (f->limiter), ==, 2);
   g_assert_cmpuint (pk_toggle_limiter_get_max (f->limiter), ==, 2);
   g_assert_null (run (f->toggle[2], PK_ROTATION_METHOD_DATA, FALSE, &error));
@@ -318,12 +318,12 @@ test_limit (Fixture       *f,
   g_clear_error (&error);
 
   /* A recovery run ignores the limit. */
-  pk_toggle_run_async (f->toggle[2], PK_ROTATION_METHOD_DATA, TRUE, NULL, hilink_test_store_result, &c);
+  pk_toggle_run_async (f->toggle[2], PK_ROTATION_METHOD_DATA, TRUE, NULL, pk_test_store_result, &c);
   g_assert_cmpuint (pk_toggle_limiter_get_running (f->limiter), ==, 3);
 
-  hilink_test_wait_result (&a);
-  hilink_test_wait_result (&b);
-  hilink_test_wait_result (&c);
+  pk_test_wait_result (&a, 30000);
+  pk_test_wait_result (&b, 30000);
+  pk_test_wait_result (&c, 30000);
   ra = pk_toggle_run_finish (f->toggle[0], a, NULL);
   rb = pk_toggle_run_finish (f->toggle[1], b, NULL);
   rc = pk_toggle_run_finish (f->toggle[2], c, NULL);
@@ -427,13 +427,13 @@ test_state_dir (Fixture       *f,
   pk_toggle_set_cooldown (f->toggle[0], 60000);
   pk_toggle_set_cooldown (other, 60000);
 
-  pk_toggle_run_async (f->toggle[0], PK_ROTATION_METHOD_DATA, FALSE, NULL, hilink_test_store_result, &first);
+  pk_toggle_run_async (f->toggle[0], PK_ROTATION_METHOD_DATA, FALSE, NULL, pk_test_store_result, &first);
   g_assert_null (run (other, PK_ROTATION_METHOD_DATA, FALSE, &error));
   g_assert_error (error, PK_ERROR, PK_ERROR_BUSY);
   g_assert_nonnull (strstr (error->message, "another process"));
   g_clear_error (&error);
 
-  hilink_test_wait_result (&first);
+  pk_test_wait_result (&first, 30000);
   r1 = pk_toggle_run_finish (f->toggle[0], first, &error);
   g_assert_true (pk_toggle_result_get_success (r1));
 

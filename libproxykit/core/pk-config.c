@@ -13,7 +13,7 @@
  * (`SOCKS_CONNECT_TIMEOUT`, `WATCHDOG_CHECK_INTERVAL`, ...).
  *
  * A value is looked up in this order: an override (a tool's command-line
- * flag, set with pk_config_set_override()), the environment, the file,
+ * flag, set with `pk_config_set_override()`), the environment, the file,
  * and then the built-in default applies. Errors name where a bad value
  * came from: `proxykit.conf:12: [socks:11] connect-timeout: 'abc' is not
  * a duration`, `environment variable SOCKS_CONNECT_TIMEOUT: ...` or
@@ -31,6 +31,8 @@
  *                                 "SOCKS_CONNECT_TIMEOUT", 120000, &timeout_ms, &error))
  *   return FALSE;
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -109,7 +111,9 @@ pk_config_init (PkConfig *self)
  * Creates an empty configuration: every lookup gives the environment's
  * value or the default.
  *
- * Returns: (transfer full): a new #PkConfig
+ * Returns: (transfer full): a new [class@Config]
+ *
+ * Since: 0.1
  */
 PkConfig *
 pk_config_new (void)
@@ -170,15 +174,17 @@ index_lines (PkConfig   *self,
 
 /**
  * pk_config_load_data:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @data: the file's contents
  * @length: the length of @data, or -1 if it is nul-terminated
  * @origin: (nullable): the name used in messages, such as a path
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Loads a configuration from memory, replacing what was loaded before.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_load_data (PkConfig    *self,
@@ -214,13 +220,15 @@ pk_config_load_data (PkConfig    *self,
 
 /**
  * pk_config_load_file:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @path: a file name
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Loads a configuration file, replacing what was loaded before.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_load_file (PkConfig    *self,
@@ -256,9 +264,9 @@ unquote_env_value (const char *value)
 
 /**
  * pk_config_load_env_file:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @path: a file of `NAME=value` lines, as systemd's `EnvironmentFile=`
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads environment variables from a file. They stand for the
  * environment in later lookups and win over the process environment.
@@ -266,6 +274,8 @@ unquote_env_value (const char *value)
  * comment line.
  *
  * Returns: %TRUE, or %FALSE with @error set naming the bad line
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_load_env_file (PkConfig    *self,
@@ -323,12 +333,14 @@ pk_config_load_env_file (PkConfig    *self,
 
 /**
  * pk_config_set_environ:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @envp: (nullable) (array zero-terminated=1): `NAME=value` strings, or
  *   %NULL for the process environment
  *
  * Sets the environment that lookups consult, for tests and embedders
  * that must not depend on the process environment.
+ *
+ * Since: 0.1
  */
 void
 pk_config_set_environ (PkConfig           *self,
@@ -352,13 +364,15 @@ pk_config_set_environ (PkConfig           *self,
 
 /**
  * pk_config_getenv:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @name: a variable name
  *
  * Looks up an environment variable: the env file first, then the
- * environment set with pk_config_set_environ() or the process's.
+ * environment set with [method@Config.set_environ] or the process's.
  *
  * Returns: (nullable): the value, or %NULL when unset or empty
+ *
+ * Since: 0.1
  */
 const char *
 pk_config_getenv (PkConfig   *self,
@@ -380,9 +394,13 @@ pk_config_getenv (PkConfig   *self,
 
 /**
  * pk_config_get_origin:
- * @self: a #PkConfig
+ * @self: a [class@Config]
+ *
+ * Gets the path or name the configuration was loaded from.
  *
  * Returns: (nullable): the path or name the configuration was loaded from
+ *
+ * Since: 0.1
  */
 const char *
 pk_config_get_origin (PkConfig *self)
@@ -394,13 +412,15 @@ pk_config_get_origin (PkConfig *self)
 
 /**
  * pk_config_list_sections:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @kind: (nullable): a section kind such as `socks`, or %NULL for all
  *
  * Lists sections. With @kind, it lists the names of the sections
  * `[KIND:NAME]` (and `[KIND]` as the empty name), in file order.
  *
  * Returns: (transfer full) (array zero-terminated=1): the names
+ *
+ * Since: 0.1
  */
 char **
 pk_config_list_sections (PkConfig   *self,
@@ -432,10 +452,14 @@ pk_config_list_sections (PkConfig   *self,
 
 /**
  * pk_config_has_section:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: a section name such as `socks:11`
  *
+ * Tells whether the section exists.
+ *
  * Returns: whether the section exists
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_has_section (PkConfig   *self,
@@ -448,11 +472,15 @@ pk_config_has_section (PkConfig   *self,
 
 /**
  * pk_config_has_key:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: a section name
  * @key: a key name
  *
+ * Tells whether @section sets @key.
+ *
  * Returns: whether @section sets @key
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_has_key (PkConfig   *self,
@@ -466,7 +494,7 @@ pk_config_has_key (PkConfig   *self,
 
 /**
  * pk_config_describe:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: a section name
  * @key: (nullable): a key name
  *
@@ -474,6 +502,8 @@ pk_config_has_key (PkConfig   *self,
  * `/etc/proxykit/proxykit.conf:12: [socks:11] connect-timeout`.
  *
  * Returns: (transfer full): the description
+ *
+ * Since: 0.1
  */
 char *
 pk_config_describe (PkConfig   *self,
@@ -495,15 +525,17 @@ pk_config_describe (PkConfig   *self,
 
 /**
  * pk_config_check_keys:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: a section name
  * @known_keys: (array zero-terminated=1): the keys the section may have
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Refuses a section with a key that is not in @known_keys, so that a
  * typo in a key name is an error rather than a silent default.
  *
  * Returns: %TRUE, or %FALSE with @error set naming the line
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_check_keys (PkConfig           *self,
@@ -543,7 +575,7 @@ static char *lookup (PkConfig    *self,
 
 /**
  * pk_config_set_override:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): the section it applies to, %NULL for every section
  * @key: a key name
  * @value: (nullable): the value, %NULL to remove the override
@@ -605,7 +637,7 @@ find_override (PkConfig   *self,
 
 /**
  * pk_config_has_value:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that stands for the key
@@ -632,7 +664,7 @@ pk_config_has_value (PkConfig   *self,
 
 /**
  * pk_config_describe_value:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that stands for the key
@@ -712,13 +744,17 @@ prefix_where (GError     **error,
 
 /**
  * pk_config_dup_string:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that overrides the key
  * @default_value: (nullable): the value when neither is set
  *
+ * Reads a string from @section.
+ *
  * Returns: (transfer full) (nullable): the value
+ *
+ * Since: 0.1
  */
 char *
 pk_config_dup_string (PkConfig   *self,
@@ -738,7 +774,7 @@ pk_config_dup_string (PkConfig   *self,
 
 /**
  * pk_config_get_uint:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that overrides the key
@@ -746,9 +782,14 @@ pk_config_dup_string (PkConfig   *self,
  * @max: the largest value allowed
  * @default_value: the value when neither is set
  * @out_value: (out): the value
- * @error: return location for a #GError
+ * @error: return location for a `GError`
+ *
+ * Reads an unsigned integer from @section, leaving @value untouched when the
+ * key is not set.
  *
  * Returns: %TRUE, or %FALSE with @error set naming where the bad value is
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_get_uint (PkConfig    *self,
@@ -782,18 +823,20 @@ pk_config_get_uint (PkConfig    *self,
 
 /**
  * pk_config_get_duration_ms:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that overrides the key
  * @default_ms: the value when neither is set, in milliseconds
  * @out_ms: (out): the value in milliseconds
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads a duration: a number of seconds (`30`), or a number with a unit
  * (`500ms`, `30s`, `2m`, `1h`).
  *
  * Returns: %TRUE, or %FALSE with @error set naming where the bad value is
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_get_duration_ms (PkConfig    *self,
@@ -809,17 +852,19 @@ pk_config_get_duration_ms (PkConfig    *self,
 
 /**
  * pk_config_get_boolean:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): a section name
  * @key: (nullable): a key name
  * @env_name: (nullable): an environment variable that overrides the key
  * @default_value: the value when neither is set
  * @out_value: (out): the value
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads a boolean: `true`/`false`, `yes`/`no`, `on`/`off` or `1`/`0`.
  *
  * Returns: %TRUE, or %FALSE with @error set naming where the bad value is
+ *
+ * Since: 0.1
  */
 gboolean
 pk_config_get_boolean (PkConfig    *self,
@@ -921,14 +966,14 @@ pk_config_dup_list (PkConfig   *self,
 
 /**
  * pk_config_set_override_list:
- * @self: a #PkConfig
+ * @self: a [class@Config]
  * @section: (nullable): the section it applies to, %NULL for every section
  * @key: a key name
  * @values: (nullable) (array zero-terminated=1): the items (a repeated
  *   flag), %NULL or empty to remove the override
  * @origin: (nullable): where it came from, such as `--allow`
  *
- * pk_config_set_override() for a list key: the items joined with commas.
+ * `pk_config_set_override()` for a list key: the items joined with commas.
  *
  * Since: 0.2
  */

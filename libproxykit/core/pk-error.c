@@ -45,6 +45,15 @@ private_clear (GError *error)
 {
 }
 
+/**
+ * pk_error_quark:
+ *
+ * The error domain of libproxykit, [error@Error]: `PK_ERROR` in C.
+ *
+ * Returns: the quark of the domain
+ *
+ * Since: 0.1
+ */
 GQuark
 pk_error_quark (void)
 {

@@ -43,6 +43,8 @@ G_BEGIN_DECLS
  * @PK_ERROR_UNCHANGED: an operation meant to change something left it as it was (an IP rotation that kept the IP)
  *
  * Error codes in the %PK_ERROR domain.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_ERROR_FAILED,

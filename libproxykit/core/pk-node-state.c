@@ -10,7 +10,7 @@
  * `ping_failed`, `stopped`), the PPTP tunnel it leaves through, the SOCKS
  * listener that serves it and the watchdog's counters.
  *
- * A #PkNodeState is a plain value object; #PkStateStore reads and writes
+ * A [class@NodeState] is a plain value object; [class@StateStore] reads and writes
  * it as one JSON file per node, which is what the tools share (pk-socks
  * records its tunnel and listener, pk-watchdog reads them and records
  * failures).
@@ -38,6 +38,8 @@
  *   "counters": { "fails": 0, "consecutive_failures": 0, "last_change": 1795000000 }
  * }
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -94,9 +96,13 @@ static const char * const status_names[] = {
 
 /**
  * pk_node_status_to_string:
- * @status: a #PkNodeStatus
+ * @status: a [enum@NodeStatus]
+ *
+ * Gets the name of @status as written in state files.
  *
  * Returns: the name of @status as written in state files
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_status_to_string (PkNodeStatus status)
@@ -111,7 +117,11 @@ pk_node_status_to_string (PkNodeStatus status)
  * @str: a status name such as `online`
  * @out_status: (out): the status
  *
+ * Parses the name of a status, as written in state files.
+ *
  * Returns: %TRUE if @str names a status
+ *
+ * Since: 0.1
  */
 gboolean
 pk_node_status_from_string (const char   *str,
@@ -200,6 +210,8 @@ pk_node_state_class_init (PkNodeStateClass *klass)
    * PkNodeState:name:
    *
    * The node's name, also the name of its state file (`NAME.json`).
+   *
+   * Since: 0.1
    */
   properties[PROP_NAME] =
     g_param_spec_string ("name", NULL, NULL, NULL,
@@ -209,6 +221,8 @@ pk_node_state_class_init (PkNodeStateClass *klass)
    * PkNodeState:status:
    *
    * The node's status.
+   *
+   * Since: 0.1
    */
   properties[PROP_STATUS] =
     g_param_spec_enum ("status", NULL, NULL, PK_TYPE_NODE_STATUS, PK_NODE_STATUS_STOPPED,
@@ -218,6 +232,8 @@ pk_node_state_class_init (PkNodeStateClass *klass)
    * PkNodeState:fails:
    *
    * How many confirmed failures the node has had in total.
+   *
+   * Since: 0.1
    */
   properties[PROP_FAILS] =
     g_param_spec_uint ("fails", NULL, NULL, 0, G_MAXUINT, 0,
@@ -239,7 +255,9 @@ pk_node_state_init (PkNodeState *self)
  * Creates the state of a node that has never run: status `stopped`, no
  * tunnel, no listener, counters at zero.
  *
- * Returns: (transfer full): a new #PkNodeState
+ * Returns: (transfer full): a new [class@NodeState]
+ *
+ * Since: 0.1
  */
 PkNodeState *
 pk_node_state_new (const char *name)
@@ -251,9 +269,13 @@ pk_node_state_new (const char *name)
 
 /**
  * pk_node_state_get_name:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Gets the node's name.
  *
  * Returns: the node's name
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_state_get_name (PkNodeState *self)
@@ -264,9 +286,13 @@ pk_node_state_get_name (PkNodeState *self)
 
 /**
  * pk_node_state_get_status:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Gets the node's status.
  *
  * Returns: the node's status
+ *
+ * Since: 0.1
  */
 PkNodeStatus
 pk_node_state_get_status (PkNodeState *self)
@@ -277,12 +303,14 @@ pk_node_state_get_status (PkNodeState *self)
 
 /**
  * pk_node_state_set_status:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  * @status: the new status
  * @reason: (nullable): why, for failures (shown by `pk-watchdog --status`)
  *
  * Sets the status and its reason. When the status changes, the time of
  * the change is recorded.
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_set_status (PkNodeState  *self,
@@ -305,9 +333,13 @@ pk_node_state_set_status (PkNodeState  *self,
 
 /**
  * pk_node_state_get_reason:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Gets the reason given with the status.
  *
  * Returns: (nullable): the reason given with the status
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_state_get_reason (PkNodeState *self)
@@ -318,9 +350,13 @@ pk_node_state_get_reason (PkNodeState *self)
 
 /**
  * pk_node_state_get_status_changed:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Tells when the status last changed, in seconds since the epoch (0 if never).
  *
  * Returns: when the status last changed, in seconds since the epoch (0 if never)
+ *
+ * Since: 0.1
  */
 gint64
 pk_node_state_get_status_changed (PkNodeState *self)
@@ -331,9 +367,13 @@ pk_node_state_get_status_changed (PkNodeState *self)
 
 /**
  * pk_node_state_get_tunnel_server:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Gets the PPTP server, or %NULL without a tunnel.
  *
  * Returns: (nullable): the PPTP server, or %NULL without a tunnel
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_state_get_tunnel_server (PkNodeState *self)
@@ -344,9 +384,13 @@ pk_node_state_get_tunnel_server (PkNodeState *self)
 
 /**
  * pk_node_state_get_tunnel_linkname:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Gets pppd's linkname (its pidfile is `ppp-LINKNAME.pid`).
  *
  * Returns: (nullable): pppd's linkname (its pidfile is `ppp-LINKNAME.pid`)
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_state_get_tunnel_linkname (PkNodeState *self)
@@ -357,9 +401,13 @@ pk_node_state_get_tunnel_linkname (PkNodeState *self)
 
 /**
  * pk_node_state_get_tunnel_interface:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Gets the tunnel's interface (`pppN`).
  *
  * Returns: (nullable): the tunnel's interface (`pppN`)
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_state_get_tunnel_interface (PkNodeState *self)
@@ -370,9 +418,13 @@ pk_node_state_get_tunnel_interface (PkNodeState *self)
 
 /**
  * pk_node_state_get_tunnel_unit:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Gets pppd's unit number, or -1 without a tunnel.
  *
  * Returns: pppd's unit number, or -1 without a tunnel
+ *
+ * Since: 0.1
  */
 int
 pk_node_state_get_tunnel_unit (PkNodeState *self)
@@ -383,9 +435,13 @@ pk_node_state_get_tunnel_unit (PkNodeState *self)
 
 /**
  * pk_node_state_get_tunnel_pid:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Gets the pid of pppd, or 0.
  *
  * Returns: the pid of pppd, or 0
+ *
+ * Since: 0.1
  */
 int
 pk_node_state_get_tunnel_pid (PkNodeState *self)
@@ -396,7 +452,7 @@ pk_node_state_get_tunnel_pid (PkNodeState *self)
 
 /**
  * pk_node_state_set_tunnel:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  * @server: (nullable): the PPTP server
  * @linkname: (nullable): pppd's linkname
  * @unit: pppd's unit number, or -1
@@ -404,6 +460,8 @@ pk_node_state_get_tunnel_pid (PkNodeState *self)
  * @pid: pppd's pid, or 0
  *
  * Records the node's tunnel.
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_set_tunnel (PkNodeState *self,
@@ -431,9 +489,11 @@ pk_node_state_set_tunnel (PkNodeState *self,
 
 /**
  * pk_node_state_clear_tunnel:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Forgets the tunnel (after it was destroyed).
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_clear_tunnel (PkNodeState *self)
@@ -450,9 +510,13 @@ pk_node_state_clear_tunnel (PkNodeState *self)
 
 /**
  * pk_node_state_get_socks_listen:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Gets the SOCKS listener's address, or %NULL.
  *
  * Returns: (nullable): the SOCKS listener's address, or %NULL
+ *
+ * Since: 0.1
  */
 const char *
 pk_node_state_get_socks_listen (PkNodeState *self)
@@ -463,9 +527,13 @@ pk_node_state_get_socks_listen (PkNodeState *self)
 
 /**
  * pk_node_state_get_socks_pid:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Gets the pid of the process serving SOCKS (pk-socks), or 0.
  *
  * Returns: the pid of the process serving SOCKS (pk-socks), or 0
+ *
+ * Since: 0.1
  */
 int
 pk_node_state_get_socks_pid (PkNodeState *self)
@@ -476,11 +544,13 @@ pk_node_state_get_socks_pid (PkNodeState *self)
 
 /**
  * pk_node_state_set_socks:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  * @listen: (nullable): the listener's address, such as `0.0.0.0:10011`
  * @pid: the pid of the process that serves it, or 0
  *
  * Records the node's SOCKS listener.
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_set_socks (PkNodeState *self,
@@ -500,9 +570,11 @@ pk_node_state_set_socks (PkNodeState *self,
 
 /**
  * pk_node_state_clear_socks:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  *
  * Forgets the SOCKS listener (after it was stopped).
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_clear_socks (PkNodeState *self)
@@ -516,9 +588,13 @@ pk_node_state_clear_socks (PkNodeState *self)
 
 /**
  * pk_node_state_get_fails:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Gets the total number of confirmed failures.
  *
  * Returns: the total number of confirmed failures
+ *
+ * Since: 0.1
  */
 guint
 pk_node_state_get_fails (PkNodeState *self)
@@ -529,10 +605,12 @@ pk_node_state_get_fails (PkNodeState *self)
 
 /**
  * pk_node_state_set_fails:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  * @fails: the total number of confirmed failures
  *
  * Sets the failure counter.
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_set_fails (PkNodeState *self,
@@ -548,9 +626,13 @@ pk_node_state_set_fails (PkNodeState *self,
 
 /**
  * pk_node_state_get_consecutive_failures:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Tells how many checks in a row have failed.
  *
  * Returns: how many checks in a row have failed
+ *
+ * Since: 0.1
  */
 guint
 pk_node_state_get_consecutive_failures (PkNodeState *self)
@@ -561,10 +643,12 @@ pk_node_state_get_consecutive_failures (PkNodeState *self)
 
 /**
  * pk_node_state_set_consecutive_failures:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  * @n: how many checks in a row have failed
  *
  * Sets the consecutive-failure counter.
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_set_consecutive_failures (PkNodeState *self,
@@ -576,10 +660,15 @@ pk_node_state_set_consecutive_failures (PkNodeState *self,
 
 /**
  * pk_node_state_get_last_change:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Tells when the watchdog last saw the node's health change, in seconds since
+ * the epoch (0 if never).
  *
  * Returns: when the watchdog last saw the node's health change, in
  *   seconds since the epoch (0 if never)
+ *
+ * Since: 0.1
  */
 gint64
 pk_node_state_get_last_change (PkNodeState *self)
@@ -590,10 +679,12 @@ pk_node_state_get_last_change (PkNodeState *self)
 
 /**
  * pk_node_state_set_last_change:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
  * @unix_time: seconds since the epoch
  *
  * Sets when the watchdog last saw the node's health change.
+ *
+ * Since: 0.1
  */
 void
 pk_node_state_set_last_change (PkNodeState *self,
@@ -605,9 +696,13 @@ pk_node_state_set_last_change (PkNodeState *self,
 
 /**
  * pk_node_state_to_json:
- * @self: a #PkNodeState
+ * @self: a [class@NodeState]
+ *
+ * Serializes the node's state as written to its state file.
  *
  * Returns: (transfer full): the node's state as a JSON document
+ *
+ * Since: 0.1
  */
 char *
 pk_node_state_to_json (PkNodeState *self)
@@ -726,15 +821,17 @@ get_member (JsonObject   *obj,
 
 /**
  * pk_node_state_new_from_json:
- * @data: a JSON document as written by pk_node_state_to_json()
+ * @data: a JSON document as written by [method@NodeState.to_json]
  * @length: the length of @data, or -1 if it is nul-terminated
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Parses a node's state. Unknown fields are ignored, so that files
  * written by newer versions can be read.
  *
  * Returns: (transfer full) (nullable): the state, or %NULL with @error
  *   set (%PK_ERROR_STATE naming the field that is wrong)
+ *
+ * Since: 0.1
  */
 PkNodeState *
 pk_node_state_new_from_json (const char  *data,

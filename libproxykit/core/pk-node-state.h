@@ -22,6 +22,8 @@ G_BEGIN_DECLS
  *
  * The status of a node as recorded in its state file. The strings in the
  * file are `starting`, `online`, `ping_failed` and `stopped`.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_NODE_STATUS_STARTING,

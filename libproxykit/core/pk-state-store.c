@@ -6,7 +6,7 @@
 /**
  * PkStateStore:
  *
- * Keeps the state of each node (#PkNodeState) as one JSON file,
+ * Keeps the state of each node ([class@NodeState]) as one JSON file,
  * `DIRECTORY/NAME.json`, in a state directory (by default
  * %PK_STATE_DIR_DEFAULT). It is what pk-socks and pk-watchdog share: one
  * records the tunnel and listener it started, the other reads them to
@@ -18,8 +18,8 @@
  *
  * Several processes change one node (pk-socks records its tunnel,
  * pk-watchdog records failures): a change is a read, a modification and a
- * write, made with pk_state_store_load_locked() and
- * pk_state_store_save_unlock(), which hold an exclusive lock
+ * write, made with [method@StateStore.load_locked] and
+ * [method@StateStore.save_unlock], which hold an exclusive lock
  * (`flock(2)` on `DIRECTORY/.NAME.lock`) in between, so that no change is
  * lost to another writer.
  *
@@ -32,6 +32,8 @@
  * if (!pk_state_store_save (store, node, &error))
  *   g_warning ("%s", error->message);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -126,6 +128,8 @@ pk_state_store_class_init (PkStateStoreClass *klass)
    * PkStateStore:directory:
    *
    * The state directory; %NULL at construction means %PK_STATE_DIR_DEFAULT.
+   *
+   * Since: 0.1
    */
   properties[PROP_DIRECTORY] =
     g_param_spec_string ("directory", NULL, NULL, NULL,
@@ -153,7 +157,9 @@ pk_state_store_init (PkStateStore *self)
  *
  * Creates a store. The directory is created on the first save.
  *
- * Returns: (transfer full): a new #PkStateStore
+ * Returns: (transfer full): a new [class@StateStore]
+ *
+ * Since: 0.1
  */
 PkStateStore *
 pk_state_store_new (const char *directory)
@@ -163,9 +169,13 @@ pk_state_store_new (const char *directory)
 
 /**
  * pk_state_store_get_directory:
- * @self: a #PkStateStore
+ * @self: a [class@StateStore]
+ *
+ * Gets the state directory.
  *
  * Returns: the state directory
+ *
+ * Since: 0.1
  */
 const char *
 pk_state_store_get_directory (PkStateStore *self)
@@ -182,6 +192,8 @@ pk_state_store_get_directory (PkStateStore *self)
  * digits, `-`, `_`, `.`, `:` and `@`, and do not start with a dot.
  *
  * Returns: %TRUE if @name can name a node
+ *
+ * Since: 0.1
  */
 gboolean
 pk_state_store_is_valid_name (const char *name)
@@ -213,10 +225,14 @@ check_name (const char  *name,
 
 /**
  * pk_state_store_dup_path:
- * @self: a #PkStateStore
+ * @self: a [class@StateStore]
  * @name: a node name
  *
+ * Gets the path of the node's state file.
+ *
  * Returns: (transfer full): the path of the node's state file
+ *
+ * Since: 0.1
  */
 char *
 pk_state_store_dup_path (PkStateStore *self,
@@ -239,14 +255,16 @@ compare_strings (gconstpointer a,
 
 /**
  * pk_state_store_list:
- * @self: a #PkStateStore
- * @error: return location for a #GError
+ * @self: a [class@StateStore]
+ * @error: return location for a `GError`
  *
  * Lists the nodes that have a state file, sorted by name. A missing state
  * directory means no nodes.
  *
  * Returns: (transfer full) (array zero-terminated=1) (nullable): node
  *   names, or %NULL with @error set if the directory cannot be read
+ *
+ * Since: 0.1
  */
 char **
 pk_state_store_list (PkStateStore  *self,
@@ -292,15 +310,17 @@ pk_state_store_list (PkStateStore  *self,
 
 /**
  * pk_state_store_load:
- * @self: a #PkStateStore
+ * @self: a [class@StateStore]
  * @name: a node name
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads a node's state file.
  *
  * Returns: (transfer full) (nullable): the node's state, or %NULL with
  *   @error set: %G_FILE_ERROR_NOENT if the node has no state file,
  *   %PK_ERROR_STATE (naming the file) if it cannot be read or parsed
+ *
+ * Since: 0.1
  */
 PkNodeState *
 pk_state_store_load (PkStateStore  *self,
@@ -346,15 +366,17 @@ pk_state_store_load (PkStateStore  *self,
 
 /**
  * pk_state_store_load_or_new:
- * @self: a #PkStateStore
+ * @self: a [class@StateStore]
  * @name: a node name
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
- * Like pk_state_store_load(), but a node without a state file gets a new
+ * Like [method@StateStore.load], but a node without a state file gets a new
  * state (status `stopped`, counters at zero).
  *
  * Returns: (transfer full) (nullable): the node's state, or %NULL with
  *   @error set
+ *
+ * Since: 0.1
  */
 PkNodeState *
 pk_state_store_load_or_new (PkStateStore  *self,
@@ -374,14 +396,16 @@ pk_state_store_load_or_new (PkStateStore  *self,
 
 /**
  * pk_state_store_save:
- * @self: a #PkStateStore
+ * @self: a [class@StateStore]
  * @node: the node's state
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Writes a node's state file atomically, creating the state directory
  * (mode 0755) if needed.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_STATE naming the file)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_state_store_save (PkStateStore  *self,
@@ -423,13 +447,15 @@ pk_state_store_save (PkStateStore  *self,
 
 /**
  * pk_state_store_remove:
- * @self: a #PkStateStore
+ * @self: a [class@StateStore]
  * @name: a node name
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Deletes a node's state file; a node without one is not an error.
  *
  * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_state_store_remove (PkStateStore  *self,
@@ -455,17 +481,19 @@ pk_state_store_remove (PkStateStore  *self,
 
 /**
  * pk_state_store_load_locked:
- * @self: a #PkStateStore
+ * @self: a [class@StateStore]
  * @name: a node name
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Takes the node's lock, waiting while another process holds it, then
  * reads its state (a new state if it has no file). Release the lock with
- * pk_state_store_save_unlock() or pk_state_store_unlock(). Locks are not
+ * [method@StateStore.save_unlock] or [method@StateStore.unlock]. Locks are not
  * recursive: do not take the lock of a node twice.
  *
  * Returns: (transfer full) (nullable): the node's state, or %NULL with
  *   @error set (and the lock not held)
+ *
+ * Since: 0.1
  */
 PkNodeState *
 pk_state_store_load_locked (PkStateStore  *self,
@@ -511,10 +539,12 @@ pk_state_store_load_locked (PkStateStore  *self,
 
 /**
  * pk_state_store_unlock:
- * @self: a #PkStateStore
+ * @self: a [class@StateStore]
  * @name: a node name
  *
  * Releases the node's lock without writing.
+ *
+ * Since: 0.1
  */
 void
 pk_state_store_unlock (PkStateStore *self,
@@ -526,14 +556,16 @@ pk_state_store_unlock (PkStateStore *self,
 
 /**
  * pk_state_store_save_unlock:
- * @self: a #PkStateStore
- * @node: the node's state, from pk_state_store_load_locked()
- * @error: return location for a #GError
+ * @self: a [class@StateStore]
+ * @node: the node's state, from [method@StateStore.load_locked]
+ * @error: return location for a `GError`
  *
  * Writes the node's state atomically and releases its lock (also when the
  * write fails).
  *
  * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_state_store_save_unlock (PkStateStore  *self,

@@ -18,6 +18,8 @@ G_BEGIN_DECLS
  * PK_STATE_DIR_DEFAULT:
  *
  * The default state directory.
+ *
+ * Since: 0.1
  */
 #define PK_STATE_DIR_DEFAULT "/var/lib/proxykit"
 

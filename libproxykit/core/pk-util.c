@@ -28,13 +28,15 @@ pk_inet_address_list_free (gpointer list)
  * @min: the smallest value allowed
  * @max: the largest value allowed
  * @out: (out): the value
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Parses a whole number in decimal, the way every proxykit setting is
  * read, so that a flag and a config key accept the same text.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_INVALID_ARGUMENT,
  *   quoting @str and the range)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_parse_uint (const char  *str,
@@ -175,13 +177,15 @@ pk_parse_listen_address (const char  *str,
  * @str: a number of seconds (`"30"`, `"1.5"`) or a number with a unit:
  *   `ms`, `s`, `m` (or `min`), `h`
  * @out_ms: (out): the duration in milliseconds
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Parses a duration, the way every proxykit setting is read, so that a
  * flag, an environment variable and a config key accept the same text.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_INVALID_ARGUMENT,
  *   quoting @str with examples)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_parse_duration_ms (const char  *str,

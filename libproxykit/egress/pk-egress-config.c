@@ -17,17 +17,17 @@ env_name (const char *prefix,
 
 /**
  * pk_egress_new_from_config:
- * @config: a #PkConfig
+ * @config: a [class@Config]
  * @section: (nullable): the section, such as `socks:11`
  * @env_prefix: (nullable): the prefix of the environment variables that
  *   stand for the keys, such as `SOCKS_`; %NULL for none
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Builds an egress from the keys `egress-address`, `egress-interface`,
  * `egress-dns` (nameservers, comma-separated), `fwmark` and `ttl` of
  * @section, or the variables `PREFIX` + `EGRESS_ADDRESS`,
  * `EGRESS_INTERFACE`, `EGRESS_DNS`, `FWMARK`, `TTL`; overrides (flags)
- * win over both, as in every lookup of #PkConfig.
+ * win over both, as in every lookup of [class@Config].
  *
  * Returns: (transfer full): the egress (the default route when nothing is
  *   set), or %NULL with @error set (%PK_ERROR_CONFIG) naming the bad value

@@ -10,7 +10,7 @@
  * interface it is bound to (`SO_BINDTODEVICE`), a firewall mark (`SO_MARK`)
  * for policy routing and the IP TTL.
  *
- * With #PkEgress:nameservers set, names are resolved by asking those
+ * With [property@Egress:nameservers] set, names are resolved by asking those
  * nameservers through the egress itself (so that a dongle's DNS goes out
  * through the dongle) instead of through the system resolver.
  *
@@ -27,6 +27,8 @@
  * pk_egress_connect_to_host_async (egress, "example.org", 443, 30000,
  *                                  NULL, on_connected, data);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -159,20 +161,24 @@ pk_egress_class_init (PkEgressClass *klass)
   object_class->set_property = pk_egress_set_property;
 
   /**
-   * PkEgress:address: (nullable)
+   * PkEgress:address:
    *
    * The source address of outbound sockets, or %NULL for the kernel's
    * choice.
+   *
+   * Since: 0.1
    */
   properties[PROP_ADDRESS] =
     g_param_spec_string ("address", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   /**
-   * PkEgress:interface: (nullable)
+   * PkEgress:interface:
    *
    * The interface outbound sockets are bound to with `SO_BINDTODEVICE`,
    * or %NULL for none.
+   *
+   * Since: 0.1
    */
   properties[PROP_INTERFACE] =
     g_param_spec_string ("interface", NULL, NULL, NULL,
@@ -182,6 +188,8 @@ pk_egress_class_init (PkEgressClass *klass)
    * PkEgress:fwmark:
    *
    * The firewall mark (`SO_MARK`) of outbound sockets, 0 for none.
+   *
+   * Since: 0.1
    */
   properties[PROP_FWMARK] =
     g_param_spec_uint ("fwmark", NULL, NULL, 0, G_MAXUINT32, 0,
@@ -192,18 +200,22 @@ pk_egress_class_init (PkEgressClass *klass)
    *
    * The IP TTL (IPv6 hop limit) of outbound packets, 0 for the system
    * default.
+   *
+   * Since: 0.1
    */
   properties[PROP_TTL] =
     g_param_spec_uint ("ttl", NULL, NULL, 0, 255, 0,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   /**
-   * PkEgress:nameservers: (nullable)
+   * PkEgress:nameservers:
    *
    * The nameservers that resolve names for this egress ("192.168.8.1",
    * "[fd00::1]:5353"), asked through the egress itself so that a dongle's
    * DNS goes out through the dongle; %NULL or empty for the system
    * resolver.
+   *
+   * Since: 0.1
    */
   properties[PROP_NAMESERVERS] =
     g_param_spec_boxed ("nameservers", NULL, NULL, G_TYPE_STRV,
@@ -223,7 +235,9 @@ pk_egress_init (PkEgress *self)
  * Creates an egress that changes nothing: sockets leave by the default
  * route with the kernel's choice of source address.
  *
- * Returns: (transfer full): a new #PkEgress
+ * Returns: (transfer full): a new [class@Egress]
+ *
+ * Since: 0.1
  */
 PkEgress *
 pk_egress_new (void)
@@ -237,13 +251,15 @@ pk_egress_new (void)
  * @interface: (nullable): interface name for `SO_BINDTODEVICE`
  * @fwmark: firewall mark, 0 for none
  * @ttl: IP TTL, 0 for the default
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Creates an egress and checks its values.
  *
- * Returns: (transfer full) (nullable): a new #PkEgress, or %NULL with
+ * Returns: (transfer full) (nullable): a new [class@Egress], or %NULL with
  *   @error set if @address is not an IP address or @interface is not a
  *   valid interface name
+ *
+ * Since: 0.1
  */
 PkEgress *
 pk_egress_new_full (const char  *address,
@@ -276,9 +292,13 @@ pk_egress_new_full (const char  *address,
 
 /**
  * pk_egress_get_address:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
+ *
+ * Gets the source address, or %NULL.
  *
  * Returns: (nullable): the source address, or %NULL
+ *
+ * Since: 0.1
  */
 const char *
 pk_egress_get_address (PkEgress *self)
@@ -290,13 +310,15 @@ pk_egress_get_address (PkEgress *self)
 
 /**
  * pk_egress_set_address:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @address: (nullable): an IPv4 or IPv6 address, or %NULL
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets the source address of outbound sockets.
  *
  * Returns: %TRUE, or %FALSE with @error set if @address is not an IP address
+ *
+ * Since: 0.1
  */
 gboolean
 pk_egress_set_address (PkEgress    *self,
@@ -341,9 +363,13 @@ pk_egress_set_address (PkEgress    *self,
 
 /**
  * pk_egress_get_interface:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
+ *
+ * Gets the interface name, or %NULL.
  *
  * Returns: (nullable): the interface name, or %NULL
+ *
+ * Since: 0.1
  */
 const char *
 pk_egress_get_interface (PkEgress *self)
@@ -355,10 +381,12 @@ pk_egress_get_interface (PkEgress *self)
 
 /**
  * pk_egress_set_interface:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @interface: (nullable): an interface name, or %NULL
  *
  * Sets the interface outbound sockets are bound to.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_set_interface (PkEgress   *self,
@@ -379,9 +407,13 @@ pk_egress_set_interface (PkEgress   *self,
 
 /**
  * pk_egress_get_fwmark:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
+ *
+ * Gets the firewall mark, 0 for none.
  *
  * Returns: the firewall mark, 0 for none
+ *
+ * Since: 0.1
  */
 guint32
 pk_egress_get_fwmark (PkEgress *self)
@@ -393,10 +425,12 @@ pk_egress_get_fwmark (PkEgress *self)
 
 /**
  * pk_egress_set_fwmark:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @fwmark: the firewall mark, 0 for none
  *
  * Sets the `SO_MARK` of outbound sockets.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_set_fwmark (PkEgress *self,
@@ -413,9 +447,13 @@ pk_egress_set_fwmark (PkEgress *self,
 
 /**
  * pk_egress_get_ttl:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
+ *
+ * Gets the IP TTL, 0 for the system default.
  *
  * Returns: the IP TTL, 0 for the system default
+ *
+ * Since: 0.1
  */
 guint
 pk_egress_get_ttl (PkEgress *self)
@@ -427,10 +465,12 @@ pk_egress_get_ttl (PkEgress *self)
 
 /**
  * pk_egress_set_ttl:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @ttl: the IP TTL from 1 to 255, 0 for the system default
  *
  * Sets the TTL (IPv6 hop limit) of outbound packets.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_set_ttl (PkEgress *self,
@@ -448,10 +488,14 @@ pk_egress_set_ttl (PkEgress *self,
 
 /**
  * pk_egress_get_nameservers:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
+ *
+ * Gets the nameservers, or %NULL for the system resolver.
  *
  * Returns: (nullable) (transfer none) (array zero-terminated=1): the
  *   nameservers, or %NULL for the system resolver
+ *
+ * Since: 0.1
  */
 const char * const *
 pk_egress_get_nameservers (PkEgress *self)
@@ -463,17 +507,19 @@ pk_egress_get_nameservers (PkEgress *self)
 
 /**
  * pk_egress_set_nameservers:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @nameservers: (nullable) (array zero-terminated=1): IP addresses with an
  *   optional port ("192.168.8.1", "192.168.8.1:53", "[fd00::1]:53"), or
  *   %NULL for the system resolver
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
- * Sets the nameservers that pk_egress_resolve_async() asks, through this
+ * Sets the nameservers that [method@Egress.resolve_async] asks, through this
  * egress, instead of the system resolver.
  *
  * Returns: %TRUE, or %FALSE with @error set if an entry is not an IP
  *   address with an optional port
+ *
+ * Since: 0.1
  */
 gboolean
 pk_egress_set_nameservers (PkEgress            *self,
@@ -510,9 +556,13 @@ pk_egress_set_nameservers (PkEgress            *self,
 
 /**
  * pk_egress_is_default:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
+ *
+ * Tells whether the egress changes nothing about outbound sockets.
  *
  * Returns: %TRUE if the egress changes nothing about outbound sockets
+ *
+ * Since: 0.1
  */
 gboolean
 pk_egress_is_default (PkEgress *self)
@@ -525,12 +575,14 @@ pk_egress_is_default (PkEgress *self)
 
 /**
  * pk_egress_to_string:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  *
  * Describes the egress for logs, for example
  * `address=192.168.11.100 interface=eth1` or `default`.
  *
  * Returns: (transfer full): a description
+ *
+ * Since: 0.1
  */
 char *
 pk_egress_to_string (PkEgress *self)
@@ -571,9 +623,9 @@ egress_error (PkEgress    *self,
 
 /**
  * pk_egress_prepare_socket:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @socket: an unconnected socket
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Applies the egress to @socket: binds it to the interface, sets the mark
  * and the TTL, and binds it to the source address (port 0). A source
@@ -581,6 +633,8 @@ egress_error (PkEgress    *self,
  * could only leave by another route.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_EGRESS)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_egress_prepare_socket (PkEgress  *self,
@@ -666,14 +720,16 @@ pk_egress_prepare_fd (PkEgress       *self,
 
 /**
  * pk_egress_create_socket:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @family: %G_SOCKET_FAMILY_IPV4 or %G_SOCKET_FAMILY_IPV6
  * @type: %G_SOCKET_TYPE_STREAM or %G_SOCKET_TYPE_DATAGRAM
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Creates a non-blocking socket with the egress applied to it.
  *
  * Returns: (transfer full) (nullable): the socket, or %NULL with @error set
+ *
+ * Since: 0.1
  */
 GSocket *
 pk_egress_create_socket (PkEgress       *self,
@@ -861,10 +917,10 @@ resolve_outer_cancelled (GCancellable *cancellable,
 
 /**
  * pk_egress_resolve_async:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @host: a host name or an IP address literal
  * @timeout_ms: timeout in milliseconds, 0 for none
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -872,6 +928,8 @@ resolve_outer_cancelled (GCancellable *cancellable,
  * egress (of its source address's family, when it has one). Names are
  * resolved off the calling thread; the callback runs in the thread-default
  * main context of the caller.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_resolve_async (PkEgress            *self,
@@ -955,13 +1013,17 @@ pk_egress_resolve_async (PkEgress            *self,
 
 /**
  * pk_egress_resolve_finish:
- * @self: a #PkEgress
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Egress]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Egress.resolve_async].
  *
  * Returns: (transfer full) (element-type GInetAddress): the addresses, or
  *   %NULL with @error set: %PK_ERROR_RESOLVE, %PK_ERROR_EGRESS,
  *   %G_IO_ERROR_TIMED_OUT or %G_IO_ERROR_CANCELLED
+ *
+ * Since: 0.1
  */
 GList *
 pk_egress_resolve_finish (PkEgress      *self,
@@ -1048,15 +1110,17 @@ connect_watch_cb (PkPollerWatch *watch,
 
 /**
  * pk_egress_connect_async:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @address: the destination
  * @timeout_ms: timeout in milliseconds, 0 for none
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
  * Opens a TCP connection to @address through this egress. The socket is
  * non-blocking and never leaves by another route than the egress allows.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_connect_async (PkEgress            *self,
@@ -1123,15 +1187,19 @@ pk_egress_connect_async (PkEgress            *self,
 
 /**
  * pk_egress_connect_finish:
- * @self: a #PkEgress
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Egress]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Egress.connect_async].
  *
  * Returns: (transfer full): the connected, non-blocking socket, or %NULL
  *   with @error set: GIO's errors for the connect itself
  *   (%G_IO_ERROR_CONNECTION_REFUSED, %G_IO_ERROR_NETWORK_UNREACHABLE,
  *   %G_IO_ERROR_HOST_UNREACHABLE, %G_IO_ERROR_TIMED_OUT), %PK_ERROR_EGRESS
  *   when the egress cannot be applied
+ *
+ * Since: 0.1
  */
 GSocket *
 pk_egress_connect_finish (PkEgress      *self,
@@ -1261,17 +1329,19 @@ host_resolve_done (GObject      *source,
 
 /**
  * pk_egress_connect_to_host_async:
- * @self: a #PkEgress
+ * @self: a [class@Egress]
  * @host: a host name or an IP address literal
  * @port: the destination port
  * @timeout_ms: timeout in milliseconds for resolving and connecting
  *   together, 0 for none
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
- * Resolves @host (see pk_egress_resolve_async()) and connects to its
+ * Resolves @host (see [method@Egress.resolve_async]) and connects to its
  * addresses in turn until one answers or the time is up.
+ *
+ * Since: 0.1
  */
 void
 pk_egress_connect_to_host_async (PkEgress            *self,
@@ -1304,13 +1374,17 @@ pk_egress_connect_to_host_async (PkEgress            *self,
 
 /**
  * pk_egress_connect_to_host_finish:
- * @self: a #PkEgress
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Egress]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Egress.connect_to_host_async].
  *
  * Returns: (transfer full): the connected, non-blocking socket, or %NULL
- *   with @error set (see pk_egress_connect_finish() and
- *   pk_egress_resolve_finish())
+ *   with @error set (see [method@Egress.connect_finish] and
+ *   [method@Egress.resolve_finish])
+ *
+ * Since: 0.1
  */
 GSocket *
 pk_egress_connect_to_host_finish (PkEgress      *self,

@@ -48,6 +48,8 @@
  * pk_bridge_set_idle_timeout (bridge, 300000);
  * pk_bridge_run_async (bridge, cancellable, on_bridge_done, session);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -183,6 +185,8 @@ pk_bridge_class_init (PkBridgeClass *klass)
    *
    * Milliseconds without a byte in either direction after which the bridge
    * ends with %G_IO_ERROR_TIMED_OUT; 0 for none.
+   *
+   * Since: 0.1
    */
   properties[PROP_IDLE_TIMEOUT] =
     g_param_spec_uint ("idle-timeout", NULL, NULL,
@@ -213,6 +217,8 @@ pk_bridge_init (PkBridge *self)
  * [method@Bridge.run_finish].
  *
  * Returns: (transfer full): a new bridge
+ *
+ * Since: 0.1
  */
 PkBridge *
 pk_bridge_new (GSocket *a,
@@ -237,6 +243,8 @@ pk_bridge_new (GSocket *a,
  *
  * Ends the bridge with %G_IO_ERROR_TIMED_OUT when no byte has moved in
  * either direction for @timeout_ms. Set it before [method@Bridge.run_async].
+ *
+ * Since: 0.1
  */
 void
 pk_bridge_set_idle_timeout (PkBridge *self,
@@ -254,7 +262,11 @@ pk_bridge_set_idle_timeout (PkBridge *self,
  * pk_bridge_get_idle_timeout:
  * @self: a bridge
  *
+ * Gets the idle timeout in milliseconds, 0 for none.
+ *
  * Returns: the idle timeout in milliseconds, 0 for none
+ *
+ * Since: 0.1
  */
 guint
 pk_bridge_get_idle_timeout (PkBridge *self)
@@ -268,7 +280,11 @@ pk_bridge_get_idle_timeout (PkBridge *self)
  * pk_bridge_get_bytes_a_to_b:
  * @self: a bridge
  *
+ * Gets bytes written to b that were read from a so far.
+ *
  * Returns: bytes written to b that were read from a so far
+ *
+ * Since: 0.1
  */
 guint64
 pk_bridge_get_bytes_a_to_b (PkBridge *self)
@@ -282,7 +298,11 @@ pk_bridge_get_bytes_a_to_b (PkBridge *self)
  * pk_bridge_get_bytes_b_to_a:
  * @self: a bridge
  *
+ * Gets bytes written to a that were read from b so far.
+ *
  * Returns: bytes written to a that were read from b so far
+ *
+ * Since: 0.1
  */
 guint64
 pk_bridge_get_bytes_b_to_a (PkBridge *self)
@@ -839,7 +859,7 @@ bridge_done (PkBridgeCore *core,
 /**
  * pk_bridge_run_async:
  * @self: a bridge
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when both directions have ended
  * @user_data: data for @callback
  *
@@ -847,6 +867,8 @@ bridge_done (PkBridgeCore *core,
  * until both directions have ended: EOF on one side becomes
  * `shutdown(SHUT_WR)` on the other, so a half-closed connection keeps
  * working the other way. A bridge runs once.
+ *
+ * Since: 0.1
  */
 void
 pk_bridge_run_async (PkBridge            *self,
@@ -900,6 +922,8 @@ pk_bridge_run_async (PkBridge            *self,
  * Returns: %TRUE when both directions ended with EOF; %FALSE with
  *   %G_IO_ERROR_TIMED_OUT on idle timeout, %G_IO_ERROR_CANCELLED, or the
  *   socket error (%G_IO_ERROR_CONNECTION_CLOSED for a reset)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_bridge_run_finish (PkBridge      *self,

@@ -38,6 +38,8 @@
  *     pk_workers_listen (workers, address, on_accepted, server, NULL, &error) == 0)
  *   g_printerr ("%s\n", error->message);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -226,6 +228,8 @@ pk_workers_class_init (PkWorkersClass *klass)
    * PkWorkers:n-workers:
    *
    * How many worker threads; 0 at construction means one per online CPU.
+   *
+   * Since: 0.1
    */
   properties[PROP_N_WORKERS] =
     g_param_spec_uint ("n-workers", NULL, NULL,
@@ -252,6 +256,8 @@ pk_workers_init (PkWorkers *self)
  * Makes the workers; [method@Workers.start] starts their threads.
  *
  * Returns: (transfer full): new workers
+ *
+ * Since: 0.1
  */
 PkWorkers *
 pk_workers_new (guint n_workers)
@@ -263,7 +269,11 @@ pk_workers_new (guint n_workers)
  * pk_workers_get_n_workers:
  * @self: workers
  *
+ * Gets the number of worker threads.
+ *
  * Returns: the number of worker threads
+ *
+ * Since: 0.1
  */
 guint
 pk_workers_get_n_workers (PkWorkers *self)
@@ -278,7 +288,11 @@ pk_workers_get_n_workers (PkWorkers *self)
  * @self: workers
  * @worker: a worker index
  *
+ * Gets the main context the worker runs.
+ *
  * Returns: (transfer none): the main context the worker runs
+ *
+ * Since: 0.1
  */
 GMainContext *
 pk_workers_get_context (PkWorkers *self,
@@ -300,6 +314,8 @@ pk_workers_get_context (PkWorkers *self,
  * a pipe per direction while data flows and copies when none is free.
  * The default is 256 pipes of 256 KiB. Call it before
  * [method@Workers.start].
+ *
+ * Since: 0.1
  */
 void
 pk_workers_set_splice_pipes (PkWorkers *self,
@@ -322,8 +338,13 @@ pk_workers_set_splice_pipes (PkWorkers *self,
  * pk_workers_get_current:
  * @self: workers
  *
+ * Gets the index of the worker whose thread calls this, or -1 when the caller
+ * is not one of them.
+ *
  * Returns: the index of the worker whose thread calls this, or -1 when the
  *   caller is not one of them
+ *
+ * Since: 0.1
  */
 int
 pk_workers_get_current (PkWorkers *self)
@@ -340,7 +361,11 @@ pk_workers_get_current (PkWorkers *self)
  * @self: workers
  * @worker: a worker index
  *
+ * Tells how many connections the worker has accepted.
+ *
  * Returns: how many connections the worker has accepted
+ *
+ * Since: 0.1
  */
 guint64
 pk_workers_get_n_accepted (PkWorkers *self,
@@ -360,6 +385,8 @@ pk_workers_get_n_accepted (PkWorkers *self,
  * would cap a node at about 500 sessions.
  *
  * Returns: the soft limit in force afterwards
+ *
+ * Since: 0.1
  */
 guint64
 pk_workers_raise_fd_limit (void)
@@ -409,6 +436,8 @@ worker_thread (gpointer data)
  * does nothing.
  *
  * Returns: %TRUE on success
+ *
+ * Since: 0.1
  */
 gboolean
 pk_workers_start (PkWorkers  *self,
@@ -521,6 +550,8 @@ detach_socket (gpointer data)
  * Removes every listener, stops the worker threads and waits for them.
  * Sessions still running in a worker's context are dropped with it: stop
  * the services that own them first.
+ *
+ * Since: 0.1
  */
 void
 pk_workers_stop (PkWorkers *self)
@@ -673,6 +704,8 @@ static guint add_sockets (PkWorkers *self, GPtrArray *sockets, PkWorkersAcceptFu
  * They get `TCP_NODELAY`, which the clients they accept inherit.
  *
  * Returns: a listener id, or 0 with @error set
+ *
+ * Since: 0.1
  */
 guint
 pk_workers_add_sockets (PkWorkers           *self,
@@ -752,6 +785,8 @@ add_sockets (PkWorkers             *self,
  * clients they accept inherit it.
  *
  * Returns: a listener id, or 0 with @error set
+ *
+ * Since: 0.1
  */
 guint
 pk_workers_listen (PkWorkers           *self,
@@ -854,8 +889,12 @@ pk_workers_listen_full (PkWorkers             *self,
  * @self: workers
  * @listener_id: an id from [method@Workers.listen]
  *
+ * Gets the address the listener is bound to, with the port the kernel picked.
+ *
  * Returns: (transfer full) (nullable): the address the listener is bound
  *   to, with the port the kernel picked
+ *
+ * Since: 0.1
  */
 GSocketAddress *
 pk_workers_get_listener_address (PkWorkers *self,
@@ -877,6 +916,8 @@ pk_workers_get_listener_address (PkWorkers *self,
  * Stops accepting on the listener and closes its sockets; sessions it
  * started keep running. Returns once no worker runs its callback any more,
  * after calling its destroy notify.
+ *
+ * Since: 0.1
  */
 void
 pk_workers_remove_listener (PkWorkers *self,

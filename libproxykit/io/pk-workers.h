@@ -21,11 +21,13 @@ G_DECLARE_FINAL_TYPE (PkWorkers, pk_workers, PK, WORKERS, GObject)
  * PkWorkersAcceptFunc:
  * @client: (transfer none): the accepted, non-blocking socket
  * @worker: index of the worker that accepted it
- * @user_data: data given to [method@Workers.add_listener]
+ * @user_data: data given to [method@Workers.listen] or [method@Workers.add_sockets]
  *
  * Called on the worker's thread, with the worker's main context as the
  * thread-default one, for each accepted client. Take a reference on
  * @client to keep it; the session stays on this thread.
+ *
+ * Since: 0.1
  */
 typedef void (*PkWorkersAcceptFunc) (GSocket  *client,
                                      guint     worker,

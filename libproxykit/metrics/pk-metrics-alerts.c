@@ -47,6 +47,8 @@
  * g_autoptr(PkMetricsAlerts) alerts = pk_metrics_alerts_new_from_config (config, &error);
  * g_autoptr(JsonNode) events = pk_metrics_alerts_evaluate (alerts, sample, g_get_real_time ());
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -341,12 +343,14 @@ parse_rule (PkConfig   *config,
 /**
  * pk_metrics_alerts_new_from_config:
  * @config: a configuration
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads the `[alert:NAME]` sections of @config.
  *
  * Returns: (transfer full): the rules, or %NULL with @error naming the bad
  *   line
+ *
+ * Since: 0.1
  */
 PkMetricsAlerts *
 pk_metrics_alerts_new_from_config (PkConfig  *config,
@@ -373,7 +377,11 @@ pk_metrics_alerts_new_from_config (PkConfig  *config,
  * pk_metrics_alerts_get_n_rules:
  * @self: alert rules
  *
+ * Gets the number of rules.
+ *
  * Returns: the number of rules
+ *
+ * Since: 0.1
  */
 guint
 pk_metrics_alerts_get_n_rules (PkMetricsAlerts *self)
@@ -388,6 +396,8 @@ pk_metrics_alerts_get_n_rules (PkMetricsAlerts *self)
  * @dispatch: whether events go to the log, the exec hook and the webhook
  *
  * With dispatch off, [method@MetricsAlerts.evaluate] only returns events.
+ *
+ * Since: 0.1
  */
 void
 pk_metrics_alerts_set_dispatch (PkMetricsAlerts *self,
@@ -634,6 +644,8 @@ judge (Rule    *r,
  * once per cooldown.
  *
  * Returns: (transfer full): a JSON array of the events of this sample
+ *
+ * Since: 0.1
  */
 JsonNode *
 pk_metrics_alerts_evaluate (PkMetricsAlerts *self,
@@ -696,7 +708,11 @@ pk_metrics_alerts_evaluate (PkMetricsAlerts *self,
  * @self: alert rules
  * @event: an event from [method@MetricsAlerts.evaluate]
  *
+ * Tells whether the rule of @event lists `stdout` among its targets.
+ *
  * Returns: whether the rule of @event lists `stdout` among its targets
+ *
+ * Since: 0.1
  */
 gboolean
 pk_metrics_alerts_event_wants_stdout (PkMetricsAlerts *self,

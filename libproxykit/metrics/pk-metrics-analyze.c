@@ -354,6 +354,8 @@ check_listeners (Analysis *a)
  *
  * Returns: (transfer full): a JSON object with `samples`, `from`, `to` and
  *   `suspects`, a list of objects with `cause`, `summary` and `evidence`
+ *
+ * Since: 0.1
  */
 JsonNode *
 pk_metrics_analyze_samples (JsonArray *samples)
@@ -429,16 +431,18 @@ pk_metrics_analyze_samples (JsonArray *samples)
 
 /**
  * pk_metrics_analyze:
- * @directory: a history directory written by a #PkMetricsRecorder
+ * @directory: a history directory written by a [class@MetricsRecorder]
  * @at_us: the time of the failure, in microseconds since the epoch
  * @window_us: how far before @at_us to look
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads the raw history from @window_us before @at_us to a minute after
  * it and runs [func@metrics_analyze_samples] on it.
  *
  * Returns: (transfer full): the analysis, or %NULL with @error set when
  *   there is no history around that time
+ *
+ * Since: 0.1
  */
 JsonNode *
 pk_metrics_analyze (const char *directory,

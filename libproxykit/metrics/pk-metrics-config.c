@@ -30,8 +30,8 @@ check_keys (PkConfig  *config,
 
 /**
  * pk_metrics_sampler_new_from_config:
- * @config: a #PkConfig
- * @error: return location for a #GError
+ * @config: a [class@Config]
+ * @error: return location for a `GError`
  *
  * A sampler from the `[metrics]` section: `watch-ports` (or
  * `PK_METRICS_WATCH_PORTS`) and `watch-processes` (or
@@ -127,8 +127,8 @@ parse_size (const char  *text,
 
 /**
  * pk_metrics_recorder_new_from_config:
- * @config: a #PkConfig
- * @error: return location for a #GError
+ * @config: a [class@Config]
+ * @error: return location for a `GError`
  *
  * A recorder from the `[metrics]` section: `directory` (or
  * `PK_METRICS_DIR`; `/var/lib/proxykit/metrics` by default), `layout`

@@ -326,6 +326,8 @@ expose_processes (PkPromWriter *w,
  * named `proxykit_*`. Absent figures are left out.
  *
  * Returns: (transfer full): the exposition text
+ *
+ * Since: 0.1
  */
 char *
 pk_metrics_to_prometheus (JsonNode *sample)

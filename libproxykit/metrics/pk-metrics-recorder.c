@@ -29,6 +29,8 @@
  * if (!pk_metrics_recorder_append (rec, sample, &error))
  *   g_warning ("%s", error->message);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -136,6 +138,8 @@ pk_metrics_recorder_class_init (PkMetricsRecorderClass *klass)
    * PkMetricsRecorder:directory:
    *
    * The directory that holds the history.
+   *
+   * Since: 0.1
    */
   properties[PROP_DIRECTORY] =
     g_param_spec_string ("directory", NULL, NULL, NULL,
@@ -159,7 +163,11 @@ pk_metrics_recorder_init (PkMetricsRecorder *self)
  * pk_metrics_recorder_new:
  * @directory: where the history is kept (created as needed)
  *
+ * Creates a recorder of samples into a history directory.
+ *
  * Returns: (transfer full): a recorder
+ *
+ * Since: 0.1
  */
 PkMetricsRecorder *
 pk_metrics_recorder_new (const char *directory)
@@ -172,7 +180,11 @@ pk_metrics_recorder_new (const char *directory)
  * pk_metrics_recorder_get_directory:
  * @self: a recorder
  *
+ * Gets the history directory.
+ *
  * Returns: the history directory
+ *
+ * Since: 0.1
  */
 const char *
 pk_metrics_recorder_get_directory (PkMetricsRecorder *self)
@@ -187,6 +199,8 @@ pk_metrics_recorder_get_directory (PkMetricsRecorder *self)
  * @layout: one raw file per hour or per day
  *
  * Chooses how raw samples are grouped into files (hourly by default).
+ *
+ * Since: 0.1
  */
 void
 pk_metrics_recorder_set_layout (PkMetricsRecorder   *self,
@@ -205,6 +219,8 @@ pk_metrics_recorder_set_layout (PkMetricsRecorder   *self,
  * @daily_days: days of daily rollups to keep (default 365)
  *
  * Sets how much history is kept.
+ *
+ * Since: 0.1
  */
 void
 pk_metrics_recorder_set_retention (PkMetricsRecorder *self,
@@ -525,16 +541,18 @@ read_file_into (const char *path,
 
 /**
  * pk_metrics_history_read:
- * @directory: a history directory written by a #PkMetricsRecorder
+ * @directory: a history directory written by a [class@MetricsRecorder]
  * @resolution: raw samples, hourly or daily rollups
  * @since_us: start of the span (inclusive), microseconds since the epoch
  * @until_us: end of the span (exclusive)
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads the history in a span of time, oldest first. Lines that do not
  * parse (a record cut off by a crash) are skipped.
  *
  * Returns: (transfer full): a JSON array of objects
+ *
+ * Since: 0.1
  */
 JsonNode *
 pk_metrics_history_read (const char          *directory,
@@ -854,13 +872,15 @@ expire_kind (PkMetricsRecorder *self,
  * pk_metrics_recorder_expire:
  * @self: a recorder
  * @now_us: the current time, in microseconds since the epoch
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Removes history older than the retention, then the oldest raw files
  * while the raw samples exceed the size cap (the file being written
  * stays). [method@MetricsRecorder.append] calls this as needed.
  *
  * Returns: %TRUE
+ *
+ * Since: 0.1
  */
 gboolean
 pk_metrics_recorder_expire (PkMetricsRecorder *self,
@@ -896,8 +916,13 @@ pk_metrics_recorder_expire (PkMetricsRecorder *self,
  * pk_metrics_recorder_get_raw_size:
  * @self: a recorder
  *
+ * Gets the size in bytes of the raw samples, as of the last expiry plus what
+ * was appended since.
+ *
  * Returns: the size in bytes of the raw samples, as of the last expiry
  *   plus what was appended since
+ *
+ * Since: 0.1
  */
 guint64
 pk_metrics_recorder_get_raw_size (PkMetricsRecorder *self)
@@ -910,13 +935,15 @@ pk_metrics_recorder_get_raw_size (PkMetricsRecorder *self)
  * pk_metrics_recorder_append:
  * @self: a recorder
  * @sample: a sample from [method@MetricsSampler.sample]
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Appends @sample as one line to the raw file of its hour (or day). When
  * the sample starts a new hour, the finished hours (and days) are rolled
  * up and old history is expired.
  *
  * Returns: %TRUE on success
+ *
+ * Since: 0.1
  */
 gboolean
 pk_metrics_recorder_append (PkMetricsRecorder *self,
@@ -1007,7 +1034,7 @@ pk_metrics_recorder_append (PkMetricsRecorder *self,
  *   (`2025-08-20T14:30:00Z`), local `YYYY-MM-DD HH:MM` or `YYYY-MM-DD`,
  *   or a duration ago (`1h`, `90m`)
  * @out_us: (out): the time in microseconds since the epoch
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads a time the way `pk-metrics analyze` and `/api/history` take one.
  *

@@ -21,6 +21,8 @@ G_BEGIN_DECLS
  * @PK_METRICS_FILE_DAILY: one raw file per day
  *
  * How raw samples are grouped into files.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_METRICS_FILE_HOURLY,
@@ -34,6 +36,8 @@ typedef enum {
  * @PK_METRICS_RESOLUTION_DAY: daily rollups (min, avg, max)
  *
  * Which history to read.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_METRICS_RESOLUTION_RAW,

@@ -32,6 +32,8 @@
  * sample = pk_metrics_sampler_sample (sampler, &error);
  * g_print ("%s\n", json_to_string (sample, TRUE));
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -159,6 +161,8 @@ pk_metrics_sampler_class_init (PkMetricsSamplerClass *klass)
    * PkMetricsSampler:proc-root:
    *
    * Where procfs is read from; `/proc` by default.
+   *
+   * Since: 0.1
    */
   properties[PROP_PROC_ROOT] =
     g_param_spec_string ("proc-root", NULL, NULL, "/proc",
@@ -167,6 +171,8 @@ pk_metrics_sampler_class_init (PkMetricsSamplerClass *klass)
    * PkMetricsSampler:sys-root:
    *
    * Where sysfs is read from; `/sys` by default.
+   *
+   * Since: 0.1
    */
   properties[PROP_SYS_ROOT] =
     g_param_spec_string ("sys-root", NULL, NULL, "/sys",
@@ -177,6 +183,8 @@ pk_metrics_sampler_class_init (PkMetricsSamplerClass *klass)
    * Whether TCP sockets are counted from a live `NETLINK_SOCK_DIAG` dump
    * of the caller's network namespace. With it off (as on fixtures) the
    * `tcp` member and the ephemeral ports in use are null.
+   *
+   * Since: 0.1
    */
   properties[PROP_SOCK_DIAG] =
     g_param_spec_boolean ("sock-diag", NULL, NULL, TRUE,
@@ -204,7 +212,11 @@ pk_metrics_sampler_init (PkMetricsSampler *self)
 /**
  * pk_metrics_sampler_new:
  *
+ * Creates a sampler of the live host.
+ *
  * Returns: (transfer full): a sampler of the live host
+ *
+ * Since: 0.1
  */
 PkMetricsSampler *
 pk_metrics_sampler_new (void)
@@ -216,7 +228,11 @@ pk_metrics_sampler_new (void)
  * pk_metrics_sampler_get_proc_root:
  * @self: a sampler
  *
+ * Tells where procfs is read from.
+ *
  * Returns: where procfs is read from
+ *
+ * Since: 0.1
  */
 const char *
 pk_metrics_sampler_get_proc_root (PkMetricsSampler *self)
@@ -242,6 +258,8 @@ forget_previous (PkMetricsSampler *self)
  *
  * Points the parsers at another procfs tree. The previous sample is kept,
  * so that rates between two fixtures can be computed.
+ *
+ * Since: 0.1
  */
 void
 pk_metrics_sampler_set_proc_root (PkMetricsSampler *self,
@@ -262,7 +280,11 @@ pk_metrics_sampler_set_proc_root (PkMetricsSampler *self,
  * pk_metrics_sampler_get_sys_root:
  * @self: a sampler
  *
+ * Tells where sysfs is read from.
+ *
  * Returns: where sysfs is read from
+ *
+ * Since: 0.1
  */
 const char *
 pk_metrics_sampler_get_sys_root (PkMetricsSampler *self)
@@ -277,6 +299,8 @@ pk_metrics_sampler_get_sys_root (PkMetricsSampler *self)
  * @sys_root: (nullable): a directory laid out like `/sys`; %NULL for `/sys`
  *
  * Points the sysfs readers at another tree.
+ *
+ * Since: 0.1
  */
 void
 pk_metrics_sampler_set_sys_root (PkMetricsSampler *self,
@@ -297,7 +321,11 @@ pk_metrics_sampler_set_sys_root (PkMetricsSampler *self,
  * pk_metrics_sampler_get_sock_diag:
  * @self: a sampler
  *
+ * Tells whether TCP sockets are counted through `NETLINK_SOCK_DIAG`.
+ *
  * Returns: whether TCP sockets are counted through `NETLINK_SOCK_DIAG`
+ *
+ * Since: 0.1
  */
 gboolean
 pk_metrics_sampler_get_sock_diag (PkMetricsSampler *self)
@@ -312,6 +340,8 @@ pk_metrics_sampler_get_sock_diag (PkMetricsSampler *self)
  * @sock_diag: whether to count TCP sockets
  *
  * Turns the `NETLINK_SOCK_DIAG` dump on or off.
+ *
+ * Since: 0.1
  */
 void
 pk_metrics_sampler_set_sock_diag (PkMetricsSampler *self,
@@ -340,6 +370,8 @@ pk_metrics_sampler_set_dump_per_family (PkMetricsSampler *self,
  * @port: a local TCP port (a SOCKS listener, say)
  *
  * Adds @port to the ports whose sockets are also counted by state.
+ *
+ * Since: 0.1
  */
 void
 pk_metrics_sampler_add_watch_port (PkMetricsSampler *self,
@@ -362,6 +394,8 @@ pk_metrics_sampler_add_watch_port (PkMetricsSampler *self,
  * @pid: a process id
  *
  * Adds a process to watch (RSS, threads, open fds, CPU).
+ *
+ * Since: 0.1
  */
 void
 pk_metrics_sampler_add_watch_pid (PkMetricsSampler *self,
@@ -379,6 +413,8 @@ pk_metrics_sampler_add_watch_pid (PkMetricsSampler *self,
  * @name: a process name, as in `/proc/PID/comm`
  *
  * Watches every process of that name.
+ *
+ * Since: 0.1
  */
 void
 pk_metrics_sampler_add_watch_process (PkMetricsSampler *self,
@@ -1037,11 +1073,13 @@ sample_processes (PkMetricsSampler *self,
 /**
  * pk_metrics_sampler_sample:
  * @self: a sampler
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Takes one sample now. See [method@MetricsSampler.sample_at].
  *
  * Returns: (transfer full): a JSON object
+ *
+ * Since: 0.1
  */
 JsonNode *
 pk_metrics_sampler_sample (PkMetricsSampler *self,
@@ -1053,12 +1091,14 @@ pk_metrics_sampler_sample (PkMetricsSampler *self,
 /**
  * pk_metrics_sampler_sample_json:
  * @self: a sampler
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Takes one sample now and returns it as JSON text, for callers without
  * json-glib (language bindings).
  *
  * Returns: (transfer full): the sample as a JSON object, or %NULL
+ *
+ * Since: 0.1
  */
 char *
 pk_metrics_sampler_sample_json (PkMetricsSampler *self,
@@ -1073,7 +1113,7 @@ pk_metrics_sampler_sample_json (PkMetricsSampler *self,
  * pk_metrics_sampler_sample_at:
  * @self: a sampler
  * @unix_time_us: the time of the sample, in microseconds since the epoch
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Takes one sample and stamps it with @unix_time_us, which is also the
  * time base of the rates against the previous sample (tests and replays
@@ -1081,6 +1121,8 @@ pk_metrics_sampler_sample_json (PkMetricsSampler *self,
  *
  * Returns: (transfer full): a JSON object, or %NULL if procfs cannot be
  *   read at all (with @error set)
+ *
+ * Since: 0.1
  */
 JsonNode *
 pk_metrics_sampler_sample_at (PkMetricsSampler *self,

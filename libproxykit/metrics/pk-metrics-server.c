@@ -18,7 +18,7 @@
  *   ([method@Proxykit.MetricsServer.set_last_sample]), or a fresh one.
  * - `GET /api/history?since=&until=&resolution=raw|hour|day`: the
  *   recorded history of the history directory, as JSON; `since` and
- *   `until` as pk_metrics_parse_time() reads them (`since` defaults to
+ *   `until` as `pk_metrics_parse_time()` reads them (`since` defaults to
  *   `1h`). More than 48 hours of raw samples is refused: ask for a rollup.
  *
  * ```c
@@ -211,6 +211,9 @@ pk_metrics_server_init (PkMetricsServer *self)
 /**
  * pk_metrics_server_new:
  *
+ * Creates a metrics server; give it a sampler, a history directory or
+ * collectors, then [method@MetricsServer.listen].
+ *
  * Returns: (transfer full): a server with no sampler, no history and no
  *   collector, not listening yet
  *
@@ -224,10 +227,10 @@ pk_metrics_server_new (void)
 
 /**
  * pk_metrics_server_set_sampler:
- * @self: a #PkMetricsServer
- * @sampler: (nullable): a #PkMetricsSampler
+ * @self: a [class@MetricsServer]
+ * @sampler: (nullable): a [class@MetricsSampler]
  *
- * Sets #PkMetricsServer:sampler.
+ * Sets [property@MetricsServer:sampler].
  *
  * Since: 0.2
  */
@@ -244,9 +247,11 @@ pk_metrics_server_set_sampler (PkMetricsServer  *self,
 
 /**
  * pk_metrics_server_get_sampler:
- * @self: a #PkMetricsServer
+ * @self: a [class@MetricsServer]
  *
- * Returns: (transfer none) (nullable): #PkMetricsServer:sampler
+ * Gets the sampler of each scrape.
+ *
+ * Returns: (transfer none) (nullable): [property@MetricsServer:sampler]
  *
  * Since: 0.2
  */
@@ -260,10 +265,10 @@ pk_metrics_server_get_sampler (PkMetricsServer *self)
 
 /**
  * pk_metrics_server_set_history_directory:
- * @self: a #PkMetricsServer
+ * @self: a [class@MetricsServer]
  * @directory: (nullable) (type filename): a recorder's directory
  *
- * Sets #PkMetricsServer:history-directory.
+ * Sets [property@MetricsServer:history-directory].
  *
  * Since: 0.2
  */
@@ -282,9 +287,11 @@ pk_metrics_server_set_history_directory (PkMetricsServer *self,
 
 /**
  * pk_metrics_server_get_history_directory:
- * @self: a #PkMetricsServer
+ * @self: a [class@MetricsServer]
  *
- * Returns: (nullable) (type filename): #PkMetricsServer:history-directory
+ * Gets the directory `/api/history` reads.
+ *
+ * Returns: (nullable) (type filename): [property@MetricsServer:history-directory]
  *
  * Since: 0.2
  */
@@ -298,8 +305,8 @@ pk_metrics_server_get_history_directory (PkMetricsServer *self)
 
 /**
  * pk_metrics_server_set_last_sample:
- * @self: a #PkMetricsServer
- * @sample: (nullable): a sample of pk_metrics_sampler_sample()
+ * @self: a [class@MetricsServer]
+ * @sample: (nullable): a sample of `pk_metrics_sampler_sample()`
  *
  * The sample `/api/sample` answers with, such as the one a recorder took
  * last; with none, `/api/sample` takes a fresh one from the sampler.
@@ -319,7 +326,7 @@ pk_metrics_server_set_last_sample (PkMetricsServer *self,
 
 /**
  * pk_metrics_server_add_collector:
- * @self: a #PkMetricsServer
+ * @self: a [class@MetricsServer]
  * @func: (scope notified) (closure user_data) (destroy destroy): gives
  *   metric families for a scrape
  * @user_data: data for @func
@@ -328,7 +335,7 @@ pk_metrics_server_set_last_sample (PkMetricsServer *self,
  * Adds families to every scrape of `/metrics`, after the sampler's and
  * the collectors added before.
  *
- * Returns: an id for pk_metrics_server_remove_collector()
+ * Returns: an id for `pk_metrics_server_remove_collector()`
  *
  * Since: 0.2
  */
@@ -353,8 +360,8 @@ pk_metrics_server_add_collector (PkMetricsServer      *self,
 
 /**
  * pk_metrics_server_remove_collector:
- * @self: a #PkMetricsServer
- * @id: what pk_metrics_server_add_collector() returned
+ * @self: a [class@MetricsServer]
+ * @id: what `pk_metrics_server_add_collector()` returned
  *
  * Removes a collector; its destroy function runs.
  *
@@ -523,11 +530,11 @@ server_cb (SoupServer        *server,
 
 /**
  * pk_metrics_server_listen:
- * @self: a #PkMetricsServer
+ * @self: a [class@MetricsServer]
  * @address: `ADDRESS:PORT`, or a bare port for loopback (`9110` is
  *   `127.0.0.1:9110`); port 0 picks a free one
  *   (see [method@Proxykit.MetricsServer.get_port])
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Starts serving on the thread-default main context. Metrics say much
  * about a node: a port alone stays on loopback.
@@ -561,9 +568,11 @@ pk_metrics_server_listen (PkMetricsServer  *self,
 
 /**
  * pk_metrics_server_get_port:
- * @self: a #PkMetricsServer
+ * @self: a [class@MetricsServer]
  *
- * Returns: #PkMetricsServer:port
+ * Gets the port listened on.
+ *
+ * Returns: [property@MetricsServer:port]
  *
  * Since: 0.2
  */
@@ -577,7 +586,9 @@ pk_metrics_server_get_port (PkMetricsServer *self)
 
 /**
  * pk_metrics_server_dup_urls:
- * @self: a #PkMetricsServer
+ * @self: a [class@MetricsServer]
+ *
+ * Lists where `/metrics` is served.
  *
  * Returns: (transfer full) (array zero-terminated=1): the `/metrics` URL of
  *   each listening socket, empty before [method@Proxykit.MetricsServer.listen]
@@ -606,7 +617,7 @@ pk_metrics_server_dup_urls (PkMetricsServer *self)
 
 /**
  * pk_metrics_server_stop:
- * @self: a #PkMetricsServer
+ * @self: a [class@MetricsServer]
  *
  * Stops listening; the server may listen again.
  *

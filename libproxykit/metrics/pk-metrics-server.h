@@ -17,7 +17,7 @@ G_BEGIN_DECLS
 
 /**
  * PkMetricsCollectFunc:
- * @user_data: the data given to pk_metrics_server_add_collector()
+ * @user_data: the data given to `pk_metrics_server_add_collector()`
  *
  * Gives metric families in the Prometheus text format (`# HELP`,
  * `# TYPE` and samples, each line ending in a newline), called for every

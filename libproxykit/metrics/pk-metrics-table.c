@@ -97,7 +97,7 @@ print_states (GString    *out,
 
 /**
  * pk_metrics_format_table:
- * @sample: a sample of pk_metrics_sampler_sample()
+ * @sample: a sample of `pk_metrics_sampler_sample()`
  *
  * The sample as the table `pk-metrics` prints: one line per area (CPU,
  * load, memory, sockets by state, ports, conntrack, interfaces,

@@ -38,6 +38,8 @@
  * pk_hilink_modem_set_credentials (modem, "admin", "secret");
  * pk_modem_set_data_enabled_async (PK_MODEM (modem), FALSE, NULL, on_data_off, NULL);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -217,6 +219,8 @@ pk_hilink_modem_class_init (PkHilinkModemClass *klass)
    * PkHilinkModem:base-url:
    *
    * The web API's base URL, e.g. `http://192.168.11.1`.
+   *
+   * Since: 0.1
    */
   properties[PROP_BASE_URL] =
     g_param_spec_string ("base-url", NULL, NULL, PK_HILINK_DEFAULT_URL,
@@ -226,15 +230,19 @@ pk_hilink_modem_class_init (PkHilinkModemClass *klass)
    * PkHilinkModem:egress:
    *
    * The egress every connection to the device leaves through.
+   *
+   * Since: 0.1
    */
   properties[PROP_EGRESS] =
     g_param_spec_object ("egress", NULL, NULL, PK_TYPE_EGRESS,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   /**
-   * PkHilinkModem:username: (nullable)
+   * PkHilinkModem:username:
    *
    * The user name to log in with, or %NULL to never log in.
+   *
+   * Since: 0.1
    */
   properties[PROP_USERNAME] =
     g_param_spec_string ("username", NULL, NULL, NULL,
@@ -245,6 +253,8 @@ pk_hilink_modem_class_init (PkHilinkModemClass *klass)
    *
    * The bound of one call in milliseconds, session setup and retry
    * included.
+   *
+   * Since: 0.1
    */
   properties[PROP_TIMEOUT] =
     g_param_spec_uint ("timeout", NULL, NULL, 1, G_MAXUINT, PK_HILINK_DEFAULT_TIMEOUT_MS,
@@ -266,13 +276,15 @@ pk_hilink_modem_init (PkHilinkModem *self)
  *   %NULL for %PK_HILINK_DEFAULT_URL
  * @egress: (nullable): the egress to reach the device through (the host's
  *   address on the dongle's subnet), or %NULL for the default route
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Creates a client for one HiLink device. Nothing is sent until the first
  * call.
  *
- * Returns: (transfer full) (nullable): a new #PkHilinkModem, or %NULL with
+ * Returns: (transfer full) (nullable): a new [class@HilinkModem], or %NULL with
  *   @error set (%PK_ERROR_INVALID_ARGUMENT) if @base_url is not an http URL
+ *
+ * Since: 0.1
  */
 PkHilinkModem *
 pk_hilink_modem_new (const char  *base_url,
@@ -303,9 +315,13 @@ pk_hilink_modem_new (const char  *base_url,
 
 /**
  * pk_hilink_modem_get_base_url:
- * @self: a #PkHilinkModem
+ * @self: a [class@HilinkModem]
+ *
+ * Gets the web API's base URL, without a trailing slash.
  *
  * Returns: the web API's base URL, without a trailing slash
+ *
+ * Since: 0.1
  */
 const char *
 pk_hilink_modem_get_base_url (PkHilinkModem *self)
@@ -317,9 +333,13 @@ pk_hilink_modem_get_base_url (PkHilinkModem *self)
 
 /**
  * pk_hilink_modem_get_egress:
- * @self: a #PkHilinkModem
+ * @self: a [class@HilinkModem]
+ *
+ * Gets the egress connections leave through.
  *
  * Returns: (transfer none): the egress connections leave through
+ *
+ * Since: 0.1
  */
 PkEgress *
 pk_hilink_modem_get_egress (PkHilinkModem *self)
@@ -331,12 +351,14 @@ pk_hilink_modem_get_egress (PkHilinkModem *self)
 
 /**
  * pk_hilink_modem_set_credentials:
- * @self: a #PkHilinkModem
+ * @self: a [class@HilinkModem]
  * @username: (nullable): the user name, %NULL for `admin`
  * @password: (nullable): the password, or %NULL to never log in
  *
  * Sets the credentials used when the device asks for a login. The next
  * call sets up a new session.
+ *
+ * Since: 0.1
  */
 void
 pk_hilink_modem_set_credentials (PkHilinkModem *self,
@@ -367,9 +389,13 @@ pk_hilink_modem_set_credentials (PkHilinkModem *self,
 
 /**
  * pk_hilink_modem_get_username:
- * @self: a #PkHilinkModem
+ * @self: a [class@HilinkModem]
+ *
+ * Gets the user name, or %NULL if none is set.
  *
  * Returns: (nullable): the user name, or %NULL if none is set
+ *
+ * Since: 0.1
  */
 const char *
 pk_hilink_modem_get_username (PkHilinkModem *self)
@@ -381,9 +407,13 @@ pk_hilink_modem_get_username (PkHilinkModem *self)
 
 /**
  * pk_hilink_modem_get_timeout:
- * @self: a #PkHilinkModem
+ * @self: a [class@HilinkModem]
+ *
+ * Gets the bound of one call, in milliseconds.
  *
  * Returns: the bound of one call, in milliseconds
+ *
+ * Since: 0.1
  */
 guint
 pk_hilink_modem_get_timeout (PkHilinkModem *self)
@@ -395,11 +425,13 @@ pk_hilink_modem_get_timeout (PkHilinkModem *self)
 
 /**
  * pk_hilink_modem_set_timeout:
- * @self: a #PkHilinkModem
+ * @self: a [class@HilinkModem]
  * @timeout_ms: the bound of one call in milliseconds (at least 1)
  *
  * Sets how long one call may take, session setup, login and retry
  * included.
+ *
+ * Since: 0.1
  */
 void
 pk_hilink_modem_set_timeout (PkHilinkModem *self,
@@ -1312,7 +1344,7 @@ pk_hilink_modem_iface_init (PkModemInterface *iface)
 
 /**
  * pk_hilink_error_get_code:
- * @error: (nullable): a #GError from a #PkHilinkModem call
+ * @error: (nullable): a `GError` from a [class@HilinkModem] call
  *
  * The Huawei error code of an error the device reported. Such errors are
  * in the %PK_ERROR domain and carry the code with them (whatever context
@@ -1323,6 +1355,8 @@ pk_hilink_modem_iface_init (PkModemInterface *iface)
  *
  * Returns: the Huawei code (e.g. 100004, 108006, 125003), or 0 if @error
  *   is %NULL or did not come from the device
+ *
+ * Since: 0.1
  */
 guint
 pk_hilink_error_get_code (const GError *error)

@@ -19,6 +19,8 @@ G_BEGIN_DECLS
  * PK_HILINK_DEFAULT_URL:
  *
  * Where a HiLink device answers out of the box.
+ *
+ * Since: 0.1
  */
 #define PK_HILINK_DEFAULT_URL "http://192.168.8.1"
 
@@ -26,6 +28,8 @@ G_BEGIN_DECLS
  * PK_HILINK_DEFAULT_TIMEOUT_MS:
  *
  * The default bound of one call, session setup and retry included.
+ *
+ * Since: 0.1
  */
 #define PK_HILINK_DEFAULT_TIMEOUT_MS 10000
 

@@ -29,6 +29,8 @@
  *
  * pk_modem_get_status_async (modem, NULL, on_status, NULL);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -44,12 +46,14 @@ pk_modem_default_init (PkModemInterface *iface)
 
 /**
  * pk_modem_get_status_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
  * Reads the state of the data connection and the WAN address.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_get_status_async (PkModem             *self,
@@ -65,15 +69,17 @@ pk_modem_get_status_async (PkModem             *self,
 
 /**
  * pk_modem_get_status_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
  * @out_state: (out) (optional): return location for the state
  * @out_wan_ip: (out) (optional) (transfer full) (nullable): return location for the WAN IP address, %NULL when there is none
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.get_status_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_get_status_finish (PkModem       *self,
@@ -90,12 +96,14 @@ pk_modem_get_status_finish (PkModem       *self,
 
 /**
  * pk_modem_get_device_info_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
  * Reads the device information.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_get_device_info_async (PkModem             *self,
@@ -111,13 +119,15 @@ pk_modem_get_device_info_async (PkModem             *self,
 
 /**
  * pk_modem_get_device_info_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.get_device_info_async].
  *
  * Returns: (transfer full) (element-type utf8 utf8): the information by key (`device-name`, `imei`, `imsi`, `iccid`, `serial-number`, `hardware-version`, `software-version`, `mac-address`, `msisdn`, plus backend-specific keys), or %NULL with @error set
+ *
+ * Since: 0.1
  */
 GHashTable *
 pk_modem_get_device_info_finish (PkModem       *self,
@@ -132,12 +142,14 @@ pk_modem_get_device_info_finish (PkModem       *self,
 
 /**
  * pk_modem_get_signal_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
  * Reads the signal information.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_get_signal_async (PkModem             *self,
@@ -153,13 +165,15 @@ pk_modem_get_signal_async (PkModem             *self,
 
 /**
  * pk_modem_get_signal_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.get_signal_async].
  *
  * Returns: (transfer full) (element-type utf8 utf8): the values by key (`rssi`, `rsrp`, `rsrq`, `sinr`, `rscp`, `ecio`, `cell-id`, `band`, `mode` where known; values are strings as the modem reports them, e.g. `-85dBm`), or %NULL with @error set
+ *
+ * Since: 0.1
  */
 GHashTable *
 pk_modem_get_signal_finish (PkModem       *self,
@@ -174,12 +188,14 @@ pk_modem_get_signal_finish (PkModem       *self,
 
 /**
  * pk_modem_get_traffic_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
  * Reads the traffic counters.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_get_traffic_async (PkModem             *self,
@@ -195,14 +211,16 @@ pk_modem_get_traffic_async (PkModem             *self,
 
 /**
  * pk_modem_get_traffic_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
  * @out_traffic: (out caller-allocates): return location for the counters
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.get_traffic_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_get_traffic_finish (PkModem       *self,
@@ -218,12 +236,14 @@ pk_modem_get_traffic_finish (PkModem       *self,
 
 /**
  * pk_modem_get_data_enabled_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
  * Reads the mobile data switch.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_get_data_enabled_async (PkModem             *self,
@@ -239,14 +259,16 @@ pk_modem_get_data_enabled_async (PkModem             *self,
 
 /**
  * pk_modem_get_data_enabled_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
  * @out_enabled: (out): return location for the switch
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.get_data_enabled_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_get_data_enabled_finish (PkModem       *self,
@@ -262,13 +284,15 @@ pk_modem_get_data_enabled_finish (PkModem       *self,
 
 /**
  * pk_modem_set_data_enabled_async:
- * @self: a #PkModem
+ * @self: a [iface@Modem]
  * @enabled: %TRUE to turn mobile data on
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
  * Turns mobile data on or off.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_set_data_enabled_async (PkModem             *self,
@@ -285,13 +309,15 @@ pk_modem_set_data_enabled_async (PkModem             *self,
 
 /**
  * pk_modem_set_data_enabled_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.set_data_enabled_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_set_data_enabled_finish (PkModem       *self,
@@ -306,12 +332,14 @@ pk_modem_set_data_enabled_finish (PkModem       *self,
 
 /**
  * pk_modem_get_network_mode_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
  * Reads the network mode.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_get_network_mode_async (PkModem             *self,
@@ -327,14 +355,16 @@ pk_modem_get_network_mode_async (PkModem             *self,
 
 /**
  * pk_modem_get_network_mode_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
  * @out_mode: (out): return location for the mode
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.get_network_mode_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_get_network_mode_finish (PkModem       *self,
@@ -350,13 +380,15 @@ pk_modem_get_network_mode_finish (PkModem       *self,
 
 /**
  * pk_modem_set_network_mode_async:
- * @self: a #PkModem
+ * @self: a [iface@Modem]
  * @mode: the new mode
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
  * Changes the network mode. Backends keep the band settings they read last.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_set_network_mode_async (PkModem             *self,
@@ -373,13 +405,15 @@ pk_modem_set_network_mode_async (PkModem             *self,
 
 /**
  * pk_modem_set_network_mode_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.set_network_mode_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_set_network_mode_finish (PkModem       *self,
@@ -394,12 +428,14 @@ pk_modem_set_network_mode_finish (PkModem       *self,
 
 /**
  * pk_modem_reboot_async:
- * @self: a #PkModem
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [iface@Modem]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
  * Reboots the modem. The call returns when the modem has accepted the request; the modem is unreachable for a while afterwards.
+ *
+ * Since: 0.1
  */
 void
 pk_modem_reboot_async (PkModem             *self,
@@ -415,13 +451,15 @@ pk_modem_reboot_async (PkModem             *self,
 
 /**
  * pk_modem_reboot_finish:
- * @self: a #PkModem
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [iface@Modem]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Modem.reboot_async].
  *
  * Returns: %TRUE on success, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_modem_reboot_finish (PkModem       *self,
@@ -436,9 +474,13 @@ pk_modem_reboot_finish (PkModem       *self,
 
 /**
  * pk_modem_state_to_string:
- * @state: a #PkModemState
+ * @state: a [enum@ModemState]
+ *
+ * Gets a short lower-case name of @state, e.g. `connected`.
  *
  * Returns: a short lower-case name of @state, e.g. `connected`
+ *
+ * Since: 0.1
  */
 const char *
 pk_modem_state_to_string (PkModemState state)
@@ -456,9 +498,13 @@ pk_modem_state_to_string (PkModemState state)
 
 /**
  * pk_modem_network_mode_to_string:
- * @mode: a #PkModemNetworkMode
+ * @mode: a [enum@ModemNetworkMode]
+ *
+ * Gets a short name of @mode, e.g. `4g-only`.
  *
  * Returns: a short name of @mode, e.g. `4g-only`
+ *
+ * Since: 0.1
  */
 const char *
 pk_modem_network_mode_to_string (PkModemNetworkMode mode)

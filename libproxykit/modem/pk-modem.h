@@ -22,6 +22,8 @@ G_BEGIN_DECLS
  * @PK_MODEM_STATE_DISCONNECTING: the data connection is being taken down
  *
  * The state of a modem's mobile data connection.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_MODEM_STATE_UNKNOWN,
@@ -43,6 +45,8 @@ typedef enum {
  * @PK_MODEM_NETWORK_MODE_4G_3G: 4G, falling back to 3G
  *
  * The radio access technologies a modem may use.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_MODEM_NETWORK_MODE_UNKNOWN,
@@ -66,6 +70,8 @@ typedef enum {
  * @total_tx_bytes: bytes sent since the counters were reset
  *
  * Traffic counters of a modem. Fields the modem does not report are 0.
+ *
+ * Since: 0.1
  */
 typedef struct {
   guint64 rx_bytes;
@@ -102,7 +108,7 @@ G_DECLARE_INTERFACE (PkModem, pk_modem, PK, MODEM, GObject)
  * @reboot_async: starts a reboot of the modem
  * @reboot_finish: finishes @reboot_async
  *
- * The virtual methods of #PkModem. Every method is asynchronous and
+ * The virtual methods of [iface@Modem]. Every method is asynchronous and
  * cancellable; backends bound every call by a timeout of their own.
  */
 struct _PkModemInterface

@@ -33,6 +33,8 @@
  *            pk_rotation_get_new_ip (rotation),
  *            pk_rotation_method_to_string (pk_rotation_get_final_method (rotation)));
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -197,6 +199,8 @@ pk_rotation_class_init (PkRotationClass *klass)
    * PkRotation:modem:
    *
    * The modem to rotate.
+   *
+   * Since: 0.1
    */
   properties[PROP_MODEM] =
     g_param_spec_object ("modem", NULL, NULL, PK_TYPE_MODEM,
@@ -206,6 +210,8 @@ pk_rotation_class_init (PkRotationClass *klass)
    * PkRotation:method:
    *
    * The [enum@RotationMethod] tried first.
+   *
+   * Since: 0.1
    */
   properties[PROP_METHOD] =
     g_param_spec_enum ("method", NULL, NULL, PK_TYPE_ROTATION_METHOD, PK_ROTATION_METHOD_DATA,
@@ -237,7 +243,9 @@ pk_rotation_init (PkRotation *self)
  * second, 60 s per attempt, the same IP on 3 polls in a row counts as
  * unchanged.
  *
- * Returns: (transfer full): a new #PkRotation
+ * Returns: (transfer full): a new [class@Rotation]
+ *
+ * Since: 0.1
  */
 PkRotation *
 pk_rotation_new (PkModem          *modem,
@@ -251,9 +259,13 @@ pk_rotation_new (PkModem          *modem,
 
 /**
  * pk_rotation_get_modem:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
+ *
+ * Gets the modem.
  *
  * Returns: (transfer none): the modem
+ *
+ * Since: 0.1
  */
 PkModem *
 pk_rotation_get_modem (PkRotation *self)
@@ -265,9 +277,13 @@ pk_rotation_get_modem (PkRotation *self)
 
 /**
  * pk_rotation_get_method:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
+ *
+ * Gets the method tried first.
  *
  * Returns: the method tried first
+ *
+ * Since: 0.1
  */
 PkRotationMethod
 pk_rotation_get_method (PkRotation *self)
@@ -279,10 +295,10 @@ pk_rotation_get_method (PkRotation *self)
 
 /**
  * pk_rotation_set_escalation:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @order: (nullable): methods separated by commas, e.g. `data,netmode,reboot`;
  *   empty, `none` or %NULL for no escalation
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets the escalation order. When the first method leaves the IP as it
  * was, the rotation goes on with the methods after it in @order (or, if
@@ -290,6 +306,8 @@ pk_rotation_get_method (PkRotation *self)
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_INVALID_ARGUMENT)
  *   naming the unknown method
+ *
+ * Since: 0.1
  */
 gboolean
 pk_rotation_set_escalation (PkRotation  *self,
@@ -327,10 +345,15 @@ pk_rotation_set_escalation (PkRotation  *self,
 
 /**
  * pk_rotation_dup_escalation:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
+ *
+ * Gets the escalation order, e.g. `data,netmode,reboot`, or an empty string
+ * for none.
  *
  * Returns: (transfer full): the escalation order, e.g. `data,netmode,reboot`,
  *   or an empty string for none
+ *
+ * Since: 0.1
  */
 char *
 pk_rotation_dup_escalation (PkRotation *self)
@@ -347,13 +370,15 @@ pk_rotation_dup_escalation (PkRotation *self)
 
 /**
  * pk_rotation_set_timing:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @settle_ms: the pause between switching off and on (and after a reboot
  *   before polling)
  * @poll_interval_ms: the interval of status polls
  * @timeout_ms: how long one attempt may wait for the modem to come back
  *
  * Sets the timing of every attempt. Tests scale it down.
+ *
+ * Since: 0.1
  */
 void
 pk_rotation_set_timing (PkRotation *self,
@@ -370,11 +395,13 @@ pk_rotation_set_timing (PkRotation *self,
 
 /**
  * pk_rotation_set_unchanged_polls:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @n_polls: how many polls in a row must show the old IP, at least 1
  *
  * Sets when an attempt counts as having left the IP unchanged: after
  * @n_polls connected polls in a row that show the old IP.
+ *
+ * Since: 0.1
  */
 void
 pk_rotation_set_unchanged_polls (PkRotation *self,
@@ -745,12 +772,14 @@ on_initial_status (GObject      *source,
 
 /**
  * pk_rotation_run_async:
- * @self: a #PkRotation
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [class@Rotation]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when the rotation ends
  * @user_data: data for @callback
  *
  * Runs the rotation. It can run only once.
+ *
+ * Since: 0.1
  */
 void
 pk_rotation_run_async (PkRotation          *self,
@@ -788,9 +817,9 @@ pk_rotation_run_async (PkRotation          *self,
 
 /**
  * pk_rotation_run_finish:
- * @self: a #PkRotation
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Rotation]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Rotation.run_async]. The getters describe the run
  * whether it succeeded or not.
@@ -799,6 +828,8 @@ pk_rotation_run_async (PkRotation          *self,
  *   otherwise: %PK_ERROR_UNCHANGED when it kept its IP,
  *   %G_IO_ERROR_TIMED_OUT when it did not come back, the modem's error
  *   when it refused or could not be reached
+ *
+ * Since: 0.1
  */
 gboolean
 pk_rotation_run_finish (PkRotation    *self,
@@ -813,10 +844,14 @@ pk_rotation_run_finish (PkRotation    *self,
 
 /**
  * pk_rotation_get_old_ip:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
+ *
+ * Gets the WAN IP before the rotation, %NULL if the modem had none.
  *
  * Returns: (nullable): the WAN IP before the rotation, %NULL if the modem
  *   had none
+ *
+ * Since: 0.1
  */
 const char *
 pk_rotation_get_old_ip (PkRotation *self)
@@ -828,9 +863,13 @@ pk_rotation_get_old_ip (PkRotation *self)
 
 /**
  * pk_rotation_get_new_ip:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
+ *
+ * Gets the new WAN IP, %NULL unless the rotation succeeded.
  *
  * Returns: (nullable): the new WAN IP, %NULL unless the rotation succeeded
+ *
+ * Since: 0.1
  */
 const char *
 pk_rotation_get_new_ip (PkRotation *self)
@@ -842,9 +881,13 @@ pk_rotation_get_new_ip (PkRotation *self)
 
 /**
  * pk_rotation_get_final_method:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
+ *
+ * Gets the method that brought the new IP, or the last one tried.
  *
  * Returns: the method that brought the new IP, or the last one tried
+ *
+ * Since: 0.1
  */
 PkRotationMethod
 pk_rotation_get_final_method (PkRotation *self)
@@ -856,9 +899,13 @@ pk_rotation_get_final_method (PkRotation *self)
 
 /**
  * pk_rotation_get_duration_ms:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
+ *
+ * Tells how long the run took, in milliseconds.
  *
  * Returns: how long the run took, in milliseconds
+ *
+ * Since: 0.1
  */
 guint64
 pk_rotation_get_duration_ms (PkRotation *self)
@@ -870,9 +917,13 @@ pk_rotation_get_duration_ms (PkRotation *self)
 
 /**
  * pk_rotation_get_escalated:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
+ *
+ * Tells whether the first method was not enough and others were tried.
  *
  * Returns: %TRUE if the first method was not enough and others were tried
+ *
+ * Since: 0.1
  */
 gboolean
 pk_rotation_get_escalated (PkRotation *self)
@@ -884,9 +935,13 @@ pk_rotation_get_escalated (PkRotation *self)
 
 /**
  * pk_rotation_get_n_attempts:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
+ *
+ * Tells how many methods were tried.
  *
  * Returns: how many methods were tried
+ *
+ * Since: 0.1
  */
 guint
 pk_rotation_get_n_attempts (PkRotation *self)
@@ -908,10 +963,14 @@ get_attempt (PkRotation *self,
 
 /**
  * pk_rotation_get_attempt_method:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @index: the attempt, from 0
  *
+ * Gets the method of attempt @index.
+ *
  * Returns: the method of attempt @index
+ *
+ * Since: 0.1
  */
 PkRotationMethod
 pk_rotation_get_attempt_method (PkRotation *self,
@@ -924,10 +983,14 @@ pk_rotation_get_attempt_method (PkRotation *self,
 
 /**
  * pk_rotation_get_attempt_outcome:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @index: the attempt, from 0
  *
+ * Gets the outcome of attempt @index.
+ *
  * Returns: the outcome of attempt @index
+ *
+ * Since: 0.1
  */
 PkRotationOutcome
 pk_rotation_get_attempt_outcome (PkRotation *self,
@@ -940,11 +1003,15 @@ pk_rotation_get_attempt_outcome (PkRotation *self,
 
 /**
  * pk_rotation_get_attempt_message:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @index: the attempt, from 0
+ *
+ * Tells what went wrong in attempt @index, %NULL if it brought a new IP.
  *
  * Returns: (nullable): what went wrong in attempt @index, %NULL if it
  *   brought a new IP
+ *
+ * Since: 0.1
  */
 const char *
 pk_rotation_get_attempt_message (PkRotation *self,
@@ -957,10 +1024,14 @@ pk_rotation_get_attempt_message (PkRotation *self,
 
 /**
  * pk_rotation_get_attempt_duration_ms:
- * @self: a #PkRotation
+ * @self: a [class@Rotation]
  * @index: the attempt, from 0
  *
+ * Tells how long attempt @index took, in milliseconds.
+ *
  * Returns: how long attempt @index took, in milliseconds
+ *
+ * Since: 0.1
  */
 guint64
 pk_rotation_get_attempt_duration_ms (PkRotation *self,
@@ -973,9 +1044,13 @@ pk_rotation_get_attempt_duration_ms (PkRotation *self,
 
 /**
  * pk_rotation_method_to_string:
- * @method: a #PkRotationMethod
+ * @method: a [enum@RotationMethod]
+ *
+ * Gets the name of a value: `data`, `netmode` or `reboot`.
  *
  * Returns: `data`, `netmode` or `reboot`
+ *
+ * Since: 0.1
  */
 const char *
 pk_rotation_method_to_string (PkRotationMethod method)
@@ -994,7 +1069,11 @@ pk_rotation_method_to_string (PkRotationMethod method)
  * @str: `data`, `netmode` or `reboot`
  * @out_method: (out): return location for the method
  *
+ * Parses the name of a rotation method.
+ *
  * Returns: %TRUE if @str names a method
+ *
+ * Since: 0.1
  */
 gboolean
 pk_rotation_method_from_string (const char       *str,
@@ -1017,9 +1096,13 @@ pk_rotation_method_from_string (const char       *str,
 
 /**
  * pk_rotation_outcome_to_string:
- * @outcome: a #PkRotationOutcome
+ * @outcome: a [enum@RotationOutcome]
+ *
+ * Gets the name of a value: `changed`, `unchanged`, `timed-out` or `failed`.
  *
  * Returns: `changed`, `unchanged`, `timed-out` or `failed`
+ *
+ * Since: 0.1
  */
 const char *
 pk_rotation_outcome_to_string (PkRotationOutcome outcome)

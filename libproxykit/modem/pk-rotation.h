@@ -23,6 +23,8 @@ G_BEGIN_DECLS
  *
  * How a [class@Rotation] asks the modem for a new IP, from the gentlest
  * to the slowest.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_ROTATION_METHOD_DATA,
@@ -38,6 +40,8 @@ typedef enum {
  * @PK_ROTATION_OUTCOME_FAILED: the modem refused or failed a request
  *
  * What one attempt of a [class@Rotation] led to.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_ROTATION_OUTCOME_CHANGED,
@@ -50,6 +54,8 @@ typedef enum {
  * PK_ROTATION_DEFAULT_ESCALATION:
  *
  * The default escalation order.
+ *
+ * Since: 0.1
  */
 #define PK_ROTATION_DEFAULT_ESCALATION "data,netmode,reboot"
 

@@ -6,7 +6,7 @@
 /**
  * PkHysteresis:
  *
- * The decision core of #PkWatchdog, kept apart from any timer or I/O so
+ * The decision core of [class@Watchdog], kept apart from any timer or I/O so
  * that it can be driven by anything that produces pass/fail results (a
  * watchdog's probes, an alert rule over metrics) and tested without real
  * time: the caller passes the current time with each result.
@@ -30,6 +30,8 @@
  * A new hysteresis starts in %PK_HEALTH_UNKNOWN: its first pass makes it
  * %PK_HEALTH_UP without confirmation (there was nothing to recover from),
  * while failures need the fall count as from %PK_HEALTH_UP.
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -55,9 +57,13 @@ G_DEFINE_BOXED_TYPE (PkHysteresis, pk_hysteresis, pk_hysteresis_ref, pk_hysteres
 
 /**
  * pk_health_to_string:
- * @health: a #PkHealth
+ * @health: a [enum@Health]
+ *
+ * Gets a short name for @health (`up`, `failing`, `down`, ...).
  *
  * Returns: a short name for @health (`up`, `failing`, `down`, ...)
+ *
+ * Since: 0.1
  */
 const char *
 pk_health_to_string (PkHealth health)
@@ -78,7 +84,12 @@ pk_health_to_string (PkHealth health)
  * @fall: failed checks in a row that confirm a failure (at least 1)
  * @rise: passed checks in a row that confirm a recovery (at least 1)
  *
- * Returns: (transfer full): a new #PkHysteresis in %PK_HEALTH_UNKNOWN
+ * Creates the decision core of a watchdog: @fall failed checks in a row make a
+ * node down, @rise passed checks in a row make it up again.
+ *
+ * Returns: (transfer full): a new [struct@Hysteresis] in %PK_HEALTH_UNKNOWN
+ *
+ * Since: 0.1
  */
 PkHysteresis *
 pk_hysteresis_new (guint fall,
@@ -95,9 +106,13 @@ pk_hysteresis_new (guint fall,
 
 /**
  * pk_hysteresis_ref:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
+ *
+ * Takes a reference to @self.
  *
  * Returns: (transfer full): @self
+ *
+ * Since: 0.1
  */
 PkHysteresis *
 pk_hysteresis_ref (PkHysteresis *self)
@@ -109,9 +124,11 @@ pk_hysteresis_ref (PkHysteresis *self)
 
 /**
  * pk_hysteresis_unref:
- * @self: (transfer full): a #PkHysteresis
+ * @self: (transfer full): a [struct@Hysteresis]
  *
  * Drops a reference.
+ *
+ * Since: 0.1
  */
 void
 pk_hysteresis_unref (PkHysteresis *self)
@@ -134,7 +151,7 @@ set_health (PkHysteresis *self,
 
 /**
  * pk_hysteresis_feed:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  * @ok: whether the check passed
  * @now: the time of the result, in the caller's unit (pk-watchdog uses
  *   microseconds since the epoch); recorded as the last change
@@ -143,6 +160,8 @@ set_health (PkHysteresis *self,
  *
  * Returns: what the result confirmed: a failure (the fall count was
  *   reached), a recovery (the rise count was reached) or nothing
+ *
+ * Since: 0.1
  */
 PkHysteresisEvent
 pk_hysteresis_feed (PkHysteresis *self,
@@ -203,12 +222,14 @@ pk_hysteresis_feed (PkHysteresis *self,
 
 /**
  * pk_hysteresis_reset:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  * @health: the health to start from
  * @now: the time, recorded as the last change
  *
  * Starts over from @health with the consecutive counters at zero (after a
  * tunnel was rebuilt, for example). Totals are kept.
+ *
+ * Since: 0.1
  */
 void
 pk_hysteresis_reset (PkHysteresis *self,
@@ -225,9 +246,13 @@ pk_hysteresis_reset (PkHysteresis *self,
 
 /**
  * pk_hysteresis_get_health:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
+ *
+ * Gets the current health.
  *
  * Returns: the current health
+ *
+ * Since: 0.1
  */
 PkHealth
 pk_hysteresis_get_health (PkHysteresis *self)
@@ -238,10 +263,14 @@ pk_hysteresis_get_health (PkHysteresis *self)
 
 /**
  * pk_hysteresis_is_confirming:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
+ *
+ * Tells whether a failure or a recovery is being confirmed.
  *
  * Returns: %TRUE while a failure or a recovery is being confirmed (a
  *   watchdog then checks at its retry delay instead of its interval)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_hysteresis_is_confirming (PkHysteresis *self)
@@ -252,9 +281,13 @@ pk_hysteresis_is_confirming (PkHysteresis *self)
 
 /**
  * pk_hysteresis_get_fall:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
+ *
+ * Gets the fall count.
  *
  * Returns: the fall count
+ *
+ * Since: 0.1
  */
 guint
 pk_hysteresis_get_fall (PkHysteresis *self)
@@ -265,10 +298,12 @@ pk_hysteresis_get_fall (PkHysteresis *self)
 
 /**
  * pk_hysteresis_set_fall:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  * @fall: failed checks in a row that confirm a failure (at least 1)
  *
  * Sets the fall count.
+ *
+ * Since: 0.1
  */
 void
 pk_hysteresis_set_fall (PkHysteresis *self,
@@ -280,9 +315,13 @@ pk_hysteresis_set_fall (PkHysteresis *self,
 
 /**
  * pk_hysteresis_get_rise:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
+ *
+ * Gets the rise count.
  *
  * Returns: the rise count
+ *
+ * Since: 0.1
  */
 guint
 pk_hysteresis_get_rise (PkHysteresis *self)
@@ -293,10 +332,12 @@ pk_hysteresis_get_rise (PkHysteresis *self)
 
 /**
  * pk_hysteresis_set_rise:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  * @rise: passed checks in a row that confirm a recovery (at least 1)
  *
  * Sets the rise count.
+ *
+ * Since: 0.1
  */
 void
 pk_hysteresis_set_rise (PkHysteresis *self,
@@ -308,9 +349,13 @@ pk_hysteresis_set_rise (PkHysteresis *self,
 
 /**
  * pk_hysteresis_get_consecutive_failures:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
+ *
+ * Tells how many checks in a row failed.
  *
  * Returns: how many checks in a row failed
+ *
+ * Since: 0.1
  */
 guint
 pk_hysteresis_get_consecutive_failures (PkHysteresis *self)
@@ -321,9 +366,13 @@ pk_hysteresis_get_consecutive_failures (PkHysteresis *self)
 
 /**
  * pk_hysteresis_get_consecutive_successes:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
+ *
+ * Tells how many checks in a row passed.
  *
  * Returns: how many checks in a row passed
+ *
+ * Since: 0.1
  */
 guint
 pk_hysteresis_get_consecutive_successes (PkHysteresis *self)
@@ -334,9 +383,13 @@ pk_hysteresis_get_consecutive_successes (PkHysteresis *self)
 
 /**
  * pk_hysteresis_get_total_failures:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
+ *
+ * Tells how many failures were confirmed in total (a node's `fails`).
  *
  * Returns: how many failures were confirmed in total (a node's `fails`)
+ *
+ * Since: 0.1
  */
 guint
 pk_hysteresis_get_total_failures (PkHysteresis *self)
@@ -347,10 +400,12 @@ pk_hysteresis_get_total_failures (PkHysteresis *self)
 
 /**
  * pk_hysteresis_set_total_failures:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
  * @fails: the total to continue from (read back from a state file)
  *
  * Sets the total of confirmed failures.
+ *
+ * Since: 0.1
  */
 void
 pk_hysteresis_set_total_failures (PkHysteresis *self,
@@ -362,9 +417,13 @@ pk_hysteresis_set_total_failures (PkHysteresis *self,
 
 /**
  * pk_hysteresis_get_total_recoveries:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
+ *
+ * Tells how many recoveries were confirmed in total.
  *
  * Returns: how many recoveries were confirmed in total
+ *
+ * Since: 0.1
  */
 guint
 pk_hysteresis_get_total_recoveries (PkHysteresis *self)
@@ -375,9 +434,13 @@ pk_hysteresis_get_total_recoveries (PkHysteresis *self)
 
 /**
  * pk_hysteresis_get_n_checks:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
+ *
+ * Tells how many results were fed.
  *
  * Returns: how many results were fed
+ *
+ * Since: 0.1
  */
 guint64
 pk_hysteresis_get_n_checks (PkHysteresis *self)
@@ -388,10 +451,15 @@ pk_hysteresis_get_n_checks (PkHysteresis *self)
 
 /**
  * pk_hysteresis_get_last_change:
- * @self: a #PkHysteresis
+ * @self: a [struct@Hysteresis]
+ *
+ * Gets the time passed with the result that last changed the health, or 0 if
+ * it never changed.
  *
  * Returns: the time passed with the result that last changed the health,
  *   or 0 if it never changed
+ *
+ * Since: 0.1
  */
 gint64
 pk_hysteresis_get_last_change (PkHysteresis *self)

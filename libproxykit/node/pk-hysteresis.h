@@ -24,6 +24,8 @@ G_BEGIN_DECLS
  *   being confirmed (fewer than the rise count)
  *
  * The health of a watched thing as seen through hysteresis.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_HEALTH_UNKNOWN,
@@ -39,7 +41,9 @@ typedef enum {
  * @PK_HYSTERESIS_EVENT_FAILED: a failure was confirmed (fall count reached)
  * @PK_HYSTERESIS_EVENT_RECOVERED: a recovery was confirmed (rise count reached)
  *
- * What a result fed to a #PkHysteresis confirmed.
+ * What a result fed to a [struct@Hysteresis] confirmed.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_HYSTERESIS_EVENT_NONE,

@@ -8,19 +8,19 @@
  *
  * One health check that runs asynchronously with a timeout and ends with
  * a result: passed or failed, the latency, and the reason of a failure
- * (the #GError message).
+ * (the `GError` message).
  *
- * Kinds (#PkProbeKind): a TCP connect through a #PkEgress, a process that
+ * Kinds ([enum@ProbeKind]): a TCP connect through a [class@Egress], a process that
  * is alive, an interface that is up (IFF_UP, IFF_LOWER_UP and an IPv4
  * address: a PPP link's operstate reads "unknown"), a SOCKS5 round trip
  * through a listener, and an HTTP GET through an egress.
  *
- * #PkProbe is one final class with a kind rather than a GInterface with
+ * [class@Probe] is one final class with a kind rather than a GInterface with
  * one implementation per check: the checks are few and fixed, a
- * #PkWatchdog needs nothing from them but "run, with a timeout", and plain
+ * [class@Watchdog] needs nothing from them but "run, with a timeout", and plain
  * constructors keep the API usable from the cffi bindings, which cannot
  * implement GObject interfaces. Anything else can feed results to a
- * watchdog directly with pk_watchdog_feed().
+ * watchdog directly with [method@Watchdog.feed].
  *
  * ```c
  * g_autoptr(PkProbe) probe = pk_probe_new_tcp_connect (egress, "1.1.1.1", 443);
@@ -41,8 +41,10 @@
  * ```
  *
  * The startup traffic check that pk-socks runs before it serves through a
- * tunnel is pk_startup_check_async(): a TCP connect to an IP address
+ * tunnel is [func@startup_check_async]: a TCP connect to an IP address
  * (%PK_STARTUP_CHECK_TARGET_DEFAULT), tried several times with a delay.
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -154,8 +156,10 @@ pk_probe_class_init (PkProbeClass *klass)
   /**
    * PkProbe:timeout-ms:
    *
-   * How long one run may take when pk_probe_run_async() is given no
+   * How long one run may take when [method@Probe.run_async] is given no
    * timeout, in milliseconds.
+   *
+   * Since: 0.1
    */
   properties[PROP_TIMEOUT_MS] =
     g_param_spec_uint ("timeout-ms", NULL, NULL, 1, G_MAXUINT, DEFAULT_TIMEOUT_MS,
@@ -171,6 +175,8 @@ pk_probe_class_init (PkProbeClass *klass)
    * @reason: (nullable): why it failed, %NULL if it passed
    *
    * Emitted at the end of every run, before the run's callback.
+   *
+   * Since: 0.1
    */
   signals[SIGNAL_COMPLETED] =
     g_signal_new ("completed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -211,7 +217,9 @@ format_host_port (const char *host,
  * Creates a probe that passes when a TCP connection to @host:@port
  * through @egress is established (it is closed at once).
  *
- * Returns: (transfer full): a new #PkProbe
+ * Returns: (transfer full): a new [class@Probe]
+ *
+ * Since: 0.1
  */
 PkProbe *
 pk_probe_new_tcp_connect (PkEgress   *egress,
@@ -242,7 +250,9 @@ pk_probe_new_tcp_connect (PkEgress   *egress,
  * Creates a probe that passes while process @pid is alive (a zombie
  * counts as dead).
  *
- * Returns: (transfer full): a new #PkProbe
+ * Returns: (transfer full): a new [class@Probe]
+ *
+ * Since: 0.1
  */
 PkProbe *
 pk_probe_new_process (int pid)
@@ -261,7 +271,9 @@ pk_probe_new_process (int pid)
  * Creates a probe that passes while @interface exists, has IFF_UP and
  * IFF_LOWER_UP, and has an IPv4 address.
  *
- * Returns: (transfer full): a new #PkProbe
+ * Returns: (transfer full): a new [class@Probe]
+ *
+ * Since: 0.1
  */
 PkProbe *
 pk_probe_new_interface (const char *interface)
@@ -287,7 +299,9 @@ pk_probe_new_interface (const char *interface)
  * Creates a probe that passes when the proxy accepts a SOCKS5 no-auth
  * greeting and answers a CONNECT to the target with "succeeded".
  *
- * Returns: (transfer full): a new #PkProbe
+ * Returns: (transfer full): a new [class@Probe]
+ *
+ * Since: 0.1
  */
 PkProbe *
 pk_probe_new_socks (const char *proxy_host,
@@ -324,7 +338,9 @@ pk_probe_new_socks (const char *proxy_host,
  * answer must not depend on the host's DNS. Needs libsoup; without it,
  * runs fail with %PK_ERROR_NOT_SUPPORTED.
  *
- * Returns: (transfer full): a new #PkProbe
+ * Returns: (transfer full): a new [class@Probe]
+ *
+ * Since: 0.1
  */
 PkProbe *
 pk_probe_new_http (PkEgress   *egress,
@@ -346,9 +362,13 @@ pk_probe_new_http (PkEgress   *egress,
 
 /**
  * pk_probe_get_kind:
- * @self: a #PkProbe
+ * @self: a [class@Probe]
+ *
+ * Tells what the probe checks.
  *
  * Returns: what the probe checks
+ *
+ * Since: 0.1
  */
 PkProbeKind
 pk_probe_get_kind (PkProbe *self)
@@ -359,9 +379,13 @@ pk_probe_get_kind (PkProbe *self)
 
 /**
  * pk_probe_get_description:
- * @self: a #PkProbe
+ * @self: a [class@Probe]
+ *
+ * Gets a short description for logs, such as `interface ppp0`.
  *
  * Returns: a short description for logs, such as `interface ppp0`
+ *
+ * Since: 0.1
  */
 const char *
 pk_probe_get_description (PkProbe *self)
@@ -372,9 +396,13 @@ pk_probe_get_description (PkProbe *self)
 
 /**
  * pk_probe_get_timeout_ms:
- * @self: a #PkProbe
+ * @self: a [class@Probe]
+ *
+ * Gets the default timeout of a run, in milliseconds.
  *
  * Returns: the default timeout of a run, in milliseconds
+ *
+ * Since: 0.1
  */
 guint
 pk_probe_get_timeout_ms (PkProbe *self)
@@ -385,10 +413,12 @@ pk_probe_get_timeout_ms (PkProbe *self)
 
 /**
  * pk_probe_set_timeout_ms:
- * @self: a #PkProbe
+ * @self: a [class@Probe]
  * @timeout_ms: the default timeout of a run, in milliseconds (at least 1)
  *
- * Sets the timeout used when pk_probe_run_async() is given none.
+ * Sets the timeout used when [method@Probe.run_async] is given none.
+ *
+ * Since: 0.1
  */
 void
 pk_probe_set_timeout_ms (PkProbe *self,
@@ -548,14 +578,16 @@ pk_probe_propagate_count (GTask   *task,
 
 /**
  * pk_probe_run_async:
- * @self: a #PkProbe
- * @timeout_ms: how long the run may take, 0 for #PkProbe:timeout-ms
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [class@Probe]
+ * @timeout_ms: how long the run may take, 0 for [property@Probe:timeout-ms]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when the run ends
  * @user_data: data for @callback
  *
  * Runs the check once. A run that takes longer than the timeout fails
  * with %G_IO_ERROR_TIMED_OUT.
+ *
+ * Since: 0.1
  */
 void
 pk_probe_run_async (PkProbe             *self,
@@ -630,12 +662,16 @@ pk_probe_run_async (PkProbe             *self,
 
 /**
  * pk_probe_run_finish:
- * @self: a #PkProbe
- * @result: the #GAsyncResult
+ * @self: a [class@Probe]
+ * @result: the `GAsyncResult`
  * @out_latency_us: (out) (optional): how long the run took, in microseconds
- * @error: return location for a #GError: the reason of a failure
+ * @error: return location for a `GError`: the reason of a failure
+ *
+ * Finishes [method@Probe.run_async].
  *
  * Returns: %TRUE if the check passed, %FALSE with @error set if not
+ *
+ * Since: 0.1
  */
 gboolean
 pk_probe_run_finish (PkProbe       *self,
@@ -769,16 +805,18 @@ retry_attempt (GTask *task)
 
 /**
  * pk_probe_run_with_retries_async:
- * @self: a #PkProbe
+ * @self: a [class@Probe]
  * @tries: how many runs at most (at least 1)
  * @delay_ms: the pause after a failed run, in milliseconds
- * @timeout_ms: the timeout of each run, 0 for #PkProbe:timeout-ms
- * @cancellable: (nullable): a #GCancellable
+ * @timeout_ms: the timeout of each run, 0 for [property@Probe:timeout-ms]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when a run passed or all failed
  * @user_data: data for @callback
  *
  * Runs the check until it passes, at most @tries times, pausing @delay_ms
  * after each failure. Each failed run is logged.
+ *
+ * Since: 0.1
  */
 void
 pk_probe_run_with_retries_async (PkProbe             *self,
@@ -806,13 +844,17 @@ pk_probe_run_with_retries_async (PkProbe             *self,
 
 /**
  * pk_probe_run_with_retries_finish:
- * @self: a #PkProbe
- * @result: the #GAsyncResult
+ * @self: a [class@Probe]
+ * @result: the `GAsyncResult`
  * @out_tries: (out) (optional): the number of the run that passed
- * @error: return location for a #GError
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Probe.run_with_retries_async].
  *
  * Returns: %TRUE if a run passed; %FALSE with %PK_ERROR_CHECK_FAILED
  *   (naming the last reason) if all failed, or %G_IO_ERROR_CANCELLED
+ *
+ * Since: 0.1
  */
 gboolean
 pk_probe_run_with_retries_finish (PkProbe       *self,

@@ -23,7 +23,9 @@ G_BEGIN_DECLS
  * @PK_PROBE_SOCKS: a SOCKS5 no-auth CONNECT through a proxy succeeds
  * @PK_PROBE_HTTP: an HTTP GET through an egress gets a 2xx or 3xx answer
  *
- * What a #PkProbe checks.
+ * What a [class@Probe] checks.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_PROBE_TCP_CONNECT,
@@ -38,6 +40,8 @@ typedef enum {
  *
  * The target of the startup traffic check: an IP address, so that DNS
  * plays no part.
+ *
+ * Since: 0.1
  */
 #define PK_STARTUP_CHECK_TARGET_DEFAULT "1.1.1.1:443"
 

@@ -10,12 +10,12 @@
 
 /**
  * pk_startup_check_get_settings:
- * @config: (nullable): a #PkConfig, or %NULL for the environment alone
+ * @config: (nullable): a [class@Config], or %NULL for the environment alone
  * @out_target: (out) (optional) (transfer full): the target, `HOST:PORT`
  * @out_tries: (out) (optional): how many tries
  * @out_delay_ms: (out) (optional): the pause between tries
  * @out_timeout_ms: (out) (optional): the timeout of each try
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads the startup check's settings: key `retries`
  * (`SOCKS_STARTUP_CHECK_RETRIES`, default 5), `retry-delay`
@@ -25,6 +25,8 @@
  * of section `[startup-check]`, the environment winning over the file.
  *
  * Returns: %TRUE, or %FALSE with @error naming the bad value
+ *
+ * Since: 0.1
  */
 gboolean
 pk_startup_check_get_settings (PkConfig  *config,
@@ -98,15 +100,17 @@ startup_check_done (GObject      *source,
  * @tries: how many tries at most (`SOCKS_STARTUP_CHECK_RETRIES`, 5)
  * @delay_ms: the pause after a failed try (`SOCKS_STARTUP_RETRY_DELAY`, 20 s)
  * @timeout_ms: the timeout of each try (`SOCKS_STARTUP_CHECK_TIMEOUT`, 30 s)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when a try passed or all failed
  * @user_data: data for @callback
  *
  * Verifies that traffic leaves through @egress: a plain TCP connect to
  * @target, tried up to @tries times. A caller that gets a failure rolls
  * back what it started (pk-socks stops its listener and destroys the
- * tunnel). pk_startup_check_get_settings() reads the values from the
+ * tunnel). [func@startup_check_get_settings] reads the values from the
  * configuration and the environment.
+ *
+ * Since: 0.1
  */
 void
 pk_startup_check_async (PkEgress            *egress,
@@ -140,12 +144,16 @@ pk_startup_check_async (PkEgress            *egress,
 
 /**
  * pk_startup_check_finish:
- * @result: the #GAsyncResult
+ * @result: the `GAsyncResult`
  * @out_tries: (out) (optional): the number of the try that passed
- * @error: return location for a #GError
+ * @error: return location for a `GError`
+ *
+ * Finishes [func@startup_check_async].
  *
  * Returns: %TRUE if traffic passed; %FALSE with %PK_ERROR_CHECK_FAILED if
  *   every try failed
+ *
+ * Since: 0.1
  */
 gboolean
 pk_startup_check_finish (GAsyncResult  *result,

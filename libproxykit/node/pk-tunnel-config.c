@@ -20,6 +20,8 @@ static const char * const tunnel_keys[] = {
 /**
  * pk_tunnel_get_config_keys:
  *
+ * Lists the keys of a `[tunnel:NAME]` section, for a key check.
+ *
  * Returns: (transfer none) (array zero-terminated=1): the keys a
  *   `[tunnel:NAME]` section may have
  *
@@ -33,12 +35,12 @@ pk_tunnel_get_config_keys (void)
 
 /**
  * pk_tunnel_new_from_config:
- * @config: a #PkConfig
+ * @config: a [class@Config]
  * @name: the node's name: the section `[tunnel:NAME]`
  * @recorded: (nullable): the node's recorded state, whose tunnel server,
  *   link name and unit stand in for keys the section lacks (a node that
  *   was brought up by hand, then left to the watchdog)
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * A tunnel from the keys `server` (or `peer`, a pppd peer file), `user`,
  * `password-file` (read now; the password is not kept in the

@@ -130,8 +130,13 @@ pk_pppd_cmdline_has_linkname (const char *cmdline,
  * pk_tunnel_describe_exit_status:
  * @status: an exit status of pppd
  *
+ * Tells what pppd's documented exit status means (its man page, EXIT STATUS),
+ * or "an undocumented exit status".
+ *
  * Returns: what pppd's documented exit status means (its man page, EXIT
  *   STATUS), or "an undocumented exit status"
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_describe_exit_status (int status)

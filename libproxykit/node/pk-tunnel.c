@@ -18,15 +18,15 @@
  * The tunnel is up when pppd's link pidfile, `RUN_DIR/ppp-LINK.pid`,
  * names the interface on its second line and that interface has IFF_UP,
  * IFF_LOWER_UP and an IPv4 address (a PPP link's operstate reads
- * "unknown" and is not consulted). pk_tunnel_start_async() waits for that
+ * "unknown" and is not consulted). [method@Tunnel.start_async] waits for that
  * with a timeout; if pppd exits first, the error names pppd's documented
  * exit status ("the peer failed to authenticate itself", "the kernel has
- * no PPP support"). pk_tunnel_stop_async() sends SIGTERM, then SIGKILL
+ * no PPP support"). [method@Tunnel.stop_async] sends SIGTERM, then SIGKILL
  * after a grace period, and removes the host route to the server that
  * pptp leaves behind. A tunnel whose pppd outlived our process is taken
- * over with pk_tunnel_adopt(), from its pidfile.
+ * over with [method@Tunnel.adopt], from its pidfile.
  *
- * An up tunnel gives a #PkEgress bound to its interface, through which
+ * An up tunnel gives a [class@Egress] bound to its interface, through which
  * the startup check and the SOCKS listener dial out.
  *
  * ```c
@@ -44,6 +44,8 @@
  * The password is never put on pppd's command line (where `ps` shows it):
  * it goes into an options file of mode 0600 in the run directory, passed
  * with `file`, and removed when the tunnel stops.
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -229,6 +231,8 @@ pk_tunnel_class_init (PkTunnelClass *klass)
    * PkTunnel:linkname:
    *
    * pppd's `linkname`: its pidfile is `RUN_DIR/ppp-LINKNAME.pid`.
+   *
+   * Since: 0.1
    */
   properties[PROP_LINKNAME] =
     g_param_spec_string ("linkname", NULL, NULL, NULL,
@@ -237,14 +241,18 @@ pk_tunnel_class_init (PkTunnelClass *klass)
    * PkTunnel:state:
    *
    * The tunnel's state.
+   *
+   * Since: 0.1
    */
   properties[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL, PK_TYPE_TUNNEL_STATE, PK_TUNNEL_STATE_DOWN,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   /**
-   * PkTunnel:interface: (nullable)
+   * PkTunnel:interface:
    *
    * The interface, such as `ppp11`, once pppd named it.
+   *
+   * Since: 0.1
    */
   properties[PROP_INTERFACE] =
     g_param_spec_string ("interface", NULL, NULL, NULL,
@@ -253,6 +261,8 @@ pk_tunnel_class_init (PkTunnelClass *klass)
    * PkTunnel:pid:
    *
    * pppd's pid, 0 when none runs.
+   *
+   * Since: 0.1
    */
   properties[PROP_PID] =
     g_param_spec_int ("pid", NULL, NULL, 0, G_MAXINT, 0,
@@ -279,7 +289,9 @@ pk_tunnel_init (PkTunnel *self)
  *
  * Creates a tunnel that is down. Set a server (or a peer) before starting.
  *
- * Returns: (transfer full): a new #PkTunnel
+ * Returns: (transfer full): a new [class@Tunnel]
+ *
+ * Since: 0.1
  */
 PkTunnel *
 pk_tunnel_new (const char *linkname)
@@ -291,9 +303,13 @@ pk_tunnel_new (const char *linkname)
 
 /**
  * pk_tunnel_get_linkname:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Gets the linkname.
  *
  * Returns: the linkname
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_linkname (PkTunnel *self)
@@ -304,9 +320,13 @@ pk_tunnel_get_linkname (PkTunnel *self)
 
 /**
  * pk_tunnel_get_server:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Gets the PPTP server.
  *
  * Returns: (nullable): the PPTP server
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_server (PkTunnel *self)
@@ -317,15 +337,17 @@ pk_tunnel_get_server (PkTunnel *self)
 
 /**
  * pk_tunnel_set_server:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @server: (nullable): the PPTP server, a host name or an IP address
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets the server that pptp connects to. The server goes into the
  * command that pppd runs through the shell, so only host name and
  * address characters are accepted.
  *
  * Returns: %TRUE, or %FALSE with %PK_ERROR_INVALID_ARGUMENT
+ *
+ * Since: 0.1
  */
 gboolean
 pk_tunnel_set_server (PkTunnel    *self,
@@ -347,9 +369,13 @@ pk_tunnel_set_server (PkTunnel    *self,
 
 /**
  * pk_tunnel_get_peer:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Gets the peers file used with `call`.
  *
  * Returns: (nullable): the peers file used with `call`
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_peer (PkTunnel *self)
@@ -360,14 +386,16 @@ pk_tunnel_get_peer (PkTunnel *self)
 
 /**
  * pk_tunnel_set_peer:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @peer: (nullable): the name of a file in `/etc/ppp/peers`
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Uses `pppd call PEER` instead of a server: the peers file says how to
  * reach the server. A peer takes precedence over a server.
  *
  * Returns: %TRUE, or %FALSE with %PK_ERROR_INVALID_ARGUMENT
+ *
+ * Since: 0.1
  */
 gboolean
 pk_tunnel_set_peer (PkTunnel    *self,
@@ -389,9 +417,13 @@ pk_tunnel_set_peer (PkTunnel    *self,
 
 /**
  * pk_tunnel_get_user:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Gets the user name.
  *
  * Returns: (nullable): the user name
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_user (PkTunnel *self)
@@ -402,10 +434,12 @@ pk_tunnel_get_user (PkTunnel *self)
 
 /**
  * pk_tunnel_set_user:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @user: (nullable): the user name (pppd's `user`)
  *
  * Sets the user name used to authenticate to the server.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_user (PkTunnel   *self,
@@ -418,12 +452,14 @@ pk_tunnel_set_user (PkTunnel   *self,
 
 /**
  * pk_tunnel_set_password:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @password: (nullable): the password, or %NULL to rely on
  *   `/etc/ppp/chap-secrets`
  *
  * Sets the password. It reaches pppd through an options file of mode
  * 0600, never its command line.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_password (PkTunnel   *self,
@@ -438,9 +474,13 @@ pk_tunnel_set_password (PkTunnel   *self,
 
 /**
  * pk_tunnel_get_unit:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Gets pppd's unit (the N of `pppN`), or -1 for pppd's choice.
  *
  * Returns: pppd's unit (the N of `pppN`), or -1 for pppd's choice
+ *
+ * Since: 0.1
  */
 int
 pk_tunnel_get_unit (PkTunnel *self)
@@ -451,10 +491,12 @@ pk_tunnel_get_unit (PkTunnel *self)
 
 /**
  * pk_tunnel_set_unit:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @unit: the N of `pppN`, or -1 for pppd's choice
  *
  * Sets pppd's `unit`.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_unit (PkTunnel *self,
@@ -466,9 +508,13 @@ pk_tunnel_set_unit (PkTunnel *self,
 
 /**
  * pk_tunnel_get_options:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Gets the extra pppd options.
  *
  * Returns: (nullable) (array zero-terminated=1) (transfer none): the extra pppd options
+ *
+ * Since: 0.1
  */
 const char * const *
 pk_tunnel_get_options (PkTunnel *self)
@@ -479,11 +525,13 @@ pk_tunnel_get_options (PkTunnel *self)
 
 /**
  * pk_tunnel_set_options:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @options: (nullable) (array zero-terminated=1): pppd options, one word
  *   per element (`"require-mppe-128"`, `"mtu"`, `"1400"`)
  *
  * Sets options appended to pppd's command line.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_options (PkTunnel           *self,
@@ -496,9 +544,13 @@ pk_tunnel_set_options (PkTunnel           *self,
 
 /**
  * pk_tunnel_get_pppd_path:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Gets the pppd binary.
  *
  * Returns: the pppd binary
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_pppd_path (PkTunnel *self)
@@ -509,10 +561,12 @@ pk_tunnel_get_pppd_path (PkTunnel *self)
 
 /**
  * pk_tunnel_set_pppd_path:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @path: (nullable): the pppd binary, %NULL for %PK_TUNNEL_PPPD_PATH_DEFAULT
  *
  * Sets which pppd runs.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_pppd_path (PkTunnel   *self,
@@ -525,9 +579,13 @@ pk_tunnel_set_pppd_path (PkTunnel   *self,
 
 /**
  * pk_tunnel_get_pptp_path:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Gets the pptp command in the `pty` option.
  *
  * Returns: the pptp command in the `pty` option
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_pptp_path (PkTunnel *self)
@@ -538,10 +596,12 @@ pk_tunnel_get_pptp_path (PkTunnel *self)
 
 /**
  * pk_tunnel_set_pptp_path:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @path: (nullable): the pptp binary, %NULL for `pptp` from pppd's PATH
  *
  * Sets the pptp command that pppd runs as its pty.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_pptp_path (PkTunnel   *self,
@@ -554,9 +614,13 @@ pk_tunnel_set_pptp_path (PkTunnel   *self,
 
 /**
  * pk_tunnel_get_run_dir:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Tells where pppd's pidfiles are looked for.
  *
  * Returns: where pppd's pidfiles are looked for
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_run_dir (PkTunnel *self)
@@ -567,11 +631,13 @@ pk_tunnel_get_run_dir (PkTunnel *self)
 
 /**
  * pk_tunnel_set_run_dir:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @run_dir: (nullable): the directory, %NULL for %PK_TUNNEL_RUN_DIR_DEFAULT
  *
  * Sets where pppd's pidfiles are (pppd's compiled-in `_PATH_VARRUN`;
  * tests point it at a temporary directory).
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_run_dir (PkTunnel   *self,
@@ -584,9 +650,13 @@ pk_tunnel_set_run_dir (PkTunnel   *self,
 
 /**
  * pk_tunnel_get_start_timeout_ms:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Tells how long a start waits for the interface, in milliseconds.
  *
  * Returns: how long a start waits for the interface, in milliseconds
+ *
+ * Since: 0.1
  */
 guint
 pk_tunnel_get_start_timeout_ms (PkTunnel *self)
@@ -597,10 +667,12 @@ pk_tunnel_get_start_timeout_ms (PkTunnel *self)
 
 /**
  * pk_tunnel_set_start_timeout_ms:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @timeout_ms: how long a start waits for the interface (default 60 s)
  *
  * Sets the start timeout.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_start_timeout_ms (PkTunnel *self,
@@ -612,9 +684,13 @@ pk_tunnel_set_start_timeout_ms (PkTunnel *self,
 
 /**
  * pk_tunnel_get_stop_grace_ms:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Tells how long a stop waits after SIGTERM before SIGKILL.
  *
  * Returns: how long a stop waits after SIGTERM before SIGKILL
+ *
+ * Since: 0.1
  */
 guint
 pk_tunnel_get_stop_grace_ms (PkTunnel *self)
@@ -625,10 +701,12 @@ pk_tunnel_get_stop_grace_ms (PkTunnel *self)
 
 /**
  * pk_tunnel_set_stop_grace_ms:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  * @grace_ms: how long to wait after SIGTERM before SIGKILL (default 5 s)
  *
  * Sets the stop grace period.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_set_stop_grace_ms (PkTunnel *self,
@@ -640,9 +718,13 @@ pk_tunnel_set_stop_grace_ms (PkTunnel *self,
 
 /**
  * pk_tunnel_get_state:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Gets the state.
  *
  * Returns: the state
+ *
+ * Since: 0.1
  */
 PkTunnelState
 pk_tunnel_get_state (PkTunnel *self)
@@ -653,9 +735,13 @@ pk_tunnel_get_state (PkTunnel *self)
 
 /**
  * pk_tunnel_state_to_string:
- * @state: a #PkTunnelState
+ * @state: a [enum@TunnelState]
+ *
+ * Gets the name of a value: `down`, `starting`, `up`, `stopping` or `failed`.
  *
  * Returns: `down`, `starting`, `up`, `stopping` or `failed`
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_state_to_string (PkTunnelState state)
@@ -673,9 +759,13 @@ pk_tunnel_state_to_string (PkTunnelState state)
 
 /**
  * pk_tunnel_get_pid:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Gets pppd's pid, or 0.
  *
  * Returns: pppd's pid, or 0
+ *
+ * Since: 0.1
  */
 int
 pk_tunnel_get_pid (PkTunnel *self)
@@ -686,9 +776,13 @@ pk_tunnel_get_pid (PkTunnel *self)
 
 /**
  * pk_tunnel_get_interface:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Gets the interface, once pppd named it.
  *
  * Returns: (nullable): the interface, once pppd named it
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_interface (PkTunnel *self)
@@ -699,9 +793,13 @@ pk_tunnel_get_interface (PkTunnel *self)
 
 /**
  * pk_tunnel_get_last_error:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Tells why the tunnel last failed.
  *
  * Returns: (nullable): why the tunnel last failed
+ *
+ * Since: 0.1
  */
 const char *
 pk_tunnel_get_last_error (PkTunnel *self)
@@ -712,9 +810,13 @@ pk_tunnel_get_last_error (PkTunnel *self)
 
 /**
  * pk_tunnel_dup_pidfile_path:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
+ *
+ * Gets the path of pppd's link pidfile.
  *
  * Returns: (transfer full): the path of pppd's link pidfile
+ *
+ * Since: 0.1
  */
 char *
 pk_tunnel_dup_pidfile_path (PkTunnel *self)
@@ -822,15 +924,17 @@ options_file_path (PkTunnel *self)
 
 /**
  * pk_tunnel_build_argv:
- * @self: a #PkTunnel
- * @error: return location for a #GError
+ * @self: a [class@Tunnel]
+ * @error: return location for a `GError`
  *
- * Builds pppd's command line as pk_tunnel_start_async() runs it. With a
+ * Builds pppd's command line as [method@Tunnel.start_async] runs it. With a
  * password, it names the options file (`file PATH`) that a start writes.
  *
  * Returns: (transfer full) (array zero-terminated=1) (nullable): the
  *   argv, or %NULL with %PK_ERROR_INVALID_ARGUMENT if neither a server
  *   nor a peer was set
+ *
+ * Since: 0.1
  */
 char **
 pk_tunnel_build_argv (PkTunnel  *self,
@@ -1148,16 +1252,18 @@ cmdline_has_linkname (PkTunnel *self,
 
 /**
  * pk_tunnel_start_async:
- * @self: a #PkTunnel
- * @cancellable: (nullable): a #GCancellable; cancelling stops pppd
+ * @self: a [class@Tunnel]
+ * @cancellable: (nullable): a `GCancellable`; cancelling stops pppd
  * @callback: (scope async): called when the tunnel is up or failed
  * @user_data: data for @callback
  *
  * Starts pppd and waits until the interface is up, at most
- * #PkTunnel:start-timeout-ms. Fails with %PK_ERROR_BUSY if a pppd with
+ * [method@Tunnel.set_start_timeout_ms]. Fails with %PK_ERROR_BUSY if a pppd with
  * this linkname already runs (adopt it instead), %PK_ERROR_TUNNEL naming
  * pppd's exit status if it exits first, or %G_IO_ERROR_TIMED_OUT (pppd
  * is then stopped).
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_start_async (PkTunnel            *self,
@@ -1240,11 +1346,15 @@ pk_tunnel_start_async (PkTunnel            *self,
 
 /**
  * pk_tunnel_start_finish:
- * @self: a #PkTunnel
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Tunnel]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Tunnel.start_async].
  *
  * Returns: %TRUE if the tunnel is up
+ *
+ * Since: 0.1
  */
 gboolean
 pk_tunnel_start_finish (PkTunnel      *self,
@@ -1310,16 +1420,18 @@ stop_internal (PkTunnel *self)
 
 /**
  * pk_tunnel_stop_async:
- * @self: a #PkTunnel
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [class@Tunnel]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when pppd is gone
  * @user_data: data for @callback
  *
- * Stops pppd: SIGTERM, then SIGKILL after #PkTunnel:stop-grace-ms. Then
+ * Stops pppd: SIGTERM, then SIGKILL after [method@Tunnel.set_stop_grace_ms]. Then
  * removes the host route to the server that pptp leaves behind, the
  * pidfiles a killed pppd leaves, and the options file. A start in
  * progress fails with %G_IO_ERROR_CANCELLED. Stopping a tunnel that is
  * down succeeds at once.
+ *
+ * Since: 0.1
  */
 void
 pk_tunnel_stop_async (PkTunnel            *self,
@@ -1345,11 +1457,15 @@ pk_tunnel_stop_async (PkTunnel            *self,
 
 /**
  * pk_tunnel_stop_finish:
- * @self: a #PkTunnel
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Tunnel]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Tunnel.stop_async].
  *
  * Returns: %TRUE once pppd is gone
+ *
+ * Since: 0.1
  */
 gboolean
 pk_tunnel_stop_finish (PkTunnel      *self,
@@ -1364,8 +1480,8 @@ pk_tunnel_stop_finish (PkTunnel      *self,
 
 /**
  * pk_tunnel_adopt:
- * @self: a #PkTunnel
- * @error: return location for a #GError
+ * @self: a [class@Tunnel]
+ * @error: return location for a `GError`
  *
  * Takes over a pppd that runs with this linkname, from its pidfile (after
  * a restart of our process). The tunnel is then up, or starting if the
@@ -1373,6 +1489,8 @@ pk_tunnel_stop_finish (PkTunnel      *self,
  *
  * Returns: %TRUE if a pppd was adopted; %FALSE with %G_IO_ERROR_NOT_FOUND
  *   if none runs, %PK_ERROR_BUSY if this tunnel already runs one
+ *
+ * Since: 0.1
  */
 gboolean
 pk_tunnel_adopt (PkTunnel  *self,
@@ -1418,12 +1536,14 @@ pk_tunnel_adopt (PkTunnel  *self,
 
 /**
  * pk_tunnel_refresh:
- * @self: a #PkTunnel
+ * @self: a [class@Tunnel]
  *
  * Checks pppd and the interface now, instead of at the next poll, and
  * updates the state.
  *
  * Returns: %TRUE if the tunnel is up
+ *
+ * Since: 0.1
  */
 gboolean
 pk_tunnel_refresh (PkTunnel *self)
@@ -1444,12 +1564,17 @@ pk_tunnel_refresh (PkTunnel *self)
 
 /**
  * pk_tunnel_get_egress:
- * @self: a #PkTunnel
- * @error: return location for a #GError
+ * @self: a [class@Tunnel]
+ * @error: return location for a `GError`
  *
- * Returns: (transfer full) (nullable): a new #PkEgress bound to the
+ * Makes a new [class@Egress] bound to the tunnel's interface with its IPv4 address
+ * as source, or %NULL with %PK_ERROR_TUNNEL if the tunnel is not up.
+ *
+ * Returns: (transfer full) (nullable): a new [class@Egress] bound to the
  *   tunnel's interface with its IPv4 address as source, or %NULL with
  *   %PK_ERROR_TUNNEL if the tunnel is not up
+ *
+ * Since: 0.1
  */
 PkEgress *
 pk_tunnel_get_egress (PkTunnel  *self,

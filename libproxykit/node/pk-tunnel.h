@@ -23,7 +23,9 @@ G_BEGIN_DECLS
  * @PK_TUNNEL_STATE_STOPPING: pppd was asked to end
  * @PK_TUNNEL_STATE_FAILED: pppd ended by itself or did not come up in time
  *
- * The state of a #PkTunnel.
+ * The state of a [class@Tunnel].
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_TUNNEL_STATE_DOWN,
@@ -37,6 +39,8 @@ typedef enum {
  * PK_TUNNEL_RUN_DIR_DEFAULT:
  *
  * Where pppd writes its pidfiles.
+ *
+ * Since: 0.1
  */
 #define PK_TUNNEL_RUN_DIR_DEFAULT "/var/run"
 
@@ -44,6 +48,8 @@ typedef enum {
  * PK_TUNNEL_PPPD_PATH_DEFAULT:
  *
  * The default pppd binary.
+ *
+ * Since: 0.1
  */
 #define PK_TUNNEL_PPPD_PATH_DEFAULT "/usr/sbin/pppd"
 

@@ -7,23 +7,23 @@
  * PkWatchdog:
  *
  * Watches one thing (a tunnel, a dongle, a listener) through one or more
- * #PkProbe and decides, with hysteresis, when it has failed and when it
+ * [class@Probe] and decides, with hysteresis, when it has failed and when it
  * has recovered, like haproxy's `rise`/`fall` and keepalived's
  * `vrrp_script`.
  *
  * Every check round runs all probes at once, each with the per-check
  * timeout; the round passes only if every probe passed. A failure is
- * confirmed after #PkWatchdog:fall failed rounds in a row, a recovery
- * after #PkWatchdog:rise passed rounds in a row. Rounds are
- * #PkWatchdog:interval-ms apart, and #PkWatchdog:retry-delay-ms apart
- * while a change is being confirmed; #PkWatchdog:jitter-ms spreads the
- * rounds of many watchdogs, #PkWatchdog:initial-delay-ms delays the
- * first.
+ * confirmed after [property@Watchdog:fall] failed rounds in a row, a recovery
+ * after [property@Watchdog:rise] passed rounds in a row. Rounds are
+ * [property@Watchdog:interval-ms] apart, and
+ * [property@Watchdog:retry-delay-ms] apart while a change is being
+ * confirmed; [property@Watchdog:jitter-ms] spreads the rounds of many
+ * watchdogs, [property@Watchdog:initial-delay-ms] delays the first.
  *
  * The watchdog acts on nothing itself: actions hang off its signals
- * (#PkWatchdog::failed, #PkWatchdog::recovered, #PkWatchdog::state-changed,
- * #PkWatchdog::checked). Its decisions come from a #PkHysteresis, which
- * can be used alone; pk_watchdog_feed() feeds a result from elsewhere and
+ * ([signal@Watchdog::failed], [signal@Watchdog::recovered],
+ * [signal@Watchdog::state-changed], [signal@Watchdog::checked]). Its
+ * decisions come from a [struct@Hysteresis], which can be used alone; [method@Watchdog.feed] feeds a result from elsewhere and
  * runs the same signals without timers or probes.
  *
  * ```c
@@ -39,6 +39,8 @@
  * g_signal_connect (wd, "failed", G_CALLBACK (on_tunnel_failed), node);
  * pk_watchdog_start (wd);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -183,6 +185,8 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    * PkWatchdog:name:
    *
    * What is watched, for logs (a node or target name).
+   *
+   * Since: 0.1
    */
   properties[PROP_NAME] =
     g_param_spec_string ("name", NULL, NULL, NULL,
@@ -191,6 +195,8 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    * PkWatchdog:interval-ms:
    *
    * Milliseconds between check rounds (`WATCHDOG_CHECK_INTERVAL`).
+   *
+   * Since: 0.1
    */
   properties[PROP_INTERVAL_MS] = UINT_PROP ("interval-ms", 1, 180000);
   /**
@@ -198,12 +204,16 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    *
    * Milliseconds between rounds while a failure or a recovery is being
    * confirmed (`WATCHDOG_RETRY_DELAY`).
+   *
+   * Since: 0.1
    */
   properties[PROP_RETRY_DELAY_MS] = UINT_PROP ("retry-delay-ms", 1, 30000);
   /**
    * PkWatchdog:initial-delay-ms:
    *
-   * Milliseconds from pk_watchdog_start() to the first round.
+   * Milliseconds from [method@Watchdog.start] to the first round.
+   *
+   * Since: 0.1
    */
   properties[PROP_INITIAL_DELAY_MS] = UINT_PROP ("initial-delay-ms", 0, 0);
   /**
@@ -211,30 +221,40 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    *
    * Up to this many milliseconds, chosen at random, are added to each
    * delay, so that many watchdogs do not check in lockstep.
+   *
+   * Since: 0.1
    */
   properties[PROP_JITTER_MS] = UINT_PROP ("jitter-ms", 0, 0);
   /**
    * PkWatchdog:timeout-ms:
    *
    * How long each probe of a round may take.
+   *
+   * Since: 0.1
    */
   properties[PROP_TIMEOUT_MS] = UINT_PROP ("timeout-ms", 1, 30000);
   /**
    * PkWatchdog:fall:
    *
    * Failed rounds in a row that confirm a failure (`WATCHDOG_PPTP_RETRIES`).
+   *
+   * Since: 0.1
    */
   properties[PROP_FALL] = UINT_PROP ("fall", 1, 3);
   /**
    * PkWatchdog:rise:
    *
    * Passed rounds in a row that confirm a recovery.
+   *
+   * Since: 0.1
    */
   properties[PROP_RISE] = UINT_PROP ("rise", 1, 2);
   /**
    * PkWatchdog:health:
    *
    * The health as decided by the hysteresis.
+   *
+   * Since: 0.1
    */
   properties[PROP_HEALTH] =
     g_param_spec_enum ("health", NULL, NULL, PK_TYPE_HEALTH, PK_HEALTH_UNKNOWN,
@@ -248,8 +268,10 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    * @ok: whether the round passed
    * @reason: (nullable): why it failed
    *
-   * Emitted after every check round (or pk_watchdog_feed()), before any
+   * Emitted after every check round (or [method@Watchdog.feed]), before any
    * other signal of that round.
+   *
+   * Since: 0.1
    */
   signals[SIGNAL_CHECKED] =
     g_signal_new ("checked", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -257,11 +279,13 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
   /**
    * PkWatchdog::state-changed:
    * @self: the watchdog
-   * @old_health: the previous #PkHealth
-   * @new_health: the new #PkHealth
+   * @old_health: the previous [enum@Health]
+   * @new_health: the new [enum@Health]
    *
    * Emitted when the health changes, including to and from the
    * confirming states.
+   *
+   * Since: 0.1
    */
   signals[SIGNAL_STATE_CHANGED] =
     g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -273,6 +297,8 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    *
    * Emitted once when a failure is confirmed. Connect the failure actions
    * here.
+   *
+   * Since: 0.1
    */
   signals[SIGNAL_FAILED] =
     g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -282,6 +308,8 @@ pk_watchdog_class_init (PkWatchdogClass *klass)
    * @self: the watchdog
    *
    * Emitted once when a recovery is confirmed.
+   *
+   * Since: 0.1
    */
   signals[SIGNAL_RECOVERED] =
     g_signal_new ("recovered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -305,7 +333,9 @@ pk_watchdog_init (PkWatchdog *self)
  * Creates a watchdog with the seed's defaults: a round every 180 s, 30 s
  * while confirming, fall 3, rise 2, 30 s per check, no probes.
  *
- * Returns: (transfer full): a new #PkWatchdog
+ * Returns: (transfer full): a new [class@Watchdog]
+ *
+ * Since: 0.1
  */
 PkWatchdog *
 pk_watchdog_new (const char *name)
@@ -315,9 +345,13 @@ pk_watchdog_new (const char *name)
 
 /**
  * pk_watchdog_get_name:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
+ *
+ * Gets the name.
  *
  * Returns: (nullable): the name
+ *
+ * Since: 0.1
  */
 const char *
 pk_watchdog_get_name (PkWatchdog *self)
@@ -328,10 +362,12 @@ pk_watchdog_get_name (PkWatchdog *self)
 
 /**
  * pk_watchdog_add_probe:
- * @self: a #PkWatchdog
- * @probe: a #PkProbe
+ * @self: a [class@Watchdog]
+ * @probe: a [class@Probe]
  *
  * Adds a probe to every later round.
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_add_probe (PkWatchdog *self,
@@ -345,10 +381,12 @@ pk_watchdog_add_probe (PkWatchdog *self,
 
 /**
  * pk_watchdog_clear_probes:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
  *
  * Removes all probes (to replace them after the watched thing was
  * rebuilt, with a new pid for example).
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_clear_probes (PkWatchdog *self)
@@ -359,9 +397,13 @@ pk_watchdog_clear_probes (PkWatchdog *self)
 
 /**
  * pk_watchdog_get_n_probes:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
+ *
+ * Gets the number of probes.
  *
  * Returns: the number of probes
+ *
+ * Since: 0.1
  */
 guint
 pk_watchdog_get_n_probes (PkWatchdog *self)
@@ -391,80 +433,114 @@ pk_watchdog_get_n_probes (PkWatchdog *self)
 
 /**
  * pk_watchdog_get_interval_ms:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
  *
- * Returns: the value of #PkWatchdog:interval-ms
+ * Gets the value of [property@Watchdog:interval-ms].
+ *
+ * Returns: the value of [property@Watchdog:interval-ms]
+ *
+ * Since: 0.1
  */
 /**
  * pk_watchdog_set_interval_ms:
- * @self: a #PkWatchdog
- * @value: milliseconds between rounds
+ * @self: a [class@Watchdog]
+ * @interval_ms: milliseconds between rounds
  *
- * Sets #PkWatchdog:interval-ms; it applies from the next round on.
+ * Sets [property@Watchdog:interval-ms]; it applies from the next round on.
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_ACCESSORS (interval_ms, PROP_INTERVAL_MS, 1)
 /**
  * pk_watchdog_get_retry_delay_ms:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
  *
- * Returns: the value of #PkWatchdog:retry-delay-ms
+ * Gets the value of [property@Watchdog:retry-delay-ms].
+ *
+ * Returns: the value of [property@Watchdog:retry-delay-ms]
+ *
+ * Since: 0.1
  */
 /**
  * pk_watchdog_set_retry_delay_ms:
- * @self: a #PkWatchdog
- * @value: milliseconds between rounds while confirming
+ * @self: a [class@Watchdog]
+ * @retry_delay_ms: milliseconds between rounds while confirming
  *
- * Sets #PkWatchdog:retry-delay-ms.
+ * Sets [property@Watchdog:retry-delay-ms].
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_ACCESSORS (retry_delay_ms, PROP_RETRY_DELAY_MS, 1)
 /**
  * pk_watchdog_get_initial_delay_ms:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
  *
- * Returns: the value of #PkWatchdog:initial-delay-ms
+ * Gets the value of [property@Watchdog:initial-delay-ms].
+ *
+ * Returns: the value of [property@Watchdog:initial-delay-ms]
+ *
+ * Since: 0.1
  */
 /**
  * pk_watchdog_set_initial_delay_ms:
- * @self: a #PkWatchdog
- * @value: milliseconds before the first round
+ * @self: a [class@Watchdog]
+ * @initial_delay_ms: milliseconds before the first round
  *
- * Sets #PkWatchdog:initial-delay-ms.
+ * Sets [property@Watchdog:initial-delay-ms].
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_ACCESSORS (initial_delay_ms, PROP_INITIAL_DELAY_MS, 0)
 /**
  * pk_watchdog_get_jitter_ms:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
  *
- * Returns: the value of #PkWatchdog:jitter-ms
+ * Gets the value of [property@Watchdog:jitter-ms].
+ *
+ * Returns: the value of [property@Watchdog:jitter-ms]
+ *
+ * Since: 0.1
  */
 /**
  * pk_watchdog_set_jitter_ms:
- * @self: a #PkWatchdog
- * @value: the largest random addition to each delay, in milliseconds
+ * @self: a [class@Watchdog]
+ * @jitter_ms: the largest random addition to each delay, in milliseconds
  *
- * Sets #PkWatchdog:jitter-ms.
+ * Sets [property@Watchdog:jitter-ms].
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_ACCESSORS (jitter_ms, PROP_JITTER_MS, 0)
 /**
  * pk_watchdog_get_timeout_ms:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
  *
- * Returns: the value of #PkWatchdog:timeout-ms
+ * Gets the value of [property@Watchdog:timeout-ms].
+ *
+ * Returns: the value of [property@Watchdog:timeout-ms]
+ *
+ * Since: 0.1
  */
 /**
  * pk_watchdog_set_timeout_ms:
- * @self: a #PkWatchdog
- * @value: how long each probe may take, in milliseconds
+ * @self: a [class@Watchdog]
+ * @timeout_ms: how long each probe may take, in milliseconds
  *
- * Sets #PkWatchdog:timeout-ms.
+ * Sets [property@Watchdog:timeout-ms].
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_ACCESSORS (timeout_ms, PROP_TIMEOUT_MS, 1)
 
 /**
  * pk_watchdog_get_fall:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
+ *
+ * Gets the fall count.
  *
  * Returns: the fall count
+ *
+ * Since: 0.1
  */
 guint
 pk_watchdog_get_fall (PkWatchdog *self)
@@ -475,10 +551,12 @@ pk_watchdog_get_fall (PkWatchdog *self)
 
 /**
  * pk_watchdog_set_fall:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
  * @fall: failed rounds in a row that confirm a failure
  *
- * Sets #PkWatchdog:fall.
+ * Sets [property@Watchdog:fall].
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_set_fall (PkWatchdog *self,
@@ -493,9 +571,13 @@ pk_watchdog_set_fall (PkWatchdog *self,
 
 /**
  * pk_watchdog_get_rise:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
+ *
+ * Gets the rise count.
  *
  * Returns: the rise count
+ *
+ * Since: 0.1
  */
 guint
 pk_watchdog_get_rise (PkWatchdog *self)
@@ -506,10 +588,12 @@ pk_watchdog_get_rise (PkWatchdog *self)
 
 /**
  * pk_watchdog_set_rise:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
  * @rise: passed rounds in a row that confirm a recovery
  *
- * Sets #PkWatchdog:rise.
+ * Sets [property@Watchdog:rise].
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_set_rise (PkWatchdog *self,
@@ -524,9 +608,13 @@ pk_watchdog_set_rise (PkWatchdog *self,
 
 /**
  * pk_watchdog_get_hysteresis:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
+ *
+ * Gets the decision core, for its counters.
  *
  * Returns: (transfer none): the decision core, for its counters
+ *
+ * Since: 0.1
  */
 PkHysteresis *
 pk_watchdog_get_hysteresis (PkWatchdog *self)
@@ -537,9 +625,13 @@ pk_watchdog_get_hysteresis (PkWatchdog *self)
 
 /**
  * pk_watchdog_get_health:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
+ *
+ * Gets the current health.
  *
  * Returns: the current health
+ *
+ * Since: 0.1
  */
 PkHealth
 pk_watchdog_get_health (PkWatchdog *self)
@@ -550,9 +642,13 @@ pk_watchdog_get_health (PkWatchdog *self)
 
 /**
  * pk_watchdog_get_consecutive_failures:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
+ *
+ * Tells how many rounds in a row failed.
  *
  * Returns: how many rounds in a row failed
+ *
+ * Since: 0.1
  */
 guint
 pk_watchdog_get_consecutive_failures (PkWatchdog *self)
@@ -563,9 +659,13 @@ pk_watchdog_get_consecutive_failures (PkWatchdog *self)
 
 /**
  * pk_watchdog_get_fails:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
+ *
+ * Tells how many failures were confirmed in total.
  *
  * Returns: how many failures were confirmed in total
+ *
+ * Since: 0.1
  */
 guint
 pk_watchdog_get_fails (PkWatchdog *self)
@@ -576,10 +676,15 @@ pk_watchdog_get_fails (PkWatchdog *self)
 
 /**
  * pk_watchdog_get_last_change:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
+ *
+ * Tells when the health last changed, in microseconds since the epoch (0 if
+ * never).
  *
  * Returns: when the health last changed, in microseconds since the epoch
  *   (0 if never)
+ *
+ * Since: 0.1
  */
 gint64
 pk_watchdog_get_last_change (PkWatchdog *self)
@@ -590,9 +695,13 @@ pk_watchdog_get_last_change (PkWatchdog *self)
 
 /**
  * pk_watchdog_get_last_reason:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
+ *
+ * Tells why the last failed round failed.
  *
  * Returns: (nullable): why the last failed round failed
+ *
+ * Since: 0.1
  */
 const char *
 pk_watchdog_get_last_reason (PkWatchdog *self)
@@ -603,7 +712,7 @@ pk_watchdog_get_last_reason (PkWatchdog *self)
 
 /**
  * pk_watchdog_feed:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
  * @ok: whether the check passed
  * @reason: (nullable): why it failed
  *
@@ -611,6 +720,8 @@ pk_watchdog_get_last_reason (PkWatchdog *self)
  * it causes. Rounds run by the watchdog itself end here too.
  *
  * Returns: what the result confirmed
+ *
+ * Since: 0.1
  */
 PkHysteresisEvent
 pk_watchdog_feed (PkWatchdog *self,
@@ -706,15 +817,17 @@ round_probe_done (GObject      *source,
 
 /**
  * pk_watchdog_check_async:
- * @self: a #PkWatchdog
- * @cancellable: (nullable): a #GCancellable
+ * @self: a [class@Watchdog]
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when the round ends
  * @user_data: data for @callback
  *
  * Runs one round now: all probes at once, each with
- * #PkWatchdog:timeout-ms, and feeds the result (so the signals are
+ * [property@Watchdog:timeout-ms], and feeds the result (so the signals are
  * emitted before @callback runs). For `--once` and for tests; a started
  * watchdog runs rounds by itself.
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_check_async (PkWatchdog          *self,
@@ -754,12 +867,16 @@ pk_watchdog_check_async (PkWatchdog          *self,
 
 /**
  * pk_watchdog_check_finish:
- * @self: a #PkWatchdog
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Watchdog]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Watchdog.check_async].
  *
  * Returns: %TRUE if every probe passed; %FALSE with %PK_ERROR_CHECK_FAILED
  *   naming the failures, or %G_IO_ERROR_CANCELLED
+ *
+ * Since: 0.1
  */
 gboolean
 pk_watchdog_check_finish (PkWatchdog    *self,
@@ -822,11 +939,13 @@ schedule_round (PkWatchdog *self,
 
 /**
  * pk_watchdog_start:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
  *
  * Starts checking in the thread-default main context: the first round
- * after #PkWatchdog:initial-delay-ms, then at the interval (or retry
+ * after [property@Watchdog:initial-delay-ms], then at the interval (or retry
  * delay). Does nothing if already running.
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_start (PkWatchdog *self)
@@ -841,11 +960,13 @@ pk_watchdog_start (PkWatchdog *self)
 
 /**
  * pk_watchdog_stop:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
  *
  * Stops checking; a round in progress is cancelled and fed nothing.
  * Counters and health are kept. Safe to call from the watchdog's own
  * signal handlers.
+ *
+ * Since: 0.1
  */
 void
 pk_watchdog_stop (PkWatchdog *self)
@@ -867,9 +988,13 @@ pk_watchdog_stop (PkWatchdog *self)
 
 /**
  * pk_watchdog_is_running:
- * @self: a #PkWatchdog
+ * @self: a [class@Watchdog]
  *
- * Returns: %TRUE between pk_watchdog_start() and pk_watchdog_stop()
+ * Tells whether @self is running.
+ *
+ * Returns: %TRUE between [method@Watchdog.start] and [method@Watchdog.stop]
+ *
+ * Since: 0.1
  */
 gboolean
 pk_watchdog_is_running (PkWatchdog *self)

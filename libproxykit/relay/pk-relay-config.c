@@ -254,16 +254,16 @@ rule_from_section (PkConfig       *config,
 
 /**
  * pk_relay_rules_load:
- * @config: a #PkConfig
+ * @config: a [class@Config]
  * @specs: (nullable) (array zero-terminated=1): more rules in the
  *   `in_port;out_port;out_host;TCP|UDP` format, such as a tool's arguments
  * @listen_address: (nullable): the inbound address of rules that name
  *   none, %NULL for all addresses
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Reads every relay rule of a configuration: the `RELAY_N` variables of
  * the shell tools (`RELAY_1="50025;25;pool.example;TCP"`, N from 0 to
- * 999, from an env file loaded with pk_config_load_env_file() or the
+ * 999, from an env file loaded with [method@Config.load_env_file] or the
  * environment), the rules in @specs, and the `[relay:NAME]` sections (`listen`, `target`,
  * `protocol` and the option keys). The options of all rules default to
  * the `[relay]` section and the variables `CONNECT_TIMEOUT`,
@@ -271,11 +271,13 @@ rule_from_section (PkConfig       *config,
  * `ENABLE_HEALTH_CHECK`, `HEALTH_CHECK_TIMEOUT`, `HEALTH_CHECK_RETRIES`
  * and `HEALTH_CHECK_INTERVAL`; a section's own keys win.
  *
- * All rules are read and checked (pk_relay_rules_check()) before any is
+ * All rules are read and checked ([func@Relay.rules_check]) before any is
  * returned: one bad rule fails the whole load.
  *
  * Returns: (transfer full) (element-type PkRelayRule): the rules, or
  *   %NULL with @error set (%PK_ERROR_CONFIG) naming the rule and field
+ *
+ * Since: 0.1
  */
 GPtrArray *
 pk_relay_rules_load (PkConfig           *config,

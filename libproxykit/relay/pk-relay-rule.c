@@ -15,7 +15,7 @@
  * Rules are written as the shell tools wrote them,
  * `in_port;out_port;out_host;TCP|UDP`, or as `[relay:NAME]` sections of
  * the configuration file. A rule is a reference-counted boxed type; it is
- * not changed once handed to a relay (copy it with pk_relay_rule_copy()).
+ * not changed once handed to a relay (copy it with [method@RelayRule.copy]).
  *
  * ```c
  * g_autoptr(GError) error = NULL;
@@ -25,6 +25,8 @@
  *   g_printerr ("%s\n", error->message);
  * pk_relay_rule_set_keepalive (rule, 60, 10, 6);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -58,7 +60,9 @@ rule_alloc (void)
  * (TCP connections are limited by the file descriptor limit only),
  * no health check, the default egress, every client allowed.
  *
- * Returns: (transfer full): a new #PkRelayRule
+ * Returns: (transfer full): a new [struct@RelayRule]
+ *
+ * Since: 0.1
  */
 PkRelayRule *
 pk_relay_rule_new (PkRelayProtocol  protocol,
@@ -90,9 +94,13 @@ pk_relay_rule_new (PkRelayProtocol  protocol,
 
 /**
  * pk_relay_rule_copy:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
+ *
+ * Copies @rule.
  *
  * Returns: (transfer full): a new rule with the same settings
+ *
+ * Since: 0.1
  */
 PkRelayRule *
 pk_relay_rule_copy (PkRelayRule *rule)
@@ -126,9 +134,13 @@ pk_relay_rule_copy (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_ref:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
+ *
+ * Takes a reference to @rule.
  *
  * Returns: (transfer full): @rule
+ *
+ * Since: 0.1
  */
 PkRelayRule *
 pk_relay_rule_ref (PkRelayRule *rule)
@@ -141,9 +153,11 @@ pk_relay_rule_ref (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_unref:
- * @rule: (transfer full): a #PkRelayRule
+ * @rule: (transfer full): a [struct@RelayRule]
  *
  * Drops a reference; the rule is freed with the last one.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_unref (PkRelayRule *rule)
@@ -178,13 +192,15 @@ egress_equal (PkEgress *a,
 
 /**
  * pk_relay_rule_equal:
- * @a: a #PkRelayRule
- * @b: a #PkRelayRule
+ * @a: a [struct@RelayRule]
+ * @b: a [struct@RelayRule]
  *
  * Compares every setting except the name. A reload keeps a rule's live
  * connections when the new rule for its port is equal to the old one.
  *
  * Returns: whether @a and @b relay the same way
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_rule_equal (PkRelayRule *a,
@@ -219,11 +235,13 @@ protocol_name (PkRelayProtocol protocol)
 
 /**
  * pk_relay_rule_to_string:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  *
  * Formats the rule for logs: `[::]:50025/tcp -> pool.example:25`.
  *
  * Returns: (transfer full): the description
+ *
+ * Since: 0.1
  */
 char *
 pk_relay_rule_to_string (PkRelayRule *rule)
@@ -297,17 +315,19 @@ pk_relay_parse_protocol (const char       *value,
 /**
  * pk_relay_rule_new_from_string:
  * @spec: a rule as `in_port;out_port;out_host;TCP|UDP`
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Parses a rule in the format of the shell tools'
  * `RELAY_N="in_port;out_port;out_host;TCP|UDP"` lines. The inbound field
  * may name an address too (`127.0.0.1:50025`, `[::1]:50025`); the
  * protocol is case-insensitive. The rule's name is `IN_PORT/tcp` or
  * `IN_PORT/udp` (with the address in front when there is one); the other options have the defaults of
- * pk_relay_rule_new().
+ * [ctor@RelayRule.new].
  *
  * Returns: (transfer full) (nullable): the rule, or %NULL with @error set
  *   (%PK_ERROR_INVALID_ARGUMENT) naming the field that is wrong
+ *
+ * Since: 0.1
  */
 PkRelayRule *
 pk_relay_rule_new_from_string (const char  *spec,
@@ -400,9 +420,13 @@ pk_relay_rule_new_from_string (const char  *spec,
 
 /**
  * pk_relay_rule_get_name:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
+ *
+ * Gets the rule's name, used in logs and the status.
  *
  * Returns: the rule's name, used in logs and the status
+ *
+ * Since: 0.1
  */
 const char *
 pk_relay_rule_get_name (PkRelayRule *rule)
@@ -413,10 +437,12 @@ pk_relay_rule_get_name (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_name:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @name: a name such as `RELAY_1` or a config section's name
  *
  * Sets the name used in logs and the status.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_name (PkRelayRule *rule,
@@ -430,9 +456,13 @@ pk_relay_rule_set_name (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_protocol:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
+ *
+ * Gets the protocol of the rule, TCP or UDP.
  *
  * Returns: TCP or UDP
+ *
+ * Since: 0.1
  */
 PkRelayProtocol
 pk_relay_rule_get_protocol (PkRelayRule *rule)
@@ -443,9 +473,13 @@ pk_relay_rule_get_protocol (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_get_listen_address:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
+ *
+ * Gets the inbound address, or %NULL for all addresses.
  *
  * Returns: (nullable): the inbound address, or %NULL for all addresses
+ *
+ * Since: 0.1
  */
 const char *
 pk_relay_rule_get_listen_address (PkRelayRule *rule)
@@ -456,12 +490,16 @@ pk_relay_rule_get_listen_address (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_listen_address:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @address: (nullable): an IP address literal, or %NULL for all addresses
- * @error: return location for a #GError
+ * @error: return location for a `GError`
+ *
+ * Sets the inbound address of @rule.
  *
  * Returns: %TRUE, or %FALSE with @error set when @address is not an IP
  *   address
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_rule_set_listen_address (PkRelayRule  *rule,
@@ -490,9 +528,13 @@ pk_relay_rule_set_listen_address (PkRelayRule  *rule,
 
 /**
  * pk_relay_rule_get_in_port:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
+ *
+ * Gets the inbound port.
  *
  * Returns: the inbound port
+ *
+ * Since: 0.1
  */
 guint16
 pk_relay_rule_get_in_port (PkRelayRule *rule)
@@ -503,9 +545,13 @@ pk_relay_rule_get_in_port (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_get_out_host:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
+ *
+ * Gets the outbound host name or address.
  *
  * Returns: the outbound host name or address
+ *
+ * Since: 0.1
  */
 const char *
 pk_relay_rule_get_out_host (PkRelayRule *rule)
@@ -516,9 +562,13 @@ pk_relay_rule_get_out_host (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_get_out_port:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
+ *
+ * Gets the outbound port.
  *
  * Returns: the outbound port
+ *
+ * Since: 0.1
  */
 guint16
 pk_relay_rule_get_out_port (PkRelayRule *rule)
@@ -529,9 +579,13 @@ pk_relay_rule_get_out_port (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_get_connect_timeout:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
+ *
+ * Gets the timeout of upstream connects (resolving included), in ms.
  *
  * Returns: the timeout of upstream connects (resolving included), in ms
+ *
+ * Since: 0.1
  */
 guint
 pk_relay_rule_get_connect_timeout (PkRelayRule *rule)
@@ -542,10 +596,12 @@ pk_relay_rule_get_connect_timeout (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_connect_timeout:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @timeout_ms: the timeout of upstream connects in ms, 0 for the kernel's
  *
  * Sets the connect timeout (the shell tools' `CONNECT_TIMEOUT`).
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_connect_timeout (PkRelayRule *rule,
@@ -557,9 +613,13 @@ pk_relay_rule_set_connect_timeout (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_idle_timeout:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
+ *
+ * Gets the idle timeout of a connection or UDP session, in ms.
  *
  * Returns: the idle timeout of a connection or UDP session, in ms
+ *
+ * Since: 0.1
  */
 guint
 pk_relay_rule_get_idle_timeout (PkRelayRule *rule)
@@ -570,12 +630,14 @@ pk_relay_rule_get_idle_timeout (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_idle_timeout:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @timeout_ms: the idle timeout in ms, 0 for none (UDP sessions: the
  *   default of 60 s applies instead)
  *
  * A TCP connection with no byte either way, or a UDP session with no
  * datagram either way, for this long is closed.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_idle_timeout (PkRelayRule *rule,
@@ -587,13 +649,15 @@ pk_relay_rule_set_idle_timeout (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_keepalive:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @idle_s: (out) (optional): seconds before the first probe
  * @interval_s: (out) (optional): seconds between probes
  * @count: (out) (optional): unanswered probes before the connection drops
  *
  * Gets the TCP keepalive settings applied to both sides of a relayed
  * connection.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_get_keepalive (PkRelayRule *rule,
@@ -612,7 +676,7 @@ pk_relay_rule_get_keepalive (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_set_keepalive:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @idle_s: seconds before the first probe (`KEEPALIVE_IDLE`), 0 to turn
  *   keepalive off
  * @interval_s: seconds between probes (`KEEPALIVE_INTVL`), 0 for the
@@ -621,6 +685,8 @@ pk_relay_rule_get_keepalive (PkRelayRule *rule,
  *   (`KEEPALIVE_CNT`), 0 for the kernel's
  *
  * Sets the TCP keepalive of both sides of a relayed connection.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_keepalive (PkRelayRule *rule,
@@ -636,10 +702,15 @@ pk_relay_rule_set_keepalive (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_max_sessions:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
+ *
+ * Gets the most concurrent sessions (UDP client addresses, TCP connections), 0
+ * for no limit.
  *
  * Returns: the most concurrent sessions (UDP client addresses, TCP
  *   connections), 0 for no limit
+ *
+ * Since: 0.1
  */
 guint
 pk_relay_rule_get_max_sessions (PkRelayRule *rule)
@@ -650,12 +721,14 @@ pk_relay_rule_get_max_sessions (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_max_sessions:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @max_sessions: the most concurrent sessions, 0 for no limit
  *
  * Caps the sessions of the rule: datagrams from further UDP clients are
  * dropped, further TCP connections are closed at once; both are counted
  * as refused.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_max_sessions (PkRelayRule *rule,
@@ -667,13 +740,17 @@ pk_relay_rule_set_max_sessions (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_health_check:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @timeout_ms: (out) (optional): timeout of one check
  * @retries: (out) (optional): failed checks in a row before the upstream
  *   counts as down
  * @interval_ms: (out) (optional): time between checks
  *
+ * Tells whether the health check is on.
+ *
  * Returns: whether the health check is on
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_rule_get_health_check (PkRelayRule *rule,
@@ -693,7 +770,7 @@ pk_relay_rule_get_health_check (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_set_health_check:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @enabled: whether to check the upstream (`ENABLE_HEALTH_CHECK`)
  * @timeout_ms: timeout of one TCP connect (`HEALTH_CHECK_TIMEOUT`)
  * @retries: failed checks in a row before the upstream counts as down
@@ -703,6 +780,8 @@ pk_relay_rule_get_health_check (PkRelayRule *rule,
  * Sets the health check: a TCP connect to the outbound host and port
  * through the rule's egress. A rule whose upstream is down keeps
  * listening; the check goes on and reports the recovery.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_health_check (PkRelayRule *rule,
@@ -720,10 +799,14 @@ pk_relay_rule_set_health_check (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_egress:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
+ *
+ * Gets the egress of upstream sockets, or %NULL for the default route.
  *
  * Returns: (transfer none) (nullable): the egress of upstream sockets, or
  *   %NULL for the default route
+ *
+ * Since: 0.1
  */
 PkEgress *
 pk_relay_rule_get_egress (PkRelayRule *rule)
@@ -734,10 +817,12 @@ pk_relay_rule_get_egress (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_egress:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @egress: (nullable): the egress of upstream sockets
  *
  * Sets how upstream connections and sockets leave the host.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_rule_set_egress (PkRelayRule *rule,
@@ -749,9 +834,13 @@ pk_relay_rule_set_egress (PkRelayRule *rule,
 
 /**
  * pk_relay_rule_get_allow:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
+ *
+ * Gets the client networks allowed, or %NULL for all.
  *
  * Returns: (nullable): the client networks allowed, or %NULL for all
+ *
+ * Since: 0.1
  */
 const char *
 pk_relay_rule_get_allow (PkRelayRule *rule)
@@ -762,15 +851,17 @@ pk_relay_rule_get_allow (PkRelayRule *rule)
 
 /**
  * pk_relay_rule_set_allow:
- * @rule: a #PkRelayRule
+ * @rule: a [struct@RelayRule]
  * @cidrs: (nullable): client networks such as `10.0.0.0/8, 192.168.1.5`,
  *   or %NULL to allow every client
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Restricts the clients of the rule. Others are refused: TCP connections
  * are closed at once, UDP datagrams are dropped, and both are counted.
  *
  * Returns: %TRUE, or %FALSE with @error set naming the bad network
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_rule_set_allow (PkRelayRule  *rule,
@@ -829,7 +920,7 @@ listen_overlaps (PkRelayRule *a,
 /**
  * pk_relay_rules_check:
  * @rules: (element-type PkRelayRule): rules
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Checks that no two rules listen on the same port and protocol (on the
  * same address, or where one listens on all addresses) and that no two
@@ -837,6 +928,8 @@ listen_overlaps (PkRelayRule *a,
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG) naming both
  *   rules
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_rules_check (GPtrArray  *rules,

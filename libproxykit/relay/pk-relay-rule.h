@@ -21,6 +21,8 @@ G_BEGIN_DECLS
  * @PK_RELAY_PROTOCOL_UDP: a UDP relay: one upstream socket per client address
  *
  * The transport a relay rule carries.
+ *
+ * Since: 0.1
  */
 typedef enum {
   PK_RELAY_PROTOCOL_TCP,

@@ -25,7 +25,7 @@
  * with a timeout and a number of retries; a rule whose upstream is down
  * keeps listening, and the check goes on until it is up again.
  *
- * pk_relay_set_rules() applies a new set of rules the way a reload
+ * [method@Relay.set_rules] applies a new set of rules the way a reload
  * should: rules that are new start, rules that are gone stop, rules that
  * did not change keep their listening socket and live connections.
  *
@@ -38,6 +38,8 @@
  * // ... run the main loop; later:
  * g_autofree char *json = pk_relay_dup_status_json (relay);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -134,7 +136,9 @@ pk_relay_init (PkRelay *self)
  *
  * Creates a relay with no rules.
  *
- * Returns: (transfer full): a new #PkRelay
+ * Returns: (transfer full): a new [class@Relay]
+ *
+ * Since: 0.1
  */
 PkRelay *
 pk_relay_new (void)
@@ -1087,12 +1091,18 @@ listener_stop (PkRelayListener *listener)
     g_socket_close (listener->socket, NULL);
 }
 
+/* Whether @b is @a's listener again. A rule on port 0 has no port of its
+ * own to be known by, so its name says which one it is: without that, every
+ * pk_relay_add_rule() would restart the port-0 rules before it, on a new
+ * port and with their connections closed. */
 static gboolean
 same_listen (PkRelayRule *a,
              PkRelayRule *b)
 {
-  return a->protocol == b->protocol && a->in_port == b->in_port && a->in_port != 0 &&
-         g_strcmp0 (a->listen_address, b->listen_address) == 0;
+  if (a->protocol != b->protocol || a->in_port != b->in_port ||
+      g_strcmp0 (a->listen_address, b->listen_address) != 0)
+    return FALSE;
+  return a->in_port != 0 || g_str_equal (a->name, b->name);
 }
 
 static gint
@@ -1111,7 +1121,7 @@ find_listener (PkRelay     *self,
 
 /**
  * pk_relay_set_workers:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  * @workers: (nullable): worker threads to serve TCP rules on
  *
  * Serves TCP rules started from now on with @workers: a listening socket
@@ -1119,6 +1129,8 @@ find_listener (PkRelay     *self,
  * that accepted it, so that accepting and relaying scale across cores.
  * Without workers (the default) everything runs in the thread-default
  * main context of the caller; UDP rules and health checks always do.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_set_workers (PkRelay   *self,
@@ -1132,16 +1144,18 @@ pk_relay_set_workers (PkRelay   *self,
 
 /**
  * pk_relay_set_kernel_nat:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  * @kernel_nat: whether UDP rules become nftables rules
  *
  * Relays UDP rules applied from now on in the kernel instead: DNAT to the
  * outbound address and masquerade towards it, in an nftables table of
  * the relay's own (`table ip pk_relay`), replaced as a whole on every
- * pk_relay_set_rules() and deleted by pk_relay_stop(). This is what the
+ * [method@Relay.set_rules] and deleted by [method@Relay.stop]. This is what the
  * older tools did with iptables: IPv4 only, for clients that reach the
  * host from outside, with net.ipv4.ip_forward=1; outbound names are
  * resolved when the rules are applied. Needs `nft` and CAP_NET_ADMIN.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_set_kernel_nat (PkRelay  *self,
@@ -1154,21 +1168,23 @@ pk_relay_set_kernel_nat (PkRelay  *self,
 
 /**
  * pk_relay_set_rules:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  * @rules: (element-type PkRelayRule): the rules to relay
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Makes @rules the relay's rules, as a reload does: a rule on a port and
  * protocol that was not there starts; one that is no longer there stops
  * (its live connections are closed); one that is equal to the old one
- * (pk_relay_rule_equal()) keeps its socket and its live connections. A
+ * ([method@RelayRule.equal]) keeps its socket and its live connections. A
  * rule that changed otherwise is restarted on its port.
  *
- * The rules are checked first (pk_relay_rules_check()): when that fails
+ * The rules are checked first ([func@Relay.rules_check]): when that fails
  * nothing changes. A rule that cannot listen (its port is taken) does not
  * stop the others; the error names it.
  *
  * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_set_rules (PkRelay    *self,
@@ -1289,14 +1305,16 @@ pk_relay_set_rules (PkRelay    *self,
 
 /**
  * pk_relay_add_rule:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  * @rule: a rule
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Adds one rule and starts listening at once.
  *
  * Returns: %TRUE, or %FALSE with @error set (a duplicate port or name, a
  *   port in use)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_add_rule (PkRelay      *self,
@@ -1315,12 +1333,14 @@ pk_relay_add_rule (PkRelay      *self,
 
 /**
  * pk_relay_remove_rule:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  * @name: a rule's name
  *
  * Stops one rule and closes its connections.
  *
  * Returns: whether a rule of that name was there
+ *
+ * Since: 0.1
  */
 gboolean
 pk_relay_remove_rule (PkRelay    *self,
@@ -1358,9 +1378,13 @@ pk_relay_remove_rule (PkRelay    *self,
 
 /**
  * pk_relay_list_rules:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
+ *
+ * Gets the running rules.
  *
  * Returns: (transfer full) (element-type PkRelayRule): the running rules
+ *
+ * Since: 0.1
  */
 GPtrArray *
 pk_relay_list_rules (PkRelay *self)
@@ -1382,13 +1406,15 @@ pk_relay_list_rules (PkRelay *self)
 
 /**
  * pk_relay_get_local_port:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  * @name: a rule's name
  *
  * Gets the port a rule listens on: the rule's inbound port, or the one
  * the system chose for a rule with port 0.
  *
  * Returns: the port, or 0 when no rule of that name runs
+ *
+ * Since: 0.1
  */
 guint16
 pk_relay_get_local_port (PkRelay    *self,
@@ -1415,14 +1441,16 @@ pk_relay_get_local_port (PkRelay    *self,
 
 /**
  * pk_relay_get_n_connections:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  *
  * Counts the open TCP connections of all rules, including those of rules
  * that were stopped and whose connections are still closing. After
- * pk_relay_stop() this falls to 0 once each connection's thread has seen
+ * [method@Relay.stop] this falls to 0 once each connection's thread has seen
  * the cancellation: wait for that before stopping [class@Workers].
  *
  * Returns: the number of open TCP connections
+ *
+ * Since: 0.1
  */
 guint
 pk_relay_get_n_connections (PkRelay *self)
@@ -1434,13 +1462,15 @@ pk_relay_get_n_connections (PkRelay *self)
 
 /**
  * pk_relay_drain:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  *
  * Stops accepting: TCP rules close their listening sockets, so that new
  * clients are refused, while the connections in progress go on (see
- * pk_relay_get_n_connections()). UDP rules stop at once: their sessions
- * answer through the listening socket. pk_relay_stop() ends the rest.
+ * [method@Relay.get_n_connections]). UDP rules stop at once: their sessions
+ * answer through the listening socket. [method@Relay.stop] ends the rest.
  * This is how a tool drains on SIGTERM.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_drain (PkRelay *self)
@@ -1460,9 +1490,11 @@ pk_relay_drain (PkRelay *self)
 
 /**
  * pk_relay_stop:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  *
  * Stops every rule and closes every connection.
+ *
+ * Since: 0.1
  */
 void
 pk_relay_stop (PkRelay *self)
@@ -1483,7 +1515,7 @@ pk_relay_stop (PkRelay *self)
 
 /**
  * pk_relay_dup_status_json:
- * @self: a #PkRelay
+ * @self: a [class@Relay]
  *
  * Describes each rule as JSON: `{"rules": [{"name", "protocol",
  * "listen", "target", "health", "health_reason", "connections",
@@ -1493,6 +1525,8 @@ pk_relay_stop (PkRelay *self)
  * `disabled`, `unknown`, `up` or `down`.
  *
  * Returns: (transfer full): the status as a JSON text
+ *
+ * Since: 0.1
  */
 char *
 pk_relay_dup_status_json (PkRelay *self)

@@ -15,10 +15,12 @@
 
 /**
  * pk_socks_server_get_allow_open:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Tells whether an open listener is allowed.
  *
  * Returns: whether an open listener (non-loopback, no users, no
- *   allowlist) is allowed, see #PkSocksServer:allow-open
+ *   allowlist) is allowed, see [property@SocksServer:allow-open]
  *
  * Since: 0.2
  */
@@ -32,11 +34,11 @@ pk_socks_server_get_allow_open (PkSocksServer *self)
 
 /**
  * pk_socks_server_set_allow_open:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @allow_open: whether to allow an open listener
  *
  * Allows (or refuses again) listening on a non-loopback address with
- * neither users nor a client allowlist. See #PkSocksServer:allow-open.
+ * neither users nor a client allowlist. See [property@SocksServer:allow-open].
  *
  * Since: 0.2
  */
@@ -180,21 +182,21 @@ get_ms (PkConfig    *config,
 
 /**
  * pk_socks_server_new_from_config:
- * @config: a #PkConfig
+ * @config: a [class@Config]
  * @name: (nullable): the listener's name: the section `[socks:NAME]`;
  *   %NULL for the main listener of section `[socks]`
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Builds a server from a configuration section, with the precedence of
- * every #PkConfig lookup: an override (a flag), the environment, the
+ * every [class@Config] lookup: an override (a flag), the environment, the
  * file, the default. The keys: `egress-address`, `egress-interface`,
- * `egress-dns`, `fwmark`, `ttl` (see pk_egress_new_from_config()),
+ * `egress-dns`, `fwmark`, `ttl` (see `pk_egress_new_from_config()`),
  * `users` (a file), `users-inline` (`user:password` items), `allow`,
  * `deny`, `connect-timeout`, `idle-timeout`, `handshake-timeout`,
  * `resolve-timeout`, `udp-idle-timeout`, `max-sessions`,
  * `max-sessions-per-client`, `udp-advertise`, `allow-open` and
  * `allow-host-destinations`; `listen` is read by
- * pk_socks_server_listen_from_config(). Another key in the section is an
+ * `pk_socks_server_listen_from_config()`. Another key in the section is an
  * error, so that a typo does not pass for a default.
  *
  * The variables of the shell tools apply too: `SOCKS_CONNECT_TIMEOUT`,
@@ -288,9 +290,9 @@ pk_socks_server_new_from_config (PkConfig    *config,
 
 /**
  * pk_socks_server_dup_config_listen:
- * @config: a #PkConfig
+ * @config: a [class@Config]
  * @name: (nullable): the listener's name, %NULL for the main listener
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * The addresses the listener is configured to listen on: its `listen`
  * key (comma- or space-separated `ADDRESS:PORT`; for the main listener
@@ -376,17 +378,17 @@ listen_from_config (PkSocksServer  *self,
 
 /**
  * pk_socks_server_listen_from_config:
- * @self: a #PkSocksServer, such as one of pk_socks_server_new_from_config()
- * @config: a #PkConfig
+ * @self: a [class@SocksServer], such as one of `pk_socks_server_new_from_config()`
+ * @config: a [class@Config]
  * @name: (nullable): the listener's name, %NULL for the main listener
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Listens on the configured addresses (see
- * pk_socks_server_dup_config_listen()), each an IP address and a port.
+ * `pk_socks_server_dup_config_listen()`), each an IP address and a port.
  *
  * Returns: %TRUE, or %FALSE with @error set: %PK_ERROR_CONFIG for a bad
  *   address (naming where it came from), %PK_ERROR_NOT_ALLOWED for an
- *   open listener (see #PkSocksServer:allow-open), GIO's error when an
+ *   open listener (see [property@SocksServer:allow-open]), GIO's error when an
  *   address cannot be listened on
  *
  * Since: 0.2
@@ -405,16 +407,16 @@ pk_socks_server_listen_from_config (PkSocksServer  *self,
 
 /**
  * pk_socks_server_check_listen_from_config:
- * @self: a #PkSocksServer, such as one of pk_socks_server_new_from_config()
- * @config: a #PkConfig
+ * @self: a [class@SocksServer], such as one of `pk_socks_server_new_from_config()`
+ * @config: a [class@Config]
  * @name: (nullable): the listener's name, %NULL for the main listener
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
- * What pk_socks_server_listen_from_config() would refuse, without
+ * What `pk_socks_server_listen_from_config()` would refuse, without
  * making a socket: a bad address, or an open listener.
  *
  * Returns: %TRUE, or %FALSE with @error set as
- *   pk_socks_server_listen_from_config() would
+ *   `pk_socks_server_listen_from_config()` would
  *
  * Since: 0.2
  */
@@ -432,10 +434,10 @@ pk_socks_server_check_listen_from_config (PkSocksServer  *self,
 
 /**
  * pk_socks_server_reload_from_config:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @config: the configuration, read again
  * @name: (nullable): the listener's name, %NULL for the main listener
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * What a reload (SIGHUP) changes: the users (file and inline) and the
  * client and destination lists, all or nothing; live sessions keep what

@@ -303,13 +303,15 @@ listener_dup_address (PkSocksListener *listener)
 
 /**
  * pk_socks_server_set_workers:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @workers: (nullable): worker threads to serve on
  *
  * Listeners made by [method@SocksServer.listen] from now on get a socket
  * per worker (`SO_REUSEPORT`), and each session runs on the worker that
  * accepted it. Without workers (the default) the server runs in the
  * thread-default main context of the caller of listen().
+ *
+ * Since: 0.1
  */
 void
 pk_socks_server_set_workers (PkSocksServer *self,
@@ -334,16 +336,18 @@ address_is_loopback (GSocketAddress *address)
 
 /**
  * pk_socks_server_add_socket:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @socket: a bound, listening TCP socket
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Serves clients that connect to @socket (for example one passed by
  * systemd), in the thread-default main context of the caller. A socket
- * off loopback needs users, an allowlist or #PkSocksServer:allow-open.
+ * off loopback needs users, an allowlist or [property@SocksServer:allow-open].
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_NOT_ALLOWED for
  *   an open listener)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_add_socket (PkSocksServer  *self,
@@ -386,20 +390,22 @@ pk_socks_server_add_socket (PkSocksServer  *self,
 
 /**
  * pk_socks_server_listen:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @address: "ADDRESS:PORT" (`127.0.0.1:1080`, `[::]:1080`, port 0 for
  *   any free port; a bare address means port 1080)
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Binds a listening socket and serves it in the thread-default main
  * context of the caller. A server can listen on several addresses; they
  * share its policy, egress and counters.
  *
  * A listener off loopback needs users, an allowlist (set before) or
- * #PkSocksServer:allow-open: one that anyone could use is refused with
+ * [property@SocksServer:allow-open]: one that anyone could use is refused with
  * %PK_ERROR_NOT_ALLOWED before a socket is made.
  *
  * Returns: %TRUE, or %FALSE with @error set naming @address
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_listen (PkSocksServer  *self,
@@ -438,9 +444,13 @@ pk_socks_server_listen (PkSocksServer  *self,
 
 /**
  * pk_socks_server_get_port:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the port of the first listening socket, or 0 if there is none.
  *
  * Returns: the port of the first listening socket, or 0 if there is none
+ *
+ * Since: 0.1
  */
 guint16
 pk_socks_server_get_port (PkSocksServer *self)
@@ -461,10 +471,14 @@ pk_socks_server_get_port (PkSocksServer *self)
 
 /**
  * pk_socks_server_dup_listen_addresses:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the bound addresses, such as `127.0.0.1:40123` and `[::1]:40123`.
  *
  * Returns: (transfer full) (array zero-terminated=1): the bound addresses,
  *   such as `127.0.0.1:40123` and `[::1]:40123`
+ *
+ * Since: 0.1
  */
 char **
 pk_socks_server_dup_listen_addresses (PkSocksServer *self)
@@ -492,9 +506,13 @@ pk_socks_server_dup_listen_addresses (PkSocksServer *self)
 
 /**
  * pk_socks_server_is_listening_on_loopback_only:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Tells whether every listening socket is on a loopback address.
  *
  * Returns: %TRUE if every listening socket is on a loopback address
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_is_listening_on_loopback_only (PkSocksServer *self)
@@ -529,7 +547,7 @@ stop_cancelled_cb (GCancellable *cancellable,
 
 /**
  * pk_socks_server_stop_async:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @drain_timeout_ms: how long live sessions may go on, 0 to close them now
  * @cancellable: (nullable): cancelling it closes live sessions at once
  * @callback: (scope async): called when every session has ended
@@ -538,6 +556,8 @@ stop_cancelled_cb (GCancellable *cancellable,
  * Stops accepting clients, lets live sessions finish for up to
  * @drain_timeout_ms, then closes what is left. The server cannot be
  * started again.
+ *
+ * Since: 0.1
  */
 void
 pk_socks_server_stop_async (PkSocksServer       *self,
@@ -589,11 +609,15 @@ pk_socks_server_stop_async (PkSocksServer       *self,
 
 /**
  * pk_socks_server_stop_finish:
- * @self: a #PkSocksServer
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@SocksServer]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@SocksServer.stop_async].
  *
  * Returns: %TRUE once every session has ended
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_stop_finish (PkSocksServer  *self,
@@ -609,9 +633,11 @@ pk_socks_server_stop_finish (PkSocksServer  *self,
 
 /**
  * pk_socks_server_close:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * Closes the listening sockets and every live session now.
+ *
+ * Since: 0.1
  */
 void
 pk_socks_server_close (PkSocksServer *self)

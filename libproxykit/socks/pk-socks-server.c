@@ -45,6 +45,8 @@
  *   g_error ("%s", error->message);
  * // sessions run in the thread-default main context of the caller
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -267,9 +269,11 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
   object_class->set_property = pk_socks_server_set_property;
 
   /**
-   * PkSocksServer:name: (nullable)
+   * PkSocksServer:name:
    *
    * The listener's name in logs, for example the `11` of `[socks:11]`.
+   *
+   * Since: 0.1
    */
   properties[PROP_NAME] =
     g_param_spec_string ("name", NULL, NULL, NULL,
@@ -278,6 +282,8 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    * PkSocksServer:egress:
    *
    * The egress every outbound connection and UDP datagram leaves by.
+   *
+   * Since: 0.1
    */
   properties[PROP_EGRESS] =
     g_param_spec_object ("egress", NULL, NULL, PK_TYPE_EGRESS,
@@ -287,12 +293,16 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    *
    * Milliseconds a client has from connecting to sending its request
    * (greeting and authentication included); 0 for none.
+   *
+   * Since: 0.1
    */
   properties[PROP_HANDSHAKE_TIMEOUT] = timeout_pspec ("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT_MS);
   /**
    * PkSocksServer:connect-timeout:
    *
    * Milliseconds for resolving and connecting to a destination; 0 for none.
+   *
+   * Since: 0.1
    */
   properties[PROP_CONNECT_TIMEOUT] = timeout_pspec ("connect-timeout", DEFAULT_CONNECT_TIMEOUT_MS);
   /**
@@ -300,6 +310,8 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    *
    * Milliseconds for resolving a destination name (within the connect
    * timeout); 0 for none.
+   *
+   * Since: 0.1
    */
   properties[PROP_RESOLVE_TIMEOUT] = timeout_pspec ("resolve-timeout", DEFAULT_RESOLVE_TIMEOUT_MS);
   /**
@@ -307,6 +319,8 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    *
    * Milliseconds without a byte in either direction after which a
    * connection is closed; 0 for none.
+   *
+   * Since: 0.1
    */
   properties[PROP_IDLE_TIMEOUT] = timeout_pspec ("idle-timeout", DEFAULT_IDLE_TIMEOUT_MS);
   /**
@@ -314,12 +328,16 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    *
    * Milliseconds without a datagram after which a UDP association ends;
    * 0 for none.
+   *
+   * Since: 0.1
    */
   properties[PROP_UDP_IDLE_TIMEOUT] = timeout_pspec ("udp-idle-timeout", DEFAULT_UDP_IDLE_TIMEOUT_MS);
   /**
    * PkSocksServer:max-sessions:
    *
    * The most concurrent sessions; 0 for no limit.
+   *
+   * Since: 0.1
    */
   properties[PROP_MAX_SESSIONS] =
     g_param_spec_uint ("max-sessions", NULL, NULL, 0, G_MAXUINT, 0,
@@ -328,16 +346,20 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    * PkSocksServer:max-sessions-per-client:
    *
    * The most concurrent sessions from one client address; 0 for no limit.
+   *
+   * Since: 0.1
    */
   properties[PROP_MAX_SESSIONS_PER_CLIENT] =
     g_param_spec_uint ("max-sessions-per-client", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   /**
-   * PkSocksServer:udp-advertise-address: (nullable)
+   * PkSocksServer:udp-advertise-address:
    *
    * The address a UDP ASSOCIATE reply tells clients to send datagrams to,
    * for a server behind NAT; %NULL for the local address of the client's
    * TCP connection.
+   *
+   * Since: 0.1
    */
   properties[PROP_UDP_ADVERTISE_ADDRESS] =
     g_param_spec_string ("udp-advertise-address", NULL, NULL, NULL,
@@ -348,6 +370,8 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    * Whether a listener on a non-loopback address may connect to the host
    * itself (127.0.0.0/8, ::1 and the host's own addresses). Off by
    * default, so that an exposed proxy is no way into local services.
+   *
+   * Since: 0.1
    */
   properties[PROP_ALLOW_HOST_DESTINATIONS] =
     g_param_spec_boolean ("allow-host-destinations", NULL, NULL, FALSE,
@@ -357,7 +381,7 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    *
    * Whether the server may listen on a non-loopback address with neither
    * users nor a client allowlist, where anyone who reaches it could use
-   * it. Off by default: pk_socks_server_listen() refuses such a listener
+   * it. Off by default: `pk_socks_server_listen()` refuses such a listener
    * with %PK_ERROR_NOT_ALLOWED.
    *
    * Since: 0.2
@@ -369,6 +393,8 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    * PkSocksServer:auth-required:
    *
    * Whether clients must authenticate (users are configured).
+   *
+   * Since: 0.1
    */
   properties[PROP_AUTH_REQUIRED] =
     g_param_spec_boolean ("auth-required", NULL, NULL, FALSE, ro);
@@ -376,6 +402,8 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    * PkSocksServer:sessions-active:
    *
    * Sessions open now (read on demand; not notified).
+   *
+   * Since: 0.1
    */
   properties[PROP_SESSIONS_ACTIVE] =
     g_param_spec_uint ("sessions-active", NULL, NULL, 0, G_MAXUINT, 0, ro);
@@ -383,6 +411,8 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    * PkSocksServer:sessions-total:
    *
    * Sessions ended since the server was created (read on demand).
+   *
+   * Since: 0.1
    */
   properties[PROP_SESSIONS_TOTAL] =
     g_param_spec_uint64 ("sessions-total", NULL, NULL, 0, G_MAXUINT64, 0, ro);
@@ -390,6 +420,8 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    * PkSocksServer:bytes-up:
    *
    * Bytes from clients to destinations, counted when sessions end.
+   *
+   * Since: 0.1
    */
   properties[PROP_BYTES_UP] =
     g_param_spec_uint64 ("bytes-up", NULL, NULL, 0, G_MAXUINT64, 0, ro);
@@ -397,6 +429,8 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    * PkSocksServer:bytes-down:
    *
    * Bytes from destinations to clients, counted when sessions end.
+   *
+   * Since: 0.1
    */
   properties[PROP_BYTES_DOWN] =
     g_param_spec_uint64 ("bytes-down", NULL, NULL, 0, G_MAXUINT64, 0, ro);
@@ -427,9 +461,11 @@ pk_socks_server_init (PkSocksServer *self)
  *
  * Creates a server with no listening socket, the default egress, no
  * users and no allowlist. Add listening sockets with
- * pk_socks_server_listen().
+ * [method@SocksServer.listen].
  *
- * Returns: (transfer full): a new #PkSocksServer
+ * Returns: (transfer full): a new [class@SocksServer]
+ *
+ * Since: 0.1
  */
 PkSocksServer *
 pk_socks_server_new (void)
@@ -441,9 +477,13 @@ pk_socks_server_new (void)
 
 /**
  * pk_socks_server_get_name:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the name in logs.
  *
  * Returns: (nullable): the name in logs
+ *
+ * Since: 0.1
  */
 const char *
 pk_socks_server_get_name (PkSocksServer *self)
@@ -454,10 +494,12 @@ pk_socks_server_get_name (PkSocksServer *self)
 
 /**
  * pk_socks_server_set_name:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @name: (nullable): the name in logs
  *
  * Names the listener in its log lines.
+ *
+ * Since: 0.1
  */
 void
 pk_socks_server_set_name (PkSocksServer *self,
@@ -476,9 +518,13 @@ pk_socks_server_set_name (PkSocksServer *self,
 
 /**
  * pk_socks_server_get_egress:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the egress.
  *
  * Returns: (transfer none): the egress
+ *
+ * Since: 0.1
  */
 PkEgress *
 pk_socks_server_get_egress (PkSocksServer *self)
@@ -489,10 +535,12 @@ pk_socks_server_get_egress (PkSocksServer *self)
 
 /**
  * pk_socks_server_set_egress:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @egress: (nullable): an egress, or %NULL for the default one
  *
  * Sets the egress of sessions that start from now on.
+ *
+ * Since: 0.1
  */
 void
 pk_socks_server_set_egress (PkSocksServer *self,
@@ -532,108 +580,154 @@ pk_socks_server_set_egress (PkSocksServer *self,
 
 /**
  * pk_socks_server_get_handshake_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the handshake timeout in milliseconds.
  *
  * Returns: the handshake timeout in milliseconds
+ *
+ * Since: 0.1
  */
 /**
  * pk_socks_server_set_handshake_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @timeout_ms: milliseconds, 0 for none
  *
  * Sets [property@SocksServer:handshake-timeout].
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_PROPERTY (handshake_timeout, handshake_timeout_ms, PROP_HANDSHAKE_TIMEOUT)
 /**
  * pk_socks_server_get_connect_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the connect timeout in milliseconds.
  *
  * Returns: the connect timeout in milliseconds
+ *
+ * Since: 0.1
  */
 /**
  * pk_socks_server_set_connect_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @timeout_ms: milliseconds, 0 for none
  *
  * Sets [property@SocksServer:connect-timeout].
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_PROPERTY (connect_timeout, connect_timeout_ms, PROP_CONNECT_TIMEOUT)
 /**
  * pk_socks_server_get_resolve_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the resolve timeout in milliseconds.
  *
  * Returns: the resolve timeout in milliseconds
+ *
+ * Since: 0.1
  */
 /**
  * pk_socks_server_set_resolve_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @timeout_ms: milliseconds, 0 for none
  *
  * Sets [property@SocksServer:resolve-timeout].
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_PROPERTY (resolve_timeout, resolve_timeout_ms, PROP_RESOLVE_TIMEOUT)
 /**
  * pk_socks_server_get_idle_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the idle timeout in milliseconds.
  *
  * Returns: the idle timeout in milliseconds
+ *
+ * Since: 0.1
  */
 /**
  * pk_socks_server_set_idle_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @timeout_ms: milliseconds, 0 for none
  *
  * Sets [property@SocksServer:idle-timeout].
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_PROPERTY (idle_timeout, idle_timeout_ms, PROP_IDLE_TIMEOUT)
 /**
  * pk_socks_server_get_udp_idle_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the UDP association idle timeout in milliseconds.
  *
  * Returns: the UDP association idle timeout in milliseconds
+ *
+ * Since: 0.1
  */
 /**
  * pk_socks_server_set_udp_idle_timeout:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @timeout_ms: milliseconds, 0 for none
  *
  * Sets [property@SocksServer:udp-idle-timeout].
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_PROPERTY (udp_idle_timeout, udp_idle_timeout_ms, PROP_UDP_IDLE_TIMEOUT)
 /**
  * pk_socks_server_get_max_sessions:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the session cap, 0 for none.
  *
  * Returns: the session cap, 0 for none
+ *
+ * Since: 0.1
  */
 /**
  * pk_socks_server_set_max_sessions:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @max_sessions: the most concurrent sessions, 0 for no limit
  *
  * Sets [property@SocksServer:max-sessions].
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_PROPERTY (max_sessions, max_sessions, PROP_MAX_SESSIONS)
 /**
  * pk_socks_server_get_max_sessions_per_client:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the per-client session cap, 0 for none.
  *
  * Returns: the per-client session cap, 0 for none
+ *
+ * Since: 0.1
  */
 /**
  * pk_socks_server_set_max_sessions_per_client:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @max_sessions: the most concurrent sessions per client address, 0 for no limit
  *
  * Sets [property@SocksServer:max-sessions-per-client].
+ *
+ * Since: 0.1
  */
 DEFINE_UINT_PROPERTY (max_sessions_per_client, max_sessions_per_client, PROP_MAX_SESSIONS_PER_CLIENT)
 
 /**
  * pk_socks_server_get_udp_advertise_address:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the address UDP ASSOCIATE replies advertise.
  *
  * Returns: (nullable): the address UDP ASSOCIATE replies advertise
+ *
+ * Since: 0.1
  */
 const char *
 pk_socks_server_get_udp_advertise_address (PkSocksServer *self)
@@ -644,13 +738,15 @@ pk_socks_server_get_udp_advertise_address (PkSocksServer *self)
 
 /**
  * pk_socks_server_set_udp_advertise_address:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @address: (nullable): an IPv4 or IPv6 address, or %NULL
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets [property@SocksServer:udp-advertise-address].
  *
  * Returns: %TRUE, or %FALSE if @address is not an IP address
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_set_udp_advertise_address (PkSocksServer  *self,
@@ -683,9 +779,13 @@ pk_socks_server_set_udp_advertise_address (PkSocksServer  *self,
 
 /**
  * pk_socks_server_get_allow_host_destinations:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Tells whether destinations on the host itself are allowed.
  *
  * Returns: whether destinations on the host itself are allowed
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_get_allow_host_destinations (PkSocksServer *self)
@@ -696,10 +796,12 @@ pk_socks_server_get_allow_host_destinations (PkSocksServer *self)
 
 /**
  * pk_socks_server_set_allow_host_destinations:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @allow: whether to allow them
  *
  * Sets [property@SocksServer:allow-host-destinations].
+ *
+ * Since: 0.1
  */
 void
 pk_socks_server_set_allow_host_destinations (PkSocksServer *self,
@@ -745,16 +847,18 @@ pk_socks_server_rebuild_policy (PkSocksServer *self)
 
 /**
  * pk_socks_server_set_users_file:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @path: (nullable): a file with one `user:password` per line (`#`
  *   comments and blank lines are skipped), or %NULL for none
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
- * Loads users from @path, which pk_socks_server_reload() reads again.
+ * Loads users from @path, which [method@SocksServer.reload] reads again.
  * While the server has any user, clients must authenticate.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG naming the
  *   file and line); the users are unchanged then
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_set_users_file (PkSocksServer  *self,
@@ -787,9 +891,13 @@ pk_socks_server_set_users_file (PkSocksServer  *self,
 
 /**
  * pk_socks_server_get_users_file:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the users file.
  *
  * Returns: (nullable): the users file
+ *
+ * Since: 0.1
  */
 const char *
 pk_socks_server_get_users_file (PkSocksServer *self)
@@ -800,13 +908,15 @@ pk_socks_server_get_users_file (PkSocksServer *self)
 
 /**
  * pk_socks_server_set_users:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @users: (array zero-terminated=1) (nullable): `user:password` entries
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Replaces the inline users (those not from the users file).
  *
  * Returns: %TRUE, or %FALSE if an entry is malformed (nothing changes then)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_set_users (PkSocksServer      *self,
@@ -832,9 +942,13 @@ pk_socks_server_set_users (PkSocksServer      *self,
 
 /**
  * pk_socks_server_get_auth_required:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Tells whether clients must authenticate.
  *
  * Returns: %TRUE if clients must authenticate
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_get_auth_required (PkSocksServer *self)
@@ -878,15 +992,17 @@ set_cidr_list (PkSocksServer  *self,
 
 /**
  * pk_socks_server_set_allowlist:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @cidrs: (nullable): client CIDRs separated by commas or spaces, or
  *   %NULL to let every client in
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets which client addresses may use the server; others get 0x02 to
  * their request. Live sessions are not affected.
  *
  * Returns: %TRUE, or %FALSE if @cidrs is malformed (nothing changes then)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_set_allowlist (PkSocksServer  *self,
@@ -899,14 +1015,16 @@ pk_socks_server_set_allowlist (PkSocksServer  *self,
 
 /**
  * pk_socks_server_set_denylist:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  * @cidrs: (nullable): destination CIDRs, or %NULL for none
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Sets which destinations are refused (0x02), on top of the host's own
  * addresses (see [property@SocksServer:allow-host-destinations]).
  *
  * Returns: %TRUE, or %FALSE if @cidrs is malformed (nothing changes then)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_set_denylist (PkSocksServer  *self,
@@ -919,9 +1037,13 @@ pk_socks_server_set_denylist (PkSocksServer  *self,
 
 /**
  * pk_socks_server_has_allowlist:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Tells whether a client allowlist is set.
  *
  * Returns: %TRUE if a client allowlist is set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_has_allowlist (PkSocksServer *self)
@@ -932,14 +1054,16 @@ pk_socks_server_has_allowlist (PkSocksServer *self)
 
 /**
  * pk_socks_server_reload:
- * @self: a #PkSocksServer
- * @error: return location for a #GError
+ * @self: a [class@SocksServer]
+ * @error: return location for a `GError`
  *
  * Reads the users file again and refreshes the list of the host's own
  * addresses. Live sessions keep running under the policy they started
  * with; new sessions use the new one. On error the old users stay.
  *
  * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.1
  */
 gboolean
 pk_socks_server_reload (PkSocksServer  *self,
@@ -964,9 +1088,13 @@ pk_socks_server_reload (PkSocksServer  *self,
 
 /**
  * pk_socks_server_get_sessions_active:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the number of sessions open now.
  *
  * Returns: the number of sessions open now
+ *
+ * Since: 0.1
  */
 guint
 pk_socks_server_get_sessions_active (PkSocksServer *self)
@@ -982,9 +1110,13 @@ pk_socks_server_get_sessions_active (PkSocksServer *self)
 
 /**
  * pk_socks_server_get_sessions_total:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets the number of sessions that have ended.
  *
  * Returns: the number of sessions that have ended
+ *
+ * Since: 0.1
  */
 guint64
 pk_socks_server_get_sessions_total (PkSocksServer *self)
@@ -995,9 +1127,13 @@ pk_socks_server_get_sessions_total (PkSocksServer *self)
 
 /**
  * pk_socks_server_get_bytes_up:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets bytes from clients to destinations of ended sessions.
  *
  * Returns: bytes from clients to destinations of ended sessions
+ *
+ * Since: 0.1
  */
 guint64
 pk_socks_server_get_bytes_up (PkSocksServer *self)
@@ -1008,9 +1144,13 @@ pk_socks_server_get_bytes_up (PkSocksServer *self)
 
 /**
  * pk_socks_server_get_bytes_down:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
+ *
+ * Gets bytes from destinations to clients of ended sessions.
  *
  * Returns: bytes from destinations to clients of ended sessions
+ *
+ * Since: 0.1
  */
 guint64
 pk_socks_server_get_bytes_down (PkSocksServer *self)
@@ -1021,7 +1161,7 @@ pk_socks_server_get_bytes_down (PkSocksServer *self)
 
 /**
  * pk_socks_server_get_stats:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
  * A snapshot of the counters as a dictionary (`a{st}`): `sessions-active`,
  * `sessions-total`, `bytes-up`, `bytes-down`, and `result-NAME` for every
@@ -1029,7 +1169,9 @@ pk_socks_server_get_bytes_down (PkSocksServer *self)
  * `result-connection-refused`, `result-ttl-expired`, `result-auth-failed`,
  * `result-handshake-timeout`, ...).
  *
- * Returns: (transfer full): a floating-free #GVariant of type `a{st}`
+ * Returns: (transfer full): a floating-free `GVariant` of type `a{st}`
+ *
+ * Since: 0.1
  */
 GVariant *
 pk_socks_server_get_stats (PkSocksServer *self)
@@ -1059,12 +1201,14 @@ pk_socks_server_get_stats (PkSocksServer *self)
 
 /**
  * pk_socks_server_dup_stats_json:
- * @self: a #PkSocksServer
+ * @self: a [class@SocksServer]
  *
- * The same snapshot as pk_socks_server_get_stats(), as a JSON object
+ * The same snapshot as [method@SocksServer.get_stats], as a JSON object
  * with integer values (for scripts and the Python binding).
  *
  * Returns: (transfer full): a JSON object
+ *
+ * Since: 0.1
  */
 char *
 pk_socks_server_dup_stats_json (PkSocksServer *self)

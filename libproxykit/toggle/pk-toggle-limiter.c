@@ -13,6 +13,8 @@
  * How many toggles may run at once, shared by the [class@Toggle]s of one
  * host: each radio reconnect and reboot draws power from the same USB
  * hubs, and the operator wants most dongles serving at any time.
+ *
+ * Since: 0.1
  */
 struct _PkToggleLimiter
 {
@@ -38,7 +40,11 @@ pk_toggle_limiter_init (PkToggleLimiter *self)
  * pk_toggle_limiter_new:
  * @max_concurrent: how many toggles may run at once, 0 for no limit
  *
- * Returns: (transfer full): a new #PkToggleLimiter
+ * Creates a limiter of concurrent toggles, shared by the toggles of a farm.
+ *
+ * Returns: (transfer full): a new [class@ToggleLimiter]
+ *
+ * Since: 0.1
  */
 PkToggleLimiter *
 pk_toggle_limiter_new (guint max_concurrent)
@@ -51,9 +57,13 @@ pk_toggle_limiter_new (guint max_concurrent)
 
 /**
  * pk_toggle_limiter_get_max:
- * @self: a #PkToggleLimiter
+ * @self: a [class@ToggleLimiter]
+ *
+ * Gets the limit, 0 for none.
  *
  * Returns: the limit, 0 for none
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_limiter_get_max (PkToggleLimiter *self)
@@ -65,9 +75,13 @@ pk_toggle_limiter_get_max (PkToggleLimiter *self)
 
 /**
  * pk_toggle_limiter_get_running:
- * @self: a #PkToggleLimiter
+ * @self: a [class@ToggleLimiter]
+ *
+ * Tells how many toggles run now.
  *
  * Returns: how many toggles run now
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_limiter_get_running (PkToggleLimiter *self)

@@ -13,6 +13,8 @@
  *
  * The [iface@ToggleStep] that rotates the IP through the modem API with a
  * [class@Rotation]: the toggle's method first, then the escalation order.
+ *
+ * Since: 0.1
  */
 struct _PkToggleModemStep
 {
@@ -64,7 +66,9 @@ pk_toggle_modem_step_init (PkToggleModemStep *self)
  * Creates the modem rotation step with the default escalation order and
  * timing of [class@Rotation].
  *
- * Returns: (transfer full): a new #PkToggleModemStep
+ * Returns: (transfer full): a new [class@ToggleModemStep]
+ *
+ * Since: 0.1
  */
 PkToggleModemStep *
 pk_toggle_modem_step_new (void)
@@ -74,11 +78,15 @@ pk_toggle_modem_step_new (void)
 
 /**
  * pk_toggle_modem_step_set_escalation:
- * @self: a #PkToggleModemStep
+ * @self: a [class@ToggleModemStep]
  * @order: (nullable): the escalation order, see [method@Rotation.set_escalation]
- * @error: return location for a #GError
+ * @error: return location for a `GError`
+ *
+ * Sets the order of rotation methods tried after the first one fails.
  *
  * Returns: %TRUE, or %FALSE with @error set if @order names an unknown method
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_modem_step_set_escalation (PkToggleModemStep  *self,
@@ -110,12 +118,14 @@ pk_toggle_modem_step_set_escalation (PkToggleModemStep  *self,
 
 /**
  * pk_toggle_modem_step_set_timing:
- * @self: a #PkToggleModemStep
+ * @self: a [class@ToggleModemStep]
  * @settle_ms: see [method@Rotation.set_timing]
  * @poll_interval_ms: see [method@Rotation.set_timing]
  * @timeout_ms: see [method@Rotation.set_timing]
  *
  * Sets the timing of the rotations this step runs.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_modem_step_set_timing (PkToggleModemStep *self,
@@ -132,10 +142,12 @@ pk_toggle_modem_step_set_timing (PkToggleModemStep *self,
 
 /**
  * pk_toggle_modem_step_set_unchanged_polls:
- * @self: a #PkToggleModemStep
+ * @self: a [class@ToggleModemStep]
  * @n_polls: see [method@Rotation.set_unchanged_polls]
  *
  * Sets when a rotation attempt counts as having kept the IP.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_modem_step_set_unchanged_polls (PkToggleModemStep *self,
@@ -148,9 +160,13 @@ pk_toggle_modem_step_set_unchanged_polls (PkToggleModemStep *self,
 
 /**
  * pk_toggle_modem_step_get_last_rotation:
- * @self: a #PkToggleModemStep
+ * @self: a [class@ToggleModemStep]
+ *
+ * Gets the rotation of the last run, or %NULL.
  *
  * Returns: (transfer none) (nullable): the rotation of the last run, or %NULL
+ *
+ * Since: 0.1
  */
 PkRotation *
 pk_toggle_modem_step_get_last_rotation (PkToggleModemStep *self)

@@ -19,6 +19,8 @@
  * What one run of a [class@Toggle] did: the old and new IP, the method
  * that worked, the duration, and each step with its outcome (`ok`,
  * `changed`, `unchanged` or `failed`) and a one-line detail.
+ *
+ * Since: 0.1
  */
 typedef struct {
   char *name;
@@ -95,9 +97,13 @@ result_add_step (PkToggleResult *self,
 
 /**
  * pk_toggle_result_get_id:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Gets the dongle's number.
  *
  * Returns: the dongle's number
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_result_get_id (PkToggleResult *self)
@@ -108,9 +114,13 @@ pk_toggle_result_get_id (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_success:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells whether the dongle has a new, verified IP.
  *
  * Returns: %TRUE if the dongle has a new, verified IP
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_result_get_success (PkToggleResult *self)
@@ -121,11 +131,16 @@ pk_toggle_result_get_success (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_error:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells why the toggle failed (%PK_ERROR_UNCHANGED when the IP stayed, the
+ * modem's error when it could not be reached), or %NULL on success.
  *
  * Returns: (nullable) (transfer none): why the toggle failed
  *   (%PK_ERROR_UNCHANGED when the IP stayed, the modem's error when it
  *   could not be reached), or %NULL on success
+ *
+ * Since: 0.1
  */
 const GError *
 pk_toggle_result_get_error (PkToggleResult *self)
@@ -136,10 +151,14 @@ pk_toggle_result_get_error (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_old_ip:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Gets the WAN IP before, %NULL if there was none or it could not be read.
  *
  * Returns: (nullable): the WAN IP before, %NULL if there was none or it
  *   could not be read
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_old_ip (PkToggleResult *self)
@@ -150,9 +169,13 @@ pk_toggle_result_get_old_ip (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_new_ip:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Gets the new WAN IP, %NULL unless the toggle succeeded.
  *
  * Returns: (nullable): the new WAN IP, %NULL unless the toggle succeeded
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_new_ip (PkToggleResult *self)
@@ -163,11 +186,16 @@ pk_toggle_result_get_new_ip (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_method:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells what brought the new IP (for the modem step the rotation method:
+ * `data`, `netmode`, `reboot`), or the last thing tried; %NULL if no step ran.
  *
  * Returns: (nullable): what brought the new IP (for the modem step the
  *   rotation method: `data`, `netmode`, `reboot`), or the last thing
  *   tried; %NULL if no step ran
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_method (PkToggleResult *self)
@@ -178,9 +206,13 @@ pk_toggle_result_get_method (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_duration_ms:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells how long the toggle took, in milliseconds.
  *
  * Returns: how long the toggle took, in milliseconds
+ *
+ * Since: 0.1
  */
 guint64
 pk_toggle_result_get_duration_ms (PkToggleResult *self)
@@ -191,9 +223,13 @@ pk_toggle_result_get_duration_ms (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_finished_at:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells when the toggle ended, in microseconds since the epoch.
  *
  * Returns: when the toggle ended, in microseconds since the epoch
+ *
+ * Since: 0.1
  */
 gint64
 pk_toggle_result_get_finished_at (PkToggleResult *self)
@@ -204,9 +240,13 @@ pk_toggle_result_get_finished_at (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_attempts:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells how many rotation methods were tried.
  *
  * Returns: how many rotation methods were tried
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_result_get_attempts (PkToggleResult *self)
@@ -217,9 +257,13 @@ pk_toggle_result_get_attempts (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_escalated:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells whether the first method was not enough.
  *
  * Returns: %TRUE if the first method was not enough
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_result_get_escalated (PkToggleResult *self)
@@ -230,9 +274,13 @@ pk_toggle_result_get_escalated (PkToggleResult *self)
 
 /**
  * pk_toggle_result_get_n_steps:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
+ *
+ * Tells how many steps the toggle went through, the diagnosis included.
  *
  * Returns: how many steps the toggle went through, the diagnosis included
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_result_get_n_steps (PkToggleResult *self)
@@ -252,10 +300,14 @@ result_get_step (PkToggleResult *self,
 
 /**
  * pk_toggle_result_get_step_name:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  * @index: the step, from 0
  *
+ * Gets the name of step @index: `diagnose`, `modem`, `verify`, ...
+ *
  * Returns: the step's name: `diagnose`, `modem`, `verify`, ...
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_step_name (PkToggleResult *self,
@@ -267,10 +319,14 @@ pk_toggle_result_get_step_name (PkToggleResult *self,
 
 /**
  * pk_toggle_result_get_step_outcome:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  * @index: the step, from 0
  *
+ * Gets the name of a value: `ok`, `changed`, `unchanged` or `failed`.
+ *
  * Returns: `ok`, `changed`, `unchanged` or `failed`
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_step_outcome (PkToggleResult *self,
@@ -282,10 +338,14 @@ pk_toggle_result_get_step_outcome (PkToggleResult *self,
 
 /**
  * pk_toggle_result_get_step_detail:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  * @index: the step, from 0
  *
+ * Gets a one-line account of the step.
+ *
  * Returns: (nullable): a one-line account of the step
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_result_get_step_detail (PkToggleResult *self,
@@ -297,7 +357,7 @@ pk_toggle_result_get_step_detail (PkToggleResult *self,
 
 /**
  * pk_toggle_result_to_json:
- * @self: a #PkToggleResult
+ * @self: a [class@ToggleResult]
  *
  * Describes the result as a JSON object: `dongle`, `success`, `old_ip`,
  * `new_ip`, `method`, `duration_ms`, `attempts`, `escalated`,
@@ -307,6 +367,8 @@ pk_toggle_result_get_step_detail (PkToggleResult *self,
  *
  * Returns: (transfer full) (nullable): the JSON text, or %NULL when the
  *   library was built without json-glib
+ *
+ * Since: 0.1
  */
 char *
 pk_toggle_result_to_json (PkToggleResult *self)

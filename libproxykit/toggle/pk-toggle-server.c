@@ -31,6 +31,8 @@
  * if (!pk_toggle_server_listen (server, "0.0.0.0:80", &error))
  *   g_printerr ("%s\n", error->message);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -123,7 +125,9 @@ pk_toggle_server_init (PkToggleServer *self)
  *
  * Creates a server with no dongles.
  *
- * Returns: (transfer full): a new #PkToggleServer
+ * Returns: (transfer full): a new [class@ToggleServer]
+ *
+ * Since: 0.1
  */
 PkToggleServer *
 pk_toggle_server_new (void)
@@ -142,7 +146,7 @@ compare_ids (gconstpointer a,
 
 /**
  * pk_toggle_server_add_dongle:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  * @toggle: the dongle's toggle; its id is the N of `/toggle/N`
  * @api_url: (nullable): the modem API address, shown in `/status`
  * @egress_ip: (nullable): the host's address on the dongle's subnet
@@ -152,6 +156,8 @@ compare_ids (gconstpointer a,
  *
  * Adds a dongle, or replaces the one with the same number (keeping its
  * counters).
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_server_add_dongle (PkToggleServer *self,
@@ -189,12 +195,14 @@ pk_toggle_server_add_dongle (PkToggleServer *self,
 
 /**
  * pk_toggle_server_remove_dongle:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  * @id: a dongle number
  *
  * Stops serving dongle @id; a toggle of it that runs goes on to its end.
  *
  * Returns: %TRUE if the dongle was served
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_server_remove_dongle (PkToggleServer *self,
@@ -215,10 +223,14 @@ pk_toggle_server_remove_dongle (PkToggleServer *self,
 
 /**
  * pk_toggle_server_get_toggle:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  * @id: a dongle number
  *
+ * Gets the toggle of dongle @id, or %NULL.
+ *
  * Returns: (transfer none) (nullable): the toggle of dongle @id, or %NULL
+ *
+ * Since: 0.1
  */
 PkToggle *
 pk_toggle_server_get_toggle (PkToggleServer *self,
@@ -234,10 +246,12 @@ pk_toggle_server_get_toggle (PkToggleServer *self,
 
 /**
  * pk_toggle_server_set_default_method:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  * @method: the method of `/toggle/N` without a `method` query
  *
  * Sets the rotation method used when the request names none.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_server_set_default_method (PkToggleServer   *self,
@@ -763,15 +777,17 @@ server_cb (SoupServer        *server,
 
 /**
  * pk_toggle_server_listen:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  * @address: `ADDRESS:PORT` to listen on, e.g. `0.0.0.0:80` or
  *   `127.0.0.1:0` (0 picks a free port, see [method@ToggleServer.get_port])
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Starts serving on the thread-default main context.
  *
  * Returns: %TRUE, or %FALSE with @error set when @address is malformed
  *   (%PK_ERROR_INVALID_ARGUMENT) or cannot be listened on (GIO's error)
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_server_listen (PkToggleServer  *self,
@@ -788,9 +804,13 @@ pk_toggle_server_listen (PkToggleServer  *self,
 
 /**
  * pk_toggle_server_get_port:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
+ *
+ * Gets the port listened on, 0 before [method@ToggleServer.listen].
  *
  * Returns: the port listened on, 0 before [method@ToggleServer.listen]
+ *
+ * Since: 0.1
  */
 guint16
 pk_toggle_server_get_port (PkToggleServer *self)
@@ -802,9 +822,11 @@ pk_toggle_server_get_port (PkToggleServer *self)
 
 /**
  * pk_toggle_server_stop:
- * @self: a #PkToggleServer
+ * @self: a [class@ToggleServer]
  *
  * Stops listening. Toggles that run go on to their end.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_server_stop (PkToggleServer *self)

@@ -37,7 +37,9 @@ G_DEFINE_BOXED_TYPE (PkToggleStepOutcome, pk_toggle_step_outcome,
  * @escalated: whether the step had to go past its first method
  * @detail: (nullable): a one-line account of what the step did
  *
- * Returns: (transfer full): a new #PkToggleStepOutcome
+ * Creates what a step reports.
+ *
+ * Returns: (transfer full): a new [struct@ToggleStepOutcome]
  *
  * Since: 0.2
  */
@@ -58,7 +60,9 @@ pk_toggle_step_outcome_new (const char *method,
 
 /**
  * pk_toggle_step_outcome_copy:
- * @self: a #PkToggleStepOutcome
+ * @self: a [struct@ToggleStepOutcome]
+ *
+ * Copies an outcome.
  *
  * Returns: (transfer full): a copy of @self
  *
@@ -74,7 +78,7 @@ pk_toggle_step_outcome_copy (const PkToggleStepOutcome *self)
 
 /**
  * pk_toggle_step_outcome_free:
- * @self: (nullable): a #PkToggleStepOutcome
+ * @self: (nullable): a [struct@ToggleStepOutcome]
  *
  * Frees @self.
  *
@@ -92,7 +96,9 @@ pk_toggle_step_outcome_free (PkToggleStepOutcome *self)
 
 /**
  * pk_toggle_step_outcome_get_method:
- * @self: a #PkToggleStepOutcome
+ * @self: a [struct@ToggleStepOutcome]
+ *
+ * Gets the rotation method the step used.
  *
  * Returns: (nullable): the method the step used, %NULL if it named none
  *
@@ -107,7 +113,9 @@ pk_toggle_step_outcome_get_method (const PkToggleStepOutcome *self)
 
 /**
  * pk_toggle_step_outcome_get_attempts:
- * @self: a #PkToggleStepOutcome
+ * @self: a [struct@ToggleStepOutcome]
+ *
+ * Gets how many attempts the step made.
  *
  * Returns: how many attempts the step made
  *
@@ -122,7 +130,9 @@ pk_toggle_step_outcome_get_attempts (const PkToggleStepOutcome *self)
 
 /**
  * pk_toggle_step_outcome_get_escalated:
- * @self: a #PkToggleStepOutcome
+ * @self: a [struct@ToggleStepOutcome]
+ *
+ * Tells whether the step escalated past its first method.
  *
  * Returns: whether the step went past its first method
  *
@@ -137,7 +147,9 @@ pk_toggle_step_outcome_get_escalated (const PkToggleStepOutcome *self)
 
 /**
  * pk_toggle_step_outcome_get_detail:
- * @self: a #PkToggleStepOutcome
+ * @self: a [struct@ToggleStepOutcome]
+ *
+ * Gets the one-line account of what the step did.
  *
  * Returns: (nullable): a one-line account of what the step did
  *

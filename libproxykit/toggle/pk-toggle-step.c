@@ -27,6 +27,8 @@
  *   g_object_unref (task);
  * }
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -42,9 +44,13 @@ pk_toggle_step_default_init (PkToggleStepInterface *iface)
 
 /**
  * pk_toggle_step_get_name:
- * @self: a #PkToggleStep
+ * @self: a [iface@ToggleStep]
+ *
+ * Gets the step's short name, e.g. `modem`.
  *
  * Returns: the step's short name, e.g. `modem`
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_step_get_name (PkToggleStep *self)
@@ -56,13 +62,15 @@ pk_toggle_step_get_name (PkToggleStep *self)
 
 /**
  * pk_toggle_step_run_async:
- * @self: a #PkToggleStep
+ * @self: a [iface@ToggleStep]
  * @toggle: the toggle that runs the step
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when the step is done
  * @user_data: data for @callback
  *
  * Runs the step on the dongle of @toggle.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_step_run_async (PkToggleStep        *self,
@@ -79,18 +87,18 @@ pk_toggle_step_run_async (PkToggleStep        *self,
 
 /**
  * pk_toggle_step_run_finish:
- * @self: a #PkToggleStep
- * @result: the #GAsyncResult
+ * @self: a [iface@ToggleStep]
+ * @result: the `GAsyncResult`
  * @out_outcome: (out) (optional) (transfer full) (nullable): what the
  *   step did (the method, attempts, a one-line detail), also when it
  *   failed; %NULL when the step has nothing to say
- * @error: return location for a #GError
+ * @error: return location for a `GError`
  *
  * Finishes [method@ToggleStep.run_async].
  *
  * Returns: %TRUE if the step did its work, %FALSE with @error set otherwise
  *
- * Since: 0.2
+ * Since: 0.1
  */
 gboolean
 pk_toggle_step_run_finish (PkToggleStep          *self,

@@ -37,6 +37,8 @@
  * pk_toggle_add_step (toggle, PK_TOGGLE_STEP (step));
  * pk_toggle_run_async (toggle, PK_ROTATION_METHOD_DATA, FALSE, NULL, on_toggled, NULL);
  * ```
+ *
+ * Since: 0.1
  */
 
 #include "config.h"
@@ -188,6 +190,8 @@ pk_toggle_class_init (PkToggleClass *klass)
    * PkToggle:id:
    *
    * The dongle's number (its subnet, 11 for 192.168.11.x).
+   *
+   * Since: 0.1
    */
   properties[PROP_ID] =
     g_param_spec_uint ("id", NULL, NULL, 0, G_MAXUINT, 0,
@@ -197,6 +201,8 @@ pk_toggle_class_init (PkToggleClass *klass)
    * PkToggle:modem:
    *
    * The dongle's modem.
+   *
+   * Since: 0.1
    */
   properties[PROP_MODEM] =
     g_param_spec_object ("modem", NULL, NULL, PK_TYPE_MODEM,
@@ -206,6 +212,8 @@ pk_toggle_class_init (PkToggleClass *klass)
    * PkToggle:limiter:
    *
    * The limit on toggles at once this toggle shares with others.
+   *
+   * Since: 0.1
    */
   properties[PROP_LIMITER] =
     g_param_spec_object ("limiter", NULL, NULL, PK_TYPE_TOGGLE_LIMITER,
@@ -216,6 +224,8 @@ pk_toggle_class_init (PkToggleClass *klass)
    *
    * The pause after a toggle before the next one may start, in
    * milliseconds.
+   *
+   * Since: 0.1
    */
   properties[PROP_COOLDOWN] =
     g_param_spec_uint ("cooldown", NULL, NULL, 0, G_MAXUINT, PK_TOGGLE_DEFAULT_COOLDOWN_MS,
@@ -241,7 +251,9 @@ pk_toggle_init (PkToggle *self)
  *
  * Creates a toggle with no steps; add them with [method@Toggle.add_step].
  *
- * Returns: (transfer full): a new #PkToggle
+ * Returns: (transfer full): a new [class@Toggle]
+ *
+ * Since: 0.1
  */
 PkToggle *
 pk_toggle_new (guint            id,
@@ -256,9 +268,13 @@ pk_toggle_new (guint            id,
 
 /**
  * pk_toggle_get_id:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
+ *
+ * Gets the dongle's number.
  *
  * Returns: the dongle's number
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_get_id (PkToggle *self)
@@ -269,9 +285,13 @@ pk_toggle_get_id (PkToggle *self)
 
 /**
  * pk_toggle_get_modem:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
+ *
+ * Gets the dongle's modem.
  *
  * Returns: (transfer none): the dongle's modem
+ *
+ * Since: 0.1
  */
 PkModem *
 pk_toggle_get_modem (PkToggle *self)
@@ -282,9 +302,13 @@ pk_toggle_get_modem (PkToggle *self)
 
 /**
  * pk_toggle_get_limiter:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
+ *
+ * Gets the shared limiter.
  *
  * Returns: (transfer none): the shared limiter
+ *
+ * Since: 0.1
  */
 PkToggleLimiter *
 pk_toggle_get_limiter (PkToggle *self)
@@ -295,10 +319,12 @@ pk_toggle_get_limiter (PkToggle *self)
 
 /**
  * pk_toggle_add_step:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  * @step: a step, run after those added before
  *
  * Appends a step.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_add_step (PkToggle     *self,
@@ -313,9 +339,13 @@ pk_toggle_add_step (PkToggle     *self,
 
 /**
  * pk_toggle_get_n_steps:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
+ *
+ * Tells how many steps the toggle has.
  *
  * Returns: how many steps the toggle has
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_get_n_steps (PkToggle *self)
@@ -326,9 +356,13 @@ pk_toggle_get_n_steps (PkToggle *self)
 
 /**
  * pk_toggle_get_cooldown:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
+ *
+ * Gets the cooldown in milliseconds.
  *
  * Returns: the cooldown in milliseconds
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_get_cooldown (PkToggle *self)
@@ -339,10 +373,12 @@ pk_toggle_get_cooldown (PkToggle *self)
 
 /**
  * pk_toggle_set_cooldown:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  * @cooldown_ms: the pause after a toggle, in milliseconds
  *
  * Sets the pause after a toggle before the next one may start.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_set_cooldown (PkToggle *self,
@@ -358,9 +394,13 @@ pk_toggle_set_cooldown (PkToggle *self,
 
 /**
  * pk_toggle_get_state_dir:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
+ *
+ * Gets the state directory, or %NULL.
  *
  * Returns: (nullable): the state directory, or %NULL
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_get_state_dir (PkToggle *self)
@@ -371,12 +411,14 @@ pk_toggle_get_state_dir (PkToggle *self)
 
 /**
  * pk_toggle_set_state_dir:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  * @state_dir: (nullable): a directory for the lock and cooldown files, or
  *   %NULL to keep them in this process only
  *
  * Shares the per-dongle lock and cooldown with other processes through
  * files in @state_dir (created if missing).
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_set_state_dir (PkToggle   *self,
@@ -483,9 +525,13 @@ shared_unlock (PkToggle *self)
 
 /**
  * pk_toggle_is_running:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
+ *
+ * Tells whether a toggle runs on this dongle.
  *
  * Returns: %TRUE while a toggle runs on this dongle
+ *
+ * Since: 0.1
  */
 gboolean
 pk_toggle_is_running (PkToggle *self)
@@ -496,10 +542,15 @@ pk_toggle_is_running (PkToggle *self)
 
 /**
  * pk_toggle_get_cooldown_remaining:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
+ *
+ * Tells how long until the next toggle may start, in milliseconds (0 when it
+ * may start now).
  *
  * Returns: how long until the next toggle may start, in milliseconds
  *   (0 when it may start now)
+ *
+ * Since: 0.1
  */
 guint
 pk_toggle_get_cooldown_remaining (PkToggle *self)
@@ -521,9 +572,13 @@ pk_toggle_get_cooldown_remaining (PkToggle *self)
 
 /**
  * pk_toggle_get_last_result:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
+ *
+ * Gets the result of the last run, or %NULL.
  *
  * Returns: (transfer none) (nullable): the result of the last run, or %NULL
+ *
+ * Since: 0.1
  */
 PkToggleResult *
 pk_toggle_get_last_result (PkToggle *self)
@@ -534,11 +589,13 @@ pk_toggle_get_last_result (PkToggle *self)
 
 /**
  * pk_toggle_get_old_ip:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  *
  * For steps: the WAN IP the diagnosis found.
  *
  * Returns: (nullable): the IP before the run, %NULL if unknown
+ *
+ * Since: 0.1
  */
 const char *
 pk_toggle_get_old_ip (PkToggle *self)
@@ -549,11 +606,13 @@ pk_toggle_get_old_ip (PkToggle *self)
 
 /**
  * pk_toggle_get_method:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  *
  * For steps: the rotation method the run was asked for.
  *
  * Returns: the method
+ *
+ * Since: 0.1
  */
 PkRotationMethod
 pk_toggle_get_method (PkToggle *self)
@@ -762,17 +821,19 @@ on_diagnosed (GObject      *source,
 
 /**
  * pk_toggle_run_async:
- * @self: a #PkToggle
+ * @self: a [class@Toggle]
  * @method: the rotation method to try first
  * @recovery: %TRUE to ignore the limit on toggles at once (to bring back
  *   a dongle that is down)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when the toggle ends or is refused
  * @user_data: data for @callback
  *
  * Runs the toggle: diagnosis, then the steps until the IP changes, each
  * verified with the modem. It is refused at once while this dongle runs
  * a toggle, cools down, or the limiter is full.
+ *
+ * Since: 0.1
  */
 void
 pk_toggle_run_async (PkToggle            *self,
@@ -853,9 +914,9 @@ pk_toggle_run_async (PkToggle            *self,
 
 /**
  * pk_toggle_run_finish:
- * @self: a #PkToggle
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @self: a [class@Toggle]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
  *
  * Finishes [method@Toggle.run_async].
  *
@@ -867,6 +928,8 @@ pk_toggle_run_async (PkToggle            *self,
  * many toggles at once).
  *
  * Returns: (transfer full) (nullable): the result, or %NULL with @error set
+ *
+ * Since: 0.1
  */
 PkToggleResult *
 pk_toggle_run_finish (PkToggle      *self,

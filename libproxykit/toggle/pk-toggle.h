@@ -22,6 +22,8 @@ G_BEGIN_DECLS
  * PK_TOGGLE_DEFAULT_COOLDOWN_MS:
  *
  * The default pause a dongle gets after a toggle before the next one.
+ *
+ * Since: 0.1
  */
 #define PK_TOGGLE_DEFAULT_COOLDOWN_MS 15000
 
@@ -29,6 +31,8 @@ G_BEGIN_DECLS
  * PK_TOGGLE_DEFAULT_MAX_CONCURRENT:
  *
  * The default number of toggles that may run at once on one host.
+ *
+ * Since: 0.1
  */
 #define PK_TOGGLE_DEFAULT_MAX_CONCURRENT 3
 

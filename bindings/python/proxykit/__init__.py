@@ -9,7 +9,8 @@ that loop in a thread of its own, and the calls here block (each with a
 ``timeout``) until the C side is done. Errors are :class:`Error`
 subclasses carrying the GError's ``domain``, ``code`` and ``message``.
 """
-from ._ffi import ffi as _ffi, lib as _lib, MODE as _MODE
+from ._ffi import ffi as _ffi, lib as _lib
+from . import _log  # noqa: F401  (the library's messages into logging)
 from .errors import (  # noqa: F401
     Error, Failed, InvalidArgument, ConfigError, ProtocolError, AuthFailed,
     NotAllowed, NotSupported, EgressError, ResolveError, Busy, Cooldown,
@@ -20,27 +21,40 @@ from .errors import (  # noqa: F401
 )
 from .egress import Egress  # noqa: F401
 from .config import Config  # noqa: F401
-from .socks import SocksServer  # noqa: F401
+from .socks import SocksServer, SocksStats  # noqa: F401
 from .health import Hysteresis, Probe, ProbeResult, Watchdog, startup_check, startup_check_settings  # noqa: F401
 from .relay import Relay, Bridge, BridgeResult  # noqa: F401
 from .metrics import MetricsSampler, MetricsServer, parse_time  # noqa: F401
 from .modem import Modem, HilinkModem, ModemStatus, ModemTraffic, NETWORK_MODES  # noqa: F401
+from .modem import RotationAttempt, RotationResult  # noqa: F401
 from .modem import Toggle, ToggleLimiter, ToggleServer  # noqa: F401
 from .history import MetricsAlerts, MetricsRecorder, analyze, read_history  # noqa: F401
 from .state import NodeState, StateStore  # noqa: F401
 from .tunnel import Tunnel  # noqa: F401
 
-__version__: str = _ffi.string(_lib.PK_VERSION_S).decode()
-#: ``"api"`` (the compiled extension) or ``"abi"`` (the fallback without a compiler).
-binding_mode: str = _MODE
-version_info = (_lib.PK_MAJOR_VERSION, _lib.PK_MINOR_VERSION, _lib.PK_MICRO_VERSION)
+
+
+def get_version() -> str:
+    """The version of the libproxykit that is loaded (``pk_get_version()``),
+    which may be newer than the headers the bindings were built against."""
+    return _ffi.string(_lib.pk_get_version()).decode()
+
+
+#: The version of the loaded libproxykit, ``"MAJOR.MINOR.MICRO"``.
+__version__: str = get_version()
+#: The same as a tuple of ints.
+version_info = (_lib.pk_get_major_version(), _lib.pk_get_minor_version(),
+                _lib.pk_get_micro_version())
+#: The version of the headers the extension was compiled against.
+compiled_version: str = _ffi.string(_lib.PK_VERSION_S).decode()
 
 __all__ = [
-    '__version__', 'version_info',
-    'Egress', 'Config', 'SocksServer',
+    '__version__', 'version_info', 'compiled_version', 'get_version',
+    'Egress', 'Config', 'SocksServer', 'SocksStats',
     'Probe', 'ProbeResult', 'Watchdog', 'Hysteresis', 'startup_check', 'startup_check_settings',
     'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler', 'MetricsServer', 'parse_time',
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
+    'RotationResult', 'RotationAttempt',
     'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel',
     'MetricsRecorder', 'MetricsAlerts', 'read_history', 'analyze',
     'Error', 'Failed', 'InvalidArgument', 'ConfigError', 'ProtocolError', 'AuthFailed',

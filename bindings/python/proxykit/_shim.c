@@ -207,49 +207,80 @@ pk_py_signal_disconnect (gpointer      instance,
     g_signal_handler_disconnect (instance, handler_id);
 }
 
-#if defined(PK_PY_HAVE_HILINK) && !PK_PY_HAVE_HILINK
-/* libproxykit was built without libsoup, so it has no PkHilinkModem (and
- * does not install its header): HilinkModem() raises NOT_SUPPORTED, and
- * no instance can reach the rest. */
-typedef struct _PkHilinkModem PkHilinkModem;
-#define PK_HILINK_DEFAULT_TIMEOUT_MS 10000
-PkHilinkModem *
-pk_hilink_modem_new (const char  *base_url,
-                     PkEgress    *egress,
-                     GError     **error)
+/* --- logging: libproxykit's messages into Python's logging ---
+ *
+ * A GLib log writer (there is one per process) that hands messages of the
+ * "proxykit" domain to Python (_pk_py_log_cb) and leaves every other
+ * domain to GLib's default writer. Debug messages cross only while Python
+ * says its "proxykit" logger wants them, or GLib's G_MESSAGES_DEBUG does;
+ * that keeps a quiet library from calling into Python on every debug line. */
+static gint pk_py_log_enabled;
+static gint pk_py_log_debug;
+
+static void _pk_py_log_cb (int level, const char *domain, const char *message);
+
+static GLogWriterOutput
+pk_py_log_writer (GLogLevelFlags   log_level,
+                  const GLogField *fields,
+                  gsize            n_fields,
+                  gpointer         user_data)
 {
-  g_set_error_literal (error, PK_ERROR, PK_ERROR_NOT_SUPPORTED,
-                       "libproxykit was built without libsoup-3.0: no HiLink support");
-  return NULL;
+  const char *domain = NULL;
+  const char *message = NULL;
+  g_autofree char *message_copy = NULL;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0 && fields[i].length < 0)
+        domain = fields[i].value;
+      else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
+        {
+          if (fields[i].length < 0)
+            message = fields[i].value;
+          else
+            message = message_copy = g_strndup (fields[i].value, fields[i].length);
+        }
+    }
+
+  if (!g_atomic_int_get (&pk_py_log_enabled) || g_strcmp0 (domain, "proxykit") != 0)
+    return g_log_writer_default (log_level, fields, n_fields, user_data);
+  if ((log_level & G_LOG_LEVEL_DEBUG) && !g_atomic_int_get (&pk_py_log_debug) &&
+      g_log_writer_default_would_drop (log_level, domain))
+    return G_LOG_WRITER_HANDLED;
+
+  _pk_py_log_cb (log_level & G_LOG_LEVEL_MASK, domain, message != NULL ? message : "");
+  return G_LOG_WRITER_HANDLED;
 }
 
-const char *pk_hilink_modem_get_base_url (PkHilinkModem *self) { return NULL; }
-PkEgress *pk_hilink_modem_get_egress (PkHilinkModem *self) { return NULL; }
-void pk_hilink_modem_set_credentials (PkHilinkModem *self, const char *username, const char *password) { }
-const char *pk_hilink_modem_get_username (PkHilinkModem *self) { return NULL; }
-guint pk_hilink_modem_get_timeout (PkHilinkModem *self) { return 0; }
-void pk_hilink_modem_set_timeout (PkHilinkModem *self, guint timeout_ms) { }
-guint pk_hilink_error_get_code (const GError *error) { return 0; }
-#endif
-
-#if defined(PK_PY_HAVE_TOGGLE_SERVER) && !PK_PY_HAVE_TOGGLE_SERVER
-/* Without libsoup there is no PkToggleServer (nor its header):
- * ToggleServer.listen() raises NOT_SUPPORTED. */
-typedef struct _PkToggleServer PkToggleServer;
-PkToggleServer *pk_toggle_server_new (void) { return NULL; }
-void pk_toggle_server_add_dongle (PkToggleServer *self, PkToggle *toggle, const char *api_url,
-                                  const char *egress_ip, const char *socks_host,
-                                  guint16 socks_port) { }
-void pk_toggle_server_set_default_method (PkToggleServer *self, PkRotationMethod method) { }
-gboolean
-pk_toggle_server_listen (PkToggleServer  *self,
-                         const char      *address,
-                         GError         **error)
+/* Installs the writer (once; GLib allows one per process). */
+static void
+pk_py_log_install (void)
 {
-  g_set_error_literal (error, PK_ERROR, PK_ERROR_NOT_SUPPORTED,
-                       "libproxykit was built without libsoup-3.0 or json-glib: no toggle server");
-  return FALSE;
+  static gsize installed;
+
+  if (g_once_init_enter (&installed))
+    {
+      g_log_set_writer_func (pk_py_log_writer, NULL, NULL);
+      g_once_init_leave (&installed, 1);
+    }
 }
-guint16 pk_toggle_server_get_port (PkToggleServer *self) { return 0; }
-void pk_toggle_server_stop (PkToggleServer *self) { }
-#endif
+
+static void
+pk_py_log_set_enabled (gboolean enabled)
+{
+  g_atomic_int_set (&pk_py_log_enabled, enabled);
+}
+
+static void
+pk_py_log_set_debug (gboolean debug)
+{
+  g_atomic_int_set (&pk_py_log_debug, debug);
+}
+
+/* For tests: a message from the library's own domain. */
+static void
+pk_py_log_emit (int         level,
+                const char *message)
+{
+  g_log_structured ("proxykit", level, "MESSAGE", "%s", message);
+}

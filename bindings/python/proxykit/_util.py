@@ -1,10 +1,25 @@
 """Small conversions shared by the wrappers."""
 from __future__ import annotations
 
+import dataclasses
 import threading
-from typing import Iterable, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 from ._ffi import ffi, lib
+
+
+def has_function(name: str) -> bool:
+    """Whether libproxykit has ``name``: the declarations come from its
+    headers, less what the library was built without (HiLink and the toggle
+    server need libsoup)."""
+    return hasattr(lib, name)
+
+
+def not_built(feature: str, needs: str):
+    """The error for a class whose C side the library was built without."""
+    from . import errors
+    return errors.NotSupported(f'libproxykit was built without {needs}: no {feature}',
+                               errors.PK_ERROR_DOMAIN, lib.PK_ERROR_NOT_SUPPORTED)
 
 
 def b(s: Optional[str]):
@@ -85,3 +100,45 @@ class Service:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class Record:
+    """What the typed results share (frozen dataclasses): attributes are
+    the API, and the dict access of earlier versions still works
+    (``result["new_ip"]``, ``"new_ip" in result``, ``dict(result)``)."""
+
+    def as_dict(self) -> Dict[str, Any]:
+        """The fields as a plain dict (nested results too)."""
+        return {k: _plain(self[k]) for k in self.keys()}
+
+    def keys(self) -> List[str]:
+        """The field names (the keys of the dict access)."""
+        return [f.name for f in dataclasses.fields(self)]
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``self[key]``, or ``default`` for a key that is not a field."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Record):
+        return value.as_dict()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

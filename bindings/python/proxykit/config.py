@@ -85,9 +85,11 @@ class Config:
         return _strv_to_list(lib.pk_config_list_sections(self._ptr, _b(kind)))
 
     def has_section(self, section: str) -> bool:
+        """Whether the configuration has the section ``section`` (``"socks:11"``)."""
         return bool(lib.pk_config_has_section(self._ptr, section.encode()))
 
     def has_key(self, section: str, key: str) -> bool:
+        """Whether ``key`` is set in ``section``."""
         return bool(lib.pk_config_has_key(self._ptr, section.encode(), key.encode()))
 
     def describe(self, section: str, key: str) -> str:

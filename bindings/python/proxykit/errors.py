@@ -173,6 +173,7 @@ class NotFound(GioError, FileNotFoundError):
 # For an error made in Python from a message alone (make_error()): the
 # HiLink code in its text. Errors from C carry theirs with them
 # (pk_hilink_error_get_code()), whatever context is in front.
+_HAVE_HILINK = hasattr(lib, 'pk_hilink_error_get_code')
 _HUAWEI_CODE = re.compile(r'\bHiLink error (\d+):')
 
 
@@ -233,7 +234,7 @@ def take_gerror(gerror) -> Error:
     domain = ffi.string(lib.g_quark_to_string(gerror.domain)).decode()
     message = ffi.string(gerror.message).decode('utf-8', 'replace') if gerror.message else ''
     code = gerror.code
-    huawei_code = lib.pk_hilink_error_get_code(gerror)
+    huawei_code = lib.pk_hilink_error_get_code(gerror) if _HAVE_HILINK else 0
     lib.g_error_free(gerror)
     err = make_error(domain, code, message)
     err.huawei_code = huawei_code or None

@@ -85,6 +85,7 @@ class Probe:
 
     @property
     def description(self) -> str:
+        """What the probe checks, as log lines name it (``tcp 127.0.0.1:80``)."""
         return string(lib.pk_probe_get_description(self._ptr))
 
     @property
@@ -244,11 +245,13 @@ class Watchdog:
         return conn
 
     def add_probe(self, probe: Probe) -> None:
+        """Adds a probe; a check passes when every probe passes."""
         self._probes.append(probe)
         _loop.run(lambda: lib.pk_watchdog_add_probe(self._ptr, probe._ptr))
 
     @property
     def name(self) -> str:
+        """The name given at construction (in log lines and events)."""
         return string(lib.pk_watchdog_get_name(self._ptr))
 
     @property
@@ -258,10 +261,12 @@ class Watchdog:
 
     @property
     def running(self) -> bool:
+        """Whether it checks on its own schedule (between :meth:`start` and :meth:`stop`)."""
         return bool(_loop.run(lambda: lib.pk_watchdog_is_running(self._ptr)))
 
     @property
     def consecutive_failures(self) -> int:
+        """Failed checks in a row, up to now."""
         return _loop.run(lambda: lib.pk_watchdog_get_consecutive_failures(self._ptr))
 
     @property
@@ -271,6 +276,7 @@ class Watchdog:
 
     @property
     def last_reason(self) -> Optional[str]:
+        """Why the last check failed (``None`` after a success)."""
         return _loop.run(lambda: string(lib.pk_watchdog_get_last_reason(self._ptr)))
 
     def start(self) -> 'Watchdog':
@@ -279,6 +285,7 @@ class Watchdog:
         return self
 
     def stop(self) -> None:
+        """Stops the schedule; a check under way is cancelled. :meth:`check` still works."""
         _loop.run(lambda: lib.pk_watchdog_stop(self._ptr))
 
     def check(self, timeout: Optional[float] = 120.0) -> str:
@@ -339,13 +346,18 @@ class Hysteresis:
 
     @property
     def health(self) -> str:
+        """``"unknown"``, ``"up"``, ``"failing"``, ``"down"`` or ``"recovering"``."""
         return health_name(lib.pk_hysteresis_get_health(self._ptr))
 
     @property
     def confirming(self) -> bool:
+        """Whether a change of health is being confirmed (between the first result and
+        ``fall``/``rise``)."""
         return bool(lib.pk_hysteresis_is_confirming(self._ptr))
 
     def counters(self) -> dict:
+        """Consecutive failures and successes, total failures and recoveries, and checks
+        fed, as a dict."""
         return {'consecutive_failures': lib.pk_hysteresis_get_consecutive_failures(self._ptr),
                 'consecutive_successes': lib.pk_hysteresis_get_consecutive_successes(self._ptr),
                 'total_failures': lib.pk_hysteresis_get_total_failures(self._ptr),

@@ -2,10 +2,11 @@
 history on disk, alert rules and failure analysis."""
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import time
-from typing import List, Optional
+from typing import List, Optional, Union
 
 from . import _loop, errors
 from ._ffi import ffi, lib
@@ -22,8 +23,24 @@ def _node(value):
     return errors.call(lib.json_from_string, json.dumps(value).encode())
 
 
-def _us(t: Optional[float]) -> int:
-    return int((time.time() if t is None else t) * 1e6)
+#: A point in time: seconds since the epoch, or a :class:`datetime.datetime`
+#: (a naive one is local time, as :meth:`datetime.datetime.timestamp` has it).
+When = Union[float, int, datetime.datetime]
+
+
+def _us(t: Optional[When]) -> int:
+    """Microseconds since the epoch of ``t`` (``None``: now)."""
+    if t is None:
+        return int(time.time() * 1e6)
+    if isinstance(t, datetime.datetime):
+        return int(t.timestamp() * 1e6)
+    if isinstance(t, (int, float)) and not isinstance(t, bool):
+        return int(t * 1e6)
+    raise TypeError(f'a time must be seconds since the epoch or a datetime, not {type(t).__name__}')
+
+
+def _seconds(d: Union[float, int, datetime.timedelta]) -> float:
+    return d.total_seconds() if isinstance(d, datetime.timedelta) else float(d)
 
 
 class MetricsRecorder:
@@ -51,6 +68,7 @@ class MetricsRecorder:
 
     @property
     def directory(self) -> str:
+        """The history directory."""
         return ffi.string(lib.pk_metrics_recorder_get_directory(self._ptr)).decode()
 
     def append(self, sample: dict) -> None:
@@ -61,9 +79,9 @@ class MetricsRecorder:
         finally:
             lib.json_node_unref(node)
 
-    def expire(self, now: Optional[float] = None) -> None:
+    def expire(self, now: Optional[When] = None) -> None:
         """Removes what is past retention, as of ``now`` (seconds since
-        the epoch, default now)."""
+        the epoch or a datetime, default now)."""
         errors.call(lib.pk_metrics_recorder_expire, self._ptr, _us(now))
 
     @property
@@ -72,10 +90,11 @@ class MetricsRecorder:
         return lib.pk_metrics_recorder_get_raw_size(self._ptr)
 
 
-def read_history(directory: str | os.PathLike, since: float, until: Optional[float] = None,
+def read_history(directory: str | os.PathLike, since: When, until: Optional[When] = None,
                  resolution: str = 'raw') -> List[dict]:
     """Samples (``resolution="raw"``) or rollups (``"hour"``, ``"day"``)
-    from ``since`` to ``until`` (seconds since the epoch), oldest first."""
+    from ``since`` to ``until`` (default now), oldest first. Times are
+    seconds since the epoch or :class:`datetime.datetime` objects."""
     if resolution not in _RESOLUTIONS:
         raise errors.InvalidArgument(f"resolution {resolution!r}: expected raw, hour or day",
                                      errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
@@ -83,13 +102,14 @@ def read_history(directory: str | os.PathLike, since: float, until: Optional[flo
                                             _RESOLUTIONS[resolution], _us(since), _us(until)))
 
 
-def analyze(directory: str | os.PathLike, at: Optional[float] = None,
-            window: float = 1200.0) -> dict:
-    """The likely causes of a failure at ``at`` (seconds since the epoch),
-    from the history of the ``window`` seconds before it (``pk-metrics
-    analyze``). Raises :class:`Error` when there is no history then."""
+def analyze(directory: str | os.PathLike, at: Optional[When] = None,
+            window: Union[float, datetime.timedelta] = 1200.0) -> dict:
+    """The likely causes of a failure at ``at`` (seconds since the epoch or
+    a datetime; default now), from the history of the ``window`` seconds
+    (or :class:`datetime.timedelta`) before it (``pk-metrics analyze``).
+    Raises :class:`Error` when there is no history then."""
     return _json_node_to_python(errors.call(lib.pk_metrics_analyze, os.fsencode(directory),
-                                            _us(at), int(window * 1e6)))
+                                            _us(at), int(_seconds(window) * 1e6)))
 
 
 class MetricsAlerts:
@@ -108,9 +128,10 @@ class MetricsAlerts:
 
     @property
     def n_rules(self) -> int:
+        """How many ``[alert:NAME]`` rules were read."""
         return lib.pk_metrics_alerts_get_n_rules(self._ptr)
 
-    def evaluate(self, sample: Optional[dict], now: Optional[float] = None) -> List[dict]:
+    def evaluate(self, sample: Optional[dict], now: Optional[When] = None) -> List[dict]:
         """Feeds one sample (``None`` for a missed one) to every rule and
         returns the events it caused (``alert``, ``state``, ``value``...)."""
         node = _node(sample) if sample is not None else ffi.NULL

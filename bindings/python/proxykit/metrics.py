@@ -136,6 +136,7 @@ class MetricsServer(Service):
 
     @property
     def serving(self) -> bool:
+        """Whether it listens now."""
         return self._serving
 
     @property

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 from . import _loop, errors
 from ._ffi import ffi, lib
-from ._util import Service, b, ms, string, take_string as _util_take_string
+from ._util import Record, Service, has_function, not_built, b, ms, string, take_string as _util_take_string
 from .egress import Egress
 
 _STATES = {
@@ -41,6 +41,7 @@ class ModemStatus:
 
     @property
     def connected(self) -> bool:
+        """Whether the data connection is up."""
         return self.state == 'connected'
 
 
@@ -185,9 +186,10 @@ class Modem:
     def rotate(self, method: str = 'data', *, escalate: Optional[str] = None,
                settle: Optional[float] = None, poll_interval: Optional[float] = None,
                attempt_timeout: Optional[float] = None, unchanged_polls: Optional[int] = None,
-               timeout: Optional[float] = 600.0) -> Dict[str, object]:
-        """Gets a new WAN IP from the carrier (``PkRotation``) and returns
-        ``{'old_ip', 'new_ip', 'seconds', 'method', 'escalated', 'attempts'}``.
+               timeout: Optional[float] = 600.0) -> 'RotationResult':
+        """Gets a new WAN IP from the carrier (``PkRotation``) and returns a
+        :class:`RotationResult` (``old_ip``, ``new_ip``, ``seconds``,
+        ``method``, ``escalated``, ``attempts``).
 
         ``method`` is tried first: ``"data"`` (mobile data off, a pause,
         on), ``"netmode"`` (to 3G and back; ``"mode"`` works too) or
@@ -205,7 +207,8 @@ class Modem:
             TimedOut: it did not come back.
             ModemError, AuthFailed, Busy: the modem refused
                 (``.huawei_code`` says why).
-            The exception's ``.result`` holds the same dict as a success.
+            The exception's ``.result`` holds the same
+            :class:`RotationResult` as a success.
         """
         rot = _loop.wrap(lib.pk_rotation_new(self._modem(), rotation_method(method)))
         _tune(rot, lib.pk_rotation_set_escalation, lib.pk_rotation_set_timing,
@@ -272,23 +275,52 @@ def _tune(obj, set_escalation, set_timing, set_unchanged_polls, escalate, settle
         set_unchanged_polls(obj, unchanged_polls)
 
 
-def _rotation_result(rot) -> Dict[str, object]:
-    attempts = []
-    for i in range(lib.pk_rotation_get_n_attempts(rot)):
-        attempts.append({
-            'method': string(lib.pk_rotation_method_to_string(lib.pk_rotation_get_attempt_method(rot, i))),
-            'outcome': string(lib.pk_rotation_outcome_to_string(lib.pk_rotation_get_attempt_outcome(rot, i))),
-            'message': string(lib.pk_rotation_get_attempt_message(rot, i)),
-            'seconds': lib.pk_rotation_get_attempt_duration_ms(rot, i) / 1000.0,
-        })
-    return {
-        'old_ip': string(lib.pk_rotation_get_old_ip(rot)),
-        'new_ip': string(lib.pk_rotation_get_new_ip(rot)),
-        'seconds': lib.pk_rotation_get_duration_ms(rot) / 1000.0,
-        'method': string(lib.pk_rotation_method_to_string(lib.pk_rotation_get_final_method(rot))),
-        'escalated': bool(lib.pk_rotation_get_escalated(rot)),
-        'attempts': attempts,
-    }
+@dataclasses.dataclass(frozen=True)
+class RotationAttempt(Record):
+    """One method tried during a rotation: ``method`` (``"data"``,
+    ``"netmode"``, ``"reboot"``), its ``outcome`` (``"changed"``,
+    ``"unchanged"``, ``"timed-out"``, ``"failed"``), the library's
+    ``message`` about it, and how long it took in ``seconds``."""
+    method: str
+    outcome: str
+    message: Optional[str]
+    seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class RotationResult(Record):
+    """What :meth:`Modem.rotate` did: the WAN address before and after, how
+    long it took, the method that worked (or was tried last), whether it
+    had to escalate, and each attempt in order. ``result["new_ip"]`` works
+    as well as ``result.new_ip``."""
+    old_ip: Optional[str]
+    new_ip: Optional[str]
+    seconds: float
+    method: str
+    escalated: bool
+    attempts: Tuple[RotationAttempt, ...]
+
+    @property
+    def changed(self) -> bool:
+        """Whether the WAN address changed."""
+        return bool(self.new_ip) and self.new_ip != self.old_ip
+
+
+def _rotation_result(rot) -> RotationResult:
+    attempts = tuple(RotationAttempt(
+        method=string(lib.pk_rotation_method_to_string(lib.pk_rotation_get_attempt_method(rot, i))),
+        outcome=string(lib.pk_rotation_outcome_to_string(lib.pk_rotation_get_attempt_outcome(rot, i))),
+        message=string(lib.pk_rotation_get_attempt_message(rot, i)),
+        seconds=lib.pk_rotation_get_attempt_duration_ms(rot, i) / 1000.0,
+    ) for i in range(lib.pk_rotation_get_n_attempts(rot)))
+    return RotationResult(
+        old_ip=string(lib.pk_rotation_get_old_ip(rot)),
+        new_ip=string(lib.pk_rotation_get_new_ip(rot)),
+        seconds=lib.pk_rotation_get_duration_ms(rot) / 1000.0,
+        method=string(lib.pk_rotation_method_to_string(lib.pk_rotation_get_final_method(rot))),
+        escalated=bool(lib.pk_rotation_get_escalated(rot)),
+        attempts=attempts,
+    )
 
 
 class HilinkModem(Modem):
@@ -318,6 +350,8 @@ class HilinkModem(Modem):
         if egress is None and (egress_address or egress_interface):
             egress = Egress(address=egress_address, interface=egress_interface)
         self._egress = egress
+        if not has_function('pk_hilink_modem_new'):
+            raise not_built('HiLink support', 'libsoup-3.0')
         ptr = errors.call(lib.pk_hilink_modem_new, url.encode(),
                           egress._ptr if egress is not None else ffi.NULL)
         self._ptr = _loop.wrap(ptr)
@@ -329,15 +363,18 @@ class HilinkModem(Modem):
 
     @property
     def base_url(self) -> str:
+        """The web API's address (``http://192.168.8.1``)."""
         return string(lib.pk_hilink_modem_get_base_url(self._ptr))
 
     @property
     def egress(self) -> Optional[Egress]:
+        """The egress requests to the modem leave through (``None``: the default route)."""
         ptr = lib.pk_hilink_modem_get_egress(self._ptr)
         return Egress._from_ptr(ptr) if ptr != ffi.NULL else None
 
     @property
     def request_timeout(self) -> float:
+        """Seconds one request to the modem may take."""
         return lib.pk_hilink_modem_get_timeout(self._ptr) / 1000.0
 
     def __str__(self) -> str:
@@ -356,10 +393,12 @@ class ToggleLimiter:
 
     @property
     def max(self) -> int:
+        """How many toggles may run at once."""
         return lib.pk_toggle_limiter_get_max(self._ptr)
 
     @property
     def running(self) -> int:
+        """How many toggles run now."""
         return _loop.run(lambda: lib.pk_toggle_limiter_get_running(self._ptr))
 
 
@@ -400,10 +439,12 @@ class Toggle:
 
     @property
     def id(self) -> int:
+        """The dongle number (``11`` for the dongle on 192.168.11.x)."""
         return lib.pk_toggle_get_id(self._ptr)
 
     @property
     def running(self) -> bool:
+        """Whether a toggle of this dongle runs now."""
         return bool(_loop.run(lambda: lib.pk_toggle_is_running(self._ptr)))
 
     @property
@@ -468,8 +509,8 @@ class ToggleServer(Service):
         self._listen = listen
         self.serving = False
         self._toggles: list = []
-        ptr = lib.pk_toggle_server_new()
-        self._ptr = _loop.wrap(ptr) if ptr != ffi.NULL else ffi.NULL
+        self._ptr = (_loop.wrap(lib.pk_toggle_server_new())
+                     if has_function('pk_toggle_server_new') else ffi.NULL)
         for toggle, info in dongles:
             self.add_dongle(toggle, **info)
         if default_method is not None and self._ptr != ffi.NULL:
@@ -486,15 +527,23 @@ class ToggleServer(Service):
                 self._ptr, toggle._ptr, b(api_url), b(egress_ip), b(socks_host), socks_port))
 
     def start(self) -> 'ToggleServer':
+        """Listens on the address given at construction and serves the HTTP
+        API (in the package's GLib thread). Raises :class:`NotSupported`
+        where the library has no toggle server (built without libsoup or
+        json-glib), :class:`AddressInUse`..."""
+        if self._ptr == ffi.NULL:
+            raise not_built('toggle server', 'libsoup-3.0 or json-glib')
         _loop.run(lambda: errors.call(lib.pk_toggle_server_listen, self._ptr, self._listen.encode()))
         self.serving = True
         return self
 
     @property
     def port(self) -> int:
+        """The port it listens on (0 when not listening)."""
         return lib.pk_toggle_server_get_port(self._ptr) if self._ptr != ffi.NULL else 0
 
     def stop(self) -> None:
+        """Stops listening; toggles under way finish."""
         self.serving = False
         if self._ptr != ffi.NULL:
             _loop.run(lambda: lib.pk_toggle_server_stop(self._ptr))

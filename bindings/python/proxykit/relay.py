@@ -23,8 +23,10 @@ class Relay:
     ...     relay.status()["rules"][0]["connections"]
 
     Rules are the shell tools' ``in_port;out_port;out_host;TCP|UDP``
-    strings (the inbound field may carry an address,
-    ``127.0.0.1:50025``; port 0 picks a free port, see :meth:`local_port`).
+    strings (the inbound field may carry an address, ``127.0.0.1:50025``).
+    A rule string needs a real port, as a config file does; for a free port
+    chosen by the system, give the rule's parts to :meth:`add_rule` with
+    ``in_port=0`` and read the port back with :meth:`local_port`.
     """
 
     def __init__(self, rules: Iterable[str] = (), **options):
@@ -44,9 +46,11 @@ class Relay:
         """Adds one rule and starts listening; returns the rule's name
         (``IN_PORT/tcp`` unless ``name`` is given).
 
-        The rule is ``spec`` (``"in_port;out_port;out_host;TCP|UDP"``), or
-        ``in_port``, ``out_host``, ``out_port`` and ``protocol`` given
-        apart (``in_port=0`` picks a free port; :meth:`local_port` tells).
+        The rule is ``spec`` (``"in_port;out_port;out_host;TCP|UDP"``, with
+        in_port 1-65535), or ``in_port``, ``out_host``, ``out_port`` and
+        ``protocol`` given apart (``in_port=0`` picks a free port;
+        :meth:`local_port` tells). Rules added before keep their sockets
+        and connections, port-0 rules included.
 
         Args:
             keepalive: ``(idle_s, interval_s, count)`` for TCP keepalive.

@@ -1,17 +1,48 @@
 """PkSocksServer: a SOCKS5 listener pinned to an egress."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from typing import Dict, Iterable, List, Mapping, Optional, Union
 
 from . import _loop, errors
 from ._ffi import ffi, lib
-from ._util import Service, b, ms, python_wait, string, strv, take_string, take_strv
+from ._util import Record, Service, b, ms, python_wait, string, strv, take_string, take_strv
 from .config import Config
 from .egress import Egress
 
 Users = Union[Mapping[str, str], Iterable[str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class SocksStats(Record):
+    """Counters of a :class:`SocksServer`: sessions open now and since the
+    start, bytes relayed from clients (``bytes_up``) and to them
+    (``bytes_down``), and ``results``: how many sessions ended each way,
+    by name (``succeeded``, ``auth_failed``, ``connection_refused``,
+    ``not_allowed``, ``handshake_timeout``, ...).
+
+    The flat keys of earlier versions still work:
+    ``stats["result_auth_failed"]`` is ``stats.results["auth_failed"]``."""
+    sessions_active: int
+    sessions_total: int
+    bytes_up: int
+    bytes_down: int
+    results: Dict[str, int]
+
+    def keys(self) -> List[str]:
+        """The flat keys of the dict access: the counters and ``result_NAME`` for each
+        result."""
+        return (['sessions_active', 'sessions_total', 'bytes_up', 'bytes_down']
+                + [f'result_{name}' for name in self.results])
+
+    def __getitem__(self, key: str):
+        if key.startswith('result_') and key[len('result_'):] in self.results:
+            return self.results[key[len('result_'):]]
+        if key in ('sessions_active', 'sessions_total', 'bytes_up', 'bytes_down'):
+            return getattr(self, key)
+        raise KeyError(key)
 
 
 class SocksServer(Service):
@@ -248,6 +279,7 @@ class SocksServer(Service):
 
     @property
     def serving(self) -> bool:
+        """Whether it listens now (between :meth:`start` and :meth:`stop`)."""
         return self._state == 'serving'
 
     @property
@@ -262,6 +294,7 @@ class SocksServer(Service):
 
     @property
     def name(self) -> Optional[str]:
+        """The name in log lines (``None``: the library's default)."""
         return string(lib.pk_socks_server_get_name(self._ptr))
 
     @property
@@ -278,19 +311,23 @@ class SocksServer(Service):
 
     @property
     def auth_required(self) -> bool:
+        """Whether clients must authenticate (there is a user)."""
         return bool(lib.pk_socks_server_get_auth_required(self._ptr))
 
     @property
     def sessions_active(self) -> int:
+        """Sessions open now."""
         return lib.pk_socks_server_get_sessions_active(self._ptr)
 
-    def stats(self) -> Dict[str, int]:
-        """A snapshot of the counters: ``sessions_active``,
-        ``sessions_total``, ``bytes_up``, ``bytes_down`` and
-        ``result_NAME`` for each way a session can end
-        (``result_succeeded``, ``result_auth_failed``, ...)."""
+    def stats(self) -> 'SocksStats':
+        """A snapshot of the counters (:class:`SocksStats`)."""
         raw = json.loads(take_string(lib.pk_socks_server_dup_stats_json(self._ptr)))
-        return {k.replace('-', '_'): v for k, v in raw.items()}
+        raw = {k.replace('-', '_'): v for k, v in raw.items()}
+        results = {k[len('result_'):]: v for k, v in raw.items() if k.startswith('result_')}
+        return SocksStats(sessions_active=raw.get('sessions_active', 0),
+                          sessions_total=raw.get('sessions_total', 0),
+                          bytes_up=raw.get('bytes_up', 0), bytes_down=raw.get('bytes_down', 0),
+                          results=results)
 
     def __repr__(self) -> str:
         return f'<proxykit.SocksServer {self._listen} {self._state}>'

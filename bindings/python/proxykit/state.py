@@ -37,40 +37,52 @@ class NodeState:
 
     @classmethod
     def from_json(cls, text: str) -> 'NodeState':
+        """A state from the JSON of a state file (``to_json()``'s format)."""
         raw = text.encode()
         return cls._wrap(errors.call(lib.pk_node_state_new_from_json, raw, len(raw)))
 
     def to_json(self) -> str:
+        """The state as the JSON of its state file."""
         return take_string(lib.pk_node_state_to_json(self._ptr))
 
     def to_dict(self) -> Dict[str, object]:
+        """The state as a dict (the state file's JSON, parsed)."""
         return json.loads(self.to_json())
 
     @property
     def name(self) -> str:
+        """The node's name (the state file is ``NAME.json``)."""
         return ffi.string(lib.pk_node_state_get_name(self._ptr)).decode()
 
     @property
     def status(self) -> str:
+        """``"starting"``, ``"online"``, ``"ping_failed"`` or ``"stopped"``."""
         return ffi.string(lib.pk_node_status_to_string(lib.pk_node_state_get_status(self._ptr))).decode()
 
     def set_status(self, status: str, reason: Optional[str] = None) -> None:
+        """Sets the status, with the reason for it (kept in the file)."""
         lib.pk_node_state_set_status(self._ptr, _status_value(status), b(reason))
 
     def set_tunnel(self, server: Optional[str], linkname: Optional[str], unit: int,
                    interface: Optional[str] = None, pid: int = 0) -> None:
+        """Records the node's tunnel: server, pppd link name, unit, interface and pppd's
+        pid."""
         lib.pk_node_state_set_tunnel(self._ptr, b(server), b(linkname), unit, b(interface), pid)
 
     def clear_tunnel(self) -> None:
+        """Forgets the tunnel (it is down)."""
         lib.pk_node_state_clear_tunnel(self._ptr)
 
     def set_socks(self, listen: str, pid: int) -> None:
+        """Records the node's SOCKS listener (``"ADDRESS:PORT"``) and the pid serving it."""
         lib.pk_node_state_set_socks(self._ptr, listen.encode(), pid)
 
     def clear_socks(self) -> None:
+        """Forgets the SOCKS listener (it stopped)."""
         lib.pk_node_state_clear_socks(self._ptr)
 
     def set_fails(self, fails: int, consecutive: Optional[int] = None) -> None:
+        """Sets the failure counters: total ``fails`` and, if given, ``consecutive`` ones."""
         lib.pk_node_state_set_fails(self._ptr, fails)
         if consecutive is not None:
             lib.pk_node_state_set_consecutive_failures(self._ptr, consecutive)
@@ -88,9 +100,11 @@ class StateStore:
 
     @property
     def directory(self) -> str:
+        """The directory of the state files."""
         return ffi.string(lib.pk_state_store_get_directory(self._ptr)).decode()
 
     def names(self) -> List[str]:
+        """The names of the nodes that have a state file, sorted."""
         return take_strv(errors.call(lib.pk_state_store_list, self._ptr))
 
     def load(self, name: str, create: bool = False) -> NodeState:
@@ -117,10 +131,13 @@ class StateStore:
         errors.call(lib.pk_state_store_save_unlock, self._ptr, node._ptr)
 
     def save(self, node: NodeState) -> None:
+        """Writes the node's state file atomically (a reader never sees half a file)."""
         errors.call(lib.pk_state_store_save, self._ptr, node._ptr)
 
     def remove(self, name: str) -> None:
+        """Removes a node's state file (no error if there is none)."""
         errors.call(lib.pk_state_store_remove, self._ptr, name.encode())
 
     def path(self, name: str) -> str:
+        """The path of the state file of ``name``."""
         return take_string(lib.pk_state_store_dup_path(self._ptr, name.encode()))

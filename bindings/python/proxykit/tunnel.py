@@ -79,6 +79,7 @@ class Tunnel:
 
     @property
     def linkname(self) -> str:
+        """pppd's link name (its pidfile is ``ppp-LINKNAME.pid``)."""
         return string(lib.pk_tunnel_get_linkname(self._ptr))
 
     @property
@@ -88,14 +89,17 @@ class Tunnel:
 
     @property
     def pid(self) -> int:
+        """pppd's pid while the tunnel is up (0 otherwise)."""
         return _loop.run(lambda: lib.pk_tunnel_get_pid(self._ptr))
 
     @property
     def interface(self) -> Optional[str]:
+        """The ``pppN`` interface while the tunnel is up."""
         return _loop.run(lambda: string(lib.pk_tunnel_get_interface(self._ptr)))
 
     @property
     def last_error(self) -> Optional[str]:
+        """Why the last start or the tunnel failed (``None`` if it did not)."""
         return _loop.run(lambda: string(lib.pk_tunnel_get_last_error(self._ptr)))
 
     @property

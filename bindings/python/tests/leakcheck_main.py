@@ -66,8 +66,9 @@ def main(argv):
     assert cfg.sections('socks') == ['1'] and cfg.get_duration_ms('socks:1', 't') == 5000
     try:
         cfg.get_uint('socks:1', 'listen')
-    except proxykit.ConfigError:
-        pass
+        raise AssertionError('get_uint of "127.0.0.1:0" raised no ConfigError')
+    except proxykit.ConfigError as e:
+        assert 'listen' in e.message, e.message
 
     # SOCKS server with a fetch, a probe and a watchdog round through it
     with proxykit.SocksServer(listen='127.0.0.1:0', egress=egress, users={'u': 'p'}) as server:

@@ -1,4 +1,5 @@
 """The package's infrastructure: version, errors, the loop thread, signals."""
+import logging
 import os
 import re
 import signal
@@ -17,6 +18,35 @@ def test_version_is_the_c_library_version(srcdir):
         m = re.search(r"version:\s*'([^']+)'", f.read())
     assert proxykit.__version__ == m.group(1)
     assert '.'.join(map(str, proxykit.version_info)) == proxykit.__version__
+    # the loaded library's version (pk_get_version()), and the headers' one
+    assert proxykit.get_version() == proxykit.__version__ == proxykit.compiled_version
+
+
+def test_library_messages_go_to_python_logging(caplog, echo_server):
+    host, port, _ = echo_server
+    with caplog.at_level(logging.INFO, logger='proxykit'):
+        with proxykit.Relay() as relay:
+            relay.add_rule(in_port=0, out_host=host, out_port=port, name='logged',
+                           listen_address='127.0.0.1')
+    lines = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
+    assert any(name == 'proxykit' and level == logging.INFO and 'relay logged' in msg
+               for name, level, msg in lines), lines
+
+
+def test_log_levels_map_onto_logging(caplog):
+    with caplog.at_level(logging.DEBUG, logger='proxykit'):
+        proxykit._log.refresh()
+        for level, text in ((lib.G_LOG_LEVEL_WARNING, b'w'), (lib.G_LOG_LEVEL_MESSAGE, b'm'),
+                            (lib.G_LOG_LEVEL_INFO, b'i'), (lib.G_LOG_LEVEL_DEBUG, b'd')):
+            lib.pk_py_log_emit(level, text)
+    got = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == 'proxykit']
+    assert got == [(logging.WARNING, 'w'), (logging.INFO, 'm'), (logging.INFO, 'i'),
+                   (logging.DEBUG, 'd')]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger='proxykit'):
+        proxykit._log.refresh()
+        lib.pk_py_log_emit(lib.G_LOG_LEVEL_DEBUG, b'not wanted')
+    assert not [r for r in caplog.records if r.name == 'proxykit']
 
 
 PK_CODES = {
@@ -136,3 +166,27 @@ def test_python_side_timeout_cancels_the_call(blackhole_port):
     assert time.monotonic() - t0 < 30
     assert info.value.code == lib.G_IO_ERROR_TIMED_OUT
     assert not _loop._pending
+
+
+def _public_members():
+    import inspect
+    for name in proxykit.__all__:
+        obj = getattr(proxykit, name)
+        if name.startswith('__') or not (inspect.isclass(obj) or inspect.isfunction(obj)):
+            continue
+        yield name, obj
+        if inspect.isclass(obj) and not issubclass(obj, BaseException):
+            for attr, member in vars(obj).items():
+                if attr.startswith('_'):
+                    continue
+                if isinstance(member, property):
+                    yield f'{name}.{attr}', member.fget
+                elif isinstance(member, (staticmethod, classmethod)):
+                    yield f'{name}.{attr}', member.__func__
+                elif inspect.isfunction(member):
+                    yield f'{name}.{attr}', member
+
+
+def test_every_public_member_has_a_docstring():
+    missing = [name for name, obj in _public_members() if not (obj.__doc__ or '').strip()]
+    assert not missing, f'{len(missing)} public members without a docstring: {missing}'

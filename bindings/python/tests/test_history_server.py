@@ -1,5 +1,6 @@
 """proxykit.MetricsRecorder, read_history, analyze, MetricsAlerts and
 ToggleServer."""
+import datetime
 import json
 import time
 import urllib.error
@@ -35,6 +36,20 @@ def test_recorder_keeps_samples_that_read_history_returns(tmp_path):
     assert isinstance(report, dict) and report
     with pytest.raises(proxykit.InvalidArgument):
         proxykit.read_history(tmp_path, since=t0, resolution='weekly')
+
+
+def test_read_history_takes_datetimes(tmp_path):
+    rec = proxykit.MetricsRecorder(tmp_path, layout='hour')
+    rec.append(proxykit.MetricsSampler().sample())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert len(proxykit.read_history(tmp_path, since=now - datetime.timedelta(minutes=1))) == 1
+    # a naive datetime is local time, as datetime.timestamp() has it
+    assert len(proxykit.read_history(tmp_path, since=datetime.datetime.now() - datetime.timedelta(minutes=1),
+                                     until=datetime.datetime.now() + datetime.timedelta(minutes=1))) == 1
+    assert proxykit.read_history(tmp_path, since=now + datetime.timedelta(minutes=1)) == []
+    assert proxykit.analyze(tmp_path, at=now, window=datetime.timedelta(minutes=10))
+    with pytest.raises(TypeError):
+        proxykit.read_history(tmp_path, since='yesterday')
 
 
 def test_analyze_without_history_raises(tmp_path):

@@ -36,6 +36,30 @@ def test_malformed_rule_names_the_field():
     assert 'SCTP' in info.value.message or 'protocol' in info.value.message
 
 
+def test_add_rule_keeps_earlier_port_zero_rules_and_their_connections(echo_server):
+    host, port, _ = echo_server
+    with proxykit.Relay() as relay:
+        relay.add_rule(in_port=0, out_host=host, out_port=port, name='first',
+                       listen_address='127.0.0.1')
+        first = relay.local_port('first')
+        live = socket.create_connection(('127.0.0.1', first), timeout=10)
+        live.sendall(b'1')
+        assert live.recv(1) == b'1'
+        relay.add_rule(in_port=0, out_host=host, out_port=port, name='second',
+                       listen_address='127.0.0.1')
+        assert relay.local_port('first') == first
+        assert relay.local_port('second') not in (0, first)
+        live.sendall(b'2')                  # no EOF: the first rule was not restarted
+        assert live.recv(1) == b'2'
+        live.close()
+
+
+def test_rule_string_with_port_zero_is_refused_with_the_field_named():
+    with pytest.raises(proxykit.InvalidArgument) as info:
+        proxykit.Relay(['0;25;127.0.0.1;TCP'])
+    assert "in_port '0'" in info.value.message
+
+
 def test_bridge_moves_bytes_both_ways_with_half_close():
     a_out, a_in = socket.socketpair()
     b_out, b_in = socket.socketpair()

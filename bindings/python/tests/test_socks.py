@@ -67,7 +67,10 @@ def test_fetch_through_server_started_from_python(http_server):
         assert got == body
     assert not srv.serving
     stats = srv.stats()
-    assert isinstance(stats, dict)
+    # a typed result that still reads like the dict of earlier versions
+    assert isinstance(stats, proxykit.SocksStats)
+    assert stats.sessions_total == 1 and stats.results['succeeded'] == 1
+    assert dict(stats)['result_succeeded'] == 1
     assert stats['sessions_total'] == 1
     assert stats['sessions_active'] == 0
     assert stats['result_succeeded'] == 1
