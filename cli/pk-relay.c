@@ -87,6 +87,7 @@ static GPtrArray *
 load_rules (GError **error)
 {
   g_autoptr(PkConfig) config = pk_config_new ();
+  g_autoptr(GPtrArray) rules = NULL;
   const char *path = opt_config;
 
   if (path == NULL)
@@ -98,7 +99,16 @@ load_rules (GError **error)
   if (opt_env_file != NULL && !pk_config_load_env_file (config, opt_env_file, error))
     return NULL;
 
-  return pk_relay_rules_load (config, (const char * const *) opt_rules, opt_listen_address, error);
+  rules = pk_relay_rules_load (config, (const char * const *) opt_rules, opt_listen_address, error);
+  /* Zero rules is a typo (RELAY1=, a commented-out line), never a plan:
+   * --check says so, and a reload must not stop every rule over it. */
+  if (rules != NULL && rules->len == 0)
+    {
+      g_set_error_literal (error, PK_ERROR, PK_ERROR_CONFIG,
+                           "no relay rules: give RULE arguments, RELAY_N in --env-file or [relay:NAME] in --config");
+      return NULL;
+    }
+  return g_steal_pointer (&rules);
 }
 
 static void
@@ -302,9 +312,6 @@ main (int argc, char **argv)
       print_rules (rules);
       return PK_CLI_EXIT_OK;
     }
-  if (rules->len == 0)
-    pk_cli_usage_error ("no relay rules: give RULE arguments, --env-file or --config");
-
   pk_workers_raise_fd_limit ();
 
   if (opt_drain_timeout != NULL)

@@ -113,6 +113,7 @@ typedef struct {
   gboolean busy;            /* failure actions or a recovery are running */
   guint attempt;
   GSource *recovery_timer;
+  char *known;              /* the state last read while watching, as JSON */
 } Node;
 
 struct _App {
@@ -123,6 +124,7 @@ struct _App {
   GMainLoop *loop;
   GSource *rescan;
   guint pending_once;
+  gboolean state_failed;    /* a state file could not be locked or written */
 };
 
 /* --- settings --- */
@@ -288,6 +290,7 @@ node_free (Node *node)
     g_source_destroy (node->recovery_timer);
   g_clear_pointer (&node->recovery_timer, g_source_unref);
   g_free (node->listen);
+  g_free (node->known);
   g_free (node->name);
   g_free (node);
 }
@@ -359,10 +362,38 @@ lock_node (App        *app,
            const char *name)
 {
   g_autoptr(GError) error = NULL;
-  PkNodeState *state = pk_state_store_load_locked (app->store, name, &error);
+  g_autoptr(PkNodeState) peek = pk_state_store_load (app->store, name, &error);
+  gboolean corrupt = peek == NULL && g_error_matches (error, PK_ERROR, PK_ERROR_STATE);
+  Node *node = g_hash_table_lookup (app->nodes, name);
+  PkNodeState *state;
 
+  g_clear_error (&error);
+  state = pk_state_store_load_locked (app->store, name, &error);
   if (state == NULL)
-    g_warning ("node %s: %s", name, error->message);
+    {
+      g_warning ("node %s: %s", name, error->message);
+      app->state_failed = TRUE;
+      return NULL;
+    }
+  /* The store kept a corrupt file aside and started the node afresh:
+   * what this watchdog last read goes back in, so that a watched node
+   * stays watched. */
+  if (corrupt && node != NULL && node->wd != NULL && node->known != NULL &&
+      pk_node_state_get_tunnel_pid (state) == 0)
+    {
+      PkNodeState *known = pk_node_state_new_from_json (node->known, -1, NULL);
+
+      if (known != NULL)
+        {
+          g_object_unref (state);
+          state = known;
+          /* the lock is held: a plain save keeps it */
+          if (pk_state_store_save (app->store, state, &error))
+            g_message ("node %s: recorded its last known state again", name);
+          else
+            g_warning ("node %s: %s", name, error->message);
+        }
+    }
   return state;
 }
 
@@ -373,7 +404,10 @@ save_unlock (App         *app,
   g_autoptr(GError) error = NULL;
 
   if (!pk_state_store_save_unlock (app->store, state, &error))
-    g_warning ("node %s: %s", pk_node_state_get_name (state), error->message);
+    {
+      g_warning ("node %s: %s", pk_node_state_get_name (state), error->message);
+      app->state_failed = TRUE;
+    }
 }
 
 static gboolean
@@ -434,6 +468,8 @@ watch_node (Node        *node,
   g_autoptr(PkProbe) link = NULL;
   int pid = pk_node_state_get_tunnel_pid (state);
 
+  g_free (node->known);
+  node->known = pk_node_state_to_json (state);
   if (node->wd != NULL && node->watched_pid == pid)
     return;
   if (node->wd != NULL)
@@ -543,7 +579,12 @@ stop_listener (Node        *node,
     }
   else if (pid > 0 && pid != getpid ())
     {
-      if (kill (pid, SIGTERM) == 0)
+      /* the pid may have been reused (after a reboot, say): signal it
+       * only while it is the process that was recorded */
+      if (!pk_node_state_socks_pid_is_current (state))
+        g_message ("node %s: listener process %d is gone (that pid is not the recorded listener now); "
+                   "nothing to signal", node->name, pid);
+      else if (kill (pid, SIGTERM) == 0)
         g_message ("node %s: stopped its listener (sent SIGTERM to pk-socks, pid %d)", node->name, pid);
       else
         g_message ("node %s: listener process %d is already gone", node->name, pid);
@@ -1176,8 +1217,18 @@ main (int argc, char **argv)
     }
   if (opt_once)
     {
+      gboolean failed;
+
       run_once (&app);
+      /* a count that cannot be kept, or a failure that cannot be
+       * recorded, must not look like a clean run to cron */
+      failed = app.state_failed;
       app_clear (&app);
+      if (failed)
+        {
+          g_printerr ("pk-watchdog: the state directory could not be locked or written\n");
+          return PK_CLI_EXIT_FAILURE;
+        }
       return PK_CLI_EXIT_OK;
     }
 

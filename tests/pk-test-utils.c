@@ -8,19 +8,103 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "pk-test-utils.h"
 
+/* The system resolver may send a name off the machine: a test that
+ * reaches it fails, naming the name. Names in tests go to an egress's
+ * nameservers (pk_test_dns_server_new()), and literals need no resolver. */
+typedef GResolver PkTestNoResolver;
+typedef GResolverClass PkTestNoResolverClass;
+static GType pk_test_no_resolver_get_type (void);
+G_DEFINE_TYPE (PkTestNoResolver, pk_test_no_resolver, G_TYPE_RESOLVER)
+
+static GList *
+no_resolver_lookup (GResolver     *resolver,
+                    const char    *name,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  g_critical ("a test resolved '%s' through the system resolver; give the egress "
+              "pk_test_dns_server_new()'s address as its nameserver", name);
+  g_set_error (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND,
+               "no system resolver in tests (%s)", name);
+  return NULL;
+}
+
+static void
+no_resolver_lookup_async (GResolver           *resolver,
+                          const char          *name,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (resolver, cancellable, callback, user_data);
+  GError *error = NULL;
+
+  no_resolver_lookup (resolver, name, cancellable, &error);
+  g_task_return_error (task, error);
+}
+
+static GList *
+no_resolver_lookup_finish (GResolver     *resolver,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static GList *
+no_resolver_lookup_flags (GResolver                 *resolver,
+                          const char                *name,
+                          GResolverNameLookupFlags   flags,
+                          GCancellable              *cancellable,
+                          GError                   **error)
+{
+  return no_resolver_lookup (resolver, name, cancellable, error);
+}
+
+static void
+no_resolver_lookup_flags_async (GResolver                 *resolver,
+                                const char                *name,
+                                GResolverNameLookupFlags   flags,
+                                GCancellable              *cancellable,
+                                GAsyncReadyCallback        callback,
+                                gpointer                   user_data)
+{
+  no_resolver_lookup_async (resolver, name, cancellable, callback, user_data);
+}
+
+static void
+pk_test_no_resolver_class_init (PkTestNoResolverClass *klass)
+{
+  klass->lookup_by_name = no_resolver_lookup;
+  klass->lookup_by_name_async = no_resolver_lookup_async;
+  klass->lookup_by_name_finish = no_resolver_lookup_finish;
+  klass->lookup_by_name_with_flags = no_resolver_lookup_flags;
+  klass->lookup_by_name_with_flags_async = no_resolver_lookup_flags_async;
+  klass->lookup_by_name_with_flags_finish = no_resolver_lookup_finish;
+}
+
+static void
+pk_test_no_resolver_init (PkTestNoResolver *self)
+{
+}
+
 void
 pk_test_init (int    *argc,
               char ***argv)
 {
+  g_autoptr(GResolver) no_resolver = NULL;
+
   g_test_init (argc, argv, NULL);
   g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
-  /* Resolution in tests is of literals and "localhost" only. */
   g_setenv ("GIO_USE_VFS", "local", TRUE);
+  no_resolver = g_object_new (pk_test_no_resolver_get_type (), NULL);
+  g_resolver_set_default (no_resolver);
 }
 
 gboolean
@@ -305,6 +389,188 @@ pk_test_echo_server_new (const char  *address,
     }
   server->thread = g_thread_new ("echo-server", echo_server_thread, server);
   return server;
+}
+
+/* --- expected warnings --- */
+
+static GMutex expected_lock;
+static GString *expected_warnings;
+static const char *expected_needle;
+
+static GLogWriterOutput
+expected_warning_writer (GLogLevelFlags   level,
+                         const GLogField *fields,
+                         gsize            n_fields,
+                         gpointer         data)
+{
+  if (level & G_LOG_LEVEL_WARNING)
+    for (gsize i = 0; i < n_fields; i++)
+      if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0 &&
+          strstr (fields[i].value, expected_needle) != NULL)
+        {
+          g_mutex_lock (&expected_lock);
+          g_string_append_printf (expected_warnings, "%s\n", (const char *) fields[i].value);
+          g_mutex_unlock (&expected_lock);
+          return G_LOG_WRITER_HANDLED;
+        }
+  return g_log_writer_default (level, fields, n_fields, data);
+}
+
+void
+pk_test_expect_warnings (const char *needle)
+{
+  expected_needle = needle;
+  expected_warnings = g_string_new (NULL);
+  g_log_set_writer_func (expected_warning_writer, NULL, NULL);
+}
+
+char *
+pk_test_take_expected_warnings (void)
+{
+  char *text;
+
+  g_mutex_lock (&expected_lock);
+  text = g_strdup (expected_warnings->str);
+  g_string_truncate (expected_warnings, 0);
+  g_mutex_unlock (&expected_lock);
+  return text;
+}
+
+guint
+pk_test_count_expected_warnings (void)
+{
+  guint n = 0;
+
+  g_mutex_lock (&expected_lock);
+  for (const char *p = expected_warnings->str; (p = strchr (p, '\n')) != NULL; p++)
+    n++;
+  g_mutex_unlock (&expected_lock);
+  return n;
+}
+
+/* --- a loopback nameserver --- */
+
+struct _PkTestDnsServer {
+  GSocket *socket;
+  GCancellable *cancellable;
+  GThread *thread;
+  guint n_queries;          /* atomic */
+};
+
+static gsize
+dns_answer (const guint8 *query,
+            gsize         len,
+            guint8       *out,
+            gsize         room)
+{
+  g_autoptr(GString) name = g_string_new (NULL);
+  gsize off = 12, question_end;
+  guint16 qtype;
+  gboolean known;
+  gsize n;
+
+  if (len < 17 || room < 600)
+    return 0;
+  while (off < len && query[off] != 0)
+    {
+      if (off + 1 + query[off] > len)
+        return 0;
+      if (name->len > 0)
+        g_string_append_c (name, '.');
+      g_string_append_len (name, (const char *) query + off + 1, query[off]);
+      off += 1 + query[off];
+    }
+  question_end = off + 5;
+  if (question_end > len || question_end - 12 > 400)
+    return 0;
+  qtype = (query[off + 1] << 8) | query[off + 2];
+  known = g_str_has_suffix (name->str, ".farm.test");
+
+  memcpy (out, query, 2);                           /* id */
+  out[2] = 0x81;                                    /* answer, RD */
+  out[3] = known ? 0x80 : 0x83;                     /* RA; NOERROR or NXDOMAIN */
+  out[4] = 0; out[5] = 1;                           /* one question */
+  out[6] = 0; out[7] = known && qtype == 1;         /* answers */
+  memset (out + 8, 0, 4);
+  memcpy (out + 12, query + 12, question_end - 12);
+  n = question_end;
+  if (known && qtype == 1)
+    {
+      static const guint8 a_record[] = {
+        0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1
+      };
+
+      memcpy (out + n, a_record, sizeof a_record);
+      n += sizeof a_record;
+    }
+  return n;
+}
+
+static gpointer
+dns_server_thread (gpointer data)
+{
+  PkTestDnsServer *server = data;
+  guint8 query[512];
+  guint8 answer[600];
+
+  for (;;)
+    {
+      g_autoptr(GSocketAddress) from = NULL;
+      gssize n = g_socket_receive_from (server->socket, &from, (char *) query, sizeof query,
+                                        server->cancellable, NULL);
+      gsize len;
+
+      if (n < 0)
+        break;
+      g_atomic_int_inc (&server->n_queries);
+      len = dns_answer (query, n, answer, sizeof answer);
+      if (len > 0)
+        g_socket_send_to (server->socket, from, (const char *) answer, len, NULL, NULL);
+    }
+  return NULL;
+}
+
+PkTestDnsServer *
+pk_test_dns_server_new (void)
+{
+  PkTestDnsServer *server = g_new0 (PkTestDnsServer, 1);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GError) error = NULL;
+
+  server->cancellable = g_cancellable_new ();
+  server->socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                 G_SOCKET_PROTOCOL_DEFAULT, &error);
+  g_assert_no_error (error);
+  g_socket_bind (server->socket, addr, FALSE, &error);
+  g_assert_no_error (error);
+  server->thread = g_thread_new ("dns-server", dns_server_thread, server);
+  return server;
+}
+
+char *
+pk_test_dns_server_dup_address (PkTestDnsServer *server)
+{
+  g_autoptr(GSocketAddress) addr = g_socket_get_local_address (server->socket, NULL);
+
+  return g_strdup_printf ("127.0.0.1:%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr)));
+}
+
+guint
+pk_test_dns_server_get_n_queries (PkTestDnsServer *server)
+{
+  return g_atomic_int_get (&server->n_queries);
+}
+
+void
+pk_test_dns_server_free (PkTestDnsServer *server)
+{
+  g_cancellable_cancel (server->cancellable);
+  g_thread_join (server->thread);
+  g_socket_close (server->socket, NULL);
+  g_object_unref (server->socket);
+  g_object_unref (server->cancellable);
+  g_free (server);
 }
 
 GSocketAddress *

@@ -61,6 +61,28 @@ guint             pk_test_echo_server_get_n_connections (PkTestEchoServer *serve
 void              pk_test_echo_server_free       (PkTestEchoServer  *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PkTestEchoServer, pk_test_echo_server_free)
 
+/* Warnings are fatal in tests (pk_test_init); the ones a test expects
+ * (an egress that cannot be applied, an accept loop out of descriptors, a
+ * corrupt file) are recorded instead, one line each, when they contain
+ * @needle. Call pk_test_expect_warnings() once, in main(); take returns
+ * the expected warnings so far and forgets them. */
+void      pk_test_expect_warnings        (const char *needle);
+char     *pk_test_take_expected_warnings (void);
+guint     pk_test_count_expected_warnings (void);
+
+/* A nameserver on 127.0.0.1 in its own thread: A queries for names under
+ * ".farm.test" are answered with 127.0.0.1, AAAA queries for them with no
+ * address, anything else with NXDOMAIN. Give its "127.0.0.1:PORT" to an
+ * egress (pk_egress_set_nameservers()) so that names in tests never go to
+ * the system resolver. */
+typedef struct _PkTestDnsServer PkTestDnsServer;
+
+PkTestDnsServer  *pk_test_dns_server_new          (void);
+char             *pk_test_dns_server_dup_address  (PkTestDnsServer  *server);
+guint             pk_test_dns_server_get_n_queries (PkTestDnsServer *server);
+void              pk_test_dns_server_free         (PkTestDnsServer  *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PkTestDnsServer, pk_test_dns_server_free)
+
 /* A listening TCP socket that never accepts: with its backlog filled,
  * connects to it hang, which is how connect timeouts are tested on
  * loopback. */

@@ -281,62 +281,7 @@ connect_via_proxy (Fixture     *f,
   return rep;
 }
 
-/* Warnings are fatal in tests (pk_test_init); the ones a test expects
- * (an egress that cannot be applied, an accept loop out of descriptors)
- * are recorded instead, one line each, when they contain @needle. */
-static GMutex expected_lock;
-static GString *expected_warnings;
-static const char *expected_needle;
-
-static GLogWriterOutput
-expected_warning_writer (GLogLevelFlags   level,
-                         const GLogField *fields,
-                         gsize            n_fields,
-                         gpointer         data)
-{
-  if (level & G_LOG_LEVEL_WARNING)
-    for (gsize i = 0; i < n_fields; i++)
-      if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0 &&
-          strstr (fields[i].value, expected_needle) != NULL)
-        {
-          g_mutex_lock (&expected_lock);
-          g_string_append_printf (expected_warnings, "%s\n", (const char *) fields[i].value);
-          g_mutex_unlock (&expected_lock);
-          return G_LOG_WRITER_HANDLED;
-        }
-  return g_log_writer_default (level, fields, n_fields, data);
-}
-
-/* Call once, in main(). */
-static void
-expect_warnings (const char *needle)
-{
-  expected_needle = needle;
-  expected_warnings = g_string_new (NULL);
-  g_log_set_writer_func (expected_warning_writer, NULL, NULL);
-}
-
-/* The expected warnings so far, and forgets them. (transfer full) */
-static char *
-take_expected_warnings (void)
-{
-  char *text;
-
-  g_mutex_lock (&expected_lock);
-  text = g_strdup (expected_warnings->str);
-  g_string_truncate (expected_warnings, 0);
-  g_mutex_unlock (&expected_lock);
-  return text;
-}
-
-static guint
-count_expected_warnings (void)
-{
-  guint n = 0;
-
-  g_mutex_lock (&expected_lock);
-  for (const char *p = expected_warnings->str; (p = strchr (p, '\n')) != NULL; p++)
-    n++;
-  g_mutex_unlock (&expected_lock);
-  return n;
-}
+/* Expected warnings: see pk_test_expect_warnings(). */
+#define expect_warnings pk_test_expect_warnings
+#define take_expected_warnings pk_test_take_expected_warnings
+#define count_expected_warnings pk_test_count_expected_warnings

@@ -237,6 +237,24 @@ test_serve (void)
     g_assert_cmpuint (status, ==, 200);
     g_assert_true (g_str_has_prefix (body, "["));
   }
+  /* out-of-range times are refused, not turned into a range that
+   * overflows past the 48 h cap on raw samples */
+  {
+    static const char *const ranges[] = {
+      "since=1e20", "since=-1e20", "since=inf", "since=nan", "since=-inf",
+      "since=1h&until=1e20", "since=1h&until=nan", "since=1h&until=-1e20",
+      "since=100000000000000d", "since=2h&until=3h",
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (ranges); i++)
+      {
+        g_autofree char *url = g_strconcat (base, "api/history?", ranges[i], NULL);
+        g_autofree char *body = http_get (session, url, &status);
+
+        g_test_message ("%s: %u", ranges[i], status);
+        g_assert_cmpuint (status, ==, 400);
+      }
+  }
 
   /* the alert event, one JSON line */
   out_in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (proc));

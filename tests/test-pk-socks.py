@@ -362,6 +362,30 @@ def test_sighup_rereads_allowlist(pk_socks, tmp_path, http_server):
     assert curl('--socks5', f'127.0.0.1:{p.port}', url).returncode == 0
 
 
+def test_sighup_refuses_open_proxy(pk_socks, tcp_echo, tmp_path):
+    """Emptying the users file of a public listener is refused on reload."""
+    users = tmp_path / 'users'
+    users.write_text('alice:one\n')
+    p = pk_socks('--listen', '0.0.0.0:0', '--users', str(users), '--allow-host-destinations',
+                 listen=False)
+
+    users.write_text('# alice:one\n')
+    p.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: 'reload done' in p.log_text(), what='the reload')
+    assert 'neither users nor a client allowlist' in p.log_text()
+    with pytest.raises(socks.ProxyError):
+        socks_connect(p.port, tcp_echo)
+    with socks_connect(p.port, tcp_echo, 'alice', 'one') as s:
+        echo_once(s, b'alice is still required')
+
+    # A users file that names someone again is taken.
+    users.write_text('bob:two\n')
+    p.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: p.log_text().count('reload done') == 2, what='the second reload')
+    with socks_connect(p.port, tcp_echo, 'bob', 'two') as s:
+        echo_once(s, b'bob is in')
+
+
 def test_sigterm_drains(pk_socks, tcp_echo):
     p = pk_socks('--drain-timeout', '20s')
     live = socks_connect(p.port, tcp_echo)

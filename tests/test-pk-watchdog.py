@@ -138,10 +138,15 @@ try:
     check(not os.path.exists('/proc/sys/net/ipv4/conf/ppp5'), 'ppp5 is gone')
     check(not connectable(socks_port), 'no listener was left')
 
-    # --- the node comes online through pk-socks --pptp-server ---
+    # --- the node comes online through pk-socks --pptp-server, over a
+    # corrupt state file (kept aside as .corrupt) ---
+    with open(os.path.join(state_dir, 'n1.json'), 'w') as f:
+        f.write('{"name": "n1", "status": "onl')
     socks = subprocess.Popen([pk_socks] + pptp_args, env=env)
     procs.append(socks)
     wait_for(lambda: state().get('status') == 'online', 'pk-socks brings the node online')
+    check(open(os.path.join(state_dir, 'n1.json.corrupt')).read() == '{"name": "n1", "status": "onl',
+          'the corrupt state file is kept as n1.json.corrupt')
     check(connectable(socks_port), 'pk-socks listens')
     st = state()
     check(st.get('socks', {}).get('pid') == socks.pid, 'the listener pid is recorded')
@@ -166,6 +171,17 @@ try:
     # several healthy rounds, SOCKS round trips included
     wait_for(lambda: open(log_path, errors='replace').read().count('node n1: ok') >= 3, 'three passed rounds')
     check(state().get('status') == 'online', 'node online while healthy')
+
+    # a state file that gets corrupt while watched: kept aside, the node
+    # recorded again and still watched
+    with open(os.path.join(state_dir, 'n1.json'), 'w') as f:
+        f.write('{"name": "n1", "stat')
+    wait_for(lambda: 'recorded its last known state again' in open(log_path, errors='replace').read(),
+             'the watchdog to record the node again')
+    wait_for(lambda: state().get('status') == 'online', 'the node online again in its file')
+    check(open(os.path.join(state_dir, 'n1.json.corrupt')).read() == '{"name": "n1", "stat'
+          and state().get('tunnel', {}).get('pid') == pppd_pid,
+          'a corrupt file of a watched node is kept aside and the node recorded again')
 
     # --- the tunnel dies ---
     old_pid = pppd_pid
@@ -215,6 +231,13 @@ try:
     check(r.returncode == 0 and 'node n1: ok' in r.stderr, '--once on a healthy node says ok')
     os.kill(new_pid, signal.SIGKILL)
     wait_for(lambda: not alive(new_pid), 'the recovered pppd dies')
+    # a state directory it cannot lock (mounted read-only) fails the run
+    ro = subprocess.run(['unshare', '-m', 'sh', '-c',
+                         'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"',
+                         state_dir] + once, env=env, capture_output=True, text=True, timeout=60)
+    check(ro.returncode == 1 and 'could not be locked' in ro.stderr,
+          '--once fails when it cannot lock the state directory (%d: %s)' % (ro.returncode, ro.stderr[-300:]))
+    check(state()['counters']['consecutive_failures'] == 0, 'nothing was recorded by that run')
     for n in (1, 2):
         r = subprocess.run(once, env=env, capture_output=True, text=True, timeout=60)
         st = state()
@@ -229,6 +252,25 @@ try:
           '--once ran the failure actions')
     check(wait_for(lambda: not connectable(socks_port), 'listener closed by --once'),
           'the recovered listener was stopped')
+
+    # --- a recorded listener pid that now belongs to someone else (a reboot
+    # reused it) is not signalled ---
+    stranger = subprocess.Popen(['sleep', '60'])
+    procs.append(stranger)
+    st = state()
+    st['status'] = 'online'
+    st['tunnel'] = dict(st.get('tunnel') or {}, pid=new_pid, interface='ppp5')
+    st['socks'] = {'listen': '127.0.0.1:%d' % socks_port, 'pid': stranger.pid,
+                   'process': 'another-boot:12345'}
+    st['counters']['consecutive_failures'] = 2
+    with open(os.path.join(state_dir, 'n1.json.tmp'), 'w') as f:
+        json.dump(st, f)
+    os.rename(os.path.join(state_dir, 'n1.json.tmp'), os.path.join(state_dir, 'n1.json'))
+    r = subprocess.run(once, env=env, capture_output=True, text=True, timeout=60)
+    check('tunnel failure confirmed' in r.stderr and state().get('status') == 'ping_failed',
+          '--once confirms the failure of the doctored node')
+    check(stranger.poll() is None and 'not the recorded listener' in r.stderr,
+          'the process that reuses the listener pid is not signalled')
 finally:
     st = state()
     # SIGKILL for the listener: SIGTERM would let it drain for 30 s

@@ -214,6 +214,25 @@ refused (guint16 port)
   return !g_socket_connect (s, addr, NULL, NULL);
 }
 
+/* Waits until the relay's log holds @needle; fails the test after 10 s. */
+static void
+wait_log (Fixture    *f,
+          const char *needle)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autofree char *log = NULL;
+
+      if (g_file_get_contents (f->log_file, &log, NULL, NULL) && strstr (log, needle) != NULL)
+        return;
+      if (g_get_monotonic_time () >= deadline)
+        g_error ("the log does not say '%s': %s", needle, log ? log : "(no log)");
+      g_usleep (20000);
+    }
+}
+
 static void
 test_env_file_sighup (Fixture       *f,
                       gconstpointer  data)
@@ -301,22 +320,18 @@ test_env_file_sighup (Fixture       *f,
   /* A broken file is refused as a whole; the running rules stay. */
   write_env (f, "RELAY_1=\"1;2;3\"\n");
   g_subprocess_send_signal (f->relay, SIGHUP);
-  {
-    g_autofree char *log = NULL;
-    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-
-    while (g_get_monotonic_time () < deadline)
-      {
-        g_clear_pointer (&log, g_free);
-        g_file_get_contents (f->log_file, &log, NULL, NULL);
-        if (log != NULL && strstr (log, "reload refused") != NULL)
-          break;
-        g_usleep (20000);
-      }
-    g_assert_nonnull (log);
-    g_assert_nonnull (strstr (log, "reload refused, the running rules stay: RELAY_1: relay spec '1;2;3'"));
-  }
+  wait_log (f, "reload refused, the running rules stay: RELAY_1: relay spec '1;2;3'");
   roundtrip (live, "still there");
+
+  /* A file with no rule at all (a typo) is refused too: the rules stay. */
+  write_env (f, "CONNECT_TIMEOUT=5\nRELAY1=\n");
+  g_subprocess_send_signal (f->relay, SIGHUP);
+  wait_log (f, "reload refused, the running rules stay: no relay rules");
+  roundtrip (live, "still there after an empty reload");
+  {
+    g_autoptr(GSocket) fresh = connect_port (p3);
+    roundtrip (fresh, "RELAY_4 still accepts");
+  }
 
   /* SIGTERM drains: no new clients, the live connection goes on until
    * its client is done; then a clean exit, and no status left behind. */
@@ -370,6 +385,14 @@ test_bad_input (Fixture       *f,
   assert_usage_error (f, missing, "missing fields");
   assert_usage_error (f, dup, "duplicate inbound port 5000/TCP");
   assert_usage_error (f, none, "no relay rules");
+
+  /* --check too: an env file with no rule (RELAY1= for RELAY_1=) fails. */
+  {
+    const char *check_args[] = { "--check", "--env-file", f->env_file, NULL };
+
+    write_env (f, "RELAY1=\n");
+    assert_usage_error (f, check_args, "no relay rules");
+  }
 
   /* One bad line in an env file: nothing starts. */
   write_env (f, "RELAY_1=\"5000;25;127.0.0.1;TCP\"\nRELAY_2=\"5001;;127.0.0.1;TCP\"\n");

@@ -490,6 +490,92 @@ test_max_sessions (Fixture       *f,
   g_assert_cmpuint (connect_via_proxy (f, "127.0.0.1", pk_test_echo_server_get_port (f->echo), &second), ==, 2);
 }
 
+/* A client that may not connect is refused at the greeting, before it
+ * can send credentials, so it cannot learn whether a password is right. */
+static void
+test_denied_before_auth (Fixture       *f,
+                         gconstpointer  data)
+{
+  static const guint8 both[] = { 0, 2 };
+  const char *users[] = { "alice:s3cret", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) first = NULL;
+
+  pk_socks_server_set_users (f->server, users, &error);
+  g_assert_no_error (error);
+  pk_socks_server_set_allowlist (f->server, "10.0.0.0/8", &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GSocket) sock = proxy_connect (f);
+      static const guint8 userpass_only[] = { 2 };
+
+      g_assert_cmpuint (greet (sock, i == 0 ? both : userpass_only, i == 0 ? 2 : 1), ==, 0xff);
+      g_assert_true (pk_test_wait_eof (sock, 5000));
+    }
+  pk_test_wait_until (no_sessions, f->server, 5000);
+  g_assert_cmpuint (stat_value (f->server, "result-not-allowed"), ==, 2);
+  g_assert_cmpuint (stat_value (f->server, "result-auth-failed"), ==, 0);
+
+  /* Over the per-client cap: the same. */
+  pk_socks_server_set_allowlist (f->server, NULL, &error);
+  g_assert_no_error (error);
+  pk_socks_server_set_max_sessions_per_client (f->server, 1);
+  first = proxy_connect (f);
+  g_assert_cmpuint (greet (first, both, 2), ==, 2);
+  g_assert_cmpuint (auth (first, "alice", "s3cret"), ==, 0);
+  g_assert_cmpuint (request_ipv4 (first, 1, "127.0.0.1", pk_test_echo_server_get_port (f->echo)), ==, 0);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GSocket) sock = proxy_connect (f);
+
+      g_assert_cmpuint (greet (sock, both, 2), ==, 0xff);
+      g_assert_true (pk_test_wait_eof (sock, 5000));
+    }
+  assert_echo (first, "the first session is unaffected");
+  g_assert_cmpuint (stat_value (f->server, "result-auth-failed"), ==, 0);
+}
+
+/* A reload that would leave a non-loopback listener with no users and no
+ * allowlist is refused: the users stay. */
+static void
+test_reload_keeps_auth (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("pk-users-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "users", NULL);
+
+  write_file (path, "alice:s3cret\n");
+  g_assert_true (pk_socks_server_set_users_file (f->server, path, &error));
+  g_assert_no_error (error);
+
+  /* on loopback only, emptying the file is allowed */
+  write_file (path, "# nobody\n");
+  g_assert_true (pk_socks_server_reload (f->server, &error));
+  g_assert_no_error (error);
+  g_assert_false (pk_socks_server_get_auth_required (f->server));
+
+  write_file (path, "alice:s3cret\n");
+  g_assert_true (pk_socks_server_reload (f->server, &error));
+  listen_on (f, "0.0.0.0:0");
+  write_file (path, "# alice:s3cret\n");
+  g_assert_false (pk_socks_server_reload (f->server, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "open to anyone"));
+  g_clear_error (&error);
+  g_assert_true (pk_socks_server_get_auth_required (f->server));
+
+  /* with an allowlist, it may */
+  pk_socks_server_set_allowlist (f->server, "127.0.0.1", &error);
+  g_assert_no_error (error);
+  g_assert_true (pk_socks_server_reload (f->server, &error));
+  g_assert_no_error (error);
+  g_assert_false (pk_socks_server_get_auth_required (f->server));
+  pk_test_run ("rm -rf '%s'", dir);
+}
+
 typedef struct {
   Fixture *f;
   guint drain_ms;
@@ -893,6 +979,8 @@ main (int   argc,
   ADD ("/socks-server/policy/denylist", test_denylist);
   g_test_add ("/socks-server/policy/deny-host", Fixture, "no-listen", setup, test_deny_host, teardown);
   ADD ("/socks-server/policy/per-client-cap", test_per_client_cap);
+  ADD ("/socks-server/policy/denied-before-auth", test_denied_before_auth);
+  ADD ("/socks-server/policy/reload-keeps-auth", test_reload_keeps_auth);
   ADD ("/socks-server/policy/max-sessions", test_max_sessions);
   ADD ("/socks-server/reply/connect-refused", test_connect_refused);
   ADD ("/socks-server/reply/connect-timeout", test_connect_timeout);

@@ -353,12 +353,15 @@ test_frag_and_malformed_dropped (Fixture       *f,
   g_assert_cmpuint (pk_test_echo_server_get_n_connections (f->echo), ==, 1);
 }
 
-/* A domain name is resolved through the egress; "localhost" never leaves
- * the host, and an egress pinned to 127.0.0.1 picks its IPv4 address. */
+/* A domain name is resolved through the egress's nameserver (one on
+ * loopback: never the system resolver), and an egress pinned to
+ * 127.0.0.1 picks its IPv4 address. */
 static void
 test_domain_destination (Fixture       *f,
                          gconstpointer  data)
 {
+  g_autoptr(PkTestDnsServer) dns = pk_test_dns_server_new ();
+  g_autofree char *nameserver = pk_test_dns_server_dup_address (dns);
   g_autoptr(PkEgress) egress = NULL;
   g_autoptr(GBytes) r1 = NULL;
   g_autoptr(GBytes) r2 = NULL;
@@ -369,9 +372,11 @@ test_domain_destination (Fixture       *f,
 
   egress = pk_egress_new_full ("127.0.0.1", NULL, 0, 0, &error);
   g_assert_no_error (error);
+  pk_egress_set_nameservers (egress, (const char *[]) { nameserver, NULL }, &error);
+  g_assert_no_error (error);
   start_relay (f, 0, egress, 0);
 
-  g_assert_true (pk_socks_address_set_domain (&name, "localhost", f->dest.port));
+  g_assert_true (pk_socks_address_set_domain (&name, "udp.farm.test", f->dest.port));
   /* Two datagrams before the name is resolved: both wait for it, in order */
   send_via_relay (f->client, f->relay, &name, 0, "one", 3);
   send_via_relay (f->client, f->relay, &name, 0, "two", 3);
@@ -389,6 +394,7 @@ test_domain_destination (Fixture       *f,
   stats = get_stats (f);
   g_assert_cmpuint (stats.packets_from_client, ==, 3);
   g_assert_cmpuint (stats.dropped, ==, 0);
+  g_assert_cmpuint (pk_test_dns_server_get_n_queries (dns), >=, 1);
 }
 
 /* Datagrams leave through the egress: its source address is what the

@@ -6,6 +6,8 @@
 
 #include <glib/gstdio.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <utime.h>
 #include <unistd.h>
 
 #include <proxykit/proxykit.h>
@@ -115,6 +117,66 @@ test_status_strings_in_file (Fixture *f, gconstpointer data)
   g_assert_cmpstr (pk_node_state_get_reason (back), ==, "pppd is gone");
 }
 
+/* The recorded listener pid is only "current" while it is the process
+ * that was recorded: not after it exited, not for a process that reuses
+ * the pid, and (for files without the start time) not for a process
+ * that is not pk-socks. */
+static void
+test_socks_pid_identity (void)
+{
+  g_autoptr(PkNodeState) node = pk_node_state_new ("n");
+  g_autoptr(PkNodeState) back = NULL;
+  g_autoptr(PkNodeState) legacy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) child = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *doctored = NULL;
+  g_autofree char *legacy_json = NULL;
+  char *process;
+  int child_pid;
+
+  g_assert_false (pk_node_state_socks_pid_is_current (node));
+  pk_node_state_set_socks (node, "127.0.0.1:1080", getpid ());
+  g_assert_true (pk_node_state_socks_pid_is_current (node));
+
+  json = pk_node_state_to_json (node);
+  back = pk_node_state_new_from_json (json, -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (pk_node_state_socks_pid_is_current (back));
+  g_clear_object (&back);
+
+  /* the same pid, started at another time */
+  process = strstr (json, "\"process\"");
+  g_assert_nonnull (process);
+  doctored = g_strdup (json);
+  process = strstr (doctored, "\"process\"");
+  process = strchr (process + strlen ("\"process\""), ':');
+  process = strchr (process, '"') + 1;
+  *process = *process == 'x' ? 'y' : 'x';
+  back = pk_node_state_new_from_json (doctored, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pk_node_state_get_socks_pid (back), ==, getpid ());
+  g_assert_false (pk_node_state_socks_pid_is_current (back));
+
+  /* a file from before the start time was recorded: this test is not pk-socks */
+  legacy_json = g_strdup_printf ("{\"name\": \"n\", \"status\": \"online\", "
+                                 "\"socks\": {\"listen\": \"127.0.0.1:1080\", \"pid\": %d}}", getpid ());
+  legacy = pk_node_state_new_from_json (legacy_json, -1, &error);
+  g_assert_no_error (error);
+  g_assert_false (pk_node_state_socks_pid_is_current (legacy));
+
+  /* a process that has exited */
+  child = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, "sleep", "30", NULL);
+  g_assert_no_error (error);
+  child_pid = atoi (g_subprocess_get_identifier (child));
+  pk_node_state_set_socks (node, "127.0.0.1:1080", child_pid);
+  g_assert_true (pk_node_state_socks_pid_is_current (node));
+  g_subprocess_force_exit (child);
+  g_subprocess_wait (child, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (pk_node_state_socks_pid_is_current (node));
+}
+
 static void
 test_missing_node (Fixture *f, gconstpointer data)
 {
@@ -191,6 +253,65 @@ test_corrupt_files_name_the_problem (Fixture *f, gconstpointer data)
         g_error ("case %u: '%s' does not mention '%s'", i, error->message, cases[i].expect);
       g_assert_nonnull (strstr (error->message, path));
     }
+}
+
+/* A locked change (what pk-socks and pk-watchdog make) to a node whose
+ * file is corrupt keeps the file as NAME.json.corrupt and records a new
+ * state, instead of failing for good. */
+static void
+test_corrupt_file_set_aside (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkNodeState) node = NULL;
+  g_autoptr(PkNodeState) back = NULL;
+  g_autofree char *path = pk_state_store_dup_path (f->store, "n");
+  g_autofree char *aside = g_strconcat (path, ".corrupt", NULL);
+  g_autofree char *kept = NULL;
+  guint before = pk_test_count_expected_warnings ();
+
+  write_file (f, "n", "{\"name\": \"n\", \"status\": \"onl");
+  node = pk_state_store_load_locked (f->store, "n", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (node);
+  g_assert_cmpuint (pk_test_count_expected_warnings (), ==, before + 1);
+  g_assert_true (g_file_get_contents (aside, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, "{\"name\": \"n\", \"status\": \"onl");
+
+  pk_node_state_set_socks (node, "127.0.0.1:1080", 0);
+  pk_node_state_set_status (node, PK_NODE_STATUS_ONLINE, NULL);
+  g_assert_true (pk_state_store_save_unlock (f->store, node, &error));
+  g_assert_no_error (error);
+  back = pk_state_store_load (f->store, "n", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pk_node_state_get_status (back), ==, PK_NODE_STATUS_ONLINE);
+}
+
+/* Temporary files of a write that was killed are removed by the next
+ * locked change; a fresh one (a write in progress) is not. */
+static void
+test_stale_temporary_files_removed (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkNodeState) node = NULL;
+  g_autofree char *stale = g_build_filename (f->dir, "n.json.Ab3xYz", NULL);
+  g_autofree char *fresh = g_build_filename (f->dir, "n.json.Qw9eRt", NULL);
+  g_autofree char *other = g_build_filename (f->dir, "m.json.Ab3xYz", NULL);
+  struct utimbuf old = { .actime = time (NULL) - 3600, .modtime = time (NULL) - 3600 };
+
+  write_file (f, "n", "{\"name\": \"n\"}");
+  g_assert_true (g_file_set_contents (stale, "{\"name\"", -1, NULL));
+  g_assert_true (g_file_set_contents (fresh, "{\"name\"", -1, NULL));
+  g_assert_true (g_file_set_contents (other, "{\"name\"", -1, NULL));
+  g_assert_cmpint (g_utime (stale, &old), ==, 0);
+  g_assert_cmpint (g_utime (other, &old), ==, 0);
+
+  node = pk_state_store_load_locked (f->store, "n", &error);
+  g_assert_no_error (error);
+  pk_state_store_unlock (f->store, "n");
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (fresh, G_FILE_TEST_EXISTS));
+  /* another node's files wait for that node's lock */
+  g_assert_true (g_file_test (other, G_FILE_TEST_EXISTS));
 }
 
 static void
@@ -353,10 +474,12 @@ int
 main (int argc, char **argv)
 {
   pk_test_init (&argc, &argv);
+  pk_test_expect_warnings (".corrupt, the node starts from a new state");
 
   g_test_add_func ("/state-store/default-directory", test_default_directory);
   g_test_add_func ("/state-store/status-names", test_status_names);
   g_test_add_func ("/state-store/set-tunnel-from-own-values", test_set_tunnel_from_own_values);
+  g_test_add_func ("/state-store/socks-pid-identity", test_socks_pid_identity);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)
   ADD ("/state-store/round-trip", test_round_trip);
   ADD ("/state-store/status-strings-in-file", test_status_strings_in_file);
@@ -364,6 +487,8 @@ main (int argc, char **argv)
   ADD ("/state-store/bad-names", test_bad_names);
   ADD ("/state-store/corrupt-files-name-the-problem", test_corrupt_files_name_the_problem);
   ADD ("/state-store/unknown-fields-ignored", test_unknown_fields_ignored);
+  ADD ("/state-store/corrupt-file-set-aside", test_corrupt_file_set_aside);
+  ADD ("/state-store/stale-temporary-files-removed", test_stale_temporary_files_removed);
   ADD ("/state-store/reader-never-sees-half-a-file", test_reader_never_sees_half_a_file);
   ADD ("/state-store/remove", test_remove);
   ADD ("/state-store/locked-updates-are-not-lost", test_locked_updates_are_not_lost);

@@ -447,6 +447,57 @@ test_state_dir (Fixture       *f,
   pk_test_run ("rm -rf '%s'", dir);
 }
 
+/* A toggle-N.last in the future, overflowing or not a number gives no
+ * cooldown (and a warning), instead of one that lasts until the clock
+ * catches up; a sane one is capped at the configured cooldown. */
+static void
+test_bad_last_file (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("pk-toggle-XXXXXX", &error);
+  g_autofree char *last = g_build_filename (dir, "toggle-31.last", NULL);
+  g_autoptr(PkToggle) toggle = pk_toggle_new (31, PK_MODEM (f->modem[0]), NULL);
+  g_autoptr(PkToggleModemStep) step = new_modem_step ();
+  g_autoptr(PkToggleResult) result = NULL;
+  g_autofree char *future = g_strdup_printf ("%" G_GINT64_FORMAT "\n",
+                                             g_get_real_time () + G_GINT64_CONSTANT (365) * 86400 * G_USEC_PER_SEC);
+  g_autofree char *recent = g_strdup_printf ("%" G_GINT64_FORMAT "\n", g_get_real_time () - G_USEC_PER_SEC);
+  const char *bad[] = { future, "99999999999999999999999\n", "9223372036854775807\n", "garbage\n", "-5\n" };
+
+  g_assert_no_error (error);
+  pk_toggle_add_step (toggle, PK_TOGGLE_STEP (step));
+  pk_toggle_set_state_dir (toggle, dir);
+  pk_toggle_set_cooldown (toggle, 60000);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      guint before = pk_test_count_expected_warnings ();
+
+      g_file_set_contents (last, bad[i], -1, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (pk_toggle_get_cooldown_remaining (toggle), ==, 0);
+      g_assert_cmpuint (pk_toggle_get_cooldown_remaining (toggle), ==, 0);
+      /* one warning per bad value, not one per look */
+      g_assert_cmpuint (pk_test_count_expected_warnings (), ==, before + 1);
+    }
+
+  /* The file in the future does not stop a toggle. */
+  g_file_set_contents (last, future, -1, &error);
+  g_assert_no_error (error);
+  result = run (toggle, PK_ROTATION_METHOD_DATA, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_true (pk_toggle_result_get_success (result));
+  g_clear_object (&result);
+
+  /* A sane time still holds a cooldown, at most the configured one. */
+  g_file_set_contents (last, recent, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pk_toggle_get_cooldown_remaining (toggle), >, 0);
+  g_assert_cmpuint (pk_toggle_get_cooldown_remaining (toggle), <=, 60000);
+  pk_test_run ("rm -rf '%s'", dir);
+}
+
 static void
 test_no_steps (void)
 {
@@ -472,6 +523,7 @@ main (int    argc,
       char **argv)
 {
   pk_test_init (&argc, &argv);
+  pk_test_expect_warnings ("no cooldown from it");
 
   g_test_add ("/toggle/success", Fixture, NULL, setup, test_success, teardown);
   g_test_add ("/toggle/escalated", Fixture, NULL, setup, test_escalated, teardown);
@@ -483,6 +535,7 @@ main (int    argc,
   g_test_add ("/toggle/later-step", Fixture, NULL, setup, test_later_step, teardown);
   g_test_add ("/toggle/step-outcome-in-result", Fixture, NULL, setup, test_step_outcome_in_result, teardown);
   g_test_add ("/toggle/state-dir", Fixture, NULL, setup, test_state_dir, teardown);
+  g_test_add ("/toggle/bad-last-file", Fixture, NULL, setup, test_bad_last_file, teardown);
   g_test_add_func ("/toggle/no-steps", test_no_steps);
 
   return g_test_run ();

@@ -44,6 +44,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <json-glib/json-glib.h>
 
 #include "pk-enum-types.h"
@@ -69,6 +71,7 @@ struct _PkNodeState
   gboolean has_socks;
   char *socks_listen;
   int socks_pid;
+  char *socks_process;    /* "BOOT_ID:STARTTIME" of socks_pid when recorded */
 
   guint fails;
   guint consecutive_failures;
@@ -508,6 +511,46 @@ pk_node_state_clear_tunnel (PkNodeState *self)
   self->tunnel_pid = 0;
 }
 
+/* Who a pid is: the boot it runs in and its start time (field 22 of
+ * /proc/PID/stat, in clock ticks since boot). A reused pid, in this boot
+ * or a later one, has another. NULL if the process does not run. */
+static char *
+process_identity (int pid)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *stat = NULL;
+  g_autofree char *boot_id = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *paren;
+
+  if (pid <= 0)
+    return NULL;
+  path = g_strdup_printf ("/proc/%d/stat", pid);
+  if (!g_file_get_contents (path, &stat, NULL, NULL) ||
+      (paren = strrchr (stat, ')')) == NULL)
+    return NULL;
+  /* after the command: state (field 3) ... starttime (field 22) */
+  fields = g_strsplit (paren + 1, " ", 0);
+  if (g_strv_length (fields) < 21 || fields[1][0] == 'Z' || fields[1][0] == 'X')
+    return NULL;
+  if (!g_file_get_contents ("/proc/sys/kernel/random/boot_id", &boot_id, NULL, NULL))
+    boot_id = g_strdup ("");
+  return g_strdup_printf ("%s:%s", g_strstrip (boot_id), fields[20]);
+}
+
+static gboolean
+process_is_pk_socks (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", pid);
+  g_autofree char *cmdline = NULL;
+  g_autofree char *base = NULL;
+
+  if (!g_file_get_contents (path, &cmdline, NULL, NULL))
+    return FALSE;
+  base = g_path_get_basename (cmdline);
+  return g_str_equal (base, "pk-socks");
+}
+
 /**
  * pk_node_state_get_socks_listen:
  * @self: a [class@NodeState]
@@ -566,6 +609,7 @@ pk_node_state_set_socks (PkNodeState *self,
   self->has_socks = TRUE;
   self->socks_listen = new_listen;
   self->socks_pid = pid;
+  self->socks_process = process_identity (pid);
 }
 
 /**
@@ -583,7 +627,41 @@ pk_node_state_clear_socks (PkNodeState *self)
 
   self->has_socks = FALSE;
   g_clear_pointer (&self->socks_listen, g_free);
+  g_clear_pointer (&self->socks_process, g_free);
   self->socks_pid = 0;
+}
+
+/**
+ * pk_node_state_socks_pid_is_current:
+ * @self: a [class@NodeState]
+ *
+ * Whether the recorded SOCKS pid still belongs to the process that was
+ * recorded, so that it is safe to signal. A pid is reused once its
+ * process has exited (after a reboot, by anything), so the pid alone
+ * does not say: [method@NodeState.set_socks] also records the process's
+ * start time and the boot it started in, and this compares them. For a
+ * state written without them (by an older version), the process must be
+ * a `pk-socks`.
+ *
+ * Returns: %TRUE if the listener's process is the one recorded and runs
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_node_state_socks_pid_is_current (PkNodeState *self)
+{
+  g_autofree char *now = NULL;
+
+  g_return_val_if_fail (PK_IS_NODE_STATE (self), FALSE);
+
+  if (self->socks_pid <= 0)
+    return FALSE;
+  now = process_identity (self->socks_pid);
+  if (now == NULL)
+    return FALSE;
+  if (self->socks_process != NULL)
+    return g_str_equal (now, self->socks_process);
+  return process_is_pk_socks (self->socks_pid);
 }
 
 /**
@@ -753,6 +831,11 @@ pk_node_state_to_json (PkNodeState *self)
       json_builder_add_string_value (b, self->socks_listen);
       json_builder_set_member_name (b, "pid");
       json_builder_add_int_value (b, self->socks_pid);
+      if (self->socks_process != NULL)
+        {
+          json_builder_set_member_name (b, "process");
+          json_builder_add_string_value (b, self->socks_process);
+        }
       json_builder_end_object (b);
     }
   else
@@ -902,6 +985,7 @@ pk_node_state_new_from_json (const char  *data,
       self->has_socks = TRUE;
       GET_STRING (s, "socks.", "listen", self->socks_listen);
       GET_INT (s, "socks.", "pid", self->socks_pid, 0);
+      GET_STRING (s, "socks.", "process", self->socks_process);
     }
 
   if (!get_member (obj, "", "counters", JSON_TYPE_OBJECT, &sub, error))

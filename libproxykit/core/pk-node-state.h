@@ -94,6 +94,8 @@ void          pk_node_state_set_socks            (PkNodeState *self,
                                                   int          pid);
 PK_AVAILABLE_IN_ALL
 void          pk_node_state_clear_socks          (PkNodeState *self);
+PK_AVAILABLE_IN_ALL
+gboolean      pk_node_state_socks_pid_is_current (PkNodeState *self);
 
 PK_AVAILABLE_IN_ALL
 guint         pk_node_state_get_fails            (PkNodeState *self);

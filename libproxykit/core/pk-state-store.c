@@ -41,7 +41,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pk-error.h"
@@ -308,6 +310,53 @@ pk_state_store_list (PkStateStore  *self,
   return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
 }
 
+/* Reads NAME.json; *out_corrupt (if given) says whether it was read but
+ * is not a valid state of this node. */
+static PkNodeState *
+load_file (PkStateStore  *self,
+           const char    *name,
+           gboolean      *out_corrupt,
+           GError       **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *data = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(PkNodeState) node = NULL;
+  gsize len = 0;
+
+  if (out_corrupt != NULL)
+    *out_corrupt = FALSE;
+  if (!check_name (name, error))
+    return NULL;
+
+  path = pk_state_store_dup_path (self, name);
+  if (!g_file_get_contents (path, &data, &len, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      else
+        g_set_error (error, PK_ERROR, PK_ERROR_STATE, "%s", local_error->message);
+      return NULL;
+    }
+
+  node = pk_node_state_new_from_json (data, len, &local_error);
+  if (out_corrupt != NULL)
+    *out_corrupt = node == NULL || g_strcmp0 (pk_node_state_get_name (node), name) != 0;
+  if (node == NULL)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "state file %s: %s", path, local_error->message);
+      return NULL;
+    }
+  if (g_strcmp0 (pk_node_state_get_name (node), name) != 0)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE,
+                   "state file %s: field 'name' is '%s', expected '%s'",
+                   path, pk_node_state_get_name (node), name);
+      return NULL;
+    }
+  return g_steal_pointer (&node);
+}
+
 /**
  * pk_state_store_load:
  * @self: a [class@StateStore]
@@ -327,41 +376,9 @@ pk_state_store_load (PkStateStore  *self,
                      const char    *name,
                      GError       **error)
 {
-  g_autofree char *path = NULL;
-  g_autofree char *data = NULL;
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(PkNodeState) node = NULL;
-  gsize len = 0;
-
   g_return_val_if_fail (PK_IS_STATE_STORE (self), NULL);
 
-  if (!check_name (name, error))
-    return NULL;
-
-  path = pk_state_store_dup_path (self, name);
-  if (!g_file_get_contents (path, &data, &len, &local_error))
-    {
-      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      else
-        g_set_error (error, PK_ERROR, PK_ERROR_STATE, "%s", local_error->message);
-      return NULL;
-    }
-
-  node = pk_node_state_new_from_json (data, len, &local_error);
-  if (node == NULL)
-    {
-      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "state file %s: %s", path, local_error->message);
-      return NULL;
-    }
-  if (g_strcmp0 (pk_node_state_get_name (node), name) != 0)
-    {
-      g_set_error (error, PK_ERROR, PK_ERROR_STATE,
-                   "state file %s: field 'name' is '%s', expected '%s'",
-                   path, pk_node_state_get_name (node), name);
-      return NULL;
-    }
-  return g_steal_pointer (&node);
+  return load_file (self, name, NULL, error);
 }
 
 /**
@@ -479,6 +496,56 @@ pk_state_store_remove (PkStateStore  *self,
   return TRUE;
 }
 
+/* An atomic write that was killed (kill -9, a power cut) leaves its
+ * temporary file, NAME.json.XXXXXX, behind. Called under the node's lock,
+ * so no locked writer is using one; one younger than a minute may still
+ * belong to an unlocked pk_state_store_save() and is left alone. */
+static void
+remove_stale_temporary_files (PkStateStore *self,
+                              const char   *name)
+{
+  g_autofree char *prefix = g_strconcat (name, ".json.", NULL);
+  g_autoptr(GDir) dir = g_dir_open (self->directory, 0, NULL);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  const char *entry;
+
+  if (dir == NULL)
+    return;
+  while ((entry = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      GStatBuf st;
+
+      if (!g_str_has_prefix (entry, prefix) || strlen (entry) != strlen (prefix) + 6)
+        continue;
+      path = g_build_filename (self->directory, entry, NULL);
+      if (g_lstat (path, &st) == 0 && S_ISREG (st.st_mode) && st.st_mtime < now - 60 &&
+          g_unlink (path) == 0)
+        g_message ("state: removed %s, left behind by an interrupted write", path);
+    }
+}
+
+/* A state file that reads but does not parse is kept as NAME.json.corrupt
+ * for a person to look at, and the node starts again from a new state:
+ * otherwise no tool could ever record it again. */
+static PkNodeState *
+set_corrupt_file_aside (PkStateStore *self,
+                        const char   *name,
+                        const char   *why)
+{
+  g_autofree char *path = pk_state_store_dup_path (self, name);
+  g_autofree char *aside = g_strconcat (path, ".corrupt", NULL);
+
+  if (g_rename (path, aside) < 0)
+    {
+      int saved_errno = errno;
+      g_warning ("%s; cannot keep it as %s: %s", why, aside, g_strerror (saved_errno));
+      return NULL;
+    }
+  g_warning ("%s; kept as %s, the node starts from a new state", why, aside);
+  return pk_node_state_new (name);
+}
+
 /**
  * pk_state_store_load_locked:
  * @self: a [class@StateStore]
@@ -486,7 +553,11 @@ pk_state_store_remove (PkStateStore  *self,
  * @error: return location for a `GError`
  *
  * Takes the node's lock, waiting while another process holds it, then
- * reads its state (a new state if it has no file). Release the lock with
+ * reads its state (a new state if it has no file). Under the lock it also
+ * removes what killed writes of this node left behind (`NAME.json.XXXXXX`
+ * older than a minute), and a state file that does not parse is kept as
+ * `NAME.json.corrupt`, with a warning, and a new state returned, so that
+ * the node can be recorded again. Release the lock with
  * [method@StateStore.save_unlock] or [method@StateStore.unlock]. Locks are not
  * recursive: do not take the lock of a node twice.
  *
@@ -502,6 +573,8 @@ pk_state_store_load_locked (PkStateStore  *self,
 {
   g_autofree char *file = NULL;
   g_autofree char *path = NULL;
+  g_autoptr(GError) local_error = NULL;
+  gboolean corrupt = FALSE;
   PkNodeState *node;
   int fd;
 
@@ -531,9 +604,17 @@ pk_state_store_load_locked (PkStateStore  *self,
     }
   g_hash_table_insert (self->locks, g_strdup (name), GINT_TO_POINTER (fd));
 
-  node = pk_state_store_load_or_new (self, name, error);
+  remove_stale_temporary_files (self, name);
+  node = load_file (self, name, &corrupt, &local_error);
+  if (node == NULL && g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    node = pk_node_state_new (name);
+  else if (node == NULL && corrupt)
+    node = set_corrupt_file_aside (self, name, local_error->message);
   if (node == NULL)
-    pk_state_store_unlock (self, name);
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      pk_state_store_unlock (self, name);
+    }
   return node;
 }
 

@@ -1061,6 +1061,12 @@ pk_socks_server_has_allowlist (PkSocksServer *self)
  * addresses. Live sessions keep running under the policy they started
  * with; new sessions use the new one. On error the old users stay.
  *
+ * A reload does not turn authentication off where that would leave a
+ * listener on a non-loopback address open to anyone: when the users file
+ * now names nobody, there are no inline users and no client allowlist, it
+ * fails with %PK_ERROR_CONFIG and the old users stay (unless
+ * [property@SocksServer:allow-open] is set).
+ *
  * Returns: %TRUE, or %FALSE with @error set
  *
  * Since: 0.1
@@ -1070,13 +1076,30 @@ pk_socks_server_reload (PkSocksServer  *self,
                         GError        **error)
 {
   g_autofree char *path = NULL;
+  gboolean guarded;
 
   g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
 
   g_mutex_lock (&self->lock);
   path = g_strdup (self->users_file);
+  guarded = self->non_loopback && !self->allow_open && self->allow == NULL &&
+            g_hash_table_size (self->inline_users) == 0 && g_hash_table_size (self->file_users) > 0;
   g_mutex_unlock (&self->lock);
 
+  if (path != NULL && guarded)
+    {
+      g_autoptr(GHashTable) users = pk_socks_users_load_file (path, error);
+
+      if (users == NULL)
+        return FALSE;
+      if (g_hash_table_size (users) == 0)
+        {
+          g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
+                       "users file %s names nobody now, and the server listens beyond loopback "
+                       "with no client allowlist: it would be open to anyone", path);
+          return FALSE;
+        }
+    }
   if (path != NULL)
     return pk_socks_server_set_users_file (self, path, error);
 

@@ -350,6 +350,17 @@ process_greeting (Session *s)
     if (greeting.methods[i] == wanted)
       chosen = wanted;
 
+  /* A client that may not connect (outside the allowlist, over a cap) is
+   * refused before it can send credentials: checking them would answer
+   * whether a password is right to someone who may not use it anyway. */
+  if (auth && s->denied != NULL)
+    {
+      if (send_to_client (s, out, pk_socks_encode_method_choice (out, sizeof out,
+                                                                 PK_SOCKS_METHOD_NO_ACCEPTABLE)))
+        session_end (s, PK_SOCKS_REPLY_NOT_ALLOWED, "%s (refused before authentication)", s->denied);
+      return FALSE;
+    }
+
   if (!send_to_client (s, out, pk_socks_encode_method_choice (out, sizeof out, chosen)))
     return FALSE;
 

@@ -67,6 +67,7 @@ struct _PkToggle
   guint cooldown_ms;
   char *state_dir;
   int lock_fd;
+  char *bad_last;         /* the toggle-N.last contents last warned about */
 
   gboolean running;
   gint64 last_finished;   /* monotonic, 0 before the first run */
@@ -100,6 +101,7 @@ pk_toggle_finalize (GObject *object)
 
   g_clear_object (&self->modem);
   g_clear_object (&self->limiter);
+  g_clear_pointer (&self->bad_last, g_free);
   g_ptr_array_unref (self->steps);
   g_clear_object (&self->last_result);
   g_free (self->state_dir);
@@ -440,19 +442,43 @@ state_path (PkToggle   *self,
 }
 
 /* When the last toggle of this dongle ended, in real time (microseconds),
- * by any process; 0 if unknown. */
+ * by any process; 0 if unknown. A time in the future (the clock was set
+ * back, or the file is corrupt) would hold the cooldown for as long as it
+ * stays ahead, so it counts as unknown, with a warning (once per value);
+ * this process's own monotonic record still applies. */
 static gint64
 shared_last_finished (PkToggle *self)
 {
   g_autofree char *path = NULL;
   g_autofree char *text = NULL;
+  const char *why = NULL;
+  gint64 value = 0;
 
   if (self->state_dir == NULL)
     return 0;
   path = state_path (self, "last");
   if (!g_file_get_contents (path, &text, NULL, NULL))
     return 0;
-  return g_ascii_strtoll (text, NULL, 10);
+  g_strstrip (text);
+  if (!g_ascii_string_to_signed (text, 10, 1, G_MAXINT64, &value, NULL))
+    why = "not a time in microseconds";
+  else if (value > g_get_real_time () + G_USEC_PER_SEC)
+    why = "in the future (was the clock set back?)";
+  if (why == NULL)
+    {
+      g_clear_pointer (&self->bad_last, g_free);
+      return value;
+    }
+  if (g_strcmp0 (self->bad_last, text) != 0)
+    {
+      g_autofree char *shown = g_strescape (text, NULL);
+
+      g_warning ("dongle %u: %s holds '%.40s', %s: ignored, no cooldown from it",
+                 self->id, path, shown, why);
+      g_free (self->bad_last);
+      self->bad_last = g_steal_pointer (&text);
+    }
+  return 0;
 }
 
 static void

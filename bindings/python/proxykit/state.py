@@ -81,6 +81,12 @@ class NodeState:
         """Forgets the SOCKS listener (it stopped)."""
         lib.pk_node_state_clear_socks(self._ptr)
 
+    @property
+    def socks_pid_is_current(self) -> bool:
+        """Whether the recorded listener pid is still the process that was
+        recorded (same start time and boot), so that it is safe to signal."""
+        return bool(lib.pk_node_state_socks_pid_is_current(self._ptr))
+
     def set_fails(self, fails: int, consecutive: Optional[int] = None) -> None:
         """Sets the failure counters: total ``fails`` and, if given, ``consecutive`` ones."""
         lib.pk_node_state_set_fails(self._ptr, fails)

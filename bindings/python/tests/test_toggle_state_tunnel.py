@@ -53,6 +53,8 @@ def test_state_store_round_trip(tmp_path):
     assert again.to_dict() == on_disk
     with pytest.raises(proxykit.InvalidArgument):
         node.set_status('sleepy')
+    node.set_socks('127.0.0.1:1080', os.getpid())
+    assert node.socks_pid_is_current
     store.remove('node1')
     assert store.names() == []
     with pytest.raises(proxykit.Error):
