@@ -15,7 +15,8 @@ enum {
   PK_CLI_EXIT_USAGE = 2,     /* bad flag, bad config: nothing was done */
 };
 
-#define PK_CLI_DEFAULT_CONFIG "/etc/proxykit/proxykit.conf"
+#define PK_CLI_DEFAULT_CONFIG PK_CONFIG_FILE
+#define PK_CLI_DEFAULT_RELAY_ENV PK_CONFIG_DIR "/relay.env"
 
 /* Sets the program name and installs the log writer: journald when
  * stderr is connected to it (under systemd), else one line per message on

@@ -18,7 +18,7 @@
 
 #include "pk-cli-common.h"
 
-#define DEFAULT_DIR PK_LOCALSTATEDIR "/lib/proxykit/metrics"
+#define DEFAULT_DIR PK_STATE_DIR "/metrics"
 #define DEFAULT_LISTEN "127.0.0.1:9110"
 
 static char *opt_config;
@@ -234,6 +234,13 @@ on_reload (gpointer data)
   g_autoptr(GError) error = NULL;
   const char *path = opt_config ? opt_config : g_getenv ("PROXYKIT_CONFIG");
 
+  /* serve without --record evaluates no rules; SIGHUP must not kill it
+   * (systemctl reload of the unit sends it whatever the flags). */
+  if (app->recorder == NULL)
+    {
+      g_message ("reload: nothing to reload without --record");
+      return G_SOURCE_CONTINUE;
+    }
   pk_cli_sd_notify ("RELOADING=1");
   if (path == NULL || *path == '\0')
     path = g_file_test (PK_CLI_DEFAULT_CONFIG, G_FILE_TEST_EXISTS) ? PK_CLI_DEFAULT_CONFIG : NULL;
@@ -269,6 +276,8 @@ run_serve (App *app)
 
   listen = opt_listen ? g_strdup (opt_listen)
                       : pk_config_dup_string (app->config, "metrics", "listen", "PK_METRICS_LISTEN", DEFAULT_LISTEN);
+  /* before "serving" is logged, so that whoever waits for it may signal */
+  pk_cli_handle_signals (on_stop, on_reload, app);
   app->server = pk_metrics_server_new ();
   pk_metrics_server_set_sampler (app->server, app->sampler);
   pk_metrics_server_set_history_directory (app->server, app->dir);
@@ -284,7 +293,6 @@ run_serve (App *app)
 
   if (opt_record)
     start_recording (app);
-  pk_cli_handle_signals (on_stop, opt_record ? on_reload : NULL, app);
   pk_cli_sd_watchdog_start (NULL, NULL);
   pk_cli_sd_notifyf ("READY=1\nSTATUS=serving on %s", listen);
   g_main_loop_run (app->loop);

@@ -34,13 +34,13 @@ static char **opt_rules;
 
 static const GOptionEntry entries[] = {
   { "env-file", 'e', 0, G_OPTION_ARG_FILENAME, &opt_env_file,
-    "Read RELAY_N=\"in_port;out_port;out_host;TCP|UDP\" and the other variables from FILE", "FILE" },
+    "Read RELAY_N=\"in_port;out_port;out_host;TCP|UDP\" and the other variables from FILE (default: " PK_CLI_DEFAULT_RELAY_ENV " if it exists)", "FILE" },
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
     "Configuration file with [relay:NAME] sections (default: " PK_CLI_DEFAULT_CONFIG ")", "FILE" },
   { "listen-address", 'l', 0, G_OPTION_ARG_STRING, &opt_listen_address,
     "Listen on ADDRESS for rules that name none (default: all addresses)", "ADDRESS" },
   { "state-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_state_file,
-    "Status file written by the relay and read by --status (default: $RUNTIME_DIRECTORY/pk-relay.json or /run/proxykit/pk-relay.json)", "FILE" },
+    "Status file written by the relay and read by --status (default: $RUNTIME_DIRECTORY/pk-relay.json or " PK_RUN_DIR "/pk-relay.json)", "FILE" },
   { "status", 's', 0, G_OPTION_ARG_NONE, &opt_status,
     "Print the state and counters of each rule of the running relay", NULL },
   { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "With --status: print the status as JSON", NULL },
@@ -78,7 +78,7 @@ default_state_file (void)
       g_auto(GStrv) dirs = g_strsplit (runtime, ":", 2);
       return g_build_filename (dirs[0], "pk-relay.json", NULL);
     }
-  return g_strdup ("/run/proxykit/pk-relay.json");
+  return g_strdup (PK_RUN_DIR "/pk-relay.json");
 }
 
 /* Everything is read before anything starts: a bad rule anywhere fails
@@ -97,6 +97,11 @@ load_rules (GError **error)
   if (path != NULL && *path != '\0' && !pk_config_load_file (config, path, error))
     return NULL;
   if (opt_env_file != NULL && !pk_config_load_env_file (config, opt_env_file, error))
+    return NULL;
+  /* The unit names no env file: the old setup's one is read where it is,
+   * and a host with [relay:NAME] sections only needs none. */
+  if (opt_env_file == NULL && g_file_test (PK_CLI_DEFAULT_RELAY_ENV, G_FILE_TEST_EXISTS) &&
+      !pk_config_load_env_file (config, PK_CLI_DEFAULT_RELAY_ENV, error))
     return NULL;
 
   rules = pk_relay_rules_load (config, (const char * const *) opt_rules, opt_listen_address, error);

@@ -60,7 +60,7 @@ static const GOptionEntry entries[] = {
   { "timeout", 't', 0, G_OPTION_ARG_STRING, &opt_timeout, "How long one method may wait for the modem to come back (default 60s)", "DURATION" },
   { "request-timeout", 0, 0, G_OPTION_ARG_STRING, &opt_request_timeout, "Bound of one modem API call (default 10s)", "DURATION" },
   { "unchanged-polls", 0, 0, G_OPTION_ARG_STRING, &opt_unchanged_polls, "Polls with the old IP that make a method count as unchanged (default 3)", "N" },
-  { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_state_dir, "Where locks and cooldowns are shared with other pk-toggle processes (default $RUNTIME_DIRECTORY or /run/proxykit)", "DIR" },
+  { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_state_dir, "Where locks and cooldowns are shared with other pk-toggle processes (default $RUNTIME_DIRECTORY or " PK_RUN_DIR ")", "DIR" },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_ids, NULL, "[N...]" },
@@ -438,7 +438,7 @@ load_settings (Setup   *s,
   if (state_dir == NULL)
     {
       const char *runtime = g_getenv ("RUNTIME_DIRECTORY");
-      state_dir = g_strdup (runtime != NULL && *runtime != '\0' ? runtime : "/run/proxykit");
+      state_dir = g_strdup (runtime != NULL && *runtime != '\0' ? runtime : PK_RUN_DIR);
     }
   if (g_mkdir_with_parents (state_dir, 0755) == 0 && access (state_dir, W_OK) == 0)
     s->state_dir = g_steal_pointer (&state_dir);

@@ -9,6 +9,7 @@
 #include "pk-version-macros.h"
 #include "pk-version.h"
 #include "pk-features.h"
+#include "pk-paths.h"
 #include "pk-enum-types.h"
 #include "pk-error.h"
 #include "pk-egress.h"

@@ -12,7 +12,7 @@ import os
 import re
 import sys
 
-GENERATED = {'pk-version.h', 'pk-enum-types.h', 'pk-features.h'}
+GENERATED = {'pk-version.h', 'pk-enum-types.h', 'pk-features.h', 'pk-paths.h'}
 
 
 def main():

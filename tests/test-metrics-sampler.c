@@ -323,6 +323,15 @@ test_live_shape (void)
     g_autofree char *path = g_strdup_printf ("processes.%d.threads", (int) getpid ());
     g_assert_cmpfloat (num (s, path), >=, 1);
   }
+  {
+    /* Host-wide TCP states carry their state label (the rules of
+     * data/prometheus select on it); each state once. */
+    g_autofree char *text = pk_metrics_to_prometheus (s);
+
+    g_assert_nonnull (strstr (text, "\nnode_tcp_connection_states{state=\"established\"} "));
+    g_assert_nonnull (strstr (text, "\nnode_tcp_connection_states{state=\"time_wait\"} "));
+    g_assert_null (strstr (text, "\nnode_tcp_connection_states "));
+  }
 }
 
 int

@@ -313,6 +313,47 @@ test_serve (void)
   pk_test_run ("rm -rf '%s'", dir);
 }
 
+/* serve without --record: SIGHUP (what `systemctl reload` sends) keeps
+ * it serving instead of killing it */
+static void
+test_serve_reload_without_record (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tool = pk_test_build_path ("cli/pk-metrics");
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *body = NULL;
+  g_autofree char *line = NULL;
+  Serve s = { 0 };
+  guint status;
+
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                           tool, "serve", "--listen", "127.0.0.1:0", "--config", "/dev/null", NULL);
+  g_assert_no_error (error);
+  s.stderr_in = g_data_input_stream_new (g_subprocess_get_stderr_pipe (proc));
+  pk_test_wait_until (got_url, &s, 10000);
+
+  g_subprocess_send_signal (proc, SIGHUP);
+  do
+    {
+      g_free (line);
+      line = g_data_input_stream_read_line_utf8 (s.stderr_in, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (line);
+    }
+  while (strstr (line, "reload") == NULL);
+
+  body = http_get (session, s.url, &status);
+  g_assert_cmpuint (status, ==, 200);
+  g_subprocess_send_signal (proc, SIGTERM);
+  g_subprocess_wait (proc, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+  g_clear_object (&s.stderr_in);
+  g_free (s.url);
+}
+
 /* ---- analyze ---- */
 
 static void
@@ -374,6 +415,7 @@ main (int argc, char **argv)
   pk_test_init (&argc, &argv);
   g_test_add_func ("/pk-metrics/one-sample", test_one_sample);
   g_test_add_func ("/pk-metrics/serve", test_serve);
+  g_test_add_func ("/pk-metrics/serve/reload-without-record", test_serve_reload_without_record);
   g_test_add_func ("/pk-metrics/analyze", test_analyze);
   return g_test_run ();
 }

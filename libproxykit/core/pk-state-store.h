@@ -11,17 +11,18 @@
 #include <gio/gio.h>
 #include "pk-version-macros.h"
 #include "pk-node-state.h"
+#include "pk-paths.h"
 
 G_BEGIN_DECLS
 
 /**
  * PK_STATE_DIR_DEFAULT:
  *
- * The default state directory.
+ * The default state directory, `PK_STATE_DIR` (/var/lib/proxykit).
  *
  * Since: 0.1
  */
-#define PK_STATE_DIR_DEFAULT "/var/lib/proxykit"
+#define PK_STATE_DIR_DEFAULT PK_STATE_DIR
 
 #define PK_TYPE_STATE_STORE (pk_state_store_get_type ())
 PK_AVAILABLE_IN_ALL

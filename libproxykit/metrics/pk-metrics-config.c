@@ -9,10 +9,11 @@
 #include "pk-error.h"
 #include "pk-metrics-recorder.h"
 #include "pk-metrics-sampler.h"
+#include "pk-paths.h"
 #include "pk-util-private.h"
 
 #define SECTION "metrics"
-#define DEFAULT_DIR PK_LOCALSTATEDIR "/lib/proxykit/metrics"
+#define DEFAULT_DIR PK_STATE_DIR "/metrics"
 
 /* Every key of [metrics]: the sampler's, the recorder's, and the tools'
  * own (interval, listen). */

@@ -143,8 +143,14 @@ expose_states (PkPromWriter *w,
       g_autofree char *state = g_ascii_strdown (l->data, -1);
       double v;
 
-      if (get_number (states, l->data, &v))
+      if (!get_number (states, l->data, &v))
+        continue;
+      /* The label list ends at the first NULL: without a label of its own,
+       * "state" comes first. */
+      if (label != NULL)
         pk_prom_writer_sample (w, name, v, label, label_value, "state", state, NULL);
+      else
+        pk_prom_writer_sample (w, name, v, "state", state, NULL);
     }
 }
 
