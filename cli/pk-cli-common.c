@@ -19,6 +19,8 @@
 
 static gboolean verbose;
 
+static gboolean stderr_is_journald;
+
 static GLogWriterOutput
 cli_log_writer (GLogLevelFlags   log_level,
                 const GLogField *fields,
@@ -29,7 +31,7 @@ cli_log_writer (GLogLevelFlags   log_level,
   const char *domain = NULL;
   const char *level;
 
-  if (g_log_writer_is_journald (fileno (stderr)))
+  if (stderr_is_journald)
     {
       if (!verbose && (log_level & G_LOG_LEVEL_DEBUG))
         return G_LOG_WRITER_HANDLED;
@@ -74,6 +76,9 @@ void
 pk_cli_init (const char *prgname)
 {
   g_set_prgname (prgname);
+  /* Once: stderr stays what it is, and asking costs a getpeername() per
+   * line (one per SOCKS session). */
+  stderr_is_journald = g_log_writer_is_journald (fileno (stderr));
   g_log_set_writer_func (cli_log_writer, NULL, NULL);
   /* A write to a closed client socket must be an EPIPE, not a signal. */
   signal (SIGPIPE, SIG_IGN);

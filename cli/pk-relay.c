@@ -28,6 +28,7 @@ static gboolean opt_check;
 static gboolean opt_verbose;
 static gboolean opt_version;
 static int opt_workers = -1;
+static gboolean opt_reuse_port;
 static gboolean opt_kernel_nat;
 static char *opt_drain_timeout;
 static char **opt_rules;
@@ -46,6 +47,8 @@ static const GOptionEntry entries[] = {
   { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "With --status: print the status as JSON", NULL },
   { "workers", 'w', 0, G_OPTION_ARG_INT, &opt_workers,
     "Threads that accept and relay TCP connections, each with its own listening socket (default: one per CPU; 0: none, all in the main thread)", "N" },
+  { "reuse-port", 0, 0, G_OPTION_ARG_NONE, &opt_reuse_port,
+    "Let other processes listen on the same TCP ports (SO_REUSEPORT; needs workers); without it a port in use is an error", NULL },
   { "drain-timeout", 0, 0, G_OPTION_ARG_STRING, &opt_drain_timeout,
     "On SIGTERM, let TCP connections finish for up to this long before closing them (default 5s)", "DURATION" },
   { "kernel-nat", 0, 0, G_OPTION_ARG_NONE, &opt_kernel_nat,
@@ -326,12 +329,15 @@ main (int argc, char **argv)
     }
   if (opt_workers < -1 || opt_workers > 1024)
     pk_cli_usage_error ("--workers: %d is not from 0 to 1024", opt_workers);
+  if (opt_reuse_port && opt_workers == 0)
+    pk_cli_usage_error ("--reuse-port: needs worker threads (not --workers 0)");
 
   r.relay = pk_relay_new ();
   pk_relay_set_kernel_nat (r.relay, opt_kernel_nat);
   if (opt_workers != 0)
     {
       r.workers = pk_workers_new (opt_workers < 0 ? 0 : (guint) opt_workers);
+      pk_workers_set_reuse_port (r.workers, opt_reuse_port);
       if (!pk_workers_start (r.workers, &error))
         pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
       pk_relay_set_workers (r.relay, r.workers);

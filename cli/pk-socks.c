@@ -37,6 +37,7 @@ static char *opt_drain_timeout;
 static char *opt_config;
 static char *opt_port_file;
 static char *opt_workers;
+static gboolean opt_reuse_port;
 static gboolean opt_allow_open;
 static gboolean opt_allow_host;
 static gboolean opt_verbose;
@@ -67,6 +68,7 @@ static const GOptionEntry entries[] = {
   { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_port_file, "Write \"NAME ADDR:PORT\" of each bound socket to FILE", "FILE" },
   { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Check the flags and configuration, then exit without listening", NULL },
   { "workers", 0, 0, G_OPTION_ARG_STRING, &opt_workers, "Worker threads, each with its own listening sockets (default: one per CPU)", "N" },
+  { "reuse-port", 0, 0, G_OPTION_ARG_NONE, &opt_reuse_port, "Let other processes listen on the same ports (SO_REUSEPORT); without it a port in use is an error", NULL },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log every session and debug messages", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { NULL }
@@ -383,6 +385,7 @@ main (int   argc,
     }
 
   app.workers = pk_workers_new (n_workers);
+  pk_workers_set_reuse_port (app.workers, opt_reuse_port);
 
   /* Listeners first, so that a bad address is the first thing said; the
    * threads then serve the sockets made for them. */
@@ -408,6 +411,11 @@ main (int   argc,
                  pk_socks_server_get_auth_required (l->server) ? ", authentication required" : "");
     }
 
+  /* Before the port file, which tells a test or a script that pk-socks
+   * is up: a SIGHUP or SIGTERM sent as soon as it appears must reach the
+   * handlers, not the default action (which kills the process). */
+  pk_cli_handle_signals (on_stop, on_reload, &app);
+
   if (opt_port_file != NULL)
     write_port_file (&app);
 
@@ -419,7 +427,6 @@ main (int   argc,
       pk_socks_pptp_record_online (bound[0]);
     }
 
-  pk_cli_handle_signals (on_stop, on_reload, &app);
   pk_cli_sd_notifyf ("READY=1\nSTATUS=%u listener(s)", app.listeners->len);
   pk_cli_sd_watchdog_start (NULL, NULL);
 

@@ -10,6 +10,7 @@
 #include <proxykit/proxykit.h>
 
 #include "pk-dns-private.h"
+#include "pk-egress-private.h"
 #include "pk-test-utils.h"
 
 #define WAIT_MS 20000

@@ -9,6 +9,7 @@
 
 #include <proxykit/proxykit.h>
 
+#include "pk-egress-private.h"
 #include "pk-test-utils.h"
 
 static GSocket *
@@ -226,6 +227,70 @@ test_connect_to_host_localhost (void)
   g_assert_nonnull (socket);
 }
 
+/* The filter sees each address unmapped, in order; what it refuses is
+ * never dialled. */
+static gboolean
+filter_not_127_0_0_2 (GInetAddress *address,
+                      gpointer      user_data)
+{
+  GPtrArray *seen = user_data;
+  char *str = g_inet_address_to_string (address);
+
+  g_ptr_array_add (seen, str);
+  return !g_str_equal (str, "127.0.0.2");
+}
+
+static gboolean
+filter_nothing (GInetAddress *address,
+                gpointer      user_data)
+{
+  return FALSE;
+}
+
+static void
+test_connect_to_addresses_filter (void)
+{
+  g_autoptr(PkTestEchoServer) server = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  guint16 port = pk_test_echo_server_get_port (server);
+  g_autoptr(PkEgress) egress = pk_egress_new ();
+  g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) peer = NULL;
+  GList *addresses = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) result2 = NULL;
+  g_autofree char *peer_str = NULL;
+
+  /* 127.0.0.2 would answer too (loopback): only the filter keeps it out. */
+  addresses = g_list_append (addresses, g_inet_address_new_from_string ("127.0.0.2"));
+  addresses = g_list_append (addresses, g_inet_address_new_from_string ("::ffff:127.0.0.1"));
+  pk_egress_connect_to_addresses_async (egress, addresses, port, NULL, 0, 5000,
+                                        filter_not_127_0_0_2, seen, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, 20000);
+  socket = pk_egress_connect_to_addresses_finish (egress, result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (seen->len, ==, 2);
+  g_assert_cmpstr (seen->pdata[0], ==, "127.0.0.2");
+  g_assert_cmpstr (seen->pdata[1], ==, "127.0.0.1");
+  peer = g_socket_get_remote_address (socket, &error);
+  g_assert_no_error (error);
+  peer_str = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer)));
+  g_assert_cmpstr (peer_str, ==, "127.0.0.1");
+
+  /* Nothing left: refused by rule, named, and nothing dialled. */
+  pk_egress_connect_to_addresses_async (egress, addresses, port, "example.test:80", 0, 5000,
+                                        filter_nothing, NULL, NULL, pk_test_store_result, &result2);
+  g_list_free_full (addresses, g_object_unref);
+  pk_test_wait_result (&result2, 20000);
+  g_clear_object (&socket);
+  socket = pk_egress_connect_to_addresses_finish (egress, result2, &error);
+  g_assert_null (socket);
+  g_assert_error (error, PK_ERROR, PK_ERROR_NOT_ALLOWED);
+  g_assert_cmpstr (error->message, ==, "destination example.test:80 is denied by rule");
+}
+
+
 int
 main (int argc, char **argv)
 {
@@ -241,6 +306,7 @@ main (int argc, char **argv)
   g_test_add_func ("/egress/connect/source-address-not-on-host", test_source_address_not_on_host);
   g_test_add_func ("/egress/connect/missing-interface", test_missing_interface);
   g_test_add_func ("/egress/connect-to-host/localhost", test_connect_to_host_localhost);
+  g_test_add_func ("/egress/connect-to-addresses/filter", test_connect_to_addresses_filter);
 
   return g_test_run ();
 }

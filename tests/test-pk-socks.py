@@ -510,6 +510,30 @@ def test_allowlisted_non_loopback_starts(pk_socks, http_server):
     wait_for(lambda: 'result=not-allowed' in p.log_text(), what='the refusal')
 
 
+@pytest.mark.parametrize('workers', ['1', '2'])
+def test_port_in_use_exits_1(pk_socks, tcp_echo, workers):
+    """A second pk-socks on a port another one serves fails, rather than
+    taking half of its connections (SO_REUSEPORT). The first keeps all."""
+    first = pk_socks('--workers', workers)
+    r = run_pk_socks('--listen', f'127.0.0.1:{first.port}', '--workers', workers)
+    assert r.returncode == 1, r.stderr
+    assert 'Address already in use' in r.stderr
+    for _ in range(6):
+        with socks_connect(first.port, tcp_echo) as s:
+            echo_once(s, b'still the first one')
+    wait_for(lambda: first.log_text().count('result=succeeded') == 6, what='six sessions on the first')
+
+
+def test_reuse_port_shares(pk_socks, tcp_echo):
+    """--reuse-port on both: they share the port (a restart without downtime)."""
+    first = pk_socks('--reuse-port')
+    second = pk_socks('--reuse-port', '--listen', f'127.0.0.1:{first.port}', listen=False)
+    assert second.port == first.port
+    first.stop()
+    with socks_connect(second.port, tcp_echo) as s:
+        echo_once(s, b'served by the second')
+
+
 def test_version_and_help():
     r = run_pk_socks('--version')
     assert r.returncode == 0 and 'pk-socks' in r.stdout

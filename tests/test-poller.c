@@ -65,7 +65,7 @@ pair (int fds[2])
 static void
 test_readable (void)
 {
-  PkPoller *poller = pk_poller_get_thread_default ();
+  PkPoller *poller = pk_poller_get_thread_default (NULL);
   Record r = { 0 };
   g_autoptr(GError) error = NULL;
   PkPollerWatch *watch;
@@ -114,7 +114,7 @@ test_readable (void)
 static void
 test_deadline (void)
 {
-  PkPoller *poller = pk_poller_get_thread_default ();
+  PkPoller *poller = pk_poller_get_thread_default (NULL);
   Record early = { 0 }, late = { 0 };
   PkPollerWatch *a = pk_poller_watch_new (poller, record_cb, &late);
   PkPollerWatch *b = pk_poller_watch_new (poller, record_cb, &early);
@@ -160,7 +160,7 @@ count_idle (gpointer data)
 static void
 test_rearm_now (void)
 {
-  PkPoller *poller = pk_poller_get_thread_default ();
+  PkPoller *poller = pk_poller_get_thread_default (NULL);
   Record r = { .rearm = 5 };
   PkPollerWatch *watch = pk_poller_watch_new (poller, record_cb, &r);
   guint idles = 0;
@@ -179,7 +179,7 @@ test_rearm_now (void)
 static void
 test_destroy_in_callback (void)
 {
-  PkPoller *poller = pk_poller_get_thread_default ();
+  PkPoller *poller = pk_poller_get_thread_default (NULL);
   Record first = { 0 }, second = { 0 };
   PkPollerWatch *a = pk_poller_watch_new (poller, record_cb, &first);
   PkPollerWatch *b = pk_poller_watch_new (poller, record_cb, &second);
@@ -217,7 +217,7 @@ test_destroy_in_callback (void)
 static void
 test_fd_reuse (void)
 {
-  PkPoller *poller = pk_poller_get_thread_default ();
+  PkPoller *poller = pk_poller_get_thread_default (NULL);
   Record old = { 0 }, fresh = { 0 };
   PkPollerWatch *a = pk_poller_watch_new (poller, record_cb, &old);
   PkPollerWatch *b;
@@ -249,7 +249,7 @@ test_fd_reuse (void)
 static void
 test_per_context (void)
 {
-  PkPoller *main_poller = pk_poller_get_thread_default ();
+  PkPoller *main_poller = pk_poller_get_thread_default (NULL);
   GMainContext *context = g_main_context_new ();
   PkPoller *other;
   PkPollerWatch *orphan;
@@ -258,9 +258,9 @@ test_per_context (void)
   char c = 'x';
 
   g_main_context_push_thread_default (context);
-  other = pk_poller_get_thread_default ();
+  other = pk_poller_get_thread_default (NULL);
   g_assert_true (other != main_poller);
-  g_assert_true (pk_poller_get_thread_default () == other);
+  g_assert_true (pk_poller_get_thread_default (NULL) == other);
 
   pair (p);
   orphan = pk_poller_watch_new (other, record_cb, &r);
@@ -292,7 +292,7 @@ cancel_in_thread (gpointer data)
 static void
 test_cancel_from_thread (void)
 {
-  PkPoller *poller = pk_poller_get_thread_default ();
+  PkPoller *poller = pk_poller_get_thread_default (NULL);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   Record a = { 0 }, b = { 0 };
   PkPollerWatch *wa = pk_poller_watch_new (poller, record_cb, &a);
@@ -323,7 +323,7 @@ test_cancel_from_thread (void)
 static void
 test_cancel_already (void)
 {
-  PkPoller *poller = pk_poller_get_thread_default ();
+  PkPoller *poller = pk_poller_get_thread_default (NULL);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   Record a = { 0 }, b = { 0 };
   PkPollerWatch *wa = pk_poller_watch_new (poller, record_cb, &a);
@@ -349,7 +349,7 @@ test_cancel_already (void)
 static void
 test_cancel_after_leaving (void)
 {
-  PkPoller *poller = pk_poller_get_thread_default ();
+  PkPoller *poller = pk_poller_get_thread_default (NULL);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   Record r = { 0 };
   PkPollerWatch *watch = pk_poller_watch_new (poller, record_cb, &r);
@@ -368,7 +368,7 @@ test_cancel_after_leaving (void)
 static void
 test_hand_over (void)
 {
-  PkPoller *poller = pk_poller_get_thread_default ();
+  PkPoller *poller = pk_poller_get_thread_default (NULL);
   Record first = { 0 }, second = { 0 };
   g_autoptr(GError) error = NULL;
   PkPollerWatch *watch;
@@ -410,7 +410,7 @@ test_hand_over (void)
 static void
 test_destroy_and_close (void)
 {
-  PkPoller *poller = pk_poller_get_thread_default ();
+  PkPoller *poller = pk_poller_get_thread_default (NULL);
   Record gone = { 0 }, next = { 0 };
   g_autoptr(GError) error = NULL;
   PkPollerWatch *watch;

@@ -6,6 +6,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -84,10 +85,19 @@ write_env (Fixture    *f,
   g_assert_no_error (error);
 }
 
+/* The relay's open-file limit, soft and hard (0: as inherited). */
+static rlim_t child_nofile;
+
 static void
 die_with_parent (gpointer data)
 {
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (child_nofile > 0)
+    {
+      struct rlimit rl = { child_nofile, child_nofile };
+
+      setrlimit (RLIMIT_NOFILE, &rl);
+    }
 }
 
 static GSubprocess *
@@ -353,6 +363,158 @@ test_env_file_sighup (Fixture       *f,
   g_assert_false (g_file_test (f->state_file, G_FILE_TEST_EXISTS));
 }
 
+static guint
+count_lines_with (const char *text,
+                  const char *needle)
+{
+  g_auto(GStrv) lines = g_strsplit (text != NULL ? text : "", "\n", -1);
+  guint n = 0;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (strstr (lines[i], needle) != NULL)
+      n++;
+  return n;
+}
+
+static char *
+read_log (Fixture *f)
+{
+  char *log = NULL;
+
+  g_file_get_contents (f->log_file, &log, NULL, NULL);
+  return log;
+}
+
+/* Out of descriptors, the accept loop pauses and says so in one line,
+ * rather than spinning on EMFILE with a line per try (about 128,000 a
+ * second without workers, ten a second per worker with them). Once
+ * descriptors are free again, it accepts again. */
+static void
+test_out_of_descriptors (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char *workers = data;
+  guint16 port = free_port (G_SOCKET_TYPE_STREAM);
+  g_autofree char *rule = g_strdup_printf ("%u;%u;127.0.0.1;TCP", port, f->echo_port);
+  const char *args[] = { "--listen-address", "127.0.0.1", "--workers", workers, rule, NULL };
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autofree char *log = NULL;
+  g_autofree char *name = g_strdup_printf ("%u/tcp", port);
+  gint64 deadline;
+
+  /* About ten descriptors go to the relay itself, two to each connection.
+   * With an odd number left, the last client takes the last one and its
+   * upstream socket finds none: the relay closes it, and so on, without
+   * ever failing to accept. One more descriptor makes the number even. */
+  for (rlim_t limit = 32; limit <= 33 && count_lines_with (log, "accept") == 0; limit++)
+    {
+      if (f->relay != NULL)
+        {
+          g_subprocess_force_exit (f->relay);
+          g_subprocess_wait (f->relay, NULL, NULL);
+          g_clear_object (&f->relay);
+          g_ptr_array_set_size (clients, 0);
+        }
+      child_nofile = limit;
+      f->relay = spawn (f, G_SUBPROCESS_FLAGS_NONE, args);
+      child_nofile = 0;
+      wait_rule (f, name, TRUE);
+
+      for (guint i = 0; i < 30; i++)
+        g_ptr_array_add (clients, connect_port (port));
+      deadline = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+      while (count_lines_with (log, "accept") == 0 && g_get_monotonic_time () < deadline)
+        {
+          g_usleep (20000);
+          g_clear_pointer (&log, g_free);
+          log = read_log (f);
+        }
+    }
+  g_assert_cmpuint (count_lines_with (log, "accept"), >, 0);
+
+  /* A second more of it: the first line, and no more. */
+  g_usleep (G_USEC_PER_SEC);
+  g_clear_pointer (&log, g_free);
+  log = read_log (f);
+  if (count_lines_with (log, "accept") > 2)
+    g_error ("%u lines about accept in a second:\n%.2000s", count_lines_with (log, "accept"), log);
+  g_assert_nonnull (strstr (log, "Too many open files; pausing accepts"));
+
+  /* Clients go, their connections end: the waiting ones are served. */
+  g_ptr_array_set_size (clients, 0);
+  {
+    g_autoptr(GSocket) fresh = connect_port (port);
+    roundtrip (fresh, "accepting again");
+  }
+}
+
+static gboolean
+file_exists (gpointer path)
+{
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+/* A second pk-relay on a port the first serves exits 1 (workers or not),
+ * rather than sharing it through SO_REUSEPORT and taking half of the
+ * connections; with --reuse-port on both, they share it on purpose. */
+static void
+test_port_in_use (Fixture       *f,
+                  gconstpointer  data)
+{
+  guint16 port = free_port (G_SOCKET_TYPE_STREAM);
+  g_autofree char *rule = g_strdup_printf ("%u;%u;127.0.0.1;TCP", port, f->echo_port);
+  g_autofree char *name = g_strdup_printf ("%u/tcp", port);
+  g_autofree char *state2 = g_build_filename (f->dir, "state2.json", NULL);
+  const char *first_args[] = { "--listen-address", "127.0.0.1", "--workers", "2", rule, NULL };
+  const char *shared_args[] = { "--listen-address", "127.0.0.1", "--workers", "2", "--reuse-port", rule, NULL };
+  const char *workers[] = { "0", "1", "2" };
+
+  f->relay = spawn (f, G_SUBPROCESS_FLAGS_NONE, first_args);
+  wait_rule (f, name, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (workers); i++)
+    {
+      const char *args[] = { "--state-file", state2, "--listen-address", "127.0.0.1",
+                             "--workers", workers[i], rule, NULL };
+      g_autoptr(GSubprocess) proc = spawn (f, G_SUBPROCESS_FLAGS_STDERR_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE, args);
+      g_autofree char *err = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_subprocess_communicate_utf8 (proc, NULL, NULL, NULL, &err, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 1);
+      if (strstr (err, "Address already in use") == NULL)
+        g_error ("--workers %s: stderr '%s' does not name the port in use", workers[i], err);
+    }
+  {
+    g_autoptr(GSocket) s = connect_port (port);
+    roundtrip (s, "still the first relay");
+  }
+
+  /* Both opt in: the second one starts and serves the port too. */
+  g_subprocess_force_exit (f->relay);
+  g_subprocess_wait (f->relay, NULL, NULL);
+  g_clear_object (&f->relay);
+  f->relay = spawn (f, G_SUBPROCESS_FLAGS_NONE, shared_args);
+  wait_rule (f, name, TRUE);
+  {
+    const char *args[] = { "--state-file", state2, "--listen-address", "127.0.0.1",
+                           "--workers", "1", "--reuse-port", rule, NULL };
+    g_autoptr(GSubprocess) second = spawn (f, G_SUBPROCESS_FLAGS_NONE, args);
+    g_autoptr(GSocket) s = NULL;
+
+    /* Once the first is gone, the second one answers on the port. */
+    pk_test_wait_until (file_exists, state2, 20000);
+    g_subprocess_force_exit (f->relay);
+    g_subprocess_wait (f->relay, NULL, NULL);
+    g_clear_object (&f->relay);
+    s = connect_port (port);
+    roundtrip (s, "served by the second relay");
+    g_subprocess_force_exit (second);
+    g_subprocess_wait (second, NULL, NULL);
+  }
+  g_unlink (state2);
+}
+
 static void
 assert_usage_error (Fixture            *f,
                     const char * const *args,
@@ -449,6 +611,12 @@ main (int argc, char **argv)
               fixture_setup, test_check_config, fixture_teardown);
   g_test_add ("/relay-cli/status/not-running", Fixture, NULL,
               fixture_setup, test_status_not_running, fixture_teardown);
+  g_test_add ("/relay-cli/port-in-use", Fixture, NULL,
+              fixture_setup, test_port_in_use, fixture_teardown);
+  g_test_add ("/relay-cli/out-of-descriptors/no-workers", Fixture, "0",
+              fixture_setup, test_out_of_descriptors, fixture_teardown);
+  g_test_add ("/relay-cli/out-of-descriptors/workers", Fixture, "1",
+              fixture_setup, test_out_of_descriptors, fixture_teardown);
 
   return g_test_run ();
 }

@@ -231,6 +231,46 @@ test_remove_listener (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
 }
 
+/* A port another process (here: another PkWorkers) listens on is an error
+ * by default, whatever either side's number of workers; both share it only
+ * when both opt in with reuse-port. */
+static void
+test_port_in_use (void)
+{
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+
+  for (guint n_first = 1; n_first <= 2; n_first++)
+    for (guint n_second = 1; n_second <= 2; n_second++)
+      for (guint shared = 0; shared <= 1; shared++)
+        {
+          g_autoptr(PkWorkers) first = pk_workers_new (n_first);
+          g_autoptr(PkWorkers) second = pk_workers_new (n_second);
+          g_autoptr(GSocketAddress) bound = NULL;
+          g_autoptr(GError) error = NULL;
+          gint destroyed = 0;
+          guint id, id2;
+
+          pk_workers_set_reuse_port (first, shared);
+          pk_workers_set_reuse_port (second, shared);
+          g_assert_cmpint (pk_workers_get_reuse_port (second), ==, shared);
+          id = pk_workers_listen (first, any, never_called, &destroyed, count_destroy, &error);
+          g_assert_no_error (error);
+          bound = pk_workers_get_listener_address (first, id);
+          id2 = pk_workers_listen (second, bound, never_called, &destroyed, count_destroy, &error);
+          if (shared)
+            {
+              g_assert_no_error (error);
+              g_assert_cmpuint (id2, !=, 0);
+            }
+          else
+            {
+              g_assert_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+              g_assert_cmpuint (id2, ==, 0);
+            }
+        }
+}
+
 /* What the accept callback saw of its client, before anything else
  * touched the socket. */
 typedef struct
@@ -438,6 +478,137 @@ test_fd_limit (void)
   g_assert_cmpuint (rl.rlim_cur, ==, rl.rlim_max);
 }
 
+/* Takes every free descriptor but @keep, under a limit just above what is
+ * open (hard too: PkWorkers raises the soft one); returns them for
+ * give_back(). In a child process only. */
+static GArray *
+take_descriptors (guint keep)
+{
+  GArray *taken = g_array_new (FALSE, FALSE, sizeof (int));
+  struct rlimit rl;
+  int fd;
+
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &rl), ==, 0);
+  fd = dup (0);
+  g_assert_cmpint (fd, >=, 0);
+  close (fd);
+  rl.rlim_cur = rl.rlim_max = MIN (rl.rlim_max, (rlim_t) fd + 64);
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &rl), ==, 0);
+  while ((fd = open ("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+    g_array_append_val (taken, fd);
+  g_assert_cmpint (errno, ==, EMFILE);
+  for (guint i = 0; i < keep; i++)
+    {
+      close (g_array_index (taken, int, taken->len - 1));
+      g_array_set_size (taken, taken->len - 1);
+    }
+  return taken;
+}
+
+static void
+give_back (GArray *taken)
+{
+  for (guint i = 0; i < taken->len; i++)
+    close (g_array_index (taken, int, i));
+  g_array_unref (taken);
+}
+
+/* What a worker needs is made when it starts: out of descriptors, the
+ * start fails with an error. */
+static void
+test_start_out_of_descriptors (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(PkWorkers) workers = pk_workers_new (2);
+      g_autoptr(GError) error = NULL;
+      GArray *taken = take_descriptors (0);
+
+      g_assert_false (pk_workers_start (workers, &error));
+      give_back (taken);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES);
+
+      /* With descriptors again, it starts. */
+      g_clear_error (&error);
+      g_assert_true (pk_workers_start (workers, &error));
+      g_assert_no_error (error);
+      pk_workers_stop (workers);
+      return;
+    }
+  /* The limit is lowered in a child only. */
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+static void
+record_error_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  GError **error = data;
+  g_autoptr(GSocket) socket = NULL;
+
+  if (PK_IS_EGRESS (source))
+    socket = pk_egress_connect_finish (PK_EGRESS (source), result, error);
+  else
+    pk_bridge_run_finish (PK_BRIDGE (source), result, error);
+  if (*error == NULL)
+    *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "no error");
+}
+
+/* A context whose poller does not exist yet (one that no PkWorkers or
+ * listener made) and no descriptor to make it with: a connect or a bridge
+ * fails with the error, and the process goes on. */
+static void
+test_run_out_of_descriptors (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GMainContext) context = g_main_context_new ();
+      g_autoptr(PkEgress) egress = pk_egress_new ();
+      g_autoptr(GSocket) listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                                  G_SOCKET_PROTOCOL_DEFAULT, NULL);
+      g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+      g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+      g_autoptr(GSocketAddress) bound = NULL;
+      g_autoptr(GSocket) a = NULL;
+      g_autoptr(GSocket) b = NULL;
+      g_autoptr(PkBridge) bridge = NULL;
+      GError *error = NULL;
+      GArray *taken;
+      int pair[2];
+
+      g_main_context_push_thread_default (context);
+      g_assert_true (g_socket_bind (listener, any, TRUE, NULL));
+      g_assert_true (g_socket_listen (listener, NULL));
+      bound = g_socket_get_local_address (listener, NULL);
+      g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair), ==, 0);
+      a = g_socket_new_from_fd (pair[0], NULL);
+      b = g_socket_new_from_fd (pair[1], NULL);
+      bridge = pk_bridge_new (a, b);
+
+      /* One left: the connect's socket takes it, the poller finds none. */
+      taken = take_descriptors (1);
+      pk_egress_connect_async (egress, bound, 1000, NULL, record_error_cb, &error);
+      while (error == NULL)
+        g_main_context_iteration (context, TRUE);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES);
+      g_clear_error (&error);
+
+      pk_bridge_run_async (bridge, NULL, record_error_cb, &error);
+      while (error == NULL)
+        g_main_context_iteration (context, TRUE);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES);
+      g_clear_error (&error);
+      give_back (taken);
+
+      g_main_context_pop_thread_default (context);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -447,10 +618,13 @@ main (int   argc,
   g_test_add_func ("/workers/sessions-stay-on-their-worker", test_sessions_stay_on_their_worker);
   g_test_add_func ("/workers/idle-timeout-on-several-workers", test_idle_timeout_on_workers);
   g_test_add_func ("/workers/remove-listener", test_remove_listener);
+  g_test_add_func ("/workers/port-in-use", test_port_in_use);
   g_test_add_func ("/workers/accepted-client", test_accepted_client);
   g_test_add_func ("/workers/listen-before-start", test_listen_before_start);
   g_test_add_func ("/workers/raise-fd-limit", test_fd_limit);
   g_test_add_func ("/workers/socks-server", test_socks_server_on_workers);
+  g_test_add_func ("/workers/out-of-descriptors/start", test_start_out_of_descriptors);
+  g_test_add_func ("/workers/out-of-descriptors/connect-and-bridge", test_run_out_of_descriptors);
 
   return g_test_run ();
 }

@@ -74,12 +74,6 @@ GSocketAddress *pk_sockaddr_to_socket_address (const PkSockaddr *native);
 /* Formats as pk_format_socket_address() does. */
 char      *pk_format_sockaddr        (const PkSockaddr *native);
 
-/* accept4() (non-blocking, close-on-exec) on @listen_fd, retried on
- * EINTR; the peer's address in @peer. -1 with @error set; no client:
- * G_IO_ERROR_WOULD_BLOCK. */
-int        pk_fd_accept              (int          listen_fd,
-                                      PkSockaddr  *peer,
-                                      GError     **error);
 /* Starts connecting the non-blocking socket @fd to @address. TRUE when
  * connected at once or, with *@in_progress, on the way: the socket turns
  * writable when it is done (pk_fd_connect_finish()). FALSE with @error:
@@ -96,19 +90,16 @@ gboolean   pk_fd_connect_finish      (int               fd,
                                       const PkSockaddr *address,
                                       GError          **error);
 
-/* Accepts a client on the listening @listener with accept4() (non-blocking,
- * close-on-exec), and keeps the peer address the accept returned on the
- * new socket for pk_socket_dup_peer_address(). No client: NULL with
- * G_IO_ERROR_WOULD_BLOCK. */
-GSocket   *pk_socket_accept          (GSocket   *listener,
-                                      GError   **error);
-/* The GSocket of a client from pk_fd_accept(), which it takes (closed on
- * failure), with @peer kept as pk_socket_accept() keeps it. */
+/* The GSocket of a client accepted as a descriptor (see
+ * pk-acceptor-private.h), which it takes (closed on failure), with @peer
+ * kept for pk_socket_dup_peer_address(): GSocket would ask the kernel for
+ * it on every g_socket_get_remote_address() of a socket it did not
+ * connect itself. */
 GSocket   *pk_socket_new_accepted    (int                fd,
                                       const PkSockaddr  *peer,
                                       GError           **error);
-/* The peer of a socket from pk_socket_accept() without asking the kernel
- * again; of any other socket, g_socket_get_remote_address(). */
+/* The peer of a socket from pk_socket_new_accepted() without asking the
+ * kernel again; of any other socket, g_socket_get_remote_address(). */
 GSocketAddress *pk_socket_dup_peer_address (GSocket  *socket,
                                             GError  **error);
 

@@ -379,30 +379,6 @@ peer_address_quark (void)
   return (GQuark) quark;
 }
 
-int
-pk_fd_accept (int          listen_fd,
-              PkSockaddr  *peer,
-              GError     **error)
-{
-  int fd;
-
-  do
-    {
-      peer->len = sizeof peer->storage;
-      fd = accept4 (listen_fd, &peer->sa, &peer->len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    }
-  while (fd < 0 && errno == EINTR);
-
-  if (fd < 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   "Error accepting connection: %s", g_strerror (saved_errno));
-    }
-  return fd;
-}
-
 static gboolean
 connect_error (const PkSockaddr  *address,
                int                errsv,
@@ -477,23 +453,6 @@ pk_socket_new_accepted (int                fd,
   if (address != NULL)
     g_object_set_qdata_full (G_OBJECT (client), peer_address_quark (), address, g_object_unref);
   return client;
-}
-
-/* GSocket asks the kernel for the peer on every g_socket_get_remote_address()
- * until it has been connected by itself, and g_socket_accept() adds
- * fcntl() calls for close-on-exec: per accepted client that is three
- * system calls accept4() makes unnecessary. */
-GSocket *
-pk_socket_accept (GSocket  *listener,
-                  GError  **error)
-{
-  PkSockaddr peer;
-  int fd;
-
-  fd = pk_fd_accept (g_socket_get_fd (listener), &peer, error);
-  if (fd < 0)
-    return NULL;
-  return pk_socket_new_accepted (fd, &peer, error);
 }
 
 GSocketAddress *

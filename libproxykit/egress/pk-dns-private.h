@@ -1,23 +1,23 @@
-/* pk-dns-private.h: a small stub resolver that asks through an egress
+/* pk-dns-private.h: the DNS message codec of the egress's stub resolver
  *
  * The system resolver sends its queries by the default route, to the
  * host's nameservers. A dongle's or a tunnel's traffic must not depend on
  * them (and a dongle's own DNS may answer only from its side), so an
- * egress with nameservers resolves with this client instead: A and AAAA
- * queries over UDP to those nameservers, each from a socket made by
- * pk_egress_create_socket(), with random IDs checked against the answer
- * (as well as the question and the server's address), CNAME chains
- * followed, a timeout per try and retries over the nameservers.
+ * egress with nameservers resolves with its own stub resolver instead
+ * (pk_dns_resolve_async() in pk-egress-private.h: A and AAAA queries over
+ * UDP to those nameservers, each from a socket of the egress, with random
+ * IDs checked against the answer as well as the question and the
+ * server's address, CNAME chains followed, a timeout per try and retries
+ * over the nameservers).
  *
- * The message codec is pure (no I/O) so that it can be fuzzed.
+ * This codec is pure (no I/O, nothing from the egress) so that it can be
+ * fuzzed, and so that the egress uses it without a cycle.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
 
 #include <gio/gio.h>
-
-#include "pk-egress.h"
 
 G_BEGIN_DECLS
 
@@ -75,23 +75,8 @@ gboolean  pk_dns_parse_answer    (const guint8  *buf,
 GPtrArray *pk_dns_parse_nameservers (const char * const *nameservers,
                                      GError            **error);
 
-/* Resolves @name to addresses of @family (G_SOCKET_FAMILY_INVALID: A and
- * AAAA, IPv4 first) through @egress and @nameservers (GInetSocketAddress).
- * Each try waits @try_timeout_ms; two rounds over the nameservers in all.
- * Errors: PK_ERROR_RESOLVE (no such name, no address, no answer),
- * PK_ERROR_EGRESS (no nameserver reachable through the egress),
- * G_IO_ERROR_CANCELLED. "localhost" and names under it are loopback
- * without a query (RFC 6761). */
-void      pk_dns_resolve_async   (PkEgress            *egress,
-                                  GPtrArray           *nameservers,
-                                  const char          *name,
-                                  GSocketFamily        family,
-                                  guint                try_timeout_ms,
-                                  GCancellable        *cancellable,
-                                  GAsyncReadyCallback  callback,
-                                  gpointer             user_data);
-/* (transfer full) (element-type GInetAddress) */
-GList    *pk_dns_resolve_finish  (GAsyncResult        *result,
-                                  GError             **error);
+/* "localhost" and names under it (RFC 6761), a trailing dot allowed,
+ * in any case. */
+gboolean  pk_dns_name_is_localhost (const char *name);
 
 G_END_DECLS

@@ -1,4 +1,5 @@
-/* pk-egress-private.h: PkEgress on descriptors, for the relay's data path
+/* pk-egress-private.h: PkEgress on descriptors (for the relay's data
+ * path), its stub resolver, and the connect-to-addresses loop
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -22,5 +23,69 @@ int      pk_egress_open_fd    (PkEgress       *self,
                                GSocketFamily   family,
                                GSocketType     type,
                                GError        **error);
+
+/* The family of the source address, G_SOCKET_FAMILY_INVALID without one. */
+GSocketFamily pk_egress_get_family (PkEgress *self);
+
+/* (transfer none) (element-type GInetSocketAddress) (nullable): the
+ * parsed #PkEgress:nameservers; NULL: the system resolver. */
+GPtrArray *pk_egress_get_nameserver_addresses (PkEgress *self);
+
+/* The stub resolver (pk-egress-resolve.c, codec in pk-dns-private.h).
+ * Resolves @name to addresses of @family (G_SOCKET_FAMILY_INVALID: A and
+ * AAAA, IPv4 first) through @egress and @nameservers (GInetSocketAddress).
+ * Each try waits @try_timeout_ms; two rounds over the nameservers in all.
+ * Errors: PK_ERROR_RESOLVE (no such name, no address, no answer),
+ * PK_ERROR_EGRESS (no nameserver reachable through the egress),
+ * G_IO_ERROR_CANCELLED. "localhost" and names under it are loopback
+ * without a query (RFC 6761). */
+void      pk_dns_resolve_async   (PkEgress            *egress,
+                                  GPtrArray           *nameservers,
+                                  const char          *name,
+                                  GSocketFamily        family,
+                                  guint                try_timeout_ms,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data);
+/* (transfer full) (element-type GInetAddress) */
+GList    *pk_dns_resolve_finish  (GAsyncResult        *result,
+                                  GError             **error);
+
+
+/* Whether to try @address (already unmapped from ::ffff:a.b.c.d). */
+typedef gboolean (*PkEgressAddressFilter) (GInetAddress *address,
+                                           gpointer      user_data);
+
+/* The one address-trying connect: @addresses (element-type GInetAddress,
+ * transfer none) are unmapped, kept when @filter (nullable) says so, and
+ * tried in order through the egress until one connects (on descriptors,
+ * with a watch of the thread-default PkPoller each), all under one
+ * deadline: @timeout_ms (0 for none) from @started_us (a monotonic time,
+ * 0 for now). @dest names the destination in errors (NULL: the first
+ * address and @port).
+ *
+ * Errors: the first address's connect error (the one the host prefers;
+ * later ones tend to fail the same way), G_IO_ERROR_TIMED_OUT when the
+ * deadline passes before any error, PK_ERROR_NOT_ALLOWED when @filter
+ * leaves no address, and at once PK_ERROR_EGRESS or G_IO_ERROR_CANCELLED. */
+void     pk_egress_connect_to_addresses_async  (PkEgress              *self,
+                                                GList                 *addresses,
+                                                guint16                port,
+                                                const char            *dest,
+                                                gint64                 started_us,
+                                                guint                  timeout_ms,
+                                                PkEgressAddressFilter  filter,
+                                                gpointer               filter_data,
+                                                GCancellable          *cancellable,
+                                                GAsyncReadyCallback    callback,
+                                                gpointer               user_data);
+GSocket *pk_egress_connect_to_addresses_finish (PkEgress              *self,
+                                                GAsyncResult          *result,
+                                                GError               **error);
+/* The same as the connected, non-blocking descriptor itself (no GSocket),
+ * which the caller then owns; -1 with @error set. */
+int      pk_egress_connect_to_addresses_finish_fd (PkEgress           *self,
+                                                   GAsyncResult       *result,
+                                                   GError            **error);
 
 G_END_DECLS

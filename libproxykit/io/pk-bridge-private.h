@@ -78,7 +78,8 @@ struct _PkBridgeCore
  *
  * @watch (transfer full): a watch of the thread's poller, which the core
  * takes over (its callback) and destroys at the end. It may hold @b in
- * slot 1 already, as a connect that just finished does, and may have a
+ * slot 1 already, as a connect that just finished does (or @a in slot 0,
+ * as a SOCKS session that did its handshake on it), and may have a
  * cancellable. @pool: pipes for splice(2), or NULL to copy only.
  * @close_at_end: the core closes both sockets when the run ends, before
  * @done (even when it fails to start): then the last EOF needs no

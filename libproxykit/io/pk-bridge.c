@@ -808,10 +808,12 @@ pk_bridge_core_start (PkBridgeCore     *core,
     }
 
   /* One epoll set per context rather than a source per bridge: see
-   * pk-poller-private.h. A socket already in the watch (a connect's)
-   * only changes its events. */
+   * pk-poller-private.h. A socket already in the watch (a connect's, or
+   * a SOCKS session's client) only changes its events. */
   pk_poller_watch_set_func (watch, core_watch_cb, core);
-  if (!pk_poller_watch_set_fd (watch, 0, a, G_IO_IN, &error))
+  if (pk_poller_watch_get_fd (watch, 0) == a)
+    pk_poller_watch_set_events (watch, 0, G_IO_IN);
+  else if (!pk_poller_watch_set_fd (watch, 0, a, G_IO_IN, &error))
     {
       core_complete (core, error);
       return FALSE;
@@ -877,6 +879,8 @@ pk_bridge_run_async (PkBridge            *self,
                      gpointer             user_data)
 {
   PkPollerWatch *watch;
+  PkPoller *poller;
+  GError *error = NULL;
   int a, b;
 
   g_return_if_fail (PK_IS_BRIDGE (self));
@@ -894,6 +898,14 @@ pk_bridge_run_async (PkBridge            *self,
       return;
     }
 
+  poller = pk_poller_get_thread_default (&error);
+  if (poller == NULL)
+    {
+      g_task_return_error (self->task, error);
+      g_clear_object (&self->task);
+      return;
+    }
+
   if (self->use_default_pool)
     self->pool = pk_pipe_pool_ref (pk_pipe_pool_get_thread_default ());
 
@@ -902,7 +914,7 @@ pk_bridge_run_async (PkBridge            *self,
   pk_socket_set_nodelay (a);
   pk_socket_set_nodelay (b);
 
-  watch = pk_poller_watch_new (pk_poller_get_thread_default (), core_watch_cb, &self->core);
+  watch = pk_poller_watch_new (poller, core_watch_cb, &self->core);
   /* Cancelled from any thread: the poller brings it here. */
   if (cancellable != NULL)
     pk_poller_watch_set_cancellable (watch, cancellable);

@@ -40,9 +40,17 @@ typedef void (*PkPollerFunc) (PkPollerWatch *watch,
                               GIOCondition   condition,
                               gpointer       user_data);
 
-/* The poller of the calling thread's thread-default main context, made
- * and attached on first use; it lives as long as the context. */
-PkPoller      *pk_poller_get_thread_default (void);
+/* The poller of @context (NULL: the global default one), made and
+ * attached on first use; it lives as long as the context. Making one
+ * takes two descriptors: without them, NULL with @error set (never an
+ * abort). Whoever runs a context for sessions makes its poller before the
+ * first session (PkWorkers at start, a listener when it is added), so
+ * that a session only fails to get one when that failed. Call it from
+ * the context's thread, or while no thread runs the context. */
+PkPoller      *pk_poller_get_for_context    (GMainContext  *context,
+                                             GError       **error);
+/* The poller of the calling thread's thread-default main context. */
+PkPoller      *pk_poller_get_thread_default (GError       **error);
 
 PkPollerWatch *pk_poller_watch_new          (PkPoller      *poller,
                                              PkPollerFunc   func,

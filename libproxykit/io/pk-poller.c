@@ -486,10 +486,42 @@ static GSourceFuncs poller_funcs = {
 };
 
 static PkPoller *
-poller_new (GMainContext *context)
+poller_new (GMainContext  *context,
+            GError       **error)
 {
-  PkPoller *self = (PkPoller *) g_source_new (&poller_funcs, sizeof (PkPoller));
+  PkPoller *self;
+  struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };  /* data 0: no watch */
+  int epfd, wake_fd = -1, errsv;
+  const char *what;
 
+  /* Out of descriptors is an error for the caller to handle (refuse one
+   * session, fail a start), never a reason to abort. */
+  epfd = epoll_create1 (EPOLL_CLOEXEC);
+  what = "epoll_create1";
+  if (epfd >= 0)
+    {
+      wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+      what = "eventfd";
+    }
+  if (wake_fd >= 0 && epoll_ctl (epfd, EPOLL_CTL_ADD, wake_fd, &ev) < 0)
+    {
+      what = "epoll_ctl";
+      errsv = errno;
+      close (wake_fd);
+      wake_fd = -1;
+      errno = errsv;
+    }
+  if (wake_fd < 0)
+    {
+      errsv = errno;
+      if (epfd >= 0)
+        close (epfd);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "Cannot make a poller: %s: %s", what, g_strerror (errsv));
+      return NULL;
+    }
+
+  self = (PkPoller *) g_source_new (&poller_funcs, sizeof (PkPoller));
   g_source_set_static_name ((GSource *) self, "[proxykit] poller");
   self->context = context;
   self->heap = g_ptr_array_new ();
@@ -499,17 +531,8 @@ poller_new (GMainContext *context)
   self->cancel_entries = g_hash_table_new (NULL, NULL);
   self->cancelled = g_ptr_array_new ();
   g_mutex_init (&self->cancel_lock);
-  self->epfd = epoll_create1 (EPOLL_CLOEXEC);
-  self->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (self->epfd < 0 || self->wake_fd < 0)
-    g_error ("poller: %s: %s", self->epfd < 0 ? "epoll_create1" : "eventfd", g_strerror (errno));
-  {
-    /* Data 0: no watch. */
-    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
-
-    if (epoll_ctl (self->epfd, EPOLL_CTL_ADD, self->wake_fd, &ev) < 0)
-      g_error ("poller: epoll_ctl: %s", g_strerror (errno));
-  }
+  self->epfd = epfd;
+  self->wake_fd = wake_fd;
   self->tag = g_source_add_unix_fd ((GSource *) self, self->epfd, G_IO_IN);
   /* Callbacks never iterate the context here, but if one did, blocking
    * the source around dispatch would remove its descriptor from the
@@ -522,9 +545,9 @@ poller_new (GMainContext *context)
 }
 
 PkPoller *
-pk_poller_get_thread_default (void)
+pk_poller_get_for_context (GMainContext  *context,
+                           GError       **error)
 {
-  GMainContext *context = g_main_context_get_thread_default ();
   PkPoller *self;
 
   if (context == NULL)
@@ -538,11 +561,20 @@ pk_poller_get_thread_default (void)
    * was allocated at the same address. */
   if (self == NULL || g_source_is_destroyed ((GSource *) self))
     {
-      self = poller_new (context);
-      g_hash_table_insert (pollers, context, self);
+      self = poller_new (context, error);
+      if (self != NULL)
+        g_hash_table_insert (pollers, context, self);
+      else
+        g_hash_table_remove (pollers, context);
     }
   G_UNLOCK (pollers);
   return self;
+}
+
+PkPoller *
+pk_poller_get_thread_default (GError **error)
+{
+  return pk_poller_get_for_context (g_main_context_get_thread_default (), error);
 }
 
 /* --- watches --- */

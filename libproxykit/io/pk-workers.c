@@ -51,15 +51,11 @@
 #include <sys/socket.h>
 
 #include "pk-workers-private.h"
+#include "pk-acceptor-private.h"
 #include "pk-pipe-pool-private.h"
+#include "pk-poller-private.h"
 #include "pk-util-private.h"
 
-/* Accepts per wake-up of a listener, so that a flood of connections on one
- * listener does not starve the sessions of its worker. */
-#define ACCEPTS_PER_WAKEUP 64
-/* How long a worker stops accepting when the process is out of
- * descriptors, so that it does not spin on EMFILE. */
-#define EMFILE_BACKOFF_MS 100
 /* Descriptors kept aside for everything that is not a session. */
 #define FD_RESERVE 64
 
@@ -84,8 +80,8 @@ typedef struct
   guint worker;
   GMainContext *context;   /* the worker's */
   GSocket *socket;
-  GSource *source;
-  GSource *backoff;
+  PkAcceptor *acceptor;
+  GError *error;           /* of attaching it */
 } WorkerSocket;
 
 struct _Listener
@@ -104,6 +100,7 @@ struct _PkWorkers
   GObject parent_instance;
 
   guint n_workers;
+  gboolean reuse_port;
   guint max_pipes;
   guint pipe_size;
   Worker *workers;
@@ -117,6 +114,7 @@ G_DEFINE_FINAL_TYPE (PkWorkers, pk_workers, G_TYPE_OBJECT)
 enum {
   PROP_0,
   PROP_N_WORKERS,
+  PROP_REUSE_PORT,
   N_PROPS
 };
 
@@ -168,6 +166,9 @@ pk_workers_get_property (GObject    *object,
     case PROP_N_WORKERS:
       g_value_set_uint (value, self->n_workers);
       break;
+    case PROP_REUSE_PORT:
+      g_value_set_boolean (value, self->reuse_port);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -185,6 +186,9 @@ pk_workers_set_property (GObject      *object,
     {
     case PROP_N_WORKERS:
       self->n_workers = g_value_get_uint (value);
+      break;
+    case PROP_REUSE_PORT:
+      pk_workers_set_reuse_port (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -236,6 +240,18 @@ pk_workers_class_init (PkWorkersClass *klass)
                        0, 1024, 0,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
                        G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * PkWorkers:reuse-port:
+   *
+   * Whether the listening sockets of [method@Workers.listen] may share
+   * their port with other processes. See [method@Workers.set_reuse_port].
+   *
+   * Since: 0.2
+   */
+  properties[PROP_REUSE_PORT] =
+    g_param_spec_boolean ("reuse-port", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -302,6 +318,57 @@ pk_workers_get_context (PkWorkers *self,
   g_return_val_if_fail (worker < self->n_workers, NULL);
 
   return self->workers[worker].context;
+}
+
+/**
+ * pk_workers_set_reuse_port:
+ * @self: workers
+ * @reuse_port: %TRUE to let other processes listen on the same ports
+ *
+ * By default the sockets of a listener share its port among the workers
+ * of this process only: [method@Workers.listen] claims the port with its
+ * first socket before the others join it with `SO_REUSEPORT`, so that a
+ * port another process listens on fails with
+ * %G_IO_ERROR_ADDRESS_IN_USE, and a second instance started by mistake
+ * cannot take half of the connections (of a port that wants a password,
+ * say). With @reuse_port, every socket is bound with `SO_REUSEPORT` from
+ * the start: another process that does the same (as user, the same one)
+ * shares the port and the kernel spreads connections across both, which
+ * a restart without downtime can use. Listeners made afterwards follow
+ * the setting.
+ *
+ * Since: 0.2
+ */
+void
+pk_workers_set_reuse_port (PkWorkers *self,
+                           gboolean   reuse_port)
+{
+  g_return_if_fail (PK_IS_WORKERS (self));
+
+  reuse_port = !!reuse_port;
+  if (self->reuse_port == reuse_port)
+    return;
+  self->reuse_port = reuse_port;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REUSE_PORT]);
+}
+
+/**
+ * pk_workers_get_reuse_port:
+ * @self: workers
+ *
+ * Gets whether listeners may share their ports with other processes: see
+ * [method@Workers.set_reuse_port].
+ *
+ * Returns: whether listeners may share their ports with other processes
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_workers_get_reuse_port (PkWorkers *self)
+{
+  g_return_val_if_fail (PK_IS_WORKERS (self), FALSE);
+
+  return self->reuse_port;
 }
 
 /**
@@ -458,6 +525,15 @@ pk_workers_start (PkWorkers  *self,
              " (2 descriptors each, %" G_GUINT64_FORMAT " kept for splice pipes)",
              self->n_workers, self->n_workers == 1 ? "" : "s", limit, sessions, pipe_fds);
 
+  /* What a worker needs for its sessions is made now, so that running
+   * out of descriptors later refuses a session rather than a worker. */
+  for (guint i = 0; i < self->n_workers; i++)
+    if (pk_poller_get_for_context (self->workers[i].context, error) == NULL)
+      {
+        g_prefix_error (error, "worker %u: ", i);
+        return FALSE;
+      }
+
   for (guint i = 0; i < self->n_workers; i++)
     {
       Worker *w = &self->workers[i];
@@ -530,16 +606,14 @@ detach_socket (gpointer data)
 {
   WorkerSocket *ws = data;
 
-  if (ws->source != NULL)
-    {
-      g_source_destroy (ws->source);
-      g_clear_pointer (&ws->source, g_source_unref);
-    }
-  if (ws->backoff != NULL)
-    {
-      g_source_destroy (ws->backoff);
-      g_clear_pointer (&ws->backoff, g_source_unref);
-    }
+  g_clear_pointer (&ws->acceptor, pk_acceptor_free);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+quit_loop_cb (gpointer loop)
+{
+  g_main_loop_quit (loop);
   return G_SOURCE_REMOVE;
 }
 
@@ -572,97 +646,58 @@ pk_workers_stop (PkWorkers *self)
     return;
   for (guint i = 0; i < self->n_workers; i++)
     if (self->workers[i].thread != NULL)
-      g_main_loop_quit (self->workers[i].loop);
+      {
+        /* From inside the loop: a g_main_loop_quit() from here, before
+         * the thread got as far as g_main_loop_run(), would be lost. */
+        GSource *quit = g_idle_source_new ();
+
+        g_source_set_callback (quit, quit_loop_cb, self->workers[i].loop, NULL);
+        g_source_set_static_name (quit, "[proxykit] worker quit");
+        g_source_attach (quit, self->workers[i].context);
+        g_source_unref (quit);
+      }
   for (guint i = 0; i < self->n_workers; i++)
     if (self->workers[i].thread != NULL)
       g_thread_join (g_steal_pointer (&self->workers[i].thread));
   self->started = FALSE;
 }
 
-static void attach_socket (WorkerSocket *ws);
-
-static gboolean
-backoff_done (gpointer data)
-{
-  WorkerSocket *ws = data;
-
-  g_clear_pointer (&ws->backoff, g_source_unref);
-  attach_socket (ws);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-accept_cb (GSocket      *socket,
-           GIOCondition  condition,
-           gpointer      data)
+/* On the worker's thread. */
+static void
+accepted_cb (int               fd,
+             const PkSockaddr *peer,
+             gpointer          data)
 {
   WorkerSocket *ws = data;
   Listener *listener = ws->listener;
   Worker *w = g_private_get (&current_worker);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) client = NULL;
 
-  for (guint i = 0; i < ACCEPTS_PER_WAKEUP; i++)
+  if (w != NULL)
+    __atomic_store_n (&w->n_accepted, w->n_accepted + 1, __ATOMIC_RELAXED);
+  if (listener->accepted_fd != NULL)
     {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) client = NULL;
-      PkSockaddr peer;
-      int fd = pk_fd_accept (g_socket_get_fd (socket), &peer, &error);
-
-      if (fd < 0)
-        {
-          int code = error->domain == G_IO_ERROR ? error->code : -1;
-
-          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            break;
-          if (code == G_IO_ERROR_TOO_MANY_OPEN_FILES || code == G_IO_ERROR_NO_SPACE)
-            {
-              /* Out of descriptors (or memory): the pending connection
-               * stays readable, so back off instead of spinning. */
-              g_warning ("Cannot accept on worker %u: %s; pausing accepts for %u ms",
-                         ws->worker, error->message, EMFILE_BACKOFF_MS);
-              ws->backoff = g_timeout_source_new (EMFILE_BACKOFF_MS);
-              g_source_set_callback (ws->backoff, backoff_done, ws, NULL);
-              g_source_set_static_name (ws->backoff, "[proxykit] accept backoff");
-              g_source_attach (ws->backoff, ws->context);
-              g_clear_pointer (&ws->source, g_source_unref);
-              return G_SOURCE_REMOVE;
-            }
-          /* ECONNABORTED and the like concern one client only. */
-          g_debug ("accept on worker %u: %s", ws->worker, error->message);
-          continue;
-        }
-      if (w != NULL)
-        __atomic_store_n (&w->n_accepted, w->n_accepted + 1, __ATOMIC_RELAXED);
-      if (listener->accepted_fd != NULL)
-        {
-          listener->accepted_fd (fd, &peer, ws->worker, listener->user_data);
-          continue;
-        }
-      client = pk_socket_new_accepted (fd, &peer, &error);
-      if (client == NULL)
-        {
-          g_debug ("accept on worker %u: %s", ws->worker, error->message);
-          continue;
-        }
-      listener->accepted (client, ws->worker, listener->user_data);
+      listener->accepted_fd (fd, peer, ws->worker, listener->user_data);
+      return;
     }
-  return G_SOURCE_CONTINUE;
+  client = pk_socket_new_accepted (fd, peer, &error);
+  if (client == NULL)
+    {
+      g_debug ("accept on worker %u: %s", ws->worker, error->message);
+      return;
+    }
+  listener->accepted (client, ws->worker, listener->user_data);
 }
 
-static void
-attach_socket (WorkerSocket *ws)
-{
-  ws->source = g_socket_create_source (ws->socket, G_IO_IN, NULL);
-  g_source_set_callback (ws->source, G_SOURCE_FUNC (accept_cb), ws, NULL);
-  g_source_set_static_name (ws->source, "[proxykit] worker accept");
-  /* Not blocked around dispatch: see pk-bridge.c. */
-  g_source_set_can_recurse (ws->source, TRUE);
-  g_source_attach (ws->source, ws->context);
-}
-
+/* On the worker's thread, or before it runs. */
 static gboolean
-attach_in_worker (gpointer data)
+attach_socket (gpointer data)
 {
-  attach_socket (data);
+  WorkerSocket *ws = data;
+  g_autofree char *name = g_strdup_printf ("worker %u", ws->worker);
+
+  ws->acceptor = pk_acceptor_new (ws->context, ws->socket, name, accepted_cb, ws, &ws->error);
   return G_SOURCE_REMOVE;
 }
 
@@ -761,9 +796,18 @@ add_sockets (PkWorkers             *self,
       ws->context = self->workers[i].context;
       ws->socket = g_object_ref (g_ptr_array_index (sockets, i));
       g_socket_set_blocking (ws->socket, FALSE);
-      /* Attached from the worker's own thread, since its accept source and
-       * backoff are only touched there. */
-      worker_run_sync (self, &self->workers[i], attach_in_worker, ws);
+      /* Attached from the worker's own thread, since its accept watch is
+       * only touched there. */
+      worker_run_sync (self, &self->workers[i], attach_socket, ws);
+      if (ws->acceptor == NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&ws->error));
+          g_hash_table_remove (self->listeners, GUINT_TO_POINTER (listener->id));
+          /* Not the caller's data: it keeps it when this fails. */
+          listener->destroy = NULL;
+          listener_free (self, listener);
+          return 0;
+        }
     }
   return listener->id;
 }
@@ -781,7 +825,9 @@ add_sockets (PkWorkers             *self,
  * `SO_REUSEPORT` to the same port, so that the kernel spreads connections
  * across the workers. With port 0 the kernel picks one for the first
  * socket and the others join it; [method@Workers.get_listener_address]
- * says which. The sockets get `TCP_NODELAY` before they listen, and the
+ * says which. A port another process listens on is an error
+ * (%G_IO_ERROR_ADDRESS_IN_USE) unless both share it on purpose: see
+ * [method@Workers.set_reuse_port]. The sockets get `TCP_NODELAY` before they listen, and the
  * clients they accept inherit it.
  *
  * Returns: a listener id, or 0 with @error set
@@ -835,12 +881,20 @@ pk_workers_listen_full (PkWorkers             *self,
           return 0;
         }
       /* bind() directly: g_socket_bind() turns SO_REUSEPORT off again for
-       * stream sockets. */
+       * stream sockets. The first socket claims the port without
+       * SO_REUSEPORT, which fails when any other process listens there
+       * (with or without it); the port is then ours, the first socket
+       * turns SO_REUSEPORT on (before listen(), when the kernel makes
+       * the group), and the other workers' sockets join it. Another
+       * process that claims the port the same way fails against ours. */
       if (setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-          setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+          ((i > 0 || self->reuse_port) &&
+           setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
           !g_socket_address_to_native (bind_address, &native, sizeof native, &local_error) ||
           bind (g_socket_get_fd (socket), (struct sockaddr *) &native,
-                g_socket_address_get_native_size (bind_address)) < 0)
+                g_socket_address_get_native_size (bind_address)) < 0 ||
+          (i == 0 && !self->reuse_port && self->n_workers > 1 &&
+           setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0))
         {
           int errsv = errno;
 

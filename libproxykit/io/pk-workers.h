@@ -45,6 +45,14 @@ GMainContext *pk_workers_get_context         (PkWorkers           *self,
 PK_AVAILABLE_IN_ALL
 int           pk_workers_get_current         (PkWorkers           *self);
 
+/* Whether listeners may share their ports with other processes
+ * (SO_REUSEPORT from the start); off by default. */
+PK_AVAILABLE_IN_ALL
+void          pk_workers_set_reuse_port      (PkWorkers           *self,
+                                              gboolean             reuse_port);
+PK_AVAILABLE_IN_ALL
+gboolean      pk_workers_get_reuse_port      (PkWorkers           *self);
+
 /* Pipes for splice(2) per worker (default 256 of 256 KiB; 0 pipes: copy
  * only). Before start. */
 PK_AVAILABLE_IN_ALL

@@ -69,7 +69,8 @@ typedef struct {
   PkRelayRule *rule;
   PkEgress *egress;             /* the rule's, or a default one */
   GSocket *socket;              /* NULL for a TCP rule served by workers */
-  GSource *source;
+  GSource *source;              /* UDP */
+  struct _PkAcceptor *acceptor; /* TCP without workers */
   PkWorkers *workers;
   guint workers_id;
   GCancellable *cancellable;    /* cancelled when the rule stops */

@@ -53,6 +53,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "pk-acceptor-private.h"
 #include "pk-bridge-private.h"
 #include "pk-egress-private.h"
 #include "pk-error.h"
@@ -67,8 +68,6 @@
 /* How long a relayed connection runs before its upstream socket gets the
  * rule's keepalive: see tcp_bridge(). */
 #define KEEPALIVE_DELAY_US (1 * G_USEC_PER_SEC)
-/* Accepts per wakeup, so that one busy rule cannot starve the others. */
-#define ACCEPT_BUDGET 64
 
 struct _PkRelay
 {
@@ -162,7 +161,7 @@ pk_relay_listener_unref (PkRelayListener *listener)
   if (listener == NULL || !g_atomic_ref_count_dec (&listener->ref_count))
     return;
 
-  g_assert (listener->source == NULL && listener->health_timer == NULL);
+  g_assert (listener->source == NULL && listener->acceptor == NULL && listener->health_timer == NULL);
   g_assert (listener->workers_id == 0);
   pk_relay_rule_unref (listener->rule);
   g_clear_pointer (&listener->retired_rules, g_ptr_array_unref);
@@ -742,8 +741,16 @@ tcp_connect (TcpConn          *conn,
    * the rule's cancellable as it is. */
   if (conn->watch == NULL)
     {
-      conn->watch = pk_poller_watch_new (pk_poller_get_thread_default (), tcp_connect_watch_cb,
-                                         conn);
+      PkPoller *poller = pk_poller_get_thread_default (&error);
+
+      if (poller == NULL)
+        {
+          close (conn->upstream);
+          conn->upstream = -1;
+          tcp_fail (conn, error);
+          return;
+        }
+      conn->watch = pk_poller_watch_new (poller, tcp_connect_watch_cb, conn);
       pk_poller_watch_set_cancellable (conn->watch, listener->cancellable);
     }
   if (!pk_fd_connect (conn->upstream, to, &in_progress, &error))
@@ -807,28 +814,18 @@ tcp_accepted (PkRelayListener  *listener,
     tcp_resolve (conn);
 }
 
-static gboolean
-tcp_accept_cb (GSocket      *socket,
-               GIOCondition  condition,
-               gpointer      user_data)
+/* In the relay's own context. */
+static void
+tcp_accept_cb (int               fd,
+               const PkSockaddr *peer,
+               gpointer          user_data)
 {
   PkRelayListener *listener = user_data;
 
-  for (guint i = 0; i < ACCEPT_BUDGET && !g_atomic_int_get (&listener->stopped); i++)
-    {
-      g_autoptr(GError) error = NULL;
-      PkSockaddr peer;
-      int fd = pk_fd_accept (g_socket_get_fd (socket), &peer, &error);
-
-      if (fd < 0)
-        {
-          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            g_message ("relay %s: accept: %s", listener->rule->name, error->message);
-          break;
-        }
-      tcp_accepted (listener, fd, &peer);
-    }
-  return G_SOURCE_CONTINUE;
+  if (!g_atomic_int_get (&listener->stopped))
+    tcp_accepted (listener, fd, peer);
+  else
+    close (fd);
 }
 
 /* On a worker's thread, which keeps the connection. */
@@ -1025,13 +1022,21 @@ listener_start (PkRelay      *self,
     }
   else if (rule->protocol == PK_RELAY_PROTOCOL_TCP)
     {
+      g_autofree char *name = g_strdup_printf ("relay %s", rule->name);
+
       listener->socket = pk_relay_listen_socket (rule, G_SOCKET_TYPE_STREAM, error);
       if (listener->socket == NULL)
         return NULL;
-      listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
-      g_source_set_callback (listener->source, G_SOURCE_FUNC (tcp_accept_cb), listener, NULL);
-      g_source_set_static_name (listener->source, "[proxykit] relay accept");
-      g_source_attach (listener->source, g_main_context_get_thread_default ());
+      /* The same accept loop as the workers', with its pause when out of
+       * descriptors. */
+      listener->acceptor = pk_acceptor_new (g_main_context_get_thread_default (), listener->socket,
+                                            name, tcp_accept_cb, listener, error);
+      if (listener->acceptor == NULL)
+        {
+          g_prefix_error (error, "relay %s: ", rule->name);
+          listener_stop (listener);
+          return NULL;
+        }
     }
   else if (!pk_relay_udp_start (listener, error))
     {
@@ -1066,6 +1071,7 @@ listener_close (PkRelayListener *listener)
       pk_workers_remove_listener (listener->workers, listener->workers_id);
       listener->workers_id = 0;
     }
+  g_clear_pointer (&listener->acceptor, pk_acceptor_free);
   if (listener->source != NULL)
     {
       g_source_destroy (listener->source);

@@ -5,20 +5,19 @@
  */
 #include "config.h"
 
+#include <unistd.h>
+
+#include "pk-acceptor-private.h"
 #include "pk-error.h"
 #include "pk-socks-server-private.h"
 #include "pk-util-private.h"
-
-/* How long accepting pauses when the process is out of descriptors. */
-#define ACCEPT_BACKOFF_MS 250
+#include "pk-workers-private.h"
 
 struct _PkSocksListener
 {
   PkSocksServer *server;      /* unowned: the server owns the listener */
   GSocket *socket;            /* NULL for a listener served by workers */
-  GSource *source;
-  GSource *backoff;
-  GMainContext *context;
+  PkAcceptor *acceptor;
   PkWorkers *workers;         /* a socket per worker, SO_REUSEPORT */
   guint workers_id;
   GSocketAddress *address;    /* bound address of a workers listener */
@@ -29,16 +28,7 @@ pk_socks_listener_free (gpointer data)
 {
   PkSocksListener *listener = data;
 
-  if (listener->source != NULL)
-    {
-      g_source_destroy (listener->source);
-      g_source_unref (listener->source);
-    }
-  if (listener->backoff != NULL)
-    {
-      g_source_destroy (listener->backoff);
-      g_source_unref (listener->backoff);
-    }
+  pk_acceptor_free (listener->acceptor);
   if (listener->workers != NULL)
     pk_workers_remove_listener (listener->workers, listener->workers_id);
   g_clear_object (&listener->workers);
@@ -46,15 +36,15 @@ pk_socks_listener_free (gpointer data)
   if (listener->socket != NULL)
     g_socket_close (listener->socket, NULL);
   g_clear_object (&listener->socket);
-  g_clear_pointer (&listener->context, g_main_context_unref);
   g_free (listener);
 }
 
 /* --- sessions --- */
 
-PkSocksSessionConfig *
-pk_socks_server_dup_session_config (PkSocksServer *self)
+static PkSocksSessionConfig *
+host_dup_config (GObject *host)
 {
+  PkSocksServer *self = PK_SOCKS_SERVER (host);
   PkSocksSessionConfig *config = g_new0 (PkSocksSessionConfig, 1);
 
   g_mutex_lock (&self->lock);
@@ -71,10 +61,11 @@ pk_socks_server_dup_session_config (PkSocksServer *self)
   return config;
 }
 
-char *
-pk_socks_server_take_slot (PkSocksServer *self,
-                           GInetAddress  *client)
+static char *
+host_take_slot (GObject      *host,
+                GInetAddress *client)
 {
+  PkSocksServer *self = PK_SOCKS_SERVER (host);
   g_autofree char *key = g_inet_address_to_string (client);
   guint per_client, max, max_per_client;
 
@@ -118,10 +109,11 @@ stop_complete_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-void
-pk_socks_server_release_slot (PkSocksServer *self,
-                              GInetAddress  *client)
+static void
+host_release_slot (GObject      *host,
+                   GInetAddress *client)
 {
+  PkSocksServer *self = PK_SOCKS_SERVER (host);
   g_autofree char *key = g_inet_address_to_string (client);
   guint per_client;
   GTask *stop_task = NULL;
@@ -142,12 +134,14 @@ pk_socks_server_release_slot (PkSocksServer *self,
     g_main_context_invoke (g_task_get_context (stop_task), stop_complete_cb, stop_task);
 }
 
-void
-pk_socks_server_session_ended (PkSocksServer *self,
-                               guint          result,
-                               guint64        bytes_up,
-                               guint64        bytes_down)
+static void
+host_ended (GObject *host,
+            guint    result,
+            guint64  bytes_up,
+            guint64  bytes_down)
 {
+  PkSocksServer *self = PK_SOCKS_SERVER (host);
+
   __atomic_add_fetch (&self->sessions_total, 1, __ATOMIC_RELAXED);
   __atomic_add_fetch (&self->bytes_up, bytes_up, __ATOMIC_RELAXED);
   __atomic_add_fetch (&self->bytes_down, bytes_down, __ATOMIC_RELAXED);
@@ -155,106 +149,57 @@ pk_socks_server_session_ended (PkSocksServer *self,
     __atomic_add_fetch (&self->results[result], 1, __ATOMIC_RELAXED);
 }
 
-GCancellable *
-pk_socks_server_get_stop_cancellable (PkSocksServer *self)
+static GCancellable *
+host_get_stop_cancellable (GObject *host)
 {
-  return self->stop_cancellable;
+  return PK_SOCKS_SERVER (host)->stop_cancellable;
 }
 
+/* What sessions see of the server. */
+static const PkSocksSessionHost session_host = {
+  .dup_config = host_dup_config,
+  .take_slot = host_take_slot,
+  .release_slot = host_release_slot,
+  .ended = host_ended,
+  .get_stop_cancellable = host_get_stop_cancellable,
+};
+
 void
-pk_socks_server_handle_client (PkSocksServer *self,
-                               GSocket       *client)
+pk_socks_server_handle_client (PkSocksServer    *self,
+                               int               fd,
+                               const PkSockaddr *peer)
 {
   g_return_if_fail (PK_IS_SOCKS_SERVER (self));
-  g_return_if_fail (G_IS_SOCKET (client));
+  g_return_if_fail (fd >= 0);
 
   if (g_cancellable_is_cancelled (self->stop_cancellable) || self->stopping)
     {
-      g_socket_close (client, NULL);
+      close (fd);
       return;
     }
-  pk_socks_session_start (self, client);
+  pk_socks_session_start (&session_host, G_OBJECT (self), fd, peer);
 }
 
 /* --- listening --- */
 
-static gboolean accept_cb (GSocket *socket, GIOCondition condition, gpointer data);
-
+/* In the listener's context (its own or a worker's). */
 static void
-listener_watch (PkSocksListener *listener)
+accepted_cb (int               fd,
+             const PkSockaddr *peer,
+             gpointer          user_data)
 {
-  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
-  g_source_set_callback (listener->source, G_SOURCE_FUNC (accept_cb), listener, NULL);
-  g_source_set_static_name (listener->source, "[proxykit] socks accept");
-  g_source_attach (listener->source, listener->context);
-}
-
-static gboolean
-backoff_done_cb (gpointer data)
-{
-  PkSocksListener *listener = data;
-
-  g_clear_pointer (&listener->backoff, g_source_unref);
-  listener_watch (listener);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-accept_cb (GSocket      *socket,
-           GIOCondition  condition,
-           gpointer      data)
-{
-  PkSocksListener *listener = data;
-  PkSocksServer *self = listener->server;
-
-  /* A bounded batch, so that one busy listener cannot starve the rest of
-   * the main context. */
-  for (guint i = 0; i < 64; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) client = pk_socket_accept (socket, &error);
-
-      if (client != NULL)
-        {
-          pk_socks_server_handle_client (self, client);
-          continue;
-        }
-
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        break;
-
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES) ||
-          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
-        {
-          /* Out of descriptors: the pending connection stays in the
-           * backlog, so the socket stays readable and a plain retry would
-           * spin. Pause until sessions have had time to end. */
-          g_warning ("socks%s%s%s: cannot accept: %s; pausing accepts for %u ms",
-                     self->name ? "[" : "", self->name ? self->name : "", self->name ? "]" : "",
-                     error->message, ACCEPT_BACKOFF_MS);
-          g_source_destroy (listener->source);
-          g_clear_pointer (&listener->source, g_source_unref);
-          listener->backoff = g_timeout_source_new (ACCEPT_BACKOFF_MS);
-          g_source_set_callback (listener->backoff, backoff_done_cb, listener, NULL);
-          g_source_set_static_name (listener->backoff, "[proxykit] socks accept backoff");
-          g_source_attach (listener->backoff, listener->context);
-          return G_SOURCE_REMOVE;
-        }
-
-      /* ECONNABORTED and the like concern one client only. */
-      g_debug ("socks accept: %s", error->message);
-    }
-
-  return G_SOURCE_CONTINUE;
+  /* The session runs on the descriptor itself: no GSocket. */
+  pk_socks_server_handle_client (user_data, fd, peer);
 }
 
 static void
-worker_accepted_cb (GSocket  *client,
-                    guint     worker,
-                    gpointer  user_data)
+worker_accepted_cb (int               fd,
+                    const PkSockaddr *peer,
+                    guint             worker,
+                    gpointer          user_data)
 {
   /* On the worker's thread: the session stays there. */
-  pk_socks_server_handle_client (user_data, client);
+  accepted_cb (fd, peer, user_data);
 }
 
 static gboolean address_is_loopback (GSocketAddress *address);
@@ -275,7 +220,8 @@ listen_on_workers (PkSocksServer   *self,
     }
   /* Unowned user data: pk_socks_listener_free() removes the listener, and
    * with it every callback, before the server goes away. */
-  id = pk_workers_listen (self->workers, address, worker_accepted_cb, self, NULL, error);
+  id = pk_workers_listen_full (self->workers, address, NULL, NULL, NULL, worker_accepted_cb, self,
+                               NULL, error);
   if (id == 0)
     return FALSE;
 
@@ -355,7 +301,9 @@ pk_socks_server_add_socket (PkSocksServer  *self,
                             GError        **error)
 {
   g_autoptr(GSocketAddress) local = NULL;
+  g_autofree char *name = NULL;
   PkSocksListener *listener;
+  PkAcceptor *acceptor;
   gboolean was_non_loopback;
 
   g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
@@ -371,14 +319,21 @@ pk_socks_server_add_socket (PkSocksServer  *self,
   if (local == NULL || !pk_socks_server_check_open (self, local, error))
     return FALSE;
 
-  g_socket_set_blocking (socket, FALSE);
+  /* Clients inherit it: handshake replies go out without waiting for
+   * Nagle, as on workers' sockets. */
+  pk_socket_set_nodelay (g_socket_get_fd (socket));
+  name = g_strdup_printf ("socks%s%s%s", self->name ? "[" : "", self->name ? self->name : "",
+                          self->name ? "]" : "");
+  acceptor = pk_acceptor_new (g_main_context_get_thread_default (), socket, name, accepted_cb,
+                              self, error);
+  if (acceptor == NULL)
+    return FALSE;
 
   listener = g_new0 (PkSocksListener, 1);
   listener->server = self;
   listener->socket = g_object_ref (socket);
-  listener->context = g_main_context_ref_thread_default ();
+  listener->acceptor = acceptor;
   g_ptr_array_add (self->listeners, listener);
-  listener_watch (listener);
 
   was_non_loopback = self->non_loopback;
   self->non_loopback |= !address_is_loopback (local);

@@ -1,20 +1,29 @@
 /* pk-socks-session.c: one SOCKS5 client connection, from accept to close
  *
  * A session runs entirely in the thread-default main context of the
- * thread that accepted it: the handshake (greeting, RFC 1929 auth,
- * request) is read without blocking, names are resolved and connects made
- * through the listener's egress, and the data path is a PkBridge (CONNECT)
- * or a PkSocksUdpRelay (UDP ASSOCIATE). It ends with one log line.
+ * thread that accepted it, as a small state machine on that context's
+ * PkPoller: one watch, with the client's descriptor in slot 0, its
+ * handshake deadline and the session's cancellable, carries the
+ * handshake (greeting, RFC 1929 auth, request: non-blocking reads into
+ * the session's buffer), the wait for the connect, the UDP control
+ * connection and, for CONNECT, the data path itself (a PkBridgeCore that
+ * takes the watch over). No GSource or GIO stream per session. Names are
+ * resolved and connects made through the listener's egress; UDP
+ * ASSOCIATE runs a PkSocksUdpRelay. It ends with one log line.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
-#include "pk-bridge.h"
-#include "pk-cancel-source-private.h"
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pk-bridge-private.h"
+#include "pk-egress-private.h"
 #include "pk-error.h"
 #include "pk-socks-proto-private.h"
-#include "pk-socks-server-private.h"
+#include "pk-socks-session-private.h"
 #include "pk-socks-udp-private.h"
 #include "pk-util-private.h"
 
@@ -30,11 +39,12 @@ typedef enum {
 
 typedef struct {
   int ref_count;              /* the session's own thread only */
-  PkSocksServer *server;
+  const PkSocksSessionHost *host_iface;
+  GObject *host;              /* the server */
   PkSocksSessionConfig *config;
   State state;
 
-  GSocket *client;
+  int client;                 /* the descriptor: no GSocket */
   GInetAddress *client_inet;  /* IPv4-mapped shown as IPv4 */
   char *client_str;
   char *username;
@@ -45,21 +55,16 @@ typedef struct {
 
   GCancellable *cancellable;
   gulong stop_handler;
-  GSource *read_source;
-  GSource *handshake_timer;
-  GSource *cancel_source;
+  PkPollerWatch *watch;       /* slot 0: the client; NULL once the bridge has it */
 
   guint8 buf[PK_SOCKS_MAX_MESSAGE * 2];
   gsize len;
 
   /* CONNECT */
   guint16 dest_port;
-  GList *addresses;           /* GInetAddress, allowed by policy */
-  GList *next_address;
-  GError *connect_error;      /* the first address's */
-  gint64 connect_deadline_us;
-  GSocket *upstream;
-  PkBridge *bridge;
+  gint64 connect_started_us;  /* the connect timeout covers resolving too */
+  int upstream;               /* -1 until connected */
+  PkBridgeCore core;          /* CONNECT's data path, on the session's watch */
 
   guint8 command;
 
@@ -89,33 +94,19 @@ session_unref (Session *s)
 
   g_assert (s->state == STATE_ENDED);
   if (s->stop_handler != 0)
-    g_cancellable_disconnect (pk_socks_server_get_stop_cancellable (s->server), s->stop_handler);
+    g_cancellable_disconnect (s->host_iface->get_stop_cancellable (s->host), s->stop_handler);
   g_clear_object (&s->cancellable);
-  g_clear_object (&s->client);
-  g_clear_object (&s->upstream);
-  g_clear_object (&s->bridge);
   g_clear_object (&s->udp);
   g_clear_object (&s->client_inet);
   g_clear_pointer (&s->client_str, g_free);
   g_clear_pointer (&s->username, g_free);
   g_clear_pointer (&s->dest_str, g_free);
   g_clear_pointer (&s->denied, g_free);
-  pk_inet_address_list_free (s->addresses);
-  g_clear_error (&s->connect_error);
   g_clear_pointer (&s->config, pk_socks_session_config_free);
-  g_clear_object (&s->server);
+  g_clear_object (&s->host);
   g_free (s);
 }
 
-static void
-destroy_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
 
 static void
 log_session_end (Session    *s,
@@ -179,9 +170,7 @@ session_end (Session    *s,
       va_end (args);
     }
 
-  destroy_source (&s->read_source);
-  destroy_source (&s->handshake_timer);
-  pk_cancel_source_destroy (&s->cancel_source);
+  g_clear_pointer (&s->watch, pk_poller_watch_destroy);
   g_cancellable_cancel (s->cancellable);
 
   if (s->udp != NULL)
@@ -198,13 +187,16 @@ session_end (Session    *s,
     }
 
   log_session_end (s, result, detail);
-  pk_socks_server_session_ended (s->server, result, s->bytes_up, s->bytes_down);
+  s->host_iface->ended (s->host, result, s->bytes_up, s->bytes_down);
 
-  g_socket_close (s->client, NULL);
-  if (s->upstream != NULL)
-    g_socket_close (s->upstream, NULL);
+  if (s->client >= 0)
+    close (s->client);
+  s->client = -1;
+  if (s->upstream >= 0)
+    close (s->upstream);
+  s->upstream = -1;
   if (s->has_slot)
-    pk_socks_server_release_slot (s->server, s->client_inet);
+    s->host_iface->release_slot (s->host, s->client_inet);
   s->has_slot = FALSE;
 
   session_unref (s);
@@ -215,17 +207,18 @@ send_to_client (Session      *s,
                 const guint8 *data,
                 gsize         len)
 {
-  g_autoptr(GError) error = NULL;
   gssize n;
 
   /* Handshake replies are a few bytes on a socket whose send buffer is
    * empty: they go out in one call, or the client is not worth waiting
    * for. */
-  n = g_socket_send_with_blocking (s->client, (const char *) data, len, FALSE, NULL, &error);
+  do
+    n = send (s->client, data, len, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
   if (n == (gssize) len)
     return TRUE;
   session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "cannot send to the client: %s",
-               error ? error->message : "short write");
+               n < 0 ? g_strerror (errno) : "short write");
   return FALSE;
 }
 
@@ -247,55 +240,74 @@ reply_and_end (Session              *s,
 
 /* --- handshake --- */
 
-static gboolean
-handshake_timeout_cb (gpointer data)
+/* The client is readable during the handshake: what it sent goes into
+ * the session's buffer, and the state machine takes what it can. */
+static void
+handshake_readable (Session *s)
 {
-  Session *s = data;
-
-  g_clear_pointer (&s->handshake_timer, g_source_unref);
-  session_end (s, PK_SOCKS_RESULT_HANDSHAKE_TIMEOUT, "no request within %u ms",
-               s->config->handshake_timeout_ms);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-client_readable_cb (GSocket      *socket,
-                    GIOCondition  condition,
-                    gpointer      data)
-{
-  Session *s = data;
-  g_autoptr(GError) error = NULL;
-  gboolean keep;
   gssize n;
 
   if (s->len == sizeof s->buf)
     {
       session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "handshake too long");
-      return G_SOURCE_REMOVE;
+      return;
     }
 
-  n = g_socket_receive_with_blocking (socket, (char *) s->buf + s->len, sizeof s->buf - s->len,
-                                      FALSE, NULL, &error);
+  do
+    n = recv (s->client, s->buf + s->len, sizeof s->buf - s->len, 0);
+  while (n < 0 && errno == EINTR);
   if (n < 0)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        return G_SOURCE_CONTINUE;
-      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "%s", error->message);
-      return G_SOURCE_REMOVE;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "%s", g_strerror (errno));
+      return;
     }
   if (n == 0)
     {
       session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "client closed the connection during the handshake");
-      return G_SOURCE_REMOVE;
+      return;
     }
 
   s->len += n;
-  session_ref (s);
   session_process (s);
-  /* The request moves the session on and drops this source itself. */
-  keep = s->state <= STATE_REQUEST && s->read_source != NULL;
+}
+
+static void control_readable (Session *s);
+
+/* The session's watch, until the bridge takes it over: the client's
+ * descriptor (slot 0), the handshake deadline (-1) and the stop
+ * (PK_POLLER_CANCELLED). */
+static void
+session_watch_cb (PkPollerWatch *watch,
+                  int            slot,
+                  GIOCondition   condition,
+                  gpointer       data)
+{
+  Session *s = data;
+
+  session_ref (s);
+  if (slot == PK_POLLER_CANCELLED)
+    {
+      /* Connects end by themselves on cancellation, and report it. */
+      if (s->state <= STATE_REQUEST || s->state == STATE_UDP)
+        session_end (s, s->state == STATE_UDP ? PK_SOCKS_REPLY_SUCCEEDED : PK_SOCKS_RESULT_HANDSHAKE_FAILED,
+                     "closed by server stop");
+    }
+  else if (slot == -1)
+    {
+      if (s->state <= STATE_REQUEST)
+        session_end (s, PK_SOCKS_RESULT_HANDSHAKE_TIMEOUT, "no request within %u ms",
+                     s->config->handshake_timeout_ms);
+    }
+  else if (s->state <= STATE_REQUEST)
+    handshake_readable (s);
+  else if (s->state == STATE_UDP)
+    control_readable (s);
+  else if (s->state == STATE_CONNECTING)
+    /* Early data (or a hang-up) while the connect runs: it waits in the
+     * socket for the bridge; nothing to read until then. */
+    pk_poller_watch_set_events (watch, 0, 0);
   session_unref (s);
-  return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 static void
@@ -446,8 +458,10 @@ process_request (Session *s)
     }
   consume (s, consumed);
 
-  destroy_source (&s->handshake_timer);
-  destroy_source (&s->read_source);
+  /* The handshake is over: no deadline. The client stays in the set
+   * until it sends early (see session_watch_cb()), so that the bridge
+   * usually finds it there. */
+  pk_poller_watch_set_deadline (s->watch, -1);
   s->dest_str = pk_socks_address_to_string (&request.address);
   s->command = request.command;
 
@@ -513,18 +527,20 @@ destination_denied (PkSocksPolicy *policy,
 }
 
 static void
-bridge_done_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      data)
+bridge_done (PkBridgeCore *core,
+             GError       *error,
+             gpointer      data)
 {
   Session *s = data;
-  g_autoptr(GError) error = NULL;
-  gboolean ok = pk_bridge_run_finish (PK_BRIDGE (source), result, &error);
 
-  s->bytes_up = pk_bridge_get_bytes_a_to_b (s->bridge);
-  s->bytes_down = pk_bridge_get_bytes_b_to_a (s->bridge);
+  /* The core destroyed the watch and closed both descriptors. */
+  s->watch = NULL;
+  s->client = -1;
+  s->upstream = -1;
+  s->bytes_up += core->dir[0].bytes;
+  s->bytes_down += core->dir[1].bytes;
 
-  if (ok)
+  if (error == NULL)
     session_end (s, PK_SOCKS_REPLY_SUCCEEDED, NULL);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "idle for %u ms", s->config->idle_timeout_ms);
@@ -532,6 +548,7 @@ bridge_done_cb (GObject      *source,
     session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "closed by server stop");
   else
     session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "%s", error->message);
+  g_clear_error (&error);
   session_unref (s);
 }
 
@@ -539,16 +556,16 @@ static void
 connected (Session *s)
 {
   g_autoptr(GSocketAddress) local = NULL;
-  g_autoptr(GError) error = NULL;
+  PkSockaddr native = { .len = sizeof native.storage };
   PkSocksAddress bound = { .atyp = PK_SOCKS_ATYP_IPV4 };
   guint8 out[PK_SOCKS_MAX_MESSAGE];
   gsize n;
 
-  local = g_socket_get_local_address (s->upstream, &error);
+  if (getsockname (s->upstream, &native.sa, &native.len) == 0)
+    local = pk_sockaddr_to_socket_address (&native);
   if (local == NULL || !pk_socks_address_from_socket_address (local, &bound))
     {
-      reply_and_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, NULL,
-                     error ? error->message : "upstream socket has no local address");
+      reply_and_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, NULL, "upstream socket has no local address");
       return;
     }
 
@@ -560,25 +577,39 @@ connected (Session *s)
    * reply, belong to the destination. */
   if (s->len > 0)
     {
-      gssize sent = g_socket_send_with_blocking (s->upstream, (const char *) s->buf, s->len,
-                                                 FALSE, NULL, &error);
+      gssize sent;
+
+      do
+        sent = send (s->upstream, s->buf, s->len, MSG_NOSIGNAL);
+      while (sent < 0 && errno == EINTR);
       if (sent != (gssize) s->len)
         {
           session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "cannot pass early data on: %s",
-                       error ? error->message : "short write");
+                       sent < 0 ? g_strerror (errno) : "short write");
           return;
         }
       s->bytes_up += s->len;
       s->len = 0;
     }
 
-  s->state = STATE_RELAYING;
-  s->bridge = pk_bridge_new (s->client, s->upstream);
-  pk_bridge_set_idle_timeout (s->bridge, s->config->idle_timeout_ms);
-  pk_bridge_run_async (s->bridge, s->cancellable, bridge_done_cb, session_ref (s));
-}
+  /* A stop that came while the connect finished: the watch has had its
+   * cancellation already. */
+  if (g_cancellable_is_cancelled (s->cancellable))
+    {
+      session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "closed by server stop");
+      return;
+    }
 
-static void connect_next (Session *s);
+  /* The bridge takes the session's watch over, with the client already
+   * in it and the session's cancellable; it calls bridge_done() once. */
+  s->state = STATE_RELAYING;
+  /* It closes both descriptors at the end (which takes them out of the
+   * epoll set and sends the last FIN without a shutdown()). */
+  pk_socket_set_nodelay (s->upstream);
+  pk_bridge_core_start (&s->core, s->client, s->upstream,
+                        g_steal_pointer (&s->watch), pk_pipe_pool_get_thread_default (),
+                        s->config->idle_timeout_ms, TRUE, bridge_done, session_ref (s));
+}
 
 static void
 connect_done_cb (GObject      *source,
@@ -587,99 +618,53 @@ connect_done_cb (GObject      *source,
 {
   Session *s = data;
   g_autoptr(GError) error = NULL;
-  GSocket *socket = pk_egress_connect_finish (PK_EGRESS (source), result, &error);
+  int fd = pk_egress_connect_to_addresses_finish_fd (PK_EGRESS (source), result, &error);
 
   if (s->state == STATE_ENDED)
     {
-      if (socket != NULL)
-        g_socket_close (socket, NULL);
-      g_clear_object (&socket);
+      if (fd >= 0)
+        close (fd);
     }
-  else if (socket != NULL)
+  else if (fd >= 0)
     {
-      s->upstream = socket;
+      s->upstream = fd;
       connected (s);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     session_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, "closed by server stop");
-  else if (g_error_matches (error, PK_ERROR, PK_ERROR_EGRESS))
-    {
-      /* Never another route: say so where an operator looks. */
-      const char *name = s->config->name;
-
-      g_warning ("socks%s%s%s: %s: %s", name ? "[" : "", name ? name : "", name ? "]" : "",
-                 s->dest_str, error->message);
-      reply_and_end (s, pk_socks_reply_from_error (error), NULL, error->message);
-    }
   else
     {
-      if (s->connect_error == NULL)
-        s->connect_error = g_steal_pointer (&error);
-      connect_next (s);
+      if (g_error_matches (error, PK_ERROR, PK_ERROR_EGRESS))
+        {
+          /* Never another route: say so where an operator looks. */
+          const char *name = s->config->name;
+
+          g_warning ("socks%s%s%s: %s: %s", name ? "[" : "", name ? name : "", name ? "]" : "",
+                     s->dest_str, error->message);
+        }
+      reply_and_end (s, pk_socks_reply_from_error (error), NULL, error->message);
     }
   session_unref (s);
 }
 
-static void
-connect_next (Session *s)
+static gboolean
+destination_allowed (GInetAddress *address,
+                     gpointer      user_data)
 {
-  g_autoptr(GSocketAddress) address = NULL;
-  guint timeout_ms = 0;
-
-  if (s->next_address == NULL)
-    {
-      reply_and_end (s, pk_socks_reply_from_error (s->connect_error), NULL, s->connect_error->message);
-      return;
-    }
-
-  if (s->connect_deadline_us > 0)
-    {
-      gint64 left = (s->connect_deadline_us - g_get_monotonic_time ()) / 1000;
-
-      if (left <= 0)
-        {
-          if (s->connect_error == NULL)
-            s->connect_error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                            "connect to %s timed out after %u ms",
-                                            s->dest_str, s->config->connect_timeout_ms);
-          reply_and_end (s, pk_socks_reply_from_error (s->connect_error), NULL, s->connect_error->message);
-          return;
-        }
-      timeout_ms = MAX (left, 1);
-    }
-
-  address = g_inet_socket_address_new (s->next_address->data, s->dest_port);
-  s->next_address = s->next_address->next;
-  pk_egress_connect_async (s->config->egress, address, timeout_ms, s->cancellable,
-                           connect_done_cb, session_ref (s));
+  return !destination_denied (user_data, address);
 }
 
-/* Keeps the addresses policy allows, in order; refuses when none is. */
+/* The egress tries the addresses policy allows, in order, under the
+ * connect timeout; none allowed is PK_ERROR_NOT_ALLOWED. */
 static void
 connect_addresses (Session *s,
                    GList   *addresses)
 {
-  GList *allowed = NULL;
-
-  for (GList *l = addresses; l != NULL; l = l->next)
-    {
-      g_autoptr(GInetAddress) plain = pk_inet_address_unmap (l->data);
-
-      if (!destination_denied (s->config->policy, plain))
-        allowed = g_list_prepend (allowed, g_steal_pointer (&plain));
-    }
+  pk_egress_connect_to_addresses_async (s->config->egress, addresses, s->dest_port, s->dest_str,
+                                        s->connect_started_us, s->config->connect_timeout_ms,
+                                        destination_allowed, s->config->policy, s->cancellable,
+                                        connect_done_cb, session_ref (s));
   pk_inet_address_list_free (addresses);
-
-  if (allowed == NULL)
-    {
-      g_autofree char *detail = g_strdup_printf ("destination %s is denied by rule", s->dest_str);
-      reply_and_end (s, PK_SOCKS_REPLY_NOT_ALLOWED, NULL, detail);
-      return;
-    }
-
-  s->addresses = g_list_reverse (allowed);
-  s->next_address = s->addresses;
-  connect_next (s);
 }
 
 static void
@@ -708,8 +693,7 @@ start_connect (Session              *s,
 
   s->state = STATE_CONNECTING;
   s->dest_port = request->address.port;
-  if (connect_timeout > 0)
-    s->connect_deadline_us = g_get_monotonic_time () + (gint64) connect_timeout * 1000;
+  s->connect_started_us = g_get_monotonic_time ();
 
   if (request->address.atyp == PK_SOCKS_ATYP_DOMAIN)
     {
@@ -765,27 +749,23 @@ udp_idle_cb (PkSocksUdpRelay *relay,
   g_source_unref (idle);
 }
 
-static gboolean
-control_readable_cb (GSocket      *socket,
-                     GIOCondition  condition,
-                     gpointer      data)
+/* The UDP association's TCP connection: anything the client sends is
+ * dropped; RFC 1928: the association ends when the connection does. */
+static void
+control_readable (Session *s)
 {
-  Session *s = data;
-  g_autoptr(GError) error = NULL;
   char discard[512];
   gssize n;
 
-  n = g_socket_receive_with_blocking (socket, discard, sizeof discard, FALSE, NULL, &error);
-  if (n > 0 || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-    return G_SOURCE_CONTINUE;
-
-  /* RFC 1928: the association ends when its TCP connection does. */
-  g_clear_pointer (&s->read_source, g_source_unref);
+  do
+    n = recv (s->client, discard, sizeof discard, 0);
+  while (n < 0 && errno == EINTR);
+  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+    return;
   if (n == 0)
     session_end (s, PK_SOCKS_REPLY_SUCCEEDED, NULL);
   else
-    session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "%s", error->message);
-  return G_SOURCE_REMOVE;
+    session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "%s", g_strerror (errno));
 }
 
 static void
@@ -800,12 +780,17 @@ start_udp (Session              *s,
   guint8 out[PK_SOCKS_MAX_MESSAGE];
   gsize n;
 
-  local = g_socket_get_local_address (s->client, &error);
-  if (local == NULL)
-    {
-      reply_and_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, NULL, error->message);
-      return;
-    }
+  {
+    PkSockaddr native = { .len = sizeof native.storage };
+
+    if (getsockname (s->client, &native.sa, &native.len) == 0)
+      local = pk_sockaddr_to_socket_address (&native);
+    if (local == NULL)
+      {
+        reply_and_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, NULL, "the client's socket has no local address");
+        return;
+      }
+  }
   if (s->config->udp_advertise != NULL)
     advertise = g_inet_socket_address_new (s->config->udp_advertise, 0);
 
@@ -836,10 +821,7 @@ start_udp (Session              *s,
   s->udp_idle_handler = g_signal_connect (s->udp, "idle", G_CALLBACK (udp_idle_cb), s);
   pk_socks_udp_relay_start (s->udp);
 
-  s->read_source = g_socket_create_source (s->client, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-  g_source_set_callback (s->read_source, G_SOURCE_FUNC (control_readable_cb), s, NULL);
-  g_source_set_static_name (s->read_source, "[proxykit] socks UDP control");
-  g_source_attach (s->read_source, g_main_context_get_thread_default ());
+  pk_poller_watch_set_events (s->watch, 0, G_IO_IN);
 }
 
 /* --- start --- */
@@ -853,42 +835,32 @@ stop_requested_cb (GCancellable *stop,
   g_cancellable_cancel (data);
 }
 
-static gboolean
-session_cancelled_cb (gpointer data)
-{
-  Session *s = data;
-
-  /* Only sessions not yet in the bridge need this: the bridge and the
-   * connects end by themselves on cancellation. */
-  if (s->state <= STATE_REQUEST || s->state == STATE_UDP)
-    session_end (s, s->state == STATE_UDP ? PK_SOCKS_REPLY_SUCCEEDED : PK_SOCKS_RESULT_HANDSHAKE_FAILED,
-                 "closed by server stop");
-  return G_SOURCE_REMOVE;
-}
-
 void
-pk_socks_session_start (PkSocksServer *server,
-                        GSocket       *client)
+pk_socks_session_start (const PkSocksSessionHost *iface,
+                        GObject                  *host,
+                        int                       fd,
+                        const PkSockaddr         *peer_native)
 {
   Session *s = g_new0 (Session, 1);
   g_autoptr(GSocketAddress) peer = NULL;
   g_autoptr(GError) error = NULL;
-  GMainContext *context = g_main_context_get_thread_default ();
+  PkPoller *poller;
 
   s->ref_count = 1;
-  s->server = g_object_ref (server);
-  s->config = pk_socks_server_dup_session_config (server);
-  s->client = g_object_ref (client);
+  s->host_iface = iface;
+  s->host = g_object_ref (host);
+  s->config = iface->dup_config (host);
+  s->client = fd;
+  s->upstream = -1;
   s->start_us = g_get_monotonic_time ();
   s->cancellable = g_cancellable_new ();
 
-  peer = pk_socket_dup_peer_address (client, &error);
-  if (peer == NULL || !G_IS_INET_SOCKET_ADDRESS (peer))
+  peer = pk_sockaddr_to_socket_address (peer_native);
+  if (peer == NULL)
     {
       s->client_str = g_strdup ("?");
       s->client_inet = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
-      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "client address unknown: %s",
-                   error ? error->message : "not an IP socket");
+      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "client address unknown: not an IP socket");
       return;
     }
   s->client_inet = pk_inet_address_unmap (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer)));
@@ -900,31 +872,28 @@ pk_socks_session_start (PkSocksServer *server,
 
   if (s->config->policy->allow != NULL && !pk_cidr_list_matches (s->config->policy->allow, s->client_inet))
     s->denied = g_strdup_printf ("client %s is not in the allowlist", s->client_str);
-  else if ((s->denied = pk_socks_server_take_slot (server, s->client_inet)) == NULL)
+  else if ((s->denied = iface->take_slot (host, s->client_inet)) == NULL)
     s->has_slot = TRUE;
 
-  s->stop_handler = g_cancellable_connect (pk_socks_server_get_stop_cancellable (server),
+  s->stop_handler = g_cancellable_connect (iface->get_stop_cancellable (host),
                                            G_CALLBACK (stop_requested_cb),
                                            g_object_ref (s->cancellable), g_object_unref);
 
-  s->cancel_source = pk_cancel_source_new (s->cancellable);
-  g_source_set_callback (s->cancel_source, session_cancelled_cb, s, NULL);
-  g_source_set_static_name (s->cancel_source, "[proxykit] socks session stop");
-  /* Lower priority than I/O, so that the bridge's own handling of the
-   * cancellation comes first. */
-  g_source_set_priority (s->cancel_source, G_PRIORITY_LOW);
-  g_source_attach (s->cancel_source, context);
-
-  if (s->config->handshake_timeout_ms > 0)
+  /* One watch for the whole session: see the top of this file. */
+  poller = pk_poller_get_thread_default (&error);
+  if (poller == NULL)
     {
-      s->handshake_timer = g_timeout_source_new (s->config->handshake_timeout_ms);
-      g_source_set_callback (s->handshake_timer, handshake_timeout_cb, s, NULL);
-      g_source_set_static_name (s->handshake_timer, "[proxykit] socks handshake timeout");
-      g_source_attach (s->handshake_timer, context);
+      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "%s", error->message);
+      return;
     }
-
-  s->read_source = g_socket_create_source (client, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-  g_source_set_callback (s->read_source, G_SOURCE_FUNC (client_readable_cb), s, NULL);
-  g_source_set_static_name (s->read_source, "[proxykit] socks handshake");
-  g_source_attach (s->read_source, context);
+  s->watch = pk_poller_watch_new (poller, session_watch_cb, s);
+  if (!pk_poller_watch_set_fd (s->watch, 0, fd, G_IO_IN, &error))
+    {
+      session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "%s", error->message);
+      return;
+    }
+  if (s->config->handshake_timeout_ms > 0)
+    pk_poller_watch_set_deadline (s->watch, s->start_us +
+                                            (gint64) s->config->handshake_timeout_ms * G_TIME_SPAN_MILLISECOND);
+  pk_poller_watch_set_cancellable (s->watch, s->cancellable);
 }

@@ -78,7 +78,12 @@ class SocksServer(Service):
         drain_timeout: seconds live sessions get when the ``with`` block ends.
         workers: serve on this many worker threads (``PkWorkers``: each
             with its own ``SO_REUSEPORT`` socket and main context; 0 for one
-            per CPU) instead of the package's GLib thread.
+            per CPU) instead of the package's GLib thread. Only these
+            workers share a port: one another process listens on raises
+            :class:`AddressInUse`.
+        reuse_port: with ``workers``, let other processes that opt in too
+            listen on the same ports (``PkWorkers:reuse-port``); the kernel
+            splits connections between them.
     """
 
     def __init__(self, listen: Union[str, Iterable[str]] = '127.0.0.1:1080', *,
@@ -102,10 +107,14 @@ class SocksServer(Service):
                  allow_host_destinations: Optional[bool] = None,
                  allow_open: Optional[bool] = None,
                  drain_timeout: float = 5.0,
-                 workers: Optional[int] = None):
+                 workers: Optional[int] = None,
+                 reuse_port: bool = False):
+        if reuse_port and workers is None:
+            raise errors.InvalidArgument('reuse_port needs workers', errors.PK_ERROR_DOMAIN,
+                                         lib.PK_ERROR_INVALID_ARGUMENT)
         self._listen = [listen] if isinstance(listen, str) else list(listen)
         self._ptr = _loop.wrap(lib.pk_socks_server_new())
-        self._setup(drain_timeout, workers)
+        self._setup(drain_timeout, workers, reuse_port)
 
         if egress is None and (egress_address or egress_interface or fwmark or ttl):
             egress = Egress(address=egress_address, interface=egress_interface,
@@ -141,7 +150,7 @@ class SocksServer(Service):
         if denylist is not None:
             self.set_denylist(denylist)
 
-    def _setup(self, drain_timeout: float, workers: Optional[int]) -> None:
+    def _setup(self, drain_timeout: float, workers: Optional[int], reuse_port: bool = False) -> None:
         self._state = 'new'
         self._state_lock = threading.Lock()
         self._config: Optional[Config] = None
@@ -150,11 +159,13 @@ class SocksServer(Service):
         self._workers = None
         if workers is not None:
             self._workers = _loop.wrap(lib.pk_workers_new(workers))
+            lib.pk_workers_set_reuse_port(self._workers, bool(reuse_port))
             lib.pk_socks_server_set_workers(self._ptr, self._workers)
 
     @classmethod
     def from_config(cls, config: Config, name: Optional[str] = None, *,
-                    drain_timeout: float = 5.0, workers: Optional[int] = None) -> 'SocksServer':
+                    drain_timeout: float = 5.0, workers: Optional[int] = None,
+                    reuse_port: bool = False) -> 'SocksServer':
         """The listener of section ``[socks:NAME]`` (``name=None``: the
         main listener, ``[socks]``), as pk-socks builds it: overrides (see
         :meth:`Config.set_override`), then the ``SOCKS_*`` variables, then
@@ -169,7 +180,7 @@ class SocksServer(Service):
         """
         self = cls.__new__(cls)
         self._ptr = _loop.wrap(errors.call(lib.pk_socks_server_new_from_config, config._ptr, b(name)))
-        self._setup(drain_timeout, workers)
+        self._setup(drain_timeout, workers, reuse_port)
         self._listen = []
         self._config = config
         self._config_name = name

@@ -172,6 +172,20 @@ def test_server_on_worker_threads(echo_server):
     assert stats['sessions_total'] == 4 and stats['result_succeeded'] == 4
 
 
+def test_port_in_use_unless_both_reuse_port(echo_server):
+    host, port, _ = echo_server
+    with proxykit.SocksServer(listen='127.0.0.1:0', workers=2) as first:
+        second = proxykit.SocksServer(listen=f'127.0.0.1:{first.port}', workers=2)
+        with pytest.raises(proxykit.AddressInUse):
+            second.start()
+    with pytest.raises(proxykit.InvalidArgument):
+        proxykit.SocksServer(listen='127.0.0.1:0', reuse_port=True)
+    with proxykit.SocksServer(listen='127.0.0.1:0', workers=1, reuse_port=True) as first:
+        with proxykit.SocksServer(listen=f'127.0.0.1:{first.port}', workers=1,
+                                  reuse_port=True) as second:
+            assert second.port == first.port
+
+
 def test_serve_forever_stops_on_ctrl_c():
     import signal
     import threading
