@@ -601,19 +601,13 @@ char **
 pk_metrics_server_dup_urls (PkMetricsServer *self)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  GSList *uris;
+  g_autofree char *url = NULL;
 
   g_return_val_if_fail (PK_IS_METRICS_SERVER (self), NULL);
 
-  uris = self->server != NULL ? soup_server_get_uris (self->server) : NULL;
-  for (GSList *l = uris; l != NULL; l = l->next)
-    {
-      g_autofree char *base = g_uri_to_string (l->data);
-      g_autofree char *url = g_strconcat (base, g_str_has_suffix (base, "/") ? "" : "/", "metrics", NULL);
-
-      g_strv_builder_add (builder, url);
-    }
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  url = self->listener != NULL ? pk_http_listener_dup_url (self->listener, "/metrics") : NULL;
+  if (url != NULL)
+    g_strv_builder_add (builder, url);
   return g_strv_builder_end (builder);
 }
 
