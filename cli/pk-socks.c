@@ -281,10 +281,11 @@ reload_listeners (App      *app,
   g_auto(GStrv) added = NULL;
   g_auto(GStrv) removed = NULL;
   g_auto(GStrv) changed = NULL;
+  g_auto(GStrv) sections = NULL;
   g_autoptr(GPtrArray) starting = g_ptr_array_new_with_free_func (listener_free);
   g_autoptr(GString) failed = NULL;
   g_autoptr(GError) error = NULL;
-  guint n_kept = 0;
+  guint n_kept = 0, n_started = 0, n_stopped = 0;
 
   if (!pk_socks_server_diff_config_listeners (app->config, fresh, &added, &removed, &changed, &error))
     {
@@ -292,14 +293,17 @@ reload_listeners (App      *app,
       return;
     }
 
-  /* Every new or moved listener is built and checked before anything
-   * changes. */
+  /* Every listener to start is built and checked before anything
+   * changes: the moved ones, and every section without a running
+   * listener (the added ones, and one a former reload could not bind). */
+  sections = pk_config_list_sections (fresh, "socks");
   for (guint pass = 0; pass < 2; pass++)
-    for (char **n = pass == 0 ? changed : added; *n != NULL; n++)
+    for (char **n = pass == 0 ? changed : sections; *n != NULL; n++)
       {
         Listener *l;
 
-        if (pass == 0 && find_listener (app, *n) < 0)
+        /* changed: the running ones; sections: those not running */
+        if ((pass == 0) != (find_listener (app, *n) >= 0) || (pass == 1 && **n == '\0'))
           continue;
         l = g_new0 (Listener, 1);
         l->is_main = **n == '\0';
@@ -327,6 +331,7 @@ reload_listeners (App      *app,
         continue;
       retire (app, l);
       g_ptr_array_remove_index (app->listeners, i);
+      n_stopped++;
     }
 
   for (guint i = 0; i < app->listeners->len; i++)
@@ -355,6 +360,7 @@ reload_listeners (App      *app,
           continue;
         }
       log_listener (l);
+      n_started++;
       g_ptr_array_insert (app->listeners, l->is_main ? 0 : -1, g_ptr_array_steal_index (starting, i--));
     }
 
@@ -369,8 +375,7 @@ reload_listeners (App      *app,
     g_warning ("reload incomplete, not applied: %s; %u listener(s) running", failed->str, app->listeners->len);
   else
     g_message ("reload done: %u listener(s) running (%u started, %u stopped, %u kept)",
-               app->listeners->len, g_strv_length (added) + g_strv_length (changed),
-               g_strv_length (removed) + g_strv_length (changed), n_kept);
+               app->listeners->len, n_started, n_stopped, n_kept);
   pk_cli_sd_notifyf ("STATUS=%u listener(s)%s", app->listeners->len, app->farm ? " and one per dongle" : "");
 }
 

@@ -498,6 +498,10 @@ def test_sighup_listener_port_in_use(pk_socks, tcp_echo, tmp_path):
     with socks_connect(ports['ok'][0], tcp_echo) as s:
         echo_once(s, b'the others start')
 
+    # Once the port is free, the next reload starts the listener.
+    assert 'reload done' in p.reload()
+    assert p.read_ports()['busy'] == [port]
+
 
 def test_sighup_bad_section_refused(pk_socks, tcp_echo, tmp_path):
     """A new section that does not parse refuses the whole reload: the
