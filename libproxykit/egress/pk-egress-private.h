@@ -82,10 +82,30 @@ void     pk_egress_connect_to_addresses_async  (PkEgress              *self,
 GSocket *pk_egress_connect_to_addresses_finish (PkEgress              *self,
                                                 GAsyncResult          *result,
                                                 GError               **error);
-/* The same as the connected, non-blocking descriptor itself (no GSocket),
- * which the caller then owns; -1 with @error set. */
-int      pk_egress_connect_to_addresses_finish_fd (PkEgress           *self,
-                                                   GAsyncResult       *result,
-                                                   GError            **error);
+/* The same loop without a GTask, for callers in the library that want
+ * the descriptor (the SOCKS session): @func gets the connected,
+ * non-blocking descriptor, which it then owns, or -1 and an error, which
+ * it then owns (the errors above), once, in the thread that started it.
+ * When it is over before this returns (no address allowed, an error or a
+ * connect that completed at once), @func has been called and the result
+ * is NULL; else the operation, which the caller may cancel (then @func is
+ * never called) until @func is. */
+typedef struct _PkEgressConnectOp PkEgressConnectOp;
+typedef void (*PkEgressConnectFunc) (int      fd,
+                                     GError  *error,
+                                     gpointer user_data);
+
+PkEgressConnectOp *pk_egress_connect_op_start  (PkEgress              *self,
+                                                GList                 *addresses,
+                                                guint16                port,
+                                                const char            *dest,
+                                                gint64                 started_us,
+                                                guint                  timeout_ms,
+                                                PkEgressAddressFilter  filter,
+                                                gpointer               filter_data,
+                                                GCancellable          *cancellable,
+                                                PkEgressConnectFunc    func,
+                                                gpointer               user_data);
+void               pk_egress_connect_op_cancel (PkEgressConnectOp     *op);
 
 G_END_DECLS
