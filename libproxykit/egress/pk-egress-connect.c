@@ -40,6 +40,8 @@ struct _PkEgressConnectOp {
   PkSockaddr to;
   guint attempt_timeout_ms;
   PkPollerWatch *watch;     /* writability, the timeout and cancellation */
+  PkPollerWatch *shared;    /* or the caller's watch, in slot: */
+  guint slot;
 
   PkEgressConnectFunc func;
   gpointer user_data;
@@ -47,12 +49,27 @@ struct _PkEgressConnectOp {
   gboolean done;
 };
 
+/* Out of the watch and closed: the descriptor of a connect that failed or
+ * was given up. */
+static void
+op_drop_fd (PkEgressConnectOp *op)
+{
+  if (op->fd < 0)
+    return;
+  if (op->shared != NULL)
+    {
+      pk_poller_watch_set_fd (op->shared, op->slot, -1, 0, NULL);
+      pk_poller_watch_set_deadline (op->shared, -1);
+    }
+  close (op->fd);
+  op->fd = -1;
+}
+
 static void
 op_free (PkEgressConnectOp *op)
 {
   g_clear_pointer (&op->watch, pk_poller_watch_destroy);
-  if (op->fd >= 0)
-    close (op->fd);
+  op_drop_fd (op);
   g_free (op->dest);
   pk_inet_address_list_free (op->addresses);
   g_clear_error (&op->first_error);
@@ -70,6 +87,8 @@ op_complete (PkEgressConnectOp *op,
   g_assert (!op->done);
   op->done = TRUE;
   g_clear_pointer (&op->watch, pk_poller_watch_destroy);
+  if (op->shared != NULL && fd >= 0)
+    pk_poller_watch_set_deadline (op->shared, -1);
   op->func (fd, error, op->user_data);
   if (!op->starting)
     op_free (op);
@@ -104,9 +123,7 @@ static void
 op_attempt_failed (PkEgressConnectOp *op,
                    GError            *error)
 {
-  if (op->fd >= 0)
-    close (op->fd);
-  op->fd = -1;
+  op_drop_fd (op);
 
   /* Never another route, and nothing more once cancelled. */
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
@@ -125,13 +142,13 @@ op_attempt_failed (PkEgressConnectOp *op,
   op_try_next (op);
 }
 
+/* What the watch said about the connect under way: @slot is the
+ * descriptor's, or -1 (the deadline), or PK_POLLER_CANCELLED. */
 static void
-op_watch_cb (PkPollerWatch *watch,
-             int            slot,
-             GIOCondition   condition,
-             gpointer       user_data)
+op_ready (PkEgressConnectOp *op,
+          int                slot,
+          GIOCondition       condition)
 {
-  PkEgressConnectOp *op = user_data;
   GError *error = NULL;
   int fd;
 
@@ -139,6 +156,11 @@ op_watch_cb (PkPollerWatch *watch,
   if (g_cancellable_set_error_if_cancelled (op->cancellable, &error))
     {
       op_attempt_failed (op, error);
+      return;
+    }
+  if (slot == PK_POLLER_CANCELLED)
+    {
+      op_attempt_failed (op, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled"));
       return;
     }
   if (slot == -1)
@@ -158,6 +180,26 @@ op_watch_cb (PkPollerWatch *watch,
   fd = op->fd;
   op->fd = -1;
   op_complete (op, fd, NULL);
+}
+
+static void
+op_watch_cb (PkPollerWatch *watch,
+             int            slot,
+             GIOCondition   condition,
+             gpointer       user_data)
+{
+  op_ready (user_data, slot, condition);
+}
+
+/* See pk-egress-private.h. */
+void
+pk_egress_connect_op_dispatch (PkEgressConnectOp *op,
+                               int                slot,
+                               GIOCondition       condition)
+{
+  g_return_if_fail (op != NULL && op->shared != NULL && !op->done);
+
+  op_ready (op, slot == (int) op->slot ? 0 : slot, condition);
 }
 
 /* Starts the connect to @address; FALSE with @error when it failed at once. */
@@ -182,6 +224,16 @@ op_connect_one (PkEgressConnectOp  *op,
       fd = op->fd;
       op->fd = -1;
       op_complete (op, fd, NULL);
+      return TRUE;
+    }
+  /* The descriptor and the timeout in the caller's watch, which passes
+   * on what it hears (pk_egress_connect_op_dispatch()). */
+  if (op->shared != NULL)
+    {
+      if (!pk_poller_watch_set_fd (op->shared, op->slot, op->fd, G_IO_OUT, error))
+        return FALSE;
+      pk_poller_watch_set_deadline (op->shared, timeout_ms == 0 ? -1 :
+                                    g_get_monotonic_time () + (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND);
       return TRUE;
     }
   /* The descriptor, the timeout and cancellation in the context's poller:
@@ -304,6 +356,8 @@ pk_egress_connect_op_start (PkEgress              *self,
                             PkEgressAddressFilter  filter,
                             gpointer               filter_data,
                             GCancellable          *cancellable,
+                            PkPollerWatch         *watch,
+                            guint                  slot,
                             PkEgressConnectFunc    func,
                             gpointer               user_data)
 {
@@ -313,8 +367,11 @@ pk_egress_connect_op_start (PkEgress              *self,
   g_return_val_if_fail (PK_IS_EGRESS (self), NULL);
   g_return_val_if_fail (addresses != NULL, NULL);
   g_return_val_if_fail (func != NULL, NULL);
+  g_return_val_if_fail (watch == NULL || slot < PK_POLLER_SLOTS, NULL);
 
   op = op_new (self, port, dest, started_us, timeout_ms, cancellable, func, user_data);
+  op->shared = watch;
+  op->slot = slot;
   for (GList *l = addresses; l != NULL; l = l->next)
     {
       g_autoptr(GInetAddress) plain = pk_inet_address_unmap (l->data);
@@ -486,7 +543,7 @@ pk_egress_connect_to_addresses_async (PkEgress              *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, pk_egress_connect_to_addresses_async);
   pk_egress_connect_op_start (self, addresses, port, dest, started_us, timeout_ms, filter, filter_data,
-                              cancellable, task_connect_done, task);
+                              cancellable, NULL, 0, task_connect_done, task);
 }
 
 /* See pk-egress-private.h. */

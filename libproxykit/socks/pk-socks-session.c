@@ -6,7 +6,7 @@
  * handshake deadline and the server's stop cancellable (shared by every
  * watch of the poller: no signal handler per session), carries the
  * handshake (greeting, RFC 1929 auth, request: non-blocking reads into
- * the session's buffer), the wait for the connect, the UDP control
+ * the session's buffer), the connect (the upstream in slot 1), the UDP control
  * connection and, for CONNECT, the data path itself (a PkBridgeCore that
  * takes the watch over). No GSource or GIO stream per session. Names are
  * resolved and connects made through the listener's egress; UDP
@@ -215,8 +215,9 @@ session_end (Session    *s,
       va_end (args);
     }
 
-  g_clear_pointer (&s->watch, pk_poller_watch_destroy);
+  /* The connect first: its descriptor is in the watch. */
   g_clear_pointer (&s->connect_op, pk_egress_connect_op_cancel);
+  g_clear_pointer (&s->watch, pk_poller_watch_destroy);
   if (s->cancellable != NULL)
     g_cancellable_cancel (s->cancellable);
 
@@ -323,7 +324,8 @@ static void control_readable (Session *s);
 
 /* The session's watch, until the bridge takes it over: the client's
  * descriptor (slot 0), the handshake deadline (-1) and the stop
- * (PK_POLLER_CANCELLED). */
+ * (PK_POLLER_CANCELLED); while connecting, the upstream's descriptor
+ * (slot 1) and the connect's deadline, for the egress connect. */
 static void
 session_watch_cb (PkPollerWatch *watch,
                   int            slot,
@@ -333,9 +335,13 @@ session_watch_cb (PkPollerWatch *watch,
   Session *s = data;
 
   session_ref (s);
-  if (slot == PK_POLLER_CANCELLED)
+  if (s->connect_op != NULL && (slot == 1 || slot == -1 || slot == PK_POLLER_CANCELLED))
+    /* The connect's descriptor, its deadline, or the stop, which it
+     * reports (connect_done()). */
+    pk_egress_connect_op_dispatch (s->connect_op, slot, condition);
+  else if (slot == PK_POLLER_CANCELLED)
     {
-      /* Connects end by themselves on cancellation, and report it. */
+      /* A resolve ends by itself on cancellation, and reports it. */
       if (s->state <= STATE_REQUEST || s->state == STATE_UDP)
         session_end (s, s->state == STATE_UDP ? PK_SOCKS_REPLY_SUCCEEDED : PK_SOCKS_RESULT_HANDSHAKE_FAILED,
                      "closed by server stop");
@@ -708,7 +714,7 @@ connect_addresses (Session *s,
   op = pk_egress_connect_op_start (s->config->egress, addresses, s->dest_port, s->dest_str,
                                    s->connect_started_us, s->config->connect_timeout_ms,
                                    destination_allowed, s->config->policy, s->stop,
-                                   connect_done, s);
+                                   s->watch, 1, connect_done, s);
   if (op != NULL)
     s->connect_op = op;
   pk_inet_address_list_free (addresses);
