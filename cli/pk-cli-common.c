@@ -17,7 +17,35 @@
 
 #include "pk-cli-common.h"
 
-static gboolean verbose;
+/* 0: info and above; 1 (-v): proxykit's debug too; 2 (-vv): every
+ * library's debug (GLib-GIO, libsoup, ...). */
+static guint verbosity;
+static gboolean quiet_sessions;
+
+static gboolean
+is_our_domain (const char *domain)
+{
+  return domain == NULL || g_str_equal (domain, "proxykit") || g_str_has_prefix (domain, "pk-");
+}
+
+gboolean
+pk_cli_debug_enabled (const char *domain)
+{
+  const char *env = g_getenv ("G_MESSAGES_DEBUG");
+
+  if (verbosity >= 2 || (verbosity >= 1 && is_our_domain (domain)))
+    return TRUE;
+  /* GLib's own switch, for one library's debug without -vv. */
+  if (env != NULL && *env != '\0')
+    {
+      g_auto(GStrv) names = g_strsplit_set (env, " ,", -1);
+
+      for (guint i = 0; names[i] != NULL; i++)
+        if (g_str_equal (names[i], "all") || g_strcmp0 (names[i], domain) == 0)
+          return TRUE;
+    }
+  return FALSE;
+}
 
 static gboolean stderr_is_journald;
 
@@ -29,19 +57,8 @@ cli_log_writer (GLogLevelFlags   log_level,
 {
   const char *message = NULL;
   const char *domain = NULL;
+  gboolean session = FALSE;
   const char *level;
-
-  if (stderr_is_journald)
-    {
-      if (!verbose && (log_level & G_LOG_LEVEL_DEBUG))
-        return G_LOG_WRITER_HANDLED;
-      return g_log_writer_journald (log_level, fields, n_fields, user_data);
-    }
-
-  /* Info carries what operators grep for (one line per session end):
-   * shown by default; debug only with --verbose. */
-  if (!verbose && (log_level & G_LOG_LEVEL_DEBUG))
-    return G_LOG_WRITER_HANDLED;
 
   for (gsize i = 0; i < n_fields; i++)
     {
@@ -49,7 +66,19 @@ cli_log_writer (GLogLevelFlags   log_level,
         message = fields[i].value;
       else if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
         domain = fields[i].value;
+      else if (g_strcmp0 (fields[i].key, "PK_RESULT") == 0)
+        session = TRUE;
     }
+
+  /* Info carries what operators grep for (one line per session end):
+   * shown by default, unless --quiet; debug only with --verbose. */
+  if ((log_level & G_LOG_LEVEL_DEBUG) && !pk_cli_debug_enabled (domain))
+    return G_LOG_WRITER_HANDLED;
+  if (session && quiet_sessions && (log_level & G_LOG_LEVEL_INFO))
+    return G_LOG_WRITER_HANDLED;
+
+  if (stderr_is_journald)
+    return g_log_writer_journald (log_level, fields, n_fields, user_data);
 
   if (log_level & G_LOG_LEVEL_ERROR)
     level = "error: ";
@@ -63,7 +92,7 @@ cli_log_writer (GLogLevelFlags   log_level,
     level = "";
 
   /* Library domains other than ours say where they come from. */
-  if (domain != NULL && g_strcmp0 (domain, "proxykit") != 0 && !g_str_has_prefix (domain, "pk-"))
+  if (!is_our_domain (domain))
     fprintf (stderr, "%s: %s%s: %s\n", g_get_prgname (), level, domain, message ? message : "");
   else
     fprintf (stderr, "%s: %s%s\n", g_get_prgname (), level, message ? message : "");
@@ -87,7 +116,29 @@ pk_cli_init (const char *prgname)
 void
 pk_cli_set_verbose (gboolean value)
 {
-  verbose = value;
+  verbosity = value ? MAX (verbosity, 1) : 0;
+}
+
+void
+pk_cli_set_verbosity (guint level)
+{
+  verbosity = level;
+}
+
+gboolean
+pk_cli_option_verbose (const char  *option_name,
+                       const char  *value,
+                       gpointer     data,
+                       GError     **error)
+{
+  verbosity++;
+  return TRUE;
+}
+
+void
+pk_cli_set_quiet_sessions (gboolean quiet)
+{
+  quiet_sessions = quiet;
 }
 
 void

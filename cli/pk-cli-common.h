@@ -22,8 +22,22 @@ enum {
  * stderr is connected to it (under systemd), else one line per message on
  * stderr: "pk-socks: message" plus the level for warnings. */
 void       pk_cli_init              (const char   *prgname);
-/* --verbose: show debug messages too (info and above are always shown). */
+/* Debug messages: -v shows proxykit's (domains "proxykit" and "pk-*"),
+ * -vv every library's (GLib-GIO, libsoup, ...); $G_MESSAGES_DEBUG names
+ * more domains ("all" for every one). Info and above are always shown. */
 void       pk_cli_set_verbose       (gboolean      verbose);
+void       pk_cli_set_verbosity     (guint         level);
+gboolean   pk_cli_debug_enabled     (const char   *domain);
+/* The GOptionArgFunc of -v: each -v (or -vv) raises the verbosity. */
+gboolean   pk_cli_option_verbose    (const char   *option_name,
+                                     const char   *value,
+                                     gpointer      data,
+                                     GError      **error);
+#define PK_CLI_OPTION_VERBOSE \
+  { "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer) pk_cli_option_verbose, \
+    "Log proxykit's debug messages; -vv: other libraries' (GLib, libsoup) too", NULL }
+/* --quiet: no line per finished session (the info lines with PK_RESULT). */
+void       pk_cli_set_quiet_sessions (gboolean     quiet);
 
 /* Parses the options; on a bad flag prints "PROG: MESSAGE" and
  * "Try 'PROG --help'." and exits with PK_CLI_EXIT_USAGE. */

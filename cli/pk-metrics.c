@@ -40,7 +40,6 @@ static char **opt_processes;
 static gboolean opt_json;
 static gboolean opt_prometheus;
 static gboolean opt_record;
-static gboolean opt_verbose;
 static gboolean opt_version;
 
 static const GOptionEntry entries[] = {
@@ -59,7 +58,7 @@ static const GOptionEntry entries[] = {
   { "proc-root", 0, 0, G_OPTION_ARG_FILENAME, &opt_proc_root, "Read procfs from DIR (default /proc)", "DIR" },
   { "sys-root", 0, 0, G_OPTION_ARG_FILENAME, &opt_sys_root, "Read sysfs from DIR (default /sys)", "DIR" },
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Configuration file ([metrics], [alert:NAME], [socks:NAME])", "FILE" },
-  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL },
+  PK_CLI_OPTION_VERBOSE,
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { NULL }
 };
@@ -953,7 +952,8 @@ main (int argc, char **argv)
   pk_cli_parse_options (context, &argc, &argv);
   if (opt_version)
     pk_cli_print_version ();
-  pk_cli_set_verbose (opt_verbose);
+  if (opt_json && opt_prometheus)
+    pk_cli_usage_error ("--json and --prometheus exclude each other");
 
   command = argc > 1 ? argv[1] : NULL;
   app.config = pk_cli_load_config (opt_config);

@@ -25,7 +25,6 @@ static char *opt_state_file;
 static gboolean opt_status;
 static gboolean opt_json;
 static gboolean opt_check;
-static gboolean opt_verbose;
 static gboolean opt_version;
 static int opt_workers = -1;
 static gboolean opt_reuse_port;
@@ -54,7 +53,7 @@ static const GOptionEntry entries[] = {
   { "kernel-nat", 0, 0, G_OPTION_ARG_NONE, &opt_kernel_nat,
     "Relay UDP rules with nftables DNAT/masquerade in the kernel (table ip pk_relay, removed on exit)", NULL },
   { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Read and check the rules, print them, and exit", NULL },
-  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log informational and debug messages", NULL },
+  PK_CLI_OPTION_VERBOSE,
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_rules, NULL, NULL },
   { NULL }
@@ -305,7 +304,6 @@ main (int argc, char **argv)
     "A RULE is in_port;out_port;out_host;TCP|UDP, for example '50025;25;pool.example;TCP'.\n"
     "SIGHUP reloads the rules; unchanged rules keep their connections.");
   pk_cli_parse_options (context, &argc, &argv);
-  pk_cli_set_verbose (opt_verbose);
 
   if (opt_version)
     pk_cli_print_version ();

@@ -40,9 +40,10 @@ static char *opt_workers;
 static gboolean opt_reuse_port;
 static gboolean opt_allow_open;
 static gboolean opt_allow_host;
-static gboolean opt_verbose;
 static gboolean opt_check;
+static gboolean opt_quiet;
 static gboolean opt_version;
+static gboolean opt_dongles;
 
 static const GOptionEntry entries[] = {
   { "listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &opt_listen, "Listen on ADDR:PORT (repeatable; default " DEFAULT_LISTEN ")", "ADDR:PORT" },
@@ -65,11 +66,13 @@ static const GOptionEntry entries[] = {
   { "allow-open", 0, 0, G_OPTION_ARG_NONE, &opt_allow_open, "Allow a non-loopback listener with neither users nor an allowlist", NULL },
   { "allow-host-destinations", 0, 0, G_OPTION_ARG_NONE, &opt_allow_host, "Let a non-loopback listener connect to this host itself", NULL },
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Configuration file with [socks:NAME] sections", "FILE" },
+  { "dongles", 0, 0, G_OPTION_ARG_NONE, &opt_dongles, "A listener on port-base+N for each dongle N, started and stopped as dongles come and go ([dongles] auto = true)", NULL },
   { "port-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_port_file, "Write \"NAME ADDR:PORT\" of each bound socket to FILE", "FILE" },
   { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Check the flags and configuration, then exit without listening", NULL },
   { "workers", 0, 0, G_OPTION_ARG_STRING, &opt_workers, "Worker threads, each with its own listening sockets (default: one per CPU)", "N" },
   { "reuse-port", 0, 0, G_OPTION_ARG_NONE, &opt_reuse_port, "Let other processes listen on the same ports (SO_REUSEPORT); without it a port in use is an error", NULL },
-  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log every session and debug messages", NULL },
+  PK_CLI_OPTION_VERBOSE,
+  { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Do not log a line per finished session", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { NULL }
 };
@@ -95,6 +98,7 @@ typedef struct {
   GPtrArray *listeners;        /* Listener */
   GMainLoop *loop;
   PkWorkers *workers;
+  PkDongleFarm *farm;          /* --dongles */
   guint drain_ms;
   guint stopping;
   guint n_stopped;
@@ -643,8 +647,11 @@ stopped_cb (GObject      *source,
 {
   App *app = data;
 
-  pk_socks_server_stop_finish (PK_SOCKS_SERVER (source), result, NULL);
-  if (++app->n_stopped == app->listeners->len)
+  if (PK_IS_DONGLE_FARM (source))
+    pk_dongle_farm_stop_finish (PK_DONGLE_FARM (source), result, NULL);
+  else
+    pk_socks_server_stop_finish (PK_SOCKS_SERVER (source), result, NULL);
+  if (++app->n_stopped == app->listeners->len + (app->farm != NULL))
     g_main_loop_quit (app->loop);
 }
 
@@ -659,6 +666,8 @@ on_stop (gpointer data)
       g_message ("second stop signal: closing every session now");
       for (guint i = 0; i < app->listeners->len; i++)
         pk_socks_server_close (((Listener *) g_ptr_array_index (app->listeners, i))->server);
+      if (app->farm != NULL)
+        pk_dongle_farm_close (app->farm);
       return G_SOURCE_CONTINUE;
     }
 
@@ -669,6 +678,8 @@ on_stop (gpointer data)
       Listener *l = g_ptr_array_index (app->listeners, i);
       pk_socks_server_stop_async (l->server, app->drain_ms, NULL, stopped_cb, app);
     }
+  if (app->farm != NULL)
+    pk_dongle_farm_stop_async (app->farm, app->drain_ms, NULL, stopped_cb, app);
   return G_SOURCE_CONTINUE;
 }
 
@@ -699,12 +710,12 @@ main (int   argc,
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_add_group (context, pk_socks_pptp_option_group ());
   pk_cli_parse_options (context, &argc, &argv);
+  pk_cli_set_quiet_sessions (opt_quiet);
 
   if (opt_version)
     pk_cli_print_version ();
   if (argc > 1)
     pk_cli_usage_error ("unexpected argument '%s'", argv[1]);
-  pk_cli_set_verbose (opt_verbose);
 
   app.config = pk_cli_load_config (opt_config);
   app.listeners = g_ptr_array_new_with_free_func (listener_free);
@@ -738,9 +749,19 @@ main (int   argc,
       g_ptr_array_add (app.listeners, l);
     }
 
+  /* Dongle listeners ([dongles] and [dongle:N]) come from the library. */
+  if (opt_dongles || pk_dongle_farm_config_enabled (app.config, &error))
+    {
+      app.farm = pk_dongle_farm_new_from_config (app.config, &error);
+      if (app.farm == NULL)
+        pk_cli_usage_error ("%s", error->message);
+    }
+  if (error != NULL)
+    pk_cli_usage_error ("%s", error->message);
+
   /* The command-line listener: asked for, or the only one there is. */
   cli_listener = opt_listen != NULL || pk_config_getenv (app.config, "SOCKS_LISTEN") != NULL ||
-                 pk_config_has_section (app.config, "socks") || app.listeners->len == 0;
+                 pk_config_has_section (app.config, "socks") || (app.listeners->len == 0 && app.farm == NULL);
   if (cli_listener)
     {
       Listener *l = g_new0 (Listener, 1);
@@ -776,7 +797,9 @@ main (int   argc,
     {
       for (guint i = 0; i < app.listeners->len; i++)
         check_listener (&app, g_ptr_array_index (app.listeners, i));
-      g_print ("configuration OK: %u listener(s)\n", app.listeners->len);
+      g_print ("configuration OK: %u listener(s)%s\n", app.listeners->len,
+               app.farm ? " and one per dongle" : "");
+      g_clear_object (&app.farm);
       g_ptr_array_unref (app.listeners);
       g_main_loop_unref (app.loop);
       g_clear_object (&app.config);
@@ -797,6 +820,12 @@ main (int   argc,
     }
   if (!pk_workers_start (app.workers, &error))
     pk_cli_die (PK_CLI_EXIT_FAILURE, "cannot start worker threads: %s", error->message);
+  if (app.farm != NULL)
+    {
+      pk_dongle_farm_set_workers (app.farm, app.workers);
+      if (!pk_dongle_farm_start (app.farm, &error))
+        pk_cli_die (PK_CLI_EXIT_FAILURE, "dongles: %s", error->message);
+    }
 
   for (guint i = 0; i < app.listeners->len; i++)
     {
@@ -809,11 +838,9 @@ main (int   argc,
                  pk_socks_server_get_auth_required (l->server) ? ", authentication required" : "");
     }
 
-  /* Before the port file, which tells a test or a script that pk-socks
-   * is up: a SIGHUP or SIGTERM sent as soon as it appears must reach the
-   * handlers, not the default action (which kills the process). */
+  /* Signals first: whoever reads the port file as "ready" may send
+   * SIGTERM at once, which must drain, not kill. */
   pk_cli_handle_signals (on_stop, on_reload, &app);
-
   if (opt_port_file != NULL)
     write_port_file (&app);
 
@@ -825,13 +852,15 @@ main (int   argc,
       pk_socks_pptp_record_online (bound[0]);
     }
 
-  pk_cli_sd_notifyf ("READY=1\nSTATUS=%u listener(s)", app.listeners->len);
+  pk_cli_sd_notifyf ("READY=1\nSTATUS=%u listener(s)%s", app.listeners->len,
+                     app.farm ? " and one per dongle" : "");
   pk_cli_sd_watchdog_start (NULL, NULL);
 
   g_main_loop_run (app.loop);
 
   g_message ("stopped");
   pk_socks_pptp_shutdown ();
+  g_clear_object (&app.farm);
   g_ptr_array_unref (app.listeners);
   pk_workers_stop (app.workers);
   g_clear_object (&app.workers);

@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "pk-cli-common.h"
+#include "pk-toggle-dongles.h"
 
 /* Exit status when a toggle was refused (busy, cooldown, limit): the
  * caller may try again later. */
@@ -36,7 +37,9 @@ static char *opt_timeout;
 static char *opt_request_timeout;
 static char *opt_unchanged_polls;
 static char *opt_state_dir;
-static gboolean opt_verbose;
+static gboolean opt_check;
+static char *opt_token_file;
+static gboolean opt_allow_get;
 static gboolean opt_version;
 static char **opt_ids;
 
@@ -61,7 +64,10 @@ static const GOptionEntry entries[] = {
   { "request-timeout", 0, 0, G_OPTION_ARG_STRING, &opt_request_timeout, "Bound of one modem API call (default 10s)", "DURATION" },
   { "unchanged-polls", 0, 0, G_OPTION_ARG_STRING, &opt_unchanged_polls, "Polls with the old IP that make a method count as unchanged (default 3)", "N" },
   { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_state_dir, "Where locks and cooldowns are shared with other pk-toggle processes (default $RUNTIME_DIRECTORY or " PK_RUN_DIR ")", "DIR" },
-  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL },
+  { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_token_file, "With --serve: clients must send 'Authorization: Bearer TOKEN' (the file's first line) to toggle or see /proxy-info", "FILE" },
+  { "allow-get", 0, 0, G_OPTION_ARG_NONE, &opt_allow_get, "With --serve: GET /toggle/N toggles too (older clients; POST otherwise)", NULL },
+  { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Check the flags and configuration, print the dongles, and exit", NULL },
+  PK_CLI_OPTION_VERBOSE,
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_ids, NULL, "[N...]" },
   { NULL }
@@ -70,11 +76,7 @@ static const GOptionEntry entries[] = {
 static const char * const toggle_keys[] = {
   "dongles", "method", "escalation", "cooldown", "max_concurrent", "settle",
   "poll_interval", "timeout", "request_timeout", "unchanged_polls", "state_dir",
-  "socks_host", "username", "password", NULL
-};
-
-static const char * const dongle_keys[] = {
-  "api", "address", "interface", "fwmark", "username", "password", "socks_host", "socks_port", NULL
+  "socks_host", "username", "password", "token_file", "allow_get", NULL
 };
 
 typedef struct {
@@ -103,6 +105,8 @@ typedef struct {
   guint64 request_timeout_ms;
   guint64 unchanged_polls;
   char *state_dir;
+  char *token;                /* of the HTTP API, or NULL */
+  gboolean allow_get;
 } Setup;
 
 typedef struct {
@@ -134,6 +138,9 @@ setup_free (Setup *s)
   g_clear_object (&s->config);
   g_free (s->escalation);
   g_free (s->state_dir);
+  if (s->token != NULL)
+    memset (s->token, 0, strlen (s->token));
+  g_free (s->token);
   g_free (s);
 }
 
@@ -374,6 +381,7 @@ load_settings (Setup   *s,
 {
   g_autofree char *method = NULL;
   g_autofree char *state_dir = NULL;
+  g_autofree char *token_file = NULL;
   g_auto(GStrv) sections = NULL;
   g_autoptr(GError) local_error = NULL;
 
@@ -391,7 +399,7 @@ load_settings (Setup   *s,
           g_autofree char *where = pk_config_describe (s->config, section, NULL);
           FAIL (FALSE, "%s: '%s' is not a dongle number (0-255)", where ? where : section, sections[i]);
         }
-      if (!pk_config_check_keys (s->config, section, dongle_keys, error))
+      if (!pk_config_check_keys (s->config, section, pk_dongle_get_config_keys (), error))
         return FALSE;
     }
 
@@ -446,6 +454,29 @@ load_settings (Setup   *s,
     FAIL (FALSE, "--state-dir '%s': cannot create or write it", opt_state_dir);
   else
     g_debug ("no state directory (%s is not writable): locks and cooldowns stay in this process", state_dir);
+
+  /* The API's token: in a file, so that it shows neither in ps nor in
+   * the configuration, which is often world-readable. */
+  token_file = opt_token_file ? g_strdup (opt_token_file)
+                              : pk_config_dup_string (s->config, "toggle", "token_file", NULL, NULL);
+  if (token_file != NULL)
+    {
+      g_autofree char *contents = NULL;
+      g_autofree char *where = opt_token_file ? g_strdup ("--token-file")
+                                              : pk_config_describe (s->config, "toggle", "token_file");
+
+      if (!g_file_get_contents (token_file, &contents, NULL, &local_error))
+        FAIL (FALSE, "%s: %s", where, local_error->message);
+      contents[strcspn (contents, "\r\n")] = '\0';
+      g_strstrip (contents);
+      if (*contents == '\0')
+        FAIL (FALSE, "%s: '%s' holds no token", where, token_file);
+      s->token = g_steal_pointer (&contents);
+    }
+  if (opt_allow_get)
+    s->allow_get = TRUE;
+  else if (!pk_config_get_boolean (s->config, "toggle", "allow_get", NULL, FALSE, &s->allow_get, error))
+    return FALSE;
 
   s->limiter = pk_toggle_limiter_new ((guint) s->max_concurrent);
   return TRUE;
@@ -712,11 +743,23 @@ on_toggled (GObject      *source,
   done_one (app);
 }
 
+/* On a terminal, each step as it starts: a toggle takes seconds. */
+static void
+on_progress (PkToggle   *toggle,
+             const char *text,
+             gpointer    user_data)
+{
+  fprintf (stderr, "dongle %u: %s\n", pk_toggle_get_id (toggle), text);
+  fflush (stderr);
+}
+
 static void
 start_toggle (App    *app,
               Dongle *d)
 {
   g_object_set_data (G_OBJECT (d->toggle), "pk-toggle-app", app);
+  if (isatty (STDERR_FILENO) && !g_log_writer_is_journald (STDERR_FILENO))
+    g_signal_connect (d->toggle, "progress", G_CALLBACK (on_progress), NULL);
   pk_toggle_run_async (d->toggle, app->s->method, opt_recovery, NULL, on_toggled, d);
 }
 
@@ -768,6 +811,12 @@ query_done (Query *q)
   if (--q->pending > 0)
     return;
   done_one (q->app);
+}
+
+static void
+query_part_done (gpointer data)
+{
+  query_done (data);
 }
 
 static void
@@ -858,8 +907,10 @@ print_query_text (Query *q)
     {
       const char *wan_ip = json_object_get_null_member (o, "wan_ip") ? "-" : json_object_get_string_member (o, "wan_ip");
 
-      printf ("dongle %-3u  %-13s  %-15s  %s", q->dongle->id, json_object_get_string_member (o, "state"),
-              wan_ip, q->dongle->api);
+      g_autofree char *usb = pk_toggle_dongles_status_text (o);
+
+      printf ("dongle %-3u  %-13s  %-15s  %s  %s", q->dongle->id, json_object_get_string_member (o, "state"),
+              wan_ip, q->dongle->api, usb);
       if (json_object_has_member (o, "error"))
         printf ("  (%s)", json_object_get_string_member (o, "error"));
       printf ("\n");
@@ -901,6 +952,7 @@ run_queries (App *app)
   g_autoptr(GPtrArray) selected = selected_dongles (app);
   g_autoptr(GPtrArray) queries = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(JsonNode) out = json_node_new (JSON_NODE_ARRAY);
+  g_autoptr(PkDongleMonitor) monitor = opt_status ? pk_toggle_dongles_scan (app->s->config) : NULL;
   JsonArray *array = json_array_new ();
 
   app->pending = selected->len;
@@ -918,8 +970,10 @@ run_queries (App *app)
       g_ptr_array_add (queries, q);
       if (opt_status)
         {
-          q->pending = 1;
+          /* The modem's state, and the dongle's USB side and routing. */
+          q->pending = 2;
           pk_modem_get_status_async (PK_MODEM (d->modem), NULL, on_status, q);
+          pk_toggle_dongles_status (monitor, d->id, q->obj, query_part_done, q);
         }
       else
         {
@@ -1002,6 +1056,8 @@ on_reload (gpointer user_data)
         }
       serve_dongles (app, s);
       pk_toggle_server_set_default_method (app->server, s->method);
+      pk_toggle_server_set_token (app->server, s->token);
+      pk_toggle_server_set_allow_get (app->server, s->allow_get);
       g_message ("reloaded: %u dongles", s->dongles->len);
       setup_free (app->s);
       app->s = g_steal_pointer (&s);
@@ -1018,6 +1074,14 @@ run_server (App        *app,
 
   app->server = pk_toggle_server_new ();
   pk_toggle_server_set_default_method (app->server, app->s->method);
+  pk_toggle_server_set_token (app->server, app->s->token);
+  pk_toggle_server_set_allow_get (app->server, app->s->allow_get);
+  /* With the farm's listeners ([dongles] auto), /proxy-info lists those. */
+  if (pk_dongle_farm_config_enabled (app->s->config, NULL))
+    {
+      g_autoptr(PkStateStore) store = pk_state_store_new_from_config (app->s->config, "dongles");
+      pk_toggle_server_set_state_store (app->server, store);
+    }
   serve_dongles (app, app->s);
   if (!pk_toggle_server_listen (app->server, listen, &error))
     {
@@ -1055,17 +1119,30 @@ main (int    argc,
       "Exit status: 0 new IP (or status shown), 1 failed (IP unchanged, modem unreachable),\n"
       "2 bad flag or configuration, 3 refused (busy, cooldown, too many toggles at once).\n");
   g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_main_entries (context, pk_toggle_dongles_entries, NULL);
   pk_cli_parse_options (context, &argc, &argv);
-  pk_cli_set_verbose (opt_verbose);
 
   if (opt_version)
     pk_cli_print_version ();
 
-  modes = (opt_status ? 1 : 0) + (opt_info ? 1 : 0) + (opt_serve != NULL ? 1 : 0);
+  /* --discover and --routing: USB and routing, no modem. */
+  if (pk_toggle_dongles_mode ())
+    {
+      g_autoptr(PkConfig) config = NULL;
+
+      if (opt_status || opt_info || opt_serve != NULL || opt_check)
+        pk_cli_usage_error ("--discover and --routing exclude --status, --info, --serve and --check");
+      config = pk_cli_load_config (opt_config);
+      return pk_toggle_dongles_run (config, opt_ids, opt_all, opt_json);
+    }
+
+  modes = (opt_status ? 1 : 0) + (opt_info ? 1 : 0) + (opt_serve != NULL ? 1 : 0) + (opt_check ? 1 : 0);
   if (modes > 1)
-    pk_cli_usage_error ("--status, --info and --serve exclude each other");
+    pk_cli_usage_error ("--status, --info, --serve and --check exclude each other");
   if (opt_serve != NULL && (opt_ids != NULL || opt_all))
     pk_cli_usage_error ("--serve takes no dongle numbers and no --all");
+  if (opt_check && (opt_ids != NULL || opt_all))
+    pk_cli_usage_error ("--check takes no dongle numbers and no --all");
   if (modes == 0 && opt_ids == NULL && !opt_all)
     pk_cli_usage_error ("name a dongle (pk-toggle 11), or use --all, --status, --info or --serve");
   if (opt_all && opt_ids != NULL)
@@ -1078,6 +1155,18 @@ main (int    argc,
     if (app.s == NULL)
       pk_cli_usage_error ("%s", error->message);
   }
+  if (opt_check)
+    {
+      /* Nothing is contacted: the dongles as the configuration makes them. */
+      for (guint i = 0; i < app.s->dongles->len; i++)
+        {
+          Dongle *d = g_ptr_array_index (app.s->dongles, i);
+          printf ("dongle %u: api %s, address %s\n", d->id, d->api, d->address ? d->address : "-");
+        }
+      printf ("configuration OK: %u dongle(s)\n", app.s->dongles->len);
+      g_clear_pointer (&app.s, setup_free);
+      return PK_CLI_EXIT_OK;
+    }
   app.loop = g_main_loop_new (NULL, FALSE);
   g_queue_init (&app.waiting);
 

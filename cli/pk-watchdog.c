@@ -43,7 +43,6 @@ static char *opt_socks_command;
 static gboolean opt_once;
 static gboolean opt_status;
 static gboolean opt_json;
-static gboolean opt_verbose;
 static gboolean opt_version;
 
 static const GOptionEntry entries[] = {
@@ -67,7 +66,7 @@ static const GOptionEntry entries[] = {
   { "once", '1', 0, G_OPTION_ARG_NONE, &opt_once, "Check every node once, act, and exit (for cron)", NULL },
   { "status", 0, 0, G_OPTION_ARG_NONE, &opt_status, "Print the nodes' state and exit", NULL },
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "With --status: print JSON", NULL },
-  { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL },
+  PK_CLI_OPTION_VERBOSE,
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { NULL }
 };
@@ -1238,7 +1237,6 @@ main (int argc, char **argv)
     pk_cli_usage_error ("--json goes with --status");
   if (opt_once && opt_status)
     pk_cli_usage_error ("--once and --status exclude each other");
-  pk_cli_set_verbose (opt_verbose);
 
   app.config = pk_cli_load_config (opt_config);
   {
@@ -1263,6 +1261,12 @@ main (int argc, char **argv)
 
   if (opt_status)
     {
+      const char *dir = pk_state_store_get_directory (app.store);
+
+      /* No directory is no record of any node, not "no nodes": say so. */
+      if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+        pk_cli_die (PK_CLI_EXIT_FAILURE, "state directory %s does not exist "
+                    "(--state-dir, or state-dir in [watchdog]); has a node been started?", dir);
       print_status (&app);
       app_clear (&app);
       return PK_CLI_EXIT_OK;

@@ -34,6 +34,12 @@
 #include "pk-rotation.h"
 #include "pk-toggle.h"
 #include "pk-toggle-server.h"
+/* --- dongles: discovery, USB map, routing; the farm's listeners --- */
+#include "pk-dongle.h"
+#include "pk-usb-map.h"
+#include "pk-dongle-monitor.h"
+#include "pk-routing.h"
+#include "pk-dongle-farm.h"
 /* --- metrics --- */
 #include "pk-metrics-sampler.h"
 #include "pk-metrics-recorder.h"

@@ -165,6 +165,73 @@ test_usage_error_exits_2 (void)
   g_assert_cmpstr (buf, ==, "pk-test: --max-sessions: 'x' is not a number\nTry 'pk-test --help'.\n");
 }
 
+/* What the tool's log writer prints on stderr for: a proxykit debug
+ * line, a GLib-GIO one, a session line and a warning, after parsing @args
+ * with the shared -v option (in a child: the verbosity is global). */
+static char *
+log_lines (const char *args,
+           const char *messages_debug,
+           gboolean    quiet)
+{
+  int fds[2];
+  pid_t pid;
+  int status = 0;
+  GString *out = g_string_new (NULL);
+  char buf[512];
+  gssize n;
+
+  g_assert_cmpint (pipe (fds), ==, 0);
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      GOptionEntry entries[] = { PK_CLI_OPTION_VERBOSE, { NULL } };
+      g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+      g_auto(GStrv) argv = g_strsplit (args, " ", -1);
+      int argc = g_strv_length (argv);
+
+      dup2 (fds[1], STDERR_FILENO);
+      g_setenv ("G_MESSAGES_DEBUG", messages_debug, TRUE);
+      pk_cli_init ("pk-test");
+      g_option_context_add_main_entries (context, entries, NULL);
+      pk_cli_parse_options (context, &argc, &argv);
+      pk_cli_set_quiet_sessions (quiet);
+      g_log_structured ("proxykit", G_LOG_LEVEL_DEBUG, "MESSAGE", "rotation step");
+      g_log_structured ("GLib-GIO", G_LOG_LEVEL_DEBUG, "MESSAGE", "GSocketClient: starting");
+      g_log_structured ("proxykit", G_LOG_LEVEL_INFO, "PK_RESULT", "succeeded", "MESSAGE", "session end");
+      g_log_structured ("proxykit", G_LOG_LEVEL_INFO, "MESSAGE", "listening");
+      _exit (0);
+    }
+  close (fds[1]);
+  while ((n = read (fds[0], buf, sizeof buf)) > 0)
+    g_string_append_len (out, buf, n);
+  close (fds[0]);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  return g_string_free (out, FALSE);
+}
+
+/* -v is proxykit's debug; GLib's takes -vv or G_MESSAGES_DEBUG (19.6). */
+static void
+test_verbosity (void)
+{
+  g_autofree char *none = log_lines ("pk-test", "", FALSE);
+  g_autofree char *v = log_lines ("pk-test -v", "", FALSE);
+  g_autofree char *vv = log_lines ("pk-test -vv", "", FALSE);
+  g_autofree char *env = log_lines ("pk-test", "GLib-GIO", FALSE);
+  g_autofree char *quiet = log_lines ("pk-test", "", TRUE);
+
+  g_assert_cmpstr (none, ==, "pk-test: session end\npk-test: listening\n");
+  g_assert_cmpstr (v, ==, "pk-test: debug: rotation step\npk-test: session end\npk-test: listening\n");
+  g_assert_cmpstr (vv, ==, "pk-test: debug: rotation step\n"
+                           "pk-test: debug: GLib-GIO: GSocketClient: starting\n"
+                           "pk-test: session end\npk-test: listening\n");
+  g_assert_cmpstr (env, ==, "pk-test: debug: GLib-GIO: GSocketClient: starting\n"
+                            "pk-test: session end\npk-test: listening\n");
+  /* --quiet drops the per-session lines only. */
+  g_assert_cmpstr (quiet, ==, "pk-test: listening\n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -174,6 +241,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli-common/sd-watchdog", test_sd_watchdog);
   g_test_add_func ("/cli-common/parse-value", test_parse_value);
   g_test_add_func ("/cli-common/usage-error-exits-2", test_usage_error_exits_2);
+  g_test_add_func ("/cli-common/verbosity", test_verbosity);
 
   return g_test_run ();
 }

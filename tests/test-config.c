@@ -167,6 +167,61 @@ test_env_file (void)
   g_unlink (path);
 }
 
+/* "key = value   # comment" in the farm guide read the comment as part of
+ * the value (issue 19.2). */
+static void
+test_trailing_comments (void)
+{
+  const char *none[] = { NULL };
+  g_autoptr(PkConfig) config = pk_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  char *v;
+  int fd;
+  guint64 ms = 0;
+  const char *data =
+    "# header\n"
+    "[socks:11]   # a listener\n"
+    "users = /etc/proxykit/users          # user:password lines\n"
+    "allow = 10.0.0.0/8\t# tab before\n"
+    "password = pass#word\n"
+    "quoted = \"a # b\"  # c\n"
+    "escaped = a\\s# b\n"
+    "idle-timeout = 10m # ten\n";
+
+  pk_config_set_environ (config, none);
+  pk_config_load_data (config, data, -1, "c.conf", &error);
+  g_assert_no_error (error);
+#define ASSERT_VALUE(key, want) \
+  v = pk_config_dup_string (config, "socks:11", key, NULL, NULL); \
+  g_assert_cmpstr (v, ==, want); \
+  g_free (v);
+  ASSERT_VALUE ("users", "/etc/proxykit/users");
+  ASSERT_VALUE ("allow", "10.0.0.0/8");
+  ASSERT_VALUE ("password", "pass#word");
+  ASSERT_VALUE ("quoted", "\"a # b\"");
+  ASSERT_VALUE ("escaped", "a # b");
+#undef ASSERT_VALUE
+  pk_config_get_duration_ms (config, "socks:11", "idle-timeout", NULL, 0, &ms, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ms, ==, 600000);
+
+  fd = g_file_open_tmp ("pk-env-XXXXXX", &path, &error);
+  g_assert_no_error (error);
+  close (fd);
+  g_file_set_contents (path,
+                       "RELAY_1=50025;25;pool.example;TCP   # smtp\n"
+                       "RELAY_2=\"50026;26;a#b;TCP\" # quoted\n"
+                       "PASS=x#y\n", -1, &error);
+  g_assert_no_error (error);
+  pk_config_load_env_file (config, path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pk_config_getenv (config, "RELAY_1"), ==, "50025;25;pool.example;TCP");
+  g_assert_cmpstr (pk_config_getenv (config, "RELAY_2"), ==, "50026;26;a#b;TCP");
+  g_assert_cmpstr (pk_config_getenv (config, "PASS"), ==, "x#y");
+  g_unlink (path);
+}
+
 static void
 test_parse_host_port (void)
 {
@@ -261,6 +316,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/errors-name-the-line", test_errors_name_the_line);
   g_test_add_func ("/config/malformed-file", test_malformed_file);
   g_test_add_func ("/config/env-file", test_env_file);
+  g_test_add_func ("/config/trailing-comments", test_trailing_comments);
   g_test_add_func ("/util/parse-host-port", test_parse_host_port);
   g_test_add_func ("/util/parse-duration", test_parse_duration);
   g_test_add_func ("/util/cidr-list", test_cidr_list);

@@ -257,6 +257,24 @@ def test_pysocks_udp_associate(pk_socks, udp_echo):
         s.close()
     # Closing the control connection ends the association.
     wait_for(lambda: 'result=succeeded' in p.log_text(), what='the UDP session to end')
+    # The line names where the datagrams went, not the request's address
+    # (PySocks sends "0": the log said dest=0:PORT).
+    line = next(l for l in p.log_text().splitlines() if 'cmd=udp-associate' in l)
+    assert f' dest=127.0.0.1:{udp_echo} ' in line, line
+
+
+def test_quiet_leaves_out_session_lines(pk_socks, tcp_echo):
+    loud = pk_socks()
+    quiet = pk_socks('--quiet')
+    for p in (loud, quiet):
+        with socks_connect(p.port, tcp_echo) as s:
+            echo_once(s, b'quiet')
+    # The same session ends in both; only the loud one says so.
+    wait_for(lambda: 'result=succeeded' in loud.log_text(), what='the session line')
+    assert quiet.stop() == 0
+    log = quiet.log_text()
+    assert 'result=' not in log, log
+    assert 'stopped' in log, 'other lines are still logged'
 
 
 @pytest.fixture

@@ -27,10 +27,12 @@ TOOL = os.path.join(BUILD, 'cli', 'pk-toggle')
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def http_get(url, timeout=20):
-    """(status, headers, body) of a GET, errors included."""
+def http_get(url, timeout=20, method=None, headers=None):
+    """(status, headers, body) of a GET (or @method), errors included."""
+    req = urllib.request.Request(url, method=method, headers=headers or {},
+                                 data=b'' if method == 'POST' else None)
     try:
-        with OPENER.open(url, timeout=timeout) as r:
+        with OPENER.open(req, timeout=timeout) as r:
             return r.status, r.headers, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read().decode()
@@ -241,6 +243,39 @@ def test_config_errors_name_the_line(emu, workdir):
     assert 'cooldown' in p.stderr and 'later' in p.stderr
 
 
+def test_progress_on_a_terminal(emu, workdir):
+    import pty
+    conf = write_config(emu, workdir)
+    emu.control(11, sticky='data')     # the data switch keeps the IP: escalates
+    master, slave = pty.openpty()
+    env = dict(os.environ)
+    env.pop('NOTIFY_SOCKET', None)
+    p = subprocess.run([TOOL, '-c', conf, '11'], stdout=subprocess.PIPE, stderr=slave,
+                       text=True, timeout=60, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    shown = b''.join(chunks).decode().replace('\r\n', '\n')
+    assert p.returncode == 0, shown
+    steps = [line for line in shown.splitlines() if line.startswith('dongle 11: ')]
+    assert steps[0] == 'dongle 11: diagnose', shown
+    for want in ('dongle 11: data: mobile data off', 'dongle 11: data: mobile data on',
+                 'dongle 11: data: waiting for a new IP', 'escalating to netmode',
+                 'dongle 11: netmode: network mode to 3G', 'dongle 11: netmode: new IP'):
+        assert any(want in line for line in steps), (want, shown)
+    # Not on a pipe or in the journal: only the result.
+    p = run('-c', conf, '--cooldown', '0', '11', check=0)
+    assert 'mobile data off' not in p.stderr
+
+
 def test_version_and_help():
     p = run('--version', check=0)
     assert 'pk-toggle' in p.stdout
@@ -264,8 +299,11 @@ class Server:
         self.log = []
         threading.Thread(target=lambda: self.log.extend(self.proc.stderr), daemon=True).start()
 
-    def get(self, path):
-        return http_get(self.base + path)
+    def get(self, path, **kw):
+        return http_get(self.base + path, **kw)
+
+    def post(self, path, **kw):
+        return http_get(self.base + path, method='POST', **kw)
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -283,13 +321,13 @@ def server(emu, workdir):
 
 def test_http_toggle_and_cooldown(emu, server):
     before = emu.state(11)['wan_ip']
-    status, _, body = server.get('/toggle/11')
+    status, _, body = server.post('/toggle/11')
     assert status == 200, body
     result = json.loads(body)
     assert result['success'] and result['old_ip'] == before
     assert result['new_ip'] == emu.state(11)['wan_ip'] != before
 
-    status, headers, body = server.get('/toggle/11')
+    status, headers, body = server.post('/toggle/11')
     assert status == 429
     assert json.loads(body)['reason'] == 'cooldown'
     assert 1 <= int(headers['Retry-After']) <= 30
@@ -298,19 +336,19 @@ def test_http_toggle_and_cooldown(emu, server):
 def test_http_busy_and_limit(emu, server):
     emu.control(12, slow_ms=150)
     answers = {}
-    t = threading.Thread(target=lambda: answers.setdefault('12', server.get('/toggle/12')))
+    t = threading.Thread(target=lambda: answers.setdefault('12', server.post('/toggle/12')))
     t.start()
     deadline = time.monotonic() + 10
     while int(emu.state(12)['requests']) == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
 
-    status, _, body = server.get('/toggle/12')
+    status, _, body = server.post('/toggle/12')
     assert status == 409 and json.loads(body)['reason'] == 'busy'
-    status, headers, body = server.get('/toggle/13')
+    status, headers, body = server.post('/toggle/13')
     assert status == 429 and json.loads(body)['reason'] == 'limit'
     assert int(headers['Retry-After']) >= 1
     # Recovery ignores the limit of one toggle at once.
-    status, _, body = server.get('/toggle/13?recovery=1')
+    status, _, body = server.post('/toggle/13?recovery=1')
     assert status == 200, body
 
     t.join(timeout=60)
@@ -319,7 +357,7 @@ def test_http_busy_and_limit(emu, server):
 
 def test_http_failed_toggle(emu, server):
     emu.control(13, sticky='data,netmode,reboot')
-    status, _, body = server.get('/toggle/13?method=reboot')
+    status, _, body = server.post('/toggle/13?method=reboot')
     assert status == 502
     result = json.loads(body)
     assert result['success'] is False and result['new_ip'] is None
@@ -329,14 +367,14 @@ def test_http_failed_toggle(emu, server):
 def test_http_bad_requests(server):
     for path, code in [('/toggle/abc', 400), ('/toggle/300', 400), ('/toggle/-1', 400),
                        ('/toggle/99', 404), ('/nothing', 404), ('/toggle/11?method=usb', 400)]:
-        status, headers, body = server.get(path)
+        status, headers, body = server.post(path) if path.startswith('/toggle/') else server.get(path)
         assert status == code, (path, status)
         assert headers['Content-Type'].startswith('application/json')
         assert 'error' in json.loads(body)
 
 
 def test_http_status_proxy_info_metrics(emu, server):
-    assert server.get('/toggle/11')[0] == 200
+    assert server.post('/toggle/11')[0] == 200
 
     status, _, body = server.get('/status')
     assert status == 200
@@ -354,7 +392,7 @@ def test_http_status_proxy_info_metrics(emu, server):
     assert [(p['dongle'], p['port'], p['host'], p['egress_ip']) for p in proxies] == \
         [(n, 10000 + n, '127.0.0.1', '127.0.0.1') for n in (11, 12, 13)]
 
-    server.get('/toggle/11')  # refused: cooldown
+    server.post('/toggle/11')  # refused: cooldown
     status, headers, body = server.get('/metrics')
     assert status == 200
     assert headers['Content-Type'].startswith('text/plain; version=0.0.4')
@@ -367,7 +405,7 @@ def test_http_reload_on_sighup(emu, workdir):
     conf = write_config(emu, workdir)
     s = Server(conf)
     try:
-        assert s.get('/toggle/13')[0] == 200
+        assert s.post('/toggle/13')[0] == 200
         # Dongle 13 leaves the configuration; 12 gets a SOCKS host.
         with open(conf, 'w') as f:
             f.write(f'[toggle]\nsettle = 30ms\npoll_interval = 20ms\ncooldown = 0\n'
@@ -383,8 +421,8 @@ def test_http_reload_on_sighup(emu, workdir):
                 break
             time.sleep(0.05)
         assert [(p['dongle'], p['host']) for p in proxies] == [(11, '127.0.0.1'), (12, '203.0.113.7')]
-        assert s.get('/toggle/13')[0] == 404
-        assert s.get('/toggle/12')[0] == 200
+        assert s.post('/toggle/13')[0] == 404
+        assert s.post('/toggle/12')[0] == 200
 
         # A broken configuration is refused; the running one stays.
         with open(conf, 'a') as f:
@@ -395,9 +433,75 @@ def test_http_reload_on_sighup(emu, workdir):
             time.sleep(0.05)
         assert any('reload refused' in line and 'cooldown' in line for line in s.log), s.log
         assert len(json.loads(s.get('/proxy-info')[2])['proxies']) == 2
-        assert s.get('/toggle/11')[0] == 200
+        assert s.post('/toggle/11')[0] == 200
     finally:
         assert s.stop() == 0
+
+
+def test_http_toggle_takes_post(emu, server):
+    before = emu.state(11)['wan_ip']
+    status, headers, body = server.get('/toggle/11')
+    assert status == 405 and headers['Allow'] == 'POST'
+    assert emu.state(11)['wan_ip'] == before
+    assert server.post('/status')[0] == 405
+    # Parameters may come as a form body.
+    status, _, body = server.post('/toggle/11', headers={'Content-Type': 'application/x-www-form-urlencoded'})
+    assert status == 200, body
+
+
+def test_http_allow_get_compatibility(emu, workdir):
+    s = Server(write_config(emu, workdir), '--allow-get')
+    try:
+        assert s.get('/toggle/11')[0] == 200
+    finally:
+        s.stop()
+
+
+def test_http_token(emu, workdir):
+    token = os.path.join(workdir, 'token')
+    with open(token, 'w') as f:
+        f.write('t0ken-123\n')
+    s = Server(write_config(emu, workdir, extra=f'token_file = {token}  # bearer token'))
+    try:
+        before = emu.state(11)['wan_ip']
+        status, headers, body = s.post('/toggle/11')
+        assert status == 401 and 'Bearer' in headers['WWW-Authenticate']
+        assert s.post('/toggle/11', headers={'Authorization': 'Bearer wrong'})[0] == 401
+        assert s.post('/toggle/11', headers={'Authorization': 'Bearer t0ken-12'})[0] == 401
+        assert emu.state(11)['wan_ip'] == before
+        assert s.get('/proxy-info')[0] == 401
+        assert s.get('/status')[0] == 200 and s.get('/metrics')[0] == 200
+        auth = {'Authorization': 'Bearer t0ken-123'}
+        assert s.post('/toggle/11', headers=auth)[0] == 200
+        assert s.get('/proxy-info', headers=auth)[0] == 200
+    finally:
+        s.stop()
+    assert not any('no token' in line for line in s.log), s.log
+
+
+def test_http_warns_without_token_beyond_loopback(emu, workdir):
+    conf = write_config(emu, workdir)
+    env = dict(os.environ)
+    env.pop('NOTIFY_SOCKET', None)
+    # Bound to the wildcard only for the moment it takes to read its log.
+    proc = subprocess.Popen([TOOL, '-c', conf, '--serve', '0.0.0.0:0'],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = proc.stderr.readline()
+        assert 'no token' in first and '0.0.0.0:0' in first, first
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    p = run('-c', conf, '--token-file', os.path.join(workdir, 'missing'), '--check', check=2)
+    assert '--token-file' in p.stderr
+
+
+def test_check_prints_dongles(emu, workdir):
+    conf = write_config(emu, workdir)
+    p = run('-c', conf, '--check', check=0)
+    assert 'configuration OK: 3 dongle(s)' in p.stdout
+    p = run('-c', write_config(emu, workdir, extra='url = http://x'), '--check', check=2)
+    assert 'url' in p.stderr
 
 
 def test_http_stops_on_sigterm(server):

@@ -970,12 +970,19 @@ test_resolver_answer (TestResolver  *self,
                       const char    *name,
                       GError       **error)
 {
+  g_auto(GStrv) addresses = NULL;
+  GList *list = NULL;
+
   if (!g_str_equal (name, "moving.test") || self->address == NULL)
     {
       g_set_error (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND, "no such name '%s'", name);
       return NULL;
     }
-  return g_list_prepend (NULL, g_inet_address_new_from_string (self->address));
+  /* "A,B": several addresses, in that order. */
+  addresses = g_strsplit (self->address, ",", -1);
+  for (guint i = 0; addresses[i] != NULL; i++)
+    list = g_list_append (list, g_inet_address_new_from_string (addresses[i]));
+  return list;
 }
 
 static void
@@ -1121,6 +1128,63 @@ test_tcp_host_moves (void)
   g_thread_join (second.thread);
   g_socket_close (second.listener, NULL);
   g_object_unref (second.listener);
+  g_resolver_set_default (old_resolver);
+  g_object_unref (resolver);
+}
+
+typedef struct {
+  Client client;
+  guint16 port;
+  gboolean answered;
+} UdpRetrier;
+
+/* Sends until an answer comes, as a DNS client retries. */
+static gpointer
+udp_retry_thread (gpointer data)
+{
+  UdpRetrier *u = data;
+  g_autoptr(GSocketAddress) addr = loopback ("127.0.0.1", u->port);
+  g_autoptr(GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
+  char buf[64];
+
+  g_socket_connect (s, addr, NULL, NULL);
+  g_socket_set_timeout (s, 1);
+  for (guint i = 0; i < 10 && !u->answered; i++)
+    {
+      g_socket_send (s, "ping", 4, NULL, NULL);
+      u->answered = g_socket_receive (s, buf, sizeof buf, NULL, NULL) == 4;
+    }
+  g_atomic_int_set (&u->client.done, 1);
+  return NULL;
+}
+
+/* A name with several addresses whose first refuses (localhost as ::1
+ * and 127.0.0.1, with the server on one of them): a UDP rule moves on to
+ * the next address instead of dropping every datagram in silence. */
+static void
+test_udp_tries_every_address (void)
+{
+  g_autoptr(GResolver) old_resolver = g_resolver_get_default ();
+  TestResolver *resolver = g_object_new (test_resolver_get_type (), NULL);
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_DATAGRAM);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = pk_relay_rule_new (PK_RELAY_PROTOCOL_UDP, 0, "moving.test",
+                                                   pk_test_echo_server_get_port (echo));
+  UdpRetrier u = { 0 };
+
+  g_resolver_set_default (G_RESOLVER (resolver));
+  /* Nothing listens on 127.0.0.2: it answers port unreachable. */
+  resolver->address = g_strdup ("127.0.0.2,127.0.0.1");
+  pk_relay_rule_set_name (rule, "two");
+  g_assert_true (pk_relay_rule_set_listen_address (rule, "127.0.0.1", NULL));
+  u.port = start_rule (relay, rule);
+  u.client.thread = g_thread_new ("udp", udp_retry_thread, &u);
+  client_join (&u.client);
+  g_assert_true (u.answered);
+  /* The refused datagram counts as dropped (and is logged). */
+  g_assert_cmpint (rule_counter (relay, "two", "dropped"), >=, 1);
+
+  pk_relay_stop (relay);
   g_resolver_set_default (old_resolver);
   g_object_unref (resolver);
 }
@@ -1662,6 +1726,7 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/udp/echo-several-clients", test_udp_echo_several_clients);
   g_test_add_func ("/relay/udp/reply-from-listening-address", test_udp_reply_from_listening_address);
   g_test_add_func ("/relay/udp/session-expiry-and-cap", test_udp_session_expiry_and_cap);
+  g_test_add_func ("/relay/udp/tries-every-address", test_udp_tries_every_address);
   g_test_add_func ("/relay/udp/gso/varied-sizes-both-ways", test_udp_gso_varied_sizes);
   g_test_add_func ("/relay/udp/gso/off-and-refused-same-result", test_udp_gso_off_and_refused);
   g_test_add_func ("/relay/udp/gro/coalesced-kept-apart", test_udp_gro_coalesced_kept_apart);

@@ -18,6 +18,12 @@
  * from: `proxykit.conf:12: [socks:11] connect-timeout: 'abc' is not a
  * duration`, or `environment variable SOCKS_CONNECT_TIMEOUT: ...`.
  *
+ * A line starting with `#` or `;` is a comment. A `#` that follows a
+ * space or tab after a value starts a comment too (`users = /etc/users
+ * # one user per line`), unless it stands between quotes; to keep a
+ * literal ` #` in a value, write the space as `\s`. Env files
+ * ([method@Config.load_env_file]) follow the same rule.
+ *
  * ```c
  * g_autoptr(PkConfig) config = pk_config_new ();
  * g_auto(GStrv) names = NULL;
@@ -102,6 +108,52 @@ pk_config_new (void)
   return g_object_new (PK_TYPE_CONFIG, NULL);
 }
 
+/* Cuts a trailing comment off a value line, in place: a `#` after a
+ * space or tab outside quotes starts one. */
+static void
+strip_trailing_comment (char *line)
+{
+  char quote = '\0';
+
+  for (char *p = line; *p != '\0'; p++)
+    {
+      if (quote != '\0')
+        {
+          if (*p == quote)
+            quote = '\0';
+        }
+      else if (*p == '"' || *p == '\'')
+        quote = *p;
+      else if (*p == '#' && p > line && (p[-1] == ' ' || p[-1] == '\t'))
+        {
+          *p = '\0';
+          g_strchomp (line);
+          return;
+        }
+    }
+}
+
+/* GKeyFile has no trailing comments: the text it gets has them cut off
+ * key and section lines, line for line so that line numbers hold. */
+static char *
+strip_comments (const char *data,
+                gsize       length)
+{
+  g_autofree char *copy = g_strndup (data, length);
+  g_auto(GStrv) lines = g_strsplit (copy, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *start = lines[i] + strspn (lines[i], " \t");
+
+      if (*start == '[')
+        strip_trailing_comment (lines[i]);
+      else if (*start != '#' && *start != ';' && strchr (start, '=') != NULL)
+        strip_trailing_comment (strchr (lines[i], '=') + 1);
+    }
+  return g_strjoinv ("\n", lines);
+}
+
 static char *
 line_key (const char *section,
           const char *key)
@@ -176,6 +228,7 @@ pk_config_load_data (PkConfig    *self,
 {
   g_autoptr(GKeyFile) keyfile = g_key_file_new ();
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *stripped = NULL;
 
   g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
   g_return_val_if_fail (data != NULL, FALSE);
@@ -183,7 +236,8 @@ pk_config_load_data (PkConfig    *self,
   if (length < 0)
     length = strlen (data);
 
-  if (!g_key_file_load_from_data (keyfile, data, length, G_KEY_FILE_NONE, &local_error))
+  stripped = strip_comments (data, length);
+  if (!g_key_file_load_from_data (keyfile, stripped, -1, G_KEY_FILE_NONE, &local_error))
     {
       g_set_error (error, PK_ERROR, PK_ERROR_CONFIG, "%s: %s",
                    origin ? origin : "configuration", local_error->message);
@@ -252,7 +306,8 @@ unquote_env_value (const char *value)
  * Reads environment variables from a file. They stand for the
  * environment in later lookups and win over the process environment.
  * Lines may start with `export`, values may be quoted, `#` starts a
- * comment line.
+ * comment line, and a `#` after a space or tab outside quotes starts a
+ * comment after a value (`RELAY_1=50025;25;host;TCP  # smtp`).
  *
  * Returns: %TRUE, or %FALSE with @error set naming the bad line
  *
@@ -304,6 +359,7 @@ pk_config_load_env_file (PkConfig    *self,
                        "%s:%u: '%s' is not a variable name", path, i + 1, name);
           return FALSE;
         }
+      strip_trailing_comment (eq + 1);
       g_hash_table_replace (vars, g_strdup (name), unquote_env_value (g_strchug (eq + 1)));
     }
 

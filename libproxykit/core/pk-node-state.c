@@ -7,8 +7,11 @@
  * PkNodeState:
  *
  * What is known about one proxy node: its status (`starting`, `online`,
- * `ping_failed`, `stopped`), the PPTP tunnel it leaves through, the SOCKS
- * listener that serves it and the watchdog's counters.
+ * `ping_failed`, `stopped`), the PPTP tunnel or the dongle it leaves
+ * through, the SOCKS listener that serves it and the watchdog's counters.
+ * A dongle node (`"dongle": { "id": 11, "interface": "enx...",
+ * "address": "192.168.11.100" }`) is what [class@DongleFarm] records for
+ * each dongle's listener.
  *
  * A [class@NodeState] is a plain value object; [class@StateStore] reads and writes
  * it as one JSON file per node, which is what the tools share (pk-socks
@@ -35,6 +38,7 @@
  *   "tunnel": { "server": "vpn.example.net", "linkname": "pk-11", "unit": 11,
  *               "interface": "ppp11", "pid": 4242 },
  *   "socks": { "listen": "0.0.0.0:10011", "pid": 4240 },
+ *   "dongle": null,
  *   "counters": { "fails": 0, "consecutive_failures": 0, "last_change": 1795000000 }
  * }
  * ```
@@ -72,6 +76,10 @@ struct _PkNodeState
   char *socks_listen;
   int socks_pid;
   char *socks_process;    /* "BOOT_ID:STARTTIME" of socks_pid when recorded */
+
+  guint dongle_id;
+  char *dongle_interface;
+  char *dongle_address;
 
   guint fails;
   guint consecutive_failures;
@@ -148,6 +156,7 @@ pk_node_state_finalize (GObject *object)
   g_free (self->reason);
   pk_node_state_clear_tunnel (self);
   pk_node_state_clear_socks (self);
+  pk_node_state_clear_dongle (self);
 
   G_OBJECT_CLASS (pk_node_state_parent_class)->finalize (object);
 }
@@ -632,6 +641,107 @@ pk_node_state_clear_socks (PkNodeState *self)
 }
 
 /**
+ * pk_node_state_get_dongle_id:
+ * @self: a [class@NodeState]
+ *
+ * The number N of the dongle the node leaves through, or 0 if it is not a
+ * dongle node.
+ *
+ * Returns: the number N of the dongle the node leaves through, or 0 if it
+ *   is not a dongle node
+ *
+ * Since: 0.2
+ */
+guint
+pk_node_state_get_dongle_id (PkNodeState *self)
+{
+  g_return_val_if_fail (PK_IS_NODE_STATE (self), 0);
+  return self->dongle_id;
+}
+
+/**
+ * pk_node_state_get_dongle_interface:
+ * @self: a [class@NodeState]
+ *
+ * The dongle's network interface, or %NULL.
+ *
+ * Returns: (nullable): the dongle's network interface, or %NULL
+ *
+ * Since: 0.2
+ */
+const char *
+pk_node_state_get_dongle_interface (PkNodeState *self)
+{
+  g_return_val_if_fail (PK_IS_NODE_STATE (self), NULL);
+  return self->dongle_interface;
+}
+
+/**
+ * pk_node_state_get_dongle_address:
+ * @self: a [class@NodeState]
+ *
+ * The host's address on the dongle's subnet (the egress
+ * address), or %NULL.
+ *
+ * Returns: (nullable): the host's address on the dongle's subnet (the
+ *   egress address), or %NULL
+ *
+ * Since: 0.2
+ */
+const char *
+pk_node_state_get_dongle_address (PkNodeState *self)
+{
+  g_return_val_if_fail (PK_IS_NODE_STATE (self), NULL);
+  return self->dongle_address;
+}
+
+/**
+ * pk_node_state_set_dongle:
+ * @self: a [class@NodeState]
+ * @id: the dongle's number N (1-255)
+ * @interface: (nullable): its network interface
+ * @address: (nullable): the host's address on its subnet, such as `192.168.11.100`
+ *
+ * Records the dongle the node leaves through.
+ *
+ * Since: 0.2
+ */
+void
+pk_node_state_set_dongle (PkNodeState *self,
+                          guint        id,
+                          const char  *interface,
+                          const char  *address)
+{
+  char *new_interface = g_strdup (interface);
+  char *new_address = g_strdup (address);
+
+  g_return_if_fail (PK_IS_NODE_STATE (self));
+
+  pk_node_state_clear_dongle (self);
+  self->dongle_id = id;
+  self->dongle_interface = new_interface;
+  self->dongle_address = new_address;
+}
+
+/**
+ * pk_node_state_clear_dongle:
+ * @self: a [class@NodeState]
+ *
+ * Forgets the dongle.
+ *
+ * Since: 0.2
+ */
+void
+pk_node_state_clear_dongle (PkNodeState *self)
+{
+  g_return_if_fail (PK_IS_NODE_STATE (self));
+
+  self->dongle_id = 0;
+  g_clear_pointer (&self->dongle_interface, g_free);
+  g_clear_pointer (&self->dongle_address, g_free);
+}
+
+/**
  * pk_node_state_socks_pid_is_current:
  * @self: a [class@NodeState]
  *
@@ -841,6 +951,23 @@ pk_node_state_to_json (PkNodeState *self)
   else
     json_builder_add_null_value (b);
 
+  json_builder_set_member_name (b, "dongle");
+  if (self->dongle_id > 0)
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_int_value (b, self->dongle_id);
+      json_builder_set_member_name (b, "interface");
+      self->dongle_interface ? json_builder_add_string_value (b, self->dongle_interface)
+                             : json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "address");
+      self->dongle_address ? json_builder_add_string_value (b, self->dongle_address)
+                           : json_builder_add_null_value (b);
+      json_builder_end_object (b);
+    }
+  else
+    json_builder_add_null_value (b);
+
   json_builder_set_member_name (b, "counters");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "fails");
@@ -986,6 +1113,25 @@ pk_node_state_new_from_json (const char  *data,
       GET_STRING (s, "socks.", "listen", self->socks_listen);
       GET_INT (s, "socks.", "pid", self->socks_pid, 0);
       GET_STRING (s, "socks.", "process", self->socks_process);
+    }
+
+  if (!get_member (obj, "", "dongle", JSON_TYPE_OBJECT, &sub, error))
+    return NULL;
+  if (sub != NULL)
+    {
+      JsonObject *d = json_node_get_object (sub);
+      gint64 id;
+
+      GET_INT (d, "dongle.", "id", id, 0);
+      if (id < 1 || id > 255)
+        {
+          g_set_error (error, PK_ERROR, PK_ERROR_STATE,
+                       "field 'dongle.id' is %" G_GINT64_FORMAT ", expected 1-255", id);
+          return NULL;
+        }
+      self->dongle_id = (guint) id;
+      GET_STRING (d, "dongle.", "interface", self->dongle_interface);
+      GET_STRING (d, "dongle.", "address", self->dongle_address);
     }
 
   if (!get_member (obj, "", "counters", JSON_TYPE_OBJECT, &sub, error))

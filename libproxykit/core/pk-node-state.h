@@ -98,6 +98,20 @@ PK_AVAILABLE_IN_ALL
 gboolean      pk_node_state_socks_pid_is_current (PkNodeState *self);
 
 PK_AVAILABLE_IN_ALL
+guint         pk_node_state_get_dongle_id        (PkNodeState *self);
+PK_AVAILABLE_IN_ALL
+const char   *pk_node_state_get_dongle_interface (PkNodeState *self);
+PK_AVAILABLE_IN_ALL
+const char   *pk_node_state_get_dongle_address   (PkNodeState *self);
+PK_AVAILABLE_IN_ALL
+void          pk_node_state_set_dongle           (PkNodeState *self,
+                                                  guint        id,
+                                                  const char  *interface,
+                                                  const char  *address);
+PK_AVAILABLE_IN_ALL
+void          pk_node_state_clear_dongle         (PkNodeState *self);
+
+PK_AVAILABLE_IN_ALL
 guint         pk_node_state_get_fails            (PkNodeState *self);
 PK_AVAILABLE_IN_ALL
 void          pk_node_state_set_fails            (PkNodeState *self,

@@ -23,6 +23,12 @@
  * (`flock(2)` on `DIRECTORY/.NAME.lock`) in between, so that no change is
  * lost to another writer.
  *
+ * State that belongs to the host rather than to one node, such as the
+ * USB map of a dongle farm ([class@UsbMap]), is kept as *documents*:
+ * `DIRECTORY/host/NAME.json`, written atomically the same way, with their
+ * own locks (`pk_state_store_lock_document()`). They are never listed as
+ * nodes.
+ *
  * ```c
  * g_autoptr(PkStateStore) store = pk_state_store_new (NULL);
  * g_autoptr(PkNodeState) node = pk_state_store_load_or_new (store, "11", &error);
@@ -167,6 +173,36 @@ PkStateStore *
 pk_state_store_new (const char *directory)
 {
   return g_object_new (PK_TYPE_STATE_STORE, "directory", directory, NULL);
+}
+
+/**
+ * pk_state_store_new_from_config:
+ * @config: (nullable): a configuration
+ * @section: the section whose `state-dir` key names the directory, such
+ *   as `dongles` or `watchdog`
+ *
+ * Creates a store in the directory the configuration names: the
+ * `state-dir` key of [@section], else the environment variable
+ * `PROXYKIT_STATE_DIR`, else %PK_STATE_DIR_DEFAULT.
+ *
+ * Returns: (transfer full): a new [class@StateStore]
+ *
+ * Since: 0.2
+ */
+PkStateStore *
+pk_state_store_new_from_config (PkConfig   *config,
+                                const char *section)
+{
+  g_autofree char *directory = NULL;
+
+  g_return_val_if_fail (config == NULL || PK_IS_CONFIG (config), NULL);
+  g_return_val_if_fail (section != NULL, NULL);
+
+  if (config != NULL)
+    directory = pk_config_dup_string (config, section, "state-dir", "PROXYKIT_STATE_DIR", NULL);
+  else
+    directory = g_strdup (g_getenv ("PROXYKIT_STATE_DIR"));
+  return pk_state_store_new (directory);
 }
 
 /**
@@ -496,6 +532,49 @@ pk_state_store_remove (PkStateStore  *self,
   return TRUE;
 }
 
+static gboolean
+make_directory (const char  *directory,
+                GError     **error)
+{
+  if (g_mkdir_with_parents (directory, 0755) < 0)
+    {
+      int saved_errno = errno;
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cannot create state directory %s: %s",
+                   directory, g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* An exclusive flock(2) on DIRECTORY/.NAME.lock, held under @key. */
+static gboolean
+take_lock (PkStateStore  *self,
+           const char    *directory,
+           const char    *name,
+           const char    *key,
+           GError       **error)
+{
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  int fd;
+
+  if (!make_directory (directory, error))
+    return FALSE;
+  file = g_strconcat (".", name, ".lock", NULL);
+  path = g_build_filename (directory, file, NULL);
+  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 || flock (fd, LOCK_EX) < 0)
+    {
+      int saved_errno = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cannot lock %s: %s", path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  g_hash_table_insert (self->locks, g_strdup (key), GINT_TO_POINTER (fd));
+  return TRUE;
+}
+
 /* An atomic write that was killed (kill -9, a power cut) leaves its
  * temporary file, NAME.json.XXXXXX, behind. Called under the node's lock,
  * so no locked writer is using one; one younger than a minute may still
@@ -571,12 +650,9 @@ pk_state_store_load_locked (PkStateStore  *self,
                             const char    *name,
                             GError       **error)
 {
-  g_autofree char *file = NULL;
-  g_autofree char *path = NULL;
   g_autoptr(GError) local_error = NULL;
   gboolean corrupt = FALSE;
   PkNodeState *node;
-  int fd;
 
   g_return_val_if_fail (PK_IS_STATE_STORE (self), NULL);
 
@@ -584,25 +660,8 @@ pk_state_store_load_locked (PkStateStore  *self,
     return NULL;
   g_return_val_if_fail (!g_hash_table_contains (self->locks, name), NULL);
 
-  if (g_mkdir_with_parents (self->directory, 0755) < 0)
-    {
-      int saved_errno = errno;
-      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cannot create state directory %s: %s",
-                   self->directory, g_strerror (saved_errno));
-      return NULL;
-    }
-  file = g_strconcat (".", name, ".lock", NULL);
-  path = g_build_filename (self->directory, file, NULL);
-  fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0 || flock (fd, LOCK_EX) < 0)
-    {
-      int saved_errno = errno;
-      if (fd >= 0)
-        close (fd);
-      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cannot lock %s: %s", path, g_strerror (saved_errno));
-      return NULL;
-    }
-  g_hash_table_insert (self->locks, g_strdup (name), GINT_TO_POINTER (fd));
+  if (!take_lock (self, self->directory, name, name, error))
+    return NULL;
 
   remove_stale_temporary_files (self, name);
   node = load_file (self, name, &corrupt, &local_error);
@@ -661,4 +720,174 @@ pk_state_store_save_unlock (PkStateStore  *self,
   ok = pk_state_store_save (self, node, error);
   pk_state_store_unlock (self, pk_node_state_get_name (node));
   return ok;
+}
+
+/* --- documents --- */
+
+#define DOCUMENT_DIR "host"
+
+static char *
+document_key (const char *name)
+{
+  return g_strconcat (DOCUMENT_DIR "/", name, NULL);
+}
+
+/**
+ * pk_state_store_dup_document_path:
+ * @self: a [class@StateStore]
+ * @name: a document name, such as `usb-map`
+ *
+ * The path of the document's file,
+ * `DIRECTORY/host/NAME.json`.
+ *
+ * Returns: (transfer full): the path of the document's file,
+ *   `DIRECTORY/host/NAME.json`
+ *
+ * Since: 0.2
+ */
+char *
+pk_state_store_dup_document_path (PkStateStore *self,
+                                  const char   *name)
+{
+  g_autofree char *file = NULL;
+
+  g_return_val_if_fail (PK_IS_STATE_STORE (self), NULL);
+
+  file = g_strconcat (name, ".json", NULL);
+  return g_build_filename (self->directory, DOCUMENT_DIR, file, NULL);
+}
+
+/**
+ * pk_state_store_load_document:
+ * @self: a [class@StateStore]
+ * @name: a document name (the rules of node names apply)
+ * @error: return location for a `GError`
+ *
+ * Reads a host-wide document, such as the USB map of a dongle farm.
+ *
+ * Returns: (transfer full) (nullable): the document's text, or %NULL with
+ *   @error set: %G_FILE_ERROR_NOENT if there is none yet, %PK_ERROR_STATE
+ *   naming the file if it cannot be read
+ *
+ * Since: 0.2
+ */
+char *
+pk_state_store_load_document (PkStateStore  *self,
+                              const char    *name,
+                              GError       **error)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(GError) local_error = NULL;
+  char *data = NULL;
+
+  g_return_val_if_fail (PK_IS_STATE_STORE (self), NULL);
+
+  if (!check_name (name, error))
+    return NULL;
+  path = pk_state_store_dup_document_path (self, name);
+  if (!g_file_get_contents (path, &data, NULL, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      else
+        g_set_error (error, PK_ERROR, PK_ERROR_STATE, "%s", local_error->message);
+      return NULL;
+    }
+  return data;
+}
+
+/**
+ * pk_state_store_save_document:
+ * @self: a [class@StateStore]
+ * @name: a document name
+ * @contents: the document's text
+ * @error: return location for a `GError`
+ *
+ * Writes a host-wide document atomically (a temporary file, fsync,
+ * rename), creating `DIRECTORY/host` if needed.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_STATE naming the file)
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_state_store_save_document (PkStateStore  *self,
+                              const char    *name,
+                              const char    *contents,
+                              GError       **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *directory = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (PK_IS_STATE_STORE (self), FALSE);
+  g_return_val_if_fail (contents != NULL, FALSE);
+
+  if (!check_name (name, error))
+    return FALSE;
+  directory = g_build_filename (self->directory, DOCUMENT_DIR, NULL);
+  if (!make_directory (directory, error))
+    return FALSE;
+  path = pk_state_store_dup_document_path (self, name);
+  if (!g_file_set_contents_full (path, contents, -1,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0644, &local_error))
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cannot write %s: %s", path, local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pk_state_store_lock_document:
+ * @self: a [class@StateStore]
+ * @name: a document name
+ * @error: return location for a `GError`
+ *
+ * Takes the document's exclusive lock (`DIRECTORY/host/.NAME.lock`),
+ * waiting while another process holds it, so that a read, a change and a
+ * write are not interleaved with another writer's. Release it with
+ * `pk_state_store_unlock_document()`. Not recursive.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_state_store_lock_document (PkStateStore  *self,
+                              const char    *name,
+                              GError       **error)
+{
+  g_autofree char *key = NULL;
+  g_autofree char *directory = NULL;
+
+  g_return_val_if_fail (PK_IS_STATE_STORE (self), FALSE);
+
+  if (!check_name (name, error))
+    return FALSE;
+  key = document_key (name);
+  g_return_val_if_fail (!g_hash_table_contains (self->locks, key), FALSE);
+  directory = g_build_filename (self->directory, DOCUMENT_DIR, NULL);
+  return take_lock (self, directory, name, key, error);
+}
+
+/**
+ * pk_state_store_unlock_document:
+ * @self: a [class@StateStore]
+ * @name: a document name
+ *
+ * Releases the lock taken by `pk_state_store_lock_document()`.
+ *
+ * Since: 0.2
+ */
+void
+pk_state_store_unlock_document (PkStateStore *self,
+                                const char   *name)
+{
+  g_autofree char *key = NULL;
+
+  g_return_if_fail (PK_IS_STATE_STORE (self));
+  key = document_key (name);
+  g_hash_table_remove (self->locks, key);
 }

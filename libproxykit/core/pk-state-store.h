@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include "pk-version-macros.h"
 #include "pk-node-state.h"
+#include "pk-config.h"
 #include "pk-paths.h"
 
 G_BEGIN_DECLS
@@ -30,6 +31,9 @@ G_DECLARE_FINAL_TYPE (PkStateStore, pk_state_store, PK, STATE_STORE, GObject)
 
 PK_AVAILABLE_IN_ALL
 PkStateStore *pk_state_store_new        (const char    *directory);
+PK_AVAILABLE_IN_ALL
+PkStateStore *pk_state_store_new_from_config (PkConfig   *config,
+                                              const char *section);
 PK_AVAILABLE_IN_ALL
 const char   *pk_state_store_get_directory (PkStateStore *self);
 PK_AVAILABLE_IN_ALL
@@ -67,5 +71,25 @@ char         *pk_state_store_dup_path   (PkStateStore  *self,
                                          const char    *name);
 PK_AVAILABLE_IN_ALL
 gboolean      pk_state_store_is_valid_name (const char *name);
+
+PK_AVAILABLE_IN_ALL
+char         *pk_state_store_dup_document_path (PkStateStore *self,
+                                                const char   *name);
+PK_AVAILABLE_IN_ALL
+char         *pk_state_store_load_document (PkStateStore  *self,
+                                            const char    *name,
+                                            GError       **error);
+PK_AVAILABLE_IN_ALL
+gboolean      pk_state_store_save_document (PkStateStore  *self,
+                                            const char    *name,
+                                            const char    *contents,
+                                            GError       **error);
+PK_AVAILABLE_IN_ALL
+gboolean      pk_state_store_lock_document (PkStateStore  *self,
+                                            const char    *name,
+                                            GError       **error);
+PK_AVAILABLE_IN_ALL
+void          pk_state_store_unlock_document (PkStateStore *self,
+                                              const char   *name);
 
 G_END_DECLS

@@ -102,4 +102,17 @@ GSocket   *pk_socket_new_accepted    (int                fd,
 GSocketAddress *pk_socket_dup_peer_address (GSocket  *socket,
                                             GError  **error);
 
+/* Rate-limited logging of a repeated event: count each event with
+ * pk_log_limit_due(); TRUE when a line is due (the first event, or
+ * @interval_us after the last line), with *@count the events it stands
+ * for. Not thread-safe: one per thread or context. */
+typedef struct {
+  gint64 last_us;
+  guint64 pending;
+} PkLogLimit;
+
+gboolean   pk_log_limit_due          (PkLogLimit  *limit,
+                                      gint64       interval_us,
+                                      guint64     *count);
+
 G_END_DECLS

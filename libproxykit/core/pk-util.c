@@ -464,3 +464,19 @@ pk_socket_dup_peer_address (GSocket  *socket,
     return g_object_ref (peer);
   return g_socket_get_remote_address (socket, error);
 }
+
+gboolean
+pk_log_limit_due (PkLogLimit *limit,
+                  gint64      interval_us,
+                  guint64    *count)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  limit->pending++;
+  if (limit->last_us != 0 && now - limit->last_us < interval_us)
+    return FALSE;
+  *count = limit->pending;
+  limit->last_us = now;
+  limit->pending = 0;
+  return TRUE;
+}

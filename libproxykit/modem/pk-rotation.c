@@ -49,6 +49,13 @@ typedef struct {
   guint64 duration_ms;
 } Attempt;
 
+enum {
+  SIGNAL_PROGRESS,
+  N_SIGNALS
+};
+
+static guint rotation_signals[N_SIGNALS];
+
 typedef enum {
   PHASE_DATA_OFF,
   PHASE_DATA_ON,
@@ -218,6 +225,21 @@ pk_rotation_class_init (PkRotationClass *klass)
                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * PkRotation::progress:
+   * @self: the [class@Rotation]
+   * @text: what the rotation does now, such as `data: mobile data off` or
+   *   `data: the IP stayed, escalating to netmode`
+   *
+   * Emitted at each step of a run, as it starts, so that a tool can show
+   * a rotation that takes seconds while it happens.
+   *
+   * Since: 0.2
+   */
+  rotation_signals[SIGNAL_PROGRESS] =
+    g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -417,6 +439,27 @@ pk_rotation_set_unchanged_polls (PkRotation *self,
 static void do_phase (GTask *task);
 static void next_attempt (GTask *task);
 
+static void G_GNUC_PRINTF (2, 3)
+progress (PkRotation *self,
+          const char *format,
+          ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_debug ("rotation: %s", text);
+  g_signal_emit (self, rotation_signals[SIGNAL_PROGRESS], 0, text);
+}
+
+static const char *
+current_method (PkRotation *self)
+{
+  return pk_rotation_method_to_string (g_array_index (self->plan, PkRotationMethod, self->plan_index));
+}
+
 static guint64
 ms_since (gint64 start)
 {
@@ -439,8 +482,15 @@ finish_attempt (GTask             *task,
   g_array_append_val (self->attempts, a);
   self->final_method = a.method;
 
-  g_debug ("rotation %s: %s%s%s", pk_rotation_method_to_string (a.method),
-          pk_rotation_outcome_to_string (outcome), message ? ": " : "", message ? message : "");
+  if (outcome == PK_ROTATION_OUTCOME_CHANGED)
+    progress (self, "%s: new IP %s", pk_rotation_method_to_string (a.method), self->new_ip ? self->new_ip : "");
+  else if (self->plan_index + 1 < self->plan->len)
+    progress (self, "%s: %s%s%s, escalating to %s", pk_rotation_method_to_string (a.method),
+              pk_rotation_outcome_to_string (outcome), message ? ": " : "", message ? message : "",
+              pk_rotation_method_to_string (g_array_index (self->plan, PkRotationMethod, self->plan_index + 1)));
+  else
+    progress (self, "%s: %s%s%s", pk_rotation_method_to_string (a.method),
+              pk_rotation_outcome_to_string (outcome), message ? ": " : "", message ? message : "");
 
   if (outcome == PK_ROTATION_OUTCOME_CHANGED)
     {
@@ -609,6 +659,7 @@ start_polling (GTask *task,
 {
   PkRotation *self = g_task_get_source_object (task);
 
+  progress (self, "%s: waiting for a new IP", current_method (self));
   self->same_ip_polls = 0;
   g_clear_error (&self->last_poll_error);
   self->poll_deadline = g_get_monotonic_time () + (gint64) (self->timeout_ms + delay_ms) * 1000;
@@ -692,15 +743,19 @@ do_phase (GTask *task)
   switch (self->phase)
     {
     case PHASE_DATA_OFF:
+      progress (self, "%s: mobile data off", current_method (self));
       pk_modem_set_data_enabled_async (self->modem, FALSE, cancellable, on_op_done, task);
       break;
     case PHASE_DATA_ON:
+      progress (self, "%s: mobile data on", current_method (self));
       pk_modem_set_data_enabled_async (self->modem, TRUE, cancellable, on_op_done, task);
       break;
     case PHASE_NET_GET:
       pk_modem_get_network_mode_async (self->modem, cancellable, on_op_done, task);
       break;
     case PHASE_NET_AWAY:
+      progress (self, "%s: network mode to %s", current_method (self),
+                self->previous_mode == PK_MODEM_NETWORK_MODE_3G_ONLY ? "auto" : "3G");
       /* 3G is the way out, unless the modem is on 3G already. */
       pk_modem_set_network_mode_async (self->modem,
                                        self->previous_mode == PK_MODEM_NETWORK_MODE_3G_ONLY
@@ -708,12 +763,14 @@ do_phase (GTask *task)
                                        cancellable, on_op_done, task);
       break;
     case PHASE_NET_BACK:
+      progress (self, "%s: network mode back", current_method (self));
       pk_modem_set_network_mode_async (self->modem,
                                        self->previous_mode == PK_MODEM_NETWORK_MODE_UNKNOWN
                                        ? PK_MODEM_NETWORK_MODE_AUTO : self->previous_mode,
                                        cancellable, on_op_done, task);
       break;
     case PHASE_REBOOT:
+      progress (self, "%s: rebooting the modem", current_method (self));
       pk_modem_reboot_async (self->modem, cancellable, on_op_done, task);
       break;
     case PHASE_POLL:

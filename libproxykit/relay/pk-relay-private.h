@@ -114,6 +114,7 @@ typedef struct {
   guint64 datagrams_in;
   guint64 datagrams_out;
   guint64 dropped;
+  PkLogLimit drop_log;          /* UDP */
 
   PkRelayUdp *udp;
 } PkRelayListener;
@@ -158,6 +159,11 @@ GHashTable      *pk_relay_nft_counters   (const char      *table);
 
 /* pk-relay.c, for pk-relay-udp.c */
 GSocketAddress  *pk_relay_listener_dup_upstream (PkRelayListener *listener);
+/* @refused (an upstream address) answered port unreachable: when the name
+ * has other addresses, the next one becomes the upstream and TRUE is
+ * returned. */
+gboolean         pk_relay_listener_next_upstream (PkRelayListener *listener,
+                                                  const PkSockaddr *refused);
 void             pk_relay_listener_resolve      (PkRelayListener *listener);
 GSocket         *pk_relay_listen_socket         (PkRelayRule     *rule,
                                                  GSocketType      type,

@@ -462,6 +462,93 @@ session_set_reply_source (UdpSession    *session,
     }
 }
 
+/* Drops are counted always and logged at most once every few seconds,
+ * with how many there were: a datagram that vanishes without a trace is
+ * the hardest thing to debug. */
+#define DROP_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
+
+static void
+log_drop (PkRelayListener *listener,
+          const char      *why)
+{
+  guint64 count;
+
+  if (pk_log_limit_due (&listener->drop_log, DROP_LOG_INTERVAL_US, &count))
+    g_message ("relay %s: datagram dropped: %s (%" G_GUINT64_FORMAT " dropped since the last message)",
+               listener->rule->name, why, count);
+}
+
+static void gso_prepare_socket (PkRelayUdp *udp, GSocket *socket);
+static guint gso_max_segment (GSocket *socket);
+
+/* Points the session at @upstream with a new socket, in place: sessions
+ * are not freed while epoll events are handled. */
+static gboolean
+session_reconnect (UdpSession     *session,
+                   GSocketAddress *upstream,
+                   GError        **error)
+{
+  PkRelayUdp *udp = session->udp;
+  g_autoptr(GSocket) socket = NULL;
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = session };
+
+  socket = pk_egress_create_socket (udp->listener->egress, g_socket_address_get_family (upstream),
+                                    G_SOCKET_TYPE_DATAGRAM, error);
+  if (socket == NULL || !g_socket_connect (socket, upstream, NULL, error))
+    return FALSE;
+  if (epoll_ctl (udp->epfd, EPOLL_CTL_ADD, g_socket_get_fd (socket), &ev) < 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "epoll: %s", g_strerror (errno));
+      return FALSE;
+    }
+  (void) epoll_ctl (udp->epfd, EPOLL_CTL_DEL, g_socket_get_fd (session->upstream), NULL);
+  g_object_unref (session->upstream);
+  session->upstream = g_steal_pointer (&socket);
+  gso_prepare_socket (udp, session->upstream);
+  session->gso_max_segment = gso_max_segment (session->upstream);
+  return TRUE;
+}
+
+/* The upstream answered port unreachable (an ICMP error for an earlier
+ * datagram). A name with several addresses (localhost: ::1 and
+ * 127.0.0.1) moves on to the next one, and the session with it: TRUE
+ * when the session's socket changed (the old one is closed). */
+static gboolean
+session_refused (UdpSession *session)
+{
+  PkRelayListener *listener = session->udp->listener;
+  PkSockaddr peer = { 0 };
+  g_autofree char *from = NULL;
+  g_autofree char *why = NULL;
+
+  peer.len = sizeof peer.storage;
+  if (getpeername (g_socket_get_fd (session->upstream), &peer.sa, &peer.len) < 0)
+    return FALSE;
+  from = pk_format_sockaddr (&peer);
+  listener->dropped++;
+  if (pk_relay_listener_next_upstream (listener, &peer))
+    {
+      g_autofree char *to = NULL;
+      PkSockaddr next;
+      g_autoptr(GSocketAddress) next_sa = pk_relay_listener_dup_upstream (listener);
+
+      if (next_sa != NULL && pk_sockaddr_from_socket_address (&next, next_sa))
+        to = pk_format_sockaddr (&next);
+      g_autoptr(GError) error = NULL;
+
+      g_message ("relay %s: upstream %s refused a datagram (port unreachable); trying %s",
+                 listener->rule->name, from, to ? to : "the next address");
+      if (next_sa != NULL && session_reconnect (session, next_sa, &error))
+        return TRUE;
+      if (error != NULL)
+        g_message ("relay %s: %s: %s", listener->rule->name, to ? to : "next address", error->message);
+      return FALSE;
+    }
+  why = g_strdup_printf ("upstream %s refused it (port unreachable)", from);
+  log_drop (listener, why);
+  return FALSE;
+}
+
 static void
 session_upstream_ready (UdpSession *session)
 {
@@ -479,9 +566,14 @@ session_upstream_ready (UdpSession *session)
       if (n <= 0)
         {
           /* ECONNREFUSED: an ICMP error for an earlier datagram; the
-           * session stays, as the upstream may come back. */
-          if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-              errno != ECONNREFUSED)
+           * session stays, as the upstream may come back, unless the
+           * name has another address to try. */
+          if (n < 0 && errno == ECONNREFUSED)
+            {
+              if (session_refused (session))
+                return;
+            }
+          else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             g_debug ("relay %s: upstream receive: %s", listener->rule->name, g_strerror (errno));
           break;
         }
@@ -562,6 +654,7 @@ session_new (PkRelayUdp                    *udp,
       /* Not resolved yet: this datagram is lost, later ones will pass. */
       pk_relay_listener_resolve (listener);
       listener->dropped++;
+      log_drop (listener, "the upstream name is not resolved (yet)");
       return NULL;
     }
 

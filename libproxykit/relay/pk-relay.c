@@ -386,6 +386,39 @@ listener_get_upstream (PkRelayListener *listener,
   return found;
 }
 
+gboolean
+pk_relay_listener_next_upstream (PkRelayListener  *listener,
+                                 const PkSockaddr *refused)
+{
+  g_autoptr(GSocketAddress) sa = NULL;
+  GInetAddress *address;
+  gboolean moved = FALSE;
+
+  if (listener->literal != NULL)
+    return FALSE;
+  sa = pk_sockaddr_to_socket_address (refused);
+  if (sa == NULL)
+    return FALSE;
+  address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa));
+
+  g_mutex_lock (&listener->lock);
+  for (GList *l = listener->addresses; l != NULL; l = l->next)
+    if (g_inet_address_equal (l->data, address))
+      {
+        /* The next address, round the list: every one gets its turn. */
+        GList *next = l->next != NULL ? l->next : listener->addresses;
+
+        if (next != l)
+          {
+            listener_make_upstream (listener, next->data, &listener->upstream);
+            moved = TRUE;
+          }
+        break;
+      }
+  g_mutex_unlock (&listener->lock);
+  return moved;
+}
+
 GSocketAddress *
 pk_relay_listener_dup_upstream (PkRelayListener *listener)
 {

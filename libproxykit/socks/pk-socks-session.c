@@ -232,6 +232,11 @@ session_end (Session    *s,
       pk_socks_udp_relay_get_stats (s->udp, &stats);
       s->bytes_up = stats.bytes_from_client;
       s->bytes_down = stats.bytes_to_client;
+      /* The request's address of a UDP ASSOCIATE is where the client will
+       * send from (often 0.0.0.0:0 or "0"), not a destination: the log
+       * names where its datagrams went. */
+      g_free (s->dest_str);
+      s->dest_str = pk_socks_udp_relay_dup_destinations (s->udp);
     }
 
   log_session_end (s, result, detail);

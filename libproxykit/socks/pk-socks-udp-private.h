@@ -92,6 +92,9 @@ void             pk_socks_udp_relay_start             (PkSocksUdpRelay  *self);
 void             pk_socks_udp_relay_stop              (PkSocksUdpRelay  *self);
 gboolean         pk_socks_udp_relay_is_running        (PkSocksUdpRelay  *self);
 
+/* "ADDR:PORT" of the first destination the client sent to, with "+more"
+ * when it sent elsewhere too; NULL before any. */
+char            *pk_socks_udp_relay_dup_destinations  (PkSocksUdpRelay      *self);
 void             pk_socks_udp_relay_get_stats         (PkSocksUdpRelay      *self,
                                                        PkSocksUdpRelayStats *stats);
 

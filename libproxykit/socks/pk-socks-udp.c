@@ -90,6 +90,10 @@ struct _PkSocksUdpRelay
 
   PkSocksUdpRelayStats stats;
   guint8 *buf;
+  /* where the client sent to, for the session's log line */
+  GInetAddress *first_dest;
+  guint16 first_dest_port;
+  gboolean other_dests;
 };
 
 G_DEFINE_FINAL_TYPE (PkSocksUdpRelay, pk_socks_udp_relay, G_TYPE_OBJECT)
@@ -154,6 +158,7 @@ pk_socks_udp_relay_finalize (GObject *object)
   g_clear_object (&self->client_target);
   g_clear_object (&self->egress);
   g_clear_object (&self->advertise);
+  g_clear_object (&self->first_dest);
   g_clear_pointer (&self->dns, g_hash_table_unref);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -288,6 +293,21 @@ pk_socks_udp_relay_get_stats (PkSocksUdpRelay      *self,
   *stats = self->stats;
 }
 
+char *
+pk_socks_udp_relay_dup_destinations (PkSocksUdpRelay *self)
+{
+  g_autoptr(GSocketAddress) first = NULL;
+  g_autofree char *text = NULL;
+
+  g_return_val_if_fail (PK_IS_SOCKS_UDP_RELAY (self), NULL);
+
+  if (self->first_dest == NULL)
+    return NULL;
+  first = g_inet_socket_address_new (self->first_dest, self->first_dest_port);
+  text = pk_format_socket_address (first);
+  return self->other_dests ? g_strconcat (text, "+more", NULL) : g_steal_pointer (&text);
+}
+
 /* --- outbound --- */
 
 static gboolean outbound_readable_cb (GSocket      *socket,
@@ -372,6 +392,13 @@ send_out (PkSocksUdpRelay *self,
       return;
     }
 
+  if (self->first_dest == NULL)
+    {
+      self->first_dest = g_object_ref (plain);
+      self->first_dest_port = port;
+    }
+  else if (!self->other_dests && (port != self->first_dest_port || !g_inet_address_equal (plain, self->first_dest)))
+    self->other_dests = TRUE;
   self->stats.packets_from_client++;
   self->stats.bytes_from_client += len;
   self->last_activity = g_get_monotonic_time ();

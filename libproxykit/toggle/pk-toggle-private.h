@@ -14,6 +14,10 @@ gboolean        pk_toggle_limiter_try_acquire (PkToggleLimiter *self,
                                                gboolean         ignore_limit);
 void            pk_toggle_limiter_release     (PkToggleLimiter *self);
 
+/* Emits PkToggle::progress. */
+void            pk_toggle_emit_progress       (PkToggle        *self,
+                                               const char      *text);
+
 PkToggleResult *pk_toggle_result_new          (guint            id);
 void            pk_toggle_result_add_step     (PkToggleResult  *self,
                                                const char      *name,

@@ -9,8 +9,9 @@
  * Offers the [class@Toggle]s of a host over HTTP (libsoup), the API that
  * farm tooling already calls:
  *
- * - `GET /toggle/N` runs the toggle of dongle N (query: `method=data|netmode|reboot`,
- *   `recovery=1` to ignore the concurrency limit) and answers its result
+ * - `POST /toggle/N` runs the toggle of dongle N (query or form body:
+ *   `method=data|netmode|reboot`, `recovery=1` to ignore the concurrency
+ *   limit) and answers its result
  *   as JSON: 200 with a new IP, 502 when the IP stayed or the modem
  *   failed, 409 while dongle N toggles already, 429 with `Retry-After`
  *   while it cools down or too many toggles run, 400 for a bad number,
@@ -18,10 +19,19 @@
  * - `GET /status` lists the dongles with their state, WAN IP, whether
  *   they toggle now, their cooldown and their last toggle.
  * - `GET /proxy-info` lists each dongle's SOCKS endpoint (host, port,
- *   egress IP).
+ *   egress IP). With a state store ([method@ToggleServer.set_state_store])
+ *   it lists exactly the listeners a [class@DongleFarm] runs: the
+ *   `dongle-N` nodes that are online and whose process lives.
  * - `GET /metrics` serves counters in the Prometheus text format.
  *
- * Anything else is a 404 with a JSON body; methods other than GET a 405.
+ * Anything else is a 404 with a JSON body; other methods a 405.
+ *
+ * Changing state takes a POST: `GET /toggle/N` is a 405 unless
+ * [method@ToggleServer.set_allow_get] keeps it for older clients. With a
+ * token ([method@ToggleServer.set_token]), `/toggle/N` and `/proxy-info`
+ * answer 401 unless the request carries `Authorization: Bearer TOKEN`;
+ * `/status` and `/metrics` stay open for monitoring. Listening beyond
+ * loopback without a token logs a warning.
  *
  * ```c
  * g_autoptr(PkToggleServer) server = pk_toggle_server_new ();
@@ -43,7 +53,10 @@
 #include <libsoup/soup.h>
 
 #include "pk-error.h"
+#include "pk-http-listener-private.h"
+#include "pk-netif-private.h"
 #include "pk-prom-private.h"
+#include "pk-state-store.h"
 #include "pk-toggle-private.h"
 #include "pk-toggle-server.h"
 #include "pk-util-private.h"
@@ -75,10 +88,14 @@ struct _PkToggleServer
   GObject parent_instance;
 
   SoupServer *server;
+  PkHttpListener *listener;
   GHashTable *dongles;  /* id -> Dongle */
   GArray *ids;          /* sorted */
   PkRotationMethod default_method;
   guint16 port;
+  char *token;          /* bearer token of /toggle and /proxy-info, or NULL */
+  gboolean allow_get;   /* GET /toggle/N changes state, for older clients */
+  PkStateStore *store;  /* the farm's listeners, for /proxy-info */
 };
 
 G_DEFINE_FINAL_TYPE (PkToggleServer, pk_toggle_server, G_TYPE_OBJECT)
@@ -99,6 +116,8 @@ pk_toggle_server_finalize (GObject *object)
   PkToggleServer *self = PK_TOGGLE_SERVER (object);
 
   pk_toggle_server_stop (self);
+  g_clear_pointer (&self->token, g_free);
+  g_clear_object (&self->store);
   g_hash_table_unref (self->dongles);
   g_array_unref (self->ids);
 
@@ -259,6 +278,49 @@ pk_toggle_server_set_default_method (PkToggleServer   *self,
   g_return_if_fail (PK_IS_TOGGLE_SERVER (self));
 
   self->default_method = method;
+}
+
+/**
+ * pk_toggle_server_set_token:
+ * @self: a [class@ToggleServer]
+ * @token: (nullable): the bearer token clients must send, or %NULL for none
+ *
+ * Requires `Authorization: Bearer @token` on the routes that change state
+ * or list the proxies (`/toggle/N`, `/proxy-info`); others answer 401.
+ * Without a token, these routes are open to anyone who reaches the
+ * server, and [method@ToggleServer.listen] warns when that is beyond
+ * loopback.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_server_set_token (PkToggleServer *self,
+                            const char     *token)
+{
+  g_return_if_fail (PK_IS_TOGGLE_SERVER (self));
+
+  g_free (self->token);
+  self->token = token != NULL && *token != '\0' ? g_strdup (token) : NULL;
+}
+
+/**
+ * pk_toggle_server_set_allow_get:
+ * @self: a [class@ToggleServer]
+ * @allow: whether `GET /toggle/N` toggles
+ *
+ * A compatibility switch for older clients that toggle with a GET. By
+ * default only `POST /toggle/N` toggles, so that a crawler, a prefetch or
+ * a cross-site image cannot; a GET answers 405.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_server_set_allow_get (PkToggleServer *self,
+                                gboolean        allow)
+{
+  g_return_if_fail (PK_IS_TOGGLE_SERVER (self));
+
+  self->allow_get = allow;
 }
 
 /* --- answers --- */
@@ -610,6 +672,108 @@ handle_status (PkToggleServer    *self,
 
 /* --- /proxy-info --- */
 
+/**
+ * pk_toggle_server_set_state_store:
+ * @self: a [class@ToggleServer]
+ * @store: (nullable): the state store a [class@DongleFarm] records its
+ *   listeners in, or %NULL
+ *
+ * With a store, `/proxy-info` lists exactly the dongle listeners that run
+ * now (nodes `dongle-N` online, with a live process), with the port each
+ * really listens on, instead of each configured dongle's port.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_server_set_state_store (PkToggleServer *self,
+                                  PkStateStore   *store)
+{
+  g_return_if_fail (PK_IS_TOGGLE_SERVER (self));
+  g_set_object (&self->store, store);
+}
+
+typedef struct {
+  guint id;
+  char *egress_ip;
+  guint16 port;
+} Listener;
+
+static void
+listener_free (Listener *l)
+{
+  g_free (l->egress_ip);
+  g_free (l);
+}
+
+/* The dongle listeners recorded in the store that run now. */
+static GPtrArray *
+live_listeners (PkToggleServer *self)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) listener_free);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) names = pk_state_store_list (self->store, &error);
+
+  if (names == NULL)
+    {
+      g_warning ("/proxy-info: %s", error->message);
+      return out;
+    }
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autoptr(PkNodeState) node = NULL;
+      const char *listen, *colon;
+      guint64 port;
+      Listener *l;
+
+      if (!g_str_has_prefix (names[i], "dongle-"))
+        continue;
+      node = pk_state_store_load (self->store, names[i], NULL);
+      if (node == NULL || pk_node_state_get_dongle_id (node) == 0 ||
+          pk_node_state_get_status (node) != PK_NODE_STATUS_ONLINE ||
+          (listen = pk_node_state_get_socks_listen (node)) == NULL ||
+          (colon = strrchr (listen, ':')) == NULL ||
+          !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL) ||
+          !pk_process_is_alive (pk_node_state_get_socks_pid (node), NULL))
+        continue;
+      l = g_new0 (Listener, 1);
+      l->id = pk_node_state_get_dongle_id (node);
+      l->egress_ip = g_strdup (pk_node_state_get_dongle_address (node));
+      l->port = (guint16) port;
+      g_ptr_array_add (out, l);
+    }
+  return out;
+}
+
+static int
+compare_listeners (gconstpointer a,
+                   gconstpointer b)
+{
+  const Listener *x = *(Listener * const *) a, *y = *(Listener * const *) b;
+
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void
+add_proxy (JsonBuilder *b,
+           guint        id,
+           const char  *host,
+           guint16      port,
+           const char  *egress_ip)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "dongle");
+  json_builder_add_int_value (b, id);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "socks5");
+  json_builder_set_member_name (b, "host");
+  host ? json_builder_add_string_value (b, host) : json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "port");
+  json_builder_add_int_value (b, port);
+  json_builder_set_member_name (b, "egress_ip");
+  egress_ip ? json_builder_add_string_value (b, egress_ip) : json_builder_add_null_value (b);
+  json_builder_end_object (b);
+}
+
 static void
 handle_proxy_info (PkToggleServer    *self,
                    SoupServerMessage *msg)
@@ -629,25 +793,28 @@ handle_proxy_info (PkToggleServer    *self,
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "proxies");
   json_builder_begin_array (b);
-  for (guint i = 0; i < self->ids->len; i++)
+  if (self->store != NULL)
     {
-      guint id = g_array_index (self->ids, guint, i);
-      Dongle *d = g_hash_table_lookup (self->dongles, GUINT_TO_POINTER (id));
-      const char *host = d->socks_host != NULL ? d->socks_host : local_host;
+      g_autoptr(GPtrArray) live = live_listeners (self);
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "dongle");
-      json_builder_add_int_value (b, id);
-      json_builder_set_member_name (b, "type");
-      json_builder_add_string_value (b, "socks5");
-      json_builder_set_member_name (b, "host");
-      host ? json_builder_add_string_value (b, host) : json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "port");
-      json_builder_add_int_value (b, d->socks_port);
-      json_builder_set_member_name (b, "egress_ip");
-      d->egress_ip ? json_builder_add_string_value (b, d->egress_ip) : json_builder_add_null_value (b);
-      json_builder_end_object (b);
+      g_ptr_array_sort (live, compare_listeners);
+      for (guint i = 0; i < live->len; i++)
+        {
+          Listener *l = g_ptr_array_index (live, i);
+          Dongle *d = g_hash_table_lookup (self->dongles, GUINT_TO_POINTER (l->id));
+          const char *host = d != NULL && d->socks_host != NULL ? d->socks_host : local_host;
+
+          add_proxy (b, l->id, host, l->port, l->egress_ip);
+        }
     }
+  else
+    for (guint i = 0; i < self->ids->len; i++)
+      {
+        guint id = g_array_index (self->ids, guint, i);
+        Dongle *d = g_hash_table_lookup (self->dongles, GUINT_TO_POINTER (id));
+
+        add_proxy (b, id, d->socks_host != NULL ? d->socks_host : local_host, d->socks_port, d->egress_ip);
+      }
   json_builder_end_array (b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
@@ -741,6 +908,52 @@ handle_metrics (PkToggleServer    *self,
                                     g_bytes_get_data (body, NULL), g_bytes_get_size (body));
 }
 
+/* Compares in time that does not depend on where they differ. */
+static gboolean
+token_equal (const char *a,
+             const char *b)
+{
+  gsize la = strlen (a), lb = strlen (b);
+  guchar diff = la != lb;
+
+  for (gsize i = 0; i < la; i++)
+    diff |= (guchar) a[i] ^ (guchar) b[i % (lb ? lb : 1)];
+  return diff == 0;
+}
+
+static gboolean
+authorized (PkToggleServer    *self,
+            SoupServerMessage *msg)
+{
+  const char *auth;
+
+  if (self->token == NULL)
+    return TRUE;
+  auth = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Authorization");
+  if (auth != NULL && g_ascii_strncasecmp (auth, "Bearer ", 7) == 0)
+    {
+      auth += 7;
+      while (*auth == ' ')
+        auth++;
+      if (token_equal (auth, self->token))
+        return TRUE;
+    }
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "WWW-Authenticate", "Bearer realm=\"pk-toggle\"");
+  reply_error (msg, SOUP_STATUS_UNAUTHORIZED, -1, "unauthorized",
+               auth == NULL ? "this route needs Authorization: Bearer TOKEN" : "wrong token");
+  return FALSE;
+}
+
+static void
+method_not_allowed (SoupServerMessage *msg,
+                    const char        *allow,
+                    const char        *text)
+{
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", allow);
+  reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, -1, "bad-method", text);
+}
+
 static void
 server_cb (SoupServer        *server,
            SoupServerMessage *msg,
@@ -750,20 +963,61 @@ server_cb (SoupServer        *server,
 {
   PkToggleServer *self = user_data;
   const char *method = soup_server_message_get_method (msg);
+  gboolean get = g_str_equal (method, "GET") || g_str_equal (method, "HEAD");
 
-  if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD"))
+  if (g_str_has_prefix (path, "/toggle/"))
     {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", "GET, HEAD");
-      reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, -1, "bad-method", "only GET is served");
+      g_autoptr(GHashTable) form = NULL;
+
+      if (!g_str_equal (method, "POST") && !(get && self->allow_get))
+        {
+          method_not_allowed (msg, self->allow_get ? "POST, GET" : "POST",
+                              "a toggle takes a POST (GET only with pk-toggle --allow-get)");
+          return;
+        }
+      if (!authorized (self, msg))
+        return;
+      /* Parameters may come in the query or as a form body. */
+      if (g_str_equal (method, "POST"))
+        {
+          const char *type = soup_message_headers_get_content_type (soup_server_message_get_request_headers (msg), NULL);
+          SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+          if (g_strcmp0 (type, "application/x-www-form-urlencoded") == 0 && body->length > 0)
+            {
+              g_autoptr(GBytes) bytes = soup_message_body_flatten (body);
+              g_autofree char *text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+
+              form = soup_form_decode (text);
+              if (query != NULL)
+                {
+                  GHashTableIter it;
+                  gpointer k, v;
+
+                  g_hash_table_iter_init (&it, query);
+                  while (g_hash_table_iter_next (&it, &k, &v))
+                    if (!g_hash_table_contains (form, k))
+                      g_hash_table_insert (form, g_strdup (k), g_strdup (v));
+                }
+              query = form;
+            }
+        }
+      handle_toggle (self, msg, path + strlen ("/toggle/"), query);
       return;
     }
 
-  if (g_str_has_prefix (path, "/toggle/"))
-    handle_toggle (self, msg, path + strlen ("/toggle/"), query);
-  else if (g_str_equal (path, "/status"))
+  if (!get)
+    {
+      method_not_allowed (msg, "GET, HEAD", "only GET is served here");
+      return;
+    }
+  if (g_str_equal (path, "/status"))
     handle_status (self, msg);
   else if (g_str_equal (path, "/proxy-info"))
-    handle_proxy_info (self, msg);
+    {
+      if (authorized (self, msg))
+        handle_proxy_info (self, msg);
+    }
   else if (g_str_equal (path, "/metrics"))
     handle_metrics (self, msg);
   else
@@ -794,7 +1048,6 @@ pk_toggle_server_listen (PkToggleServer  *self,
                          GError         **error)
 {
   g_autoptr(GSocketAddress) sa = NULL;
-  GSList *uris;
 
   g_return_val_if_fail (PK_IS_TOGGLE_SERVER (self), FALSE);
   g_return_val_if_fail (self->server == NULL, FALSE);
@@ -830,15 +1083,21 @@ pk_toggle_server_listen (PkToggleServer  *self,
 
   self->server = soup_server_new ("server-header", "pk-toggle/" PACKAGE_VERSION " ", NULL);
   soup_server_add_handler (self->server, NULL, server_cb, self, NULL);
-  if (!soup_server_listen (self->server, sa, 0, error))
+  /* Not soup_server_listen(): idle timeouts, a connection cap and an
+   * accept loop that outlives EMFILE. */
+  self->listener = pk_http_listener_new (self->server, sa, NULL, error);
+  if (self->listener == NULL)
     {
       g_prefix_error (error, "cannot listen on %s: ", address);
       g_clear_object (&self->server);
       return FALSE;
     }
-  uris = soup_server_get_uris (self->server);
-  self->port = uris != NULL ? g_uri_get_port (uris->data) : 0;
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  self->port = pk_http_listener_get_port (self->listener);
+
+  if (self->token == NULL &&
+      !g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa))))
+    g_warning ("the toggle API on %s has no token: anyone who reaches it can toggle dongles "
+               "and list the proxies (set a token file, or listen on 127.0.0.1)", address);
   return TRUE;
 }
 
@@ -873,6 +1132,7 @@ pk_toggle_server_stop (PkToggleServer *self)
 {
   g_return_if_fail (PK_IS_TOGGLE_SERVER (self));
 
+  g_clear_pointer (&self->listener, pk_http_listener_free);
   if (self->server != NULL)
     {
       soup_server_disconnect (self->server);

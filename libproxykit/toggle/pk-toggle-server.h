@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include "pk-version-macros.h"
 #include "pk-toggle.h"
+#include "pk-state-store.h"
 
 G_BEGIN_DECLS
 
@@ -36,6 +37,15 @@ PkToggle       *pk_toggle_server_get_toggle         (PkToggleServer   *self,
 PK_AVAILABLE_IN_ALL
 void            pk_toggle_server_set_default_method (PkToggleServer   *self,
                                                      PkRotationMethod  method);
+PK_AVAILABLE_IN_ALL
+void            pk_toggle_server_set_token          (PkToggleServer   *self,
+                                                     const char       *token);
+PK_AVAILABLE_IN_ALL
+void            pk_toggle_server_set_allow_get      (PkToggleServer   *self,
+                                                     gboolean          allow);
+PK_AVAILABLE_IN_ALL
+void            pk_toggle_server_set_state_store    (PkToggleServer   *self,
+                                                     PkStateStore     *store);
 PK_AVAILABLE_IN_ALL
 gboolean        pk_toggle_server_listen             (PkToggleServer   *self,
                                                      const char       *address,

@@ -33,6 +33,7 @@
 
 #include "pk-error.h"
 #include "pk-toggle.h"
+#include "pk-toggle-private.h"
 
 /* --- PkToggleStep --- */
 
@@ -343,6 +344,8 @@ modem_step_run_async (PkToggleStep        *step,
     g_critical ("%s", error->message);
   pk_rotation_set_timing (self->last_rotation, self->settle_ms, self->poll_interval_ms, self->timeout_ms);
   pk_rotation_set_unchanged_polls (self->last_rotation, self->unchanged_polls);
+  g_signal_connect_object (self->last_rotation, "progress", G_CALLBACK (pk_toggle_emit_progress),
+                           toggle, G_CONNECT_SWAPPED);
   pk_rotation_run_async (self->last_rotation, cancellable, modem_step_rotated, task);
 }
 

@@ -94,6 +94,13 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+enum {
+  SIGNAL_PROGRESS,
+  N_SIGNALS
+};
+
+static guint toggle_signals[N_SIGNALS];
+
 static void
 pk_toggle_finalize (GObject *object)
 {
@@ -234,6 +241,22 @@ pk_toggle_class_init (PkToggleClass *klass)
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * PkToggle::progress:
+   * @self: the [class@Toggle]
+   * @text: what the toggle does now, such as `diagnose` or `data: mobile
+   *   data off` (the [signal@Rotation::progress] of its modem step)
+   *
+   * Emitted at each step of a run as it starts, so that a tool can show a
+   * toggle that takes seconds while it happens (`pk-toggle` does on a
+   * terminal).
+   *
+   * Since: 0.2
+   */
+  toggle_signals[SIGNAL_PROGRESS] =
+    g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -784,6 +807,7 @@ on_step_done (GObject      *source,
     }
 
   /* The step says it worked: check with the modem. */
+  pk_toggle_emit_progress (self, "verify");
   pk_modem_get_status_async (self->modem, g_task_get_cancellable (task), on_verified, task);
 }
 
@@ -807,6 +831,8 @@ run_next_step (GTask *task)
     }
 
   g_set_object (&data->step, g_ptr_array_index (self->steps, self->step_index));
+  if (!PK_IS_TOGGLE_MODEM_STEP (data->step))
+    pk_toggle_emit_progress (self, pk_toggle_step_get_name (data->step));
   pk_toggle_step_run_async (data->step, self, g_task_get_cancellable (task), on_step_done, task);
 }
 
@@ -935,7 +961,15 @@ pk_toggle_run_async (PkToggle            *self,
 
   g_debug ("dongle %u: toggle (%s%s)", self->id, pk_rotation_method_to_string (method),
              recovery ? ", recovery" : "");
+  pk_toggle_emit_progress (self, "diagnose");
   pk_modem_get_status_async (self->modem, cancellable, on_diagnosed, task);
+}
+
+void
+pk_toggle_emit_progress (PkToggle   *self,
+                         const char *text)
+{
+  g_signal_emit (self, toggle_signals[SIGNAL_PROGRESS], 0, text);
 }
 
 /**

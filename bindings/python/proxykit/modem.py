@@ -452,6 +452,13 @@ class Toggle:
         """Seconds until the next toggle is allowed."""
         return _loop.run(lambda: lib.pk_toggle_get_cooldown_remaining(self._ptr)) / 1000.0
 
+    def on_progress(self, handler) -> '_loop.SignalConnection':
+        """Calls ``handler(text)`` at each step of a run as it starts
+        (``"diagnose"``, ``"data: mobile data off"``, ``"data: waiting for
+        a new IP"``, ...; ``PkToggle::progress``), on the callbacks thread.
+        Returns the connection; ``.disconnect()`` ends it."""
+        return _loop.connect_signal(self._ptr, 'progress', handler)
+
     def run(self, method: str = 'data', recovery: bool = False,
             timeout: Optional[float] = 600.0) -> Dict[str, object]:
         """Runs the toggle and returns its result: ``dongle``, ``success``,
@@ -498,15 +505,21 @@ class Toggle:
 
 class ToggleServer(Service):
     """The HTTP API of ``pk-toggle --serve`` (``PkToggleServer``):
-    ``GET /toggle/N`` runs dongle N's :class:`Toggle`, ``GET /status`` and
+    ``POST /toggle/N`` runs dongle N's :class:`Toggle`, ``GET /status`` and
     ``GET /proxy-info`` describe the dongles. Serves in the package's GLib
     thread until :meth:`stop` (or the end of a ``with`` block).
 
-    >>> with ToggleServer("0.0.0.0:8080", [(toggle11, {"socks_port": 10011})]) as srv:
+    With ``token``, ``/toggle/N`` and ``/proxy-info`` need the header
+    ``Authorization: Bearer TOKEN`` (else 401). ``allow_get=True`` lets
+    older clients toggle with a GET.
+
+    >>> with ToggleServer("0.0.0.0:8080", [(toggle11, {"socks_port": 10011})],
+    ...                   token=open("/etc/proxykit/toggle.token").read().strip()) as srv:
     ...     srv.serve_forever()
     """
 
-    def __init__(self, listen: str = '127.0.0.1:0', dongles=(), default_method: Optional[str] = None):
+    def __init__(self, listen: str = '127.0.0.1:0', dongles=(), default_method: Optional[str] = None,
+                 token: Optional[str] = None, allow_get: bool = False):
         self._listen = listen
         self.serving = False
         self._toggles: list = []
@@ -516,6 +529,9 @@ class ToggleServer(Service):
             self.add_dongle(toggle, **info)
         if default_method is not None and self._ptr != ffi.NULL:
             lib.pk_toggle_server_set_default_method(self._ptr, rotation_method(default_method))
+        if self._ptr != ffi.NULL:
+            lib.pk_toggle_server_set_token(self._ptr, b(token))
+            lib.pk_toggle_server_set_allow_get(self._ptr, bool(allow_get))
 
     def add_dongle(self, toggle: Toggle, api_url: Optional[str] = None,
                    egress_ip: Optional[str] = None, socks_host: Optional[str] = None,

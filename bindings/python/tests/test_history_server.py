@@ -11,10 +11,12 @@ import pytest
 import proxykit
 
 
-def get(url, timeout=30):
+def get(url, timeout=30, method=None, headers=None):
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    req = urllib.request.Request(url, method=method, headers=headers or {},
+                                 data=b'' if method == 'POST' else None)
     try:
-        with opener.open(url, timeout=timeout) as r:
+        with opener.open(req, timeout=timeout) as r:
             return r.status, json.loads(r.read() or b'null')
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b'null')
@@ -85,11 +87,27 @@ def test_toggle_server_toggles_over_http(hilink):
     with proxykit.ToggleServer('127.0.0.1:0') as srv:
         srv.add_dongle(toggle, api_url=hilink.url, egress_ip='127.0.0.1', socks_port=10011)
         base = f'http://127.0.0.1:{srv.port}'
-        status, body = get(f'{base}/toggle/11')
+        status, body = get(f'{base}/toggle/11', method='POST')
         assert status == 200 and body['success'] and body['new_ip'] != body['old_ip']
-        status, _ = get(f'{base}/toggle/11')
+        status, _ = get(f'{base}/toggle/11', method='POST')
         assert status == 429                      # cooling down
         status, info = get(f'{base}/proxy-info')
         assert status == 200 and '10011' in json.dumps(info)
-        status, _ = get(f'{base}/toggle/12')
+        status, _ = get(f'{base}/toggle/12', method='POST')
         assert status == 404
+        status, _ = get(f'{base}/toggle/11')
+        assert status == 405                      # a GET changes nothing
+
+
+def test_toggle_server_token(hilink):
+    modem = proxykit.HilinkModem(hilink.url, egress_address='127.0.0.1', timeout=20)
+    toggle = proxykit.Toggle(11, modem, cooldown=60, settle=0.05, poll_interval=0.05,
+                             attempt_timeout=10, unchanged_polls=3)
+    with proxykit.ToggleServer('127.0.0.1:0', token='s3cret', allow_get=True) as srv:
+        srv.add_dongle(toggle, api_url=hilink.url, egress_ip='127.0.0.1', socks_port=10011)
+        base = f'http://127.0.0.1:{srv.port}'
+        assert get(f'{base}/toggle/11', method='POST')[0] == 401
+        assert get(f'{base}/proxy-info')[0] == 401
+        assert get(f'{base}/status')[0] == 200
+        status, body = get(f'{base}/toggle/11', headers={'Authorization': 'Bearer s3cret'})
+        assert status == 200 and body['success']

@@ -27,6 +27,26 @@ def test_toggle_rotates_then_cools_down(hilink):
     assert 0 < toggle.cooldown_remaining <= 60
 
 
+def test_toggle_reports_progress(hilink):
+    import threading
+    modem = proxykit.HilinkModem(hilink.url, egress_address='127.0.0.1', timeout=20)
+    toggle = proxykit.Toggle(11, modem, cooldown=0, **FAST)
+    steps = []
+    done = threading.Event()
+
+    def on_progress(text):
+        steps.append(text)
+        if text.startswith('data: new IP'):
+            done.set()
+
+    conn = toggle.on_progress(on_progress)
+    toggle.run(timeout=60)
+    assert done.wait(10), steps
+    conn.disconnect()
+    assert steps[0] == 'diagnose'
+    assert 'data: mobile data off' in steps and 'data: waiting for a new IP' in steps
+
+
 def test_toggle_that_keeps_the_ip_raises_with_the_result(hilink):
     hilink.control(sticky='data')
     modem = proxykit.HilinkModem(hilink.url, timeout=20)

@@ -1,0 +1,277 @@
+"""proxykit.Dongle, UsbMap, DongleMonitor (on a umockdev testbed), Routing
+(against python-dbusmock's NetworkManager) and DongleFarm.
+
+The monitor and NetworkManager checks run in a child Python: umockdev needs
+its library preloaded in the process that reads /sys, and libnm takes the
+system bus from the environment once per process."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import proxykit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def test_dongle_by_hand():
+    d = proxykit.Dongle(11, 'eth11', '192.168.11.100')
+    assert (d.id, d.interface, d.host_address) == (11, 'eth11', '192.168.11.100')
+    assert d.gateway == '192.168.11.1'
+    assert d.api_url == 'http://192.168.11.1'
+    assert d.mode == 'hilink' and d.ready
+    assert d.usb_path is None and d.usb_id is None
+    egress = d.egress()
+    assert egress.address == '192.168.11.100' and egress.interface == 'eth11'
+    assert egress.nameservers == ['192.168.11.1']
+    info = d.to_dict()
+    assert info['dongle'] == 11 and info['interface'] == 'eth11' and info['ready'] is True
+
+
+def test_dongle_not_ready_has_no_egress():
+    d = proxykit.Dongle(12)
+    assert not d.ready and d.egress() is None
+
+
+def test_usb_map_record_lookup_and_persist(tmp_path):
+    usb_map = proxykit.UsbMap(str(tmp_path))
+    seed = tmp_path / 'usb_mapping.json'
+    seed.write_text(json.dumps({
+        '11': {'hub': '1-1', 'port': '3', 'interface': 'enx0c5b8f279a64', 'mac': '0c:5b:8f:27:9a:64'},
+        '12': {'hub': '1-1', 'port': 4},
+    }))
+    usb_map.import_seed(str(seed))
+    e = usb_map.lookup(11)
+    assert (e.hub_path, e.hub_port, e.usb_path, e.interface) == ('1-1', 3, '1-1.3', 'enx0c5b8f279a64')
+    assert usb_map.lookup(usb_path='1-1.4').id == 12
+    assert usb_map.lookup(mac_address='0C:5B:8F:27:9A:64').id == 11
+    assert usb_map.lookup(13) is None
+    assert e.port_sysfs_path == '/sys/bus/usb/devices/1-1:1.0/1-1-port3'
+
+    # written atomically in the state directory, read back by a new map
+    on_disk = json.loads((tmp_path / 'host' / 'usb-map.json').read_text())
+    assert sorted(on_disk['dongles']) == ['11', '12']
+    again = proxykit.UsbMap(str(tmp_path))
+    again.load()
+    assert [x.id for x in again.entries()] == [11, 12]
+    again.remove(12)
+    fresh = proxykit.UsbMap(str(tmp_path))
+    fresh.load()
+    assert [x.id for x in fresh.entries()] == [11]
+
+
+def test_usb_map_bad_seed_names_the_field(tmp_path):
+    seed = tmp_path / 'usb_mapping.json'
+    seed.write_text(json.dumps({'11': {'hub': '1-1', 'port': 'x'}}))
+    usb_map = proxykit.UsbMap(str(tmp_path))
+    with pytest.raises(proxykit.Error) as e:
+        usb_map.import_seed(str(seed))
+    assert 'port' in str(e.value) and '11' in str(e.value)
+    assert usb_map.entries() == []
+
+
+def test_routing_settings_and_bad_backend():
+    d = proxykit.Dongle(11, 'eth11', '192.168.11.100')
+    r = proxykit.Routing(d)
+    assert (r.table, r.metric, r.rule_priority, r.backend) == (11, 211, 1011, 'auto')
+    r = proxykit.Routing(d, table=111, metric=300, rule_priority=5000, backend='rtnetlink')
+    assert (r.table, r.metric, r.rule_priority, r.backend) == (111, 300, 5000, 'rtnetlink')
+    with pytest.raises(proxykit.InvalidArgument):
+        proxykit.Routing(d, backend='iproute')
+
+
+def test_farm_config_errors_name_the_key():
+    cfg = proxykit.Config(data='[dongles]\nauto = true\nport-base = 70000\n')
+    assert proxykit.DongleFarm.config_enabled(cfg)
+    with pytest.raises(proxykit.ConfigError) as e:
+        proxykit.DongleFarm(cfg)
+    assert 'port-base' in str(e.value)
+    with pytest.raises(proxykit.ConfigError) as e:
+        proxykit.DongleFarm(proxykit.Config(data='[dongles]\nrouting = iproute\n'))
+    assert 'routing' in str(e.value)
+    assert not proxykit.DongleFarm.config_enabled(proxykit.Config(data='[socks:a]\nlisten = 127.0.0.1:0\n'))
+
+
+def _child(script, env_extra=None, wrapper=()):
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    return subprocess.run([*wrapper, sys.executable, '-c', textwrap.dedent(script)],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(shutil.which('umockdev-wrapper') is None, reason='umockdev is not installed')
+def test_monitor_follows_uevents(tmp_path):
+    """A testbed with a hub, a HiLink dongle and a mass-storage one: the
+    monitor lists both, then reports a dongle plugged in and one pulled
+    out, and records the map."""
+    script = f'''
+    import gi, json, threading, time
+    gi.require_version('UMockdev', '1.0')
+    from gi.repository import UMockdev
+    import proxykit
+
+    tb = UMockdev.Testbed.new()
+    root = tb.add_device('usb', 'usb1', None, ['idVendor', '1d6b', 'idProduct', '0002'], ['DEVTYPE', 'usb_device'])
+    hub = tb.add_device('usb', '1-1', root, ['idVendor', '05e3', 'idProduct', '0610', 'bDeviceClass', '09'],
+                        ['DEVTYPE', 'usb_device'])
+
+    def hilink(port, ifname):
+        dev = tb.add_device('usb', f'1-1.{{port}}', hub, ['idVendor', '12d1', 'idProduct', '14db',
+                            'serial', f'SER{{port}}', 'busnum', '1', 'devnum', str(port + 3)],
+                            ['DEVTYPE', 'usb_device'])
+        intf = tb.add_device('usb', f'1-1.{{port}}:1.0', dev, ['bInterfaceClass', '02'],
+                             ['DEVTYPE', 'usb_interface', 'DRIVER', 'cdc_ether'])
+        net = tb.add_device('net', ifname, intf, ['address', f'0c:5b:8f:27:9a:0{{port}}'], ['INTERFACE', ifname])
+        return [dev, intf, net]
+
+    first = hilink(1, 'enxfarm1')
+    tb.add_device('usb', '1-1.4', hub, ['idVendor', '12d1', 'idProduct', '1f01', 'serial', 'MASS'],
+                  ['DEVTYPE', 'usb_device'])
+    cfg = proxykit.Config(data="""
+    [dongles]
+    state-dir = {tmp_path}
+    [dongle:11]
+    mac = 0c:5b:8f:27:9a:01
+    [dongle:12]
+    usb_path = 1-1.2
+    """.replace('\\n    ', '\\n'))
+    events = []
+    seen = threading.Condition()
+
+    def note(kind):
+        def handler(d):
+            with seen:
+                events.append((kind, d.id, d.usb_path, d.mode))
+                seen.notify_all()
+        return handler
+
+    def wait(n):
+        with seen:
+            return seen.wait_for(lambda: len(events) >= n, timeout=30)
+
+    mon = proxykit.DongleMonitor(cfg, on_added=note('added'), on_removed=note('removed'))
+    with mon:
+        assert wait(2), events
+        listed = [(d.id, d.usb_path, d.hub_path, d.hub_port, d.mode, d.interface) for d in mon.dongles()]
+        assert listed == [(11, '1-1.1', '1-1', 1, 'hilink', 'enxfarm1'),
+                          (0, '1-1.4', '1-1', 4, 'mass-storage', None)], listed
+        second = hilink(2, 'enxfarm2')
+        for p in second:
+            tb.uevent(p, 'add')
+        assert wait(3), events
+        assert events[2] == ('added', 12, '1-1.2', 'hilink'), events
+        assert mon.get(12).serial == 'SER2'
+        for p in reversed(first):
+            tb.uevent(p, 'remove')
+            tb.remove_device(p)
+        assert wait(4), events
+        assert events[3][:3] == ('removed', 11, '1-1.1'), events
+        assert [d.id for d in mon.dongles()] == [12, 0]
+    usb_map = mon.usb_map
+    assert sorted(e.id for e in usb_map.entries()) == [11, 12]
+    assert usb_map.lookup(11).hub_port == 1      # kept after it went away
+    print('OK')
+    '''
+    r = _child(script, wrapper=['umockdev-wrapper'])
+    assert r.returncode == 0 and r.stdout.strip().endswith('OK'), r.stdout + r.stderr
+
+
+def _dbusmock():
+    try:
+        import dbusmock  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which('dbus-daemon') is not None
+
+
+@pytest.mark.skipif(not _dbusmock(), reason='python3-dbusmock or dbus-daemon is not installed')
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root for a network namespace')
+def test_routing_through_networkmanager():
+    """Against python-dbusmock's NetworkManager: a dongle whose interface
+    NM manages is repaired in its connection profile (route table, rule,
+    metric) followed by a reapply; a second diagnosis is healthy."""
+    script = '''
+    import atexit, dbus, dbusmock, json, os, subprocess, sys
+    from dbusmock import DBusTestCase
+
+    # the dongle's interface, in this namespace of its own
+    for cmd in (['ip', 'link', 'add', 'enxfarm11', 'type', 'veth', 'peer', 'name', 'farm11peer'],
+                ['ip', 'addr', 'add', '192.168.11.100/24', 'dev', 'enxfarm11'],
+                ['ip', 'link', 'set', 'farm11peer', 'up'], ['ip', 'link', 'set', 'enxfarm11', 'up']):
+        subprocess.run(cmd, check=True)
+    DBusTestCase.start_system_bus()
+    atexit.register(lambda: DBusTestCase.stop_dbus(DBusTestCase.system_bus_pid))
+    server, obj = DBusTestCase.spawn_server_template('networkmanager', {}, stdout=subprocess.DEVNULL)
+    atexit.register(server.terminate)
+    nm = dbus.Interface(obj, dbusmock.MOCK_IFACE)
+    dev_path = nm.AddEthernetDevice('mock_Ethernet11', 'enxfarm11', 100)
+    bus = DBusTestCase.get_dbus(system_bus=True)
+    settings = dbus.Interface(bus.get_object('org.freedesktop.NetworkManager',
+                                             '/org/freedesktop/NetworkManager/Settings'),
+                              'org.freedesktop.NetworkManager.Settings')
+    con_path = settings.AddConnection(dbus.Dictionary({
+        'connection': dbus.Dictionary({'id': 'dongle11', 'uuid': '0b7d5a64-0f1e-4b8e-9a3b-111111111111',
+                                       'type': '802-3-ethernet', 'interface-name': 'enxfarm11'}, signature='sv'),
+        'ipv4': dbus.Dictionary({'method': 'manual', 'route-metric': dbus.Int64(50)}, signature='sv'),
+    }, signature='sa{sv}'))
+    nm.AddActiveConnection([dev_path], con_path, '/', 'dongle11', 2)
+    con = bus.get_object('org.freedesktop.NetworkManager', con_path)
+    dbus.Interface(con, dbusmock.MOCK_IFACE).AddMethod(
+        'org.freedesktop.NetworkManager.Settings.Connection', 'Update2', 'a{sa{sv}}ua{sv}', 'a{sv}',
+        'self.ConnectionUpdate(self, args[0]); ret = dbus.Dictionary({}, signature="sv")')
+    dev = bus.get_object('org.freedesktop.NetworkManager', dev_path)
+    # What NetworkManager does on a reapply of that profile, done in the
+    # kernel of this namespace (the mock cannot read its own settings back).
+    reapply = '; '.join(f'subprocess.run({cmd!r})' for cmd in (
+        'ip route replace default via 192.168.11.1 dev enxfarm11 table 11'.split(),
+        'ip route replace default via 192.168.11.1 dev enxfarm11 metric 211'.split(),
+        'ip rule add priority 1011 from 192.168.11.100 table 11'.split()))
+    dbus.Interface(dev, dbusmock.MOCK_IFACE).AddMethod(
+        'org.freedesktop.NetworkManager.Device', 'Reapply', 'a{sa{sv}}tu', '',
+        'import subprocess; ' + reapply)
+
+    import proxykit
+    d = proxykit.Dongle(11, 'enxfarm11', '192.168.11.100')
+    before = proxykit.Routing(d, backend='networkmanager').diagnose()
+    assert not before.healthy and before.backend == 'networkmanager', before.to_dict()
+    assert before.to_dict()['networkmanager'] is not None, before.to_dict()
+
+    after = proxykit.Routing(d, backend='networkmanager').repair()
+    assert after.healthy, (str(after), after.to_dict())
+    assert any('dongle11' in a for a in after.actions), after.actions
+
+    got = dbus.Interface(con, 'org.freedesktop.NetworkManager.Settings.Connection').GetSettings()
+    ipv4 = got['ipv4']
+    assert int(ipv4['route-table']) == 11, dict(ipv4)
+    assert int(ipv4['route-metric']) == 211, dict(ipv4)
+    rules = [{str(k): v for k, v in r.items()} for r in ipv4['routing-rules']]
+    assert any(str(r.get('from')) == '192.168.11.100' and int(r.get('table')) == 11 and
+               int(r.get('priority')) == 1011 for r in rules), rules
+    calls = dbus.Interface(dev, dbusmock.MOCK_IFACE).GetCalls()
+    assert any(str(c[1]) == 'Reapply' for c in calls), calls
+
+    again = proxykit.Routing(d, backend='networkmanager').diagnose()
+    assert again.healthy, (str(again), again.to_dict())
+    print('OK')
+    '''
+    r = _child(script, wrapper=['unshare', '-n'])
+    assert r.returncode == 0 and r.stdout.strip().endswith('OK'), r.stdout + r.stderr
+
+
+def test_farm_without_dongles_starts_and_stops():
+    """On a host with no dongle the farm runs with no listener, and a stop
+    returns."""
+    farm = proxykit.DongleFarm(monitor=proxykit.DongleMonitor(), port_base=20000,
+                               listen_address='127.0.0.1', routing=False)
+    assert (farm.port_base, farm.listen_address) == (20000, '127.0.0.1')
+    with pytest.raises(proxykit.InvalidArgument):
+        proxykit.DongleFarm(monitor=proxykit.DongleMonitor(), listen_address='not an address')
+    with farm:
+        assert farm.serving
+        assert farm.n_listeners == 0 and farm.port(11) is None
+        assert farm.to_dict() is not None
+    assert not farm.serving

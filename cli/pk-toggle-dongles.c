@@ -1,0 +1,412 @@
+/* pk-toggle-dongles.c: pk-toggle's dongle side (--discover, --routing, --status columns)
+ *
+ * Discovery, the USB map and routing are PkDongleMonitor, PkUsbMap and
+ * PkRouting; this file parses the flags and prints.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "pk-toggle-dongles.h"
+
+static gboolean opt_discover;
+static gboolean opt_routing;
+static char **opt_import_map;
+
+const GOptionEntry pk_toggle_dongles_entries[] = {
+  { "discover", 0, 0, G_OPTION_ARG_NONE, &opt_discover, "List the dongles on USB (number, mode, interface, hub and port) and record them in the USB map", NULL },
+  { "routing", 0, 0, G_OPTION_ARG_NONE, &opt_routing, "Diagnose and repair the policy routing of dongle N (or --all): table N, rule, metric", NULL },
+  { "import-map", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_import_map, "With --discover: take the older tools' usb_mapping.json or dongle_config.json into the USB map (repeatable)", "FILE" },
+  { NULL }
+};
+
+gboolean
+pk_toggle_dongles_mode (void)
+{
+  if (opt_import_map != NULL && !opt_discover)
+    pk_cli_usage_error ("--import-map goes with --discover");
+  if (opt_discover && opt_routing)
+    pk_cli_usage_error ("--discover and --routing exclude each other");
+  return opt_discover || opt_routing;
+}
+
+static void
+print_json_text (const char *text)
+{
+  printf ("%s\n", text);
+  fflush (stdout);
+}
+
+static PkDongleMonitor *
+make_monitor (PkConfig *config)
+{
+  g_autoptr(GError) error = NULL;
+  PkDongleMonitor *monitor = pk_dongle_monitor_new_from_config (config, &error);
+
+  if (monitor == NULL)
+    pk_cli_usage_error ("%s", error->message);
+  return monitor;
+}
+
+/* --- --discover --- */
+
+static int
+run_discover (PkConfig *config,
+              gboolean  json)
+{
+  g_autoptr(PkDongleMonitor) monitor = make_monitor (config);
+  PkUsbMap *map = pk_dongle_monitor_get_usb_map (monitor);
+  g_autoptr(GPtrArray) dongles = NULL;
+  g_autofree char *map_path = NULL;
+
+  for (guint i = 0; opt_import_map != NULL && opt_import_map[i] != NULL; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!pk_usb_map_import_seed (map, opt_import_map[i], &error))
+        pk_cli_usage_error ("--import-map: %s", error->message);
+    }
+  /* A scan records what it finds in the map. */
+  pk_dongle_monitor_scan (monitor);
+  dongles = pk_dongle_monitor_list_dongles (monitor);
+
+  if (json)
+    {
+      g_autofree char *text = pk_dongle_monitor_to_json (monitor);
+      print_json_text (text);
+      return PK_CLI_EXIT_OK;
+    }
+  if (dongles->len == 0)
+    printf ("no dongles found (Huawei USB devices, vendor 12d1)\n");
+  for (guint i = 0; i < dongles->len; i++)
+    {
+      PkDongle *d = g_ptr_array_index (dongles, i);
+      g_autofree char *id = pk_dongle_get_id (d) ? g_strdup_printf ("%u", pk_dongle_get_id (d)) : g_strdup ("-");
+      g_autofree char *usb_id = pk_dongle_dup_usb_id (d);
+      g_autofree char *where = pk_dongle_get_hub_path (d)
+        ? g_strdup_printf ("hub %s port %u", pk_dongle_get_hub_path (d), pk_dongle_get_hub_port (d))
+        : g_strdup ("-");
+
+      printf ("dongle %-3s  %-12s  %-15s  %-15s  usb %-10s  %-18s  %s%s%s\n", id,
+              pk_dongle_mode_to_string (pk_dongle_get_mode (d)),
+              pk_dongle_get_interface (d) ? pk_dongle_get_interface (d) : "-",
+              pk_dongle_get_host_address (d) ? pk_dongle_get_host_address (d) : "-",
+              pk_dongle_get_usb_path (d), where, usb_id ? usb_id : "-",
+              pk_dongle_get_serial (d) ? "  serial " : "",
+              pk_dongle_get_serial (d) ? pk_dongle_get_serial (d) : "");
+      if (pk_dongle_get_mode (d) == PK_DONGLE_MODE_MASS_STORAGE)
+        printf ("            in mass-storage mode: set [dongles] modeswitch = true, or run usb_modeswitch\n");
+    }
+  map_path = pk_state_store_dup_document_path (pk_usb_map_get_store (map), PK_USB_MAP_DOCUMENT);
+  printf ("USB map: %s\n", map_path);
+  fflush (stdout);
+  return PK_CLI_EXIT_OK;
+}
+
+/* --- --routing --- */
+
+typedef struct {
+  GMainLoop *loop;
+  guint pending;
+  int status;
+  GPtrArray *results;     /* JsonNode, in the order of the dongles */
+} Routing;
+
+typedef struct {
+  Routing *r;
+  guint index;
+  guint id;
+} RoutingOne;
+
+static JsonNode *
+json_parse_text (const char *text)
+{
+  return json_from_string (text, NULL);
+}
+
+static void
+on_repaired (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  RoutingOne *one = user_data;
+  Routing *r = one->r;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkRoutingDiagnosis) d = pk_routing_repair_finish (PK_ROUTING (source), result, &error);
+  JsonNode *node;
+
+  if (d != NULL)
+    {
+      g_autofree char *text = pk_routing_diagnosis_to_json (d);
+      node = json_parse_text (text);
+      if (!pk_routing_diagnosis_get_healthy (d))
+        r->status = PK_CLI_EXIT_FAILURE;
+    }
+  else
+    {
+      JsonObject *obj = json_object_new ();
+
+      json_object_set_int_member (obj, "dongle", one->id);
+      json_object_set_boolean_member (obj, "healthy", FALSE);
+      json_object_set_string_member (obj, "error", error->message);
+      node = json_node_init_object (json_node_alloc (), obj);
+      json_object_unref (obj);
+      r->status = PK_CLI_EXIT_FAILURE;
+    }
+  g_ptr_array_index (r->results, one->index) = node;
+  g_free (one);
+  if (--r->pending == 0)
+    g_main_loop_quit (r->loop);
+}
+
+static void
+print_routing_text (JsonObject *o)
+{
+  guint id = (guint) json_object_get_int_member (o, "dongle");
+  JsonArray *problems, *actions;
+
+  if (json_object_has_member (o, "error"))
+    {
+      printf ("dongle %u routing: %s\n", id, json_object_get_string_member (o, "error"));
+      return;
+    }
+  problems = json_object_get_array_member (o, "problems");
+  actions = json_object_get_array_member (o, "actions");
+  for (guint i = 0; i < json_array_get_length (actions); i++)
+    printf ("dongle %u routing: %s\n", id, json_array_get_string_element (actions, i));
+  if (json_array_get_length (problems) == 0)
+    printf ("dongle %u routing: ok (%s, table %" G_GINT64_FORMAT ")\n", id,
+            json_object_get_string_member (o, "backend"), json_object_get_int_member (o, "table"));
+  for (guint i = 0; i < json_array_get_length (problems); i++)
+    printf ("dongle %u routing: still wrong: %s\n", id, json_array_get_string_element (problems, i));
+}
+
+static gboolean
+routing_backend (PkConfig         *config,
+                 PkRoutingBackend *out)
+{
+  g_autofree char *value = pk_config_dup_string (config, "dongles", "routing", NULL, "auto");
+
+  *out = PK_ROUTING_BACKEND_AUTO;
+  return g_strcmp0 (value, "off") == 0 || pk_routing_backend_from_string (value, out);
+}
+
+static int
+run_routing (PkConfig  *config,
+             char     **ids,
+             gboolean   all,
+             gboolean   json)
+{
+  g_autoptr(PkDongleMonitor) monitor = make_monitor (config);
+  g_autoptr(GPtrArray) selected = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  PkRoutingBackend backend;
+  Routing r = { 0 };
+
+  if (!routing_backend (config, &backend))
+    pk_cli_usage_error ("[dongles] routing: expected auto, rtnetlink, networkmanager or off");
+  if (!all && ids == NULL)
+    pk_cli_usage_error ("--routing: name a dongle (pk-toggle --routing 11) or use --all");
+  pk_dongle_monitor_scan (monitor);
+
+  if (all)
+    {
+      g_autoptr(GPtrArray) dongles = pk_dongle_monitor_list_dongles (monitor);
+
+      for (guint i = 0; i < dongles->len; i++)
+        {
+          PkDongle *d = g_ptr_array_index (dongles, i);
+          if (pk_dongle_get_id (d) > 0 && pk_dongle_get_mode (d) == PK_DONGLE_MODE_HILINK &&
+              pk_dongle_monitor_get_dongle (monitor, pk_dongle_get_id (d)) == d)
+            g_ptr_array_add (selected, g_object_ref (d));
+        }
+    }
+  for (guint i = 0; !all && ids[i] != NULL; i++)
+    {
+      guint64 id;
+      PkDongle *d;
+
+      if (!g_ascii_string_to_unsigned (ids[i], 10, 1, 255, &id, NULL))
+        pk_cli_usage_error ("'%s' is not a dongle number (1-255)", ids[i]);
+      d = pk_dongle_monitor_get_dongle (monitor, (guint) id);
+      if (d == NULL)
+        pk_cli_die (PK_CLI_EXIT_FAILURE, "dongle %s is not on USB, or has no number yet "
+                    "(no 192.168.%s.x address, no [dongle:%s] naming it): see pk-toggle --discover",
+                    ids[i], ids[i], ids[i]);
+      g_ptr_array_add (selected, g_object_ref (d));
+    }
+
+  r.loop = loop;
+  r.results = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_ptr_array_set_size (r.results, selected->len);
+  r.pending = selected->len;
+  for (guint i = 0; i < selected->len; i++)
+    {
+      PkDongle *d = g_ptr_array_index (selected, i);
+      g_autoptr(PkRouting) routing = pk_routing_new (d);
+      RoutingOne *one = g_new0 (RoutingOne, 1);
+
+      one->r = &r;
+      one->index = i;
+      one->id = pk_dongle_get_id (d);
+      pk_routing_set_backend (routing, backend);
+      pk_routing_repair_async (routing, NULL, on_repaired, one);
+    }
+  if (r.pending > 0)
+    g_main_loop_run (loop);
+
+  if (json)
+    {
+      g_autoptr(JsonNode) out = NULL;
+      g_autofree char *text = NULL;
+
+      if (!all && r.results->len == 1)
+        out = json_node_ref (g_ptr_array_index (r.results, 0));
+      else
+        {
+          JsonArray *array = json_array_new ();
+          for (guint i = 0; i < r.results->len; i++)
+            json_array_add_element (array, json_node_ref (g_ptr_array_index (r.results, i)));
+          out = json_node_init_array (json_node_alloc (), array);
+          json_array_unref (array);
+        }
+      text = json_to_string (out, TRUE);
+      print_json_text (text);
+    }
+  else
+    {
+      if (r.results->len == 0)
+        printf ("no dongles with a number found: see pk-toggle --discover\n");
+      for (guint i = 0; i < r.results->len; i++)
+        print_routing_text (json_node_get_object (g_ptr_array_index (r.results, i)));
+      fflush (stdout);
+    }
+  g_ptr_array_unref (r.results);
+  return r.status;
+}
+
+int
+pk_toggle_dongles_run (PkConfig  *config,
+                       char     **ids,
+                       gboolean   all,
+                       gboolean   json)
+{
+  if (opt_discover)
+    {
+      if (ids != NULL || all)
+        pk_cli_usage_error ("--discover takes no dongle numbers and no --all");
+      return run_discover (config, json);
+    }
+  return run_routing (config, ids, all, json);
+}
+
+/* --- --status columns --- */
+
+PkDongleMonitor *
+pk_toggle_dongles_scan (PkConfig *config)
+{
+  g_autoptr(GError) error = NULL;
+  PkDongleMonitor *monitor = pk_dongle_monitor_new_from_config (config, &error);
+
+  if (monitor == NULL)
+    {
+      g_warning ("no USB and routing details: %s", error->message);
+      return NULL;
+    }
+  pk_dongle_monitor_scan (monitor);
+  return monitor;
+}
+
+typedef struct {
+  JsonObject *obj;
+  void (*done) (gpointer data);
+  gpointer data;
+} StatusOne;
+
+static void
+on_diagnosed (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  StatusOne *one = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkRoutingDiagnosis) d = pk_routing_diagnose_finish (PK_ROUTING (source), result, &error);
+
+  if (d != NULL)
+    {
+      g_autofree char *text = pk_routing_diagnosis_to_json (d);
+      json_object_set_member (one->obj, "routing", json_parse_text (text));
+    }
+  else
+    {
+      JsonObject *r = json_object_new ();
+      json_object_set_boolean_member (r, "healthy", FALSE);
+      json_object_set_string_member (r, "error", error->message);
+      json_object_set_object_member (one->obj, "routing", r);
+    }
+  one->done (one->data);
+  g_free (one);
+}
+
+void
+pk_toggle_dongles_status (PkDongleMonitor *monitor,
+                          guint            id,
+                          JsonObject      *obj,
+                          void           (*done) (gpointer data),
+                          gpointer         data)
+{
+  PkDongle *d = monitor ? pk_dongle_monitor_get_dongle (monitor, id) : NULL;
+  g_autoptr(PkRouting) routing = NULL;
+  StatusOne *one;
+
+  if (d == NULL)
+    {
+      json_object_set_string_member (obj, "mode", monitor ? "absent" : "unknown");
+      json_object_set_null_member (obj, "usb_path");
+      json_object_set_null_member (obj, "routing");
+      done (data);
+      return;
+    }
+  json_object_set_string_member (obj, "mode", pk_dongle_mode_to_string (pk_dongle_get_mode (d)));
+  json_object_set_string_member (obj, "usb_path", pk_dongle_get_usb_path (d));
+  if (pk_dongle_get_hub_path (d) != NULL)
+    {
+      json_object_set_string_member (obj, "hub", pk_dongle_get_hub_path (d));
+      json_object_set_int_member (obj, "port", pk_dongle_get_hub_port (d));
+    }
+  if (pk_dongle_get_interface (d) != NULL)
+    json_object_set_string_member (obj, "interface", pk_dongle_get_interface (d));
+  one = g_new0 (StatusOne, 1);
+  one->obj = obj;
+  one->done = done;
+  one->data = data;
+  routing = pk_routing_new (d);
+  pk_routing_diagnose_async (routing, NULL, on_diagnosed, one);
+}
+
+char *
+pk_toggle_dongles_status_text (JsonObject *obj)
+{
+  const char *mode = json_object_get_string_member_with_default (obj, "mode", "unknown");
+  const char *usb = json_object_get_string_member_with_default (obj, "usb_path", NULL);
+  JsonNode *routing = json_object_get_member (obj, "routing");
+  g_autofree char *health = NULL;
+
+  if (routing == NULL || !JSON_NODE_HOLDS_OBJECT (routing))
+    health = g_strdup ("-");
+  else
+    {
+      JsonObject *r = json_node_get_object (routing);
+      JsonArray *problems = json_object_get_array_member (r, "problems");
+
+      if (json_object_get_boolean_member_with_default (r, "healthy", FALSE))
+        health = g_strdup ("routing ok");
+      else if (problems != NULL && json_array_get_length (problems) > 0)
+        health = g_strdup_printf ("routing: %s", json_array_get_string_element (problems, 0));
+      else
+        health = g_strdup_printf ("routing: %s", json_object_get_string_member_with_default (r, "error", "?"));
+    }
+  return g_strdup_printf ("%-12s %-10s %s", mode, usb ? usb : "-", health);
+}

@@ -1,0 +1,38 @@
+/* pk-toggle-dongles.h: pk-toggle's dongle side (--discover, --routing, --status columns)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "pk-cli-common.h"
+
+G_BEGIN_DECLS
+
+/* --discover, --routing, --import-map, for the main group. */
+extern const GOptionEntry pk_toggle_dongles_entries[];
+
+/* TRUE if --discover or --routing was given. */
+gboolean  pk_toggle_dongles_mode   (void);
+
+/* Runs --discover or --routing (@ids: the positional numbers, or --all)
+ * and returns the exit status. */
+int       pk_toggle_dongles_run    (PkConfig   *config,
+                                    char      **ids,
+                                    gboolean    all,
+                                    gboolean    json);
+
+/* --status: the monitor to ask (a scan made now), or NULL without
+ * discovery; then, per dongle, its USB side and routing health into @obj
+ * ("mode", "usb_path", "hub", "port", "routing"), calling @done once. */
+PkDongleMonitor *pk_toggle_dongles_scan   (PkConfig        *config);
+void      pk_toggle_dongles_status (PkDongleMonitor *monitor,
+                                    guint            id,
+                                    JsonObject      *obj,
+                                    void           (*done) (gpointer data),
+                                    gpointer         data);
+/* "hilink 1-1.3 routing ok", for the --status line. */
+char     *pk_toggle_dongles_status_text (JsonObject *obj);
+
+G_END_DECLS

@@ -1,0 +1,483 @@
+#!/usr/bin/python3
+"""The dongle farm in a box, end to end.
+
+udev: a umockdev testbed with a powered hub (1-1), three E8372h in HiLink
+mode on ports 1-3 (usb_device, its cdc_ether interface, the net device
+under it) and one still in mass-storage mode on port 4.
+
+Interfaces: for each HiLink dongle N a veth named as the testbed names
+its net device, in this test's own network namespace, holding
+192.168.N.100/24; its peer sits in a second namespace (the dongles' side)
+at 192.168.N.1, where tests/hilink-emulator answers the web API, and a
+small server answers DNS (every name is 192.168.N.1) and TCP on port 7
+(it says which address the connection came from, then echoes).
+
+Checked: pk-toggle --discover --json (every dongle with its hub and port,
+the mass-storage one flagged, the USB map written); pk-toggle --routing
+over rtnetlink (tables, rules and a dongle default route that took over
+the host's default, read back with ip); pk-socks --dongles (a listener on
+10000+N per dongle that carries a CONNECT out through its own veth, with
+names resolved by the dongle); hotplug (a dongle plugged in, uevents plus
+veth, gets its listener; unplugged, the listener goes and the others keep
+their connections); /proxy-info of pk-toggle --serve lists exactly the
+running listeners; [dongles] modeswitch runs usb_modeswitch for the
+mass-storage dongle.
+
+Nothing leaves the namespaces this test creates."""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+if os.geteuid() != 0:
+    print('SKIP: needs root for network namespaces (CI runs as root)')
+    sys.exit(77)
+if shutil.which('umockdev-wrapper') is None:
+    print('SKIP: umockdev is not installed')
+    sys.exit(77)
+try:
+    import gi
+    gi.require_version('UMockdev', '1.0')
+    from gi.repository import UMockdev
+except (ImportError, ValueError):
+    print('SKIP: gir1.2-umockdev-1.0 is not installed')
+    sys.exit(77)
+
+# The dongle side's servers: this same file, run with --dongle-side.
+if len(sys.argv) > 1 and sys.argv[1] == '--dongle-side':
+    def dns():
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(('0.0.0.0', 53))
+        while True:
+            q, peer = s.recvfrom(512)
+            # question: header (12 bytes), then QNAME, QTYPE, QCLASS
+            end = q.index(b'\0', 12) + 5
+            qtype = struct.unpack('!H', q[end - 4:end - 2])[0]
+            # the dongle that is asked answers with its own address
+            me = socket.inet_aton(peer[0].rsplit('.', 1)[0] + '.1')
+            answer = b''
+            if qtype == 1:
+                answer = b'\xc0\x0c' + struct.pack('!HHIH', 1, 1, 60, 4) + me
+            head = q[:2] + struct.pack('!HHHHH', 0x8180, 1, 1 if answer else 0, 0, 0)
+            s.sendto(head + q[12:end] + answer, peer)
+
+    def serve(conn, peer):
+        with conn:
+            conn.sendall((peer[0] + '\n').encode())
+            while True:
+                data = conn.recv(4096)
+                if not data:
+                    return
+                conn.sendall(data)
+
+    threading.Thread(target=dns, daemon=True).start()
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(('0.0.0.0', 7))
+    srv.listen(64)
+    print('ready', flush=True)
+    while True:
+        c, p = srv.accept()
+        threading.Thread(target=serve, args=(c, p), daemon=True).start()
+
+if os.environ.get('PK_IN_NETNS') != '1':
+    os.environ['PK_IN_NETNS'] = '1'
+    # umockdev's testbed wants its own process preloaded too.
+    os.execvp('unshare', ['unshare', '-n', 'umockdev-wrapper', sys.executable, os.path.abspath(__file__)])
+
+build = os.environ['PK_BUILDDIR']
+pk_toggle = os.path.join(build, 'cli', 'pk-toggle')
+pk_socks = os.path.join(build, 'cli', 'pk-socks')
+emulator = os.path.join(build, 'tests', 'hilink-emulator')
+tmp = tempfile.mkdtemp(prefix='pk-farm-')
+state_dir = os.path.join(tmp, 'state')
+failures = []
+procs = []
+
+# Tools that are not udev consumers must see the real /sys.
+plain_env = {k: v for k, v in os.environ.items() if k not in ('LD_PRELOAD', 'UMOCKDEV_DIR')}
+plain_env.pop('NOTIFY_SOCKET', None)
+
+
+def check(cond, what):
+    print(('ok: ' if cond else 'FAILED: ') + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def wait_for(cond, what, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return check(True, what)
+        time.sleep(0.05)
+    return check(False, 'timed out waiting for ' + what)
+
+
+def sh(*args, ns=None):
+    cmd = list(args)
+    if ns is not None:
+        cmd = ['nsenter', '-t', str(ns), '-n'] + cmd
+    return subprocess.run(cmd, env=plain_env, check=True, capture_output=True, text=True).stdout
+
+
+# --- udev: the testbed ---
+
+testbed = UMockdev.Testbed.new()
+udev_env = dict(plain_env, UMOCKDEV_DIR=testbed.get_root_dir(), LD_PRELOAD='libumockdev-preload.so.0',
+                PROXYKIT_STATE_DIR=state_dir)
+# In the sanitizer build, umockdev's preload comes before ASan's runtime.
+udev_env['ASAN_OPTIONS'] = ':'.join(filter(None, [plain_env.get('ASAN_OPTIONS'), 'verify_asan_link_order=0']))
+
+root_hub = testbed.add_device('usb', 'usb1', None,
+                              ['idVendor', '1d6b', 'idProduct', '0002', 'bDeviceClass', '09',
+                               'busnum', '1', 'devnum', '1'],
+                              ['DEVTYPE', 'usb_device', 'DRIVER', 'usb'])
+hub = testbed.add_device('usb', '1-1', root_hub,
+                         ['idVendor', '05e3', 'idProduct', '0610', 'bDeviceClass', '09',
+                          'busnum', '1', 'devnum', '2', 'maxchild', '4'],
+                         ['DEVTYPE', 'usb_device', 'DRIVER', 'usb'])
+hub_intf = testbed.add_device('usb', '1-1:1.0', hub, ['bInterfaceClass', '09'],
+                              ['DEVTYPE', 'usb_interface', 'DRIVER', 'hub'])
+
+DONGLES = {11: 1, 12: 2, 13: 3}        # N -> hub port
+
+
+def ifname(n):
+    return f'enx0c5b8f2799{n:02x}'
+
+
+def mac(n):
+    return f'0c:5b:8f:27:99:{n:02x}'
+
+
+def plug_usb(n):
+    """The sysfs tree of an E8372h in HiLink mode on port DONGLES[n]."""
+    port = DONGLES[n]
+    dev = testbed.add_device('usb', f'1-1.{port}', hub,
+                             ['idVendor', '12d1', 'idProduct', '14db', 'manufacturer', 'HUAWEI_MOBILE',
+                              'product', 'HUAWEI_MOBILE', 'serial', f'0123456789AB{n:04d}',
+                              'busnum', '1', 'devnum', str(10 + n), 'speed', '480'],
+                             ['DEVTYPE', 'usb_device', 'DRIVER', 'usb', 'ID_VENDOR_ID', '12d1',
+                              'ID_MODEL_ID', '14db'])
+    intf = testbed.add_device('usb', f'1-1.{port}:1.0', dev,
+                              ['bInterfaceClass', '02', 'bInterfaceSubClass', '06', 'bInterfaceNumber', '00'],
+                              ['DEVTYPE', 'usb_interface', 'DRIVER', 'cdc_ether'])
+    net = testbed.add_device('net', ifname(n), intf, ['address', mac(n), 'type', '1'],
+                             ['INTERFACE', ifname(n), 'ID_NET_DRIVER', 'cdc_ether'])
+    return [dev, intf, net]
+
+
+mass_storage = testbed.add_device('usb', '1-1.4', hub,
+                                  ['idVendor', '12d1', 'idProduct', '1f01', 'manufacturer', 'HUAWEI_MOBILE',
+                                   'serial', '0123456789ABMASS', 'busnum', '1', 'devnum', '30'],
+                                  ['DEVTYPE', 'usb_device', 'DRIVER', 'usb'])
+testbed.add_device('usb', '1-1.4:1.0', mass_storage, ['bInterfaceClass', '08'],
+                   ['DEVTYPE', 'usb_interface', 'DRIVER', 'usb-storage'])
+
+# --- interfaces: the dongles' side in a namespace of its own ---
+
+sh('ip', 'link', 'set', 'lo', 'up')
+dongle_side = subprocess.Popen(['unshare', '-n', sys.executable, os.path.abspath(__file__), '--dongle-side'],
+                               env=plain_env, stdout=subprocess.PIPE, text=True)
+procs.append(dongle_side)
+check(dongle_side.stdout.readline().strip() == 'ready', 'the dongle side serves DNS and TCP')
+sh('ip', 'link', 'set', 'lo', 'up', ns=dongle_side.pid)
+emulators = {}
+
+
+def plug_net(n):
+    peer = f'dpeer{n}'
+    sh('ip', 'link', 'add', ifname(n), 'address', mac(n), 'type', 'veth', 'peer', 'name', peer)
+    sh('ip', 'link', 'set', peer, 'netns', str(dongle_side.pid))
+    sh('ip', 'addr', 'add', f'192.168.{n}.1/24', 'dev', peer, ns=dongle_side.pid)
+    sh('ip', 'link', 'set', peer, 'up', ns=dongle_side.pid)
+    sh('ip', 'addr', 'add', f'192.168.{n}.100/24', 'dev', ifname(n))
+    sh('ip', 'link', 'set', ifname(n), 'up')
+    if n not in emulators:
+        emulators[n] = subprocess.Popen(['nsenter', '-t', str(dongle_side.pid), '-n', emulator,
+                                         '-a', f'192.168.{n}.1', '-p', '80', '-f', str(n), '-n', '1'],
+                                        env=plain_env, stdout=subprocess.DEVNULL)
+        procs.append(emulators[n])
+
+
+def unplug_net(n):
+    sh('ip', 'link', 'del', ifname(n))
+
+
+def plug(n):
+    paths = plug_usb(n)
+    plug_net(n)
+    for p in paths:
+        testbed.uevent(p, 'add')
+    return paths
+
+
+def unplug(n, paths):
+    for p in reversed(paths):
+        testbed.uevent(p, 'remove')
+        testbed.remove_device(p)
+    unplug_net(n)
+
+
+usb_paths = {}
+for n in (11, 12, 13):
+    usb_paths[n] = plug_usb(n)
+    plug_net(n)
+
+conf = os.path.join(tmp, 'proxykit.conf')
+with open(conf, 'w') as f:
+    f.write(f"""[dongles]
+auto = true
+port-base = 10000
+listen = 127.0.0.1
+routing = rtnetlink
+state-dir = {state_dir}
+
+[dongle:11]
+[dongle:12]
+socks_port = 10112
+[dongle:13]
+""")
+
+
+def run(*args, env=None):
+    return subprocess.run(list(args), env=env or udev_env, capture_output=True, text=True, timeout=120)
+
+
+try:
+    # --- discovery ---
+    r = run(pk_toggle, '-c', conf, '--discover', '--json')
+    check(r.returncode == 0, f'pk-toggle --discover exits 0 ({r.stderr.strip()})')
+    found = json.loads(r.stdout) if r.returncode == 0 else []
+    by_port = {d['port']: d for d in found}
+    check(sorted(by_port) == [1, 2, 3, 4], f'four dongles on ports 1-4 of hub 1-1: {sorted(by_port)}')
+    for n, port in DONGLES.items():
+        d = by_port.get(port, {})
+        check(d.get('dongle') == n and d.get('hub') == '1-1' and d.get('usb_path') == f'1-1.{port}' and
+              d.get('mode') == 'hilink' and d.get('interface') == ifname(n) and
+              d.get('host_address') == f'192.168.{n}.100' and d.get('api') == f'http://192.168.{n}.1' and
+              d.get('usb_id') == '12d1:14db' and d.get('serial') == f'0123456789AB{n:04d}' and d.get('ready'),
+              f'dongle {n}: hub 1-1 port {port}, {ifname(n)}, 192.168.{n}.100, serial: {d}')
+    ms = by_port.get(4, {})
+    check(ms.get('mode') == 'mass-storage' and ms.get('usb_id') == '12d1:1f01' and not ms.get('ready') and
+          ms.get('interface') is None, f'the dongle on port 4 is flagged mass-storage: {ms}')
+
+    r = run(pk_toggle, '-c', conf, '--discover')
+    check(r.returncode == 0 and 'mass-storage' in r.stdout and '1-1.4' in r.stdout and ifname(12) in r.stdout,
+          'pk-toggle --discover prints a table with the mass-storage dongle')
+
+    with open(os.path.join(state_dir, 'host', 'usb-map.json')) as f:
+        usb_map = json.load(f)['dongles']
+    check(sorted(usb_map) == ['11', '12', '13'] and
+          all(usb_map[str(n)]['hub'] == '1-1' and usb_map[str(n)]['port'] == p and
+              usb_map[str(n)]['serial'] == f'0123456789AB{n:04d}' and usb_map[str(n)]['interface'] == ifname(n)
+              for n, p in DONGLES.items()),
+          f'the USB map records N -> hub, port, serial, interface: {usb_map}')
+
+    # --- routing over rtnetlink ---
+    # The host's own uplink keeps metric 100; dongle 12's DHCP handed out
+    # metric 50, which took over the default route.
+    sh('ip', 'link', 'add', 'uplink0', 'type', 'veth', 'peer', 'name', 'uplink1')
+    sh('ip', 'link', 'set', 'uplink1', 'up')
+    sh('ip', 'addr', 'add', '10.99.0.2/24', 'dev', 'uplink0')
+    sh('ip', 'link', 'set', 'uplink0', 'up')
+    sh('ip', 'route', 'add', 'default', 'via', '10.99.0.1', 'dev', 'uplink0', 'metric', '100')
+    sh('ip', 'route', 'add', 'default', 'via', '192.168.12.1', 'dev', ifname(12), 'metric', '50')
+
+    r = run(pk_toggle, '-c', conf, '--routing', '12', '--json')
+    check(r.returncode == 0, f'pk-toggle --routing 12 exits 0 ({r.stderr.strip()})')
+    out = json.loads(r.stdout) if r.returncode == 0 else {}
+    diag = out[0] if isinstance(out, list) and out else out
+    check(diag.get('backend') == 'rtnetlink' and diag.get('healthy') is True and diag.get('table') == 12,
+          f'routing 12 repaired over rtnetlink: {diag}')
+    check(any('metric' in a or 'default' in a for a in diag.get('actions', [])),
+          f'the repair says it corrected the default route: {diag.get("actions")}')
+    default = sh('ip', '-4', 'route', 'show', 'default')
+    check(re.search(r'via 10\.99\.0\.1 dev uplink0 .*metric 100\b', default) is not None and
+          re.search(rf'via 192\.168\.12\.1 dev {ifname(12)} .*metric 212\b', default) is not None and
+          'metric 50' not in default,
+          f'the main table: the uplink keeps 100, dongle 12 gets 212:\n{default}')
+    check(f'default via 192.168.12.1 dev {ifname(12)}' in sh('ip', 'route', 'show', 'table', '12'),
+          'table 12 holds default via 192.168.12.1')
+    rules = sh('ip', 'rule', 'show')
+    check(re.search(r'^1012:\s+from 192\.168\.12\.100 lookup 12\b', rules, re.M) is not None,
+          f'rule 1012: from 192.168.12.100 lookup 12:\n{rules}')
+
+    r = run(pk_toggle, '-c', conf, '--routing', '--all', '--json')
+    out = json.loads(r.stdout) if r.returncode == 0 else []
+    check(r.returncode == 0 and sorted(d['dongle'] for d in out) == [11, 12, 13] and
+          all(d['healthy'] for d in out), f'--routing --all: three healthy dongles ({r.stderr.strip()})')
+    for n in (11, 13):
+        check(f'default via 192.168.{n}.1 dev {ifname(n)}' in sh('ip', 'route', 'show', 'table', str(n)),
+              f'table {n} holds default via 192.168.{n}.1')
+    r = run(pk_toggle, '-c', conf, '--routing', '12', '--json')
+    out = json.loads(r.stdout) if r.returncode == 0 else [{}]
+    diag = out[0] if isinstance(out, list) else out
+    check(diag.get('healthy') is True and diag.get('actions') == [], 'a second --routing finds nothing to do')
+
+    # a table route removed by hand: diagnosed, then repaired
+    sh('ip', 'route', 'del', 'default', 'table', '11')
+    r = run(pk_toggle, '-c', conf, '--routing', '11')
+    check(r.returncode == 0 and 'table' in r.stdout, f'--routing 11 reports the missing table route: {r.stdout}')
+    check(f'default via 192.168.11.1 dev {ifname(11)}' in sh('ip', 'route', 'show', 'table', '11'),
+          'table 11 repaired')
+
+    # --status: USB side and routing health next to the modem's state
+    r = run(pk_toggle, '-c', conf, '--status', '--all', '--json')
+    status = json.loads(r.stdout) if r.returncode == 0 else []
+    if isinstance(status, dict):
+        status = status.get('dongles', [])
+    by_id = {s.get('dongle', s.get('id')): s for s in status}
+    check(r.returncode == 0 and all(by_id.get(n, {}).get('usb_path') == f'1-1.{p}' and
+                                    by_id[n].get('mode') == 'hilink' and by_id[n].get('routing', {}).get('healthy') is True
+                                    for n, p in DONGLES.items()),
+          f'--status --json shows USB path, mode and routing ({r.stderr.strip()}): {status}')
+    r = run(pk_toggle, '-c', conf, '--status', '--all')
+    check(r.returncode == 0 and '1-1.1' in r.stdout and 'routing ok' in r.stdout,
+          f'--status shows "1-1.1" and "routing ok": {r.stdout}')
+
+    # --- listeners that follow the dongles ---
+    # Dongle 13 is unplugged before pk-socks starts; it comes back later.
+    unplug(13, usb_paths.pop(13))
+    sh('ip', 'rule', 'del', 'from', '192.168.13.100', 'lookup', '13')
+
+    def port_of(n):
+        return 10112 if n == 12 else 10000 + n
+
+    def connectable(port):
+        with socket.socket() as s:
+            return s.connect_ex(('127.0.0.1', port)) == 0
+
+    def socks_connect(port, host, dport=7):
+        s = socket.create_connection(('127.0.0.1', port), timeout=10)
+        s.sendall(b'\x05\x01\x00')
+        assert s.recv(2) == b'\x05\x00'
+        if re.fullmatch(r'[\d.]+', host):
+            dest = b'\x01' + socket.inet_aton(host)
+        else:
+            dest = b'\x03' + bytes([len(host)]) + host.encode()
+        s.sendall(b'\x05\x01\x00' + dest + struct.pack('!H', dport))
+        reply = s.recv(10)
+        assert reply[:2] == b'\x05\x00', reply
+        f = s.makefile('rb')
+        return s, f, f.readline().decode().strip()
+
+    socks_log = open(os.path.join(tmp, 'pk-socks.log'), 'w')
+    socks = subprocess.Popen([pk_socks, '-c', conf, '--dongles', '--workers', '1'], env=udev_env,
+                             stdout=socks_log, stderr=subprocess.STDOUT)
+    procs.append(socks)
+    wait_for(lambda: connectable(10011) and connectable(10112), 'listeners on 10011 and 10112 (from [dongle:12])')
+    check(not connectable(10013), 'no listener for the unplugged dongle 13')
+
+    held, held_f, peer = socks_connect(10011, '192.168.11.1')
+    check(peer == '192.168.11.100', f'CONNECT through 10011 leaves from 192.168.11.100 (peer saw {peer})')
+    s, f, peer = socks_connect(10112, 'modem.farm')
+    check(peer == '192.168.12.100', f'CONNECT to a name through 10112: resolved by dongle 12, from {peer}')
+    f.close()
+    s.close()
+
+    toggle = subprocess.Popen([pk_toggle, '-c', conf, '--serve', '127.0.0.1:0'], env=plain_env,
+                              stderr=subprocess.PIPE, text=True)
+    procs.append(toggle)
+    m = re.search(r'port (\d+)', toggle.stderr.readline())
+    threading.Thread(target=lambda: toggle.stderr.read(), daemon=True).start()
+    api = f'http://127.0.0.1:{m.group(1)}' if m else None
+
+    def proxy_info():
+        with urllib.request.urlopen(api + '/proxy-info', timeout=10) as resp:
+            return sorted((p['dongle'], p['port']) for p in json.load(resp)['proxies'])
+
+    check(api is not None and proxy_info() == [(11, 10011), (12, 10112)],
+          '/proxy-info lists the two running listeners')
+
+    # hotplug: uevents plus the veth
+    usb_paths[13] = plug(13)
+    if wait_for(lambda: connectable(10013), 'dongle 13 plugged in: a listener on 10013'):
+        s, f, peer = socks_connect(10013, '192.168.13.1')
+        check(peer == '192.168.13.100', f'CONNECT through 10013 leaves from 192.168.13.100 (peer saw {peer})')
+        f.close()
+        s.close()
+    check(api is not None and proxy_info() == [(11, 10011), (12, 10112), (13, 10013)],
+          '/proxy-info lists dongle 13 too')
+
+    unplug(13, usb_paths.pop(13))
+    wait_for(lambda: not connectable(10013), 'dongle 13 unplugged: its listener is gone')
+    check(api is not None and proxy_info() == [(11, 10011), (12, 10112)],
+          '/proxy-info no longer lists dongle 13')
+    held.sendall(b'still there\n')
+    check(held_f.readline() == b'still there\n', 'the connection through dongle 11 outlived the hotplug')
+    held_f.close()
+    held.close()
+    check(connectable(10011) and connectable(10112), 'the other listeners were not touched')
+
+    socks.send_signal(signal.SIGTERM)
+    check(socks.wait(timeout=30) == 0, 'pk-socks stops cleanly')
+    socks_log.close()
+
+    # --- mass storage: usb_modeswitch with the E8372h message ---
+    bindir = os.path.join(tmp, 'bin')
+    os.makedirs(bindir)
+    record = os.path.join(tmp, 'modeswitch.args')
+    with open(os.path.join(bindir, 'usb_modeswitch'), 'w') as f:
+        f.write(f'#!/bin/sh\necho "$@" >> {record}\n')
+    os.chmod(os.path.join(bindir, 'usb_modeswitch'), 0o755)
+    with open(conf, 'a') as f:
+        f.write('')
+    conf2 = os.path.join(tmp, 'modeswitch.conf')
+    with open(conf) as src, open(conf2, 'w') as dst:
+        # and [dongle:11] lets in only clients from a network we are not on
+        dst.write(src.read().replace('[dongles]\n', '[dongles]\nmodeswitch = true\n')
+                  .replace('[dongle:11]\n', '[dongle:11]\nallow = 10.9.9.0/24\n'))
+    env = dict(udev_env, PATH=bindir + ':' + udev_env['PATH'])
+    socks = subprocess.Popen([pk_socks, '-c', conf2, '--dongles', '--workers', '1'], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(socks)
+    wait_for(lambda: os.path.exists(record), 'usb_modeswitch runs for the mass-storage dongle')
+    args = open(record).read().split() if os.path.exists(record) else []
+    check('-v' in args and args[args.index('-v') + 1] in ('12d1', '0x12d1') and
+          '-p' in args and args[args.index('-p') + 1] in ('1f01', '0x1f01') and
+          '55534243123456780000000000000011062000000100000000000000000000' in args,
+          f'usb_modeswitch -v 12d1 -p 1f01 with the E8372h message: {args}')
+
+    def handshake(port):
+        try:
+            s, f, peer = socks_connect(port, f'192.168.{port % 100}.1')
+        except (AssertionError, OSError):
+            return None
+        f.close()
+        s.close()
+        return peer
+
+    wait_for(lambda: connectable(10011) and connectable(10112), 'the listeners are back')
+    check(handshake(10011) is None, '[dongle:11] allow: a client outside the allowlist is refused')
+    check(handshake(10112) == '192.168.12.100', 'dongle 12 without an allowlist of its own still serves')
+    socks.send_signal(signal.SIGTERM)
+    socks.wait(timeout=30)
+except BaseException:
+    failures.append('exception')
+    raise
+finally:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if failures:
+        log = os.path.join(tmp, 'pk-socks.log')
+        if os.path.exists(log):
+            print(open(log).read())
+    shutil.rmtree(tmp, ignore_errors=True)
+
+print(f'{len(failures)} failure(s)')
+sys.exit(1 if failures else 0)
