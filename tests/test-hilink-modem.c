@@ -459,6 +459,15 @@ test_busy (Fixture       *f,
   g_assert_error (error, PK_ERROR, PK_ERROR_BUSY);
   g_assert_cmpuint (pk_hilink_error_get_code (error), ==, 100004);
   g_assert_true (g_str_has_prefix (error->message, "HiLink error 100004: system busy"));
+
+  /* The code travels with the error, not in the text: context in front
+   * of the message and copies keep it. */
+  g_prefix_error (&error, "dongle 11: data: ");
+  g_assert_cmpuint (pk_hilink_error_get_code (error), ==, 100004);
+  {
+    g_autoptr(GError) copy = g_error_copy (error);
+    g_assert_cmpuint (pk_hilink_error_get_code (copy), ==, 100004);
+  }
   g_clear_error (&error);
 
   /* Nothing is left broken. */

@@ -364,6 +364,22 @@ test_names (void)
   g_assert_nonnull (strstr (error->message, "'usb'"));
 }
 
+/* The method is a property of the enum type, so that GObject tooling
+ * (introspection, g_object_get, bindings) sees the names. */
+static void
+test_method_property_is_an_enum (void)
+{
+  g_autoptr(PkHilinkModem) modem = pk_hilink_modem_new ("http://127.0.0.1:9", NULL, NULL);
+  g_autoptr(PkRotation) rotation = pk_rotation_new (PK_MODEM (modem), PK_ROTATION_METHOD_NETMODE);
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (rotation), "method");
+  PkRotationMethod method = PK_ROTATION_METHOD_DATA;
+
+  g_assert_true (G_IS_PARAM_SPEC_ENUM (pspec));
+  g_assert_true (pspec->value_type == PK_TYPE_ROTATION_METHOD);
+  g_object_get (rotation, "method", &method, NULL);
+  g_assert_cmpint (method, ==, PK_ROTATION_METHOD_NETMODE);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -393,6 +409,7 @@ main (int    argc,
   g_test_add ("/rotation/error/cancel", Fixture, NULL, setup, test_cancel, teardown);
   g_test_add_func ("/rotation/error/unreachable", test_unreachable);
   g_test_add_func ("/rotation/names", test_names);
+  g_test_add_func ("/rotation/method-property-is-an-enum", test_method_property_is_an_enum);
 
   return g_test_run ();
 }

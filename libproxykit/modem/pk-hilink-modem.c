@@ -18,13 +18,15 @@
  *
  * Every connection leaves through the modem's [class@Egress], so that
  * dongles that all answer on 192.168.8.1 stay apart: the source address
- * is pinned with `SoupSession:local-address`, and the interface, mark and
- * TTL are applied when libsoup creates the socket.
+ * is pinned with `SoupSession:local-address`, the interface, mark and
+ * TTL are applied when libsoup creates the socket, and no proxy from the
+ * environment is used.
  *
  * Errors the device reports (`<error><code>N</code></error>`) become
  * %PK_ERROR_MODEM (%PK_ERROR_BUSY for 100004, %PK_ERROR_AUTH_FAILED for
- * 100003 and the 108xxx login errors); their message always starts with
- * `HiLink error N: ` and [func@hilink_error_get_code] reads N back.
+ * 100003 and the 108xxx login errors) that carry the device's code:
+ * [func@hilink_error_get_code] reads it, however the message was
+ * prefixed on its way up; the message starts with `HiLink error N: `.
  * Every call is bounded by [method@HilinkModem.set_timeout]; when that
  * passes it fails with %G_IO_ERROR_TIMED_OUT.
  *
@@ -46,7 +48,9 @@
 
 #include <libsoup/soup.h>
 
+#include "pk-egress-soup-private.h"
 #include "pk-error.h"
+#include "pk-error-private.h"
 #include "pk-hilink-modem.h"
 #include "pk-hilink-xml-private.h"
 
@@ -58,7 +62,6 @@ struct _PkHilinkModem
 
   char *base_url;
   PkEgress *egress;
-  PkEgress *socket_egress;   /* the egress without its address, or NULL */
   char *username;
   char *password;
   guint timeout_ms;
@@ -111,7 +114,6 @@ pk_hilink_modem_finalize (GObject *object)
   g_clear_object (&self->session);
   g_clear_pointer (&self->base_url, g_free);
   g_clear_object (&self->egress);
-  g_clear_object (&self->socket_egress);
   g_clear_pointer (&self->username, g_free);
   if (self->password != NULL)
     memset (self->password, 0, strlen (self->password));
@@ -190,37 +192,17 @@ static void
 pk_hilink_modem_constructed (GObject *object)
 {
   PkHilinkModem *self = PK_HILINK_MODEM (object);
-  g_autoptr(GSocketAddress) local = NULL;
 
   G_OBJECT_CLASS (pk_hilink_modem_parent_class)->constructed (object);
 
   if (self->egress == NULL)
     self->egress = pk_egress_new ();
 
-  /* libsoup binds the source address itself; the rest of the egress
-   * (interface, mark, TTL) is applied to each new socket in
-   * on_network_event(). */
-  if (pk_egress_get_address (self->egress) != NULL)
-    {
-      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (pk_egress_get_address (self->egress));
-      local = g_inet_socket_address_new (inet, 0);
-    }
-  if (pk_egress_get_interface (self->egress) != NULL ||
-      pk_egress_get_fwmark (self->egress) != 0 ||
-      pk_egress_get_ttl (self->egress) != 0)
-    self->socket_egress = pk_egress_new_full (NULL,
-                                              pk_egress_get_interface (self->egress),
-                                              pk_egress_get_fwmark (self->egress),
-                                              pk_egress_get_ttl (self->egress),
-                                              NULL);
-
   /* A dongle's API is on its own subnet: never through a proxy. */
-  self->session = g_object_new (SOUP_TYPE_SESSION,
-                                "proxy-resolver", NULL,
-                                "local-address", local,
-                                "user-agent", "proxykit/" PACKAGE_VERSION,
-                                "max-conns-per-host", 4,
-                                NULL);
+  self->session = pk_egress_soup_session_new (self->egress,
+                                              "user-agent", "proxykit/" PACKAGE_VERSION,
+                                              "max-conns-per-host", 4,
+                                              NULL);
 }
 
 static void
@@ -536,6 +518,8 @@ set_hilink_error (GError       **error,
                device_message != NULL && *device_message != '\0' ? ": " : "",
                device_message != NULL ? device_message : "",
                self->base_url, path);
+  if (error != NULL && *error != NULL)
+    pk_error_set_hilink_code (*error, code);
 }
 
 static void call_step (GTask *task);
@@ -623,8 +607,16 @@ on_response (GObject      *source,
         g_task_return_error (task, g_steal_pointer (&error));
       else
         {
-          /* The transport failed: the device is rebooting or gone. Its
-           * next answer needs a new session. */
+          GError *egress_error = pk_egress_soup_message_steal_error (message);
+
+          /* The transport failed: the device is rebooting or gone (or the
+           * egress could not be applied). Its next answer needs a new
+           * session. */
+          if (egress_error != NULL)
+            {
+              g_clear_error (&error);
+              error = egress_error;
+            }
           drop_session (self);
           g_prefix_error (&error, "modem %s%s: ", self->base_url, path);
           g_task_return_error (task, g_steal_pointer (&error));
@@ -773,30 +765,6 @@ on_response (GObject      *source,
 }
 
 static void
-on_network_event (SoupMessage        *message,
-                  GSocketClientEvent  event,
-                  GIOStream          *connection,
-                  gpointer            user_data)
-{
-  PkHilinkModem *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (event != G_SOCKET_CLIENT_CONNECTING || self->socket_egress == NULL ||
-      !G_IS_SOCKET_CONNECTION (connection))
-    return;
-
-  if (!pk_egress_prepare_socket (self->socket_egress,
-                                 g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)),
-                                 &error))
-    {
-      /* Better no connection than one through the wrong interface: the
-       * call fails with the socket's error. */
-      g_debug ("modem %s: %s", self->base_url, error->message);
-      g_socket_close (g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)), NULL);
-    }
-}
-
-static void
 call_step (GTask *task)
 {
   PkHilinkModem *self = g_task_get_source_object (task);
@@ -871,7 +839,7 @@ call_step (GTask *task)
       g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
       soup_message_set_request_body_from_bytes (call->message, "application/xml", bytes);
     }
-  g_signal_connect_object (call->message, "network-event", G_CALLBACK (on_network_event), self, 0);
+  pk_egress_soup_message_prepare (self->session, call->message);
 
   soup_session_send_and_read_async (self->session, call->message, G_PRIORITY_DEFAULT,
                                     call->cancellable, on_response, task);
@@ -1372,4 +1340,43 @@ pk_hilink_modem_iface_init (PkModemInterface *iface)
   iface->set_network_mode_finish = hilink_set_network_mode_finish;
   iface->reboot_async = hilink_reboot_async;
   iface->reboot_finish = hilink_reboot_finish;
+}
+
+/**
+ * pk_hilink_error_get_code:
+ * @error: (nullable): a `GError` from a [class@HilinkModem] call
+ *
+ * The Huawei error code of an error the device reported. Such errors are
+ * in the %PK_ERROR domain and carry the code with them (whatever context
+ * callers put in front of the message, and in copies); their message
+ * reads `HiLink error N: ` followed by the code's meaning. An error made
+ * elsewhere from such a message (one read back from a log or a JSON
+ * answer) gives its code too, when the message starts with it.
+ *
+ * Returns: the Huawei code (e.g. 100004, 108006, 125003), or 0 if @error
+ *   is %NULL or did not come from the device
+ *
+ * Since: 0.1
+ */
+guint
+pk_hilink_error_get_code (const GError *error)
+{
+  const char *p;
+  guint64 code;
+  char *end = NULL;
+
+  if (error == NULL || error->domain != PK_ERROR)
+    return 0;
+  if (pk_error_get_hilink_code (error) != 0)
+    return pk_error_get_hilink_code (error);
+  if (error->message == NULL || !g_str_has_prefix (error->message, PK_HILINK_ERROR_PREFIX))
+    return 0;
+
+  p = error->message + strlen (PK_HILINK_ERROR_PREFIX);
+  if (!g_ascii_isdigit (*p))
+    return 0;
+  code = g_ascii_strtoull (p, &end, 10);
+  if (end == NULL || *end != ':' || code > G_MAXUINT)
+    return 0;
+  return (guint) code;
 }

@@ -39,6 +39,7 @@
 
 #include "config.h"
 
+#include "pk-enum-types.h"
 #include "pk-error.h"
 #include "pk-rotation.h"
 
@@ -164,7 +165,7 @@ pk_rotation_get_property (GObject    *object,
       g_value_set_object (value, self->modem);
       break;
     case PROP_METHOD:
-      g_value_set_int (value, self->method);
+      g_value_set_enum (value, self->method);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -185,7 +186,7 @@ pk_rotation_set_property (GObject      *object,
       self->modem = g_value_dup_object (value);
       break;
     case PROP_METHOD:
-      self->method = g_value_get_int (value);
+      self->method = g_value_get_enum (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -220,9 +221,8 @@ pk_rotation_class_init (PkRotationClass *klass)
    * Since: 0.1
    */
   properties[PROP_METHOD] =
-    g_param_spec_int ("method", NULL, NULL,
-                      PK_ROTATION_METHOD_DATA, PK_ROTATION_METHOD_REBOOT, PK_ROTATION_METHOD_DATA,
-                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+    g_param_spec_enum ("method", NULL, NULL, PK_TYPE_ROTATION_METHOD, PK_ROTATION_METHOD_DATA,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
