@@ -14,7 +14,15 @@
  * token as single-use, takes fresh ones from the headers of each answer
  * and, on error 125002 or 125003, sets the session up again and retries
  * once. When credentials are set it logs in when
- * `/api/user/state-login` says it must (password types 0, 3 and 4).
+ * `/api/user/state-login` says it must (password types 0, 3 and 4), and
+ * logs in again, once, when a call meets 100003.
+ *
+ * Devices answer 100004 ("system busy") for a while when they switch
+ * data or network mode. That answer, an HTTP 5xx and a connection that
+ * fails are tried again, up to 5 times, after pauses that double from a
+ * fiftieth of the timeout (200, 400, 800, 1600, 3200 ms for the default
+ * 10 s), never past the timeout; only then does the call fail. A reboot
+ * request whose connection fails is not sent again.
  *
  * Every connection leaves through the modem's [class@Egress], so that
  * dongles that all answer on 192.168.8.1 stay apart: the source address
@@ -55,6 +63,7 @@
 #include "pk-hilink-xml-private.h"
 
 #define MAX_TOKENS 8
+#define MAX_RETRIES 5
 
 struct _PkHilinkModem
 {
@@ -464,6 +473,10 @@ typedef struct {
   gboolean session_retried;
   gboolean login_retried;
   gboolean drop_session_after;
+  guint n_retries;               /* after busy and transient failures */
+  gint64 deadline;               /* monotonic, when the timeout fires */
+  GSource *retry_source;         /* the pause before the next try */
+  GSource *retry_cancel_source;
   GCancellable *cancellable;     /* ours: cancelled by the caller's or the timeout */
   GCancellable *outer;
   gulong outer_id;
@@ -473,8 +486,24 @@ typedef struct {
 } Call;
 
 static void
+call_stop_retry_pause (Call *call)
+{
+  if (call->retry_source != NULL)
+    {
+      g_source_destroy (call->retry_source);
+      g_clear_pointer (&call->retry_source, g_source_unref);
+    }
+  if (call->retry_cancel_source != NULL)
+    {
+      g_source_destroy (call->retry_cancel_source);
+      g_clear_pointer (&call->retry_cancel_source, g_source_unref);
+    }
+}
+
+static void
 call_free (Call *call)
 {
+  call_stop_retry_pause (call);
   if (call->timeout_source != NULL)
     {
       g_source_destroy (call->timeout_source);
@@ -579,6 +608,85 @@ login_password (PkHilinkModem *self,
 }
 
 static void
+return_timed_out (GTask       *task,
+                  const char  *path)
+{
+  PkHilinkModem *self = g_task_get_source_object (task);
+
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                           "modem %s: no answer within %u ms (%s)",
+                           self->base_url, self->timeout_ms, path);
+}
+
+/* Ends the pause before a retry: the next try, or the timeout's or the
+ * caller's cancellation. Takes the task's reference. */
+static void
+retry_wake (GTask *task)
+{
+  Call *call = g_task_get_task_data (task);
+
+  call_stop_retry_pause (call);
+  if (call->timed_out)
+    {
+      return_timed_out (task, call->path);
+      g_object_unref (task);
+      return;
+    }
+  if (g_cancellable_is_cancelled (call->cancellable))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled");
+      g_object_unref (task);
+      return;
+    }
+  call_step (task);
+}
+
+static gboolean
+retry_pause_done_cb (gpointer user_data)
+{
+  retry_wake (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+retry_pause_cancelled_cb (GCancellable *cancellable,
+                          gpointer      user_data)
+{
+  retry_wake (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* After a transient failure (100004, an HTTP 5xx, a connection that
+ * failed) the call tries again after a pause, up to MAX_RETRIES times.
+ * The pauses double from a fiftieth of the timeout, so that all of them
+ * fit in 62 % of it and a device busy while it switches gets seconds to
+ * settle; a pause that would pass the timeout is not taken. Returns TRUE
+ * and takes the task's reference when a retry is scheduled. */
+static gboolean
+retry_later (GTask        *task,
+             const GError *error)
+{
+  PkHilinkModem *self = g_task_get_source_object (task);
+  Call *call = g_task_get_task_data (task);
+  guint pause_ms = MAX (self->timeout_ms / 50, 1) << call->n_retries;
+
+  if (call->n_retries >= MAX_RETRIES ||
+      g_get_monotonic_time () + (gint64) pause_ms * 1000 >= call->deadline)
+    return FALSE;
+
+  call->n_retries++;
+  g_debug ("modem %s: %s; trying again in %u ms (retry %u of %u)",
+           self->base_url, error->message, pause_ms, call->n_retries, MAX_RETRIES);
+  call->retry_source = g_timeout_source_new (pause_ms);
+  g_source_set_callback (call->retry_source, retry_pause_done_cb, task, NULL);
+  g_source_attach (call->retry_source, g_main_context_get_thread_default ());
+  call->retry_cancel_source = g_cancellable_source_new (call->cancellable);
+  g_source_set_callback (call->retry_cancel_source, G_SOURCE_FUNC (retry_pause_cancelled_cb), task, NULL);
+  g_source_attach (call->retry_cancel_source, g_main_context_get_thread_default ());
+  return TRUE;
+}
+
+static void
 on_response (GObject      *source,
              GAsyncResult *result,
              gpointer      user_data)
@@ -600,18 +708,17 @@ on_response (GObject      *source,
   if (body == NULL)
     {
       if (call->timed_out)
-        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                 "modem %s: no answer within %u ms (%s)",
-                                 self->base_url, self->timeout_ms, path);
+        return_timed_out (task, path);
       else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
       else
         {
           GError *egress_error = pk_egress_soup_message_steal_error (message);
 
-          /* The transport failed: the device is rebooting or gone (or the
-           * egress could not be applied). Its next answer needs a new
-           * session. */
+          /* The transport failed: the device is switching, rebooting or
+           * gone (or the egress could not be applied). Its next answer
+           * needs a new session. A reboot is not sent twice: the device
+           * may have taken the first. */
           if (egress_error != NULL)
             {
               g_clear_error (&error);
@@ -619,6 +726,12 @@ on_response (GObject      *source,
             }
           drop_session (self);
           g_prefix_error (&error, "modem %s%s: ", self->base_url, path);
+          if (!call->drop_session_after && retry_later (task, error))
+            {
+              call->stage = STAGE_SESSION;
+              g_steal_pointer (&task);
+              return;
+            }
           g_task_return_error (task, g_steal_pointer (&error));
         }
       return;
@@ -627,9 +740,16 @@ on_response (GObject      *source,
   status = soup_message_get_status (message);
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     {
-      g_task_return_new_error (task, PK_ERROR, PK_ERROR_PROTOCOL,
-                               "modem %s%s: HTTP %u %s", self->base_url, path, status,
-                               soup_message_get_reason_phrase (message) ? soup_message_get_reason_phrase (message) : "");
+      g_set_error (&error, PK_ERROR, PK_ERROR_PROTOCOL,
+                   "modem %s%s: HTTP %u %s", self->base_url, path, status,
+                   soup_message_get_reason_phrase (message) ? soup_message_get_reason_phrase (message) : "");
+      /* 5xx: the web server is overloaded or restarting; a 4xx stays. */
+      if (status >= 500 && status <= 599 && retry_later (task, error))
+        {
+          g_steal_pointer (&task);
+          return;
+        }
+      g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
 
@@ -645,6 +765,20 @@ on_response (GObject      *source,
 
   if (pk_hilink_xml_get_error_code (xml, &code))
     {
+      if (code == 100004)
+        {
+          set_hilink_error (&error, self, path, code, pk_hilink_xml_get (xml, "message"), FALSE);
+          if (retry_later (task, error))
+            {
+              /* A login body holds a token spent now: read the state again. */
+              if (call->stage == STAGE_LOGIN)
+                call->stage = STAGE_STATE_LOGIN;
+              g_steal_pointer (&task);
+              return;
+            }
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
       if ((code == 125002 || code == 125003) && !call->session_retried)
         {
           /* The session or token went stale: set it up again, once. */
@@ -863,7 +997,8 @@ call_outer_cancelled (GCancellable *outer,
   g_cancellable_cancel (G_CANCELLABLE (user_data));
 }
 
-/* Sends one request, with session setup, login and the one retry as
+/* Sends one request, with session setup, login, the one retry on a
+ * stale session or login and the retries after transient failures as
  * needed; the task returns the parsed <response>. */
 static void
 hilink_call (PkHilinkModem       *self,
@@ -893,6 +1028,7 @@ hilink_call (PkHilinkModem       *self,
       call->outer_id = g_cancellable_connect (cancellable, G_CALLBACK (call_outer_cancelled),
                                               call->cancellable, NULL);
     }
+  call->deadline = g_get_monotonic_time () + (gint64) self->timeout_ms * 1000;
   call->timeout_source = g_timeout_source_new (self->timeout_ms);
   g_source_set_callback (call->timeout_source, call_timeout_cb, call, NULL);
   g_source_attach (call->timeout_source, g_main_context_get_thread_default ());

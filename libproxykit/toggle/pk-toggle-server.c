@@ -627,6 +627,15 @@ on_status (GObject      *source,
       else
         json_object_set_null_member (obj, "wan_ip");
     }
+  else if (g_error_matches (error, PK_ERROR, PK_ERROR_BUSY))
+    {
+      /* It answered, busy through every retry: there, not unreachable. */
+      json_object_set_boolean_member (obj, "reachable", TRUE);
+      json_object_set_boolean_member (obj, "connected", FALSE);
+      json_object_set_string_member (obj, "state", "busy");
+      json_object_set_null_member (obj, "wan_ip");
+      json_object_set_string_member (obj, "error", error->message);
+    }
   else
     {
       json_object_set_boolean_member (obj, "reachable", FALSE);
