@@ -33,6 +33,7 @@
 #include "pk-hilink-modem.h"
 #include "pk-rotation.h"
 #include "pk-toggle.h"
+#include "pk-toggle-ladder.h"
 #include "pk-toggle-server.h"
 /* --- dongles: discovery, USB map, routing; the farm's listeners --- */
 #include "pk-dongle.h"

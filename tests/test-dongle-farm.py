@@ -153,6 +153,64 @@ hub_intf = testbed.add_device('usb', '1-1:1.0', hub, ['bInterfaceClass', '09'],
 
 DONGLES = {11: 1, 12: 2, 13: 3}        # N -> hub port
 
+# The hub's ports, with the `disable` attribute of Linux 6.0 (port power).
+tb_root = testbed.get_root_dir()
+for port in range(1, 5):
+    os.makedirs(f'{tb_root}{hub_intf}/1-1-port{port}')
+    with open(f'{tb_root}{hub_intf}/1-1-port{port}/disable', 'w') as f:
+        f.write('0\n')
+
+
+def attr_path(n, what):
+    """A testbed file: dongle N's `authorized` or its port's `disable`."""
+    port = DONGLES[n]
+    if what == 'authorized':
+        return f'{tb_root}{hub}/1-1.{port}/authorized'
+    return f'{tb_root}{hub_intf}/1-1-port{port}/disable'
+
+
+def read_attr(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+class Watch:
+    """Records each change of some testbed files, in order, and plays a
+    dongle's part (a replug) on the values it is told about."""
+
+    def __init__(self, files, actions):
+        self.files = files          # name -> path
+        self.actions = actions      # (name, value) -> callable
+        self.seen = []
+        self.stop = False
+        self.errors = []
+        self.last = {name: read_attr(path) for name, path in files.items()}
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop:
+            for name, path in self.files.items():
+                v = read_attr(path)
+                if v != self.last[name]:
+                    self.last[name] = v
+                    self.seen.append((name, v))
+                    act = self.actions.get((name, v))
+                    if act is not None:
+                        try:
+                            act()
+                        except Exception as e:   # noqa: BLE001 (reported below)
+                            self.errors.append(repr(e))
+            time.sleep(0.01)
+
+    def done(self):
+        self.stop = True
+        self.thread.join()
+        return self.seen
+
 
 def ifname(n):
     return f'enx0c5b8f2799{n:02x}'
@@ -168,7 +226,7 @@ def plug_usb(n):
     dev = testbed.add_device('usb', f'1-1.{port}', hub,
                              ['idVendor', '12d1', 'idProduct', '14db', 'manufacturer', 'HUAWEI_MOBILE',
                               'product', 'HUAWEI_MOBILE', 'serial', f'0123456789AB{n:04d}',
-                              'busnum', '1', 'devnum', str(10 + n), 'speed', '480'],
+                              'busnum', '1', 'devnum', str(10 + n), 'speed', '480', 'authorized', '1'],
                              ['DEVTYPE', 'usb_device', 'DRIVER', 'usb', 'ID_VENDOR_ID', '12d1',
                               'ID_MODEL_ID', '14db'])
     intf = testbed.add_device('usb', f'1-1.{port}:1.0', dev,
@@ -425,6 +483,101 @@ try:
     socks.send_signal(signal.SIGTERM)
     check(socks.wait(timeout=30) == 0, 'pk-socks stops cleanly')
     socks_log.close()
+
+    # --- the ladder: diagnosis, then routing, modem, USB rebind, port power ---
+    ladder_conf = os.path.join(tmp, 'ladder.conf')
+    with open(conf) as src, open(ladder_conf, 'w') as dst:
+        dst.write(src.read() + f"""
+[toggle]
+state_dir = {os.path.join(tmp, 'toggle-state')}
+cooldown = 0
+settle = 100ms
+poll_interval = 100ms
+usb_off = 500ms
+usb_wait = 3s
+power_off = 500ms
+power_wait = 10s
+""")
+
+    def toggle_json(*args):
+        r = run(pk_toggle, '-c', ladder_conf, '--json', *args)
+        try:
+            out = json.loads(r.stdout)
+        except ValueError:
+            out = {}
+        return r, (out[0] if isinstance(out, list) and out else out)
+
+    def rungs(res):
+        return [(st['name'], st['outcome']) for st in res.get('steps', [])]
+
+    # A plain toggle: the routing is right, so the climb starts at the modem.
+    r, res = toggle_json('11')
+    check(r.returncode == 0 and rungs(res)[:1] == [('diagnose', 'ok')] and
+          [n for n, _ in rungs(res)] == ['diagnose', 'modem'] and res.get('new_ip') != res.get('old_ip'),
+          f'pk-toggle 11: diagnose, then the modem, a new IP ({r.stderr.strip()}): {rungs(res)}')
+    check(all(isinstance(st.get('duration_ms'), int) for st in res.get('steps', [])),
+          'each rung in the JSON has its duration_ms')
+
+    # The routing broken by hand: the diagnosis starts at the routing rung.
+    sh('ip', 'rule', 'del', 'from', '192.168.11.100', 'lookup', '11')
+    r, res = toggle_json('11')
+    check(r.returncode == 0 and [n for n, _ in rungs(res)][:2] == ['diagnose', 'routing'] and
+          res.get('success') is True,
+          f'pk-toggle 11 with its rule gone starts at routing ({r.stderr.strip()}): {rungs(res)}')
+    check(re.search(r'from 192\.168\.11\.100 lookup 11\b', sh('ip', 'rule', 'show')) is not None,
+          'the routing rung put the rule back')
+
+    # --rebind: authorized 0, then 1; the dongle "replugs" in between
+    # (remove uevent and veth down, add uevent and veth up).
+    net11 = usb_paths[11][2]
+    w = Watch({'authorized': attr_path(11, 'authorized')},
+              {('authorized', '0'): lambda: (testbed.uevent(net11, 'remove'),
+                                             sh('ip', 'link', 'set', ifname(11), 'down')),
+               ('authorized', '1'): lambda: (testbed.uevent(net11, 'add'),
+                                             sh('ip', 'link', 'set', ifname(11), 'up'))})
+    r, res = toggle_json('--rebind', '11')
+    seen = w.done()
+    check(seen == [('authorized', '0'), ('authorized', '1')] and not w.errors,
+          f'--rebind 11 writes authorized 0, then 1: {seen} {w.errors}')
+    check(r.returncode == 0 and rungs(res) == [('diagnose', 'ok'), ('usb', 'ok')] and res.get('success'),
+          f'--rebind 11 sees the interface come back ({r.stderr.strip()}): {rungs(res)}')
+
+    # --recover: dongle 12 lost its address. The diagnosis starts at USB;
+    # the rebind does not bring it back, the port power cycle does.
+    sh('ip', 'addr', 'del', '192.168.12.100/24', 'dev', ifname(12))
+    w = Watch({'authorized': attr_path(12, 'authorized'), 'disable': attr_path(12, 'disable')},
+              {('disable', '0'): lambda: sh('ip', 'addr', 'add', '192.168.12.100/24', 'dev', ifname(12))})
+    r, res = toggle_json('--recover', '12')
+    seen = w.done()
+    check(seen == [('authorized', '0'), ('authorized', '1'), ('disable', '1'), ('disable', '0')],
+          f'--recover 12: authorized 0, 1, then the port off and on, in that order: {seen}')
+    check([n for n, _ in rungs(res)] == ['diagnose', 'usb', 'power'] and rungs(res)[1][1] == 'failed' and
+          rungs(res)[2][1] in ('ok', 'changed') and res.get('success') is True and r.returncode == 0,
+          f'--recover 12: diagnose, usb (failed), power (ok) ({r.stderr.strip()}): {rungs(res)}')
+
+    # --stage hub: every port of the hub, off then on.
+    w = Watch({f'port{p}': f'{tb_root}{hub_intf}/1-1-port{p}/disable' for p in range(1, 5)}, {})
+    r, res = toggle_json('--stage', 'hub', '11')
+    seen = w.done()
+    check(sorted(v for _, v in seen) == ['0'] * 4 + ['1'] * 4 and [v for _, v in seen][:4] == ['1'] * 4 and
+          rungs(res) == [('diagnose', 'ok'), ('hub', 'ok')],
+          f'--stage hub 11: the four ports off, then on ({r.stderr.strip()}): {seen} {rungs(res)}')
+
+    # --power: dongle 13 is unplugged; the USB map still knows its port.
+    w = Watch({'disable': attr_path(13, 'disable')}, {})
+    r = run(pk_toggle, '-c', ladder_conf, '--power', 'cycle', '13')
+    seen = w.done()
+    check(r.returncode == 0 and seen == [('disable', '1'), ('disable', '0')],
+          f'--power cycle 13 switches port 3 off, then on ({r.stderr.strip()}): {seen}')
+    r = run(pk_toggle, '-c', ladder_conf, '--power', 'off', '13')
+    check(r.returncode == 0 and read_attr(attr_path(13, 'disable')) == '1', '--power off 13')
+    r = run(pk_toggle, '-c', ladder_conf, '--power-status', '--json')
+    ps = {p['dongle']: p for p in json.loads(r.stdout)} if r.returncode == 0 else {}
+    check(ps.get(13, {}).get('power') == 'off' and ps[13].get('present') is False and ps[13].get('port') == 3 and
+          ps.get(11, {}).get('power') == 'on' and ps[11].get('present') is True,
+          f'--power-status: 13 off and gone, 11 on ({r.stderr.strip()}): {ps}')
+    r = run(pk_toggle, '-c', ladder_conf, '--power', 'on', '13')
+    check(r.returncode == 0 and read_attr(attr_path(13, 'disable')) == '0', '--power on 13, a dongle that has gone')
 
     # --- mass storage: usb_modeswitch with the E8372h message ---
     bindir = os.path.join(tmp, 'bin')

@@ -14,6 +14,13 @@ gboolean        pk_toggle_limiter_try_acquire (PkToggleLimiter *self,
                                                gboolean         ignore_limit);
 void            pk_toggle_limiter_release     (PkToggleLimiter *self);
 
+/* run_finish of a step whose GTask holds its detail (a string) as task
+ * data and returns a boolean. */
+gboolean        pk_toggle_step_task_finish    (PkToggleStep    *step,
+                                               GAsyncResult    *result,
+                                               char           **out_detail,
+                                               GError         **error);
+
 /* Emits PkToggle::progress. */
 void            pk_toggle_emit_progress       (PkToggle        *self,
                                                const char      *text);
@@ -23,6 +30,9 @@ void            pk_toggle_result_add_step     (PkToggleResult  *self,
                                                const char      *name,
                                                const char      *outcome,
                                                const char      *detail);
+/* Of the step added last. */
+void            pk_toggle_result_set_step_duration (PkToggleResult *self,
+                                                    guint64         duration_ms);
 /* NULL leaves a value as it is. */
 void            pk_toggle_result_set_ips      (PkToggleResult  *self,
                                                const char      *old_ip,

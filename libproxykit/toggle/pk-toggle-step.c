@@ -349,11 +349,11 @@ modem_step_run_async (PkToggleStep        *step,
   pk_rotation_run_async (self->last_rotation, cancellable, modem_step_rotated, task);
 }
 
-static gboolean
-modem_step_run_finish (PkToggleStep  *step,
-                       GAsyncResult  *result,
-                       char         **out_detail,
-                       GError       **error)
+gboolean
+pk_toggle_step_task_finish (PkToggleStep  *step,
+                            GAsyncResult  *result,
+                            char         **out_detail,
+                            GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, step), FALSE);
 
@@ -367,6 +367,6 @@ pk_toggle_modem_step_iface_init (PkToggleStepInterface *iface)
 {
   iface->get_name = modem_step_get_name;
   iface->run_async = modem_step_run_async;
-  iface->run_finish = modem_step_run_finish;
+  iface->run_finish = pk_toggle_step_task_finish;
 }
 

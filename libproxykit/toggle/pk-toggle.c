@@ -63,6 +63,7 @@ struct _PkToggle
   guint id;
   PkModem *modem;
   PkToggleLimiter *limiter;
+  PkRouting *routing;
   GPtrArray *steps;
   guint cooldown_ms;
   char *state_dir;
@@ -77,7 +78,10 @@ struct _PkToggle
   PkRotationMethod method;
   char *old_ip;
   guint step_index;
+  gboolean recovery;
   gint64 started;
+  gint64 step_started;
+  char *diagnosis;        /* the modem's side of the diagnosis */
   GError *step_error;
 };
 
@@ -108,6 +112,8 @@ pk_toggle_finalize (GObject *object)
 
   g_clear_object (&self->modem);
   g_clear_object (&self->limiter);
+  g_clear_object (&self->routing);
+  g_free (self->diagnosis);
   g_clear_pointer (&self->bad_last, g_free);
   g_ptr_array_unref (self->steps);
   g_clear_object (&self->last_result);
@@ -360,6 +366,48 @@ pk_toggle_add_step (PkToggle     *self,
   g_return_if_fail (!self->running);
 
   g_ptr_array_add (self->steps, g_object_ref (step));
+}
+
+/**
+ * pk_toggle_get_routing:
+ * @self: a [class@Toggle]
+ *
+ * Gets the dongle's routing, or %NULL.
+ *
+ * Returns: (transfer none) (nullable): the routing set with
+ *   [method@Toggle.set_routing]
+ *
+ * Since: 0.2
+ */
+PkRouting *
+pk_toggle_get_routing (PkToggle *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE (self), NULL);
+  return self->routing;
+}
+
+/**
+ * pk_toggle_set_routing:
+ * @self: a [class@Toggle]
+ * @routing: (nullable): the dongle's routing, or %NULL
+ *
+ * With a routing, the diagnosis also checks that the dongle's interface
+ * is there and holds its address, and that its routing is right, and the
+ * run starts at the first rung that fits: `usb` when the interface or its
+ * address is missing, `routing` when the routing is wrong, otherwise the
+ * first step that is not `routing`. Steps before it are skipped.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_set_routing (PkToggle  *self,
+                       PkRouting *routing)
+{
+  g_return_if_fail (PK_IS_TOGGLE (self));
+  g_return_if_fail (routing == NULL || PK_IS_ROUTING (routing));
+  g_return_if_fail (!self->running);
+
+  g_set_object (&self->routing, routing);
 }
 
 /**
@@ -687,6 +735,19 @@ run_data_free (RunData *data)
 
 static void run_next_step (GTask *task);
 
+/* A rung's line in the result, with how long it took. */
+static void
+add_rung (PkToggle   *self,
+          RunData    *data,
+          const char *name,
+          const char *outcome,
+          const char *detail)
+{
+  pk_toggle_result_add_step (data->result, name, outcome, detail);
+  pk_toggle_result_set_step_duration (data->result,
+                                      (guint64) ((g_get_monotonic_time () - self->step_started) / 1000));
+}
+
 static void
 run_done (GTask  *task,
           GError *error)
@@ -733,13 +794,15 @@ on_verified (GObject      *source,
     {
       g_autofree char *detail = g_strdup_printf ("%s; verify: %s", data->detail ? data->detail : "done",
                                                  error->message);
-      pk_toggle_result_add_step (data->result, name, "failed", detail);
+      add_rung (self, data, name, "failed", detail);
       g_clear_error (&self->step_error);
       self->step_error = g_steal_pointer (&error);
     }
-  else if (state == PK_MODEM_STATE_CONNECTED && wan_ip != NULL && g_strcmp0 (wan_ip, self->old_ip) != 0)
+  else if (state == PK_MODEM_STATE_CONNECTED && wan_ip != NULL &&
+           (self->recovery || g_strcmp0 (wan_ip, self->old_ip) != 0))
     {
-      pk_toggle_result_add_step (data->result, name, "changed", data->detail);
+      /* A recovery wants the dongle back; a new IP is not the point. */
+      add_rung (self, data, name, g_strcmp0 (wan_ip, self->old_ip) != 0 ? "changed" : "ok", data->detail);
       pk_toggle_result_set_ips (data->result, NULL, wan_ip);
       run_done (task, NULL);
       return;
@@ -748,7 +811,7 @@ on_verified (GObject      *source,
     {
       g_autofree char *detail = g_strdup_printf ("%s; verify: %s %s", data->detail ? data->detail : "done",
                                                  pk_modem_state_to_string (state), wan_ip ? wan_ip : "");
-      pk_toggle_result_add_step (data->result, name, "unchanged", detail);
+      add_rung (self, data, name, "unchanged", detail);
       g_clear_error (&self->step_error);
       self->step_error = g_error_new (PK_ERROR, PK_ERROR_UNCHANGED, "dongle %u: the IP stayed %s",
                                       self->id, self->old_ip ? self->old_ip : "(none)");
@@ -788,7 +851,7 @@ on_step_done (GObject      *source,
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      pk_toggle_result_add_step (data->result, pk_toggle_step_get_name (step), "failed", "cancelled");
+      add_rung (self, data, pk_toggle_step_get_name (step), "failed", "cancelled");
       run_done (task, g_steal_pointer (&error));
       return;
     }
@@ -796,9 +859,9 @@ on_step_done (GObject      *source,
     {
       g_autofree char *detail = data->detail != NULL
         ? g_strdup_printf ("%s: %s", error->message, data->detail) : g_strdup (error->message);
-      pk_toggle_result_add_step (data->result, pk_toggle_step_get_name (step),
-                       g_error_matches (error, PK_ERROR, PK_ERROR_UNCHANGED) ? "unchanged" : "failed",
-                       detail);
+      add_rung (self, data, pk_toggle_step_get_name (step),
+                g_error_matches (error, PK_ERROR, PK_ERROR_UNCHANGED) ? "unchanged" : "failed",
+                detail);
       g_clear_error (&self->step_error);
       self->step_error = g_steal_pointer (&error);
       self->step_index++;
@@ -823,7 +886,8 @@ run_next_step (GTask *task)
 
       if (error == NULL)
         error = g_error_new (PK_ERROR, PK_ERROR_NOT_SUPPORTED,
-                             "dongle %u: no step to change the IP with", self->id);
+                             "dongle %u: no step to run (a rung past the modem needs the dongle on USB)",
+                             self->id);
       else if (self->steps->len > 1)
         g_prefix_error (&error, "dongle %u: every step failed; last: ", self->id);
       run_done (task, error);
@@ -831,9 +895,78 @@ run_next_step (GTask *task)
     }
 
   g_set_object (&data->step, g_ptr_array_index (self->steps, self->step_index));
+  self->step_started = g_get_monotonic_time ();
   if (!PK_IS_TOGGLE_MODEM_STEP (data->step))
     pk_toggle_emit_progress (self, pk_toggle_step_get_name (data->step));
   pk_toggle_step_run_async (data->step, self, g_task_get_cancellable (task), on_step_done, task);
+}
+
+/* The index of the first step named @name, or @fallback. */
+static guint
+find_step (PkToggle   *self,
+           const char *name,
+           guint       fallback)
+{
+  for (guint i = 0; i < self->steps->len; i++)
+    if (g_str_equal (pk_toggle_step_get_name (g_ptr_array_index (self->steps, i)), name))
+      return i;
+  return fallback;
+}
+
+static void
+on_routing_diagnosed (GObject      *source,
+                      GAsyncResult *res,
+                      gpointer      user_data)
+{
+  GTask *task = user_data;
+  PkToggle *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkRoutingDiagnosis) diagnosis = pk_routing_diagnose_finish (PK_ROUTING (source), res, &error);
+  g_autofree char *text = NULL;
+  const char *start = NULL;
+  gboolean healthy = self->step_error == NULL;
+
+  if (diagnosis == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          run_done (task, g_steal_pointer (&error));
+          return;
+        }
+      text = g_strdup_printf ("routing: %s", error->message);
+    }
+  else
+    {
+      g_autofree char *routing = pk_routing_diagnosis_to_string (diagnosis);
+
+      text = g_strdup_printf ("routing: %s", routing);
+      if (!pk_routing_diagnosis_get_interface_present (diagnosis) ||
+          !pk_routing_diagnosis_get_address_present (diagnosis))
+        start = "usb";
+      else if (!pk_routing_diagnosis_get_healthy (diagnosis))
+        start = "routing";
+    }
+  healthy = healthy && diagnosis != NULL && start == NULL;
+
+  /* The first rung that fits; without one, the first that is not the
+   * routing (which is right), or the first step at all. */
+  if (start != NULL)
+    self->step_index = find_step (self, start, 0);
+  else if (self->steps->len > 0 &&
+           g_str_equal (pk_toggle_step_get_name (g_ptr_array_index (self->steps, 0)), "routing"))
+    self->step_index = self->steps->len > 1 ? 1 : 0;
+
+  {
+    g_autofree char *detail = g_strdup_printf ("%s; %s%s%s", self->diagnosis, text,
+                                               self->step_index < self->steps->len ? "; start at " : "",
+                                               self->step_index < self->steps->len
+                                                 ? pk_toggle_step_get_name (g_ptr_array_index (self->steps,
+                                                                                               self->step_index))
+                                                 : "");
+    add_rung (self, data, "diagnose", healthy ? "ok" : "failed", detail);
+  }
+  run_next_step (task);
 }
 
 static void
@@ -848,6 +981,7 @@ on_diagnosed (GObject      *source,
   PkModemState state = PK_MODEM_STATE_UNKNOWN;
 
   g_clear_pointer (&self->old_ip, g_free);
+  g_clear_pointer (&self->diagnosis, g_free);
   if (!pk_modem_get_status_finish (self->modem, res, &state, &self->old_ip, &error))
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -857,17 +991,22 @@ on_diagnosed (GObject      *source,
         }
       /* Later steps (USB rebind, power cycle) may help a modem that does
        * not answer; the modem step will report it unreachable. */
-      pk_toggle_result_add_step (data->result, "diagnose", "failed", error->message);
+      self->diagnosis = g_strdup (error->message);
       self->step_error = g_error_copy (error);
     }
   else
     {
-      g_autofree char *detail = g_strdup_printf ("%s%s%s", pk_modem_state_to_string (state),
-                                                 self->old_ip ? ", WAN IP " : "",
-                                                 self->old_ip ? self->old_ip : "");
-      pk_toggle_result_add_step (data->result, "diagnose", "ok", detail);
+      self->diagnosis = g_strdup_printf ("%s%s%s", pk_modem_state_to_string (state),
+                                         self->old_ip ? ", WAN IP " : "",
+                                         self->old_ip ? self->old_ip : "");
       pk_toggle_result_set_ips (data->result, self->old_ip, NULL);
     }
+  if (self->routing != NULL)
+    {
+      pk_routing_diagnose_async (self->routing, g_task_get_cancellable (task), on_routing_diagnosed, task);
+      return;
+    }
+  add_rung (self, data, "diagnose", self->step_error == NULL ? "ok" : "failed", self->diagnosis);
   run_next_step (task);
 }
 
@@ -875,8 +1014,9 @@ on_diagnosed (GObject      *source,
  * pk_toggle_run_async:
  * @self: a [class@Toggle]
  * @method: the rotation method to try first
- * @recovery: %TRUE to ignore the limit on toggles at once (to bring back
- *   a dongle that is down)
+ * @recovery: %TRUE to ignore the limit on toggles at once and to count a
+ *   healthy dongle (connected, with a WAN IP) as success even with its old
+ *   IP: to bring back a dongle that is down
  * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when the toggle ends or is refused
  * @user_data: data for @callback
@@ -952,7 +1092,9 @@ pk_toggle_run_async (PkToggle            *self,
   pk_toggle_limiter_try_acquire (self->limiter, TRUE);
   self->method = method;
   self->step_index = 0;
+  self->recovery = recovery;
   self->started = g_get_monotonic_time ();
+  self->step_started = self->started;
   g_clear_error (&self->step_error);
 
   data = g_new0 (RunData, 1);

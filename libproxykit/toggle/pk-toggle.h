@@ -12,6 +12,7 @@
 #include "pk-version-macros.h"
 #include "pk-modem.h"
 #include "pk-rotation.h"
+#include "pk-routing.h"
 
 G_BEGIN_DECLS
 
@@ -161,6 +162,9 @@ PK_AVAILABLE_IN_ALL
 const char   *pk_toggle_result_get_step_detail   (PkToggleResult *self,
                                                   guint           index);
 PK_AVAILABLE_IN_ALL
+guint64       pk_toggle_result_get_step_duration_ms (PkToggleResult *self,
+                                                     guint           index);
+PK_AVAILABLE_IN_ALL
 char         *pk_toggle_result_to_json           (PkToggleResult *self);
 
 /* --- PkToggle --- */
@@ -200,6 +204,12 @@ PK_AVAILABLE_IN_ALL
 guint             pk_toggle_get_cooldown_remaining (PkToggle     *self);
 PK_AVAILABLE_IN_ALL
 PkToggleResult   *pk_toggle_get_last_result    (PkToggle         *self);
+
+PK_AVAILABLE_IN_ALL
+PkRouting        *pk_toggle_get_routing        (PkToggle         *self);
+PK_AVAILABLE_IN_ALL
+void              pk_toggle_set_routing        (PkToggle         *self,
+                                                PkRouting        *routing);
 
 /* During a run, for the steps: */
 PK_AVAILABLE_IN_ALL
