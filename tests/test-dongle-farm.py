@@ -195,7 +195,8 @@ class Watch:
         while not self.stop:
             for name, path in self.files.items():
                 v = read_attr(path)
-                if v != self.last[name]:
+                # '' is a write caught between truncation and data
+                if v and v != self.last[name]:
                     self.last[name] = v
                     self.seen.append((name, v))
                     act = self.actions.get((name, v))
