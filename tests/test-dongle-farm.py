@@ -192,7 +192,9 @@ class Watch:
         self.thread.start()
 
     def run(self):
-        while not self.stop:
+        while True:
+            # one last pass after stop: the values the tool wrote last
+            last_pass = self.stop
             for name, path in self.files.items():
                 v = read_attr(path)
                 # '' is a write caught between truncation and data
@@ -205,6 +207,8 @@ class Watch:
                             act()
                         except Exception as e:   # noqa: BLE001 (reported below)
                             self.errors.append(repr(e))
+            if last_pass:
+                return
             time.sleep(0.01)
 
     def done(self):
@@ -542,6 +546,9 @@ power_wait = 10s
           f'--rebind 11 writes authorized 0, then 1: {seen} {w.errors}')
     check(r.returncode == 0 and rungs(res) == [('diagnose', 'ok'), ('usb', 'ok')] and res.get('success'),
           f'--rebind 11 sees the interface come back ({r.stderr.strip()}): {rungs(res)}')
+    # the veth's down took its table route with it: the rung repaired it
+    check(f'default via 192.168.11.1 dev {ifname(11)}' in sh('ip', 'route', 'show', 'table', '11'),
+          'after the rebind, table 11 holds its default route again')
 
     # --recover: dongle 12 lost its address. The diagnosis starts at USB;
     # the rebind does not bring it back, the port power cycle does.

@@ -821,6 +821,36 @@ on_verified (GObject      *source,
 }
 
 static void
+on_rerouted (GObject      *source,
+             GAsyncResult *res,
+             gpointer      user_data)
+{
+  GTask *task = user_data;
+  PkToggle *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkRoutingDiagnosis) diagnosis = pk_routing_repair_finish (PK_ROUTING (source), res, &error);
+  g_autofree char *detail = NULL;
+
+  /* The verify says whether the dongle answers; a routing still wrong
+   * goes in the detail. */
+  if (diagnosis == NULL)
+    detail = g_strdup_printf ("%s; routing: %s", data->detail ? data->detail : "done", error->message);
+  else if (pk_routing_diagnosis_get_actions (diagnosis)[0] != NULL || !pk_routing_diagnosis_get_healthy (diagnosis))
+    {
+      g_autofree char *text = pk_routing_diagnosis_to_string (diagnosis);
+      detail = g_strdup_printf ("%s; routing: %s", data->detail ? data->detail : "done", text);
+    }
+  if (detail != NULL)
+    {
+      g_free (data->detail);
+      data->detail = g_steal_pointer (&detail);
+    }
+  pk_toggle_emit_progress (self, "verify");
+  pk_modem_get_status_async (self->modem, g_task_get_cancellable (task), on_verified, task);
+}
+
+static void
 on_step_done (GObject      *source,
               GAsyncResult *res,
               gpointer      user_data)
@@ -869,7 +899,14 @@ on_step_done (GObject      *source,
       return;
     }
 
-  /* The step says it worked: check with the modem. */
+  /* An interface that came back (USB, power) lost its table routes. */
+  if (self->routing != NULL && !PK_IS_TOGGLE_MODEM_STEP (step) &&
+      !g_str_equal (pk_toggle_step_get_name (step), "routing"))
+    {
+      pk_toggle_emit_progress (self, "routing");
+      pk_routing_repair_async (self->routing, g_task_get_cancellable (task), on_rerouted, task);
+      return;
+    }
   pk_toggle_emit_progress (self, "verify");
   pk_modem_get_status_async (self->modem, g_task_get_cancellable (task), on_verified, task);
 }
