@@ -118,18 +118,21 @@ pk_toggle_dongles_ladder (PkDongleMonitor        *monitor,
 {
   const char * const *stages = pk_toggle_ladder_get_stages ();
   const char *first = "routing";
-  const char *last = settings->max_stage;
+  const char *last = "hub";
+  const char *max_stage = opt_max_stage ? opt_max_stage : settings->max_stage;
   PkDongle *dongle = monitor ? pk_dongle_monitor_get_dongle (monitor, pk_toggle_get_id (toggle)) : NULL;
   g_autoptr(PkRouting) routing = NULL;
 
-  if (opt_max_stage != NULL)
-    last = opt_max_stage;
-  if (opt_recover)
-    last = "hub";
+  /* Every rung, up to the hub, is there for recoveries (pk-toggle
+   * --recover, /recover/N); a plain toggle stops at the max stage. */
   if (opt_rebind)
     first = last = "usb";
   else if (opt_stage != NULL)
     first = last = opt_stage;
+  else
+    pk_toggle_set_max_stage (toggle, max_stage);
+  pk_toggle_set_max_recoveries (toggle, settings->max_recoveries);
+  pk_toggle_set_recovery_cooldown (toggle, settings->recovery_cooldown_ms);
 
   if (dongle != NULL && settings->routing)
     {

@@ -31,6 +31,8 @@ typedef struct {
   guint usb_wait_ms;
   guint power_off_ms;
   guint power_wait_ms;
+  guint max_recoveries;       /* [toggle] max_recoveries, default 2 */
+  guint recovery_cooldown_ms; /* [toggle] recovery_cooldown, default 3 min */
 } PkToggleLadderSettings;
 
 /* Adds the rungs the flags and @settings ask for to @toggle, with

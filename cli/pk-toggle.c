@@ -77,7 +77,7 @@ static const char * const toggle_keys[] = {
   "dongles", "method", "escalation", "cooldown", "max_concurrent", "settle",
   "poll_interval", "timeout", "request_timeout", "unchanged_polls", "state_dir",
   "socks_host", "username", "password", "token_file", "allow_get", "max_stage", "usb_off",
-  "usb_wait", "power_off", "power_wait", NULL
+  "usb_wait", "power_off", "power_wait", "max_recoveries", "recovery_cooldown", NULL
 };
 
 typedef struct {
@@ -487,7 +487,7 @@ load_settings (Setup   *s,
     return FALSE;
 
   {
-    guint64 usb_off, usb_wait, power_off, power_wait;
+    guint64 usb_off, usb_wait, power_off, power_wait, max_recoveries, recovery_cooldown;
     g_autofree char *routing = pk_config_dup_string (s->config, "dongles", "routing", NULL, "auto");
 
     s->max_stage = pk_config_dup_string (s->config, "toggle", "max_stage", NULL, "modem");
@@ -502,8 +502,14 @@ load_settings (Setup   *s,
         !get_setting (s, "power_off", NULL, "power_off", TRUE, G_MAXUINT, PK_TOGGLE_POWER_DEFAULT_OFF_MS,
                       &power_off, error) ||
         !get_setting (s, "power_wait", NULL, "power_wait", TRUE, G_MAXUINT, PK_TOGGLE_POWER_DEFAULT_WAIT_MS,
-                      &power_wait, error))
+                      &power_wait, error) ||
+        !get_setting (s, "max_recoveries", NULL, "max_recoveries", FALSE, 1000, PK_TOGGLE_DEFAULT_MAX_RECOVERIES,
+                      &max_recoveries, error) ||
+        !get_setting (s, "recovery_cooldown", NULL, "recovery_cooldown", TRUE, G_MAXUINT,
+                      PK_TOGGLE_DEFAULT_RECOVERY_COOLDOWN_MS, &recovery_cooldown, error))
       return FALSE;
+    s->ladder.max_recoveries = (guint) max_recoveries;
+    s->ladder.recovery_cooldown_ms = (guint) recovery_cooldown;
     s->ladder.max_stage = s->max_stage;
     s->ladder.usb_off_ms = (guint) usb_off;
     s->ladder.usb_wait_ms = (guint) usb_wait;

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 if os.geteuid() != 0:
@@ -502,6 +503,7 @@ usb_off = 500ms
 usb_wait = 3s
 power_off = 500ms
 power_wait = 10s
+recovery_cooldown = 0
 """)
 
     def toggle_json(*args):
@@ -586,6 +588,49 @@ power_wait = 10s
           f'--power-status: 13 off and gone, 11 on ({r.stderr.strip()}): {ps}')
     r = run(pk_toggle, '-c', ladder_conf, '--power', 'on', '13')
     check(r.returncode == 0 and read_attr(attr_path(13, 'disable')) == '0', '--power on 13, a dongle that has gone')
+
+    # A dongle without its address, on a plain toggle (max stage modem):
+    # the diagnosis calls for USB, which only a recovery may do.
+    sh('ip', 'addr', 'del', '192.168.12.100/24', 'dev', ifname(12))
+    w = Watch({'authorized': attr_path(12, 'authorized')}, {})
+    r, res = toggle_json('12')
+    seen = w.done()
+    sh('ip', 'addr', 'add', '192.168.12.100/24', 'dev', ifname(12))
+    check(r.returncode == 1 and seen == [] and 'recovery' in res.get('error', ''),
+          f'pk-toggle 12 without its address stops at the modem, says a recovery is needed: {res.get("error")}')
+
+    # /recover/N over HTTP, and the recovery cooldown answers 429.
+    serve_conf = os.path.join(tmp, 'serve.conf')
+    with open(ladder_conf) as src, open(serve_conf, 'w') as dst:
+        dst.write(src.read().replace('recovery_cooldown = 0', 'recovery_cooldown = 1h')
+                  .replace(os.path.join(tmp, 'toggle-state'), os.path.join(tmp, 'serve-state')))
+    server = subprocess.Popen([pk_toggle, '-c', serve_conf, '--serve', '127.0.0.1:0'], env=udev_env,
+                              stderr=subprocess.PIPE, text=True)
+    procs.append(server)
+    m = None
+    while m is None:
+        line = server.stderr.readline()
+        if not line:
+            break
+        m = re.search(r'listening on \S*?:(\d+)', line) or re.search(r'port (\d+)', line)
+    threading.Thread(target=lambda: server.stderr.read(), daemon=True).start()
+
+    def post(path):
+        req = urllib.request.Request(f'http://127.0.0.1:{m.group(1)}{path}', data=b'', method='POST')
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, json.load(resp)
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b'{}')
+
+    if check(m is not None, 'pk-toggle --serve with the ladder listens'):
+        status, body = post('/recover/11')
+        check(status == 200 and body.get('success') is True and body.get('steps', [{}])[0].get('name') == 'diagnose',
+              f'POST /recover/11: 200, the dongle is healthy: {status} {body}')
+        status, body = post('/recover/11')
+        check(status == 429, f'a second POST /recover/11 within the recovery cooldown: 429 ({status} {body})')
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
 
     # --- mass storage: usb_modeswitch with the E8372h message ---
     bindir = os.path.join(tmp, 'bin')

@@ -68,6 +68,11 @@ struct _PkToggle
   guint cooldown_ms;
   char *state_dir;
   int lock_fd;
+  int slot_fd;            /* the recovery slot held, or -1 */
+  char *max_stage;        /* the last step a run that is no recovery may take */
+  guint max_recoveries;
+  guint recovery_cooldown_ms;
+  gint64 last_recovered;  /* monotonic, 0 before the first recovery */
   char *bad_last;         /* the toggle-N.last contents last warned about */
 
   gboolean running;
@@ -114,6 +119,9 @@ pk_toggle_finalize (GObject *object)
   g_clear_object (&self->limiter);
   g_clear_object (&self->routing);
   g_free (self->diagnosis);
+  g_free (self->max_stage);
+  if (self->slot_fd >= 0)
+    close (self->slot_fd);
   g_clear_pointer (&self->bad_last, g_free);
   g_ptr_array_unref (self->steps);
   g_clear_object (&self->last_result);
@@ -271,6 +279,7 @@ pk_toggle_init (PkToggle *self)
   self->steps = g_ptr_array_new_with_free_func (g_object_unref);
   self->cooldown_ms = PK_TOGGLE_DEFAULT_COOLDOWN_MS;
   self->lock_fd = -1;
+  self->slot_fd = -1;
 }
 
 /**
@@ -411,6 +420,72 @@ pk_toggle_set_routing (PkToggle  *self,
 }
 
 /**
+ * pk_toggle_set_max_stage:
+ * @self: a [class@Toggle]
+ * @name: (nullable): the name of the last step a run that is not a
+ *   recovery may take (`modem`), or %NULL for every step
+ *
+ * Bounds the climb of a plain toggle: the steps after @name are for
+ * recoveries only (see [method@Toggle.run_async]).
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_set_max_stage (PkToggle   *self,
+                         const char *name)
+{
+  g_return_if_fail (PK_IS_TOGGLE (self));
+  g_return_if_fail (!self->running);
+
+  g_free (self->max_stage);
+  self->max_stage = g_strdup (name);
+}
+
+/**
+ * pk_toggle_set_max_recoveries:
+ * @self: a [class@Toggle]
+ * @max_recoveries: how many recoveries may run at once on the host, 0
+ *   for no limit
+ *
+ * Limits recoveries (which climb past the modem, to USB and power) across
+ * the host: a recovery takes one of @max_recoveries slots, lock files in
+ * the state directory ([method@Toggle.set_state_dir]) shared by every
+ * toggle and process that uses it, and is refused with
+ * %PK_ERROR_NOT_ALLOWED while all are taken. Without a state directory
+ * there is no limit.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_set_max_recoveries (PkToggle *self,
+                              guint     max_recoveries)
+{
+  g_return_if_fail (PK_IS_TOGGLE (self));
+  self->max_recoveries = max_recoveries;
+}
+
+/**
+ * pk_toggle_set_recovery_cooldown:
+ * @self: a [class@Toggle]
+ * @cooldown_ms: the pause after a recovery of this dongle before the next
+ *   recovery, in milliseconds (0 for none)
+ *
+ * A recovery within @cooldown_ms of the dongle's last one is refused with
+ * %PK_ERROR_COOLDOWN, so that a dongle that does not come back is not
+ * power-cycled in a loop. Shared with other processes through the state
+ * directory, like the cooldown.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_set_recovery_cooldown (PkToggle *self,
+                                 guint     cooldown_ms)
+{
+  g_return_if_fail (PK_IS_TOGGLE (self));
+  self->recovery_cooldown_ms = cooldown_ms;
+}
+
+/**
  * pk_toggle_get_n_steps:
  * @self: a [class@Toggle]
  *
@@ -518,7 +593,8 @@ state_path (PkToggle   *self,
  * stays ahead, so it counts as unknown, with a warning (once per value);
  * this process's own monotonic record still applies. */
 static gint64
-shared_last_finished (PkToggle *self)
+shared_last_finished_in (PkToggle   *self,
+                         const char *suffix)
 {
   g_autofree char *path = NULL;
   g_autofree char *text = NULL;
@@ -527,7 +603,7 @@ shared_last_finished (PkToggle *self)
 
   if (self->state_dir == NULL)
     return 0;
-  path = state_path (self, "last");
+  path = state_path (self, suffix);
   if (!g_file_get_contents (path, &text, NULL, NULL))
     return 0;
   g_strstrip (text);
@@ -552,8 +628,15 @@ shared_last_finished (PkToggle *self)
   return 0;
 }
 
+static gint64
+shared_last_finished (PkToggle *self)
+{
+  return shared_last_finished_in (self, "last");
+}
+
 static void
-shared_record_finished (PkToggle *self)
+shared_record_finished (PkToggle   *self,
+                        const char *suffix)
 {
   g_autofree char *path = NULL;
   g_autofree char *text = NULL;
@@ -561,7 +644,7 @@ shared_record_finished (PkToggle *self)
 
   if (self->state_dir == NULL)
     return;
-  path = state_path (self, "last");
+  path = state_path (self, suffix);
   text = g_strdup_printf ("%" G_GINT64_FORMAT "\n", g_get_real_time ());
   if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
     g_warning ("dongle %u: cannot record the toggle in %s: %s", self->id, path, error->message);
@@ -618,6 +701,53 @@ shared_unlock (PkToggle *self)
       close (self->lock_fd);
       self->lock_fd = -1;
     }
+}
+
+/* Milliseconds until a recovery of this dongle may start. */
+static guint
+recovery_cooldown_remaining (PkToggle *self)
+{
+  gint64 left = 0, shared;
+  gint64 span = (gint64) self->recovery_cooldown_ms * 1000;
+
+  if (span == 0)
+    return 0;
+  if (self->last_recovered != 0)
+    left = self->last_recovered + span - g_get_monotonic_time ();
+  shared = shared_last_finished_in (self, "recovered");
+  if (shared > 0)
+    left = MAX (left, shared + span - g_get_real_time ());
+  left = MIN (left, span);
+  return left > 0 ? (guint) ((left + 999) / 1000) : 0;
+}
+
+/* Takes one of the host's recovery slots (recovery-K.lock in the state
+ * directory); FALSE with PK_ERROR_NOT_ALLOWED when all are taken. */
+static gboolean
+take_recovery_slot (PkToggle  *self,
+                    GError   **error)
+{
+  if (self->max_recoveries == 0 || self->state_dir == NULL)
+    return TRUE;
+  for (guint k = 0; k < self->max_recoveries; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("recovery-%u.lock", k);
+      g_autofree char *path = g_build_filename (self->state_dir, name, NULL);
+      int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+      if (fd < 0)
+        continue;
+      if (flock (fd, LOCK_EX | LOCK_NB) == 0)
+        {
+          self->slot_fd = fd;
+          return TRUE;
+        }
+      close (fd);
+    }
+  g_set_error (error, PK_ERROR, PK_ERROR_NOT_ALLOWED,
+               "dongle %u: %u recoveries are running on this host, the limit is %u",
+               self->id, self->max_recoveries, self->max_recoveries);
+  return FALSE;
 }
 
 /**
@@ -760,7 +890,17 @@ run_done (GTask  *task,
   self->running = FALSE;
   pk_toggle_limiter_release (self->limiter);
   self->last_finished = g_get_monotonic_time ();
-  shared_record_finished (self);
+  shared_record_finished (self, "last");
+  if (self->recovery)
+    {
+      self->last_recovered = self->last_finished;
+      shared_record_finished (self, "recovered");
+    }
+  if (self->slot_fd >= 0)
+    {
+      close (self->slot_fd);
+      self->slot_fd = -1;
+    }
   shared_unlock (self);
   g_set_object (&self->last_result, result);
 
@@ -911,18 +1051,40 @@ on_step_done (GObject      *source,
   pk_modem_get_status_async (self->modem, g_task_get_cancellable (task), on_verified, task);
 }
 
+/* The index of the last step this run may take. */
+static guint
+last_step (PkToggle *self)
+{
+  if (self->recovery || self->max_stage == NULL)
+    return G_MAXUINT;
+  for (guint i = 0; i < self->steps->len; i++)
+    if (g_str_equal (pk_toggle_step_get_name (g_ptr_array_index (self->steps, i)), self->max_stage))
+      return i;
+  return G_MAXUINT;
+}
+
 static void
 run_next_step (GTask *task)
 {
   PkToggle *self = g_task_get_source_object (task);
   RunData *data = g_task_get_task_data (task);
 
-  if (self->step_index >= self->steps->len)
+  if (self->step_index >= self->steps->len || self->step_index > last_step (self))
     {
       GError *error = g_steal_pointer (&self->step_error);
 
-      if (error == NULL)
-        error = g_error_new (PK_ERROR, PK_ERROR_NOT_SUPPORTED,
+      /* No step ran: the diagnosis asked for a rung past the bound. */
+      if (self->step_index < self->steps->len && data->step == NULL)
+        {
+          g_clear_error (&error);
+          error = g_error_new (PK_ERROR, PK_ERROR_CHECK_FAILED,
+                               "dongle %u: the diagnosis calls for the %s rung, past %s; run a recovery",
+                               self->id,
+                               pk_toggle_step_get_name (g_ptr_array_index (self->steps, self->step_index)),
+                               self->max_stage);
+        }
+      else if (error == NULL)
+        error = g_error_new (PK_ERROR, self->step_index < self->steps->len ? PK_ERROR_UNCHANGED : PK_ERROR_NOT_SUPPORTED,
                              "dongle %u: no step to run (a rung past the modem needs the dongle on USB)",
                              self->id);
       else if (self->steps->len > 1)
@@ -1123,6 +1285,27 @@ pk_toggle_run_async (PkToggle            *self,
                                "dongle %u: cooling down, retry in %u s", self->id, (remaining + 999) / 1000);
       g_object_unref (task);
       return;
+    }
+
+  if (recovery)
+    {
+      remaining = recovery_cooldown_remaining (self);
+      if (remaining > 0)
+        {
+          shared_unlock (self);
+          g_task_return_new_error (task, PK_ERROR, PK_ERROR_COOLDOWN,
+                                   "dongle %u: recovered recently, next recovery in %u s",
+                                   self->id, (remaining + 999) / 1000);
+          g_object_unref (task);
+          return;
+        }
+      if (!take_recovery_slot (self, &error))
+        {
+          shared_unlock (self);
+          g_task_return_error (task, g_steal_pointer (&error));
+          g_object_unref (task);
+          return;
+        }
     }
 
   self->running = TRUE;

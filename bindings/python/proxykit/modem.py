@@ -426,13 +426,19 @@ class Toggle:
             the interface, its address and the routing, and starts at the
             rung that fits (``usb`` for a missing interface, ``routing``
             for wrong routing).
+        max_stage: the last rung a run that is not a recovery may take
+            (``'modem'``); recoveries climb them all.
+        max_recoveries: recoveries at once on the host (needs a state
+            directory; ``pk-toggle`` uses 2).
+        recovery_cooldown: seconds after a recovery before the next one.
     """
 
     def __init__(self, id: int, modem: Modem, *, limiter: Optional[ToggleLimiter] = None,
                  cooldown: Optional[float] = None, escalate: Optional[str] = None,
                  settle: Optional[float] = None, poll_interval: Optional[float] = None,
                  attempt_timeout: Optional[float] = None, unchanged_polls: Optional[int] = None,
-                 steps=('modem',), routing=None):
+                 steps=('modem',), routing=None, max_stage: Optional[str] = None,
+                 max_recoveries: Optional[int] = None, recovery_cooldown: Optional[float] = None):
         self._modem = modem
         self._limiter = limiter
         self._ptr = _loop.wrap(lib.pk_toggle_new(id, modem._modem(),
@@ -450,6 +456,12 @@ class Toggle:
         self._routing = routing
         if routing is not None:
             lib.pk_toggle_set_routing(self._ptr, routing._ptr)
+        if max_stage is not None:
+            lib.pk_toggle_set_max_stage(self._ptr, max_stage.encode())
+        if max_recoveries is not None:
+            lib.pk_toggle_set_max_recoveries(self._ptr, max_recoveries)
+        if recovery_cooldown is not None:
+            lib.pk_toggle_set_recovery_cooldown(self._ptr, ms(recovery_cooldown))
         if cooldown is not None:
             lib.pk_toggle_set_cooldown(self._ptr, ms(cooldown) if cooldown > 0 else 0)
 

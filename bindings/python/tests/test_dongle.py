@@ -297,3 +297,9 @@ def test_ladder_rungs_in_a_toggle():
     assert all(isinstance(s['duration_ms'], int) for s in steps)
     with pytest.raises(TypeError):
         proxykit.Toggle(12, modem, steps=['nonsense'])
+    # A plain run stops at the max stage: the usb rung is for recoveries.
+    bounded = proxykit.Toggle(13, modem, max_stage='modem', recovery_cooldown=0,
+                              steps=['modem', proxykit.UsbStep(d, off=0.01, wait=0.1)])
+    with pytest.raises(proxykit.Error) as exc:
+        bounded.run()
+    assert [s['name'] for s in exc.value.result['steps']] == ['diagnose', 'modem']
