@@ -156,12 +156,27 @@ routing_step_run_async (PkToggleStep        *step,
   pk_routing_repair_async (self->routing, cancellable, routing_step_repaired, task);
 }
 
+/* The rungs' GTasks hold their detail (a string) as task data. */
+static gboolean
+detail_task_finish (PkToggleStep         *step,
+                    GAsyncResult         *result,
+                    PkToggleStepOutcome **out_outcome,
+                    GError              **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, step), FALSE);
+
+  if (out_outcome != NULL)
+    *out_outcome = pk_toggle_step_outcome_new (pk_toggle_step_get_name (step), 0, FALSE,
+                                               g_task_get_task_data (G_TASK (result)));
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 static void
 pk_toggle_routing_step_iface_init (PkToggleStepInterface *iface)
 {
   iface->get_name = routing_step_get_name;
   iface->run_async = routing_step_run_async;
-  iface->run_finish = pk_toggle_step_task_finish;
+  iface->run_finish = detail_task_finish;
 }
 
 /* --- a cycle: off, a pause, on, then wait for the interface --- */
@@ -324,18 +339,19 @@ cycle_start (gpointer             step,
 }
 
 static gboolean
-cycle_finish (PkToggleStep  *step,
-              GAsyncResult  *result,
-              char         **out_detail,
-              GError       **error)
+cycle_finish (PkToggleStep         *step,
+              GAsyncResult         *result,
+              PkToggleStepOutcome **out_outcome,
+              GError              **error)
 {
   Cycle *c;
 
   g_return_val_if_fail (g_task_is_valid (result, step), FALSE);
 
   c = g_task_get_task_data (G_TASK (result));
-  if (out_detail != NULL && c->detail->len > 0)
-    *out_detail = g_strdup (c->detail->str);
+  if (out_outcome != NULL)
+    *out_outcome = pk_toggle_step_outcome_new (pk_toggle_step_get_name (step), 0, FALSE,
+                                               c->detail->len > 0 ? c->detail->str : NULL);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 

@@ -13,6 +13,7 @@
 #include "pk-dongle.h"
 #include "pk-routing.h"
 #include "pk-toggle.h"
+#include "pk-toggle-step.h"
 
 G_BEGIN_DECLS
 

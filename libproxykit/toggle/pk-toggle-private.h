@@ -14,13 +14,6 @@ gboolean        pk_toggle_limiter_try_acquire (PkToggleLimiter *self,
                                                gboolean         ignore_limit);
 void            pk_toggle_limiter_release     (PkToggleLimiter *self);
 
-/* run_finish of a step whose GTask holds its detail (a string) as task
- * data and returns a boolean. */
-gboolean        pk_toggle_step_task_finish    (PkToggleStep    *step,
-                                               GAsyncResult    *result,
-                                               char           **out_detail,
-                                               GError         **error);
-
 /* Emits PkToggle::progress. */
 void            pk_toggle_emit_progress       (PkToggle        *self,
                                                const char      *text);
@@ -49,7 +42,6 @@ void            pk_toggle_result_finish       (PkToggleResult  *self,
 
 G_END_DECLS
 
-#ifdef HAVE_JSON_GLIB
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
@@ -57,4 +49,3 @@ G_BEGIN_DECLS
 JsonNode *pk_toggle_result_to_json_node (PkToggleResult *self);
 
 G_END_DECLS
-#endif
