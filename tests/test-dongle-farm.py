@@ -651,7 +651,9 @@ recovery_cooldown = 0
     socks = subprocess.Popen([pk_socks, '-c', conf2, '--dongles', '--workers', '1'], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(socks)
-    wait_for(lambda: os.path.exists(record), 'usb_modeswitch runs for the mass-storage dongle')
+    # exists before the fake's echo has written its line: wait for the line
+    wait_for(lambda: os.path.exists(record) and open(record).read().endswith('\n'),
+             'usb_modeswitch runs for the mass-storage dongle')
     args = open(record).read().split() if os.path.exists(record) else []
     check('-v' in args and args[args.index('-v') + 1] in ('12d1', '0x12d1') and
           '-p' in args and args[args.index('-p') + 1] in ('1f01', '0x1f01') and
