@@ -14,23 +14,25 @@
 static gboolean opt_discover;
 static gboolean opt_routing;
 static char **opt_import_map;
+static char *opt_max_stage;
+static char *opt_stage;
+static gboolean opt_recover;
+static gboolean opt_rebind;
+static char *opt_power;
+static gboolean opt_power_status;
 
 const GOptionEntry pk_toggle_dongles_entries[] = {
   { "discover", 0, 0, G_OPTION_ARG_NONE, &opt_discover, "List the dongles on USB (number, mode, interface, hub and port) and record them in the USB map", NULL },
   { "routing", 0, 0, G_OPTION_ARG_NONE, &opt_routing, "Diagnose and repair the policy routing of dongle N (or --all): table N, rule, metric", NULL },
   { "import-map", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_import_map, "With --discover: take the older tools' usb_mapping.json or dongle_config.json into the USB map (repeatable)", "FILE" },
+  { "max-stage", 0, 0, G_OPTION_ARG_STRING, &opt_max_stage, "How far a toggle may climb: routing, modem, usb, power or hub (default modem)", "STAGE" },
+  { "recover", 0, 0, G_OPTION_ARG_NONE, &opt_recover, "Bring dongle N back: climb up to the hub, and a healthy dongle counts, new IP or not", NULL },
+  { "stage", 0, 0, G_OPTION_ARG_STRING, &opt_stage, "Run one rung only: routing, modem, usb, power or hub", "STAGE" },
+  { "rebind", 0, 0, G_OPTION_ARG_NONE, &opt_rebind, "Rebind dongle N on USB (authorized 0/1) and wait for its interface", NULL },
+  { "power", 0, 0, G_OPTION_ARG_STRING, &opt_power, "Switch the hub port of dongle N (or --all) on, off, or cycle it; works for a dongle that has gone, through the USB map", "on|off|cycle" },
+  { "power-status", 0, 0, G_OPTION_ARG_NONE, &opt_power_status, "Show the power of every dongle's hub port, from the USB map", NULL },
   { NULL }
 };
-
-gboolean
-pk_toggle_dongles_mode (void)
-{
-  if (opt_import_map != NULL && !opt_discover)
-    pk_cli_usage_error ("--import-map goes with --discover");
-  if (opt_discover && opt_routing)
-    pk_cli_usage_error ("--discover and --routing exclude each other");
-  return opt_discover || opt_routing;
-}
 
 static void
 print_json_text (const char *text)
@@ -48,6 +50,247 @@ make_monitor (PkConfig *config)
   if (monitor == NULL)
     pk_cli_usage_error ("%s", error->message);
   return monitor;
+}
+
+static gboolean
+stage_known (const char *name)
+{
+  return name != NULL && g_strv_contains (pk_toggle_ladder_get_stages (), name);
+}
+
+gboolean
+pk_toggle_dongles_mode (void)
+{
+  int modes = (opt_discover ? 1 : 0) + (opt_routing ? 1 : 0) + (opt_power != NULL ? 1 : 0) +
+              (opt_power_status ? 1 : 0);
+
+  if (opt_import_map != NULL && !opt_discover)
+    pk_cli_usage_error ("--import-map goes with --discover");
+  if (modes > 1)
+    pk_cli_usage_error ("--discover, --routing, --power and --power-status exclude each other");
+  if (opt_power != NULL && !g_str_equal (opt_power, "on") && !g_str_equal (opt_power, "off") &&
+      !g_str_equal (opt_power, "cycle"))
+    pk_cli_usage_error ("--power '%s': expected on, off or cycle", opt_power);
+  if (opt_max_stage != NULL && !stage_known (opt_max_stage))
+    pk_cli_usage_error ("--max-stage '%s': expected routing, modem, usb, power or hub", opt_max_stage);
+  if (opt_stage != NULL && !stage_known (opt_stage))
+    pk_cli_usage_error ("--stage '%s': expected routing, modem, usb, power or hub", opt_stage);
+  if ((opt_stage != NULL) + (opt_rebind ? 1 : 0) + (opt_recover ? 1 : 0) > 1)
+    pk_cli_usage_error ("--stage, --rebind and --recover exclude each other");
+  if (opt_max_stage != NULL && (opt_stage != NULL || opt_rebind))
+    pk_cli_usage_error ("--max-stage goes with a toggle or --recover, not with --stage or --rebind");
+  return modes > 0;
+}
+
+gboolean
+pk_toggle_dongles_recovery (void)
+{
+  /* A rung past the modem does not change the IP: the dongle back is
+   * what counts. */
+  return opt_recover || opt_rebind || (opt_stage != NULL && !g_str_equal (opt_stage, "modem"));
+}
+
+gboolean
+pk_toggle_dongles_needs_usb (void)
+{
+  return opt_recover || opt_rebind || opt_stage != NULL || opt_max_stage != NULL;
+}
+
+/* --- the ladder --- */
+
+static guint
+stage_index (const char *name)
+{
+  const char * const *stages = pk_toggle_ladder_get_stages ();
+
+  for (guint i = 0; stages[i] != NULL; i++)
+    if (g_str_equal (stages[i], name))
+      return i;
+  g_return_val_if_reached (0);
+}
+
+gboolean
+pk_toggle_dongles_ladder (PkDongleMonitor        *monitor,
+                          const PkToggleLadderSettings *settings,
+                          PkToggle               *toggle,
+                          PkToggleStep           *modem_step,
+                          GError                **error)
+{
+  const char * const *stages = pk_toggle_ladder_get_stages ();
+  const char *first = "routing";
+  const char *last = "hub";
+  const char *max_stage = opt_max_stage ? opt_max_stage : settings->max_stage;
+  PkDongle *dongle = monitor ? pk_dongle_monitor_get_dongle (monitor, pk_toggle_get_id (toggle)) : NULL;
+  g_autoptr(PkRouting) routing = NULL;
+
+  /* Every rung, up to the hub, is there for recoveries (pk-toggle
+   * --recover, /recover/N); a plain toggle stops at the max stage. */
+  if (opt_rebind)
+    first = last = "usb";
+  else if (opt_stage != NULL)
+    first = last = opt_stage;
+  else
+    pk_toggle_set_max_stage (toggle, max_stage);
+  pk_toggle_set_max_recoveries (toggle, settings->max_recoveries);
+  pk_toggle_set_recovery_cooldown (toggle, settings->recovery_cooldown_ms);
+
+  if (dongle != NULL && settings->routing)
+    {
+      routing = pk_routing_new (dongle);
+      pk_routing_set_backend (routing, settings->backend);
+      pk_toggle_set_routing (toggle, routing);
+    }
+  for (guint i = stage_index (first); i <= stage_index (last); i++)
+    {
+      g_autoptr(PkToggleStep) step = NULL;
+
+      if (g_str_equal (stages[i], "modem"))
+        step = g_object_ref (modem_step);
+      else if (dongle == NULL || (g_str_equal (stages[i], "routing") && routing == NULL))
+        {
+          /* Not on USB: the modem is all there is; a toggle of it with
+           * no rung left fails with "no step". */
+          g_debug ("dongle %u: not on USB, no %s rung", pk_toggle_get_id (toggle), stages[i]);
+          continue;
+        }
+      else if (g_str_equal (stages[i], "routing"))
+        step = PK_TOGGLE_STEP (pk_toggle_routing_step_new (routing));
+      else if (g_str_equal (stages[i], "usb"))
+        {
+          PkToggleUsbStep *usb = pk_toggle_usb_step_new (dongle);
+          pk_toggle_usb_step_set_timing (usb, settings->usb_off_ms, settings->usb_wait_ms);
+          step = PK_TOGGLE_STEP (usb);
+        }
+      else
+        {
+          PkTogglePowerStep *power = pk_toggle_power_step_new (dongle, g_str_equal (stages[i], "hub"));
+          pk_toggle_power_step_set_timing (power, settings->power_off_ms, settings->power_wait_ms);
+          step = PK_TOGGLE_STEP (power);
+        }
+      pk_toggle_add_step (toggle, step);
+    }
+  return TRUE;
+}
+
+/* --- --power, --power-status --- */
+
+static JsonNode *
+power_json (PkUsbMapEntry *entry,
+            PkDongle      *present,
+            const char    *error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  gboolean on = FALSE;
+  g_autoptr(GError) local_error = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "dongle");
+  json_builder_add_int_value (b, pk_usb_map_entry_get_id (entry));
+  json_builder_set_member_name (b, "hub");
+  json_builder_add_string_value (b, pk_usb_map_entry_get_hub_path (entry));
+  json_builder_set_member_name (b, "port");
+  json_builder_add_int_value (b, pk_usb_map_entry_get_hub_port (entry));
+  json_builder_set_member_name (b, "present");
+  json_builder_add_boolean_value (b, present != NULL);
+  json_builder_set_member_name (b, "power");
+  if (pk_usb_map_entry_get_power (entry, &on, &local_error))
+    json_builder_add_string_value (b, on ? "on" : "off");
+  else
+    {
+      json_builder_add_string_value (b, "unknown");
+      if (error == NULL)
+        error = local_error->message;
+    }
+  if (error != NULL)
+    {
+      json_builder_set_member_name (b, "error");
+      json_builder_add_string_value (b, error);
+    }
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static int
+run_power (PkConfig  *config,
+           char     **ids,
+           gboolean   all,
+           gboolean   json,
+           guint      off_ms)
+{
+  g_autoptr(PkDongleMonitor) monitor = make_monitor (config);
+  PkUsbMap *map = pk_dongle_monitor_get_usb_map (monitor);
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(JsonArray) out = json_array_new ();
+  int status = PK_CLI_EXIT_OK;
+
+  if (opt_power != NULL && ids == NULL && !all)
+    pk_cli_usage_error ("--power: name a dongle (pk-toggle --power cycle 11) or use --all");
+  pk_dongle_monitor_scan (monitor);
+  if (ids == NULL)
+    entries = pk_usb_map_list (map);
+  else
+    {
+      entries = g_ptr_array_new_with_free_func (g_object_unref);
+      for (guint i = 0; ids[i] != NULL; i++)
+        {
+          guint64 id;
+          PkUsbMapEntry *entry;
+
+          if (!g_ascii_string_to_unsigned (ids[i], 10, 1, 255, &id, NULL))
+            pk_cli_usage_error ("'%s' is not a dongle number (1-255)", ids[i]);
+          entry = pk_usb_map_lookup (map, (guint) id);
+          if (entry == NULL)
+            pk_cli_die (PK_CLI_EXIT_FAILURE, "dongle %s is not in the USB map: see pk-toggle --discover", ids[i]);
+          g_ptr_array_add (entries, g_object_ref (entry));
+        }
+    }
+
+  /* Off first for every port, so that a cycle of --all pauses once. */
+  for (guint pass = 0; pass < 2 && opt_power != NULL; pass++)
+    {
+      gboolean on = pass == 1;
+
+      if (g_str_equal (opt_power, on ? "off" : "on"))
+        continue;
+      if (on && g_str_equal (opt_power, "cycle"))
+        g_usleep ((gulong) off_ms * 1000);
+      for (guint i = 0; i < entries->len; i++)
+        {
+          g_autoptr(GError) error = NULL;
+          PkUsbMapEntry *entry = g_ptr_array_index (entries, i);
+
+          if (!pk_usb_map_entry_set_power (entry, on, &error))
+            {
+              g_printerr ("pk-toggle: %s\n", error->message);
+              status = PK_CLI_EXIT_FAILURE;
+            }
+        }
+    }
+
+  for (guint i = 0; i < entries->len; i++)
+    {
+      PkUsbMapEntry *entry = g_ptr_array_index (entries, i);
+      PkDongle *d = pk_dongle_monitor_get_dongle (monitor, pk_usb_map_entry_get_id (entry));
+      JsonNode *node = power_json (entry, d, NULL);
+
+      if (!json)
+        {
+          JsonObject *o = json_node_get_object (node);
+          printf ("dongle %" G_GINT64_FORMAT ": hub %s port %" G_GINT64_FORMAT " power %s%s\n",
+                  json_object_get_int_member (o, "dongle"), json_object_get_string_member (o, "hub"),
+                  json_object_get_int_member (o, "port"), json_object_get_string_member (o, "power"),
+                  d != NULL ? "" : " (not on USB)");
+        }
+      json_array_add_element (out, node);
+    }
+  if (json)
+    {
+      g_autoptr(JsonNode) root = json_node_init_array (json_node_alloc (), out);
+      g_autofree char *text = json_to_string (root, TRUE);
+      print_json_text (text);
+    }
+  fflush (stdout);
+  return status;
 }
 
 /* --- --discover --- */
@@ -298,6 +541,19 @@ pk_toggle_dongles_run (PkConfig  *config,
       if (ids != NULL || all)
         pk_cli_usage_error ("--discover takes no dongle numbers and no --all");
       return run_discover (config, json);
+    }
+  if (opt_power != NULL || opt_power_status)
+    {
+      guint64 off_ms = PK_TOGGLE_POWER_DEFAULT_OFF_MS;
+      g_autoptr(GError) error = NULL;
+
+      if (opt_power_status && (ids != NULL || all))
+        pk_cli_usage_error ("--power-status takes no dongle numbers and no --all");
+      if (ids != NULL && all)
+        pk_cli_usage_error ("--all takes no dongle numbers");
+      if (!pk_config_get_duration_ms (config, "toggle", "power_off", NULL, off_ms, &off_ms, &error))
+        pk_cli_usage_error ("%s", error->message);
+      return run_power (config, ids, all, json, (guint) MIN (off_ms, G_MAXUINT));
     }
   return run_routing (config, ids, all, json);
 }

@@ -76,7 +76,8 @@ static const GOptionEntry entries[] = {
 static const char * const toggle_keys[] = {
   "dongles", "method", "escalation", "cooldown", "max_concurrent", "settle",
   "poll_interval", "timeout", "request_timeout", "unchanged_polls", "state_dir",
-  "socks_host", "username", "password", "token_file", "allow_get", NULL
+  "socks_host", "username", "password", "token_file", "allow_get", "max_stage", "usb_off",
+  "usb_wait", "power_off", "power_wait", "max_recoveries", "recovery_cooldown", NULL
 };
 
 typedef struct {
@@ -87,6 +88,7 @@ typedef struct {
   guint16 socks_port;
   PkHilinkModem *modem;
   PkToggle *toggle;
+  PkToggleModemStep *modem_step;
 } Dongle;
 
 /* What the flags and the configuration make: built whole or not at all,
@@ -107,6 +109,9 @@ typedef struct {
   char *state_dir;
   char *token;                /* of the HTTP API, or NULL */
   gboolean allow_get;
+  char *max_stage;
+  PkToggleLadderSettings ladder;
+  PkDongleMonitor *monitor;   /* the dongles on USB, or NULL */
 } Setup;
 
 typedef struct {
@@ -123,6 +128,7 @@ static void
 dongle_free (Dongle *d)
 {
   g_clear_object (&d->toggle);
+  g_clear_object (&d->modem_step);
   g_clear_object (&d->modem);
   g_free (d->api);
   g_free (d->address);
@@ -134,6 +140,8 @@ static void
 setup_free (Setup *s)
 {
   g_clear_pointer (&s->dongles, g_ptr_array_unref);
+  g_clear_object (&s->monitor);
+  g_free (s->max_stage);
   g_clear_object (&s->limiter);
   g_clear_object (&s->config);
   g_free (s->escalation);
@@ -371,7 +379,7 @@ make_dongle (Setup   *s,
   d->toggle = pk_toggle_new (id, PK_MODEM (d->modem), s->limiter);
   pk_toggle_set_cooldown (d->toggle, (guint) s->cooldown_ms);
   pk_toggle_set_state_dir (d->toggle, s->state_dir);
-  pk_toggle_add_step (d->toggle, PK_TOGGLE_STEP (step));
+  d->modem_step = g_steal_pointer (&step);
   return d;
 }
 
@@ -478,6 +486,43 @@ load_settings (Setup   *s,
   else if (!pk_config_get_boolean (s->config, "toggle", "allow_get", NULL, FALSE, &s->allow_get, error))
     return FALSE;
 
+  {
+    guint64 usb_off, usb_wait, power_off, power_wait, max_recoveries, recovery_cooldown;
+    g_autofree char *routing = pk_config_dup_string (s->config, "dongles", "routing", NULL, "auto");
+
+    s->max_stage = pk_config_dup_string (s->config, "toggle", "max_stage", NULL, "modem");
+    if (!g_strv_contains (pk_toggle_ladder_get_stages (), s->max_stage))
+      {
+        g_autofree char *where = pk_config_describe (s->config, "toggle", "max_stage");
+        FAIL (FALSE, "%s: '%s': expected routing, modem, usb, power or hub", where, s->max_stage);
+      }
+    if (!get_setting (s, "usb_off", NULL, "usb_off", TRUE, G_MAXUINT, 1000, &usb_off, error) ||
+        !get_setting (s, "usb_wait", NULL, "usb_wait", TRUE, G_MAXUINT, PK_TOGGLE_USB_DEFAULT_WAIT_MS,
+                      &usb_wait, error) ||
+        !get_setting (s, "power_off", NULL, "power_off", TRUE, G_MAXUINT, PK_TOGGLE_POWER_DEFAULT_OFF_MS,
+                      &power_off, error) ||
+        !get_setting (s, "power_wait", NULL, "power_wait", TRUE, G_MAXUINT, PK_TOGGLE_POWER_DEFAULT_WAIT_MS,
+                      &power_wait, error) ||
+        !get_setting (s, "max_recoveries", NULL, "max_recoveries", FALSE, 1000, PK_TOGGLE_DEFAULT_MAX_RECOVERIES,
+                      &max_recoveries, error) ||
+        !get_setting (s, "recovery_cooldown", NULL, "recovery_cooldown", TRUE, G_MAXUINT,
+                      PK_TOGGLE_DEFAULT_RECOVERY_COOLDOWN_MS, &recovery_cooldown, error))
+      return FALSE;
+    s->ladder.max_recoveries = (guint) max_recoveries;
+    s->ladder.recovery_cooldown_ms = (guint) recovery_cooldown;
+    s->ladder.max_stage = s->max_stage;
+    s->ladder.usb_off_ms = (guint) usb_off;
+    s->ladder.usb_wait_ms = (guint) usb_wait;
+    s->ladder.power_off_ms = (guint) power_off;
+    s->ladder.power_wait_ms = (guint) power_wait;
+    s->ladder.routing = g_strcmp0 (routing, "off") != 0;
+    if (s->ladder.routing && !pk_routing_backend_from_string (routing, &s->ladder.backend))
+      {
+        g_autofree char *where = pk_config_describe (s->config, "dongles", "routing");
+        FAIL (FALSE, "%s: '%s': expected auto, rtnetlink, networkmanager or off", where, routing);
+      }
+  }
+
   s->limiter = pk_toggle_limiter_new ((guint) s->max_concurrent);
   return TRUE;
 }
@@ -569,6 +614,16 @@ setup_load (GError **error)
     return NULL;
   if (!load_settings (s, error) || !load_dongles (s, error))
     return NULL;
+  /* The rungs past the modem need the dongles on USB. */
+  if (!opt_check && !opt_status && !opt_info)
+    s->monitor = pk_toggle_dongles_scan (s->config);
+  for (guint i = 0; i < s->dongles->len; i++)
+    {
+      Dongle *d = g_ptr_array_index (s->dongles, i);
+
+      if (!pk_toggle_dongles_ladder (s->monitor, &s->ladder, d->toggle, PK_TOGGLE_STEP (d->modem_step), error))
+        return NULL;
+    }
   return g_steal_pointer (&s);
 }
 
@@ -760,7 +815,8 @@ start_toggle (App    *app,
   g_object_set_data (G_OBJECT (d->toggle), "pk-toggle-app", app);
   if (isatty (STDERR_FILENO) && !g_log_writer_is_journald (STDERR_FILENO))
     g_signal_connect (d->toggle, "progress", G_CALLBACK (on_progress), NULL);
-  pk_toggle_run_async (d->toggle, app->s->method, opt_recovery, NULL, on_toggled, d);
+  pk_toggle_run_async (d->toggle, app->s->method, opt_recovery || pk_toggle_dongles_recovery (),
+                       NULL, on_toggled, d);
 }
 
 static int

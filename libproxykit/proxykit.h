@@ -41,6 +41,7 @@
 #include "pk-toggle-limiter.h"
 #include "pk-toggle-result.h"
 #include "pk-toggle.h"
+#include "pk-toggle-ladder.h"
 #if PK_HAVE_LIBSOUP
 #include "pk-toggle-server.h"
 #endif

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 if os.geteuid() != 0:
@@ -153,6 +154,69 @@ hub_intf = testbed.add_device('usb', '1-1:1.0', hub, ['bInterfaceClass', '09'],
 
 DONGLES = {11: 1, 12: 2, 13: 3}        # N -> hub port
 
+# The hub's ports, with the `disable` attribute of Linux 6.0 (port power).
+tb_root = testbed.get_root_dir()
+for port in range(1, 5):
+    os.makedirs(f'{tb_root}{hub_intf}/1-1-port{port}')
+    with open(f'{tb_root}{hub_intf}/1-1-port{port}/disable', 'w') as f:
+        f.write('0\n')
+
+
+def attr_path(n, what):
+    """A testbed file: dongle N's `authorized` or its port's `disable`."""
+    port = DONGLES[n]
+    if what == 'authorized':
+        return f'{tb_root}{hub}/1-1.{port}/authorized'
+    return f'{tb_root}{hub_intf}/1-1-port{port}/disable'
+
+
+def read_attr(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+class Watch:
+    """Records each change of some testbed files, in order, and plays a
+    dongle's part (a replug) on the values it is told about."""
+
+    def __init__(self, files, actions):
+        self.files = files          # name -> path
+        self.actions = actions      # (name, value) -> callable
+        self.seen = []
+        self.stop = False
+        self.errors = []
+        self.last = {name: read_attr(path) for name, path in files.items()}
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while True:
+            # one last pass after stop: the values the tool wrote last
+            last_pass = self.stop
+            for name, path in self.files.items():
+                v = read_attr(path)
+                # '' is a write caught between truncation and data
+                if v and v != self.last[name]:
+                    self.last[name] = v
+                    self.seen.append((name, v))
+                    act = self.actions.get((name, v))
+                    if act is not None:
+                        try:
+                            act()
+                        except Exception as e:   # noqa: BLE001 (reported below)
+                            self.errors.append(repr(e))
+            if last_pass:
+                return
+            time.sleep(0.01)
+
+    def done(self):
+        self.stop = True
+        self.thread.join()
+        return self.seen
+
 
 def ifname(n):
     return f'enx0c5b8f2799{n:02x}'
@@ -168,7 +232,7 @@ def plug_usb(n):
     dev = testbed.add_device('usb', f'1-1.{port}', hub,
                              ['idVendor', '12d1', 'idProduct', '14db', 'manufacturer', 'HUAWEI_MOBILE',
                               'product', 'HUAWEI_MOBILE', 'serial', f'0123456789AB{n:04d}',
-                              'busnum', '1', 'devnum', str(10 + n), 'speed', '480'],
+                              'busnum', '1', 'devnum', str(10 + n), 'speed', '480', 'authorized', '1'],
                              ['DEVTYPE', 'usb_device', 'DRIVER', 'usb', 'ID_VENDOR_ID', '12d1',
                               'ID_MODEL_ID', '14db'])
     intf = testbed.add_device('usb', f'1-1.{port}:1.0', dev,
@@ -409,8 +473,9 @@ try:
         check(peer == '192.168.13.100', f'CONNECT through 10013 leaves from 192.168.13.100 (peer saw {peer})')
         f.close()
         s.close()
-    check(api is not None and proxy_info() == [(11, 10011), (12, 10112), (13, 10013)],
-          '/proxy-info lists dongle 13 too')
+    # the listener answers before pk-socks has recorded it in its state
+    wait_for(lambda: api is not None and proxy_info() == [(11, 10011), (12, 10112), (13, 10013)],
+             '/proxy-info lists dongle 13 too')
 
     unplug(13, usb_paths.pop(13))
     wait_for(lambda: not connectable(10013), 'dongle 13 unplugged: its listener is gone')
@@ -425,6 +490,148 @@ try:
     socks.send_signal(signal.SIGTERM)
     check(socks.wait(timeout=30) == 0, 'pk-socks stops cleanly')
     socks_log.close()
+
+    # --- the ladder: diagnosis, then routing, modem, USB rebind, port power ---
+    ladder_conf = os.path.join(tmp, 'ladder.conf')
+    with open(conf) as src, open(ladder_conf, 'w') as dst:
+        dst.write(src.read() + f"""
+[toggle]
+state_dir = {os.path.join(tmp, 'toggle-state')}
+cooldown = 0
+settle = 100ms
+poll_interval = 100ms
+usb_off = 500ms
+usb_wait = 3s
+power_off = 500ms
+power_wait = 10s
+recovery_cooldown = 0
+""")
+
+    def toggle_json(*args):
+        r = run(pk_toggle, '-c', ladder_conf, '--json', *args)
+        try:
+            out = json.loads(r.stdout)
+        except ValueError:
+            out = {}
+        return r, (out[0] if isinstance(out, list) and out else out)
+
+    def rungs(res):
+        return [(st['name'], st['outcome']) for st in res.get('steps', [])]
+
+    # A plain toggle: the routing is right, so the climb starts at the modem.
+    r, res = toggle_json('11')
+    check(r.returncode == 0 and rungs(res)[:1] == [('diagnose', 'ok')] and
+          [n for n, _ in rungs(res)] == ['diagnose', 'modem'] and res.get('new_ip') != res.get('old_ip'),
+          f'pk-toggle 11: diagnose, then the modem, a new IP ({r.stderr.strip()}): {rungs(res)}')
+    check(all(isinstance(st.get('duration_ms'), int) for st in res.get('steps', [])),
+          'each rung in the JSON has its duration_ms')
+
+    # The routing broken by hand: the diagnosis starts at the routing rung.
+    sh('ip', 'rule', 'del', 'from', '192.168.11.100', 'lookup', '11')
+    r, res = toggle_json('11')
+    check(r.returncode == 0 and [n for n, _ in rungs(res)][:2] == ['diagnose', 'routing'] and
+          res.get('success') is True,
+          f'pk-toggle 11 with its rule gone starts at routing ({r.stderr.strip()}): {rungs(res)}')
+    check(re.search(r'from 192\.168\.11\.100 lookup 11\b', sh('ip', 'rule', 'show')) is not None,
+          'the routing rung put the rule back')
+
+    # --rebind: authorized 0, then 1; the dongle "replugs" in between
+    # (remove uevent and veth down, add uevent and veth up).
+    net11 = usb_paths[11][2]
+    w = Watch({'authorized': attr_path(11, 'authorized')},
+              {('authorized', '0'): lambda: (testbed.uevent(net11, 'remove'),
+                                             sh('ip', 'link', 'set', ifname(11), 'down')),
+               ('authorized', '1'): lambda: (testbed.uevent(net11, 'add'),
+                                             sh('ip', 'link', 'set', ifname(11), 'up'))})
+    r, res = toggle_json('--rebind', '11')
+    seen = w.done()
+    check(seen == [('authorized', '0'), ('authorized', '1')] and not w.errors,
+          f'--rebind 11 writes authorized 0, then 1: {seen} {w.errors}')
+    check(r.returncode == 0 and rungs(res) == [('diagnose', 'ok'), ('usb', 'ok')] and res.get('success'),
+          f'--rebind 11 sees the interface come back ({r.stderr.strip()}): {rungs(res)}')
+    # the veth's down took its table route with it: the rung repaired it
+    check(f'default via 192.168.11.1 dev {ifname(11)}' in sh('ip', 'route', 'show', 'table', '11'),
+          'after the rebind, table 11 holds its default route again')
+
+    # --recover: dongle 12 lost its address. The diagnosis starts at USB;
+    # the rebind does not bring it back, the port power cycle does.
+    sh('ip', 'addr', 'del', '192.168.12.100/24', 'dev', ifname(12))
+    w = Watch({'authorized': attr_path(12, 'authorized'), 'disable': attr_path(12, 'disable')},
+              {('disable', '0'): lambda: sh('ip', 'addr', 'add', '192.168.12.100/24', 'dev', ifname(12))})
+    r, res = toggle_json('--recover', '12')
+    seen = w.done()
+    check(seen == [('authorized', '0'), ('authorized', '1'), ('disable', '1'), ('disable', '0')],
+          f'--recover 12: authorized 0, 1, then the port off and on, in that order: {seen}')
+    check([n for n, _ in rungs(res)] == ['diagnose', 'usb', 'power'] and rungs(res)[1][1] == 'failed' and
+          rungs(res)[2][1] in ('ok', 'changed') and res.get('success') is True and r.returncode == 0,
+          f'--recover 12: diagnose, usb (failed), power (ok) ({r.stderr.strip()}): {rungs(res)}')
+
+    # --stage hub: every port of the hub, off then on.
+    w = Watch({f'port{p}': f'{tb_root}{hub_intf}/1-1-port{p}/disable' for p in range(1, 5)}, {})
+    r, res = toggle_json('--stage', 'hub', '11')
+    seen = w.done()
+    check(sorted(v for _, v in seen) == ['0'] * 4 + ['1'] * 4 and [v for _, v in seen][:4] == ['1'] * 4 and
+          rungs(res) == [('diagnose', 'ok'), ('hub', 'ok')],
+          f'--stage hub 11: the four ports off, then on ({r.stderr.strip()}): {seen} {rungs(res)}')
+
+    # --power: dongle 13 is unplugged; the USB map still knows its port.
+    w = Watch({'disable': attr_path(13, 'disable')}, {})
+    r = run(pk_toggle, '-c', ladder_conf, '--power', 'cycle', '13')
+    seen = w.done()
+    check(r.returncode == 0 and seen == [('disable', '1'), ('disable', '0')],
+          f'--power cycle 13 switches port 3 off, then on ({r.stderr.strip()}): {seen}')
+    r = run(pk_toggle, '-c', ladder_conf, '--power', 'off', '13')
+    check(r.returncode == 0 and read_attr(attr_path(13, 'disable')) == '1', '--power off 13')
+    r = run(pk_toggle, '-c', ladder_conf, '--power-status', '--json')
+    ps = {p['dongle']: p for p in json.loads(r.stdout)} if r.returncode == 0 else {}
+    check(ps.get(13, {}).get('power') == 'off' and ps[13].get('present') is False and ps[13].get('port') == 3 and
+          ps.get(11, {}).get('power') == 'on' and ps[11].get('present') is True,
+          f'--power-status: 13 off and gone, 11 on ({r.stderr.strip()}): {ps}')
+    r = run(pk_toggle, '-c', ladder_conf, '--power', 'on', '13')
+    check(r.returncode == 0 and read_attr(attr_path(13, 'disable')) == '0', '--power on 13, a dongle that has gone')
+
+    # A dongle without its address, on a plain toggle (max stage modem):
+    # the diagnosis calls for USB, which only a recovery may do.
+    sh('ip', 'addr', 'del', '192.168.12.100/24', 'dev', ifname(12))
+    w = Watch({'authorized': attr_path(12, 'authorized')}, {})
+    r, res = toggle_json('12')
+    seen = w.done()
+    sh('ip', 'addr', 'add', '192.168.12.100/24', 'dev', ifname(12))
+    check(r.returncode == 1 and seen == [] and 'recovery' in res.get('error', ''),
+          f'pk-toggle 12 without its address stops at the modem, says a recovery is needed: {res.get("error")}')
+
+    # /recover/N over HTTP, and the recovery cooldown answers 429.
+    serve_conf = os.path.join(tmp, 'serve.conf')
+    with open(ladder_conf) as src, open(serve_conf, 'w') as dst:
+        dst.write(src.read().replace('recovery_cooldown = 0', 'recovery_cooldown = 1h')
+                  .replace(os.path.join(tmp, 'toggle-state'), os.path.join(tmp, 'serve-state')))
+    server = subprocess.Popen([pk_toggle, '-c', serve_conf, '--serve', '127.0.0.1:0'], env=udev_env,
+                              stderr=subprocess.PIPE, text=True)
+    procs.append(server)
+    m = None
+    while m is None:
+        line = server.stderr.readline()
+        if not line:
+            break
+        m = re.search(r'listening on \S*?:(\d+)', line) or re.search(r'port (\d+)', line)
+    threading.Thread(target=lambda: server.stderr.read(), daemon=True).start()
+
+    def post(path):
+        req = urllib.request.Request(f'http://127.0.0.1:{m.group(1)}{path}', data=b'', method='POST')
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, json.load(resp)
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b'{}')
+
+    if check(m is not None, 'pk-toggle --serve with the ladder listens'):
+        status, body = post('/recover/11')
+        check(status == 200 and body.get('success') is True and body.get('steps', [{}])[0].get('name') == 'diagnose',
+              f'POST /recover/11: 200, the dongle is healthy: {status} {body}')
+        status, body = post('/recover/11')
+        check(status == 429, f'a second POST /recover/11 within the recovery cooldown: 429 ({status} {body})')
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
 
     # --- mass storage: usb_modeswitch with the E8372h message ---
     bindir = os.path.join(tmp, 'bin')
@@ -444,7 +651,9 @@ try:
     socks = subprocess.Popen([pk_socks, '-c', conf2, '--dongles', '--workers', '1'], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(socks)
-    wait_for(lambda: os.path.exists(record), 'usb_modeswitch runs for the mass-storage dongle')
+    # exists before the fake's echo has written its line: wait for the line
+    wait_for(lambda: os.path.exists(record) and open(record).read().endswith('\n'),
+             'usb_modeswitch runs for the mass-storage dongle')
     args = open(record).read().split() if os.path.exists(record) else []
     check('-v' in args and args[args.index('-v') + 1] in ('12d1', '0x12d1') and
           '-p' in args and args[args.index('-p') + 1] in ('1f01', '0x1f01') and

@@ -52,4 +52,10 @@ gboolean   pk_usb_path_split         (const char         *usb_path,
 char      *pk_usb_port_dup_sysfs_path (const char        *hub,
                                        guint              port);
 
+/* One write of @value to the sysfs attribute @path (PK_ERROR_NOT_SUPPORTED
+ * when it does not exist). */
+gboolean   pk_sysfs_write             (const char        *path,
+                                       const char        *value,
+                                       GError           **error);
+
 G_END_DECLS

@@ -49,6 +49,9 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
+
 #include <json-glib/json-glib.h>
 
 #include "pk-dongle-private.h"
@@ -355,6 +358,109 @@ pk_usb_map_entry_dup_port_sysfs_path (PkUsbMapEntry *self)
 {
   g_return_val_if_fail (PK_IS_USB_MAP_ENTRY (self), NULL);
   return pk_usb_port_dup_sysfs_path (self->hub_path, self->hub_port);
+}
+
+/**
+ * pk_usb_map_entry_get_power:
+ * @self: a [class@UsbMapEntry]
+ * @out_on: (out): %TRUE if the port has power
+ * @error: return location for a `GError`
+ *
+ * Reads the `disable` attribute of the dongle's hub port (Linux 6.0 and
+ * later). It works whether or not the dongle is plugged in, so a port
+ * switched off stays known.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_NOT_SUPPORTED when
+ *   the hub has no `disable` attribute)
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_usb_map_entry_get_power (PkUsbMapEntry  *self,
+                            gboolean       *out_on,
+                            GError        **error)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (PK_IS_USB_MAP_ENTRY (self), FALSE);
+
+  dir = pk_usb_map_entry_dup_port_sysfs_path (self);
+  path = g_build_filename (dir, "disable", NULL);
+  if (!g_file_get_contents (path, &text, NULL, &local_error))
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_NOT_SUPPORTED,
+                   "dongle %u: hub %s port %u: cannot read %s (a kernel before 6.0, or a hub without port power control): %s",
+                   self->id, self->hub_path, self->hub_port, path, local_error->message);
+      return FALSE;
+    }
+  if (out_on != NULL)
+    *out_on = g_strstrip (text)[0] != '1';
+  return TRUE;
+}
+
+/**
+ * pk_usb_map_entry_set_power:
+ * @self: a [class@UsbMapEntry]
+ * @on: %TRUE to switch the port on, %FALSE to switch it off
+ * @error: return location for a `GError`
+ *
+ * Switches the power of the dongle's hub port through its `disable`
+ * attribute (Linux 6.0 and later; root only).
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_usb_map_entry_set_power (PkUsbMapEntry  *self,
+                            gboolean        on,
+                            GError        **error)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (PK_IS_USB_MAP_ENTRY (self), FALSE);
+
+  dir = pk_usb_map_entry_dup_port_sysfs_path (self);
+  path = g_build_filename (dir, "disable", NULL);
+  if (!pk_sysfs_write (path, on ? "0" : "1", error))
+    {
+      g_prefix_error (error, "dongle %u: hub %s port %u: cannot switch power %s: ",
+                      self->id, self->hub_path, self->hub_port, on ? "on" : "off");
+      return FALSE;
+    }
+  g_debug ("dongle %u: hub %s port %u power %s", self->id, self->hub_path, self->hub_port, on ? "on" : "off");
+  return TRUE;
+}
+
+gboolean
+pk_sysfs_write (const char  *path,
+                const char  *value,
+                GError     **error)
+{
+  /* sysfs wants one write of the whole value: no g_file_set_contents (). */
+  FILE *f = fopen (path, "we");
+  int saved = 0;
+
+  if (f == NULL)
+    saved = errno;
+  else
+    {
+      if (fputs (value, f) < 0)
+        saved = errno;
+      if (fclose (f) != 0 && saved == 0)
+        saved = errno;
+    }
+  if (saved != 0)
+    {
+      g_set_error (error, PK_ERROR, saved == ENOENT ? PK_ERROR_NOT_SUPPORTED : PK_ERROR_STATE,
+                   "cannot write '%s' to %s: %s", value, path, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* --- PkUsbMap --- */

@@ -53,6 +53,14 @@ PK_AVAILABLE_IN_ALL
 gint64         pk_usb_map_entry_get_last_seen  (PkUsbMapEntry  *self);
 PK_AVAILABLE_IN_ALL
 char          *pk_usb_map_entry_dup_port_sysfs_path (PkUsbMapEntry *self);
+PK_AVAILABLE_IN_ALL
+gboolean       pk_usb_map_entry_get_power      (PkUsbMapEntry  *self,
+                                                gboolean       *out_on,
+                                                GError        **error);
+PK_AVAILABLE_IN_ALL
+gboolean       pk_usb_map_entry_set_power      (PkUsbMapEntry  *self,
+                                                gboolean        on,
+                                                GError        **error);
 
 #define PK_TYPE_USB_MAP (pk_usb_map_get_type ())
 PK_AVAILABLE_IN_ALL

@@ -23,6 +23,9 @@ void            pk_toggle_result_add_step     (PkToggleResult  *self,
                                                const char      *name,
                                                const char      *outcome,
                                                const char      *detail);
+/* Of the step added last. */
+void            pk_toggle_result_set_step_duration (PkToggleResult *self,
+                                                    guint64         duration_ms);
 /* NULL leaves a value as it is. */
 void            pk_toggle_result_set_ips      (PkToggleResult  *self,
                                                const char      *old_ip,

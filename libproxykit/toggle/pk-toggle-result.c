@@ -26,6 +26,7 @@ typedef struct {
   char *name;
   char *outcome;
   char *detail;
+  guint64 duration_ms;
 } Step;
 
 struct _PkToggleResult
@@ -356,6 +357,33 @@ pk_toggle_result_get_step_detail (PkToggleResult *self,
 }
 
 /**
+ * pk_toggle_result_get_step_duration_ms:
+ * @self: a [class@ToggleResult]
+ * @index: the step, from 0
+ *
+ * Gets how long step @index took, its check of the IP included.
+ *
+ * Returns: how long the step took, in milliseconds
+ *
+ * Since: 0.2
+ */
+guint64
+pk_toggle_result_get_step_duration_ms (PkToggleResult *self,
+                                       guint           index)
+{
+  Step *s = result_get_step (self, index);
+  return s != NULL ? s->duration_ms : 0;
+}
+
+void
+pk_toggle_result_set_step_duration (PkToggleResult *self,
+                                    guint64         duration_ms)
+{
+  g_return_if_fail (self->steps->len > 0);
+  g_array_index (self->steps, Step, self->steps->len - 1).duration_ms = duration_ms;
+}
+
+/**
  * pk_toggle_result_to_json:
  * @self: a [class@ToggleResult]
  *
@@ -363,7 +391,7 @@ pk_toggle_result_get_step_detail (PkToggleResult *self,
  * `new_ip`, `method`, `duration_ms`, `attempts`, `escalated`,
  * `finished_at` (ISO 8601), `error` and `error_code` (the Huawei code or
  * 0) when it failed, and `steps` (objects with `name`, `outcome`,
- * `detail`).
+ * `detail`, `duration_ms`).
  *
  * Returns: (transfer full) (nullable): the JSON text, or %NULL when the
  *   library was built without json-glib
@@ -430,6 +458,8 @@ pk_toggle_result_to_json_node (PkToggleResult *self)
       json_builder_add_string_value (b, s->outcome);
       json_builder_set_member_name (b, "detail");
       s->detail ? json_builder_add_string_value (b, s->detail) : json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "duration_ms");
+      json_builder_add_int_value (b, (gint64) s->duration_ms);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);

@@ -49,6 +49,9 @@ PK_AVAILABLE_IN_ALL
 const char   *pk_toggle_result_get_step_detail   (PkToggleResult *self,
                                                   guint           index);
 PK_AVAILABLE_IN_ALL
+guint64       pk_toggle_result_get_step_duration_ms (PkToggleResult *self,
+                                                     guint           index);
+PK_AVAILABLE_IN_ALL
 char         *pk_toggle_result_to_json           (PkToggleResult *self);
 
 G_END_DECLS

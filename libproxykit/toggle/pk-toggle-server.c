@@ -16,6 +16,12 @@
  *   failed, 409 while dongle N toggles already, 429 with `Retry-After`
  *   while it cools down or too many toggles run, 400 for a bad number,
  *   404 for a dongle that is not configured.
+ * - `POST /recover/N` runs it as a recovery: it climbs the whole ladder
+ *   (up to a power cycle of the hub, see [class@ToggleRoutingStep]) and
+ *   a healthy dongle counts, new IP or not; the same answers as
+ *   `/toggle/N`, and its own limit and cooldown
+ *   ([method@Toggle.set_max_recoveries],
+ *   [method@Toggle.set_recovery_cooldown]) also answer 429.
  * - `GET /status` lists the dongles with their state, WAN IP, whether
  *   they toggle now, their cooldown and their last toggle.
  * - `GET /proxy-info` lists each dongle's SOCKS endpoint (host, port,
@@ -479,10 +485,11 @@ static void
 handle_toggle (PkToggleServer    *self,
                SoupServerMessage *msg,
                const char        *number,
-               GHashTable        *query)
+               GHashTable        *query,
+               gboolean           recover)
 {
   PkRotationMethod method = self->default_method;
-  gboolean recovery = FALSE;
+  gboolean recovery = recover;
   ToggleRequest *req;
   Dongle *d;
   guint id;
@@ -511,7 +518,7 @@ handle_toggle (PkToggleServer    *self,
           reply_error (msg, SOUP_STATUS_BAD_REQUEST, id, "bad-request", text);
           return;
         }
-      recovery = r != NULL && (g_str_equal (r, "1") || g_str_equal (r, "true") || g_str_equal (r, "yes"));
+      recovery = recover || (r != NULL && (g_str_equal (r, "1") || g_str_equal (r, "true") || g_str_equal (r, "yes")));
     }
 
   req = g_new0 (ToggleRequest, 1);
@@ -974,8 +981,9 @@ server_cb (SoupServer        *server,
   const char *method = soup_server_message_get_method (msg);
   gboolean get = g_str_equal (method, "GET") || g_str_equal (method, "HEAD");
 
-  if (g_str_has_prefix (path, "/toggle/"))
+  if (g_str_has_prefix (path, "/toggle/") || g_str_has_prefix (path, "/recover/"))
     {
+      gboolean recover = g_str_has_prefix (path, "/recover/");
       g_autoptr(GHashTable) form = NULL;
 
       if (!g_str_equal (method, "POST") && !(get && self->allow_get))
@@ -1011,7 +1019,7 @@ server_cb (SoupServer        *server,
               query = form;
             }
         }
-      handle_toggle (self, msg, path + strlen ("/toggle/"), query);
+      handle_toggle (self, msg, path + (recover ? strlen ("/recover/") : strlen ("/toggle/")), query, recover);
       return;
     }
 
@@ -1031,7 +1039,7 @@ server_cb (SoupServer        *server,
     handle_metrics (self, msg);
   else
     {
-      g_autofree char *m = g_strdup_printf ("no such path: %s (try /toggle/N, /status, /proxy-info, /metrics)",
+      g_autofree char *m = g_strdup_printf ("no such path: %s (try /toggle/N, /recover/N, /status, /proxy-info, /metrics)",
                                             path);
       reply_error (msg, SOUP_STATUS_NOT_FOUND, -1, "not-found", m);
     }

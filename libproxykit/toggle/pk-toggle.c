@@ -63,10 +63,16 @@ struct _PkToggle
   guint id;
   PkModem *modem;
   PkToggleLimiter *limiter;
+  PkRouting *routing;
   GPtrArray *steps;
   guint cooldown_ms;
   char *state_dir;
   int lock_fd;
+  int slot_fd;            /* the recovery slot held, or -1 */
+  char *max_stage;        /* the last step a run that is no recovery may take */
+  guint max_recoveries;
+  guint recovery_cooldown_ms;
+  gint64 last_recovered;  /* monotonic, 0 before the first recovery */
   char *bad_last;         /* the toggle-N.last contents last warned about */
 
   gboolean running;
@@ -77,7 +83,10 @@ struct _PkToggle
   PkRotationMethod method;
   char *old_ip;
   guint step_index;
+  gboolean recovery;
   gint64 started;
+  gint64 step_started;
+  char *diagnosis;        /* the modem's side of the diagnosis */
   GError *step_error;
 };
 
@@ -108,6 +117,11 @@ pk_toggle_finalize (GObject *object)
 
   g_clear_object (&self->modem);
   g_clear_object (&self->limiter);
+  g_clear_object (&self->routing);
+  g_free (self->diagnosis);
+  g_free (self->max_stage);
+  if (self->slot_fd >= 0)
+    close (self->slot_fd);
   g_clear_pointer (&self->bad_last, g_free);
   g_ptr_array_unref (self->steps);
   g_clear_object (&self->last_result);
@@ -265,6 +279,7 @@ pk_toggle_init (PkToggle *self)
   self->steps = g_ptr_array_new_with_free_func (g_object_unref);
   self->cooldown_ms = PK_TOGGLE_DEFAULT_COOLDOWN_MS;
   self->lock_fd = -1;
+  self->slot_fd = -1;
 }
 
 /**
@@ -360,6 +375,114 @@ pk_toggle_add_step (PkToggle     *self,
   g_return_if_fail (!self->running);
 
   g_ptr_array_add (self->steps, g_object_ref (step));
+}
+
+/**
+ * pk_toggle_get_routing:
+ * @self: a [class@Toggle]
+ *
+ * Gets the dongle's routing, or %NULL.
+ *
+ * Returns: (transfer none) (nullable): the routing set with
+ *   [method@Toggle.set_routing]
+ *
+ * Since: 0.2
+ */
+PkRouting *
+pk_toggle_get_routing (PkToggle *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE (self), NULL);
+  return self->routing;
+}
+
+/**
+ * pk_toggle_set_routing:
+ * @self: a [class@Toggle]
+ * @routing: (nullable): the dongle's routing, or %NULL
+ *
+ * With a routing, the diagnosis also checks that the dongle's interface
+ * is there and holds its address, and that its routing is right, and the
+ * run starts at the first rung that fits: `usb` when the interface or its
+ * address is missing, `routing` when the routing is wrong, otherwise the
+ * first step that is not `routing`. Steps before it are skipped.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_set_routing (PkToggle  *self,
+                       PkRouting *routing)
+{
+  g_return_if_fail (PK_IS_TOGGLE (self));
+  g_return_if_fail (routing == NULL || PK_IS_ROUTING (routing));
+  g_return_if_fail (!self->running);
+
+  g_set_object (&self->routing, routing);
+}
+
+/**
+ * pk_toggle_set_max_stage:
+ * @self: a [class@Toggle]
+ * @name: (nullable): the name of the last step a run that is not a
+ *   recovery may take (`modem`), or %NULL for every step
+ *
+ * Bounds the climb of a plain toggle: the steps after @name are for
+ * recoveries only (see [method@Toggle.run_async]).
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_set_max_stage (PkToggle   *self,
+                         const char *name)
+{
+  g_return_if_fail (PK_IS_TOGGLE (self));
+  g_return_if_fail (!self->running);
+
+  g_free (self->max_stage);
+  self->max_stage = g_strdup (name);
+}
+
+/**
+ * pk_toggle_set_max_recoveries:
+ * @self: a [class@Toggle]
+ * @max_recoveries: how many recoveries may run at once on the host, 0
+ *   for no limit
+ *
+ * Limits recoveries (which climb past the modem, to USB and power) across
+ * the host: a recovery takes one of @max_recoveries slots, lock files in
+ * the state directory ([method@Toggle.set_state_dir]) shared by every
+ * toggle and process that uses it, and is refused with
+ * %PK_ERROR_NOT_ALLOWED while all are taken. Without a state directory
+ * there is no limit.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_set_max_recoveries (PkToggle *self,
+                              guint     max_recoveries)
+{
+  g_return_if_fail (PK_IS_TOGGLE (self));
+  self->max_recoveries = max_recoveries;
+}
+
+/**
+ * pk_toggle_set_recovery_cooldown:
+ * @self: a [class@Toggle]
+ * @cooldown_ms: the pause after a recovery of this dongle before the next
+ *   recovery, in milliseconds (0 for none)
+ *
+ * A recovery within @cooldown_ms of the dongle's last one is refused with
+ * %PK_ERROR_COOLDOWN, so that a dongle that does not come back is not
+ * power-cycled in a loop. Shared with other processes through the state
+ * directory, like the cooldown.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_set_recovery_cooldown (PkToggle *self,
+                                 guint     cooldown_ms)
+{
+  g_return_if_fail (PK_IS_TOGGLE (self));
+  self->recovery_cooldown_ms = cooldown_ms;
 }
 
 /**
@@ -470,7 +593,8 @@ state_path (PkToggle   *self,
  * stays ahead, so it counts as unknown, with a warning (once per value);
  * this process's own monotonic record still applies. */
 static gint64
-shared_last_finished (PkToggle *self)
+shared_last_finished_in (PkToggle   *self,
+                         const char *suffix)
 {
   g_autofree char *path = NULL;
   g_autofree char *text = NULL;
@@ -479,7 +603,7 @@ shared_last_finished (PkToggle *self)
 
   if (self->state_dir == NULL)
     return 0;
-  path = state_path (self, "last");
+  path = state_path (self, suffix);
   if (!g_file_get_contents (path, &text, NULL, NULL))
     return 0;
   g_strstrip (text);
@@ -504,8 +628,15 @@ shared_last_finished (PkToggle *self)
   return 0;
 }
 
+static gint64
+shared_last_finished (PkToggle *self)
+{
+  return shared_last_finished_in (self, "last");
+}
+
 static void
-shared_record_finished (PkToggle *self)
+shared_record_finished (PkToggle   *self,
+                        const char *suffix)
 {
   g_autofree char *path = NULL;
   g_autofree char *text = NULL;
@@ -513,7 +644,7 @@ shared_record_finished (PkToggle *self)
 
   if (self->state_dir == NULL)
     return;
-  path = state_path (self, "last");
+  path = state_path (self, suffix);
   text = g_strdup_printf ("%" G_GINT64_FORMAT "\n", g_get_real_time ());
   if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
     g_warning ("dongle %u: cannot record the toggle in %s: %s", self->id, path, error->message);
@@ -570,6 +701,53 @@ shared_unlock (PkToggle *self)
       close (self->lock_fd);
       self->lock_fd = -1;
     }
+}
+
+/* Milliseconds until a recovery of this dongle may start. */
+static guint
+recovery_cooldown_remaining (PkToggle *self)
+{
+  gint64 left = 0, shared;
+  gint64 span = (gint64) self->recovery_cooldown_ms * 1000;
+
+  if (span == 0)
+    return 0;
+  if (self->last_recovered != 0)
+    left = self->last_recovered + span - g_get_monotonic_time ();
+  shared = shared_last_finished_in (self, "recovered");
+  if (shared > 0)
+    left = MAX (left, shared + span - g_get_real_time ());
+  left = MIN (left, span);
+  return left > 0 ? (guint) ((left + 999) / 1000) : 0;
+}
+
+/* Takes one of the host's recovery slots (recovery-K.lock in the state
+ * directory); FALSE with PK_ERROR_NOT_ALLOWED when all are taken. */
+static gboolean
+take_recovery_slot (PkToggle  *self,
+                    GError   **error)
+{
+  if (self->max_recoveries == 0 || self->state_dir == NULL)
+    return TRUE;
+  for (guint k = 0; k < self->max_recoveries; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("recovery-%u.lock", k);
+      g_autofree char *path = g_build_filename (self->state_dir, name, NULL);
+      int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+      if (fd < 0)
+        continue;
+      if (flock (fd, LOCK_EX | LOCK_NB) == 0)
+        {
+          self->slot_fd = fd;
+          return TRUE;
+        }
+      close (fd);
+    }
+  g_set_error (error, PK_ERROR, PK_ERROR_NOT_ALLOWED,
+               "dongle %u: %u recoveries are running on this host, the limit is %u",
+               self->id, self->max_recoveries, self->max_recoveries);
+  return FALSE;
 }
 
 /**
@@ -687,6 +865,19 @@ run_data_free (RunData *data)
 
 static void run_next_step (GTask *task);
 
+/* A rung's line in the result, with how long it took. */
+static void
+add_rung (PkToggle   *self,
+          RunData    *data,
+          const char *name,
+          const char *outcome,
+          const char *detail)
+{
+  pk_toggle_result_add_step (data->result, name, outcome, detail);
+  pk_toggle_result_set_step_duration (data->result,
+                                      (guint64) ((g_get_monotonic_time () - self->step_started) / 1000));
+}
+
 static void
 run_done (GTask  *task,
           GError *error)
@@ -699,7 +890,17 @@ run_done (GTask  *task,
   self->running = FALSE;
   pk_toggle_limiter_release (self->limiter);
   self->last_finished = g_get_monotonic_time ();
-  shared_record_finished (self);
+  shared_record_finished (self, "last");
+  if (self->recovery)
+    {
+      self->last_recovered = self->last_finished;
+      shared_record_finished (self, "recovered");
+    }
+  if (self->slot_fd >= 0)
+    {
+      close (self->slot_fd);
+      self->slot_fd = -1;
+    }
   shared_unlock (self);
   g_set_object (&self->last_result, result);
 
@@ -733,13 +934,15 @@ on_verified (GObject      *source,
     {
       g_autofree char *detail = g_strdup_printf ("%s; verify: %s", data->detail ? data->detail : "done",
                                                  error->message);
-      pk_toggle_result_add_step (data->result, name, "failed", detail);
+      add_rung (self, data, name, "failed", detail);
       g_clear_error (&self->step_error);
       self->step_error = g_steal_pointer (&error);
     }
-  else if (state == PK_MODEM_STATE_CONNECTED && wan_ip != NULL && g_strcmp0 (wan_ip, self->old_ip) != 0)
+  else if (state == PK_MODEM_STATE_CONNECTED && wan_ip != NULL &&
+           (self->recovery || g_strcmp0 (wan_ip, self->old_ip) != 0))
     {
-      pk_toggle_result_add_step (data->result, name, "changed", data->detail);
+      /* A recovery wants the dongle back; a new IP is not the point. */
+      add_rung (self, data, name, g_strcmp0 (wan_ip, self->old_ip) != 0 ? "changed" : "ok", data->detail);
       pk_toggle_result_set_ips (data->result, NULL, wan_ip);
       run_done (task, NULL);
       return;
@@ -748,13 +951,43 @@ on_verified (GObject      *source,
     {
       g_autofree char *detail = g_strdup_printf ("%s; verify: %s %s", data->detail ? data->detail : "done",
                                                  pk_modem_state_to_string (state), wan_ip ? wan_ip : "");
-      pk_toggle_result_add_step (data->result, name, "unchanged", detail);
+      add_rung (self, data, name, "unchanged", detail);
       g_clear_error (&self->step_error);
       self->step_error = g_error_new (PK_ERROR, PK_ERROR_UNCHANGED, "dongle %u: the IP stayed %s",
                                       self->id, self->old_ip ? self->old_ip : "(none)");
     }
   self->step_index++;
   run_next_step (task);
+}
+
+static void
+on_rerouted (GObject      *source,
+             GAsyncResult *res,
+             gpointer      user_data)
+{
+  GTask *task = user_data;
+  PkToggle *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkRoutingDiagnosis) diagnosis = pk_routing_repair_finish (PK_ROUTING (source), res, &error);
+  g_autofree char *detail = NULL;
+
+  /* The verify says whether the dongle answers; a routing still wrong
+   * goes in the detail. */
+  if (diagnosis == NULL)
+    detail = g_strdup_printf ("%s; routing: %s", data->detail ? data->detail : "done", error->message);
+  else if (pk_routing_diagnosis_get_actions (diagnosis)[0] != NULL || !pk_routing_diagnosis_get_healthy (diagnosis))
+    {
+      g_autofree char *text = pk_routing_diagnosis_to_string (diagnosis);
+      detail = g_strdup_printf ("%s; routing: %s", data->detail ? data->detail : "done", text);
+    }
+  if (detail != NULL)
+    {
+      g_free (data->detail);
+      data->detail = g_steal_pointer (&detail);
+    }
+  pk_toggle_emit_progress (self, "verify");
+  pk_modem_get_status_async (self->modem, g_task_get_cancellable (task), on_verified, task);
 }
 
 static void
@@ -788,7 +1021,7 @@ on_step_done (GObject      *source,
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      pk_toggle_result_add_step (data->result, pk_toggle_step_get_name (step), "failed", "cancelled");
+      add_rung (self, data, pk_toggle_step_get_name (step), "failed", "cancelled");
       run_done (task, g_steal_pointer (&error));
       return;
     }
@@ -796,9 +1029,9 @@ on_step_done (GObject      *source,
     {
       g_autofree char *detail = data->detail != NULL
         ? g_strdup_printf ("%s: %s", error->message, data->detail) : g_strdup (error->message);
-      pk_toggle_result_add_step (data->result, pk_toggle_step_get_name (step),
-                       g_error_matches (error, PK_ERROR, PK_ERROR_UNCHANGED) ? "unchanged" : "failed",
-                       detail);
+      add_rung (self, data, pk_toggle_step_get_name (step),
+                g_error_matches (error, PK_ERROR, PK_ERROR_UNCHANGED) ? "unchanged" : "failed",
+                detail);
       g_clear_error (&self->step_error);
       self->step_error = g_steal_pointer (&error);
       self->step_index++;
@@ -806,9 +1039,28 @@ on_step_done (GObject      *source,
       return;
     }
 
-  /* The step says it worked: check with the modem. */
+  /* An interface that came back (USB, power) lost its table routes. */
+  if (self->routing != NULL && !g_str_equal (pk_toggle_step_get_name (step), "modem") &&
+      !g_str_equal (pk_toggle_step_get_name (step), "routing"))
+    {
+      pk_toggle_emit_progress (self, "routing");
+      pk_routing_repair_async (self->routing, g_task_get_cancellable (task), on_rerouted, task);
+      return;
+    }
   pk_toggle_emit_progress (self, "verify");
   pk_modem_get_status_async (self->modem, g_task_get_cancellable (task), on_verified, task);
+}
+
+/* The index of the last step this run may take. */
+static guint
+last_step (PkToggle *self)
+{
+  if (self->recovery || self->max_stage == NULL)
+    return G_MAXUINT;
+  for (guint i = 0; i < self->steps->len; i++)
+    if (g_str_equal (pk_toggle_step_get_name (g_ptr_array_index (self->steps, i)), self->max_stage))
+      return i;
+  return G_MAXUINT;
 }
 
 static void
@@ -817,13 +1069,24 @@ run_next_step (GTask *task)
   PkToggle *self = g_task_get_source_object (task);
   RunData *data = g_task_get_task_data (task);
 
-  if (self->step_index >= self->steps->len)
+  if (self->step_index >= self->steps->len || self->step_index > last_step (self))
     {
       GError *error = g_steal_pointer (&self->step_error);
 
-      if (error == NULL)
-        error = g_error_new (PK_ERROR, PK_ERROR_NOT_SUPPORTED,
-                             "dongle %u: no step to change the IP with", self->id);
+      /* No step ran: the diagnosis asked for a rung past the bound. */
+      if (self->step_index < self->steps->len && data->step == NULL)
+        {
+          g_clear_error (&error);
+          error = g_error_new (PK_ERROR, PK_ERROR_CHECK_FAILED,
+                               "dongle %u: the diagnosis calls for the %s rung, past %s; run a recovery",
+                               self->id,
+                               pk_toggle_step_get_name (g_ptr_array_index (self->steps, self->step_index)),
+                               self->max_stage);
+        }
+      else if (error == NULL)
+        error = g_error_new (PK_ERROR, self->step_index < self->steps->len ? PK_ERROR_UNCHANGED : PK_ERROR_NOT_SUPPORTED,
+                             "dongle %u: no step to run (a rung past the modem needs the dongle on USB)",
+                             self->id);
       else if (self->steps->len > 1)
         g_prefix_error (&error, "dongle %u: every step failed; last: ", self->id);
       run_done (task, error);
@@ -831,8 +1094,77 @@ run_next_step (GTask *task)
     }
 
   g_set_object (&data->step, g_ptr_array_index (self->steps, self->step_index));
+  self->step_started = g_get_monotonic_time ();
   pk_toggle_emit_progress (self, pk_toggle_step_get_name (data->step));
   pk_toggle_step_run_async (data->step, self, g_task_get_cancellable (task), on_step_done, task);
+}
+
+/* The index of the first step named @name, or @fallback. */
+static guint
+find_step (PkToggle   *self,
+           const char *name,
+           guint       fallback)
+{
+  for (guint i = 0; i < self->steps->len; i++)
+    if (g_str_equal (pk_toggle_step_get_name (g_ptr_array_index (self->steps, i)), name))
+      return i;
+  return fallback;
+}
+
+static void
+on_routing_diagnosed (GObject      *source,
+                      GAsyncResult *res,
+                      gpointer      user_data)
+{
+  GTask *task = user_data;
+  PkToggle *self = g_task_get_source_object (task);
+  RunData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkRoutingDiagnosis) diagnosis = pk_routing_diagnose_finish (PK_ROUTING (source), res, &error);
+  g_autofree char *text = NULL;
+  const char *start = NULL;
+  gboolean healthy = self->step_error == NULL;
+
+  if (diagnosis == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          run_done (task, g_steal_pointer (&error));
+          return;
+        }
+      text = g_strdup_printf ("routing: %s", error->message);
+    }
+  else
+    {
+      g_autofree char *routing = pk_routing_diagnosis_to_string (diagnosis);
+
+      text = g_strdup_printf ("routing: %s", routing);
+      if (!pk_routing_diagnosis_get_interface_present (diagnosis) ||
+          !pk_routing_diagnosis_get_address_present (diagnosis))
+        start = "usb";
+      else if (!pk_routing_diagnosis_get_healthy (diagnosis))
+        start = "routing";
+    }
+  healthy = healthy && diagnosis != NULL && start == NULL;
+
+  /* The first rung that fits; without one, the first that is not the
+   * routing (which is right), or the first step at all. */
+  if (start != NULL)
+    self->step_index = find_step (self, start, 0);
+  else if (self->steps->len > 0 &&
+           g_str_equal (pk_toggle_step_get_name (g_ptr_array_index (self->steps, 0)), "routing"))
+    self->step_index = self->steps->len > 1 ? 1 : 0;
+
+  {
+    g_autofree char *detail = g_strdup_printf ("%s; %s%s%s", self->diagnosis, text,
+                                               self->step_index < self->steps->len ? "; start at " : "",
+                                               self->step_index < self->steps->len
+                                                 ? pk_toggle_step_get_name (g_ptr_array_index (self->steps,
+                                                                                               self->step_index))
+                                                 : "");
+    add_rung (self, data, "diagnose", healthy ? "ok" : "failed", detail);
+  }
+  run_next_step (task);
 }
 
 static void
@@ -847,6 +1179,7 @@ on_diagnosed (GObject      *source,
   PkModemState state = PK_MODEM_STATE_UNKNOWN;
 
   g_clear_pointer (&self->old_ip, g_free);
+  g_clear_pointer (&self->diagnosis, g_free);
   if (!pk_modem_get_status_finish (self->modem, res, &state, &self->old_ip, &error))
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -856,17 +1189,22 @@ on_diagnosed (GObject      *source,
         }
       /* Later steps (USB rebind, power cycle) may help a modem that does
        * not answer; the modem step will report it unreachable. */
-      pk_toggle_result_add_step (data->result, "diagnose", "failed", error->message);
+      self->diagnosis = g_strdup (error->message);
       self->step_error = g_error_copy (error);
     }
   else
     {
-      g_autofree char *detail = g_strdup_printf ("%s%s%s", pk_modem_state_to_string (state),
-                                                 self->old_ip ? ", WAN IP " : "",
-                                                 self->old_ip ? self->old_ip : "");
-      pk_toggle_result_add_step (data->result, "diagnose", "ok", detail);
+      self->diagnosis = g_strdup_printf ("%s%s%s", pk_modem_state_to_string (state),
+                                         self->old_ip ? ", WAN IP " : "",
+                                         self->old_ip ? self->old_ip : "");
       pk_toggle_result_set_ips (data->result, self->old_ip, NULL);
     }
+  if (self->routing != NULL)
+    {
+      pk_routing_diagnose_async (self->routing, g_task_get_cancellable (task), on_routing_diagnosed, task);
+      return;
+    }
+  add_rung (self, data, "diagnose", self->step_error == NULL ? "ok" : "failed", self->diagnosis);
   run_next_step (task);
 }
 
@@ -874,8 +1212,9 @@ on_diagnosed (GObject      *source,
  * pk_toggle_run_async:
  * @self: a [class@Toggle]
  * @method: the rotation method to try first
- * @recovery: %TRUE to ignore the limit on toggles at once (to bring back
- *   a dongle that is down)
+ * @recovery: %TRUE to ignore the limit on toggles at once and to count a
+ *   healthy dongle (connected, with a WAN IP) as success even with its old
+ *   IP: to bring back a dongle that is down
  * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when the toggle ends or is refused
  * @user_data: data for @callback
@@ -947,11 +1286,34 @@ pk_toggle_run_async (PkToggle            *self,
       return;
     }
 
+  if (recovery)
+    {
+      remaining = recovery_cooldown_remaining (self);
+      if (remaining > 0)
+        {
+          shared_unlock (self);
+          g_task_return_new_error (task, PK_ERROR, PK_ERROR_COOLDOWN,
+                                   "dongle %u: recovered recently, next recovery in %u s",
+                                   self->id, (remaining + 999) / 1000);
+          g_object_unref (task);
+          return;
+        }
+      if (!take_recovery_slot (self, &error))
+        {
+          shared_unlock (self);
+          g_task_return_error (task, g_steal_pointer (&error));
+          g_object_unref (task);
+          return;
+        }
+    }
+
   self->running = TRUE;
   pk_toggle_limiter_try_acquire (self->limiter, TRUE);
   self->method = method;
   self->step_index = 0;
+  self->recovery = recovery;
   self->started = g_get_monotonic_time ();
+  self->step_started = self->started;
   g_clear_error (&self->step_error);
 
   data = g_new0 (RunData, 1);

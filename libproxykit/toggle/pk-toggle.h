@@ -12,6 +12,7 @@
 #include "pk-version-macros.h"
 #include "pk-modem.h"
 #include "pk-rotation.h"
+#include "pk-routing.h"
 #include "pk-toggle-limiter.h"
 #include "pk-toggle-result.h"
 #include "pk-toggle-step.h"
@@ -35,6 +36,25 @@ G_BEGIN_DECLS
  * Since: 0.1
  */
 #define PK_TOGGLE_DEFAULT_MAX_CONCURRENT 3
+
+/**
+ * PK_TOGGLE_DEFAULT_MAX_RECOVERIES:
+ *
+ * The number of recoveries that may run at once on one host, as the
+ * farms' own tools allow.
+ *
+ * Since: 0.2
+ */
+#define PK_TOGGLE_DEFAULT_MAX_RECOVERIES 2
+
+/**
+ * PK_TOGGLE_DEFAULT_RECOVERY_COOLDOWN_MS:
+ *
+ * The default pause after a recovery of a dongle before its next one.
+ *
+ * Since: 0.2
+ */
+#define PK_TOGGLE_DEFAULT_RECOVERY_COOLDOWN_MS 180000
 
 #define PK_TYPE_TOGGLE (pk_toggle_get_type ())
 PK_AVAILABLE_IN_ALL
@@ -71,6 +91,22 @@ PK_AVAILABLE_IN_ALL
 guint             pk_toggle_get_cooldown_remaining (PkToggle     *self);
 PK_AVAILABLE_IN_ALL
 PkToggleResult   *pk_toggle_get_last_result    (PkToggle         *self);
+
+PK_AVAILABLE_IN_ALL
+PkRouting        *pk_toggle_get_routing        (PkToggle         *self);
+PK_AVAILABLE_IN_ALL
+void              pk_toggle_set_routing        (PkToggle         *self,
+                                                PkRouting        *routing);
+
+PK_AVAILABLE_IN_ALL
+void              pk_toggle_set_max_stage      (PkToggle         *self,
+                                                const char       *name);
+PK_AVAILABLE_IN_ALL
+void              pk_toggle_set_max_recoveries (PkToggle         *self,
+                                                guint             max_recoveries);
+PK_AVAILABLE_IN_ALL
+void              pk_toggle_set_recovery_cooldown (PkToggle      *self,
+                                                   guint          cooldown_ms);
 
 /* During a run, for the steps: */
 PK_AVAILABLE_IN_ALL

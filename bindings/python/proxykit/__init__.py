@@ -32,6 +32,7 @@ from .history import MetricsAlerts, MetricsRecorder, analyze, read_history  # no
 from .state import NodeState, StateStore  # noqa: F401
 from .tunnel import Tunnel  # noqa: F401
 from .dongle import Dongle, DongleFarm, DongleMonitor, Routing, RoutingDiagnosis, UsbMap, UsbMapEntry  # noqa: F401
+from .dongle import LADDER_STAGES, PowerStep, RoutingStep, UsbStep  # noqa: F401
 
 
 

@@ -216,6 +216,19 @@ class UsbMapEntry:
         """The hub port's directory in sysfs (where its power is switched)."""
         return take_string(lib.pk_usb_map_entry_dup_port_sysfs_path(self._ptr))
 
+    @property
+    def power(self) -> bool:
+        """Whether the hub port has power, from its sysfs ``disable``
+        attribute (Linux 6.0 and later; known whether or not the dongle is
+        plugged in). Raises :class:`NotSupported` without that attribute."""
+        on = ffi.new('gboolean *')
+        _loop.run(lambda: errors.call(lib.pk_usb_map_entry_get_power, self._ptr, on))
+        return bool(on[0])
+
+    def set_power(self, on: bool) -> None:
+        """Switches the hub port on or off (root only)."""
+        _loop.run(lambda: errors.call(lib.pk_usb_map_entry_set_power, self._ptr, bool(on)))
+
     def __repr__(self) -> str:
         return f'<proxykit.UsbMapEntry {self.id} hub {self.hub_path} port {self.hub_port}>'
 
@@ -629,3 +642,46 @@ class DongleFarm(Service):
     def to_dict(self) -> Dict[str, object]:
         """The listeners by dongle: port, egress and state."""
         return json.loads(take_string(_in_loop(lib.pk_dongle_farm_to_json, self._ptr)))
+
+
+# --- the toggle ladder's rungs past the modem ---
+
+LADDER_STAGES = ('routing', 'modem', 'usb', 'power', 'hub')
+"""The rungs of the toggle ladder, lowest first (``pk_toggle_ladder_get_stages()``)."""
+
+
+class RoutingStep:
+    """The ``routing`` rung of a :class:`Toggle`: repairs the dongle's
+    :class:`Routing` (``PkToggleRoutingStep``)."""
+
+    name = 'routing'
+
+    def __init__(self, routing: Routing):
+        self.routing = routing
+        self._step_ptr = _loop.wrap(lib.pk_toggle_routing_step_new(routing._ptr))
+
+
+class UsbStep:
+    """The ``usb`` rung: ``authorized`` 0, then 1, on the dongle's USB
+    device, then up to ``wait`` seconds for its interface and address
+    (``PkToggleUsbStep``)."""
+
+    name = 'usb'
+
+    def __init__(self, dongle: Dongle, *, off: float = 1.0, wait: float = 15.0):
+        self.dongle = dongle
+        self._step_ptr = _loop.wrap(lib.pk_toggle_usb_step_new(dongle._ptr))
+        lib.pk_toggle_usb_step_set_timing(self._step_ptr, ms(off), ms(wait))
+
+
+class PowerStep:
+    """The ``power`` rung (the dongle's hub port) or, with
+    ``whole_hub=True``, the ``hub`` rung (every port of its hub): off for
+    ``off`` seconds, on, then up to ``wait`` seconds for the interface and
+    its address (``PkTogglePowerStep``)."""
+
+    def __init__(self, dongle: Dongle, *, whole_hub: bool = False, off: float = 5.0, wait: float = 60.0):
+        self.dongle = dongle
+        self.name = 'hub' if whole_hub else 'power'
+        self._step_ptr = _loop.wrap(lib.pk_toggle_power_step_new(dongle._ptr, bool(whole_hub)))
+        lib.pk_toggle_power_step_set_timing(self._step_ptr, ms(off), ms(wait))

@@ -419,12 +419,26 @@ class Toggle:
         cooldown: seconds after a toggle during which the next is refused.
         escalate, settle, poll_interval, attempt_timeout, unchanged_polls:
             as for :meth:`Modem.rotate`.
+        steps: the ladder, lowest rung first: ``'modem'`` for the modem
+            rotation, and rungs such as :class:`RoutingStep`,
+            :class:`UsbStep`, :class:`PowerStep` (default: the modem only).
+        routing: the dongle's :class:`Routing`; the diagnosis then checks
+            the interface, its address and the routing, and starts at the
+            rung that fits (``usb`` for a missing interface, ``routing``
+            for wrong routing).
+        max_stage: the last rung a run that is not a recovery may take
+            (``'modem'``); recoveries climb them all.
+        max_recoveries: recoveries at once on the host (needs a state
+            directory; ``pk-toggle`` uses 2).
+        recovery_cooldown: seconds after a recovery before the next one.
     """
 
     def __init__(self, id: int, modem: Modem, *, limiter: Optional[ToggleLimiter] = None,
                  cooldown: Optional[float] = None, escalate: Optional[str] = None,
                  settle: Optional[float] = None, poll_interval: Optional[float] = None,
-                 attempt_timeout: Optional[float] = None, unchanged_polls: Optional[int] = None):
+                 attempt_timeout: Optional[float] = None, unchanged_polls: Optional[int] = None,
+                 steps=('modem',), routing=None, max_stage: Optional[str] = None,
+                 max_recoveries: Optional[int] = None, recovery_cooldown: Optional[float] = None):
         self._modem = modem
         self._limiter = limiter
         self._ptr = _loop.wrap(lib.pk_toggle_new(id, modem._modem(),
@@ -433,7 +447,21 @@ class Toggle:
         _tune(step, lib.pk_toggle_modem_step_set_escalation, lib.pk_toggle_modem_step_set_timing,
               lib.pk_toggle_modem_step_set_unchanged_polls, escalate, settle, poll_interval,
               attempt_timeout, unchanged_polls)
-        lib.pk_toggle_add_step(self._ptr, ffi.cast('PkToggleStep *', step))
+        self._steps = list(steps)
+        for st in self._steps:
+            ptr = step if isinstance(st, str) and st == 'modem' else getattr(st, '_step_ptr', None)
+            if ptr is None:
+                raise TypeError(f'steps: {st!r} is neither \'modem\' nor a toggle step')
+            lib.pk_toggle_add_step(self._ptr, ffi.cast('PkToggleStep *', ptr))
+        self._routing = routing
+        if routing is not None:
+            lib.pk_toggle_set_routing(self._ptr, routing._ptr)
+        if max_stage is not None:
+            lib.pk_toggle_set_max_stage(self._ptr, max_stage.encode())
+        if max_recoveries is not None:
+            lib.pk_toggle_set_max_recoveries(self._ptr, max_recoveries)
+        if recovery_cooldown is not None:
+            lib.pk_toggle_set_recovery_cooldown(self._ptr, ms(recovery_cooldown))
         if cooldown is not None:
             lib.pk_toggle_set_cooldown(self._ptr, ms(cooldown) if cooldown > 0 else 0)
 
@@ -466,8 +494,10 @@ class Toggle:
         ``escalated``, ``finished_at``, ``steps`` (and ``error``,
         ``error_code`` when it failed).
 
-        ``recovery`` ignores the host-wide limit (to bring back a dongle
-        that is down).
+        ``recovery`` ignores the host-wide limit and counts a healthy
+        dongle (connected, with a WAN IP) as success, new IP or not: to
+        bring back a dongle that is down. Each step in ``steps`` has its
+        ``duration_ms``.
 
         Raises:
             Busy: this dongle is toggling already.

@@ -275,3 +275,31 @@ def test_farm_without_dongles_starts_and_stops():
         assert farm.n_listeners == 0 and farm.port(11) is None
         assert farm.to_dict() is not None
     assert not farm.serving
+
+
+def test_ladder_rungs_in_a_toggle():
+    """The rungs past the modem go into a Toggle; a dongle that was never
+    seen on USB fails the usb rung with a message that says so, and the
+    result lists each rung with its duration."""
+    assert proxykit.LADDER_STAGES == ('routing', 'modem', 'usb', 'power', 'hub')
+    d = proxykit.Dongle(11, 'pk-none0', '127.0.0.1')
+    assert proxykit.PowerStep(d, whole_hub=True).name == 'hub'
+    modem = proxykit.HilinkModem('127.0.0.1:9', request_timeout=1)
+    toggle = proxykit.Toggle(11, modem, steps=[proxykit.UsbStep(d, off=0.01, wait=0.1),
+                                                proxykit.PowerStep(d, off=0.01, wait=0.1)])
+    with pytest.raises(proxykit.Error) as exc:
+        toggle.run(recovery=True)
+    steps = exc.value.result['steps']
+    assert [(s['name'], s['outcome']) for s in steps] == [('diagnose', 'failed'), ('usb', 'failed'),
+                                                           ('power', 'failed')]
+    assert 'no USB device known' in steps[1]['detail']
+    assert 'hub port is not known' in steps[2]['detail']
+    assert all(isinstance(s['duration_ms'], int) for s in steps)
+    with pytest.raises(TypeError):
+        proxykit.Toggle(12, modem, steps=['nonsense'])
+    # A plain run stops at the max stage: the usb rung is for recoveries.
+    bounded = proxykit.Toggle(13, modem, max_stage='modem', recovery_cooldown=0,
+                              steps=['modem', proxykit.UsbStep(d, off=0.01, wait=0.1)])
+    with pytest.raises(proxykit.Error) as exc:
+        bounded.run()
+    assert [s['name'] for s in exc.value.result['steps']] == ['diagnose', 'modem']
