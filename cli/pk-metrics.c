@@ -20,10 +20,6 @@
 
 #define DEFAULT_DIR PK_STATE_DIR "/metrics"
 #define DEFAULT_LISTEN "127.0.0.1:9110"
-#define HOUR_US (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
-/* 9999-12-31T23:59:59Z, the last second GDateTime can represent: a bound
- * that keeps every time in microseconds far from gint64 overflow */
-#define MAX_UNIX_SECONDS 253402300799.0
 
 static char *opt_config;
 static char *opt_dir;
@@ -63,17 +59,12 @@ static const GOptionEntry entries[] = {
   { NULL }
 };
 
-static const char * const metrics_keys[] = {
-  "directory", "interval", "listen", "watch-ports", "watch-processes", "layout",
-  "retention-days", "max-size", "hourly-days", "daily-days", NULL
-};
-
 typedef struct {
   PkConfig *config;
   PkMetricsSampler *sampler;
   PkMetricsRecorder *recorder;
   PkMetricsAlerts *alerts;
-  JsonNode *last;
+  PkMetricsServer *server;
   GMainLoop *loop;
   char *dir;
   guint64 interval_ms;
@@ -100,26 +91,6 @@ parse_uint (const char *text,
   return pk_cli_parse_value (FALSE, text, min, max, out, error);
 }
 
-/* ADDR:PORT with an IP literal (no name lookups); port 0 picks one, which
- * the "serving" message names */
-static GSocketAddress *
-parse_listen (const char  *text,
-              GError     **error)
-{
-  g_autoptr(GSocketConnectable) na = g_network_address_parse (text, 0, error);
-  g_autoptr(GInetAddress) ip = NULL;
-
-  if (na == NULL)
-    return NULL;
-  ip = g_inet_address_new_from_string (g_network_address_get_hostname (G_NETWORK_ADDRESS (na)));
-  if (ip == NULL)
-    {
-      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT, "expected IP:PORT (an IP address)");
-      return NULL;
-    }
-  return g_inet_socket_address_new (ip, g_network_address_get_port (G_NETWORK_ADDRESS (na)));
-}
-
 /* ------------------------------------------------------------------ */
 /* setup */
 
@@ -135,84 +106,31 @@ duration_or_die (const char *flag,
   return ms;
 }
 
-static guint64
-parse_size (const char *where,
-            const char *text)
-{
-  char *end = NULL;
-  double v = g_ascii_strtod (text, &end);
-  guint64 mult = 1;
-
-  if (end == text || v < 0)
-    pk_cli_usage_error ("%s: '%s' is not a size (such as 5G, 500M)", where, text);
-  switch (g_ascii_toupper (*end))
-    {
-    case 'K': mult = 1000; end++; break;
-    case 'M': mult = 1000 * 1000; end++; break;
-    case 'G': mult = 1000 * 1000 * 1000; end++; break;
-    case 'T': mult = G_GUINT64_CONSTANT (1000) * 1000 * 1000 * 1000; end++; break;
-    default: break;
-    }
-  if (*end == 'B' || *end == 'b')
-    end++;
-  if (*end != '\0')
-    pk_cli_usage_error ("%s: '%s' is not a size (such as 5G, 500M)", where, text);
-  return (guint64) (v * mult);
-}
-
-static void
-add_port (App        *app,
-          const char *where,
-          const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  guint64 port;
-
-  if (!parse_uint (text, 1, 65535, &port, &error))
-    pk_cli_usage_error ("%s '%s': %s", where, text, error->message);
-  pk_metrics_sampler_add_watch_port (app->sampler, port);
-}
-
+/* Flags that replace a [metrics] key are overrides of the configuration;
+ * --watch-* add to what the configuration watches. */
 static void
 setup_sampler (App *app)
 {
-  g_autofree char *ports = NULL;
-  g_autofree char *procs = NULL;
-  g_auto(GStrv) socks = NULL;
+  g_autoptr(GError) error = NULL;
 
-  app->sampler = pk_metrics_sampler_new ();
+  app->sampler = pk_metrics_sampler_new_from_config (app->config, &error);
+  if (app->sampler == NULL)
+    pk_cli_usage_error ("%s", error->message);
   if (opt_proc_root)
     pk_metrics_sampler_set_proc_root (app->sampler, opt_proc_root);
   if (opt_sys_root)
     pk_metrics_sampler_set_sys_root (app->sampler, opt_sys_root);
 
   for (guint i = 0; opt_ports && opt_ports[i]; i++)
-    add_port (app, "--watch-port", opt_ports[i]);
-  ports = pk_config_dup_string (app->config, "metrics", "watch-ports", "PK_METRICS_WATCH_PORTS", NULL);
-  if (ports)
     {
-      g_auto(GStrv) parts = g_strsplit_set (ports, ", ", -1);
-      g_autofree char *where = pk_config_describe (app->config, "metrics", "watch-ports");
+      guint64 port;
 
-      for (guint i = 0; parts[i]; i++)
-        if (*parts[i])
-          add_port (app, where, parts[i]);
+      if (!parse_uint (opt_ports[i], 1, 65535, &port, &error))
+        pk_cli_usage_error ("--watch-port '%s': %s", opt_ports[i], error->message);
+      pk_metrics_sampler_add_watch_port (app->sampler, port);
     }
-  /* the SOCKS listeners of the same configuration are watched as well */
-  socks = pk_config_list_sections (app->config, "socks");
-  for (guint i = 0; socks[i]; i++)
-    {
-      g_autofree char *section = g_strconcat ("socks:", socks[i], NULL);
-      g_autofree char *listen = pk_config_dup_string (app->config, section, "listen", NULL, NULL);
-      g_autoptr(GSocketConnectable) na = listen ? g_network_address_parse (listen, 0, NULL) : NULL;
-
-      if (na && g_network_address_get_port (G_NETWORK_ADDRESS (na)) > 0)
-        pk_metrics_sampler_add_watch_port (app->sampler, g_network_address_get_port (G_NETWORK_ADDRESS (na)));
-    }
-
   for (guint i = 0; opt_pids && opt_pids[i]; i++)
     {
-      g_autoptr(GError) error = NULL;
       guint64 pid;
 
       if (!parse_uint (opt_pids[i], 1, G_MAXINT, &pid, &error))
@@ -221,24 +139,12 @@ setup_sampler (App *app)
     }
   for (guint i = 0; opt_processes && opt_processes[i]; i++)
     pk_metrics_sampler_add_watch_process (app->sampler, opt_processes[i]);
-  procs = pk_config_dup_string (app->config, "metrics", "watch-processes", "PK_METRICS_WATCH_PROCESSES", NULL);
-  if (procs)
-    {
-      g_auto(GStrv) parts = g_strsplit_set (procs, ", ", -1);
-
-      for (guint i = 0; parts[i]; i++)
-        if (*parts[i])
-          pk_metrics_sampler_add_watch_process (app->sampler, parts[i]);
-    }
 }
 
 static void
 setup_history (App *app)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *layout = NULL;
-  g_autofree char *max_size = NULL;
-  guint64 raw_days, hourly_days, daily_days, max_bytes = G_GUINT64_CONSTANT (5000000000);
 
   if (opt_interval)
     app->interval_ms = duration_or_die ("--interval", opt_interval);
@@ -248,25 +154,9 @@ setup_history (App *app)
   if (app->interval_ms < 100)
     pk_cli_usage_error ("--interval: at least 100ms");
 
-  if (!pk_config_get_uint (app->config, "metrics", "retention-days", NULL, 0, 100000, 7, &raw_days, &error) ||
-      !pk_config_get_uint (app->config, "metrics", "hourly-days", NULL, 0, 100000, 30, &hourly_days, &error) ||
-      !pk_config_get_uint (app->config, "metrics", "daily-days", NULL, 0, 100000, 365, &daily_days, &error))
+  app->recorder = pk_metrics_recorder_new_from_config (app->config, &error);
+  if (app->recorder == NULL)
     pk_cli_usage_error ("%s", error->message);
-  max_size = pk_config_dup_string (app->config, "metrics", "max-size", NULL, NULL);
-  if (max_size)
-    {
-      g_autofree char *where = pk_config_describe (app->config, "metrics", "max-size");
-      max_bytes = parse_size (where, max_size);
-    }
-
-  app->recorder = pk_metrics_recorder_new (app->dir);
-  pk_metrics_recorder_set_retention (app->recorder, raw_days, max_bytes, hourly_days, daily_days);
-  layout = opt_layout ? g_strdup (opt_layout) : pk_config_dup_string (app->config, "metrics", "layout", NULL, "hour");
-  if (g_strcmp0 (layout, "day") == 0 || g_strcmp0 (layout, "daily") == 0)
-    pk_metrics_recorder_set_layout (app->recorder, PK_METRICS_FILE_DAILY);
-  else if (g_strcmp0 (layout, "hour") != 0 && g_strcmp0 (layout, "hourly") != 0)
-    pk_cli_usage_error ("layout '%s': expected hour or day", layout);
-
   app->alerts = pk_metrics_alerts_new_from_config (app->config, &error);
   if (app->alerts == NULL)
     pk_cli_usage_error ("%s", error->message);
@@ -274,253 +164,6 @@ setup_history (App *app)
 
 /* ------------------------------------------------------------------ */
 /* the table */
-
-static JsonObject *
-obj (JsonObject *o,
-     const char *name)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
-  return n && JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
-}
-
-static gboolean
-num (JsonObject *o,
-     const char *name,
-     double     *v)
-{
-  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
-    return FALSE;
-  *v = json_node_get_value_type (n) == G_TYPE_INT64 ? json_node_get_int (n) : json_node_get_double (n);
-  return TRUE;
-}
-
-static char *
-fmt_num (JsonObject *o,
-         const char *name,
-         int         decimals,
-         const char *suffix)
-{
-  double v;
-
-  if (!num (o, name, &v))
-    return g_strdup ("-");
-  return g_strdup_printf ("%.*f%s", decimals, v, suffix);
-}
-
-/* g_format_size() puts a no-break space between number and unit, which
- * a C-locale terminal shows as '?' */
-static char *
-plain_spaces (char *s)
-{
-  GString *str = g_string_new (s);
-
-  g_free (s);
-  g_string_replace (str, "\u00a0", " ", 0);
-  return g_string_free (str, FALSE);
-}
-
-static char *
-fmt_bytes (double v)
-{
-  return plain_spaces (g_format_size_full ((guint64) v, G_FORMAT_SIZE_IEC_UNITS));
-}
-
-static char *
-fmt_rate (JsonObject *o,
-          const char *name)
-{
-  double v;
-  g_autofree char *s = NULL;
-
-  if (!num (o, name, &v))
-    return g_strdup ("-");
-  s = plain_spaces (g_format_size ((guint64) v));
-  return g_strconcat (s, "/s", NULL);
-}
-
-static void
-print_states (const char *label,
-              JsonObject *states)
-{
-  g_autoptr(GList) names = json_object_get_members (states);
-  gboolean any = FALSE;
-
-  g_print ("%-12s", label);
-  for (GList *l = names; l; l = l->next)
-    {
-      double v;
-      if (num (states, l->data, &v) && v > 0)
-        {
-          g_print (" %s %.0f", (char *) l->data, v);
-          any = TRUE;
-        }
-    }
-  g_print ("%s\n", any ? "" : " none");
-}
-
-static void
-print_table (JsonNode *sample)
-{
-  JsonObject *root = json_node_get_object (sample);
-  JsonObject *o, *p;
-  double v, w;
-
-  g_print ("%-12s %s  host %s\n", "time", json_object_get_string_member_with_default (root, "time", "?"),
-           json_object_get_string_member_with_default (root, "host", "?"));
-
-  o = obj (root, "cpu");
-  if (o)
-    {
-      g_autofree char *busy = fmt_num (obj (o, "total"), "busy_pct", 1, "%");
-      g_autofree char *iowait = fmt_num (obj (o, "total"), "iowait_pct", 1, "%");
-      g_autofree char *steal = fmt_num (obj (o, "total"), "steal_pct", 1, "%");
-      g_autoptr(GList) cores = json_object_get_members (obj (o, "cores"));
-
-      g_print ("%-12s busy %s  iowait %s  steal %s  |", "cpu", busy, iowait, steal);
-      for (GList *l = cores; l; l = l->next)
-        {
-          g_autofree char *c = fmt_num (obj (obj (o, "cores"), l->data), "busy_pct", 0, "%");
-          g_print (" %s %s", (char *) l->data, c);
-        }
-      g_print ("\n");
-    }
-  else
-    g_print ("%-12s absent\n", "cpu");
-
-  o = obj (root, "load");
-  if (o)
-    {
-      g_autofree char *a = fmt_num (o, "1m", 2, "");
-      g_autofree char *b = fmt_num (o, "5m", 2, "");
-      g_autofree char *c = fmt_num (o, "15m", 2, "");
-      g_print ("%-12s %s %s %s\n", "load", a, b, c);
-    }
-  else
-    g_print ("%-12s absent\n", "load");
-
-  o = obj (root, "memory");
-  if (o && num (o, "total_bytes", &v))
-    {
-      g_autofree char *total = fmt_bytes (v);
-      g_autofree char *avail = num (o, "available_bytes", &w) ? fmt_bytes (w) : g_strdup ("-");
-      g_autofree char *used = fmt_num (o, "used_pct", 1, "%");
-      g_print ("%-12s used %s  available %s of %s\n", "memory", used, avail, total);
-    }
-  else
-    g_print ("%-12s absent\n", "memory");
-
-  o = obj (root, "tcp");
-  if (o)
-    {
-      g_autoptr(GList) ports = json_object_get_members (obj (o, "ports"));
-
-      num (o, "total", &v);
-      g_print ("%-12s %.0f sockets\n", "tcp", v);
-      print_states ("  states", obj (o, "states"));
-      for (GList *l = ports; l; l = l->next)
-        {
-          g_autofree char *label = g_strdup_printf ("  port %s", (char *) l->data);
-          print_states (label, obj (obj (o, "ports"), l->data));
-        }
-      print_states ("  to :443", obj (o, "remote_443"));
-    }
-  else
-    g_print ("%-12s absent\n", "tcp");
-
-  o = obj (root, "ephemeral_ports");
-  if (o)
-    {
-      g_autofree char *in_use = fmt_num (o, "in_use", 0, "");
-      g_autofree char *pct = fmt_num (o, "used_pct", 1, "%");
-      num (o, "size", &v);
-      g_print ("%-12s %s in use of %.0f (%s)\n", "ephemeral", in_use, v, pct);
-    }
-  else
-    g_print ("%-12s absent\n", "ephemeral");
-
-  o = obj (root, "sockstat");
-  if (o && (p = obj (o, "TCP")) != NULL)
-    {
-      g_autofree char *inuse = fmt_num (p, "inuse", 0, "");
-      g_autofree char *orphan = fmt_num (p, "orphan", 0, "");
-      g_autofree char *tw = fmt_num (p, "tw", 0, "");
-      g_autofree char *mem = fmt_num (p, "mem", 0, "");
-      g_print ("%-12s TCP inuse %s  orphan %s  tw %s  mem %s pages\n", "sockstat", inuse, orphan, tw, mem);
-    }
-  else
-    g_print ("%-12s absent\n", "sockstat");
-
-  o = obj (root, "conntrack");
-  if (o)
-    {
-      g_autofree char *n_entries = fmt_num (o, "entries", 0, "");
-      g_autofree char *limit = fmt_num (o, "limit", 0, "");
-      g_autofree char *pct = fmt_num (o, "used_pct", 1, "%");
-      g_autofree char *drop = fmt_num (obj (o, "stats"), "drop", 0, "");
-      g_autofree char *ins = fmt_num (obj (o, "stats"), "insert_failed", 0, "");
-      g_print ("%-12s %s of %s (%s)  drop %s  insert_failed %s\n", "conntrack", n_entries, limit, pct, drop, ins);
-    }
-  else
-    g_print ("%-12s absent\n", "conntrack");
-
-  o = obj (root, "softnet");
-  if (o)
-    {
-      g_autofree char *dropped = fmt_num (o, "dropped", 0, "");
-      g_autofree char *rate = fmt_num (o, "dropped_per_s", 2, "/s");
-      g_autofree char *squeeze = fmt_num (o, "time_squeeze", 0, "");
-      g_print ("%-12s dropped %s (%s)  time_squeeze %s\n", "softnet", dropped, rate, squeeze);
-    }
-  else
-    g_print ("%-12s absent\n", "softnet");
-
-  o = obj (root, "interfaces");
-  if (o)
-    {
-      g_autoptr(GList) names = g_list_sort (json_object_get_members (o), (GCompareFunc) strcmp);
-
-      g_print ("interfaces\n");
-      for (GList *l = names; l; l = l->next)
-        {
-          JsonObject *i = obj (o, l->data);
-          g_autofree char *rx = fmt_rate (i, "rx_bytes_per_s");
-          g_autofree char *tx = fmt_rate (i, "tx_bytes_per_s");
-          g_autofree char *rd = fmt_num (i, "rx_drops", 0, "");
-          g_autofree char *td = fmt_num (i, "tx_drops", 0, "");
-          g_autofree char *re = fmt_num (i, "rx_errors", 0, "");
-          g_autofree char *te = fmt_num (i, "tx_errors", 0, "");
-
-          g_print ("  %-10s rx %-12s tx %-12s drops %s/%s  errors %s/%s\n",
-                   (char *) l->data, rx, tx, rd, td, re, te);
-        }
-    }
-
-  o = obj (root, "processes");
-  if (o && json_object_get_size (o) > 0)
-    {
-      g_autoptr(GList) pids = json_object_get_members (o);
-
-      g_print ("processes\n");
-      for (GList *l = pids; l; l = l->next)
-        {
-          JsonObject *pr = obj (o, l->data);
-          g_autofree char *rss = num (pr, "rss_bytes", &v) ? fmt_bytes (v) : g_strdup ("-");
-          g_autofree char *threads = fmt_num (pr, "threads", 0, "");
-          g_autofree char *fds = fmt_num (pr, "open_fds", 0, "");
-          g_autofree char *cpu = fmt_num (pr, "cpu_pct", 1, "%");
-
-          g_print ("  %-7s %-16s rss %-10s threads %-4s fds %-6s cpu %s\n", (char *) l->data,
-                   json_object_get_string_member_with_default (pr, "name", "?"), rss, threads, fds, cpu);
-        }
-    }
-  {
-    JsonArray *missing = json_object_get_array_member (root, "processes_missing");
-    for (guint i = 0; missing && i < json_array_get_length (missing); i++)
-      g_print ("%-12s %s is not running\n", i == 0 ? "missing" : "", json_array_get_string_element (missing, i));
-  }
-}
 
 static void
 print_json (JsonNode *node,
@@ -557,11 +200,8 @@ take_and_record (App *app)
             fflush (stdout);
           }
     }
-  if (sample)
-    {
-      g_clear_pointer (&app->last, json_node_unref);
-      app->last = g_steal_pointer (&sample);
-    }
+  if (sample && app->server)
+    pk_metrics_server_set_last_sample (app->server, sample);
 }
 
 static gboolean
@@ -626,203 +266,29 @@ start_recording (App *app)
 /* ------------------------------------------------------------------ */
 /* serve */
 
-static gboolean
-parse_time (const char *text,
-            gint64     *out_us)
-{
-  g_autoptr(GTimeZone) local = g_time_zone_new_local ();
-  g_autoptr(GDateTime) dt = NULL;
-  g_autofree char *iso = NULL;
-  guint64 ms;
-  char *end;
-  double secs;
-
-  if (text == NULL || *text == '\0')
-    return FALSE;
-  /* unix seconds */
-  secs = g_ascii_strtod (text, &end);
-  if (*end == '\0' && end != text)
-    {
-      /* "nan" fails both comparisons; "inf" and 1e20 the second */
-      if (!(secs >= 0 && secs <= MAX_UNIX_SECONDS))
-        return FALSE;
-      *out_us = (gint64) (secs * G_USEC_PER_SEC);
-      return TRUE;
-    }
-  /* a duration: that long ago, and not before 1970 */
-  if (parse_duration (text, &ms, NULL))
-    {
-      gint64 now = g_get_real_time ();
-
-      if (ms > (guint64) (now / 1000))
-        return FALSE;
-      *out_us = now - (gint64) ms * 1000;
-      return TRUE;
-    }
-  /* "2025-08-20 14:30" (local time), "2025-08-20T14:30:00Z", ... */
-  iso = g_strdup (text);
-  if (strlen (iso) > 10 && iso[10] == ' ')
-    iso[10] = 'T';
-  if (strlen (iso) == 16)
-    {
-      char *longer = g_strconcat (iso, ":00", NULL);
-      g_free (iso);
-      iso = longer;
-    }
-  else if (strlen (iso) == 10)
-    {
-      char *longer = g_strconcat (iso, "T00:00:00", NULL);
-      g_free (iso);
-      iso = longer;
-    }
-  dt = g_date_time_new_from_iso8601 (iso, local);
-  if (dt == NULL)
-    return FALSE;
-  *out_us = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
-  return TRUE;
-}
-
-static void
-reply (SoupServerMessage *msg,
-       guint              status,
-       const char        *type,
-       char              *body)
-{
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, type, SOUP_MEMORY_TAKE, body, strlen (body));
-}
-
-static void
-on_metrics (SoupServer        *server,
-            SoupServerMessage *msg,
-            const char        *path,
-            GHashTable        *query,
-            gpointer           data)
-{
-  App *app = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) sample = NULL;
-
-  if (strcmp (soup_server_message_get_method (msg), "GET") != 0 &&
-      strcmp (soup_server_message_get_method (msg), "HEAD") != 0)
-    {
-      reply (msg, 405, "text/plain", g_strdup ("GET only\n"));
-      return;
-    }
-  /* a fresh sample per scrape, from the same sampler, so that the
-   * percentages cover the time since the previous scrape or tick */
-  sample = pk_metrics_sampler_sample (app->sampler, &error);
-  if (sample == NULL)
-    {
-      reply (msg, 500, "text/plain", g_strdup_printf ("%s\n", error->message));
-      return;
-    }
-  reply (msg, 200, "text/plain; version=0.0.4; charset=utf-8", pk_metrics_to_prometheus (sample));
-}
-
-static void
-on_history (SoupServer        *server,
-            SoupServerMessage *msg,
-            const char        *path,
-            GHashTable        *query,
-            gpointer           data)
-{
-  App *app = data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) history = NULL;
-  const char *since_s = query ? g_hash_table_lookup (query, "since") : NULL;
-  const char *until_s = query ? g_hash_table_lookup (query, "until") : NULL;
-  const char *res = query ? g_hash_table_lookup (query, "resolution") : NULL;
-  PkMetricsResolution resolution = PK_METRICS_RESOLUTION_RAW;
-  gint64 since, until = G_MAXINT64;
-
-  if (!parse_time (since_s ? since_s : "1h", &since) || (until_s && !parse_time (until_s, &until)))
-    {
-      reply (msg, 400, "text/plain",
-             g_strdup ("since/until: unix seconds (0 to 253402300799), ISO 8601, 'YYYY-MM-DD HH:MM' "
-                       "or a duration ago (1h)\n"));
-      return;
-    }
-  if (until < since)
-    {
-      reply (msg, 400, "text/plain", g_strdup ("until is before since\n"));
-      return;
-    }
-  if (res == NULL || strcmp (res, "raw") == 0)
-    resolution = PK_METRICS_RESOLUTION_RAW;
-  else if (strcmp (res, "hour") == 0)
-    resolution = PK_METRICS_RESOLUTION_HOUR;
-  else if (strcmp (res, "day") == 0)
-    resolution = PK_METRICS_RESOLUTION_DAY;
-  else
-    {
-      reply (msg, 400, "text/plain", g_strdup ("resolution: raw, hour or day\n"));
-      return;
-    }
-  /* raw samples are a few kB each: a week of them is too much for one
-   * answer, which is what the rollups are for */
-  if (resolution == PK_METRICS_RESOLUTION_RAW &&
-      MIN (until, g_get_real_time () + HOUR_US) - since > 48 * HOUR_US)
-    {
-      reply (msg, 400, "text/plain",
-             g_strdup ("more than 48 hours of raw samples: ask for resolution=hour or day\n"));
-      return;
-    }
-  history = pk_metrics_history_read (app->dir, resolution, since, until, &error);
-  if (history == NULL)
-    {
-      reply (msg, 404, "text/plain", g_strdup_printf ("%s\n", error->message));
-      return;
-    }
-  reply (msg, 200, "application/json", json_to_string (history, FALSE));
-}
-
-static void
-on_sample (SoupServer        *server,
-           SoupServerMessage *msg,
-           const char        *path,
-           GHashTable        *query,
-           gpointer           data)
-{
-  App *app = data;
-
-  if (app->last == NULL)
-    take_and_record (app);
-  if (app->last == NULL)
-    reply (msg, 503, "text/plain", g_strdup ("no sample yet\n"));
-  else
-    reply (msg, 200, "application/json", json_to_string (app->last, FALSE));
-}
-
 static int
 run_serve (App *app)
 {
-  g_autoptr(SoupServer) server = soup_server_new ("server-header", "pk-metrics", NULL);
-  g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *listen = NULL;
-  g_autoptr(GSList) uris = NULL;
+  g_auto(GStrv) urls = NULL;
 
   listen = opt_listen ? g_strdup (opt_listen)
                       : pk_config_dup_string (app->config, "metrics", "listen", "PK_METRICS_LISTEN", DEFAULT_LISTEN);
-  address = parse_listen (listen, &error);
-  if (address == NULL)
-    pk_cli_usage_error ("--listen '%s': %s", listen, error->message);
-
   /* before "serving" is logged, so that whoever waits for it may signal */
   pk_cli_handle_signals (on_stop, on_reload, app);
-  soup_server_add_handler (server, "/metrics", on_metrics, app, NULL);
-  soup_server_add_handler (server, "/api/history", on_history, app, NULL);
-  soup_server_add_handler (server, "/api/sample", on_sample, app, NULL);
-  if (!soup_server_listen (server, address, 0, &error))
-    pk_cli_die (PK_CLI_EXIT_FAILURE, "listen on %s: %s", listen, error->message);
-  uris = soup_server_get_uris (server);
-  for (GSList *l = uris; l; l = l->next)
+  app->server = pk_metrics_server_new ();
+  pk_metrics_server_set_sampler (app->server, app->sampler);
+  pk_metrics_server_set_history_directory (app->server, app->dir);
+  if (!pk_metrics_server_listen (app->server, listen, &error))
     {
-      g_autofree char *s = g_uri_to_string (l->data);
-      g_message ("serving %smetrics", s);
+      if (g_error_matches (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT))
+        pk_cli_usage_error ("--listen '%s': %s", listen, error->message);
+      pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
     }
-  g_slist_free_full (g_steal_pointer (&uris), (GDestroyNotify) g_uri_unref);
+  urls = pk_metrics_server_dup_urls (app->server);
+  for (guint i = 0; urls[i] != NULL; i++)
+    g_message ("serving %s", urls[i]);
 
   if (opt_record)
     start_recording (app);
@@ -846,8 +312,8 @@ run_analyze (App        *app,
   JsonArray *suspects;
   gint64 at;
 
-  if (!parse_time (when, &at))
-    pk_cli_usage_error ("'%s' is not a time (such as \"2025-08-20 14:30\", local time)", when);
+  if (!pk_metrics_parse_time (when, &at, &error))
+    pk_cli_usage_error ("%s", error->message);
   if (window_ms == 0)
     pk_cli_usage_error ("--window must be more than 0");
   result = pk_metrics_analyze (app->dir, at, (gint64) window_ms * 1000, &error);
@@ -915,14 +381,16 @@ run_bench (App        *app,
     {
       g_autoptr(JsonNode) sample = pk_metrics_sampler_sample (app->sampler, &error);
       g_autofree char *text = NULL;
-      JsonObject *t;
+      JsonObject *root;
+      JsonNode *t;
 
       if (sample == NULL)
         pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
       text = pk_metrics_to_prometheus (sample);
-      t = obj (json_node_get_object (sample), "tcp");
-      if (t)
-        num (t, "total", &tcp);
+      root = json_node_get_object (sample);
+      t = json_object_get_member (root, "tcp");
+      if (t != NULL && JSON_NODE_HOLDS_OBJECT (t))
+        tcp = json_object_get_double_member_with_default (json_node_get_object (t), "total", tcp);
     }
   spent = cpu_seconds () - start;
   g_print ("{\"samples\": %" G_GUINT64_FORMAT ", \"cpu_seconds\": %.6f, \"cpu_ms_per_sample\": %.3f, "
@@ -957,14 +425,9 @@ main (int argc, char **argv)
 
   command = argc > 1 ? argv[1] : NULL;
   app.config = pk_cli_load_config (opt_config);
-  {
-    g_autoptr(GError) error = NULL;
-    if (pk_config_has_section (app.config, "metrics") &&
-        !pk_config_check_keys (app.config, "metrics", metrics_keys, &error))
-      pk_cli_usage_error ("%s", error->message);
-  }
-  app.dir = opt_dir ? g_strdup (opt_dir)
-                    : pk_config_dup_string (app.config, "metrics", "directory", "PK_METRICS_DIR", DEFAULT_DIR);
+  pk_config_set_override (app.config, "metrics", "directory", opt_dir, "--dir");
+  pk_config_set_override (app.config, "metrics", "layout", opt_layout, "--layout");
+  app.dir = pk_config_dup_string (app.config, "metrics", "directory", "PK_METRICS_DIR", DEFAULT_DIR);
   app.loop = g_main_loop_new (NULL, FALSE);
   setup_sampler (&app);
 
@@ -994,7 +457,10 @@ main (int argc, char **argv)
       else if (opt_json)
         print_json (sample, TRUE);
       else
-        print_table (sample);
+        {
+          g_autofree char *table = pk_metrics_format_table (sample);
+          g_print ("%s", table);
+        }
     }
   else if (strcmp (command, "record") == 0)
     {
@@ -1030,7 +496,7 @@ main (int argc, char **argv)
   else
     pk_cli_usage_error ("unknown command '%s' (record, serve, analyze)", command);
 
-  g_clear_pointer (&app.last, json_node_unref);
+  g_clear_object (&app.server);
   g_clear_object (&app.sampler);
   g_clear_object (&app.recorder);
   g_clear_object (&app.alerts);

@@ -158,11 +158,10 @@ pk_socks_pptp_bring_up (PkConfig  *config,
   g_autoptr(PkEgress) egress = NULL;
   g_autofree char *target = NULL;
   g_autofree char *linkname = NULL;
+  g_autofree char *section = NULL;
   guint tries, delay_ms, timeout_ms, n = 0;
   guint64 unit = parse_number ("pptp-unit", opt_unit, 65535, 0);
 
-  if (egress_interface != NULL && *egress_interface != NULL)
-    pk_cli_usage_error ("--egress-interface and --pptp-server exclude each other: the tunnel is the egress");
   if (!pk_startup_check_get_settings (config, &target, &tries, &delay_ms, &timeout_ms, &error))
     pk_cli_usage_error ("%s", error->message);
 
@@ -172,26 +171,32 @@ pk_socks_pptp_bring_up (PkConfig  *config,
   pptp.store = pk_state_store_new (opt_state_dir ? opt_state_dir : g_getenv ("PROXYKIT_STATE_DIR"));
   pptp.loop = g_main_loop_new (NULL, FALSE);
 
-  linkname = opt_linkname ? g_strdup (opt_linkname) : g_strdup_printf ("pk-%s", pptp.node);
-  pptp.tunnel = pk_tunnel_new (linkname);
-  if ((opt_server != NULL && !pk_tunnel_set_server (pptp.tunnel, opt_server, &error)) ||
-      (opt_peer != NULL && !pk_tunnel_set_peer (pptp.tunnel, opt_peer, &error)))
-    pk_cli_usage_error ("%s", error->message);
-  if (opt_password_file != NULL)
+  /* The flags are the node's [tunnel:NODE] settings, as overrides: the
+   * library builds the tunnel the way pk-watchdog's recovery does. */
+  section = g_strconcat ("tunnel:", pptp.node, NULL);
+  pk_config_set_override (config, section, "server", opt_server, "--pptp-server");
+  pk_config_set_override (config, section, "peer", opt_peer, "--pptp-peer");
+  pk_config_set_override (config, section, "user", opt_user, "--pptp-user");
+  pk_config_set_override (config, section, "password-file", opt_password_file, "--pptp-password-file");
+  pk_config_set_override (config, section, "unit", opt_unit, "--pptp-unit");
+  pk_config_set_override (config, section, "linkname", opt_linkname, "--pptp-linkname");
+  pk_config_set_override (config, section, "pppd", opt_pppd, "--pppd");
+  if (opt_options != NULL)
     {
-      g_autofree char *password = NULL;
+      g_autoptr(GString) words = g_string_new (NULL);
 
-      if (!g_file_get_contents (opt_password_file, &password, NULL, &error))
-        pk_cli_usage_error ("--pptp-password-file: %s", error->message);
-      g_strchomp (password);
-      pk_tunnel_set_password (pptp.tunnel, password);
-      memset (password, 0, strlen (password));
+      for (guint i = 0; opt_options[i] != NULL; i++)
+        {
+          g_autofree char *quoted = g_shell_quote (opt_options[i]);
+          g_string_append_printf (words, "%s%s", i ? " " : "", quoted);
+        }
+      pk_config_set_override (config, section, "options", words->str, "--pptp-option");
     }
-  pk_tunnel_set_user (pptp.tunnel, opt_user);
-  pk_tunnel_set_unit (pptp.tunnel, unit);
-  pk_tunnel_set_options (pptp.tunnel, (const char * const *) opt_options);
-  pk_tunnel_set_pppd_path (pptp.tunnel, opt_pppd);
+  pptp.tunnel = pk_tunnel_new_from_config (config, pptp.node, NULL, &error);
+  if (pptp.tunnel == NULL)
+    pk_cli_usage_error ("%s", error->message);
   pk_tunnel_set_run_dir (pptp.tunnel, opt_run_dir);
+  linkname = g_strdup (pk_tunnel_get_linkname (pptp.tunnel));
   if (opt_start_timeout != NULL)
     {
       g_autoptr(GError) parse_error = NULL;
@@ -226,8 +231,7 @@ pk_socks_pptp_bring_up (PkConfig  *config,
   g_message ("startup check passed on try %u", n);
 
   *egress_interface = g_strdup (pk_egress_get_interface (egress));
-  if (egress_address != NULL && *egress_address == NULL)
-    *egress_address = g_strdup (pk_egress_get_address (egress));
+  *egress_address = g_strdup (pk_egress_get_address (egress));
 }
 
 void

@@ -14,7 +14,7 @@ gboolean      pk_socks_pptp_enabled      (void);
 
 /* Brings the tunnel up and runs the startup check through it (blocking,
  * in a main loop of its own). On success, *egress_interface and
- * *egress_address (if unset) are set to the tunnel's. On failure it rolls
+ * *egress_address are set to the tunnel's (newly allocated). On failure it rolls
  * back (tunnel destroyed, node status "stopped" with the reason) and
  * exits with status 1. */
 void          pk_socks_pptp_bring_up     (PkConfig   *config,

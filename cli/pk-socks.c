@@ -77,19 +77,9 @@ static const GOptionEntry entries[] = {
   { NULL }
 };
 
-/* Keys of a [socks:NAME] section. */
-static const char * const section_keys[] = {
-  "listen", "egress-address", "egress-interface", "egress-dns", "fwmark", "ttl",
-  "users", "users-inline", "allow", "deny", "connect-timeout", "idle-timeout",
-  "handshake-timeout", "resolve-timeout", "udp-idle-timeout", "max-sessions",
-  "max-sessions-per-client", "udp-advertise", "allow-open", "allow-host-destinations",
-  NULL
-};
-
 typedef struct {
   char *name;
-  char *section;               /* "socks:NAME"; "socks" for the command-line listener */
-  gboolean is_main;            /* the command-line listener */
+  gboolean is_main;            /* the command-line listener: section [socks] */
   PkSocksServer *server;
 } Listener;
 
@@ -110,439 +100,77 @@ listener_free (gpointer data)
   Listener *l = data;
 
   g_free (l->name);
-  g_free (l->section);
   g_clear_object (&l->server);
   g_free (l);
 }
 
-/* A setting and where it came from, for messages: "--ttl",
- * "environment variable SOCKS_TTL", "proxykit.conf:12: [socks:11] ttl".
- * Flags apply to every listener; environment variables only where @env is
- * given (the seeds' variables are global tuning, while addresses and
- * users belong to one listener). */
-static char *
-lookup (App         *app,
-        const char  *section,
-        const char  *key,
-        const char  *env,
-        const char  *flag_value,
-        char       **where)
+/* The library name of a listener: NULL for the command-line one. */
+static const char *
+config_name (Listener *l)
 {
-  const char *value;
-
-  if (flag_value != NULL)
-    {
-      *where = g_strdup_printf ("--%s", key);
-      return g_strdup (flag_value);
-    }
-  if (env != NULL && (value = pk_config_getenv (app->config, env)) != NULL)
-    {
-      *where = g_strdup_printf ("environment variable %s", env);
-      return g_strdup (value);
-    }
-  if (section != NULL && pk_config_has_section (app->config, section) &&
-      pk_config_has_key (app->config, section, key))
-    {
-      *where = pk_config_describe (app->config, section, key);
-      return pk_config_dup_string (app->config, section, key, NULL, NULL);
-    }
-  *where = NULL;
-  return NULL;
+  return l->is_main ? NULL : l->name;
 }
 
-/* The library's parsers, reached through PkConfig (the tools link the
- * public API only): the value is handed over as a variable of a private
- * environment, and the message keeps only what follows its name. */
-
-static gboolean
-get_duration (App         *app,
-              const char  *section,
-              const char  *key,
-              const char  *env,
-              const char  *flag_value,
-              guint        default_ms,
-              guint       *out,
-              GError     **error)
+/* Flags are overrides of the configuration: they win over the
+ * environment and the file, and apply to every listener (--listen only
+ * to the command-line one). */
+static void
+set_overrides (PkConfig *config)
 {
-  g_autofree char *where = NULL;
-  g_autofree char *value = lookup (app, section, key, env, flag_value, &where);
-  guint64 ms;
+  static const struct {
+    const char *key;
+    char **value;
+  } strings[] = {
+    { "egress-address", &opt_egress_address },
+    { "egress-interface", &opt_egress_interface },
+    { "fwmark", &opt_fwmark },
+    { "ttl", &opt_ttl },
+    { "users", &opt_users },
+    { "connect-timeout", &opt_connect_timeout },
+    { "idle-timeout", &opt_idle_timeout },
+    { "handshake-timeout", &opt_handshake_timeout },
+    { "udp-idle-timeout", &opt_udp_idle_timeout },
+    { "max-sessions", &opt_max_sessions },
+    { "max-sessions-per-client", &opt_max_sessions_per_client },
+    { "udp-advertise", &opt_udp_advertise },
+  };
+  static const struct {
+    const char *key;
+    char ***values;
+  } lists[] = {
+    { "egress-dns", &opt_egress_dns },
+    { "allow", &opt_allow },
+    { "deny", &opt_deny },
+  };
 
-  if (value == NULL)
-    {
-      *out = default_ms;
-      return TRUE;
-    }
-  if (!pk_cli_parse_value (TRUE, value, 0, G_MAXUINT, &ms, error))
-    {
-      g_prefix_error (error, "%s: ", where);
-      return FALSE;
-    }
-  *out = ms;
-  return TRUE;
-}
-
-static gboolean
-get_uint (App         *app,
-          const char  *section,
-          const char  *key,
-          const char  *env,
-          const char  *flag_value,
-          guint64      max,
-          guint64      default_value,
-          guint64     *out,
-          GError     **error)
-{
-  g_autofree char *where = NULL;
-  g_autofree char *value = lookup (app, section, key, env, flag_value, &where);
-
-  if (value == NULL)
-    {
-      *out = default_value;
-      return TRUE;
-    }
-  if (!pk_cli_parse_value (FALSE, value, 0, max, out, error))
-    {
-      g_prefix_error (error, "%s: ", where);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-get_boolean (App         *app,
-             const char  *section,
-             const char  *key,
-             gboolean     flag,
-             gboolean    *out,
-             GError     **error)
-{
-  if (flag)
-    {
-      *out = TRUE;
-      return TRUE;
-    }
-  if (!pk_config_has_section (app->config, section))
-    {
-      *out = FALSE;
-      return TRUE;
-    }
-  return pk_config_get_boolean (app->config, section, key, NULL, FALSE, out, error);
-}
-
-static char *
-join_flags (char **values)
-{
-  return values != NULL ? g_strjoinv (",", values) : NULL;
-}
-
-/* Users and lists: what SIGHUP reads again. */
-static gboolean
-configure_access (App            *app,
-                  Listener       *l,
-                  GError        **error)
-{
-  g_autofree char *allow_flag = join_flags (opt_allow);
-  g_autofree char *deny_flag = join_flags (opt_deny);
-  g_autofree char *where = NULL;
-  g_autofree char *value = NULL;
-  const char *env_allow = l->is_main ? "SOCKS_ALLOW" : NULL;
-  const char *env_deny = l->is_main ? "SOCKS_DENY" : NULL;
-  const char *env_users = l->is_main ? "SOCKS_USERS" : NULL;
-
-  value = lookup (app, l->section, "users", env_users, opt_users, &where);
-  if (!pk_socks_server_set_users_file (l->server, value, error))
-    {
-      g_prefix_error (error, "%s: ", where);
-      return FALSE;
-    }
-  g_clear_pointer (&value, g_free);
-  g_clear_pointer (&where, g_free);
-
-  if (pk_config_has_section (app->config, l->section) &&
-      pk_config_has_key (app->config, l->section, "users-inline"))
-    {
-      g_autofree char *inline_users = pk_config_dup_string (app->config, l->section, "users-inline", NULL, NULL);
-      g_auto(GStrv) users = g_strsplit_set (inline_users, "; ", -1);
-      g_autoptr(GPtrArray) nonempty = g_ptr_array_new ();
-
-      for (guint i = 0; users[i] != NULL; i++)
-        if (*users[i] != '\0')
-          g_ptr_array_add (nonempty, users[i]);
-      g_ptr_array_add (nonempty, NULL);
-      if (!pk_socks_server_set_users (l->server, (const char * const *) nonempty->pdata, error))
-        {
-          g_autofree char *desc = pk_config_describe (app->config, l->section, "users-inline");
-          g_prefix_error (error, "%s: ", desc);
-          return FALSE;
-        }
-    }
-
-  value = lookup (app, l->section, "allow", env_allow, allow_flag, &where);
-  if (!pk_socks_server_set_allowlist (l->server, value, error))
-    {
-      g_prefix_error (error, "%s: ", where);
-      return FALSE;
-    }
-  g_clear_pointer (&value, g_free);
-  g_clear_pointer (&where, g_free);
-
-  value = lookup (app, l->section, "deny", env_deny, deny_flag, &where);
-  if (!pk_socks_server_set_denylist (l->server, value, error))
-    {
-      g_prefix_error (error, "%s: ", where);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-configure_egress (App       *app,
-                  Listener  *l,
-                  GError   **error)
-{
-  g_autoptr(PkEgress) egress = pk_egress_new ();
-  g_autofree char *where = NULL;
-  g_autofree char *value = NULL;
-  gboolean cli = l->is_main;
-  guint64 n;
-
-  value = lookup (app, l->section, "egress-address", cli ? "SOCKS_EGRESS_ADDRESS" : NULL,
-                  opt_egress_address, &where);
-  if (value != NULL && !pk_egress_set_address (egress, value, error))
-    {
-      g_prefix_error (error, "%s: ", where);
-      return FALSE;
-    }
-  g_clear_pointer (&value, g_free);
-  g_clear_pointer (&where, g_free);
-
-  value = lookup (app, l->section, "egress-interface", cli ? "SOCKS_EGRESS_INTERFACE" : NULL,
-                  opt_egress_interface, &where);
-  if (value != NULL)
-    {
-      g_autoptr(PkEgress) check = pk_egress_new_full (NULL, value, 0, 0, error);
-
-      if (check == NULL)
-        {
-          g_prefix_error (error, "%s: ", where);
-          return FALSE;
-        }
-      pk_egress_set_interface (egress, value);
-    }
-
-  g_clear_pointer (&value, g_free);
-  g_clear_pointer (&where, g_free);
-  {
-    g_autofree char *dns_flag = join_flags (opt_egress_dns);
-
-    value = lookup (app, l->section, "egress-dns", cli ? "SOCKS_EGRESS_DNS" : NULL, dns_flag, &where);
-    if (value != NULL)
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    if (*strings[i].value != NULL)
       {
-        g_auto(GStrv) parts = g_strsplit_set (value, ", ", -1);
-        g_autoptr(GPtrArray) servers = g_ptr_array_new ();
-
-        for (guint i = 0; parts[i] != NULL; i++)
-          if (*parts[i] != '\0')
-            g_ptr_array_add (servers, parts[i]);
-        g_ptr_array_add (servers, NULL);
-        if (!pk_egress_set_nameservers (egress, (const char * const *) servers->pdata, error))
-          {
-            g_prefix_error (error, "%s: ", where);
-            return FALSE;
-          }
+        g_autofree char *flag = g_strconcat ("--", strings[i].key, NULL);
+        pk_config_set_override (config, NULL, strings[i].key, *strings[i].value, flag);
       }
-  }
-
-  if (!get_uint (app, l->section, "fwmark", cli ? "SOCKS_FWMARK" : NULL, opt_fwmark,
-                 G_MAXUINT32, 0, &n, error))
-    return FALSE;
-  pk_egress_set_fwmark (egress, n);
-  if (!get_uint (app, l->section, "ttl", cli ? "SOCKS_TTL" : NULL, opt_ttl, 255, 0, &n, error))
-    return FALSE;
-  pk_egress_set_ttl (egress, n);
-
-  pk_socks_server_set_egress (l->server, egress);
-  return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (lists); i++)
+    {
+      g_autofree char *flag = g_strconcat ("--", lists[i].key, NULL);
+      pk_config_set_override_list (config, NULL, lists[i].key, (const char * const *) *lists[i].values, flag);
+    }
+  pk_config_set_override_list (config, "socks", "listen", (const char * const *) opt_listen, "--listen");
+  if (opt_allow_open)
+    pk_config_set_override (config, NULL, "allow-open", "true", "--allow-open");
+  if (opt_allow_host)
+    pk_config_set_override (config, NULL, "allow-host-destinations", "true", "--allow-host-destinations");
 }
 
-static gboolean
-configure_listener (App       *app,
-                    Listener  *l,
-                    GError   **error)
-{
-  PkSocksServer *server = l->server;
-  g_autofree char *where = NULL;
-  g_autofree char *value = NULL;
-  guint ms;
-  guint64 n;
-  gboolean b;
-
-  if (!configure_egress (app, l, error))
-    return FALSE;
-
-  if (!get_duration (app, l->section, "connect-timeout", "SOCKS_CONNECT_TIMEOUT", opt_connect_timeout,
-                     pk_socks_server_get_connect_timeout (server), &ms, error))
-    return FALSE;
-  pk_socks_server_set_connect_timeout (server, ms);
-
-  /* The seed's SOCKS_READ_TIMEOUT (a read with no data) is what the idle
-   * timeout does; SOCKS_IDLE_TIMEOUT wins when both are set. */
-  if (!get_duration (app, l->section, "idle-timeout",
-                     pk_config_getenv (app->config, "SOCKS_IDLE_TIMEOUT") ? "SOCKS_IDLE_TIMEOUT" : "SOCKS_READ_TIMEOUT",
-                     opt_idle_timeout, pk_socks_server_get_idle_timeout (server), &ms, error))
-    return FALSE;
-  pk_socks_server_set_idle_timeout (server, ms);
-
-  if (!get_duration (app, l->section, "handshake-timeout", "SOCKS_HANDSHAKE_TIMEOUT", opt_handshake_timeout,
-                     pk_socks_server_get_handshake_timeout (server), &ms, error))
-    return FALSE;
-  pk_socks_server_set_handshake_timeout (server, ms);
-
-  if (!get_duration (app, l->section, "resolve-timeout", "SOCKS_RESOLVE_TIMEOUT", NULL,
-                     pk_socks_server_get_resolve_timeout (server), &ms, error))
-    return FALSE;
-  pk_socks_server_set_resolve_timeout (server, ms);
-
-  if (!get_duration (app, l->section, "udp-idle-timeout", "SOCKS_UDP_IDLE_TIMEOUT", opt_udp_idle_timeout,
-                     pk_socks_server_get_udp_idle_timeout (server), &ms, error))
-    return FALSE;
-  pk_socks_server_set_udp_idle_timeout (server, ms);
-
-  if (!get_uint (app, l->section, "max-sessions", "SOCKS_MAX_SESSIONS", opt_max_sessions,
-                 G_MAXUINT, 0, &n, error))
-    return FALSE;
-  pk_socks_server_set_max_sessions (server, n);
-
-  if (!get_uint (app, l->section, "max-sessions-per-client", "SOCKS_MAX_SESSIONS_PER_CLIENT",
-                 opt_max_sessions_per_client, G_MAXUINT, 0, &n, error))
-    return FALSE;
-  pk_socks_server_set_max_sessions_per_client (server, n);
-
-  value = lookup (app, l->section, "udp-advertise", "SOCKS_UDP_ADVERTISE", opt_udp_advertise, &where);
-  if (!pk_socks_server_set_udp_advertise_address (server, value, error))
-    {
-      g_prefix_error (error, "%s: ", where);
-      return FALSE;
-    }
-
-  if (!get_boolean (app, l->section, "allow-host-destinations", opt_allow_host, &b, error))
-    return FALSE;
-  pk_socks_server_set_allow_host_destinations (server, b);
-
-  return configure_access (app, l, error);
-}
-
-static char **
-listen_addresses (App       *app,
-                  Listener  *l,
-                  char     **where)
-{
-  g_autofree char *value = NULL;
-
-  if (l->is_main)
-    {
-      if (opt_listen != NULL)
-        {
-          *where = g_strdup ("--listen");
-          return g_strdupv (opt_listen);
-        }
-      value = lookup (app, l->section, "listen", "SOCKS_LISTEN", NULL, where);
-      if (value == NULL)
-        {
-          *where = g_strdup ("the default listen address");
-          value = g_strdup (DEFAULT_LISTEN);
-        }
-    }
-  else
-    {
-      value = lookup (app, l->section, "listen", NULL, NULL, where);
-      if (value == NULL)
-        {
-          g_autofree char *desc = pk_config_describe (app->config, l->section, NULL);
-          pk_cli_usage_error ("%s: no listen key (example: listen = 0.0.0.0:10011)", desc);
-        }
-    }
-  return g_strsplit_set (value, ",; ", -1);
-}
-
+/* A configuration error is a usage error; one of the system (an address
+ * in use) is a failure. */
 static void
-start_listener (App      *app,
-                Listener *l)
+die_on (Listener *l,
+        GError   *error)
 {
-  g_autofree char *where = NULL;
-  g_auto(GStrv) addresses = listen_addresses (app, l, &where);
-  gboolean allow_open = FALSE;
-  g_autoptr(GError) error = NULL;
-
-  for (guint i = 0; addresses[i] != NULL; i++)
-    {
-      if (*addresses[i] == '\0')
-        continue;
-      if (!pk_socks_server_listen (l->server, addresses[i], &error))
-        {
-          if (g_error_matches (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT))
-            pk_cli_usage_error ("%s: %s", where, error->message);
-          pk_cli_die (PK_CLI_EXIT_FAILURE, "listener %s: %s", l->name, error->message);
-        }
-    }
-
-  if (!get_boolean (app, l->section, "allow-open", opt_allow_open, &allow_open, &error))
+  if (error->domain == PK_ERROR &&
+      (error->code == PK_ERROR_CONFIG || error->code == PK_ERROR_NOT_ALLOWED))
     pk_cli_usage_error ("%s", error->message);
-
-  if (!pk_socks_server_is_listening_on_loopback_only (l->server) && !allow_open &&
-      !pk_socks_server_get_auth_required (l->server) && !pk_socks_server_has_allowlist (l->server))
-    {
-      g_auto(GStrv) bound = pk_socks_server_dup_listen_addresses (l->server);
-      char list[256];
-      char *joined = g_strjoinv (", ", bound);
-
-      /* Nothing on the heap survives into exit(), for leak checkers. */
-      g_strlcpy (list, joined, sizeof list);
-      g_free (joined);
-      g_clear_pointer (&bound, g_strfreev);
-      pk_cli_usage_error ("listener %s on %s is not on loopback and has neither users (--users) "
-                          "nor a client allowlist (--allow): anyone who can reach it could use it; "
-                          "add one, or pass --allow-open (allow-open = true in the config) if that is meant",
-                          l->name, list);
-    }
-}
-
-/* --check: what start_listener() would refuse, without binding. */
-static void
-check_listener (App      *app,
-                Listener *l)
-{
-  g_autofree char *where = NULL;
-  g_auto(GStrv) addresses = listen_addresses (app, l, &where);
-  g_autoptr(GError) error = NULL;
-  gboolean loopback_only = TRUE;
-  gboolean allow_open = FALSE;
-
-  for (guint i = 0; addresses[i] != NULL; i++)
-    {
-      g_autoptr(GSocketConnectable) address = NULL;
-      g_autoptr(GInetAddress) inet = NULL;
-      const char *host;
-
-      if (*addresses[i] == '\0')
-        continue;
-      address = g_network_address_parse (addresses[i], 0, &error);
-      if (address == NULL)
-        pk_cli_usage_error ("%s: '%s': %s", where, addresses[i], error->message);
-      host = g_network_address_get_hostname (G_NETWORK_ADDRESS (address));
-      inet = g_inet_address_new_from_string (host);
-      if (inet == NULL)
-        pk_cli_usage_error ("%s: '%s': '%s' is not an IPv4 or IPv6 address", where, addresses[i], host);
-      loopback_only &= g_inet_address_get_is_loopback (inet);
-    }
-
-  if (!get_boolean (app, l->section, "allow-open", opt_allow_open, &allow_open, &error))
-    pk_cli_usage_error ("%s", error->message);
-  if (!loopback_only && !allow_open &&
-      !pk_socks_server_get_auth_required (l->server) && !pk_socks_server_has_allowlist (l->server))
-    pk_cli_usage_error ("listener %s is not on loopback and has neither users (--users) nor a client "
-                        "allowlist (--allow): add one, or pass --allow-open", l->name);
+  pk_cli_die (PK_CLI_EXIT_FAILURE, "listener %s: %s", l->name, error->message);
 }
 
 static void
@@ -565,27 +193,6 @@ write_port_file (App *app)
     pk_cli_die (PK_CLI_EXIT_FAILURE, "--port-file: %s", error->message);
 }
 
-/* What start_listener() refuses, a reload refuses too: emptying the
- * users file must not turn a public listener into an open proxy. */
-static gboolean
-reload_keeps_access (App            *app,
-                     Listener       *l,
-                     PkSocksServer  *trial,
-                     GError        **error)
-{
-  gboolean allow_open = FALSE;
-
-  if (!get_boolean (app, l->section, "allow-open", opt_allow_open, &allow_open, error))
-    return FALSE;
-  if (pk_socks_server_is_listening_on_loopback_only (l->server) || allow_open ||
-      pk_socks_server_get_auth_required (trial) || pk_socks_server_has_allowlist (trial))
-    return TRUE;
-  g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
-               "the new settings have neither users nor a client allowlist, and the listener is "
-               "not on loopback: anyone who can reach it could use it (set allow-open = true if that is meant)");
-  return FALSE;
-}
-
 static gboolean
 on_reload (gpointer data)
 {
@@ -606,6 +213,7 @@ on_reload (gpointer data)
           pk_cli_sd_notify ("READY=1");
           return G_SOURCE_CONTINUE;
         }
+      set_overrides (fresh);
       g_set_object (&app->config, fresh);
     }
 
@@ -614,24 +222,8 @@ on_reload (gpointer data)
       Listener *l = g_ptr_array_index (app->listeners, i);
 
       g_clear_error (&error);
-      if (!l->is_main && !pk_config_has_section (app->config, l->section))
-        {
-          g_warning ("reload: section [%s] is gone; listener %s keeps its settings (restart to remove it)",
-                     l->section, l->name);
-          continue;
-        }
-      /* All or nothing: a trial run on a scratch server first, so that a
-       * bad allowlist does not leave new users with old lists. */
-      {
-        g_autoptr(PkSocksServer) scratch = pk_socks_server_new ();
-        Listener trial = *l;
-
-        trial.server = scratch;
-        if (!configure_access (app, &trial, &error) || !reload_keeps_access (app, l, scratch, &error) ||
-            !configure_access (app, l, &error) || !pk_socks_server_reload (l->server, &error))
-          g_warning ("reload of listener %s: %s; its users and lists stay as they were",
-                     l->name, error->message);
-      }
+      if (!pk_socks_server_reload_from_config (l->server, app->config, config_name (l), &error))
+        g_warning ("reload of listener %s: %s; its users and lists stay as they were", l->name, error->message);
     }
 
   g_message ("reload done");
@@ -734,17 +326,13 @@ main (int   argc,
   sections = pk_config_list_sections (app.config, "socks");
   for (guint i = 0; sections != NULL && sections[i] != NULL; i++)
     {
-      g_autofree char *section = g_strconcat ("socks:", sections[i], NULL);
       Listener *l;
 
       /* A bare [socks] section holds settings of the command-line
        * listener; it is not a listener of its own. */
       if (*sections[i] == '\0')
         continue;
-      if (!pk_config_check_keys (app.config, section, section_keys, &error))
-        pk_cli_usage_error ("%s", error->message);
       l = g_new0 (Listener, 1);
-      l->section = g_steal_pointer (&section);
       l->name = g_strdup (sections[i]);
       g_ptr_array_add (app.listeners, l);
     }
@@ -766,25 +354,33 @@ main (int   argc,
     {
       Listener *l = g_new0 (Listener, 1);
 
-      if (!pk_config_check_keys (app.config, "socks", section_keys, &error))
-        pk_cli_usage_error ("%s", error->message);
       l->name = g_strdup ("main");
       l->is_main = TRUE;
-      l->section = g_strdup ("socks");
       g_ptr_array_insert (app.listeners, 0, l);
     }
 
+  set_overrides (app.config);
+
   /* With a PPTP upstream, the tunnel (checked) is every listener's egress. */
   if (pk_socks_pptp_enabled ())
-    pk_socks_pptp_bring_up (app.config, &opt_egress_interface, &opt_egress_address);
+    {
+      g_autofree char *interface = NULL;
+      g_autofree char *address = NULL;
+
+      if (opt_egress_interface != NULL)
+        pk_cli_usage_error ("--egress-interface and --pptp-server exclude each other: the tunnel is the egress");
+      pk_socks_pptp_bring_up (app.config, &interface, &address);
+      pk_config_set_override (app.config, NULL, "egress-interface", interface, "the PPTP tunnel's interface");
+      if (opt_egress_address == NULL)
+        pk_config_set_override (app.config, NULL, "egress-address", address, "the PPTP tunnel's address");
+    }
 
   for (guint i = 0; i < app.listeners->len; i++)
     {
       Listener *l = g_ptr_array_index (app.listeners, i);
 
-      l->server = pk_socks_server_new ();
-      pk_socks_server_set_name (l->server, l->name);
-      if (!configure_listener (&app, l, &error))
+      l->server = pk_socks_server_new_from_config (app.config, config_name (l), &error);
+      if (l->server == NULL)
         pk_cli_usage_error ("%s", error->message);
     }
 
@@ -796,7 +392,12 @@ main (int   argc,
   if (opt_check)
     {
       for (guint i = 0; i < app.listeners->len; i++)
-        check_listener (&app, g_ptr_array_index (app.listeners, i));
+        {
+          Listener *l = g_ptr_array_index (app.listeners, i);
+
+          if (!pk_socks_server_check_listen_from_config (l->server, app.config, config_name (l), &error))
+            die_on (l, error);
+        }
       g_print ("configuration OK: %u listener(s)%s\n", app.listeners->len,
                app.farm ? " and one per dongle" : "");
       g_clear_object (&app.farm);
@@ -816,7 +417,8 @@ main (int   argc,
       Listener *l = g_ptr_array_index (app.listeners, i);
 
       pk_socks_server_set_workers (l->server, app.workers);
-      start_listener (&app, l);
+      if (!pk_socks_server_listen_from_config (l->server, app.config, config_name (l), &error))
+        die_on (l, error);
     }
   if (!pk_workers_start (app.workers, &error))
     pk_cli_die (PK_CLI_EXIT_FAILURE, "cannot start worker threads: %s", error->message);

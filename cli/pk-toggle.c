@@ -839,6 +839,15 @@ on_status (GObject      *source,
       else
         json_object_set_null_member (q->obj, "wan_ip");
     }
+  else if (g_error_matches (error, PK_ERROR, PK_ERROR_BUSY))
+    {
+      /* It answered, busy through every retry: there, not unreachable. */
+      json_object_set_boolean_member (q->obj, "reachable", TRUE);
+      json_object_set_boolean_member (q->obj, "connected", FALSE);
+      json_object_set_string_member (q->obj, "state", "busy");
+      json_object_set_null_member (q->obj, "wan_ip");
+      json_object_set_string_member (q->obj, "error", error->message);
+    }
   else
     {
       json_object_set_boolean_member (q->obj, "reachable", FALSE);

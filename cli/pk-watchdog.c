@@ -71,11 +71,6 @@ static const GOptionEntry entries[] = {
   { NULL }
 };
 
-/* Keys of a [tunnel:NAME] section (the node NAME). */
-static const char * const tunnel_keys[] = {
-  "server", "peer", "user", "password-file", "unit", "linkname", "options",
-  "pppd", "listen", "socks-args", NULL
-};
 static const char * const watchdog_keys[] = {
   "interval", "retry-delay", "retries", "rise", "timeout", "jitter", "state-dir",
   "run-dir", "check-socks", "socks-target", "recover", "recover-delay",
@@ -719,18 +714,6 @@ node_failed (PkWatchdog *wd,
 
 static void recovery_attempt_failed (Node *node, const char *reason);
 
-static char **
-tunnel_options (App        *app,
-                const char *section)
-{
-  g_autofree char *value = pk_config_dup_string (app->config, section, "options", NULL, NULL);
-  char **argv = NULL;
-
-  if (value == NULL || !g_shell_parse_argv (value, NULL, &argv, NULL))
-    return NULL;
-  return argv;
-}
-
 static gboolean
 configure_tunnel (Node         *node,
                   PkNodeState  *state,
@@ -739,54 +722,19 @@ configure_tunnel (Node         *node,
 {
   App *app = node->app;
   g_autofree char *section = g_strdup_printf ("tunnel:%s", node->name);
-  g_autofree char *server = pk_config_dup_string (app->config, section, "server", NULL,
-                                                  pk_node_state_get_tunnel_server (state));
-  g_autofree char *peer = pk_config_dup_string (app->config, section, "peer", NULL, NULL);
-  g_autofree char *linkname = pk_config_dup_string (app->config, section, "linkname", NULL,
-                                                    pk_node_state_get_tunnel_linkname (state));
-  g_autofree char *user = pk_config_dup_string (app->config, section, "user", NULL, NULL);
-  g_autofree char *password_file = pk_config_dup_string (app->config, section, "password-file", NULL, NULL);
-  g_autofree char *pppd = pk_config_dup_string (app->config, section, "pppd", NULL, app->s.pppd);
-  g_auto(GStrv) options = tunnel_options (app, section);
-  g_autoptr(PkTunnel) tunnel = NULL;
   g_autoptr(GError) error = NULL;
-  guint64 unit = 0;
+  PkTunnel *tunnel = pk_tunnel_new_from_config (app->config, node->name, state, &error);
 
-  if (linkname == NULL)
-    linkname = g_strdup_printf ("pk-%s", node->name);
-  if (server == NULL && peer == NULL)
-    {
-      *reason = g_strdup ("no PPTP server or pppd peer is known (set [tunnel:NAME] server=)");
-      return FALSE;
-    }
-  tunnel = pk_tunnel_new (linkname);
-  if ((server != NULL && !pk_tunnel_set_server (tunnel, server, &error)) ||
-      (peer != NULL && !pk_tunnel_set_peer (tunnel, peer, &error)) ||
-      !pk_config_get_uint (app->config, section, "unit", NULL, 0, 65535,
-                           MAX (pk_node_state_get_tunnel_unit (state), 0), &unit, &error))
+  if (tunnel == NULL)
     {
       *reason = g_strdup (error->message);
       return FALSE;
     }
-  if (password_file != NULL)
-    {
-      g_autofree char *password = NULL;
-
-      if (!g_file_get_contents (password_file, &password, NULL, &error))
-        {
-          *reason = g_strdup_printf ("cannot read the password file: %s", error->message);
-          return FALSE;
-        }
-      g_strchomp (password);
-      pk_tunnel_set_password (tunnel, password);
-      memset (password, 0, strlen (password));
-    }
-  pk_tunnel_set_user (tunnel, user);
-  pk_tunnel_set_unit (tunnel, unit);
-  pk_tunnel_set_pppd_path (tunnel, pppd);
+  /* [watchdog] pppd (or --pppd) for the tunnels that name none */
+  if (!pk_config_has_value (app->config, section, "pppd", NULL))
+    pk_tunnel_set_pppd_path (tunnel, app->s.pppd);
   pk_tunnel_set_run_dir (tunnel, app->s.run_dir);
-  pk_tunnel_set_options (tunnel, (const char * const *) options);
-  *out = g_steal_pointer (&tunnel);
+  *out = tunnel;
   return TRUE;
 }
 
@@ -1251,7 +1199,7 @@ main (int argc, char **argv)
           pk_cli_usage_error ("a [tunnel] section needs a name: [tunnel:NAME]");
         if (!pk_state_store_is_valid_name (sections[i]))
           pk_cli_usage_error ("[%s]: '%s' is not a valid node name", section, sections[i]);
-        if (!pk_config_check_keys (app.config, section, tunnel_keys, &error))
+        if (!pk_config_check_keys (app.config, section, pk_tunnel_get_config_keys (), &error))
           pk_cli_usage_error ("%s", error->message);
       }
   }

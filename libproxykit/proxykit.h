@@ -8,6 +8,7 @@
 
 #include "pk-version-macros.h"
 #include "pk-version.h"
+#include "pk-features.h"
 #include "pk-paths.h"
 #include "pk-enum-types.h"
 #include "pk-error.h"
@@ -30,10 +31,19 @@
 #include "pk-tunnel.h"
 /* --- modem, toggle --- */
 #include "pk-modem.h"
+#if PK_HAVE_LIBSOUP
 #include "pk-hilink-modem.h"
+#endif
 #include "pk-rotation.h"
+#include "pk-toggle-step-outcome.h"
+#include "pk-toggle-step.h"
+#include "pk-toggle-modem-step.h"
+#include "pk-toggle-limiter.h"
+#include "pk-toggle-result.h"
 #include "pk-toggle.h"
+#if PK_HAVE_LIBSOUP
 #include "pk-toggle-server.h"
+#endif
 /* --- dongles: discovery, USB map, routing; the farm's listeners --- */
 #include "pk-dongle.h"
 #include "pk-usb-map.h"
@@ -45,5 +55,8 @@
 #include "pk-metrics-recorder.h"
 #include "pk-metrics-analyze.h"
 #include "pk-metrics-alerts.h"
+#if PK_HAVE_LIBSOUP
+#include "pk-metrics-server.h"
+#endif
 
 #undef __PROXYKIT_INSIDE__

@@ -57,8 +57,8 @@ def main():
             if name.endswith(('.c', '.h')):
                 where[name] = area
                 files.append((area, name))
-    # Generated headers live at the top (pk-version.h, pk-paths.h, pk-enum-types.h).
-    generated = {'pk-version.h', 'pk-paths.h', 'pk-enum-types.h'}
+    # Generated headers live at the top (pk-version.h, pk-paths.h, pk-enum-types.h, pk-features.h).
+    generated = {'pk-version.h', 'pk-paths.h', 'pk-enum-types.h', 'pk-features.h'}
     bad = 0
     for area, name in files:
         with open(os.path.join(root, area, name), encoding='utf-8') as f:

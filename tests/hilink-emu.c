@@ -16,6 +16,16 @@
 
 #define MAX_SESSION_TOKENS 16
 
+/* "[METHOD:]PATH[@NTH[xCOUNT]]": requests @nth to @nth + @count - 1
+ * that match answer 100004. */
+typedef struct {
+  char *method;         /* NULL for any */
+  char *path;
+  guint nth;
+  guint count;
+  guint seen;
+} BusyRule;
+
 typedef struct {
   GHashTable *tokens;   /* set of valid tokens */
   gboolean logged_in;
@@ -54,6 +64,7 @@ struct _HilinkEmu
   guint drop;
   guint garbage;
   gboolean refuse_netmode;
+  GPtrArray *busy_rules; /* BusyRule */
 
   GHashTable *sessions;  /* id -> Session */
   guint session_counter;
@@ -63,6 +74,38 @@ struct _HilinkEmu
   char *last_peer;
   char *last_body;
 };
+
+static void
+busy_rule_free (gpointer data)
+{
+  BusyRule *rule = data;
+
+  g_free (rule->method);
+  g_free (rule->path);
+  g_free (rule);
+}
+
+/* Whether a busy rule picks this request (and counts it). */
+static gboolean
+busy_rule_hit (HilinkEmu  *emu,
+               const char *method,
+               const char *path)
+{
+  gboolean hit = FALSE;
+
+  for (guint i = 0; i < emu->busy_rules->len; i++)
+    {
+      BusyRule *rule = g_ptr_array_index (emu->busy_rules, i);
+
+      if (!g_str_equal (rule->path, path) ||
+          (rule->method != NULL && g_ascii_strcasecmp (rule->method, method) != 0))
+        continue;
+      rule->seen++;
+      if (rule->seen >= rule->nth && rule->seen - rule->nth < rule->count)
+        hit = TRUE;
+    }
+  return hit;
+}
 
 static void
 session_free (Session *s)
@@ -318,6 +361,13 @@ handle_api (HilinkEmu         *emu,
   gboolean login_on = emu->password_type >= 0;
 
   count (emu, "requests");
+
+  if (busy_rule_hit (emu, method, path))
+    {
+      count (emu, "busy");
+      reply_error (emu, msg, 100004);
+      return;
+    }
 
   if (g_str_equal (path, "/api/webserver/SesTokInfo"))
     {
@@ -660,6 +710,21 @@ handle_control (HilinkEmu         *emu,
         emu->drop = atoi (v);
       if ((v = g_hash_table_lookup (query, "garbage")) != NULL)
         emu->garbage = atoi (v);
+      if ((v = g_hash_table_lookup (query, "busy_on")) != NULL)
+        {
+          g_auto(GStrv) specs = g_strsplit (v, ",", -1);
+          g_autoptr(GError) error = NULL;
+
+          hilink_emu_clear_busy_on (emu);
+          for (guint i = 0; specs[i] != NULL; i++)
+            if (*specs[i] != '\0' && !hilink_emu_busy_on (emu, specs[i], &error))
+              {
+                soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+                soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_COPY,
+                                                  error->message, strlen (error->message));
+                return;
+              }
+        }
       if ((v = g_hash_table_lookup (query, "refuse_netmode")) != NULL)
         emu->refuse_netmode = atoi (v) != 0;
       if ((v = g_hash_table_lookup (query, "sticky")) != NULL)
@@ -683,7 +748,7 @@ handle_state (HilinkEmu         *emu,
 {
   g_autofree char *text = g_strdup_printf ("wan_ip=%s\nstatus=%d\ndata=%d\nmode=%s\n"
                                            "requests=%u\nposts=%u\nlogins=%u\nreboots=%u\n"
-                                           "sessions=%u\ntoken_errors=%u\nlast_peer=%s\n",
+                                           "sessions=%u\ntoken_errors=%u\nbusy=%u\nlast_peer=%s\n",
                                            emu->status == 901 ? emu->wan_ip : "",
                                            emu->status, emu->data_on, emu->net_mode,
                                            hilink_emu_count (emu, "requests"),
@@ -692,6 +757,7 @@ handle_state (HilinkEmu         *emu,
                                            hilink_emu_count (emu, "reboots"),
                                            hilink_emu_count (emu, "sessions"),
                                            hilink_emu_count (emu, "token_errors"),
+                                           hilink_emu_count (emu, "busy"),
                                            emu->last_peer ? emu->last_peer : "");
 
   soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
@@ -825,6 +891,7 @@ hilink_emu_new (const char  *address,
   emu->connected_at = g_get_monotonic_time ();
   emu->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) session_free);
   emu->counters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  emu->busy_rules = g_ptr_array_new_with_free_func (busy_rule_free);
   next_wan_ip (emu);
 
   emu->server = soup_server_new ("server-header", "", NULL);
@@ -853,6 +920,7 @@ hilink_emu_free (HilinkEmu *emu)
   g_hash_table_unref (emu->sessions);
   g_hash_table_unref (emu->counters);
   g_strfreev (emu->sticky);
+  g_ptr_array_unref (emu->busy_rules);
   g_free (emu->address);
   g_free (emu->wan_ip);
   g_free (emu->net_mode);
@@ -919,6 +987,56 @@ hilink_emu_inject (HilinkEmu *emu,
   emu->drop = drop;
 }
 
+gboolean
+hilink_emu_busy_on (HilinkEmu   *emu,
+                    const char  *spec,
+                    GError     **error)
+{
+  g_autoptr(GString) path = g_string_new (NULL);
+  g_autofree char *method = NULL;
+  const char *p = spec;
+  const char *colon = strchr (spec, ':');
+  const char *slash = strchr (spec, '/');
+  const char *at;
+  guint64 nth = 1, n = 1;
+  char *end = NULL;
+  BusyRule *rule;
+
+  if (colon != NULL && (slash == NULL || colon < slash))
+    {
+      method = g_strndup (spec, colon - spec);
+      p = colon + 1;
+    }
+  at = strchr (p, '@');
+  g_string_append_len (path, p, at != NULL ? at - p : (gssize) strlen (p));
+  if (at != NULL)
+    {
+      nth = g_ascii_strtoull (at + 1, &end, 10);
+      if (end != NULL && *end == 'x')
+        n = g_ascii_strtoull (end + 1, &end, 10);
+    }
+  if (path->str[0] != '/' || nth == 0 || n == 0 || (end != NULL && *end != '\0'))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "busy rule '%s': expected [METHOD:]PATH[@NTH[xCOUNT]], e.g. "
+                   "POST:/api/dialup/mobile-dataswitch@2x3", spec);
+      return FALSE;
+    }
+  rule = g_new0 (BusyRule, 1);
+  rule->method = g_steal_pointer (&method);
+  rule->path = g_string_free (g_steal_pointer (&path), FALSE);
+  rule->nth = (guint) nth;
+  rule->count = (guint) n;
+  g_ptr_array_add (emu->busy_rules, rule);
+  return TRUE;
+}
+
+void
+hilink_emu_clear_busy_on (HilinkEmu *emu)
+{
+  g_ptr_array_set_size (emu->busy_rules, 0);
+}
+
 void
 hilink_emu_inject_faults (HilinkEmu *emu,
                           guint      garbage,
@@ -949,6 +1067,12 @@ const char *
 hilink_emu_get_wan_ip (HilinkEmu *emu)
 {
   return emu->status == 901 ? emu->wan_ip : NULL;
+}
+
+gboolean
+hilink_emu_get_data_enabled (HilinkEmu *emu)
+{
+  return emu->data_on;
 }
 
 int

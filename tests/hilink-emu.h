@@ -18,11 +18,12 @@ G_BEGIN_DECLS
  * space, only ever text here).
  *
  * The same knobs are reachable over HTTP for out-of-process use:
- *   GET /emu/control?busy=N&slow_ms=N&drop=N&garbage=N&refuse_netmode=0|1
+ *   GET /emu/control?busy=N&busy_on=SPEC,...&slow_ms=N&drop=N&garbage=N
+ *                   &refuse_netmode=0|1
  *                   &sticky=data,netmode&expire=1&expire_tokens=1
  *                   &delay_ms=N&reboot_ms=N
  *   GET /emu/state   -> key=value lines (wan_ip, status, data, mode,
- *                       requests, posts, logins, last_peer, reboots)
+ *                       requests, posts, logins, busy, last_peer, reboots)
  */
 typedef struct _HilinkEmu HilinkEmu;
 
@@ -52,6 +53,16 @@ void        hilink_emu_inject           (HilinkEmu   *emu,
                                          guint        busy,
                                          guint        slow_ms,
                                          guint        drop);
+/* Answers 100004 to chosen requests. @spec is [METHOD:]PATH[@NTH[xCOUNT]]:
+ * of the requests to PATH (with METHOD, if given) counted from now, the
+ * NTH (default 1) and the COUNT - 1 (default 0) after it are busy, e.g.
+ * "POST:/api/dialup/mobile-dataswitch@2x3" for the first three tries of
+ * the data-on of a data rotation. Rules add up; clear_busy_on removes
+ * them. Fails on a malformed @spec. */
+gboolean    hilink_emu_busy_on          (HilinkEmu   *emu,
+                                         const char  *spec,
+                                         GError     **error);
+void        hilink_emu_clear_busy_on    (HilinkEmu   *emu);
 /* The next @garbage answers are not XML (a redirect page, as devices send
  * for what they do not know); with @refuse_netmode, setting a network
  * mode fails with 112003. */
@@ -69,6 +80,7 @@ void        hilink_emu_expire_sessions  (HilinkEmu   *emu);
 
 const char *hilink_emu_get_wan_ip       (HilinkEmu   *emu);
 int         hilink_emu_get_status       (HilinkEmu   *emu);
+gboolean    hilink_emu_get_data_enabled (HilinkEmu   *emu);
 const char *hilink_emu_get_net_mode     (HilinkEmu   *emu);
 const char *hilink_emu_get_last_peer    (HilinkEmu   *emu);
 const char *hilink_emu_get_last_body    (HilinkEmu   *emu);

@@ -31,6 +31,7 @@ main (int    argc,
   g_autofree char *password = NULL;
   g_autofree char *username = NULL;
   g_autofree char *sticky = NULL;
+  g_auto(GStrv) busy_on = NULL;
   int first = 11;
   int n = 1;
   int port = 0;
@@ -52,12 +53,14 @@ main (int    argc,
     { "delay-ms", 'd', 0, G_OPTION_ARG_INT, &delay_ms, "Reconnect delay after a data or net mode switch (default 2000)", "MS" },
     { "reboot-ms", 'r', 0, G_OPTION_ARG_INT, &reboot_ms, "How long a reboot takes (default 5000)", "MS" },
     { "sticky", 's', 0, G_OPTION_ARG_STRING, &sticky, "Methods that bring back the same IP: data,netmode,reboot", "LIST" },
+    { "busy-on", 'b', 0, G_OPTION_ARG_STRING_ARRAY, &busy_on,
+      "Answer 100004 to chosen requests, e.g. POST:/api/dialup/mobile-dataswitch@2x3 (the 2nd to 4th); repeatable", "[METHOD:]PATH[@NTH[xCOUNT]]" },
     { NULL }
   };
 
   context = g_option_context_new ("- emulated Huawei HiLink dongles");
   g_option_context_set_description (context,
-      "Control: GET /emu/control?busy=N&slow_ms=N&drop=N&sticky=LIST&expire=1&delay_ms=N&reboot_ms=N\n"
+      "Control: GET /emu/control?busy=N&busy_on=SPEC,...&slow_ms=N&drop=N&sticky=LIST&expire=1&delay_ms=N&reboot_ms=N\n"
       "State:   GET /emu/state\n");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -87,6 +90,12 @@ main (int    argc,
       hilink_emu_set_delays (emu, delay_ms, reboot_ms);
       hilink_emu_set_sticky (emu, sticky);
       g_ptr_array_add (emus, emu);
+      for (guint j = 0; busy_on != NULL && busy_on[j] != NULL; j++)
+        if (!hilink_emu_busy_on (emu, busy_on[j], &error))
+          {
+            fprintf (stderr, "hilink-emulator: %s\n", error->message);
+            return 2;
+          }
       url = hilink_emu_dup_url (emu);
       printf ("dongle %d %s\n", first + i, url);
     }

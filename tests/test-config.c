@@ -85,6 +85,54 @@ test_precedence (void)
   g_assert_cmpuint (ms, ==, 15000);
 }
 
+/* Overrides (flags) win over the environment and the file; one for a
+ * section wins over one for every section; errors name them. */
+static void
+test_overrides (void)
+{
+  const char *envp[] = { "SOCKS_CONNECT_TIMEOUT=45", NULL };
+  g_autoptr(PkConfig) config = load_sample (envp);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *where = NULL;
+  guint64 ms = 0;
+
+  g_assert_true (pk_config_get_duration_ms (config, "socks:11", "connect-timeout", "SOCKS_CONNECT_TIMEOUT",
+                                            1, &ms, &error));
+  g_assert_cmpuint (ms, ==, 45000);
+
+  pk_config_set_override (config, NULL, "connect-timeout", "5s", "--connect-timeout");
+  g_assert_true (pk_config_get_duration_ms (config, "socks:11", "connect-timeout", "SOCKS_CONNECT_TIMEOUT",
+                                            1, &ms, &error));
+  g_assert_cmpuint (ms, ==, 5000);
+  /* a key no file or variable sets */
+  g_assert_true (pk_config_get_duration_ms (config, "socks:99", "connect-timeout", NULL, 1, &ms, &error));
+  g_assert_cmpuint (ms, ==, 5000);
+  g_assert_true (pk_config_has_value (config, "socks:99", "connect-timeout", NULL));
+
+  pk_config_set_override (config, "socks:11", "connect-timeout", "7s", "--timeout-11");
+  g_assert_true (pk_config_get_duration_ms (config, "socks:11", "connect-timeout", NULL, 1, &ms, &error));
+  g_assert_cmpuint (ms, ==, 7000);
+  g_assert_true (pk_config_get_duration_ms (config, "socks:12", "connect-timeout", NULL, 1, &ms, &error));
+  g_assert_cmpuint (ms, ==, 5000);
+
+  pk_config_set_override (config, NULL, "connect-timeout", "soon", "--connect-timeout");
+  g_assert_false (pk_config_get_duration_ms (config, "socks:12", "connect-timeout", NULL, 1, &ms, &error));
+  g_assert_true (g_str_has_prefix (error->message, "--connect-timeout: "));
+  g_clear_error (&error);
+  where = pk_config_describe_value (config, "socks:12", "connect-timeout", NULL);
+  g_assert_cmpstr (where, ==, "--connect-timeout");
+  g_clear_pointer (&where, g_free);
+
+  /* removed: the file again */
+  pk_config_set_override (config, NULL, "connect-timeout", NULL, NULL);
+  pk_config_set_override (config, "socks:11", "connect-timeout", NULL, NULL);
+  g_assert_true (pk_config_get_duration_ms (config, "socks:11", "connect-timeout", NULL, 1, &ms, &error));
+  g_assert_cmpuint (ms, ==, 90000);
+  where = pk_config_describe_value (config, "socks:11", "connect-timeout", NULL);
+  g_assert_cmpstr (where, ==, "test.conf:4: [socks:11] connect-timeout");
+  g_assert_false (pk_config_has_value (config, "socks:99", "connect-timeout", NULL));
+}
+
 static void
 test_errors_name_the_line (void)
 {
@@ -313,6 +361,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/config/sections", test_sections);
   g_test_add_func ("/config/precedence", test_precedence);
+  g_test_add_func ("/config/overrides", test_overrides);
   g_test_add_func ("/config/errors-name-the-line", test_errors_name_the_line);
   g_test_add_func ("/config/malformed-file", test_malformed_file);
   g_test_add_func ("/config/env-file", test_env_file);

@@ -434,11 +434,10 @@ test_reboot (Fixture       *f,
   g_assert_no_error (error);
   g_assert_cmpuint (hilink_emu_count (f->emu, "reboots"), ==, 1);
 
-  /* While it reboots it does not answer. */
-  g_assert_false (get_status (f->modem, NULL, NULL, &error));
-  g_assert_nonnull (error);
-  g_assert_cmpint (error->domain, ==, G_IO_ERROR);
-  g_clear_error (&error);
+  /* While it reboots it does not answer; a call retries until it does. */
+  g_assert_true (get_status (f->modem, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "dropped"), >=, 1);
 
   pk_test_wait_until (emu_connected, f->emu, 5000);
   g_assert_true (get_status (f->modem, NULL, &new_ip, &error));
@@ -454,16 +453,119 @@ test_busy (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
 
+  /* One busy answer, as a device gives while it switches: retried. */
   hilink_emu_inject (f->emu, 1, 0, 0);
+  g_assert_true (set_data (f->modem, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "busy"), ==, 1);
+  g_assert_false (hilink_emu_get_data_enabled (f->emu));
+}
+
+static void
+test_busy_persistent (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* A device that stays busy: the first try and 5 retries, then the
+   * error with the device's code. */
+  hilink_emu_inject (f->emu, 100, 0, 0);
   g_assert_false (set_data (f->modem, FALSE, &error));
   g_assert_error (error, PK_ERROR, PK_ERROR_BUSY);
   g_assert_cmpuint (pk_hilink_error_get_code (error), ==, 100004);
   g_assert_true (g_str_has_prefix (error->message, "HiLink error 100004: system busy"));
+
+  /* The code travels with the error, not in the text: context in front
+   * of the message and copies keep it. */
+  g_prefix_error (&error, "dongle 11: data: ");
+  g_assert_cmpuint (pk_hilink_error_get_code (error), ==, 100004);
+  {
+    g_autoptr(GError) copy = g_error_copy (error);
+    g_assert_cmpuint (pk_hilink_error_get_code (copy), ==, 100004);
+  }
+  g_assert_cmpuint (hilink_emu_count (f->emu, "busy"), ==, 6);
+  g_assert_true (hilink_emu_get_data_enabled (f->emu));
   g_clear_error (&error);
 
   /* Nothing is left broken. */
+  hilink_emu_inject (f->emu, 0, 0, 0);
   g_assert_true (set_data (f->modem, FALSE, &error));
   g_assert_no_error (error);
+}
+
+static void
+test_busy_on_each_request (Fixture       *f,
+                           gconstpointer  data)
+{
+  static const char * const specs[] = {
+    "GET:/api/webserver/SesTokInfo",
+    "GET:/api/user/state-login",
+    "POST:/api/user/login",
+    "POST:/api/dialup/mobile-dataswitch",
+  };
+
+  /* With a login: each request of the call meets busy once. */
+  hilink_emu_set_login (f->emu, "admin", "secret", 4);
+  pk_hilink_modem_set_credentials (f->modem, "admin", "secret");
+  for (gsize i = 0; i < G_N_ELEMENTS (specs); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("busy on %s", specs[i]);
+      pk_hilink_modem_set_credentials (f->modem, "admin", "secret");
+      hilink_emu_expire_sessions (f->emu);
+      hilink_emu_clear_busy_on (f->emu);
+      g_assert_true (hilink_emu_busy_on (f->emu, specs[i], &error));
+      g_assert_true (set_data (f->modem, i % 2 == 0 ? FALSE : TRUE, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (hilink_emu_count (f->emu, "busy"), ==, i + 1);
+      g_assert_cmpint (hilink_emu_get_data_enabled (f->emu), ==, i % 2 != 0);
+    }
+}
+
+static void
+test_stale_session_and_login (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  hilink_emu_set_login (f->emu, "admin", "secret", 4);
+  pk_hilink_modem_set_credentials (f->modem, "admin", "secret");
+  g_assert_true (set_data (f->modem, FALSE, &error));
+  g_assert_no_error (error);
+
+  /* 125003: a new token; 125002: a new session, logged in again. */
+  hilink_emu_expire_tokens (f->emu);
+  g_assert_true (set_data (f->modem, TRUE, &error));
+  g_assert_no_error (error);
+  hilink_emu_expire_sessions (f->emu);
+  g_assert_true (set_data (f->modem, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_false (hilink_emu_get_data_enabled (f->emu));
+  g_assert_cmpuint (hilink_emu_count (f->emu, "token_errors"), >=, 2);
+}
+
+static void
+test_busy_control_endpoint (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (hilink_emu_busy_on (f->emu, "mobile-dataswitch", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (hilink_emu_busy_on (f->emu, "/api/x@0", &error));
+  g_clear_error (&error);
+
+  /* Only the second and third reads of the status are busy. */
+  g_assert_true (hilink_emu_busy_on (f->emu, "/api/monitoring/status@2x2", &error));
+  g_assert_true (get_status (f->modem, NULL, NULL, &error));
+  g_assert_cmpuint (hilink_emu_count (f->emu, "busy"), ==, 0);
+  g_assert_true (get_status (f->modem, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "busy"), ==, 2);
+  g_assert_true (get_status (f->modem, NULL, NULL, &error));
+  g_assert_cmpuint (hilink_emu_count (f->emu, "busy"), ==, 2);
 }
 
 static void
@@ -520,6 +622,13 @@ test_dropped_connection (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
 
+  /* Two lost answers are retried... */
+  hilink_emu_inject (f->emu, 0, 0, 2);
+  g_assert_true (get_status (f->modem, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "dropped"), ==, 2);
+
+  /* ...a device that never answers is not. */
   hilink_emu_inject (f->emu, 0, 0, 100);
   g_assert_false (get_status (f->modem, NULL, NULL, &error));
   g_assert_nonnull (error);
@@ -578,6 +687,7 @@ test_unreachable (void)
   }
   url = g_strdup_printf ("http://127.0.0.1:%u", port);
   modem = pk_hilink_modem_new (url, NULL, &error);
+  pk_hilink_modem_set_timeout (modem, 500);
   g_assert_false (get_status (modem, NULL, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
   g_assert_nonnull (strstr (error->message, url));
@@ -706,6 +816,10 @@ main (int    argc,
   ADD ("/hilink-modem/endpoint/network-mode", test_network_mode);
   ADD ("/hilink-modem/endpoint/reboot", test_reboot);
   ADD ("/hilink-modem/error/busy", test_busy);
+  ADD ("/hilink-modem/error/busy-persistent", test_busy_persistent);
+  ADD ("/hilink-modem/error/busy-on-each-request", test_busy_on_each_request);
+  ADD ("/hilink-modem/error/stale-session-and-login", test_stale_session_and_login);
+  ADD ("/hilink-modem/emulator/busy-on", test_busy_control_endpoint);
   ADD ("/hilink-modem/error/dropped-connection", test_dropped_connection);
   ADD ("/hilink-modem/error/not-xml", test_not_xml);
   ADD ("/hilink-modem/error/http-status", test_http_error);

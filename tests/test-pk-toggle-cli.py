@@ -207,6 +207,37 @@ def test_status_and_info(emu, workdir):
     assert info['signal']['rssi'] == '-67dBm'
 
 
+def test_status_survives_a_busy_modem(emu, workdir):
+    conf = write_config(emu, workdir)
+    # One busy answer to the status read is retried, not "unreachable".
+    emu.control(12, busy_on='GET:/api/monitoring/status')
+    p = run('-c', conf, '--status', '--json', '12', check=0)
+    s = json.loads(p.stdout)[0]
+    assert s['reachable'] is True and s['connected'] is True, s
+    assert s['wan_ip'] == emu.state(12)['wan_ip']
+    assert emu.state(12)['busy'] == '1'
+    # Busy through every retry: it answered, so it is "busy", not unreachable.
+    emu.control(12, busy_on='GET:/api/monitoring/status@1x1000')
+    p = run('-c', conf, '--status', '--json', '12', check=0)
+    s = json.loads(p.stdout)[0]
+    assert s['state'] == 'busy' and s['reachable'] is True, s
+    assert '100004' in s['error']
+
+
+def test_toggle_survives_busy_between_off_and_on(emu, workdir):
+    conf = write_config(emu, workdir)
+    before = emu.state(11)
+    # Data on stays busy past the retries of one call: the toggle puts
+    # data back on and escalates; the dongle ends with data on and its mode.
+    emu.control(11, busy_on='POST:/api/dialup/mobile-dataswitch@2x6')
+    p = run('-c', conf, '--json', '11', check=0)
+    result = json.loads(p.stdout)
+    assert result['success'] is True, result
+    after = emu.state(11)
+    assert after['data'] == '1' and after['mode'] == before['mode']
+    assert after['wan_ip'] != before['wan_ip']
+
+
 def test_subnet_convention_and_api_override(emu, workdir):
     # No config: dongle 11 by the convention, its API moved to the emulator.
     p = run('--api', f'11={emu.urls[11]}', '--address', '11=127.0.0.1', '--state-dir',

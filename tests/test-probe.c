@@ -136,6 +136,7 @@ typedef struct {
   GSocket *listener;
   guint8 method;      /* what the greeting is answered with */
   guint8 reply;       /* the reply code when the connect succeeds */
+  gboolean trickle;   /* answers one byte at a time */
   guint8 last_atyp;
   char last_target[300];
   GThread *thread;
@@ -156,6 +157,17 @@ recv_n (GSocket *s, guint8 *buf, gsize n)
   return TRUE;
 }
 
+static void
+mini_send (MiniSocks *m, GSocket *c, const guint8 *buf, gsize n)
+{
+  for (gsize off = 0; off < n; off += m->trickle ? 1 : n)
+    {
+      g_socket_send (c, (const char *) buf + off, m->trickle ? 1 : n, NULL, NULL);
+      if (m->trickle)
+        g_usleep (2000);
+    }
+}
+
 static gpointer
 mini_socks_thread (gpointer data)
 {
@@ -170,7 +182,7 @@ mini_socks_thread (gpointer data)
     return NULL;
   buf[0] = 5;
   buf[1] = m->method;
-  g_socket_send (c, (char *) buf, 2, NULL, NULL);
+  mini_send (m, c, buf, 2);
   if (m->method != 0 || !recv_n (c, buf, 4))
     return NULL;
   m->last_atyp = buf[3];
@@ -203,7 +215,7 @@ mini_socks_thread (gpointer data)
     }
   else
     rep[1] = m->reply;
-  g_socket_send (c, (char *) rep, sizeof rep, NULL, NULL);
+  mini_send (m, c, rep, sizeof rep);
   return NULL;
 }
 
@@ -251,6 +263,22 @@ test_socks_round_trip (void)
   g_assert_cmpuint (m.last_atyp, ==, 1);
   g_assert_cmpstr (m.last_target, ==, "127.0.0.1");
   pk_test_wait_until (echo_connected, server, 5000);
+}
+
+/* Answers that arrive in pieces are read until the codec has them whole. */
+static void
+test_socks_trickled_answers (void)
+{
+  g_autoptr(PkTestEchoServer) server = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  MiniSocks m = { .trickle = TRUE };
+  guint16 port = mini_socks_start (&m);
+  g_autoptr(PkProbe) probe = pk_probe_new_socks ("127.0.0.1", port, "127.0.0.1",
+                                                 pk_test_echo_server_get_port (server));
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (run_probe (probe, 5000, &error));
+  g_assert_no_error (error);
+  mini_socks_stop (&m);
 }
 
 static void
@@ -374,6 +402,107 @@ test_http_through_egress (void)
   g_assert_false (run_probe (probe, 5000, &error));
   g_assert_error (error, PK_ERROR, PK_ERROR_EGRESS);
   g_assert_nonnull (strstr (error->message, "pk-no-such0"));
+}
+
+typedef struct {
+  guint hits;
+  char *peer;
+} HttpSeen;
+
+static void
+seen_handler (SoupServer        *server,
+              SoupServerMessage *msg,
+              const char        *path,
+              GHashTable        *query,
+              gpointer           user_data)
+{
+  HttpSeen *seen = user_data;
+
+  seen->hits++;
+  g_free (seen->peer);
+  seen->peer = g_strdup (soup_server_message_get_remote_host (msg));
+  soup_server_message_set_status (msg, 204, NULL);
+}
+
+static char *
+listen_seen (SoupServer *server,
+             HttpSeen   *seen)
+{
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+  char *base;
+
+  soup_server_add_handler (server, NULL, seen_handler, seen, NULL);
+  g_assert_true (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (server);
+  base = g_uri_to_string (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return base;
+}
+
+/* A check of an egress must leave through that egress: an http_proxy in
+ * the environment must not take it elsewhere (the proxy would answer for
+ * a dead egress). */
+static void
+test_http_ignores_http_proxy (void)
+{
+  g_autoptr(SoupServer) origin = soup_server_new (NULL, NULL);
+  g_autoptr(SoupServer) proxy = soup_server_new (NULL, NULL);
+  HttpSeen at_origin = { 0 }, at_proxy = { 0 };
+  g_autofree char *origin_url = listen_seen (origin, &at_origin);
+  g_autofree char *proxy_url = listen_seen (proxy, &at_proxy);
+  g_autofree char *old_http_proxy = g_strdup (g_getenv ("http_proxy"));
+  g_autofree char *old_no_proxy = g_strdup (g_getenv ("no_proxy"));
+  g_autoptr(PkProbe) probe = pk_probe_new_http (NULL, origin_url);
+  g_autoptr(GError) error = NULL;
+
+  g_setenv ("http_proxy", proxy_url, TRUE);
+  g_unsetenv ("no_proxy");
+  {
+    /* the precondition: this host's default resolver honours http_proxy */
+    g_auto(GStrv) proxies = g_proxy_resolver_lookup (g_proxy_resolver_get_default (), origin_url, NULL, NULL);
+
+    if (proxies == NULL || !g_str_has_prefix (proxies[0], proxy_url))
+      {
+        g_test_skip ("the default proxy resolver ignores http_proxy here (no libproxy?)");
+        goto out;
+      }
+  }
+
+  g_assert_true (run_probe (probe, 5000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (at_origin.hits, ==, 1);
+  g_assert_cmpuint (at_proxy.hits, ==, 0);
+
+out:
+  if (old_http_proxy != NULL)
+    g_setenv ("http_proxy", old_http_proxy, TRUE);
+  else
+    g_unsetenv ("http_proxy");
+  if (old_no_proxy != NULL)
+    g_setenv ("no_proxy", old_no_proxy, TRUE);
+  g_free (at_origin.peer);
+  g_free (at_proxy.peer);
+}
+
+/* The egress's source address is where the request comes from (and
+ * setting it makes no GObject warning: tests make warnings fatal). */
+static void
+test_http_source_address (void)
+{
+  g_autoptr(SoupServer) origin = soup_server_new (NULL, NULL);
+  HttpSeen at_origin = { 0 };
+  g_autofree char *origin_url = listen_seen (origin, &at_origin);
+  g_autoptr(PkEgress) egress = pk_egress_new_full ("127.0.0.2", NULL, 0, 0, NULL);
+  g_autoptr(PkProbe) probe = pk_probe_new_http (egress, origin_url);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (run_probe (probe, 5000, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (at_origin.hits, ==, 1);
+  g_assert_cmpstr (at_origin.peer, ==, "127.0.0.2");
+  g_free (at_origin.peer);
 }
 #endif
 
@@ -541,12 +670,15 @@ main (int argc, char **argv)
   g_test_add_func ("/probe/process", test_process);
   g_test_add_func ("/probe/interface", test_interface);
   g_test_add_func ("/probe/socks/round-trip", test_socks_round_trip);
+  g_test_add_func ("/probe/socks/trickled-answers", test_socks_trickled_answers);
   g_test_add_func ("/probe/socks/refused", test_socks_refused);
   g_test_add_func ("/probe/socks/needs-auth", test_socks_needs_auth);
   g_test_add_func ("/probe/socks/proxy-down", test_socks_proxy_down);
 #ifdef HAVE_LIBSOUP
   g_test_add_func ("/probe/http", test_http);
   g_test_add_func ("/probe/http/through-egress", test_http_through_egress);
+  g_test_add_func ("/probe/http/ignores-http-proxy", test_http_ignores_http_proxy);
+  g_test_add_func ("/probe/http/source-address", test_http_source_address);
 #endif
   g_test_add_func ("/probe/retries/pass-on-third-try", test_retries_pass_on_third_try);
   g_test_add_func ("/probe/retries/cancelled-during-delay", test_retries_cancelled_during_delay);

@@ -238,9 +238,9 @@ test_refused_request_escalates (Fixture       *f,
   g_autoptr(GError) error = NULL;
   g_autoptr(PkRotation) rotation = new_rotation (f, PK_ROTATION_METHOD_NETMODE);
 
-  /* The modem is busy when the rotation reads the current IP: nothing is
-   * switched, and the error says why. */
-  hilink_emu_inject (f->emu, 1, 0, 0);
+  /* The modem stays busy when the rotation reads the current IP: nothing
+   * is switched, and the error says why. */
+  hilink_emu_inject (f->emu, 100, 0, 0);
   g_assert_false (run (rotation, &error));
   g_assert_error (error, PK_ERROR, PK_ERROR_BUSY);
   g_assert_nonnull (strstr (error->message, "100004"));
@@ -316,6 +316,7 @@ test_unreachable (void)
   }
   url = g_strdup_printf ("http://127.0.0.1:%u", port);
   modem = pk_hilink_modem_new (url, NULL, &error);
+  pk_hilink_modem_set_timeout (modem, 500);
   rotation = pk_rotation_new (PK_MODEM (modem), PK_ROTATION_METHOD_DATA);
   g_assert_false (run (rotation, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
@@ -342,6 +343,125 @@ test_cancel (Fixture       *f,
   g_assert_false (pk_rotation_run_finish (rotation, res, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpuint (pk_rotation_get_duration_ms (rotation), <, 10000);
+  /* Cancelled between off and on: data is on again. */
+  g_assert_true (hilink_emu_get_data_enabled (f->emu));
+}
+
+/* --- a busy modem at every step --- */
+
+typedef struct {
+  const char *name;
+  PkRotationMethod method;
+  const char *busy_on;    /* see hilink_emu_busy_on() */
+} BusyCase;
+
+/* Each request of each method: the read of the current IP, the switches,
+ * the reads of the net mode and the status polls afterwards. */
+static const BusyCase busy_cases[] = {
+  { "data/session", PK_ROTATION_METHOD_DATA, "GET:/api/webserver/SesTokInfo" },
+  { "data/current-ip", PK_ROTATION_METHOD_DATA, "GET:/api/monitoring/status@1" },
+  { "data/off", PK_ROTATION_METHOD_DATA, "POST:/api/dialup/mobile-dataswitch@1" },
+  { "data/on", PK_ROTATION_METHOD_DATA, "POST:/api/dialup/mobile-dataswitch@2" },
+  { "data/poll", PK_ROTATION_METHOD_DATA, "GET:/api/monitoring/status@2" },
+  { "netmode/current-ip", PK_ROTATION_METHOD_NETMODE, "GET:/api/monitoring/status@1" },
+  { "netmode/read-mode", PK_ROTATION_METHOD_NETMODE, "GET:/api/net/net-mode" },
+  { "netmode/away", PK_ROTATION_METHOD_NETMODE, "POST:/api/net/net-mode@1" },
+  { "netmode/back", PK_ROTATION_METHOD_NETMODE, "POST:/api/net/net-mode@2" },
+  { "netmode/poll", PK_ROTATION_METHOD_NETMODE, "GET:/api/monitoring/status@2" },
+  { "reboot/current-ip", PK_ROTATION_METHOD_REBOOT, "GET:/api/monitoring/status@1" },
+  { "reboot/reboot", PK_ROTATION_METHOD_REBOOT, "POST:/api/device/control" },
+  { "reboot/poll", PK_ROTATION_METHOD_REBOOT, "GET:/api/monitoring/status@2" },
+};
+
+static void
+assert_as_found (Fixture *f)
+{
+  g_assert_true (hilink_emu_get_data_enabled (f->emu));
+  g_assert_cmpstr (hilink_emu_get_net_mode (f->emu), ==, "00");
+}
+
+static void
+test_busy_once (Fixture       *f,
+                gconstpointer  data)
+{
+  const BusyCase *c = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkRotation) rotation = new_rotation (f, c->method);
+  g_autofree char *old_ip = g_strdup (hilink_emu_get_wan_ip (f->emu));
+
+  /* One busy answer is retried: the method asked for still works. */
+  g_assert_true (hilink_emu_busy_on (f->emu, c->busy_on, &error));
+  g_assert_true (run (rotation, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "busy"), ==, 1);
+  assert_rotated (f, rotation, old_ip, c->method);
+  g_assert_cmpuint (pk_rotation_get_n_attempts (rotation), ==, 1);
+  assert_as_found (f);
+}
+
+static void
+test_busy_between_off_and_on (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkRotation) rotation = new_rotation (f, PK_ROTATION_METHOD_DATA);
+  g_autofree char *old_ip = g_strdup (hilink_emu_get_wan_ip (f->emu));
+
+  /* "data on" stays busy past the modem's retries: the rotation turns
+   * data on again before it escalates, and netmode brings the new IP. */
+  g_assert_true (hilink_emu_busy_on (f->emu, "POST:/api/dialup/mobile-dataswitch@2x6", &error));
+  g_assert_true (run (rotation, &error));
+  g_assert_no_error (error);
+  assert_rotated (f, rotation, old_ip, PK_ROTATION_METHOD_NETMODE);
+  g_assert_cmpint (pk_rotation_get_attempt_outcome (rotation, 0), ==, PK_ROTATION_OUTCOME_FAILED);
+  g_assert_nonnull (strstr (pk_rotation_get_attempt_message (rotation, 0), "100004"));
+  g_assert_null (strstr (pk_rotation_get_attempt_message (rotation, 0), "could not"));
+  assert_as_found (f);
+}
+
+static void
+test_busy_between_away_and_back (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkRotation) rotation = new_rotation (f, PK_ROTATION_METHOD_NETMODE);
+  g_autofree char *old_ip = g_strdup (hilink_emu_get_wan_ip (f->emu));
+
+  /* The switch back stays busy: the mode is put back, then a reboot. */
+  g_assert_true (hilink_emu_busy_on (f->emu, "POST:/api/net/net-mode@2x6", &error));
+  g_assert_true (run (rotation, &error));
+  g_assert_no_error (error);
+  assert_rotated (f, rotation, old_ip, PK_ROTATION_METHOD_REBOOT);
+  g_assert_cmpint (pk_rotation_get_attempt_outcome (rotation, 0), ==, PK_ROTATION_OUTCOME_FAILED);
+  assert_as_found (f);
+}
+
+static void
+test_busy_restore_fails (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkRotation) rotation = new_rotation (f, PK_ROTATION_METHOD_DATA);
+  g_autofree char *warnings = NULL;
+
+  /* Busy for good after data off: the run says that data is left off. */
+  pk_hilink_modem_set_timeout (f->modem, 500);
+  g_assert_true (pk_rotation_set_escalation (rotation, NULL, &error));
+  g_assert_true (hilink_emu_busy_on (f->emu, "POST:/api/dialup/mobile-dataswitch@2x1000", &error));
+  g_assert_false (run (rotation, &error));
+  warnings = pk_test_take_expected_warnings ();
+  g_assert_nonnull (strstr (warnings, "rotation: could not switch mobile data back on"));
+  g_assert_error (error, PK_ERROR, PK_ERROR_MODEM);
+  g_assert_nonnull (strstr (error->message, "could not switch mobile data back on"));
+  g_assert_cmpuint (hilink_emu_count (f->emu, "busy"), >=, 4);
+
+  /* Once the modem answers, a new run brings it back. */
+  hilink_emu_clear_busy_on (f->emu);
+  g_clear_object (&rotation);
+  g_clear_error (&error);
+  rotation = new_rotation (f, PK_ROTATION_METHOD_DATA);
+  g_assert_true (run (rotation, &error));
+  assert_as_found (f);
 }
 
 static void
@@ -364,11 +484,28 @@ test_names (void)
   g_assert_nonnull (strstr (error->message, "'usb'"));
 }
 
+/* The method is a property of the enum type, so that GObject tooling
+ * (introspection, g_object_get, bindings) sees the names. */
+static void
+test_method_property_is_an_enum (void)
+{
+  g_autoptr(PkHilinkModem) modem = pk_hilink_modem_new ("http://127.0.0.1:9", NULL, NULL);
+  g_autoptr(PkRotation) rotation = pk_rotation_new (PK_MODEM (modem), PK_ROTATION_METHOD_NETMODE);
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (rotation), "method");
+  PkRotationMethod method = PK_ROTATION_METHOD_DATA;
+
+  g_assert_true (G_IS_PARAM_SPEC_ENUM (pspec));
+  g_assert_true (pspec->value_type == PK_TYPE_ROTATION_METHOD);
+  g_object_get (rotation, "method", &method, NULL);
+  g_assert_cmpint (method, ==, PK_ROTATION_METHOD_NETMODE);
+}
+
 int
 main (int    argc,
       char **argv)
 {
   pk_test_init (&argc, &argv);
+  pk_test_expect_warnings ("rotation: could not switch");
 
   g_test_add ("/rotation/method/data", Fixture, GINT_TO_POINTER (PK_ROTATION_METHOD_DATA),
               setup, test_method, teardown);
@@ -393,6 +530,17 @@ main (int    argc,
   g_test_add ("/rotation/error/cancel", Fixture, NULL, setup, test_cancel, teardown);
   g_test_add_func ("/rotation/error/unreachable", test_unreachable);
   g_test_add_func ("/rotation/names", test_names);
+  g_test_add_func ("/rotation/method-property-is-an-enum", test_method_property_is_an_enum);
+  for (gsize i = 0; i < G_N_ELEMENTS (busy_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/rotation/busy-once/%s", busy_cases[i].name);
+      g_test_add (path, Fixture, &busy_cases[i], setup, test_busy_once, teardown);
+    }
+  g_test_add ("/rotation/busy/between-off-and-on", Fixture, NULL, setup,
+              test_busy_between_off_and_on, teardown);
+  g_test_add ("/rotation/busy/between-away-and-back", Fixture, NULL, setup,
+              test_busy_between_away_and_back, teardown);
+  g_test_add ("/rotation/busy/restore-fails", Fixture, NULL, setup, test_busy_restore_fails, teardown);
 
   return g_test_run ();
 }

@@ -18,11 +18,13 @@ typedef enum {
   MSG_USERPASS,
   MSG_REQUEST,
   MSG_REPLY,
+  MSG_METHOD_CHOICE,
 } MsgType;
 
-static const char *msg_names[] = { "greeting", "userpass", "request", "reply" };
+static const char *msg_names[] = { "greeting", "userpass", "request", "reply", "method-choice" };
 
 typedef union {
+  guint8 method;
   PkSocksGreeting greeting;
   PkSocksUserPass userpass;
   PkSocksRequest request;
@@ -45,6 +47,8 @@ parse_any (MsgType       type,
       return pk_socks_parse_userpass (buf, len, &out->userpass, consumed, error);
     case MSG_REQUEST:
       return pk_socks_parse_request (buf, len, &out->request, consumed, error);
+    case MSG_METHOD_CHOICE:
+      return pk_socks_parse_method_choice (buf, len, &out->method, consumed, error);
     case MSG_REPLY:
     default:
       return pk_socks_parse_reply (buf, len, &out->reply, consumed, error);
@@ -66,6 +70,8 @@ encode_any (MsgType           type,
       return pk_socks_encode_userpass (out, out_len, msg->userpass.username, msg->userpass.password);
     case MSG_REQUEST:
       return pk_socks_encode_request (out, out_len, msg->request.command, &msg->request.address);
+    case MSG_METHOD_CHOICE:
+      return pk_socks_encode_method_choice (out, out_len, msg->method);
     case MSG_REPLY:
     default:
       return pk_socks_encode_reply (out, out_len, msg->reply.reply, &msg->reply.address);
@@ -94,6 +100,8 @@ static const ValidCase valid_cases[] = {
   { MSG_REPLY, "success-ipv4", B (0x05, 0x00, 0x00, 0x01, 192, 168, 11, 100, 0x27, 0x1b) },
   { MSG_REPLY, "refused-ipv6", B (0x05, 0x05, 0x00, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0) },
   { MSG_REPLY, "domain", B (0x05, 0x00, 0x00, 0x03, 1, 'h', 0, 1) },
+  { MSG_METHOD_CHOICE, "no-auth", B (0x05, 0x00) },
+  { MSG_METHOD_CHOICE, "none-acceptable", B (0x05, 0xff) },
 };
 
 /* A request with a 255-byte name: the longest message there is. */
@@ -253,6 +261,7 @@ static const InvalidCase invalid_cases[] = {
   { MSG_REPLY, "version", B (0x00, 0x5a, 0x00, 0x00), PK_ERROR_PROTOCOL, "SOCKS reply: version 0x00" },
   { MSG_REPLY, "atyp", B (0x05, 0x00, 0x00, 0x05), PK_ERROR_NOT_SUPPORTED, "SOCKS reply: address type 0x05" },
   { MSG_REPLY, "domain-len-0", B (0x05, 0x00, 0x00, 0x03, 0x00), PK_ERROR_PROTOCOL, "SOCKS reply: domain name length is 0" },
+  { MSG_METHOD_CHOICE, "socks4", B (0x00, 0x5a), PK_ERROR_PROTOCOL, "SOCKS method choice: version 0x00" },
 };
 
 static void

@@ -24,6 +24,7 @@ struct _TestPowerStep
   GObject parent_instance;
   HilinkEmu *emu;
   guint runs;
+  const char *method;   /* what its outcome names, NULL for none */
 };
 
 static void test_power_step_iface_init (PkToggleStepInterface *iface);
@@ -78,13 +79,13 @@ power_run_async (PkToggleStep        *step,
 }
 
 static gboolean
-power_run_finish (PkToggleStep  *step,
-                  GAsyncResult  *result,
-                  char         **out_detail,
-                  GError       **error)
+power_run_finish (PkToggleStep          *step,
+                  GAsyncResult          *result,
+                  PkToggleStepOutcome  **out_outcome,
+                  GError               **error)
 {
-  if (out_detail != NULL)
-    *out_detail = g_strdup ("port power cycled");
+  *out_outcome = pk_toggle_step_outcome_new (TEST_POWER_STEP (step)->method, 1,
+                                             TEST_POWER_STEP (step)->method != NULL, "port power cycled");
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
@@ -382,6 +383,29 @@ test_later_step (Fixture       *f,
   g_assert_cmpstr (pk_toggle_result_get_new_ip (result), ==, hilink_emu_get_wan_ip (f->emu[0]));
 }
 
+/* A step's outcome (its method, attempts, escalation) is what the result
+ * reports, whatever kind of step it is: the toggle never downcasts. */
+static void
+test_step_outcome_in_result (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkToggleResult) result = NULL;
+  g_autoptr(TestPowerStep) power = g_object_new (TEST_TYPE_POWER_STEP, NULL);
+  g_autoptr(PkToggle) toggle = pk_toggle_new (32, PK_MODEM (f->modem[0]), NULL);
+
+  power->emu = f->emu[0];
+  power->method = "usb-rebind";
+  pk_toggle_add_step (toggle, PK_TOGGLE_STEP (power));
+  result = run (toggle, PK_ROTATION_METHOD_DATA, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_true (pk_toggle_result_get_success (result));
+  g_assert_cmpstr (pk_toggle_result_get_method (result), ==, "usb-rebind");
+  g_assert_cmpuint (pk_toggle_result_get_attempts (result), ==, 1);
+  g_assert_true (pk_toggle_result_get_escalated (result));
+  g_assert_cmpstr (pk_toggle_result_get_step_detail (result, 1), ==, "port power cycled");
+}
+
 static void
 test_state_dir (Fixture       *f,
                 gconstpointer  data)
@@ -509,6 +533,7 @@ main (int    argc,
   g_test_add ("/toggle/limit", Fixture, NULL, setup, test_limit, teardown);
   g_test_add ("/toggle/unreachable", Fixture, NULL, setup, test_unreachable, teardown);
   g_test_add ("/toggle/later-step", Fixture, NULL, setup, test_later_step, teardown);
+  g_test_add ("/toggle/step-outcome-in-result", Fixture, NULL, setup, test_step_outcome_in_result, teardown);
   g_test_add ("/toggle/state-dir", Fixture, NULL, setup, test_state_dir, teardown);
   g_test_add ("/toggle/bad-last-file", Fixture, NULL, setup, test_bad_last_file, teardown);
   g_test_add_func ("/toggle/no-steps", test_no_steps);

@@ -124,87 +124,6 @@ route_to_server (void)
   return g_strstrip (g_steal_pointer (&out));
 }
 
-/* --- argv for the real pppd --- */
-
-static void
-test_argv_pptp (void)
-{
-  g_autoptr(PkTunnel) tunnel = pk_tunnel_new ("pk-11");
-  const char *options[] = { "require-mppe-128", "mtu", "1400", NULL };
-  g_auto(GStrv) argv = NULL;
-  g_autofree char *joined = NULL;
-  g_autoptr(GError) error = NULL;
-
-  argv = pk_tunnel_build_argv (tunnel, &error);
-  g_assert_null (argv);
-  g_assert_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT);
-  g_clear_error (&error);
-
-  g_assert_true (pk_tunnel_set_server (tunnel, "vpn.example.net", &error));
-  pk_tunnel_set_unit (tunnel, 11);
-  pk_tunnel_set_user (tunnel, "alice");
-  pk_tunnel_set_options (tunnel, options);
-  argv = pk_tunnel_build_argv (tunnel, &error);
-  g_assert_no_error (error);
-  joined = g_strjoinv ("|", argv);
-  g_assert_cmpstr (joined, ==,
-                   "/usr/sbin/pppd|pty|pptp vpn.example.net --nolaunchpppd|linkname|pk-11|unit|11|"
-                   "nodetach|user|alice|require-mppe-128|mtu|1400");
-}
-
-static void
-test_argv_password_never_on_command_line (void)
-{
-  g_autoptr(PkTunnel) tunnel = pk_tunnel_new ("pk-12");
-  g_auto(GStrv) argv = NULL;
-  g_autofree char *joined = NULL;
-
-  g_assert_true (pk_tunnel_set_server (tunnel, "198.51.100.4", NULL));
-  pk_tunnel_set_pppd_path (tunnel, "/opt/ppp/sbin/pppd");
-  pk_tunnel_set_pptp_path (tunnel, "/usr/sbin/pptp");
-  pk_tunnel_set_run_dir (tunnel, "/run/pk");
-  pk_tunnel_set_user (tunnel, "bob");
-  pk_tunnel_set_password (tunnel, "s3cr\"et");
-  argv = pk_tunnel_build_argv (tunnel, NULL);
-  joined = g_strjoinv ("|", argv);
-  g_assert_cmpstr (joined, ==,
-                   "/opt/ppp/sbin/pppd|pty|/usr/sbin/pptp 198.51.100.4 --nolaunchpppd|linkname|pk-12|"
-                   "nodetach|user|bob|file|/run/pk/pk-tunnel-pk-12.options");
-  g_assert_null (strstr (joined, "s3cr"));
-}
-
-static void
-test_argv_call_peer (void)
-{
-  g_autoptr(PkTunnel) tunnel = pk_tunnel_new ("pk-13");
-  g_auto(GStrv) argv = NULL;
-  g_autofree char *joined = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (pk_tunnel_set_server (tunnel, "198.51.100.4", NULL));
-  g_assert_true (pk_tunnel_set_peer (tunnel, "office", NULL));
-  pk_tunnel_set_unit (tunnel, 0);
-  argv = pk_tunnel_build_argv (tunnel, NULL);
-  joined = g_strjoinv ("|", argv);
-  g_assert_cmpstr (joined, ==, "/usr/sbin/pppd|call|office|linkname|pk-13|unit|0|nodetach");
-
-  /* the server goes through pppd's shell: no room for other words */
-  g_assert_false (pk_tunnel_set_server (tunnel, "host; rm -rf /", &error));
-  g_assert_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT);
-  g_clear_error (&error);
-  g_assert_false (pk_tunnel_set_peer (tunnel, "../../etc/passwd", &error));
-  g_assert_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT);
-}
-
-static void
-test_exit_status_messages (void)
-{
-  g_assert_cmpstr (pk_tunnel_describe_exit_status (11), ==, "the peer failed to authenticate itself");
-  g_assert_nonnull (strstr (pk_tunnel_describe_exit_status (4), "no kernel PPP support"));
-  g_assert_nonnull (strstr (pk_tunnel_describe_exit_status (19), "we failed to authenticate ourselves"));
-  g_assert_cmpstr (pk_tunnel_describe_exit_status (99), ==, "an undocumented exit status");
-}
-
 /* --- against fake-pppd --- */
 
 static void
@@ -552,11 +471,6 @@ main (int argc, char **argv)
   pk_test_init (&argc, &argv);
   fake_pppd = g_build_filename (g_getenv ("PK_SRCDIR") ? g_getenv ("PK_SRCDIR") : "..",
                                 "tests", "fake-pppd", NULL);
-
-  g_test_add_func ("/tunnel/argv/pptp", test_argv_pptp);
-  g_test_add_func ("/tunnel/argv/password-never-on-command-line", test_argv_password_never_on_command_line);
-  g_test_add_func ("/tunnel/argv/call-peer", test_argv_call_peer);
-  g_test_add_func ("/tunnel/exit-status-messages", test_exit_status_messages);
 
   /* Without a namespace of their own (not root) or a tun device, the
    * fake-pppd cases are still listed, each as a skip that says why. */

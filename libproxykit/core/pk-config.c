@@ -12,11 +12,12 @@
  * `[watchdog]`, plus the environment variables the older shell tools used
  * (`SOCKS_CONNECT_TIMEOUT`, `WATCHDOG_CHECK_INTERVAL`, ...).
  *
- * A value is looked up in the environment first, then in the file, then
- * the built-in default applies; command-line flags, which come before all
- * of them, are the tools' business. Errors name where a bad value came
- * from: `proxykit.conf:12: [socks:11] connect-timeout: 'abc' is not a
- * duration`, or `environment variable SOCKS_CONNECT_TIMEOUT: ...`.
+ * A value is looked up in this order: an override (a tool's command-line
+ * flag, set with `pk_config_set_override()`), the environment, the file,
+ * and then the built-in default applies. Errors name where a bad value
+ * came from: `proxykit.conf:12: [socks:11] connect-timeout: 'abc' is not
+ * a duration`, `environment variable SOCKS_CONNECT_TIMEOUT: ...` or
+ * `--connect-timeout: ...`.
  *
  * A line starting with `#` or `;` is a comment. A `#` that follows a
  * space or tab after a value starts a comment too (`users = /etc/users
@@ -43,6 +44,7 @@
 #include "config.h"
 
 #include "pk-config.h"
+#include "pk-config-private.h"
 #include "pk-error.h"
 #include "pk-util-private.h"
 
@@ -58,7 +60,22 @@ struct _PkConfig
   GHashTable *environ;
   /* variables from an env file; they override the process environment */
   GHashTable *env_file;
+  /* "section\x1fkey" (or "\x1fkey" for every section) -> Override */
+  GHashTable *overrides;
 };
+
+typedef struct {
+  char *value;
+  char *origin;
+} Override;
+
+static void
+override_free (Override *o)
+{
+  g_free (o->value);
+  g_free (o->origin);
+  g_free (o);
+}
 
 G_DEFINE_FINAL_TYPE (PkConfig, pk_config, G_TYPE_OBJECT)
 
@@ -72,6 +89,7 @@ pk_config_finalize (GObject *object)
   g_clear_pointer (&self->lines, g_hash_table_unref);
   g_clear_pointer (&self->environ, g_hash_table_unref);
   g_clear_pointer (&self->env_file, g_hash_table_unref);
+  g_clear_pointer (&self->overrides, g_hash_table_unref);
 
   G_OBJECT_CLASS (pk_config_parent_class)->finalize (object);
 }
@@ -90,6 +108,7 @@ pk_config_init (PkConfig *self)
   self->keyfile = g_key_file_new ();
   self->lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->env_file = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) override_free);
 }
 
 /**
@@ -604,7 +623,134 @@ pk_config_check_keys (PkConfig           *self,
   return TRUE;
 }
 
-/* The raw value and where it came from: the environment, then the file. */
+static char *lookup (PkConfig    *self,
+                     const char  *section,
+                     const char  *key,
+                     const char  *env_name,
+                     char       **where);
+
+/**
+ * pk_config_set_override:
+ * @self: a [class@Config]
+ * @section: (nullable): the section it applies to, %NULL for every section
+ * @key: a key name
+ * @value: (nullable): the value, %NULL to remove the override
+ * @origin: (nullable): where it came from, for messages, such as
+ *   `--connect-timeout` (the default is `override of KEY`)
+ *
+ * Sets a value that wins over the environment and the file: what a
+ * command-line flag does. Lookups of @key in @section (or in any section,
+ * when @section is %NULL; a section's own override wins over that) then
+ * give @value, and errors about it name @origin.
+ *
+ * Since: 0.2
+ */
+void
+pk_config_set_override (PkConfig   *self,
+                        const char *section,
+                        const char *key,
+                        const char *value,
+                        const char *origin)
+{
+  g_autofree char *k = NULL;
+  Override *o;
+
+  g_return_if_fail (PK_IS_CONFIG (self));
+  g_return_if_fail (key != NULL);
+
+  k = line_key (section ? section : "", key);
+  if (value == NULL)
+    {
+      g_hash_table_remove (self->overrides, k);
+      return;
+    }
+  o = g_new0 (Override, 1);
+  o->value = g_strdup (value);
+  o->origin = origin ? g_strdup (origin) : g_strdup_printf ("override of %s", key);
+  g_hash_table_replace (self->overrides, g_steal_pointer (&k), o);
+}
+
+static Override *
+find_override (PkConfig   *self,
+               const char *section,
+               const char *key)
+{
+  g_autofree char *own = NULL;
+  g_autofree char *any = NULL;
+  Override *o;
+
+  if (key == NULL || g_hash_table_size (self->overrides) == 0)
+    return NULL;
+  if (section != NULL)
+    {
+      own = line_key (section, key);
+      if ((o = g_hash_table_lookup (self->overrides, own)) != NULL)
+        return o;
+    }
+  any = line_key ("", key);
+  return g_hash_table_lookup (self->overrides, any);
+}
+
+/**
+ * pk_config_has_value:
+ * @self: a [class@Config]
+ * @section: (nullable): a section name
+ * @key: (nullable): a key name
+ * @env_name: (nullable): an environment variable that stands for the key
+ *
+ * Whether a lookup of @key would find a value (an override, @env_name in
+ * the environment, or the key in @section) rather than fall back to its
+ * default.
+ *
+ * Returns: %TRUE if some value is set
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_config_has_value (PkConfig   *self,
+                     const char *section,
+                     const char *key,
+                     const char *env_name)
+{
+  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
+
+  return find_override (self, section, key) != NULL || pk_config_getenv (self, env_name) != NULL ||
+         (section != NULL && key != NULL && g_key_file_has_key (self->keyfile, section, key, NULL));
+}
+
+/**
+ * pk_config_describe_value:
+ * @self: a [class@Config]
+ * @section: (nullable): a section name
+ * @key: (nullable): a key name
+ * @env_name: (nullable): an environment variable that stands for the key
+ *
+ * Says where the value of @key comes from, for messages: `--listen`,
+ * `environment variable SOCKS_LISTEN` or
+ * `/etc/proxykit/proxykit.conf:3: [socks:11] listen`.
+ *
+ * Returns: (transfer full) (nullable): the description, %NULL when
+ *   nothing sets it
+ *
+ * Since: 0.2
+ */
+char *
+pk_config_describe_value (PkConfig   *self,
+                          const char *section,
+                          const char *key,
+                          const char *env_name)
+{
+  g_autofree char *where = NULL;
+  g_autofree char *value = NULL;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), NULL);
+
+  value = lookup (self, section, key, env_name, &where);
+  return g_steal_pointer (&where);
+}
+
+/* The raw value and where it came from: an override, the environment,
+ * then the file. */
 static char *
 lookup (PkConfig    *self,
         const char  *section,
@@ -613,6 +759,13 @@ lookup (PkConfig    *self,
         char       **where)
 {
   const char *env = pk_config_getenv (self, env_name);
+  Override *o = find_override (self, section, key);
+
+  if (o != NULL)
+    {
+      *where = g_strdup (o->origin);
+      return g_strdup (o->value);
+    }
 
   if (env != NULL)
     {
@@ -750,23 +903,7 @@ pk_config_get_duration_ms (PkConfig    *self,
                            guint64     *out_ms,
                            GError     **error)
 {
-  g_autofree char *where = NULL;
-  g_autofree char *value = NULL;
-  GError *local_error = NULL;
-
-  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
-
-  value = lookup (self, section, key, env_name, &where);
-  if (value == NULL)
-    {
-      *out_ms = default_ms;
-      return TRUE;
-    }
-
-  if (!pk_parse_duration_ms (value, out_ms, &local_error))
-    return prefix_where (error, local_error, where);
-
-  return TRUE;
+  return pk_config_get_duration_bounded (self, section, key, env_name, 0, 0, default_ms, out_ms, error);
 }
 
 /**
@@ -822,4 +959,103 @@ pk_config_get_boolean (PkConfig    *self,
     }
 
   return TRUE;
+}
+
+gboolean
+pk_config_get_duration_bounded (PkConfig    *self,
+                                const char  *section,
+                                const char  *key,
+                                const char  *env_name,
+                                guint64      min_ms,
+                                guint64      max_ms,
+                                guint64      default_ms,
+                                guint64     *out_ms,
+                                GError     **error)
+{
+  g_autofree char *where = NULL;
+  g_autofree char *value = NULL;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
+
+  value = lookup (self, section, key, env_name, &where);
+  if (value == NULL)
+    {
+      *out_ms = default_ms;
+      return TRUE;
+    }
+  if (!pk_parse_duration_ms (value, out_ms, &local_error))
+    return prefix_where (error, local_error, where);
+  if ((max_ms != 0 && *out_ms > max_ms) || *out_ms < min_ms)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
+                   "%s: '%s' is %s (from %" G_GUINT64_FORMAT " ms to %" G_GUINT64_FORMAT " ms)",
+                   where, value, *out_ms < min_ms ? "too short" : "too long", min_ms, max_ms);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+char **
+pk_config_dup_list (PkConfig   *self,
+                    const char *section,
+                    const char *key,
+                    const char *env_name)
+{
+  g_autofree char *where = NULL;
+  g_autofree char *value = NULL;
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GStrvBuilder) builder = NULL;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), NULL);
+
+  value = lookup (self, section, key, env_name, &where);
+  if (value == NULL)
+    return NULL;
+  builder = g_strv_builder_new ();
+  parts = g_strsplit_set (value, ",; ", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (*parts[i] != '\0')
+      g_strv_builder_add (builder, parts[i]);
+  return g_strv_builder_end (builder);
+}
+
+/**
+ * pk_config_set_override_list:
+ * @self: a [class@Config]
+ * @section: (nullable): the section it applies to, %NULL for every section
+ * @key: a key name
+ * @values: (nullable) (array zero-terminated=1): the items (a repeated
+ *   flag), %NULL or empty to remove the override
+ * @origin: (nullable): where it came from, such as `--allow`
+ *
+ * `pk_config_set_override()` for a list key: the items joined with commas.
+ *
+ * Since: 0.2
+ */
+void
+pk_config_set_override_list (PkConfig           *self,
+                             const char         *section,
+                             const char         *key,
+                             const char * const *values,
+                             const char         *origin)
+{
+  g_autofree char *joined = values != NULL && values[0] != NULL ? g_strjoinv (",", (char **) values) : NULL;
+
+  pk_config_set_override (self, section, key, joined, origin);
+}
+
+gboolean
+pk_config_value_error (PkConfig    *self,
+                       const char  *section,
+                       const char  *key,
+                       const char  *env_name,
+                       GError      *local_error,
+                       GError     **error)
+{
+  g_autofree char *where = pk_config_describe_value (self, section, key, env_name);
+
+  g_set_error (error, PK_ERROR, PK_ERROR_CONFIG, "%s: %s", where ? where : key, local_error->message);
+  g_error_free (local_error);
+  return FALSE;
 }

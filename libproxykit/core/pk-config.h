@@ -41,6 +41,29 @@ const char   *pk_config_getenv            (PkConfig     *self,
                                            const char   *name);
 
 PK_AVAILABLE_IN_ALL
+void          pk_config_set_override      (PkConfig     *self,
+                                           const char   *section,
+                                           const char   *key,
+                                           const char   *value,
+                                           const char   *origin);
+PK_AVAILABLE_IN_ALL
+void          pk_config_set_override_list (PkConfig           *self,
+                                           const char         *section,
+                                           const char         *key,
+                                           const char * const *values,
+                                           const char         *origin);
+PK_AVAILABLE_IN_ALL
+gboolean      pk_config_has_value         (PkConfig     *self,
+                                           const char   *section,
+                                           const char   *key,
+                                           const char   *env_name);
+PK_AVAILABLE_IN_ALL
+char         *pk_config_describe_value    (PkConfig     *self,
+                                           const char   *section,
+                                           const char   *key,
+                                           const char   *env_name);
+
+PK_AVAILABLE_IN_ALL
 const char   *pk_config_get_origin        (PkConfig     *self);
 PK_AVAILABLE_IN_ALL
 char        **pk_config_list_sections     (PkConfig     *self,

@@ -22,6 +22,10 @@ gboolean   pk_parse_host_port        (const char  *str,
 GSocketAddress *pk_parse_socket_address (const char  *str,
                                          guint16      default_port,
                                          GError     **error);
+/* the same for a listener: port 0 allowed */
+GSocketAddress *pk_parse_listen_address (const char  *str,
+                                         guint16      default_port,
+                                         GError     **error);
 
 /* pk_parse_duration_ms() and pk_parse_uint() are public: pk-config.h. */
 

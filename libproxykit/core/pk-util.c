@@ -154,6 +154,25 @@ pk_parse_socket_address (const char  *str,
   return g_inet_socket_address_new (addr, port);
 }
 
+/* Like pk_parse_socket_address(), for a listener: port 0 (any free port)
+ * is fine, though not for a destination. */
+GSocketAddress *
+pk_parse_listen_address (const char  *str,
+                         guint16      default_port,
+                         GError     **error)
+{
+  if (str != NULL && g_str_has_suffix (str, ":0") && strlen (str) > 2)
+    {
+      g_autofree char *host = g_strndup (str, strlen (str) - 2);
+      g_autoptr(GSocketAddress) with_port = pk_parse_socket_address (host, 1, error);
+
+      if (with_port == NULL)
+        return NULL;
+      return g_inet_socket_address_new (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (with_port)), 0);
+    }
+  return pk_parse_socket_address (str, default_port, error);
+}
+
 /**
  * pk_parse_duration_ms:
  * @str: a number of seconds (`"30"`, `"1.5"`) or a number with a unit:

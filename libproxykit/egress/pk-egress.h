@@ -10,6 +10,7 @@
 
 #include <gio/gio.h>
 #include "pk-version-macros.h"
+#include "pk-config.h"
 
 G_BEGIN_DECLS
 
@@ -26,6 +27,11 @@ PkEgress     *pk_egress_new_full         (const char    *address,
                                           guint          ttl,
                                           GError       **error);
 
+PK_AVAILABLE_IN_ALL
+PkEgress     *pk_egress_new_from_config  (PkConfig      *config,
+                                          const char    *section,
+                                          const char    *env_prefix,
+                                          GError       **error);
 PK_AVAILABLE_IN_ALL
 const char   *pk_egress_get_address      (PkEgress      *self);
 PK_AVAILABLE_IN_ALL

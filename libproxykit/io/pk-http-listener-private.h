@@ -38,6 +38,9 @@ PkHttpListener *pk_http_listener_new           (SoupServer          *server,
                                                 const PkHttpLimits  *limits,
                                                 GError             **error);
 guint16         pk_http_listener_get_port      (PkHttpListener      *self);
+/* "http://ADDRESS:PORT" and @path of the listening socket, or NULL. */
+char           *pk_http_listener_dup_url       (PkHttpListener      *self,
+                                                const char          *path);
 guint           pk_http_listener_get_n_connections (PkHttpListener  *self);
 /* Accept errors met so far (each one a back-off), and connections
  * refused over the cap. */

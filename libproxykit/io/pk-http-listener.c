@@ -294,6 +294,23 @@ pk_http_listener_get_port (PkHttpListener *self)
   return self->port;
 }
 
+char *
+pk_http_listener_dup_url (PkHttpListener *self,
+                          const char     *path)
+{
+  g_autoptr(GSocketAddress) local = g_socket_get_local_address (self->socket, NULL);
+  g_autofree char *host = NULL;
+  GInetAddress *inet;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (local))
+    return NULL;
+  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local));
+  host = g_inet_address_to_string (inet);
+  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
+    return g_strdup_printf ("http://[%s]:%u%s", host, self->port, path);
+  return g_strdup_printf ("http://%s:%u%s", host, self->port, path);
+}
+
 guint
 pk_http_listener_get_n_connections (PkHttpListener *self)
 {

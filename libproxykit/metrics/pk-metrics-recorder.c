@@ -42,6 +42,7 @@
 #include <glib/gstdio.h>
 #include <sys/stat.h>
 
+#include "pk-config.h"
 #include "pk-error.h"
 #include "pk-metrics-private.h"
 #include "pk-metrics-recorder.h"
@@ -1025,4 +1026,79 @@ pk_metrics_recorder_append (PkMetricsRecorder *self,
         pk_metrics_recorder_expire (self, t, NULL);
     }
   return TRUE;
+}
+
+/**
+ * pk_metrics_parse_time:
+ * @text: a time: Unix seconds (`1755700200`), ISO 8601
+ *   (`2025-08-20T14:30:00Z`), local `YYYY-MM-DD HH:MM` or `YYYY-MM-DD`,
+ *   or a duration ago (`1h`, `90m`)
+ * @out_us: (out): the time in microseconds since the epoch
+ * @error: return location for a `GError`
+ *
+ * Reads a time the way `pk-metrics analyze` and `/api/history` take one.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_INVALID_ARGUMENT)
+ *
+ * Since: 0.2
+ */
+#define MAX_UNIX_SECONDS 253402300799.0
+
+gboolean
+pk_metrics_parse_time (const char  *text,
+                       gint64      *out_us,
+                       GError     **error)
+{
+  g_autoptr(GTimeZone) local = g_time_zone_new_local ();
+  g_autoptr(GDateTime) dt = NULL;
+  g_autofree char *iso = NULL;
+  guint64 ms;
+  char *end;
+  double secs;
+  gsize len;
+
+  if (text == NULL || *text == '\0')
+    goto bad;
+  /* unix seconds, up to 9999-12-31T23:59:59Z (the last second GDateTime
+   * represents: far from gint64 overflow in microseconds); "nan" fails
+   * both comparisons, "inf" the second */
+  secs = g_ascii_strtod (text, &end);
+  if (*end == '\0' && end != text)
+    {
+      if (!(secs >= 0 && secs <= MAX_UNIX_SECONDS))
+        goto bad;
+      *out_us = (gint64) (secs * G_USEC_PER_SEC);
+      return TRUE;
+    }
+  /* a duration: that long ago, and not before 1970 */
+  if (pk_parse_duration_ms (text, &ms, NULL))
+    {
+      gint64 now = g_get_real_time ();
+
+      if (ms > (guint64) (now / 1000))
+        goto bad;
+      *out_us = now - (gint64) ms * 1000;
+      return TRUE;
+    }
+  /* "2025-08-20 14:30" (local time), "2025-08-20T14:30:00Z", ... */
+  len = strlen (text);
+  if (len == 10)
+    iso = g_strconcat (text, "T00:00:00", NULL);
+  else if (len == 16)
+    iso = g_strconcat (text, ":00", NULL);
+  else
+    iso = g_strdup (text);
+  if (strlen (iso) > 10 && iso[10] == ' ')
+    iso[10] = 'T';
+  dt = g_date_time_new_from_iso8601 (iso, local);
+  if (dt == NULL)
+    goto bad;
+  *out_us = g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt);
+  return TRUE;
+
+bad:
+  g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+               "'%s' is not a time: Unix seconds (0 to 253402300799), ISO 8601, "
+               "'YYYY-MM-DD HH:MM' (local time) or a duration ago (1h)", text);
+  return FALSE;
 }

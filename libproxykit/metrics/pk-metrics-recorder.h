@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include "pk-version-macros.h"
+#include "pk-config.h"
 
 G_BEGIN_DECLS
 
@@ -51,6 +52,9 @@ G_DECLARE_FINAL_TYPE (PkMetricsRecorder, pk_metrics_recorder, PK, METRICS_RECORD
 PK_AVAILABLE_IN_ALL
 PkMetricsRecorder *pk_metrics_recorder_new                (const char        *directory);
 PK_AVAILABLE_IN_ALL
+PkMetricsRecorder *pk_metrics_recorder_new_from_config    (PkConfig          *config,
+                                                           GError           **error);
+PK_AVAILABLE_IN_ALL
 const char        *pk_metrics_recorder_get_directory      (PkMetricsRecorder *self);
 PK_AVAILABLE_IN_ALL
 void               pk_metrics_recorder_set_layout         (PkMetricsRecorder   *self,
@@ -78,6 +82,10 @@ JsonNode          *pk_metrics_history_read                (const char          *
                                                            PkMetricsResolution  resolution,
                                                            gint64               since_us,
                                                            gint64               until_us,
+                                                           GError             **error);
+PK_AVAILABLE_IN_ALL
+gboolean           pk_metrics_parse_time                  (const char          *text,
+                                                           gint64              *out_us,
                                                            GError             **error);
 
 G_END_DECLS

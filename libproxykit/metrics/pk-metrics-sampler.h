@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include "pk-version-macros.h"
+#include "pk-config.h"
 
 G_BEGIN_DECLS
 
@@ -20,6 +21,9 @@ G_DECLARE_FINAL_TYPE (PkMetricsSampler, pk_metrics_sampler, PK, METRICS_SAMPLER,
 
 PK_AVAILABLE_IN_ALL
 PkMetricsSampler *pk_metrics_sampler_new            (void);
+PK_AVAILABLE_IN_ALL
+PkMetricsSampler *pk_metrics_sampler_new_from_config (PkConfig        *config,
+                                                      GError         **error);
 
 PK_AVAILABLE_IN_ALL
 const char       *pk_metrics_sampler_get_proc_root  (PkMetricsSampler *self);
@@ -60,5 +64,7 @@ JsonNode         *pk_metrics_sampler_sample_at      (PkMetricsSampler *self,
 
 PK_AVAILABLE_IN_ALL
 char             *pk_metrics_to_prometheus          (JsonNode         *sample);
+PK_AVAILABLE_IN_ALL
+char             *pk_metrics_format_table           (JsonNode         *sample);
 
 G_END_DECLS

@@ -14,17 +14,27 @@
  * token as single-use, takes fresh ones from the headers of each answer
  * and, on error 125002 or 125003, sets the session up again and retries
  * once. When credentials are set it logs in when
- * `/api/user/state-login` says it must (password types 0, 3 and 4).
+ * `/api/user/state-login` says it must (password types 0, 3 and 4), and
+ * logs in again, once, when a call meets 100003.
+ *
+ * Devices answer 100004 ("system busy") for a while when they switch
+ * data or network mode. That answer, an HTTP 5xx and a connection that
+ * fails are tried again, up to 5 times, after pauses that double from a
+ * fiftieth of the timeout (200, 400, 800, 1600, 3200 ms for the default
+ * 10 s), never past the timeout; only then does the call fail. A reboot
+ * request whose connection fails is not sent again.
  *
  * Every connection leaves through the modem's [class@Egress], so that
  * dongles that all answer on 192.168.8.1 stay apart: the source address
- * is pinned with `SoupSession:local-address`, and the interface, mark and
- * TTL are applied when libsoup creates the socket.
+ * is pinned with `SoupSession:local-address`, the interface, mark and
+ * TTL are applied when libsoup creates the socket, and no proxy from the
+ * environment is used.
  *
  * Errors the device reports (`<error><code>N</code></error>`) become
  * %PK_ERROR_MODEM (%PK_ERROR_BUSY for 100004, %PK_ERROR_AUTH_FAILED for
- * 100003 and the 108xxx login errors); their message always starts with
- * `HiLink error N: ` and [func@hilink_error_get_code] reads N back.
+ * 100003 and the 108xxx login errors) that carry the device's code:
+ * [func@hilink_error_get_code] reads it, however the message was
+ * prefixed on its way up; the message starts with `HiLink error N: `.
  * Every call is bounded by [method@HilinkModem.set_timeout]; when that
  * passes it fails with %G_IO_ERROR_TIMED_OUT.
  *
@@ -46,11 +56,14 @@
 
 #include <libsoup/soup.h>
 
+#include "pk-egress-soup-private.h"
 #include "pk-error.h"
+#include "pk-error-private.h"
 #include "pk-hilink-modem.h"
 #include "pk-hilink-xml-private.h"
 
 #define MAX_TOKENS 8
+#define MAX_RETRIES 5
 
 struct _PkHilinkModem
 {
@@ -58,7 +71,6 @@ struct _PkHilinkModem
 
   char *base_url;
   PkEgress *egress;
-  PkEgress *socket_egress;   /* the egress without its address, or NULL */
   char *username;
   char *password;
   guint timeout_ms;
@@ -111,7 +123,6 @@ pk_hilink_modem_finalize (GObject *object)
   g_clear_object (&self->session);
   g_clear_pointer (&self->base_url, g_free);
   g_clear_object (&self->egress);
-  g_clear_object (&self->socket_egress);
   g_clear_pointer (&self->username, g_free);
   if (self->password != NULL)
     memset (self->password, 0, strlen (self->password));
@@ -190,37 +201,17 @@ static void
 pk_hilink_modem_constructed (GObject *object)
 {
   PkHilinkModem *self = PK_HILINK_MODEM (object);
-  g_autoptr(GSocketAddress) local = NULL;
 
   G_OBJECT_CLASS (pk_hilink_modem_parent_class)->constructed (object);
 
   if (self->egress == NULL)
     self->egress = pk_egress_new ();
 
-  /* libsoup binds the source address itself; the rest of the egress
-   * (interface, mark, TTL) is applied to each new socket in
-   * on_network_event(). */
-  if (pk_egress_get_address (self->egress) != NULL)
-    {
-      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (pk_egress_get_address (self->egress));
-      local = g_inet_socket_address_new (inet, 0);
-    }
-  if (pk_egress_get_interface (self->egress) != NULL ||
-      pk_egress_get_fwmark (self->egress) != 0 ||
-      pk_egress_get_ttl (self->egress) != 0)
-    self->socket_egress = pk_egress_new_full (NULL,
-                                              pk_egress_get_interface (self->egress),
-                                              pk_egress_get_fwmark (self->egress),
-                                              pk_egress_get_ttl (self->egress),
-                                              NULL);
-
   /* A dongle's API is on its own subnet: never through a proxy. */
-  self->session = g_object_new (SOUP_TYPE_SESSION,
-                                "proxy-resolver", NULL,
-                                "local-address", local,
-                                "user-agent", "proxykit/" PACKAGE_VERSION,
-                                "max-conns-per-host", 4,
-                                NULL);
+  self->session = pk_egress_soup_session_new (self->egress,
+                                              "user-agent", "proxykit/" PACKAGE_VERSION,
+                                              "max-conns-per-host", 4,
+                                              NULL);
 }
 
 static void
@@ -482,6 +473,10 @@ typedef struct {
   gboolean session_retried;
   gboolean login_retried;
   gboolean drop_session_after;
+  guint n_retries;               /* after busy and transient failures */
+  gint64 deadline;               /* monotonic, when the timeout fires */
+  GSource *retry_source;         /* the pause before the next try */
+  GSource *retry_cancel_source;
   GCancellable *cancellable;     /* ours: cancelled by the caller's or the timeout */
   GCancellable *outer;
   gulong outer_id;
@@ -491,8 +486,24 @@ typedef struct {
 } Call;
 
 static void
+call_stop_retry_pause (Call *call)
+{
+  if (call->retry_source != NULL)
+    {
+      g_source_destroy (call->retry_source);
+      g_clear_pointer (&call->retry_source, g_source_unref);
+    }
+  if (call->retry_cancel_source != NULL)
+    {
+      g_source_destroy (call->retry_cancel_source);
+      g_clear_pointer (&call->retry_cancel_source, g_source_unref);
+    }
+}
+
+static void
 call_free (Call *call)
 {
+  call_stop_retry_pause (call);
   if (call->timeout_source != NULL)
     {
       g_source_destroy (call->timeout_source);
@@ -536,6 +547,8 @@ set_hilink_error (GError       **error,
                device_message != NULL && *device_message != '\0' ? ": " : "",
                device_message != NULL ? device_message : "",
                self->base_url, path);
+  if (error != NULL && *error != NULL)
+    pk_error_set_hilink_code (*error, code);
 }
 
 static void call_step (GTask *task);
@@ -595,6 +608,85 @@ login_password (PkHilinkModem *self,
 }
 
 static void
+return_timed_out (GTask       *task,
+                  const char  *path)
+{
+  PkHilinkModem *self = g_task_get_source_object (task);
+
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                           "modem %s: no answer within %u ms (%s)",
+                           self->base_url, self->timeout_ms, path);
+}
+
+/* Ends the pause before a retry: the next try, or the timeout's or the
+ * caller's cancellation. Takes the task's reference. */
+static void
+retry_wake (GTask *task)
+{
+  Call *call = g_task_get_task_data (task);
+
+  call_stop_retry_pause (call);
+  if (call->timed_out)
+    {
+      return_timed_out (task, call->path);
+      g_object_unref (task);
+      return;
+    }
+  if (g_cancellable_is_cancelled (call->cancellable))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled");
+      g_object_unref (task);
+      return;
+    }
+  call_step (task);
+}
+
+static gboolean
+retry_pause_done_cb (gpointer user_data)
+{
+  retry_wake (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+retry_pause_cancelled_cb (GCancellable *cancellable,
+                          gpointer      user_data)
+{
+  retry_wake (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* After a transient failure (100004, an HTTP 5xx, a connection that
+ * failed) the call tries again after a pause, up to MAX_RETRIES times.
+ * The pauses double from a fiftieth of the timeout, so that all of them
+ * fit in 62 % of it and a device busy while it switches gets seconds to
+ * settle; a pause that would pass the timeout is not taken. Returns TRUE
+ * and takes the task's reference when a retry is scheduled. */
+static gboolean
+retry_later (GTask        *task,
+             const GError *error)
+{
+  PkHilinkModem *self = g_task_get_source_object (task);
+  Call *call = g_task_get_task_data (task);
+  guint pause_ms = MAX (self->timeout_ms / 50, 1) << call->n_retries;
+
+  if (call->n_retries >= MAX_RETRIES ||
+      g_get_monotonic_time () + (gint64) pause_ms * 1000 >= call->deadline)
+    return FALSE;
+
+  call->n_retries++;
+  g_debug ("modem %s: %s; trying again in %u ms (retry %u of %u)",
+           self->base_url, error->message, pause_ms, call->n_retries, MAX_RETRIES);
+  call->retry_source = g_timeout_source_new (pause_ms);
+  g_source_set_callback (call->retry_source, retry_pause_done_cb, task, NULL);
+  g_source_attach (call->retry_source, g_main_context_get_thread_default ());
+  call->retry_cancel_source = g_cancellable_source_new (call->cancellable);
+  g_source_set_callback (call->retry_cancel_source, G_SOURCE_FUNC (retry_pause_cancelled_cb), task, NULL);
+  g_source_attach (call->retry_cancel_source, g_main_context_get_thread_default ());
+  return TRUE;
+}
+
+static void
 on_response (GObject      *source,
              GAsyncResult *result,
              gpointer      user_data)
@@ -616,17 +708,30 @@ on_response (GObject      *source,
   if (body == NULL)
     {
       if (call->timed_out)
-        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                 "modem %s: no answer within %u ms (%s)",
-                                 self->base_url, self->timeout_ms, path);
+        return_timed_out (task, path);
       else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
       else
         {
-          /* The transport failed: the device is rebooting or gone. Its
-           * next answer needs a new session. */
+          GError *egress_error = pk_egress_soup_message_steal_error (message);
+
+          /* The transport failed: the device is switching, rebooting or
+           * gone (or the egress could not be applied). Its next answer
+           * needs a new session. A reboot is not sent twice: the device
+           * may have taken the first. */
+          if (egress_error != NULL)
+            {
+              g_clear_error (&error);
+              error = egress_error;
+            }
           drop_session (self);
           g_prefix_error (&error, "modem %s%s: ", self->base_url, path);
+          if (!call->drop_session_after && retry_later (task, error))
+            {
+              call->stage = STAGE_SESSION;
+              g_steal_pointer (&task);
+              return;
+            }
           g_task_return_error (task, g_steal_pointer (&error));
         }
       return;
@@ -635,9 +740,16 @@ on_response (GObject      *source,
   status = soup_message_get_status (message);
   if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     {
-      g_task_return_new_error (task, PK_ERROR, PK_ERROR_PROTOCOL,
-                               "modem %s%s: HTTP %u %s", self->base_url, path, status,
-                               soup_message_get_reason_phrase (message) ? soup_message_get_reason_phrase (message) : "");
+      g_set_error (&error, PK_ERROR, PK_ERROR_PROTOCOL,
+                   "modem %s%s: HTTP %u %s", self->base_url, path, status,
+                   soup_message_get_reason_phrase (message) ? soup_message_get_reason_phrase (message) : "");
+      /* 5xx: the web server is overloaded or restarting; a 4xx stays. */
+      if (status >= 500 && status <= 599 && retry_later (task, error))
+        {
+          g_steal_pointer (&task);
+          return;
+        }
+      g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
 
@@ -653,6 +765,20 @@ on_response (GObject      *source,
 
   if (pk_hilink_xml_get_error_code (xml, &code))
     {
+      if (code == 100004)
+        {
+          set_hilink_error (&error, self, path, code, pk_hilink_xml_get (xml, "message"), FALSE);
+          if (retry_later (task, error))
+            {
+              /* A login body holds a token spent now: read the state again. */
+              if (call->stage == STAGE_LOGIN)
+                call->stage = STAGE_STATE_LOGIN;
+              g_steal_pointer (&task);
+              return;
+            }
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
       if ((code == 125002 || code == 125003) && !call->session_retried)
         {
           /* The session or token went stale: set it up again, once. */
@@ -773,30 +899,6 @@ on_response (GObject      *source,
 }
 
 static void
-on_network_event (SoupMessage        *message,
-                  GSocketClientEvent  event,
-                  GIOStream          *connection,
-                  gpointer            user_data)
-{
-  PkHilinkModem *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (event != G_SOCKET_CLIENT_CONNECTING || self->socket_egress == NULL ||
-      !G_IS_SOCKET_CONNECTION (connection))
-    return;
-
-  if (!pk_egress_prepare_socket (self->socket_egress,
-                                 g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)),
-                                 &error))
-    {
-      /* Better no connection than one through the wrong interface: the
-       * call fails with the socket's error. */
-      g_debug ("modem %s: %s", self->base_url, error->message);
-      g_socket_close (g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)), NULL);
-    }
-}
-
-static void
 call_step (GTask *task)
 {
   PkHilinkModem *self = g_task_get_source_object (task);
@@ -871,7 +973,7 @@ call_step (GTask *task)
       g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
       soup_message_set_request_body_from_bytes (call->message, "application/xml", bytes);
     }
-  g_signal_connect_object (call->message, "network-event", G_CALLBACK (on_network_event), self, 0);
+  pk_egress_soup_message_prepare (self->session, call->message);
 
   soup_session_send_and_read_async (self->session, call->message, G_PRIORITY_DEFAULT,
                                     call->cancellable, on_response, task);
@@ -895,7 +997,8 @@ call_outer_cancelled (GCancellable *outer,
   g_cancellable_cancel (G_CANCELLABLE (user_data));
 }
 
-/* Sends one request, with session setup, login and the one retry as
+/* Sends one request, with session setup, login, the one retry on a
+ * stale session or login and the retries after transient failures as
  * needed; the task returns the parsed <response>. */
 static void
 hilink_call (PkHilinkModem       *self,
@@ -925,6 +1028,7 @@ hilink_call (PkHilinkModem       *self,
       call->outer_id = g_cancellable_connect (cancellable, G_CALLBACK (call_outer_cancelled),
                                               call->cancellable, NULL);
     }
+  call->deadline = g_get_monotonic_time () + (gint64) self->timeout_ms * 1000;
   call->timeout_source = g_timeout_source_new (self->timeout_ms);
   g_source_set_callback (call->timeout_source, call_timeout_cb, call, NULL);
   g_source_attach (call->timeout_source, g_main_context_get_thread_default ());
@@ -1372,4 +1476,43 @@ pk_hilink_modem_iface_init (PkModemInterface *iface)
   iface->set_network_mode_finish = hilink_set_network_mode_finish;
   iface->reboot_async = hilink_reboot_async;
   iface->reboot_finish = hilink_reboot_finish;
+}
+
+/**
+ * pk_hilink_error_get_code:
+ * @error: (nullable): a `GError` from a [class@HilinkModem] call
+ *
+ * The Huawei error code of an error the device reported. Such errors are
+ * in the %PK_ERROR domain and carry the code with them (whatever context
+ * callers put in front of the message, and in copies); their message
+ * reads `HiLink error N: ` followed by the code's meaning. An error made
+ * elsewhere from such a message (one read back from a log or a JSON
+ * answer) gives its code too, when the message starts with it.
+ *
+ * Returns: the Huawei code (e.g. 100004, 108006, 125003), or 0 if @error
+ *   is %NULL or did not come from the device
+ *
+ * Since: 0.1
+ */
+guint
+pk_hilink_error_get_code (const GError *error)
+{
+  const char *p;
+  guint64 code;
+  char *end = NULL;
+
+  if (error == NULL || error->domain != PK_ERROR)
+    return 0;
+  if (pk_error_get_hilink_code (error) != 0)
+    return pk_error_get_hilink_code (error);
+  if (error->message == NULL || !g_str_has_prefix (error->message, PK_HILINK_ERROR_PREFIX))
+    return 0;
+
+  p = error->message + strlen (PK_HILINK_ERROR_PREFIX);
+  if (!g_ascii_isdigit (*p))
+    return 0;
+  code = g_ascii_strtoull (p, &end, 10);
+  if (end == NULL || *end != ':' || code > G_MAXUINT)
+    return 0;
+  return (guint) code;
 }

@@ -253,37 +253,4 @@ pk_hilink_error_describe (guint code)
     }
 }
 
-/**
- * pk_hilink_error_get_code:
- * @error: (nullable): a `GError` from a [class@HilinkModem] call
- *
- * Reads the Huawei error code out of an error the device reported. Such
- * errors are in the %PK_ERROR domain and their message starts with
- * `HiLink error N: ` followed by the code's meaning, so that callers in
- * any language can read the code back.
- *
- * Returns: the Huawei code (e.g. 100004, 108006, 125003), or 0 if @error
- *   is %NULL or did not come from the device
- *
- * Since: 0.1
- */
-guint
-pk_hilink_error_get_code (const GError *error)
-{
-  const char *p;
-  guint64 code;
-  char *end = NULL;
-
-  if (error == NULL || error->domain != PK_ERROR || error->message == NULL ||
-      !g_str_has_prefix (error->message, PK_HILINK_ERROR_PREFIX))
-    return 0;
-
-  p = error->message + strlen (PK_HILINK_ERROR_PREFIX);
-  if (!g_ascii_isdigit (*p))
-    return 0;
-  code = g_ascii_strtoull (p, &end, 10);
-  if (end == NULL || *end != ':' || code > G_MAXUINT)
-    return 0;
-  return (guint) code;
-}
 

@@ -19,6 +19,12 @@
  * was asked for. The object keeps the old and new IP, the method that
  * worked, the duration and every attempt with its outcome.
  *
+ * A run never leaves the modem worse than it found it: when an attempt
+ * fails (or the run is cancelled) after it switched mobile data off or
+ * the network mode away, it switches them back before it escalates or
+ * returns, trying 3 times (each call retrying a busy modem itself); a
+ * switch-back that still fails is named in the attempt's message.
+ *
  * A rotation runs once; create a new one for the next.
  *
  * ```c
@@ -39,6 +45,7 @@
 
 #include "config.h"
 
+#include "pk-enum-types.h"
 #include "pk-error.h"
 #include "pk-rotation.h"
 
@@ -92,6 +99,15 @@ struct _PkRotation
   GSource *sleep_source;
   GSource *cancel_source;
 
+  /* What the run changed and must undo if an attempt fails. */
+  gboolean data_off;       /* switched off, not on again yet */
+  gboolean mode_away;      /* switched away, not back yet */
+  guint restore_tries;
+  PkRotationOutcome held_outcome;  /* the attempt's end, while restoring */
+  char *held_message;
+  GError *held_error;      /* the run's end (a cancellation), while restoring */
+  GString *restore_failures;
+
   char *old_ip;
   char *new_ip;
   PkRotationMethod final_method;
@@ -144,6 +160,10 @@ pk_rotation_finalize (GObject *object)
   g_clear_pointer (&self->plan, g_array_unref);
   g_clear_pointer (&self->attempts, g_array_unref);
   g_clear_error (&self->last_poll_error);
+  g_clear_error (&self->held_error);
+  g_free (self->held_message);
+  if (self->restore_failures != NULL)
+    g_string_free (self->restore_failures, TRUE);
   g_free (self->old_ip);
   g_free (self->new_ip);
 
@@ -164,7 +184,7 @@ pk_rotation_get_property (GObject    *object,
       g_value_set_object (value, self->modem);
       break;
     case PROP_METHOD:
-      g_value_set_int (value, self->method);
+      g_value_set_enum (value, self->method);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -185,7 +205,7 @@ pk_rotation_set_property (GObject      *object,
       self->modem = g_value_dup_object (value);
       break;
     case PROP_METHOD:
-      self->method = g_value_get_int (value);
+      self->method = g_value_get_enum (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -220,9 +240,8 @@ pk_rotation_class_init (PkRotationClass *klass)
    * Since: 0.1
    */
   properties[PROP_METHOD] =
-    g_param_spec_int ("method", NULL, NULL,
-                      PK_ROTATION_METHOD_DATA, PK_ROTATION_METHOD_REBOOT, PK_ROTATION_METHOD_DATA,
-                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+    g_param_spec_enum ("method", NULL, NULL, PK_TYPE_ROTATION_METHOD, PK_ROTATION_METHOD_DATA,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -467,9 +486,9 @@ ms_since (gint64 start)
 }
 
 static void
-finish_attempt (GTask             *task,
-                PkRotationOutcome  outcome,
-                const char        *message)
+finish_attempt_now (GTask             *task,
+                    PkRotationOutcome  outcome,
+                    const char        *message)
 {
   PkRotation *self = g_task_get_source_object (task);
   Attempt a = { 0 };
@@ -529,6 +548,178 @@ finish_attempt (GTask             *task,
   g_object_unref (task);
 }
 
+/* --- putting the modem back as it was found --- */
+
+#define RESTORE_TRIES 3
+
+static void restore_step (GTask *task);
+
+static PkModemNetworkMode
+mode_to_restore (PkRotation *self)
+{
+  return self->previous_mode == PK_MODEM_NETWORK_MODE_UNKNOWN
+         ? PK_MODEM_NETWORK_MODE_AUTO : self->previous_mode;
+}
+
+/* The modem answered with a refusal, so it did not act on the request
+ * (a lost answer or a timeout leaves that open). */
+static gboolean
+modem_refused (const GError *error)
+{
+  return error->domain == PK_ERROR &&
+         (error->code == PK_ERROR_MODEM || error->code == PK_ERROR_BUSY ||
+          error->code == PK_ERROR_AUTH_FAILED || error->code == PK_ERROR_INVALID_ARGUMENT);
+}
+
+static void
+restore_done (GTask *task)
+{
+  PkRotation *self = g_task_get_source_object (task);
+  g_autofree char *message = NULL;
+
+  if (self->held_error != NULL)
+    {
+      GError *error = g_steal_pointer (&self->held_error);
+
+      if (self->restore_failures != NULL)
+        g_prefix_error (&error, "%s; ", self->restore_failures->str);
+      self->duration_ms = ms_since (self->run_started);
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  if (self->restore_failures != NULL)
+    message = g_strdup_printf ("%s; %s", self->held_message ? self->held_message : "failed",
+                               self->restore_failures->str);
+  else
+    message = g_strdup (self->held_message);
+  g_clear_pointer (&self->held_message, g_free);
+  if (self->restore_failures != NULL)
+    g_string_free (g_steal_pointer (&self->restore_failures), TRUE);
+  finish_attempt_now (task, self->held_outcome, message);
+}
+
+static gboolean
+restore_sleep_done_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+
+  stop_sleep (g_task_get_source_object (task));
+  restore_step (task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_restored (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  GTask *task = user_data;
+  PkRotation *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  gboolean mode = self->mode_away;
+  gboolean ok;
+
+  ok = mode ? pk_modem_set_network_mode_finish (self->modem, result, &error)
+            : pk_modem_set_data_enabled_finish (self->modem, result, &error);
+  if (!ok && ++self->restore_tries < RESTORE_TRIES)
+    {
+      /* The modem retried what was transient already; give it a pause
+       * and ask again. */
+      g_debug ("rotation: putting the modem back: %s; trying again", error->message);
+      self->sleep_source = g_timeout_source_new (self->poll_interval_ms);
+      g_source_set_callback (self->sleep_source, restore_sleep_done_cb, task, NULL);
+      g_source_attach (self->sleep_source, g_main_context_get_thread_default ());
+      return;
+    }
+  if (!ok)
+    {
+      if (self->restore_failures == NULL)
+        self->restore_failures = g_string_new (NULL);
+      else
+        g_string_append (self->restore_failures, "; ");
+      if (mode)
+        g_string_append_printf (self->restore_failures, "could not switch the network mode back to %s: %s",
+                                pk_modem_network_mode_to_string (mode_to_restore (self)), error->message);
+      else
+        g_string_append_printf (self->restore_failures, "could not switch mobile data back on: %s",
+                                error->message);
+      g_warning ("rotation: %s", self->restore_failures->str);
+    }
+  if (mode)
+    self->mode_away = FALSE;
+  else
+    self->data_off = FALSE;
+  self->restore_tries = 0;
+  restore_step (task);
+}
+
+/* Undoes what the run changed, the network mode first, then mobile data.
+ * It runs without the caller's cancellable: a cancelled run still leaves
+ * the modem as it found it. */
+static void
+restore_step (GTask *task)
+{
+  PkRotation *self = g_task_get_source_object (task);
+
+  if (self->mode_away)
+    {
+      progress (self, "%s: network mode back to %s", current_method (self),
+                pk_modem_network_mode_to_string (mode_to_restore (self)));
+      pk_modem_set_network_mode_async (self->modem, mode_to_restore (self), NULL, on_restored, task);
+    }
+  else if (self->data_off)
+    {
+      progress (self, "%s: mobile data back on", current_method (self));
+      pk_modem_set_data_enabled_async (self->modem, TRUE, NULL, on_restored, task);
+    }
+  else
+    restore_done (task);
+}
+
+/* Ends the attempt; one that failed puts the modem back first. */
+static void
+finish_attempt (GTask             *task,
+                PkRotationOutcome  outcome,
+                const char        *message)
+{
+  PkRotation *self = g_task_get_source_object (task);
+
+  stop_sleep (self);
+  if (outcome != PK_ROTATION_OUTCOME_CHANGED && (self->data_off || self->mode_away))
+    {
+      self->held_outcome = outcome;
+      g_free (self->held_message);
+      self->held_message = g_strdup (message);
+      self->restore_tries = 0;
+      restore_step (task);
+      return;
+    }
+  finish_attempt_now (task, outcome, message);
+}
+
+/* Ends the run with @error (a cancellation), after putting the modem back. */
+static void
+end_run (GTask  *task,
+         GError *error)
+{
+  PkRotation *self = g_task_get_source_object (task);
+
+  stop_sleep (self);
+  if (self->data_off || self->mode_away)
+    {
+      g_clear_error (&self->held_error);
+      self->held_error = error;
+      self->restore_tries = 0;
+      restore_step (task);
+      return;
+    }
+  self->duration_ms = ms_since (self->run_started);
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
 static gboolean
 sleep_done_cb (gpointer user_data)
 {
@@ -545,12 +736,10 @@ sleep_cancelled_cb (GCancellable *cancellable,
                     gpointer      user_data)
 {
   GTask *task = user_data;
-  PkRotation *self = g_task_get_source_object (task);
+  GError *error = NULL;
 
-  stop_sleep (self);
-  self->duration_ms = ms_since (self->run_started);
-  g_task_return_error_if_cancelled (task);
-  g_object_unref (task);
+  g_cancellable_set_error_if_cancelled (cancellable, &error);
+  end_run (task, error);
   return G_SOURCE_REMOVE;
 }
 
@@ -584,11 +773,7 @@ op_failed (GTask       *task,
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      PkRotation *self = g_task_get_source_object (task);
-
-      self->duration_ms = ms_since (self->run_started);
-      g_task_return_error (task, error);
-      g_object_unref (task);
+      end_run (task, error);
       return TRUE;
     }
   message = g_strdup_printf ("%s: %s", what, error->message);
@@ -685,7 +870,11 @@ on_op_done (GObject      *source,
     {
     case PHASE_DATA_OFF:
       if (!pk_modem_set_data_enabled_finish (self->modem, result, &error))
-        op_failed (task, error, "turning mobile data off");
+        {
+          if (modem_refused (error))
+            self->data_off = FALSE;
+          op_failed (task, error, "turning mobile data off");
+        }
       else
         sleep_then (task, self->settle_ms, PHASE_DATA_ON);
       return;
@@ -694,7 +883,10 @@ on_op_done (GObject      *source,
       if (!pk_modem_set_data_enabled_finish (self->modem, result, &error))
         op_failed (task, error, "turning mobile data on");
       else
-        start_polling (task, 0);
+        {
+          self->data_off = FALSE;
+          start_polling (task, 0);
+        }
       return;
 
     case PHASE_NET_GET:
@@ -709,7 +901,11 @@ on_op_done (GObject      *source,
 
     case PHASE_NET_AWAY:
       if (!pk_modem_set_network_mode_finish (self->modem, result, &error))
-        op_failed (task, error, "switching the network mode");
+        {
+          if (modem_refused (error))
+            self->mode_away = FALSE;
+          op_failed (task, error, "switching the network mode");
+        }
       else
         sleep_then (task, self->settle_ms, PHASE_NET_BACK);
       return;
@@ -718,7 +914,10 @@ on_op_done (GObject      *source,
       if (!pk_modem_set_network_mode_finish (self->modem, result, &error))
         op_failed (task, error, "switching the network mode back");
       else
-        start_polling (task, 0);
+        {
+          self->mode_away = FALSE;
+          start_polling (task, 0);
+        }
       return;
 
     case PHASE_REBOOT:
@@ -744,6 +943,7 @@ do_phase (GTask *task)
     {
     case PHASE_DATA_OFF:
       progress (self, "%s: mobile data off", current_method (self));
+      self->data_off = TRUE;
       pk_modem_set_data_enabled_async (self->modem, FALSE, cancellable, on_op_done, task);
       break;
     case PHASE_DATA_ON:
@@ -757,6 +957,7 @@ do_phase (GTask *task)
       progress (self, "%s: network mode to %s", current_method (self),
                 self->previous_mode == PK_MODEM_NETWORK_MODE_3G_ONLY ? "auto" : "3G");
       /* 3G is the way out, unless the modem is on 3G already. */
+      self->mode_away = TRUE;
       pk_modem_set_network_mode_async (self->modem,
                                        self->previous_mode == PK_MODEM_NETWORK_MODE_3G_ONLY
                                        ? PK_MODEM_NETWORK_MODE_AUTO : PK_MODEM_NETWORK_MODE_3G_ONLY,
@@ -764,9 +965,7 @@ do_phase (GTask *task)
       break;
     case PHASE_NET_BACK:
       progress (self, "%s: network mode back", current_method (self));
-      pk_modem_set_network_mode_async (self->modem,
-                                       self->previous_mode == PK_MODEM_NETWORK_MODE_UNKNOWN
-                                       ? PK_MODEM_NETWORK_MODE_AUTO : self->previous_mode,
+      pk_modem_set_network_mode_async (self->modem, mode_to_restore (self),
                                        cancellable, on_op_done, task);
       break;
     case PHASE_REBOOT:
@@ -775,11 +974,15 @@ do_phase (GTask *task)
       break;
     case PHASE_POLL:
     default:
-      if (g_task_return_error_if_cancelled (task))
-        {
-          g_object_unref (task);
-          return;
-        }
+      {
+        GError *error = NULL;
+
+        if (g_cancellable_set_error_if_cancelled (cancellable, &error))
+          {
+            end_run (task, error);
+            return;
+          }
+      }
       pk_modem_get_status_async (self->modem, cancellable, on_poll_status, task);
       break;
     }

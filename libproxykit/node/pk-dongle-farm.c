@@ -310,6 +310,8 @@ apply_access (PkDongleFarm   *self,
               PkSocksServer  *server,
               GError        **error)
 {
+  /* The server holds the same rule; the check above names the section. */
+  pk_socks_server_set_allow_open (server, self->allow_open);
   if (!pk_socks_server_set_users_file (server, s->users, error) ||
       !pk_socks_server_set_allowlist (server, s->allow, error))
     {

@@ -49,13 +49,10 @@
 
 #include "config.h"
 
-#ifdef HAVE_LIBSOUP
-#include <libsoup/soup.h>
-#endif
-
 #include "pk-error.h"
 #include "pk-netif-private.h"
-#include "pk-probe.h"
+#include "pk-probe-private.h"
+#include "pk-socks-client-private.h"
 #include "pk-socks-proto-private.h"
 #include "pk-util-private.h"
 
@@ -438,31 +435,11 @@ pk_probe_set_timeout_ms (PkProbe *self,
 
 /* --- running --- */
 
-typedef struct {
-  gint64 start;
-  guint timeout_ms;
-  gboolean timed_out;
-  GCancellable *inner;
-  GCancellable *outer;
-  gulong outer_id;
-  GSource *timeout_source;
-
-  /* SOCKS */
-  GIOStream *stream;
-  guint8 buf[520];
-  gsize len;
-  int step;
-
-#ifdef HAVE_LIBSOUP
-  SoupSession *session;
-  SoupMessage *message;
-  GError *egress_error;
-#endif
-} RunData;
-
 static void
-run_data_free (RunData *data)
+run_data_free (PkProbeRun *data)
 {
+  if (data->kind_data_free != NULL)
+    data->kind_data_free (data->kind_data);
   if (data->outer_id != 0)
     g_cancellable_disconnect (data->outer, data->outer_id);
   g_clear_object (&data->outer);
@@ -475,22 +452,17 @@ run_data_free (RunData *data)
   if (data->stream != NULL)
     g_io_stream_close (data->stream, NULL, NULL);
   g_clear_object (&data->stream);
-#ifdef HAVE_LIBSOUP
-  g_clear_object (&data->message);
-  g_clear_object (&data->session);
-  g_clear_error (&data->egress_error);
-#endif
   g_free (data);
 }
 
 /* Every run ends here, so that the timeout is reported as such (not as
  * the cancellation it was implemented with) and "completed" is emitted. */
-static void
-run_return (GTask  *task,
-            GError *error)
+void
+pk_probe_run_return (GTask  *task,
+                     GError *error)
 {
   PkProbe *self = g_task_get_source_object (task);
-  RunData *data = g_task_get_task_data (task);
+  PkProbeRun *data = g_task_get_task_data (task);
   guint64 latency = g_get_monotonic_time () - data->start;
 
   if (error != NULL && data->timed_out &&
@@ -516,7 +488,7 @@ run_return (GTask  *task,
 static gboolean
 run_timeout_cb (gpointer user_data)
 {
-  RunData *data = user_data;
+  PkProbeRun *data = user_data;
 
   data->timed_out = TRUE;
   g_cancellable_cancel (data->inner);
@@ -544,161 +516,27 @@ tcp_connected (GObject      *source,
   socket = pk_egress_connect_to_host_finish (PK_EGRESS (source), result, &error);
   if (socket != NULL)
     g_socket_close (socket, NULL);
-  run_return (task, error);
+  pk_probe_run_return (task, error);
 }
 
 /* --- SOCKS5 round trip (RFC 1928), no authentication --- */
 
-static void socks_step (GTask *task);
-
 static void
-socks_written (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
+socks_answered (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
 {
   GTask *task = user_data;
   GError *error = NULL;
+  guint8 reply = 0;
 
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
-    {
-      run_return (task, error);
-      return;
-    }
-  socks_step (task);
-}
-
-static void
-socks_read (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  GTask *task = user_data;
-  RunData *data = g_task_get_task_data (task);
-  GError *error = NULL;
-  gsize n = 0;
-
-  if (!g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &n, &error))
-    {
-      run_return (task, error);
-      return;
-    }
-  if (n < data->len)
-    {
-      run_return (task, g_error_new (PK_ERROR, PK_ERROR_PROTOCOL,
-                                     "the proxy closed the connection during the handshake"));
-      return;
-    }
-  socks_step (task);
-}
-
-static void
-socks_write (GTask  *task,
-             gsize   len)
-{
-  RunData *data = g_task_get_task_data (task);
-
-  data->len = len;
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (data->stream),
-                                   data->buf, len, G_PRIORITY_DEFAULT, data->inner,
-                                   socks_written, task);
-}
-
-static void
-socks_read_n (GTask *task,
-              gsize  len)
-{
-  RunData *data = g_task_get_task_data (task);
-
-  data->len = len;
-  g_input_stream_read_all_async (g_io_stream_get_input_stream (data->stream),
-                                 data->buf, len, G_PRIORITY_DEFAULT, data->inner,
-                                 socks_read, task);
-}
-
-static void
-socks_step (GTask *task)
-{
-  PkProbe *self = g_task_get_source_object (task);
-  RunData *data = g_task_get_task_data (task);
-  static const guint8 no_auth = PK_SOCKS_METHOD_NO_AUTH;
-  g_autoptr(GInetAddress) literal = NULL;
-  PkSocksAddress target;
-  gsize n;
-
-  switch (data->step++)
-    {
-    case 0:
-      n = pk_socks_encode_greeting (data->buf, sizeof data->buf, &no_auth, 1);
-      socks_write (task, n);
-      return;
-    case 1:
-      socks_read_n (task, 2);
-      return;
-    case 2:
-      if (data->buf[0] != 0x05)
-        {
-          run_return (task, g_error_new (PK_ERROR, PK_ERROR_PROTOCOL,
-                                         "the proxy answered version %u, not SOCKS5", data->buf[0]));
-          return;
-        }
-      if (data->buf[1] != 0x00)
-        {
-          run_return (task, g_error_new (PK_ERROR, PK_ERROR_AUTH_FAILED,
-                                         "the proxy refused no-auth (method 0x%02x)", data->buf[1]));
-          return;
-        }
-      literal = g_inet_address_new_from_string (self->host);
-      if (literal != NULL)
-        {
-          g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (literal, self->port);
-          pk_socks_address_from_socket_address (sa, &target);
-        }
-      else if (!pk_socks_address_set_domain (&target, self->host, self->port))
-        {
-          run_return (task, g_error_new (PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
-                                         "'%s' cannot be sent in a SOCKS5 request", self->host));
-          return;
-        }
-      n = pk_socks_encode_request (data->buf, sizeof data->buf, PK_SOCKS_CMD_CONNECT, &target);
-      socks_write (task, n);
-      return;
-    case 3:
-      socks_read_n (task, 4);
-      return;
-    case 4:
-      if (data->buf[0] != 0x05)
-        {
-          run_return (task, g_error_new (PK_ERROR, PK_ERROR_PROTOCOL,
-                                         "the proxy's reply has version %u, not 5", data->buf[0]));
-          return;
-        }
-      if (data->buf[1] != 0x00)
-        {
-          run_return (task, g_error_new (PK_ERROR, PK_ERROR_CHECK_FAILED,
-                                         "the proxy answered 0x%02x (%s)",
-                                         data->buf[1], pk_socks_reply_to_string (data->buf[1])));
-          return;
-        }
-      switch (data->buf[3])
-        {
-        case 0x01: socks_read_n (task, 4 + 2); return;
-        case 0x04: socks_read_n (task, 16 + 2); return;
-        case 0x03: data->step = 10; socks_read_n (task, 1); return;
-        default:
-          run_return (task, g_error_new (PK_ERROR, PK_ERROR_PROTOCOL,
-                                         "the proxy's reply has address type 0x%02x", data->buf[3]));
-          return;
-        }
-    case 10:
-      data->step = 5;
-      socks_read_n (task, data->buf[0] + 2);
-      return;
-    case 5:
-    default:
-      /* The bound address is read only to consume a well-formed reply. */
-      run_return (task, NULL);
-      return;
-    }
+  if (!pk_socks_client_connect_finish (result, &reply, &error))
+    pk_probe_run_return (task, error);
+  else if (reply != PK_SOCKS_REPLY_SUCCEEDED)
+    pk_probe_run_return (task, g_error_new (PK_ERROR, PK_ERROR_CHECK_FAILED, "the proxy answered 0x%02x (%s)",
+                                            reply, pk_socks_reply_to_string (reply)));
+  else
+    pk_probe_run_return (task, NULL);
 }
 
 static void
@@ -707,78 +545,25 @@ socks_connected (GObject      *source,
                  gpointer      user_data)
 {
   GTask *task = user_data;
-  RunData *data = g_task_get_task_data (task);
+  PkProbe *self = g_task_get_source_object (task);
+  PkProbeRun *data = g_task_get_task_data (task);
   GError *error = NULL;
   g_autoptr(GSocket) socket = NULL;
 
   socket = pk_egress_connect_to_host_finish (PK_EGRESS (source), result, &error);
   if (socket == NULL)
     {
-      run_return (task, error);
+      pk_probe_run_return (task, error);
       return;
     }
   data->stream = G_IO_STREAM (g_socket_connection_factory_create_connection (socket));
-  socks_step (task);
+  pk_socks_client_connect_async (data->stream, self->host, self->port, data->inner, socks_answered, task);
 }
 
-/* --- HTTP GET --- */
-
-#ifdef HAVE_LIBSOUP
-static void
-http_network_event (SoupMessage        *msg,
-                    GSocketClientEvent  event,
-                    GIOStream          *connection,
-                    gpointer            user_data)
-{
-  GTask *task = user_data;
-  PkProbe *self = g_task_get_source_object (task);
-  RunData *data = g_task_get_task_data (task);
-
-  /* The socket exists but is not connected yet: the one moment where
-   * SO_BINDTODEVICE and the source address can still be applied. */
-  if (event != G_SOCKET_CLIENT_CONNECTING || !G_IS_SOCKET_CONNECTION (connection))
-    return;
-  if (!pk_egress_prepare_socket (self->egress,
-                                 g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection)),
-                                 data->egress_error ? NULL : &data->egress_error))
-    g_cancellable_cancel (data->inner);
-}
-
-static void
-http_sent (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  GTask *task = user_data;
-  RunData *data = g_task_get_task_data (task);
-  GError *error = NULL;
-  g_autoptr(GInputStream) body = NULL;
-  guint status;
-
-  body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
-  if (body == NULL)
-    {
-      if (data->egress_error != NULL)
-        {
-          g_clear_error (&error);
-          error = g_steal_pointer (&data->egress_error);
-        }
-      run_return (task, error);
-      return;
-    }
-  g_input_stream_close (body, NULL, NULL);
-  status = soup_message_get_status (data->message);
-  if (status < 200 || status >= 400)
-    error = g_error_new (PK_ERROR, PK_ERROR_CHECK_FAILED, "HTTP status %u %s", status,
-                         soup_message_get_reason_phrase (data->message));
-  run_return (task, error);
-}
-#endif
-
-/* The finish functions of this file return a count (a latency, a try
+/* The finish functions of the probe return a count (a latency, a try
  * number) through g_task_return_int(). */
-static gboolean
-propagate_count (GTask   *task,
+gboolean
+pk_probe_propagate_count (GTask   *task,
                  guint64 *out_value,
                  GError **error)
 {
@@ -812,7 +597,7 @@ pk_probe_run_async (PkProbe             *self,
                     gpointer             user_data)
 {
   GTask *task;
-  RunData *data;
+  PkProbeRun *data;
   g_autofree char *reason = NULL;
 
   g_return_if_fail (PK_IS_PROBE (self));
@@ -820,7 +605,7 @@ pk_probe_run_async (PkProbe             *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, pk_probe_run_async);
 
-  data = g_new0 (RunData, 1);
+  data = g_new0 (PkProbeRun, 1);
   data->start = g_get_monotonic_time ();
   data->timeout_ms = timeout_ms ? timeout_ms : self->timeout_ms;
   data->inner = g_cancellable_new ();
@@ -841,16 +626,16 @@ pk_probe_run_async (PkProbe             *self,
     {
     case PK_PROBE_PROCESS:
       if (pk_process_is_alive (self->pid, &reason))
-        run_return (task, NULL);
+        pk_probe_run_return (task, NULL);
       else
-        run_return (task, g_error_new_literal (PK_ERROR, PK_ERROR_CHECK_FAILED, reason));
+        pk_probe_run_return (task, g_error_new_literal (PK_ERROR, PK_ERROR_CHECK_FAILED, reason));
       break;
 
     case PK_PROBE_INTERFACE:
       if (pk_netif_is_up (self->interface, NULL, &reason))
-        run_return (task, NULL);
+        pk_probe_run_return (task, NULL);
       else
-        run_return (task, g_error_new_literal (PK_ERROR, PK_ERROR_CHECK_FAILED, reason));
+        pk_probe_run_return (task, g_error_new_literal (PK_ERROR, PK_ERROR_CHECK_FAILED, reason));
       break;
 
     case PK_PROBE_TCP_CONNECT:
@@ -867,38 +652,7 @@ pk_probe_run_async (PkProbe             *self,
       break;
 
     case PK_PROBE_HTTP:
-#ifdef HAVE_LIBSOUP
-      {
-        g_autoptr(GUri) uri = g_uri_parse (self->url, SOUP_HTTP_URI_FLAGS, NULL);
-
-        if (uri == NULL || (g_strcmp0 (g_uri_get_scheme (uri), "http") != 0 &&
-                            g_strcmp0 (g_uri_get_scheme (uri), "https") != 0))
-          {
-            run_return (task, g_error_new (PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
-                                           "'%s' is not an http or https URL", self->url));
-            break;
-          }
-        /* One session per run: connections must not be shared with
-         * other egresses or kept across checks. */
-        data->session = soup_session_new_with_options ("timeout", (data->timeout_ms + 999) / 1000,
-                                                       "max-conns", 1,
-                                                       NULL);
-        if (pk_egress_get_address (self->egress) != NULL)
-          {
-            g_autoptr(GInetAddress) a = g_inet_address_new_from_string (pk_egress_get_address (self->egress));
-            g_autoptr(GSocketAddress) local = g_inet_socket_address_new (a, 0);
-            g_object_set (data->session, "local-address", local, NULL);
-          }
-        data->message = soup_message_new_from_uri ("GET", uri);
-        soup_message_add_flags (data->message, SOUP_MESSAGE_NO_REDIRECT | SOUP_MESSAGE_NEW_CONNECTION);
-        g_signal_connect (data->message, "network-event", G_CALLBACK (http_network_event), task);
-        soup_session_send_async (data->session, data->message, G_PRIORITY_DEFAULT,
-                                 data->inner, http_sent, task);
-      }
-#else
-      run_return (task, g_error_new (PK_ERROR, PK_ERROR_NOT_SUPPORTED,
-                                     "HTTP probes need libsoup, which this build lacks"));
-#endif
+      pk_probe_http_run (task, self->egress, self->url);
       break;
 
     default:
@@ -928,7 +682,7 @@ pk_probe_run_finish (PkProbe       *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pk_probe_run_async, FALSE);
 
-  return propagate_count (G_TASK (result), out_latency_us, error);
+  return pk_probe_propagate_count (G_TASK (result), out_latency_us, error);
 }
 
 /* --- retries --- */
@@ -1113,175 +867,10 @@ pk_probe_run_with_retries_finish (PkProbe       *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pk_probe_run_with_retries_async, FALSE);
 
-  if (!propagate_count (G_TASK (result), &n, error))
+  if (!pk_probe_propagate_count (G_TASK (result), &n, error))
     return FALSE;
   if (out_tries)
     *out_tries = n;
   return TRUE;
 }
 
-/* --- the startup check --- */
-
-/**
- * pk_startup_check_get_settings:
- * @config: (nullable): a [class@Config], or %NULL for the environment alone
- * @out_target: (out) (optional) (transfer full): the target, `HOST:PORT`
- * @out_tries: (out) (optional): how many tries
- * @out_delay_ms: (out) (optional): the pause between tries
- * @out_timeout_ms: (out) (optional): the timeout of each try
- * @error: return location for a `GError`
- *
- * Reads the startup check's settings: key `retries`
- * (`SOCKS_STARTUP_CHECK_RETRIES`, default 5), `retry-delay`
- * (`SOCKS_STARTUP_RETRY_DELAY`, default 20 s), `timeout`
- * (`SOCKS_STARTUP_CHECK_TIMEOUT`, default 30 s) and `target`
- * (`SOCKS_STARTUP_CHECK_TARGET`, default %PK_STARTUP_CHECK_TARGET_DEFAULT)
- * of section `[startup-check]`, the environment winning over the file.
- *
- * Returns: %TRUE, or %FALSE with @error naming the bad value
- *
- * Since: 0.1
- */
-gboolean
-pk_startup_check_get_settings (PkConfig  *config,
-                               char     **out_target,
-                               guint     *out_tries,
-                               guint     *out_delay_ms,
-                               guint     *out_timeout_ms,
-                               GError   **error)
-{
-  g_autoptr(PkConfig) own = NULL;
-  guint64 tries, delay, timeout;
-  g_autofree char *target = NULL;
-  g_autofree char *host = NULL;
-  guint16 port;
-
-  if (config == NULL)
-    config = own = pk_config_new ();
-
-  if (!pk_config_get_uint (config, "startup-check", "retries", "SOCKS_STARTUP_CHECK_RETRIES",
-                           1, 1000, 5, &tries, error) ||
-      !pk_config_get_duration_ms (config, "startup-check", "retry-delay", "SOCKS_STARTUP_RETRY_DELAY",
-                                  20000, &delay, error) ||
-      !pk_config_get_duration_ms (config, "startup-check", "timeout", "SOCKS_STARTUP_CHECK_TIMEOUT",
-                                  30000, &timeout, error))
-    return FALSE;
-  target = pk_config_dup_string (config, "startup-check", "target", "SOCKS_STARTUP_CHECK_TARGET",
-                                 PK_STARTUP_CHECK_TARGET_DEFAULT);
-  if (!pk_parse_host_port (target, 0, &host, &port, error))
-    {
-      g_prefix_error (error, "startup check target: ");
-      return FALSE;
-    }
-  if (delay > G_MAXUINT || timeout > G_MAXUINT || timeout == 0)
-    {
-      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
-                   "startup check: retry delay and timeout must be between 1 ms and 49 days");
-      return FALSE;
-    }
-
-  if (out_target)
-    *out_target = g_steal_pointer (&target);
-  if (out_tries)
-    *out_tries = tries;
-  if (out_delay_ms)
-    *out_delay_ms = delay;
-  if (out_timeout_ms)
-    *out_timeout_ms = timeout;
-  return TRUE;
-}
-
-static void
-startup_check_done (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  GError *error = NULL;
-  guint tries = 0;
-
-  if (pk_probe_run_with_retries_finish (PK_PROBE (source), result, &tries, &error))
-    g_task_return_int (task, tries);
-  else
-    g_task_return_error (task, error);
-}
-
-/**
- * pk_startup_check_async:
- * @egress: (nullable): the egress to check, such as a tunnel's
- * @target: (nullable): `HOST:PORT` to connect to, %NULL for
- *   %PK_STARTUP_CHECK_TARGET_DEFAULT (use an IP address: no DNS)
- * @tries: how many tries at most (`SOCKS_STARTUP_CHECK_RETRIES`, 5)
- * @delay_ms: the pause after a failed try (`SOCKS_STARTUP_RETRY_DELAY`, 20 s)
- * @timeout_ms: the timeout of each try (`SOCKS_STARTUP_CHECK_TIMEOUT`, 30 s)
- * @cancellable: (nullable): a `GCancellable`
- * @callback: (scope async): called when a try passed or all failed
- * @user_data: data for @callback
- *
- * Verifies that traffic leaves through @egress: a plain TCP connect to
- * @target, tried up to @tries times. A caller that gets a failure rolls
- * back what it started (pk-socks stops its listener and destroys the
- * tunnel). [func@startup_check_get_settings] reads the values from the
- * configuration and the environment.
- *
- * Since: 0.1
- */
-void
-pk_startup_check_async (PkEgress            *egress,
-                        const char          *target,
-                        guint                tries,
-                        guint                delay_ms,
-                        guint                timeout_ms,
-                        GCancellable        *cancellable,
-                        GAsyncReadyCallback  callback,
-                        gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(PkProbe) probe = NULL;
-  g_autofree char *host = NULL;
-  GError *error = NULL;
-  guint16 port = 0;
-
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, pk_startup_check_async);
-
-  if (!pk_parse_host_port (target ? target : PK_STARTUP_CHECK_TARGET_DEFAULT, 0, &host, &port, &error))
-    {
-      g_prefix_error (&error, "startup check target: ");
-      g_task_return_error (task, error);
-      return;
-    }
-  probe = pk_probe_new_tcp_connect (egress, host, port);
-  pk_probe_run_with_retries_async (probe, tries, delay_ms, timeout_ms, cancellable,
-                                   startup_check_done, g_steal_pointer (&task));
-}
-
-/**
- * pk_startup_check_finish:
- * @result: the `GAsyncResult`
- * @out_tries: (out) (optional): the number of the try that passed
- * @error: return location for a `GError`
- *
- * Finishes [func@startup_check_async].
- *
- * Returns: %TRUE if traffic passed; %FALSE with %PK_ERROR_CHECK_FAILED if
- *   every try failed
- *
- * Since: 0.1
- */
-gboolean
-pk_startup_check_finish (GAsyncResult  *result,
-                         guint         *out_tries,
-                         GError       **error)
-{
-  guint64 n = 0;
-
-  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pk_startup_check_async, FALSE);
-
-  if (!propagate_count (G_TASK (result), &n, error))
-    return FALSE;
-  if (out_tries)
-    *out_tries = n;
-  return TRUE;
-}

@@ -59,6 +59,7 @@
 #include "pk-error.h"
 #include "pk-netif-private.h"
 #include "pk-tunnel.h"
+#include "pk-tunnel-pppd-private.h"
 
 #define POLL_MS 100
 
@@ -282,18 +283,6 @@ pk_tunnel_init (PkTunnel *self)
   self->stop_tasks = g_ptr_array_new ();
 }
 
-static gboolean
-is_valid_word (const char *s,
-               const char *extra)
-{
-  if (s == NULL || *s == '\0' || strlen (s) > 255 || *s == '-')
-    return FALSE;
-  for (const char *p = s; *p; p++)
-    if (!g_ascii_isalnum (*p) && strchr (extra, *p) == NULL)
-      return FALSE;
-  return TRUE;
-}
-
 /**
  * pk_tunnel_new:
  * @linkname: pppd's linkname (letters, digits, `-`, `_`, `.`)
@@ -307,7 +296,7 @@ is_valid_word (const char *s,
 PkTunnel *
 pk_tunnel_new (const char *linkname)
 {
-  g_return_val_if_fail (is_valid_word (linkname, "-_."), NULL);
+  g_return_val_if_fail (pk_pppd_is_valid_word (linkname, "-_."), NULL);
 
   return g_object_new (PK_TYPE_TUNNEL, "linkname", linkname, NULL);
 }
@@ -367,7 +356,7 @@ pk_tunnel_set_server (PkTunnel    *self,
 {
   g_return_val_if_fail (PK_IS_TUNNEL (self), FALSE);
 
-  if (server != NULL && !is_valid_word (server, "-.:"))
+  if (server != NULL && !pk_pppd_is_valid_word (server, "-.:"))
     {
       g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
                    "PPTP server '%s' is not a host name or an IP address", server);
@@ -415,7 +404,7 @@ pk_tunnel_set_peer (PkTunnel    *self,
 {
   g_return_val_if_fail (PK_IS_TUNNEL (self), FALSE);
 
-  if (peer != NULL && !is_valid_word (peer, "-_.@"))
+  if (peer != NULL && !pk_pppd_is_valid_word (peer, "-_.@"))
     {
       g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
                    "pppd peer '%s' is not a file name in /etc/ppp/peers", peer);
@@ -839,51 +828,6 @@ pk_tunnel_dup_pidfile_path (PkTunnel *self)
   return g_build_filename (self->run_dir, file, NULL);
 }
 
-/**
- * pk_tunnel_describe_exit_status:
- * @status: an exit status of pppd
- *
- * Tells what pppd's documented exit status means (its man page, EXIT STATUS),
- * or "an undocumented exit status".
- *
- * Returns: what pppd's documented exit status means (its man page, EXIT
- *   STATUS), or "an undocumented exit status"
- *
- * Since: 0.1
- */
-const char *
-pk_tunnel_describe_exit_status (int status)
-{
-  static const char * const reasons[] = {
-    "the connection ended normally (or pppd detached)",
-    "a fatal error (a system call failed or memory ran out)",
-    "an error in the options given to pppd",
-    "pppd is not setuid-root and the invoking user is not root",
-    "no kernel PPP support (the ppp_generic module is missing or cannot be loaded)",
-    "pppd was terminated by SIGINT, SIGTERM or SIGHUP",
-    "the serial port could not be locked",
-    "the serial port could not be opened",
-    "the connect script failed",
-    "the pty command (pptp) could not be run",
-    "the PPP negotiation failed (no network protocol came up)",
-    "the peer failed to authenticate itself",
-    "the link was terminated because it was idle",
-    "the link was terminated because the connect time limit was reached",
-    "callback was negotiated and an incoming call should arrive shortly",
-    "the peer stopped answering LCP echo requests",
-    "the modem hung up",
-    "the PPP negotiation failed because serial loopback was detected",
-    "the init script failed",
-    "we failed to authenticate ourselves to the peer (wrong user or password)",
-    "the link was terminated because the traffic limit was reached",
-    "the CNID authentication failed",
-  };
-
-  if (status < 0 || (guint) status >= G_N_ELEMENTS (reasons))
-    return "an undocumented exit status";
-  return reasons[status];
-}
-
 static void
 set_state (PkTunnel      *self,
            PkTunnelState  state)
@@ -934,20 +878,12 @@ read_pidfile (PkTunnel  *self,
 {
   g_autofree char *path = pk_tunnel_dup_pidfile_path (self);
   g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
-  guint64 pid = 0;
 
   *out_pid = 0;
   *out_ifname = NULL;
   if (!g_file_get_contents (path, &text, NULL, NULL))
     return FALSE;
-  lines = g_strsplit (text, "\n", 3);
-  if (lines[0] == NULL || !g_ascii_string_to_unsigned (g_strstrip (lines[0]), 10, 1, G_MAXINT, &pid, NULL))
-    return FALSE;
-  *out_pid = (int) pid;
-  if (lines[1] != NULL && *g_strstrip (lines[1]) != '\0')
-    *out_ifname = g_strdup (lines[1]);
-  return TRUE;
+  return pk_pppd_parse_pidfile (text, out_pid, out_ifname);
 }
 
 /* Reads the pidfile and the interface; moves between starting and up.
@@ -980,21 +916,6 @@ check_link (PkTunnel *self)
 }
 
 static char *
-quote_option (const char *value)
-{
-  GString *s = g_string_new ("\"");
-
-  for (const char *p = value; *p; p++)
-    {
-      if (*p == '"' || *p == '\\')
-        g_string_append_c (s, '\\');
-      g_string_append_c (s, *p);
-    }
-  g_string_append_c (s, '"');
-  return g_string_free (s, FALSE);
-}
-
-static char *
 options_file_path (PkTunnel *self)
 {
   g_autofree char *file = g_strdup_printf ("pk-tunnel-%s.options", self->linkname);
@@ -1019,50 +940,23 @@ char **
 pk_tunnel_build_argv (PkTunnel  *self,
                       GError   **error)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *options_file = NULL;
+  PkPppdCommand cmd = { 0 };
 
   g_return_val_if_fail (PK_IS_TUNNEL (self), NULL);
 
-  if (self->peer == NULL && self->server == NULL)
-    {
-      g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
-                   "tunnel %s has neither a PPTP server nor a pppd peer", self->linkname);
-      return NULL;
-    }
-
-  g_ptr_array_add (argv, g_strdup (self->pppd_path));
-  if (self->peer != NULL)
-    {
-      g_ptr_array_add (argv, g_strdup ("call"));
-      g_ptr_array_add (argv, g_strdup (self->peer));
-    }
-  else
-    {
-      g_ptr_array_add (argv, g_strdup ("pty"));
-      g_ptr_array_add (argv, g_strdup_printf ("%s %s --nolaunchpppd", self->pptp_path, self->server));
-    }
-  g_ptr_array_add (argv, g_strdup ("linkname"));
-  g_ptr_array_add (argv, g_strdup (self->linkname));
-  if (self->unit >= 0)
-    {
-      g_ptr_array_add (argv, g_strdup ("unit"));
-      g_ptr_array_add (argv, g_strdup_printf ("%d", self->unit));
-    }
-  g_ptr_array_add (argv, g_strdup ("nodetach"));
-  if (self->user != NULL)
-    {
-      g_ptr_array_add (argv, g_strdup ("user"));
-      g_ptr_array_add (argv, g_strdup (self->user));
-    }
   if (self->password != NULL)
-    {
-      g_ptr_array_add (argv, g_strdup ("file"));
-      g_ptr_array_add (argv, options_file_path (self));
-    }
-  for (guint i = 0; self->options && self->options[i]; i++)
-    g_ptr_array_add (argv, g_strdup (self->options[i]));
-  g_ptr_array_add (argv, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&argv), FALSE);
+    options_file = options_file_path (self);
+  cmd.pppd_path = self->pppd_path;
+  cmd.pptp_path = self->pptp_path;
+  cmd.linkname = self->linkname;
+  cmd.server = self->server;
+  cmd.peer = self->peer;
+  cmd.unit = self->unit;
+  cmd.user = self->user;
+  cmd.options_file = options_file;
+  cmd.options = (const char * const *) self->options;
+  return pk_pppd_build_argv (&cmd, error);
 }
 
 static gboolean
@@ -1070,16 +964,13 @@ write_options_file (PkTunnel  *self,
                     GError   **error)
 {
   g_autofree char *path = NULL;
-  g_autofree char *quoted = NULL;
   g_autofree char *text = NULL;
   g_autoptr(GError) local_error = NULL;
 
   if (self->password == NULL)
     return TRUE;
   path = options_file_path (self);
-  quoted = quote_option (self->password);
-  text = g_strdup_printf ("# written by libproxykit for tunnel %s; removed when it stops\npassword %s\n",
-                          self->linkname, quoted);
+  text = pk_pppd_options_file_text (self->linkname, self->password);
   if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local_error))
     {
       g_set_error (error, PK_ERROR, PK_ERROR_TUNNEL, "tunnel %s: cannot write pppd options: %s",
@@ -1354,17 +1245,9 @@ cmdline_has_linkname (PkTunnel *self,
   g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", pid);
   g_autofree char *data = NULL;
   gsize len = 0;
-  const char *prev = NULL;
 
-  if (!g_file_get_contents (path, &data, &len, NULL))
-    return FALSE;
-  for (const char *p = data; p < data + len; p += strlen (p) + 1)
-    {
-      if (prev != NULL && g_str_equal (prev, "linkname") && g_str_equal (p, self->linkname))
-        return TRUE;
-      prev = p;
-    }
-  return FALSE;
+  return g_file_get_contents (path, &data, &len, NULL) &&
+         pk_pppd_cmdline_has_linkname (data, len, self->linkname);
 }
 
 /**

@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include "pk-version-macros.h"
 #include "pk-egress.h"
+#include "pk-node-state.h"
 
 G_BEGIN_DECLS
 
@@ -58,6 +59,13 @@ G_DECLARE_FINAL_TYPE (PkTunnel, pk_tunnel, PK, TUNNEL, GObject)
 
 PK_AVAILABLE_IN_ALL
 PkTunnel      *pk_tunnel_new                (const char    *linkname);
+PK_AVAILABLE_IN_ALL
+PkTunnel      *pk_tunnel_new_from_config    (PkConfig      *config,
+                                             const char    *name,
+                                             PkNodeState   *recorded,
+                                             GError       **error);
+PK_AVAILABLE_IN_ALL
+const char * const *pk_tunnel_get_config_keys (void);
 PK_AVAILABLE_IN_ALL
 const char    *pk_tunnel_get_linkname       (PkTunnel      *self);
 

@@ -18,9 +18,7 @@
 #include "pk-relay-private.h"
 #include "pk-util-private.h"
 
-#ifdef HAVE_JSON_GLIB
 #include <json-glib/json-glib.h>
-#endif
 
 static gboolean
 run_nft (const char * const  *argv,
@@ -193,7 +191,6 @@ pk_relay_nft_counters (const char *table)
   g_autoptr(GHashTable) counters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autofree char *out = NULL;
 
-#ifdef HAVE_JSON_GLIB
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonArray *items;
 
@@ -229,6 +226,5 @@ pk_relay_nft_counters (const char *table)
             }
         }
     }
-#endif
   return g_steal_pointer (&counters);
 }

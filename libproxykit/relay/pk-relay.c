@@ -51,9 +51,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#ifdef HAVE_JSON_GLIB
 #include <json-glib/json-glib.h>
-#endif
 
 #include "pk-acceptor-private.h"
 #include "pk-bridge-private.h"
@@ -1572,7 +1570,6 @@ pk_relay_stop (PkRelay *self)
 char *
 pk_relay_dup_status_json (PkRelay *self)
 {
-#ifdef HAVE_JSON_GLIB
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
@@ -1672,8 +1669,4 @@ pk_relay_dup_status_json (PkRelay *self)
   json_generator_set_root (generator, root);
   json_generator_set_pretty (generator, TRUE);
   return json_generator_to_data (generator, NULL);
-#else
-  g_return_val_if_fail (PK_IS_RELAY (self), NULL);
-  return g_strdup ("{\"rules\": [], \"error\": \"built without json-glib\"}");
-#endif
 }

@@ -107,6 +107,12 @@ PkSocksParseResult pk_socks_parse_greeting   (const guint8     *buf,
                                               PkSocksGreeting  *out,
                                               gsize            *consumed,
                                               GError          **error);
+/* Server -> client: VER METHOD (for clients: probes, tests) */
+PkSocksParseResult pk_socks_parse_method_choice (const guint8  *buf,
+                                                 gsize          len,
+                                                 guint8        *out_method,
+                                                 gsize         *consumed,
+                                                 GError       **error);
 /* Client -> server (RFC 1929): VER ULEN UNAME PLEN PASSWD */
 PkSocksParseResult pk_socks_parse_userpass   (const guint8     *buf,
                                               gsize             len,

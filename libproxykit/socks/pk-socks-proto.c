@@ -167,6 +167,28 @@ pk_socks_parse_greeting (const guint8     *buf,
   return PK_SOCKS_PARSE_OK;
 }
 
+PkSocksParseResult
+pk_socks_parse_method_choice (const guint8  *buf,
+                              gsize          len,
+                              guint8        *out_method,
+                              gsize         *consumed,
+                              GError       **error)
+{
+  g_return_val_if_fail (buf != NULL || len == 0, PK_SOCKS_PARSE_ERROR);
+  g_return_val_if_fail (out_method != NULL, PK_SOCKS_PARSE_ERROR);
+  g_return_val_if_fail (consumed != NULL, PK_SOCKS_PARSE_ERROR);
+
+  if (len < 1)
+    return PK_SOCKS_PARSE_NEED_MORE;
+  if (!check_version (buf[0], PK_SOCKS_VERSION, "SOCKS method choice", error))
+    return PK_SOCKS_PARSE_ERROR;
+  if (len < 2)
+    return PK_SOCKS_PARSE_NEED_MORE;
+  *out_method = buf[1];
+  *consumed = 2;
+  return PK_SOCKS_PARSE_OK;
+}
+
 /* One length-prefixed RFC 1929 field at buf[off]: LEN then LEN bytes, no
  * NUL among them, LEN from 1 to 255. */
 static PkSocksParseResult

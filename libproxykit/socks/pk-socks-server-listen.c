@@ -287,9 +287,11 @@ address_is_loopback (GSocketAddress *address)
  * @error: return location for a `GError`
  *
  * Serves clients that connect to @socket (for example one passed by
- * systemd), in the thread-default main context of the caller.
+ * systemd), in the thread-default main context of the caller. A socket
+ * off loopback needs users, an allowlist or [property@SocksServer:allow-open].
  *
- * Returns: %TRUE, or %FALSE with @error set
+ * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_NOT_ALLOWED for
+ *   an open listener)
  *
  * Since: 0.1
  */
@@ -314,7 +316,7 @@ pk_socks_server_add_socket (PkSocksServer  *self,
     }
 
   local = g_socket_get_local_address (socket, error);
-  if (local == NULL)
+  if (local == NULL || !pk_socks_server_check_open (self, local, error))
     return FALSE;
 
   /* Clients inherit it: handshake replies go out without waiting for
@@ -352,6 +354,10 @@ pk_socks_server_add_socket (PkSocksServer  *self,
  * context of the caller. A server can listen on several addresses; they
  * share its policy, egress and counters.
  *
+ * A listener off loopback needs users, an allowlist (set before) or
+ * [property@SocksServer:allow-open]: one that anyone could use is refused with
+ * %PK_ERROR_NOT_ALLOWED before a socket is made.
+ *
  * Returns: %TRUE, or %FALSE with @error set naming @address
  *
  * Since: 0.1
@@ -368,20 +374,10 @@ pk_socks_server_listen (PkSocksServer  *self,
   g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
 
-  /* Port 0 (any free port) is fine for a listener, though not for a
-   * destination, which is what the shared parser is for. */
-  if (g_str_has_suffix (address, ":0") && strlen (address) > 2)
-    {
-      g_autofree char *host = g_strndup (address, strlen (address) - 2);
-      g_autoptr(GSocketAddress) with_port = pk_parse_socket_address (host, 1080, error);
-
-      if (with_port == NULL)
-        return FALSE;
-      sa = g_inet_socket_address_new (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (with_port)), 0);
-    }
-  else
-    sa = pk_parse_socket_address (address, 1080, error);
+  sa = pk_parse_listen_address (address, 1080, error);
   if (sa == NULL)
+    return FALSE;
+  if (!pk_socks_server_check_open (self, sa, error))
     return FALSE;
 
   if (self->workers != NULL)

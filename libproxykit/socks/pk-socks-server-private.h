@@ -41,6 +41,7 @@ struct _PkSocksServer
   char *udp_advertise;
   GInetAddress *udp_advertise_inet;
   gboolean allow_host_destinations;
+  gboolean allow_open;
 
   char *users_file;
   GHashTable *inline_users;
@@ -71,6 +72,12 @@ struct _PkSocksServer
 };
 
 void           pk_socks_server_rebuild_policy  (PkSocksServer *self);
+
+/* pk-socks-server-config.c: the open-listener rule, checked before a
+ * listener on @address is made. */
+gboolean       pk_socks_server_check_open      (PkSocksServer  *self,
+                                                GSocketAddress *address,
+                                                GError        **error);
 
 /* pk-socks-policy.c */
 GHashTable    *pk_socks_users_new              (void);

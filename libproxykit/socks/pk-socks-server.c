@@ -77,6 +77,7 @@ enum {
   PROP_MAX_SESSIONS_PER_CLIENT,
   PROP_UDP_ADVERTISE_ADDRESS,
   PROP_ALLOW_HOST_DESTINATIONS,
+  PROP_ALLOW_OPEN,
   PROP_AUTH_REQUIRED,
   PROP_SESSIONS_ACTIVE,
   PROP_SESSIONS_TOTAL,
@@ -172,6 +173,9 @@ pk_socks_server_get_property (GObject    *object,
     case PROP_ALLOW_HOST_DESTINATIONS:
       g_value_set_boolean (value, self->allow_host_destinations);
       break;
+    case PROP_ALLOW_OPEN:
+      g_value_set_boolean (value, self->allow_open);
+      break;
     case PROP_AUTH_REQUIRED:
       g_value_set_boolean (value, pk_socks_server_get_auth_required (self));
       break;
@@ -236,6 +240,9 @@ pk_socks_server_set_property (GObject      *object,
       break;
     case PROP_ALLOW_HOST_DESTINATIONS:
       pk_socks_server_set_allow_host_destinations (self, g_value_get_boolean (value));
+      break;
+    case PROP_ALLOW_OPEN:
+      pk_socks_server_set_allow_open (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -370,6 +377,19 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    */
   properties[PROP_ALLOW_HOST_DESTINATIONS] =
     g_param_spec_boolean ("allow-host-destinations", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  /**
+   * PkSocksServer:allow-open:
+   *
+   * Whether the server may listen on a non-loopback address with neither
+   * users nor a client allowlist, where anyone who reaches it could use
+   * it. Off by default: `pk_socks_server_listen()` refuses such a listener
+   * with %PK_ERROR_NOT_ALLOWED.
+   *
+   * Since: 0.2
+   */
+  properties[PROP_ALLOW_OPEN] =
+    g_param_spec_boolean ("allow-open", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   /**
    * PkSocksServer:auth-required:
@@ -1046,7 +1066,8 @@ pk_socks_server_has_allowlist (PkSocksServer *self)
  * A reload does not turn authentication off where that would leave a
  * listener on a non-loopback address open to anyone: when the users file
  * now names nobody, there are no inline users and no client allowlist, it
- * fails with %PK_ERROR_CONFIG and the old users stay.
+ * fails with %PK_ERROR_CONFIG and the old users stay (unless
+ * [property@SocksServer:allow-open] is set).
  *
  * Returns: %TRUE, or %FALSE with @error set
  *
@@ -1063,8 +1084,8 @@ pk_socks_server_reload (PkSocksServer  *self,
 
   g_mutex_lock (&self->lock);
   path = g_strdup (self->users_file);
-  guarded = self->non_loopback && self->allow == NULL && g_hash_table_size (self->inline_users) == 0 &&
-            g_hash_table_size (self->file_users) > 0;
+  guarded = self->non_loopback && !self->allow_open && self->allow == NULL &&
+            g_hash_table_size (self->inline_users) == 0 && g_hash_table_size (self->file_users) > 0;
   g_mutex_unlock (&self->lock);
 
   if (path != NULL && guarded)

@@ -126,6 +126,35 @@ PK_AVAILABLE_IN_ALL
 char         **pk_socks_server_dup_listen_addresses   (PkSocksServer  *self);
 PK_AVAILABLE_IN_ALL
 gboolean       pk_socks_server_is_listening_on_loopback_only (PkSocksServer *self);
+PK_AVAILABLE_IN_ALL
+gboolean       pk_socks_server_get_allow_open         (PkSocksServer  *self);
+PK_AVAILABLE_IN_ALL
+void           pk_socks_server_set_allow_open         (PkSocksServer  *self,
+                                                       gboolean        allow_open);
+
+PK_AVAILABLE_IN_ALL
+PkSocksServer *pk_socks_server_new_from_config        (PkConfig       *config,
+                                                       const char     *name,
+                                                       GError        **error);
+PK_AVAILABLE_IN_ALL
+char         **pk_socks_server_dup_config_listen      (PkConfig       *config,
+                                                       const char     *name,
+                                                       GError        **error);
+PK_AVAILABLE_IN_ALL
+gboolean       pk_socks_server_listen_from_config     (PkSocksServer  *self,
+                                                       PkConfig       *config,
+                                                       const char     *name,
+                                                       GError        **error);
+PK_AVAILABLE_IN_ALL
+gboolean       pk_socks_server_check_listen_from_config (PkSocksServer *self,
+                                                         PkConfig      *config,
+                                                         const char    *name,
+                                                         GError       **error);
+PK_AVAILABLE_IN_ALL
+gboolean       pk_socks_server_reload_from_config     (PkSocksServer  *self,
+                                                       PkConfig       *config,
+                                                       const char     *name,
+                                                       GError        **error);
 
 PK_AVAILABLE_IN_ALL
 void           pk_socks_server_stop_async             (PkSocksServer       *self,

@@ -39,7 +39,6 @@ void            pk_toggle_result_finish       (PkToggleResult  *self,
 
 G_END_DECLS
 
-#ifdef HAVE_JSON_GLIB
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
@@ -47,4 +46,3 @@ G_BEGIN_DECLS
 JsonNode *pk_toggle_result_to_json_node (PkToggleResult *self);
 
 G_END_DECLS
-#endif

@@ -1,103 +1,15 @@
-/* pk-toggle-result.c: what a PkToggle run did, and the limit on runs at once
+/* pk-toggle-result.c: what a PkToggle run did
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
-#ifdef HAVE_JSON_GLIB
 #include <json-glib/json-glib.h>
-#endif
 
 #include "pk-error.h"
-#include "pk-hilink-modem.h"
-#include "pk-toggle.h"
+#include "pk-error-private.h"
+#include "pk-toggle-result.h"
 #include "pk-toggle-private.h"
-
-/* --- PkToggleLimiter --- */
-
-/**
- * PkToggleLimiter:
- *
- * How many toggles may run at once, shared by the [class@Toggle]s of one
- * host: each radio reconnect and reboot draws power from the same USB
- * hubs, and the operator wants most dongles serving at any time.
- *
- * Since: 0.1
- */
-struct _PkToggleLimiter
-{
-  GObject parent_instance;
-
-  guint max;
-  guint running;
-};
-
-G_DEFINE_FINAL_TYPE (PkToggleLimiter, pk_toggle_limiter, G_TYPE_OBJECT)
-
-static void
-pk_toggle_limiter_class_init (PkToggleLimiterClass *klass)
-{
-}
-
-static void
-pk_toggle_limiter_init (PkToggleLimiter *self)
-{
-}
-
-/**
- * pk_toggle_limiter_new:
- * @max_concurrent: how many toggles may run at once, 0 for no limit
- *
- * Creates a limiter of concurrent toggles, shared by the toggles of a farm.
- *
- * Returns: (transfer full): a new [class@ToggleLimiter]
- *
- * Since: 0.1
- */
-PkToggleLimiter *
-pk_toggle_limiter_new (guint max_concurrent)
-{
-  PkToggleLimiter *self = g_object_new (PK_TYPE_TOGGLE_LIMITER, NULL);
-
-  self->max = max_concurrent;
-  return self;
-}
-
-/**
- * pk_toggle_limiter_get_max:
- * @self: a [class@ToggleLimiter]
- *
- * Gets the limit, 0 for none.
- *
- * Returns: the limit, 0 for none
- *
- * Since: 0.1
- */
-guint
-pk_toggle_limiter_get_max (PkToggleLimiter *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_LIMITER (self), 0);
-
-  return self->max;
-}
-
-/**
- * pk_toggle_limiter_get_running:
- * @self: a [class@ToggleLimiter]
- *
- * Tells how many toggles run now.
- *
- * Returns: how many toggles run now
- *
- * Since: 0.1
- */
-guint
-pk_toggle_limiter_get_running (PkToggleLimiter *self)
-{
-  g_return_val_if_fail (PK_IS_TOGGLE_LIMITER (self), 0);
-
-  return self->running;
-}
 
 /* --- PkToggleResult --- */
 
@@ -461,20 +373,14 @@ pk_toggle_result_get_step_detail (PkToggleResult *self,
 char *
 pk_toggle_result_to_json (PkToggleResult *self)
 {
-#ifdef HAVE_JSON_GLIB
   g_autoptr(JsonNode) root = NULL;
 
   g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
 
   root = pk_toggle_result_to_json_node (self);
   return json_to_string (root, FALSE);
-#else
-  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
-  return NULL;
-#endif
 }
 
-#ifdef HAVE_JSON_GLIB
 JsonNode *
 pk_toggle_result_to_json_node (PkToggleResult *self)
 {
@@ -509,7 +415,7 @@ pk_toggle_result_to_json_node (PkToggleResult *self)
       json_builder_set_member_name (b, "error");
       json_builder_add_string_value (b, self->error->message);
       json_builder_set_member_name (b, "error_code");
-      json_builder_add_int_value (b, pk_hilink_error_get_code (self->error));
+      json_builder_add_int_value (b, pk_error_get_hilink_code (self->error));
     }
   json_builder_set_member_name (b, "steps");
   json_builder_begin_array (b);
@@ -531,27 +437,9 @@ pk_toggle_result_to_json_node (PkToggleResult *self)
 
   return json_builder_get_root (b);
 }
-#endif
 
 
 /* --- private API for PkToggle --- */
-
-gboolean
-pk_toggle_limiter_try_acquire (PkToggleLimiter *self,
-                               gboolean         ignore_limit)
-{
-  if (!ignore_limit && self->max > 0 && self->running >= self->max)
-    return FALSE;
-  self->running++;
-  return TRUE;
-}
-
-void
-pk_toggle_limiter_release (PkToggleLimiter *self)
-{
-  g_return_if_fail (self->running > 0);
-  self->running--;
-}
 
 PkToggleResult *
 pk_toggle_result_new (guint id)

@@ -53,7 +53,7 @@
 #include <libsoup/soup.h>
 
 #include "pk-error.h"
-#include "pk-http-listener-private.h"
+#include "pk-http-server-private.h"
 #include "pk-netif-private.h"
 #include "pk-prom-private.h"
 #include "pk-state-store.h"
@@ -627,6 +627,15 @@ on_status (GObject      *source,
       else
         json_object_set_null_member (obj, "wan_ip");
     }
+  else if (g_error_matches (error, PK_ERROR, PK_ERROR_BUSY))
+    {
+      /* It answered, busy through every retry: there, not unreachable. */
+      json_object_set_boolean_member (obj, "reachable", TRUE);
+      json_object_set_boolean_member (obj, "connected", FALSE);
+      json_object_set_string_member (obj, "state", "busy");
+      json_object_set_null_member (obj, "wan_ip");
+      json_object_set_string_member (obj, "error", error->message);
+    }
   else
     {
       json_object_set_boolean_member (obj, "reachable", FALSE);
@@ -1028,6 +1037,15 @@ server_cb (SoupServer        *server,
     }
 }
 
+static gboolean
+listen_address_is_loopback (const char *address)
+{
+  g_autoptr(GSocketAddress) sa = pk_parse_listen_address (address, 0, NULL);
+
+  return sa != NULL &&
+         g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa)));
+}
+
 /**
  * pk_toggle_server_listen:
  * @self: a [class@ToggleServer]
@@ -1047,55 +1065,15 @@ pk_toggle_server_listen (PkToggleServer  *self,
                          const char      *address,
                          GError         **error)
 {
-  g_autoptr(GSocketAddress) sa = NULL;
-
   g_return_val_if_fail (PK_IS_TOGGLE_SERVER (self), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
   g_return_val_if_fail (self->server == NULL, FALSE);
 
-  /* Port 0 (any free port) is for tests and demos; the parser takes
-   * real ports only. */
-  if (address != NULL && g_str_has_suffix (address, ":0"))
-    {
-      g_autofree char *host = g_strndup (address, strlen (address) - 2);
-      g_autoptr(GInetAddress) inet = NULL;
-
-      if (host[0] == '[' && g_str_has_suffix (host, "]"))
-        {
-          char *inner = g_strndup (host + 1, strlen (host) - 2);
-          g_free (host);
-          host = inner;
-        }
-      inet = g_inet_address_new_from_string (host);
-      if (inet == NULL)
-        {
-          g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
-                       "'%s': '%s' is not an IP address", address, host);
-          return FALSE;
-        }
-      sa = g_inet_socket_address_new (inet, 0);
-    }
-  else
-    {
-      sa = pk_parse_socket_address (address, 0, error);
-      if (sa == NULL)
-        return FALSE;
-    }
-
-  self->server = soup_server_new ("server-header", "pk-toggle/" PACKAGE_VERSION " ", NULL);
-  soup_server_add_handler (self->server, NULL, server_cb, self, NULL);
-  /* Not soup_server_listen(): idle timeouts, a connection cap and an
-   * accept loop that outlives EMFILE. */
-  self->listener = pk_http_listener_new (self->server, sa, NULL, error);
-  if (self->listener == NULL)
-    {
-      g_prefix_error (error, "cannot listen on %s: ", address);
-      g_clear_object (&self->server);
-      return FALSE;
-    }
-  self->port = pk_http_listener_get_port (self->listener);
-
-  if (self->token == NULL &&
-      !g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa))))
+  self->server = pk_http_server_listen (address, "pk-toggle/" PACKAGE_VERSION " ", server_cb, self,
+                                        &self->listener, &self->port, error);
+  if (self->server == NULL)
+    return FALSE;
+  if (self->token == NULL && !listen_address_is_loopback (address))
     g_warning ("the toggle API on %s has no token: anyone who reaches it can toggle dongles "
                "and list the proxies (set a token file, or listen on 127.0.0.1)", address);
   return TRUE;
@@ -1132,10 +1110,5 @@ pk_toggle_server_stop (PkToggleServer *self)
 {
   g_return_if_fail (PK_IS_TOGGLE_SERVER (self));
 
-  g_clear_pointer (&self->listener, pk_http_listener_free);
-  if (self->server != NULL)
-    {
-      soup_server_disconnect (self->server);
-      g_clear_object (&self->server);
-    }
+  pk_http_server_stop (&self->server, &self->listener);
 }

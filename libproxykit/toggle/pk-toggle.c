@@ -673,7 +673,7 @@ pk_toggle_get_method (PkToggle *self)
 typedef struct {
   PkToggleResult *result;
   PkToggleStep *step;
-  char *detail;
+  char *detail;          /* what the last step said it did */
 } RunData;
 
 static void
@@ -766,25 +766,25 @@ on_step_done (GObject      *source,
   PkToggle *self = g_task_get_source_object (task);
   RunData *data = g_task_get_task_data (task);
   PkToggleStep *step = PK_TOGGLE_STEP (source);
+  g_autoptr(PkToggleStepOutcome) outcome = NULL;
   g_autoptr(GError) error = NULL;
   gboolean ok;
 
+  ok = pk_toggle_step_run_finish (step, res, &outcome, &error);
+
+  /* what the step did goes in the result, whatever kind of step it is */
   g_clear_pointer (&data->detail, g_free);
-  ok = pk_toggle_step_run_finish (step, res, &data->detail, &error);
-
-  if (PK_IS_TOGGLE_MODEM_STEP (step))
+  if (outcome != NULL)
     {
-      PkRotation *rotation = pk_toggle_modem_step_get_last_rotation (PK_TOGGLE_MODEM_STEP (step));
+      const char *method = pk_toggle_step_outcome_get_method (outcome);
 
-      pk_toggle_result_set_method (data->result,
-                                   pk_rotation_method_to_string (pk_rotation_get_final_method (rotation)),
-                                   pk_rotation_get_n_attempts (rotation),
-                                   pk_rotation_get_escalated (rotation));
+      data->detail = g_strdup (pk_toggle_step_outcome_get_detail (outcome));
+      pk_toggle_result_set_method (data->result, method ? method : pk_toggle_step_get_name (step),
+                                   pk_toggle_step_outcome_get_attempts (outcome),
+                                   pk_toggle_step_outcome_get_escalated (outcome));
     }
   else
-    {
-      pk_toggle_result_set_method (data->result, pk_toggle_step_get_name (step), 0, FALSE);
-    }
+    pk_toggle_result_set_method (data->result, pk_toggle_step_get_name (step), 0, FALSE);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
@@ -831,8 +831,7 @@ run_next_step (GTask *task)
     }
 
   g_set_object (&data->step, g_ptr_array_index (self->steps, self->step_index));
-  if (!PK_IS_TOGGLE_MODEM_STEP (data->step))
-    pk_toggle_emit_progress (self, pk_toggle_step_get_name (data->step));
+  pk_toggle_emit_progress (self, pk_toggle_step_get_name (data->step));
   pk_toggle_step_run_async (data->step, self, g_task_get_cancellable (task), on_step_done, task);
 }
 

@@ -12,6 +12,9 @@
 #include "pk-version-macros.h"
 #include "pk-modem.h"
 #include "pk-rotation.h"
+#include "pk-toggle-limiter.h"
+#include "pk-toggle-result.h"
+#include "pk-toggle-step.h"
 
 G_BEGIN_DECLS
 
@@ -32,138 +35,6 @@ G_BEGIN_DECLS
  * Since: 0.1
  */
 #define PK_TOGGLE_DEFAULT_MAX_CONCURRENT 3
-
-typedef struct _PkToggle PkToggle;
-
-/* --- PkToggleStep --- */
-
-#define PK_TYPE_TOGGLE_STEP (pk_toggle_step_get_type ())
-PK_AVAILABLE_IN_ALL
-G_DECLARE_INTERFACE (PkToggleStep, pk_toggle_step, PK, TOGGLE_STEP, GObject)
-
-/**
- * PkToggleStepInterface:
- * @get_name: returns the step's short name, e.g. `modem`
- * @run_async: starts the step on the dongle of @toggle
- * @run_finish: finishes @run_async; returns %TRUE if the step did its
- *   work (the toggle then checks the IP), with a one-line @out_detail
- *
- * One thing a [class@Toggle] can do to get a dongle a new IP: a modem
- * rotation today; a routing reset, a USB rebind or a port power cycle
- * later. Steps read what they need from the toggle
- * ([method@Toggle.get_modem], [method@Toggle.get_old_ip],
- * [method@Toggle.get_method]).
- */
-struct _PkToggleStepInterface
-{
-  GTypeInterface g_iface;
-
-  const char *(*get_name)   (PkToggleStep        *self);
-  void        (*run_async)  (PkToggleStep        *self,
-                             PkToggle            *toggle,
-                             GCancellable        *cancellable,
-                             GAsyncReadyCallback  callback,
-                             gpointer             user_data);
-  gboolean    (*run_finish) (PkToggleStep        *self,
-                             GAsyncResult        *result,
-                             char               **out_detail,
-                             GError             **error);
-
-  /*< private >*/
-  gpointer padding[8];
-};
-
-PK_AVAILABLE_IN_ALL
-const char *pk_toggle_step_get_name   (PkToggleStep        *self);
-PK_AVAILABLE_IN_ALL
-void        pk_toggle_step_run_async  (PkToggleStep        *self,
-                                       PkToggle            *toggle,
-                                       GCancellable        *cancellable,
-                                       GAsyncReadyCallback  callback,
-                                       gpointer             user_data);
-PK_AVAILABLE_IN_ALL
-gboolean    pk_toggle_step_run_finish (PkToggleStep        *self,
-                                       GAsyncResult        *result,
-                                       char               **out_detail,
-                                       GError             **error);
-
-/* --- PkToggleModemStep --- */
-
-#define PK_TYPE_TOGGLE_MODEM_STEP (pk_toggle_modem_step_get_type ())
-PK_AVAILABLE_IN_ALL
-G_DECLARE_FINAL_TYPE (PkToggleModemStep, pk_toggle_modem_step, PK, TOGGLE_MODEM_STEP, GObject)
-
-PK_AVAILABLE_IN_ALL
-PkToggleModemStep *pk_toggle_modem_step_new            (void);
-PK_AVAILABLE_IN_ALL
-gboolean           pk_toggle_modem_step_set_escalation (PkToggleModemStep *self,
-                                                        const char        *order,
-                                                        GError           **error);
-PK_AVAILABLE_IN_ALL
-void               pk_toggle_modem_step_set_timing     (PkToggleModemStep *self,
-                                                        guint              settle_ms,
-                                                        guint              poll_interval_ms,
-                                                        guint              timeout_ms);
-PK_AVAILABLE_IN_ALL
-void               pk_toggle_modem_step_set_unchanged_polls (PkToggleModemStep *self,
-                                                             guint              n_polls);
-PK_AVAILABLE_IN_ALL
-PkRotation        *pk_toggle_modem_step_get_last_rotation (PkToggleModemStep *self);
-
-/* --- PkToggleLimiter --- */
-
-#define PK_TYPE_TOGGLE_LIMITER (pk_toggle_limiter_get_type ())
-PK_AVAILABLE_IN_ALL
-G_DECLARE_FINAL_TYPE (PkToggleLimiter, pk_toggle_limiter, PK, TOGGLE_LIMITER, GObject)
-
-PK_AVAILABLE_IN_ALL
-PkToggleLimiter *pk_toggle_limiter_new         (guint            max_concurrent);
-PK_AVAILABLE_IN_ALL
-guint            pk_toggle_limiter_get_max     (PkToggleLimiter *self);
-PK_AVAILABLE_IN_ALL
-guint            pk_toggle_limiter_get_running (PkToggleLimiter *self);
-
-/* --- PkToggleResult --- */
-
-#define PK_TYPE_TOGGLE_RESULT (pk_toggle_result_get_type ())
-PK_AVAILABLE_IN_ALL
-G_DECLARE_FINAL_TYPE (PkToggleResult, pk_toggle_result, PK, TOGGLE_RESULT, GObject)
-
-PK_AVAILABLE_IN_ALL
-guint         pk_toggle_result_get_id            (PkToggleResult *self);
-PK_AVAILABLE_IN_ALL
-gboolean      pk_toggle_result_get_success       (PkToggleResult *self);
-PK_AVAILABLE_IN_ALL
-const GError *pk_toggle_result_get_error         (PkToggleResult *self);
-PK_AVAILABLE_IN_ALL
-const char   *pk_toggle_result_get_old_ip        (PkToggleResult *self);
-PK_AVAILABLE_IN_ALL
-const char   *pk_toggle_result_get_new_ip        (PkToggleResult *self);
-PK_AVAILABLE_IN_ALL
-const char   *pk_toggle_result_get_method        (PkToggleResult *self);
-PK_AVAILABLE_IN_ALL
-guint64       pk_toggle_result_get_duration_ms   (PkToggleResult *self);
-PK_AVAILABLE_IN_ALL
-gint64        pk_toggle_result_get_finished_at   (PkToggleResult *self);
-PK_AVAILABLE_IN_ALL
-guint         pk_toggle_result_get_attempts      (PkToggleResult *self);
-PK_AVAILABLE_IN_ALL
-gboolean      pk_toggle_result_get_escalated     (PkToggleResult *self);
-PK_AVAILABLE_IN_ALL
-guint         pk_toggle_result_get_n_steps       (PkToggleResult *self);
-PK_AVAILABLE_IN_ALL
-const char   *pk_toggle_result_get_step_name     (PkToggleResult *self,
-                                                  guint           index);
-PK_AVAILABLE_IN_ALL
-const char   *pk_toggle_result_get_step_outcome  (PkToggleResult *self,
-                                                  guint           index);
-PK_AVAILABLE_IN_ALL
-const char   *pk_toggle_result_get_step_detail   (PkToggleResult *self,
-                                                  guint           index);
-PK_AVAILABLE_IN_ALL
-char         *pk_toggle_result_to_json           (PkToggleResult *self);
-
-/* --- PkToggle --- */
 
 #define PK_TYPE_TOGGLE (pk_toggle_get_type ())
 PK_AVAILABLE_IN_ALL

@@ -104,6 +104,21 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   }
 
   {
+    guint8 method;
+    g_autoptr(GError) error = NULL;
+
+    r = pk_socks_parse_method_choice (data, size, &method, &consumed, &error);
+    CHECK ((r == PK_SOCKS_PARSE_ERROR) == (error != NULL));
+    if (r == PK_SOCKS_PARSE_OK)
+      {
+        CHECK (consumed == 2 && consumed <= size);
+        n = pk_socks_encode_method_choice (out, sizeof out, method);
+        check_round_trip (data, consumed, out, n, no_ignore);
+        PREFIX_NEEDS_MORE (pk_socks_parse_method_choice, data, consumed, guint8);
+      }
+  }
+
+  {
     PkSocksUserPass up;
     g_autoptr(GError) error = NULL;
 

@@ -138,3 +138,39 @@ class Config:
         errors.call(lib.pk_config_get_boolean, self._ptr, section.encode(), key.encode(),
                     _b(env), bool(default), out)
         return bool(out[0])
+
+    # --- overrides: what a command-line flag does ---
+
+    def set_override(self, section: Optional[str], key: str, value: Optional[str],
+                     origin: Optional[str] = None) -> None:
+        """Sets a value that wins over the environment and the file, for
+        ``section`` (``None``: every section); ``origin`` (such as
+        ``"--connect-timeout"``) names it in errors. ``value=None`` removes it.
+
+        >>> cfg = Config(data="[socks:11]\\nconnect-timeout = 5s\\n")
+        >>> cfg.set_override(None, "connect-timeout", "7s", "--connect-timeout")
+        >>> cfg.get_duration_ms("socks:11", "connect-timeout")
+        7000
+        """
+        lib.pk_config_set_override(self._ptr, _b(section), key.encode(), _b(value), _b(origin))
+
+    def set_override_list(self, section: Optional[str], key: str,
+                          values: Optional[Iterable[str]], origin: Optional[str] = None) -> None:
+        """:meth:`set_override` for a list key (a repeated flag)."""
+        if values is None:
+            lib.pk_config_set_override_list(self._ptr, _b(section), key.encode(), ffi.NULL, _b(origin))
+            return
+        arr, keep = _strv(values)
+        lib.pk_config_set_override_list(self._ptr, _b(section), key.encode(), arr, _b(origin))
+        del keep
+
+    def has_value(self, section: Optional[str], key: Optional[str], env: Optional[str] = None) -> bool:
+        """Whether an override, ``env`` or the file sets ``key``."""
+        return bool(lib.pk_config_has_value(self._ptr, _b(section), _b(key), _b(env)))
+
+    def describe_value(self, section: Optional[str], key: Optional[str],
+                       env: Optional[str] = None) -> Optional[str]:
+        """Where the value of ``key`` comes from (``"--listen"``,
+        ``"environment variable SOCKS_LISTEN"``, ``"proxykit.conf:3: [socks:11] listen"``),
+        or ``None`` when nothing sets it."""
+        return take_string(lib.pk_config_describe_value(self._ptr, _b(section), _b(key), _b(env)))

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from . import _loop, errors
 from ._util import ms as _ms, python_wait as _python_wait, string as _str, strv, take_string
 from ._ffi import ffi, lib
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 def socket_from_gsocket(gsocket) -> socket.socket:
@@ -51,6 +54,19 @@ class Egress:
         self._ptr = _loop.wrap(ptr)
         if nameservers is not None:
             self.nameservers = nameservers
+
+    @classmethod
+    def from_config(cls, config: 'Config', section: Optional[str] = None,
+                    env_prefix: Optional[str] = None) -> 'Egress':
+        """An egress from the keys ``egress-address``, ``egress-interface``,
+        ``egress-dns``, ``fwmark`` and ``ttl`` of ``section`` (and the
+        variables ``env_prefix`` + ``EGRESS_ADDRESS``, ...; overrides win).
+        Raises :class:`ConfigError` naming the bad value."""
+        self = cls.__new__(cls)
+        self._ptr = _loop.wrap(errors.call(lib.pk_egress_new_from_config, config._ptr,
+                                           section.encode() if section else ffi.NULL,
+                                           env_prefix.encode() if env_prefix else ffi.NULL))
+        return self
 
     @classmethod
     def _from_ptr(cls, ptr) -> 'Egress':

@@ -170,8 +170,9 @@ class NotFound(GioError, FileNotFoundError):
     """``G_IO_ERROR_NOT_FOUND``."""
 
 
-# pk_hilink_error_get_code() reads "HiLink error N:" at the start of a
-# message; callers such as PkRotation put context in front of it.
+# For an error made in Python from a message alone (make_error()): the
+# HiLink code in its text. Errors from C carry theirs with them
+# (pk_hilink_error_get_code()), whatever context is in front.
 _HAVE_HILINK = hasattr(lib, 'pk_hilink_error_get_code')
 _HUAWEI_CODE = re.compile(r'\bHiLink error (\d+):')
 
@@ -236,10 +237,7 @@ def take_gerror(gerror) -> Error:
     huawei_code = lib.pk_hilink_error_get_code(gerror) if _HAVE_HILINK else 0
     lib.g_error_free(gerror)
     err = make_error(domain, code, message)
-    if not huawei_code and domain == PK_ERROR_DOMAIN:
-        huawei_code = _huawei_code_in(message)
-    if huawei_code:
-        err.huawei_code = huawei_code
+    err.huawei_code = huawei_code or None
     return err
 
 

@@ -3,11 +3,15 @@ the Prometheus text format."""
 from __future__ import annotations
 
 import json
-from typing import Iterable, Optional
+import os
+from typing import TYPE_CHECKING, Iterable, List, Optional
 
 from . import _loop, errors
 from ._ffi import ffi, lib
-from ._util import take_string
+from ._util import Service, take_string, take_strv
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 def _json_node_to_python(node) -> dict:
@@ -49,16 +53,109 @@ class MetricsSampler:
         for name in watch_processes:
             lib.pk_metrics_sampler_add_watch_process(self._ptr, name.encode())
 
+    @classmethod
+    def from_config(cls, config: 'Config') -> 'MetricsSampler':
+        """A sampler from the ``[metrics]`` section (``watch-ports``,
+        ``watch-processes``) that also watches every ``[socks:NAME]`` port.
+        Raises :class:`ConfigError` naming the bad value."""
+        self = cls.__new__(cls)
+        self._ptr = _loop.wrap(errors.call(lib.pk_metrics_sampler_new_from_config, config._ptr))
+        return self
+
     def sample(self) -> dict:
         """Takes one sample now and returns it as a dict (the JSON object
         of ``pk-metrics --json``)."""
         return _json_node_to_python(errors.call(lib.pk_metrics_sampler_sample, self._ptr))
 
     @staticmethod
-    def prometheus(sample: dict) -> str:
-        """A sample in the Prometheus text exposition format."""
+    def _render(render, sample: dict) -> str:
         node = errors.call(lib.json_from_string, json.dumps(sample).encode())
         try:
-            return take_string(lib.pk_metrics_to_prometheus(node))
+            return take_string(render(node))
+        finally:
+            lib.json_node_unref(node)
+
+    @staticmethod
+    def table(sample: dict) -> str:
+        """A sample as the table ``pk-metrics`` prints, for people."""
+        return MetricsSampler._render(lib.pk_metrics_format_table, sample)
+
+    @staticmethod
+    def prometheus(sample: dict) -> str:
+        """A sample in the Prometheus text exposition format."""
+        return MetricsSampler._render(lib.pk_metrics_to_prometheus, sample)
+
+
+def parse_time(text: str) -> float:
+    """A time as ``pk-metrics analyze`` and ``/api/history`` read it (Unix
+    seconds, ISO 8601, ``"2025-08-20 14:30"`` local time, or a duration
+    ago such as ``"1h"``), in Unix seconds."""
+    out = ffi.new('gint64 *')
+    errors.call(lib.pk_metrics_parse_time, text.encode(), out)
+    return out[0] / 1e6
+
+
+class MetricsServer(Service):
+    """``PkMetricsServer``: ``/metrics`` in the Prometheus text format (a
+    fresh sample of ``sampler`` per scrape), ``/api/sample`` and
+    ``/api/history`` (the history a recorder keeps in ``history_dir``),
+    served in the package's GLib thread.
+
+    >>> with MetricsServer("127.0.0.1:0", sampler=MetricsSampler()) as srv:
+    ...     print(srv.urls)                 # ['http://127.0.0.1:40123/metrics']
+
+    Args:
+        listen: ``"ADDRESS:PORT"``, or a bare port for loopback.
+        sampler: a :class:`MetricsSampler`, or ``None`` for none.
+        history_dir: a recorder's directory, or ``None`` (404 on ``/api/history``).
+    """
+
+    def __init__(self, listen: str = '127.0.0.1:9110', *, sampler: Optional[MetricsSampler] = None,
+                 history_dir: Optional[str | os.PathLike] = None):
+        self._listen = listen
+        self._ptr = _loop.wrap(lib.pk_metrics_server_new())
+        self._sampler = sampler
+        self._serving = False
+        if sampler is not None:
+            lib.pk_metrics_server_set_sampler(self._ptr, sampler._ptr)
+        if history_dir is not None:
+            lib.pk_metrics_server_set_history_directory(self._ptr, os.fsencode(history_dir))
+
+    def start(self) -> 'MetricsServer':
+        """Listens (raises :class:`AddressInUse`, :class:`InvalidArgument`...)."""
+        if not self._serving:
+            _loop.run(lambda: errors.call(lib.pk_metrics_server_listen, self._ptr, self._listen.encode()))
+            self._serving = True
+        return self
+
+    def stop(self) -> None:
+        """Stops listening."""
+        if self._serving:
+            _loop.run(lambda: lib.pk_metrics_server_stop(self._ptr))
+            self._serving = False
+
+    @property
+    def serving(self) -> bool:
+        """Whether it listens now."""
+        return self._serving
+
+    @property
+    def port(self) -> int:
+        """The port listened on (0 when not listening)."""
+        return lib.pk_metrics_server_get_port(self._ptr)
+
+    @property
+    def urls(self) -> List[str]:
+        """The ``/metrics`` URL of each listening socket."""
+        return _loop.run(lambda: take_strv(lib.pk_metrics_server_dup_urls(self._ptr)))
+
+    def set_last_sample(self, sample: Optional[dict]) -> None:
+        """The sample ``/api/sample`` answers with (``None``: a fresh one)."""
+        if sample is None:
+            _loop.run(lambda: lib.pk_metrics_server_set_last_sample(self._ptr, ffi.NULL))
+            return
+        node = errors.call(lib.json_from_string, json.dumps(sample).encode())
+        try:
+            _loop.run(lambda: lib.pk_metrics_server_set_last_sample(self._ptr, node))
         finally:
             lib.json_node_unref(node)

@@ -492,10 +492,9 @@ class Toggle:
                     domain = ffi.string(lib.g_quark_to_string(gerror.domain)).decode()
                     exc = errors.make_error(domain, gerror.code,
                                             ffi.string(gerror.message).decode('utf-8', 'replace'))
+                    exc.huawei_code = lib.pk_hilink_error_get_code(gerror) or None
                 else:
                     exc = errors.Failed(f'dongle {self.id}: the toggle failed')
-                if summary.get('error_code'):
-                    exc.huawei_code = summary['error_code']
                 exc.result = summary
                 raise exc
             return summary

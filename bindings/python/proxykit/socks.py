@@ -9,6 +9,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Union
 from . import _loop, errors
 from ._ffi import ffi, lib
 from ._util import Record, Service, b, ms, python_wait, string, strv, take_string, take_strv
+from .config import Config
 from .egress import Egress
 
 Users = Union[Mapping[str, str], Iterable[str]]
@@ -71,6 +72,9 @@ class SocksServer(Service):
         max_sessions, max_sessions_per_client: caps (0 for none).
         udp_advertise_address: the address UDP ASSOCIATE replies name.
         allow_host_destinations: let a non-loopback listener reach the host.
+        allow_open: allow a non-loopback listener with neither users nor an
+            allowlist; without it :meth:`start` refuses one with
+            :class:`NotAllowed`, as pk-socks does.
         drain_timeout: seconds live sessions get when the ``with`` block ends.
         workers: serve on this many worker threads (``PkWorkers``: each
             with its own ``SO_REUSEPORT`` socket and main context; 0 for one
@@ -101,6 +105,7 @@ class SocksServer(Service):
                  max_sessions_per_client: Optional[int] = None,
                  udp_advertise_address: Optional[str] = None,
                  allow_host_destinations: Optional[bool] = None,
+                 allow_open: Optional[bool] = None,
                  drain_timeout: float = 5.0,
                  workers: Optional[int] = None,
                  reuse_port: bool = False):
@@ -109,14 +114,7 @@ class SocksServer(Service):
                                          lib.PK_ERROR_INVALID_ARGUMENT)
         self._listen = [listen] if isinstance(listen, str) else list(listen)
         self._ptr = _loop.wrap(lib.pk_socks_server_new())
-        self._state = 'new'
-        self._state_lock = threading.Lock()
-        self.drain_timeout = drain_timeout
-        self._workers = None
-        if workers is not None:
-            self._workers = _loop.wrap(lib.pk_workers_new(workers))
-            lib.pk_workers_set_reuse_port(self._workers, bool(reuse_port))
-            lib.pk_socks_server_set_workers(self._ptr, self._workers)
+        self._setup(drain_timeout, workers, reuse_port)
 
         if egress is None and (egress_address or egress_interface or fwmark or ttl):
             egress = Egress(address=egress_address, interface=egress_interface,
@@ -141,6 +139,8 @@ class SocksServer(Service):
                         udp_advertise_address.encode())
         if allow_host_destinations is not None:
             lib.pk_socks_server_set_allow_host_destinations(self._ptr, bool(allow_host_destinations))
+        if allow_open is not None:
+            lib.pk_socks_server_set_allow_open(self._ptr, bool(allow_open))
         if users_file is not None:
             errors.call(lib.pk_socks_server_set_users_file, self._ptr, users_file.encode())
         if users is not None:
@@ -149,6 +149,47 @@ class SocksServer(Service):
             self.set_allowlist(allowlist)
         if denylist is not None:
             self.set_denylist(denylist)
+
+    def _setup(self, drain_timeout: float, workers: Optional[int], reuse_port: bool = False) -> None:
+        self._state = 'new'
+        self._state_lock = threading.Lock()
+        self._config: Optional[Config] = None
+        self._config_name: Optional[str] = None
+        self.drain_timeout = drain_timeout
+        self._workers = None
+        if workers is not None:
+            self._workers = _loop.wrap(lib.pk_workers_new(workers))
+            lib.pk_workers_set_reuse_port(self._workers, bool(reuse_port))
+            lib.pk_socks_server_set_workers(self._ptr, self._workers)
+
+    @classmethod
+    def from_config(cls, config: Config, name: Optional[str] = None, *,
+                    drain_timeout: float = 5.0, workers: Optional[int] = None,
+                    reuse_port: bool = False) -> 'SocksServer':
+        """The listener of section ``[socks:NAME]`` (``name=None``: the
+        main listener, ``[socks]``), as pk-socks builds it: overrides (see
+        :meth:`Config.set_override`), then the ``SOCKS_*`` variables, then
+        the file, then the defaults. :meth:`start` listens on its ``listen``
+        addresses and :meth:`reload` reads its users and lists again.
+        Raises :class:`ConfigError` naming the bad value.
+
+        >>> cfg = Config(data="[socks:a]\nlisten = 127.0.0.1:0\nusers-inline = u:p\n")
+        >>> with SocksServer.from_config(cfg, "a") as srv:
+        ...     srv.auth_required
+        True
+        """
+        self = cls.__new__(cls)
+        self._ptr = _loop.wrap(errors.call(lib.pk_socks_server_new_from_config, config._ptr, b(name)))
+        self._setup(drain_timeout, workers, reuse_port)
+        self._listen = []
+        self._config = config
+        self._config_name = name
+        return self
+
+    @staticmethod
+    def config_listen(config: Config, name: Optional[str] = None) -> List[str]:
+        """The addresses the listener of ``name`` is configured to listen on."""
+        return take_strv(errors.call(lib.pk_socks_server_dup_config_listen, config._ptr, b(name)))
 
     # --- policy (may change while serving; live sessions keep theirs) ---
 
@@ -174,9 +215,15 @@ class SocksServer(Service):
             cidrs = ','.join(cidrs)
         self._in_loop(lib.pk_socks_server_set_denylist, b(cidrs))
 
-    def reload(self) -> None:
-        """Re-reads the users file without touching live sessions."""
-        self._in_loop(lib.pk_socks_server_reload)
+    def reload(self, config: Optional[Config] = None) -> None:
+        """Re-reads the users file without touching live sessions; for a
+        server made by :meth:`from_config`, also its users and lists from
+        ``config`` (the one it was made from, by default), all or nothing."""
+        config = config if config is not None else self._config
+        if config is None:
+            self._in_loop(lib.pk_socks_server_reload)
+            return
+        self._in_loop(lib.pk_socks_server_reload_from_config, config._ptr, b(self._config_name))
 
     # --- life cycle ---
 
@@ -188,6 +235,9 @@ class SocksServer(Service):
                 raise errors.Failed(f'SOCKS server is {self._state}; it can start once')
             self._state = 'starting'
         try:
+            if self._config is not None:
+                self._in_loop(lib.pk_socks_server_listen_from_config, self._config._ptr,
+                              b(self._config_name))
             for address in self._listen:
                 self._in_loop(lib.pk_socks_server_listen, address.encode())
             if self._workers is not None:
@@ -263,6 +313,12 @@ class SocksServer(Service):
         """The egress outbound connections leave through."""
         ptr = lib.pk_socks_server_get_egress(self._ptr)
         return Egress._from_ptr(ptr) if ptr != ffi.NULL else None
+
+    @property
+    def allow_open(self) -> bool:
+        """Whether a non-loopback listener with neither users nor an
+        allowlist is allowed."""
+        return bool(lib.pk_socks_server_get_allow_open(self._ptr))
 
     @property
     def auth_required(self) -> bool:

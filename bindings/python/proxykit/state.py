@@ -63,11 +63,11 @@ class NodeState:
         """Sets the status, with the reason for it (kept in the file)."""
         lib.pk_node_state_set_status(self._ptr, _status_value(status), b(reason))
 
-    def set_tunnel(self, server: str, linkname: str, unit: int, interface: str, pid: int) -> None:
+    def set_tunnel(self, server: Optional[str], linkname: Optional[str], unit: int,
+                   interface: Optional[str] = None, pid: int = 0) -> None:
         """Records the node's tunnel: server, pppd link name, unit, interface and pppd's
         pid."""
-        lib.pk_node_state_set_tunnel(self._ptr, server.encode(), linkname.encode(), unit,
-                                     interface.encode(), pid)
+        lib.pk_node_state_set_tunnel(self._ptr, b(server), b(linkname), unit, b(interface), pid)
 
     def clear_tunnel(self) -> None:
         """Forgets the tunnel (it is down)."""

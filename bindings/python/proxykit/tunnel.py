@@ -1,12 +1,16 @@
 """PkTunnel: one PPTP tunnel through pppd and pptp-linux."""
 from __future__ import annotations
 
-from typing import Iterable, List, Optional
+from typing import TYPE_CHECKING, Iterable, List, Optional
 
 from . import _loop, errors
 from ._ffi import ffi, lib
 from ._util import b, ms, string, strv, take_strv
 from .egress import Egress
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .state import NodeState
 
 
 class Tunnel:
@@ -59,6 +63,19 @@ class Tunnel:
             lib.pk_tunnel_set_start_timeout_ms(self._ptr, ms(start_timeout))
         if stop_grace is not None:
             lib.pk_tunnel_set_stop_grace_ms(self._ptr, ms(stop_grace))
+
+    @classmethod
+    def from_config(cls, config: 'Config', name: str,
+                    recorded: Optional['NodeState'] = None) -> 'Tunnel':
+        """The tunnel of section ``[tunnel:NAME]`` (``server`` or ``peer``,
+        ``user``, ``password-file``, ``unit``, ``linkname``, ``options``,
+        ``pppd``), as pk-watchdog builds it; ``recorded`` (a
+        :class:`NodeState`) stands in for a server, link name and unit the
+        section lacks. Raises :class:`ConfigError`."""
+        self = cls.__new__(cls)
+        self._ptr = _loop.wrap(errors.call(lib.pk_tunnel_new_from_config, config._ptr, name.encode(),
+                                           recorded._ptr if recorded is not None else ffi.NULL))
+        return self
 
     @property
     def linkname(self) -> str:

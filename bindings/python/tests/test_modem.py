@@ -62,9 +62,32 @@ def test_sticky_ip_without_escalation_raises_unchanged(hilink):
     assert info.value.result['attempts'][0]['outcome'] == 'unchanged'
 
 
+def test_one_busy_answer_is_retried(hilink):
+    hilink.control(busy=1)
+    modem = proxykit.HilinkModem(hilink.url, timeout=20)
+    modem.set_data_enabled(False)
+    assert modem.get_data_enabled() is False
+    assert hilink.state()['busy'] == '1'
+
+
+def test_rotation_busy_between_off_and_on_leaves_data_on(hilink):
+    # "data on" stays busy past one call's retries: the rotation switches
+    # data back on, then escalates; the mode is the one it found.
+    modem = proxykit.HilinkModem(hilink.url, request_timeout=2, timeout=20)
+    mode = modem.get_network_mode()
+    hilink.control(busy_on='POST:/api/dialup/mobile-dataswitch@2x6')
+    result = modem.rotate(method='data', escalate='data,netmode', **FAST)
+    assert [a['outcome'] for a in result['attempts']] == ['failed', 'changed']
+    assert result['method'] == 'netmode' and result['new_ip'] != result['old_ip']
+    assert modem.get_data_enabled() is True
+    assert modem.get_network_mode() == mode
+    assert hilink.state()['data'] == '1'
+
+
 def test_busy_device_raises_busy_with_huawei_code(hilink):
     hilink.control(busy=50)
-    modem = proxykit.HilinkModem(hilink.url, timeout=20)
+    # Busy through the first try and every retry (a 2 s bound keeps it short).
+    modem = proxykit.HilinkModem(hilink.url, request_timeout=2, timeout=20)
     with pytest.raises(proxykit.Busy) as info:
         modem.set_data_enabled(False)
     err = info.value

@@ -195,3 +195,44 @@ def test_serve_forever_stops_on_ctrl_c():
     srv.serve_forever()          # returns after Ctrl-C, stopped
     timer.join()
     assert not srv.serving and srv.port == 0
+
+
+def test_open_listener_refused_from_python():
+    """The library's rule, which Python did not enforce before: off
+    loopback needs users, an allowlist or allow_open. Refused before a
+    socket is made."""
+    srv = proxykit.SocksServer(listen='0.0.0.0:0')
+    with pytest.raises(proxykit.NotAllowed, match='allow-open'):
+        srv.start()
+    assert srv.port == 0
+    assert proxykit.SocksServer(allow_open=True).allow_open
+
+
+def test_server_from_config(echo_server):
+    host, port, _ = echo_server
+    cfg = proxykit.Config(data='[socks:a]\nlisten = 127.0.0.1:0\nusers-inline = alice:s3cret\n'
+                               'connect-timeout = 9s\n', environ={})
+    cfg.set_override(None, 'connect-timeout', '4s', '--connect-timeout')
+    assert cfg.describe_value('socks:a', 'connect-timeout') == '--connect-timeout'
+    assert proxykit.SocksServer.config_listen(cfg, 'a') == ['127.0.0.1:0']
+    with proxykit.SocksServer.from_config(cfg, 'a') as srv:
+        assert srv.name == 'a' and srv.auth_required
+        s = socks_client(srv.port, 'alice', 's3cret')
+        s.connect((host, port))
+        s.sendall(b'ping')
+        assert s.recv(10) == b'ping'
+        s.close()
+        # a reload that fails keeps the old users
+        bad = proxykit.Config(data='[socks:a]\nallow = 10.0.0.0/99\n', environ={})
+        with pytest.raises(proxykit.ConfigError, match=r'\[socks:a\] allow'):
+            srv.reload(bad)
+        assert srv.auth_required
+
+
+def test_server_from_config_errors():
+    cfg = proxykit.Config(data='[socks:a]\nlisten = 127.0.0.1:0\nttl = 999\n', environ={})
+    with pytest.raises(proxykit.ConfigError, match=r'\[socks:a\] ttl'):
+        proxykit.SocksServer.from_config(cfg, 'a')
+    cfg = proxykit.Config(data='[e]\negress-address = 127.0.0.1\nfwmark = 5\n', environ={'P_TTL': '7'})
+    egress = proxykit.Egress.from_config(cfg, 'e', 'P_')
+    assert (egress.address, egress.fwmark, egress.ttl) == ('127.0.0.1', 5, 7)

@@ -156,3 +156,28 @@ def test_startup_check_settings_from_config_and_environment():
                           environ={'SOCKS_STARTUP_CHECK_TIMEOUT': '3'})
     assert proxykit.startup_check_settings(cfg) == {
         'target': '127.0.0.1:9', 'tries': 2, 'delay': 0.5, 'timeout': 3.0}
+
+
+def test_toggle_failure_carries_the_huawei_code_behind_its_context(hilink):
+    # the toggle puts "dongle N: ..." in front of the device's message; the
+    # code travels with the error, not in its text
+    hilink.control(busy=500)
+    modem = proxykit.HilinkModem(hilink.url, timeout=20)
+    toggle = proxykit.Toggle(13, modem, escalate='none', cooldown=0, **FAST)
+    with pytest.raises(proxykit.Error) as info:
+        toggle.run(timeout=60)
+    assert not info.value.message.startswith('HiLink error')
+    assert info.value.huawei_code == 100004
+
+
+def test_tunnel_from_config_and_recorded_state():
+    cfg = proxykit.Config(data='[tunnel:vpn1]\nserver = vpn.example.net\nunit = 4\n'
+                               '[tunnel:old]\nlisten = 127.0.0.1:0\n', environ={})
+    t = proxykit.Tunnel.from_config(cfg, 'vpn1')
+    assert t.linkname == 'pk-vpn1'
+    assert 'vpn.example.net' in ' '.join(t.argv())
+    with pytest.raises(proxykit.ConfigError, match='no PPTP server'):
+        proxykit.Tunnel.from_config(cfg, 'old')
+    state = proxykit.NodeState('old')
+    state.set_tunnel('198.51.100.4', 'pk-was', 2, None, 0)
+    assert proxykit.Tunnel.from_config(cfg, 'old', state).linkname == 'pk-was'
