@@ -473,9 +473,9 @@ try:
         check(peer == '192.168.13.100', f'CONNECT through 10013 leaves from 192.168.13.100 (peer saw {peer})')
         f.close()
         s.close()
-    # the listener answers before pk-socks has recorded it in its state
+    # The farm records the listener just after it listens: wait for it.
     wait_for(lambda: api is not None and proxy_info() == [(11, 10011), (12, 10112), (13, 10013)],
-             '/proxy-info lists dongle 13 too')
+             '/proxy-info lists dongle 13 too', timeout=10.0)
 
     unplug(13, usb_paths.pop(13))
     wait_for(lambda: not connectable(10013), 'dongle 13 unplugged: its listener is gone')

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -910,6 +911,85 @@ test_udp_session_expiry_and_cap (void)
   g_assert_cmpint (rule_counter (relay, "expire", "connections"), ==, 4);
 }
 
+/* UDP clients cost nothing to make, and each session holds a descriptor:
+ * under a low RLIMIT_NOFILE a flood of them must leave a TCP rule able to
+ * accept. Runs in a child, whose limit is lowered for good. */
+#define FD_LIMIT 256
+#define N_UDP_CLIENTS 400
+
+typedef struct {
+  PkRelay *relay;
+  gint64 expected;
+} UdpFlood;
+
+static gboolean
+udp_flood_counted (gpointer data)
+{
+  UdpFlood *f = data;
+
+  return rule_counter (f->relay, "flood", "connections") + rule_counter (f->relay, "flood", "refused") +
+         rule_counter (f->relay, "flood", "failed") >= f->expected;
+}
+
+static void
+test_udp_budget_leaves_tcp_room_child (void)
+{
+  struct rlimit rl = { FD_LIMIT, FD_LIMIT };
+  g_autoptr(PkTestEchoServer) udp_echo = NULL;
+  g_autoptr(PkTestEchoServer) tcp_echo = NULL;
+  g_autoptr(PkRelay) relay = NULL;
+  g_autoptr(PkRelayRule) udp = NULL;
+  g_autoptr(PkRelayRule) tcp = NULL;
+  g_autoptr(GSocketAddress) udp_addr = NULL;
+  g_autoptr(GSocketAddress) tcp_addr = NULL;
+  g_autoptr(GSocket) client = NULL;
+  UdpFlood flood;
+
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &rl), ==, 0);
+  udp_echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_DATAGRAM);
+  tcp_echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  relay = pk_relay_new ();
+  udp = loopback_rule (PK_RELAY_PROTOCOL_UDP, pk_test_echo_server_get_port (udp_echo), "flood");
+  tcp = loopback_rule (PK_RELAY_PROTOCOL_TCP, pk_test_echo_server_get_port (tcp_echo), "tcp");
+  pk_relay_rule_set_idle_timeout (udp, 600000);
+  udp_addr = loopback ("127.0.0.1", start_rule (relay, udp));
+  tcp_addr = loopback ("127.0.0.1", start_rule (relay, tcp));
+
+  /* Each client from an address of its own (a closed socket's port may
+   * come back); closed at once, so that the clients hold nothing. */
+  for (guint i = 0; i < N_UDP_CLIENTS; i++)
+    {
+      g_autoptr(GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                              G_SOCKET_PROTOCOL_DEFAULT, NULL);
+      g_autofree char *ip = g_strdup_printf ("127.0.%u.%u", 10 + i / 200, 1 + i % 200);
+      g_autoptr(GSocketAddress) source = loopback (ip, 0);
+
+      g_assert_nonnull (sock);
+      g_assert_true (g_socket_bind (sock, source, FALSE, NULL));
+      g_assert_cmpint (g_socket_send_to (sock, udp_addr, "x", 1, NULL, NULL), ==, 1);
+      /* One at a time, so that the listening socket's buffer drops none. */
+      flood = (UdpFlood) { relay, i + 1 };
+      pk_test_wait_until (udp_flood_counted, &flood, 10000);
+    }
+
+  /* The TCP rule still accepts and relays... */
+  client = pk_test_connect_tcp (tcp_addr);
+  echo_roundtrip (client, "tcp still served");
+
+  /* ...because the UDP rule stopped at its share instead of running out. */
+  g_assert_cmpint (rule_counter (relay, "flood", "refused"), >, 0);
+  g_assert_cmpint (rule_counter (relay, "flood", "failed"), ==, 0);
+  g_assert_cmpint (rule_counter (relay, "flood", "connections"), <=, FD_LIMIT / 2);
+}
+
+static void
+test_udp_budget_leaves_tcp_room (void)
+{
+  g_test_trap_subprocess ("/relay/udp/budget-leaves-tcp-room/subprocess", 120 * G_USEC_PER_SEC,
+                          G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 /* --- egress --- */
 
 /* Upstream connections and sockets leave through the rule's egress: the
@@ -1726,6 +1806,8 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/udp/echo-several-clients", test_udp_echo_several_clients);
   g_test_add_func ("/relay/udp/reply-from-listening-address", test_udp_reply_from_listening_address);
   g_test_add_func ("/relay/udp/session-expiry-and-cap", test_udp_session_expiry_and_cap);
+  g_test_add_func ("/relay/udp/budget-leaves-tcp-room", test_udp_budget_leaves_tcp_room);
+  g_test_add_func ("/relay/udp/budget-leaves-tcp-room/subprocess", test_udp_budget_leaves_tcp_room_child);
   g_test_add_func ("/relay/udp/tries-every-address", test_udp_tries_every_address);
   g_test_add_func ("/relay/udp/gso/varied-sizes-both-ways", test_udp_gso_varied_sizes);
   g_test_add_func ("/relay/udp/gso/off-and-refused-same-result", test_udp_gso_off_and_refused);

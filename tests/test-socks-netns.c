@@ -233,6 +233,41 @@ test_address_not_on_host (Fixture       *f,
   g_assert_nonnull (strstr (warnings, "10.201.3.3"));
 }
 
+/* A listener beyond loopback refuses the host's own addresses, also one
+ * the host gains after it started (a dongle plugged in), and stops
+ * refusing it once the host lost it: no reload in between. */
+static void
+test_deny_host_follows_addresses (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) sock = NULL;
+  g_autoptr(PkTestEchoServer) local = NULL;
+
+  pk_socks_server_set_allowlist (f->server, "127.0.0.1", &error);
+  g_assert_no_error (error);
+  listen_on (f, "0.0.0.0:0");
+  g_assert_false (pk_socks_server_is_listening_on_loopback_only (f->server));
+
+  /* Before: the target is the upstream's, reached through pkva0. */
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, &sock), ==, 0);
+  assert_upstream_saw (sock, "10.201.1.1");
+  g_clear_object (&sock);
+
+  /* The host gains the address, and a service listens on it. */
+  pk_test_run ("ip addr add " TARGET "/32 dev pkva2 && ip link set pkva2 up");
+  local = pk_test_echo_server_new (TARGET, G_SOCKET_TYPE_STREAM);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, pk_test_echo_server_get_port (local), NULL), ==, 2);
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, NULL), ==, 2);
+  g_assert_cmpuint (pk_test_echo_server_get_n_connections (local), ==, 0);
+
+  /* The host loses it: the upstream is reachable again. */
+  g_clear_pointer (&local, pk_test_echo_server_free);
+  pk_test_run ("ip addr del " TARGET "/32 dev pkva2 && ip link set pkva2 down");
+  g_assert_cmpuint (connect_via_proxy (f, TARGET, peer_port, &sock), ==, 0);
+  assert_upstream_saw (sock, "10.201.1.1");
+}
+
 static void
 test_skip (gconstpointer data)
 {
@@ -263,6 +298,8 @@ main (int   argc,
   g_test_add ("/socks-netns/egress/interface", Fixture, NULL, setup, test_interface, teardown);
   g_test_add ("/socks-netns/egress/fwmark", Fixture, NULL, setup, test_fwmark, teardown);
   g_test_add ("/socks-netns/egress/address-not-on-host", Fixture, NULL, setup, test_address_not_on_host, teardown);
+  g_test_add ("/socks-netns/policy/deny-host-follows-addresses", Fixture, "no-listen", setup,
+              test_deny_host_follows_addresses, teardown);
 
   ret = g_test_run ();
 

@@ -46,6 +46,9 @@ GInetAddress *pk_inet_address_unmap  (GInetAddress *address);
 
 char      *pk_format_socket_address  (GSocketAddress *address);
 
+/* The soft RLIMIT_NOFILE now: how many descriptors the process may hold. */
+guint64    pk_fd_soft_limit          (void);
+
 /* Sets TCP_NODELAY on @fd: proxied data is forwarded as it comes, and
  * Nagle would hold back small segments (handshake replies, interactive
  * data) behind unacknowledged ones. On a listening socket, the clients it

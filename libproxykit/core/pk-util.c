@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -498,4 +499,14 @@ pk_log_limit_due (PkLogLimit *limit,
   limit->last_us = now;
   limit->pending = 0;
   return TRUE;
+}
+
+guint64
+pk_fd_soft_limit (void)
+{
+  struct rlimit rl;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) < 0)
+    return 1024;
+  return rl.rlim_cur == RLIM_INFINITY ? G_MAXUINT64 : (guint64) rl.rlim_cur;
 }

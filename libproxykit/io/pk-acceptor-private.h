@@ -53,5 +53,7 @@ PkAcceptor *pk_acceptor_new          (GMainContext    *context,
  * this returns (a callback running there finishes), and the rest happens
  * in the context's thread. */
 void        pk_acceptor_free         (PkAcceptor      *acceptor);
+/* How many times it paused for an accept error (any thread). */
+guint64     pk_acceptor_get_pauses   (PkAcceptor      *acceptor);
 
 G_END_DECLS

@@ -24,6 +24,7 @@ struct _PkAcceptor
   gpointer user_data;
   PkPollerWatch *watch;
   gint stopped;          /* atomic: set by a free from another thread */
+  guint64 pauses;        /* atomic */
   gboolean dispatching;
   gboolean dead;         /* freed from inside its own callback */
 };
@@ -82,6 +83,7 @@ static void
 pause_accepting (PkAcceptor *self,
                  int         errsv)
 {
+  __atomic_add_fetch (&self->pauses, 1, __ATOMIC_RELAXED);
   pk_poller_watch_set_events (self->watch, 0, 0);
   pk_poller_watch_set_deadline (self->watch, pk_poller_watch_get_time (self->watch) +
                                              PK_ACCEPTOR_BACKOFF_MS * G_TIME_SPAN_MILLISECOND);
@@ -170,6 +172,12 @@ pk_acceptor_new (GMainContext    *context,
       return NULL;
     }
   return self;
+}
+
+guint64
+pk_acceptor_get_pauses (PkAcceptor *self)
+{
+  return __atomic_load_n (&self->pauses, __ATOMIC_RELAXED);
 }
 
 static gboolean

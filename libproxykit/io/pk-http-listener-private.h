@@ -27,11 +27,12 @@ typedef struct {
 
 typedef struct _PkHttpListener PkHttpListener;
 
-/* Listens on @address for @server with its own accept loop: unlike
- * soup_server_listen(), an accept error (EMFILE, ENFILE, ENOBUFS) is not
- * the end: it is logged (once a second at most, with a count) and
- * accepting resumes after a short back-off. @limits NULL: the defaults
- * above. Accepts on the thread-default main context. */
+/* Listens on @address for @server, accepting through PkAcceptor (the
+ * project's one accept loop): unlike soup_server_listen(), an accept
+ * error (EMFILE, ENFILE, ENOBUFS) is not the end: it is logged
+ * (rate-limited, with a count) and accepting resumes after a short
+ * back-off. @limits NULL: the defaults above. Accepts on the
+ * thread-default main context. */
 PkHttpListener *pk_http_listener_new           (SoupServer          *server,
                                                 GSocketAddress      *address,
                                                 const PkHttpLimits  *limits,
@@ -41,7 +42,8 @@ guint16         pk_http_listener_get_port      (PkHttpListener      *self);
 char           *pk_http_listener_dup_url       (PkHttpListener      *self,
                                                 const char          *path);
 guint           pk_http_listener_get_n_connections (PkHttpListener  *self);
-/* Accept errors met so far, and connections refused over the cap. */
+/* Accept errors met so far (each one a back-off), and connections
+ * refused over the cap. */
 guint64         pk_http_listener_get_accept_errors (PkHttpListener  *self);
 guint64         pk_http_listener_get_refused   (PkHttpListener      *self);
 /* Stops listening; connections already accepted stay with the server. */

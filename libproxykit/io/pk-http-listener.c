@@ -5,8 +5,10 @@
  * on connections, and stops accepting for good after one accept error:
  * about a thousand idle connections exhaust the descriptors, and after
  * the first EMFILE the server is deaf while the process looks alive. Here
- * the accept loop is ours and each connection is handed to the server
- * with soup_server_accept_iostream(); the server's request signals tell
+ * the project's one accept loop (PkAcceptor: batches, a back-off on
+ * EMFILE and kin, a rate-limited warning) accepts, and each connection is
+ * handed to the server with soup_server_accept_iostream(); the server's
+ * request signals tell
  * when a connection waits for a request (the idle timer runs) and when a
  * handler works on one (it does not).
  *
@@ -15,12 +17,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <unistd.h>
 
+#include "pk-acceptor-private.h"
 #include "pk-http-listener-private.h"
 #include "pk-util-private.h"
 
-#define RETRY_MIN_MS 20
-#define RETRY_MAX_MS 1000
 #define LOG_INTERVAL_US G_USEC_PER_SEC
 
 struct _PkHttpListener
@@ -28,16 +30,13 @@ struct _PkHttpListener
   SoupServer *server;       /* weak: the server owns its listener's life */
   GSocket *socket;
   GMainContext *context;
-  GSource *accept_source;
-  GSource *retry_source;
-  guint retry_ms;
+  PkAcceptor *acceptor;
   PkHttpLimits limits;
   guint16 port;
   gboolean stopped;
 
   GHashTable *conns;        /* "ip:port" of the peer -> Conn */
 
-  guint64 accept_errors;
   guint64 refused;
   PkLogLimit log_limit;
 };
@@ -181,9 +180,12 @@ on_request_done (SoupServer        *server,
 }
 
 static void
-hand_over (PkHttpListener *self,
-           GSocket        *client)
+hand_over (int               fd,
+           const PkSockaddr *peer,
+           gpointer          data)
 {
+  PkHttpListener *self = data;
+  g_autoptr(GSocket) client = NULL;
   g_autoptr(GSocketConnection) stream = NULL;
   g_autoptr(GSocketAddress) local = NULL;
   g_autoptr(GSocketAddress) remote = NULL;
@@ -196,7 +198,14 @@ hand_over (PkHttpListener *self,
     {
       self->refused++;
       log_limited (self, "connection refused", "too many connections at once");
-      g_socket_close (client, NULL);
+      close (fd);
+      return;
+    }
+  client = g_socket_new_from_fd (fd, &error);
+  if (client == NULL)
+    {
+      g_debug ("HTTP server on port %u: %s", self->port, error->message);
+      close (fd);
       return;
     }
 
@@ -226,64 +235,6 @@ hand_over (PkHttpListener *self,
     }
 }
 
-static void arm_accept (PkHttpListener *self);
-
-static gboolean
-on_retry (gpointer data)
-{
-  PkHttpListener *self = data;
-
-  g_clear_pointer (&self->retry_source, g_source_unref);
-  arm_accept (self);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_acceptable (GSocket      *socket,
-               GIOCondition  condition,
-               gpointer      data)
-{
-  PkHttpListener *self = data;
-
-  /* A batch, so that a flood cannot starve the rest of the loop. */
-  for (guint i = 0; i < 64; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      GSocket *client = g_socket_accept (socket, NULL, &error);
-
-      if (client == NULL)
-        {
-          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            return G_SOURCE_CONTINUE;
-          /* EMFILE and kin: the pending connection stays in the backlog
-           * and the socket stays readable, so wait a little, then try
-           * again, for as long as it takes. */
-          self->accept_errors++;
-          log_limited (self, "cannot accept", error->message);
-          self->retry_ms = self->retry_ms == 0 ? RETRY_MIN_MS : MIN (self->retry_ms * 2, RETRY_MAX_MS);
-          self->retry_source = g_timeout_source_new (self->retry_ms);
-          g_source_set_callback (self->retry_source, on_retry, self, NULL);
-          g_source_attach (self->retry_source, self->context);
-          g_clear_pointer (&self->accept_source, g_source_unref);
-          return G_SOURCE_REMOVE;
-        }
-      self->retry_ms = 0;
-      hand_over (self, client);
-      g_object_unref (client);
-    }
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-arm_accept (PkHttpListener *self)
-{
-  if (self->stopped || self->accept_source != NULL)
-    return;
-  self->accept_source = g_socket_create_source (self->socket, G_IO_IN, NULL);
-  g_source_set_callback (self->accept_source, (GSourceFunc) (void (*) (void)) on_acceptable, self, NULL);
-  g_source_attach (self->accept_source, self->context);
-}
-
 PkHttpListener *
 pk_http_listener_new (SoupServer          *server,
                       GSocketAddress      *address,
@@ -295,6 +246,7 @@ pk_http_listener_new (SoupServer          *server,
   };
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocketAddress) bound = NULL;
+  g_autofree char *name = NULL;
   PkHttpListener *self;
 
   g_return_val_if_fail (SOUP_IS_SERVER (server), NULL);
@@ -320,10 +272,19 @@ pk_http_listener_new (SoupServer          *server,
   self->port = G_IS_INET_SOCKET_ADDRESS (bound) ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)) : 0;
   self->conns = g_hash_table_new (g_str_hash, g_str_equal);
 
+  name = g_strdup_printf ("HTTP server on port %u", self->port);
+  self->acceptor = pk_acceptor_new (self->context, self->socket, name, hand_over, self, error);
+  if (self->acceptor == NULL)
+    {
+      g_socket_close (self->socket, NULL);
+      g_clear_object (&self->socket);
+      listener_unref (self);
+      return NULL;
+    }
+
   g_signal_connect (server, "request-read", G_CALLBACK (on_request_read), self);
   g_signal_connect (server, "request-finished", G_CALLBACK (on_request_done), self);
   g_signal_connect (server, "request-aborted", G_CALLBACK (on_request_done), self);
-  arm_accept (self);
   return self;
 }
 
@@ -359,7 +320,7 @@ pk_http_listener_get_n_connections (PkHttpListener *self)
 guint64
 pk_http_listener_get_accept_errors (PkHttpListener *self)
 {
-  return self->accept_errors;
+  return pk_acceptor_get_pauses (self->acceptor);
 }
 
 guint64
@@ -379,12 +340,7 @@ pk_http_listener_free (PkHttpListener *self)
 
   self->stopped = TRUE;
   g_signal_handlers_disconnect_by_data (self->server, self);
-  if (self->accept_source != NULL)
-    g_source_destroy (self->accept_source);
-  g_clear_pointer (&self->accept_source, g_source_unref);
-  if (self->retry_source != NULL)
-    g_source_destroy (self->retry_source);
-  g_clear_pointer (&self->retry_source, g_source_unref);
+  g_clear_pointer (&self->acceptor, pk_acceptor_free);
   g_socket_close (self->socket, NULL);
   g_clear_object (&self->socket);
   /* Connections live on with the server; no more idle timers for them. */

@@ -102,4 +102,19 @@ PkRtnlWatch *pk_rtnl_watch_new      (GSourceFunc   changed,
 void         pk_rtnl_watch_free     (PkRtnlWatch  *watch);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PkRtnlWatch, pk_rtnl_watch_free)
 
+/* The host's own IPv4 and IPv6 addresses, current at every question:
+ * `pk_rtnl_host_addresses_contains()` first applies the RTM_NEWADDR and
+ * RTM_DELADDR messages the kernel has queued, so an address added before
+ * the call is known to it, with no main context involved. Thread-safe;
+ * the process shares one (one netlink socket), made in the network
+ * namespace of the thread that first asks. */
+typedef struct _PkRtnlHostAddresses PkRtnlHostAddresses;
+
+PkRtnlHostAddresses *pk_rtnl_host_addresses_get      (GError              **error);
+PkRtnlHostAddresses *pk_rtnl_host_addresses_ref      (PkRtnlHostAddresses  *self);
+void                 pk_rtnl_host_addresses_unref    (PkRtnlHostAddresses  *self);
+gboolean             pk_rtnl_host_addresses_contains (PkRtnlHostAddresses  *self,
+                                                      GInetAddress         *address);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PkRtnlHostAddresses, pk_rtnl_host_addresses_unref)
+
 G_END_DECLS

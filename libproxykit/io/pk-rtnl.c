@@ -15,6 +15,8 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <poll.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 
 #include "pk-cancel-source-private.h"
 #include "pk-rtnl-private.h"
+#include "pk-util-private.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
@@ -789,6 +792,46 @@ pk_rtnl_change_finish (GAsyncResult  *result,
 
 /* --- watching links and addresses --- */
 
+/* A socket subscribed to @groups, or -1 with errno set. */
+static int
+subscribe (guint32 groups)
+{
+  struct sockaddr_nl local = { .nl_family = AF_NETLINK, .nl_groups = groups };
+  int fd = socket (AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+  if (fd >= 0 && bind (fd, (struct sockaddr *) &local, sizeof local) < 0)
+    {
+      int saved = errno;
+      close (fd);
+      errno = saved;
+      return -1;
+    }
+  return fd;
+}
+
+/* The next queued datagram of a subscribed socket, or 0 when none is
+ * left; sets *overrun when the kernel dropped some (ENOBUFS). */
+static gssize
+recv_queued (int       fd,
+             void     *buf,
+             gsize     size,
+             gboolean *overrun)
+{
+  for (;;)
+    {
+      gssize n = recv (fd, buf, size, MSG_DONTWAIT);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == ENOBUFS)
+        {
+          *overrun = TRUE;
+          continue;
+        }
+      return MAX (n, 0);
+    }
+}
+
 struct _PkRtnlWatch
 {
   int fd;
@@ -807,23 +850,10 @@ watch_readable (int          fd,
   gboolean any = FALSE;
 
   /* Drain everything queued, then say it once: a dongle coming up is a
-   * burst of link and address messages. An overrun (ENOBUFS) means we
-   * missed some, which is a change as well. */
-  for (;;)
-    {
-      gssize n = recv (fd, buf, sizeof buf, MSG_DONTWAIT);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && errno == ENOBUFS)
-        {
-          any = TRUE;
-          continue;
-        }
-      if (n <= 0)
-        break;
-      any = TRUE;
-    }
+   * burst of link and address messages. An overrun means we missed some,
+   * which is a change as well. */
+  while (recv_queued (fd, buf, sizeof buf, &any) > 0)
+    any = TRUE;
   if (any)
     watch->changed (watch->user_data);
   return G_SOURCE_CONTINUE;
@@ -834,16 +864,13 @@ pk_rtnl_watch_new (GSourceFunc   changed,
                    gpointer      user_data,
                    GError      **error)
 {
-  struct sockaddr_nl local = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR };
   PkRtnlWatch *watch;
   int fd;
 
-  fd = socket (AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0 || bind (fd, (struct sockaddr *) &local, sizeof local) < 0)
+  fd = subscribe (RTMGRP_LINK | RTMGRP_IPV4_IFADDR);
+  if (fd < 0)
     {
       int saved = errno;
-      if (fd >= 0)
-        close (fd);
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
                    "cannot watch links and addresses (rtnetlink): %s", g_strerror (saved));
       return NULL;
@@ -867,4 +894,270 @@ pk_rtnl_watch_free (PkRtnlWatch *watch)
   g_source_unref (watch->source);
   close (watch->fd);
   g_free (watch);
+}
+
+/* --- the host's own addresses --- */
+
+typedef struct {
+  int ifindex;
+  int family;
+  guint8 bytes[16];
+} HostAddress;
+
+struct _PkRtnlHostAddresses
+{
+  gatomicrefcount ref;
+  GMutex lock;
+  int fd;
+  guint32 dump_seq;
+  gboolean dumping;
+  GArray *entries;      /* HostAddress */
+};
+
+G_LOCK_DEFINE_STATIC (host_addresses);
+static PkRtnlHostAddresses *host_addresses;
+
+static void
+host_addresses_apply (PkRtnlHostAddresses   *self,
+                      const struct nlmsghdr *h)
+{
+  const struct ifaddrmsg *ifa = NLMSG_DATA (h);
+  int len = IFA_PAYLOAD (h);
+  const struct rtattr *local = NULL, *address = NULL, *a;
+  HostAddress entry = { 0 };
+  gsize size;
+
+  if ((h->nlmsg_type != RTM_NEWADDR && h->nlmsg_type != RTM_DELADDR) ||
+      h->nlmsg_len < NLMSG_LENGTH (sizeof *ifa) ||
+      (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+    return;
+  for (a = IFA_RTA (ifa); RTA_OK (a, len); a = RTA_NEXT (a, len))
+    if (a->rta_type == IFA_LOCAL)
+      local = a;
+    else if (a->rta_type == IFA_ADDRESS)
+      address = a;
+  /* On a point-to-point link IFA_ADDRESS is the peer; IFA_LOCAL is ours. */
+  a = local != NULL ? local : address;
+  size = ifa->ifa_family == AF_INET ? 4 : 16;
+  if (a == NULL || RTA_PAYLOAD (a) != size)
+    return;
+  entry.ifindex = (int) ifa->ifa_index;
+  entry.family = ifa->ifa_family;
+  memcpy (entry.bytes, RTA_DATA (a), size);
+
+  for (guint i = 0; i < self->entries->len; i++)
+    if (memcmp (&g_array_index (self->entries, HostAddress, i), &entry, sizeof entry) == 0)
+      {
+        if (h->nlmsg_type == RTM_DELADDR)
+          g_array_remove_index_fast (self->entries, i);
+        return;
+      }
+  if (h->nlmsg_type == RTM_NEWADDR)
+    g_array_append_val (self->entries, entry);
+}
+
+/* Applies every queued message; returns FALSE if the kernel dropped some
+ * (ENOBUFS), when only a fresh dump tells what is there. Lock held. */
+static gboolean
+host_addresses_drain (PkRtnlHostAddresses *self)
+{
+  gboolean overrun = FALSE;
+  guint8 buf[16384] __attribute__ ((aligned (NLMSG_ALIGNTO)));
+  gssize n;
+
+  while ((n = recv_queued (self->fd, buf, sizeof buf, &overrun)) > 0)
+    {
+      int len = (int) n;
+
+      for (const struct nlmsghdr *h = (const struct nlmsghdr *) buf; NLMSG_OK (h, len); h = NLMSG_NEXT (h, len))
+        {
+          if (self->dumping && h->nlmsg_seq == self->dump_seq &&
+              (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR))
+            self->dumping = FALSE;
+          else
+            host_addresses_apply (self, h);
+        }
+    }
+  return !overrun;
+}
+
+/* Forgets what it knew and asks the kernel for every address, waiting
+ * for the whole answer. Lock held. */
+static gboolean
+host_addresses_dump_once (PkRtnlHostAddresses  *self,
+                          GError              **error)
+{
+  for (guint attempt = 0; attempt < 5; attempt++)
+    {
+      struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+      struct ifaddrmsg ifa = { .ifa_family = AF_UNSPEC };
+      g_autoptr(GByteArray) msg = msg_new (RTM_GETADDR, NLM_F_DUMP, &ifa, sizeof ifa);
+      gboolean complete = TRUE;
+
+      g_array_set_size (self->entries, 0);
+      self->dump_seq = next_seq ();
+      ((struct nlmsghdr *) msg->data)->nlmsg_len = msg->len;
+      ((struct nlmsghdr *) msg->data)->nlmsg_seq = self->dump_seq;
+      if (sendto (self->fd, msg->data, msg->len, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
+        {
+          int saved = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "listing the host's addresses (rtnetlink): %s", g_strerror (saved));
+          return FALSE;
+        }
+      self->dumping = TRUE;
+      while (self->dumping && complete)
+        {
+          struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+          int r = poll (&pfd, 1, 5000);
+
+          if (r < 0 && errno == EINTR)
+            continue;
+          if (r <= 0)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                           "listing the host's addresses (rtnetlink): no answer");
+              self->dumping = FALSE;
+              return FALSE;
+            }
+          complete = host_addresses_drain (self);
+        }
+      if (complete)
+        return TRUE;
+      self->dumping = FALSE;
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+               "listing the host's addresses (rtnetlink): addresses change too fast");
+  return FALSE;
+}
+
+/* On failure, what was known stays. */
+static gboolean
+host_addresses_dump (PkRtnlHostAddresses  *self,
+                     GError              **error)
+{
+  GArray *old = self->entries;
+
+  self->entries = g_array_new (FALSE, FALSE, sizeof (HostAddress));
+  if (!host_addresses_dump_once (self, error))
+    {
+      g_array_unref (self->entries);
+      self->entries = old;
+      return FALSE;
+    }
+  g_array_unref (old);
+  return TRUE;
+}
+
+static void
+host_addresses_free (PkRtnlHostAddresses *self)
+{
+  if (self->fd >= 0)
+    close (self->fd);
+  g_array_unref (self->entries);
+  g_mutex_clear (&self->lock);
+  g_free (self);
+}
+
+/**
+ * pk_rtnl_host_addresses_get:
+ *
+ * The process's one set of the host's addresses, made on first use in the
+ * calling thread's network namespace.
+ *
+ * Returns: (transfer full): a reference to it, or %NULL with @error set
+ */
+PkRtnlHostAddresses *
+pk_rtnl_host_addresses_get (GError **error)
+{
+  PkRtnlHostAddresses *self;
+  int rcvbuf = 1 << 20;
+
+  G_LOCK (host_addresses);
+  if (host_addresses != NULL)
+    {
+      self = pk_rtnl_host_addresses_ref (host_addresses);
+      G_UNLOCK (host_addresses);
+      return self;
+    }
+
+  self = g_new0 (PkRtnlHostAddresses, 1);
+  g_atomic_ref_count_init (&self->ref);
+  g_mutex_init (&self->lock);
+  self->entries = g_array_new (FALSE, FALSE, sizeof (HostAddress));
+  /* Subscribed before the dump, so that no change falls between them. */
+  self->fd = subscribe (RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR);
+  if (self->fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "cannot watch the host's addresses (rtnetlink): %s", g_strerror (saved));
+      host_addresses_free (self);
+      G_UNLOCK (host_addresses);
+      return NULL;
+    }
+  setsockopt (self->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  if (!host_addresses_dump (self, error))
+    {
+      host_addresses_free (self);
+      G_UNLOCK (host_addresses);
+      return NULL;
+    }
+  host_addresses = self;
+  G_UNLOCK (host_addresses);
+  return self;
+}
+
+PkRtnlHostAddresses *
+pk_rtnl_host_addresses_ref (PkRtnlHostAddresses *self)
+{
+  g_atomic_ref_count_inc (&self->ref);
+  return self;
+}
+
+void
+pk_rtnl_host_addresses_unref (PkRtnlHostAddresses *self)
+{
+  gboolean last;
+
+  if (self == NULL)
+    return;
+  /* Under the global lock, so that _get() never revives one being freed. */
+  G_LOCK (host_addresses);
+  last = g_atomic_ref_count_dec (&self->ref);
+  if (last && host_addresses == self)
+    host_addresses = NULL;
+  G_UNLOCK (host_addresses);
+  if (last)
+    host_addresses_free (self);
+}
+
+gboolean
+pk_rtnl_host_addresses_contains (PkRtnlHostAddresses *self,
+                                 GInetAddress        *address)
+{
+  g_autoptr(GInetAddress) plain = pk_inet_address_unmap (address);
+  int family = g_inet_address_get_family (plain) == G_SOCKET_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+  const guint8 *bytes = g_inet_address_to_bytes (plain);
+  gsize size = g_inet_address_get_native_size (plain);
+  gboolean found = FALSE;
+
+  g_mutex_lock (&self->lock);
+  if (!host_addresses_drain (self))
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* Until a dump succeeds, what we hold may lack an address: keep it,
+       * and try again at the next question. */
+      if (!host_addresses_dump (self, &error))
+        g_warning ("%s", error->message);
+    }
+  for (guint i = 0; i < self->entries->len && !found; i++)
+    {
+      const HostAddress *e = &g_array_index (self->entries, HostAddress, i);
+
+      found = e->family == family && memcmp (e->bytes, bytes, size) == 0;
+    }
+  g_mutex_unlock (&self->lock);
+  return found;
 }

@@ -726,7 +726,9 @@ pk_relay_rule_get_max_sessions (PkRelayRule *rule)
  *
  * Caps the sessions of the rule: datagrams from further UDP clients are
  * dropped, further TCP connections are closed at once; both are counted
- * as refused.
+ * as refused. Beyond any cap, the UDP sessions of all rules of the
+ * process together hold at most half of its open-file limit
+ * (`RLIMIT_NOFILE`), so that TCP rules keep descriptors to accept with.
  *
  * Since: 0.1
  */

@@ -201,9 +201,37 @@ udp_key_from_sockaddr (UdpKey                        *key,
     }
 }
 
+/* Descriptors are one budget for the whole process. A UDP session holds
+ * one (its upstream socket) for as long as its client may send, and
+ * clients cost nothing to make: without a bound across rules, UDP clients
+ * take every descriptor and TCP rules can accept nothing. UDP sessions of
+ * all rules together may hold half of RLIMIT_NOFILE; TCP keeps the rest. */
+static gint udp_session_fds;
+
+static gboolean
+udp_budget_take (void)
+{
+  guint64 budget = pk_fd_soft_limit () / 2;
+
+  if ((guint64) g_atomic_int_add (&udp_session_fds, 1) >= budget)
+    {
+      g_atomic_int_add (&udp_session_fds, -1);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+udp_budget_release (void)
+{
+  g_atomic_int_add (&udp_session_fds, -1);
+}
+
+/* Every session holds one unit of the budget. */
 static void
 udp_session_free (UdpSession *session)
 {
+  udp_budget_release ();
   if (session->upstream != NULL)
     {
       (void) epoll_ctl (session->udp->epfd, EPOLL_CTL_DEL, g_socket_get_fd (session->upstream), NULL);
@@ -658,12 +686,19 @@ session_new (PkRelayUdp                    *udp,
       return NULL;
     }
 
+  if (!udp_budget_take ())
+    {
+      listener->refused++;
+      log_drop (listener, "UDP sessions hold half of the process's descriptors (RLIMIT_NOFILE)");
+      return NULL;
+    }
   socket = pk_egress_create_socket (listener->egress, g_socket_address_get_family (upstream),
                                     G_SOCKET_TYPE_DATAGRAM, &error);
   if (socket == NULL || !g_socket_connect (socket, upstream, NULL, &error))
     {
       g_autofree char *who = pk_format_socket_address (peer);
 
+      udp_budget_release ();
       listener->failed++;
       listener->dropped++;
       g_message ("relay %s: session for %s: %s", rule->name, who, error->message);

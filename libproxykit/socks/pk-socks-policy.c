@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -38,6 +37,7 @@ policy_clear (gpointer data)
   g_clear_pointer (&policy->allow, g_ptr_array_unref);
   g_clear_pointer (&policy->deny, g_ptr_array_unref);
   g_clear_pointer (&policy->deny_host, g_ptr_array_unref);
+  g_clear_pointer (&policy->host_addresses, pk_rtnl_host_addresses_unref);
 }
 
 void
@@ -86,43 +86,27 @@ pk_socks_session_config_free (PkSocksSessionConfig *config)
 }
 
 /* 127.0.0.0/8, ::1, the unspecified addresses (a connect to 0.0.0.0 reaches
- * the host too) and every address on the host's interfaces now. */
-GPtrArray *
-pk_socks_host_destinations (void)
+ * the host too), and every address on the host's interfaces: followed
+ * through rtnetlink, so that an address the host gains later (a dongle
+ * plugged in, a tunnel brought up) is refused as soon as it exists. */
+void
+pk_socks_policy_deny_host (PkSocksPolicy *policy)
 {
-  GPtrArray *list = pk_parse_cidr_list ("127.0.0.0/8 0.0.0.0/8 ::1/128 ::/128", NULL);
-  struct ifaddrs *ifap = NULL;
+  g_autoptr(GError) error = NULL;
 
-  if (getifaddrs (&ifap) < 0)
-    {
-      g_warning ("cannot list the host's addresses (getifaddrs: %s): only loopback is denied",
-                 g_strerror (errno));
-      return list;
-    }
+  policy->deny_host = pk_parse_cidr_list ("127.0.0.0/8 0.0.0.0/8 ::1/128 ::/128", NULL);
+  policy->host_addresses = pk_rtnl_host_addresses_get (&error);
+  if (policy->host_addresses == NULL)
+    g_warning ("%s: only loopback is denied as a destination", error->message);
+}
 
-  for (struct ifaddrs *ifa = ifap; ifa != NULL; ifa = ifa->ifa_next)
-    {
-      g_autoptr(GSocketAddress) sa = NULL;
-      GInetAddress *inet;
-      gsize len;
-
-      if (ifa->ifa_addr == NULL)
-        continue;
-      if (ifa->ifa_addr->sa_family == AF_INET)
-        len = sizeof (struct sockaddr_in);
-      else if (ifa->ifa_addr->sa_family == AF_INET6)
-        len = sizeof (struct sockaddr_in6);
-      else
-        continue;
-      sa = g_socket_address_new_from_native (ifa->ifa_addr, len);
-      if (sa == NULL)
-        continue;
-      inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa));
-      g_ptr_array_add (list, g_inet_address_mask_new (inet, g_inet_address_get_family (inet) ==
-                                                            G_SOCKET_FAMILY_IPV6 ? 128 : 32, NULL));
-    }
-  freeifaddrs (ifap);
-  return list;
+gboolean
+pk_socks_policy_denies (PkSocksPolicy *policy,
+                        GInetAddress  *address)
+{
+  return pk_cidr_list_matches (policy->deny, address) ||
+         pk_cidr_list_matches (policy->deny_host, address) ||
+         (policy->host_addresses != NULL && pk_rtnl_host_addresses_contains (policy->host_addresses, address));
 }
 
 GHashTable *

@@ -92,6 +92,5 @@ gboolean       pk_socks_users_add_entry        (GHashTable    *users,
 GHashTable    *pk_socks_users_load_file        (const char    *path,
                                                 GError       **error);
 /* 127.0.0.0/8, ::1, the unspecified addresses and the host's own. */
-GPtrArray     *pk_socks_host_destinations      (void);
 
 G_END_DECLS

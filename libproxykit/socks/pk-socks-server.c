@@ -369,7 +369,9 @@ pk_socks_server_class_init (PkSocksServerClass *klass)
    *
    * Whether a listener on a non-loopback address may connect to the host
    * itself (127.0.0.0/8, ::1 and the host's own addresses). Off by
-   * default, so that an exposed proxy is no way into local services.
+   * default, so that an exposed proxy is no way into local services. The
+   * host's addresses are those it holds when a session asks (followed
+   * through rtnetlink), not those it held at start.
    *
    * Since: 0.1
    */
@@ -834,7 +836,7 @@ pk_socks_server_rebuild_policy (PkSocksServer *self)
   policy->allow = self->allow != NULL ? g_ptr_array_ref (self->allow) : NULL;
   policy->deny = self->deny != NULL ? g_ptr_array_ref (self->deny) : NULL;
   if (self->non_loopback && !self->allow_host_destinations)
-    policy->deny_host = pk_socks_host_destinations ();
+    pk_socks_policy_deny_host (policy);
   old = self->policy;
   self->policy = policy;
   g_mutex_unlock (&self->lock);

@@ -12,6 +12,8 @@
 
 #include <gio/gio.h>
 
+#include "pk-rtnl-private.h"
+
 #include "pk-egress.h"
 #include "pk-util-private.h"
 
@@ -24,11 +26,17 @@ typedef struct {
   GHashTable *users;        /* username -> password; empty: no authentication */
   GPtrArray  *allow;        /* GInetAddressMask; NULL: every client */
   GPtrArray  *deny;         /* destinations refused by rule */
-  GPtrArray  *deny_host;    /* the host itself, for non-loopback listeners */
+  GPtrArray  *deny_host;    /* the host itself, for non-loopback listeners: loopback, unspecified */
+  PkRtnlHostAddresses *host_addresses; /* and its addresses now; NULL with deny_host NULL */
 } PkSocksPolicy;
 
 PkSocksPolicy *pk_socks_policy_ref   (PkSocksPolicy *policy);
 void           pk_socks_policy_unref (PkSocksPolicy *policy);
+/* pk-socks-policy.c: adds the host's own destinations to @policy; and
+ * whether @policy refuses @address as a destination. */
+void           pk_socks_policy_deny_host (PkSocksPolicy *policy);
+gboolean       pk_socks_policy_denies    (PkSocksPolicy *policy,
+                                          GInetAddress  *address);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PkSocksPolicy, pk_socks_policy_unref)
 
 /* Why a session ended: a reply code, or one of these for sessions that

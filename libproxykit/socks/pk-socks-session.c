@@ -580,8 +580,7 @@ static gboolean
 destination_denied (PkSocksPolicy *policy,
                     GInetAddress  *address)
 {
-  return pk_cidr_list_matches (policy->deny, address) ||
-         pk_cidr_list_matches (policy->deny_host, address);
+  return pk_socks_policy_denies (policy, address);
 }
 
 static void
