@@ -475,7 +475,7 @@ try:
         s.close()
     # The farm records the listener just after it listens: wait for it.
     wait_for(lambda: api is not None and proxy_info() == [(11, 10011), (12, 10112), (13, 10013)],
-             '/proxy-info lists dongle 13 too', timeout=10.0)
+             '/proxy-info lists dongle 13 too')
 
     unplug(13, usb_paths.pop(13))
     wait_for(lambda: not connectable(10013), 'dongle 13 unplugged: its listener is gone')

@@ -78,6 +78,18 @@ pk_rtnl_snapshot_free (PkRtnlSnapshot *snapshot)
   g_free (snapshot);
 }
 
+
+/* NLMSG_OK() without its signed/unsigned comparison (clang's
+ * -Wsign-compare): @len is checked non-negative before the cast. */
+static inline gboolean
+nlmsg_ok (const struct nlmsghdr *h,
+          int                    len)
+{
+  return len >= (int) sizeof (struct nlmsghdr) &&
+         h->nlmsg_len >= sizeof (struct nlmsghdr) &&
+         h->nlmsg_len <= (guint32) len;
+}
+
 static const char *
 table_name (guint32 table,
             char    buf[16])
@@ -454,7 +466,7 @@ request_readable (int          fd,
           return G_SOURCE_REMOVE;
         }
       len = (int) n;
-      for (const struct nlmsghdr *h = (const struct nlmsghdr *) buf; NLMSG_OK (h, len); h = NLMSG_NEXT (h, len))
+      for (const struct nlmsghdr *h = (const struct nlmsghdr *) buf; nlmsg_ok (h, len); h = NLMSG_NEXT (h, len))
         {
           if (h->nlmsg_seq != r->seq)
             continue;
@@ -969,7 +981,7 @@ host_addresses_drain (PkRtnlHostAddresses *self)
     {
       int len = (int) n;
 
-      for (const struct nlmsghdr *h = (const struct nlmsghdr *) buf; NLMSG_OK (h, len); h = NLMSG_NEXT (h, len))
+      for (const struct nlmsghdr *h = (const struct nlmsghdr *) buf; nlmsg_ok (h, len); h = NLMSG_NEXT (h, len))
         {
           if (self->dumping && h->nlmsg_seq == self->dump_seq &&
               (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR))
