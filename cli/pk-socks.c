@@ -362,9 +362,17 @@ main (int   argc,
   if (error != NULL)
     pk_cli_usage_error ("%s", error->message);
 
-  /* The command-line listener: asked for, or the only one there is. */
-  cli_listener = opt_listen != NULL || pk_config_getenv (app.config, "SOCKS_LISTEN") != NULL ||
-                 pk_config_has_section (app.config, "socks") || (app.listeners->len == 0 && app.farm == NULL);
+  /* The command-line listener: asked for, or the only one there is. A
+   * [socks] section that holds only metrics-listen (the tool's, not a
+   * listener's) asks for none. */
+  {
+    static const char * const metrics_only[] = { "metrics-listen", NULL };
+
+    cli_listener = opt_listen != NULL || pk_config_getenv (app.config, "SOCKS_LISTEN") != NULL ||
+                   (pk_config_has_section (app.config, "socks") &&
+                    !pk_config_check_keys (app.config, "socks", metrics_only, NULL)) ||
+                   (app.listeners->len == 0 && app.farm == NULL);
+  }
   if (cli_listener)
     {
       Listener *l = g_new0 (Listener, 1);

@@ -193,6 +193,20 @@ def test_socks_metrics_listen_from_config(tmp_path, daemons):
     assert sample(text, 'proxykit_socks_sessions_active', listener='second') == 0
 
 
+def test_socks_section_with_only_metrics_listen_adds_no_listener(tmp_path, daemons):
+    port = free_port()
+    conf = tmp_path / 'pk.conf'
+    conf.write_text(f'[socks]\nmetrics-listen = {port}\n[socks:only]\nlisten = 127.0.0.1:0\n')
+    d = daemons(tmp_path, [os.path.join(CLI, 'pk-socks'), '--config', str(conf), '--workers', '1',
+                           '--port-file', str(tmp_path / 'ports')])
+    assert d.url == f'http://127.0.0.1:{port}/metrics'
+    wait_for(lambda: (tmp_path / 'ports').exists(), what='the port file')
+    assert [line.split()[0] for line in (tmp_path / 'ports').read_text().splitlines()] == ['only']
+    text = d.scrape()
+    assert sample(text, 'proxykit_socks_sessions_active', listener='only') == 0
+    assert sample(text, 'proxykit_socks_sessions_active', listener='main') is None
+
+
 def test_socks_without_the_flag_serves_no_metrics(tmp_path):
     log = tmp_path / 'log'
     (tmp_path / 'empty.conf').touch()
