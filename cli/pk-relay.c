@@ -359,11 +359,15 @@ main (int argc, char **argv)
   r.state_file = default_state_file ();
   r.started = g_get_real_time () / G_USEC_PER_SEC;
 
+  /* Before the rules, which open the ports: a client that finds a port
+   * open may take pk-relay as up, and a SIGHUP or SIGTERM sent then must
+   * reach the handlers, not the default action (which kills it). */
+  pk_cli_handle_signals (on_stop, on_reload, &r);
+
   if (!pk_relay_set_rules (r.relay, rules, &error))
     pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
 
   r.metrics = pk_cli_metrics_listen (config, "relay", opt_metrics_listen, collect_metrics, &r);
-  pk_cli_handle_signals (on_stop, on_reload, &r);
   pk_cli_sd_watchdog_start (NULL, NULL);
   g_timeout_add_seconds (STATUS_INTERVAL_S, status_timer_cb, &r);
   write_status (&r);

@@ -92,6 +92,9 @@ typedef struct {
   PkWorkers *workers;
   PkDongleFarm *farm;          /* --dongles */
   PkMetricsServer *metrics;    /* --metrics-listen */
+  GPtrArray *retired;          /* PkSocksServer: removed by a reload, draining */
+  char *pptp_interface;        /* the tunnel's, set again on every reload */
+  char *pptp_address;
   guint drain_ms;
   guint stopping;
   guint n_stopped;
@@ -124,6 +127,13 @@ static const char *
 config_name (Listener *l)
 {
   return l->is_main ? NULL : l->name;
+}
+
+static gboolean
+strv_has (char       **strv,
+          const char  *s)
+{
+  return g_strv_contains ((const char * const *) strv, s);
 }
 
 /* Flags are overrides of the configuration: they win over the
@@ -188,11 +198,11 @@ die_on (Listener *l,
   pk_cli_die (PK_CLI_EXIT_FAILURE, "listener %s: %s", l->name, error->message);
 }
 
-static void
-write_port_file (App *app)
+static gboolean
+write_port_file (App     *app,
+                 GError **error)
 {
   g_autoptr(GString) contents = g_string_new (NULL);
-  g_autoptr(GError) error = NULL;
 
   for (guint i = 0; i < app->listeners->len; i++)
     {
@@ -203,33 +213,140 @@ write_port_file (App *app)
         g_string_append_printf (contents, "%s %s\n", l->name, bound[j]);
     }
 
-  if (!g_file_set_contents_full (opt_port_file, contents->str, contents->len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
-    pk_cli_die (PK_CLI_EXIT_FAILURE, "--port-file: %s", error->message);
+  return g_file_set_contents_full (opt_port_file, contents->str, contents->len,
+                                  G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
 }
 
-static gboolean
-on_reload (gpointer data)
+static void
+set_pptp_overrides (App      *app,
+                    PkConfig *config)
+{
+  if (app->pptp_interface != NULL)
+    pk_config_set_override (config, NULL, "egress-interface", app->pptp_interface, "the PPTP tunnel's interface");
+  if (app->pptp_address != NULL && opt_egress_address == NULL)
+    pk_config_set_override (config, NULL, "egress-address", app->pptp_address, "the PPTP tunnel's address");
+}
+
+static void
+log_listener (Listener *l)
+{
+  g_auto(GStrv) bound = pk_socks_server_dup_listen_addresses (l->server);
+  g_autofree char *list = g_strjoinv (", ", bound);
+  g_autofree char *egress = pk_egress_to_string (pk_socks_server_get_egress (l->server));
+
+  g_message ("listener %s on %s, egress %s%s", l->name, list, egress,
+             pk_socks_server_get_auth_required (l->server) ? ", authentication required" : "");
+}
+
+static gint
+find_listener (App        *app,
+               const char *config_name)
+{
+  for (guint i = 0; i < app->listeners->len; i++)
+    {
+      Listener *l = g_ptr_array_index (app->listeners, i);
+
+      if (l->is_main ? *config_name == '\0' : g_str_equal (l->name, config_name))
+        return i;
+    }
+  return -1;
+}
+
+static void
+retired_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
 {
   App *app = data;
+
+  pk_socks_server_stop_finish (PK_SOCKS_SERVER (source), result, NULL);
+  g_message ("listener %s: drained", pk_socks_server_get_name (PK_SOCKS_SERVER (source)));
+  g_ptr_array_remove (app->retired, source);
+}
+
+/* Stops a listener a reload removes or moves: no new clients, its
+ * sessions drain as on SIGTERM. */
+static void
+retire (App      *app,
+        Listener *l)
+{
+  g_message ("listener %s: stopped, its %u session(s) draining", l->name,
+             pk_socks_server_get_sessions_active (l->server));
+  g_ptr_array_add (app->retired, g_object_ref (l->server));
+  pk_socks_server_stop_async (l->server, app->drain_ms, NULL, retired_cb, app);
+}
+
+static void
+note_failure (GString    **failed,
+              const char  *name)
+{
+  if (*failed == NULL)
+    *failed = g_string_new (name);
+  else
+    g_string_append_printf (*failed, ", %s", name);
+}
+
+/* The listener set of a reload, as pk-relay does with its rules: a
+ * configuration error refuses the whole reload (nothing changes); a
+ * listener that cannot bind is named and the rest applies. */
+static void
+reload_listeners (App      *app,
+                  PkConfig *fresh)
+{
+  g_auto(GStrv) added = NULL;
+  g_auto(GStrv) removed = NULL;
+  g_auto(GStrv) changed = NULL;
+  g_auto(GStrv) sections = NULL;
+  g_autoptr(GPtrArray) starting = g_ptr_array_new_with_free_func (listener_free);
+  g_autoptr(GString) failed = NULL;
   g_autoptr(GError) error = NULL;
+  guint n_kept = 0, n_started = 0, n_stopped = 0;
 
-  g_message ("SIGHUP: reloading users and allowlists");
-  pk_cli_sd_notify ("RELOADING=1");
-
-  if (opt_config != NULL || g_getenv ("PROXYKIT_CONFIG") != NULL)
+  if (!pk_socks_server_diff_config_listeners (app->config, fresh, &added, &removed, &changed, &error))
     {
-      g_autoptr(PkConfig) fresh = pk_config_new ();
-      const char *path = opt_config ? opt_config : g_getenv ("PROXYKIT_CONFIG");
+      g_warning ("reload refused, the running listeners and their settings stay: %s", error->message);
+      return;
+    }
 
-      if (!pk_config_load_file (fresh, path, &error))
-        {
-          g_warning ("reload: %s; keeping the old settings", error->message);
-          pk_cli_sd_notify ("READY=1");
-          return G_SOURCE_CONTINUE;
-        }
-      set_overrides (fresh);
-      g_set_object (&app->config, fresh);
+  /* Every listener to start is built and checked before anything
+   * changes: the moved ones, and every section without a running
+   * listener (the added ones, and one a former reload could not bind). */
+  sections = pk_config_list_sections (fresh, "socks");
+  for (guint pass = 0; pass < 2; pass++)
+    for (char **n = pass == 0 ? changed : sections; *n != NULL; n++)
+      {
+        Listener *l;
+
+        /* changed: the running ones; sections: those not running */
+        if ((pass == 0) != (find_listener (app, *n) >= 0) || (pass == 1 && **n == '\0'))
+          continue;
+        l = g_new0 (Listener, 1);
+        l->is_main = **n == '\0';
+        l->name = g_strdup (l->is_main ? "main" : *n);
+        g_ptr_array_add (starting, l);
+        l->server = pk_socks_server_new_from_config (fresh, config_name (l), &error);
+        if (l->server == NULL ||
+            !pk_socks_server_check_listen_from_config (l->server, fresh, config_name (l), &error))
+          {
+            g_warning ("reload refused, the running listeners and their settings stay: listener %s: %s",
+                       l->name, error->message);
+            return;
+          }
+      }
+
+  g_set_object (&app->config, fresh);
+
+  /* Removed and moved listeners stop before new sockets bind, so that a
+   * moved listener may take an address it had. */
+  for (guint i = app->listeners->len; i-- > 0;)
+    {
+      Listener *l = g_ptr_array_index (app->listeners, i);
+
+      if (l->is_main ? !strv_has (changed, "") : !strv_has (removed, l->name) && !strv_has (changed, l->name))
+        continue;
+      retire (app, l);
+      g_ptr_array_remove_index (app->listeners, i);
+      n_stopped++;
     }
 
   for (guint i = 0; i < app->listeners->len; i++)
@@ -238,10 +355,73 @@ on_reload (gpointer data)
 
       g_clear_error (&error);
       if (!pk_socks_server_reload_from_config (l->server, app->config, config_name (l), &error))
-        g_warning ("reload of listener %s: %s; its users and lists stay as they were", l->name, error->message);
+        {
+          g_warning ("reload of listener %s: %s; its users and lists stay as they were", l->name, error->message);
+          note_failure (&failed, l->name);
+        }
+      n_kept++;
     }
 
-  g_message ("reload done");
+  for (guint i = 0; i < starting->len; i++)
+    {
+      Listener *l = g_ptr_array_index (starting, i);
+
+      g_clear_error (&error);
+      pk_socks_server_set_workers (l->server, app->workers);
+      if (!pk_socks_server_listen_from_config (l->server, app->config, config_name (l), &error))
+        {
+          g_warning ("reload: listener %s not started: %s", l->name, error->message);
+          note_failure (&failed, l->name);
+          continue;
+        }
+      log_listener (l);
+      n_started++;
+      g_ptr_array_insert (app->listeners, l->is_main ? 0 : -1, g_ptr_array_steal_index (starting, i--));
+    }
+
+  g_clear_error (&error);
+  if (opt_port_file != NULL && !write_port_file (app, &error))
+    {
+      g_warning ("reload: --port-file: %s", error->message);
+      note_failure (&failed, "--port-file");
+    }
+
+  if (failed != NULL)
+    g_warning ("reload incomplete, not applied: %s; %u listener(s) running", failed->str, app->listeners->len);
+  else
+    g_message ("reload done: %u listener(s) running (%u started, %u stopped, %u kept)",
+               app->listeners->len, n_started, n_stopped, n_kept);
+  pk_cli_sd_notifyf ("STATUS=%u listener(s)%s", app->listeners->len, app->farm ? " and one per dongle" : "");
+}
+
+static gboolean
+on_reload (gpointer data)
+{
+  App *app = data;
+  g_autoptr(GError) error = NULL;
+
+  if (app->stopping > 0)
+    return G_SOURCE_CONTINUE;
+  g_message ("SIGHUP: reloading listeners, users and allowlists");
+  pk_cli_sd_notifyf ("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
+
+  if (opt_config != NULL || g_getenv ("PROXYKIT_CONFIG") != NULL)
+    {
+      g_autoptr(PkConfig) fresh = pk_config_new ();
+      const char *path = opt_config ? opt_config : g_getenv ("PROXYKIT_CONFIG");
+
+      if (!pk_config_load_file (fresh, path, &error))
+        {
+          g_warning ("reload refused, the running listeners and their settings stay: %s", error->message);
+          pk_cli_sd_notify ("READY=1");
+          return G_SOURCE_CONTINUE;
+        }
+      set_overrides (fresh);
+      set_pptp_overrides (app, fresh);
+      reload_listeners (app, fresh);
+    }
+  else
+    reload_listeners (app, app->config);
 
   pk_cli_sd_notify ("READY=1");
   return G_SOURCE_CONTINUE;
@@ -273,6 +453,8 @@ on_stop (gpointer data)
       g_message ("second stop signal: closing every session now");
       for (guint i = 0; i < app->listeners->len; i++)
         pk_socks_server_close (((Listener *) g_ptr_array_index (app->listeners, i))->server);
+      for (guint i = 0; i < app->retired->len; i++)
+        pk_socks_server_close (g_ptr_array_index (app->retired, i));
       if (app->farm != NULL)
         pk_dongle_farm_close (app->farm);
       return G_SOURCE_CONTINUE;
@@ -326,6 +508,7 @@ main (int   argc,
 
   app.config = pk_cli_load_config (opt_config);
   app.listeners = g_ptr_array_new_with_free_func (listener_free);
+  app.retired = g_ptr_array_new_with_free_func (g_object_unref);
   app.loop = g_main_loop_new (NULL, FALSE);
 
   app.drain_ms = DEFAULT_DRAIN_MS;
@@ -387,15 +570,10 @@ main (int   argc,
   /* With a PPTP upstream, the tunnel (checked) is every listener's egress. */
   if (pk_socks_pptp_enabled ())
     {
-      g_autofree char *interface = NULL;
-      g_autofree char *address = NULL;
-
       if (opt_egress_interface != NULL)
         pk_cli_usage_error ("--egress-interface and --pptp-server exclude each other: the tunnel is the egress");
-      pk_socks_pptp_bring_up (app.config, &interface, &address);
-      pk_config_set_override (app.config, NULL, "egress-interface", interface, "the PPTP tunnel's interface");
-      if (opt_egress_address == NULL)
-        pk_config_set_override (app.config, NULL, "egress-address", address, "the PPTP tunnel's address");
+      pk_socks_pptp_bring_up (app.config, &app.pptp_interface, &app.pptp_address);
+      set_pptp_overrides (&app, app.config);
     }
 
   for (guint i = 0; i < app.listeners->len; i++)
@@ -425,6 +603,7 @@ main (int   argc,
                app.farm ? " and one per dongle" : "");
       g_clear_object (&app.farm);
       g_ptr_array_unref (app.listeners);
+      g_ptr_array_unref (app.retired);
       g_main_loop_unref (app.loop);
       g_clear_object (&app.config);
       return PK_CLI_EXIT_OK;
@@ -453,23 +632,15 @@ main (int   argc,
     }
 
   for (guint i = 0; i < app.listeners->len; i++)
-    {
-      Listener *l = g_ptr_array_index (app.listeners, i);
-      g_auto(GStrv) bound = pk_socks_server_dup_listen_addresses (l->server);
-      g_autofree char *list = g_strjoinv (", ", bound);
-      g_autofree char *egress = pk_egress_to_string (pk_socks_server_get_egress (l->server));
-
-      g_message ("listener %s on %s, egress %s%s", l->name, list, egress,
-                 pk_socks_server_get_auth_required (l->server) ? ", authentication required" : "");
-    }
+    log_listener (g_ptr_array_index (app.listeners, i));
 
   app.metrics = pk_cli_metrics_listen (app.config, "socks", opt_metrics_listen, collect_metrics, &app);
 
   /* Signals first: whoever reads the port file as "ready" may send
    * SIGTERM at once, which must drain, not kill. */
   pk_cli_handle_signals (on_stop, on_reload, &app);
-  if (opt_port_file != NULL)
-    write_port_file (&app);
+  if (opt_port_file != NULL && !write_port_file (&app, &error))
+    pk_cli_die (PK_CLI_EXIT_FAILURE, "--port-file: %s", error->message);
 
   if (pk_socks_pptp_enabled ())
     {
@@ -492,6 +663,9 @@ main (int   argc,
   g_clear_object (&app.metrics);
   g_clear_object (&app.farm);
   g_ptr_array_unref (app.listeners);
+  g_ptr_array_unref (app.retired);
+  g_free (app.pptp_interface);
+  g_free (app.pptp_address);
   pk_workers_stop (app.workers);
   g_clear_object (&app.workers);
   g_main_loop_unref (app.loop);

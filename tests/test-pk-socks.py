@@ -54,10 +54,27 @@ class PkSocks:
                  what='pk-socks to listen')
         if self.proc.poll() is not None:
             raise AssertionError(f'pk-socks exited with {self.proc.returncode}: {self.log.read_text()}')
+        self.read_ports()
+
+    def read_ports(self):
+        """The ports of the port file, read again (a reload rewrites it)."""
         self.ports = {}
         for line in self.port_file.read_text().splitlines():
             name, address = line.split()
             self.ports.setdefault(name, []).append(int(address.rsplit(':', 1)[1]))
+        return self.ports
+
+    def reloads(self):
+        """How many reloads have ended: done, incomplete or refused."""
+        return sum(self.log_text().count(f'reload {end}') for end in ('done', 'incomplete', 'refused'))
+
+    def reload(self):
+        """SIGHUP, then waits for the reload to end; returns its log lines."""
+        before = len(self.log_text())
+        n = self.reloads()
+        self.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: self.reloads() > n, what='the reload')
+        return self.log_text()[before:]
 
     @property
     def port(self):
@@ -374,9 +391,9 @@ def test_sighup_rereads_allowlist(pk_socks, tmp_path, http_server):
 
     # A broken file on reload keeps the running settings.
     conf.write_text('[socks:1]\nlisten = 127.0.0.1:0\nallow = 10.0.0.0/99\n')
-    p.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: p.log_text().count('reload done') == 2, what='the second reload')
-    assert '10.0.0.0/99' in p.log_text()
+    log = p.reload()
+    assert '10.0.0.0/99' in log
+    assert 'reload done' not in log
     assert curl('--socks5', f'127.0.0.1:{p.port}', url).returncode == 0
 
 
@@ -388,9 +405,9 @@ def test_sighup_refuses_open_proxy(pk_socks, tcp_echo, tmp_path):
                  listen=False)
 
     users.write_text('# alice:one\n')
-    p.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: 'reload done' in p.log_text(), what='the reload')
-    assert 'neither users nor a client allowlist' in p.log_text()
+    log = p.reload()
+    assert 'neither users nor a client allowlist' in log
+    assert 'reload done' not in log
     with pytest.raises(socks.ProxyError):
         socks_connect(p.port, tcp_echo)
     with socks_connect(p.port, tcp_echo, 'alice', 'one') as s:
@@ -398,10 +415,106 @@ def test_sighup_refuses_open_proxy(pk_socks, tcp_echo, tmp_path):
 
     # A users file that names someone again is taken.
     users.write_text('bob:two\n')
-    p.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: p.log_text().count('reload done') == 2, what='the second reload')
+    assert 'reload done' in p.reload()
     with socks_connect(p.port, tcp_echo, 'bob', 'two') as s:
         echo_once(s, b'bob is in')
+
+
+def free_port():
+    """A port nothing listens on now (bound once, then closed)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def refused(port, tcp_echo):
+    try:
+        socks_connect(port, tcp_echo).close()
+    except OSError:
+        return True
+    return False
+
+
+def test_sighup_adds_and_removes_listeners(pk_socks, tcp_echo, tmp_path):
+    """A reload starts a new [socks:N], stops a removed one, and keeps an
+    unchanged one with its open session."""
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text('[socks:keep]\nlisten = 127.0.0.1:0\n\n[socks:gone]\nlisten = 127.0.0.1:0\n')
+    p = pk_socks('--config', str(conf), listen=False)
+    keep, gone = p.ports['keep'][0], p.ports['gone'][0]
+    live = socks_connect(keep, tcp_echo)
+    echo_once(live, b'before')
+
+    conf.write_text('[socks:keep]\nlisten = 127.0.0.1:0\n\n[socks:new]\nlisten = 127.0.0.1:0\n')
+    log = p.reload()
+    assert 'reload done' in log, log
+    ports = p.read_ports()
+    assert sorted(ports) == ['keep', 'new']
+    assert ports['keep'] == [keep]
+    with socks_connect(ports['new'][0], tcp_echo) as s:
+        echo_once(s, b'the new listener answers')
+    assert refused(gone, tcp_echo)
+    echo_once(live, b'the kept session goes on')
+    with socks_connect(keep, tcp_echo) as s:
+        echo_once(s, b'the kept listener answers')
+    live.close()
+    assert p.proc.poll() is None
+
+
+def test_sighup_moves_listener(pk_socks, tcp_echo, tmp_path):
+    """A listener whose listen address changed is started again there."""
+    first, second = free_port(), free_port()
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text(f'[socks:a]\nlisten = 127.0.0.1:{first}\n')
+    p = pk_socks('--config', str(conf), listen=False)
+    assert p.ports['a'] == [first]
+
+    conf.write_text(f'[socks:a]\nlisten = 127.0.0.1:{second}\n')
+    assert 'reload done' in p.reload()
+    assert p.read_ports()['a'] == [second]
+    with socks_connect(second, tcp_echo) as s:
+        echo_once(s, b'moved')
+    assert refused(first, tcp_echo)
+
+
+def test_sighup_listener_port_in_use(pk_socks, tcp_echo, tmp_path):
+    """A listener that cannot bind is named, the others still start, and
+    the log does not say the reload is done."""
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text('[socks:a]\nlisten = 127.0.0.1:0\n')
+    p = pk_socks('--config', str(conf), listen=False)
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        conf.write_text(f'[socks:a]\nlisten = 127.0.0.1:0\n\n[socks:busy]\nlisten = 127.0.0.1:{port}\n'
+                        '\n[socks:ok]\nlisten = 127.0.0.1:0\n')
+        log = p.reload()
+    assert 'reload done' not in log, log
+    assert 'listener busy not started' in log
+    assert 'reload incomplete' in log and 'busy' in log.split('reload incomplete')[1]
+    ports = p.read_ports()
+    assert sorted(ports) == ['a', 'ok']
+    with socks_connect(ports['ok'][0], tcp_echo) as s:
+        echo_once(s, b'the others start')
+
+    # Once the port is free, the next reload starts the listener.
+    assert 'reload done' in p.reload()
+    assert p.read_ports()['busy'] == [port]
+
+
+def test_sighup_bad_section_refused(pk_socks, tcp_echo, tmp_path):
+    """A new section that does not parse refuses the whole reload: the
+    running listeners stay, a removed one included."""
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text('[socks:a]\nlisten = 127.0.0.1:0\n\n[socks:b]\nlisten = 127.0.0.1:0\n')
+    p = pk_socks('--config', str(conf), listen=False)
+    conf.write_text('[socks:a]\nlisten = 127.0.0.1:0\n\n[socks:c]\nlisten = 127.0.0.1:0\nttl = 999\n')
+    log = p.reload()
+    assert 'reload refused' in log and 'reload done' not in log, log
+    assert '[socks:c]' in log
+    with socks_connect(p.ports['b'][0], tcp_echo) as s:
+        echo_once(s, b'b stays')
 
 
 def test_sigterm_drains(pk_socks, tcp_echo):

@@ -373,6 +373,50 @@ test_egress_from_config (void)
   g_assert_nonnull (strstr (error->message, "[bad] ttl"));
 }
 
+/* What a reload does to the listener set: added, removed, moved. */
+static void
+test_diff_config_listeners (void)
+{
+  g_autoptr(PkConfig) before = config_new ("[socks]\nlisten = 127.0.0.1:1\n"
+                                            "[socks:keep]\nlisten = 127.0.0.1:2\n"
+                                            "[socks:gone]\nlisten = 127.0.0.1:3\n"
+                                            "[socks:moved]\nlisten = 127.0.0.1:4\n", NULL);
+  g_autoptr(PkConfig) after = config_new ("[socks]\nlisten = 127.0.0.1:5\n"
+                                           "[socks:keep]\nlisten = 127.0.0.1:2\nusers-inline = a:b\n"
+                                           "[socks:moved]\nlisten = 127.0.0.1:4, 127.0.0.1:6\n"
+                                           "[socks:new]\nlisten = 127.0.0.1:7\n", NULL);
+  g_autoptr(PkConfig) bad = config_new ("[socks:keep]\nlisten = 127.0.0.1:2\n[socks:nolisten]\nttl = 3\n", NULL);
+  g_auto(GStrv) added = NULL;
+  g_auto(GStrv) removed = NULL;
+  g_auto(GStrv) changed = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *want_added[] = { "new", NULL };
+  const char *want_removed[] = { "gone", NULL };
+  const char *want_changed[] = { "", "moved", NULL };
+
+  g_assert_true (pk_socks_server_diff_config_listeners (before, after, &added, &removed, &changed, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_strv_equal ((const char * const *) added, want_added));
+  g_assert_true (g_strv_equal ((const char * const *) removed, want_removed));
+  g_assert_true (g_strv_equal ((const char * const *) changed, want_changed));
+  g_clear_pointer (&added, g_strfreev);
+  g_clear_pointer (&removed, g_strfreev);
+  g_clear_pointer (&changed, g_strfreev);
+
+  /* the same configuration: nothing to do */
+  g_assert_true (pk_socks_server_diff_config_listeners (after, after, &added, &removed, &changed, &error));
+  g_assert_cmpuint (g_strv_length (added) + g_strv_length (removed) + g_strv_length (changed), ==, 0);
+  g_clear_pointer (&added, g_strfreev);
+  g_clear_pointer (&removed, g_strfreev);
+  g_clear_pointer (&changed, g_strfreev);
+
+  /* a new listener without an address is an error naming it */
+  g_assert_false (pk_socks_server_diff_config_listeners (before, bad, &added, &removed, &changed, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "socks:nolisten"));
+  g_assert_null (added);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -386,5 +430,6 @@ main (int argc, char **argv)
   g_test_add_func ("/socks-config/reload-from-config", test_reload_from_config);
   g_test_add_func ("/socks-config/reload-keeps-it-closed", test_reload_keeps_it_closed);
   g_test_add_func ("/socks-config/egress-from-config", test_egress_from_config);
+  g_test_add_func ("/socks-config/diff-config-listeners", test_diff_config_listeners);
   return g_test_run ();
 }

@@ -14,6 +14,7 @@
 
 #include <proxykit/proxykit.h>
 
+#include "pk-poller-private.h"
 #include "pk-socks-server-private.h"
 #include "socks-test-fixture.h"
 
@@ -902,6 +903,53 @@ test_udp_idle (Fixture       *f,
   g_assert_true (pk_test_wait_eof (control, 10000));
 }
 
+/* --- what a session costs the server's poller --- */
+
+typedef struct {
+  GMainContext *context;
+  guint watches, fds, cancellables;
+} PollerCounts;
+
+static gboolean
+count_poller (gpointer data)
+{
+  PollerCounts *c = data;
+  PkPoller *poller = pk_poller_get_for_context (c->context, NULL);
+
+  g_assert_nonnull (poller);
+  c->watches = pk_poller_get_n_watches (poller);
+  c->fds = pk_poller_get_n_fds (poller);
+  c->cancellables = pk_poller_get_n_cancellables (poller);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_poller_cost (Fixture       *f,
+                  gconstpointer  data)
+{
+  PollerCounts before = { f->context }, during = { f->context };
+  GSocket *socks[3];
+
+  call_in_server (f, count_poller, &before);
+  for (guint i = 0; i < G_N_ELEMENTS (socks); i++)
+    {
+      socks[i] = open_echo_session (f);
+      assert_echo (socks[i], "x");
+    }
+  call_in_server (f, count_poller, &during);
+
+  /* Each relaying session: one watch with its two sockets (the connect
+   * ran in it too), and no cancellation handler of its own: they all
+   * watch the server's stop cancellable, which has one. */
+  g_assert_cmpuint (during.watches - before.watches, ==, G_N_ELEMENTS (socks));
+  g_assert_cmpuint (during.fds - before.fds, ==, 2 * G_N_ELEMENTS (socks));
+  g_assert_cmpuint (during.cancellables - before.cancellables, <=, 1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (socks); i++)
+    g_object_unref (socks[i]);
+  pk_test_wait_until (no_sessions, f->server, 5000);
+}
+
 /* --- out of descriptors --- */
 
 static gboolean
@@ -972,6 +1020,7 @@ main (int   argc,
   ADD ("/socks-server/connect/bound-address", test_bound_address);
   ADD ("/socks-server/connect/ipv6", test_ipv6_destination);
   ADD ("/socks-server/connect/pipelined", test_pipelined_handshake);
+  ADD ("/socks-server/connect/poller-cost", test_poller_cost);
   ADD ("/socks-server/auth/wrong-password", test_wrong_password);
   ADD ("/socks-server/auth/users-file-errors", test_users_file_errors);
   ADD ("/socks-server/auth/no-acceptable-method", test_no_acceptable_method);

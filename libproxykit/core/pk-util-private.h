@@ -71,6 +71,9 @@ gboolean   pk_sockaddr_from_socket_address (PkSockaddr      *native,
                                             GSocketAddress  *address);
 /* NULL for a family other than IPv4/IPv6. */
 GSocketAddress *pk_sockaddr_to_socket_address (const PkSockaddr *native);
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) made the IPv4 one, in
+ * place; any other left as it is. */
+void       pk_sockaddr_unmap         (PkSockaddr       *native);
 /* Formats as pk_format_socket_address() does. */
 char      *pk_format_sockaddr        (const PkSockaddr *native);
 

@@ -333,6 +333,24 @@ pk_sockaddr_to_socket_address (const PkSockaddr *native)
   return g_socket_address_new_from_native ((gpointer) &native->storage, native->len);
 }
 
+void
+pk_sockaddr_unmap (PkSockaddr *native)
+{
+  static const guint8 prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+  guint16 port;
+  guint8 v4[4];
+
+  if (native->sa.sa_family != AF_INET6 || memcmp (&native->in6.sin6_addr, prefix, sizeof prefix) != 0)
+    return;
+  port = native->in6.sin6_port;
+  memcpy (v4, (guint8 *) &native->in6.sin6_addr + 12, 4);
+  memset (native, 0, sizeof *native);
+  native->in.sin_family = AF_INET;
+  native->in.sin_port = port;
+  memcpy (&native->in.sin_addr, v4, 4);
+  native->len = sizeof native->in;
+}
+
 char *
 pk_format_sockaddr (const PkSockaddr *native)
 {

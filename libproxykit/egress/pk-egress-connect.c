@@ -1,17 +1,20 @@
 /* pk-egress-connect.c: TCP connections through an egress
  *
- * pk_egress_connect_async() makes one non-blocking connect on the
- * thread-default PkPoller (no GSource of its own); the address-trying
- * loop (resolve, then each address in turn under one deadline, with an
- * optional filter, which the SOCKS destination policy uses) is
- * pk_egress_connect_to_addresses_async(), and
- * pk_egress_connect_to_host_async() is it after pk_egress_resolve_async().
+ * The one connect loop is a PkEgressConnectOp: each address in turn (after
+ * an optional filter, which the SOCKS destination policy uses) under one
+ * deadline, each a non-blocking connect on a descriptor watched by the
+ * thread-default PkPoller (no GSource, no GTask, no GSocket), ending in a
+ * plain callback. pk_egress_connect_async() and
+ * pk_egress_connect_to_addresses_async() are it behind a GTask, and
+ * pk_egress_connect_to_host_async() is the latter after
+ * pk_egress_resolve_async().
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include "config.h"
 
+#include <string.h>
 #include <unistd.h>
 
 #include "pk-egress.h"
@@ -20,112 +23,400 @@
 #include "pk-poller-private.h"
 #include "pk-util-private.h"
 
-/* --- one connect, on a descriptor (no GSocket until the caller wants one) --- */
+struct _PkEgressConnectOp {
+  PkEgress *egress;
+  char *dest;               /* for errors; NULL: the address being tried */
+  guint16 port;
+  guint timeout_ms;
+  gint64 deadline;          /* 0: none */
+  guint each_timeout_ms;    /* without a deadline: each connect's */
+  GList *addresses;         /* GInetAddress, unmapped and filtered */
+  GList *next;
+  GError *first_error;
+  GCancellable *cancellable;
 
-typedef struct {
+  /* The connect under way. */
   int fd;
   PkSockaddr to;
+  guint attempt_timeout_ms;
   PkPollerWatch *watch;     /* writability, the timeout and cancellation */
-  guint timeout_ms;
-} FdConnectData;
+  PkPollerWatch *shared;    /* or the caller's watch, in slot: */
+  guint slot;
 
+  PkEgressConnectFunc func;
+  gpointer user_data;
+  gboolean starting;        /* inside pk_egress_connect_op_start() */
+  gboolean done;
+};
+
+/* Out of the watch and closed: the descriptor of a connect that failed or
+ * was given up. */
 static void
-fd_connect_data_free (FdConnectData *data)
+op_drop_fd (PkEgressConnectOp *op)
 {
-  g_clear_pointer (&data->watch, pk_poller_watch_destroy);
-  if (data->fd >= 0)
-    close (data->fd);
-  g_free (data);
+  if (op->fd < 0)
+    return;
+  if (op->shared != NULL)
+    {
+      pk_poller_watch_set_fd (op->shared, op->slot, -1, 0, NULL);
+      pk_poller_watch_set_deadline (op->shared, -1);
+    }
+  close (op->fd);
+  op->fd = -1;
 }
 
 static void
-fd_connect_watch_cb (PkPollerWatch *watch,
-                     int            slot,
-                     GIOCondition   condition,
-                     gpointer       user_data)
+op_free (PkEgressConnectOp *op)
 {
-  g_autoptr(GTask) task = user_data;
-  FdConnectData *data = g_task_get_task_data (task);
-  GError *error = NULL;
+  g_clear_pointer (&op->watch, pk_poller_watch_destroy);
+  op_drop_fd (op);
+  g_free (op->dest);
+  pk_inet_address_list_free (op->addresses);
+  g_clear_error (&op->first_error);
+  g_clear_object (&op->cancellable);
+  g_clear_object (&op->egress);
+  g_free (op);
+}
 
-  g_clear_pointer (&data->watch, pk_poller_watch_destroy);
-  if (g_task_return_error_if_cancelled (task))
-    return;
+/* Calls back once; frees @op unless inside start (which then does). */
+static void
+op_complete (PkEgressConnectOp *op,
+             int                fd,
+             GError            *error)
+{
+  g_assert (!op->done);
+  op->done = TRUE;
+  g_clear_pointer (&op->watch, pk_poller_watch_destroy);
+  if (op->shared != NULL && fd >= 0)
+    pk_poller_watch_set_deadline (op->shared, -1);
+  op->func (fd, error, op->user_data);
+  if (!op->starting)
+    op_free (op);
+}
+
+static void
+sockaddr_from_inet (PkSockaddr   *native,
+                    GInetAddress *address,
+                    guint16       port)
+{
+  memset (native, 0, sizeof *native);
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6)
+    {
+      native->in6.sin6_family = AF_INET6;
+      native->in6.sin6_port = g_htons (port);
+      memcpy (&native->in6.sin6_addr, g_inet_address_to_bytes (address), 16);
+      native->len = sizeof native->in6;
+    }
+  else
+    {
+      native->in.sin_family = AF_INET;
+      native->in.sin_port = g_htons (port);
+      memcpy (&native->in.sin_addr, g_inet_address_to_bytes (address), 4);
+      native->len = sizeof native->in;
+    }
+}
+
+static void op_try_next (PkEgressConnectOp *op);
+
+/* One address failed with @error (taken). */
+static void
+op_attempt_failed (PkEgressConnectOp *op,
+                   GError            *error)
+{
+  op_drop_fd (op);
+
+  /* Never another route, and nothing more once cancelled. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+      g_error_matches (error, PK_ERROR, PK_ERROR_EGRESS))
+    {
+      op_complete (op, -1, error);
+      return;
+    }
+
+  /* The first address's error is the one to report: it is the address
+   * the host prefers, and later ones tend to fail the same way. */
+  if (op->first_error == NULL)
+    op->first_error = error;
+  else
+    g_error_free (error);
+  op_try_next (op);
+}
+
+/* What the watch said about the connect under way: @slot is the
+ * descriptor's, or -1 (the deadline), or PK_POLLER_CANCELLED. */
+static void
+op_ready (PkEgressConnectOp *op,
+          int                slot,
+          GIOCondition       condition)
+{
+  GError *error = NULL;
+  int fd;
+
+  g_clear_pointer (&op->watch, pk_poller_watch_destroy);
+  if (g_cancellable_set_error_if_cancelled (op->cancellable, &error))
+    {
+      op_attempt_failed (op, error);
+      return;
+    }
+  if (slot == PK_POLLER_CANCELLED)
+    {
+      op_attempt_failed (op, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled"));
+      return;
+    }
   if (slot == -1)
     {
-      g_autofree char *dest = pk_format_sockaddr (&data->to);
+      g_autofree char *dest = pk_format_sockaddr (&op->to);
 
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                               "connect to %s timed out after %u ms", dest, data->timeout_ms);
+      op_attempt_failed (op, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                          "connect to %s timed out after %u ms",
+                                          dest, op->attempt_timeout_ms));
       return;
     }
-  if (!pk_fd_connect_finish (data->fd, condition, &data->to, &error))
+  if (!pk_fd_connect_finish (op->fd, condition, &op->to, &error))
     {
-      g_task_return_error (task, error);
+      op_attempt_failed (op, error);
       return;
     }
-  g_task_return_int (task, data->fd);
-  data->fd = -1;
+  fd = op->fd;
+  op->fd = -1;
+  op_complete (op, fd, NULL);
 }
 
-/* pk_egress_connect_async() on a descriptor: the result is the connected,
- * non-blocking descriptor (g_task_propagate_int()), or -1 with an error. */
 static void
-connect_fd_async (PkEgress            *self,
-                  GInetAddress        *address,
-                  guint16              port,
-                  guint                timeout_ms,
-                  GCancellable        *cancellable,
-                  GAsyncReadyCallback  callback,
-                  gpointer             user_data)
+op_watch_cb (PkPollerWatch *watch,
+             int            slot,
+             GIOCondition   condition,
+             gpointer       user_data)
 {
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-  g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (address, port);
-  FdConnectData *data = g_new0 (FdConnectData, 1);
-  GError *error = NULL;
+  op_ready (user_data, slot, condition);
+}
+
+/* See pk-egress-private.h. */
+void
+pk_egress_connect_op_dispatch (PkEgressConnectOp *op,
+                               int                slot,
+                               GIOCondition       condition)
+{
+  g_return_if_fail (op != NULL && op->shared != NULL && !op->done);
+
+  op_ready (op, slot == (int) op->slot ? 0 : slot, condition);
+}
+
+/* Starts the connect to @address; FALSE with @error when it failed at once. */
+static gboolean
+op_connect_one (PkEgressConnectOp  *op,
+                GInetAddress       *address,
+                guint               timeout_ms,
+                GError            **error)
+{
   gboolean in_progress;
   PkPoller *poller;
+  int fd;
 
-  g_task_set_source_tag (task, connect_fd_async);
-  data->fd = -1;
-  data->timeout_ms = timeout_ms;
-  g_task_set_task_data (task, data, (GDestroyNotify) fd_connect_data_free);
-  pk_sockaddr_from_socket_address (&data->to, sa);
-
-  data->fd = pk_egress_open_fd (self, g_inet_address_get_family (address), G_SOCKET_TYPE_STREAM,
-                                &error);
-  if (data->fd < 0 || !pk_fd_connect (data->fd, &data->to, &in_progress, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  op->attempt_timeout_ms = timeout_ms;
+  sockaddr_from_inet (&op->to, address, op->port);
+  op->fd = pk_egress_open_fd (op->egress, g_inet_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                              error);
+  if (op->fd < 0 || !pk_fd_connect (op->fd, &op->to, &in_progress, error))
+    return FALSE;
   if (!in_progress)
     {
-      g_task_return_int (task, data->fd);
-      data->fd = -1;
-      return;
+      fd = op->fd;
+      op->fd = -1;
+      op_complete (op, fd, NULL);
+      return TRUE;
+    }
+  /* The descriptor and the timeout in the caller's watch, which passes
+   * on what it hears (pk_egress_connect_op_dispatch()). */
+  if (op->shared != NULL)
+    {
+      if (!pk_poller_watch_set_fd (op->shared, op->slot, op->fd, G_IO_OUT, error))
+        return FALSE;
+      pk_poller_watch_set_deadline (op->shared, timeout_ms == 0 ? -1 :
+                                    g_get_monotonic_time () + (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND);
+      return TRUE;
     }
   /* The descriptor, the timeout and cancellation in the context's poller:
    * see pk-poller-private.h. */
-  poller = pk_poller_get_thread_default (&error);
+  poller = pk_poller_get_thread_default (error);
   if (poller == NULL)
+    return FALSE;
+  op->watch = pk_poller_watch_new (poller, op_watch_cb, op);
+  if (!pk_poller_watch_set_fd (op->watch, 0, op->fd, G_IO_OUT, error))
     {
-      g_task_return_error (task, error);
-      return;
-    }
-  data->watch = pk_poller_watch_new (poller, fd_connect_watch_cb, g_object_ref (task));
-  if (!pk_poller_watch_set_fd (data->watch, 0, data->fd, G_IO_OUT, &error))
-    {
-      g_clear_pointer (&data->watch, pk_poller_watch_destroy);
-      g_object_unref (task);
-      g_task_return_error (task, error);
-      return;
+      g_clear_pointer (&op->watch, pk_poller_watch_destroy);
+      return FALSE;
     }
   if (timeout_ms > 0)
-    pk_poller_watch_set_deadline (data->watch, g_get_monotonic_time () +
-                                               (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND);
+    pk_poller_watch_set_deadline (op->watch, g_get_monotonic_time () +
+                                             (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND);
+  if (op->cancellable != NULL)
+    pk_poller_watch_set_cancellable (op->watch, op->cancellable);
+  return TRUE;
+}
+
+static void
+op_try_next (PkEgressConnectOp *op)
+{
+  GInetAddress *address;
+  GError *error = NULL;
+  guint timeout_ms = op->each_timeout_ms;
+
+  if (g_cancellable_set_error_if_cancelled (op->cancellable, &error))
+    {
+      op_complete (op, -1, error);
+      return;
+    }
+  if (op->next == NULL)
+    {
+      op_complete (op, -1, g_steal_pointer (&op->first_error));
+      return;
+    }
+
+  if (op->deadline > 0)
+    {
+      gint64 left = (op->deadline - g_get_monotonic_time ()) / 1000;
+
+      if (left <= 0)
+        {
+          if (op->first_error != NULL)
+            error = g_steal_pointer (&op->first_error);
+          else if (op->dest != NULL)
+            error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "connect to %s timed out after %u ms",
+                                 op->dest, op->timeout_ms);
+          else
+            {
+              g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (op->addresses->data, op->port);
+              g_autofree char *dest = pk_format_socket_address (sa);
+
+              error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "connect to %s timed out after %u ms",
+                                   dest, op->timeout_ms);
+            }
+          op_complete (op, -1, error);
+          return;
+        }
+      timeout_ms = (guint) MIN (left, G_MAXUINT);
+    }
+
+  address = op->next->data;
+  op->next = op->next->next;
+  if (!op_connect_one (op, address, timeout_ms, &error))
+    op_attempt_failed (op, error);
+}
+
+static PkEgressConnectOp *
+op_start (PkEgressConnectOp *op)
+{
+  op->starting = TRUE;
+  op_try_next (op);
+  op->starting = FALSE;
+  if (op->done)
+    {
+      op_free (op);
+      return NULL;
+    }
+  return op;
+}
+
+static PkEgressConnectOp *
+op_new (PkEgress            *self,
+        guint16              port,
+        const char          *dest,
+        gint64               started_us,
+        guint                timeout_ms,
+        GCancellable        *cancellable,
+        PkEgressConnectFunc  func,
+        gpointer             user_data)
+{
+  PkEgressConnectOp *op = g_new0 (PkEgressConnectOp, 1);
+
+  op->egress = g_object_ref (self);
+  op->fd = -1;
+  op->port = port;
+  op->dest = g_strdup (dest);
+  op->timeout_ms = timeout_ms;
+  if (timeout_ms > 0)
+    op->deadline = (started_us > 0 ? started_us : g_get_monotonic_time ()) +
+                   (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND;
   if (cancellable != NULL)
-    pk_poller_watch_set_cancellable (data->watch, cancellable);
+    op->cancellable = g_object_ref (cancellable);
+  op->func = func;
+  op->user_data = user_data;
+  return op;
+}
+
+/* See pk-egress-private.h. */
+PkEgressConnectOp *
+pk_egress_connect_op_start (PkEgress              *self,
+                            GList                 *addresses,
+                            guint16                port,
+                            const char            *dest,
+                            gint64                 started_us,
+                            guint                  timeout_ms,
+                            PkEgressAddressFilter  filter,
+                            gpointer               filter_data,
+                            GCancellable          *cancellable,
+                            PkPollerWatch         *watch,
+                            guint                  slot,
+                            PkEgressConnectFunc    func,
+                            gpointer               user_data)
+{
+  PkEgressConnectOp *op;
+  GList *kept = NULL;
+
+  g_return_val_if_fail (PK_IS_EGRESS (self), NULL);
+  g_return_val_if_fail (addresses != NULL, NULL);
+  g_return_val_if_fail (func != NULL, NULL);
+  g_return_val_if_fail (watch == NULL || slot < PK_POLLER_SLOTS, NULL);
+
+  op = op_new (self, port, dest, started_us, timeout_ms, cancellable, func, user_data);
+  op->shared = watch;
+  op->slot = slot;
+  for (GList *l = addresses; l != NULL; l = l->next)
+    {
+      g_autoptr(GInetAddress) plain = pk_inet_address_unmap (l->data);
+
+      if (filter == NULL || filter (plain, filter_data))
+        kept = g_list_prepend (kept, g_steal_pointer (&plain));
+    }
+  if (kept == NULL)
+    {
+      g_autoptr(GSocketAddress) first = g_inet_socket_address_new (addresses->data, port);
+      g_autofree char *shown = dest != NULL ? g_strdup (dest) : pk_format_socket_address (first);
+
+      op->starting = TRUE;
+      op_complete (op, -1, g_error_new (PK_ERROR, PK_ERROR_NOT_ALLOWED,
+                                        "destination %s is denied by rule", shown));
+      op_free (op);
+      return NULL;
+    }
+  op->addresses = g_list_reverse (kept);
+  op->next = op->addresses;
+  return op_start (op);
+}
+
+/* See pk-egress-private.h. */
+void
+pk_egress_connect_op_cancel (PkEgressConnectOp *op)
+{
+  g_return_if_fail (op != NULL && !op->done);
+  op_free (op);
+}
+
+/* --- behind a GTask --- */
+
+static void
+task_connect_done (int      fd,
+                   GError  *error,
+                   gpointer user_data)
+{
+  GTask *task = user_data;
+
+  if (fd >= 0)
+    g_task_return_int (task, fd);
+  else
+    g_task_return_error (task, error);
+  g_object_unref (task);
 }
 
 /* The GSocket of a descriptor connected through the egress, as
@@ -146,22 +437,19 @@ socket_from_fd (int      fd,
 }
 
 static void
-connect_socket_done (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
+task_socket_done (int      fd,
+                  GError  *error,
+                  gpointer user_data)
 {
-  g_autoptr(GTask) task = user_data;
-  GError *error = NULL;
-  int fd = (int) g_task_propagate_int (G_TASK (result), &error);
+  GTask *task = user_data;
   GSocket *socket = fd >= 0 ? socket_from_fd (fd, &error) : NULL;
 
   if (socket != NULL)
     g_task_return_pointer (task, socket, g_object_unref);
   else
     g_task_return_error (task, error);
+  g_object_unref (task);
 }
-
-/* --- connecting --- */
 
 /**
  * pk_egress_connect_async:
@@ -186,15 +474,23 @@ pk_egress_connect_async (PkEgress            *self,
                          gpointer             user_data)
 {
   GTask *task;
+  PkEgressConnectOp *op;
+  GInetAddress *inet;
 
   g_return_if_fail (PK_IS_EGRESS (self));
   g_return_if_fail (G_IS_INET_SOCKET_ADDRESS (address));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, pk_egress_connect_async);
-  connect_fd_async (self, g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)),
-                    g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)),
-                    timeout_ms, cancellable, connect_socket_done, task);
+  /* The address as given (not unmapped), and no deadline of its own: the
+   * one connect's timeout. */
+  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+  op = op_new (self, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)), NULL, 0, 0,
+               cancellable, task_socket_done, task);
+  op->each_timeout_ms = timeout_ms;
+  op->addresses = g_list_prepend (NULL, g_object_ref (inet));
+  op->next = op->addresses;
+  op_start (op);
 }
 
 /**
@@ -225,103 +521,6 @@ pk_egress_connect_finish (PkEgress      *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-/* --- connecting to several addresses in turn --- */
-
-typedef struct {
-  char *dest;               /* for errors */
-  guint16 port;
-  guint timeout_ms;
-  gint64 deadline;          /* 0: none */
-  GList *addresses;         /* GInetAddress, unmapped and filtered */
-  GList *next;
-  GError *first_error;
-} AddrConnectData;
-
-static void
-addr_connect_data_free (AddrConnectData *data)
-{
-  g_free (data->dest);
-  pk_inet_address_list_free (data->addresses);
-  g_clear_error (&data->first_error);
-  g_free (data);
-}
-
-static void addr_connect_try_next (GTask *task);
-
-static void
-addr_connect_done (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  AddrConnectData *data = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  int fd;
-
-  fd = g_task_propagate_int (G_TASK (result), &error);
-  if (error == NULL)
-    {
-      g_task_return_int (task, fd);
-      return;
-    }
-
-  /* Never another route, and nothing more once cancelled. */
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
-      g_error_matches (error, PK_ERROR, PK_ERROR_EGRESS))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  /* The first address's error is the one to report: it is the address
-   * the host prefers, and later ones tend to fail the same way. */
-  if (data->first_error == NULL)
-    data->first_error = g_steal_pointer (&error);
-
-  addr_connect_try_next (g_steal_pointer (&task));
-}
-
-/* Takes the reference on @task. */
-static void
-addr_connect_try_next (GTask *task)
-{
-  AddrConnectData *data = g_task_get_task_data (task);
-  PkEgress *self = g_task_get_source_object (task);
-  GInetAddress *address;
-  guint timeout_ms = 0;
-
-  if (data->next == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&data->first_error));
-      g_object_unref (task);
-      return;
-    }
-
-  if (data->deadline > 0)
-    {
-      gint64 left = (data->deadline - g_get_monotonic_time ()) / 1000;
-
-      if (left <= 0)
-        {
-          if (data->first_error != NULL)
-            g_task_return_error (task, g_steal_pointer (&data->first_error));
-          else
-            g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                                     "connect to %s timed out after %u ms",
-                                     data->dest, data->timeout_ms);
-          g_object_unref (task);
-          return;
-        }
-      timeout_ms = (guint) MIN (left, G_MAXUINT);
-    }
-
-  address = data->next->data;
-  data->next = data->next->next;
-
-  connect_fd_async (self, address, data->port, timeout_ms, g_task_get_cancellable (task),
-                    addr_connect_done, task);
-}
-
 /* See pk-egress-private.h. */
 void
 pk_egress_connect_to_addresses_async (PkEgress              *self,
@@ -337,48 +536,14 @@ pk_egress_connect_to_addresses_async (PkEgress              *self,
                                       gpointer               user_data)
 {
   GTask *task;
-  AddrConnectData *data;
-  GList *kept = NULL;
 
   g_return_if_fail (PK_IS_EGRESS (self));
   g_return_if_fail (addresses != NULL);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, pk_egress_connect_to_addresses_async);
-
-  data = g_new0 (AddrConnectData, 1);
-  data->port = port;
-  if (dest != NULL)
-    data->dest = g_strdup (dest);
-  else
-    {
-      g_autoptr(GSocketAddress) first = g_inet_socket_address_new (addresses->data, port);
-
-      data->dest = pk_format_socket_address (first);
-    }
-  data->timeout_ms = timeout_ms;
-  if (timeout_ms > 0)
-    data->deadline = (started_us > 0 ? started_us : g_get_monotonic_time ()) +
-                     (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND;
-  g_task_set_task_data (task, data, (GDestroyNotify) addr_connect_data_free);
-
-  for (GList *l = addresses; l != NULL; l = l->next)
-    {
-      g_autoptr(GInetAddress) plain = pk_inet_address_unmap (l->data);
-
-      if (filter == NULL || filter (plain, filter_data))
-        kept = g_list_prepend (kept, g_steal_pointer (&plain));
-    }
-  if (kept == NULL)
-    {
-      g_task_return_new_error (task, PK_ERROR, PK_ERROR_NOT_ALLOWED,
-                               "destination %s is denied by rule", data->dest);
-      g_object_unref (task);
-      return;
-    }
-  data->addresses = g_list_reverse (kept);
-  data->next = data->addresses;
-  addr_connect_try_next (task);
+  pk_egress_connect_op_start (self, addresses, port, dest, started_us, timeout_ms, filter, filter_data,
+                              cancellable, NULL, 0, task_connect_done, task);
 }
 
 /* See pk-egress-private.h. */
@@ -400,19 +565,6 @@ pk_egress_connect_to_addresses_finish (PkEgress      *self,
   return socket_from_fd (fd, error);
 }
 
-/* See pk-egress-private.h. */
-int
-pk_egress_connect_to_addresses_finish_fd (PkEgress      *self,
-                                          GAsyncResult  *result,
-                                          GError       **error)
-{
-  g_return_val_if_fail (PK_IS_EGRESS (self), -1);
-  g_return_val_if_fail (g_task_is_valid (result, self), -1);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
-                        pk_egress_connect_to_addresses_async, -1);
-
-  return (int) g_task_propagate_int (G_TASK (result), error);
-}
 
 /* --- connecting to a host: resolve, then the addresses --- */
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "pk-egress.h"
+#include "pk-poller-private.h"
 
 G_BEGIN_DECLS
 
@@ -82,10 +83,44 @@ void     pk_egress_connect_to_addresses_async  (PkEgress              *self,
 GSocket *pk_egress_connect_to_addresses_finish (PkEgress              *self,
                                                 GAsyncResult          *result,
                                                 GError               **error);
-/* The same as the connected, non-blocking descriptor itself (no GSocket),
- * which the caller then owns; -1 with @error set. */
-int      pk_egress_connect_to_addresses_finish_fd (PkEgress           *self,
-                                                   GAsyncResult       *result,
-                                                   GError            **error);
+/* The same loop without a GTask, for callers in the library that want
+ * the descriptor (the SOCKS session): @func gets the connected,
+ * non-blocking descriptor, which it then owns, or -1 and an error, which
+ * it then owns (the errors above), once, in the thread that started it.
+ * When it is over before this returns (no address allowed, an error or a
+ * connect that completed at once), @func has been called and the result
+ * is NULL; else the operation, which the caller may cancel (then @func is
+ * never called) until @func is.
+ *
+ * With @watch (nullable), each connect's descriptor goes into @slot of
+ * that watch of the caller's, with the connect's deadline, instead of a
+ * watch of its own (so that a connection that becomes a bridge on that
+ * watch stays in the epoll set): the caller passes on to
+ * pk_egress_connect_op_dispatch() what the watch reports for that slot,
+ * its deadline (-1) and PK_POLLER_CANCELLED while the operation runs, and
+ * cancels it before destroying the watch. A connected descriptor stays in
+ * the slot (for G_IO_OUT), with no deadline. */
+typedef struct _PkEgressConnectOp PkEgressConnectOp;
+typedef void (*PkEgressConnectFunc) (int      fd,
+                                     GError  *error,
+                                     gpointer user_data);
+
+PkEgressConnectOp *pk_egress_connect_op_start  (PkEgress              *self,
+                                                GList                 *addresses,
+                                                guint16                port,
+                                                const char            *dest,
+                                                gint64                 started_us,
+                                                guint                  timeout_ms,
+                                                PkEgressAddressFilter  filter,
+                                                gpointer               filter_data,
+                                                GCancellable          *cancellable,
+                                                PkPollerWatch         *watch,
+                                                guint                  slot,
+                                                PkEgressConnectFunc    func,
+                                                gpointer               user_data);
+void               pk_egress_connect_op_dispatch (PkEgressConnectOp   *op,
+                                                  int                  slot,
+                                                  GIOCondition         condition);
+void               pk_egress_connect_op_cancel (PkEgressConnectOp     *op);
 
 G_END_DECLS

@@ -11,6 +11,8 @@
 
 #include <gio/gio.h>
 
+#include "pk-util-private.h"
+
 G_BEGIN_DECLS
 
 #define PK_SOCKS_VERSION 0x05
@@ -169,6 +171,8 @@ gsize pk_socks_encode_udp_header      (guint8               *out,
 /* Conversions. from_socket_address takes IPv4-mapped IPv6 as IPv4.
  * to_socket_address returns NULL for a domain. */
 gboolean        pk_socks_address_from_socket_address (GSocketAddress       *address,
+                                                      PkSocksAddress       *out);
+gboolean        pk_socks_address_from_sockaddr       (const PkSockaddr     *native,
                                                       PkSocksAddress       *out);
 gboolean        pk_socks_address_set_domain          (PkSocksAddress       *out,
                                                       const char           *domain,

@@ -576,34 +576,43 @@ pk_socks_encode_udp_header (guint8               *out,
 /* --- conversions --- */
 
 gboolean
-pk_socks_address_from_socket_address (GSocketAddress *address,
-                                      PkSocksAddress *out)
+pk_socks_address_from_sockaddr (const PkSockaddr *native,
+                                PkSocksAddress   *out)
 {
-  GInetAddress *inet;
-  g_autoptr(GInetAddress) plain = NULL;
+  PkSockaddr plain = *native;
 
   g_return_val_if_fail (out != NULL, FALSE);
 
-  if (!G_IS_INET_SOCKET_ADDRESS (address))
-    return FALSE;
-
-  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
-  plain = pk_inet_address_unmap (inet);
-
+  pk_sockaddr_unmap (&plain);
   memset (out, 0, sizeof *out);
-  out->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
-  if (g_inet_address_get_family (plain) == G_SOCKET_FAMILY_IPV4)
+  switch (plain.sa.sa_family)
     {
+    case AF_INET:
       out->atyp = PK_SOCKS_ATYP_IPV4;
-      memcpy (out->addr.ipv4, g_inet_address_to_bytes (plain), 4);
-    }
-  else
-    {
+      out->port = g_ntohs (plain.in.sin_port);
+      memcpy (out->addr.ipv4, &plain.in.sin_addr, 4);
+      return TRUE;
+    case AF_INET6:
       out->atyp = PK_SOCKS_ATYP_IPV6;
-      memcpy (out->addr.ipv6, g_inet_address_to_bytes (plain), 16);
+      out->port = g_ntohs (plain.in6.sin6_port);
+      memcpy (out->addr.ipv6, &plain.in6.sin6_addr, 16);
+      return TRUE;
+    default:
+      return FALSE;
     }
+}
 
-  return TRUE;
+gboolean
+pk_socks_address_from_socket_address (GSocketAddress *address,
+                                      PkSocksAddress *out)
+{
+  PkSockaddr native;
+
+  g_return_val_if_fail (out != NULL, FALSE);
+
+  if (!G_IS_INET_SOCKET_ADDRESS (address) || !pk_sockaddr_from_socket_address (&native, address))
+    return FALSE;
+  return pk_socks_address_from_sockaddr (&native, out);
 }
 
 gboolean

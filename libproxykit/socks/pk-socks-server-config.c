@@ -489,3 +489,110 @@ pk_socks_server_reload_from_config (PkSocksServer  *self,
     }
   return configure_access (self, config, &w, error) && pk_socks_server_reload (self, error);
 }
+
+/* Whether the listener @name is configured alike in both: its listen
+ * addresses, in order. */
+static gboolean
+listen_equal (PkConfig    *old_config,
+              PkConfig    *new_config,
+              const char  *name,
+              gboolean    *equal,
+              GError     **error)
+{
+  g_auto(GStrv) before = pk_socks_server_dup_config_listen (old_config, name, NULL);
+  g_auto(GStrv) after = pk_socks_server_dup_config_listen (new_config, name, error);
+
+  if (after == NULL)
+    return FALSE;
+  *equal = before != NULL && g_strv_equal ((const char * const *) before, (const char * const *) after);
+  return TRUE;
+}
+
+static gboolean
+strv_has (char       **strv,
+          const char  *s)
+{
+  return strv != NULL && g_strv_contains ((const char * const *) strv, s);
+}
+
+/**
+ * pk_socks_server_diff_config_listeners:
+ * @old_config: the configuration the listeners run with
+ * @new_config: the configuration read again
+ * @added: (out) (transfer full) (array zero-terminated=1): the names of
+ *   the `[socks:NAME]` sections only in @new_config
+ * @removed: (out) (transfer full) (array zero-terminated=1): the names of
+ *   the `[socks:NAME]` sections only in @old_config
+ * @changed: (out) (transfer full) (array zero-terminated=1): the names of
+ *   the listeners in both whose listen addresses
+ *   (`pk_socks_server_dup_config_listen()`) differ; the empty name stands
+ *   for the main listener (`[socks]`, its overrides and `SOCKS_LISTEN`)
+ * @error: return location for a `GError`
+ *
+ * Compares the listeners of two configurations, as a reload does: an
+ * added listener is to start, a removed one to stop, a changed one to
+ * stop and start again on its new addresses; the others keep their
+ * sockets and sessions (their users and lists are what
+ * `pk_socks_server_reload_from_config()` reads again). The main
+ * listener is never added or removed: whether it runs is the caller's
+ * decision (pk-socks runs it when asked for or when there is no other).
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG) and the
+ *   lists unset when a listener of @new_config has no listen key
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_socks_server_diff_config_listeners (PkConfig   *old_config,
+                                       PkConfig   *new_config,
+                                       char     ***added,
+                                       char     ***removed,
+                                       char     ***changed,
+                                       GError    **error)
+{
+  g_auto(GStrv) before = NULL;
+  g_auto(GStrv) after = NULL;
+  g_autoptr(GStrvBuilder) add = g_strv_builder_new ();
+  g_autoptr(GStrvBuilder) rem = g_strv_builder_new ();
+  g_autoptr(GStrvBuilder) chg = g_strv_builder_new ();
+  gboolean equal;
+
+  g_return_val_if_fail (PK_IS_CONFIG (old_config), FALSE);
+  g_return_val_if_fail (PK_IS_CONFIG (new_config), FALSE);
+  g_return_val_if_fail (added != NULL && removed != NULL && changed != NULL, FALSE);
+
+  before = pk_config_list_sections (old_config, "socks");
+  after = pk_config_list_sections (new_config, "socks");
+
+  if (!listen_equal (old_config, new_config, NULL, &equal, error))
+    return FALSE;
+  if (!equal)
+    g_strv_builder_add (chg, "");
+  for (guint i = 0; after[i] != NULL; i++)
+    {
+      if (*after[i] == '\0')
+        continue;
+      if (!strv_has (before, after[i]))
+        {
+          g_autoptr(GError) local_error = NULL;
+          g_auto(GStrv) listen = pk_socks_server_dup_config_listen (new_config, after[i], &local_error);
+
+          if (listen == NULL)
+            return g_propagate_error (error, g_steal_pointer (&local_error)), FALSE;
+          g_strv_builder_add (add, after[i]);
+          continue;
+        }
+      if (!listen_equal (old_config, new_config, after[i], &equal, error))
+        return FALSE;
+      if (!equal)
+        g_strv_builder_add (chg, after[i]);
+    }
+  for (guint i = 0; before[i] != NULL; i++)
+    if (*before[i] != '\0' && !strv_has (after, before[i]))
+      g_strv_builder_add (rem, before[i]);
+
+  *added = g_strv_builder_end (add);
+  *removed = g_strv_builder_end (rem);
+  *changed = g_strv_builder_end (chg);
+  return TRUE;
+}

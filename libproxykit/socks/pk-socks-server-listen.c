@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "pk-acceptor-private.h"
@@ -61,31 +62,51 @@ host_dup_config (GObject *host)
   return config;
 }
 
+/* The per-client key: the address as text, on the stack. */
+static const char *
+client_key (GInetAddress *client,
+            char          buf[INET6_ADDRSTRLEN])
+{
+  int family = g_inet_address_get_family (client) == G_SOCKET_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+
+  if (inet_ntop (family, g_inet_address_to_bytes (client), buf, INET6_ADDRSTRLEN) == NULL)
+    g_strlcpy (buf, "?", INET6_ADDRSTRLEN);
+  return buf;
+}
+
 static char *
 host_take_slot (GObject      *host,
                 GInetAddress *client)
 {
   PkSocksServer *self = PK_SOCKS_SERVER (host);
-  g_autofree char *key = g_inet_address_to_string (client);
-  guint per_client, max, max_per_client;
+  char buf[INET6_ADDRSTRLEN];
+  const char *key = client_key (client, buf);
+  guint *per_client;
+  guint max, max_per_client;
 
   max = g_atomic_int_get (&self->max_sessions);
   max_per_client = g_atomic_int_get (&self->max_sessions_per_client);
 
   g_mutex_lock (&self->lock);
-  per_client = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_client, key));
+  per_client = g_hash_table_lookup (self->per_client, key);
   if (max > 0 && self->n_active >= max)
     {
       g_mutex_unlock (&self->lock);
       return g_strdup_printf ("listener has %u sessions (max-sessions)", max);
     }
-  if (max_per_client > 0 && per_client >= max_per_client)
+  if (max_per_client > 0 && per_client != NULL && *per_client >= max_per_client)
     {
       g_mutex_unlock (&self->lock);
       return g_strdup_printf ("client has %u sessions (max-sessions-per-client)", max_per_client);
     }
   self->n_active++;
-  g_hash_table_replace (self->per_client, g_steal_pointer (&key), GUINT_TO_POINTER (per_client + 1));
+  /* A count per client, changed in place: no allocation but for a new one. */
+  if (per_client == NULL)
+    {
+      per_client = g_new0 (guint, 1);
+      g_hash_table_insert (self->per_client, g_strdup (key), per_client);
+    }
+  (*per_client)++;
   g_mutex_unlock (&self->lock);
   return NULL;
 }
@@ -114,16 +135,17 @@ host_release_slot (GObject      *host,
                    GInetAddress *client)
 {
   PkSocksServer *self = PK_SOCKS_SERVER (host);
-  g_autofree char *key = g_inet_address_to_string (client);
-  guint per_client;
+  char buf[INET6_ADDRSTRLEN];
+  const char *key = client_key (client, buf);
+  guint *per_client;
   GTask *stop_task = NULL;
 
   g_mutex_lock (&self->lock);
-  per_client = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_client, key));
-  if (per_client <= 1)
+  per_client = g_hash_table_lookup (self->per_client, key);
+  if (per_client == NULL || *per_client <= 1)
     g_hash_table_remove (self->per_client, key);
   else
-    g_hash_table_replace (self->per_client, g_steal_pointer (&key), GUINT_TO_POINTER (per_client - 1));
+    (*per_client)--;
   g_assert (self->n_active > 0);
   self->n_active--;
   if (self->n_active == 0 && self->stop_task != NULL)

@@ -56,7 +56,7 @@ struct _PkSocksServer
 
   /* sessions */
   guint n_active;
-  GHashTable *per_client;      /* address string -> count */
+  GHashTable *per_client;      /* address string -> count (guint *) */
   GCancellable *stop_cancellable;
   gboolean stopping;
   GTask *stop_task;

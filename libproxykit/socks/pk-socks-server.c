@@ -452,7 +452,7 @@ pk_socks_server_init (PkSocksServer *self)
   self->inline_users = pk_socks_users_new ();
   self->file_users = pk_socks_users_new ();
   self->listeners = g_ptr_array_new_with_free_func (pk_socks_listener_free);
-  self->per_client = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->per_client = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->stop_cancellable = g_cancellable_new ();
   pk_socks_server_rebuild_policy (self);
 }

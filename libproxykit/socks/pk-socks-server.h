@@ -155,6 +155,13 @@ gboolean       pk_socks_server_reload_from_config     (PkSocksServer  *self,
                                                        PkConfig       *config,
                                                        const char     *name,
                                                        GError        **error);
+PK_AVAILABLE_IN_ALL
+gboolean       pk_socks_server_diff_config_listeners  (PkConfig       *old_config,
+                                                       PkConfig       *new_config,
+                                                       char         ***added,
+                                                       char         ***removed,
+                                                       char         ***changed,
+                                                       GError        **error);
 
 PK_AVAILABLE_IN_ALL
 void           pk_socks_server_stop_async             (PkSocksServer       *self,

@@ -3,9 +3,10 @@
  * A session runs entirely in the thread-default main context of the
  * thread that accepted it, as a small state machine on that context's
  * PkPoller: one watch, with the client's descriptor in slot 0, its
- * handshake deadline and the session's cancellable, carries the
+ * handshake deadline and the server's stop cancellable (shared by every
+ * watch of the poller: no signal handler per session), carries the
  * handshake (greeting, RFC 1929 auth, request: non-blocking reads into
- * the session's buffer), the wait for the connect, the UDP control
+ * the session's buffer), the connect (the upstream in slot 1), the UDP control
  * connection and, for CONNECT, the data path itself (a PkBridgeCore that
  * takes the watch over). No GSource or GIO stream per session. Names are
  * resolved and connects made through the listener's egress; UDP
@@ -16,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,7 +55,8 @@ typedef struct {
   gboolean has_slot;
   gint64 start_us;
 
-  GCancellable *cancellable;
+  GCancellable *stop;         /* the host's: ends the session */
+  GCancellable *cancellable;  /* resolving only: cancelled by the stop and the end */
   gulong stop_handler;
   PkPollerWatch *watch;       /* slot 0: the client; NULL once the bridge has it */
 
@@ -64,6 +67,7 @@ typedef struct {
   guint16 dest_port;
   gint64 connect_started_us;  /* the connect timeout covers resolving too */
   int upstream;               /* -1 until connected */
+  PkEgressConnectOp *connect_op;  /* while connecting */
   PkBridgeCore core;          /* CONNECT's data path, on the session's watch */
 
   guint8 command;
@@ -94,7 +98,7 @@ session_unref (Session *s)
 
   g_assert (s->state == STATE_ENDED);
   if (s->stop_handler != 0)
-    g_cancellable_disconnect (s->host_iface->get_stop_cancellable (s->host), s->stop_handler);
+    g_cancellable_disconnect (s->stop, s->stop_handler);
   g_clear_object (&s->cancellable);
   g_clear_object (&s->udp);
   g_clear_object (&s->client_inet);
@@ -108,6 +112,24 @@ session_unref (Session *s)
 }
 
 
+/* @value in decimal at the end of @buf (no printf): the start. */
+static const char *
+format_u64 (char    *buf,
+            gsize    size,
+            guint64  value)
+{
+  char *p = buf + size - 1;
+
+  *p = '\0';
+  do
+    {
+      *--p = (char) ('0' + value % 10);
+      value /= 10;
+    }
+  while (value != 0);
+  return p;
+}
+
 static void
 log_session_end (Session    *s,
                  guint       result,
@@ -115,35 +137,58 @@ log_session_end (Session    *s,
 {
   const char *name = s->config->name;
   g_autofree char *egress = pk_egress_to_string (s->config->egress);
-  g_autofree char *up = g_strdup_printf ("%" G_GUINT64_FORMAT, s->bytes_up);
-  g_autofree char *down = g_strdup_printf ("%" G_GUINT64_FORMAT, s->bytes_down);
+  char up_buf[24], down_buf[24], duration_buf[24];
   gint64 duration_us = g_get_monotonic_time () - s->start_us;
-  g_autofree char *duration_ms = g_strdup_printf ("%" G_GINT64_FORMAT, duration_us / 1000);
+  const char *up = format_u64 (up_buf, sizeof up_buf, s->bytes_up);
+  const char *down = format_u64 (down_buf, sizeof down_buf, s->bytes_down);
+  const char *duration_ms = format_u64 (duration_buf, sizeof duration_buf,
+                                        (guint64) MAX (duration_us, 0) / 1000);
   const char *result_str = pk_socks_result_to_string (result);
   const char *dest = s->dest_str != NULL ? s->dest_str : "-";
   const char *command = s->command == PK_SOCKS_CMD_CONNECT ? "connect"
                         : s->command == PK_SOCKS_CMD_UDP_ASSOCIATE ? "udp-associate"
                         : s->command == PK_SOCKS_CMD_BIND ? "bind"
                         : s->command == 0 ? "-" : "other";
+  char stack[512];
+  g_autofree char *heap = NULL;
+  const char *message = stack;
+  int n;
 
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
-                    "PK_LISTENER", name != NULL ? name : "",
-                    "PK_CLIENT", s->client_str,
-                    "PK_USER", s->username != NULL ? s->username : "",
-                    "PK_DESTINATION", dest,
-                    "PK_EGRESS", egress,
-                    "PK_BYTES_UP", up,
-                    "PK_BYTES_DOWN", down,
-                    "PK_DURATION_MS", duration_ms,
-                    "PK_RESULT", result_str,
-                    "PK_COMMAND", command,
-                    "MESSAGE", "socks%s%s%s client=%s%s%s cmd=%s dest=%s egress=%s up=%s down=%s "
-                               "duration=%.3fs result=%s%s%s",
-                    name ? "[" : "", name ? name : "", name ? "]" : "",
-                    s->client_str,
-                    s->username ? " user=" : "", s->username ? s->username : "",
-                    command, dest, egress, up, down, duration_us / 1e6, result_str,
-                    detail ? " error=" : "", detail ? detail : "");
+  /* The line is formatted once, on the stack unless it is long; the
+   * fields are what g_log_structured() would pass, without its copy. */
+#define SESSION_LINE_ARGS \
+  name ? "[" : "", name ? name : "", name ? "]" : "", \
+  s->client_str, \
+  s->username ? " user=" : "", s->username ? s->username : "", \
+  command, dest, egress, up, down, duration_us / 1e6, result_str, \
+  detail ? " error=" : "", detail ? detail : ""
+#define SESSION_LINE_FORMAT \
+  "socks%s%s%s client=%s%s%s cmd=%s dest=%s egress=%s up=%s down=%s duration=%.3fs result=%s%s%s"
+  n = g_snprintf (stack, sizeof stack, SESSION_LINE_FORMAT, SESSION_LINE_ARGS);
+  if (n < 0 || (gsize) n >= sizeof stack)
+    message = heap = g_strdup_printf (SESSION_LINE_FORMAT, SESSION_LINE_ARGS);
+#undef SESSION_LINE_ARGS
+#undef SESSION_LINE_FORMAT
+
+  {
+    const GLogField fields[] = {
+      { "MESSAGE", message, -1 },
+      { "PRIORITY", "6", -1 },
+      { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+      { "PK_LISTENER", name != NULL ? name : "", -1 },
+      { "PK_CLIENT", s->client_str, -1 },
+      { "PK_USER", s->username != NULL ? s->username : "", -1 },
+      { "PK_DESTINATION", dest, -1 },
+      { "PK_EGRESS", egress, -1 },
+      { "PK_BYTES_UP", up, -1 },
+      { "PK_BYTES_DOWN", down, -1 },
+      { "PK_DURATION_MS", duration_ms, -1 },
+      { "PK_RESULT", result_str, -1 },
+      { "PK_COMMAND", command, -1 },
+    };
+
+    g_log_structured_array (G_LOG_LEVEL_INFO, fields, G_N_ELEMENTS (fields));
+  }
 }
 
 /* Ends the session: stops everything it waits on, logs it, counts it and
@@ -170,8 +215,11 @@ session_end (Session    *s,
       va_end (args);
     }
 
+  /* The connect first: its descriptor is in the watch. */
+  g_clear_pointer (&s->connect_op, pk_egress_connect_op_cancel);
   g_clear_pointer (&s->watch, pk_poller_watch_destroy);
-  g_cancellable_cancel (s->cancellable);
+  if (s->cancellable != NULL)
+    g_cancellable_cancel (s->cancellable);
 
   if (s->udp != NULL)
     {
@@ -281,7 +329,8 @@ static void control_readable (Session *s);
 
 /* The session's watch, until the bridge takes it over: the client's
  * descriptor (slot 0), the handshake deadline (-1) and the stop
- * (PK_POLLER_CANCELLED). */
+ * (PK_POLLER_CANCELLED); while connecting, the upstream's descriptor
+ * (slot 1) and the connect's deadline, for the egress connect. */
 static void
 session_watch_cb (PkPollerWatch *watch,
                   int            slot,
@@ -291,9 +340,13 @@ session_watch_cb (PkPollerWatch *watch,
   Session *s = data;
 
   session_ref (s);
-  if (slot == PK_POLLER_CANCELLED)
+  if (s->connect_op != NULL && (slot == 1 || slot == -1 || slot == PK_POLLER_CANCELLED))
+    /* The connect's descriptor, its deadline, or the stop, which it
+     * reports (connect_done()). */
+    pk_egress_connect_op_dispatch (s->connect_op, slot, condition);
+  else if (slot == PK_POLLER_CANCELLED)
     {
-      /* Connects end by themselves on cancellation, and report it. */
+      /* A resolve ends by itself on cancellation, and reports it. */
       if (s->state <= STATE_REQUEST || s->state == STATE_UDP)
         session_end (s, s->state == STATE_UDP ? PK_SOCKS_REPLY_SUCCEEDED : PK_SOCKS_RESULT_HANDSHAKE_FAILED,
                      "closed by server stop");
@@ -560,15 +613,13 @@ bridge_done (PkBridgeCore *core,
 static void
 connected (Session *s)
 {
-  g_autoptr(GSocketAddress) local = NULL;
   PkSockaddr native = { .len = sizeof native.storage };
   PkSocksAddress bound = { .atyp = PK_SOCKS_ATYP_IPV4 };
   guint8 out[PK_SOCKS_MAX_MESSAGE];
   gsize n;
 
-  if (getsockname (s->upstream, &native.sa, &native.len) == 0)
-    local = pk_sockaddr_to_socket_address (&native);
-  if (local == NULL || !pk_socks_address_from_socket_address (local, &bound))
+  if (getsockname (s->upstream, &native.sa, &native.len) < 0 ||
+      !pk_socks_address_from_sockaddr (&native, &bound))
     {
       reply_and_end (s, PK_SOCKS_REPLY_GENERAL_FAILURE, NULL, "upstream socket has no local address");
       return;
@@ -599,14 +650,14 @@ connected (Session *s)
 
   /* A stop that came while the connect finished: the watch has had its
    * cancellation already. */
-  if (g_cancellable_is_cancelled (s->cancellable))
+  if (g_cancellable_is_cancelled (s->stop))
     {
       session_end (s, PK_SOCKS_REPLY_SUCCEEDED, "closed by server stop");
       return;
     }
 
   /* The bridge takes the session's watch over, with the client already
-   * in it and the session's cancellable; it calls bridge_done() once. */
+   * in it and the stop cancellable; it calls bridge_done() once. */
   s->state = STATE_RELAYING;
   /* It closes both descriptors at the end (which takes them out of the
    * epoll set and sends the last FIN without a shutdown()). */
@@ -616,21 +667,17 @@ connected (Session *s)
                         s->config->idle_timeout_ms, TRUE, bridge_done, session_ref (s));
 }
 
+/* The egress connect's plain callback, in the session's thread: never
+ * after session_end(), which cancels the connect. */
 static void
-connect_done_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      data)
+connect_done (int      fd,
+              GError  *error,
+              gpointer data)
 {
   Session *s = data;
-  g_autoptr(GError) error = NULL;
-  int fd = pk_egress_connect_to_addresses_finish_fd (PK_EGRESS (source), result, &error);
 
-  if (s->state == STATE_ENDED)
-    {
-      if (fd >= 0)
-        close (fd);
-    }
-  else if (fd >= 0)
+  s->connect_op = NULL;
+  if (fd >= 0)
     {
       s->upstream = fd;
       connected (s);
@@ -649,7 +696,7 @@ connect_done_cb (GObject      *source,
         }
       reply_and_end (s, pk_socks_reply_from_error (error), NULL, error->message);
     }
-  session_unref (s);
+  g_clear_error (&error);
 }
 
 static gboolean
@@ -665,11 +712,18 @@ static void
 connect_addresses (Session *s,
                    GList   *addresses)
 {
-  pk_egress_connect_to_addresses_async (s->config->egress, addresses, s->dest_port, s->dest_str,
-                                        s->connect_started_us, s->config->connect_timeout_ms,
-                                        destination_allowed, s->config->policy, s->cancellable,
-                                        connect_done_cb, session_ref (s));
+  PkEgressConnectOp *op;
+
+  /* It may be over (and the session with it) before this returns. */
+  session_ref (s);
+  op = pk_egress_connect_op_start (s->config->egress, addresses, s->dest_port, s->dest_str,
+                                   s->connect_started_us, s->config->connect_timeout_ms,
+                                   destination_allowed, s->config->policy, s->stop,
+                                   s->watch, 1, connect_done, s);
+  if (op != NULL)
+    s->connect_op = op;
   pk_inet_address_list_free (addresses);
+  session_unref (s);
 }
 
 static void
@@ -691,6 +745,15 @@ resolve_done_cb (GObject      *source,
 }
 
 static void
+stop_requested_cb (GCancellable *stop,
+                   gpointer      data)
+{
+  /* May run in another thread: cancelling is thread-safe, and the
+   * session's own sources notice in its context. */
+  g_cancellable_cancel (data);
+}
+
+static void
 start_connect (Session              *s,
                const PkSocksRequest *request)
 {
@@ -707,16 +770,21 @@ start_connect (Session              *s,
       if (connect_timeout > 0 && (resolve_timeout == 0 || connect_timeout < resolve_timeout))
         resolve_timeout = connect_timeout;
       /* The destination policy must see the addresses before anything
-       * connects to them, so resolving and connecting are two steps. */
+       * connects to them, so resolving and connecting are two steps. A
+       * cancellable of its own, which the end of the session cancels too. */
+      s->cancellable = g_cancellable_new ();
+      s->stop_handler = g_cancellable_connect (s->stop, G_CALLBACK (stop_requested_cb),
+                                               g_object_ref (s->cancellable), g_object_unref);
       pk_egress_resolve_async (s->config->egress, request->address.addr.domain, resolve_timeout,
                                s->cancellable, resolve_done_cb, session_ref (s));
     }
   else
     {
-      g_autoptr(GSocketAddress) sa = pk_socks_address_to_socket_address (&request->address);
-      GInetAddress *inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa));
+      GInetAddress *inet = request->address.atyp == PK_SOCKS_ATYP_IPV4
+                           ? g_inet_address_new_from_bytes (request->address.addr.ipv4, G_SOCKET_FAMILY_IPV4)
+                           : g_inet_address_new_from_bytes (request->address.addr.ipv6, G_SOCKET_FAMILY_IPV6);
 
-      connect_addresses (s, g_list_prepend (NULL, g_object_ref (inet)));
+      connect_addresses (s, g_list_prepend (NULL, inet));
     }
 }
 
@@ -831,15 +899,6 @@ start_udp (Session              *s,
 
 /* --- start --- */
 
-static void
-stop_requested_cb (GCancellable *stop,
-                   gpointer      data)
-{
-  /* May run in another thread: cancelling is thread-safe, and the
-   * session's own sources notice in its context. */
-  g_cancellable_cancel (data);
-}
-
 void
 pk_socks_session_start (const PkSocksSessionHost *iface,
                         GObject                  *host,
@@ -847,7 +906,7 @@ pk_socks_session_start (const PkSocksSessionHost *iface,
                         const PkSockaddr         *peer_native)
 {
   Session *s = g_new0 (Session, 1);
-  g_autoptr(GSocketAddress) peer = NULL;
+  PkSockaddr plain = *peer_native;
   g_autoptr(GError) error = NULL;
   PkPoller *poller;
 
@@ -858,31 +917,28 @@ pk_socks_session_start (const PkSocksSessionHost *iface,
   s->client = fd;
   s->upstream = -1;
   s->start_us = g_get_monotonic_time ();
-  s->cancellable = g_cancellable_new ();
+  s->stop = iface->get_stop_cancellable (host);
 
-  peer = pk_sockaddr_to_socket_address (peer_native);
-  if (peer == NULL)
+  /* The client's address, IPv4-mapped shown as IPv4, straight from the
+   * native one (no GSocketAddress). */
+  pk_sockaddr_unmap (&plain);
+  if (plain.sa.sa_family != AF_INET && plain.sa.sa_family != AF_INET6)
     {
       s->client_str = g_strdup ("?");
       s->client_inet = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
       session_end (s, PK_SOCKS_RESULT_HANDSHAKE_FAILED, "client address unknown: not an IP socket");
       return;
     }
-  s->client_inet = pk_inet_address_unmap (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer)));
-  {
-    g_autoptr(GSocketAddress) plain = g_inet_socket_address_new (s->client_inet,
-                                                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (peer)));
-    s->client_str = pk_format_socket_address (plain);
-  }
+  if (plain.sa.sa_family == AF_INET)
+    s->client_inet = g_inet_address_new_from_bytes ((guint8 *) &plain.in.sin_addr, G_SOCKET_FAMILY_IPV4);
+  else
+    s->client_inet = g_inet_address_new_from_bytes ((guint8 *) &plain.in6.sin6_addr, G_SOCKET_FAMILY_IPV6);
+  s->client_str = pk_format_sockaddr (&plain);
 
   if (s->config->policy->allow != NULL && !pk_cidr_list_matches (s->config->policy->allow, s->client_inet))
     s->denied = g_strdup_printf ("client %s is not in the allowlist", s->client_str);
   else if ((s->denied = iface->take_slot (host, s->client_inet)) == NULL)
     s->has_slot = TRUE;
-
-  s->stop_handler = g_cancellable_connect (iface->get_stop_cancellable (host),
-                                           G_CALLBACK (stop_requested_cb),
-                                           g_object_ref (s->cancellable), g_object_unref);
 
   /* One watch for the whole session: see the top of this file. */
   poller = pk_poller_get_thread_default (&error);
@@ -900,5 +956,5 @@ pk_socks_session_start (const PkSocksSessionHost *iface,
   if (s->config->handshake_timeout_ms > 0)
     pk_poller_watch_set_deadline (s->watch, s->start_us +
                                             (gint64) s->config->handshake_timeout_ms * G_TIME_SPAN_MILLISECOND);
-  pk_poller_watch_set_cancellable (s->watch, s->cancellable);
+  pk_poller_watch_set_cancellable (s->watch, s->stop);
 }

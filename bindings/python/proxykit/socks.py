@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from typing import Dict, Iterable, List, Mapping, Optional, Union
+from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Union
 
 from . import _loop, errors
 from ._ffi import ffi, lib
@@ -43,6 +43,14 @@ class SocksStats(Record):
         if key in ('sessions_active', 'sessions_total', 'bytes_up', 'bytes_down'):
             return getattr(self, key)
         raise KeyError(key)
+
+
+class ListenerDiff(NamedTuple):
+    """The listener names of :meth:`SocksServer.diff_config_listeners`."""
+
+    added: List[str]
+    removed: List[str]
+    changed: List[str]
 
 
 class SocksServer(Service):
@@ -190,6 +198,23 @@ class SocksServer(Service):
     def config_listen(config: Config, name: Optional[str] = None) -> List[str]:
         """The addresses the listener of ``name`` is configured to listen on."""
         return take_strv(errors.call(lib.pk_socks_server_dup_config_listen, config._ptr, b(name)))
+
+    @staticmethod
+    def diff_config_listeners(old: Config, new: Config) -> 'ListenerDiff':
+        """What a reload from ``old`` to ``new`` does to the listeners: the
+        ``[socks:NAME]`` names ``added`` (to start) and ``removed`` (to
+        stop), and the ``changed`` ones whose listen addresses differ (to
+        stop and start again; ``""`` is the main listener). Raises
+        :class:`ConfigError` when a listener of ``new`` has no ``listen``.
+
+        >>> old = Config(data="[socks:a]\nlisten = 127.0.0.1:0\n")
+        >>> new = Config(data="[socks:b]\nlisten = 127.0.0.1:0\n")
+        >>> SocksServer.diff_config_listeners(old, new)
+        ListenerDiff(added=['b'], removed=['a'], changed=[])
+        """
+        added, removed, changed = (ffi.new('char ***') for _ in range(3))
+        errors.call(lib.pk_socks_server_diff_config_listeners, old._ptr, new._ptr, added, removed, changed)
+        return ListenerDiff(take_strv(added[0]), take_strv(removed[0]), take_strv(changed[0]))
 
     # --- policy (may change while serving; live sessions keep theirs) ---
 
