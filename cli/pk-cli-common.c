@@ -236,6 +236,37 @@ pk_cli_load_config (const char *path)
   return g_steal_pointer (&config);
 }
 
+PkMetricsServer *
+pk_cli_metrics_listen (PkConfig             *config,
+                       const char           *section,
+                       const char           *flag,
+                       PkMetricsCollectFunc  func,
+                       gpointer              user_data)
+{
+  g_autoptr(PkMetricsServer) server = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
+  g_auto(GStrv) urls = NULL;
+
+  address = flag != NULL ? g_strdup (flag)
+                         : pk_config_dup_string (config, section, "metrics-listen", NULL, NULL);
+  if (address == NULL || *address == '\0')
+    return NULL;
+  server = pk_metrics_server_new ();
+  pk_metrics_server_add_collector (server, func, user_data, NULL);
+  if (!pk_metrics_server_listen (server, address, &error))
+    {
+      if (g_error_matches (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT))
+        pk_cli_usage_error ("%s '%s': %s", flag != NULL ? "--metrics-listen" : "metrics-listen",
+                            address, error->message);
+      pk_cli_die (PK_CLI_EXIT_FAILURE, "metrics on %s: %s", address, error->message);
+    }
+  urls = pk_metrics_server_dup_urls (server);
+  for (guint i = 0; urls[i] != NULL; i++)
+    g_message ("metrics on %s", urls[i]);
+  return g_steal_pointer (&server);
+}
+
 gboolean
 pk_cli_sd_notify (const char *state)
 {

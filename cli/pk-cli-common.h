@@ -74,6 +74,19 @@ void       pk_cli_print_version     (void);
  * empty configuration. A bad file is a usage error (exit 2). */
 PkConfig  *pk_cli_load_config       (const char   *path);
 
+/* The daemons' /metrics: serves @func's text on @flag (--metrics-listen)
+ * or else the metrics-listen key of [@section]: ADDR:PORT, or a bare port
+ * for loopback. Returns NULL when neither is set (off by default); a bad
+ * address is a usage error, one that cannot be bound a failure. */
+PkMetricsServer *pk_cli_metrics_listen (PkConfig             *config,
+                                        const char           *section,
+                                        const char           *flag,
+                                        PkMetricsCollectFunc  func,
+                                        gpointer              user_data);
+#define PK_CLI_OPTION_METRICS_LISTEN(var) \
+  { "metrics-listen", 0, 0, G_OPTION_ARG_STRING, &(var), \
+    "Serve Prometheus /metrics on ADDR:PORT (a bare port: loopback; default off)", "ADDR:PORT" }
+
 /* systemd's notify protocol, built in (no libsystemd needed): does nothing
  * and returns FALSE when $NOTIFY_SOCKET is unset. */
 gboolean   pk_cli_sd_notify         (const char   *state);

@@ -31,6 +31,7 @@ static gboolean opt_reuse_port;
 static gboolean opt_kernel_nat;
 static char *opt_drain_timeout;
 static char **opt_rules;
+static char *opt_metrics_listen;
 
 static const GOptionEntry entries[] = {
   { "env-file", 'e', 0, G_OPTION_ARG_FILENAME, &opt_env_file,
@@ -53,6 +54,7 @@ static const GOptionEntry entries[] = {
   { "kernel-nat", 0, 0, G_OPTION_ARG_NONE, &opt_kernel_nat,
     "Relay UDP rules with nftables DNAT/masquerade in the kernel (table ip pk_relay, removed on exit)", NULL },
   { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Read and check the rules, print them, and exit", NULL },
+  PK_CLI_OPTION_METRICS_LISTEN (opt_metrics_listen),
   PK_CLI_OPTION_VERBOSE,
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_rules, NULL, NULL },
@@ -65,7 +67,16 @@ typedef struct {
   GMainLoop *loop;
   char *state_file;
   gint64 started;
+  PkMetricsServer *metrics;   /* --metrics-listen */
 } Relay;
+
+static char *
+collect_metrics (gpointer user_data)
+{
+  Relay *r = user_data;
+
+  return pk_relay_dup_prometheus (r->relay);
+}
 
 static char *
 default_state_file (void)
@@ -86,7 +97,8 @@ default_state_file (void)
 /* Everything is read before anything starts: a bad rule anywhere fails
  * the whole load with a message that names it. */
 static GPtrArray *
-load_rules (GError **error)
+load_rules (PkConfig **config_out,
+            GError   **error)
 {
   g_autoptr(PkConfig) config = pk_config_new ();
   g_autoptr(GPtrArray) rules = NULL;
@@ -115,6 +127,8 @@ load_rules (GError **error)
                            "no relay rules: give RULE arguments, RELAY_N in --env-file or [relay:NAME] in --config");
       return NULL;
     }
+  if (config_out != NULL && rules != NULL)
+    *config_out = g_object_ref (config);
   return g_steal_pointer (&rules);
 }
 
@@ -183,7 +197,7 @@ on_reload (gpointer user_data)
 
   pk_cli_sd_notifyf ("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
   g_message ("reloading the rules");
-  rules = load_rules (&error);
+  rules = load_rules (NULL, &error);
   if (rules == NULL)
     g_warning ("reload refused, the running rules stay: %s", error->message);
   else if (!pk_relay_set_rules (r->relay, rules, &error))
@@ -293,6 +307,7 @@ main (int argc, char **argv)
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GPtrArray) rules = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(PkConfig) config = NULL;
   guint64 drain_ms = 5000;
   Relay r = { 0 };
 
@@ -310,7 +325,7 @@ main (int argc, char **argv)
   if (opt_status)
     return print_status ();
 
-  rules = load_rules (&error);
+  rules = load_rules (&config, &error);
   if (rules == NULL)
     pk_cli_usage_error ("%s", error->message);
   if (opt_check)
@@ -351,6 +366,8 @@ main (int argc, char **argv)
 
   if (!pk_relay_set_rules (r.relay, rules, &error))
     pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
+
+  r.metrics = pk_cli_metrics_listen (config, "relay", opt_metrics_listen, collect_metrics, &r);
   pk_cli_sd_watchdog_start (NULL, NULL);
   g_timeout_add_seconds (STATUS_INTERVAL_S, status_timer_cb, &r);
   write_status (&r);
@@ -362,6 +379,9 @@ main (int argc, char **argv)
   /* Drain: no new clients, and the connections in progress get some
    * time to finish; then the rest are closed, each on its own thread,
    * before the threads stop. */
+  if (r.metrics != NULL)
+    pk_metrics_server_stop (r.metrics);
+  g_clear_object (&r.metrics);
   pk_relay_drain (r.relay);
   if (pk_relay_get_n_connections (r.relay) > 0)
     g_message ("draining %u connections for up to %" G_GUINT64_FORMAT " ms",

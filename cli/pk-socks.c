@@ -37,6 +37,7 @@ static char *opt_drain_timeout;
 static char *opt_config;
 static char *opt_port_file;
 static char *opt_workers;
+static char *opt_metrics_listen;
 static gboolean opt_reuse_port;
 static gboolean opt_allow_open;
 static gboolean opt_allow_host;
@@ -71,6 +72,7 @@ static const GOptionEntry entries[] = {
   { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Check the flags and configuration, then exit without listening", NULL },
   { "workers", 0, 0, G_OPTION_ARG_STRING, &opt_workers, "Worker threads, each with its own listening sockets (default: one per CPU)", "N" },
   { "reuse-port", 0, 0, G_OPTION_ARG_NONE, &opt_reuse_port, "Let other processes listen on the same ports (SO_REUSEPORT); without it a port in use is an error", NULL },
+  PK_CLI_OPTION_METRICS_LISTEN (opt_metrics_listen),
   PK_CLI_OPTION_VERBOSE,
   { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Do not log a line per finished session", NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
@@ -89,6 +91,7 @@ typedef struct {
   GMainLoop *loop;
   PkWorkers *workers;
   PkDongleFarm *farm;          /* --dongles */
+  PkMetricsServer *metrics;    /* --metrics-listen */
   GPtrArray *retired;          /* PkSocksServer: removed by a reload, draining */
   char *pptp_interface;        /* the tunnel's, set again on every reload */
   char *pptp_address;
@@ -105,6 +108,18 @@ listener_free (gpointer data)
   g_free (l->name);
   g_clear_object (&l->server);
   g_free (l);
+}
+
+/* /metrics: the counters of every listener. */
+static char *
+collect_metrics (gpointer user_data)
+{
+  App *app = user_data;
+  g_autofree PkSocksServer **servers = g_new0 (PkSocksServer *, app->listeners->len + 1);
+
+  for (guint i = 0; i < app->listeners->len; i++)
+    servers[i] = ((Listener *) g_ptr_array_index (app->listeners, i))->server;
+  return pk_socks_server_dup_prometheus (servers, app->listeners->len);
 }
 
 /* The library name of a listener: NULL for the command-line one. */
@@ -530,9 +545,17 @@ main (int   argc,
   if (error != NULL)
     pk_cli_usage_error ("%s", error->message);
 
-  /* The command-line listener: asked for, or the only one there is. */
-  cli_listener = opt_listen != NULL || pk_config_getenv (app.config, "SOCKS_LISTEN") != NULL ||
-                 pk_config_has_section (app.config, "socks") || (app.listeners->len == 0 && app.farm == NULL);
+  /* The command-line listener: asked for, or the only one there is. A
+   * [socks] section that holds only metrics-listen (the tool's, not a
+   * listener's) asks for none. */
+  {
+    static const char * const metrics_only[] = { "metrics-listen", NULL };
+
+    cli_listener = opt_listen != NULL || pk_config_getenv (app.config, "SOCKS_LISTEN") != NULL ||
+                   (pk_config_has_section (app.config, "socks") &&
+                    !pk_config_check_keys (app.config, "socks", metrics_only, NULL)) ||
+                   (app.listeners->len == 0 && app.farm == NULL);
+  }
   if (cli_listener)
     {
       Listener *l = g_new0 (Listener, 1);
@@ -611,6 +634,8 @@ main (int   argc,
   for (guint i = 0; i < app.listeners->len; i++)
     log_listener (g_ptr_array_index (app.listeners, i));
 
+  app.metrics = pk_cli_metrics_listen (app.config, "socks", opt_metrics_listen, collect_metrics, &app);
+
   /* Signals first: whoever reads the port file as "ready" may send
    * SIGTERM at once, which must drain, not kill. */
   pk_cli_handle_signals (on_stop, on_reload, &app);
@@ -633,6 +658,9 @@ main (int   argc,
 
   g_message ("stopped");
   pk_socks_pptp_shutdown ();
+  if (app.metrics != NULL)
+    pk_metrics_server_stop (app.metrics);
+  g_clear_object (&app.metrics);
   g_clear_object (&app.farm);
   g_ptr_array_unref (app.listeners);
   g_ptr_array_unref (app.retired);

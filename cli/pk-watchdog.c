@@ -44,6 +44,7 @@ static gboolean opt_once;
 static gboolean opt_status;
 static gboolean opt_json;
 static gboolean opt_version;
+static char *opt_metrics_listen;
 
 static const GOptionEntry entries[] = {
   { "interval", 'i', 0, G_OPTION_ARG_STRING, &opt_interval, "Time between check rounds (WATCHDOG_CHECK_INTERVAL, default 180s)", "DURATION" },
@@ -66,6 +67,7 @@ static const GOptionEntry entries[] = {
   { "once", '1', 0, G_OPTION_ARG_NONE, &opt_once, "Check every node once, act, and exit (for cron)", NULL },
   { "status", 0, 0, G_OPTION_ARG_NONE, &opt_status, "Print the nodes' state and exit", NULL },
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "With --status: print JSON", NULL },
+  PK_CLI_OPTION_METRICS_LISTEN (opt_metrics_listen),
   PK_CLI_OPTION_VERBOSE,
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
   { NULL }
@@ -74,7 +76,7 @@ static const GOptionEntry entries[] = {
 static const char * const watchdog_keys[] = {
   "interval", "retry-delay", "retries", "rise", "timeout", "jitter", "state-dir",
   "run-dir", "check-socks", "socks-target", "recover", "recover-delay",
-  "recover-max-delay", "pppd", "socks-command", NULL
+  "recover-max-delay", "pppd", "socks-command", "metrics-listen", NULL
 };
 
 typedef struct {
@@ -124,7 +126,17 @@ struct _App {
   GSource *rescan;
   guint pending_once;
   gboolean state_failed;    /* a state file could not be locked or written */
+  PkMetricsServer *metrics; /* --metrics-listen */
 };
+
+/* /metrics: every node's recorded status and failure counts. */
+static char *
+collect_metrics (gpointer user_data)
+{
+  App *app = user_data;
+
+  return pk_state_store_dup_prometheus (app->store);
+}
 
 /* --- settings --- */
 
@@ -1245,6 +1257,7 @@ main (int argc, char **argv)
              pk_state_store_get_directory (app.store), app.s.interval_ms / 1000.0,
              app.s.retry_delay_ms / 1000.0, app.s.fall, app.s.recover ? "; recovery on" : "");
 
+  app.metrics = pk_cli_metrics_listen (app.config, "watchdog", opt_metrics_listen, collect_metrics, &app);
   app.rescan = g_timeout_source_new (app.s.interval_ms);
   g_source_set_callback (app.rescan, rescan_cb, &app, NULL);
   g_source_attach (app.rescan, NULL);
@@ -1254,6 +1267,9 @@ main (int argc, char **argv)
 
   g_main_loop_run (app.loop);
 
+  if (app.metrics != NULL)
+    pk_metrics_server_stop (app.metrics);
+  g_clear_object (&app.metrics);
   app_clear (&app);
   return PK_CLI_EXIT_OK;
 }

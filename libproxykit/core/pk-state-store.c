@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "pk-error.h"
+#include "pk-prom-private.h"
 #include "pk-state-store.h"
 
 struct _PkStateStore
@@ -890,4 +891,77 @@ pk_state_store_unlock_document (PkStateStore *self,
   g_return_if_fail (PK_IS_STATE_STORE (self));
   key = document_key (name);
   g_hash_table_remove (self->locks, key);
+}
+
+/**
+ * pk_state_store_dup_prometheus:
+ * @self: a [class@StateStore]
+ *
+ * The state of every node in the store, in the Prometheus text format:
+ * `proxykit_node_status{node, status}` (1 for the node's status, 0 for
+ * the others of `starting`, `online`, `ping_failed` and `stopped`),
+ * `proxykit_node_fails_total{node}` (confirmed failures) and
+ * `proxykit_node_consecutive_failures{node}`. A state file that cannot be
+ * read is left out (and logged). For a collector of
+ * [class@MetricsServer].
+ *
+ * Returns: (transfer full): the text
+ *
+ * Since: 0.2
+ */
+char *
+pk_state_store_dup_prometheus (PkStateStore *self)
+{
+  g_autoptr(PkPromWriter) w = pk_prom_writer_new ();
+  g_autoptr(GPtrArray) states = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) names = NULL;
+
+  g_return_val_if_fail (PK_IS_STATE_STORE (self), NULL);
+
+  names = pk_state_store_list (self, &error);
+  if (names == NULL)
+    g_warning ("%s", error->message);
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    {
+      g_autoptr(GError) load_error = NULL;
+      PkNodeState *state = pk_state_store_load (self, names[i], &load_error);
+
+      if (state != NULL)
+        g_ptr_array_add (states, state);
+      else if (load_error != NULL)
+        g_warning ("node %s: %s", names[i], load_error->message);
+    }
+
+  pk_prom_writer_family (w, "proxykit_node_status", PK_PROM_GAUGE,
+                         "1 for the node's status (starting, online, ping_failed, stopped), 0 for the others.");
+  for (guint i = 0; i < states->len; i++)
+    {
+      PkNodeState *state = g_ptr_array_index (states, i);
+
+      for (PkNodeStatus st = PK_NODE_STATUS_STARTING; st <= PK_NODE_STATUS_STOPPED; st++)
+        pk_prom_writer_sample_uint (w, "proxykit_node_status", pk_node_state_get_status (state) == st,
+                                    "node", pk_node_state_get_name (state),
+                                    "status", pk_node_status_to_string (st), NULL);
+    }
+  pk_prom_writer_family (w, "proxykit_node_fails_total", PK_PROM_COUNTER,
+                         "Confirmed health failures of the node.");
+  for (guint i = 0; i < states->len; i++)
+    {
+      PkNodeState *state = g_ptr_array_index (states, i);
+
+      pk_prom_writer_sample_uint (w, "proxykit_node_fails_total", pk_node_state_get_fails (state),
+                                  "node", pk_node_state_get_name (state), NULL);
+    }
+  pk_prom_writer_family (w, "proxykit_node_consecutive_failures", PK_PROM_GAUGE,
+                         "Failed checks in a row of the node.");
+  for (guint i = 0; i < states->len; i++)
+    {
+      PkNodeState *state = g_ptr_array_index (states, i);
+
+      pk_prom_writer_sample_uint (w, "proxykit_node_consecutive_failures",
+                                  pk_node_state_get_consecutive_failures (state),
+                                  "node", pk_node_state_get_name (state), NULL);
+    }
+  return pk_prom_writer_free_to_string (g_steal_pointer (&w));
 }

@@ -40,6 +40,8 @@ PK_AVAILABLE_IN_ALL
 char        **pk_state_store_list       (PkStateStore  *self,
                                          GError       **error);
 PK_AVAILABLE_IN_ALL
+char         *pk_state_store_dup_prometheus (PkStateStore *self);
+PK_AVAILABLE_IN_ALL
 PkNodeState  *pk_state_store_load       (PkStateStore  *self,
                                          const char    *name,
                                          GError       **error);

@@ -46,7 +46,9 @@ static const char * const option_keys[] = {
   "connect-timeout", "idle-timeout", "keepalive-idle", "keepalive-interval",
   "keepalive-count", "max-sessions", "health-check", "health-check-timeout",
   "health-check-retries", "health-check-interval", "allow", "egress-address",
-  "egress-interface", "egress-fwmark", NULL
+  "egress-interface", "egress-fwmark",
+  "metrics-listen",   /* pk-relay's /metrics, read by the tool */
+  NULL
 };
 
 /* With a base, a section's own keys override it and the environment is

@@ -57,6 +57,7 @@
 #include "pk-bridge-private.h"
 #include "pk-egress-private.h"
 #include "pk-error.h"
+#include "pk-prom-private.h"
 #include "pk-relay.h"
 #include "pk-relay-private.h"
 #include "pk-util-private.h"
@@ -1669,4 +1670,72 @@ pk_relay_dup_status_json (PkRelay *self)
   json_generator_set_root (generator, root);
   json_generator_set_pretty (generator, TRUE);
   return json_generator_to_data (generator, NULL);
+}
+
+/**
+ * pk_relay_dup_prometheus:
+ * @self: a [class@Relay]
+ *
+ * The counters of [method@Relay.dup_status_json] for every rule relayed
+ * in user space, in the Prometheus text format, labelled by rule name:
+ * `proxykit_relay_connections_total{rule}` (TCP connections accepted, UDP
+ * sessions opened), `proxykit_relay_connections_active{rule}`,
+ * `proxykit_relay_refused_total{rule}`, `proxykit_relay_failed_total{rule}`
+ * (upstream connects that failed), `proxykit_relay_bytes_total{rule,
+ * direction}` (`in`: client to upstream; `out`) and
+ * `proxykit_relay_healthy{rule}` (0 when the health check has the rule
+ * down). For a collector of [class@MetricsServer].
+ *
+ * Returns: (transfer full): the text
+ *
+ * Since: 0.2
+ */
+char *
+pk_relay_dup_prometheus (PkRelay *self)
+{
+  g_autoptr(PkPromWriter) w = pk_prom_writer_new ();
+  guint n;
+
+  g_return_val_if_fail (PK_IS_RELAY (self), NULL);
+
+  n = self->listeners->len;
+#define RULE(i) (((PkRelayListener *) g_ptr_array_index (self->listeners, (i)))->rule->name)
+#define LISTENER(i) ((PkRelayListener *) g_ptr_array_index (self->listeners, (i)))
+#define COUNTER(metric, type, help, expr) \
+  pk_prom_writer_family (w, metric, type, help); \
+  for (guint i = 0; i < n; i++) \
+    { \
+      PkRelayListener *l = LISTENER (i); \
+      pk_prom_writer_sample_uint (w, metric, (guint64) (expr), "rule", RULE (i), NULL); \
+    }
+  COUNTER ("proxykit_relay_connections_total", PK_PROM_COUNTER,
+           "Connections accepted (TCP) or sessions opened (UDP), by rule.",
+           PK_RELAY_LOAD (l->connections));
+  COUNTER ("proxykit_relay_connections_active", PK_PROM_GAUGE,
+           "Connections (TCP) or sessions (UDP) open now, by rule.",
+           l->udp ? pk_relay_udp_get_n_sessions (l) : PK_RELAY_LOAD (l->active));
+  COUNTER ("proxykit_relay_refused_total", PK_PROM_COUNTER,
+           "Connections refused (allowlist, session limit, rule down), by rule.",
+           PK_RELAY_LOAD (l->refused));
+  COUNTER ("proxykit_relay_failed_total", PK_PROM_COUNTER,
+           "Connections whose upstream could not be reached, by rule.",
+           PK_RELAY_LOAD (l->failed));
+  COUNTER ("proxykit_relay_healthy", PK_PROM_GAUGE,
+           "1 unless the rule's health check has its upstream down.",
+           l->health != PK_RELAY_HEALTH_DOWN);
+#undef COUNTER
+  pk_prom_writer_family (w, "proxykit_relay_bytes_total", PK_PROM_COUNTER,
+                         "Bytes relayed, by rule and direction (in: client to upstream, out: upstream to client).");
+  for (guint i = 0; i < n; i++)
+    {
+      PkRelayListener *l = LISTENER (i);
+
+      pk_prom_writer_sample_uint (w, "proxykit_relay_bytes_total", PK_RELAY_LOAD (l->bytes_in),
+                                  "rule", RULE (i), "direction", "in", NULL);
+      pk_prom_writer_sample_uint (w, "proxykit_relay_bytes_total", PK_RELAY_LOAD (l->bytes_out),
+                                  "rule", RULE (i), "direction", "out", NULL);
+    }
+#undef RULE
+#undef LISTENER
+  return pk_prom_writer_free_to_string (g_steal_pointer (&w));
 }

@@ -53,5 +53,7 @@ void        pk_relay_stop              (PkRelay      *self);
 
 PK_AVAILABLE_IN_ALL
 char       *pk_relay_dup_status_json   (PkRelay      *self);
+PK_AVAILABLE_IN_ALL
+char       *pk_relay_dup_prometheus    (PkRelay      *self);
 
 G_END_DECLS

@@ -88,6 +88,7 @@ static const char * const section_keys[] = {
   "users", "users-inline", "allow", "deny", "connect-timeout", "idle-timeout",
   "handshake-timeout", "resolve-timeout", "udp-idle-timeout", "max-sessions",
   "max-sessions-per-client", "udp-advertise", "allow-open", "allow-host-destinations",
+  "metrics-listen",   /* pk-socks' /metrics, read by the tool from [socks] */
   NULL
 };
 

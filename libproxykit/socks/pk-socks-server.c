@@ -52,6 +52,7 @@
 #include "config.h"
 
 #include "pk-error.h"
+#include "pk-prom-private.h"
 #include "pk-socks-proto-private.h"
 #include "pk-socks-server-private.h"
 #include "pk-util-private.h"
@@ -1257,4 +1258,65 @@ pk_socks_server_dup_stats_json (PkSocksServer *self)
     }
   g_string_append_c (json, '}');
   return g_string_free (json, FALSE);
+}
+
+/**
+ * pk_socks_server_dup_prometheus:
+ * @servers: (array length=n_servers): the listeners
+ * @n_servers: how many
+ *
+ * The counters of [method@SocksServer.get_stats] of every listener, in
+ * the Prometheus text format, labelled by listener name:
+ * `proxykit_socks_sessions_active{listener}`,
+ * `proxykit_socks_sessions_total{listener, result}` (every way a session
+ * ends: `succeeded`, the refusals such as `not-allowed` or
+ * `auth-failed`, the connect errors such as `connection-refused` or
+ * `host-unreachable`) and `proxykit_socks_bytes_total{listener,
+ * direction}` (`up`: client to destination; `down`, of ended sessions).
+ * For a collector of [class@MetricsServer].
+ *
+ * Returns: (transfer full): the text
+ *
+ * Since: 0.2
+ */
+char *
+pk_socks_server_dup_prometheus (PkSocksServer * const *servers,
+                                guint                  n_servers)
+{
+  g_autoptr(PkPromWriter) w = pk_prom_writer_new ();
+
+  g_return_val_if_fail (servers != NULL || n_servers == 0, NULL);
+
+  pk_prom_writer_family (w, "proxykit_socks_sessions_active", PK_PROM_GAUGE,
+                         "SOCKS sessions open now, by listener.");
+  for (guint i = 0; i < n_servers; i++)
+    pk_prom_writer_sample_uint (w, "proxykit_socks_sessions_active",
+                                pk_socks_server_get_sessions_active (servers[i]),
+                                "listener", pk_socks_server_get_name (servers[i]), NULL);
+
+  pk_prom_writer_family (w, "proxykit_socks_sessions_total", PK_PROM_COUNTER,
+                         "SOCKS sessions ended, by listener and result (succeeded, a refusal or a connect error).");
+  for (guint i = 0; i < n_servers; i++)
+    for (guint r = 0; r < PK_SOCKS_RESULT_N; r++)
+      {
+        if (r > PK_SOCKS_REPLY_ADDRESS_TYPE_NOT_SUPPORTED && r < PK_SOCKS_RESULT_AUTH_FAILED)
+          continue;
+        pk_prom_writer_sample_uint (w, "proxykit_socks_sessions_total",
+                                    __atomic_load_n (&servers[i]->results[r], __ATOMIC_RELAXED),
+                                    "listener", pk_socks_server_get_name (servers[i]),
+                                    "result", pk_socks_result_to_string (r), NULL);
+      }
+
+  pk_prom_writer_family (w, "proxykit_socks_bytes_total", PK_PROM_COUNTER,
+                         "Bytes relayed by ended SOCKS sessions, by listener and direction (up: client to destination).");
+  for (guint i = 0; i < n_servers; i++)
+    {
+      const char *name = pk_socks_server_get_name (servers[i]);
+
+      pk_prom_writer_sample_uint (w, "proxykit_socks_bytes_total", pk_socks_server_get_bytes_up (servers[i]),
+                                  "listener", name, "direction", "up", NULL);
+      pk_prom_writer_sample_uint (w, "proxykit_socks_bytes_total", pk_socks_server_get_bytes_down (servers[i]),
+                                  "listener", name, "direction", "down", NULL);
+    }
+  return pk_prom_writer_free_to_string (g_steal_pointer (&w));
 }

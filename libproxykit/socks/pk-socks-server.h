@@ -188,5 +188,8 @@ PK_AVAILABLE_IN_ALL
 GVariant      *pk_socks_server_get_stats              (PkSocksServer  *self);
 PK_AVAILABLE_IN_ALL
 char          *pk_socks_server_dup_stats_json         (PkSocksServer  *self);
+PK_AVAILABLE_IN_ALL
+char          *pk_socks_server_dup_prometheus         (PkSocksServer * const *servers,
+                                                       guint                  n_servers);
 
 G_END_DECLS

@@ -21,7 +21,7 @@ from .errors import (  # noqa: F401
 )
 from .egress import Egress  # noqa: F401
 from .config import Config  # noqa: F401
-from .socks import ListenerDiff, SocksServer, SocksStats  # noqa: F401
+from .socks import ListenerDiff, SocksServer, SocksStats, socks_prometheus  # noqa: F401
 from .health import Hysteresis, Probe, ProbeResult, Watchdog, startup_check, startup_check_settings  # noqa: F401
 from .relay import Relay, Bridge, BridgeResult  # noqa: F401
 from .metrics import MetricsSampler, MetricsServer, parse_time  # noqa: F401

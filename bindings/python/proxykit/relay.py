@@ -105,6 +105,11 @@ class Relay:
         "bytes_out", ...}]}``."""
         return json.loads(_loop.run(lambda: take_string(lib.pk_relay_dup_status_json(self._ptr))))
 
+    def prometheus(self) -> str:
+        """The per-rule counters in the Prometheus text format (what
+        pk-relay's ``/metrics`` serves)."""
+        return _loop.run(lambda: take_string(lib.pk_relay_dup_prometheus(self._ptr)))
+
     @property
     def connections(self) -> int:
         """Connections open now, over all rules."""

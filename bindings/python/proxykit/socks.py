@@ -355,6 +355,11 @@ class SocksServer(Service):
         """Sessions open now."""
         return lib.pk_socks_server_get_sessions_active(self._ptr)
 
+    def prometheus(self) -> str:
+        """The counters in the Prometheus text format (what pk-socks'
+        ``/metrics`` serves); :func:`socks_prometheus` for several servers."""
+        return socks_prometheus([self])
+
     def stats(self) -> 'SocksStats':
         """A snapshot of the counters (:class:`SocksStats`)."""
         raw = json.loads(take_string(lib.pk_socks_server_dup_stats_json(self._ptr)))
@@ -367,3 +372,12 @@ class SocksServer(Service):
 
     def __repr__(self) -> str:
         return f'<proxykit.SocksServer {self._listen} {self._state}>'
+
+
+def socks_prometheus(servers: Iterable[SocksServer]) -> str:
+    """The counters of every server in the Prometheus text format, one set
+    of families labelled by listener name (``proxykit_socks_sessions_total``,
+    ``proxykit_socks_bytes_total``, ``proxykit_socks_sessions_active``)."""
+    servers = list(servers)
+    ptrs = ffi.new('PkSocksServer *[]', [srv._ptr for srv in servers] or [ffi.NULL])
+    return take_string(lib.pk_socks_server_dup_prometheus(ptrs, len(servers)))

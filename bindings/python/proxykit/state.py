@@ -113,6 +113,12 @@ class StateStore:
         """The names of the nodes that have a state file, sorted."""
         return take_strv(errors.call(lib.pk_state_store_list, self._ptr))
 
+    def prometheus(self) -> str:
+        """Every node's status and failure counts in the Prometheus text
+        format (what pk-watchdog's ``/metrics`` serves):
+        ``proxykit_node_status{node,status}``, ``proxykit_node_fails_total``."""
+        return take_string(lib.pk_state_store_dup_prometheus(self._ptr))
+
     def load(self, name: str, create: bool = False) -> NodeState:
         """Loads a node's state (:class:`NotFound` if there is none, unless
         ``create``)."""

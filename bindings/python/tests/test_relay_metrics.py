@@ -26,6 +26,9 @@ def test_tcp_relay_forwards_and_counts(echo_server):
         rule = status['rules'][0]
         assert rule['name'] == 'echo' and rule['protocol'].lower() == 'tcp'
         assert rule['connections'] == 1
+        text = relay.prometheus()
+        assert 'proxykit_relay_connections_total{rule="echo"} 1\n' in text
+        assert 'proxykit_relay_bytes_total{rule="echo",direction="in"} 13\n' in text
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(('127.0.0.1', local), timeout=5).close()
 

@@ -76,6 +76,10 @@ def test_fetch_through_server_started_from_python(http_server):
     assert stats['result_succeeded'] == 1
     assert stats['bytes_down'] > len(body)
     assert stats['bytes_up'] > 0
+    text = srv.prometheus()
+    assert 'proxykit_socks_sessions_total{listener="py",result="succeeded"} 1\n' in text
+    assert f'proxykit_socks_bytes_total{{listener="py",direction="down"}} {stats.bytes_down}\n' in text
+    assert text == proxykit.socks_prometheus([srv])
     # the listener is gone once the block has ended (srv.port is 0 by
     # then, which PySocks would take for its default port 1080)
     assert srv.port == 0

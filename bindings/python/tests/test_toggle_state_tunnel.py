@@ -71,6 +71,10 @@ def test_state_store_round_trip(tmp_path):
     again = proxykit.StateStore(str(tmp_path)).load('node1')
     assert again.status == 'online'
     assert again.to_dict() == on_disk
+    text = store.prometheus()
+    assert 'proxykit_node_status{node="node1",status="online"} 1\n' in text
+    assert 'proxykit_node_status{node="node1",status="ping_failed"} 0\n' in text
+    assert 'proxykit_node_fails_total{node="node1"} 0\n' in text
     with pytest.raises(proxykit.InvalidArgument):
         node.set_status('sleepy')
     node.set_socks('127.0.0.1:1080', os.getpid())
