@@ -251,8 +251,9 @@ test_serve (void)
         g_autofree char *url = g_strconcat (base, "api/history?", ranges[i], NULL);
         g_autofree char *body = http_get (session, url, &status);
 
-        g_test_message ("%s: %u", ranges[i], status);
+        g_test_message ("%s: %u %s", ranges[i], status, body != NULL ? body : "");
         g_assert_cmpuint (status, ==, 400);
+        g_assert_nonnull (body);
       }
   }
 
