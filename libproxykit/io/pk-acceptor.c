@@ -9,6 +9,7 @@
 
 #include "pk-acceptor-private.h"
 #include "pk-poller-private.h"
+#include "pk-util-private.h"
 
 /* Accepts per wake-up, so that a flood of connections on one listener
  * does not starve the sessions that run in the same context. */
@@ -32,31 +33,22 @@ struct _PkAcceptor
 /* --- the warning about pauses, for the whole process --- */
 
 G_LOCK_DEFINE_STATIC (warn);
-static gint64 warn_last_us;
-static guint64 warn_suppressed;
+static PkLogLimit warn_limit;
 
 static void
 warn_paused (PkAcceptor *self,
              int         errsv)
 {
-  gint64 now = g_get_monotonic_time ();
-  guint64 suppressed = 0;
+  guint64 suppressed;
   gboolean log;
 
   G_LOCK (warn);
-  log = warn_last_us == 0 || now - warn_last_us >= PK_ACCEPTOR_WARN_INTERVAL_S * G_USEC_PER_SEC;
-  if (log)
-    {
-      suppressed = warn_suppressed;
-      warn_suppressed = 0;
-      warn_last_us = now;
-    }
-  else
-    warn_suppressed++;
+  log = pk_log_limit_due (&warn_limit, PK_ACCEPTOR_WARN_INTERVAL_S * G_USEC_PER_SEC, &suppressed);
   G_UNLOCK (warn);
 
   if (!log)
     return;
+  suppressed--;         /* the count includes this pause */
   if (suppressed > 0)
     g_warning ("%s: cannot accept: %s; pausing accepts for %u ms "
                "(%" G_GUINT64_FORMAT " more pause%s in the last %u s, not logged)",
