@@ -109,6 +109,10 @@ GSocket   *pk_socket_new_accepted    (int                fd,
 GSocketAddress *pk_socket_dup_peer_address (GSocket  *socket,
                                             GError  **error);
 
+/* TRUE for an inet socket address on loopback (127/8, ::1), as
+ * g_inet_address_get_is_loopback() says; FALSE for anything else. */
+gboolean   pk_socket_address_is_loopback (GSocketAddress *address);
+
 /* Rate-limited logging of a repeated event: count each event with
  * pk_log_limit_due(); TRUE when a line is due (the first event, or
  * @interval_us after the last line), with *@count the events it stands

@@ -486,6 +486,13 @@ pk_socket_dup_peer_address (GSocket  *socket,
 }
 
 gboolean
+pk_socket_address_is_loopback (GSocketAddress *address)
+{
+  return G_IS_INET_SOCKET_ADDRESS (address) &&
+         g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+}
+
+gboolean
 pk_log_limit_due (PkLogLimit *limit,
                   gint64      interval_us,
                   guint64    *count)

@@ -60,13 +60,11 @@ pk_socks_server_check_open (PkSocksServer  *self,
                             GSocketAddress *address,
                             GError        **error)
 {
-  GInetAddress *inet;
   g_autofree char *where = NULL;
 
   if (self->allow_open || !G_IS_INET_SOCKET_ADDRESS (address))
     return TRUE;
-  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
-  if (g_inet_address_get_is_loopback (inet) ||
+  if (pk_socket_address_is_loopback (address) ||
       pk_socks_server_get_auth_required (self) || pk_socks_server_has_allowlist (self))
     return TRUE;
 

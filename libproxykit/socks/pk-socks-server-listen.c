@@ -224,7 +224,6 @@ worker_accepted_cb (int               fd,
   accepted_cb (fd, peer, user_data);
 }
 
-static gboolean address_is_loopback (GSocketAddress *address);
 
 static gboolean
 listen_on_workers (PkSocksServer   *self,
@@ -255,7 +254,7 @@ listen_on_workers (PkSocksServer   *self,
   g_ptr_array_add (self->listeners, listener);
 
   was_non_loopback = self->non_loopback;
-  self->non_loopback |= !address_is_loopback (listener->address);
+  self->non_loopback |= !pk_socket_address_is_loopback (listener->address);
   if (self->non_loopback != was_non_loopback)
     pk_socks_server_rebuild_policy (self);
   return TRUE;
@@ -289,17 +288,6 @@ pk_socks_server_set_workers (PkSocksServer *self,
   g_return_if_fail (workers == NULL || PK_IS_WORKERS (workers));
 
   g_set_object (&self->workers, workers);
-}
-
-static gboolean
-address_is_loopback (GSocketAddress *address)
-{
-  GInetAddress *inet;
-
-  if (!G_IS_INET_SOCKET_ADDRESS (address))
-    return FALSE;
-  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
-  return g_inet_address_get_is_loopback (inet);
 }
 
 /**
@@ -358,7 +346,7 @@ pk_socks_server_add_socket (PkSocksServer  *self,
   g_ptr_array_add (self->listeners, listener);
 
   was_non_loopback = self->non_loopback;
-  self->non_loopback |= !address_is_loopback (local);
+  self->non_loopback |= !pk_socket_address_is_loopback (local);
   if (self->non_loopback != was_non_loopback)
     pk_socks_server_rebuild_policy (self);
 

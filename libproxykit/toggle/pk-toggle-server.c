@@ -1050,8 +1050,7 @@ listen_address_is_loopback (const char *address)
 {
   g_autoptr(GSocketAddress) sa = pk_parse_listen_address (address, 0, NULL);
 
-  return sa != NULL &&
-         g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa)));
+  return sa != NULL && pk_socket_address_is_loopback (sa);
 }
 
 /**
