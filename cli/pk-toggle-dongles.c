@@ -98,78 +98,26 @@ pk_toggle_dongles_needs_usb (void)
 
 /* --- the ladder --- */
 
-static guint
-stage_index (const char *name)
-{
-  const char * const *stages = pk_toggle_ladder_get_stages ();
-
-  for (guint i = 0; stages[i] != NULL; i++)
-    if (g_str_equal (stages[i], name))
-      return i;
-  g_return_val_if_reached (0);
-}
-
-gboolean
+void
 pk_toggle_dongles_ladder (PkDongleMonitor        *monitor,
-                          const PkToggleLadderSettings *settings,
+                          PkToggleLadderSettings *settings,
                           PkToggle               *toggle,
-                          PkToggleStep           *modem_step,
-                          GError                **error)
+                          PkToggleStep           *modem_step)
 {
-  const char * const *stages = pk_toggle_ladder_get_stages ();
-  const char *first = "routing";
-  const char *last = "hub";
-  const char *max_stage = opt_max_stage ? opt_max_stage : settings->max_stage;
   PkDongle *dongle = monitor ? pk_dongle_monitor_get_dongle (monitor, pk_toggle_get_id (toggle)) : NULL;
-  g_autoptr(PkRouting) routing = NULL;
 
   /* Every rung, up to the hub, is there for recoveries (pk-toggle
    * --recover, /recover/N); a plain toggle stops at the max stage. */
   if (opt_rebind)
-    first = last = "usb";
+    pk_toggle_add_ladder (toggle, dongle, modem_step, settings, "usb", "usb");
   else if (opt_stage != NULL)
-    first = last = opt_stage;
+    pk_toggle_add_ladder (toggle, dongle, modem_step, settings, opt_stage, opt_stage);
   else
-    pk_toggle_set_max_stage (toggle, max_stage);
-  pk_toggle_set_max_recoveries (toggle, settings->max_recoveries);
-  pk_toggle_set_recovery_cooldown (toggle, settings->recovery_cooldown_ms);
-
-  if (dongle != NULL && settings->routing)
     {
-      routing = pk_routing_new (dongle);
-      pk_routing_set_backend (routing, settings->backend);
-      pk_toggle_set_routing (toggle, routing);
+      pk_toggle_add_recovery_ladder (toggle, dongle, modem_step, settings);
+      pk_toggle_set_max_stage (toggle, opt_max_stage ? opt_max_stage
+                                                     : pk_toggle_ladder_settings_get_max_stage (settings));
     }
-  for (guint i = stage_index (first); i <= stage_index (last); i++)
-    {
-      g_autoptr(PkToggleStep) step = NULL;
-
-      if (g_str_equal (stages[i], "modem"))
-        step = g_object_ref (modem_step);
-      else if (dongle == NULL || (g_str_equal (stages[i], "routing") && routing == NULL))
-        {
-          /* Not on USB: the modem is all there is; a toggle of it with
-           * no rung left fails with "no step". */
-          g_debug ("dongle %u: not on USB, no %s rung", pk_toggle_get_id (toggle), stages[i]);
-          continue;
-        }
-      else if (g_str_equal (stages[i], "routing"))
-        step = PK_TOGGLE_STEP (pk_toggle_routing_step_new (routing));
-      else if (g_str_equal (stages[i], "usb"))
-        {
-          PkToggleUsbStep *usb = pk_toggle_usb_step_new (dongle);
-          pk_toggle_usb_step_set_timing (usb, settings->usb_off_ms, settings->usb_wait_ms);
-          step = PK_TOGGLE_STEP (usb);
-        }
-      else
-        {
-          PkTogglePowerStep *power = pk_toggle_power_step_new (dongle, g_str_equal (stages[i], "hub"));
-          pk_toggle_power_step_set_timing (power, settings->power_off_ms, settings->power_wait_ms);
-          step = PK_TOGGLE_STEP (power);
-        }
-      pk_toggle_add_step (toggle, step);
-    }
-  return TRUE;
 }
 
 /* --- --power, --power-status --- */

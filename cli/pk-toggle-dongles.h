@@ -22,28 +22,13 @@ gboolean  pk_toggle_dongles_recovery (void);
 /* TRUE when the flags name a rung past the modem. */
 gboolean  pk_toggle_dongles_needs_usb (void);
 
-/* The ladder's settings from [toggle] and [dongles]. */
-typedef struct {
-  const char *max_stage;      /* [toggle] max_stage, default modem */
-  gboolean routing;           /* [dongles] routing is not off */
-  PkRoutingBackend backend;
-  guint usb_off_ms;
-  guint usb_wait_ms;
-  guint power_off_ms;
-  guint power_wait_ms;
-  guint max_recoveries;       /* [toggle] max_recoveries, default 2 */
-  guint recovery_cooldown_ms; /* [toggle] recovery_cooldown, default 3 min */
-} PkToggleLadderSettings;
-
 /* Adds the rungs the flags and @settings ask for to @toggle, with
- * @modem_step as the modem rung; dongles not found by @monitor (or
- * without one) get the modem rung only. FALSE when a single rung past
- * the modem was asked for and the dongle is not on USB. */
-gboolean  pk_toggle_dongles_ladder (PkDongleMonitor               *monitor,
-                                    const PkToggleLadderSettings  *settings,
-                                    PkToggle                      *toggle,
-                                    PkToggleStep                  *modem_step,
-                                    GError                       **error);
+ * @modem_step as the modem rung (pk_toggle_add_ladder()); dongles not
+ * found by @monitor (or without one) get the modem rung only. */
+void      pk_toggle_dongles_ladder (PkDongleMonitor         *monitor,
+                                    PkToggleLadderSettings  *settings,
+                                    PkToggle                *toggle,
+                                    PkToggleStep            *modem_step);
 
 /* Runs --discover or --routing (@ids: the positional numbers, or --all)
  * and returns the exit status. */

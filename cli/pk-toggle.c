@@ -109,8 +109,7 @@ typedef struct {
   char *state_dir;
   char *token;                /* of the HTTP API, or NULL */
   gboolean allow_get;
-  char *max_stage;
-  PkToggleLadderSettings ladder;
+  PkToggleLadderSettings *ladder;
   PkDongleMonitor *monitor;   /* the dongles on USB, or NULL */
 } Setup;
 
@@ -141,7 +140,7 @@ setup_free (Setup *s)
 {
   g_clear_pointer (&s->dongles, g_ptr_array_unref);
   g_clear_object (&s->monitor);
-  g_free (s->max_stage);
+  g_clear_pointer (&s->ladder, pk_toggle_ladder_settings_unref);
   g_clear_object (&s->limiter);
   g_clear_object (&s->config);
   g_free (s->escalation);
@@ -388,7 +387,6 @@ load_settings (Setup   *s,
                GError **error)
 {
   g_autofree char *method = NULL;
-  g_autofree char *state_dir = NULL;
   g_autofree char *token_file = NULL;
   g_auto(GStrv) sections = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -446,22 +444,18 @@ load_settings (Setup   *s,
   if (s->poll_ms == 0 || s->timeout_ms == 0 || s->request_timeout_ms == 0 || s->unchanged_polls == 0)
     FAIL (FALSE, "poll_interval, timeout, request_timeout and unchanged_polls must not be 0");
 
-  /* Locks and cooldowns are shared with other pk-toggle processes where
-   * the state directory can be made; without one each process keeps its
-   * own. */
-  state_dir = opt_state_dir ? g_strdup (opt_state_dir)
-                            : pk_config_dup_string (s->config, "toggle", "state_dir", NULL, NULL);
-  if (state_dir == NULL)
+  /* The ladder, and where locks and cooldowns are shared with other
+   * pk-toggle processes (without a directory each process keeps its own). */
+  s->ladder = pk_toggle_ladder_settings_new_from_config (s->config, error);
+  if (s->ladder == NULL)
+    return FALSE;
+  if (opt_state_dir != NULL)
     {
-      const char *runtime = g_getenv ("RUNTIME_DIRECTORY");
-      state_dir = g_strdup (runtime != NULL && *runtime != '\0' ? runtime : PK_RUN_DIR);
+      if (g_mkdir_with_parents (opt_state_dir, 0755) != 0 || access (opt_state_dir, W_OK) != 0)
+        FAIL (FALSE, "--state-dir '%s': cannot create or write it", opt_state_dir);
+      pk_toggle_ladder_settings_set_state_dir (s->ladder, opt_state_dir);
     }
-  if (g_mkdir_with_parents (state_dir, 0755) == 0 && access (state_dir, W_OK) == 0)
-    s->state_dir = g_steal_pointer (&state_dir);
-  else if (opt_state_dir != NULL)
-    FAIL (FALSE, "--state-dir '%s': cannot create or write it", opt_state_dir);
-  else
-    g_debug ("no state directory (%s is not writable): locks and cooldowns stay in this process", state_dir);
+  s->state_dir = g_strdup (pk_toggle_ladder_settings_get_state_dir (s->ladder));
 
   /* The API's token: in a file, so that it shows neither in ps nor in
    * the configuration, which is often world-readable. */
@@ -485,43 +479,6 @@ load_settings (Setup   *s,
     s->allow_get = TRUE;
   else if (!pk_config_get_boolean (s->config, "toggle", "allow_get", NULL, FALSE, &s->allow_get, error))
     return FALSE;
-
-  {
-    guint64 usb_off, usb_wait, power_off, power_wait, max_recoveries, recovery_cooldown;
-    g_autofree char *routing = pk_config_dup_string (s->config, "dongles", "routing", NULL, "auto");
-
-    s->max_stage = pk_config_dup_string (s->config, "toggle", "max_stage", NULL, "modem");
-    if (!g_strv_contains (pk_toggle_ladder_get_stages (), s->max_stage))
-      {
-        g_autofree char *where = pk_config_describe (s->config, "toggle", "max_stage");
-        FAIL (FALSE, "%s: '%s': expected routing, modem, usb, power or hub", where, s->max_stage);
-      }
-    if (!get_setting (s, "usb_off", NULL, "usb_off", TRUE, G_MAXUINT, 1000, &usb_off, error) ||
-        !get_setting (s, "usb_wait", NULL, "usb_wait", TRUE, G_MAXUINT, PK_TOGGLE_USB_DEFAULT_WAIT_MS,
-                      &usb_wait, error) ||
-        !get_setting (s, "power_off", NULL, "power_off", TRUE, G_MAXUINT, PK_TOGGLE_POWER_DEFAULT_OFF_MS,
-                      &power_off, error) ||
-        !get_setting (s, "power_wait", NULL, "power_wait", TRUE, G_MAXUINT, PK_TOGGLE_POWER_DEFAULT_WAIT_MS,
-                      &power_wait, error) ||
-        !get_setting (s, "max_recoveries", NULL, "max_recoveries", FALSE, 1000, PK_TOGGLE_DEFAULT_MAX_RECOVERIES,
-                      &max_recoveries, error) ||
-        !get_setting (s, "recovery_cooldown", NULL, "recovery_cooldown", TRUE, G_MAXUINT,
-                      PK_TOGGLE_DEFAULT_RECOVERY_COOLDOWN_MS, &recovery_cooldown, error))
-      return FALSE;
-    s->ladder.max_recoveries = (guint) max_recoveries;
-    s->ladder.recovery_cooldown_ms = (guint) recovery_cooldown;
-    s->ladder.max_stage = s->max_stage;
-    s->ladder.usb_off_ms = (guint) usb_off;
-    s->ladder.usb_wait_ms = (guint) usb_wait;
-    s->ladder.power_off_ms = (guint) power_off;
-    s->ladder.power_wait_ms = (guint) power_wait;
-    s->ladder.routing = g_strcmp0 (routing, "off") != 0;
-    if (s->ladder.routing && !pk_routing_backend_from_string (routing, &s->ladder.backend))
-      {
-        g_autofree char *where = pk_config_describe (s->config, "dongles", "routing");
-        FAIL (FALSE, "%s: '%s': expected auto, rtnetlink, networkmanager or off", where, routing);
-      }
-  }
 
   s->limiter = pk_toggle_limiter_new ((guint) s->max_concurrent);
   return TRUE;
@@ -621,8 +578,7 @@ setup_load (GError **error)
     {
       Dongle *d = g_ptr_array_index (s->dongles, i);
 
-      if (!pk_toggle_dongles_ladder (s->monitor, &s->ladder, d->toggle, PK_TOGGLE_STEP (d->modem_step), error))
-        return NULL;
+      pk_toggle_dongles_ladder (s->monitor, s->ladder, d->toggle, PK_TOGGLE_STEP (d->modem_step));
     }
   return g_steal_pointer (&s);
 }

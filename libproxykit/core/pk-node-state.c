@@ -103,6 +103,7 @@ static const char * const status_names[] = {
   [PK_NODE_STATUS_ONLINE] = "online",
   [PK_NODE_STATUS_PING_FAILED] = "ping_failed",
   [PK_NODE_STATUS_STOPPED] = "stopped",
+  [PK_NODE_STATUS_RECOVERING] = "recovering",
 };
 
 /**
@@ -1082,7 +1083,7 @@ pk_node_state_new_from_json (const char  *data,
   if (status != NULL && !pk_node_status_from_string (status, &self->status))
     {
       g_set_error (error, PK_ERROR, PK_ERROR_STATE,
-                   "field 'status' is '%s', expected starting, online, ping_failed or stopped",
+                   "field 'status' is '%s', expected starting, online, ping_failed, stopped or recovering",
                    status);
       return NULL;
     }

@@ -19,9 +19,11 @@ G_BEGIN_DECLS
  * @PK_NODE_STATUS_ONLINE: the node passed its startup check and serves
  * @PK_NODE_STATUS_PING_FAILED: a confirmed health failure took the node down
  * @PK_NODE_STATUS_STOPPED: the node was stopped (by an operator or a failed start)
+ * @PK_NODE_STATUS_RECOVERING: a confirmed failure is being repaired (a dongle's
+ *   recovery ladder runs). Since: 0.2
  *
  * The status of a node as recorded in its state file. The strings in the
- * file are `starting`, `online`, `ping_failed` and `stopped`.
+ * file are `starting`, `online`, `ping_failed`, `stopped` and `recovering`.
  *
  * Since: 0.1
  */
@@ -30,6 +32,7 @@ typedef enum {
   PK_NODE_STATUS_ONLINE,
   PK_NODE_STATUS_PING_FAILED,
   PK_NODE_STATUS_STOPPED,
+  PK_NODE_STATUS_RECOVERING,
 } PkNodeStatus;
 
 PK_AVAILABLE_IN_ALL

@@ -934,12 +934,12 @@ pk_state_store_dup_prometheus (PkStateStore *self)
     }
 
   pk_prom_writer_family (w, "proxykit_node_status", PK_PROM_GAUGE,
-                         "1 for the node's status (starting, online, ping_failed, stopped), 0 for the others.");
+                         "1 for the node's status (starting, online, ping_failed, stopped, recovering), 0 for the others.");
   for (guint i = 0; i < states->len; i++)
     {
       PkNodeState *state = g_ptr_array_index (states, i);
 
-      for (PkNodeStatus st = PK_NODE_STATUS_STARTING; st <= PK_NODE_STATUS_STOPPED; st++)
+      for (PkNodeStatus st = PK_NODE_STATUS_STARTING; st <= PK_NODE_STATUS_RECOVERING; st++)
         pk_prom_writer_sample_uint (w, "proxykit_node_status", pk_node_state_get_status (state) == st,
                                     "node", pk_node_state_get_name (state),
                                     "status", pk_node_status_to_string (st), NULL);

@@ -10,6 +10,7 @@
 
 #include <gio/gio.h>
 #include "pk-version-macros.h"
+#include "pk-config.h"
 #include "pk-dongle.h"
 #include "pk-routing.h"
 #include "pk-toggle.h"
@@ -82,5 +83,54 @@ PK_AVAILABLE_IN_ALL
 void               pk_toggle_power_step_set_timing (PkTogglePowerStep *self,
                                                     guint              off_ms,
                                                     guint              wait_ms);
+
+/* --- PkToggleLadderSettings --- */
+
+typedef struct _PkToggleLadderSettings PkToggleLadderSettings;
+
+#define PK_TYPE_TOGGLE_LADDER_SETTINGS (pk_toggle_ladder_settings_get_type ())
+PK_AVAILABLE_IN_ALL
+GType                   pk_toggle_ladder_settings_get_type        (void) G_GNUC_CONST;
+PK_AVAILABLE_IN_ALL
+PkToggleLadderSettings *pk_toggle_ladder_settings_new             (void);
+PK_AVAILABLE_IN_ALL
+PkToggleLadderSettings *pk_toggle_ladder_settings_new_from_config (PkConfig  *config,
+                                                                   GError   **error);
+PK_AVAILABLE_IN_ALL
+PkToggleLadderSettings *pk_toggle_ladder_settings_ref             (PkToggleLadderSettings *self);
+PK_AVAILABLE_IN_ALL
+void                    pk_toggle_ladder_settings_unref           (PkToggleLadderSettings *self);
+PK_AVAILABLE_IN_ALL
+const char             *pk_toggle_ladder_settings_get_max_stage   (PkToggleLadderSettings *self);
+PK_AVAILABLE_IN_ALL
+const char             *pk_toggle_ladder_settings_get_state_dir   (PkToggleLadderSettings *self);
+PK_AVAILABLE_IN_ALL
+void                    pk_toggle_ladder_settings_set_state_dir   (PkToggleLadderSettings *self,
+                                                                   const char             *state_dir);
+PK_AVAILABLE_IN_ALL
+guint                   pk_toggle_ladder_settings_get_max_recoveries (PkToggleLadderSettings *self);
+PK_AVAILABLE_IN_ALL
+void                    pk_toggle_ladder_settings_set_max_recoveries (PkToggleLadderSettings *self,
+                                                                      guint                   max_recoveries);
+PK_AVAILABLE_IN_ALL
+guint                   pk_toggle_ladder_settings_get_recovery_cooldown (PkToggleLadderSettings *self);
+PK_AVAILABLE_IN_ALL
+void                    pk_toggle_ladder_settings_set_recovery_cooldown (PkToggleLadderSettings *self,
+                                                                         guint                   cooldown_ms);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PkToggleLadderSettings, pk_toggle_ladder_settings_unref)
+
+PK_AVAILABLE_IN_ALL
+void                    pk_toggle_add_ladder          (PkToggle               *self,
+                                                       PkDongle               *dongle,
+                                                       PkToggleStep           *modem_step,
+                                                       PkToggleLadderSettings *settings,
+                                                       const char             *first,
+                                                       const char             *last);
+PK_AVAILABLE_IN_ALL
+void                    pk_toggle_add_recovery_ladder (PkToggle               *self,
+                                                       PkDongle               *dongle,
+                                                       PkToggleStep           *modem_step,
+                                                       PkToggleLadderSettings *settings);
 
 G_END_DECLS

@@ -10,7 +10,7 @@ from . import _loop, errors
 from ._ffi import ffi, lib
 from ._util import b, take_string, take_strv
 
-STATUSES = ('starting', 'online', 'ping_failed', 'stopped')
+STATUSES = ('starting', 'online', 'ping_failed', 'stopped', 'recovering')
 
 
 def _status_value(status: str) -> int:
@@ -56,7 +56,7 @@ class NodeState:
 
     @property
     def status(self) -> str:
-        """``"starting"``, ``"online"``, ``"ping_failed"`` or ``"stopped"``."""
+        """``"starting"``, ``"online"``, ``"ping_failed"``, ``"stopped"`` or ``"recovering"``."""
         return ffi.string(lib.pk_node_status_to_string(lib.pk_node_state_get_status(self._ptr))).decode()
 
     def set_status(self, status: str, reason: Optional[str] = None) -> None:
