@@ -51,6 +51,9 @@
 #include "pk-dongle-monitor.h"
 #include "pk-routing.h"
 #include "pk-dongle-farm.h"
+#if PK_HAVE_LIBSOUP
+#include "pk-dongle-watch.h"
+#endif
 /* --- metrics --- */
 #include "pk-metrics-sampler.h"
 #include "pk-metrics-recorder.h"

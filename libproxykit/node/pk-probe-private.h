@@ -2,13 +2,16 @@
  *
  * pk-probe.c holds the object, the run with its timeout and the simple
  * kinds; pk-probe-http.c the HTTP GET; pk-startup-check.c the startup
- * check on top of retries.
+ * check on top of retries; pk-probe-dongle.c the dongle diagnosis.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
 
 #include "pk-probe.h"
+#include "pk-dongle.h"
+#include "pk-modem.h"
+#include "pk-routing.h"
 
 G_BEGIN_DECLS
 
@@ -41,5 +44,11 @@ gboolean pk_probe_propagate_count (GTask    *task,
 void     pk_probe_http_run        (GTask      *task,
                                    PkEgress   *egress,
                                    const char *url);
+
+/* The diagnosis of a dongle (pk-probe-dongle.c). */
+void     pk_probe_dongle_run      (GTask      *task,
+                                   PkDongle   *dongle,
+                                   PkRouting  *routing,
+                                   PkModem    *modem);
 
 G_END_DECLS

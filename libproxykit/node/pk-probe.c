@@ -13,7 +13,8 @@
  * Kinds ([enum@ProbeKind]): a TCP connect through a [class@Egress], a process that
  * is alive, an interface that is up (IFF_UP, IFF_LOWER_UP and an IPv4
  * address: a PPP link's operstate reads "unknown"), a SOCKS5 round trip
- * through a listener, and an HTTP GET through an egress.
+ * through a listener, an HTTP GET through an egress, and a dongle's
+ * diagnosis ([ctor@Probe.new_dongle]).
  *
  * [class@Probe] is one final class with a kind rather than a GInterface with
  * one implementation per check: the checks are few and fixed, a
@@ -74,6 +75,9 @@ struct _PkProbe
   char *proxy_host;
   guint16 proxy_port;
   char *url;
+  PkDongle *dongle;
+  PkRouting *routing;
+  PkModem *modem;
 };
 
 G_DEFINE_FINAL_TYPE (PkProbe, pk_probe, G_TYPE_OBJECT)
@@ -104,6 +108,9 @@ pk_probe_finalize (GObject *object)
   g_free (self->interface);
   g_free (self->proxy_host);
   g_free (self->url);
+  g_clear_object (&self->dongle);
+  g_clear_object (&self->routing);
+  g_clear_object (&self->modem);
 
   G_OBJECT_CLASS (pk_probe_parent_class)->finalize (object);
 }
@@ -357,6 +364,43 @@ pk_probe_new_http (PkEgress   *egress,
   self->url = g_strdup (url);
   via = pk_egress_to_string (self->egress);
   self->description = g_strdup_printf ("http GET %s via %s", url, via);
+  return self;
+}
+
+/**
+ * pk_probe_new_dongle:
+ * @dongle: the dongle
+ * @routing: (nullable): the dongle's [class@Routing], or %NULL when the
+ *   routing is not managed (then the interface is checked directly)
+ * @modem: (nullable): the dongle's modem, or %NULL to leave the API out
+ *
+ * Creates a probe that asks what the diagnosis of the toggle ladder asks:
+ * is the dongle's interface there, does it hold the host address
+ * (`192.168.N.100`), is the routing right (with @routing), does the API
+ * answer and is the modem connected with a WAN IP (with @modem). A run
+ * fails with the first answer that is no, such as `interface enx... is
+ * missing` or `routing: no rule from 192.168.11.100`.
+ *
+ * Returns: (transfer full): a new [class@Probe]
+ *
+ * Since: 0.2
+ */
+PkProbe *
+pk_probe_new_dongle (PkDongle  *dongle,
+                     PkRouting *routing,
+                     PkModem   *modem)
+{
+  PkProbe *self;
+
+  g_return_val_if_fail (PK_IS_DONGLE (dongle), NULL);
+  g_return_val_if_fail (routing == NULL || PK_IS_ROUTING (routing), NULL);
+  g_return_val_if_fail (modem == NULL || PK_IS_MODEM (modem), NULL);
+
+  self = probe_new (PK_PROBE_DONGLE);
+  self->dongle = g_object_ref (dongle);
+  self->routing = routing ? g_object_ref (routing) : NULL;
+  self->modem = modem ? g_object_ref (modem) : NULL;
+  self->description = g_strdup_printf ("dongle %u", pk_dongle_get_id (dongle));
   return self;
 }
 
@@ -653,6 +697,10 @@ pk_probe_run_async (PkProbe             *self,
 
     case PK_PROBE_HTTP:
       pk_probe_http_run (task, self->egress, self->url);
+      break;
+
+    case PK_PROBE_DONGLE:
+      pk_probe_dongle_run (task, self->dongle, self->routing, self->modem);
       break;
 
     default:

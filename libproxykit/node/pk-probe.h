@@ -12,6 +12,9 @@
 #include "pk-version-macros.h"
 #include "pk-egress.h"
 #include "pk-config.h"
+#include "pk-dongle.h"
+#include "pk-modem.h"
+#include "pk-routing.h"
 
 G_BEGIN_DECLS
 
@@ -22,6 +25,9 @@ G_BEGIN_DECLS
  * @PK_PROBE_INTERFACE: an interface is up: IFF_UP, IFF_LOWER_UP and an IPv4 address
  * @PK_PROBE_SOCKS: a SOCKS5 no-auth CONNECT through a proxy succeeds
  * @PK_PROBE_HTTP: an HTTP GET through an egress gets a 2xx or 3xx answer
+ * @PK_PROBE_DONGLE: a dongle's diagnosis: its interface is there and holds
+ *   its address, its routing is right, its API answers and its modem is
+ *   connected with a WAN IP. Since: 0.2
  *
  * What a [class@Probe] checks.
  *
@@ -33,6 +39,7 @@ typedef enum {
   PK_PROBE_INTERFACE,
   PK_PROBE_SOCKS,
   PK_PROBE_HTTP,
+  PK_PROBE_DONGLE,
 } PkProbeKind;
 
 /**
@@ -65,6 +72,11 @@ PkProbe      *pk_probe_new_socks        (const char   *proxy_host,
 PK_AVAILABLE_IN_ALL
 PkProbe      *pk_probe_new_http         (PkEgress     *egress,
                                          const char   *url);
+
+PK_AVAILABLE_IN_ALL
+PkProbe      *pk_probe_new_dongle       (PkDongle     *dongle,
+                                         PkRouting    *routing,
+                                         PkModem      *modem);
 
 PK_AVAILABLE_IN_ALL
 PkProbeKind   pk_probe_get_kind         (PkProbe      *self);

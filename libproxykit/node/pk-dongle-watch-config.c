@@ -1,0 +1,232 @@
+/* pk-dongle-watch-config.c: a PkDongleWatch from the configuration
+ *
+ * [watchdog] says how often and how strictly (dongle-interval,
+ * dongle-retry-delay, dongle-retries, dongle-cooldown, max-recoveries,
+ * and the tunnels' rise, timeout, check-socks and socks-target); [toggle]
+ * and [dongles] say how the ladder climbs (PkToggleLadderSettings) and
+ * how the modems are reached ([dongle:N] or [toggle] username, password,
+ * request_timeout).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "pk-config-private.h"
+#include "pk-dongle-watch-private.h"
+#include "pk-error.h"
+#include "pk-hilink-modem.h"
+#include "pk-probe.h"
+#include "pk-rotation.h"
+
+/**
+ * pk_dongle_watch_config_enabled:
+ * @config: a [class@Config]
+ * @error: return location for a `GError`
+ *
+ * Tells whether the configuration asks for the dongles to be watched:
+ * `dongles = true` in `[watchdog]`.
+ *
+ * Returns: %TRUE if it does; %FALSE if not, or with @error set when the
+ *   value is not a boolean
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_dongle_watch_config_enabled (PkConfig  *config,
+                                GError   **error)
+{
+  gboolean enabled = FALSE;
+
+  g_return_val_if_fail (PK_IS_CONFIG (config), FALSE);
+  return pk_config_get_boolean (config, "watchdog", "dongles", NULL, FALSE, &enabled, error) && enabled;
+}
+
+static gboolean
+get_ms (PkConfig    *config,
+        const char  *key,
+        guint        def,
+        guint       *out,
+        GError     **error)
+{
+  guint64 v;
+
+  if (!pk_config_get_duration_bounded (config, "watchdog", key, NULL, 1, G_MAXUINT, def, &v, error))
+    return FALSE;
+  *out = (guint) v;
+  return TRUE;
+}
+
+/**
+ * pk_dongle_watch_new_from_config:
+ * @config: a [class@Config]
+ * @error: return location for a `GError`
+ *
+ * Creates a watch from the configuration: the dongles of
+ * [ctor@DongleMonitor.new_from_config], the state store of `[watchdog]
+ * state-dir`, the ladder of [ctor@ToggleLadderSettings.new_from_config],
+ * and from `[watchdog]`: `dongle-interval` (default 3 min),
+ * `dongle-retry-delay` (30 s), `dongle-retries` (2), `dongle-cooldown`
+ * (the `[toggle] recovery_cooldown`, 3 min), `max-recoveries` (the
+ * `[toggle] max_recoveries`, 2), `rise` (2), `timeout` (30 s), and with
+ * `check-socks = true` a SOCKS CONNECT to `socks-target` through each
+ * dongle's listener.
+ *
+ * Returns: (transfer full) (nullable): a new [class@DongleWatch], or
+ *   %NULL with %PK_ERROR_CONFIG naming a bad value
+ *
+ * Since: 0.2
+ */
+PkDongleWatch *
+pk_dongle_watch_new_from_config (PkConfig  *config,
+                                 GError   **error)
+{
+  g_autoptr(PkDongleMonitor) monitor = NULL;
+  g_autoptr(PkStateStore) store = NULL;
+  g_autoptr(PkToggleLadderSettings) ladder = NULL;
+  g_autoptr(PkDongleWatch) self = NULL;
+  g_autofree char *target = NULL;
+  guint64 n;
+  guint ms;
+  gboolean check_socks;
+
+  g_return_val_if_fail (PK_IS_CONFIG (config), NULL);
+
+  monitor = pk_dongle_monitor_new_from_config (config, error);
+  if (monitor == NULL)
+    return NULL;
+  ladder = pk_toggle_ladder_settings_new_from_config (config, error);
+  if (ladder == NULL)
+    return NULL;
+  store = pk_state_store_new_from_config (config, "watchdog");
+  self = pk_dongle_watch_new (monitor, store);
+  pk_dongle_watch_set_config (self, config);
+  pk_dongle_watch_set_ladder_settings (self, ladder);
+
+  if (!get_ms (config, "dongle-interval", PK_DONGLE_WATCH_DEFAULT_INTERVAL_MS, &ms, error))
+    return NULL;
+  pk_dongle_watch_set_interval_ms (self, ms);
+  if (!get_ms (config, "dongle-retry-delay", 30000, &ms, error))
+    return NULL;
+  pk_dongle_watch_set_retry_delay_ms (self, ms);
+  if (!get_ms (config, "timeout", 30000, &ms, error))
+    return NULL;
+  pk_dongle_watch_set_timeout_ms (self, ms);
+  if (!pk_config_get_uint (config, "watchdog", "dongle-retries", NULL, 1, 1000,
+                           PK_DONGLE_WATCH_DEFAULT_RETRIES, &n, error))
+    return NULL;
+  pk_dongle_watch_set_fall (self, (guint) n);
+  if (!pk_config_get_uint (config, "watchdog", "rise", NULL, 1, 1000, 2, &n, error))
+    return NULL;
+  pk_dongle_watch_set_rise (self, (guint) n);
+
+  /* [watchdog] overrides [toggle] for the watch's recoveries. */
+  if (pk_config_has_value (config, "watchdog", "dongle-cooldown", NULL))
+    {
+      guint64 v;
+
+      if (!pk_config_get_duration_bounded (config, "watchdog", "dongle-cooldown", NULL, 0, G_MAXUINT, 0, &v, error))
+        return NULL;
+      pk_toggle_ladder_settings_set_recovery_cooldown (ladder, (guint) v);
+    }
+  if (pk_config_has_value (config, "watchdog", "max-recoveries", NULL))
+    {
+      if (!pk_config_get_uint (config, "watchdog", "max-recoveries", NULL, 0, 1000, 0, &n, error))
+        return NULL;
+      pk_toggle_ladder_settings_set_max_recoveries (ladder, (guint) n);
+    }
+
+  if (!pk_config_get_boolean (config, "watchdog", "check-socks", NULL, FALSE, &check_socks, error))
+    return NULL;
+  target = pk_config_dup_string (config, "watchdog", "socks-target", NULL, PK_STARTUP_CHECK_TARGET_DEFAULT);
+  if (check_socks)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      if (!pk_dongle_watch_set_socks_check (self, target, &local_error))
+        {
+          pk_config_value_error (config, "watchdog", "socks-target", NULL, g_steal_pointer (&local_error), error);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&self);
+}
+
+/* [dongle:N] key, else [toggle] key. */
+static char *
+dongle_or_toggle (PkConfig   *config,
+                  guint       id,
+                  const char *key)
+{
+  g_autofree char *section = g_strdup_printf ("dongle:%u", id);
+  g_autofree char *def = pk_config_dup_string (config, "toggle", key, NULL, NULL);
+
+  return pk_config_dup_string (config, section, key, NULL, def);
+}
+
+PkModem *
+pk_dongle_watch_make_modem (PkConfig  *config,
+                            PkDongle  *dongle,
+                            GError   **error)
+{
+  guint id = pk_dongle_get_id (dongle);
+  g_autofree char *api = pk_dongle_dup_api_url (dongle);
+  g_autoptr(PkEgress) egress = pk_dongle_dup_egress (dongle);
+  g_autofree char *username = NULL;
+  g_autofree char *password = NULL;
+  PkHilinkModem *modem;
+  guint64 timeout = PK_HILINK_DEFAULT_TIMEOUT_MS;
+
+  /* A dongle without its interface yet: the subnet convention. */
+  if (api == NULL)
+    api = g_strdup_printf ("http://192.168.%u.1", id);
+  if (egress == NULL)
+    {
+      g_autofree char *address = g_strdup_printf ("192.168.%u.100", id);
+      egress = pk_egress_new_full (address, NULL, 0, 0, error);
+      if (egress == NULL)
+        return NULL;
+    }
+  modem = pk_hilink_modem_new (api, egress, error);
+  if (modem == NULL)
+    return NULL;
+  if (config != NULL)
+    {
+      if (!pk_config_get_duration_bounded (config, "toggle", "request_timeout", NULL, 1, G_MAXUINT,
+                                           PK_HILINK_DEFAULT_TIMEOUT_MS, &timeout, error))
+        {
+          g_object_unref (modem);
+          return NULL;
+        }
+      username = dongle_or_toggle (config, id, "username");
+      password = dongle_or_toggle (config, id, "password");
+    }
+  pk_hilink_modem_set_timeout (modem, (guint) timeout);
+  if (password != NULL)
+    pk_hilink_modem_set_credentials (modem, username, password);
+  return PK_MODEM (modem);
+}
+
+PkToggleModemStep *
+pk_dongle_watch_make_modem_step (PkConfig *config)
+{
+  PkToggleModemStep *step = pk_toggle_modem_step_new ();
+  g_autofree char *escalation = NULL;
+  guint64 settle = 3000, poll = 1000, timeout = 60000, polls = 3;
+
+  if (config == NULL)
+    return step;
+  /* pk-toggle has checked these keys when it runs on the same file; a
+   * bad value here leaves the built-in one, with a warning. */
+  escalation = pk_config_dup_string (config, "toggle", "escalation", NULL, PK_ROTATION_DEFAULT_ESCALATION);
+  if (!pk_toggle_modem_step_set_escalation (step, escalation, NULL))
+    g_warning ("[toggle] escalation '%s' is not valid: the modem rung escalates %s",
+               escalation, PK_ROTATION_DEFAULT_ESCALATION);
+  if (!pk_config_get_duration_bounded (config, "toggle", "settle", NULL, 0, G_MAXUINT, 3000, &settle, NULL) ||
+      !pk_config_get_duration_bounded (config, "toggle", "poll_interval", NULL, 1, G_MAXUINT, 1000, &poll, NULL) ||
+      !pk_config_get_duration_bounded (config, "toggle", "timeout", NULL, 1, G_MAXUINT, 60000, &timeout, NULL) ||
+      !pk_config_get_uint (config, "toggle", "unchanged_polls", NULL, 1, 1000, 3, &polls, NULL))
+    g_warning ("[toggle]: a timing of the modem rung is not valid: the modem rung uses the built-in ones");
+  pk_toggle_modem_step_set_timing (step, (guint) settle, (guint) poll, (guint) timeout);
+  pk_toggle_modem_step_set_unchanged_polls (step, (guint) polls);
+  return step;
+}
