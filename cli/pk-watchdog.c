@@ -11,6 +11,9 @@
  * ping_failed, fails += 1. With --recover, the node is brought back with
  * exponential backoff: tunnel up, startup check, listener on.
  *
+ * With --dongles (or [watchdog] dongles = true), every dongle on USB is
+ * watched too, and recovered through the toggle ladder: PkDongleWatch.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
@@ -45,6 +48,12 @@ static gboolean opt_status;
 static gboolean opt_json;
 static gboolean opt_version;
 static char *opt_metrics_listen;
+static gboolean opt_dongles;
+static char *opt_dongle_interval;
+static char *opt_dongle_retry_delay;
+static char *opt_dongle_retries;
+static char *opt_dongle_cooldown;
+static char *opt_max_recoveries;
 
 static const GOptionEntry entries[] = {
   { "interval", 'i', 0, G_OPTION_ARG_STRING, &opt_interval, "Time between check rounds (WATCHDOG_CHECK_INTERVAL, default 180s)", "DURATION" },
@@ -67,6 +76,12 @@ static const GOptionEntry entries[] = {
   { "once", '1', 0, G_OPTION_ARG_NONE, &opt_once, "Check every node once, act, and exit (for cron)", NULL },
   { "status", 0, 0, G_OPTION_ARG_NONE, &opt_status, "Print the nodes' state and exit", NULL },
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "With --status: print JSON", NULL },
+  { "dongles", 0, 0, G_OPTION_ARG_NONE, &opt_dongles, "Also watch every dongle on USB and recover a failed one through the toggle ladder", NULL },
+  { "dongle-interval", 0, 0, G_OPTION_ARG_STRING, &opt_dongle_interval, "Time between a dongle's checks (default 3m)", "DURATION" },
+  { "dongle-retry-delay", 0, 0, G_OPTION_ARG_STRING, &opt_dongle_retry_delay, "Time between a dongle's checks while a failure is confirmed (default 30s)", "DURATION" },
+  { "dongle-retries", 0, 0, G_OPTION_ARG_STRING, &opt_dongle_retries, "Failed checks in a row that confirm a dongle's failure (default 2)", "N" },
+  { "dongle-cooldown", 0, 0, G_OPTION_ARG_STRING, &opt_dongle_cooldown, "Pause after a dongle's recovery before its next (default: [toggle] recovery_cooldown, 3m)", "DURATION" },
+  { "max-recoveries", 0, 0, G_OPTION_ARG_STRING, &opt_max_recoveries, "Dongle recoveries at once on this host (default: [toggle] max_recoveries, 2)", "N" },
   PK_CLI_OPTION_METRICS_LISTEN (opt_metrics_listen),
   PK_CLI_OPTION_VERBOSE,
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
@@ -76,7 +91,8 @@ static const GOptionEntry entries[] = {
 static const char * const watchdog_keys[] = {
   "interval", "retry-delay", "retries", "rise", "timeout", "jitter", "state-dir",
   "run-dir", "check-socks", "socks-target", "recover", "recover-delay",
-  "recover-max-delay", "pppd", "socks-command", "metrics-listen", NULL
+  "recover-max-delay", "pppd", "socks-command", "metrics-listen", "dongles", "dongle-interval",
+  "dongle-retry-delay", "dongle-retries", "dongle-cooldown", "max-recoveries", NULL
 };
 
 typedef struct {
@@ -127,6 +143,7 @@ struct _App {
   guint pending_once;
   gboolean state_failed;    /* a state file could not be locked or written */
   PkMetricsServer *metrics; /* --metrics-listen */
+  GObject *dongles;         /* --dongles: a PkDongleWatch */
 };
 
 /* /metrics: every node's recorded status and failure counts. */
@@ -552,6 +569,9 @@ scan_nodes (App *app)
       Node *node;
 
       if (state == NULL)
+        continue;
+      /* dongle-N: PkDongleWatch's */
+      if (pk_node_state_get_dongle_id (state) > 0)
         continue;
       node = node_get (app, names[i]);
       if (node->busy)
@@ -1026,6 +1046,8 @@ print_status (App *app)
       if (state == NULL)
         continue;
       iface = pk_node_state_get_tunnel_interface (state);
+      if (iface == NULL)
+        iface = pk_node_state_get_dongle_interface (state);
       pid = pk_node_state_get_tunnel_pid (state);
       alive = pid > 0 && kill (pid, 0) == 0;
       if (opt_json)
@@ -1129,6 +1151,82 @@ run_once (App *app)
   g_main_loop_run (app->loop);
 }
 
+/* --- --dongles: PkDongleWatch --- */
+
+#if PK_HAVE_LIBSOUP
+
+static void
+set_dongle_flag (const char *flag,
+                 const char *value,
+                 gboolean    duration,
+                 guint64     min,
+                 const char *property,
+                 gpointer    object)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 v;
+
+  if (value == NULL)
+    return;
+  if (!pk_cli_parse_value (duration, value, min, G_MAXUINT, &v, &error))
+    pk_cli_usage_error ("--%s: %s", flag, error->message);
+  g_object_set (object, property, (guint) v, NULL);
+}
+
+/* Watches the dongles when --dongles or [watchdog] dongles = true asks. */
+static void
+start_dongles (App *app)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkDongleWatch) watch = NULL;
+  PkToggleLadderSettings *ladder;
+  guint64 v;
+
+  if (!opt_dongles && !pk_dongle_watch_config_enabled (app->config, &error))
+    {
+      if (error != NULL)
+        pk_cli_usage_error ("%s", error->message);
+      return;
+    }
+  watch = pk_dongle_watch_new_from_config (app->config, &error);
+  if (watch == NULL)
+    pk_cli_usage_error ("%s", error->message);
+  pk_dongle_watch_set_state_store (watch, app->store);
+  set_dongle_flag ("dongle-interval", opt_dongle_interval, TRUE, 1, "interval-ms", watch);
+  set_dongle_flag ("dongle-retry-delay", opt_dongle_retry_delay, TRUE, 1, "retry-delay-ms", watch);
+  set_dongle_flag ("dongle-retries", opt_dongle_retries, FALSE, 1, "fall", watch);
+  ladder = pk_dongle_watch_get_ladder_settings (watch);
+  if (opt_dongle_cooldown != NULL)
+    {
+      if (!pk_cli_parse_value (TRUE, opt_dongle_cooldown, 0, G_MAXUINT, &v, &error))
+        pk_cli_usage_error ("--dongle-cooldown: %s", error->message);
+      pk_toggle_ladder_settings_set_recovery_cooldown (ladder, (guint) v);
+    }
+  if (opt_max_recoveries != NULL)
+    {
+      if (!pk_cli_parse_value (FALSE, opt_max_recoveries, 0, 1000, &v, &error))
+        pk_cli_usage_error ("--max-recoveries: %s", error->message);
+      pk_toggle_ladder_settings_set_max_recoveries (ladder, (guint) v);
+    }
+  if (!pk_dongle_watch_start (watch, &error))
+    pk_cli_die (PK_CLI_EXIT_FAILURE, "--dongles: %s", error->message);
+  app->dongles = G_OBJECT (g_object_ref (watch));
+  g_message ("watching %u dongle%s: interval %.1f s, %u failures in a row confirm, "
+             "%u recoveries at once, cooldown %.1f s",
+             pk_dongle_watch_get_n_dongles (watch), pk_dongle_watch_get_n_dongles (watch) == 1 ? "" : "s",
+             pk_dongle_watch_get_interval_ms (watch) / 1000.0, pk_dongle_watch_get_fall (watch),
+             pk_toggle_ladder_settings_get_max_recoveries (ladder),
+             pk_toggle_ladder_settings_get_recovery_cooldown (ladder) / 1000.0);
+}
+#else
+static void
+start_dongles (App *app)
+{
+  if (opt_dongles)
+    pk_cli_usage_error ("--dongles: this build has no HiLink client (libsoup)");
+}
+#endif
+
 /* --- main --- */
 
 static void
@@ -1141,6 +1239,7 @@ app_clear (App *app)
       g_source_destroy (app->rescan);
       g_clear_pointer (&app->rescan, g_source_unref);
     }
+  g_clear_object (&app->dongles);
   g_clear_pointer (&app->nodes, g_hash_table_unref);
   g_clear_pointer (&app->loop, g_main_loop_unref);
   g_clear_object (&app->store);
@@ -1197,6 +1296,8 @@ main (int argc, char **argv)
     pk_cli_usage_error ("--json goes with --status");
   if (opt_once && opt_status)
     pk_cli_usage_error ("--once and --status exclude each other");
+  if (opt_once && opt_dongles)
+    pk_cli_usage_error ("--dongles watches continuously: it does not go with --once");
 
   app.config = pk_cli_load_config (opt_config);
   {
@@ -1249,6 +1350,7 @@ main (int argc, char **argv)
     }
 
   scan_nodes (&app);
+  start_dongles (&app);
   g_hash_table_iter_init (&iter, app.nodes);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &node))
     n_watched += node->wd != NULL;

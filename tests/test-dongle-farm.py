@@ -20,7 +20,10 @@ the host's default, read back with ip); pk-socks --dongles (a listener on
 names resolved by the dongle); hotplug (a dongle plugged in, uevents plus
 veth, gets its listener; unplugged, the listener goes and the others keep
 their connections); /proxy-info of pk-toggle --serve lists exactly the
-running listeners; [dongles] modeswitch runs usb_modeswitch for the
+running listeners; pk-watchdog --dongles brings back a dongle whose
+routing broke (routing rung) or whose interface went (USB rung, replug),
+records online -> ping_failed -> recovering -> online, and respects the
+recovery cooldown; [dongles] modeswitch runs usb_modeswitch for the
 mass-storage dongle.
 
 Nothing leaves the namespaces this test creates."""
@@ -632,6 +635,108 @@ recovery_cooldown = 0
         check(status == 429, f'a second POST /recover/11 within the recovery cooldown: 429 ({status} {body})')
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=30)
+
+    # --- pk-watchdog --dongles: a confirmed failure climbs the ladder ---
+    pk_watchdog = os.path.join(build, 'cli', 'pk-watchdog')
+    watch_state = os.path.join(tmp, 'watch-state')
+    watch_conf = os.path.join(tmp, 'watch.conf')
+    with open(ladder_conf) as src, open(watch_conf, 'w') as dst:
+        dst.write(src.read().replace(os.path.join(tmp, 'toggle-state'), os.path.join(tmp, 'watch-toggle')) +
+                  f"""
+[watchdog]
+state-dir = {watch_state}
+timeout = 5s
+""")
+    # every dongle starts healthy (the address of 12 came back without its routes)
+    run(pk_toggle, '-c', watch_conf, '--routing', '--all')
+
+    def node_state(n):
+        try:
+            with open(os.path.join(watch_state, f'dongle-{n}.json')) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {}
+
+    def start_watchdog(*extra):
+        log = open(os.path.join(tmp, 'pk-watchdog.log'), 'w')
+        p = subprocess.Popen([pk_watchdog, '-c', watch_conf, '--state-dir', watch_state, '--dongles',
+                              '--dongle-interval', '300ms',
+                              '--dongle-retry-delay', '200ms', '--dongle-retries', '2', *extra],
+                             env=udev_env, stdout=log, stderr=subprocess.STDOUT)
+        procs.append(p)
+        return p, log
+
+    def watch_log():
+        with open(os.path.join(tmp, 'pk-watchdog.log')) as f:
+            return f.read()
+
+    def transitions(n):
+        return re.findall(rf'dongle {n}: (\w+) -> (\w+)', watch_log())
+
+    def stop_watchdog(p, log):
+        p.send_signal(signal.SIGTERM)
+        check(p.wait(timeout=30) == 0, 'pk-watchdog --dongles stops cleanly')
+        log.close()
+
+    wd, wd_log = start_watchdog('--dongle-cooldown', '0')
+    wait_for(lambda: node_state(11).get('status') == 'online' and node_state(12).get('status') == 'online',
+             'pk-watchdog --dongles records dongles 11 and 12 online')
+
+    # the routing broken: the routing rung, nothing on USB
+    w = Watch({'authorized': attr_path(11, 'authorized'), 'disable': attr_path(11, 'disable')}, {})
+    sh('ip', 'rule', 'del', 'from', '192.168.11.100', 'lookup', '11')
+    wait_for(lambda: 'recovered' in (node_state(11).get('reason') or ''), 'dongle 11 recovered by the watchdog')
+    seen = w.done()
+    st = node_state(11)
+    check(st.get('status') == 'online' and st.get('fails') == 1 and 'routing' in st.get('reason', '') and
+          'usb' not in st.get('reason', ''), f'dongle 11: online again through the routing rung, fails 1: {st}')
+    check(seen == [], f'no USB or port write for a broken routing: {seen}')
+    check(re.search(r'from 192\.168\.11\.100 lookup 11\b', sh('ip', 'rule', 'show')) is not None,
+          'the watchdog put the rule of dongle 11 back')
+    check(transitions(11)[-3:] == [('online', 'ping_failed'), ('ping_failed', 'recovering'), ('recovering', 'online')],
+          f'dongle 11: online -> ping_failed -> recovering -> online: {transitions(11)}')
+
+    # the interface gone: the USB rung, and the dongle "replugs"
+    net12 = usb_paths[12][2]
+    w = Watch({'authorized': attr_path(12, 'authorized'), 'disable': attr_path(12, 'disable')},
+              {('authorized', '1'): lambda: (plug_net(12), testbed.uevent(net12, 'add'))})
+    testbed.uevent(net12, 'remove')
+    unplug_net(12)
+    wait_for(lambda: 'recovered' in (node_state(12).get('reason') or ''), 'dongle 12 recovered by the watchdog',
+             timeout=60)
+    seen = w.done()
+    st = node_state(12)
+    check(seen == [('authorized', '0'), ('authorized', '1')] and not w.errors,
+          f'dongle 12: authorized 0, then 1, no port power: {seen} {w.errors}')
+    check(st.get('status') == 'online' and 'usb ok' in st.get('reason', '') and st.get('fails') == 1,
+          f'dongle 12: online again through the USB rung: {st}')
+    check(('ping_failed', 'recovering') in transitions(12) and transitions(12)[-1] == ('recovering', 'online'),
+          f'dongle 12: ping_failed -> recovering -> online: {transitions(12)}')
+    r = run(pk_watchdog, '-c', watch_conf, '--state-dir', watch_state, '--status')
+    check(r.returncode == 0 and re.search(rf'^dongle-11\s+online\s+{ifname(11)}', r.stdout, re.M) and
+          re.search(rf'^dongle-12\s+online\s+{ifname(12)}', r.stdout, re.M),
+          f'pk-watchdog --status lists the dongles: {r.stdout} {r.stderr}')
+    stop_watchdog(wd, wd_log)
+
+    # the recovery cooldown: dongle 11 was recovered a moment ago
+    wd, wd_log = start_watchdog('--dongle-cooldown', '1h')
+    wait_for(lambda: 'watching 2 dongles' in watch_log(), 'pk-watchdog --dongles watches again')
+    w = Watch({'authorized': attr_path(11, 'authorized')}, {})
+    sh('ip', 'rule', 'del', 'from', '192.168.11.100', 'lookup', '11')
+    wait_for(lambda: 'recovered recently' in (node_state(11).get('reason') or ''),
+             'the second recovery of dongle 11 is refused: cooldown')
+    seen = w.done()
+    st = node_state(11)
+    check(st.get('status') == 'ping_failed' and st.get('fails') == 2 and seen == [] and
+          re.search(r'from 192\.168\.11\.100 lookup 11\b', sh('ip', 'rule', 'show')) is None,
+          f'within the cooldown dongle 11 stays ping_failed and untouched: {st}')
+    r = run(pk_watchdog, '-c', watch_conf, '--state-dir', watch_state, '--status', '--json')
+    listed = {n['name']: n for n in json.loads(r.stdout)} if r.returncode == 0 else {}
+    check(listed.get('dongle-11', {}).get('status') == 'ping_failed' and
+          listed.get('dongle-12', {}).get('status') == 'online',
+          f'pk-watchdog --status --json: dongle-11 ping_failed, dongle-12 online: {list(listed)}')
+    stop_watchdog(wd, wd_log)
+    run(pk_toggle, '-c', watch_conf, '--routing', '11')
 
     # --- mass storage: usb_modeswitch with the E8372h message ---
     bindir = os.path.join(tmp, 'bin')
