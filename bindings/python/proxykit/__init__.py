@@ -31,7 +31,7 @@ from .modem import Toggle, ToggleLimiter, ToggleServer  # noqa: F401
 from .history import MetricsAlerts, MetricsRecorder, analyze, read_history  # noqa: F401
 from .state import NodeState, StateStore  # noqa: F401
 from .tunnel import Tunnel  # noqa: F401
-from .dongle import Dongle, DongleFarm, DongleMonitor, Routing, RoutingDiagnosis, UsbMap, UsbMapEntry  # noqa: F401
+from .dongle import Dongle, DongleFarm, DongleMonitor, DongleWatch, Routing, RoutingDiagnosis, UsbMap, UsbMapEntry  # noqa: F401
 from .dongle import LADDER_STAGES, PowerStep, RoutingStep, UsbStep  # noqa: F401
 
 
@@ -59,7 +59,7 @@ __all__ = [
     'RotationResult', 'RotationAttempt',
     'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel',
     'MetricsRecorder', 'MetricsAlerts', 'read_history', 'analyze',
-    'Dongle', 'DongleMonitor', 'DongleFarm', 'Routing', 'RoutingDiagnosis', 'UsbMap', 'UsbMapEntry',
+    'Dongle', 'DongleMonitor', 'DongleFarm', 'DongleWatch', 'Routing', 'RoutingDiagnosis', 'UsbMap', 'UsbMapEntry',
     'Error', 'Failed', 'InvalidArgument', 'ConfigError', 'ProtocolError', 'AuthFailed',
     'NotAllowed', 'NotSupported', 'EgressError', 'ResolveError', 'Busy', 'Cooldown',
     'TunnelError', 'ModemError', 'CheckFailed', 'StateError', 'Unchanged',

@@ -685,3 +685,137 @@ class PowerStep:
         self.name = 'hub' if whole_hub else 'power'
         self._step_ptr = _loop.wrap(lib.pk_toggle_power_step_new(dongle._ptr, bool(whole_hub)))
         lib.pk_toggle_power_step_set_timing(self._step_ptr, ms(off), ms(wait))
+
+
+class DongleWatch(Service):
+    """Every dongle under a watchdog (``PkDongleWatch``), as
+    ``pk-watchdog --dongles`` runs it: the ladder's diagnosis every
+    ``interval`` seconds, a failure confirmed after ``fall`` failed checks
+    in a row, then the recovery ladder (routing, modem, USB rebind, port
+    power, hub) within the host's limit on recoveries at once and the
+    recovery cooldown. The state store records ``dongle-N`` as
+    ``online``, ``ping_failed`` or ``recovering``.
+
+    >>> with DongleWatch(Config("/etc/proxykit/proxykit.conf")) as watch:
+    ...     watch.serve_forever()
+
+    Args:
+        config: a :class:`Config` (``[watchdog]``, ``[toggle]``,
+            ``[dongles]``), or
+        monitor: a :class:`DongleMonitor` and state_store: a
+            :class:`StateStore` (built-in settings).
+        interval, retry_delay, timeout: seconds; fall: failed checks that
+            confirm a failure; cooldown: seconds between two recoveries of
+            a dongle; max_recoveries: recoveries at once on the host.
+        on_recovery_started: called with (N, reason);
+        on_recovery_finished: called with (N, success, detail)."""
+
+    def __init__(self, config: Optional[Config] = None, *, monitor: Optional[DongleMonitor] = None,
+                 state_store: Optional[StateStore] = None, interval: Optional[float] = None,
+                 retry_delay: Optional[float] = None, timeout: Optional[float] = None,
+                 fall: Optional[int] = None, cooldown: Optional[float] = None,
+                 max_recoveries: Optional[int] = None,
+                 on_recovery_started: Optional[Callable[[int, str], None]] = None,
+                 on_recovery_finished: Optional[Callable[[int, bool, str], None]] = None):
+        if config is not None:
+            if monitor is not None:
+                raise TypeError('DongleWatch takes either config or monitor')
+            self._ptr = _loop.wrap(errors.call(lib.pk_dongle_watch_new_from_config, config._ptr))
+            if state_store is not None:
+                lib.pk_dongle_watch_set_state_store(self._ptr, state_store._ptr)
+        else:
+            if monitor is None or state_store is None:
+                raise TypeError('DongleWatch takes config, or monitor and state_store')
+            self._ptr = _loop.wrap(lib.pk_dongle_watch_new(monitor._ptr, state_store._ptr))
+        self._keep = (config, monitor, state_store)
+        self._connections: List[_loop.SignalConnection] = []
+        self._serving = False
+        if interval is not None:
+            lib.pk_dongle_watch_set_interval_ms(self._ptr, ms(interval))
+        if retry_delay is not None:
+            lib.pk_dongle_watch_set_retry_delay_ms(self._ptr, ms(retry_delay))
+        if timeout is not None:
+            lib.pk_dongle_watch_set_timeout_ms(self._ptr, ms(timeout))
+        if fall is not None:
+            lib.pk_dongle_watch_set_fall(self._ptr, fall)
+        ladder = lib.pk_dongle_watch_get_ladder_settings(self._ptr)
+        if cooldown is not None:
+            lib.pk_toggle_ladder_settings_set_recovery_cooldown(ladder, ms(cooldown))
+        if max_recoveries is not None:
+            lib.pk_toggle_ladder_settings_set_max_recoveries(ladder, max_recoveries)
+        if on_recovery_started is not None:
+            self.connect('recovery-started', lambda n, reason: on_recovery_started(n, string(reason)))
+        if on_recovery_finished is not None:
+            self.connect('recovery-finished',
+                         lambda n, ok, detail: on_recovery_finished(n, bool(ok), string(detail)))
+
+    @staticmethod
+    def config_enabled(config: Config) -> bool:
+        """``[watchdog] dongles = true`` in ``config``."""
+        return bool(errors.call(lib.pk_dongle_watch_config_enabled, config._ptr))
+
+    def connect(self, signal: str, handler: Callable) -> _loop.SignalConnection:
+        """Connects a handler to ``recovery-started`` (N, reason) or
+        ``recovery-finished`` (N, success, detail); strings arrive as
+        ``char *``."""
+        conn = _loop.connect_signal(self._ptr, signal, handler)
+        self._connections.append(conn)
+        return conn
+
+    @property
+    def serving(self) -> bool:
+        """Whether :meth:`start` ran and :meth:`stop` did not yet."""
+        return self._serving
+
+    def start(self) -> 'DongleWatch':
+        """Starts the monitor and watches every dongle it finds."""
+        _loop.run(lambda: errors.call(lib.pk_dongle_watch_start, self._ptr))
+        self._serving = True
+        return self
+
+    def stop(self) -> None:
+        """Stops the checks and cancels the recoveries that run."""
+        if not self._serving:
+            return
+        self._serving = False
+        _in_loop(lib.pk_dongle_watch_stop, self._ptr)
+        for conn in self._connections:
+            conn.disconnect()
+        self._connections.clear()
+
+    @property
+    def interval(self) -> float:
+        """Seconds between a dongle's checks."""
+        return lib.pk_dongle_watch_get_interval_ms(self._ptr) / 1000.0
+
+    @property
+    def fall(self) -> int:
+        """Failed checks in a row that confirm a failure."""
+        return lib.pk_dongle_watch_get_fall(self._ptr)
+
+    @property
+    def cooldown(self) -> float:
+        """Seconds between two recoveries of a dongle."""
+        ladder = lib.pk_dongle_watch_get_ladder_settings(self._ptr)
+        return lib.pk_toggle_ladder_settings_get_recovery_cooldown(ladder) / 1000.0
+
+    @property
+    def max_recoveries(self) -> int:
+        """Recoveries at once on the host (0: no limit)."""
+        ladder = lib.pk_dongle_watch_get_ladder_settings(self._ptr)
+        return lib.pk_toggle_ladder_settings_get_max_recoveries(ladder)
+
+    @property
+    def n_dongles(self) -> int:
+        """How many dongles are watched."""
+        return _in_loop(lib.pk_dongle_watch_get_n_dongles, self._ptr)
+
+    @property
+    def n_failing(self) -> int:
+        """How many dongles have a confirmed failure."""
+        return _in_loop(lib.pk_dongle_watch_get_n_failing, self._ptr)
+
+    @property
+    def n_recovering(self) -> int:
+        """How many recoveries run now."""
+        return _in_loop(lib.pk_dongle_watch_get_n_recovering, self._ptr)

@@ -72,16 +72,24 @@ class Probe:
         return cls(lib.pk_probe_new_process(pid))
 
     @classmethod
+    def dongle(cls, dongle, routing=None, modem=None) -> 'Probe':
+        """The ladder's diagnosis of a :class:`Dongle`: its interface holds
+        its address, its :class:`Routing` (if given) is right, its
+        :class:`HilinkModem` (if given) answers, connected with a WAN IP."""
+        return cls(lib.pk_probe_new_dongle(dongle._ptr, routing._ptr if routing is not None else ffi.NULL,
+                                           modem._modem() if modem is not None else ffi.NULL))
+
+    @classmethod
     def interface(cls, name: str) -> 'Probe':
         """Passes while interface ``name`` is up with an IPv4 address."""
         return cls(lib.pk_probe_new_interface(name.encode()))
 
     @property
     def kind(self) -> str:
-        """``tcp-connect``, ``process``, ``interface``, ``socks`` or ``http``."""
+        """``tcp-connect``, ``process``, ``interface``, ``socks``, ``http`` or ``dongle``."""
         return {lib.PK_PROBE_TCP_CONNECT: 'tcp-connect', lib.PK_PROBE_PROCESS: 'process',
                 lib.PK_PROBE_INTERFACE: 'interface', lib.PK_PROBE_SOCKS: 'socks',
-                lib.PK_PROBE_HTTP: 'http'}.get(lib.pk_probe_get_kind(self._ptr), 'unknown')
+                lib.PK_PROBE_HTTP: 'http', lib.PK_PROBE_DONGLE: 'dongle'}.get(lib.pk_probe_get_kind(self._ptr), 'unknown')
 
     @property
     def description(self) -> str:

@@ -303,3 +303,37 @@ def test_ladder_rungs_in_a_toggle():
     with pytest.raises(proxykit.Error) as exc:
         bounded.run()
     assert [s['name'] for s in exc.value.result['steps']] == ['diagnose', 'modem']
+
+
+def test_probe_dongle_diagnosis():
+    """Probe.dongle asks the ladder's questions: loopback holding
+    127.0.0.1 passes; an address the interface does not hold fails, named."""
+    assert proxykit.Probe.dongle(proxykit.Dongle(11, 'lo', '127.0.0.1')).run(timeout=5)
+    probe = proxykit.Probe.dongle(proxykit.Dongle(12, 'lo', '192.168.12.100'))
+    assert probe.kind == 'dongle' and probe.description == 'dongle 12'
+    result = probe.run(timeout=5)
+    assert not result and 'does not hold 192.168.12.100' in result.reason
+
+
+def test_dongle_watch_settings_and_no_dongles(tmp_path):
+    """DongleWatch from [watchdog]: the seed farm's defaults, the keys
+    that override them, and a watch with no dongle that starts and stops."""
+    config = proxykit.Config()
+    config.load_data('[watchdog]\ndongles = true\n')
+    assert proxykit.DongleWatch.config_enabled(config)
+    watch = proxykit.DongleWatch(config)
+    assert (watch.interval, watch.fall, watch.cooldown, watch.max_recoveries) == (180.0, 2, 180.0, 2)
+    config.load_data(f'[watchdog]\nstate-dir = {tmp_path}\ndongle-interval = 2s\ndongle-retries = 3\n'
+                     'dongle-cooldown = 10m\nmax-recoveries = 1\n')
+    watch = proxykit.DongleWatch(config)
+    assert (watch.interval, watch.fall, watch.cooldown, watch.max_recoveries) == (2.0, 3, 600.0, 1)
+    config.load_data('[watchdog]\ndongle-retries = many\n')
+    with pytest.raises(proxykit.ConfigError, match='dongle-retries'):
+        proxykit.DongleWatch(config)
+
+    started = []
+    watch = proxykit.DongleWatch(monitor=proxykit.DongleMonitor(), state_store=proxykit.StateStore(tmp_path),
+                                 interval=1, fall=2, on_recovery_started=lambda n, r: started.append(n))
+    with watch:
+        assert watch.serving and watch.n_dongles == 0 and watch.n_failing == 0 and watch.n_recovering == 0
+    assert not watch.serving and started == []
