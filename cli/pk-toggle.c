@@ -98,14 +98,9 @@ typedef struct {
   GPtrArray *dongles;         /* Dongle, sorted by id */
   PkToggleLimiter *limiter;
   PkRotationMethod method;
-  char *escalation;
   guint64 cooldown_ms;
   guint64 max_concurrent;
-  guint64 settle_ms;
-  guint64 poll_ms;
-  guint64 timeout_ms;
   guint64 request_timeout_ms;
-  guint64 unchanged_polls;
   char *state_dir;
   char *token;                /* of the HTTP API, or NULL */
   gboolean allow_get;
@@ -143,7 +138,6 @@ setup_free (Setup *s)
   g_clear_pointer (&s->ladder, pk_toggle_ladder_settings_unref);
   g_clear_object (&s->limiter);
   g_clear_object (&s->config);
-  g_free (s->escalation);
   g_free (s->state_dir);
   if (s->token != NULL)
     memset (s->token, 0, strlen (s->token));
@@ -369,11 +363,8 @@ make_dongle (Setup   *s,
   if (password != NULL)
     pk_hilink_modem_set_credentials (d->modem, username, password);
 
-  step = pk_toggle_modem_step_new ();
-  /* The order was checked with the settings. */
-  (void) pk_toggle_modem_step_set_escalation (step, s->escalation, NULL);
-  pk_toggle_modem_step_set_timing (step, (guint) s->settle_ms, (guint) s->poll_ms, (guint) s->timeout_ms);
-  pk_toggle_modem_step_set_unchanged_polls (step, (guint) s->unchanged_polls);
+  /* The settings were checked with the others. */
+  step = pk_toggle_modem_step_new_from_config (s->config, NULL);
 
   d->toggle = pk_toggle_new (id, PK_MODEM (d->modem), s->limiter);
   pk_toggle_set_cooldown (d->toggle, (guint) s->cooldown_ms);
@@ -415,34 +406,34 @@ load_settings (Setup   *s,
       g_autofree char *where = opt_method ? g_strdup ("--method") : pk_config_describe (s->config, "toggle", "method");
       FAIL (FALSE, "%s: '%s': expected data, netmode or reboot", where, method);
     }
-  s->escalation = opt_escalation ? g_strdup (opt_escalation)
-                                 : pk_config_dup_string (s->config, "toggle", "escalation", NULL,
-                                                         PK_ROTATION_DEFAULT_ESCALATION);
+  /* The modem rung's flags win over [toggle]; the library reads both. */
   {
-    g_autoptr(PkToggleModemStep) probe = pk_toggle_modem_step_new ();
-    if (!pk_toggle_modem_step_set_escalation (probe, s->escalation, &local_error))
-      {
-        g_autofree char *where = opt_escalation ? g_strdup ("--escalation")
-                                                : pk_config_describe (s->config, "toggle", "escalation");
-        FAIL (FALSE, "%s: %s", where, local_error->message);
-      }
+    const struct { const char *flag; const char *value; const char *key; } rung[] = {
+      { "--escalation", opt_escalation, "escalation" },
+      { "--settle", opt_settle, "settle" },
+      { "--poll-interval", opt_poll_interval, "poll_interval" },
+      { "--timeout", opt_timeout, "timeout" },
+      { "--unchanged-polls", opt_unchanged_polls, "unchanged_polls" },
+    };
+    g_autoptr(PkToggleModemStep) check = NULL;
+
+    for (guint i = 0; i < G_N_ELEMENTS (rung); i++)
+      if (rung[i].value != NULL)
+        pk_config_set_override (s->config, "toggle", rung[i].key, rung[i].value, rung[i].flag);
+    check = pk_toggle_modem_step_new_from_config (s->config, error);
+    if (check == NULL)
+      return FALSE;
   }
 
   if (!get_setting (s, "--cooldown", opt_cooldown, "cooldown", TRUE, G_MAXUINT,
                     PK_TOGGLE_DEFAULT_COOLDOWN_MS, &s->cooldown_ms, error) ||
       !get_setting (s, "--max-concurrent", opt_max_concurrent, "max_concurrent", FALSE, 1000,
                     PK_TOGGLE_DEFAULT_MAX_CONCURRENT, &s->max_concurrent, error) ||
-      !get_setting (s, "--settle", opt_settle, "settle", TRUE, G_MAXUINT, 3000, &s->settle_ms, error) ||
-      !get_setting (s, "--poll-interval", opt_poll_interval, "poll_interval", TRUE, G_MAXUINT, 1000,
-                    &s->poll_ms, error) ||
-      !get_setting (s, "--timeout", opt_timeout, "timeout", TRUE, G_MAXUINT, 60000, &s->timeout_ms, error) ||
       !get_setting (s, "--request-timeout", opt_request_timeout, "request_timeout", TRUE, G_MAXUINT,
-                    PK_HILINK_DEFAULT_TIMEOUT_MS, &s->request_timeout_ms, error) ||
-      !get_setting (s, "--unchanged-polls", opt_unchanged_polls, "unchanged_polls", FALSE, 1000, 3,
-                    &s->unchanged_polls, error))
+                    PK_HILINK_DEFAULT_TIMEOUT_MS, &s->request_timeout_ms, error))
     return FALSE;
-  if (s->poll_ms == 0 || s->timeout_ms == 0 || s->request_timeout_ms == 0 || s->unchanged_polls == 0)
-    FAIL (FALSE, "poll_interval, timeout, request_timeout and unchanged_polls must not be 0");
+  if (s->request_timeout_ms == 0)
+    FAIL (FALSE, "request_timeout must not be 0");
 
   /* The ladder, and where locks and cooldowns are shared with other
    * pk-toggle processes (without a directory each process keeps its own). */

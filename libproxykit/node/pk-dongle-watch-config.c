@@ -16,7 +16,6 @@
 #include "pk-error.h"
 #include "pk-hilink-modem.h"
 #include "pk-probe.h"
-#include "pk-rotation.h"
 
 /**
  * pk_dongle_watch_config_enabled:
@@ -97,6 +96,12 @@ pk_dongle_watch_new_from_config (PkConfig  *config,
   ladder = pk_toggle_ladder_settings_new_from_config (config, error);
   if (ladder == NULL)
     return NULL;
+  {
+    /* the modem rung's [toggle] settings, checked once here */
+    g_autoptr(PkToggleModemStep) rung = pk_toggle_modem_step_new_from_config (config, error);
+    if (rung == NULL)
+      return NULL;
+  }
   store = pk_state_store_new_from_config (config, "watchdog");
   self = pk_dongle_watch_new (monitor, store);
   pk_dongle_watch_set_config (self, config);
@@ -209,24 +214,12 @@ pk_dongle_watch_make_modem (PkConfig  *config,
 PkToggleModemStep *
 pk_dongle_watch_make_modem_step (PkConfig *config)
 {
-  PkToggleModemStep *step = pk_toggle_modem_step_new ();
-  g_autofree char *escalation = NULL;
-  guint64 settle = 3000, poll = 1000, timeout = 60000, polls = 3;
+  g_autoptr(GError) error = NULL;
+  PkToggleModemStep *step = config ? pk_toggle_modem_step_new_from_config (config, &error) : NULL;
 
-  if (config == NULL)
+  if (step != NULL)
     return step;
-  /* pk-toggle has checked these keys when it runs on the same file; a
-   * bad value here leaves the built-in one, with a warning. */
-  escalation = pk_config_dup_string (config, "toggle", "escalation", NULL, PK_ROTATION_DEFAULT_ESCALATION);
-  if (!pk_toggle_modem_step_set_escalation (step, escalation, NULL))
-    g_warning ("[toggle] escalation '%s' is not valid: the modem rung escalates %s",
-               escalation, PK_ROTATION_DEFAULT_ESCALATION);
-  if (!pk_config_get_duration_bounded (config, "toggle", "settle", NULL, 0, G_MAXUINT, 3000, &settle, NULL) ||
-      !pk_config_get_duration_bounded (config, "toggle", "poll_interval", NULL, 1, G_MAXUINT, 1000, &poll, NULL) ||
-      !pk_config_get_duration_bounded (config, "toggle", "timeout", NULL, 1, G_MAXUINT, 60000, &timeout, NULL) ||
-      !pk_config_get_uint (config, "toggle", "unchanged_polls", NULL, 1, 1000, 3, &polls, NULL))
-    g_warning ("[toggle]: a timing of the modem rung is not valid: the modem rung uses the built-in ones");
-  pk_toggle_modem_step_set_timing (step, (guint) settle, (guint) poll, (guint) timeout);
-  pk_toggle_modem_step_set_unchanged_polls (step, (guint) polls);
-  return step;
+  if (error != NULL)
+    g_warning ("%s: the modem rung uses the built-in settings", error->message);
+  return pk_toggle_modem_step_new ();
 }

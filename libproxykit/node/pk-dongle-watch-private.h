@@ -21,7 +21,8 @@ PkConfig          *pk_dongle_watch_get_config      (PkDongleWatch  *self);
 PkModem           *pk_dongle_watch_make_modem      (PkConfig       *config,
                                                     PkDongle       *dongle,
                                                     GError        **error);
-/* The modem rung with the [toggle] escalation and timings. */
+/* The modem rung with the [toggle] escalation and timings (the
+ * built-in ones, with a warning, when they are not valid). */
 PkToggleModemStep *pk_dongle_watch_make_modem_step (PkConfig       *config);
 
 G_END_DECLS

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include "pk-config-private.h"
+
 #include "pk-error.h"
 #include "pk-toggle.h"
 #include "pk-toggle-modem-step.h"
@@ -75,6 +77,48 @@ PkToggleModemStep *
 pk_toggle_modem_step_new (void)
 {
   return g_object_new (PK_TYPE_TOGGLE_MODEM_STEP, NULL);
+}
+
+/**
+ * pk_toggle_modem_step_new_from_config:
+ * @config: a [class@Config]
+ * @error: return location for a `GError`
+ *
+ * Creates the modem rung with the settings of the `[toggle]` section:
+ * `escalation` (default `data,netmode,reboot`), `settle` (3 s),
+ * `poll_interval` (1 s), `timeout` (60 s) and `unchanged_polls` (3). A
+ * tool's flags go in as overrides ([method@Config.set_override]).
+ *
+ * Returns: (transfer full) (nullable): a new [class@ToggleModemStep], or
+ *   %NULL with %PK_ERROR_CONFIG naming a bad value
+ *
+ * Since: 0.2
+ */
+PkToggleModemStep *
+pk_toggle_modem_step_new_from_config (PkConfig  *config,
+                                      GError   **error)
+{
+  g_autoptr(PkToggleModemStep) self = pk_toggle_modem_step_new ();
+  g_autofree char *escalation = NULL;
+  g_autoptr(GError) local_error = NULL;
+  guint64 settle, poll, timeout, polls;
+
+  g_return_val_if_fail (PK_IS_CONFIG (config), NULL);
+
+  escalation = pk_config_dup_string (config, "toggle", "escalation", NULL, PK_ROTATION_DEFAULT_ESCALATION);
+  if (!pk_toggle_modem_step_set_escalation (self, escalation, &local_error))
+    {
+      pk_config_value_error (config, "toggle", "escalation", NULL, g_steal_pointer (&local_error), error);
+      return NULL;
+    }
+  if (!pk_config_get_duration_bounded (config, "toggle", "settle", NULL, 0, G_MAXUINT, 3000, &settle, error) ||
+      !pk_config_get_duration_bounded (config, "toggle", "poll_interval", NULL, 1, G_MAXUINT, 1000, &poll, error) ||
+      !pk_config_get_duration_bounded (config, "toggle", "timeout", NULL, 1, G_MAXUINT, 60000, &timeout, error) ||
+      !pk_config_get_uint (config, "toggle", "unchanged_polls", NULL, 1, 1000, 3, &polls, error))
+    return NULL;
+  pk_toggle_modem_step_set_timing (self, (guint) settle, (guint) poll, (guint) timeout);
+  pk_toggle_modem_step_set_unchanged_polls (self, (guint) polls);
+  return g_steal_pointer (&self);
 }
 
 /**

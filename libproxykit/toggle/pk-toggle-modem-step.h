@@ -10,6 +10,7 @@
 
 #include <gio/gio.h>
 #include "pk-version-macros.h"
+#include "pk-config.h"
 #include "pk-rotation.h"
 #include "pk-toggle-step.h"
 
@@ -21,6 +22,9 @@ G_DECLARE_FINAL_TYPE (PkToggleModemStep, pk_toggle_modem_step, PK, TOGGLE_MODEM_
 
 PK_AVAILABLE_IN_ALL
 PkToggleModemStep *pk_toggle_modem_step_new            (void);
+PK_AVAILABLE_IN_ALL
+PkToggleModemStep *pk_toggle_modem_step_new_from_config (PkConfig  *config,
+                                                         GError   **error);
 PK_AVAILABLE_IN_ALL
 gboolean           pk_toggle_modem_step_set_escalation (PkToggleModemStep *self,
                                                         const char        *order,
