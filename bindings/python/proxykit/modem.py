@@ -402,6 +402,9 @@ class ToggleLimiter:
         return _loop.run(lambda: lib.pk_toggle_limiter_get_running(self._ptr))
 
 
+_LADDER = ('routing', 'modem', 'usb', 'power', 'hub')
+
+
 class Toggle:
     """One dongle's "get me a new IP" (``PkToggle``): a diagnosis, then a
     rotation step, with a per-dongle lock, a cooldown between toggles and a
@@ -464,6 +467,38 @@ class Toggle:
             lib.pk_toggle_set_recovery_cooldown(self._ptr, ms(recovery_cooldown))
         if cooldown is not None:
             lib.pk_toggle_set_cooldown(self._ptr, ms(cooldown) if cooldown > 0 else 0)
+
+    @classmethod
+    def with_ladder(cls, id: int, modem: Modem, config, *, dongle=None,
+                    limiter: Optional[ToggleLimiter] = None, first: str = 'routing',
+                    last: str = 'hub') -> 'Toggle':
+        """A toggle with the ladder ``pk-toggle`` and ``pk-watchdog
+        --dongles`` build: the modem rung from ``[toggle]``
+        (``pk_toggle_modem_step_new_from_config()``), and the rungs from
+        ``first`` to ``last`` with the ``[toggle]`` and ``[dongles]``
+        settings (``PkToggleLadderSettings``: timings, routing, recoveries
+        at once, recovery cooldown, state directory). Without ``dongle``
+        (a :class:`Dongle` on USB) only the modem rung is added; a plain
+        run stops at ``[toggle] max_stage``.
+
+        Raises:
+            ConfigError: a ``[toggle]`` value is not valid."""
+        if first not in _LADDER or last not in _LADDER:
+            raise errors.InvalidArgument(f'rungs {first!r}..{last!r}: expected {", ".join(_LADDER)}')
+        self = cls(id, modem, limiter=limiter, steps=())
+        settings = ffi.gc(errors.call(lib.pk_toggle_ladder_settings_new_from_config, config._ptr),
+                          lib.pk_toggle_ladder_settings_unref)
+        step = _loop.wrap(errors.call(lib.pk_toggle_modem_step_new_from_config, config._ptr))
+        self._keep_ladder = (config, dongle, settings, step)
+        lib.pk_toggle_add_ladder(self._ptr, dongle._ptr if dongle is not None else ffi.NULL,
+                                 ffi.cast('PkToggleStep *', step), settings, first.encode(), last.encode())
+        lib.pk_toggle_set_max_stage(self._ptr, lib.pk_toggle_ladder_settings_get_max_stage(settings))
+        return self
+
+    @property
+    def n_steps(self) -> int:
+        """How many rungs the toggle may climb."""
+        return lib.pk_toggle_get_n_steps(self._ptr)
 
     @property
     def id(self) -> int:

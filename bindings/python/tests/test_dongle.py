@@ -337,3 +337,25 @@ def test_dongle_watch_settings_and_no_dongles(tmp_path):
     with watch:
         assert watch.serving and watch.n_dongles == 0 and watch.n_failing == 0 and watch.n_recovering == 0
     assert not watch.serving and started == []
+
+
+def test_toggle_with_the_ladder_from_config(tmp_path):
+    """Toggle.with_ladder builds the ladder pk-toggle and pk-watchdog
+    --dongles build: every rung for a dongle on USB, the modem alone for
+    one that is not; a bad [toggle] value is a ConfigError naming it."""
+    config = proxykit.Config()
+    config.load_data(f'[toggle]\nstate_dir = {tmp_path}\nsettle = 10ms\nusb_wait = 100ms\n')
+    modem = proxykit.HilinkModem('127.0.0.1:9', request_timeout=1)
+    d = proxykit.Dongle(11, 'pk-none0', '127.0.0.1')
+    assert proxykit.Toggle.with_ladder(11, modem, config, dongle=d).n_steps == 5
+    assert proxykit.Toggle.with_ladder(11, modem, config, dongle=d, first='usb', last='usb').n_steps == 1
+    assert proxykit.Toggle.with_ladder(11, modem, config).n_steps == 1
+    with pytest.raises(proxykit.InvalidArgument):
+        proxykit.Toggle.with_ladder(11, modem, config, first='sky')
+    bad = proxykit.Config()
+    bad.load_data('[toggle]\nescalation = data,usb\n')
+    with pytest.raises(proxykit.ConfigError, match='escalation'):
+        proxykit.Toggle.with_ladder(11, modem, bad)
+    bad.load_data('[toggle]\nescalation = data\nmax_stage = roof\n')
+    with pytest.raises(proxykit.ConfigError, match='max_stage'):
+        proxykit.Toggle.with_ladder(11, modem, bad)
