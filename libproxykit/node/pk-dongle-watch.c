@@ -635,8 +635,10 @@ update_failing (PkDongleWatch *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_FAILING]);
 }
 
-/* Records @status (with @reason) and the counters under the node's lock:
- * pk-socks writes the same file. @confirmed counts a confirmed failure. */
+/* Records @status (with @reason; NULL keeps the reason of an unchanged
+ * status) and the counters under the node's lock: pk-socks writes the
+ * same file. @confirmed counts a confirmed failure. Writes only what
+ * changed. */
 static void
 record (Watched      *w,
         PkNodeStatus  status,
@@ -646,6 +648,8 @@ record (Watched      *w,
   PkDongleWatch *self = w->self;
   g_autoptr(GError) error = NULL;
   g_autoptr(PkNodeState) state = pk_state_store_load_locked (self->store, w->name, &error);
+  guint cf = w->wd ? pk_watchdog_get_consecutive_failures (w->wd) : 0;
+  gboolean changed = FALSE;
   PkNodeStatus old;
 
   if (state == NULL)
@@ -654,19 +658,38 @@ record (Watched      *w,
       return;
     }
   old = pk_node_state_get_status (state);
+  /* an interface that went keeps its name in the record */
   if (pk_node_state_get_dongle_id (state) == 0 ||
-      g_strcmp0 (pk_node_state_get_dongle_interface (state), pk_dongle_get_interface (w->dongle)) != 0)
+      (pk_dongle_get_interface (w->dongle) != NULL &&
+       g_strcmp0 (pk_node_state_get_dongle_interface (state), pk_dongle_get_interface (w->dongle)) != 0))
     {
-      /* an interface that went keeps its name in the record */
-      if (pk_dongle_get_interface (w->dongle) != NULL || pk_node_state_get_dongle_id (state) == 0)
-        pk_node_state_set_dongle (state, w->id, pk_dongle_get_interface (w->dongle),
-                                  pk_dongle_get_host_address (w->dongle));
+      pk_node_state_set_dongle (state, w->id, pk_dongle_get_interface (w->dongle),
+                                pk_dongle_get_host_address (w->dongle));
+      changed = TRUE;
     }
   if (confirmed)
-    pk_node_state_set_fails (state, pk_node_state_get_fails (state) + 1);
-  pk_node_state_set_consecutive_failures (state, w->wd ? pk_watchdog_get_consecutive_failures (w->wd) : 0);
-  if (old != status || g_strcmp0 (pk_node_state_get_reason (state), reason) != 0)
-    pk_node_state_set_status (state, status, reason);
+    {
+      pk_node_state_set_fails (state, pk_node_state_get_fails (state) + 1);
+      changed = TRUE;
+    }
+  if (pk_node_state_get_consecutive_failures (state) != cf)
+    {
+      pk_node_state_set_consecutive_failures (state, cf);
+      changed = TRUE;
+    }
+  /* the same status without a reason keeps the recorded one (such as
+   * "recovered: ...") */
+  if (old != status || (reason != NULL && g_strcmp0 (pk_node_state_get_reason (state), reason) != 0))
+    {
+      pk_node_state_set_status (state, status, reason);
+      changed = TRUE;
+    }
+  /* a check that changes nothing writes nothing */
+  if (!changed)
+    {
+      pk_state_store_unlock (self->store, w->name);
+      return;
+    }
   if (!pk_state_store_save_unlock (self->store, state, &error))
     {
       g_warning ("dongle %u: %s", w->id, error->message);
