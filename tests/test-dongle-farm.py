@@ -681,7 +681,7 @@ timeout = 5s
         check(p.wait(timeout=30) == 0, 'pk-watchdog --dongles stops cleanly')
         log.close()
 
-    wd, wd_log = start_watchdog('--dongle-cooldown', '0')
+    wd, wd_log = start_watchdog('--dongle-cooldown', '0', '--metrics-listen', '127.0.0.1:0')
     wait_for(lambda: node_state(11).get('status') == 'online' and node_state(12).get('status') == 'online',
              'pk-watchdog --dongles records dongles 11 and 12 online')
 
@@ -715,6 +715,15 @@ timeout = 5s
           f'dongle 12: online again through the USB rung: {st}')
     check(('ping_failed', 'recovering') in transitions(12) and transitions(12)[-1] == ('recovering', 'online'),
           f'dongle 12: ping_failed -> recovering -> online: {transitions(12)}')
+    m = re.search(r'metrics on (http://127\.0\.0\.1:\d+/?\S*)', watch_log())
+    if check(m is not None, f'pk-watchdog --dongles serves /metrics: {watch_log()[-500:]}'):
+        url = m.group(1) if m.group(1).endswith('/metrics') else m.group(1).rstrip('/') + '/metrics'
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            text = resp.read().decode()
+        check(re.search(r'^proxykit_node_status\{node="dongle-12",status="online"\} 1$', text, re.M) and
+              re.search(r'^proxykit_node_status\{node="dongle-11",status="recovering"\} 0$', text, re.M) and
+              re.search(r'^proxykit_node_fails_total\{node="dongle-12"\} 1$', text, re.M),
+              f'/metrics has each dongle\'s status and fails: {text}')
     r = run(pk_watchdog, '-c', watch_conf, '--state-dir', watch_state, '--status')
     check(r.returncode == 0 and re.search(rf'^dongle-11\s+online\s+{ifname(11)}', r.stdout, re.M) and
           re.search(rf'^dongle-12\s+online\s+{ifname(12)}', r.stdout, re.M),
