@@ -681,9 +681,23 @@ timeout = 5s
         check(p.wait(timeout=30) == 0, 'pk-watchdog --dongles stops cleanly')
         log.close()
 
+    # dongle 13 is not on USB; the USB map remembers its port: the power
+    # rung brings it back (it "replugs" when its port is on again)
+    w = Watch({'authorized': attr_path(13, 'authorized'), 'disable': attr_path(13, 'disable')},
+              {('disable', '0'): lambda: usb_paths.__setitem__(13, plug(13))})
     wd, wd_log = start_watchdog('--dongle-cooldown', '0', '--metrics-listen', '127.0.0.1:0')
     wait_for(lambda: node_state(11).get('status') == 'online' and node_state(12).get('status') == 'online',
              'pk-watchdog --dongles records dongles 11 and 12 online')
+    check('dongle 13: watching it while it is not on USB (hub 1-1 port 3' in watch_log(),
+          'dongle 13, gone, is watched through the USB map')
+    wait_for(lambda: 'recovered' in (node_state(13).get('reason') or ''), 'dongle 13 brought back by the watchdog')
+    seen = w.done()
+    st = node_state(13)
+    # (authorized 1 is the replugged device's own file, not a write)
+    check([x for x in seen if x[0] == 'disable'] == [('disable', '1'), ('disable', '0')] and
+          ('authorized', '0') not in seen and not w.errors and st.get('status') == 'online' and
+          re.search(r'usb failed, power (ok|changed)', st.get('reason', '')),
+          f'dongle 13: the usb rung fails (not on USB), the port power cycle brings it back: {seen} {st}')
 
     # the routing broken: the routing rung, nothing on USB
     w = Watch({'authorized': attr_path(11, 'authorized'), 'disable': attr_path(11, 'disable')}, {})
@@ -732,7 +746,7 @@ timeout = 5s
 
     # the recovery cooldown: dongle 11 was recovered a moment ago
     wd, wd_log = start_watchdog('--dongle-cooldown', '1h')
-    wait_for(lambda: 'watching 2 dongles' in watch_log(), 'pk-watchdog --dongles watches again')
+    wait_for(lambda: 'watching 3 dongles' in watch_log(), 'pk-watchdog --dongles watches again')
     w = Watch({'authorized': attr_path(11, 'authorized')}, {})
     sh('ip', 'rule', 'del', 'from', '192.168.11.100', 'lookup', '11')
     wait_for(lambda: 'recovered recently' in (node_state(11).get('reason') or ''),

@@ -33,6 +33,10 @@ PkDongle  *pk_dongle_new_from_info   (const PkDongleInfo *info);
 /* Copies @info into @self; TRUE if anything changed (and notifies). */
 gboolean   pk_dongle_update          (PkDongle           *self,
                                       const PkDongleInfo *info);
+/* @self takes what @other holds (a dongle back as a new USB device, for
+ * those that hold the old object); TRUE if anything changed. */
+gboolean   pk_dongle_update_from     (PkDongle           *self,
+                                      PkDongle           *other);
 guint      pk_dongle_get_busnum      (PkDongle           *self);
 guint      pk_dongle_get_devnum      (PkDongle           *self);
 

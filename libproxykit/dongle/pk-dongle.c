@@ -508,6 +508,16 @@ pk_dongle_update (PkDongle           *self,
   return changed;
 }
 
+/* @self takes what @other holds: a dongle that came back as a new USB
+ * device, for those that hold the old object. */
+gboolean
+pk_dongle_update_from (PkDongle *self,
+                       PkDongle *other)
+{
+  g_return_val_if_fail (PK_IS_DONGLE (self) && PK_IS_DONGLE (other), FALSE);
+  return self != other && pk_dongle_update (self, &other->info);
+}
+
 /**
  * pk_dongle_get_id:
  * @self: a [class@Dongle]

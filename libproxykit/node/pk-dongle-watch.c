@@ -6,7 +6,8 @@
 /**
  * PkDongleWatch:
  *
- * Watches every dongle a [class@DongleMonitor] finds with the same
+ * Watches every dongle a [class@DongleMonitor] finds, and every one its
+ * [class@UsbMap] remembers that is not on USB now, with the same
  * hysteresis as a tunnel's watchdog ([class@Watchdog]): a
  * [ctor@Probe.new_dongle] diagnosis (interface, address, routing, API,
  * modem connected with a WAN IP), and optionally a SOCKS CONNECT through
@@ -42,12 +43,14 @@
 #include "config.h"
 
 #include "pk-dongle-farm.h"
+#include "pk-dongle-private.h"
 #include "pk-dongle-watch-private.h"
 #include "pk-error.h"
 #include "pk-node-state.h"
 #include "pk-probe.h"
 #include "pk-routing.h"
 #include "pk-toggle.h"
+#include "pk-usb-map.h"
 #include "pk-util-private.h"
 #include "pk-watchdog.h"
 
@@ -861,7 +864,7 @@ socks_probe (PkDongleWatch *self,
                              port, self->socks_host, self->socks_port);
 }
 
-/* (Re)builds what watches and recovers dongle @w->id from @dongle. */
+/* Builds what watches and recovers dongle @w->id from @dongle. */
 static gboolean
 build (Watched   *w,
        PkDongle  *dongle,
@@ -876,27 +879,22 @@ build (Watched   *w,
 
   if (modem == NULL)
     return FALSE;
-  g_set_object (&w->dongle, dongle);
-  g_set_object (&w->modem, modem);
-  if (w->modem_step == NULL)
-    w->modem_step = pk_dongle_watch_make_modem_step (self->config);
+  w->dongle = g_object_ref (dongle);
+  w->modem = g_steal_pointer (&modem);
+  w->modem_step = pk_dongle_watch_make_modem_step (self->config);
 
-  toggle = pk_toggle_new (w->id, modem, self->limiter);
+  toggle = pk_toggle_new (w->id, w->modem, self->limiter);
   pk_toggle_set_cooldown (toggle, 0);
   pk_toggle_add_recovery_ladder (toggle, dongle, PK_TOGGLE_STEP (w->modem_step), self->ladder);
-  g_set_object (&w->toggle, toggle);
+  w->toggle = g_steal_pointer (&toggle);
 
   /* The probe asks what the toggle's diagnosis asks, through the same
    * routing (its backend from the same settings). */
-  routing = pk_toggle_get_routing (toggle);
-  probe = pk_probe_new_dongle (dongle, routing, modem);
-  if (w->wd == NULL)
-    {
-      w->wd = pk_watchdog_new (w->name);
-      g_signal_connect (w->wd, "checked", G_CALLBACK (on_checked), w);
-      g_signal_connect (w->wd, "failed", G_CALLBACK (on_failed), w);
-    }
-  pk_watchdog_clear_probes (w->wd);
+  routing = pk_toggle_get_routing (w->toggle);
+  probe = pk_probe_new_dongle (dongle, routing, w->modem);
+  w->wd = pk_watchdog_new (w->name);
+  g_signal_connect (w->wd, "checked", G_CALLBACK (on_checked), w);
+  g_signal_connect (w->wd, "failed", G_CALLBACK (on_failed), w);
   pk_watchdog_add_probe (w->wd, probe);
   if (self->socks_host != NULL && (socks = socks_probe (self, w)) != NULL)
     pk_watchdog_add_probe (w->wd, socks);
@@ -909,52 +907,61 @@ build (Watched   *w,
   return TRUE;
 }
 
+/* @dongle: one the monitor found, or (@known FALSE) one the USB map
+ * remembers that is not on USB now. */
 static void
 watch_dongle (PkDongleWatch *self,
-              PkDongle      *dongle)
+              PkDongle      *dongle,
+              gboolean       known)
 {
   guint id = pk_dongle_get_id (dongle);
   Watched *w;
   g_autoptr(GError) error = NULL;
 
   if (id == 0 || pk_dongle_get_mode (dongle) != PK_DONGLE_MODE_HILINK ||
-      pk_dongle_monitor_get_dongle (self->monitor, id) != dongle)
+      (known && pk_dongle_monitor_get_dongle (self->monitor, id) != dongle))
     return;
   w = g_hash_table_lookup (self->dongles, GUINT_TO_POINTER (id));
-  if (w != NULL && (w->dongle == dongle || w->recovering))
-    return;   /* the same dongle; or one replugged while the ladder climbs */
-  if (w == NULL)
+  if (w != NULL)
     {
-      g_autoptr(PkNodeState) state = NULL;
+      /* Back as a new USB device (a replug, a port power cycle): the
+       * object the probe and the ladder hold takes what the new one
+       * holds, so that a rung that waits for it sees it come. */
+      if (w->dongle != dongle && pk_dongle_update_from (w->dongle, dongle))
+        g_debug ("dongle %u: back on USB %s", id, pk_dongle_get_usb_path (dongle));
+      return;
+    }
+  {
+    g_autoptr(PkNodeState) state = NULL;
 
-      w = g_new0 (Watched, 1);
-      w->self = self;
-      w->id = id;
-      w->name = g_strdup_printf (PK_DONGLE_FARM_NODE_PREFIX "%u", id);
-      if (!build (w, dongle, &error))
-        {
-          g_warning ("dongle %u: not watched: %s", id, error->message);
-          watched_free (w);
-          return;
-        }
-      g_hash_table_insert (self->dongles, GUINT_TO_POINTER (id), w);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_DONGLES]);
-      pk_hysteresis_reset (pk_watchdog_get_hysteresis (w->wd), PK_HEALTH_UP, g_get_real_time ());
-      state = pk_state_store_load (self->store, w->name, NULL);
-      if (state != NULL)
-        pk_hysteresis_set_total_failures (pk_watchdog_get_hysteresis (w->wd), pk_node_state_get_fails (state));
-      record (w, PK_NODE_STATUS_ONLINE, NULL, FALSE);
-      g_message ("dongle %u: watching %s (%s)", id,
-                 pk_dongle_get_interface (dongle) ? pk_dongle_get_interface (dongle) : "no interface",
-                 pk_dongle_get_usb_path (dongle));
-    }
-  else
-    {
-      /* Replugged: a new USB device; the counters and health stay. */
-      pk_watchdog_stop (w->wd);
-      if (!build (w, dongle, &error))
-        g_warning ("dongle %u: %s", id, error->message);
-    }
+    w = g_new0 (Watched, 1);
+    w->self = self;
+    w->id = id;
+    w->name = g_strdup_printf (PK_DONGLE_FARM_NODE_PREFIX "%u", id);
+    if (!build (w, dongle, &error))
+      {
+        g_warning ("dongle %u: not watched: %s", id, error->message);
+        watched_free (w);
+        return;
+      }
+    g_hash_table_insert (self->dongles, GUINT_TO_POINTER (id), w);
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_DONGLES]);
+    pk_hysteresis_reset (pk_watchdog_get_hysteresis (w->wd), PK_HEALTH_UP, g_get_real_time ());
+    state = pk_state_store_load (self->store, w->name, NULL);
+    if (state != NULL)
+      pk_hysteresis_set_total_failures (pk_watchdog_get_hysteresis (w->wd), pk_node_state_get_fails (state));
+    /* one that is gone is recorded by its checks */
+    if (known)
+      {
+        record (w, PK_NODE_STATUS_ONLINE, NULL, FALSE);
+        g_message ("dongle %u: watching %s (USB %s)", id,
+                   pk_dongle_get_interface (dongle) ? pk_dongle_get_interface (dongle) : "no interface",
+                   pk_dongle_get_usb_path (dongle));
+      }
+    else
+      g_message ("dongle %u: watching it while it is not on USB (hub %s port %u, from the USB map)",
+                 id, pk_dongle_get_hub_path (dongle), pk_dongle_get_hub_port (dongle));
+  }
   if (self->running)
     pk_watchdog_start (w->wd);
 }
@@ -966,7 +973,40 @@ on_dongle_event (PkDongleMonitor *monitor,
 {
   /* A dongle that went stays watched: its checks fail, and the ladder's
    * power rungs reach its port through the USB map. */
-  watch_dongle (self, dongle);
+  watch_dongle (self, dongle, TRUE);
+}
+
+/* The dongles the USB map remembers and discovery did not find: the
+ * recovery ladder's port and hub power reach them through the map. */
+static void
+watch_remembered (PkDongleWatch *self)
+{
+  PkUsbMap *map = pk_dongle_monitor_get_usb_map (self->monitor);
+  g_autoptr(GPtrArray) entries = map ? pk_usb_map_list (map) : NULL;
+
+  for (guint i = 0; entries != NULL && i < entries->len; i++)
+    {
+      PkUsbMapEntry *e = g_ptr_array_index (entries, i);
+      guint id = pk_usb_map_entry_get_id (e);
+      g_autofree char *address = g_strdup_printf ("192.168.%u.100", id);
+      g_autoptr(PkDongle) dongle = NULL;
+      PkDongleInfo info = { 0 };
+
+      if (id == 0 || id > 255 || g_hash_table_contains (self->dongles, GUINT_TO_POINTER (id)) ||
+          pk_usb_map_entry_get_hub_path (e) == NULL)
+        continue;
+      info.id = id;
+      info.mode = PK_DONGLE_MODE_HILINK;
+      info.interface = (char *) pk_usb_map_entry_get_interface (e);
+      info.host_address = address;
+      info.mac_address = (char *) pk_usb_map_entry_get_mac_address (e);
+      info.usb_path = (char *) pk_usb_map_entry_get_usb_path (e);
+      info.hub_path = (char *) pk_usb_map_entry_get_hub_path (e);
+      info.hub_port = pk_usb_map_entry_get_hub_port (e);
+      info.serial = (char *) pk_usb_map_entry_get_serial (e);
+      dongle = pk_dongle_new_from_info (&info);
+      watch_dongle (self, dongle, FALSE);
+    }
 }
 
 /**
@@ -975,8 +1015,10 @@ on_dongle_event (PkDongleMonitor *monitor,
  * @error: return location for a `GError`
  *
  * Starts the monitor (a scan, then uevents) in the thread-default main
- * context and watches every dongle in HiLink mode with a number, and each
- * that appears later. Each dongle's state is recorded `online` at once;
+ * context and watches every dongle in HiLink mode with a number, each
+ * that the USB map remembers (a dongle that is gone is brought back by
+ * the power rungs, which reach its port through the map), and each that
+ * appears later. Each dongle's state is recorded `online` at once;
  * its first check comes after [property@DongleWatch:interval-ms].
  *
  * Returns: %TRUE, or %FALSE with @error set when the monitor cannot
@@ -1007,7 +1049,8 @@ pk_dongle_watch_start (PkDongleWatch  *self,
   self->running = TRUE;
   dongles = pk_dongle_monitor_list_dongles (self->monitor);
   for (guint i = 0; i < dongles->len; i++)
-    watch_dongle (self, g_ptr_array_index (dongles, i));
+    watch_dongle (self, g_ptr_array_index (dongles, i), TRUE);
+  watch_remembered (self);
   g_hash_table_iter_init (&iter, self->dongles);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &w))
     if (!w->recovering)
