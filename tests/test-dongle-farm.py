@@ -690,8 +690,12 @@ timeout = 5s
     usb_map['dongles']['13'].pop('interface', None)
     with open(map_path, 'w') as f:
         json.dump(usb_map, f)
+    def replug13():
+        if 13 not in usb_paths:     # once: a later port cycle finds it plugged
+            usb_paths[13] = plug(13)
+
     w = Watch({'authorized': attr_path(13, 'authorized'), 'disable': attr_path(13, 'disable')},
-              {('disable', '0'): lambda: usb_paths.__setitem__(13, plug(13))})
+              {('disable', '0'): replug13})
     wd, wd_log = start_watchdog('--dongle-cooldown', '0', '--metrics-listen', '127.0.0.1:0')
     wait_for(lambda: node_state(11).get('status') == 'online' and node_state(12).get('status') == 'online',
              'pk-watchdog --dongles records dongles 11 and 12 online')
