@@ -20,8 +20,9 @@ the host's default, read back with ip); pk-socks --dongles (a listener on
 names resolved by the dongle); hotplug (a dongle plugged in, uevents plus
 veth, gets its listener; unplugged, the listener goes and the others keep
 their connections); /proxy-info of pk-toggle --serve lists exactly the
-running listeners; pk-watchdog --dongles brings back a dongle whose
-routing broke (routing rung) or whose interface went (USB rung, replug),
+running listeners; pk-watchdog --dongles brings back a dongle that only
+the USB map knows (port power rung, replug), one whose routing broke
+(routing rung) and one whose interface went (USB rung, replug),
 records online -> ping_failed -> recovering -> online, and respects the
 recovery cooldown; [dongles] modeswitch runs usb_modeswitch for the
 mass-storage dongle.
