@@ -42,6 +42,7 @@
 #include "pk-toggle-result.h"
 #include "pk-toggle.h"
 #include "pk-toggle-ladder.h"
+#include "pk-port-power.h"
 #if PK_HAVE_LIBSOUP
 #include "pk-toggle-server.h"
 #endif

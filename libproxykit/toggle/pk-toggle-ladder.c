@@ -181,12 +181,10 @@ pk_toggle_routing_step_iface_init (PkToggleStepInterface *iface)
 
 /* --- a cycle: off, a pause, on, then wait for the interface --- */
 
-typedef gboolean (*CycleSwitch) (gpointer step, gboolean on, GString *detail, GError **error);
-
 typedef struct {
   gpointer step;
   PkDongle *dongle;
-  CycleSwitch do_switch;
+  PkToggleCycleSwitch do_switch;
   guint off_ms;
   guint wait_ms;
   gint64 on_at;
@@ -236,6 +234,12 @@ cycle_switch_on (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
   c->on_at = g_get_monotonic_time ();
+  /* Nothing to wait for: the switch is all. */
+  if (c->dongle == NULL)
+    {
+      cycle_return (task, NULL);
+      return G_SOURCE_REMOVE;
+    }
   c->source = g_timeout_add (POLL_MS, cycle_poll, task);
   return G_SOURCE_REMOVE;
 }
@@ -301,16 +305,16 @@ cycle_cancelled (GCancellable *cancellable,
   g_idle_add_full (G_PRIORITY_DEFAULT, cycle_on_cancel_idle, g_object_ref (task), g_object_unref);
 }
 
-static void
-cycle_start (gpointer             step,
-             PkDongle            *dongle,
-             CycleSwitch          do_switch,
-             guint                off_ms,
-             guint                wait_ms,
-             GCancellable        *cancellable,
-             GAsyncReadyCallback  callback,
-             gpointer             user_data,
-             gpointer             source_tag)
+void
+pk_toggle_cycle_start (gpointer             step,
+                       PkDongle            *dongle,
+                       PkToggleCycleSwitch  do_switch,
+                       guint                off_ms,
+                       guint                wait_ms,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data,
+                       gpointer             source_tag)
 {
   GTask *task = g_task_new (step, cancellable, callback, user_data);
   Cycle *c = g_new0 (Cycle, 1);
@@ -318,7 +322,7 @@ cycle_start (gpointer             step,
 
   g_task_set_source_tag (task, source_tag);
   c->step = step;
-  c->dongle = g_object_ref (dongle);
+  c->dongle = dongle ? g_object_ref (dongle) : NULL;
   c->do_switch = do_switch;
   c->off_ms = off_ms;
   c->wait_ms = wait_ms;
@@ -494,7 +498,7 @@ usb_step_run_async (PkToggleStep        *step,
 {
   PkToggleUsbStep *self = PK_TOGGLE_USB_STEP (step);
 
-  cycle_start (self, self->dongle, usb_step_switch, self->off_ms, self->wait_ms,
+  pk_toggle_cycle_start (self, self->dongle, usb_step_switch, self->off_ms, self->wait_ms,
                cancellable, callback, user_data, usb_step_run_async);
 }
 
@@ -683,7 +687,7 @@ power_step_run_async (PkToggleStep        *step,
 {
   PkTogglePowerStep *self = PK_TOGGLE_POWER_STEP (step);
 
-  cycle_start (self, self->dongle, power_step_switch, self->off_ms, self->wait_ms,
+  pk_toggle_cycle_start (self, self->dongle, power_step_switch, self->off_ms, self->wait_ms,
                cancellable, callback, user_data, power_step_run_async);
 }
 
