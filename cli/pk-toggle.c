@@ -15,7 +15,7 @@
 
 /* Exit status when a toggle was refused (busy, cooldown, limit): the
  * caller may try again later. */
-#define EXIT_REFUSED 3
+#define EXIT_REFUSED PK_TOGGLE_EXIT_REFUSED
 
 static char *opt_config;
 static char *opt_method;
@@ -383,12 +383,37 @@ make_dongle (Setup   *s,
   return d;
 }
 
+/* Locks and cooldowns are shared with other pk-toggle processes where
+ * the state directory can be made; without one (*out NULL) each process
+ * keeps its own. */
+static gboolean
+lock_dir (PkConfig  *config,
+          char     **out,
+          GError   **error)
+{
+  g_autofree char *state_dir = opt_state_dir ? g_strdup (opt_state_dir)
+                                             : pk_config_dup_string (config, "toggle", "state_dir", NULL, NULL);
+
+  *out = NULL;
+  if (state_dir == NULL)
+    {
+      const char *runtime = g_getenv ("RUNTIME_DIRECTORY");
+      state_dir = g_strdup (runtime != NULL && *runtime != '\0' ? runtime : PK_RUN_DIR);
+    }
+  if (g_mkdir_with_parents (state_dir, 0755) == 0 && access (state_dir, W_OK) == 0)
+    *out = g_steal_pointer (&state_dir);
+  else if (opt_state_dir != NULL)
+    FAIL (FALSE, "--state-dir '%s': cannot create or write it", opt_state_dir);
+  else
+    g_debug ("no state directory (%s is not writable): locks and cooldowns stay in this process", state_dir);
+  return TRUE;
+}
+
 static gboolean
 load_settings (Setup   *s,
                GError **error)
 {
   g_autofree char *method = NULL;
-  g_autofree char *state_dir = NULL;
   g_autofree char *token_file = NULL;
   g_auto(GStrv) sections = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -446,22 +471,8 @@ load_settings (Setup   *s,
   if (s->poll_ms == 0 || s->timeout_ms == 0 || s->request_timeout_ms == 0 || s->unchanged_polls == 0)
     FAIL (FALSE, "poll_interval, timeout, request_timeout and unchanged_polls must not be 0");
 
-  /* Locks and cooldowns are shared with other pk-toggle processes where
-   * the state directory can be made; without one each process keeps its
-   * own. */
-  state_dir = opt_state_dir ? g_strdup (opt_state_dir)
-                            : pk_config_dup_string (s->config, "toggle", "state_dir", NULL, NULL);
-  if (state_dir == NULL)
-    {
-      const char *runtime = g_getenv ("RUNTIME_DIRECTORY");
-      state_dir = g_strdup (runtime != NULL && *runtime != '\0' ? runtime : PK_RUN_DIR);
-    }
-  if (g_mkdir_with_parents (state_dir, 0755) == 0 && access (state_dir, W_OK) == 0)
-    s->state_dir = g_steal_pointer (&state_dir);
-  else if (opt_state_dir != NULL)
-    FAIL (FALSE, "--state-dir '%s': cannot create or write it", opt_state_dir);
-  else
-    g_debug ("no state directory (%s is not writable): locks and cooldowns stay in this process", state_dir);
+  if (!lock_dir (s->config, &s->state_dir, error))
+    return FALSE;
 
   /* The API's token: in a file, so that it shows neither in ps nor in
    * the configuration, which is often world-readable. */
@@ -1195,10 +1206,15 @@ main (int    argc,
     {
       g_autoptr(PkConfig) config = NULL;
 
+      g_autofree char *locks = NULL;
+      g_autoptr(GError) error = NULL;
+
       if (opt_status || opt_info || opt_serve != NULL || opt_check)
         pk_cli_usage_error ("--discover and --routing exclude --status, --info, --serve and --check");
       config = pk_cli_load_config (opt_config);
-      return pk_toggle_dongles_run (config, opt_ids, opt_all, opt_json);
+      if (!lock_dir (config, &locks, &error))
+        pk_cli_usage_error ("%s", error->message);
+      return pk_toggle_dongles_run (config, locks, opt_ids, opt_all, opt_json);
     }
 
   modes = (opt_status ? 1 : 0) + (opt_info ? 1 : 0) + (opt_serve != NULL ? 1 : 0) + (opt_check ? 1 : 0);

@@ -24,6 +24,7 @@ running listeners; [dongles] modeswitch runs usb_modeswitch for the
 mass-storage dongle.
 
 Nothing leaves the namespaces this test creates."""
+import fcntl
 import json
 import os
 import re
@@ -580,6 +581,14 @@ recovery_cooldown = 0
     seen = w.done()
     check(r.returncode == 0 and seen == [('disable', '1'), ('disable', '0')],
           f'--power cycle 13 switches port 3 off, then on ({r.stderr.strip()}): {seen}')
+    # A toggle or recovery of 13 holds its lock: --power is refused, the
+    # port left alone.
+    lock_path = os.path.join(tmp, 'toggle-state', 'toggle-13.lock')
+    with open(lock_path, 'a') as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        r = run(pk_toggle, '-c', ladder_conf, '--power', 'off', '13')
+    check(r.returncode == 3 and 'toggle-13.lock' in r.stderr and read_attr(attr_path(13, 'disable')) == '0',
+          f'--power off 13 while its lock is held: refused with exit 3, port on ({r.returncode} {r.stderr.strip()})')
     r = run(pk_toggle, '-c', ladder_conf, '--power', 'off', '13')
     check(r.returncode == 0 and read_attr(attr_path(13, 'disable')) == '1', '--power off 13')
     r = run(pk_toggle, '-c', ladder_conf, '--power-status', '--json')

@@ -680,7 +680,8 @@ pk_toggle_lock_acquire (const char  *state_dir,
       close (fd);
       if (saved == EWOULDBLOCK)
         g_set_error (error, PK_ERROR, PK_ERROR_BUSY,
-                     "dongle %u: a toggle is running already (or a recovery or power switch: %s is locked)",
+                     "dongle %u: a toggle, recovery or power switch of it is running already (in another process, "
+                     "or elsewhere in this one: %s is locked)",
                      id, path);
       else
         g_set_error (error, PK_ERROR, PK_ERROR_STATE, "dongle %u: cannot lock %s: %s",
