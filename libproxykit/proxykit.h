@@ -49,6 +49,7 @@
 /* --- dongles: discovery, USB map, routing; the farm's listeners --- */
 #include "pk-dongle.h"
 #include "pk-usb-map.h"
+#include "pk-usb-controller-reset.h"
 #include "pk-dongle-monitor.h"
 #include "pk-routing.h"
 #include "pk-dongle-farm.h"

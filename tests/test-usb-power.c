@@ -12,6 +12,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <linux/usbdevice_fs.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
@@ -19,6 +22,7 @@
 
 #include <umockdev.h>
 
+#include "pk-dongle-private.h"
 #include "pk-test-utils.h"
 #include "pk-toggle-private.h"
 #include "pk-usb-hub-private.h"
@@ -39,6 +43,7 @@ typedef struct {
   UMockdevIoctlBase *handler;
   char *hub;
   char *hub_intf;
+  char *dongle;               /* 1-1.3's sysfs path */
   char *state_dir;
 
   /* the emulated hub, touched by umockdev's worker thread */
@@ -211,6 +216,12 @@ setup (Fixture       *f,
                                                        "bInterfaceClass", "09", NULL,
                                                        "DEVTYPE", "usb_interface", "DRIVER", "hub", NULL));
   add_port_dirs (f, GPOINTER_TO_INT (data));
+  f->dongle = g_strdup (umockdev_testbed_add_device (f->testbed, "usb", "1-1.3", f->hub,
+                                                     "idVendor", "12d1", "idProduct", "14db",
+                                                     "busnum", "1", "devnum", "13", NULL,
+                                                     "DEVTYPE", "usb_device", "DRIVER", "usb", NULL));
+  /* the controller: xhci_hcd holds the PCI device above usb1 */
+  umockdev_testbed_set_attribute_link (f->testbed, pci, "driver", "../../bus/pci/drivers/xhci_hcd");
   {
     /* the usbfs node libusb opens; its ioctls go to the handler */
     g_autofree char *root = umockdev_testbed_get_root_dir (f->testbed);
@@ -246,6 +257,7 @@ teardown (Fixture       *f,
   g_free (f->state_dir);
   g_free (f->hub);
   g_free (f->hub_intf);
+  g_free (f->dongle);
 }
 
 /* The transfers so far, as "REQUESTTYPE REQUEST VALUE INDEX" lines. */
@@ -440,6 +452,244 @@ test_port_power_locked (Fixture       *f,
   g_assert_no_error (error);
 }
 
+/* --- the USB controller reset --- */
+
+static PkDongle *
+make_dongle (Fixture    *f,
+             guint       id,
+             const char *sysfs_path)
+{
+  PkDongleInfo info = { 0 };
+
+  info.id = id;
+  info.mode = PK_DONGLE_MODE_HILINK;
+  info.usb_path = (char *) "1-1.3";
+  info.sysfs_path = (char *) sysfs_path;
+  info.hub_path = (char *) "1-1";
+  info.hub_port = 3;
+  return pk_dongle_new_from_info (&info);
+}
+
+static char *
+driver_file (Fixture    *f,
+             const char *name)
+{
+  g_autofree char *root = umockdev_testbed_get_root_dir (f->testbed);
+  g_autofree char *dir = g_build_filename (root, "sys/bus/pci/drivers/xhci_hcd", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  return g_build_filename (dir, name, NULL);
+}
+
+/* bind and unbind as regular files: what was written last stays. */
+static void
+make_driver_files (Fixture *f)
+{
+  g_autofree char *unbind = driver_file (f, "unbind");
+  g_autofree char *bind = driver_file (f, "bind");
+
+  g_assert_true (g_file_set_contents (unbind, "", 0, NULL));
+  g_assert_true (g_file_set_contents (bind, "", 0, NULL));
+}
+
+static char *
+read_driver_file (Fixture    *f,
+                  const char *name)
+{
+  g_autofree char *path = driver_file (f, name);
+  char *text = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  return text;
+}
+
+/* The writes to unbind and bind, in the order they came: both are
+ * FIFOs; the reader opens bind only after it has read unbind, so a
+ * writer that binds first blocks (and the test times out). */
+typedef struct {
+  char *unbind;
+  char *bind;
+  GString *log;
+} DriverWrites;
+
+static gpointer
+read_driver_writes (gpointer data)
+{
+  DriverWrites *w = data;
+  const char *files[] = { w->unbind, w->bind };
+  const char *names[] = { "unbind", "bind" };
+
+  for (guint i = 0; i < 2; i++)
+    {
+      char buf[64] = { 0 };
+      /* the raw syscall: umockdev's open() holds its lock while a FIFO's
+       * open blocks, and the writer's open() needs that lock too */
+      int fd = (int) syscall (SYS_openat, AT_FDCWD, files[i], O_RDONLY | O_CLOEXEC);
+      ssize_t n;
+
+      g_assert_cmpint (fd, >=, 0);
+      n = read (fd, buf, sizeof buf - 1);
+      close (fd);
+      g_string_append_printf (w->log, "%s%s %.*s", i ? "; " : "", names[i], (int) MAX (n, 0), buf);
+    }
+  return NULL;
+}
+
+static void
+run_reset (PkUsbControllerReset   *reset,
+           PkDongle              **failed,
+           guint                   n_failed,
+           guint                   n_total,
+           char                 ***out,
+           GError                **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  pk_usb_controller_reset_maybe_async (reset, failed, n_failed, n_total, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, 10000);
+  *out = pk_usb_controller_reset_maybe_finish (reset, result, error);
+}
+
+static void
+test_controller_found (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(PkDongle) dongle = make_dongle (f, 11, f->dongle);
+  g_autoptr(PkDongle) gone = make_dongle (f, 12, NULL);   /* by its USB path only */
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pci = pk_usb_controller_reset_dup_controller (dongle, &error);
+  g_autofree char *pci2 = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (pci, ==, "0000:00:14.0");
+  pci2 = pk_usb_controller_reset_dup_controller (gone, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pci2, ==, "0000:00:14.0");
+}
+
+static void
+test_controller_reset (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(PkStateStore) store = pk_state_store_new (f->state_dir);
+  g_autoptr(PkUsbControllerReset) reset = pk_usb_controller_reset_new (store);
+  g_autoptr(PkDongle) dongle = make_dongle (f, 11, f->dongle);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) done = NULL;
+  g_autofree char *record = NULL;
+  DriverWrites w = { 0 };
+  GThread *reader;
+  PkDongle *failed[] = { dongle };
+
+  w.unbind = driver_file (f, "unbind");
+  w.bind = driver_file (f, "bind");
+  w.log = g_string_new (NULL);
+  g_assert_cmpint (mkfifo (w.unbind, 0600), ==, 0);
+  g_assert_cmpint (mkfifo (w.bind, 0600), ==, 0);
+
+  pk_usb_controller_reset_set_allowed (reset, TRUE);
+  pk_usb_controller_reset_set_pause (reset, 10);
+  /* 7 of 10 failed: at the threshold */
+  g_assert_true (pk_usb_controller_reset_is_due (reset, 7, 10));
+  g_assert_false (pk_usb_controller_reset_is_due (reset, 6, 10));
+  reader = g_thread_new ("driver-writes", read_driver_writes, &w);
+  run_reset (reset, failed, 1, 1, &done, &error);
+  g_thread_join (reader);
+  g_assert_no_error (error);
+  g_assert_nonnull (done);
+  g_assert_cmpstr (done[0], ==, "0000:00:14.0");
+  g_assert_null (done[1]);
+  g_assert_cmpstr (w.log->str, ==, "unbind 0000:00:14.0; bind 0000:00:14.0");
+
+  /* recorded, for every process that uses the store */
+  record = pk_state_store_load_document (store, PK_USB_CONTROLLER_RESET_DOCUMENT, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (record, "\"last_reset\""));
+  g_assert_nonnull (strstr (record, "0000:00:14.0"));
+  g_assert_cmpuint (pk_usb_controller_reset_get_remaining (reset), >, 0);
+
+  g_string_free (w.log, TRUE);
+  g_free (w.unbind);
+  g_free (w.bind);
+}
+
+static void
+test_controller_reset_rate_limited (Fixture       *f,
+                                    gconstpointer  data)
+{
+  /* Two policies on one state store, as two watcher processes: the second
+   * reset within the interval is refused, and nothing is written. */
+  g_autoptr(PkStateStore) store = pk_state_store_new (f->state_dir);
+  g_autoptr(PkUsbControllerReset) first = pk_usb_controller_reset_new (store);
+  g_autoptr(PkUsbControllerReset) second = pk_usb_controller_reset_new (store);
+  g_autoptr(PkDongle) dongle = make_dongle (f, 11, f->dongle);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) done = NULL;
+  g_autofree char *unbind = NULL;
+  g_autofree char *bind = NULL;
+  PkDongle *failed[] = { dongle };
+
+  make_driver_files (f);
+  pk_usb_controller_reset_set_allowed (first, TRUE);
+  pk_usb_controller_reset_set_pause (first, 10);
+  pk_usb_controller_reset_set_allowed (second, TRUE);
+  pk_usb_controller_reset_set_pause (second, 10);
+
+  run_reset (first, failed, 1, 1, &done, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (done);
+  g_clear_pointer (&done, g_strfreev);
+  make_driver_files (f);
+
+  run_reset (second, failed, 1, 1, &done, &error);
+  g_assert_error (error, PK_ERROR, PK_ERROR_COOLDOWN);
+  g_assert_null (done);
+  unbind = read_driver_file (f, "unbind");
+  bind = read_driver_file (f, "bind");
+  g_assert_cmpstr (unbind, ==, "");
+  g_assert_cmpstr (bind, ==, "");
+
+  /* an interval of 0: due again */
+  g_clear_error (&error);
+  pk_usb_controller_reset_set_interval (second, 0);
+  run_reset (second, failed, 1, 1, &done, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (done);
+}
+
+static void
+test_controller_reset_guard_rails (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autoptr(PkStateStore) store = pk_state_store_new (f->state_dir);
+  g_autoptr(PkUsbControllerReset) reset = pk_usb_controller_reset_new (store);
+  g_autoptr(PkDongle) dongle = make_dongle (f, 11, f->dongle);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) done = NULL;
+  g_autofree char *unbind = NULL;
+  g_autofree char *record = NULL;
+  PkDongle *failed[] = { dongle };
+
+  make_driver_files (f);
+  /* not allowed by default */
+  run_reset (reset, failed, 1, 1, &done, &error);
+  g_assert_error (error, PK_ERROR, PK_ERROR_NOT_ALLOWED);
+  g_assert_nonnull (strstr (error->message, "allow-controller-reset"));
+  g_clear_error (&error);
+
+  /* allowed, but 1 of 2 failed: below 70 % */
+  pk_usb_controller_reset_set_allowed (reset, TRUE);
+  run_reset (reset, failed, 1, 2, &done, &error);
+  g_assert_error (error, PK_ERROR, PK_ERROR_NOT_ALLOWED);
+  g_assert_nonnull (strstr (error->message, "1 of 2"));
+
+  unbind = read_driver_file (f, "unbind");
+  g_assert_cmpstr (unbind, ==, "");
+  record = pk_state_store_load_document (store, PK_USB_CONTROLLER_RESET_DOCUMENT, NULL);
+  g_assert_null (record);
+  g_assert_cmpuint (pk_usb_controller_reset_get_remaining (reset), ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -459,6 +709,10 @@ main (int    argc,
   ADD ("/usb-power/port-power/cycle", test_port_power_cycle, FALSE);
   ADD ("/usb-power/port-power/cycle-cancelled", test_port_power_cycle_cancelled, FALSE);
   ADD ("/usb-power/port-power/locked", test_port_power_locked, FALSE);
+  ADD ("/usb-power/controller/found", test_controller_found, FALSE);
+  ADD ("/usb-power/controller/reset", test_controller_reset, FALSE);
+  ADD ("/usb-power/controller/rate-limited", test_controller_reset_rate_limited, FALSE);
+  ADD ("/usb-power/controller/guard-rails", test_controller_reset_guard_rails, FALSE);
 #undef ADD
   return g_test_run ();
 }
