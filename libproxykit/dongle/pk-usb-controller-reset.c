@@ -64,6 +64,7 @@
 #include "pk-dongle-private.h"
 #include "pk-error.h"
 #include "pk-usb-controller-reset.h"
+#include "pk-util-private.h"
 
 #define RECORD_VERSION 1
 #define DRIVER "xhci_hcd"
@@ -512,7 +513,7 @@ typedef struct {
   char **controllers;     /* the ones unbound, returned in the end */
   gboolean *bound;        /* which of them are bound again */
   guint tries;
-  guint source;
+  GSource *source;
 } Reset;
 
 static void
@@ -520,7 +521,7 @@ reset_free (Reset *r)
 {
   g_strfreev (r->controllers);
   g_free (r->bound);
-  g_clear_handle_id (&r->source, g_source_remove);
+  pk_source_clear (&r->source);
   g_free (r);
 }
 
@@ -532,7 +533,7 @@ reset_bind (gpointer user_data)
   Reset *r = g_task_get_task_data (task);
   g_autoptr(GError) first_error = NULL;
 
-  r->source = 0;
+  pk_source_clear (&r->source);
   r->tries++;
   for (guint i = 0; r->controllers[i] != NULL; i++)
     {
@@ -554,7 +555,7 @@ reset_bind (gpointer user_data)
     {
       /* Never leave a controller unbound: once more after a pause. */
       g_message ("%s; trying again", first_error->message);
-      r->source = g_timeout_add (self->pause_ms, reset_bind, task);
+      r->source = pk_timeout_source_attach (g_task_get_context (task), self->pause_ms, reset_bind, task);
       return G_SOURCE_REMOVE;
     }
   else
@@ -694,7 +695,8 @@ pk_usb_controller_reset_maybe_async (PkUsbControllerReset  *self,
       g_warning ("USB controller reset: %s", error->message);
       g_clear_error (&error);
     }
-  r->source = g_timeout_add (self->pause_ms, reset_bind, g_steal_pointer (&task));
+  r->source = pk_timeout_source_attach (g_task_get_context (task), self->pause_ms, reset_bind, task);
+  g_steal_pointer (&task);
 }
 
 /**

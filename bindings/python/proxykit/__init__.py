@@ -33,6 +33,7 @@ from .state import NodeState, StateStore  # noqa: F401
 from .tunnel import Tunnel  # noqa: F401
 from .dongle import Dongle, DongleFarm, DongleMonitor, Routing, RoutingDiagnosis, UsbMap, UsbMapEntry  # noqa: F401
 from .dongle import LADDER_STAGES, PowerStep, RoutingStep, UsbStep  # noqa: F401
+from .dongle import POWER_ACTIONS, PortPower, UsbControllerReset  # noqa: F401
 
 
 
@@ -60,6 +61,7 @@ __all__ = [
     'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel',
     'MetricsRecorder', 'MetricsAlerts', 'read_history', 'analyze',
     'Dongle', 'DongleMonitor', 'DongleFarm', 'Routing', 'RoutingDiagnosis', 'UsbMap', 'UsbMapEntry',
+    'PortPower', 'POWER_ACTIONS', 'UsbControllerReset',
     'Error', 'Failed', 'InvalidArgument', 'ConfigError', 'ProtocolError', 'AuthFailed',
     'NotAllowed', 'NotSupported', 'EgressError', 'ResolveError', 'Busy', 'Cooldown',
     'TunnelError', 'ModemError', 'CheckFailed', 'StateError', 'Unchanged',
