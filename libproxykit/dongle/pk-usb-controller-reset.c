@@ -131,7 +131,7 @@ pk_usb_controller_reset_new (PkStateStore *store)
 /**
  * pk_usb_controller_reset_get_config_keys:
  *
- * The keys [func@UsbControllerReset.new_from_config] reads, for a tool's
+ * The keys [ctor@UsbControllerReset.new_from_config] reads, for a tool's
  * check of its section: `allow-controller-reset`,
  * `controller-reset-threshold`, `controller-reset-interval`.
  *
