@@ -188,8 +188,8 @@ setup (Fixture       *f,
        gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  const char *pci;
-  const char *root_hub;
+  g_autofree char *pci = NULL;
+  g_autofree char *root_hub = NULL;
 
   g_mutex_init (&f->lock);
   f->transfers = g_array_new (FALSE, FALSE, sizeof (Setup));
@@ -204,22 +204,22 @@ setup (Fixture       *f,
                                           "idVendor", "1d6b", "idProduct", "0002", "bDeviceClass", "09",
                                           "busnum", "1", "devnum", "1", "speed", "480", "maxchild", "2", NULL,
                                           "DEVTYPE", "usb_device", "DRIVER", "usb", NULL);
-  f->hub = g_strdup (umockdev_testbed_add_device (f->testbed, "usb", "1-1", root_hub,
+  f->hub = umockdev_testbed_add_device (f->testbed, "usb", "1-1", root_hub,
                                                   "idVendor", "05e3", "idProduct", "0610", "bDeviceClass", "09",
                                                   "busnum", "1", "devnum", "2", "speed", "480", "maxchild", "4",
                                                   "bConfigurationValue", "1", "dev", "189:1", NULL,
                                                   "DEVTYPE", "usb_device", "DRIVER", "usb", "BUSNUM", "001",
-                                                  "DEVNUM", "002", "DEVNAME", HUB_NODE, NULL));
+                                                  "DEVNUM", "002", "DEVNAME", HUB_NODE, NULL);
   umockdev_testbed_set_attribute_binary (f->testbed, f->hub, "descriptors", (guint8 *) hub_descriptors,
                                          sizeof hub_descriptors);
-  f->hub_intf = g_strdup (umockdev_testbed_add_device (f->testbed, "usb", "1-1:1.0", f->hub,
+  f->hub_intf = umockdev_testbed_add_device (f->testbed, "usb", "1-1:1.0", f->hub,
                                                        "bInterfaceClass", "09", NULL,
-                                                       "DEVTYPE", "usb_interface", "DRIVER", "hub", NULL));
+                                                       "DEVTYPE", "usb_interface", "DRIVER", "hub", NULL);
   add_port_dirs (f, GPOINTER_TO_INT (data));
-  f->dongle = g_strdup (umockdev_testbed_add_device (f->testbed, "usb", "1-1.3", f->hub,
+  f->dongle = umockdev_testbed_add_device (f->testbed, "usb", "1-1.3", f->hub,
                                                      "idVendor", "12d1", "idProduct", "14db",
                                                      "busnum", "1", "devnum", "13", NULL,
-                                                     "DEVTYPE", "usb_device", "DRIVER", "usb", NULL));
+                                                     "DEVTYPE", "usb_device", "DRIVER", "usb", NULL);
   /* the controller: xhci_hcd holds the PCI device above usb1 */
   umockdev_testbed_set_attribute_link (f->testbed, pci, "driver", "../../bus/pci/drivers/xhci_hcd");
   {
