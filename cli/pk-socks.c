@@ -115,11 +115,13 @@ static char *
 collect_metrics (gpointer user_data)
 {
   App *app = user_data;
-  g_autofree PkSocksServer **servers = g_new0 (PkSocksServer *, app->listeners->len + 1);
+  g_autoptr(GPtrArray) servers = app->farm != NULL ? pk_dongle_farm_dup_servers (app->farm)
+                                                   : g_ptr_array_new_with_free_func (g_object_unref);
 
+  /* the configured listeners first, then the dongles' */
   for (guint i = 0; i < app->listeners->len; i++)
-    servers[i] = ((Listener *) g_ptr_array_index (app->listeners, i))->server;
-  return pk_socks_server_dup_prometheus (servers, app->listeners->len);
+    g_ptr_array_insert (servers, i, g_object_ref (((Listener *) g_ptr_array_index (app->listeners, i))->server));
+  return pk_socks_server_dup_prometheus ((PkSocksServer * const *) servers->pdata, servers->len);
 }
 
 /* The library name of a listener: NULL for the command-line one. */

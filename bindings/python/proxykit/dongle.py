@@ -643,6 +643,19 @@ class DongleFarm(Service):
         """The listeners by dongle: port, egress and state."""
         return json.loads(take_string(_in_loop(lib.pk_dongle_farm_to_json, self._ptr)))
 
+    def prometheus(self) -> str:
+        """The counters and latency histograms of every dongle's listener in
+        the Prometheus text format, labelled ``listener="dongle-N"`` (what
+        pk-socks' ``/metrics`` serves for them)."""
+        def read():
+            array = lib.pk_dongle_farm_dup_servers(self._ptr)
+            try:
+                servers = ffi.cast('PkSocksServer **', array.pdata)
+                return take_string(lib.pk_socks_server_dup_prometheus(servers, array.len))
+            finally:
+                lib.g_ptr_array_unref(array)
+        return _loop.run(read)
+
 
 # --- the toggle ladder's rungs past the modem ---
 

@@ -377,7 +377,9 @@ class SocksServer(Service):
 def socks_prometheus(servers: Iterable[SocksServer]) -> str:
     """The counters of every server in the Prometheus text format, one set
     of families labelled by listener name (``proxykit_socks_sessions_total``,
-    ``proxykit_socks_bytes_total``, ``proxykit_socks_sessions_active``)."""
+    ``proxykit_socks_bytes_total``, ``proxykit_socks_sessions_active``) and
+    the latency histograms ``proxykit_socks_handshake_seconds`` and
+    ``proxykit_socks_connect_seconds``."""
     servers = list(servers)
     ptrs = ffi.new('PkSocksServer *[]', [srv._ptr for srv in servers] or [ffi.NULL])
     return take_string(lib.pk_socks_server_dup_prometheus(ptrs, len(servers)))
