@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Optional
 
 from . import _loop, errors
 from ._ffi import ffi, lib
-from ._util import Service, b, ms, python_wait, string, take_string
+from ._util import Service, b, ms, string, take_string
 from .config import Config
 from .egress import Egress
 from .state import StateStore
@@ -608,15 +608,9 @@ class DongleFarm(Service):
         self._serving = False
         drain = self.drain_timeout if drain_timeout is None else drain_timeout
 
-        def start(cancellable, callback, data):
-            lib.pk_dongle_farm_stop_async(self._ptr, ms(drain), cancellable, callback, data)
-
-        def finish(source, result):
-            errors.call(lib.pk_dongle_farm_stop_finish, self._ptr, result)
-
         try:
-            _loop.call_async(start, finish, timeout if timeout is not None else python_wait(drain, 10.0),
-                             'stopping the dongle farm')
+            _loop.drain_stop(self._ptr, lib.pk_dongle_farm_stop_async, lib.pk_dongle_farm_stop_finish,
+                             drain, timeout, 'stopping the dongle farm')
         finally:
             for conn in self._connections:
                 conn.disconnect()
