@@ -51,6 +51,7 @@
 #include "pk-dongle-monitor.h"
 #include "pk-routing.h"
 #include "pk-dongle-farm.h"
+#include "pk-node-supervisor.h"
 /* --- metrics --- */
 #include "pk-metrics-sampler.h"
 #include "pk-metrics-recorder.h"

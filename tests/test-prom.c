@@ -162,6 +162,33 @@ test_names (void)
   g_assert_true (pk_prom_is_valid_label_name ("_x1"));
 }
 
+/* pk_prom_writer_histogram: cumulative buckets with "le" after the
+ * caller's labels, +Inf last, then _sum and _count. */
+static void
+test_histogram_helper (void)
+{
+  static const double bounds[] = { 0.01, 0.1, 1 };
+  g_autoptr(PkPromWriter) w = pk_prom_writer_new ();
+  g_autoptr(PkPromHistogram) h = pk_prom_histogram_new (bounds, G_N_ELEMENTS (bounds));
+  const char *labels[] = { "node", "n1", NULL };
+
+  pk_prom_histogram_observe (h, 0.005);
+  pk_prom_histogram_observe (h, 0.1);
+  pk_prom_histogram_observe (h, 0.5);
+  pk_prom_histogram_observe (h, 3);
+  g_assert_cmpuint (pk_prom_histogram_get_count (h), ==, 4);
+  pk_prom_writer_family (w, "proxykit_check_seconds", PK_PROM_HISTOGRAM, NULL);
+  pk_prom_writer_histogram (w, "proxykit_check_seconds", labels, h);
+  g_assert_cmpstr (pk_prom_writer_get_text (w), ==,
+                   "# TYPE proxykit_check_seconds histogram\n"
+                   "proxykit_check_seconds_bucket{node=\"n1\",le=\"0.01\"} 1\n"
+                   "proxykit_check_seconds_bucket{node=\"n1\",le=\"0.1\"} 2\n"
+                   "proxykit_check_seconds_bucket{node=\"n1\",le=\"1\"} 3\n"
+                   "proxykit_check_seconds_bucket{node=\"n1\",le=\"+Inf\"} 4\n"
+                   "proxykit_check_seconds_sum{node=\"n1\"} 3.605\n"
+                   "proxykit_check_seconds_count{node=\"n1\"} 4\n");
+}
+
 /* The real parser agrees: promtool from Debian's prometheus package. */
 static void
 test_promtool (void)
@@ -213,6 +240,7 @@ main (int argc, char **argv)
   g_test_add_func ("/prom/escaping", test_escaping);
   g_test_add_func ("/prom/special-values", test_special_values);
   g_test_add_func ("/prom/histogram", test_histogram);
+  g_test_add_func ("/prom/histogram-helper", test_histogram_helper);
   for (guint i = 0; i < G_N_ELEMENTS (misuse_expect); i++)
     {
       g_autofree char *path = g_strdup_printf ("/prom/misuse/%u", i);

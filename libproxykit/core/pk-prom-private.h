@@ -71,6 +71,26 @@ void          pk_prom_writer_sample_uint_labels (PkPromWriter       *self,
                                                  const char * const *labels,
                                                  guint64             value);
 
+/* A histogram with fixed upper bounds (ascending, +Inf implied), for
+ * latencies and sizes that a /metrics endpoint exposes. Not thread-safe:
+ * observe and write from one thread (or under the caller's lock). */
+typedef struct _PkPromHistogram PkPromHistogram;
+
+PkPromHistogram *pk_prom_histogram_new      (const double *bounds,
+                                             guint         n_bounds);
+void          pk_prom_histogram_free        (PkPromHistogram *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PkPromHistogram, pk_prom_histogram_free)
+void          pk_prom_histogram_observe     (PkPromHistogram *self,
+                                             double           value);
+guint64       pk_prom_histogram_get_count   (PkPromHistogram *self);
+/* Writes FAMILY_bucket (one per bound and +Inf, cumulative, with an "le"
+ * label after @labels), FAMILY_sum and FAMILY_count. Announce @family as
+ * a PK_PROM_HISTOGRAM first. */
+void          pk_prom_writer_histogram      (PkPromWriter       *self,
+                                             const char         *family,
+                                             const char * const *labels,
+                                             PkPromHistogram    *histogram);
+
 /* The text so far (borrowed, valid until the next call). */
 const char   *pk_prom_writer_get_text       (PkPromWriter *self);
 char         *pk_prom_writer_free_to_string (PkPromWriter *self);

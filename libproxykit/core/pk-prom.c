@@ -330,3 +330,105 @@ pk_prom_writer_free_to_bytes (PkPromWriter *self)
 
   return g_bytes_new_take (text, strlen (text));
 }
+
+struct _PkPromHistogram {
+  double *bounds;
+  guint64 *counts;        /* per bound, not cumulative; [n_bounds] is +Inf */
+  guint n_bounds;
+  double sum;
+  guint64 count;
+};
+
+PkPromHistogram *
+pk_prom_histogram_new (const double *bounds,
+                       guint         n_bounds)
+{
+  PkPromHistogram *self = g_new0 (PkPromHistogram, 1);
+
+  for (guint i = 1; i < n_bounds; i++)
+    g_return_val_if_fail (bounds[i - 1] < bounds[i], (g_free (self), NULL));
+  self->bounds = g_memdup2 (bounds, sizeof (double) * n_bounds);
+  self->counts = g_new0 (guint64, n_bounds + 1);
+  self->n_bounds = n_bounds;
+  return self;
+}
+
+void
+pk_prom_histogram_free (PkPromHistogram *self)
+{
+  if (self == NULL)
+    return;
+  g_free (self->bounds);
+  g_free (self->counts);
+  g_free (self);
+}
+
+void
+pk_prom_histogram_observe (PkPromHistogram *self,
+                           double           value)
+{
+  guint i = 0;
+
+  g_return_if_fail (self != NULL);
+  while (i < self->n_bounds && value > self->bounds[i])
+    i++;
+  self->counts[i]++;
+  self->sum += value;
+  self->count++;
+}
+
+guint64
+pk_prom_histogram_get_count (PkPromHistogram *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+  return self->count;
+}
+
+void
+pk_prom_writer_histogram (PkPromWriter       *self,
+                          const char         *family,
+                          const char * const *labels,
+                          PkPromHistogram    *histogram)
+{
+  g_autofree char *bucket = NULL;
+  g_autofree char *sum = NULL;
+  g_autofree char *count = NULL;
+  g_autoptr(GPtrArray) with_le = g_ptr_array_new ();
+  guint64 cumulative = 0;
+  char le[G_ASCII_DTOSTR_BUF_SIZE];
+  guint le_index;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (family != NULL);
+  g_return_if_fail (histogram != NULL);
+
+  bucket = g_strconcat (family, "_bucket", NULL);
+  sum = g_strconcat (family, "_sum", NULL);
+  count = g_strconcat (family, "_count", NULL);
+  for (gsize i = 0; labels != NULL && labels[i] != NULL; i += 2)
+    {
+      g_ptr_array_add (with_le, (gpointer) labels[i]);
+      g_ptr_array_add (with_le, (gpointer) labels[i + 1]);
+    }
+  g_ptr_array_add (with_le, "le");
+  le_index = with_le->len;
+  g_ptr_array_add (with_le, le);
+  g_ptr_array_add (with_le, NULL);
+
+  for (guint i = 0; i <= histogram->n_bounds; i++)
+    {
+      GString *text = g_string_new (NULL);
+
+      if (i < histogram->n_bounds)
+        append_double (text, histogram->bounds[i]);
+      else
+        g_string_append (text, "+Inf");
+      g_strlcpy (le, text->str, sizeof le);
+      g_string_free (text, TRUE);
+      g_ptr_array_index (with_le, le_index) = le;
+      cumulative += histogram->counts[i];
+      pk_prom_writer_sample_uint_labels (self, bucket, (const char * const *) with_le->pdata, cumulative);
+    }
+  pk_prom_writer_sample_labels (self, sum, labels, histogram->sum);
+  pk_prom_writer_sample_uint_labels (self, count, labels, histogram->count);
+}
