@@ -1914,7 +1914,8 @@ pk_node_supervisor_bring_up_finish (PkNodeSupervisor  *self,
 /**
  * pk_node_supervisor_record_online:
  * @self: a [class@NodeSupervisor]
- * @listen: the listener's address, such as `0.0.0.0:11001`
+ * @listen: (nullable): the listener's address, such as `0.0.0.0:11001`;
+ *   %NULL for a tunnel without a listener
  * @pid: the listener's process (`getpid()` for a listener in this one)
  * @error: return location for a `GError`
  *
@@ -1934,14 +1935,16 @@ pk_node_supervisor_record_online (PkNodeSupervisor  *self,
   g_autoptr(PkNodeState) state = NULL;
 
   g_return_val_if_fail (PK_IS_NODE_SUPERVISOR (self), FALSE);
-  g_return_val_if_fail (listen != NULL, FALSE);
 
   state = pk_state_store_load_locked (self->store, self->name, error);
   if (state == NULL)
     return FALSE;
   if (self->tunnel != NULL)
     set_tunnel_record (state, self->tunnel);
-  pk_node_state_set_socks (state, listen, pid);
+  if (listen != NULL)
+    pk_node_state_set_socks (state, listen, pid);
+  else
+    pk_node_state_clear_socks (state);
   pk_node_state_set_status (state, PK_NODE_STATUS_ONLINE, NULL);
   pk_node_state_set_consecutive_failures (state, 0);
   self->own_listener_pid = pid;

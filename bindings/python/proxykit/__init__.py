@@ -31,6 +31,7 @@ from .modem import Toggle, ToggleLimiter, ToggleServer  # noqa: F401
 from .history import MetricsAlerts, MetricsRecorder, analyze, read_history  # noqa: F401
 from .state import NodeState, StateStore  # noqa: F401
 from .tunnel import Tunnel  # noqa: F401
+from .supervisor import NodeSupervisor  # noqa: F401
 from .dongle import Dongle, DongleFarm, DongleMonitor, Routing, RoutingDiagnosis, UsbMap, UsbMapEntry  # noqa: F401
 from .dongle import LADDER_STAGES, PowerStep, RoutingStep, UsbStep  # noqa: F401
 
@@ -57,7 +58,7 @@ __all__ = [
     'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler', 'MetricsServer', 'parse_time',
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
     'RotationResult', 'RotationAttempt',
-    'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel',
+    'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel', 'NodeSupervisor',
     'MetricsRecorder', 'MetricsAlerts', 'read_history', 'analyze',
     'Dongle', 'DongleMonitor', 'DongleFarm', 'Routing', 'RoutingDiagnosis', 'UsbMap', 'UsbMapEntry',
     'Error', 'Failed', 'InvalidArgument', 'ConfigError', 'ProtocolError', 'AuthFailed',
