@@ -1346,8 +1346,9 @@ once_checked (GObject      *source,
   if (cf >= fall)
     {
       run_failure_actions (self, error->message);
-      if (self->busy)
-        return;   /* failure_tunnel_stopped() finishes */
+      /* failure_tunnel_stopped() finishes, now or once the tunnel is down */
+      if (self->busy || self->once == NULL)
+        return;
     }
   finish_once (self);
 }
