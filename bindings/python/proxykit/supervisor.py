@@ -63,6 +63,9 @@ class NodeSupervisor:
                  startup_check: Optional[Dict[str, object]] = None,
                  run_dir: Optional[str] = None, pppd_path: Optional[str] = None,
                  socks_command: Optional[str] = None):
+        if not lib.pk_state_store_is_valid_name(name.encode()):
+            raise errors.InvalidArgument(f'{name!r} is not a valid node name', errors.PK_ERROR_DOMAIN,
+                                         lib.PK_ERROR_INVALID_ARGUMENT)
         self._store = store if isinstance(store, StateStore) else StateStore(store)
         self._ptr = _loop.wrap(lib.pk_node_supervisor_new(self._store._ptr, name.encode()))
         self._config = config

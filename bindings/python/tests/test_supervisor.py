@@ -107,3 +107,8 @@ def test_supervisor_from_config_reads_watchdog_with_overrides(tmp_path):
     with pytest.raises(proxykit.ConfigError, match='bogus'):
         proxykit.NodeSupervisor.from_config(proxykit.Config(data='[watchdog]\nbogus = 1\n',
                                                             environ={}), 'n2')
+
+
+def test_supervisor_refuses_a_bad_node_name(tmp_path):
+    with pytest.raises(proxykit.InvalidArgument, match='valid node name'):
+        proxykit.NodeSupervisor('../etc', tmp_path)
