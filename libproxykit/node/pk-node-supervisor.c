@@ -1218,20 +1218,32 @@ finish_once (PkNodeSupervisor *self)
     g_task_return_boolean (task, TRUE);
 }
 
+/* What the failure actions carry until the tunnel is down. */
+typedef struct {
+  PkNodeSupervisor *self;
+  char *reason;
+} Failure;
+
+static void
+failure_free (Failure *failure)
+{
+  g_object_unref (failure->self);
+  g_free (failure->reason);
+  g_free (failure);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Failure, failure_free)
+
 static void
 failure_tunnel_stopped (GObject      *source,
                         GAsyncResult *result,
                         gpointer      user_data)
 {
-  g_autoptr(PkNodeSupervisor) self = NULL;
-  g_autofree char *reason = NULL;
+  g_autoptr(Failure) failure = user_data;
+  PkNodeSupervisor *self = failure->self;
+  const char *reason = failure->reason;
   g_autoptr(GError) error = NULL;
   g_autoptr(PkNodeState) state = NULL;
-  GTask *task = user_data;
-
-  self = g_object_ref (g_task_get_source_object (task));
-  reason = g_strdup (g_task_get_task_data (task));
-  g_object_unref (task);
 
   if (source != NULL && !pk_tunnel_stop_finish (PK_TUNNEL (source), result, &error))
     g_warning ("node %s: %s", self->name, error->message);
@@ -1266,7 +1278,7 @@ run_failure_actions (PkNodeSupervisor *self,
 {
   g_autoptr(PkNodeState) state = load_node (self);
   g_autoptr(GError) error = NULL;
-  GTask *task;
+  Failure *failure;
 
   if (self->busy || state == NULL)
     return;
@@ -1274,9 +1286,9 @@ run_failure_actions (PkNodeSupervisor *self,
   pk_watchdog_stop (self->wd);
   g_message ("node %s: tunnel failure confirmed: %s", self->name, reason);
 
-  /* holds the supervisor and the reason until the actions end */
-  task = g_task_new (self, NULL, NULL, NULL);
-  g_task_set_task_data (task, g_strdup (reason), g_free);
+  failure = g_new0 (Failure, 1);
+  failure->self = g_object_ref (self);
+  failure->reason = g_strdup (reason);
 
   if (pk_node_state_get_socks_listen (state) != NULL)
     {
@@ -1293,11 +1305,11 @@ run_failure_actions (PkNodeSupervisor *self,
     }
   if (self->tunnel == NULL)
     {
-      failure_tunnel_stopped (NULL, NULL, task);
+      failure_tunnel_stopped (NULL, NULL, failure);
       return;
     }
   g_message ("node %s: destroying tunnel %s", self->name, pk_tunnel_get_linkname (self->tunnel));
-  pk_tunnel_stop_async (self->tunnel, NULL, failure_tunnel_stopped, task);
+  pk_tunnel_stop_async (self->tunnel, NULL, failure_tunnel_stopped, failure);
 }
 
 static void
@@ -1365,7 +1377,8 @@ once_checked (GObject      *source,
  * failed checks in a row lives in the state file, and the failure
  * actions run when it reaches the watchdog's fall count. A node that is
  * not `online` with a tunnel passes without a check. Nothing is
- * recovered.
+ * recovered, and a watchdog that [method@NodeSupervisor.refresh] started
+ * is stopped (refresh again to go on watching).
  *
  * Since: 0.2
  */
