@@ -345,7 +345,8 @@ main (int argc, char **argv)
 
   app.config = pk_cli_load_config (opt_config);
   set_overrides (app.config);
-  if (!pk_node_supervisor_check_config (app.config, &error))
+  /* the dongle watch's [watchdog] keys go in as extra keys */
+  if (!pk_node_supervisor_check_config (app.config, NULL, &error))
     pk_cli_usage_error ("%s", error->message);
   app.store = pk_state_store_new_from_config (app.config, "watchdog");
   /* a bad value is a usage error now, not a warning per node later */

@@ -347,11 +347,15 @@ pk_node_supervisor_get_config_keys (void)
 /**
  * pk_node_supervisor_check_config:
  * @config: a [class@Config]
+ * @extra_keys: (nullable) (array zero-terminated=1): more keys that the
+ *   tool reads from `[watchdog]` (a watch of its own beside the tunnels')
  * @error: return location for a `GError`
  *
- * Checks the sections a supervisor reads: the keys of `[watchdog]`, and
- * that every `[tunnel:NAME]` section has a valid node name and only
- * known keys ([func@Tunnel.get_config_keys]).
+ * Checks the sections a supervisor reads, once, where a tool starts: that
+ * `[watchdog]` has only the keys of [func@NodeSupervisor.get_config_keys]
+ * and @extra_keys, and that every `[tunnel:NAME]` section has a valid node
+ * name and only known keys ([func@Tunnel.get_config_keys]).
+ * [ctor@NodeSupervisor.new_from_config] leaves unknown keys alone.
  *
  * Returns: %TRUE, or %FALSE with @error (%PK_ERROR_CONFIG) naming the
  *   bad section or key
@@ -359,15 +363,22 @@ pk_node_supervisor_get_config_keys (void)
  * Since: 0.2
  */
 gboolean
-pk_node_supervisor_check_config (PkConfig  *config,
-                                 GError   **error)
+pk_node_supervisor_check_config (PkConfig            *config,
+                                 const char * const  *extra_keys,
+                                 GError             **error)
 {
   g_auto(GStrv) sections = NULL;
+  g_autoptr(GStrvBuilder) keys = g_strv_builder_new ();
+  g_auto(GStrv) known = NULL;
 
   g_return_val_if_fail (PK_IS_CONFIG (config), FALSE);
 
+  g_strv_builder_addv (keys, (const char **) watchdog_keys);
+  if (extra_keys != NULL)
+    g_strv_builder_addv (keys, (const char **) extra_keys);
+  known = g_strv_builder_end (keys);
   if (pk_config_has_section (config, "watchdog") &&
-      !pk_config_check_keys (config, "watchdog", watchdog_keys, error))
+      !pk_config_check_keys (config, "watchdog", (const char * const *) known, error))
     return FALSE;
   sections = pk_config_list_sections (config, "tunnel");
   for (guint i = 0; sections && sections[i]; i++)
@@ -452,9 +463,6 @@ pk_node_supervisor_new_from_config (PkConfig      *config,
       g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT, "'%s' is not a valid node name", name);
       return NULL;
     }
-  if (pk_config_has_section (config, "watchdog") &&
-      !pk_config_check_keys (config, "watchdog", watchdog_keys, error))
-    return NULL;
   if (!get_duration (config, "interval", "WATCHDOG_CHECK_INTERVAL", 1, 180000, &interval, error) ||
       !get_duration (config, "retry-delay", "WATCHDOG_RETRY_DELAY", 1, 30000, &retry_delay, error) ||
       !pk_config_get_uint (config, "watchdog", "retries", "WATCHDOG_PPTP_RETRIES", 1, 1000, 3, &fall, error) ||

@@ -34,6 +34,7 @@ PK_AVAILABLE_IN_ALL
 const char * const *pk_node_supervisor_get_config_keys (void);
 PK_AVAILABLE_IN_ALL
 gboolean          pk_node_supervisor_check_config    (PkConfig            *config,
+                                                      const char * const  *extra_keys,
                                                       GError             **error);
 PK_AVAILABLE_IN_ALL
 char            **pk_node_supervisor_list_nodes      (PkStateStore        *store,

@@ -217,6 +217,15 @@ class NodeSupervisor:
         return _loop.call_async(start, finish, timeout, f'node {self.name}: check')
 
     @staticmethod
+    def check_config(config: 'Config', extra_keys: Iterable[str] = ()) -> None:
+        """Checks ``[watchdog]`` (its keys, plus ``extra_keys``) and every
+        ``[tunnel:NAME]`` section, as ``pk-watchdog`` does at start; raises
+        :class:`ConfigError` naming the bad section or key."""
+        arr, keep = strv(extra_keys)
+        errors.call(lib.pk_node_supervisor_check_config, config._ptr, arr)
+        del keep
+
+    @staticmethod
     def list_nodes(store: StateStore, config: Optional['Config'] = None) -> List[str]:
         """The nodes a supervisor can look after: the store's state files and
         the ``[tunnel:NAME]`` sections of ``config``."""

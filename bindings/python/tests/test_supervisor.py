@@ -104,9 +104,12 @@ def test_supervisor_from_config_reads_watchdog_with_overrides(tmp_path):
     with pytest.raises(proxykit.ConfigError, match='interval'):
         proxykit.NodeSupervisor.from_config(proxykit.Config(data='[watchdog]\ninterval = soon\n',
                                                             environ={}), 'n2')
+    bogus = proxykit.Config(data='[watchdog]\nbogus = 1\n[tunnel:n2]\nserver = 192.0.2.1\n', environ={})
     with pytest.raises(proxykit.ConfigError, match='bogus'):
-        proxykit.NodeSupervisor.from_config(proxykit.Config(data='[watchdog]\nbogus = 1\n',
-                                                            environ={}), 'n2')
+        proxykit.NodeSupervisor.check_config(bogus)
+    proxykit.NodeSupervisor.check_config(bogus, extra_keys=['bogus'])
+    with pytest.raises(proxykit.ConfigError, match='not a valid node name'):
+        proxykit.NodeSupervisor.check_config(proxykit.Config(data='[tunnel:a/b]\n', environ={}))
 
 
 def test_supervisor_refuses_a_bad_node_name(tmp_path):
