@@ -117,7 +117,7 @@ node_selected (const char *name)
 static char **
 list_nodes (App *app)
 {
-  g_auto(GStrv) all = pk_node_supervisor_list_nodes (app->store, app->config, NULL);
+  g_auto(GStrv) all = pk_node_supervisor_list_nodes (app->store, app->config);
   g_autoptr(GStrvBuilder) selected = g_strv_builder_new ();
 
   for (guint i = 0; all[i]; i++)

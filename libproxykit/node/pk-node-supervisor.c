@@ -465,21 +465,19 @@ pk_node_supervisor_new_from_config (PkConfig      *config,
  * pk_node_supervisor_list_nodes:
  * @store: a [class@StateStore]
  * @config: (nullable): a [class@Config]
- * @error: return location for a `GError`
  *
  * Lists the nodes a supervisor can look after: the state files of @store
  * and the names of the `[tunnel:NAME]` sections of @config. A state
  * directory that cannot be read is logged and left out.
  *
- * Returns: (transfer full) (array zero-terminated=1): the node names,
- *   sorted, the store's first
+ * Returns: (transfer full) (array zero-terminated=1): the node names:
+ *   the store's (sorted), then those of sections without a state file
  *
  * Since: 0.2
  */
 char **
-pk_node_supervisor_list_nodes (PkStateStore  *store,
-                               PkConfig      *config,
-                               GError       **error)
+pk_node_supervisor_list_nodes (PkStateStore *store,
+                               PkConfig     *config)
 {
   g_autoptr(GError) local_error = NULL;
   g_auto(GStrv) stored = NULL;

@@ -38,8 +38,7 @@ gboolean          pk_node_supervisor_check_config    (PkConfig            *confi
                                                       GError             **error);
 PK_AVAILABLE_IN_ALL
 char            **pk_node_supervisor_list_nodes      (PkStateStore        *store,
-                                                      PkConfig            *config,
-                                                      GError             **error);
+                                                      PkConfig            *config);
 
 PK_AVAILABLE_IN_ALL
 const char       *pk_node_supervisor_get_name        (PkNodeSupervisor    *self);

@@ -229,8 +229,8 @@ class NodeSupervisor:
     def list_nodes(store: StateStore, config: Optional['Config'] = None) -> List[str]:
         """The nodes a supervisor can look after: the store's state files and
         the ``[tunnel:NAME]`` sections of ``config``."""
-        return take_strv(errors.call(lib.pk_node_supervisor_list_nodes, store._ptr,
-                                     config._ptr if config is not None else ffi.NULL))
+        return take_strv(lib.pk_node_supervisor_list_nodes(store._ptr,
+                                                           config._ptr if config is not None else ffi.NULL))
 
     @staticmethod
     def status(store: StateStore, names: Optional[Iterable[str]] = None) -> List[Dict[str, object]]:
