@@ -6,7 +6,7 @@
 
 #include "pk-config.h"
 #include "pk-error.h"
-#include "pk-relay-private.h"
+#include "pk-relay-rule-private.h"
 #include "pk-relay-rule.h"
 #include "pk-util-private.h"
 
