@@ -47,4 +47,12 @@ gboolean pk_relay_rule_allows    (PkRelayRule     *rule,
 gboolean pk_relay_rule_allows_native (PkRelayRule      *rule,
                                       const PkSockaddr *peer);
 
+/* pk-relay-config.c: the rules of a configuration with the [relay]
+ * section's listen-address and kernel-nat (an override, the environment,
+ * the file), refusing zero rules. */
+GPtrArray *pk_relay_config_load (PkConfig            *config,
+                                 const char * const  *specs,
+                                 gboolean            *kernel_nat,
+                                 GError             **error);
+
 G_END_DECLS

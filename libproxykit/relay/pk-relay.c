@@ -65,6 +65,11 @@ struct _PkRelay
   GPtrArray *nat_rules;         /* UDP rules in nftables, when kernel_nat */
   gboolean nat_table_active;
   gint *connections;            /* atomic rc box: open TCP connections */
+  /* From pk_relay_new_from_config(): the rules not started yet, and the
+   * rules given apart from the configuration, which every reload reads
+   * again. */
+  GPtrArray *configured;
+  char **specs;
 };
 
 #define NFT_TABLE "pk_relay"
@@ -93,6 +98,8 @@ pk_relay_finalize (GObject *object)
   g_clear_object (&self->workers);
   g_clear_pointer (&self->nat_rules, g_ptr_array_unref);
   g_atomic_rc_box_release (self->connections);
+  g_clear_pointer (&self->configured, g_ptr_array_unref);
+  g_strfreev (self->specs);
 
   G_OBJECT_CLASS (pk_relay_parent_class)->finalize (object);
 }
@@ -128,6 +135,116 @@ PkRelay *
 pk_relay_new (void)
 {
   return g_object_new (PK_TYPE_RELAY, NULL);
+}
+
+/**
+ * pk_relay_new_from_config:
+ * @config: a [class@Config]
+ * @specs: (nullable) (array zero-terminated=1): more rules in the
+ *   `in_port;out_port;out_host;TCP|UDP` format, such as a tool's arguments
+ * @error: return location for a `GError`
+ *
+ * Builds a relay from a configuration, as pk-relay does: every rule of
+ * [func@Relay.rules_load] and @specs, with the precedence of every
+ * [class@Config] lookup: an override (a flag), the environment, the file,
+ * the default. The `[relay]` section holds what belongs to the whole
+ * relay: `listen-address` (`RELAY_LISTEN_ADDRESS`; the inbound address of
+ * rules that name none) and `kernel-nat` (`RELAY_KERNEL_NAT`; see
+ * [method@Relay.set_kernel_nat]), besides the options every rule defaults
+ * to and `metrics-listen`, which the tool reads. A `[relay:NAME]` section
+ * that sets one of those is an error that names it.
+ *
+ * Every rule is read and checked here, and a configuration without rules
+ * is an error; nothing listens until [method@Relay.start].
+ *
+ * Returns: (transfer full): the relay, or %NULL with @error set
+ *   (%PK_ERROR_CONFIG) naming the bad value and where it came from
+ *
+ * Since: 0.2
+ */
+PkRelay *
+pk_relay_new_from_config (PkConfig            *config,
+                          const char * const  *specs,
+                          GError             **error)
+{
+  g_autoptr(PkRelay) self = NULL;
+  g_autoptr(GPtrArray) rules = NULL;
+  gboolean kernel_nat = FALSE;
+
+  g_return_val_if_fail (PK_IS_CONFIG (config), NULL);
+
+  rules = pk_relay_config_load (config, specs, &kernel_nat, error);
+  if (rules == NULL)
+    return NULL;
+  self = pk_relay_new ();
+  self->kernel_nat = kernel_nat;
+  self->configured = g_steal_pointer (&rules);
+  self->specs = g_strdupv ((char **) specs);
+  return g_steal_pointer (&self);
+}
+
+/**
+ * pk_relay_start:
+ * @self: a [class@Relay] from [ctor@Relay.new_from_config]
+ * @error: return location for a `GError`
+ *
+ * Starts the rules of the configuration the relay was made from (in the
+ * thread-default main context, or on the relay's [class@Workers]). A rule
+ * that cannot listen does not stop the others (see
+ * [method@Relay.set_rules]). A relay that was not made from a
+ * configuration, or has started already, has nothing to start.
+ *
+ * Returns: %TRUE, or %FALSE with @error set, naming the rules that could not
+ *   listen
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_relay_start (PkRelay  *self,
+                GError  **error)
+{
+  g_autoptr(GPtrArray) rules = NULL;
+
+  g_return_val_if_fail (PK_IS_RELAY (self), FALSE);
+
+  rules = g_steal_pointer (&self->configured);
+  if (rules == NULL)
+    return TRUE;
+  return pk_relay_set_rules (self, rules, error);
+}
+
+/**
+ * pk_relay_reload_from_config:
+ * @self: a [class@Relay] from [ctor@Relay.new_from_config]
+ * @config: the configuration read again
+ * @error: return location for a `GError`
+ *
+ * Reads the rules of @config (with the rules given to
+ * [ctor@Relay.new_from_config] apart) and applies them as
+ * [method@Relay.set_rules] does: unchanged rules keep their connections.
+ * A configuration that fails to load, or has no rules, changes nothing.
+ * `kernel-nat` is read at construction only.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_relay_reload_from_config (PkRelay   *self,
+                             PkConfig  *config,
+                             GError   **error)
+{
+  g_autoptr(GPtrArray) rules = NULL;
+  gboolean kernel_nat;
+
+  g_return_val_if_fail (PK_IS_RELAY (self), FALSE);
+  g_return_val_if_fail (PK_IS_CONFIG (config), FALSE);
+
+  rules = pk_relay_config_load (config, (const char * const *) self->specs, &kernel_nat, error);
+  if (rules == NULL)
+    return FALSE;
+  g_clear_pointer (&self->configured, g_ptr_array_unref);
+  return pk_relay_set_rules (self, rules, error);
 }
 
 /* --- rules --- */
@@ -307,6 +424,8 @@ pk_relay_set_rules (PkRelay    *self,
 
   if (!pk_relay_rules_check (rules, error))
     return FALSE;
+  /* Rules set here replace those a configuration left to start. */
+  g_clear_pointer (&self->configured, g_ptr_array_unref);
 
   if (self->kernel_nat)
     {
@@ -486,9 +605,10 @@ pk_relay_remove_rule (PkRelay    *self,
  * pk_relay_list_rules:
  * @self: a [class@Relay]
  *
- * Gets the running rules.
+ * Gets the running rules; for a relay from [ctor@Relay.new_from_config]
+ * that has not started, the rules it will start.
  *
- * Returns: (transfer full) (element-type PkRelayRule): the running rules
+ * Returns: (transfer full) (element-type PkRelayRule): the rules
  *
  * Since: 0.1
  */
@@ -500,6 +620,8 @@ pk_relay_list_rules (PkRelay *self)
   g_return_val_if_fail (PK_IS_RELAY (self), NULL);
 
   rules = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
+  for (guint i = 0; self->configured != NULL && i < self->configured->len; i++)
+    g_ptr_array_add (rules, pk_relay_rule_ref (g_ptr_array_index (self->configured, i)));
   for (guint i = 0; i < self->listeners->len; i++)
     {
       PkRelayListener *listener = g_ptr_array_index (self->listeners, i);
