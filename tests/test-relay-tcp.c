@@ -685,6 +685,103 @@ test_tcp_host_moves (void)
   g_object_unref (resolver);
 }
 
+/* --- out of descriptors --- */
+
+static guint no_socket_lines;
+
+static GLogWriterOutput
+count_no_socket_writer (GLogLevelFlags   level,
+                        const GLogField *fields,
+                        gsize            n_fields,
+                        gpointer         data)
+{
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length < 0 &&
+        strstr (fields[i].value, "Unable to create socket") != NULL)
+      {
+        g_atomic_int_inc (&no_socket_lines);
+        return G_LOG_WRITER_HANDLED;
+      }
+  return g_log_writer_default (level, fields, n_fields, data);
+}
+
+typedef struct {
+  PkRelay *relay;
+  gint64 failed;
+} Failed;
+
+static gboolean
+failed_reached (gpointer data)
+{
+  Failed *f = data;
+
+  return rule_counter (f->relay, "tight", "failed") >= f->failed;
+}
+
+#define N_NO_SOCKET_CLIENTS 40
+
+/* Each client is accepted on the last descriptor the process may have, so
+ * that its upstream socket cannot be made: every one fails, and the log
+ * says so in a line or two, not one line per client. */
+static void
+test_tcp_no_socket_log_limited_child (void)
+{
+  g_autoptr(PkTestEchoServer) echo = pk_test_echo_server_new ("127.0.0.1", G_SOCKET_TYPE_STREAM);
+  g_autoptr(PkRelay) relay = pk_relay_new ();
+  g_autoptr(PkRelayRule) rule = loopback_rule (PK_RELAY_PROTOCOL_TCP, pk_test_echo_server_get_port (echo), "tight");
+  g_autoptr(GSocketAddress) addr = NULL;
+  GSocket *clients[N_NO_SOCKET_CLIENTS];
+  struct rlimit rl, saved;
+  int lowest_free;
+
+  g_log_set_writer_func (count_no_socket_writer, NULL, NULL);
+  addr = loopback ("127.0.0.1", start_rule (relay, rule));
+  /* One that works first: the poller and the pipes exist from then on. */
+  {
+    g_autoptr(GSocket) first = pk_test_connect_tcp (addr);
+    echo_roundtrip (first, "before the limit");
+  }
+  wait_idle (relay, "tight");
+  /* Clients made now take no descriptor later. */
+  for (guint i = 0; i < N_NO_SOCKET_CLIENTS; i++)
+    {
+      clients[i] = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, NULL);
+      g_assert_nonnull (clients[i]);
+    }
+  lowest_free = dup (0);
+  g_assert_cmpint (lowest_free, >=, 0);
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &rl), ==, 0);
+  saved = rl;
+  rl.rlim_cur = lowest_free + 1;
+  close (lowest_free);
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &rl), ==, 0);
+
+  for (guint i = 0; i < N_NO_SOCKET_CLIENTS; i++)
+    {
+      Failed f = { relay, i + 1 };
+
+      /* Each stays open until the end: a descriptor it freed would be
+       * one the next accept leaves for the upstream socket. */
+      g_assert_true (g_socket_connect (clients[i], addr, NULL, NULL));
+      pk_test_wait_until (failed_reached, &f, 10000);
+    }
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  for (guint i = 0; i < N_NO_SOCKET_CLIENTS; i++)
+    g_object_unref (clients[i]);
+  g_assert_cmpint (rule_counter (relay, "tight", "failed"), ==, N_NO_SOCKET_CLIENTS);
+  /* One line per 10 s: the first at least, never one per client. */
+  g_assert_cmpuint (g_atomic_int_get (&no_socket_lines), >=, 1);
+  g_assert_cmpuint (g_atomic_int_get (&no_socket_lines), <, N_NO_SOCKET_CLIENTS / 4);
+}
+
+static void
+test_tcp_no_socket_log_limited (void)
+{
+  g_test_trap_subprocess ("/relay/tcp/no-socket-log-limited/subprocess", 120 * G_USEC_PER_SEC,
+                          G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -700,6 +797,8 @@ main (int argc, char **argv)
   g_test_add_func ("/relay/tcp/upstream-refused-closes-client", test_tcp_upstream_refused);
   g_test_add_func ("/relay/tcp/allowlist-refuses", test_tcp_allowlist);
   g_test_add_func ("/relay/tcp/host-moves-resolved-again", test_tcp_host_moves);
+  g_test_add_func ("/relay/tcp/no-socket-log-limited", test_tcp_no_socket_log_limited);
+  g_test_add_func ("/relay/tcp/no-socket-log-limited/subprocess", test_tcp_no_socket_log_limited_child);
   g_test_add_func ("/relay/egress/source-address", test_egress_source_address);
 
   return g_test_run ();

@@ -84,6 +84,7 @@ struct _PkRelayListener {
   guint64 datagrams_out;
   guint64 dropped;
   PkLogLimit drop_log;          /* UDP */
+  PkLogLimit socket_log;        /* TCP: upstream sockets not made (under the lock) */
 
   PkRelayUdp *udp;
   /* Called (in the thread that resolved) when the first outbound address

@@ -26,6 +26,9 @@
 /* How long a relayed connection runs before its upstream socket gets the
  * rule's keepalive: see tcp_bridge(). */
 #define KEEPALIVE_DELAY_US (1 * G_USEC_PER_SEC)
+/* Out of descriptors, every client accepted fails the same way, as fast as
+ * clients come: one line per rule this often says how many did. */
+#define SOCKET_LOG_INTERVAL_US (10 * G_USEC_PER_SEC)
 
 /* Connects and bridges take the rule's cancellable as it is: the
  * context's poller brings its cancellation to their thread. A name lookup
@@ -150,6 +153,34 @@ tcp_fail (TcpConn      *conn,
       PK_RELAY_COUNT (conn->listener->failed, 1);
       g_message ("relay %s: connection from %s: %s", conn->listener->rule->name,
                  peer, error->message);
+    }
+  tcp_conn_free (conn);
+}
+
+/* No upstream socket (or no poller) for @conn: the process is out of
+ * descriptors or memory, and the log says so at most once per interval. */
+static void
+tcp_fail_no_socket (TcpConn      *conn,
+                    const GError *error)
+{
+  PkRelayListener *listener = conn->listener;
+  guint64 count;
+  gboolean due;
+
+  PK_RELAY_COUNT (listener->failed, 1);
+  g_mutex_lock (&listener->lock);
+  due = pk_log_limit_due (&listener->socket_log, SOCKET_LOG_INTERVAL_US, &count);
+  g_mutex_unlock (&listener->lock);
+  if (due)
+    {
+      g_autofree char *peer = pk_format_sockaddr (&conn->peer);
+
+      if (count > 1)
+        g_message ("relay %s: connection from %s: %s (%" G_GUINT64_FORMAT
+                   " connections failed so since the last message)",
+                   listener->rule->name, peer, error->message, count);
+      else
+        g_message ("relay %s: connection from %s: %s", listener->rule->name, peer, error->message);
     }
   tcp_conn_free (conn);
 }
@@ -324,7 +355,7 @@ tcp_connect (TcpConn          *conn,
                                       &error);
   if (conn->upstream < 0)
     {
-      tcp_fail (conn, error);
+      tcp_fail_no_socket (conn, error);
       return;
     }
   /* Before the connect, as on the listening socket (see
@@ -341,7 +372,7 @@ tcp_connect (TcpConn          *conn,
         {
           close (conn->upstream);
           conn->upstream = -1;
-          tcp_fail (conn, error);
+          tcp_fail_no_socket (conn, error);
           return;
         }
       conn->watch = pk_poller_watch_new (poller, tcp_connect_watch_cb, conn);

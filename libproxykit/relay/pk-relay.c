@@ -864,15 +864,25 @@ pk_relay_dup_status_json (PkRelay *self)
  * pk_relay_dup_prometheus:
  * @self: a [class@Relay]
  *
- * The counters of [method@Relay.dup_status_json] for every rule relayed
- * in user space, in the Prometheus text format, labelled by rule name:
- * `proxykit_relay_connections_total{rule}` (TCP connections accepted, UDP
- * sessions opened), `proxykit_relay_connections_active{rule}`,
- * `proxykit_relay_refused_total{rule}`, `proxykit_relay_failed_total{rule}`
- * (upstream connects that failed), `proxykit_relay_bytes_total{rule,
- * direction}` (`in`: client to upstream; `out`) and
- * `proxykit_relay_healthy{rule}` (0 when the health check has the rule
- * down). For a collector of [class@MetricsServer].
+ * The counters of [method@Relay.dup_status_json] in the Prometheus text
+ * format, labelled by rule name:
+ *
+ * - `proxykit_relay_rule_info{rule,protocol,mode}`: 1 for every rule;
+ *   `mode` is `relay` (in user space) or `kernel-nat` (a UDP rule in
+ *   nftables, see [method@Relay.set_kernel_nat]);
+ * - `proxykit_relay_connections_total{rule}`: TCP connections accepted, UDP
+ *   sessions opened, flows the kernel NATed;
+ * - `proxykit_relay_connections_active{rule}`, `proxykit_relay_refused_total{rule}`,
+ *   `proxykit_relay_failed_total{rule}` (upstream connects that failed) and
+ *   `proxykit_relay_bytes_total{rule,direction}` (`in`: client to upstream;
+ *   `out`), for rules relayed in user space;
+ * - `proxykit_relay_healthy{rule}`: 0 while the health check has the
+ *   rule's upstream down, else 1;
+ * - `proxykit_relay_udp_sessions{rule}` (open now),
+ *   `proxykit_relay_datagrams_total{rule,direction}` and
+ *   `proxykit_relay_udp_dropped_total{rule}`, for UDP rules in user space.
+ *
+ * For a collector of [class@MetricsServer].
  *
  * Returns: (transfer full): the text
  *
@@ -882,48 +892,91 @@ char *
 pk_relay_dup_prometheus (PkRelay *self)
 {
   g_autoptr(PkPromWriter) w = pk_prom_writer_new ();
+  g_autoptr(GHashTable) nat_counters = NULL;
   guint n;
 
   g_return_val_if_fail (PK_IS_RELAY (self), NULL);
 
   n = self->listeners->len;
-#define RULE(i) (((PkRelayListener *) g_ptr_array_index (self->listeners, (i)))->rule->name)
+  if (self->nat_rules->len > 0)
+    nat_counters = pk_relay_nft_counters (NFT_TABLE);
+
 #define LISTENER(i) ((PkRelayListener *) g_ptr_array_index (self->listeners, (i)))
-#define COUNTER(metric, type, help, expr) \
+#define NAT_RULE(i) ((PkRelayRule *) g_ptr_array_index (self->nat_rules, (i)))
+#define IS_UDP(l) ((l)->rule->protocol == PK_RELAY_PROTOCOL_UDP)
+  /* A family with a sample per listener that @cond admits. */
+#define PER_LISTENER(metric, type, help, cond, expr) \
   pk_prom_writer_family (w, metric, type, help); \
   for (guint i = 0; i < n; i++) \
     { \
       PkRelayListener *l = LISTENER (i); \
-      pk_prom_writer_sample_uint (w, metric, (guint64) (expr), "rule", RULE (i), NULL); \
+      if (cond) \
+        pk_prom_writer_sample_uint (w, metric, (guint64) (expr), "rule", l->rule->name, NULL); \
     }
-  COUNTER ("proxykit_relay_connections_total", PK_PROM_COUNTER,
-           "Connections accepted (TCP) or sessions opened (UDP), by rule.",
-           PK_RELAY_LOAD (l->connections));
-  COUNTER ("proxykit_relay_connections_active", PK_PROM_GAUGE,
-           "Connections (TCP) or sessions (UDP) open now, by rule.",
-           l->udp ? pk_relay_udp_get_n_sessions (l) : PK_RELAY_LOAD (l->active));
-  COUNTER ("proxykit_relay_refused_total", PK_PROM_COUNTER,
-           "Connections refused (allowlist, session limit, rule down), by rule.",
-           PK_RELAY_LOAD (l->refused));
-  COUNTER ("proxykit_relay_failed_total", PK_PROM_COUNTER,
-           "Connections whose upstream could not be reached, by rule.",
-           PK_RELAY_LOAD (l->failed));
-  COUNTER ("proxykit_relay_healthy", PK_PROM_GAUGE,
-           "1 unless the rule's health check has its upstream down.",
-           l->health != PK_RELAY_HEALTH_DOWN);
-#undef COUNTER
-  pk_prom_writer_family (w, "proxykit_relay_bytes_total", PK_PROM_COUNTER,
-                         "Bytes relayed, by rule and direction (in: client to upstream, out: upstream to client).");
-  for (guint i = 0; i < n; i++)
-    {
-      PkRelayListener *l = LISTENER (i);
+  /* A counter family with an "in" and an "out" sample per listener. */
+#define PER_DIRECTION(metric, help, cond, in, out) \
+  pk_prom_writer_family (w, metric, PK_PROM_COUNTER, help); \
+  for (guint i = 0; i < n; i++) \
+    { \
+      PkRelayListener *l = LISTENER (i); \
+      if (!(cond)) \
+        continue; \
+      pk_prom_writer_sample_uint (w, metric, PK_RELAY_LOAD (in), "rule", l->rule->name, "direction", "in", NULL); \
+      pk_prom_writer_sample_uint (w, metric, PK_RELAY_LOAD (out), "rule", l->rule->name, "direction", "out", NULL); \
+    }
 
-      pk_prom_writer_sample_uint (w, "proxykit_relay_bytes_total", PK_RELAY_LOAD (l->bytes_in),
-                                  "rule", RULE (i), "direction", "in", NULL);
-      pk_prom_writer_sample_uint (w, "proxykit_relay_bytes_total", PK_RELAY_LOAD (l->bytes_out),
-                                  "rule", RULE (i), "direction", "out", NULL);
+  pk_prom_writer_family (w, "proxykit_relay_rule_info", PK_PROM_GAUGE,
+                         "Each rule, with its protocol and mode (relay: in user space; kernel-nat: UDP in nftables).");
+  for (guint i = 0; i < n; i++)
+    pk_prom_writer_sample_uint (w, "proxykit_relay_rule_info", 1, "rule", LISTENER (i)->rule->name,
+                                "protocol", IS_UDP (LISTENER (i)) ? "udp" : "tcp", "mode", "relay", NULL);
+  for (guint i = 0; i < self->nat_rules->len; i++)
+    pk_prom_writer_sample_uint (w, "proxykit_relay_rule_info", 1, "rule", NAT_RULE (i)->name,
+                                "protocol", "udp", "mode", "kernel-nat", NULL);
+
+  PER_LISTENER ("proxykit_relay_connections_total", PK_PROM_COUNTER,
+                "Connections accepted (TCP), sessions opened (UDP) or flows NATed (kernel-nat), by rule.",
+                TRUE, PK_RELAY_LOAD (l->connections));
+  for (guint i = 0; i < self->nat_rules->len; i++)
+    {
+      /* NAT chains see the first packet of each flow only. */
+      guint64 *c = g_hash_table_lookup (nat_counters, NAT_RULE (i)->name);
+
+      pk_prom_writer_sample_uint (w, "proxykit_relay_connections_total", c ? c[0] : 0,
+                                  "rule", NAT_RULE (i)->name, NULL);
     }
-#undef RULE
+  PER_LISTENER ("proxykit_relay_connections_active", PK_PROM_GAUGE,
+                "Connections (TCP) or sessions (UDP) open now, by rule.",
+                TRUE, IS_UDP (l) ? pk_relay_udp_get_n_sessions (l) : PK_RELAY_LOAD (l->active));
+  PER_LISTENER ("proxykit_relay_refused_total", PK_PROM_COUNTER,
+                "Connections refused (allowlist, session limit, rule down), by rule.",
+                TRUE, PK_RELAY_LOAD (l->refused));
+  PER_LISTENER ("proxykit_relay_failed_total", PK_PROM_COUNTER,
+                "Connections whose upstream could not be reached, by rule.",
+                TRUE, PK_RELAY_LOAD (l->failed));
+  PER_LISTENER ("proxykit_relay_healthy", PK_PROM_GAUGE,
+                "1 unless the rule's health check has its upstream down.",
+                TRUE, l->health != PK_RELAY_HEALTH_DOWN);
+  for (guint i = 0; i < self->nat_rules->len; i++)
+    pk_prom_writer_sample_uint (w, "proxykit_relay_healthy", 1, "rule", NAT_RULE (i)->name, NULL);
+
+  PER_DIRECTION ("proxykit_relay_bytes_total",
+                 "Bytes relayed, by rule and direction (in: client to upstream, out: upstream to client).",
+                 TRUE, l->bytes_in, l->bytes_out);
+
+  PER_LISTENER ("proxykit_relay_udp_sessions", PK_PROM_GAUGE,
+                "UDP sessions (one per client address) open now, by rule.",
+                IS_UDP (l), pk_relay_udp_get_n_sessions (l));
+  PER_DIRECTION ("proxykit_relay_datagrams_total",
+                 "UDP datagrams relayed, by rule and direction (in: client to upstream, out: upstream to client).",
+                 IS_UDP (l), l->datagrams_in, l->datagrams_out);
+  PER_LISTENER ("proxykit_relay_udp_dropped_total", PK_PROM_COUNTER,
+                "UDP datagrams dropped (no session possible, upstream unreachable, send failed), by rule.",
+                IS_UDP (l), PK_RELAY_LOAD (l->dropped));
+#undef PER_DIRECTION
+#undef PER_LISTENER
+#undef IS_UDP
+#undef NAT_RULE
 #undef LISTENER
   return pk_prom_writer_free_to_string (g_steal_pointer (&w));
 }
