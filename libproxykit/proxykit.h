@@ -57,6 +57,7 @@
 #include "pk-metrics-recorder.h"
 #include "pk-metrics-analyze.h"
 #include "pk-metrics-alerts.h"
+#include "pk-metrics-monitor.h"
 #if PK_HAVE_LIBSOUP
 #include "pk-metrics-server.h"
 #endif
