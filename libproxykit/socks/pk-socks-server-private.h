@@ -48,6 +48,10 @@ struct _PkSocksServer
   GHashTable *file_users;
   GPtrArray *allow;
   GPtrArray *deny;
+  PkAccessList *allow_list;    /* allow-url: adds to allow, denies every client until loaded */
+  PkAccessList *deny_list;     /* deny-url: adds to deny */
+  gulong allow_list_handler;
+  gulong deny_list_handler;
   PkSocksPolicy *policy;
 
   GPtrArray *listeners;        /* PkSocksListener */
@@ -72,6 +76,12 @@ struct _PkSocksServer
 };
 
 void           pk_socks_server_rebuild_policy  (PkSocksServer *self);
+
+/* The access lists fetch while the server listens: started when a
+ * listener is added (in the caller's context), stopped when it stops. */
+void           pk_socks_server_listener_added  (PkSocksServer  *self,
+                                                GSocketAddress *address);
+void           pk_socks_server_stop_access_lists (PkSocksServer *self);
 
 /* pk-socks-server-config.c: the open-listener rule, checked before a
  * listener on @address is made. */

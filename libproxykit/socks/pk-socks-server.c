@@ -52,6 +52,7 @@
 #include "config.h"
 
 #include "pk-error.h"
+#include "pk-access-list-private.h"
 #include "pk-prom-private.h"
 #include "pk-socks-proto-private.h"
 #include "pk-socks-server-private.h"
@@ -98,6 +99,8 @@ pk_socks_server_dispose (GObject *object)
   PkSocksServer *self = PK_SOCKS_SERVER (object);
 
   g_ptr_array_set_size (self->listeners, 0);
+  pk_socks_server_set_allow_access_list (self, NULL);
+  pk_socks_server_set_deny_access_list (self, NULL);
 
   G_OBJECT_CLASS (pk_socks_server_parent_class)->dispose (object);
 }
@@ -824,6 +827,30 @@ pk_socks_server_set_allow_host_destinations (PkSocksServer *self,
 
 
 
+/* The CIDRs of a policy: those set (@cidrs, NULL for none) and those of
+ * an access list. A list not loaded yet adds nothing, except that with
+ * @fail_closed (a client allowlist) its presence alone makes a list:
+ * empty until something is loaded, so that no client gets in before. */
+static GPtrArray *
+merge_cidrs (GPtrArray    *cidrs,
+             PkAccessList *list,
+             gboolean      fail_closed)
+{
+  g_autoptr(GPtrArray) masks = list != NULL ? pk_access_list_ref_masks (list) : NULL;
+  GPtrArray *merged;
+
+  if (masks == NULL && (list == NULL || !fail_closed || cidrs != NULL))
+    return cidrs != NULL ? g_ptr_array_ref (cidrs) : NULL;
+  if (cidrs == NULL)
+    return masks != NULL ? g_steal_pointer (&masks) : g_ptr_array_new_with_free_func (g_object_unref);
+  merged = g_ptr_array_new_full (cidrs->len + masks->len, g_object_unref);
+  for (guint i = 0; i < cidrs->len; i++)
+    g_ptr_array_add (merged, g_object_ref (g_ptr_array_index (cidrs, i)));
+  for (guint i = 0; i < masks->len; i++)
+    g_ptr_array_add (merged, g_object_ref (g_ptr_array_index (masks, i)));
+  return merged;
+}
+
 /* Called with the lock not held: builds a new policy from the current
  * settings and swaps it in. */
 void
@@ -834,8 +861,8 @@ pk_socks_server_rebuild_policy (PkSocksServer *self)
 
   g_mutex_lock (&self->lock);
   policy->users = pk_socks_users_merge (self->file_users, self->inline_users);
-  policy->allow = self->allow != NULL ? g_ptr_array_ref (self->allow) : NULL;
-  policy->deny = self->deny != NULL ? g_ptr_array_ref (self->deny) : NULL;
+  policy->allow = merge_cidrs (self->allow, self->allow_list, TRUE);
+  policy->deny = merge_cidrs (self->deny, self->deny_list, FALSE);
   if (self->non_loopback && !self->allow_host_destinations)
     pk_socks_policy_deny_host (policy);
   old = self->policy;
@@ -1052,7 +1079,152 @@ gboolean
 pk_socks_server_has_allowlist (PkSocksServer *self)
 {
   g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
-  return self->allow != NULL;
+  return self->allow != NULL || self->allow_list != NULL;
+}
+
+static void
+access_list_changed_cb (PkAccessList *list,
+                        gpointer      user_data)
+{
+  /* Only new sessions see it: live ones hold the policy they started with. */
+  pk_socks_server_rebuild_policy (user_data);
+}
+
+static void
+set_access_list (PkSocksServer  *self,
+                 PkAccessList  **field,
+                 gulong         *handler,
+                 PkAccessList   *list)
+{
+  g_autoptr(PkAccessList) old = NULL;
+
+  if (*field == list)
+    return;
+  if (*field != NULL)
+    {
+      g_clear_signal_handler (handler, *field);
+      pk_access_list_stop (*field);
+    }
+  g_mutex_lock (&self->lock);
+  old = g_steal_pointer (field);
+  *field = list != NULL ? g_object_ref (list) : NULL;
+  g_mutex_unlock (&self->lock);
+  if (list != NULL)
+    {
+      *handler = g_signal_connect (list, "changed", G_CALLBACK (access_list_changed_cb), self);
+      if (self->listeners->len > 0 && !self->stopping)
+        pk_access_list_start (list);
+    }
+  pk_socks_server_rebuild_policy (self);
+}
+
+/**
+ * pk_socks_server_set_allow_access_list:
+ * @self: a [class@SocksServer]
+ * @list: (nullable): an access list of client addresses, or %NULL for none
+ *
+ * Lets in the clients of @list too, as if its entries were in the
+ * allowlist of [method@SocksServer.set_allowlist] (the two add up). The
+ * server keeps the list up to date while it listens (it starts and stops
+ * it) and applies each new copy to new clients; live sessions go on.
+ *
+ * A server with an allow access list has a client allowlist (for the
+ * open-listener rule, see [property@SocksServer:allow-open]), and until
+ * the list has a copy loaded (fetched or cached) it lets in only the
+ * clients of the allowlist set, if any: it fails closed.
+ *
+ * Since: 0.2
+ */
+void
+pk_socks_server_set_allow_access_list (PkSocksServer *self,
+                                       PkAccessList  *list)
+{
+  g_return_if_fail (PK_IS_SOCKS_SERVER (self));
+  g_return_if_fail (list == NULL || PK_IS_ACCESS_LIST (list));
+
+  set_access_list (self, &self->allow_list, &self->allow_list_handler, list);
+}
+
+/**
+ * pk_socks_server_get_allow_access_list:
+ * @self: a [class@SocksServer]
+ *
+ * Gets the access list of client addresses.
+ *
+ * Returns: (transfer none) (nullable): the list of
+ *   [method@SocksServer.set_allow_access_list]
+ *
+ * Since: 0.2
+ */
+PkAccessList *
+pk_socks_server_get_allow_access_list (PkSocksServer *self)
+{
+  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), NULL);
+  return self->allow_list;
+}
+
+/**
+ * pk_socks_server_set_deny_access_list:
+ * @self: a [class@SocksServer]
+ * @list: (nullable): an access list of destinations, or %NULL for none
+ *
+ * Refuses the destinations of @list too, on top of the denylist of
+ * [method@SocksServer.set_denylist]. The server keeps the list up to
+ * date while it listens and applies each new copy to new requests. Until
+ * a copy is loaded, it adds nothing.
+ *
+ * Since: 0.2
+ */
+void
+pk_socks_server_set_deny_access_list (PkSocksServer *self,
+                                      PkAccessList  *list)
+{
+  g_return_if_fail (PK_IS_SOCKS_SERVER (self));
+  g_return_if_fail (list == NULL || PK_IS_ACCESS_LIST (list));
+
+  set_access_list (self, &self->deny_list, &self->deny_list_handler, list);
+}
+
+/**
+ * pk_socks_server_get_deny_access_list:
+ * @self: a [class@SocksServer]
+ *
+ * Gets the access list of refused destinations.
+ *
+ * Returns: (transfer none) (nullable): the list of
+ *   [method@SocksServer.set_deny_access_list]
+ *
+ * Since: 0.2
+ */
+PkAccessList *
+pk_socks_server_get_deny_access_list (PkSocksServer *self)
+{
+  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), NULL);
+  return self->deny_list;
+}
+
+void
+pk_socks_server_listener_added (PkSocksServer  *self,
+                                GSocketAddress *address)
+{
+  gboolean was_non_loopback = self->non_loopback;
+
+  self->non_loopback |= !pk_socket_address_is_loopback (address);
+  if (self->non_loopback != was_non_loopback)
+    pk_socks_server_rebuild_policy (self);
+  if (self->allow_list != NULL && !pk_access_list_is_started (self->allow_list))
+    pk_access_list_start (self->allow_list);
+  if (self->deny_list != NULL && !pk_access_list_is_started (self->deny_list))
+    pk_access_list_start (self->deny_list);
+}
+
+void
+pk_socks_server_stop_access_lists (PkSocksServer *self)
+{
+  if (self->allow_list != NULL)
+    pk_access_list_stop (self->allow_list);
+  if (self->deny_list != NULL)
+    pk_access_list_stop (self->deny_list);
 }
 
 /**
@@ -1060,8 +1232,9 @@ pk_socks_server_has_allowlist (PkSocksServer *self)
  * @self: a [class@SocksServer]
  * @error: return location for a `GError`
  *
- * Reads the users file again and refreshes the list of the host's own
- * addresses. Live sessions keep running under the policy they started
+ * Reads the users file again, fetches the access lists again (those the
+ * server keeps up to date: see [method@SocksServer.set_allow_access_list])
+ * and refreshes the list of the host's own addresses. Live sessions keep running under the policy they started
  * with; new sessions use the new one. On error the old users stay.
  *
  * A reload does not turn authentication off where that would leave a
@@ -1085,7 +1258,7 @@ pk_socks_server_reload (PkSocksServer  *self,
 
   g_mutex_lock (&self->lock);
   path = g_strdup (self->users_file);
-  guarded = self->non_loopback && !self->allow_open && self->allow == NULL &&
+  guarded = self->non_loopback && !self->allow_open && self->allow == NULL && self->allow_list == NULL &&
             g_hash_table_size (self->inline_users) == 0 && g_hash_table_size (self->file_users) > 0;
   g_mutex_unlock (&self->lock);
 
@@ -1103,6 +1276,11 @@ pk_socks_server_reload (PkSocksServer  *self,
           return FALSE;
         }
     }
+  /* the lists too are read again: fetched now */
+  if (self->allow_list != NULL && pk_access_list_is_started (self->allow_list))
+    pk_access_list_start (self->allow_list);
+  if (self->deny_list != NULL && pk_access_list_is_started (self->deny_list))
+    pk_access_list_start (self->deny_list);
   if (path != NULL)
     return pk_socks_server_set_users_file (self, path, error);
 
