@@ -759,8 +759,8 @@ parse_list (const char  *text,
   return TRUE;
 }
 
-/* Publishes a parsed copy; "changed" when its entries differ. */
-static void
+/* Publishes a parsed copy; "changed" (and TRUE) when its entries differ. */
+static gboolean
 publish (PkAccessList  *self,
          GPtrArray     *masks,
          char         **entries,
@@ -793,6 +793,7 @@ publish (PkAccessList  *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ENTRIES]);
   if (changed)
     g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+  return changed;
 }
 
 /**
@@ -958,10 +959,20 @@ set_last_error (PkAccessList *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
 }
 
+/* "1 entry", "12 entries" */
+static char *
+describe_size (PkAccessList *self)
+{
+  guint n = pk_access_list_get_n_entries (self);
+
+  return g_strdup_printf ("%u %s", n, n == 1 ? "entry" : "entries");
+}
+
 static void
 fetch_failed (PkAccessList *self,
               const GError *error)
 {
+  g_autofree char *size = describe_size (self);
   guint64 count;
 
   self->fetch_failures++;
@@ -972,23 +983,28 @@ fetch_failed (PkAccessList *self,
   self->failing = TRUE;
   if (!pk_log_limit_due (&self->log_limit, LOG_INTERVAL_US, &count))
     return;
+  /* the message starts with the URL */
   if (self->entries != NULL)
-    g_warning ("access list %s: %s; keeping the list loaded before (%u entries)%s", self->url,
-               error->message, pk_access_list_get_n_entries (self),
-               count > 1 ? " (and more failures since the last line)" : "");
+    g_warning ("access list %s; keeping the copy loaded before (%s)%s", error->message,
+               size, count > 1 ? " (and more failures since the last line)" : "");
   else
-    g_warning ("access list %s: %s; no copy loaded yet%s", self->url, error->message,
+    g_warning ("access list %s; no copy loaded yet%s", error->message,
                count > 1 ? " (and more failures since the last line)" : "");
 }
 
 static void
-fetch_succeeded (PkAccessList *self)
+fetch_succeeded (PkAccessList *self,
+                 gboolean      changed)
 {
+  g_autofree char *size = describe_size (self);
+
   self->last_success = g_get_real_time () / G_USEC_PER_SEC;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_SUCCESS]);
   set_last_error (self, NULL);
-  if (self->failing)
-    g_message ("access list %s: fetched again, %u entries", self->url, pk_access_list_get_n_entries (self));
+  if (changed)
+    g_message ("access list %s: %s loaded", self->url, size);
+  else if (self->failing)
+    g_message ("access list %s: fetched again, unchanged (%s)", self->url, size);
   self->failing = FALSE;
 }
 
@@ -1026,6 +1042,7 @@ fetched_cb (GObject      *source,
   const char *data;
   gsize length;
   guint status;
+  gboolean changed;
 
   body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   if (body == NULL)
@@ -1047,7 +1064,7 @@ fetched_cb (GObject      *source,
   status = soup_message_get_status (message);
   if (status == SOUP_STATUS_NOT_MODIFIED && self->entries != NULL)
     {
-      fetch_succeeded (self);
+      fetch_succeeded (self, FALSE);
       g_task_return_boolean (task, TRUE);
       return;
     }
@@ -1070,11 +1087,11 @@ fetched_cb (GObject      *source,
       return;
     }
   headers = soup_message_get_response_headers (message);
-  publish (self, g_steal_pointer (&masks), entries,
-           soup_message_headers_get_one (headers, "ETag"),
-           soup_message_headers_get_one (headers, "Last-Modified"));
+  changed = publish (self, g_steal_pointer (&masks), entries,
+                     soup_message_headers_get_one (headers, "ETag"),
+                     soup_message_headers_get_one (headers, "Last-Modified"));
   save_cache (self, data, length);
-  fetch_succeeded (self);
+  fetch_succeeded (self, changed);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -1103,7 +1120,7 @@ fetch_start (PkAccessList *self,
   headers = soup_message_get_request_headers (message);
   if (self->entries != NULL && self->etag != NULL)
     soup_message_headers_replace (headers, "If-None-Match", self->etag);
-  if (self->entries != NULL && self->last_modified != NULL)
+  else if (self->entries != NULL && self->last_modified != NULL)
     soup_message_headers_replace (headers, "If-Modified-Since", self->last_modified);
   pk_egress_soup_message_prepare (self->session, message);
   soup_session_send_and_read_async (self->session, message, G_PRIORITY_DEFAULT,
@@ -1263,8 +1280,12 @@ pk_access_list_start (PkAccessList *self)
       g_autoptr(GError) error = NULL;
 
       if (pk_access_list_load_cache (self, &error))
-        g_message ("access list %s: %u entries from the cache %s, until a fetch succeeds",
-                   self->url, pk_access_list_get_n_entries (self), self->cache_path);
+        {
+          g_autofree char *size = describe_size (self);
+
+          g_message ("access list %s: %s from the cache %s, until a fetch succeeds",
+                     self->url, size, self->cache_path);
+        }
       else if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         g_warning ("access list %s: %s", self->url, error->message);
     }

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include "pk-prom-private.h"
 #include "pk-socks-server.h"
 #include "pk-socks-session-private.h"
 #include "pk-util-private.h"
@@ -82,6 +83,10 @@ void           pk_socks_server_rebuild_policy  (PkSocksServer *self);
 void           pk_socks_server_listener_added  (PkSocksServer  *self,
                                                 GSocketAddress *address);
 void           pk_socks_server_stop_access_lists (PkSocksServer *self);
+/* The access_list families of pk_socks_server_dup_prometheus(). */
+void           pk_socks_server_write_access_list_metrics (PkPromWriter          *w,
+                                                          PkSocksServer * const *servers,
+                                                          guint                  n_servers);
 
 /* pk-socks-server-config.c: the open-listener rule, checked before a
  * listener on @address is made. */

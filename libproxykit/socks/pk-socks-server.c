@@ -1082,150 +1082,6 @@ pk_socks_server_has_allowlist (PkSocksServer *self)
   return self->allow != NULL || self->allow_list != NULL;
 }
 
-static void
-access_list_changed_cb (PkAccessList *list,
-                        gpointer      user_data)
-{
-  /* Only new sessions see it: live ones hold the policy they started with. */
-  pk_socks_server_rebuild_policy (user_data);
-}
-
-static void
-set_access_list (PkSocksServer  *self,
-                 PkAccessList  **field,
-                 gulong         *handler,
-                 PkAccessList   *list)
-{
-  g_autoptr(PkAccessList) old = NULL;
-
-  if (*field == list)
-    return;
-  if (*field != NULL)
-    {
-      g_clear_signal_handler (handler, *field);
-      pk_access_list_stop (*field);
-    }
-  g_mutex_lock (&self->lock);
-  old = g_steal_pointer (field);
-  *field = list != NULL ? g_object_ref (list) : NULL;
-  g_mutex_unlock (&self->lock);
-  if (list != NULL)
-    {
-      *handler = g_signal_connect (list, "changed", G_CALLBACK (access_list_changed_cb), self);
-      if (self->listeners->len > 0 && !self->stopping)
-        pk_access_list_start (list);
-    }
-  pk_socks_server_rebuild_policy (self);
-}
-
-/**
- * pk_socks_server_set_allow_access_list:
- * @self: a [class@SocksServer]
- * @list: (nullable): an access list of client addresses, or %NULL for none
- *
- * Lets in the clients of @list too, as if its entries were in the
- * allowlist of [method@SocksServer.set_allowlist] (the two add up). The
- * server keeps the list up to date while it listens (it starts and stops
- * it) and applies each new copy to new clients; live sessions go on.
- *
- * A server with an allow access list has a client allowlist (for the
- * open-listener rule, see [property@SocksServer:allow-open]), and until
- * the list has a copy loaded (fetched or cached) it lets in only the
- * clients of the allowlist set, if any: it fails closed.
- *
- * Since: 0.2
- */
-void
-pk_socks_server_set_allow_access_list (PkSocksServer *self,
-                                       PkAccessList  *list)
-{
-  g_return_if_fail (PK_IS_SOCKS_SERVER (self));
-  g_return_if_fail (list == NULL || PK_IS_ACCESS_LIST (list));
-
-  set_access_list (self, &self->allow_list, &self->allow_list_handler, list);
-}
-
-/**
- * pk_socks_server_get_allow_access_list:
- * @self: a [class@SocksServer]
- *
- * Gets the access list of client addresses.
- *
- * Returns: (transfer none) (nullable): the list of
- *   [method@SocksServer.set_allow_access_list]
- *
- * Since: 0.2
- */
-PkAccessList *
-pk_socks_server_get_allow_access_list (PkSocksServer *self)
-{
-  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), NULL);
-  return self->allow_list;
-}
-
-/**
- * pk_socks_server_set_deny_access_list:
- * @self: a [class@SocksServer]
- * @list: (nullable): an access list of destinations, or %NULL for none
- *
- * Refuses the destinations of @list too, on top of the denylist of
- * [method@SocksServer.set_denylist]. The server keeps the list up to
- * date while it listens and applies each new copy to new requests. Until
- * a copy is loaded, it adds nothing.
- *
- * Since: 0.2
- */
-void
-pk_socks_server_set_deny_access_list (PkSocksServer *self,
-                                      PkAccessList  *list)
-{
-  g_return_if_fail (PK_IS_SOCKS_SERVER (self));
-  g_return_if_fail (list == NULL || PK_IS_ACCESS_LIST (list));
-
-  set_access_list (self, &self->deny_list, &self->deny_list_handler, list);
-}
-
-/**
- * pk_socks_server_get_deny_access_list:
- * @self: a [class@SocksServer]
- *
- * Gets the access list of refused destinations.
- *
- * Returns: (transfer none) (nullable): the list of
- *   [method@SocksServer.set_deny_access_list]
- *
- * Since: 0.2
- */
-PkAccessList *
-pk_socks_server_get_deny_access_list (PkSocksServer *self)
-{
-  g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), NULL);
-  return self->deny_list;
-}
-
-void
-pk_socks_server_listener_added (PkSocksServer  *self,
-                                GSocketAddress *address)
-{
-  gboolean was_non_loopback = self->non_loopback;
-
-  self->non_loopback |= !pk_socket_address_is_loopback (address);
-  if (self->non_loopback != was_non_loopback)
-    pk_socks_server_rebuild_policy (self);
-  if (self->allow_list != NULL && !pk_access_list_is_started (self->allow_list))
-    pk_access_list_start (self->allow_list);
-  if (self->deny_list != NULL && !pk_access_list_is_started (self->deny_list))
-    pk_access_list_start (self->deny_list);
-}
-
-void
-pk_socks_server_stop_access_lists (PkSocksServer *self)
-{
-  if (self->allow_list != NULL)
-    pk_access_list_stop (self->allow_list);
-  if (self->deny_list != NULL)
-    pk_access_list_stop (self->deny_list);
-}
 
 /**
  * pk_socks_server_reload:
@@ -1451,6 +1307,11 @@ pk_socks_server_dup_stats_json (PkSocksServer *self)
  * `auth-failed`, the connect errors such as `connection-refused` or
  * `host-unreachable`) and `proxykit_socks_bytes_total{listener,
  * direction}` (`up`: client to destination; `down`, of ended sessions).
+ * Listeners with access lists (see [method@SocksServer.set_allow_access_list])
+ * add `proxykit_socks_access_list_entries{listener, list}` (`list` is
+ * `allow` or `deny`), `proxykit_socks_access_list_loaded`,
+ * `proxykit_socks_access_list_last_success_timestamp_seconds` and
+ * `proxykit_socks_access_list_fetch_failures_total`.
  * For a collector of [class@MetricsServer].
  *
  * Returns: (transfer full): the text
@@ -1496,5 +1357,6 @@ pk_socks_server_dup_prometheus (PkSocksServer * const *servers,
       pk_prom_writer_sample_uint (w, "proxykit_socks_bytes_total", pk_socks_server_get_bytes_down (servers[i]),
                                   "listener", name, "direction", "down", NULL);
     }
+  pk_socks_server_write_access_list_metrics (w, servers, n_servers);
   return pk_prom_writer_free_to_string (g_steal_pointer (&w));
 }
