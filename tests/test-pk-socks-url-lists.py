@@ -5,14 +5,13 @@ fails to fetch, comes malformed; the cache stands in at start; a live
 session survives a swap. Run with Debian's /usr/bin/python3 -m pytest;
 PK_BUILDDIR names the build directory.
 """
-import hashlib
-import http.server
 import importlib.util
 import os
-import threading
 
 import pytest
 import socks
+
+from list_server import ListServer
 
 # The pk-socks harness (process, port file, clients) of test-pk-socks.py.
 _spec = importlib.util.spec_from_file_location(
@@ -23,56 +22,6 @@ wait_for, socks_connect, echo_once, run_pk_socks = (
     harness.wait_for, harness.socks_connect, harness.echo_once, harness.run_pk_socks)
 tcp_echo = harness.tcp_echo
 pk_socks = harness.pk_socks
-
-
-class ListServer:
-    """Serves lists from memory, with an ETag and If-None-Match (304), and
-    a status to answer instead (500) while one is set."""
-
-    def __init__(self):
-        self.lists = {}
-        self.status = None
-        self.requests = []
-        owner = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                owner.requests.append((self.path, dict(self.headers)))
-                body = owner.lists.get(self.path)
-                if owner.status is not None or body is None:
-                    self.send_error(owner.status or 404)
-                    return
-                data = body.encode()
-                etag = '"%s"' % hashlib.sha1(data).hexdigest()
-                if self.headers.get('If-None-Match') == etag:
-                    self.send_response(304)
-                    self.send_header('ETag', etag)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header('Content-Type', 'text/plain')
-                self.send_header('Content-Length', str(len(data)))
-                self.send_header('ETag', etag)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path):
-        return f'http://127.0.0.1:{self.port}{path}'
-
-    def gets(self, path):
-        return sum(1 for p, _ in self.requests if p == path)
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

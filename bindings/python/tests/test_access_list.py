@@ -2,9 +2,9 @@
 fetch, conditional GET, a malformed copy (rejected, line named), a failed
 fetch (old copy kept), the cache, the changed signal, and a SocksServer
 that takes one as its client allowlist (its /metrics too)."""
-import http.server
+import os
 import socket
-import threading
+import sys
 import time
 
 import pytest
@@ -12,53 +12,38 @@ import socks
 
 import proxykit
 
+# The list server of the pk-socks tests (tests/list_server.py).
+sys.path.insert(0, os.path.join(os.environ.get('PK_SRCDIR', os.path.join(os.path.dirname(__file__), '..', '..', '..')),
+                                'tests'))
+from list_server import ListServer  # noqa: E402
 
-class ListServer:
-    """Serves ``body`` at every path with an ETag; ``status`` answers
-    instead while set; ``requests`` keeps the request headers."""
+PATH = '/allow.txt'
 
-    def __init__(self):
-        self.body = ''
-        self.status = None
-        self.requests = []
-        owner = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                owner.requests.append(dict(self.headers))
-                if owner.status is not None:
-                    self.send_error(owner.status)
-                    return
-                data = owner.body.encode()
-                etag = '"%d"' % hash(data)
-                if self.headers.get('If-None-Match') == etag:
-                    self.send_response(304)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header('Content-Length', str(len(data)))
-                self.send_header('ETag', etag)
-                self.end_headers()
-                self.wfile.write(data)
+class OneList:
+    """The list at PATH of a ListServer: ``body``, ``status``, ``url``."""
 
-            def log_message(self, *a):
-                pass
+    def __init__(self, server):
+        self.server = server
+        self.url = server.url(PATH)
 
-        self.srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.url = f'http://127.0.0.1:{self.srv.server_address[1]}/allow.txt'
-        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
-        self.thread.start()
+    @property
+    def requests(self):
+        return [headers for _, headers in self.server.requests]
 
-    def close(self):
-        self.srv.shutdown()
-        self.srv.server_close()
-        self.thread.join()
+    def __setattr__(self, name, value):
+        if name == 'body':
+            self.server.lists[PATH] = value
+        elif name == 'status':
+            self.server.status = value
+        else:
+            super().__setattr__(name, value)
 
 
 @pytest.fixture
 def lists():
     s = ListServer()
-    yield s
+    yield OneList(s)
     s.close()
 
 
