@@ -7,6 +7,10 @@ PK_BUILDDIR names the build directory.
 """
 import importlib.util
 import os
+import re
+import shutil
+import subprocess
+import urllib.request
 
 import pytest
 import socks
@@ -180,3 +184,29 @@ def test_bad_values(tmp_path, conf, needle):
     r = run_pk_socks('--check', '--config', str(path))
     assert r.returncode == 2
     assert needle in r.stderr
+
+
+def test_metrics(pk_socks, tmp_path, lists, tcp_echo):
+    lists.lists['/allow.txt'] = '127.0.0.1\n10.0.0.0/8\n'
+    conf = tmp_path / 'proxykit.conf'
+    conf.write_text(f'[socks:a]\nlisten = 127.0.0.1:0\nallow-url = {lists.url("/allow.txt")}\n'
+                    f'deny-url = {lists.url("/missing.txt")}\nrefresh = 200ms\n')
+    p = pk_socks('--config', str(conf), '--metrics-listen', '127.0.0.1:0', listen=False,
+                 env={'PROXYKIT_STATE_DIR': str(tmp_path / 'state')})
+    url = wait_for(lambda: re.search(r'metrics on (http://\S+/metrics)', p.log_text()), what='/metrics').group(1)
+    wait_for(lambda: 'HTTP status 404' in p.log_text(), what='the failed fetch of the deny list')
+
+    def scrape():
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.read().decode()
+
+    text = wait_for(lambda: (t := scrape()) and 'list="allow"} 2' in t and t, what='the entries')
+    assert 'proxykit_socks_access_list_entries{listener="a",list="allow"} 2' in text
+    assert 'proxykit_socks_access_list_loaded{listener="a",list="allow"} 1' in text
+    assert 'proxykit_socks_access_list_loaded{listener="a",list="deny"} 0' in text
+    assert re.search(r'proxykit_socks_access_list_last_success_timestamp_seconds\{listener="a",list="allow"\} [1-9]',
+                     text)
+    assert re.search(r'proxykit_socks_access_list_fetch_failures_total\{listener="a",list="deny"\} [1-9]', text)
+    if shutil.which('promtool'):
+        out = subprocess.run(['promtool', 'check', 'metrics'], input=text, capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout + out.stderr
