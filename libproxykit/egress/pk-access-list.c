@@ -1041,8 +1041,9 @@ fetched_cb (GObject      *source,
   char **entries = NULL;
   const char *data;
   gsize length;
+  const char *etag, *last_modified;
   guint status;
-  gboolean changed;
+  gboolean changed, rewrite;
 
   body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
   if (body == NULL)
@@ -1087,10 +1088,13 @@ fetched_cb (GObject      *source,
       return;
     }
   headers = soup_message_get_response_headers (message);
-  changed = publish (self, g_steal_pointer (&masks), entries,
-                     soup_message_headers_get_one (headers, "ETag"),
-                     soup_message_headers_get_one (headers, "Last-Modified"));
-  save_cache (self, data, length);
+  etag = soup_message_headers_get_one (headers, "ETag");
+  last_modified = soup_message_headers_get_one (headers, "Last-Modified");
+  /* the same copy again (a server without validators): no write, no fsync */
+  rewrite = g_strcmp0 (etag, self->etag) != 0 || g_strcmp0 (last_modified, self->last_modified) != 0;
+  changed = publish (self, g_steal_pointer (&masks), entries, etag, last_modified);
+  if (changed || rewrite || (self->cache_path != NULL && !g_file_test (self->cache_path, G_FILE_TEST_EXISTS)))
+    save_cache (self, data, length);
   fetch_succeeded (self, changed);
   g_task_return_boolean (task, TRUE);
 }
