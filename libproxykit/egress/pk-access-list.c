@@ -50,6 +50,10 @@
  * pk_access_list_start (list);
  * ```
  *
+ * A password in the URL (`https://user:password@host/list`) is left out
+ * of log lines and errors, and the cache of such a list is readable by
+ * its owner only.
+ *
  * Without libsoup in the build, every fetch fails with
  * %PK_ERROR_NOT_SUPPORTED; a cached copy and
  * [method@AccessList.load_data] still work.
@@ -89,6 +93,8 @@ struct _PkAccessList
   GObject parent_instance;
 
   char *url;
+  char *shown_url;             /* in logs and errors: without a password */
+  gboolean secret_url;         /* with user info: the cache is 0600 */
   guint refresh_ms;
   PkEgress *egress;
   char *cache_path;
@@ -156,6 +162,7 @@ pk_access_list_finalize (GObject *object)
   PkAccessList *self = PK_ACCESS_LIST (object);
 
   g_free (self->url);
+  g_free (self->shown_url);
   g_clear_object (&self->egress);
   g_free (self->cache_path);
   g_clear_pointer (&self->masks, g_ptr_array_unref);
@@ -222,7 +229,15 @@ pk_access_list_set_property (GObject      *object,
   switch (prop_id)
     {
     case PROP_URL:
-      self->url = g_value_dup_string (value);
+      {
+        g_autoptr(GUri) uri = NULL;
+
+        self->url = g_value_dup_string (value);
+        uri = self->url != NULL ? g_uri_parse (self->url, G_URI_FLAGS_HAS_PASSWORD, NULL) : NULL;
+        self->secret_url = uri != NULL && g_uri_get_userinfo (uri) != NULL;
+        self->shown_url = uri != NULL ? g_uri_to_string_partial (uri, G_URI_HIDE_PASSWORD | G_URI_HIDE_AUTH_PARAMS)
+                                      : g_strdup (self->url);
+      }
       break;
     case PROP_REFRESH:
       pk_access_list_set_refresh (self, g_value_get_uint (value));
@@ -887,7 +902,7 @@ pk_access_list_load_cache (PkAccessList  *self,
   url = cache_header (lines, CACHE_URL);
   if (!g_str_has_prefix (contents, CACHE_MAGIC) || g_strcmp0 (url, self->url) != 0)
     {
-      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cache %s is not a copy of %s", self->cache_path, self->url);
+      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cache %s is not a copy of %s", self->cache_path, self->shown_url);
       return FALSE;
     }
   if (!parse_list (contents, length, &masks, &entries, &local_error))
@@ -937,13 +952,13 @@ save_cache (PkAccessList *self,
   if (g_mkdir_with_parents (directory, 0755) < 0)
     {
       int saved = errno;
-      g_warning ("access list %s: cannot make %s for its cache: %s", self->url, directory, g_strerror (saved));
+      g_warning ("access list %s: cannot make %s for its cache: %s", self->shown_url, directory, g_strerror (saved));
       return;
     }
   if (!g_file_set_contents_full (self->cache_path, out->str, out->len,
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 0644, &error))
-    g_warning ("access list %s: cannot write its cache: %s", self->url, error->message);
+                                 self->secret_url ? 0600 : 0644, &error))
+    g_warning ("access list %s: cannot write its cache: %s", self->shown_url, error->message);
 }
 
 /* --- fetching --- */
@@ -1002,9 +1017,9 @@ fetch_succeeded (PkAccessList *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_SUCCESS]);
   set_last_error (self, NULL);
   if (changed)
-    g_message ("access list %s: %s loaded", self->url, size);
+    g_message ("access list %s: %s loaded", self->shown_url, size);
   else if (self->failing)
-    g_message ("access list %s: fetched again, unchanged (%s)", self->url, size);
+    g_message ("access list %s: fetched again, unchanged (%s)", self->shown_url, size);
   self->failing = FALSE;
 }
 
@@ -1018,7 +1033,7 @@ return_error (GTask  *task,
 
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      g_prefix_error (&error, "%s: ", self->url);
+      g_prefix_error (&error, "%s: ", self->shown_url);
       fetch_failed (self, error);
     }
   g_task_return_error (task, error);
@@ -1288,10 +1303,10 @@ pk_access_list_start (PkAccessList *self)
           g_autofree char *size = describe_size (self);
 
           g_message ("access list %s: %s from the cache %s, until a fetch succeeds",
-                     self->url, size, self->cache_path);
+                     self->shown_url, size, self->cache_path);
         }
       else if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_warning ("access list %s: %s", self->url, error->message);
+        g_warning ("access list %s: %s", self->shown_url, error->message);
     }
   self->started = TRUE;
   if (self->timer != NULL)

@@ -171,3 +171,14 @@ def test_socks_server_from_config(lists, echo_server, tmp_path):
         assert acl.refresh == 300.0
         assert acl.cache_path == str(tmp_path / 'access-lists' / 'socks-a-allow.list')
         wait_for(lambda: allowed(srv.port, echo_port))
+
+
+def test_password_not_shown(lists, tmp_path):
+    lists.status = 503
+    url = lists.url.replace('http://', 'http://farm:s3cret@')
+    acl = proxykit.AccessList(url)
+    with pytest.raises(proxykit.ProtocolError) as e:
+        acl.refresh_now()
+    assert 'farm@127.0.0.1' in str(e.value) and 's3cret' not in str(e.value)
+    assert 's3cret' not in acl.last_error
+    assert acl.url == url
