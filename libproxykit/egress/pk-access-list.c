@@ -916,6 +916,8 @@ pk_access_list_load_cache (PkAccessList  *self,
   return TRUE;
 }
 
+#ifdef HAVE_LIBSOUP
+
 /* The header line of a validator: one line, or none at all. */
 static void
 append_header (GString    *out,
@@ -960,6 +962,8 @@ save_cache (PkAccessList *self,
                                  self->secret_url ? 0600 : 0644, &error))
     g_warning ("access list %s: cannot write its cache: %s", self->shown_url, error->message);
 }
+
+#endif /* HAVE_LIBSOUP: what only a fetch writes */
 
 /* --- fetching --- */
 
@@ -1007,6 +1011,7 @@ fetch_failed (PkAccessList *self,
                count > 1 ? " (and more failures since the last line)" : "");
 }
 
+#ifdef HAVE_LIBSOUP
 static void
 fetch_succeeded (PkAccessList *self,
                  gboolean      changed)
@@ -1022,6 +1027,8 @@ fetch_succeeded (PkAccessList *self,
     g_message ("access list %s: fetched again, unchanged (%s)", self->shown_url, size);
   self->failing = FALSE;
 }
+
+#endif
 
 /* The task's error, with the URL in front; counted and logged unless the
  * fetch was cancelled. */
