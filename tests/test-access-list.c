@@ -259,7 +259,7 @@ test_cache (Fixture       *f,
   other = pk_access_list_new (url);
   pk_access_list_set_cache_path (other, path);
   g_assert_false (pk_access_list_load_cache (other, &error));
-  g_assert_error (error, PK_ERROR, PK_ERROR_STATE);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   g_assert_false (pk_access_list_get_loaded (other));
 }
 

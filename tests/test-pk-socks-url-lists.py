@@ -210,3 +210,18 @@ def test_metrics(pk_socks, tmp_path, lists, tcp_echo):
     if shutil.which('promtool'):
         out = subprocess.run(['promtool', 'check', 'metrics'], input=text, capture_output=True, text=True)
         assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_sighup_new_url(pk_socks, tmp_path, lists, tcp_echo):
+    lists.lists['/a.txt'] = '127.0.0.1\n'
+    lists.lists['/b.txt'] = '192.0.2.1\n'
+    p = start(pk_socks, tmp_path, lists.url('/a.txt'), refresh='1h')
+    wait_for(lambda: allowed(p.port, tcp_echo), what='the list')
+    (tmp_path / 'proxykit.conf').write_text(
+        f'[socks:a]\nlisten = 127.0.0.1:0\nallow-url = {lists.url("/b.txt")}\nrefresh = 1h\n')
+    assert 'reload done' in p.reload()
+    wait_for(lambda: lists.gets('/b.txt') > 0, what='the new URL to be fetched')
+    wait_for(lambda: not allowed(p.port, tcp_echo), what='the new list')
+    # the cache of the old URL was not taken for the new one, without a warning
+    assert 'not a copy of' not in p.log_text()
+    wait_for(lambda: lists.url('/b.txt') in cache_file(tmp_path).read_text(), what='the new cache')

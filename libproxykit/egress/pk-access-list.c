@@ -863,9 +863,10 @@ cache_header (char       **lines,
  * this list's URL. [method@AccessList.start] does this itself when
  * nothing is loaded yet.
  *
- * Returns: %TRUE, or %FALSE with @error set: %G_FILE_ERROR_NOENT when
- *   there is no cache (or no cache path), %PK_ERROR_STATE naming the file
- *   when it cannot be read, is of another URL or does not parse
+ * Returns: %TRUE, or %FALSE with @error set: %G_IO_ERROR_NOT_FOUND when
+ *   there is no copy of this URL (no cache path, no file, or the copy of
+ *   another URL), %PK_ERROR_STATE naming the file when it cannot be read
+ *   or does not parse
  *
  * Since: 0.2
  */
@@ -887,13 +888,13 @@ pk_access_list_load_cache (PkAccessList  *self,
 
   if (self->cache_path == NULL)
     {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "no cache path");
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no cache path");
       return FALSE;
     }
   if (!g_file_get_contents (self->cache_path, &contents, &length, &local_error))
     {
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_propagate_error (error, g_steal_pointer (&local_error));
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s", local_error->message);
       else
         g_set_error (error, PK_ERROR, PK_ERROR_STATE, "%s", local_error->message);
       return FALSE;
@@ -902,7 +903,9 @@ pk_access_list_load_cache (PkAccessList  *self,
   url = cache_header (lines, CACHE_URL);
   if (!g_str_has_prefix (contents, CACHE_MAGIC) || g_strcmp0 (url, self->url) != 0)
     {
-      g_set_error (error, PK_ERROR, PK_ERROR_STATE, "cache %s is not a copy of %s", self->cache_path, self->shown_url);
+      /* after a change of URL: there is no copy of this one */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "cache %s is not a copy of %s",
+                   self->cache_path, self->shown_url);
       return FALSE;
     }
   if (!parse_list (contents, length, &masks, &entries, &local_error))
@@ -1312,7 +1315,7 @@ pk_access_list_start (PkAccessList *self)
           g_message ("access list %s: %s from the cache %s, until a fetch succeeds",
                      self->shown_url, size, self->cache_path);
         }
-      else if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+      else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
         g_warning ("access list %s: %s", self->shown_url, error->message);
     }
   self->started = TRUE;

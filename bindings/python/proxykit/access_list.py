@@ -76,9 +76,9 @@ class AccessList:
         _loop.run(lambda: errors.call(lib.pk_access_list_load_data, self._ptr, text.encode()))
 
     def load_cache(self) -> None:
-        """Loads the copy in :attr:`cache_path`. Raises :class:`Error` of
-        the ``g-file-error-quark`` domain when there is none, or
-        :class:`StateError` (unreadable, another URL's copy, malformed)."""
+        """Loads the copy in :attr:`cache_path`. Raises :class:`NotFound`
+        when there is no copy of this URL there, :class:`StateError` when
+        it cannot be read or is malformed."""
         _loop.run(lambda: errors.call(lib.pk_access_list_load_cache, self._ptr))
 
     def refresh_now(self, timeout: Optional[float] = 60.0) -> None:

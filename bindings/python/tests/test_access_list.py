@@ -109,7 +109,7 @@ def test_failed_fetch_keeps_copy_and_cache_stands_in(lists, tmp_path):
         assert again.entries == ['192.0.2.0/24']
     # a cache of another URL is not used
     other = proxykit.AccessList(lists.url + '?other', cache_path=str(cache))
-    with pytest.raises(proxykit.StateError, match='not a copy of'):
+    with pytest.raises(proxykit.NotFound, match='not a copy of'):
         other.load_cache()
     assert not other.loaded
 
