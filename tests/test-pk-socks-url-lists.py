@@ -128,6 +128,8 @@ def test_malformed_list_rejected(pk_socks, tmp_path, lists, tcp_echo):
     lists.lists['/allow.txt'] = '127.0.0.1\n'
     p = start(pk_socks, tmp_path, lists.url('/allow.txt'))
     wait_for(lambda: allowed(p.port, tcp_echo), what='the list')
+    # the cache is written just after the list applies
+    wait_for(lambda: cache_file(tmp_path).exists(), what='the cache')
     good_cache = cache_file(tmp_path).read_text()
 
     lists.lists['/allow.txt'] = '# half a list\n192.0.2.1\nnot-an-address\n'
