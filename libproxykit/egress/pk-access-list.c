@@ -99,7 +99,10 @@ struct _PkAccessList
   PkEgress *egress;
   char *cache_path;
 
-  GMutex lock;                 /* guards masks: the SOCKS server reads them from any thread */
+  /* Only the thread that loads copies changes these; the lock keeps
+   * readers in other threads (the SOCKS server's policy, metrics) off a
+   * copy being replaced. */
+  GMutex lock;
   GPtrArray *masks;            /* GInetAddressMask; NULL until loaded */
   char **entries;              /* the same as text, to tell a change */
   char *etag;                  /* validators of the copy loaded */
@@ -579,8 +582,14 @@ pk_access_list_set_cache_path (PkAccessList *self,
 gboolean
 pk_access_list_get_loaded (PkAccessList *self)
 {
+  gboolean loaded;
+
   g_return_val_if_fail (PK_IS_ACCESS_LIST (self), FALSE);
-  return self->entries != NULL;
+
+  g_mutex_lock (&self->lock);
+  loaded = self->entries != NULL;
+  g_mutex_unlock (&self->lock);
+  return loaded;
 }
 
 /**
@@ -596,8 +605,14 @@ pk_access_list_get_loaded (PkAccessList *self)
 guint
 pk_access_list_get_n_entries (PkAccessList *self)
 {
+  guint n;
+
   g_return_val_if_fail (PK_IS_ACCESS_LIST (self), 0);
-  return self->entries != NULL ? g_strv_length (self->entries) : 0;
+
+  g_mutex_lock (&self->lock);
+  n = self->entries != NULL ? g_strv_length (self->entries) : 0;
+  g_mutex_unlock (&self->lock);
+  return n;
 }
 
 /**
@@ -615,8 +630,14 @@ pk_access_list_get_n_entries (PkAccessList *self)
 char **
 pk_access_list_dup_entries (PkAccessList *self)
 {
+  char **entries;
+
   g_return_val_if_fail (PK_IS_ACCESS_LIST (self), NULL);
-  return g_strdupv (self->entries);
+
+  g_mutex_lock (&self->lock);
+  entries = g_strdupv (self->entries);
+  g_mutex_unlock (&self->lock);
+  return entries;
 }
 
 GPtrArray *
@@ -786,17 +807,18 @@ publish (PkAccessList  *self,
   guint old_n = pk_access_list_get_n_entries (self);
   gboolean changed;
   GPtrArray *old_masks;
+  char **old_entries;
 
   changed = !was_loaded || !g_strv_equal ((const char * const *) self->entries, (const char * const *) entries);
 
   g_mutex_lock (&self->lock);
   old_masks = self->masks;
   self->masks = masks;
+  old_entries = self->entries;
+  self->entries = entries;
   g_mutex_unlock (&self->lock);
   g_clear_pointer (&old_masks, g_ptr_array_unref);
-
-  g_strfreev (self->entries);
-  self->entries = entries;
+  g_strfreev (old_entries);
   g_free (self->etag);
   self->etag = g_strdup (etag);
   g_free (self->last_modified);
