@@ -257,7 +257,7 @@ pk_cli_metrics_listen (PkConfig             *config,
   if (!pk_metrics_server_listen (server, address, &error))
     {
       if (g_error_matches (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT))
-        pk_cli_usage_error ("%s '%s': %s", flag != NULL ? "--metrics-listen" : "metrics-listen",
+        pk_cli_usage_error ("%s '%s': %s", flag != NULL ? "--metrics" : "metrics-listen",
                             address, error->message);
       pk_cli_die (PK_CLI_EXIT_FAILURE, "metrics on %s: %s", address, error->message);
     }

@@ -17,6 +17,7 @@
 #include "pk-config.h"
 /* --- socks --- */
 #include "pk-socks-server.h"
+#include "pk-socks-service.h"
 /* --- data path --- */
 #include "pk-bridge.h"
 #include "pk-workers.h"

@@ -171,6 +171,17 @@ host_ended (GObject *host,
     __atomic_add_fetch (&self->results[result], 1, __ATOMIC_RELAXED);
 }
 
+static void
+host_observe (GObject        *host,
+              PkSocksLatency  kind,
+              gint64          us)
+{
+  PkSocksServer *self = PK_SOCKS_SERVER (host);
+
+  if (kind < PK_SOCKS_LATENCY_N)
+    pk_prom_histogram_observe_us (&self->latency[kind], MAX (us, 0));
+}
+
 static GCancellable *
 host_get_stop_cancellable (GObject *host)
 {
@@ -183,6 +194,7 @@ static const PkSocksSessionHost session_host = {
   .take_slot = host_take_slot,
   .release_slot = host_release_slot,
   .ended = host_ended,
+  .observe = host_observe,
   .get_stop_cancellable = host_get_stop_cancellable,
 };
 

@@ -8,6 +8,7 @@
 
 #include "pk-prom-private.h"
 #include "pk-socks-server.h"
+#include "pk-prom-private.h"
 #include "pk-socks-session-private.h"
 #include "pk-util-private.h"
 
@@ -74,6 +75,7 @@ struct _PkSocksServer
   guint64 bytes_up;
   guint64 bytes_down;
   guint64 results[PK_SOCKS_RESULT_N];
+  PkPromHistogram latency[PK_SOCKS_LATENCY_N];
 };
 
 void           pk_socks_server_rebuild_policy  (PkSocksServer *self);

@@ -1294,6 +1294,18 @@ pk_socks_server_dup_stats_json (PkSocksServer *self)
   return g_string_free (json, FALSE);
 }
 
+static const struct {
+  const char *name;
+  const char *help;
+} latency_families[PK_SOCKS_LATENCY_N] = {
+  [PK_SOCKS_LATENCY_HANDSHAKE] = {
+    "proxykit_socks_handshake_seconds",
+    "Time from accept to the SOCKS request read (greeting, authentication, request), by listener." },
+  [PK_SOCKS_LATENCY_CONNECT] = {
+    "proxykit_socks_connect_seconds",
+    "Time from the SOCKS request to the destination connected (resolving included), by listener." },
+};
+
 /**
  * pk_socks_server_dup_prometheus:
  * @servers: (array length=n_servers): the listeners
@@ -1306,7 +1318,11 @@ pk_socks_server_dup_stats_json (PkSocksServer *self)
  * ends: `succeeded`, the refusals such as `not-allowed` or
  * `auth-failed`, the connect errors such as `connection-refused` or
  * `host-unreachable`) and `proxykit_socks_bytes_total{listener,
- * direction}` (`up`: client to destination; `down`, of ended sessions).
+ * direction}` (`up`: client to destination; `down`, of ended sessions),
+ * and two histograms by listener: `proxykit_socks_handshake_seconds`
+ * (from accept to the request read: greeting, authentication, request)
+ * and `proxykit_socks_connect_seconds` (from the request to the
+ * destination connected, resolving included; successful connects only).
  * Listeners with access lists (see [method@SocksServer.set_allow_access_list])
  * add `proxykit_socks_access_list_entries{listener, list}` (`list` is
  * `allow` or `deny`), `proxykit_socks_access_list_loaded`,
@@ -1356,6 +1372,17 @@ pk_socks_server_dup_prometheus (PkSocksServer * const *servers,
                                   "listener", name, "direction", "up", NULL);
       pk_prom_writer_sample_uint (w, "proxykit_socks_bytes_total", pk_socks_server_get_bytes_down (servers[i]),
                                   "listener", name, "direction", "down", NULL);
+    }
+
+  for (guint k = 0; k < PK_SOCKS_LATENCY_N; k++)
+    {
+      pk_prom_writer_family (w, latency_families[k].name, PK_PROM_HISTOGRAM, latency_families[k].help);
+      for (guint i = 0; i < n_servers; i++)
+        {
+          const char *labels[] = { "listener", pk_socks_server_get_name (servers[i]), NULL };
+
+          pk_prom_writer_histogram (w, latency_families[k].name, labels, &servers[i]->latency[k]);
+        }
     }
   pk_socks_server_write_access_list_metrics (w, servers, n_servers);
   return pk_prom_writer_free_to_string (g_steal_pointer (&w));

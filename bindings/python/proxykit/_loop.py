@@ -25,6 +25,7 @@ from typing import Any, Callable, Optional
 
 from . import errors
 from ._ffi import ASYNC_READY as _ASYNC_READY, def_extern, ffi, lib
+from ._util import ms, python_wait
 
 # After a timeout or an interrupt, how long to wait for the C call to
 # acknowledge its cancellation before giving up on it (it stays registered,
@@ -190,6 +191,20 @@ def call_async(start: Callable, finish: Callable, timeout: Optional[float],
     if call.error is not None:
         raise call.error
     return call.result
+
+
+def drain_stop(ptr, stop_async: Callable, stop_finish: Callable, drain: float,
+               timeout: Optional[float], what: str) -> None:
+    """The ``stop(drain_timeout)`` of a server: ``stop_async(ptr,
+    drain_ms, ...)`` and ``stop_finish``, waited on for ``timeout`` seconds
+    (by default a little longer than the drain, which the C side enforces)."""
+    def start(cancellable, callback, data):
+        stop_async(ptr, ms(drain), cancellable, callback, data)
+
+    def finish(source, result):
+        errors.call(stop_finish, ptr, result)
+
+    call_async(start, finish, timeout if timeout is not None else python_wait(drain, 10.0), what)
 
 
 # --- signals ---
