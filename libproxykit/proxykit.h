@@ -13,6 +13,7 @@
 #include "pk-enum-types.h"
 #include "pk-error.h"
 #include "pk-egress.h"
+#include "pk-access-list.h"
 #include "pk-config.h"
 /* --- socks --- */
 #include "pk-socks-server.h"

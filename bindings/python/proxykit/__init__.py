@@ -20,6 +20,7 @@ from .errors import (  # noqa: F401
     PermissionDenied, NotFound,
 )
 from .egress import Egress  # noqa: F401
+from .access_list import AccessList  # noqa: F401
 from .config import Config  # noqa: F401
 from .socks import ListenerDiff, SocksServer, SocksService, SocksStats, socks_prometheus  # noqa: F401
 from .health import Hysteresis, Probe, ProbeResult, Watchdog, startup_check, startup_check_settings  # noqa: F401
@@ -52,7 +53,7 @@ compiled_version: str = _ffi.string(_lib.PK_VERSION_S).decode()
 
 __all__ = [
     '__version__', 'version_info', 'compiled_version', 'get_version',
-    'Egress', 'Config', 'SocksServer', 'SocksService', 'SocksStats', 'ListenerDiff',
+    'Egress', 'AccessList', 'Config', 'SocksServer', 'SocksService', 'SocksStats', 'ListenerDiff',
     'Probe', 'ProbeResult', 'Watchdog', 'Hysteresis', 'startup_check', 'startup_check_settings',
     'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler', 'MetricsMonitor', 'MetricsServer', 'parse_time',
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
