@@ -259,7 +259,7 @@ pk_cli_metrics_listen (PkConfig             *config,
       if (g_error_matches (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT))
         {
           /* The file, line and section of a configured one. */
-          g_autofree char *where = flag != NULL ? g_strdup ("--metrics-listen")
+          g_autofree char *where = flag != NULL ? g_strdup ("--metrics")
                                                 : pk_config_describe_value (config, section, "metrics-listen", NULL);
           pk_cli_usage_error ("%s '%s': %s", where, address, error->message);
         }
