@@ -13,9 +13,11 @@
 #include "pk-enum-types.h"
 #include "pk-error.h"
 #include "pk-egress.h"
+#include "pk-access-list.h"
 #include "pk-config.h"
 /* --- socks --- */
 #include "pk-socks-server.h"
+#include "pk-socks-service.h"
 /* --- data path --- */
 #include "pk-bridge.h"
 #include "pk-workers.h"
@@ -57,6 +59,7 @@
 #include "pk-metrics-recorder.h"
 #include "pk-metrics-analyze.h"
 #include "pk-metrics-alerts.h"
+#include "pk-metrics-monitor.h"
 #if PK_HAVE_LIBSOUP
 #include "pk-metrics-server.h"
 #endif

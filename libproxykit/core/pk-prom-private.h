@@ -71,26 +71,6 @@ void          pk_prom_writer_sample_uint_labels (PkPromWriter       *self,
                                                  const char * const *labels,
                                                  guint64             value);
 
-/* A histogram with fixed upper bounds (ascending, +Inf implied), for
- * latencies and sizes that a /metrics endpoint exposes. Not thread-safe:
- * observe and write from one thread (or under the caller's lock). */
-typedef struct _PkPromHistogram PkPromHistogram;
-
-PkPromHistogram *pk_prom_histogram_new      (const double *bounds,
-                                             guint         n_bounds);
-void          pk_prom_histogram_free        (PkPromHistogram *self);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PkPromHistogram, pk_prom_histogram_free)
-void          pk_prom_histogram_observe     (PkPromHistogram *self,
-                                             double           value);
-guint64       pk_prom_histogram_get_count   (PkPromHistogram *self);
-/* Writes FAMILY_bucket (one per bound and +Inf, cumulative, with an "le"
- * label after @labels), FAMILY_sum and FAMILY_count. Announce @family as
- * a PK_PROM_HISTOGRAM first. */
-void          pk_prom_writer_histogram      (PkPromWriter       *self,
-                                             const char         *family,
-                                             const char * const *labels,
-                                             PkPromHistogram    *histogram);
-
 /* The text so far (borrowed, valid until the next call). */
 const char   *pk_prom_writer_get_text       (PkPromWriter *self);
 char         *pk_prom_writer_free_to_string (PkPromWriter *self);
@@ -103,5 +83,28 @@ gboolean      pk_prom_is_valid_label_name   (const char   *name);
  * newline escaped (the quotes are not added). */
 void          pk_prom_escape_label_value    (GString      *out,
                                              const char   *value);
+
+/* A histogram of durations, with the fixed buckets 1 ms, 2.5 ms, 5 ms,
+ * 10 ms, 25 ms, 50 ms, 100 ms, 250 ms, 500 ms, 1 s, 2.5 s, 5 s, 10 s and
+ * +Inf. Observed with atomics from any thread, without a lock; storage
+ * set to zero is an empty histogram. Counts per bucket are kept apart
+ * and summed when written, so an observation is one increment. */
+#define PK_PROM_HISTOGRAM_N_BUCKETS 14
+
+typedef struct {
+  guint64 buckets[PK_PROM_HISTOGRAM_N_BUCKETS];
+  guint64 sum_us;
+} PkPromHistogram;
+
+void          pk_prom_histogram_observe_us  (PkPromHistogram *histogram,
+                                             guint64          us);
+/* Writes FAMILY_bucket (with an "le" label after @labels), FAMILY_sum (in
+ * seconds) and FAMILY_count of @histogram; @family must be the histogram
+ * family announced last. @labels as for pk_prom_writer_sample_labels(),
+ * or NULL. */
+void          pk_prom_writer_histogram      (PkPromWriter          *self,
+                                             const char            *family,
+                                             const char * const    *labels,
+                                             const PkPromHistogram *histogram);
 
 G_END_DECLS

@@ -331,104 +331,69 @@ pk_prom_writer_free_to_bytes (PkPromWriter *self)
   return g_bytes_new_take (text, strlen (text));
 }
 
-struct _PkPromHistogram {
-  double *bounds;
-  guint64 *counts;        /* per bound, not cumulative; [n_bounds] is +Inf */
-  guint n_bounds;
-  double sum;
-  guint64 count;
+/* the upper bounds of the buckets but the last (+Inf), in microseconds */
+static const guint64 histogram_bounds_us[PK_PROM_HISTOGRAM_N_BUCKETS - 1] = {
+  1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+  1000000, 2500000, 5000000, 10000000,
 };
 
-PkPromHistogram *
-pk_prom_histogram_new (const double *bounds,
-                       guint         n_bounds)
-{
-  PkPromHistogram *self = g_new0 (PkPromHistogram, 1);
-
-  for (guint i = 1; i < n_bounds; i++)
-    g_return_val_if_fail (bounds[i - 1] < bounds[i], (g_free (self), NULL));
-  self->bounds = g_memdup2 (bounds, sizeof (double) * n_bounds);
-  self->counts = g_new0 (guint64, n_bounds + 1);
-  self->n_bounds = n_bounds;
-  return self;
-}
-
 void
-pk_prom_histogram_free (PkPromHistogram *self)
-{
-  if (self == NULL)
-    return;
-  g_free (self->bounds);
-  g_free (self->counts);
-  g_free (self);
-}
-
-void
-pk_prom_histogram_observe (PkPromHistogram *self,
-                           double           value)
+pk_prom_histogram_observe_us (PkPromHistogram *histogram,
+                              guint64          us)
 {
   guint i = 0;
 
-  g_return_if_fail (self != NULL);
-  while (i < self->n_bounds && value > self->bounds[i])
-    i++;
-  self->counts[i]++;
-  self->sum += value;
-  self->count++;
-}
+  g_return_if_fail (histogram != NULL);
 
-guint64
-pk_prom_histogram_get_count (PkPromHistogram *self)
-{
-  g_return_val_if_fail (self != NULL, 0);
-  return self->count;
+  while (i < G_N_ELEMENTS (histogram_bounds_us) && us > histogram_bounds_us[i])
+    i++;
+  __atomic_add_fetch (&histogram->buckets[i], 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch (&histogram->sum_us, us, __ATOMIC_RELAXED);
 }
 
 void
-pk_prom_writer_histogram (PkPromWriter       *self,
-                          const char         *family,
-                          const char * const *labels,
-                          PkPromHistogram    *histogram)
+pk_prom_writer_histogram (PkPromWriter          *self,
+                          const char            *family,
+                          const char * const    *labels,
+                          const PkPromHistogram *histogram)
 {
-  g_autofree char *bucket = NULL;
-  g_autofree char *sum = NULL;
-  g_autofree char *count = NULL;
   g_autoptr(GPtrArray) with_le = g_ptr_array_new ();
-  guint64 cumulative = 0;
+  g_autofree char *bucket = NULL, *sum = NULL, *count = NULL;
   char le[G_ASCII_DTOSTR_BUF_SIZE];
-  guint le_index;
+  guint64 cumulative = 0;
 
   g_return_if_fail (self != NULL);
   g_return_if_fail (family != NULL);
   g_return_if_fail (histogram != NULL);
 
+  if (self->type != PK_PROM_HISTOGRAM || g_strcmp0 (family, self->family) != 0)
+    {
+      g_critical ("Prometheus histogram %s is not the histogram family announced last", family);
+      return;
+    }
   bucket = g_strconcat (family, "_bucket", NULL);
   sum = g_strconcat (family, "_sum", NULL);
   count = g_strconcat (family, "_count", NULL);
+
   for (gsize i = 0; labels != NULL && labels[i] != NULL; i += 2)
     {
       g_ptr_array_add (with_le, (gpointer) labels[i]);
       g_ptr_array_add (with_le, (gpointer) labels[i + 1]);
     }
-  g_ptr_array_add (with_le, "le");
-  le_index = with_le->len;
+  g_ptr_array_add (with_le, (gpointer) "le");
   g_ptr_array_add (with_le, le);
   g_ptr_array_add (with_le, NULL);
 
-  for (guint i = 0; i <= histogram->n_bounds; i++)
+  for (guint i = 0; i < PK_PROM_HISTOGRAM_N_BUCKETS; i++)
     {
-      GString *text = g_string_new (NULL);
-
-      if (i < histogram->n_bounds)
-        append_double (text, histogram->bounds[i]);
+      cumulative += __atomic_load_n (&histogram->buckets[i], __ATOMIC_RELAXED);
+      if (i < G_N_ELEMENTS (histogram_bounds_us))
+        g_ascii_formatd (le, sizeof le, "%g", histogram_bounds_us[i] / 1e6);
       else
-        g_string_append (text, "+Inf");
-      g_strlcpy (le, text->str, sizeof le);
-      g_string_free (text, TRUE);
-      g_ptr_array_index (with_le, le_index) = le;
-      cumulative += histogram->counts[i];
+        g_strlcpy (le, "+Inf", sizeof le);
       pk_prom_writer_sample_uint_labels (self, bucket, (const char * const *) with_le->pdata, cumulative);
     }
-  pk_prom_writer_sample_labels (self, sum, labels, histogram->sum);
-  pk_prom_writer_sample_uint_labels (self, count, labels, histogram->count);
+  pk_prom_writer_sample_labels (self, sum, labels,
+                                __atomic_load_n (&histogram->sum_us, __ATOMIC_RELAXED) / 1e6);
+  pk_prom_writer_sample_uint_labels (self, count, labels, cumulative);
 }

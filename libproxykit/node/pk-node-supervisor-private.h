@@ -52,7 +52,7 @@ struct _PkNodeSupervisor
   GTask *once;                  /* check_once_async() in progress */
   gboolean state_failed;        /* a state file could not be locked or written */
   guint recoveries;
-  PkPromHistogram *latency;
+  PkPromHistogram latency;     /* of the watchdog's checks */
 };
 
 /* the state file, under the node's lock (pk-node-supervisor-watch.c) */

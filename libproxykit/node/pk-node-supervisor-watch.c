@@ -136,7 +136,7 @@ pk_node_supervisor_on_checked (PkWatchdog       *wd,
   g_autoptr(PkNodeState) state = NULL;
   guint cf = pk_watchdog_get_consecutive_failures (wd);
 
-  pk_prom_histogram_observe (self->latency, pk_watchdog_get_last_check_us (wd) / 1e6);
+  pk_prom_histogram_observe_us (&self->latency, pk_watchdog_get_last_check_us (wd));
   /* check_once_async() counts in the file itself */
   if (self->once != NULL)
     return;

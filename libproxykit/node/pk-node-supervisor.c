@@ -77,8 +77,6 @@ static const char * const watchdog_keys[] = {
   "recover-max-delay", "pppd", "socks-command", "metrics-listen", NULL
 };
 
-/* Upper bounds of the check latency histogram, in seconds. */
-static const double latency_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
 
 
 
@@ -133,7 +131,6 @@ pk_node_supervisor_finalize (GObject *object)
   g_free (self->check_target);
   g_free (self->listen);
   g_free (self->known);
-  pk_prom_histogram_free (self->latency);
 
   G_OBJECT_CLASS (pk_node_supervisor_parent_class)->finalize (object);
 }
@@ -252,7 +249,6 @@ pk_node_supervisor_init (PkNodeSupervisor *self)
   self->check_tries = 5;
   self->check_delay_ms = 20000;
   self->check_timeout_ms = 30000;
-  self->latency = pk_prom_histogram_new (latency_bounds, G_N_ELEMENTS (latency_bounds));
 }
 
 /**
@@ -939,7 +935,7 @@ pk_node_supervisor_dup_prometheus (PkStateStore      *store,
       const char *labels[] = { "node", supervisors[i]->name, NULL };
 
       g_return_val_if_fail (PK_IS_NODE_SUPERVISOR (supervisors[i]), NULL);
-      pk_prom_writer_histogram (w, "proxykit_node_check_duration_seconds", labels, supervisors[i]->latency);
+      pk_prom_writer_histogram (w, "proxykit_node_check_duration_seconds", labels, &supervisors[i]->latency);
     }
   return g_strconcat (nodes ? nodes : "", pk_prom_writer_get_text (w), NULL);
 }

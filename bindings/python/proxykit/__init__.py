@@ -20,11 +20,12 @@ from .errors import (  # noqa: F401
     PermissionDenied, NotFound,
 )
 from .egress import Egress  # noqa: F401
+from .access_list import AccessList  # noqa: F401
 from .config import Config  # noqa: F401
-from .socks import ListenerDiff, SocksServer, SocksStats, socks_prometheus  # noqa: F401
+from .socks import ListenerDiff, SocksServer, SocksService, SocksStats, socks_prometheus  # noqa: F401
 from .health import Hysteresis, Probe, ProbeResult, Watchdog, startup_check, startup_check_settings  # noqa: F401
 from .relay import Relay, Bridge, BridgeResult  # noqa: F401
-from .metrics import MetricsSampler, MetricsServer, parse_time  # noqa: F401
+from .metrics import MetricsMonitor, MetricsSampler, MetricsServer, parse_time  # noqa: F401
 from .modem import Modem, HilinkModem, ModemStatus, ModemTraffic, NETWORK_MODES  # noqa: F401
 from .modem import RotationAttempt, RotationResult  # noqa: F401
 from .modem import Toggle, ToggleLimiter, ToggleServer  # noqa: F401
@@ -53,9 +54,9 @@ compiled_version: str = _ffi.string(_lib.PK_VERSION_S).decode()
 
 __all__ = [
     '__version__', 'version_info', 'compiled_version', 'get_version',
-    'Egress', 'Config', 'SocksServer', 'SocksStats', 'ListenerDiff',
+    'Egress', 'AccessList', 'Config', 'SocksServer', 'SocksService', 'SocksStats', 'ListenerDiff',
     'Probe', 'ProbeResult', 'Watchdog', 'Hysteresis', 'startup_check', 'startup_check_settings',
-    'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler', 'MetricsServer', 'parse_time',
+    'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler', 'MetricsMonitor', 'MetricsServer', 'parse_time',
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
     'RotationResult', 'RotationAttempt',
     'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel', 'NodeSupervisor',

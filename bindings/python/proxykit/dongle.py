@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Optional
 
 from . import _loop, errors
 from ._ffi import ffi, lib
-from ._util import Service, b, ms, python_wait, string, take_string
+from ._util import Service, b, ms, string, take_string
 from .config import Config
 from .egress import Egress
 from .state import StateStore
@@ -608,15 +608,9 @@ class DongleFarm(Service):
         self._serving = False
         drain = self.drain_timeout if drain_timeout is None else drain_timeout
 
-        def start(cancellable, callback, data):
-            lib.pk_dongle_farm_stop_async(self._ptr, ms(drain), cancellable, callback, data)
-
-        def finish(source, result):
-            errors.call(lib.pk_dongle_farm_stop_finish, self._ptr, result)
-
         try:
-            _loop.call_async(start, finish, timeout if timeout is not None else python_wait(drain, 10.0),
-                             'stopping the dongle farm')
+            _loop.drain_stop(self._ptr, lib.pk_dongle_farm_stop_async, lib.pk_dongle_farm_stop_finish,
+                             drain, timeout, 'stopping the dongle farm')
         finally:
             for conn in self._connections:
                 conn.disconnect()
@@ -642,6 +636,19 @@ class DongleFarm(Service):
     def to_dict(self) -> Dict[str, object]:
         """The listeners by dongle: port, egress and state."""
         return json.loads(take_string(_in_loop(lib.pk_dongle_farm_to_json, self._ptr)))
+
+    def prometheus(self) -> str:
+        """The counters and latency histograms of every dongle's listener in
+        the Prometheus text format, labelled ``listener="dongle-N"`` (what
+        pk-socks' ``/metrics`` serves for them)."""
+        def read():
+            array = lib.pk_dongle_farm_dup_servers(self._ptr)
+            try:
+                servers = ffi.cast('PkSocksServer **', array.pdata)
+                return take_string(lib.pk_socks_server_dup_prometheus(servers, array.len))
+            finally:
+                lib.g_ptr_array_unref(array)
+        return _loop.run(read)
 
 
 # --- the toggle ladder's rungs past the modem ---

@@ -274,6 +274,9 @@ def test_farm_without_dongles_starts_and_stops():
         assert farm.serving
         assert farm.n_listeners == 0 and farm.port(11) is None
         assert farm.to_dict() is not None
+        text = farm.prometheus()
+        assert '# TYPE proxykit_socks_connect_seconds histogram' in text
+        assert 'listener=' not in text
     assert not farm.serving
 
 
