@@ -26,6 +26,8 @@ static char **opt_egress_dns;
 static char *opt_users;
 static char **opt_allow;
 static char **opt_deny;
+static char *opt_allow_url;
+static char *opt_deny_url;
 static char *opt_connect_timeout;
 static char *opt_idle_timeout;
 static char *opt_handshake_timeout;
@@ -56,6 +58,8 @@ static const GOptionEntry entries[] = {
   { "users", 'u', 0, G_OPTION_ARG_FILENAME, &opt_users, "Require authentication by the user:password lines of FILE", "FILE" },
   { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_allow, "Only clients from CIDR (repeatable)", "CIDR" },
   { "deny", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_deny, "Refuse destinations in CIDR (repeatable)", "CIDR" },
+  { "allow-url", 0, 0, G_OPTION_ARG_STRING, &opt_allow_url, "Also let in the clients of the list at URL, fetched hourly (refresh = in the configuration)", "URL" },
+  { "deny-url", 0, 0, G_OPTION_ARG_STRING, &opt_deny_url, "Also refuse the destinations of the list at URL, fetched hourly", "URL" },
   { "connect-timeout", 0, 0, G_OPTION_ARG_STRING, &opt_connect_timeout, "Resolve and connect timeout (default 120s)", "DURATION" },
   { "idle-timeout", 0, 0, G_OPTION_ARG_STRING, &opt_idle_timeout, "Close connections idle this long (default 600s)", "DURATION" },
   { "handshake-timeout", 0, 0, G_OPTION_ARG_STRING, &opt_handshake_timeout, "Time a client has to send its request (default 30s)", "DURATION" },
@@ -125,6 +129,8 @@ set_overrides (PkConfig *config)
     { "fwmark", &opt_fwmark },
     { "ttl", &opt_ttl },
     { "users", &opt_users },
+    { "allow-url", &opt_allow_url },
+    { "deny-url", &opt_deny_url },
     { "connect-timeout", &opt_connect_timeout },
     { "idle-timeout", &opt_idle_timeout },
     { "handshake-timeout", &opt_handshake_timeout },
@@ -283,6 +289,7 @@ main (int   argc,
   g_option_context_set_description (context,
                                     "Environment: SOCKS_LISTEN, SOCKS_EGRESS_ADDRESS, SOCKS_EGRESS_INTERFACE, SOCKS_EGRESS_DNS, "
                                     "SOCKS_FWMARK, SOCKS_TTL, SOCKS_USERS, SOCKS_ALLOW, SOCKS_DENY, "
+                                    "SOCKS_ALLOW_URL, SOCKS_DENY_URL, PROXYKIT_STATE_DIR, "
                                     "SOCKS_CONNECT_TIMEOUT, SOCKS_IDLE_TIMEOUT, SOCKS_READ_TIMEOUT, "
                                     "SOCKS_HANDSHAKE_TIMEOUT, SOCKS_UDP_IDLE_TIMEOUT, SOCKS_MAX_SESSIONS, "
                                     "SOCKS_MAX_SESSIONS_PER_CLIENT, SOCKS_UDP_ADVERTISE, PROXYKIT_CONFIG.\n"

@@ -13,6 +13,7 @@
 #include "pk-enum-types.h"
 #include "pk-error.h"
 #include "pk-egress.h"
+#include "pk-access-list.h"
 #include "pk-config.h"
 /* --- socks --- */
 #include "pk-socks-server.h"
@@ -54,11 +55,13 @@
 #include "pk-dongle-monitor.h"
 #include "pk-routing.h"
 #include "pk-dongle-farm.h"
+#include "pk-node-supervisor.h"
 /* --- metrics --- */
 #include "pk-metrics-sampler.h"
 #include "pk-metrics-recorder.h"
 #include "pk-metrics-analyze.h"
 #include "pk-metrics-alerts.h"
+#include "pk-metrics-monitor.h"
 #if PK_HAVE_LIBSOUP
 #include "pk-metrics-server.h"
 #endif

@@ -284,6 +284,71 @@ def test_relay_metrics_count_connections_and_bytes(tmp_path, daemons, echo):
     assert sample(text, 'proxykit_relay_healthy', rule=rule) == 1
 
 
+class UdpEcho:
+    """A UDP server on 127.0.0.1 that sends back what it reads."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(('127.0.0.1', 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                data, peer = self.sock.recvfrom(65536)
+                self.sock.sendto(data, peer)
+            except OSError:
+                return
+
+
+def test_relay_metrics_udp_sessions_and_rule_info(tmp_path, daemons, echo):
+    udp_echo = UdpEcho()
+    port, tcp_port, udp_port = free_port(), free_port(), free_port()
+    conf = tmp_path / 'relay.conf'
+    conf.write_text(f'[relay]\nlisten-address = 127.0.0.1\nmetrics-listen = 127.0.0.1:{port}\n'
+                    f'[relay:web]\nlisten = {tcp_port}\ntarget = 127.0.0.1:{echo.port}\n'
+                    f'[relay:dns]\nlisten = {udp_port}\ntarget = 127.0.0.1:{udp_echo.port}\nprotocol = udp\n')
+    (tmp_path / 'relay.env').touch()
+    d = daemons(tmp_path, [os.path.join(CLI, 'pk-relay'), '--config', str(conf), '--env-file', str(tmp_path / 'relay.env'),
+                           '--state-file', str(tmp_path / 'relay.json'), '--workers', '1'])
+    assert d.url == f'http://127.0.0.1:{port}/metrics'
+    text = d.scrape()
+    assert sample(text, 'proxykit_relay_rule_info', rule='web', protocol='tcp', mode='relay') == 1
+    assert sample(text, 'proxykit_relay_rule_info', rule='dns', protocol='udp', mode='relay') == 1
+    assert sample(text, 'proxykit_relay_udp_sessions', rule='dns') == 0
+    assert sample(text, 'proxykit_relay_udp_sessions', rule='web') is None
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+        c.settimeout(10)
+        for i in range(3):
+            c.sendto(b'q' * 100, ('127.0.0.1', udp_port))
+            assert c.recv(1000) == b'q' * 100
+        text = d.scrape()
+    assert sample(text, 'proxykit_relay_udp_sessions', rule='dns') == 1
+    assert sample(text, 'proxykit_relay_connections_total', rule='dns') == 1
+    assert sample(text, 'proxykit_relay_datagrams_total', rule='dns', direction='in') == 3
+    assert sample(text, 'proxykit_relay_datagrams_total', rule='dns', direction='out') == 3
+    assert sample(text, 'proxykit_relay_bytes_total', rule='dns', direction='in') == 300
+    assert sample(text, 'proxykit_relay_udp_dropped_total', rule='dns') == 0
+    assert sample(text, 'proxykit_relay_healthy', rule='dns') == 1
+
+
+@pytest.mark.parametrize('section, where', [
+    ('[relay]\nmetrics-listen = nonsense:port\n[relay:a]\n', 'relay.conf:2: [relay] metrics-listen'),
+    ('[relay:a]\nmetrics-listen = 9112\n', 'relay.conf:2: [relay:a] metrics-listen'),
+])
+def test_relay_metrics_listen_errors_name_the_section(tmp_path, section, where):
+    conf = tmp_path / 'relay.conf'
+    conf.write_text(section + f'listen = 127.0.0.1:{free_port()}\ntarget = 127.0.0.1:{free_port()}\n')
+    (tmp_path / 'relay.env').touch()
+    out = subprocess.run([os.path.join(CLI, 'pk-relay'), '--config', str(conf), '--env-file', str(tmp_path / 'relay.env'),
+                          '--state-file', str(tmp_path / 'relay.json'), '--workers', '0'],
+                         capture_output=True, text=True, env=CLEAN_ENV, timeout=30)
+    assert out.returncode == 2, out.stderr
+    assert where in out.stderr, out.stderr
+
+
 def write_node(state_dir, name, status, fails):
     (state_dir / f'{name}.json').write_text(json.dumps({
         'name': name, 'status': status, 'status_changed': 1795000000, 'reason': None,

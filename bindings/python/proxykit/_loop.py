@@ -16,6 +16,7 @@ started on first use and stopped at exit. Python code never iterates it:
 from __future__ import annotations
 
 import atexit
+import json
 import itertools
 import queue
 import sys
@@ -223,7 +224,8 @@ _VALUE_GETTERS = {
 
 def _value_to_python(value):
     """A signal argument as a Python value: numbers and strings as such,
-    GObjects as owned pointers, anything else as None."""
+    GObjects as owned pointers, JSON nodes as what ``json.loads`` makes of
+    them, anything else as None."""
     fundamental = lib.pk_py_value_fundamental(value)
     getter = _VALUE_GETTERS.get(fundamental)
     if getter is not None:
@@ -235,6 +237,13 @@ def _value_to_python(value):
         obj = lib.g_value_get_object(value)
         if obj != ffi.NULL:
             return wrap(lib.g_object_ref(obj))
+    if fundamental == lib.G_TYPE_BOXED:
+        text = lib.pk_py_value_dup_json(value)
+        if text != ffi.NULL:
+            try:
+                return json.loads(ffi.string(text).decode('utf-8'))
+            finally:
+                lib.g_free(text)
     return None
 
 

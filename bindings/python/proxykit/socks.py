@@ -9,6 +9,7 @@ from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Union
 from . import _loop, errors
 from ._ffi import ffi, lib
 from ._util import Record, Service, b, ms, string, strv, take_string, take_strv
+from .access_list import AccessList
 from .config import Config
 from .egress import Egress
 
@@ -75,6 +76,10 @@ class SocksServer(Service):
         users_file: a file of ``user:password`` lines (re-read by :meth:`reload`).
         allowlist: client CIDRs allowed in (a string or a list), default all.
         denylist: destination CIDRs refused.
+        allow_list: an :class:`AccessList` of clients let in too (kept up
+            to date while serving; until it has a copy, only ``allowlist``
+            lets clients in).
+        deny_list: an :class:`AccessList` of destinations refused too.
         handshake_timeout, connect_timeout, resolve_timeout, idle_timeout,
         udp_idle_timeout: seconds (``None`` keeps the library's default).
         max_sessions, max_sessions_per_client: caps (0 for none).
@@ -104,6 +109,8 @@ class SocksServer(Service):
                  users_file: Optional[str] = None,
                  allowlist: Union[str, Iterable[str], None] = None,
                  denylist: Union[str, Iterable[str], None] = None,
+                 allow_list: Optional[AccessList] = None,
+                 deny_list: Optional[AccessList] = None,
                  handshake_timeout: Optional[float] = None,
                  connect_timeout: Optional[float] = None,
                  resolve_timeout: Optional[float] = None,
@@ -157,6 +164,10 @@ class SocksServer(Service):
             self.set_allowlist(allowlist)
         if denylist is not None:
             self.set_denylist(denylist)
+        if allow_list is not None:
+            _loop.run(lambda: lib.pk_socks_server_set_allow_access_list(self._ptr, allow_list._ptr))
+        if deny_list is not None:
+            _loop.run(lambda: lib.pk_socks_server_set_deny_access_list(self._ptr, deny_list._ptr))
 
     def _setup(self, drain_timeout: float, workers: Optional[int], reuse_port: bool = False) -> None:
         self._state = 'new'
@@ -348,6 +359,16 @@ class SocksServer(Service):
         """Whether a non-loopback listener with neither users nor an
         allowlist is allowed."""
         return bool(lib.pk_socks_server_get_allow_open(self._ptr))
+
+    @property
+    def allow_list(self) -> Optional[AccessList]:
+        """The :class:`AccessList` of clients (``allow-url``), or ``None``."""
+        return AccessList._from_ptr(_loop.run(lambda: lib.pk_socks_server_get_allow_access_list(self._ptr)))
+
+    @property
+    def deny_list(self) -> Optional[AccessList]:
+        """The :class:`AccessList` of refused destinations (``deny-url``), or ``None``."""
+        return AccessList._from_ptr(_loop.run(lambda: lib.pk_socks_server_get_deny_access_list(self._ptr)))
 
     @property
     def auth_required(self) -> bool:
