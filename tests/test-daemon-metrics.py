@@ -231,6 +231,18 @@ def test_socks_metrics_listen_from_config(tmp_path, daemons):
     assert sample(text, 'proxykit_socks_sessions_active', listener='second') == 0
 
 
+def test_socks_metrics_listen_in_a_named_section_is_an_error(tmp_path):
+    """One /metrics serves every listener: metrics-listen in [socks:NAME]
+    would be ignored, so it is refused, naming the file, line and section."""
+    conf = tmp_path / 'pk.conf'
+    conf.write_text('[socks:second]\nlisten = 127.0.0.1:0\nmetrics-listen = 127.0.0.1:9111\n')
+    out = subprocess.run([os.path.join(CLI, 'pk-socks'), '--config', str(conf), '--check'],
+                         capture_output=True, text=True, env=dict(CLEAN_ENV), timeout=30)
+    assert out.returncode == 2, out.stderr
+    assert 'pk.conf:3' in out.stderr and '[socks:second] metrics-listen' in out.stderr, out.stderr
+    assert 'belongs in [socks]' in out.stderr
+
+
 def test_socks_section_with_only_metrics_listen_adds_no_listener(tmp_path, daemons):
     port = free_port()
     conf = tmp_path / 'pk.conf'

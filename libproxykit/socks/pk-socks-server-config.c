@@ -89,7 +89,7 @@ static const char * const section_keys[] = {
   "handshake-timeout", "resolve-timeout", "udp-idle-timeout", "max-sessions",
   "max-sessions-per-client", "udp-advertise", "allow-open", "allow-host-destinations",
   "allow-url", "deny-url", "refresh", "url-egress", "state-dir",
-  "metrics-listen",   /* pk-socks' /metrics, read by the tool from [socks] */
+  "metrics-listen",   /* pk-socks' /metrics, read by the tool from [socks] only */
   NULL
 };
 
@@ -345,6 +345,15 @@ pk_socks_server_new_from_config (PkConfig    *config,
   where_init (&w, name);
   if (!pk_config_check_keys (config, w.section, section_keys, error))
     return NULL;
+  /* The tool's /metrics serves every listener from one address. */
+  if (!w.is_main && pk_config_has_key (config, w.section, "metrics-listen"))
+    {
+      g_autofree char *where = pk_config_describe (config, w.section, "metrics-listen");
+
+      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
+                   "%s: belongs in [socks]: one /metrics serves every listener", where);
+      return NULL;
+    }
   pk_socks_server_set_name (server, w.is_main ? "main" : name);
 
   egress = pk_egress_new_from_config (config, w.section, w.is_main ? "SOCKS_" : NULL, error);
