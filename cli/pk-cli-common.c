@@ -257,8 +257,12 @@ pk_cli_metrics_listen (PkConfig             *config,
   if (!pk_metrics_server_listen (server, address, &error))
     {
       if (g_error_matches (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT))
-        pk_cli_usage_error ("%s '%s': %s", flag != NULL ? "--metrics-listen" : "metrics-listen",
-                            address, error->message);
+        {
+          /* The file, line and section of a configured one. */
+          g_autofree char *where = flag != NULL ? g_strdup ("--metrics")
+                                                : pk_config_describe_value (config, section, "metrics-listen", NULL);
+          pk_cli_usage_error ("%s '%s': %s", where, address, error->message);
+        }
       pk_cli_die (PK_CLI_EXIT_FAILURE, "metrics on %s: %s", address, error->message);
     }
   urls = pk_metrics_server_dup_urls (server);

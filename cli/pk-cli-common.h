@@ -84,8 +84,9 @@ PkMetricsServer *pk_cli_metrics_listen (PkConfig             *config,
                                         PkMetricsCollectFunc  func,
                                         gpointer              user_data);
 #define PK_CLI_OPTION_METRICS_LISTEN(var) \
-  { "metrics-listen", 0, 0, G_OPTION_ARG_STRING, &(var), \
-    "Serve Prometheus /metrics on ADDR:PORT (a bare port: loopback; default off)", "ADDR:PORT" }
+  { "metrics", 0, 0, G_OPTION_ARG_STRING, &(var), \
+    "Serve Prometheus /metrics on ADDR:PORT (a bare port: loopback; default off)", "ADDR:PORT" }, \
+  { "metrics-listen", 0, 0, G_OPTION_ARG_STRING, &(var), "The same as --metrics", "ADDR:PORT" }
 
 /* systemd's notify protocol, built in (no libsystemd needed): does nothing
  * and returns FALSE when $NOTIFY_SOCKET is unset. */

@@ -62,34 +62,14 @@ static const GOptionEntry entries[] = {
 typedef struct {
   PkConfig *config;
   PkMetricsSampler *sampler;
-  PkMetricsRecorder *recorder;
-  PkMetricsAlerts *alerts;
+  PkMetricsMonitor *monitor;   /* record, serve --record */
   PkMetricsServer *server;
   GMainLoop *loop;
   char *dir;
-  guint64 interval_ms;
 } App;
 
 /* ------------------------------------------------------------------ */
 /* value parsing */
-
-static gboolean
-parse_duration (const char *text,
-                      guint64    *ms,
-                      GError    **error)
-{
-  return pk_cli_parse_value (TRUE, text, 0, 0, ms, error);
-}
-
-static gboolean
-parse_uint (const char *text,
-               guint64     min,
-               guint64     max,
-               guint64    *out,
-               GError    **error)
-{
-  return pk_cli_parse_value (FALSE, text, min, max, out, error);
-}
 
 /* ------------------------------------------------------------------ */
 /* setup */
@@ -101,7 +81,7 @@ duration_or_die (const char *flag,
   g_autoptr(GError) error = NULL;
   guint64 ms = 0;
 
-  if (!parse_duration (value, &ms, &error))
+  if (!pk_cli_parse_value (TRUE, value, 0, 0, &ms, &error))
     pk_cli_usage_error ("%s '%s': %s", flag, value, error->message);
   return ms;
 }
@@ -125,7 +105,7 @@ setup_sampler (App *app)
     {
       guint64 port;
 
-      if (!parse_uint (opt_ports[i], 1, 65535, &port, &error))
+      if (!pk_cli_parse_value (FALSE, opt_ports[i], 1, 65535, &port, &error))
         pk_cli_usage_error ("--watch-port '%s': %s", opt_ports[i], error->message);
       pk_metrics_sampler_add_watch_port (app->sampler, port);
     }
@@ -133,7 +113,7 @@ setup_sampler (App *app)
     {
       guint64 pid;
 
-      if (!parse_uint (opt_pids[i], 1, G_MAXINT, &pid, &error))
+      if (!pk_cli_parse_value (FALSE, opt_pids[i], 1, G_MAXINT, &pid, &error))
         pk_cli_usage_error ("--watch-pid '%s': %s", opt_pids[i], error->message);
       pk_metrics_sampler_add_watch_pid (app->sampler, pid);
     }
@@ -141,24 +121,15 @@ setup_sampler (App *app)
     pk_metrics_sampler_add_watch_process (app->sampler, opt_processes[i]);
 }
 
+/* The history and the alert rules; --interval is an override of the
+ * [metrics] interval. */
 static void
-setup_history (App *app)
+setup_monitor (App *app)
 {
   g_autoptr(GError) error = NULL;
 
-  if (opt_interval)
-    app->interval_ms = duration_or_die ("--interval", opt_interval);
-  else if (!pk_config_get_duration_ms (app->config, "metrics", "interval", "PK_METRICS_INTERVAL",
-                                       10000, &app->interval_ms, &error))
-    pk_cli_usage_error ("%s", error->message);
-  if (app->interval_ms < 100)
-    pk_cli_usage_error ("--interval: at least 100ms");
-
-  app->recorder = pk_metrics_recorder_new_from_config (app->config, &error);
-  if (app->recorder == NULL)
-    pk_cli_usage_error ("%s", error->message);
-  app->alerts = pk_metrics_alerts_new_from_config (app->config, &error);
-  if (app->alerts == NULL)
+  app->monitor = pk_metrics_monitor_new_from_config (app->config, app->sampler, &error);
+  if (app->monitor == NULL)
     pk_cli_usage_error ("%s", error->message);
 }
 
@@ -176,39 +147,28 @@ print_json (JsonNode *node,
 /* ------------------------------------------------------------------ */
 /* record */
 
+/* Events of rules whose action says stdout are printed as JSON lines. */
 static void
-take_and_record (App *app)
+on_alert (PkMetricsMonitor *monitor,
+          JsonNode         *event,
+          gboolean          to_stdout,
+          gpointer          data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) sample = pk_metrics_sampler_sample (app->sampler, &error);
-  g_autoptr(JsonNode) events = NULL;
-  JsonArray *arr;
-
-  if (sample == NULL)
-    g_warning ("sample failed: %s", error->message);
-  else if (app->recorder && !pk_metrics_recorder_append (app->recorder, sample, &error))
-    g_warning ("%s", error->message);
-
-  if (app->alerts)
-    {
-      events = pk_metrics_alerts_evaluate (app->alerts, sample, g_get_real_time ());
-      arr = json_node_get_array (events);
-      for (guint i = 0; i < json_array_get_length (arr); i++)
-        if (pk_metrics_alerts_event_wants_stdout (app->alerts, json_array_get_element (arr, i)))
-          {
-            print_json (json_array_get_element (arr, i), FALSE);
-            fflush (stdout);
-          }
-    }
-  if (sample && app->server)
-    pk_metrics_server_set_last_sample (app->server, sample);
+  if (!to_stdout)
+    return;
+  print_json (event, FALSE);
+  fflush (stdout);
 }
 
-static gboolean
-on_tick (gpointer data)
+static void
+on_sampled (PkMetricsMonitor *monitor,
+            JsonNode         *sample,
+            gpointer          data)
 {
-  take_and_record (data);
-  return G_SOURCE_CONTINUE;
+  App *app = data;
+
+  if (app->server != NULL)
+    pk_metrics_server_set_last_sample (app->server, sample);
 }
 
 static gboolean
@@ -229,13 +189,12 @@ on_reload (gpointer data)
 {
   App *app = data;
   g_autoptr(PkConfig) config = pk_config_new ();
-  g_autoptr(PkMetricsAlerts) alerts = NULL;
   g_autoptr(GError) error = NULL;
   const char *path = opt_config ? opt_config : g_getenv ("PROXYKIT_CONFIG");
 
   /* serve without --record evaluates no rules; SIGHUP must not kill it
    * (systemctl reload of the unit sends it whatever the flags). */
-  if (app->recorder == NULL)
+  if (app->monitor == NULL)
     {
       g_message ("reload: nothing to reload without --record");
       return G_SOURCE_CONTINUE;
@@ -245,13 +204,11 @@ on_reload (gpointer data)
     path = g_file_test (PK_CLI_DEFAULT_CONFIG, G_FILE_TEST_EXISTS) ? PK_CLI_DEFAULT_CONFIG : NULL;
   if (path && !pk_config_load_file (config, path, &error))
     g_warning ("reload: %s; keeping the rules in force", error->message);
-  else if ((alerts = pk_metrics_alerts_new_from_config (config, &error)) == NULL)
+  else if (!pk_metrics_monitor_reload_alerts (app->monitor, config, &error))
     g_warning ("reload: %s; keeping the rules in force", error->message);
   else
-    {
-      g_message ("reload: %u alert rule(s)", pk_metrics_alerts_get_n_rules (alerts));
-      g_set_object (&app->alerts, alerts);
-    }
+    g_message ("reload: %u alert rule(s)",
+               pk_metrics_alerts_get_n_rules (pk_metrics_monitor_get_alerts (app->monitor)));
   pk_cli_sd_notify ("READY=1");
   return G_SOURCE_CONTINUE;
 }
@@ -259,8 +216,9 @@ on_reload (gpointer data)
 static void
 start_recording (App *app)
 {
-  take_and_record (app);
-  g_timeout_add (app->interval_ms, on_tick, app);
+  g_signal_connect (app->monitor, "alert", G_CALLBACK (on_alert), app);
+  g_signal_connect (app->monitor, "sampled", G_CALLBACK (on_sampled), app);
+  pk_metrics_monitor_start (app->monitor);
 }
 
 /* ------------------------------------------------------------------ */
@@ -290,7 +248,7 @@ run_serve (App *app)
   for (guint i = 0; urls[i] != NULL; i++)
     g_message ("serving %s", urls[i]);
 
-  if (opt_record)
+  if (app->monitor != NULL)
     start_recording (app);
   pk_cli_sd_watchdog_start (NULL, NULL);
   pk_cli_sd_notifyf ("READY=1\nSTATUS=serving on %s", listen);
@@ -308,8 +266,6 @@ run_analyze (App        *app,
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) result = NULL;
   guint64 window_ms = duration_or_die ("--window", opt_window ? opt_window : "10m");
-  JsonObject *o;
-  JsonArray *suspects;
   gint64 at;
 
   if (!pk_metrics_parse_time (when, &at, &error))
@@ -320,33 +276,11 @@ run_analyze (App        *app,
   if (result == NULL)
     pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
   if (opt_json)
+    print_json (result, TRUE);
+  else
     {
-      print_json (result, TRUE);
-      return PK_CLI_EXIT_OK;
-    }
-  o = json_node_get_object (result);
-  suspects = json_object_get_array_member (o, "suspects");
-  g_print ("%" G_GINT64_FORMAT " samples from %s to %s\n", json_object_get_int_member (o, "samples"),
-           json_object_get_string_member_with_default (o, "from", "?"),
-           json_object_get_string_member_with_default (o, "to", "?"));
-  if (json_array_get_length (suspects) == 0)
-    g_print ("No suspects: ephemeral ports, TIME_WAIT to :443, conntrack, drops and watched processes look normal.\n");
-  for (guint i = 0; i < json_array_get_length (suspects); i++)
-    {
-      JsonObject *s = json_array_get_object_element (suspects, i);
-      JsonObject *ev = json_object_get_object_member (s, "evidence");
-      g_autoptr(GList) keys = json_object_get_members (ev);
-
-      g_print ("\n[%s] %s\n", json_object_get_string_member (s, "cause"),
-               json_object_get_string_member (s, "summary"));
-      for (GList *l = keys; l; l = l->next)
-        {
-          JsonNode *n = json_object_get_member (ev, l->data);
-          g_autofree char *v = json_node_get_value_type (n) == G_TYPE_STRING
-                                 ? g_strdup (json_node_get_string (n))
-                                 : g_strdup_printf ("%g", json_node_get_double (n));
-          g_print ("    %-14s %s\n", (char *) l->data, v);
-        }
+      g_autofree char *text = pk_metrics_format_analysis (result);
+      g_print ("%s", text);
     }
   return PK_CLI_EXIT_OK;
 }
@@ -373,7 +307,7 @@ run_bench (App        *app,
   gint64 wall;
   double tcp = -1;
 
-  if (!parse_uint (count, 1, 1000000, &n, &error))
+  if (!pk_cli_parse_value (FALSE, count, 1, 1000000, &n, &error))
     pk_cli_usage_error ("bench '%s': %s", count, error->message);
   wall = g_get_monotonic_time ();
   start = cpu_seconds ();
@@ -427,6 +361,7 @@ main (int argc, char **argv)
   app.config = pk_cli_load_config (opt_config);
   pk_config_set_override (app.config, "metrics", "directory", opt_dir, "--dir");
   pk_config_set_override (app.config, "metrics", "layout", opt_layout, "--layout");
+  pk_config_set_override (app.config, "metrics", "interval", opt_interval, "--interval");
   app.dir = pk_config_dup_string (app.config, "metrics", "directory", "PK_METRICS_DIR", DEFAULT_DIR);
   app.loop = g_main_loop_new (NULL, FALSE);
   setup_sampler (&app);
@@ -466,7 +401,7 @@ main (int argc, char **argv)
     {
       if (argc > 2)
         pk_cli_usage_error ("record: unexpected argument '%s'", argv[2]);
-      setup_history (&app);
+      setup_monitor (&app);
       start_recording (&app);
       pk_cli_handle_signals (on_stop, on_reload, &app);
       pk_cli_sd_watchdog_start (NULL, NULL);
@@ -478,7 +413,7 @@ main (int argc, char **argv)
       if (argc > 2)
         pk_cli_usage_error ("serve: unexpected argument '%s'", argv[2]);
       if (opt_record)
-        setup_history (&app);
+        setup_monitor (&app);
       status = run_serve (&app);
     }
   else if (strcmp (command, "analyze") == 0)
@@ -498,8 +433,7 @@ main (int argc, char **argv)
 
   g_clear_object (&app.server);
   g_clear_object (&app.sampler);
-  g_clear_object (&app.recorder);
-  g_clear_object (&app.alerts);
+  g_clear_object (&app.monitor);
   g_clear_object (&app.config);
   g_main_loop_unref (app.loop);
   g_free (app.dir);

@@ -94,14 +94,12 @@ default_state_file (void)
   return g_strdup (PK_RUN_DIR "/pk-relay.json");
 }
 
-/* Everything is read before anything starts: a bad rule anywhere fails
- * the whole load with a message that names it. */
-static GPtrArray *
-load_rules (PkConfig **config_out,
-            GError   **error)
+/* The files the flags name (or the defaults), with the flags over them:
+ * PkRelay reads the rest. */
+static PkConfig *
+load_config (GError **error)
 {
   g_autoptr(PkConfig) config = pk_config_new ();
-  g_autoptr(GPtrArray) rules = NULL;
   const char *path = opt_config;
 
   if (path == NULL)
@@ -117,19 +115,10 @@ load_rules (PkConfig **config_out,
   if (opt_env_file == NULL && g_file_test (PK_CLI_DEFAULT_RELAY_ENV, G_FILE_TEST_EXISTS) &&
       !pk_config_load_env_file (config, PK_CLI_DEFAULT_RELAY_ENV, error))
     return NULL;
-
-  rules = pk_relay_rules_load (config, (const char * const *) opt_rules, opt_listen_address, error);
-  /* Zero rules is a typo (RELAY1=, a commented-out line), never a plan:
-   * --check says so, and a reload must not stop every rule over it. */
-  if (rules != NULL && rules->len == 0)
-    {
-      g_set_error_literal (error, PK_ERROR, PK_ERROR_CONFIG,
-                           "no relay rules: give RULE arguments, RELAY_N in --env-file or [relay:NAME] in --config");
-      return NULL;
-    }
-  if (config_out != NULL && rules != NULL)
-    *config_out = g_object_ref (config);
-  return g_steal_pointer (&rules);
+  pk_config_set_override (config, "relay", "listen-address", opt_listen_address, "--listen-address");
+  if (opt_kernel_nat)
+    pk_config_set_override (config, "relay", "kernel-nat", "true", "--kernel-nat");
+  return g_steal_pointer (&config);
 }
 
 static void
@@ -193,17 +182,25 @@ on_reload (gpointer user_data)
 {
   Relay *r = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) rules = NULL;
+  g_autoptr(PkConfig) config = NULL;
 
   pk_cli_sd_notifyf ("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
   g_message ("reloading the rules");
-  rules = load_rules (NULL, &error);
-  if (rules == NULL)
-    g_warning ("reload refused, the running rules stay: %s", error->message);
-  else if (!pk_relay_set_rules (r->relay, rules, &error))
-    g_warning ("reload: %s", error->message);
+  config = load_config (&error);
+  if (config == NULL || !pk_relay_reload_from_config (r->relay, config, &error))
+    {
+      /* A configuration that does not load changes nothing; a rule that
+       * cannot listen leaves the others applied. */
+      if (config == NULL || g_error_matches (error, PK_ERROR, PK_ERROR_CONFIG))
+        g_warning ("reload refused, the running rules stay: %s", error->message);
+      else
+        g_warning ("reload: %s", error->message);
+    }
   else
-    g_message ("reloaded: %u rules", rules->len);
+    {
+      g_autoptr(GPtrArray) rules = pk_relay_list_rules (r->relay);
+      g_message ("reloaded: %u rules", rules->len);
+    }
   write_status (r);
   pk_cli_sd_notify ("READY=1");
   return G_SOURCE_CONTINUE;
@@ -325,12 +322,17 @@ main (int argc, char **argv)
   if (opt_status)
     return print_status ();
 
-  rules = load_rules (&config, &error);
-  if (rules == NULL)
+  config = load_config (&error);
+  if (config == NULL)
     pk_cli_usage_error ("%s", error->message);
+  r.relay = pk_relay_new_from_config (config, (const char * const *) opt_rules, &error);
+  if (r.relay == NULL)
+    pk_cli_usage_error ("%s", error->message);
+  rules = pk_relay_list_rules (r.relay);
   if (opt_check)
     {
       print_rules (rules);
+      g_object_unref (r.relay);
       return PK_CLI_EXIT_OK;
     }
   pk_workers_raise_fd_limit ();
@@ -345,8 +347,6 @@ main (int argc, char **argv)
   if (opt_reuse_port && opt_workers == 0)
     pk_cli_usage_error ("--reuse-port: needs worker threads (not --workers 0)");
 
-  r.relay = pk_relay_new ();
-  pk_relay_set_kernel_nat (r.relay, opt_kernel_nat);
   if (opt_workers != 0)
     {
       r.workers = pk_workers_new (opt_workers < 0 ? 0 : (guint) opt_workers);
@@ -364,7 +364,7 @@ main (int argc, char **argv)
    * reach the handlers, not the default action (which kills it). */
   pk_cli_handle_signals (on_stop, on_reload, &r);
 
-  if (!pk_relay_set_rules (r.relay, rules, &error))
+  if (!pk_relay_start (r.relay, &error))
     pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
 
   r.metrics = pk_cli_metrics_listen (config, "relay", opt_metrics_listen, collect_metrics, &r);

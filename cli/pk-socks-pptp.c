@@ -7,6 +7,8 @@
  * apart, SOCKS_STARTUP_CHECK_TIMEOUT each), then serves bound to pppN, and
  * records the node in the state directory for pk-watchdog. If every try
  * fails, it destroys the tunnel, records the node "stopped" and exits 1.
+ * The library's PkNodeSupervisor does all of that, as it does
+ * pk-watchdog's recovery; this file turns the flags into its settings.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -46,12 +48,8 @@ static const GOptionEntry pptp_entries[] = {
 };
 
 static struct {
-  PkStateStore *store;
-  PkTunnel *tunnel;
-  char *node;
+  PkNodeSupervisor *sup;
   GMainLoop *loop;
-  GError *error;
-  guint tries;
 } pptp;
 
 GOptionGroup *
@@ -68,38 +66,6 @@ gboolean
 pk_socks_pptp_enabled (void)
 {
   return opt_server != NULL || opt_peer != NULL;
-}
-
-static void
-save_state (PkNodeStatus  status,
-            const char   *reason,
-            const char   *listen)
-{
-  g_autoptr(GError) error = NULL;
-  /* under the node's lock: pk-watchdog writes the same file */
-  g_autoptr(PkNodeState) node = pk_state_store_load_locked (pptp.store, pptp.node, &error);
-
-  if (node == NULL)
-    {
-      g_warning ("node %s: %s", pptp.node, error->message);
-      return;
-    }
-  if (pptp.tunnel != NULL && pk_tunnel_get_pid (pptp.tunnel) != 0)
-    pk_node_state_set_tunnel (node, pk_tunnel_get_server (pptp.tunnel), pk_tunnel_get_linkname (pptp.tunnel),
-                              pk_tunnel_get_unit (pptp.tunnel), pk_tunnel_get_interface (pptp.tunnel),
-                              pk_tunnel_get_pid (pptp.tunnel));
-  else if (pptp.tunnel != NULL)
-    pk_node_state_set_tunnel (node, pk_tunnel_get_server (pptp.tunnel), pk_tunnel_get_linkname (pptp.tunnel),
-                              pk_tunnel_get_unit (pptp.tunnel), NULL, 0);
-  if (listen != NULL)
-    pk_node_state_set_socks (node, listen, getpid ());
-  else if (status != PK_NODE_STATUS_ONLINE)
-    pk_node_state_clear_socks (node);
-  pk_node_state_set_status (node, status, reason);
-  if (status == PK_NODE_STATUS_ONLINE)
-    pk_node_state_set_consecutive_failures (node, 0);
-  if (!pk_state_store_save_unlock (pptp.store, node, &error))
-    g_warning ("node %s: %s", pptp.node, error->message);
 }
 
 static void
@@ -132,48 +98,16 @@ parse_number (const char *flag,
   return n;
 }
 
-static void
-rollback_and_exit (const char *reason)
+/* The flags are the node's [tunnel:NODE] settings, as overrides: the
+ * library builds the tunnel the way pk-watchdog's recovery does. */
+static PkTunnel *
+build_tunnel (PkConfig   *config,
+              const char *node)
 {
-  g_autoptr(GAsyncResult) stopped = NULL;
-
-  g_warning ("%s; rolling back", reason);
-  if (pptp.tunnel != NULL)
-    {
-      pk_tunnel_stop_async (pptp.tunnel, NULL, on_done, &stopped);
-      pk_tunnel_stop_finish (pptp.tunnel, wait_result (&stopped), NULL);
-    }
-  save_state (PK_NODE_STATUS_STOPPED, reason, NULL);
-  pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", reason);
-}
-
-void
-pk_socks_pptp_bring_up (PkConfig  *config,
-                        char     **egress_interface,
-                        char     **egress_address)
-{
+  g_autofree char *section = g_strconcat ("tunnel:", node, NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GAsyncResult) started = NULL;
-  g_autoptr(GAsyncResult) checked = NULL;
-  g_autoptr(PkEgress) egress = NULL;
-  g_autofree char *target = NULL;
-  g_autofree char *linkname = NULL;
-  g_autofree char *section = NULL;
-  guint tries, delay_ms, timeout_ms, n = 0;
-  guint64 unit = parse_number ("pptp-unit", opt_unit, 65535, 0);
+  PkTunnel *tunnel;
 
-  if (!pk_startup_check_get_settings (config, &target, &tries, &delay_ms, &timeout_ms, &error))
-    pk_cli_usage_error ("%s", error->message);
-
-  pptp.node = opt_node ? g_strdup (opt_node) : g_strdup_printf ("pptp-%" G_GUINT64_FORMAT, unit);
-  if (!pk_state_store_is_valid_name (pptp.node))
-    pk_cli_usage_error ("--node: '%s' is not a valid node name", pptp.node);
-  pptp.store = pk_state_store_new (opt_state_dir ? opt_state_dir : g_getenv ("PROXYKIT_STATE_DIR"));
-  pptp.loop = g_main_loop_new (NULL, FALSE);
-
-  /* The flags are the node's [tunnel:NODE] settings, as overrides: the
-   * library builds the tunnel the way pk-watchdog's recovery does. */
-  section = g_strconcat ("tunnel:", pptp.node, NULL);
   pk_config_set_override (config, section, "server", opt_server, "--pptp-server");
   pk_config_set_override (config, section, "peer", opt_peer, "--pptp-peer");
   pk_config_set_override (config, section, "user", opt_user, "--pptp-user");
@@ -192,43 +126,55 @@ pk_socks_pptp_bring_up (PkConfig  *config,
         }
       pk_config_set_override (config, section, "options", words->str, "--pptp-option");
     }
-  pptp.tunnel = pk_tunnel_new_from_config (config, pptp.node, NULL, &error);
-  if (pptp.tunnel == NULL)
+  tunnel = pk_tunnel_new_from_config (config, node, NULL, &error);
+  if (tunnel == NULL)
     pk_cli_usage_error ("%s", error->message);
-  pk_tunnel_set_run_dir (pptp.tunnel, opt_run_dir);
-  linkname = g_strdup (pk_tunnel_get_linkname (pptp.tunnel));
+  pk_tunnel_set_run_dir (tunnel, opt_run_dir);
   if (opt_start_timeout != NULL)
     {
-      g_autoptr(GError) parse_error = NULL;
       guint64 ms;
 
-      if (!pk_cli_parse_value (TRUE, opt_start_timeout, 1, G_MAXUINT, &ms, &parse_error))
-        pk_cli_usage_error ("--pptp-start-timeout: %s", parse_error->message);
-      pk_tunnel_set_start_timeout_ms (pptp.tunnel, ms);
+      if (!pk_cli_parse_value (TRUE, opt_start_timeout, 1, G_MAXUINT, &ms, &error))
+        pk_cli_usage_error ("--pptp-start-timeout: %s", error->message);
+      pk_tunnel_set_start_timeout_ms (tunnel, ms);
     }
+  return tunnel;
+}
 
-  /* A pppd of ours that outlived a previous pk-socks is taken over. */
-  if (pk_tunnel_adopt (pptp.tunnel, NULL))
-    g_message ("tunnel %s: adopted the running pppd (pid %d)", linkname, pk_tunnel_get_pid (pptp.tunnel));
-  else
-    {
-      save_state (PK_NODE_STATUS_STARTING, NULL, NULL);
-      g_message ("tunnel %s: starting pppd to %s", linkname, opt_server ? opt_server : opt_peer);
-      pk_tunnel_start_async (pptp.tunnel, NULL, on_done, &started);
-      if (!pk_tunnel_start_finish (pptp.tunnel, wait_result (&started), &error))
-        rollback_and_exit (error->message);
-    }
-  egress = pk_tunnel_get_egress (pptp.tunnel, &error);
+void
+pk_socks_pptp_bring_up (PkConfig  *config,
+                        char     **egress_interface,
+                        char     **egress_address)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) up = NULL;
+  g_autoptr(PkEgress) egress = NULL;
+  g_autoptr(PkStateStore) store = NULL;
+  g_autoptr(PkTunnel) tunnel = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *node = NULL;
+  guint tries, delay_ms, timeout_ms;
+  guint64 unit = parse_number ("pptp-unit", opt_unit, 65535, 0);
+
+  if (!pk_startup_check_get_settings (config, &target, &tries, &delay_ms, &timeout_ms, &error))
+    pk_cli_usage_error ("%s", error->message);
+  node = opt_node ? g_strdup (opt_node) : g_strdup_printf ("pptp-%" G_GUINT64_FORMAT, unit);
+  if (!pk_state_store_is_valid_name (node))
+    pk_cli_usage_error ("--node: '%s' is not a valid node name", node);
+  tunnel = build_tunnel (config, node);
+
+  store = pk_state_store_new (opt_state_dir ? opt_state_dir : g_getenv ("PROXYKIT_STATE_DIR"));
+  pptp.loop = g_main_loop_new (NULL, FALSE);
+  pptp.sup = pk_node_supervisor_new (store, node);
+  pk_node_supervisor_set_tunnel (pptp.sup, tunnel);
+  pk_node_supervisor_set_startup_check (pptp.sup, target, tries, delay_ms, timeout_ms);
+
+  /* A pppd of ours that outlived a previous pk-socks is adopted; a
+   * failure rolls back: tunnel destroyed, node stopped with the reason. */
+  pk_node_supervisor_bring_up_async (pptp.sup, NULL, on_done, &up);
+  egress = pk_node_supervisor_bring_up_finish (pptp.sup, wait_result (&up), &error);
   if (egress == NULL)
-    rollback_and_exit (error->message);
-  save_state (PK_NODE_STATUS_STARTING, NULL, NULL);
-
-  g_message ("tunnel %s up on %s; startup check to %s (%u tries, %u ms apart, %u ms each)", linkname,
-             pk_tunnel_get_interface (pptp.tunnel), target, tries, delay_ms, timeout_ms);
-  pk_startup_check_async (egress, target, tries, delay_ms, timeout_ms, NULL, on_done, &checked);
-  if (!pk_startup_check_finish (wait_result (&checked), &n, &error))
-    rollback_and_exit (error->message);
-  g_message ("startup check passed on try %u", n);
+    pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
 
   *egress_interface = g_strdup (pk_egress_get_interface (egress));
   *egress_address = g_strdup (pk_egress_get_address (egress));
@@ -237,33 +183,21 @@ pk_socks_pptp_bring_up (PkConfig  *config,
 void
 pk_socks_pptp_record_online (const char *listen)
 {
-  if (pptp.tunnel == NULL)
-    return;
-  save_state (PK_NODE_STATUS_ONLINE, NULL, listen);
+  g_autoptr(GError) error = NULL;
+
+  if (pptp.sup != NULL && !pk_node_supervisor_record_online (pptp.sup, listen, getpid (), &error))
+    g_warning ("node %s: %s", pk_node_supervisor_get_name (pptp.sup), error->message);
 }
 
 void
 pk_socks_pptp_shutdown (void)
 {
   g_autoptr(GAsyncResult) stopped = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PkNodeState) node = NULL;
 
-  if (pptp.tunnel == NULL)
+  if (pptp.sup == NULL)
     return;
-  g_message ("tunnel %s: destroying", pk_tunnel_get_linkname (pptp.tunnel));
-  pk_tunnel_stop_async (pptp.tunnel, NULL, on_done, &stopped);
-  pk_tunnel_stop_finish (pptp.tunnel, wait_result (&stopped), NULL);
-
-  /* Only a node that is still ours is marked stopped: after a failure,
-   * pk-watchdog has recorded ping_failed, and its recovery may already
-   * run a new tunnel and listener. */
-  node = pk_state_store_load (pptp.store, pptp.node, &error);
-  if (node != NULL && pk_node_state_get_socks_pid (node) == getpid () &&
-      pk_node_state_get_status (node) != PK_NODE_STATUS_PING_FAILED)
-    save_state (PK_NODE_STATUS_STOPPED, NULL, NULL);
-  g_clear_object (&pptp.tunnel);
-  g_clear_object (&pptp.store);
+  pk_node_supervisor_shut_down_async (pptp.sup, NULL, on_done, &stopped);
+  pk_node_supervisor_shut_down_finish (pptp.sup, wait_result (&stopped), NULL);
+  g_clear_object (&pptp.sup);
   g_clear_pointer (&pptp.loop, g_main_loop_unref);
-  g_free (pptp.node);
 }

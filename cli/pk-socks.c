@@ -26,6 +26,8 @@ static char **opt_egress_dns;
 static char *opt_users;
 static char **opt_allow;
 static char **opt_deny;
+static char *opt_allow_url;
+static char *opt_deny_url;
 static char *opt_connect_timeout;
 static char *opt_idle_timeout;
 static char *opt_handshake_timeout;
@@ -56,6 +58,8 @@ static const GOptionEntry entries[] = {
   { "users", 'u', 0, G_OPTION_ARG_FILENAME, &opt_users, "Require authentication by the user:password lines of FILE", "FILE" },
   { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_allow, "Only clients from CIDR (repeatable)", "CIDR" },
   { "deny", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_deny, "Refuse destinations in CIDR (repeatable)", "CIDR" },
+  { "allow-url", 0, 0, G_OPTION_ARG_STRING, &opt_allow_url, "Also let in the clients of the list at URL, fetched hourly (refresh = in the configuration)", "URL" },
+  { "deny-url", 0, 0, G_OPTION_ARG_STRING, &opt_deny_url, "Also refuse the destinations of the list at URL, fetched hourly", "URL" },
   { "connect-timeout", 0, 0, G_OPTION_ARG_STRING, &opt_connect_timeout, "Resolve and connect timeout (default 120s)", "DURATION" },
   { "idle-timeout", 0, 0, G_OPTION_ARG_STRING, &opt_idle_timeout, "Close connections idle this long (default 600s)", "DURATION" },
   { "handshake-timeout", 0, 0, G_OPTION_ARG_STRING, &opt_handshake_timeout, "Time a client has to send its request (default 30s)", "DURATION" },
@@ -80,19 +84,12 @@ static const GOptionEntry entries[] = {
 };
 
 typedef struct {
-  char *name;
-  gboolean is_main;            /* the command-line listener: section [socks] */
-  PkSocksServer *server;
-} Listener;
-
-typedef struct {
   PkConfig *config;
-  GPtrArray *listeners;        /* Listener */
+  PkSocksService *service;     /* the main listener and [socks:NAME] */
   GMainLoop *loop;
   PkWorkers *workers;
   PkDongleFarm *farm;          /* --dongles */
-  PkMetricsServer *metrics;    /* --metrics-listen */
-  GPtrArray *retired;          /* PkSocksServer: removed by a reload, draining */
+  PkMetricsServer *metrics;    /* --metrics */
   char *pptp_interface;        /* the tunnel's, set again on every reload */
   char *pptp_address;
   guint drain_ms;
@@ -100,40 +97,21 @@ typedef struct {
   guint n_stopped;
 } App;
 
-static void
-listener_free (gpointer data)
-{
-  Listener *l = data;
-
-  g_free (l->name);
-  g_clear_object (&l->server);
-  g_free (l);
-}
-
 /* /metrics: the counters of every listener. */
 static char *
 collect_metrics (gpointer user_data)
 {
   App *app = user_data;
-  g_autofree PkSocksServer **servers = g_new0 (PkSocksServer *, app->listeners->len + 1);
+  g_autoptr(GPtrArray) servers = pk_socks_service_dup_servers (app->service);
 
-  for (guint i = 0; i < app->listeners->len; i++)
-    servers[i] = ((Listener *) g_ptr_array_index (app->listeners, i))->server;
-  return pk_socks_server_dup_prometheus (servers, app->listeners->len);
-}
+  /* the configured listeners first, then the dongles' */
+  if (app->farm != NULL)
+    {
+      g_autoptr(GPtrArray) dongles = pk_dongle_farm_dup_servers (app->farm);
 
-/* The library name of a listener: NULL for the command-line one. */
-static const char *
-config_name (Listener *l)
-{
-  return l->is_main ? NULL : l->name;
-}
-
-static gboolean
-strv_has (char       **strv,
-          const char  *s)
-{
-  return g_strv_contains ((const char * const *) strv, s);
+      g_ptr_array_extend_and_steal (servers, g_steal_pointer (&dongles));
+    }
+  return pk_socks_server_dup_prometheus ((PkSocksServer * const *) servers->pdata, servers->len);
 }
 
 /* Flags are overrides of the configuration: they win over the
@@ -151,6 +129,8 @@ set_overrides (PkConfig *config)
     { "fwmark", &opt_fwmark },
     { "ttl", &opt_ttl },
     { "users", &opt_users },
+    { "allow-url", &opt_allow_url },
+    { "deny-url", &opt_deny_url },
     { "connect-timeout", &opt_connect_timeout },
     { "idle-timeout", &opt_idle_timeout },
     { "handshake-timeout", &opt_handshake_timeout },
@@ -189,32 +169,21 @@ set_overrides (PkConfig *config)
 /* A configuration error is a usage error; one of the system (an address
  * in use) is a failure. */
 static void
-die_on (Listener *l,
-        GError   *error)
+die_on (GError *error)
 {
   if (error->domain == PK_ERROR &&
       (error->code == PK_ERROR_CONFIG || error->code == PK_ERROR_NOT_ALLOWED))
     pk_cli_usage_error ("%s", error->message);
-  pk_cli_die (PK_CLI_EXIT_FAILURE, "listener %s: %s", l->name, error->message);
+  pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
 }
 
 static gboolean
 write_port_file (App     *app,
                  GError **error)
 {
-  g_autoptr(GString) contents = g_string_new (NULL);
+  g_autofree char *contents = pk_socks_service_dup_port_lines (app->service);
 
-  for (guint i = 0; i < app->listeners->len; i++)
-    {
-      Listener *l = g_ptr_array_index (app->listeners, i);
-      g_auto(GStrv) bound = pk_socks_server_dup_listen_addresses (l->server);
-
-      for (guint j = 0; bound[j] != NULL; j++)
-        g_string_append_printf (contents, "%s %s\n", l->name, bound[j]);
-    }
-
-  return g_file_set_contents_full (opt_port_file, contents->str, contents->len,
-                                  G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
+  return g_file_set_contents_full (opt_port_file, contents, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
 }
 
 static void
@@ -227,177 +196,11 @@ set_pptp_overrides (App      *app,
     pk_config_set_override (config, NULL, "egress-address", app->pptp_address, "the PPTP tunnel's address");
 }
 
-static void
-log_listener (Listener *l)
-{
-  g_auto(GStrv) bound = pk_socks_server_dup_listen_addresses (l->server);
-  g_autofree char *list = g_strjoinv (", ", bound);
-  g_autofree char *egress = pk_egress_to_string (pk_socks_server_get_egress (l->server));
-
-  g_message ("listener %s on %s, egress %s%s", l->name, list, egress,
-             pk_socks_server_get_auth_required (l->server) ? ", authentication required" : "");
-}
-
-static gint
-find_listener (App        *app,
-               const char *config_name)
-{
-  for (guint i = 0; i < app->listeners->len; i++)
-    {
-      Listener *l = g_ptr_array_index (app->listeners, i);
-
-      if (l->is_main ? *config_name == '\0' : g_str_equal (l->name, config_name))
-        return i;
-    }
-  return -1;
-}
-
-static void
-retired_cb (GObject      *source,
-            GAsyncResult *result,
-            gpointer      data)
-{
-  App *app = data;
-
-  pk_socks_server_stop_finish (PK_SOCKS_SERVER (source), result, NULL);
-  g_message ("listener %s: drained", pk_socks_server_get_name (PK_SOCKS_SERVER (source)));
-  g_ptr_array_remove (app->retired, source);
-}
-
-/* Stops a listener a reload removes or moves: no new clients, its
- * sessions drain as on SIGTERM. */
-static void
-retire (App      *app,
-        Listener *l)
-{
-  g_message ("listener %s: stopped, its %u session(s) draining", l->name,
-             pk_socks_server_get_sessions_active (l->server));
-  g_ptr_array_add (app->retired, g_object_ref (l->server));
-  pk_socks_server_stop_async (l->server, app->drain_ms, NULL, retired_cb, app);
-}
-
-static void
-note_failure (GString    **failed,
-              const char  *name)
-{
-  if (*failed == NULL)
-    *failed = g_string_new (name);
-  else
-    g_string_append_printf (*failed, ", %s", name);
-}
-
-/* The listener set of a reload, as pk-relay does with its rules: a
- * configuration error refuses the whole reload (nothing changes); a
- * listener that cannot bind is named and the rest applies. */
-static void
-reload_listeners (App      *app,
-                  PkConfig *fresh)
-{
-  g_auto(GStrv) added = NULL;
-  g_auto(GStrv) removed = NULL;
-  g_auto(GStrv) changed = NULL;
-  g_auto(GStrv) sections = NULL;
-  g_autoptr(GPtrArray) starting = g_ptr_array_new_with_free_func (listener_free);
-  g_autoptr(GString) failed = NULL;
-  g_autoptr(GError) error = NULL;
-  guint n_kept = 0, n_started = 0, n_stopped = 0;
-
-  if (!pk_socks_server_diff_config_listeners (app->config, fresh, &added, &removed, &changed, &error))
-    {
-      g_warning ("reload refused, the running listeners and their settings stay: %s", error->message);
-      return;
-    }
-
-  /* Every listener to start is built and checked before anything
-   * changes: the moved ones, and every section without a running
-   * listener (the added ones, and one a former reload could not bind). */
-  sections = pk_config_list_sections (fresh, "socks");
-  for (guint pass = 0; pass < 2; pass++)
-    for (char **n = pass == 0 ? changed : sections; *n != NULL; n++)
-      {
-        Listener *l;
-
-        /* changed: the running ones; sections: those not running */
-        if ((pass == 0) != (find_listener (app, *n) >= 0) || (pass == 1 && **n == '\0'))
-          continue;
-        l = g_new0 (Listener, 1);
-        l->is_main = **n == '\0';
-        l->name = g_strdup (l->is_main ? "main" : *n);
-        g_ptr_array_add (starting, l);
-        l->server = pk_socks_server_new_from_config (fresh, config_name (l), &error);
-        if (l->server == NULL ||
-            !pk_socks_server_check_listen_from_config (l->server, fresh, config_name (l), &error))
-          {
-            g_warning ("reload refused, the running listeners and their settings stay: listener %s: %s",
-                       l->name, error->message);
-            return;
-          }
-      }
-
-  g_set_object (&app->config, fresh);
-
-  /* Removed and moved listeners stop before new sockets bind, so that a
-   * moved listener may take an address it had. */
-  for (guint i = app->listeners->len; i-- > 0;)
-    {
-      Listener *l = g_ptr_array_index (app->listeners, i);
-
-      if (l->is_main ? !strv_has (changed, "") : !strv_has (removed, l->name) && !strv_has (changed, l->name))
-        continue;
-      retire (app, l);
-      g_ptr_array_remove_index (app->listeners, i);
-      n_stopped++;
-    }
-
-  for (guint i = 0; i < app->listeners->len; i++)
-    {
-      Listener *l = g_ptr_array_index (app->listeners, i);
-
-      g_clear_error (&error);
-      if (!pk_socks_server_reload_from_config (l->server, app->config, config_name (l), &error))
-        {
-          g_warning ("reload of listener %s: %s; its users and lists stay as they were", l->name, error->message);
-          note_failure (&failed, l->name);
-        }
-      n_kept++;
-    }
-
-  for (guint i = 0; i < starting->len; i++)
-    {
-      Listener *l = g_ptr_array_index (starting, i);
-
-      g_clear_error (&error);
-      pk_socks_server_set_workers (l->server, app->workers);
-      if (!pk_socks_server_listen_from_config (l->server, app->config, config_name (l), &error))
-        {
-          g_warning ("reload: listener %s not started: %s", l->name, error->message);
-          note_failure (&failed, l->name);
-          continue;
-        }
-      log_listener (l);
-      n_started++;
-      g_ptr_array_insert (app->listeners, l->is_main ? 0 : -1, g_ptr_array_steal_index (starting, i--));
-    }
-
-  g_clear_error (&error);
-  if (opt_port_file != NULL && !write_port_file (app, &error))
-    {
-      g_warning ("reload: --port-file: %s", error->message);
-      note_failure (&failed, "--port-file");
-    }
-
-  if (failed != NULL)
-    g_warning ("reload incomplete, not applied: %s; %u listener(s) running", failed->str, app->listeners->len);
-  else
-    g_message ("reload done: %u listener(s) running (%u started, %u stopped, %u kept)",
-               app->listeners->len, n_started, n_stopped, n_kept);
-  pk_cli_sd_notifyf ("STATUS=%u listener(s)%s", app->listeners->len, app->farm ? " and one per dongle" : "");
-}
-
 static gboolean
 on_reload (gpointer data)
 {
   App *app = data;
+  g_autoptr(PkConfig) fresh = NULL;
   g_autoptr(GError) error = NULL;
 
   if (app->stopping > 0)
@@ -407,9 +210,9 @@ on_reload (gpointer data)
 
   if (opt_config != NULL || g_getenv ("PROXYKIT_CONFIG") != NULL)
     {
-      g_autoptr(PkConfig) fresh = pk_config_new ();
       const char *path = opt_config ? opt_config : g_getenv ("PROXYKIT_CONFIG");
 
+      fresh = pk_config_new ();
       if (!pk_config_load_file (fresh, path, &error))
         {
           g_warning ("reload refused, the running listeners and their settings stay: %s", error->message);
@@ -418,10 +221,13 @@ on_reload (gpointer data)
         }
       set_overrides (fresh);
       set_pptp_overrides (app, fresh);
-      reload_listeners (app, fresh);
     }
-  else
-    reload_listeners (app, app->config);
+  /* The library logs each step and how it ended. */
+  pk_socks_service_reload (app->service, fresh ? fresh : pk_socks_service_get_config (app->service), NULL);
+  if (opt_port_file != NULL && !write_port_file (app, &error))
+    g_warning ("reload: --port-file: %s", error->message);
+  pk_cli_sd_notifyf ("STATUS=%u listener(s)%s", pk_socks_service_get_n_servers (app->service),
+                     app->farm ? " and one per dongle" : "");
 
   pk_cli_sd_notify ("READY=1");
   return G_SOURCE_CONTINUE;
@@ -437,8 +243,8 @@ stopped_cb (GObject      *source,
   if (PK_IS_DONGLE_FARM (source))
     pk_dongle_farm_stop_finish (PK_DONGLE_FARM (source), result, NULL);
   else
-    pk_socks_server_stop_finish (PK_SOCKS_SERVER (source), result, NULL);
-  if (++app->n_stopped == app->listeners->len + (app->farm != NULL))
+    pk_socks_service_stop_finish (PK_SOCKS_SERVICE (source), result, NULL);
+  if (++app->n_stopped == 1 + (app->farm != NULL))
     g_main_loop_quit (app->loop);
 }
 
@@ -451,10 +257,7 @@ on_stop (gpointer data)
   if (app->stopping > 1)
     {
       g_message ("second stop signal: closing every session now");
-      for (guint i = 0; i < app->listeners->len; i++)
-        pk_socks_server_close (((Listener *) g_ptr_array_index (app->listeners, i))->server);
-      for (guint i = 0; i < app->retired->len; i++)
-        pk_socks_server_close (g_ptr_array_index (app->retired, i));
+      pk_socks_service_close (app->service);
       if (app->farm != NULL)
         pk_dongle_farm_close (app->farm);
       return G_SOURCE_CONTINUE;
@@ -462,11 +265,7 @@ on_stop (gpointer data)
 
   g_message ("stopping: no new clients; live sessions have %u ms to finish", app->drain_ms);
   pk_cli_sd_notify ("STOPPING=1");
-  for (guint i = 0; i < app->listeners->len; i++)
-    {
-      Listener *l = g_ptr_array_index (app->listeners, i);
-      pk_socks_server_stop_async (l->server, app->drain_ms, NULL, stopped_cb, app);
-    }
+  pk_socks_service_stop_async (app->service, app->drain_ms, NULL, stopped_cb, app);
   if (app->farm != NULL)
     pk_dongle_farm_stop_async (app->farm, app->drain_ms, NULL, stopped_cb, app);
   return G_SOURCE_CONTINUE;
@@ -478,10 +277,8 @@ main (int   argc,
 {
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  g_auto(GStrv) sections = NULL;
   App app = { 0 };
   guint64 n_workers = 0;
-  gboolean cli_listener;
 
   pk_cli_init ("pk-socks");
 
@@ -492,6 +289,7 @@ main (int   argc,
   g_option_context_set_description (context,
                                     "Environment: SOCKS_LISTEN, SOCKS_EGRESS_ADDRESS, SOCKS_EGRESS_INTERFACE, SOCKS_EGRESS_DNS, "
                                     "SOCKS_FWMARK, SOCKS_TTL, SOCKS_USERS, SOCKS_ALLOW, SOCKS_DENY, "
+                                    "SOCKS_ALLOW_URL, SOCKS_DENY_URL, PROXYKIT_STATE_DIR, "
                                     "SOCKS_CONNECT_TIMEOUT, SOCKS_IDLE_TIMEOUT, SOCKS_READ_TIMEOUT, "
                                     "SOCKS_HANDSHAKE_TIMEOUT, SOCKS_UDP_IDLE_TIMEOUT, SOCKS_MAX_SESSIONS, "
                                     "SOCKS_MAX_SESSIONS_PER_CLIENT, SOCKS_UDP_ADVERTISE, PROXYKIT_CONFIG.\n"
@@ -507,8 +305,6 @@ main (int   argc,
     pk_cli_usage_error ("unexpected argument '%s'", argv[1]);
 
   app.config = pk_cli_load_config (opt_config);
-  app.listeners = g_ptr_array_new_with_free_func (listener_free);
-  app.retired = g_ptr_array_new_with_free_func (g_object_unref);
   app.loop = g_main_loop_new (NULL, FALSE);
 
   app.drain_ms = DEFAULT_DRAIN_MS;
@@ -521,20 +317,6 @@ main (int   argc,
       app.drain_ms = ms;
     }
 
-  sections = pk_config_list_sections (app.config, "socks");
-  for (guint i = 0; sections != NULL && sections[i] != NULL; i++)
-    {
-      Listener *l;
-
-      /* A bare [socks] section holds settings of the command-line
-       * listener; it is not a listener of its own. */
-      if (*sections[i] == '\0')
-        continue;
-      l = g_new0 (Listener, 1);
-      l->name = g_strdup (sections[i]);
-      g_ptr_array_add (app.listeners, l);
-    }
-
   /* Dongle listeners ([dongles] and [dongle:N]) come from the library. */
   if (opt_dongles || pk_dongle_farm_config_enabled (app.config, &error))
     {
@@ -544,26 +326,6 @@ main (int   argc,
     }
   if (error != NULL)
     pk_cli_usage_error ("%s", error->message);
-
-  /* The command-line listener: asked for, or the only one there is. A
-   * [socks] section that holds only metrics-listen (the tool's, not a
-   * listener's) asks for none. */
-  {
-    static const char * const metrics_only[] = { "metrics-listen", NULL };
-
-    cli_listener = opt_listen != NULL || pk_config_getenv (app.config, "SOCKS_LISTEN") != NULL ||
-                   (pk_config_has_section (app.config, "socks") &&
-                    !pk_config_check_keys (app.config, "socks", metrics_only, NULL)) ||
-                   (app.listeners->len == 0 && app.farm == NULL);
-  }
-  if (cli_listener)
-    {
-      Listener *l = g_new0 (Listener, 1);
-
-      l->name = g_strdup ("main");
-      l->is_main = TRUE;
-      g_ptr_array_insert (app.listeners, 0, l);
-    }
 
   set_overrides (app.config);
 
@@ -576,14 +338,14 @@ main (int   argc,
       set_pptp_overrides (&app, app.config);
     }
 
-  for (guint i = 0; i < app.listeners->len; i++)
-    {
-      Listener *l = g_ptr_array_index (app.listeners, i);
-
-      l->server = pk_socks_server_new_from_config (app.config, config_name (l), &error);
-      if (l->server == NULL)
-        pk_cli_usage_error ("%s", error->message);
-    }
+  /* The command-line listener: asked for, or the only one there is. */
+  app.service = pk_socks_service_new_from_config (app.config,
+                                                  opt_listen != NULL ? PK_SOCKS_SERVICE_MAIN_ALWAYS
+                                                  : app.farm != NULL ? PK_SOCKS_SERVICE_MAIN_IF_ASKED
+                                                  : PK_SOCKS_SERVICE_MAIN_AUTO, &error);
+  if (app.service == NULL)
+    pk_cli_usage_error ("%s", error->message);
+  pk_socks_service_set_drain_timeout (app.service, app.drain_ms);
 
   /* PkWorkers raises RLIMIT_NOFILE when it starts and logs how many
    * sessions that allows (pipes for splicing counted). */
@@ -592,18 +354,12 @@ main (int   argc,
 
   if (opt_check)
     {
-      for (guint i = 0; i < app.listeners->len; i++)
-        {
-          Listener *l = g_ptr_array_index (app.listeners, i);
-
-          if (!pk_socks_server_check_listen_from_config (l->server, app.config, config_name (l), &error))
-            die_on (l, error);
-        }
-      g_print ("configuration OK: %u listener(s)%s\n", app.listeners->len,
+      if (!pk_socks_service_check (app.service, &error))
+        die_on (error);
+      g_print ("configuration OK: %u listener(s)%s\n", pk_socks_service_get_n_servers (app.service),
                app.farm ? " and one per dongle" : "");
       g_clear_object (&app.farm);
-      g_ptr_array_unref (app.listeners);
-      g_ptr_array_unref (app.retired);
+      g_clear_object (&app.service);
       g_main_loop_unref (app.loop);
       g_clear_object (&app.config);
       return PK_CLI_EXIT_OK;
@@ -614,14 +370,8 @@ main (int   argc,
 
   /* Listeners first, so that a bad address is the first thing said; the
    * threads then serve the sockets made for them. */
-  for (guint i = 0; i < app.listeners->len; i++)
-    {
-      Listener *l = g_ptr_array_index (app.listeners, i);
-
-      pk_socks_server_set_workers (l->server, app.workers);
-      if (!pk_socks_server_listen_from_config (l->server, app.config, config_name (l), &error))
-        die_on (l, error);
-    }
+  if (!pk_socks_service_start (app.service, app.workers, &error))
+    die_on (error);
   if (!pk_workers_start (app.workers, &error))
     pk_cli_die (PK_CLI_EXIT_FAILURE, "cannot start worker threads: %s", error->message);
   if (app.farm != NULL)
@@ -630,9 +380,6 @@ main (int   argc,
       if (!pk_dongle_farm_start (app.farm, &error))
         pk_cli_die (PK_CLI_EXIT_FAILURE, "dongles: %s", error->message);
     }
-
-  for (guint i = 0; i < app.listeners->len; i++)
-    log_listener (g_ptr_array_index (app.listeners, i));
 
   app.metrics = pk_cli_metrics_listen (app.config, "socks", opt_metrics_listen, collect_metrics, &app);
 
@@ -644,13 +391,12 @@ main (int   argc,
 
   if (pk_socks_pptp_enabled ())
     {
-      Listener *first = g_ptr_array_index (app.listeners, 0);
-      g_auto(GStrv) bound = pk_socks_server_dup_listen_addresses (first->server);
+      g_auto(GStrv) bound = pk_socks_server_dup_listen_addresses (pk_socks_service_get_server (app.service, 0));
 
       pk_socks_pptp_record_online (bound[0]);
     }
 
-  pk_cli_sd_notifyf ("READY=1\nSTATUS=%u listener(s)%s", app.listeners->len,
+  pk_cli_sd_notifyf ("READY=1\nSTATUS=%u listener(s)%s", pk_socks_service_get_n_servers (app.service),
                      app.farm ? " and one per dongle" : "");
   pk_cli_sd_watchdog_start (NULL, NULL);
 
@@ -662,8 +408,7 @@ main (int   argc,
     pk_metrics_server_stop (app.metrics);
   g_clear_object (&app.metrics);
   g_clear_object (&app.farm);
-  g_ptr_array_unref (app.listeners);
-  g_ptr_array_unref (app.retired);
+  g_clear_object (&app.service);
   g_free (app.pptp_interface);
   g_free (app.pptp_address);
   pk_workers_stop (app.workers);

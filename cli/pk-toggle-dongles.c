@@ -29,7 +29,7 @@ const GOptionEntry pk_toggle_dongles_entries[] = {
   { "recover", 0, 0, G_OPTION_ARG_NONE, &opt_recover, "Bring dongle N back: climb up to the hub, and a healthy dongle counts, new IP or not", NULL },
   { "stage", 0, 0, G_OPTION_ARG_STRING, &opt_stage, "Run one rung only: routing, modem, usb, power or hub", "STAGE" },
   { "rebind", 0, 0, G_OPTION_ARG_NONE, &opt_rebind, "Rebind dongle N on USB (authorized 0/1) and wait for its interface", NULL },
-  { "power", 0, 0, G_OPTION_ARG_STRING, &opt_power, "Switch the hub port of dongle N (or --all) on, off, or cycle it; works for a dongle that has gone, through the USB map", "on|off|cycle" },
+  { "power", 0, 0, G_OPTION_ARG_STRING, &opt_power, "Switch the hub port of dongle N (or --all) on, off, or cycle it, under the dongle's lock (refused, exit 3, while a toggle or recovery of it runs); works for a dongle that has gone, through the USB map", "on|off|cycle" },
   { "power-status", 0, 0, G_OPTION_ARG_NONE, &opt_power_status, "Show the power of every dongle's hub port, from the USB map", NULL },
   { NULL }
 };
@@ -158,18 +158,47 @@ power_json (PkUsbMapEntry *entry,
   return json_builder_get_root (b);
 }
 
+typedef struct {
+  GMainLoop *loop;
+  guint pending;
+  int status;
+} PowerRun;
+
+static void
+on_power_switched (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  PowerRun *run = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!pk_port_power_run_finish (PK_PORT_POWER (source), result, &error))
+    {
+      g_printerr ("pk-toggle: %s\n", error->message);
+      /* a held lock is a refusal (3), as for a toggle; the worst wins */
+      if (g_error_matches (error, PK_ERROR, PK_ERROR_BUSY))
+        run->status = MAX (run->status, PK_TOGGLE_EXIT_REFUSED);
+      else if (run->status == PK_CLI_EXIT_OK)
+        run->status = PK_CLI_EXIT_FAILURE;
+    }
+  if (--run->pending == 0)
+    g_main_loop_quit (run->loop);
+}
+
 static int
-run_power (PkConfig  *config,
-           char     **ids,
-           gboolean   all,
-           gboolean   json,
-           guint      off_ms)
+run_power (PkConfig   *config,
+           const char *lock_dir,
+           char      **ids,
+           gboolean    all,
+           gboolean    json,
+           guint       off_ms)
 {
   g_autoptr(PkDongleMonitor) monitor = make_monitor (config);
   PkUsbMap *map = pk_dongle_monitor_get_usb_map (monitor);
   g_autoptr(GPtrArray) entries = NULL;
   g_autoptr(JsonArray) out = json_array_new ();
-  int status = PK_CLI_EXIT_OK;
+  PowerRun run = { 0 };
+  PkPortPowerAction action = PK_PORT_POWER_ON;
 
   if (opt_power != NULL && ids == NULL && !all)
     pk_cli_usage_error ("--power: name a dongle (pk-toggle --power cycle 11) or use --all");
@@ -193,26 +222,25 @@ run_power (PkConfig  *config,
         }
     }
 
-  /* Off first for every port, so that a cycle of --all pauses once. */
-  for (guint pass = 0; pass < 2 && opt_power != NULL; pass++)
+  /* Every port at once, each under its dongle's lock, so that a cycle of
+   * --all pauses once. */
+  if (opt_power != NULL && pk_port_power_action_from_string (opt_power, &action) && entries->len > 0)
     {
-      gboolean on = pass == 1;
+      g_autoptr(GPtrArray) switches = g_ptr_array_new_with_free_func (g_object_unref);
 
-      if (g_str_equal (opt_power, on ? "off" : "on"))
-        continue;
-      if (on && g_str_equal (opt_power, "cycle"))
-        g_usleep ((gulong) off_ms * 1000);
+      run.loop = g_main_loop_new (NULL, FALSE);
+      run.pending = entries->len;
       for (guint i = 0; i < entries->len; i++)
         {
-          g_autoptr(GError) error = NULL;
-          PkUsbMapEntry *entry = g_ptr_array_index (entries, i);
+          PkPortPower *power = pk_port_power_new (g_ptr_array_index (entries, i));
 
-          if (!pk_usb_map_entry_set_power (entry, on, &error))
-            {
-              g_printerr ("pk-toggle: %s\n", error->message);
-              status = PK_CLI_EXIT_FAILURE;
-            }
+          pk_port_power_set_state_dir (power, lock_dir);
+          pk_port_power_set_off_time (power, off_ms);
+          g_ptr_array_add (switches, power);
+          pk_port_power_run_async (power, action, NULL, on_power_switched, &run);
         }
+      g_main_loop_run (run.loop);
+      g_main_loop_unref (run.loop);
     }
 
   for (guint i = 0; i < entries->len; i++)
@@ -238,7 +266,7 @@ run_power (PkConfig  *config,
       print_json_text (text);
     }
   fflush (stdout);
-  return status;
+  return run.status;
 }
 
 /* --- --discover --- */
@@ -479,10 +507,11 @@ run_routing (PkConfig  *config,
 }
 
 int
-pk_toggle_dongles_run (PkConfig  *config,
-                       char     **ids,
-                       gboolean   all,
-                       gboolean   json)
+pk_toggle_dongles_run (PkConfig   *config,
+                       const char *lock_dir,
+                       char      **ids,
+                       gboolean    all,
+                       gboolean    json)
 {
   if (opt_discover)
     {
@@ -501,7 +530,7 @@ pk_toggle_dongles_run (PkConfig  *config,
         pk_cli_usage_error ("--all takes no dongle numbers");
       if (!pk_config_get_duration_ms (config, "toggle", "power_off", NULL, off_ms, &off_ms, &error))
         pk_cli_usage_error ("%s", error->message);
-      return run_power (config, ids, all, json, (guint) MIN (off_ms, G_MAXUINT));
+      return run_power (config, lock_dir, ids, all, json, (guint) MIN (off_ms, G_MAXUINT));
     }
   return run_routing (config, ids, all, json);
 }

@@ -30,9 +30,14 @@ void      pk_toggle_dongles_ladder (PkDongleMonitor         *monitor,
                                     PkToggle                *toggle,
                                     PkToggleStep            *modem_step);
 
-/* Runs --discover or --routing (@ids: the positional numbers, or --all)
- * and returns the exit status. */
+/* pk-toggle's exit status for a refusal (busy, cooldown, limit). */
+#define PK_TOGGLE_EXIT_REFUSED 3
+
+/* Runs --discover, --routing or --power (@ids: the positional numbers, or
+ * --all; @lock_dir: where the dongles' locks are, or NULL for none) and
+ * returns the exit status. */
 int       pk_toggle_dongles_run    (PkConfig   *config,
+                                    const char *lock_dir,
                                     char      **ids,
                                     gboolean    all,
                                     gboolean    json);

@@ -15,7 +15,7 @@
 
 /* Exit status when a toggle was refused (busy, cooldown, limit): the
  * caller may try again later. */
-#define EXIT_REFUSED 3
+#define EXIT_REFUSED PK_TOGGLE_EXIT_REFUSED
 
 static char *opt_config;
 static char *opt_method;
@@ -373,6 +373,25 @@ make_dongle (Setup   *s,
   return d;
 }
 
+/* The ladder's settings from [toggle], and where locks and cooldowns
+ * are shared with other pk-toggle processes: --state-dir must be usable. */
+static PkToggleLadderSettings *
+ladder_settings (PkConfig  *config,
+                 GError   **error)
+{
+  g_autoptr(PkToggleLadderSettings) ladder = pk_toggle_ladder_settings_new_from_config (config, error);
+
+  if (ladder == NULL)
+    return NULL;
+  if (opt_state_dir != NULL)
+    {
+      if (g_mkdir_with_parents (opt_state_dir, 0755) != 0 || access (opt_state_dir, W_OK) != 0)
+        FAIL (NULL, "--state-dir '%s': cannot create or write it", opt_state_dir);
+      pk_toggle_ladder_settings_set_state_dir (ladder, opt_state_dir);
+    }
+  return g_steal_pointer (&ladder);
+}
+
 static gboolean
 load_settings (Setup   *s,
                GError **error)
@@ -437,15 +456,9 @@ load_settings (Setup   *s,
 
   /* The ladder, and where locks and cooldowns are shared with other
    * pk-toggle processes (without a directory each process keeps its own). */
-  s->ladder = pk_toggle_ladder_settings_new_from_config (s->config, error);
+  s->ladder = ladder_settings (s->config, error);
   if (s->ladder == NULL)
     return FALSE;
-  if (opt_state_dir != NULL)
-    {
-      if (g_mkdir_with_parents (opt_state_dir, 0755) != 0 || access (opt_state_dir, W_OK) != 0)
-        FAIL (FALSE, "--state-dir '%s': cannot create or write it", opt_state_dir);
-      pk_toggle_ladder_settings_set_state_dir (s->ladder, opt_state_dir);
-    }
   s->state_dir = g_strdup (pk_toggle_ladder_settings_get_state_dir (s->ladder));
 
   /* The API's token: in a file, so that it shows neither in ps nor in
@@ -1141,11 +1154,17 @@ main (int    argc,
   if (pk_toggle_dongles_mode ())
     {
       g_autoptr(PkConfig) config = NULL;
+      g_autoptr(PkToggleLadderSettings) ladder = NULL;
+      g_autoptr(GError) error = NULL;
 
       if (opt_status || opt_info || opt_serve != NULL || opt_check)
         pk_cli_usage_error ("--discover and --routing exclude --status, --info, --serve and --check");
       config = pk_cli_load_config (opt_config);
-      return pk_toggle_dongles_run (config, opt_ids, opt_all, opt_json);
+      ladder = ladder_settings (config, &error);
+      if (ladder == NULL)
+        pk_cli_usage_error ("%s", error->message);
+      return pk_toggle_dongles_run (config, pk_toggle_ladder_settings_get_state_dir (ladder), opt_ids, opt_all,
+                                    opt_json);
     }
 
   modes = (opt_status ? 1 : 0) + (opt_info ? 1 : 0) + (opt_serve != NULL ? 1 : 0) + (opt_check ? 1 : 0);

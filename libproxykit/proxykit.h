@@ -13,9 +13,11 @@
 #include "pk-enum-types.h"
 #include "pk-error.h"
 #include "pk-egress.h"
+#include "pk-access-list.h"
 #include "pk-config.h"
 /* --- socks --- */
 #include "pk-socks-server.h"
+#include "pk-socks-service.h"
 /* --- data path --- */
 #include "pk-bridge.h"
 #include "pk-workers.h"
@@ -42,15 +44,18 @@
 #include "pk-toggle-result.h"
 #include "pk-toggle.h"
 #include "pk-toggle-ladder.h"
+#include "pk-port-power.h"
 #if PK_HAVE_LIBSOUP
 #include "pk-toggle-server.h"
 #endif
 /* --- dongles: discovery, USB map, routing; the farm's listeners --- */
 #include "pk-dongle.h"
 #include "pk-usb-map.h"
+#include "pk-usb-controller-reset.h"
 #include "pk-dongle-monitor.h"
 #include "pk-routing.h"
 #include "pk-dongle-farm.h"
+#include "pk-node-supervisor.h"
 #if PK_HAVE_LIBSOUP
 #include "pk-dongle-watch.h"
 #endif
@@ -59,6 +64,7 @@
 #include "pk-metrics-recorder.h"
 #include "pk-metrics-analyze.h"
 #include "pk-metrics-alerts.h"
+#include "pk-metrics-monitor.h"
 #if PK_HAVE_LIBSOUP
 #include "pk-metrics-server.h"
 #endif

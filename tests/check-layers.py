@@ -32,8 +32,20 @@ ALLOWED = {
 }
 # Inside an area: cycles that were cut and must stay cut. The DNS codec
 # knows nothing of the egress that uses it; a SOCKS session knows its
-# server only through PkSocksSessionHost (pk-socks-session-private.h).
+# server only through PkSocksSessionHost (pk-socks-session-private.h); a
+# relay rule's listener knows nothing of what serves it (TCP, UDP, health),
+# and those know neither one another nor PkRelay, which puts them together.
+_RELAY_PARTS = {'pk-relay.h', 'pk-relay-private.h', 'pk-relay-tcp-private.h',
+                'pk-relay-udp-private.h', 'pk-relay-health-private.h'}
 NOT_INCLUDE = {
+    'pk-relay-listener.c': _RELAY_PARTS,
+    'pk-relay-listener-private.h': _RELAY_PARTS,
+    'pk-relay-tcp.c': _RELAY_PARTS - {'pk-relay-tcp-private.h'},
+    'pk-relay-tcp-private.h': _RELAY_PARTS - {'pk-relay-tcp-private.h'},
+    'pk-relay-udp.c': _RELAY_PARTS - {'pk-relay-udp-private.h'},
+    'pk-relay-udp-private.h': _RELAY_PARTS - {'pk-relay-udp-private.h'},
+    'pk-relay-health.c': _RELAY_PARTS - {'pk-relay-health-private.h'},
+    'pk-relay-health-private.h': _RELAY_PARTS - {'pk-relay-health-private.h'},
     'pk-dns.c': {'pk-egress.h', 'pk-egress-private.h'},
     'pk-dns-private.h': {'pk-egress.h', 'pk-egress-private.h'},
     'pk-socks-session.c': {'pk-socks-server.h', 'pk-socks-server-private.h'},

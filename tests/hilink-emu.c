@@ -63,6 +63,8 @@ struct _HilinkEmu
   guint slow_ms;
   guint drop;
   guint garbage;
+  guint http_errors;     /* the next N answers are HTTP http_status */
+  guint http_status;
   gboolean refuse_netmode;
   GPtrArray *busy_rules; /* BusyRule */
 
@@ -571,6 +573,7 @@ handle_api (HilinkEmu         *emu,
   /* From here on the device wants a login when one is configured. */
   if (login_on && (session == NULL || !session->logged_in))
     {
+      count (emu, "not_logged_in");
       reply_error (emu, msg, 100003);
       return;
     }
@@ -710,6 +713,13 @@ handle_control (HilinkEmu         *emu,
         emu->drop = atoi (v);
       if ((v = g_hash_table_lookup (query, "garbage")) != NULL)
         emu->garbage = atoi (v);
+      if ((v = g_hash_table_lookup (query, "http_error")) != NULL)
+        {
+          const char *status = g_hash_table_lookup (query, "http_status");
+          hilink_emu_inject_http_error (emu, atoi (v), status ? atoi (status) : 503);
+        }
+      if (g_hash_table_lookup (query, "logout") != NULL)
+        hilink_emu_expire_login (emu);
       if ((v = g_hash_table_lookup (query, "busy_on")) != NULL)
         {
           g_auto(GStrv) specs = g_strsplit (v, ",", -1);
@@ -831,6 +841,16 @@ server_cb (SoupServer        *server,
       if (!emu->rebooting)
         emu->drop--;
       drop_connection (emu, msg);
+      return;
+    }
+
+  if (emu->http_errors > 0)
+    {
+      /* the device's web server restarting or overloaded */
+      emu->http_errors--;
+      count (emu, "http_errors");
+      soup_server_message_set_status (msg, emu->http_status, NULL);
+      soup_server_message_set_response (msg, "text/html", SOUP_MEMORY_STATIC, "", 0);
       return;
     }
 
@@ -1044,6 +1064,27 @@ hilink_emu_inject_faults (HilinkEmu *emu,
 {
   emu->garbage = garbage;
   emu->refuse_netmode = refuse_netmode;
+}
+
+void
+hilink_emu_inject_http_error (HilinkEmu *emu,
+                              guint      n,
+                              guint      status)
+{
+  g_return_if_fail (status >= 100 && status <= 599);
+  emu->http_errors = n;
+  emu->http_status = status;
+}
+
+void
+hilink_emu_expire_login (HilinkEmu *emu)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, emu->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    ((Session *) value)->logged_in = FALSE;
 }
 
 void

@@ -19,7 +19,7 @@ G_BEGIN_DECLS
  *
  * The same knobs are reachable over HTTP for out-of-process use:
  *   GET /emu/control?busy=N&busy_on=SPEC,...&slow_ms=N&drop=N&garbage=N
- *                   &refuse_netmode=0|1
+ *                   &http_error=N&http_status=5xx&logout=1&refuse_netmode=0|1
  *                   &sticky=data,netmode&expire=1&expire_tokens=1
  *                   &delay_ms=N&reboot_ms=N
  *   GET /emu/state   -> key=value lines (wan_ip, status, data, mode,
@@ -69,6 +69,16 @@ void        hilink_emu_clear_busy_on    (HilinkEmu   *emu);
 void        hilink_emu_inject_faults    (HilinkEmu   *emu,
                                          guint        garbage,
                                          gboolean     refuse_netmode);
+/* The next @n answers to /api/ requests are HTTP @status with an empty
+ * body, as the device's web server gives while it restarts (503) or
+ * fails (500). */
+void        hilink_emu_inject_http_error (HilinkEmu  *emu,
+                                         guint        n,
+                                         guint        status);
+/* Logs every session out, keeping the sessions and their tokens, as a
+ * device does when a login times out: the next call that needs a login
+ * gets 100003. */
+void        hilink_emu_expire_login     (HilinkEmu   *emu);
 /* Cuts the power: no answers for the reboot time, then it reconnects
  * with a new IP (unless "power" is sticky). */
 void        hilink_emu_power_cycle      (HilinkEmu   *emu);

@@ -61,6 +61,7 @@ main (int    argc,
   context = g_option_context_new ("- emulated Huawei HiLink dongles");
   g_option_context_set_description (context,
       "Control: GET /emu/control?busy=N&busy_on=SPEC,...&slow_ms=N&drop=N&sticky=LIST&expire=1&delay_ms=N&reboot_ms=N\n"
+      "         &http_error=N&http_status=5xx (the next N answers are that HTTP status)&logout=1 (login expired)\n"
       "State:   GET /emu/state\n");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))

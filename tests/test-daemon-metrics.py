@@ -181,6 +181,44 @@ def test_socks_metrics_count_sessions_results_and_bytes(tmp_path, daemons, echo)
     assert sample(text, 'proxykit_socks_sessions_total', listener='main', result='auth-failed') == 0
 
 
+def test_socks_metrics_latency_histograms(tmp_path, daemons, echo):
+    """A client that takes 0.3 s between its greeting and its request
+    lands in the handshake histogram above the 0.25 s bucket; connects
+    are timed only when they succeed. (--metrics is the short name.)"""
+    port = free_port()
+    d = daemons(tmp_path, [os.path.join(CLI, 'pk-socks'), '--listen', '127.0.0.1:0', '--workers', '1',
+                           '--port-file', str(tmp_path / 'ports'), '--metrics', f'127.0.0.1:{port}'])
+    socks_port = int(wait_for(lambda: (tmp_path / 'ports').exists() and (tmp_path / 'ports').read_text())
+                     .split()[1].rsplit(':', 1)[1])
+    bucket = 'proxykit_socks_handshake_seconds_bucket'
+    before = d.scrape()
+    assert sample(before, 'proxykit_socks_handshake_seconds_count', listener='main') == 0
+    assert sample(before, bucket, listener='main', le='+Inf') == 0
+
+    with socket.create_connection(('127.0.0.1', socks_port), timeout=10) as s:
+        s.sendall(b'\x05\x01\x00')
+        assert s.recv(2) == b'\x05\x00'
+        time.sleep(0.3)
+        s.sendall(b'\x05\x01\x00\x01' + socket.inet_aton('127.0.0.1') + echo.port.to_bytes(2, 'big'))
+        assert s.recv(10)[:2] == b'\x05\x00'
+        exchange(s, b'ping')
+    s = socks.socksocket()
+    s.set_proxy(socks.SOCKS5, '127.0.0.1', socks_port)
+    with pytest.raises(socks.ProxyError):
+        s.connect(('127.0.0.1', free_port()))
+    s.close()
+
+    text = wait_for(lambda: (t := d.scrape()) and
+                    sample(t, 'proxykit_socks_handshake_seconds_count', listener='main') == 2 and t,
+                    what='both handshakes to be timed')
+    assert sample(text, bucket, listener='main', le='0.25') <= 1
+    assert sample(text, bucket, listener='main', le='+Inf') == 2
+    assert sample(text, 'proxykit_socks_handshake_seconds_sum', listener='main') >= 0.3
+    # the refused connect is not timed
+    assert sample(text, 'proxykit_socks_connect_seconds_count', listener='main') == 1
+    assert sample(text, 'proxykit_socks_connect_seconds_bucket', listener='main', le='+Inf') == 1
+
+
 def test_socks_metrics_listen_from_config(tmp_path, daemons):
     port = free_port()
     conf = tmp_path / 'pk.conf'
@@ -191,6 +229,18 @@ def test_socks_metrics_listen_from_config(tmp_path, daemons):
     text = d.scrape()
     assert sample(text, 'proxykit_socks_sessions_active', listener='main') == 0
     assert sample(text, 'proxykit_socks_sessions_active', listener='second') == 0
+
+
+def test_socks_metrics_listen_in_a_named_section_is_an_error(tmp_path):
+    """One /metrics serves every listener: metrics-listen in [socks:NAME]
+    would be ignored, so it is refused, naming the file, line and section."""
+    conf = tmp_path / 'pk.conf'
+    conf.write_text('[socks:second]\nlisten = 127.0.0.1:0\nmetrics-listen = 127.0.0.1:9111\n')
+    out = subprocess.run([os.path.join(CLI, 'pk-socks'), '--config', str(conf), '--check'],
+                         capture_output=True, text=True, env=dict(CLEAN_ENV), timeout=30)
+    assert out.returncode == 2, out.stderr
+    assert 'pk.conf:3' in out.stderr and '[socks:second] metrics-listen' in out.stderr, out.stderr
+    assert 'belongs in [socks]' in out.stderr
 
 
 def test_socks_section_with_only_metrics_listen_adds_no_listener(tmp_path, daemons):
@@ -246,6 +296,71 @@ def test_relay_metrics_count_connections_and_bytes(tmp_path, daemons, echo):
     assert sample(text, 'proxykit_relay_healthy', rule=rule) == 1
 
 
+class UdpEcho:
+    """A UDP server on 127.0.0.1 that sends back what it reads."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(('127.0.0.1', 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                data, peer = self.sock.recvfrom(65536)
+                self.sock.sendto(data, peer)
+            except OSError:
+                return
+
+
+def test_relay_metrics_udp_sessions_and_rule_info(tmp_path, daemons, echo):
+    udp_echo = UdpEcho()
+    port, tcp_port, udp_port = free_port(), free_port(), free_port()
+    conf = tmp_path / 'relay.conf'
+    conf.write_text(f'[relay]\nlisten-address = 127.0.0.1\nmetrics-listen = 127.0.0.1:{port}\n'
+                    f'[relay:web]\nlisten = {tcp_port}\ntarget = 127.0.0.1:{echo.port}\n'
+                    f'[relay:dns]\nlisten = {udp_port}\ntarget = 127.0.0.1:{udp_echo.port}\nprotocol = udp\n')
+    (tmp_path / 'relay.env').touch()
+    d = daemons(tmp_path, [os.path.join(CLI, 'pk-relay'), '--config', str(conf), '--env-file', str(tmp_path / 'relay.env'),
+                           '--state-file', str(tmp_path / 'relay.json'), '--workers', '1'])
+    assert d.url == f'http://127.0.0.1:{port}/metrics'
+    text = d.scrape()
+    assert sample(text, 'proxykit_relay_rule_info', rule='web', protocol='tcp', mode='relay') == 1
+    assert sample(text, 'proxykit_relay_rule_info', rule='dns', protocol='udp', mode='relay') == 1
+    assert sample(text, 'proxykit_relay_udp_sessions', rule='dns') == 0
+    assert sample(text, 'proxykit_relay_udp_sessions', rule='web') is None
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+        c.settimeout(10)
+        for i in range(3):
+            c.sendto(b'q' * 100, ('127.0.0.1', udp_port))
+            assert c.recv(1000) == b'q' * 100
+        text = d.scrape()
+    assert sample(text, 'proxykit_relay_udp_sessions', rule='dns') == 1
+    assert sample(text, 'proxykit_relay_connections_total', rule='dns') == 1
+    assert sample(text, 'proxykit_relay_datagrams_total', rule='dns', direction='in') == 3
+    assert sample(text, 'proxykit_relay_datagrams_total', rule='dns', direction='out') == 3
+    assert sample(text, 'proxykit_relay_bytes_total', rule='dns', direction='in') == 300
+    assert sample(text, 'proxykit_relay_udp_dropped_total', rule='dns') == 0
+    assert sample(text, 'proxykit_relay_healthy', rule='dns') == 1
+
+
+@pytest.mark.parametrize('section, where', [
+    ('[relay]\nmetrics-listen = nonsense:port\n[relay:a]\n', 'relay.conf:2: [relay] metrics-listen'),
+    ('[relay:a]\nmetrics-listen = 9112\n', 'relay.conf:2: [relay:a] metrics-listen'),
+])
+def test_relay_metrics_listen_errors_name_the_section(tmp_path, section, where):
+    conf = tmp_path / 'relay.conf'
+    conf.write_text(section + f'listen = 127.0.0.1:{free_port()}\ntarget = 127.0.0.1:{free_port()}\n')
+    (tmp_path / 'relay.env').touch()
+    out = subprocess.run([os.path.join(CLI, 'pk-relay'), '--config', str(conf), '--env-file', str(tmp_path / 'relay.env'),
+                          '--state-file', str(tmp_path / 'relay.json'), '--workers', '0'],
+                         capture_output=True, text=True, env=CLEAN_ENV, timeout=30)
+    assert out.returncode == 2, out.stderr
+    assert where in out.stderr, out.stderr
+
+
 def write_node(state_dir, name, status, fails):
     (state_dir / f'{name}.json').write_text(json.dumps({
         'name': name, 'status': status, 'status_changed': 1795000000, 'reason': None,
@@ -283,6 +398,6 @@ def test_bad_metrics_address_is_a_usage_error(tmp_path):
     (tmp_path / 'empty.conf').touch()
     env = dict(CLEAN_ENV, PROXYKIT_CONFIG=str(tmp_path / 'empty.conf'))
     out = subprocess.run([os.path.join(CLI, 'pk-socks'), '--listen', '127.0.0.1:0', '--workers', '1',
-                          '--metrics-listen', 'nonsense:port'], capture_output=True, text=True, env=env, timeout=30)
+                          '--metrics', 'nonsense:port'], capture_output=True, text=True, env=env, timeout=30)
     assert out.returncode == 2, out.stderr
-    assert '--metrics-listen' in out.stderr
+    assert '--metrics' in out.stderr and 'nonsense:port' in out.stderr

@@ -28,6 +28,7 @@ recovery cooldown; [dongles] modeswitch runs usb_modeswitch for the
 mass-storage dongle.
 
 Nothing leaves the namespaces this test creates."""
+import fcntl
 import json
 import os
 import re
@@ -442,8 +443,12 @@ try:
         f = s.makefile('rb')
         return s, f, f.readline().decode().strip()
 
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        metrics_port = probe.getsockname()[1]
     socks_log = open(os.path.join(tmp, 'pk-socks.log'), 'w')
-    socks = subprocess.Popen([pk_socks, '-c', conf, '--dongles', '--workers', '1'], env=udev_env,
+    socks = subprocess.Popen([pk_socks, '-c', conf, '--dongles', '--workers', '1',
+                              '--metrics', f'127.0.0.1:{metrics_port}'], env=udev_env,
                              stdout=socks_log, stderr=subprocess.STDOUT)
     procs.append(socks)
     wait_for(lambda: connectable(10011) and connectable(10112), 'listeners on 10011 and 10112 (from [dongle:12])')
@@ -490,6 +495,25 @@ try:
     held_f.close()
     held.close()
     check(connectable(10011) and connectable(10112), 'the other listeners were not touched')
+
+    # /metrics covers the dongles' listeners, by dongle, and only those that run
+    def scrape():
+        with urllib.request.urlopen(f'http://127.0.0.1:{metrics_port}/metrics', timeout=10) as resp:
+            return resp.read().decode()
+
+    def metric(text, line_start):
+        for line in text.splitlines():
+            if line.startswith(line_start + ' '):
+                return float(line.rsplit(' ', 1)[1])
+        return None
+
+    wait_for(lambda: metric(scrape(), 'proxykit_socks_sessions_total{listener="dongle-12",result="succeeded"}') == 1,
+             '/metrics to count the session through dongle 12')
+    text = scrape()
+    check( metric(text, 'proxykit_socks_connect_seconds_count{listener="dongle-11"}') == 1 and
+          metric(text, 'proxykit_socks_handshake_seconds_count{listener="dongle-12"}') == 1,
+          f'/metrics has connect and handshake histograms per dongle listener: {text}')
+    check('listener="dongle-13"' not in text, '/metrics no longer lists the unplugged dongle 13')
 
     socks.send_signal(signal.SIGTERM)
     check(socks.wait(timeout=30) == 0, 'pk-socks stops cleanly')
@@ -584,6 +608,14 @@ recovery_cooldown = 0
     seen = w.done()
     check(r.returncode == 0 and seen == [('disable', '1'), ('disable', '0')],
           f'--power cycle 13 switches port 3 off, then on ({r.stderr.strip()}): {seen}')
+    # A toggle or recovery of 13 holds its lock: --power is refused, the
+    # port left alone.
+    lock_path = os.path.join(tmp, 'toggle-state', 'toggle-13.lock')
+    with open(lock_path, 'a') as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        r = run(pk_toggle, '-c', ladder_conf, '--power', 'off', '13')
+    check(r.returncode == 3 and 'toggle-13.lock' in r.stderr and read_attr(attr_path(13, 'disable')) == '0',
+          f'--power off 13 while its lock is held: refused with exit 3, port on ({r.returncode} {r.stderr.strip()})')
     r = run(pk_toggle, '-c', ladder_conf, '--power', 'off', '13')
     check(r.returncode == 0 and read_attr(attr_path(13, 'disable')) == '1', '--power off 13')
     r = run(pk_toggle, '-c', ladder_conf, '--power-status', '--json')

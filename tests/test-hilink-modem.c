@@ -546,6 +546,124 @@ test_stale_session_and_login (Fixture       *f,
 }
 
 static void
+test_login_expired (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) info = NULL;
+
+  hilink_emu_set_login (f->emu, "admin", "secret", 4);
+  pk_hilink_modem_set_credentials (f->modem, "admin", "secret");
+  info = get_info (f->modem, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "logins"), ==, 1);
+
+  /* The device logs the session out (its login timed out) and keeps the
+   * session: the call meets 100003, logs in again and goes through. */
+  hilink_emu_expire_login (f->emu);
+  g_assert_true (set_data (f->modem, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_false (hilink_emu_get_data_enabled (f->emu));
+  g_assert_cmpuint (hilink_emu_count (f->emu, "not_logged_in"), ==, 1);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "logins"), ==, 2);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "token_errors"), ==, 0);
+
+  /* And once more later, for a read. */
+  hilink_emu_expire_login (f->emu);
+  g_clear_pointer (&info, g_hash_table_unref);
+  info = get_info (f->modem, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_hash_table_lookup (info, "device-name"), ==, "E8372h-320");
+  g_assert_cmpuint (hilink_emu_count (f->emu, "logins"), ==, 3);
+}
+
+/* The modem's calls, each as one request of the client; what HTTP 5xx is
+ * injected into. */
+typedef enum {
+  CALL_STATUS,
+  CALL_INFO,
+  CALL_DATA,
+  CALL_NETMODE,
+  CALL_TRAFFIC,
+} CallKind;
+
+static gboolean
+run_call (Fixture   *f,
+          CallKind   kind,
+          GError   **error)
+{
+  g_autoptr(GAsyncResult) res = NULL;
+  g_autoptr(GHashTable) info = NULL;
+  g_autofree char *wan_ip = NULL;
+  PkModemTraffic traffic;
+
+  switch (kind)
+    {
+    case CALL_STATUS:
+      return get_status (f->modem, NULL, &wan_ip, error);
+    case CALL_INFO:
+      info = get_info (f->modem, error);
+      return info != NULL;
+    case CALL_DATA:
+      return set_data (f->modem, FALSE, error);
+    case CALL_NETMODE:
+      pk_modem_set_network_mode_async (PK_MODEM (f->modem), PK_MODEM_NETWORK_MODE_4G_ONLY, NULL, on_result, &res);
+      WAIT (res);
+      return pk_modem_set_network_mode_finish (PK_MODEM (f->modem), res, error);
+    case CALL_TRAFFIC:
+      pk_modem_get_traffic_async (PK_MODEM (f->modem), NULL, on_result, &res);
+      WAIT (res);
+      return pk_modem_get_traffic_finish (PK_MODEM (f->modem), res, &traffic, error);
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+test_http_5xx_transient (Fixture       *f,
+                         gconstpointer  data)
+{
+  CallKind kind = GPOINTER_TO_INT (data);
+  g_autoptr(GError) error = NULL;
+
+  /* The web server restarts: two 503s (on the session's request or the
+   * call's own), then answers. The call is retried and goes through. */
+  hilink_emu_inject_http_error (f->emu, 2, 503);
+  g_assert_true (run_call (f, kind, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (hilink_emu_count (f->emu, "http_errors"), ==, 2);
+  if (kind == CALL_DATA)
+    g_assert_false (hilink_emu_get_data_enabled (f->emu));
+}
+
+static void
+test_http_5xx_persistent (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  guint n;
+
+  /* A server that keeps failing: retried with growing pauses within the
+   * call's timeout, then the HTTP error. */
+  pk_hilink_modem_set_timeout (f->modem, 1000);
+  hilink_emu_inject_http_error (f->emu, 1000, 500);
+  g_assert_false (run_call (f, CALL_STATUS, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (error->message, "HTTP 500"));
+  n = hilink_emu_count (f->emu, "http_errors");
+  g_assert_cmpuint (n, >=, 2);
+  g_assert_cmpuint (n, <=, 6);
+
+  /* a 4xx is the client's fault: not retried */
+  g_clear_error (&error);
+  hilink_emu_inject_http_error (f->emu, 1000, 404);
+  g_assert_false (run_call (f, CALL_STATUS, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (error->message, "HTTP 404"));
+  g_assert_cmpuint (hilink_emu_count (f->emu, "http_errors"), ==, n + 1);
+}
+
+static void
 test_busy_control_endpoint (Fixture       *f,
                             gconstpointer  data)
 {
@@ -823,6 +941,17 @@ main (int    argc,
   ADD ("/hilink-modem/error/dropped-connection", test_dropped_connection);
   ADD ("/hilink-modem/error/not-xml", test_not_xml);
   ADD ("/hilink-modem/error/http-status", test_http_error);
+  ADD ("/hilink-modem/error/http-5xx-persistent", test_http_5xx_persistent);
+  ADD ("/hilink-modem/login/expired", test_login_expired);
+  {
+    static const char * const calls[] = { "status", "info", "data", "netmode", "traffic" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
+      {
+        g_autofree char *path = g_strdup_printf ("/hilink-modem/error/http-5xx/%s", calls[i]);
+        g_test_add (path, Fixture, GINT_TO_POINTER (i), setup, test_http_5xx_transient, teardown);
+      }
+  }
   ADD ("/hilink-modem/error/netmode-refused", test_netmode_refused);
   ADD ("/hilink-modem/error/timeout", test_timeout);
   ADD ("/hilink-modem/error/cancel", test_cancel);

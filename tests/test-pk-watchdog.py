@@ -8,18 +8,20 @@ ppp5, listener bound to ppp5, the node state file). Then
 pppd is killed with SIGKILL: pk-watchdog must confirm the failure, stop
 the listener, destroy the tunnel and record ping_failed with fails 1;
 with --recover it must bring the node back online (new tunnel, startup
-check through it, new listener).
+check through it, new listener), count the recovery and say so on /metrics.
 
 Only namespace addresses are used: the startup check and the SOCKS check
 go to a listener on the tunnel's own address, 10.64.5.1, through ppp5."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 if os.geteuid() != 0:
     print('SKIP: needs root for a network namespace (CI runs as root)')
@@ -161,10 +163,11 @@ try:
                WATCHDOG_PPTP_RETRIES='3')
     log_path = os.path.join(tmp, 'pk-watchdog.log')
     log = open(log_path, 'w')
+    metrics_port = free_port()
     wd = subprocess.Popen([pk_watchdog, '--state-dir', state_dir, '--run-dir', run_dir,
                            '--config', conf, '--recover', '--recover-delay', '200ms',
                            '--timeout', '2s', '--check-socks', '--socks-target', target_addr,
-                           '--socks-command', pk_socks],
+                           '--socks-command', pk_socks, '--metrics-listen', '127.0.0.1:%d' % metrics_port],
                           env=env, stdout=log, stderr=subprocess.STDOUT)
     procs.append(wd)
 
@@ -210,7 +213,18 @@ try:
     check(st.get('socks') is not None and alive(st['socks']['pid']), 'a new listener runs')
     check(connectable(socks_port), 'the listener answers on its old address')
     check(st.get('counters', {}).get('fails') == 1, 'fails still 1 after the recovery')
+    check(st.get('counters', {}).get('recoveries') == 1, 'recoveries is 1 after the recovery (%s)' % st.get('counters'))
     wait_for(lambda: open(log_path, errors='replace').read().count('node n1: ok') >= 5, 'passed rounds after recovery')
+
+    # --- /metrics: status, fails, recoveries and the check latency per node ---
+    text = urllib.request.urlopen('http://127.0.0.1:%d/metrics' % metrics_port, timeout=10).read().decode()
+    check('proxykit_node_status{node="n1",status="online"} 1' in text, '/metrics: n1 online')
+    check('proxykit_node_fails_total{node="n1"} 1' in text, '/metrics: fails 1')
+    check('proxykit_node_recoveries_total{node="n1"} 1' in text, '/metrics: recoveries 1')
+    counts = re.findall(r'^proxykit_node_check_duration_seconds_count\{node="n1"\} (\d+)$', text, re.M)
+    check(counts and int(counts[0]) >= 5 and
+          'proxykit_node_check_duration_seconds_bucket{node="n1",le="+Inf"} %s' % counts[0] in text,
+          '/metrics: a check latency histogram for n1 (%s)' % counts)
 
     # --- --status --json ---
     out = subprocess.run([pk_watchdog, '--status', '--json', '--state-dir', state_dir, '--config', conf],
@@ -218,6 +232,11 @@ try:
     nodes = json.loads(out.stdout)
     check(out.returncode == 0 and nodes[0]['name'] == 'n1' and nodes[0]['status'] == 'online'
           and nodes[0]['pppd_alive'], '--status --json reports n1 online')
+    out = subprocess.run([pk_watchdog, '--status', '--state-dir', state_dir, '--config', conf],
+                         capture_output=True, text=True, env=env)
+    row = [line.split() for line in out.stdout.splitlines() if line.startswith('n1 ')]
+    check(out.returncode == 0 and 'RECOV' in out.stdout and row and row[0][5:7] == ['1', '1'],
+          '--status shows fails 1 and recoveries 1: %r' % out.stdout)
 
     wd.send_signal(signal.SIGTERM)
     check(wd.wait(timeout=10) == 0, 'pk-watchdog exits 0 on SIGTERM')

@@ -87,6 +87,35 @@ test_histogram (void)
                             "proxykit_connect_seconds_count 2\n"));
 }
 
+/* Observations land in the first bucket whose bound holds them (a bound
+ * is inclusive), buckets are written cumulative with the labels before
+ * "le", and the sum is in seconds. */
+static void
+test_histogram_observe (void)
+{
+  g_autoptr(PkPromWriter) w = pk_prom_writer_new ();
+  PkPromHistogram h = { { 0 }, 0 };
+  const char *labels[] = { "listener", "a", NULL };
+  const char *text;
+
+  pk_prom_histogram_observe_us (&h, 400);        /* 0.001 */
+  pk_prom_histogram_observe_us (&h, 1000);       /* 0.001, inclusive */
+  pk_prom_histogram_observe_us (&h, 300000);     /* 0.5 */
+  pk_prom_histogram_observe_us (&h, 60000000);   /* +Inf only */
+  pk_prom_writer_family (w, "proxykit_connect_seconds", PK_PROM_HISTOGRAM, NULL);
+  pk_prom_writer_histogram (w, "proxykit_connect_seconds", labels, &h);
+  text = pk_prom_writer_get_text (w);
+  g_assert_nonnull (strstr (text, "proxykit_connect_seconds_bucket{listener=\"a\",le=\"0.001\"} 2\n"
+                                  "proxykit_connect_seconds_bucket{listener=\"a\",le=\"0.0025\"} 2\n"));
+  g_assert_nonnull (strstr (text, "proxykit_connect_seconds_bucket{listener=\"a\",le=\"0.25\"} 2\n"
+                                  "proxykit_connect_seconds_bucket{listener=\"a\",le=\"0.5\"} 3\n"));
+  g_assert_nonnull (strstr (text, "proxykit_connect_seconds_bucket{listener=\"a\",le=\"10\"} 3\n"
+                                  "proxykit_connect_seconds_bucket{listener=\"a\",le=\"+Inf\"} 4\n"
+                                  "proxykit_connect_seconds_sum{listener=\"a\"} 60.3014\n"
+                                  "proxykit_connect_seconds_count{listener=\"a\"} 4\n"));
+  g_assert_null (strstr (text, "le=\"1e"));
+}
+
 /* Misuse is reported with g_critical(); structured logging bypasses
  * g_test_expect_message(), so each case runs in a subprocess. */
 static void
@@ -122,6 +151,14 @@ misuse_case (int n)
       pk_prom_writer_family (w, "h", PK_PROM_GAUGE, NULL);
       pk_prom_writer_sample (w, "h_bucket", 1, "le", "1", NULL);
       break;
+    case 6:
+      {
+        PkPromHistogram h = { { 0 }, 0 };
+
+        pk_prom_writer_family (w, "h", PK_PROM_GAUGE, NULL);
+        pk_prom_writer_histogram (w, "h", NULL, &h);
+      }
+      break;
     }
   exit (0);
 }
@@ -133,6 +170,7 @@ static const char *misuse_expect[] = {
   "*invalid label name '1bad'*",
   "*second announcement passed*announced twice*",
   "*h_bucket does not belong*",
+  "*histogram h is not the histogram family announced last*",
 };
 
 static void
@@ -175,6 +213,7 @@ test_promtool (void)
   g_autoptr(GError) error = NULL;
   int fd, status = -1;
   const char *labels[] = { "iface", "we\"ird\\\nname", NULL };
+  PkPromHistogram h = { { 0 }, 0 };
 
   if (promtool == NULL)
     {
@@ -191,6 +230,9 @@ test_promtool (void)
   pk_prom_writer_sample_uint (w, "proxykit_connect_seconds_bucket", 2, "le", "+Inf", NULL);
   pk_prom_writer_sample (w, "proxykit_connect_seconds_sum", 0.3, NULL);
   pk_prom_writer_sample_uint (w, "proxykit_connect_seconds_count", 2, NULL);
+  pk_prom_histogram_observe_us (&h, 1500);
+  pk_prom_writer_family (w, "proxykit_handshake_seconds", PK_PROM_HISTOGRAM, "Handshake time.");
+  pk_prom_writer_histogram (w, "proxykit_handshake_seconds", labels, &h);
 
   fd = g_file_open_tmp ("pk-prom-XXXXXX.txt", &path, &error);
   g_assert_no_error (error);
@@ -213,6 +255,7 @@ main (int argc, char **argv)
   g_test_add_func ("/prom/escaping", test_escaping);
   g_test_add_func ("/prom/special-values", test_special_values);
   g_test_add_func ("/prom/histogram", test_histogram);
+  g_test_add_func ("/prom/histogram-observe", test_histogram_observe);
   for (guint i = 0; i < G_N_ELEMENTS (misuse_expect); i++)
     {
       g_autofree char *path = g_strdup_printf ("/prom/misuse/%u", i);

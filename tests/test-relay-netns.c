@@ -8,6 +8,8 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include <json-glib/json-glib.h>
 #include <proxykit/proxykit.h>
 
@@ -159,6 +161,8 @@ test_kernel_nat (void)
   g_autoptr(JsonObject) o = NULL;
   g_autofree char *spec = NULL;
   g_autofree char *peer = NULL;
+  g_autofree char *metrics = NULL;
+  g_autofree char *promtool = NULL;
   int back;
 
   if (skip_reason != NULL)
@@ -229,6 +233,24 @@ test_kernel_nat (void)
   o = rule_status (relay, "wg");
   g_assert_cmpstr (json_object_get_string_member (o, "mode"), ==, "kernel-nat");
   g_assert_cmpint (json_object_get_int_member (o, "connections"), ==, 1);
+
+  /* /metrics has the rule too, with the flows the kernel NATed. */
+  metrics = pk_relay_dup_prometheus (relay);
+  g_assert_nonnull (strstr (metrics, "proxykit_relay_rule_info{rule=\"wg\",protocol=\"udp\",mode=\"kernel-nat\"} 1\n"));
+  g_assert_nonnull (strstr (metrics, "proxykit_relay_connections_total{rule=\"wg\"} 1\n"));
+  g_assert_nonnull (strstr (metrics, "proxykit_relay_healthy{rule=\"wg\"} 1\n"));
+  promtool = g_find_program_in_path ("promtool");
+  if (promtool != NULL)
+    {
+      g_autofree char *path = NULL;
+      int fd = g_file_open_tmp ("pk-relay-metrics-XXXXXX", &path, &error);
+
+      g_assert_no_error (error);
+      close (fd);
+      g_assert_true (g_file_set_contents (path, metrics, -1, &error));
+      pk_test_run ("%s check metrics < %s", promtool, path);
+      g_unlink (path);
+    }
 
   /* Stopping removes our table, and only it. */
   pk_relay_stop (relay);

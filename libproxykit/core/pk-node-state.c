@@ -39,7 +39,8 @@
  *               "interface": "ppp11", "pid": 4242 },
  *   "socks": { "listen": "0.0.0.0:10011", "pid": 4240 },
  *   "dongle": null,
- *   "counters": { "fails": 0, "consecutive_failures": 0, "last_change": 1795000000 }
+ *   "counters": { "fails": 0, "consecutive_failures": 0, "recoveries": 0,
+ *                 "last_change": 1795000000 }
  * }
  * ```
  *
@@ -48,6 +49,7 @@
 
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -83,6 +85,7 @@ struct _PkNodeState
 
   guint fails;
   guint consecutive_failures;
+  guint recoveries;
   gint64 last_change;
 };
 
@@ -848,6 +851,59 @@ pk_node_state_set_consecutive_failures (PkNodeState *self,
 }
 
 /**
+ * pk_node_state_get_recoveries:
+ * @self: a [class@NodeState]
+ *
+ * Tells how many times a node supervisor brought the node back online
+ * after a confirmed failure ([class@NodeSupervisor]).
+ *
+ * Returns: the number of recoveries
+ *
+ * Since: 0.2
+ */
+guint
+pk_node_state_get_recoveries (PkNodeState *self)
+{
+  g_return_val_if_fail (PK_IS_NODE_STATE (self), 0);
+  return self->recoveries;
+}
+
+/**
+ * pk_node_state_set_recoveries:
+ * @self: a [class@NodeState]
+ * @recoveries: the number of recoveries
+ *
+ * Sets the recovery counter.
+ *
+ * Since: 0.2
+ */
+void
+pk_node_state_set_recoveries (PkNodeState *self,
+                              guint        recoveries)
+{
+  g_return_if_fail (PK_IS_NODE_STATE (self));
+  self->recoveries = recoveries;
+}
+
+/**
+ * pk_node_state_tunnel_pid_is_alive:
+ * @self: a [class@NodeState]
+ *
+ * Whether the recorded tunnel process (pppd) still exists: what
+ * `pk-watchdog --status` shows as `pppd_alive`.
+ *
+ * Returns: %TRUE if a tunnel pid is recorded and a process has it
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_node_state_tunnel_pid_is_alive (PkNodeState *self)
+{
+  g_return_val_if_fail (PK_IS_NODE_STATE (self), FALSE);
+  return self->tunnel_pid > 0 && kill (self->tunnel_pid, 0) == 0;
+}
+
+/**
  * pk_node_state_get_last_change:
  * @self: a [class@NodeState]
  *
@@ -975,6 +1031,8 @@ pk_node_state_to_json (PkNodeState *self)
   json_builder_add_int_value (b, self->fails);
   json_builder_set_member_name (b, "consecutive_failures");
   json_builder_add_int_value (b, self->consecutive_failures);
+  json_builder_set_member_name (b, "recoveries");
+  json_builder_add_int_value (b, self->recoveries);
   json_builder_set_member_name (b, "last_change");
   json_builder_add_int_value (b, self->last_change);
   json_builder_end_object (b);
@@ -1143,6 +1201,7 @@ pk_node_state_new_from_json (const char  *data,
 
       GET_INT (c, "counters.", "fails", self->fails, 0);
       GET_INT (c, "counters.", "consecutive_failures", self->consecutive_failures, 0);
+      GET_INT (c, "counters.", "recoveries", self->recoveries, 0);
       GET_INT (c, "counters.", "last_change", self->last_change, 0);
     }
 

@@ -125,6 +125,13 @@ PK_AVAILABLE_IN_ALL
 void          pk_node_state_set_consecutive_failures (PkNodeState *self,
                                                       guint        n);
 PK_AVAILABLE_IN_ALL
+guint         pk_node_state_get_recoveries       (PkNodeState *self);
+PK_AVAILABLE_IN_ALL
+void          pk_node_state_set_recoveries       (PkNodeState *self,
+                                                  guint        recoveries);
+PK_AVAILABLE_IN_ALL
+gboolean      pk_node_state_tunnel_pid_is_alive  (PkNodeState *self);
+PK_AVAILABLE_IN_ALL
 gint64        pk_node_state_get_last_change      (PkNodeState *self);
 PK_AVAILABLE_IN_ALL
 void          pk_node_state_set_last_change      (PkNodeState *self,

@@ -84,4 +84,27 @@ gboolean      pk_prom_is_valid_label_name   (const char   *name);
 void          pk_prom_escape_label_value    (GString      *out,
                                              const char   *value);
 
+/* A histogram of durations, with the fixed buckets 1 ms, 2.5 ms, 5 ms,
+ * 10 ms, 25 ms, 50 ms, 100 ms, 250 ms, 500 ms, 1 s, 2.5 s, 5 s, 10 s and
+ * +Inf. Observed with atomics from any thread, without a lock; storage
+ * set to zero is an empty histogram. Counts per bucket are kept apart
+ * and summed when written, so an observation is one increment. */
+#define PK_PROM_HISTOGRAM_N_BUCKETS 14
+
+typedef struct {
+  guint64 buckets[PK_PROM_HISTOGRAM_N_BUCKETS];
+  guint64 sum_us;
+} PkPromHistogram;
+
+void          pk_prom_histogram_observe_us  (PkPromHistogram *histogram,
+                                             guint64          us);
+/* Writes FAMILY_bucket (with an "le" label after @labels), FAMILY_sum (in
+ * seconds) and FAMILY_count of @histogram; @family must be the histogram
+ * family announced last. @labels as for pk_prom_writer_sample_labels(),
+ * or NULL. */
+void          pk_prom_writer_histogram      (PkPromWriter          *self,
+                                             const char            *family,
+                                             const char * const    *labels,
+                                             const PkPromHistogram *histogram);
+
 G_END_DECLS

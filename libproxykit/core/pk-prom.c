@@ -330,3 +330,70 @@ pk_prom_writer_free_to_bytes (PkPromWriter *self)
 
   return g_bytes_new_take (text, strlen (text));
 }
+
+/* the upper bounds of the buckets but the last (+Inf), in microseconds */
+static const guint64 histogram_bounds_us[PK_PROM_HISTOGRAM_N_BUCKETS - 1] = {
+  1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+  1000000, 2500000, 5000000, 10000000,
+};
+
+void
+pk_prom_histogram_observe_us (PkPromHistogram *histogram,
+                              guint64          us)
+{
+  guint i = 0;
+
+  g_return_if_fail (histogram != NULL);
+
+  while (i < G_N_ELEMENTS (histogram_bounds_us) && us > histogram_bounds_us[i])
+    i++;
+  __atomic_add_fetch (&histogram->buckets[i], 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch (&histogram->sum_us, us, __ATOMIC_RELAXED);
+}
+
+void
+pk_prom_writer_histogram (PkPromWriter          *self,
+                          const char            *family,
+                          const char * const    *labels,
+                          const PkPromHistogram *histogram)
+{
+  g_autoptr(GPtrArray) with_le = g_ptr_array_new ();
+  g_autofree char *bucket = NULL, *sum = NULL, *count = NULL;
+  char le[G_ASCII_DTOSTR_BUF_SIZE];
+  guint64 cumulative = 0;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (family != NULL);
+  g_return_if_fail (histogram != NULL);
+
+  if (self->type != PK_PROM_HISTOGRAM || g_strcmp0 (family, self->family) != 0)
+    {
+      g_critical ("Prometheus histogram %s is not the histogram family announced last", family);
+      return;
+    }
+  bucket = g_strconcat (family, "_bucket", NULL);
+  sum = g_strconcat (family, "_sum", NULL);
+  count = g_strconcat (family, "_count", NULL);
+
+  for (gsize i = 0; labels != NULL && labels[i] != NULL; i += 2)
+    {
+      g_ptr_array_add (with_le, (gpointer) labels[i]);
+      g_ptr_array_add (with_le, (gpointer) labels[i + 1]);
+    }
+  g_ptr_array_add (with_le, (gpointer) "le");
+  g_ptr_array_add (with_le, le);
+  g_ptr_array_add (with_le, NULL);
+
+  for (guint i = 0; i < PK_PROM_HISTOGRAM_N_BUCKETS; i++)
+    {
+      cumulative += __atomic_load_n (&histogram->buckets[i], __ATOMIC_RELAXED);
+      if (i < G_N_ELEMENTS (histogram_bounds_us))
+        g_ascii_formatd (le, sizeof le, "%g", histogram_bounds_us[i] / 1e6);
+      else
+        g_strlcpy (le, "+Inf", sizeof le);
+      pk_prom_writer_sample_uint_labels (self, bucket, (const char * const *) with_le->pdata, cumulative);
+    }
+  pk_prom_writer_sample_labels (self, sum, labels,
+                                __atomic_load_n (&histogram->sum_us, __ATOMIC_RELAXED) / 1e6);
+  pk_prom_writer_sample_uint_labels (self, count, labels, cumulative);
+}

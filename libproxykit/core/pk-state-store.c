@@ -900,7 +900,8 @@ pk_state_store_unlock_document (PkStateStore *self,
  * The state of every node in the store, in the Prometheus text format:
  * `proxykit_node_status{node, status}` (1 for the node's status, 0 for
  * the others of `starting`, `online`, `ping_failed` and `stopped`),
- * `proxykit_node_fails_total{node}` (confirmed failures) and
+ * `proxykit_node_fails_total{node}` (confirmed failures),
+ * `proxykit_node_recoveries_total{node}` (recoveries after them) and
  * `proxykit_node_consecutive_failures{node}`. A state file that cannot be
  * read is left out (and logged). For a collector of
  * [class@MetricsServer].
@@ -951,6 +952,15 @@ pk_state_store_dup_prometheus (PkStateStore *self)
       PkNodeState *state = g_ptr_array_index (states, i);
 
       pk_prom_writer_sample_uint (w, "proxykit_node_fails_total", pk_node_state_get_fails (state),
+                                  "node", pk_node_state_get_name (state), NULL);
+    }
+  pk_prom_writer_family (w, "proxykit_node_recoveries_total", PK_PROM_COUNTER,
+                         "Times a node supervisor brought the node back after a confirmed failure.");
+  for (guint i = 0; i < states->len; i++)
+    {
+      PkNodeState *state = g_ptr_array_index (states, i);
+
+      pk_prom_writer_sample_uint (w, "proxykit_node_recoveries_total", pk_node_state_get_recoveries (state),
                                   "node", pk_node_state_get_name (state), NULL);
     }
   pk_prom_writer_family (w, "proxykit_node_consecutive_failures", PK_PROM_GAUGE,

@@ -126,4 +126,15 @@ gboolean   pk_log_limit_due          (PkLogLimit  *limit,
                                       gint64       interval_us,
                                       guint64     *count);
 
+/* A timeout of @ms on @context (NULL: the thread-default context, where
+ * an async call started from it runs), not the global default one that
+ * g_timeout_add() uses and that a library user's thread may not iterate.
+ * The caller owns the source: stop it with pk_source_clear(). */
+GSource   *pk_timeout_source_attach  (GMainContext *context,
+                                      guint         ms,
+                                      GSourceFunc   func,
+                                      gpointer      data);
+/* Destroys and unrefs *@source, if any, and sets it to NULL. */
+void       pk_source_clear           (GSource    **source);
+
 G_END_DECLS

@@ -517,3 +517,26 @@ pk_fd_soft_limit (void)
     return 1024;
   return rl.rlim_cur == RLIM_INFINITY ? G_MAXUINT64 : (guint64) rl.rlim_cur;
 }
+
+GSource *
+pk_timeout_source_attach (GMainContext *context,
+                          guint         ms,
+                          GSourceFunc   func,
+                          gpointer      data)
+{
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_callback (source, func, data, NULL);
+  g_source_attach (source, context != NULL ? context : g_main_context_get_thread_default ());
+  return source;
+}
+
+void
+pk_source_clear (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}

@@ -50,12 +50,15 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdio.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <json-glib/json-glib.h>
 
 #include "pk-dongle-private.h"
 #include "pk-error.h"
+#include "pk-usb-hub-private.h"
 #include "pk-usb-map.h"
 
 #define MAP_VERSION 1
@@ -367,11 +370,12 @@ pk_usb_map_entry_dup_port_sysfs_path (PkUsbMapEntry *self)
  * @error: return location for a `GError`
  *
  * Reads the `disable` attribute of the dongle's hub port (Linux 6.0 and
- * later). It works whether or not the dongle is plugged in, so a port
- * switched off stays known.
+ * later) or, where the port has none (older kernels, some hubs), asks the
+ * hub with a hub-class GET_STATUS request through usbfs. It works whether
+ * or not the dongle is plugged in, so a port switched off stays known.
  *
  * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_NOT_SUPPORTED when
- *   the hub has no `disable` attribute)
+ *   the port has no `disable` attribute and the hub cannot be asked)
  *
  * Since: 0.2
  */
@@ -384,21 +388,25 @@ pk_usb_map_entry_get_power (PkUsbMapEntry  *self,
   g_autofree char *path = NULL;
   g_autofree char *text = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autoptr(GError) hub_error = NULL;
 
   g_return_val_if_fail (PK_IS_USB_MAP_ENTRY (self), FALSE);
 
   dir = pk_usb_map_entry_dup_port_sysfs_path (self);
   path = g_build_filename (dir, "disable", NULL);
-  if (!g_file_get_contents (path, &text, NULL, &local_error))
+  if (g_file_get_contents (path, &text, NULL, &local_error))
     {
-      g_set_error (error, PK_ERROR, PK_ERROR_NOT_SUPPORTED,
-                   "dongle %u: hub %s port %u: cannot read %s (a kernel before 6.0, or a hub without port power control): %s",
-                   self->id, self->hub_path, self->hub_port, path, local_error->message);
-      return FALSE;
+      if (out_on != NULL)
+        *out_on = g_strstrip (text)[0] != '1';
+      return TRUE;
     }
-  if (out_on != NULL)
-    *out_on = g_strstrip (text)[0] != '1';
-  return TRUE;
+  if (pk_usb_hub_get_port_power (self->hub_path, self->hub_port, out_on, &hub_error))
+    return TRUE;
+  g_set_error (error, PK_ERROR, PK_ERROR_NOT_SUPPORTED,
+               "dongle %u: hub %s port %u: cannot read %s (a kernel before 6.0, or a hub without it): %s; "
+               "nor ask the hub: %s",
+               self->id, self->hub_path, self->hub_port, path, local_error->message, hub_error->message);
+  return FALSE;
 }
 
 /**
@@ -408,7 +416,10 @@ pk_usb_map_entry_get_power (PkUsbMapEntry  *self,
  * @error: return location for a `GError`
  *
  * Switches the power of the dongle's hub port through its `disable`
- * attribute (Linux 6.0 and later; root only).
+ * attribute (Linux 6.0 and later) or, where the port has none (older
+ * kernels, some hubs), with a hub-class SET_FEATURE or
+ * CLEAR_FEATURE(PORT_POWER) request to the hub through usbfs, as uhubctl
+ * does. Root only, either way.
  *
  * Returns: %TRUE, or %FALSE with @error set
  *
@@ -421,18 +432,37 @@ pk_usb_map_entry_set_power (PkUsbMapEntry  *self,
 {
   g_autofree char *dir = NULL;
   g_autofree char *path = NULL;
+  g_autoptr(GError) local_error = NULL;
+  const char *how = "disable";
 
   g_return_val_if_fail (PK_IS_USB_MAP_ENTRY (self), FALSE);
 
   dir = pk_usb_map_entry_dup_port_sysfs_path (self);
   path = g_build_filename (dir, "disable", NULL);
-  if (!pk_sysfs_write (path, on ? "0" : "1", error))
+  if (!pk_sysfs_write (path, on ? "0" : "1", &local_error))
     {
-      g_prefix_error (error, "dongle %u: hub %s port %u: cannot switch power %s: ",
-                      self->id, self->hub_path, self->hub_port, on ? "on" : "off");
-      return FALSE;
+      g_autoptr(GError) hub_error = NULL;
+
+      if (!g_error_matches (local_error, PK_ERROR, PK_ERROR_NOT_SUPPORTED))
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                      "dongle %u: hub %s port %u: cannot switch power %s: ",
+                                      self->id, self->hub_path, self->hub_port, on ? "on" : "off");
+          return FALSE;
+        }
+      /* No `disable` attribute: the hub's own request. */
+      if (!pk_usb_hub_set_port_power (self->hub_path, self->hub_port, on, &hub_error))
+        {
+          g_set_error (error, PK_ERROR, hub_error->code,
+                       "dongle %u: hub %s port %u: cannot switch power %s: %s; nor by USB request: %s",
+                       self->id, self->hub_path, self->hub_port, on ? "on" : "off",
+                       local_error->message, hub_error->message);
+          return FALSE;
+        }
+      how = "USB request";
     }
-  g_debug ("dongle %u: hub %s port %u power %s", self->id, self->hub_path, self->hub_port, on ? "on" : "off");
+  g_debug ("dongle %u: hub %s port %u power %s (%s)", self->id, self->hub_path, self->hub_port,
+           on ? "on" : "off", how);
   return TRUE;
 }
 
@@ -441,17 +471,24 @@ pk_sysfs_write (const char  *path,
                 const char  *value,
                 GError     **error)
 {
-  /* sysfs wants one write of the whole value: no g_file_set_contents (). */
-  FILE *f = fopen (path, "we");
+  /* sysfs wants one write of the whole value, to an attribute that
+   * exists: no O_CREAT (a missing attribute is an old kernel, not a file
+   * to make), no g_file_set_contents (). */
+  int fd = open (path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  size_t len = strlen (value);
   int saved = 0;
 
-  if (f == NULL)
+  if (fd < 0)
     saved = errno;
   else
     {
-      if (fputs (value, f) < 0)
+      ssize_t n = write (fd, value, len);
+
+      if (n < 0)
         saved = errno;
-      if (fclose (f) != 0 && saved == 0)
+      else if ((size_t) n != len)
+        saved = EIO;
+      if (close (fd) != 0 && saved == 0)
         saved = errno;
     }
   if (saved != 0)

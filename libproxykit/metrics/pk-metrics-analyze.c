@@ -471,3 +471,58 @@ pk_metrics_analyze (const char *directory,
   result = pk_metrics_analyze_samples (json_node_get_array (history));
   return result;
 }
+
+/**
+ * pk_metrics_format_analysis:
+ * @analysis: what [func@metrics_analyze] or [func@metrics_analyze_samples]
+ *   returned
+ *
+ * The analysis as text for a terminal, as `pk-metrics analyze` prints it:
+ * how many samples from when to when, then each suspect with its cause,
+ * summary and evidence, or a line saying there are none.
+ *
+ * Returns: (transfer full): the text, ended by a newline
+ *
+ * Since: 0.2
+ */
+char *
+pk_metrics_format_analysis (JsonNode *analysis)
+{
+  GString *out = g_string_new (NULL);
+  JsonObject *o;
+  JsonArray *suspects;
+
+  g_return_val_if_fail (analysis != NULL && JSON_NODE_HOLDS_OBJECT (analysis), NULL);
+
+  o = json_node_get_object (analysis);
+  suspects = json_object_get_array_member (o, "suspects");
+  g_string_append_printf (out, "%" G_GINT64_FORMAT " samples from %s to %s\n",
+                          json_object_get_int_member_with_default (o, "samples", 0),
+                          json_object_get_string_member_with_default (o, "from", "?"),
+                          json_object_get_string_member_with_default (o, "to", "?"));
+  if (suspects == NULL || json_array_get_length (suspects) == 0)
+    {
+      g_string_append (out, "No suspects: ephemeral ports, TIME_WAIT to :443, conntrack, drops "
+                            "and watched processes look normal.\n");
+      return g_string_free (out, FALSE);
+    }
+  for (guint i = 0; i < json_array_get_length (suspects); i++)
+    {
+      JsonObject *s = json_array_get_object_element (suspects, i);
+      JsonObject *ev = json_object_get_object_member (s, "evidence");
+      g_autoptr(GList) keys = ev != NULL ? json_object_get_members (ev) : NULL;
+
+      g_string_append_printf (out, "\n[%s] %s\n", json_object_get_string_member_with_default (s, "cause", "?"),
+                              json_object_get_string_member_with_default (s, "summary", ""));
+      for (GList *l = keys; l; l = l->next)
+        {
+          JsonNode *n = json_object_get_member (ev, l->data);
+          g_autofree char *v = json_node_get_value_type (n) == G_TYPE_STRING
+                                 ? g_strdup (json_node_get_string (n))
+                                 : g_strdup_printf ("%g", json_node_get_double (n));
+
+          g_string_append_printf (out, "    %-14s %s\n", (char *) l->data, v);
+        }
+    }
+  return g_string_free (out, FALSE);
+}

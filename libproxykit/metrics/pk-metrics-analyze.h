@@ -21,5 +21,7 @@ JsonNode *pk_metrics_analyze         (const char *directory,
                                       gint64      at_us,
                                       gint64      window_us,
                                       GError    **error);
+PK_AVAILABLE_IN_ALL
+char     *pk_metrics_format_analysis (JsonNode   *analysis);
 
 G_END_DECLS

@@ -1068,6 +1068,56 @@ compare_uint (gconstpointer a,
   return x < y ? -1 : x > y;
 }
 
+/* The slots with a listener now, by dongle number. */
+static GPtrArray *
+serving_slots (PkDongleFarm *self)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  GPtrArray *slots = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, self->slots);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (ids, key);
+  g_ptr_array_sort (ids, compare_uint);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      Slot *slot = g_hash_table_lookup (self->slots, g_ptr_array_index (ids, i));
+
+      if (slot->server != NULL)
+        g_ptr_array_add (slots, slot);
+    }
+  return slots;
+}
+
+/**
+ * pk_dongle_farm_dup_servers:
+ * @self: a [class@DongleFarm]
+ *
+ * The listeners the dongles have now, by dongle number; each is named
+ * `dongle-N` (see [method@SocksServer.get_name]). For
+ * [func@SocksServer.dup_prometheus] together with other listeners, say.
+ *
+ * Returns: (transfer full) (element-type PkSocksServer): the listeners
+ *
+ * Since: 0.2
+ */
+GPtrArray *
+pk_dongle_farm_dup_servers (PkDongleFarm *self)
+{
+  g_autoptr(GPtrArray) slots = NULL;
+  GPtrArray *servers;
+
+  g_return_val_if_fail (PK_IS_DONGLE_FARM (self), NULL);
+
+  slots = serving_slots (self);
+  servers = g_ptr_array_new_full (slots->len, g_object_unref);
+  for (guint i = 0; i < slots->len; i++)
+    g_ptr_array_add (servers, g_object_ref (((Slot *) g_ptr_array_index (slots, i))->server));
+  return servers;
+}
+
 /**
  * pk_dongle_farm_to_json:
  * @self: a [class@DongleFarm]
@@ -1087,24 +1137,16 @@ pk_dongle_farm_to_json (PkDongleFarm *self)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
-  GHashTableIter iter;
-  gpointer key;
+  g_autoptr(GPtrArray) slots = NULL;
 
   g_return_val_if_fail (PK_IS_DONGLE_FARM (self), NULL);
 
-  g_hash_table_iter_init (&iter, self->slots);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    g_ptr_array_add (ids, key);
-  g_ptr_array_sort (ids, compare_uint);
-
+  slots = serving_slots (self);
   json_builder_begin_array (b);
-  for (guint i = 0; i < ids->len; i++)
+  for (guint i = 0; i < slots->len; i++)
     {
-      Slot *slot = g_hash_table_lookup (self->slots, g_ptr_array_index (ids, i));
+      Slot *slot = g_ptr_array_index (slots, i);
 
-      if (slot->server == NULL)
-        continue;
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "dongle");
       json_builder_add_int_value (b, slot->id);

@@ -98,6 +98,8 @@ PK_AVAILABLE_IN_ALL
 PkSocksServer   *pk_dongle_farm_get_server         (PkDongleFarm        *self,
                                                     guint                id);
 PK_AVAILABLE_IN_ALL
+GPtrArray       *pk_dongle_farm_dup_servers        (PkDongleFarm        *self);
+PK_AVAILABLE_IN_ALL
 char            *pk_dongle_farm_to_json            (PkDongleFarm        *self);
 
 G_END_DECLS

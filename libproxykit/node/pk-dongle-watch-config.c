@@ -18,6 +18,29 @@
 #include "pk-probe.h"
 
 /**
+ * pk_dongle_watch_get_config_keys:
+ *
+ * The `[watchdog]` keys [ctor@DongleWatch.new_from_config] reads beside
+ * those of the tunnels' supervisor, for a tool's check of the section:
+ * `dongles`, `dongle-interval`, `dongle-retry-delay`, `dongle-retries`,
+ * `dongle-cooldown`, `max-recoveries`.
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the keys
+ *
+ * Since: 0.2
+ */
+const char * const *
+pk_dongle_watch_get_config_keys (void)
+{
+  static const char * const keys[] = {
+    "dongles", "dongle-interval", "dongle-retry-delay", "dongle-retries", "dongle-cooldown",
+    "max-recoveries", NULL
+  };
+
+  return keys;
+}
+
+/**
  * pk_dongle_watch_config_enabled:
  * @config: a [class@Config]
  * @error: return location for a `GError`

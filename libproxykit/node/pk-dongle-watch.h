@@ -46,6 +46,8 @@ PK_AVAILABLE_IN_ALL
 PkDongleWatch   *pk_dongle_watch_new_from_config   (PkConfig               *config,
                                                     GError                **error);
 PK_AVAILABLE_IN_ALL
+const char * const *pk_dongle_watch_get_config_keys (void);
+PK_AVAILABLE_IN_ALL
 gboolean         pk_dongle_watch_config_enabled    (PkConfig               *config,
                                                     GError                **error);
 

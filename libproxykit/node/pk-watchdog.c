@@ -57,6 +57,7 @@ struct _PkWatchdog
   GPtrArray *probes;
   PkHysteresis *hysteresis;
   char *last_reason;
+  guint64 last_check_us;
 
   guint interval_ms;
   guint retry_delay_ms;
@@ -711,6 +712,26 @@ pk_watchdog_get_last_reason (PkWatchdog *self)
 }
 
 /**
+ * pk_watchdog_get_last_check_us:
+ * @self: a [class@Watchdog]
+ *
+ * Tells how long the last round that ran its probes took, from its start
+ * until its last probe answered (or timed out): the check latency that
+ * `pk-watchdog` exports.
+ *
+ * Returns: the duration of the last round in microseconds, 0 before the
+ *   first
+ *
+ * Since: 0.2
+ */
+guint64
+pk_watchdog_get_last_check_us (PkWatchdog *self)
+{
+  g_return_val_if_fail (PK_IS_WATCHDOG (self), 0);
+  return self->last_check_us;
+}
+
+/**
  * pk_watchdog_feed:
  * @self: a [class@Watchdog]
  * @ok: whether the check passed
@@ -769,6 +790,7 @@ typedef struct {
   guint pending;
   gboolean ok;
   GString *reasons;
+  gint64 started;
 } RoundData;
 
 static void
@@ -807,6 +829,7 @@ round_probe_done (GObject      *source,
       g_object_unref (task);
       return;
     }
+  self->last_check_us = g_get_monotonic_time () - data->started;
   pk_watchdog_feed (self, data->ok, data->ok ? NULL : data->reasons->str);
   if (data->ok)
     g_task_return_boolean (task, TRUE);
@@ -855,6 +878,7 @@ pk_watchdog_check_async (PkWatchdog          *self,
   data->ok = TRUE;
   data->reasons = g_string_new (NULL);
   data->pending = self->probes->len;
+  data->started = g_get_monotonic_time ();
   g_task_set_task_data (task, data, (GDestroyNotify) round_data_free);
 
   /* Each probe holds a reference to the task; the last one returns it. */

@@ -101,5 +101,7 @@ PK_AVAILABLE_IN_ALL
 gint64        pk_watchdog_get_last_change     (PkWatchdog   *self);
 PK_AVAILABLE_IN_ALL
 const char   *pk_watchdog_get_last_reason     (PkWatchdog   *self);
+PK_AVAILABLE_IN_ALL
+guint64       pk_watchdog_get_last_check_us   (PkWatchdog   *self);
 
 G_END_DECLS

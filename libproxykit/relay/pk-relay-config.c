@@ -5,8 +5,9 @@
 #include "config.h"
 
 #include "pk-config.h"
+#include "pk-config-private.h"
 #include "pk-error.h"
-#include "pk-relay-private.h"
+#include "pk-relay-rule-private.h"
 #include "pk-relay-rule.h"
 #include "pk-util-private.h"
 
@@ -42,13 +43,19 @@ options_clear (Options *o)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
 
-static const char * const option_keys[] = {
-  "connect-timeout", "idle-timeout", "keepalive-idle", "keepalive-interval",
-  "keepalive-count", "max-sessions", "health-check", "health-check-timeout",
-  "health-check-retries", "health-check-interval", "allow", "egress-address",
-  "egress-interface", "egress-fwmark",
-  "metrics-listen",   /* pk-relay's /metrics, read by the tool */
-  NULL
+#define OPTION_KEYS \
+  "connect-timeout", "idle-timeout", "keepalive-idle", "keepalive-interval", \
+  "keepalive-count", "max-sessions", "health-check", "health-check-timeout", \
+  "health-check-retries", "health-check-interval", "allow", "egress-address", \
+  "egress-interface", "egress-fwmark"
+
+/* A [relay:NAME] section's keys. */
+static const char * const option_keys[] = { OPTION_KEYS, NULL };
+/* The [relay] section's: the options every rule defaults to, and what
+ * belongs to the whole relay (read by pk_relay_new_from_config() and, for
+ * metrics-listen, by the tool that serves /metrics). */
+static const char * const relay_keys[] = {
+  OPTION_KEYS, "kernel-nat", "listen-address", "metrics-listen", NULL
 };
 
 /* With a base, a section's own keys override it and the environment is
@@ -177,6 +184,17 @@ rule_from_section (PkConfig       *config,
   PkRelayProtocol protocol = PK_RELAY_PROTOCOL_TCP;
   guint16 in_port, out_port;
 
+  /* One /metrics (one kernel NAT table, one default address) per relay:
+   * a rule's own would pass for set while nothing reads it. */
+  for (guint i = 0; relay_keys[i] != NULL; i++)
+    if (!g_strv_contains (option_keys, relay_keys[i]) &&
+        pk_config_has_key (config, section, relay_keys[i]))
+      {
+        g_autofree char *where = pk_config_describe (config, section, relay_keys[i]);
+        g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
+                     "%s: belongs to the whole relay, not to one rule: set it in [relay]", where);
+        return NULL;
+      }
   g_ptr_array_add (known, "listen");
   g_ptr_array_add (known, "target");
   g_ptr_array_add (known, "protocol");
@@ -295,7 +313,7 @@ pk_relay_rules_load (PkConfig           *config,
 
   rules = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
 
-  if (!pk_config_check_keys (config, "relay", option_keys, error) ||
+  if (!pk_config_check_keys (config, "relay", relay_keys, error) ||
       !read_options (config, "relay", NULL, &defaults, error))
     return NULL;
 
@@ -350,5 +368,42 @@ pk_relay_rules_load (PkConfig           *config,
 
   if (!pk_relay_rules_check (rules, error))
     return NULL;
+  return g_steal_pointer (&rules);
+}
+
+GPtrArray *
+pk_relay_config_load (PkConfig            *config,
+                      const char * const  *specs,
+                      gboolean            *kernel_nat,
+                      GError             **error)
+{
+  g_autofree char *listen_address = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GPtrArray) rules = NULL;
+
+  listen_address = pk_config_dup_string (config, "relay", "listen-address", "RELAY_LISTEN_ADDRESS", NULL);
+  if (listen_address != NULL && *listen_address == '\0')
+    g_clear_pointer (&listen_address, g_free);
+  if (listen_address != NULL && (address = g_inet_address_new_from_string (listen_address)) == NULL)
+    {
+      GError *local_error = g_error_new (PK_ERROR, PK_ERROR_INVALID_ARGUMENT,
+                                         "'%s' is not an IP address", listen_address);
+      return pk_config_value_error (config, "relay", "listen-address", "RELAY_LISTEN_ADDRESS",
+                                    local_error, error), NULL;
+    }
+  if (!pk_config_get_boolean (config, "relay", "kernel-nat", "RELAY_KERNEL_NAT", FALSE,
+                              kernel_nat, error))
+    return NULL;
+
+  rules = pk_relay_rules_load (config, specs, listen_address, error);
+  /* Zero rules is a typo (RELAY1=, a commented-out line), never a plan:
+   * a check says so, and a reload must not stop every rule over it. */
+  if (rules != NULL && rules->len == 0)
+    {
+      g_set_error_literal (error, PK_ERROR, PK_ERROR_CONFIG,
+                           "no relay rules: give rules (in_port;out_port;out_host;TCP|UDP), "
+                           "RELAY_N variables or [relay:NAME] sections");
+      return NULL;
+    }
   return g_steal_pointer (&rules);
 }

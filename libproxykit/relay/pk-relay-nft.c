@@ -15,7 +15,8 @@
 #include "config.h"
 
 #include "pk-error.h"
-#include "pk-relay-private.h"
+#include "pk-relay-nft-private.h"
+#include "pk-relay-rule-private.h"
 #include "pk-util-private.h"
 
 #include <json-glib/json-glib.h>

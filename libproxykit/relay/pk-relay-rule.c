@@ -33,7 +33,7 @@
 
 #include "pk-error.h"
 #include "pk-relay-rule.h"
-#include "pk-relay-private.h"
+#include "pk-relay-rule-private.h"
 #include "pk-util-private.h"
 
 G_DEFINE_BOXED_TYPE (PkRelayRule, pk_relay_rule, pk_relay_rule_ref, pk_relay_rule_unref)

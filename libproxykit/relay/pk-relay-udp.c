@@ -37,7 +37,7 @@
 #include <glib-unix.h>
 
 #include "pk-error.h"
-#include "pk-relay-private.h"
+#include "pk-relay-udp-private.h"
 #include "pk-util-private.h"
 
 #define UDP_BATCH 32
@@ -961,6 +961,7 @@ pk_relay_udp_start (PkRelayListener  *listener,
   udp->listen_gso = udp->gso;
   udp->listen_gso_max_segment = gso_max_segment (listener->socket);
   listener->udp = udp;
+  listener->upstream_changed = pk_relay_udp_flush;
 
   udp->epfd = epoll_create1 (EPOLL_CLOEXEC);
   {

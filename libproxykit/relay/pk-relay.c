@@ -44,31 +44,15 @@
 
 #include "config.h"
 
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <json-glib/json-glib.h>
 
-#include "pk-acceptor-private.h"
-#include "pk-bridge-private.h"
-#include "pk-egress-private.h"
 #include "pk-error.h"
 #include "pk-prom-private.h"
 #include "pk-relay.h"
 #include "pk-relay-private.h"
-#include "pk-util-private.h"
 #include "pk-workers-private.h"
-
-/* A resolved outbound name is used this long before it is looked up
- * again; a failed connect drops it at once. */
-#define RESOLVE_MAX_AGE_US (60 * G_USEC_PER_SEC)
-/* How long a relayed connection runs before its upstream socket gets the
- * rule's keepalive: see tcp_bridge(). */
-#define KEEPALIVE_DELAY_US (1 * G_USEC_PER_SEC)
 
 struct _PkRelay
 {
@@ -81,6 +65,11 @@ struct _PkRelay
   GPtrArray *nat_rules;         /* UDP rules in nftables, when kernel_nat */
   gboolean nat_table_active;
   gint *connections;            /* atomic rc box: open TCP connections */
+  /* From pk_relay_new_from_config(): the rules not started yet, and the
+   * rules given apart from the configuration, which every reload reads
+   * again. */
+  GPtrArray *configured;
+  char **specs;
 };
 
 #define NFT_TABLE "pk_relay"
@@ -109,6 +98,8 @@ pk_relay_finalize (GObject *object)
   g_clear_object (&self->workers);
   g_clear_pointer (&self->nat_rules, g_ptr_array_unref);
   g_atomic_rc_box_release (self->connections);
+  g_clear_pointer (&self->configured, g_ptr_array_unref);
+  g_strfreev (self->specs);
 
   G_OBJECT_CLASS (pk_relay_parent_class)->finalize (object);
 }
@@ -146,933 +137,134 @@ pk_relay_new (void)
   return g_object_new (PK_TYPE_RELAY, NULL);
 }
 
-/* --- listeners --- */
-
-PkRelayListener *
-pk_relay_listener_ref (PkRelayListener *listener)
+/**
+ * pk_relay_new_from_config:
+ * @config: a [class@Config]
+ * @specs: (nullable) (array zero-terminated=1): more rules in the
+ *   `in_port;out_port;out_host;TCP|UDP` format, such as a tool's arguments
+ * @error: return location for a `GError`
+ *
+ * Builds a relay from a configuration, as pk-relay does: every rule of
+ * [func@Relay.rules_load] and @specs, with the precedence of every
+ * [class@Config] lookup: an override (a flag), the environment, the file,
+ * the default. The `[relay]` section holds what belongs to the whole
+ * relay: `listen-address` (`RELAY_LISTEN_ADDRESS`; the inbound address of
+ * rules that name none) and `kernel-nat` (`RELAY_KERNEL_NAT`; see
+ * [method@Relay.set_kernel_nat]), besides the options every rule defaults
+ * to and `metrics-listen`, which the tool reads. A `[relay:NAME]` section
+ * that sets one of those is an error that names it.
+ *
+ * Every rule is read and checked here, and a configuration without rules
+ * is an error; nothing listens until [method@Relay.start].
+ *
+ * Returns: (transfer full): the relay, or %NULL with @error set
+ *   (%PK_ERROR_CONFIG) naming the bad value and where it came from
+ *
+ * Since: 0.2
+ */
+PkRelay *
+pk_relay_new_from_config (PkConfig            *config,
+                          const char * const  *specs,
+                          GError             **error)
 {
-  g_atomic_ref_count_inc (&listener->ref_count);
-  return listener;
+  g_autoptr(PkRelay) self = NULL;
+  g_autoptr(GPtrArray) rules = NULL;
+  gboolean kernel_nat = FALSE;
+
+  g_return_val_if_fail (PK_IS_CONFIG (config), NULL);
+
+  rules = pk_relay_config_load (config, specs, &kernel_nat, error);
+  if (rules == NULL)
+    return NULL;
+  self = pk_relay_new ();
+  self->kernel_nat = kernel_nat;
+  self->configured = g_steal_pointer (&rules);
+  self->specs = g_strdupv ((char **) specs);
+  return g_steal_pointer (&self);
 }
 
-void
-pk_relay_listener_unref (PkRelayListener *listener)
-{
-  /* NULL is allowed: the arrays of pk_relay_set_rules() have holes. */
-  if (listener == NULL || !g_atomic_ref_count_dec (&listener->ref_count))
-    return;
-
-  g_assert (listener->source == NULL && listener->acceptor == NULL && listener->health_timer == NULL);
-  g_assert (listener->workers_id == 0);
-  pk_relay_rule_unref (listener->rule);
-  g_clear_pointer (&listener->retired_rules, g_ptr_array_unref);
-  g_atomic_rc_box_release (listener->relay_connections);
-  g_clear_object (&listener->workers);
-  g_mutex_clear (&listener->lock);
-  g_clear_object (&listener->egress);
-  g_clear_object (&listener->socket);
-  g_clear_object (&listener->cancellable);
-  pk_inet_address_list_free (listener->addresses);
-  g_clear_object (&listener->literal);
-  g_free (listener->health_reason);
-  g_free (listener);
-}
-
+/**
+ * pk_relay_start:
+ * @self: a [class@Relay] from [ctor@Relay.new_from_config]
+ * @error: return location for a `GError`
+ *
+ * Starts the rules of the configuration the relay was made from (in the
+ * thread-default main context, or on the relay's [class@Workers]). A rule
+ * that cannot listen does not stop the others (see
+ * [method@Relay.set_rules]). A relay that was not made from a
+ * configuration, or has started already, has nothing to start.
+ *
+ * Returns: %TRUE, or %FALSE with @error set, naming the rules that could not
+ *   listen
+ *
+ * Since: 0.2
+ */
 gboolean
-pk_relay_set_keepalive (int           fd,
-                        PkRelayRule  *rule,
-                        GError      **error)
+pk_relay_start (PkRelay  *self,
+                GError  **error)
 {
-  int on = 1;
-  int value;
+  g_autoptr(GPtrArray) rules = NULL;
 
-  /* A new socket has keepalive off. */
-  if (rule->keepalive_idle == 0)
+  g_return_val_if_fail (PK_IS_RELAY (self), FALSE);
+
+  rules = g_steal_pointer (&self->configured);
+  if (rules == NULL)
     return TRUE;
-  if (setsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) < 0)
-    goto fail;
-  value = rule->keepalive_idle;
-  if (setsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &value, sizeof value) < 0)
-    goto fail;
-  value = rule->keepalive_interval;
-  if (value > 0 && setsockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL, &value, sizeof value) < 0)
-    goto fail;
-  value = rule->keepalive_count;
-  if (value > 0 && setsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &value, sizeof value) < 0)
-    goto fail;
-  return TRUE;
-
-fail:
-  {
-    int saved_errno = errno;
-
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                 "relay %s: cannot set TCP keepalive: %s", rule->name, g_strerror (saved_errno));
-    return FALSE;
-  }
+  return pk_relay_set_rules (self, rules, error);
 }
 
-/* Options a listening socket passes on to the clients it accepts (Linux
- * copies them at accept), so that a connection costs no system call for
- * them: the rule's TCP keepalive here, and TCP_NODELAY (PkWorkers sets it
- * on its sockets, bind_socket() on the relay's own), since the sender
- * already decided how to segment and Nagle on the relay would add delays
- * it never asked for (write-write-read protocols such as SMTP pipelining
- * stall for a delayed ACK). Set before listen: a client accepted earlier
- * would miss them. */
-static gboolean
-prepare_listen_socket (GSocket   *socket,
-                       gpointer   rule,
-                       GError   **error)
-{
-  return pk_relay_set_keepalive (g_socket_get_fd (socket), rule, error);
-}
-
-static GSocket *
-bind_socket (PkRelayRule   *rule,
-             GInetAddress  *address,
-             guint16        port,
-             GSocketType    type,
-             GError       **error)
-{
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketAddress) sa = NULL;
-
-  socket = g_socket_new (g_inet_address_get_family (address), type,
-                         G_SOCKET_PROTOCOL_DEFAULT, error);
-  if (socket == NULL)
-    return NULL;
-  g_socket_set_blocking (socket, FALSE);
-
-  sa = g_inet_socket_address_new (address, port);
-  /* SO_REUSEADDR for TCP so that a restart does not wait out TIME_WAIT;
-   * never for UDP, where GLib would add SO_REUSEPORT and a second relay
-   * on the same port would silently share its datagrams. */
-  if (!g_socket_bind (socket, sa, type == G_SOCKET_TYPE_STREAM, error))
-    return NULL;
-
-  if (type == G_SOCKET_TYPE_STREAM)
-    {
-      pk_socket_set_nodelay (g_socket_get_fd (socket));
-      if (!prepare_listen_socket (socket, rule, error))
-        return NULL;
-      g_socket_set_listen_backlog (socket, 1024);
-      if (!g_socket_listen (socket, error))
-        return NULL;
-    }
-  return g_steal_pointer (&socket);
-}
-
-GSocket *
-pk_relay_listen_socket (PkRelayRule  *rule,
-                        GSocketType   type,
-                        GError      **error)
-{
-  g_autoptr(GInetAddress) address = NULL;
-  g_autoptr(GError) local_error = NULL;
-  GSocket *socket;
-  const char *proto = type == G_SOCKET_TYPE_STREAM ? "tcp" : "udp";
-
-  if (rule->listen_address != NULL)
-    {
-      address = g_inet_address_new_from_string (rule->listen_address);
-      socket = bind_socket (rule, address, rule->in_port, type, &local_error);
-    }
-  else
-    {
-      /* All addresses: one dual-stack socket, or IPv4 alone on a host
-       * without IPv6. */
-      address = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
-      socket = bind_socket (rule, address, rule->in_port, type, &local_error);
-      if (socket == NULL && (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED) ||
-                             g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_FAILED)))
-        {
-          g_clear_error (&local_error);
-          g_clear_object (&address);
-          address = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
-          socket = bind_socket (rule, address, rule->in_port, type, &local_error);
-        }
-    }
-
-  if (socket == NULL)
-    {
-      g_autofree char *addr = g_inet_address_to_string (address);
-
-      g_set_error (error, local_error->domain, local_error->code,
-                   "relay %s: cannot listen on %s%s%s:%u/%s: %s", rule->name,
-                   strchr (addr, ':') ? "[" : "", addr, strchr (addr, ':') ? "]" : "",
-                   rule->in_port, proto, local_error->message);
-      return NULL;
-    }
-  return socket;
-}
-
-/* @out: @address with the rule's outbound port. */
-static void
-listener_make_upstream (PkRelayListener *listener,
-                        GInetAddress    *address,
-                        PkSockaddr      *out)
-{
-  g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (address, listener->rule->out_port);
-
-  if (!pk_sockaddr_from_socket_address (out, sa))
-    g_assert_not_reached ();
-}
-
-static void
-listener_set_addresses (PkRelayListener *listener,
-                        GList           *addresses)
-{
-  gboolean changed = TRUE;
-  GList *old;
-  PkSockaddr first;
-
-  if (addresses != NULL)
-    listener_make_upstream (listener, addresses->data, &first);
-
-  g_mutex_lock (&listener->lock);
-  old = listener->addresses;
-  if (old != NULL && addresses != NULL)
-    changed = !g_inet_address_equal (old->data, addresses->data);
-  listener->addresses = addresses;
-  if (addresses != NULL)
-    listener->upstream = first;
-  listener->resolved_at = g_get_monotonic_time ();
-  g_mutex_unlock (&listener->lock);
-  pk_inet_address_list_free (old);
-
-  if (changed && addresses != NULL && listener->udp != NULL)
-    pk_relay_udp_flush (listener);
-}
-
-/* Forgets the outbound addresses, after a failure that suggests they are
- * out of date. */
-static void
-listener_forget_addresses (PkRelayListener *listener)
-{
-  GList *old;
-
-  if (listener->literal != NULL)
-    return;
-  g_mutex_lock (&listener->lock);
-  old = g_steal_pointer (&listener->addresses);
-  g_mutex_unlock (&listener->lock);
-  pk_inet_address_list_free (old);
-}
-
-/* The first outbound address with the outbound port, when one is known
- * and fresh; with @stale, an old one will do too. */
-static gboolean
-listener_get_upstream (PkRelayListener *listener,
-                       gboolean         stale,
-                       PkSockaddr      *out)
-{
-  gboolean found = FALSE;
-
-  if (listener->literal != NULL)
-    {
-      *out = listener->upstream;
-      return TRUE;
-    }
-  g_mutex_lock (&listener->lock);
-  if (listener->addresses != NULL &&
-      (stale || g_get_monotonic_time () - listener->resolved_at <= RESOLVE_MAX_AGE_US))
-    {
-      *out = listener->upstream;
-      found = TRUE;
-    }
-  g_mutex_unlock (&listener->lock);
-  return found;
-}
-
+/**
+ * pk_relay_reload_from_config:
+ * @self: a [class@Relay] from [ctor@Relay.new_from_config]
+ * @config: the configuration read again
+ * @error: return location for a `GError`
+ *
+ * Reads the rules of @config (with the rules given to
+ * [ctor@Relay.new_from_config] apart) and applies them as
+ * [method@Relay.set_rules] does: unchanged rules keep their connections.
+ * A configuration that fails to load, or has no rules, changes nothing.
+ * `kernel-nat` is read at construction only.
+ *
+ * Returns: %TRUE, or %FALSE with @error set
+ *
+ * Since: 0.2
+ */
 gboolean
-pk_relay_listener_next_upstream (PkRelayListener  *listener,
-                                 const PkSockaddr *refused)
+pk_relay_reload_from_config (PkRelay   *self,
+                             PkConfig  *config,
+                             GError   **error)
 {
-  g_autoptr(GSocketAddress) sa = NULL;
-  GInetAddress *address;
-  gboolean moved = FALSE;
+  g_autoptr(GPtrArray) rules = NULL;
+  gboolean kernel_nat;
 
-  if (listener->literal != NULL)
+  g_return_val_if_fail (PK_IS_RELAY (self), FALSE);
+  g_return_val_if_fail (PK_IS_CONFIG (config), FALSE);
+
+  rules = pk_relay_config_load (config, (const char * const *) self->specs, &kernel_nat, error);
+  if (rules == NULL)
     return FALSE;
-  sa = pk_sockaddr_to_socket_address (refused);
-  if (sa == NULL)
-    return FALSE;
-  address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa));
-
-  g_mutex_lock (&listener->lock);
-  for (GList *l = listener->addresses; l != NULL; l = l->next)
-    if (g_inet_address_equal (l->data, address))
-      {
-        /* The next address, round the list: every one gets its turn. */
-        GList *next = l->next != NULL ? l->next : listener->addresses;
-
-        if (next != l)
-          {
-            listener_make_upstream (listener, next->data, &listener->upstream);
-            moved = TRUE;
-          }
-        break;
-      }
-  g_mutex_unlock (&listener->lock);
-  return moved;
-}
-
-GSocketAddress *
-pk_relay_listener_dup_upstream (PkRelayListener *listener)
-{
-  PkSockaddr upstream;
-
-  if (!listener_get_upstream (listener, FALSE, &upstream))
-    {
-      /* Stale is still the best guess while a new lookup is on its way. */
-      pk_relay_listener_resolve (listener);
-      if (!listener_get_upstream (listener, TRUE, &upstream))
-        return NULL;
-    }
-  return pk_sockaddr_to_socket_address (&upstream);
-}
-
-static void
-listener_resolve_done (GObject      *source,
-                       GAsyncResult *result,
-                       gpointer      user_data)
-{
-  g_autoptr(PkRelayListener) listener = user_data;
-  g_autoptr(GError) error = NULL;
-  GList *addresses;
-
-  addresses = pk_egress_resolve_finish (PK_EGRESS (source), result, &error);
-  if (addresses == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_message ("relay %s: %s", listener->rule->name, error->message);
-    }
-  else
-    listener_set_addresses (listener, addresses);
-
-  g_atomic_int_set (&listener->resolving, FALSE);
-}
-
-void
-pk_relay_listener_resolve (PkRelayListener *listener)
-{
-  if (listener->literal != NULL || g_atomic_int_get (&listener->stopped) ||
-      !g_atomic_int_compare_and_exchange (&listener->resolving, FALSE, TRUE))
-    return;
-  pk_egress_resolve_async (listener->egress, listener->rule->out_host,
-                           listener->rule->connect_timeout_ms, listener->cancellable,
-                           listener_resolve_done, pk_relay_listener_ref (listener));
-}
-
-/* --- TCP --- */
-
-/* Connects and bridges take the rule's cancellable as it is: the
- * context's poller brings its cancellation to their thread. A name lookup
- * needs a cancellable of the connection's own, cancelled on its own
- * thread when the rule stops: cancelling it from the thread that stops
- * the rule would race with the lookup's sources in the worker's context
- * (GLib 2.74's GCancellableSource leaks when that happens). It is made
- * only for a connection that has to look the name up. */
-typedef struct {
-  GMainContext *context;
-  GCancellable *cancellable;
-} ConnStop;
-
-static void
-conn_stop_free (gpointer data)
-{
-  ConnStop *stop = data;
-
-  g_main_context_unref (stop->context);
-  g_object_unref (stop->cancellable);
-  g_free (stop);
-}
-
-static gboolean
-conn_stop_in_thread (gpointer data)
-{
-  g_cancellable_cancel (data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-conn_stop_requested (GCancellable *rule_cancellable,
-                     gpointer      data)
-{
-  ConnStop *stop = data;
-
-  g_main_context_invoke_full (stop->context, G_PRIORITY_DEFAULT, conn_stop_in_thread,
-                              g_object_ref (stop->cancellable), g_object_unref);
-}
-
-/* A relayed connection keeps its two sockets as descriptors: no GSocket,
- * GTask or PkBridge object per connection, and no system call that only
- * fills in one of those. One poller watch serves the connect and then the
- * bridge: the upstream socket stays in the epoll set and only changes its
- * events. */
-typedef struct {
-  PkRelayListener *listener;
-  GCancellable *cancellable;    /* for a name lookup only: see above */
-  gulong stop_id;
-  int client;
-  int upstream;                 /* -1 until a connect starts */
-  PkPollerWatch *watch;         /* the connect's until the bridge takes it */
-  PkBridgeCore bridge;
-  gboolean retried;
-  PkSockaddr peer;
-  PkSockaddr to;                /* the upstream address tried last */
-} TcpConn;
-
-static void
-tcp_conn_free (TcpConn *conn)
-{
-  g_clear_pointer (&conn->watch, pk_poller_watch_destroy);
-  if (conn->client >= 0)
-    close (conn->client);
-  if (conn->upstream >= 0)
-    close (conn->upstream);
-  if (conn->cancellable != NULL)
-    {
-      g_cancellable_disconnect (conn->listener->cancellable, conn->stop_id);
-      g_clear_object (&conn->cancellable);
-    }
-  PK_RELAY_COUNT (conn->listener->active, -1);
-  g_atomic_int_add (conn->listener->relay_connections, -1);
-  pk_relay_listener_unref (conn->listener);
-  g_free (conn);
-}
-
-static void
-tcp_bridge_done (PkBridgeCore *core,
-                 GError       *error,
-                 gpointer      user_data)
-{
-  TcpConn *conn = user_data;
-
-  /* The bridge closed them. */
-  conn->client = conn->upstream = -1;
-  if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      g_autofree char *peer = pk_format_sockaddr (&conn->peer);
-
-      g_debug ("relay %s: connection from %s ended: %s",
-               conn->listener->rule->name, peer, error->message);
-    }
-  g_clear_error (&error);
-
-  PK_RELAY_COUNT (conn->listener->bytes_in, core->dir[0].bytes);
-  PK_RELAY_COUNT (conn->listener->bytes_out, core->dir[1].bytes);
-  tcp_conn_free (conn);
-}
-
-static void tcp_connect (TcpConn *conn, const PkSockaddr *to);
-
-/* Errors after which the outbound name is looked up again: the address
- * in hand may be an old one of a host that moved. */
-static gboolean
-error_suggests_moved_host (const GError *error)
-{
-  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
-         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE) ||
-         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE) ||
-         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
-}
-
-static void
-tcp_fail (TcpConn      *conn,
-          const GError *error)
-{
-  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      g_autofree char *peer = pk_format_sockaddr (&conn->peer);
-
-      PK_RELAY_COUNT (conn->listener->failed, 1);
-      g_message ("relay %s: connection from %s: %s", conn->listener->rule->name,
-                 peer, error->message);
-    }
-  tcp_conn_free (conn);
-}
-
-static gboolean
-same_host (const PkSockaddr *a,
-           const PkSockaddr *b)
-{
-  if (a->sa.sa_family != b->sa.sa_family)
-    return FALSE;
-  if (a->sa.sa_family == AF_INET)
-    return a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-  return memcmp (&a->in6.sin6_addr, &b->in6.sin6_addr, sizeof a->in6.sin6_addr) == 0;
-}
-
-static void
-tcp_resolve_done (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  TcpConn *conn = user_data;
-  PkRelayListener *listener = conn->listener;
-  g_autoptr(GError) error = NULL;
-  PkSockaddr first;
-  GList *addresses;
-
-  addresses = pk_egress_resolve_finish (PK_EGRESS (source), result, &error);
-  if (addresses == NULL)
-    {
-      tcp_fail (conn, error);
-      return;
-    }
-  listener_set_addresses (listener, addresses);
-  listener_get_upstream (listener, TRUE, &first);
-
-  /* After a failure, only a new address is worth a second try. */
-  if (conn->retried && same_host (&conn->to, &first))
-    {
-      g_autoptr(GError) again = g_error_new (PK_ERROR, PK_ERROR_FAILED,
-                                             "upstream %s:%u unreachable",
-                                             listener->rule->out_host, listener->rule->out_port);
-      tcp_fail (conn, again);
-      return;
-    }
-  tcp_connect (conn, &first);
-}
-
-static void
-tcp_resolve (TcpConn *conn)
-{
-  PkRelayListener *listener = conn->listener;
-
-  /* The lookup has its own cancellation; the watch would only race it. */
-  g_clear_pointer (&conn->watch, pk_poller_watch_destroy);
-  if (conn->cancellable == NULL)
-    {
-      ConnStop *stop = g_new0 (ConnStop, 1);
-
-      conn->cancellable = g_cancellable_new ();
-      stop->context = g_main_context_ref_thread_default ();
-      stop->cancellable = g_object_ref (conn->cancellable);
-      /* Runs at once, here, when the rule is already stopping. */
-      conn->stop_id = g_cancellable_connect (listener->cancellable, G_CALLBACK (conn_stop_requested),
-                                             stop, conn_stop_free);
-    }
-
-  pk_egress_resolve_async (listener->egress, listener->rule->out_host,
-                           listener->rule->connect_timeout_ms, conn->cancellable,
-                           tcp_resolve_done, conn);
-}
-
-static void
-tcp_keepalive_due (PkBridgeCore *core,
-                   gpointer      user_data)
-{
-  TcpConn *conn = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!pk_relay_set_keepalive (conn->upstream, conn->listener->rule, &error))
-    g_debug ("%s", error->message);
-}
-
-static void
-tcp_bridge (TcpConn *conn)
-{
-  PkRelayRule *rule = conn->listener->rule;
-
-  if (!pk_bridge_core_start (&conn->bridge, conn->client, conn->upstream,
-                             g_steal_pointer (&conn->watch),
-                             pk_pipe_pool_get_thread_default (), rule->idle_timeout_ms,
-                             TRUE, tcp_bridge_done, conn))
-    return;
-  /* The upstream side's keepalive (the client's came with the accept)
-   * waits until the connection has run for a second: most relayed
-   * connections are over by then, and four setsockopt() calls and a
-   * kernel timer per connection are a tenth of what the relay's own work
-   * costs. The first probe of an idle connection leaves at most that
-   * second late (the kernel counts idleness from the last segment
-   * received either way). */
-  if (rule->keepalive_idle > 0)
-    pk_bridge_core_call_at (&conn->bridge, g_get_monotonic_time () + KEEPALIVE_DELAY_US,
-                            tcp_keepalive_due);
-}
-
-static void
-tcp_connect_failed (TcpConn *conn,
-                    GError  *error)
-{
-  PkRelayListener *listener = conn->listener;
-
-  if (listener->literal == NULL && !conn->retried && error_suggests_moved_host (error))
-    {
-      conn->retried = TRUE;
-      listener_forget_addresses (listener);
-      g_debug ("relay %s: %s; looking %s up again", listener->rule->name, error->message,
-               listener->rule->out_host);
-      if (conn->watch != NULL)
-        pk_poller_watch_set_fd (conn->watch, 1, -1, 0, NULL);
-      close (conn->upstream);
-      conn->upstream = -1;
-      tcp_resolve (conn);
-    }
-  else
-    tcp_fail (conn, error);
-  g_error_free (error);
-}
-
-/* The connect is done (@slot 1), timed out (-1) or cancelled. */
-static void
-tcp_connect_watch_cb (PkPollerWatch *watch,
-                      int            slot,
-                      GIOCondition   condition,
-                      gpointer       user_data)
-{
-  TcpConn *conn = user_data;
-  GError *error = NULL;
-
-  if (slot == PK_POLLER_CANCELLED)
-    {
-      error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Operation was cancelled");
-      tcp_fail (conn, error);
-      g_error_free (error);
-      return;
-    }
-  if (slot == -1)
-    {
-      g_autofree char *dest = pk_format_sockaddr (&conn->to);
-
-      error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                           "connect to %s timed out after %u ms", dest,
-                           conn->listener->rule->connect_timeout_ms);
-    }
-  else if (pk_fd_connect_finish (conn->upstream, condition, &conn->to, &error))
-    {
-      tcp_bridge (conn);
-      return;
-    }
-  tcp_connect_failed (conn, error);
-}
-
-static void
-tcp_connect (TcpConn          *conn,
-             const PkSockaddr *to)
-{
-  PkRelayListener *listener = conn->listener;
-  PkRelayRule *rule = listener->rule;
-  g_autoptr(GError) error = NULL;
-  gboolean in_progress;
-
-  conn->to = *to;
-  conn->upstream = pk_egress_open_fd (listener->egress, to->sa.sa_family, G_SOCKET_TYPE_STREAM,
-                                      &error);
-  if (conn->upstream < 0)
-    {
-      tcp_fail (conn, error);
-      return;
-    }
-  /* Before the connect, as on the listening socket (see
-   * prepare_listen_socket()); keepalive comes later (tcp_bridge()). */
-  pk_socket_set_nodelay (conn->upstream);
-
-  /* One epoll set per context (see pk-poller-private.h); the watch takes
-   * the rule's cancellable as it is. */
-  if (conn->watch == NULL)
-    {
-      PkPoller *poller = pk_poller_get_thread_default (&error);
-
-      if (poller == NULL)
-        {
-          close (conn->upstream);
-          conn->upstream = -1;
-          tcp_fail (conn, error);
-          return;
-        }
-      conn->watch = pk_poller_watch_new (poller, tcp_connect_watch_cb, conn);
-      pk_poller_watch_set_cancellable (conn->watch, listener->cancellable);
-    }
-  if (!pk_fd_connect (conn->upstream, to, &in_progress, &error))
-    {
-      /* Refused at once: the same retry as a refusal that comes later. */
-      tcp_connect_failed (conn, g_steal_pointer (&error));
-      return;
-    }
-  if (!in_progress)
-    {
-      tcp_bridge (conn);
-      return;
-    }
-  if (!pk_poller_watch_set_fd (conn->watch, 1, conn->upstream, G_IO_OUT, &error))
-    {
-      tcp_fail (conn, error);
-      return;
-    }
-  if (rule->connect_timeout_ms > 0)
-    pk_poller_watch_set_deadline (conn->watch, g_get_monotonic_time () +
-                                               (gint64) rule->connect_timeout_ms * G_TIME_SPAN_MILLISECOND);
-}
-
-static void
-tcp_accepted (PkRelayListener  *listener,
-              int               fd,
-              const PkSockaddr *peer)
-{
-  PkRelayRule *rule = listener->rule;
-  gboolean full = rule->max_sessions > 0 && PK_RELAY_LOAD (listener->active) >= rule->max_sessions;
-  PkSockaddr to;
-  TcpConn *conn;
-
-  if (full || (rule->allow_list != NULL && !pk_relay_rule_allows_native (rule, peer)))
-    {
-      g_autofree char *who = pk_format_sockaddr (peer);
-
-      PK_RELAY_COUNT (listener->refused, 1);
-      g_debug ("relay %s: refused %s (%s)", rule->name, who,
-               full ? "too many connections" : "not in the allowlist");
-      close (fd);
-      return;
-    }
-
-  conn = g_new0 (TcpConn, 1);
-  conn->listener = pk_relay_listener_ref (listener);
-  conn->client = fd;
-  conn->upstream = -1;
-  /* Formatted only for a log line. */
-  conn->peer = *peer;
-  PK_RELAY_COUNT (listener->connections, 1);
-  PK_RELAY_COUNT (listener->active, 1);
-  g_atomic_int_inc (listener->relay_connections);
-
-  /* Keepalive and TCP_NODELAY came with the accept: see
-   * prepare_listen_socket(). */
-
-  if (listener_get_upstream (listener, FALSE, &to))
-    tcp_connect (conn, &to);
-  else
-    tcp_resolve (conn);
-}
-
-/* In the relay's own context. */
-static void
-tcp_accept_cb (int               fd,
-               const PkSockaddr *peer,
-               gpointer          user_data)
-{
-  PkRelayListener *listener = user_data;
-
-  if (!g_atomic_int_get (&listener->stopped))
-    tcp_accepted (listener, fd, peer);
-  else
-    close (fd);
-}
-
-/* On a worker's thread, which keeps the connection. */
-static void
-worker_accepted_cb (int               fd,
-                    const PkSockaddr *peer,
-                    guint             worker,
-                    gpointer          user_data)
-{
-  PkRelayListener *listener = user_data;
-
-  if (!g_atomic_int_get (&listener->stopped))
-    tcp_accepted (listener, fd, peer);
-  else
-    close (fd);
-}
-
-/* --- health check --- */
-
-static void health_schedule (PkRelayListener *listener, guint delay_ms);
-
-static const char *
-health_name (PkRelayHealth health)
-{
-  switch (health)
-    {
-    case PK_RELAY_HEALTH_DISABLED:
-      return "disabled";
-    case PK_RELAY_HEALTH_UNKNOWN:
-      return "unknown";
-    case PK_RELAY_HEALTH_UP:
-      return "up";
-    case PK_RELAY_HEALTH_DOWN:
-      return "down";
-    }
-  return "unknown";
-}
-
-static void
-health_done (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  g_autoptr(PkRelayListener) listener = user_data;
-  PkRelayRule *rule = listener->rule;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket = NULL;
-
-  listener->health_running = FALSE;
-  socket = pk_egress_connect_to_host_finish (PK_EGRESS (source), result, &error);
-  if (g_atomic_int_get (&listener->stopped))
-    return;
-
-  if (socket != NULL)
-    {
-      g_socket_close (socket, NULL);
-      listener->health_failures = 0;
-      g_clear_pointer (&listener->health_reason, g_free);
-      if (listener->health != PK_RELAY_HEALTH_UP)
-        g_message ("relay %s: upstream %s:%u is up", rule->name, rule->out_host, rule->out_port);
-      listener->health = PK_RELAY_HEALTH_UP;
-      health_schedule (listener, rule->health_interval_ms);
-      return;
-    }
-
-  listener->health_failures++;
-  g_free (listener->health_reason);
-  listener->health_reason = g_strdup (error->message);
-  /* The address in hand may be the reason. */
-  listener_forget_addresses (listener);
-
-  if (listener->health_failures < rule->health_retries)
-    {
-      /* Confirm a failure sooner than the normal interval. */
-      health_schedule (listener, MIN (rule->health_interval_ms, 1000));
-      return;
-    }
-
-  if (listener->health != PK_RELAY_HEALTH_DOWN)
-    g_message ("relay %s: upstream %s:%u is down after %u failed checks: %s; still listening",
-               rule->name, rule->out_host, rule->out_port, listener->health_failures,
-               error->message);
-  listener->health = PK_RELAY_HEALTH_DOWN;
-  health_schedule (listener, rule->health_interval_ms);
-}
-
-static gboolean
-health_timer_cb (gpointer user_data)
-{
-  PkRelayListener *listener = user_data;
-  PkRelayRule *rule = listener->rule;
-
-  g_clear_pointer (&listener->health_timer, g_source_unref);
-  listener->health_running = TRUE;
-  pk_egress_connect_to_host_async (listener->egress, rule->out_host, rule->out_port,
-                                   rule->health_timeout_ms, listener->cancellable,
-                                   health_done, pk_relay_listener_ref (listener));
-  return G_SOURCE_REMOVE;
-}
-
-static void
-health_schedule (PkRelayListener *listener,
-                 guint            delay_ms)
-{
-  if (listener->health_timer != NULL)
-    {
-      g_source_destroy (listener->health_timer);
-      g_source_unref (listener->health_timer);
-    }
-  listener->health_timer = g_timeout_source_new (delay_ms);
-  g_source_set_callback (listener->health_timer, health_timer_cb, listener, NULL);
-  g_source_set_static_name (listener->health_timer, "[proxykit] relay health check");
-  g_source_attach (listener->health_timer, g_main_context_get_thread_default ());
+  g_clear_pointer (&self->configured, g_ptr_array_unref);
+  return pk_relay_set_rules (self, rules, error);
 }
 
 /* --- rules --- */
-
-static guint
-workers_listen (PkRelay          *self,
-                PkRelayListener  *listener,
-                GInetAddress     *address,
-                GError          **error)
-{
-  g_autoptr(GSocketAddress) sa = g_inet_socket_address_new (address, listener->rule->in_port);
-  guint id;
-
-  id = pk_workers_listen_full (self->workers, sa, prepare_listen_socket, listener->rule,
-                               NULL, worker_accepted_cb, pk_relay_listener_ref (listener),
-                               (GDestroyNotify) pk_relay_listener_unref, error);
-  /* The destroy notify only runs for a listener that was added. */
-  if (id == 0)
-    pk_relay_listener_unref (listener);
-  return id;
-}
-
-/* A SO_REUSEPORT socket per worker thread; accepted connections stay on
- * the thread that accepted them. */
-static gboolean
-listen_on_workers (PkRelay          *self,
-                   PkRelayListener  *listener,
-                   GError          **error)
-{
-  PkRelayRule *rule = listener->rule;
-  g_autoptr(GInetAddress) address = NULL;
-  g_autoptr(GError) local_error = NULL;
-
-  address = rule->listen_address ? g_inet_address_new_from_string (rule->listen_address)
-                                 : g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
-  listener->workers_id = workers_listen (self, listener, address, &local_error);
-  if (listener->workers_id == 0 && rule->listen_address == NULL &&
-      !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
-    {
-      /* A host without IPv6. */
-      g_clear_error (&local_error);
-      g_clear_object (&address);
-      address = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
-      listener->workers_id = workers_listen (self, listener, address, &local_error);
-    }
-  if (listener->workers_id == 0)
-    {
-      g_set_error (error, local_error->domain, local_error->code,
-                   "relay %s: cannot listen on port %u/tcp: %s", rule->name, rule->in_port,
-                   local_error->message);
-      return FALSE;
-    }
-  listener->workers = g_object_ref (self->workers);
-  return TRUE;
-}
 
 static PkRelayListener *
 listener_start (PkRelay      *self,
                 PkRelayRule  *rule,
                 GError      **error)
 {
-  g_autoptr(PkRelayListener) listener = g_new0 (PkRelayListener, 1);
+  g_autoptr(PkRelayListener) listener = NULL;
   g_autoptr(GSocketAddress) local = NULL;
+  gboolean ok;
 
-  g_atomic_ref_count_init (&listener->ref_count);
-  g_mutex_init (&listener->lock);
-  listener->relay_connections = g_atomic_rc_box_acquire (self->connections);
-  listener->rule = pk_relay_rule_ref (rule);
-  listener->egress = g_object_ref (rule->egress ? rule->egress : self->default_egress);
-  listener->cancellable = g_cancellable_new ();
-  listener->literal = g_inet_address_new_from_string (rule->out_host);
-  if (listener->literal != NULL)
-    listener_make_upstream (listener, listener->literal, &listener->upstream);
-  listener->health = (rule->health_check && rule->protocol == PK_RELAY_PROTOCOL_TCP)
-                       ? PK_RELAY_HEALTH_UNKNOWN : PK_RELAY_HEALTH_DISABLED;
-
-  if (rule->protocol == PK_RELAY_PROTOCOL_TCP && self->workers != NULL)
-    {
-      if (!listen_on_workers (self, listener, error))
-        return NULL;
-    }
-  else if (rule->protocol == PK_RELAY_PROTOCOL_TCP)
-    {
-      g_autofree char *name = g_strdup_printf ("relay %s", rule->name);
-
-      listener->socket = pk_relay_listen_socket (rule, G_SOCKET_TYPE_STREAM, error);
-      if (listener->socket == NULL)
-        return NULL;
-      /* The same accept loop as the workers', with its pause when out of
-       * descriptors. */
-      listener->acceptor = pk_acceptor_new (g_main_context_get_thread_default (), listener->socket,
-                                            name, tcp_accept_cb, listener, error);
-      if (listener->acceptor == NULL)
-        {
-          g_prefix_error (error, "relay %s: ", rule->name);
-          listener_stop (listener);
-          return NULL;
-        }
-    }
-  else if (!pk_relay_udp_start (listener, error))
+  listener = pk_relay_listener_new (rule, rule->egress ? rule->egress : self->default_egress,
+                                    self->connections);
+  if (rule->protocol == PK_RELAY_PROTOCOL_TCP)
+    ok = pk_relay_tcp_start (listener, self->workers, error);
+  else
+    ok = pk_relay_udp_start (listener, error);
+  if (!ok)
     {
       listener_stop (listener);
       return NULL;
@@ -1086,7 +278,7 @@ listener_start (PkRelay      *self,
   if (listener->literal == NULL)
     pk_relay_listener_resolve (listener);
   if (listener->health == PK_RELAY_HEALTH_UNKNOWN)
-    health_schedule (listener, 0);
+    pk_relay_health_start (listener);
 
   {
     g_autofree char *desc = pk_relay_rule_to_string (rule);
@@ -1100,12 +292,7 @@ static void
 listener_close (PkRelayListener *listener)
 {
   g_atomic_int_set (&listener->stopped, TRUE);
-  if (listener->workers_id != 0)
-    {
-      pk_workers_remove_listener (listener->workers, listener->workers_id);
-      listener->workers_id = 0;
-    }
-  g_clear_pointer (&listener->acceptor, pk_acceptor_free);
+  pk_relay_tcp_close (listener);
   if (listener->source != NULL)
     {
       g_source_destroy (listener->source);
@@ -1119,11 +306,7 @@ static void
 listener_stop (PkRelayListener *listener)
 {
   listener_close (listener);
-  if (listener->health_timer != NULL)
-    {
-      g_source_destroy (listener->health_timer);
-      g_clear_pointer (&listener->health_timer, g_source_unref);
-    }
+  pk_relay_health_stop (listener);
   if (listener->udp != NULL)
     pk_relay_udp_stop (listener);
   g_cancellable_cancel (listener->cancellable);
@@ -1241,6 +424,8 @@ pk_relay_set_rules (PkRelay    *self,
 
   if (!pk_relay_rules_check (rules, error))
     return FALSE;
+  /* Rules set here replace those a configuration left to start. */
+  g_clear_pointer (&self->configured, g_ptr_array_unref);
 
   if (self->kernel_nat)
     {
@@ -1420,9 +605,10 @@ pk_relay_remove_rule (PkRelay    *self,
  * pk_relay_list_rules:
  * @self: a [class@Relay]
  *
- * Gets the running rules.
+ * Gets the running rules; for a relay from [ctor@Relay.new_from_config]
+ * that has not started, the rules it will start.
  *
- * Returns: (transfer full) (element-type PkRelayRule): the running rules
+ * Returns: (transfer full) (element-type PkRelayRule): the rules
  *
  * Since: 0.1
  */
@@ -1434,6 +620,8 @@ pk_relay_list_rules (PkRelay *self)
   g_return_val_if_fail (PK_IS_RELAY (self), NULL);
 
   rules = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_relay_rule_unref);
+  for (guint i = 0; self->configured != NULL && i < self->configured->len; i++)
+    g_ptr_array_add (rules, pk_relay_rule_ref (g_ptr_array_index (self->configured, i)));
   for (guint i = 0; i < self->listeners->len; i++)
     {
       PkRelayListener *listener = g_ptr_array_index (self->listeners, i);
@@ -1604,7 +792,7 @@ pk_relay_dup_status_json (PkRelay *self)
       json_builder_set_member_name (builder, "target");
       json_builder_add_string_value (builder, target);
       json_builder_set_member_name (builder, "health");
-      json_builder_add_string_value (builder, health_name (l->health));
+      json_builder_add_string_value (builder, pk_relay_health_name (l->health));
       json_builder_set_member_name (builder, "health_reason");
       if (l->health_reason != NULL)
         json_builder_add_string_value (builder, l->health_reason);
@@ -1676,15 +864,25 @@ pk_relay_dup_status_json (PkRelay *self)
  * pk_relay_dup_prometheus:
  * @self: a [class@Relay]
  *
- * The counters of [method@Relay.dup_status_json] for every rule relayed
- * in user space, in the Prometheus text format, labelled by rule name:
- * `proxykit_relay_connections_total{rule}` (TCP connections accepted, UDP
- * sessions opened), `proxykit_relay_connections_active{rule}`,
- * `proxykit_relay_refused_total{rule}`, `proxykit_relay_failed_total{rule}`
- * (upstream connects that failed), `proxykit_relay_bytes_total{rule,
- * direction}` (`in`: client to upstream; `out`) and
- * `proxykit_relay_healthy{rule}` (0 when the health check has the rule
- * down). For a collector of [class@MetricsServer].
+ * The counters of [method@Relay.dup_status_json] in the Prometheus text
+ * format, labelled by rule name:
+ *
+ * - `proxykit_relay_rule_info{rule,protocol,mode}`: 1 for every rule;
+ *   `mode` is `relay` (in user space) or `kernel-nat` (a UDP rule in
+ *   nftables, see [method@Relay.set_kernel_nat]);
+ * - `proxykit_relay_connections_total{rule}`: TCP connections accepted, UDP
+ *   sessions opened, flows the kernel NATed;
+ * - `proxykit_relay_connections_active{rule}`, `proxykit_relay_refused_total{rule}`,
+ *   `proxykit_relay_failed_total{rule}` (upstream connects that failed) and
+ *   `proxykit_relay_bytes_total{rule,direction}` (`in`: client to upstream;
+ *   `out`), for rules relayed in user space;
+ * - `proxykit_relay_healthy{rule}`: 0 while the health check has the
+ *   rule's upstream down, else 1;
+ * - `proxykit_relay_udp_sessions{rule}` (open now),
+ *   `proxykit_relay_datagrams_total{rule,direction}` and
+ *   `proxykit_relay_udp_dropped_total{rule}`, for UDP rules in user space.
+ *
+ * For a collector of [class@MetricsServer].
  *
  * Returns: (transfer full): the text
  *
@@ -1694,48 +892,91 @@ char *
 pk_relay_dup_prometheus (PkRelay *self)
 {
   g_autoptr(PkPromWriter) w = pk_prom_writer_new ();
+  g_autoptr(GHashTable) nat_counters = NULL;
   guint n;
 
   g_return_val_if_fail (PK_IS_RELAY (self), NULL);
 
   n = self->listeners->len;
-#define RULE(i) (((PkRelayListener *) g_ptr_array_index (self->listeners, (i)))->rule->name)
+  if (self->nat_rules->len > 0)
+    nat_counters = pk_relay_nft_counters (NFT_TABLE);
+
 #define LISTENER(i) ((PkRelayListener *) g_ptr_array_index (self->listeners, (i)))
-#define COUNTER(metric, type, help, expr) \
+#define NAT_RULE(i) ((PkRelayRule *) g_ptr_array_index (self->nat_rules, (i)))
+#define IS_UDP(l) ((l)->rule->protocol == PK_RELAY_PROTOCOL_UDP)
+  /* A family with a sample per listener that @cond admits. */
+#define PER_LISTENER(metric, type, help, cond, expr) \
   pk_prom_writer_family (w, metric, type, help); \
   for (guint i = 0; i < n; i++) \
     { \
       PkRelayListener *l = LISTENER (i); \
-      pk_prom_writer_sample_uint (w, metric, (guint64) (expr), "rule", RULE (i), NULL); \
+      if (cond) \
+        pk_prom_writer_sample_uint (w, metric, (guint64) (expr), "rule", l->rule->name, NULL); \
     }
-  COUNTER ("proxykit_relay_connections_total", PK_PROM_COUNTER,
-           "Connections accepted (TCP) or sessions opened (UDP), by rule.",
-           PK_RELAY_LOAD (l->connections));
-  COUNTER ("proxykit_relay_connections_active", PK_PROM_GAUGE,
-           "Connections (TCP) or sessions (UDP) open now, by rule.",
-           l->udp ? pk_relay_udp_get_n_sessions (l) : PK_RELAY_LOAD (l->active));
-  COUNTER ("proxykit_relay_refused_total", PK_PROM_COUNTER,
-           "Connections refused (allowlist, session limit, rule down), by rule.",
-           PK_RELAY_LOAD (l->refused));
-  COUNTER ("proxykit_relay_failed_total", PK_PROM_COUNTER,
-           "Connections whose upstream could not be reached, by rule.",
-           PK_RELAY_LOAD (l->failed));
-  COUNTER ("proxykit_relay_healthy", PK_PROM_GAUGE,
-           "1 unless the rule's health check has its upstream down.",
-           l->health != PK_RELAY_HEALTH_DOWN);
-#undef COUNTER
-  pk_prom_writer_family (w, "proxykit_relay_bytes_total", PK_PROM_COUNTER,
-                         "Bytes relayed, by rule and direction (in: client to upstream, out: upstream to client).");
-  for (guint i = 0; i < n; i++)
-    {
-      PkRelayListener *l = LISTENER (i);
+  /* A counter family with an "in" and an "out" sample per listener. */
+#define PER_DIRECTION(metric, help, cond, in, out) \
+  pk_prom_writer_family (w, metric, PK_PROM_COUNTER, help); \
+  for (guint i = 0; i < n; i++) \
+    { \
+      PkRelayListener *l = LISTENER (i); \
+      if (!(cond)) \
+        continue; \
+      pk_prom_writer_sample_uint (w, metric, PK_RELAY_LOAD (in), "rule", l->rule->name, "direction", "in", NULL); \
+      pk_prom_writer_sample_uint (w, metric, PK_RELAY_LOAD (out), "rule", l->rule->name, "direction", "out", NULL); \
+    }
 
-      pk_prom_writer_sample_uint (w, "proxykit_relay_bytes_total", PK_RELAY_LOAD (l->bytes_in),
-                                  "rule", RULE (i), "direction", "in", NULL);
-      pk_prom_writer_sample_uint (w, "proxykit_relay_bytes_total", PK_RELAY_LOAD (l->bytes_out),
-                                  "rule", RULE (i), "direction", "out", NULL);
+  pk_prom_writer_family (w, "proxykit_relay_rule_info", PK_PROM_GAUGE,
+                         "Each rule, with its protocol and mode (relay: in user space; kernel-nat: UDP in nftables).");
+  for (guint i = 0; i < n; i++)
+    pk_prom_writer_sample_uint (w, "proxykit_relay_rule_info", 1, "rule", LISTENER (i)->rule->name,
+                                "protocol", IS_UDP (LISTENER (i)) ? "udp" : "tcp", "mode", "relay", NULL);
+  for (guint i = 0; i < self->nat_rules->len; i++)
+    pk_prom_writer_sample_uint (w, "proxykit_relay_rule_info", 1, "rule", NAT_RULE (i)->name,
+                                "protocol", "udp", "mode", "kernel-nat", NULL);
+
+  PER_LISTENER ("proxykit_relay_connections_total", PK_PROM_COUNTER,
+                "Connections accepted (TCP), sessions opened (UDP) or flows NATed (kernel-nat), by rule.",
+                TRUE, PK_RELAY_LOAD (l->connections));
+  for (guint i = 0; i < self->nat_rules->len; i++)
+    {
+      /* NAT chains see the first packet of each flow only. */
+      guint64 *c = g_hash_table_lookup (nat_counters, NAT_RULE (i)->name);
+
+      pk_prom_writer_sample_uint (w, "proxykit_relay_connections_total", c ? c[0] : 0,
+                                  "rule", NAT_RULE (i)->name, NULL);
     }
-#undef RULE
+  PER_LISTENER ("proxykit_relay_connections_active", PK_PROM_GAUGE,
+                "Connections (TCP) or sessions (UDP) open now, by rule.",
+                TRUE, IS_UDP (l) ? pk_relay_udp_get_n_sessions (l) : PK_RELAY_LOAD (l->active));
+  PER_LISTENER ("proxykit_relay_refused_total", PK_PROM_COUNTER,
+                "Connections refused (allowlist, session limit, rule down), by rule.",
+                TRUE, PK_RELAY_LOAD (l->refused));
+  PER_LISTENER ("proxykit_relay_failed_total", PK_PROM_COUNTER,
+                "Connections whose upstream could not be reached, by rule.",
+                TRUE, PK_RELAY_LOAD (l->failed));
+  PER_LISTENER ("proxykit_relay_healthy", PK_PROM_GAUGE,
+                "1 unless the rule's health check has its upstream down.",
+                TRUE, l->health != PK_RELAY_HEALTH_DOWN);
+  for (guint i = 0; i < self->nat_rules->len; i++)
+    pk_prom_writer_sample_uint (w, "proxykit_relay_healthy", 1, "rule", NAT_RULE (i)->name, NULL);
+
+  PER_DIRECTION ("proxykit_relay_bytes_total",
+                 "Bytes relayed, by rule and direction (in: client to upstream, out: upstream to client).",
+                 TRUE, l->bytes_in, l->bytes_out);
+
+  PER_LISTENER ("proxykit_relay_udp_sessions", PK_PROM_GAUGE,
+                "UDP sessions (one per client address) open now, by rule.",
+                IS_UDP (l), pk_relay_udp_get_n_sessions (l));
+  PER_DIRECTION ("proxykit_relay_datagrams_total",
+                 "UDP datagrams relayed, by rule and direction (in: client to upstream, out: upstream to client).",
+                 IS_UDP (l), l->datagrams_in, l->datagrams_out);
+  PER_LISTENER ("proxykit_relay_udp_dropped_total", PK_PROM_COUNTER,
+                "UDP datagrams dropped (no session possible, upstream unreachable, send failed), by rule.",
+                IS_UDP (l), PK_RELAY_LOAD (l->dropped));
+#undef PER_DIRECTION
+#undef PER_LISTENER
+#undef IS_UDP
+#undef NAT_RULE
 #undef LISTENER
   return pk_prom_writer_free_to_string (g_steal_pointer (&w));
 }

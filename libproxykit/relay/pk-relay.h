@@ -12,6 +12,7 @@
 #include "pk-version-macros.h"
 #include "pk-relay-rule.h"
 #include "pk-workers.h"
+#include "pk-config.h"
 
 G_BEGIN_DECLS
 
@@ -21,6 +22,18 @@ G_DECLARE_FINAL_TYPE (PkRelay, pk_relay, PK, RELAY, GObject)
 
 PK_AVAILABLE_IN_ALL
 PkRelay    *pk_relay_new               (void);
+
+PK_AVAILABLE_IN_ALL
+PkRelay    *pk_relay_new_from_config   (PkConfig           *config,
+                                        const char * const *specs,
+                                        GError            **error);
+PK_AVAILABLE_IN_ALL
+gboolean    pk_relay_start             (PkRelay      *self,
+                                        GError      **error);
+PK_AVAILABLE_IN_ALL
+gboolean    pk_relay_reload_from_config (PkRelay     *self,
+                                         PkConfig    *config,
+                                         GError     **error);
 
 PK_AVAILABLE_IN_ALL
 void        pk_relay_set_workers       (PkRelay      *self,

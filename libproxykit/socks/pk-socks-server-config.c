@@ -4,9 +4,11 @@
  */
 #include "config.h"
 
+#include "pk-access-list-private.h"
 #include "pk-config-private.h"
 #include "pk-error.h"
 #include "pk-socks-server-private.h"
+#include "pk-state-store.h"
 #include "pk-util-private.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:1080"
@@ -86,7 +88,8 @@ static const char * const section_keys[] = {
   "users", "users-inline", "allow", "deny", "connect-timeout", "idle-timeout",
   "handshake-timeout", "resolve-timeout", "udp-idle-timeout", "max-sessions",
   "max-sessions-per-client", "udp-advertise", "allow-open", "allow-host-destinations",
-  "metrics-listen",   /* pk-socks' /metrics, read by the tool from [socks] */
+  "allow-url", "deny-url", "refresh", "url-egress", "state-dir",
+  "metrics-listen",   /* pk-socks' /metrics, read by the tool from [socks] only */
   NULL
 };
 
@@ -120,6 +123,101 @@ main_env (const Where *w,
           const char  *env)
 {
   return w->is_main ? env : NULL;
+}
+
+/* url-egress: `default` (or unset), `listener`, an address or an interface. */
+static gboolean
+url_egress (PkSocksServer  *server,
+            PkConfig       *config,
+            const Where    *w,
+            PkEgress      **out,
+            GError        **error)
+{
+  g_autofree char *value = pk_config_dup_string (config, w->section, "url-egress", NULL, NULL);
+  g_autoptr(GInetAddress) inet = NULL;
+  GError *local_error = NULL;
+
+  *out = NULL;
+  if (value == NULL || g_str_equal (value, "default"))
+    return TRUE;
+  if (g_str_equal (value, "listener"))
+    {
+      *out = g_object_ref (pk_socks_server_get_egress (server));
+      return TRUE;
+    }
+  inet = g_inet_address_new_from_string (value);
+  *out = pk_egress_new_full (inet != NULL ? value : NULL, inet != NULL ? NULL : value, 0, 0, &local_error);
+  if (*out == NULL)
+    {
+      g_prefix_error (&local_error, "expected default, listener, an address or an interface: ");
+      return pk_config_value_error (config, w->section, "url-egress", NULL, local_error, error);
+    }
+  return TRUE;
+}
+
+static gboolean
+egress_equal (PkEgress *a,
+              PkEgress *b)
+{
+  g_autofree char *sa = a != NULL ? pk_egress_to_string (a) : NULL;
+  g_autofree char *sb = b != NULL ? pk_egress_to_string (b) : NULL;
+
+  return g_strcmp0 (sa, sb) == 0;
+}
+
+/* allow-url or deny-url. A list that a reload finds alike (URL, cache,
+ * egress) is kept, with what it has loaded: a reload must not leave a
+ * listener without its allowlist until the next fetch. */
+static gboolean
+configure_url_list (PkSocksServer  *server,
+                    PkConfig       *config,
+                    const Where    *w,
+                    gboolean        allow,
+                    GError        **error)
+{
+  const char *key = allow ? "allow-url" : "deny-url";
+  const char *env = main_env (w, allow ? "SOCKS_ALLOW_URL" : "SOCKS_DENY_URL");
+  PkAccessList *current = allow ? server->allow_list : server->deny_list;
+  g_autofree char *url = pk_config_dup_string (config, w->section, key, env, NULL);
+  g_autoptr(PkAccessList) list = NULL;
+  g_autoptr(PkEgress) egress = NULL;
+  g_autoptr(PkStateStore) store = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *cache = NULL;
+  GError *local_error = NULL;
+  guint64 refresh;
+
+  if (url != NULL && !pk_access_list_check_url (url, &local_error))
+    return pk_config_value_error (config, w->section, key, env, local_error, error);
+  if (!pk_config_get_duration_bounded (config, w->section, "refresh", NULL, 100, G_MAXUINT,
+                                       PK_ACCESS_LIST_REFRESH_DEFAULT, &refresh, error) ||
+      !url_egress (server, config, w, &egress, error))
+    return FALSE;
+
+  if (url != NULL)
+    {
+      /* STATE_DIR/access-lists/socks-NAME-allow.list */
+      store = pk_state_store_new_from_config (config, w->section);
+      file = g_strdup_printf ("%s-%s.list", w->section, allow ? "allow" : "deny");
+      g_strdelimit (file, ":/", '-');
+      cache = g_build_filename (pk_state_store_get_directory (store), "access-lists", file, NULL);
+      if (current != NULL && g_str_equal (pk_access_list_get_url (current), url) &&
+          g_strcmp0 (pk_access_list_get_cache_path (current), cache) == 0 &&
+          egress_equal (pk_access_list_get_egress (current), egress))
+        {
+          pk_access_list_set_refresh (current, refresh);
+          return TRUE;
+        }
+      list = pk_access_list_new (url);
+      pk_access_list_set_refresh (list, refresh);
+      pk_access_list_set_egress (list, egress);
+      pk_access_list_set_cache_path (list, cache);
+    }
+  if (allow)
+    pk_socks_server_set_allow_access_list (server, list);
+  else
+    pk_socks_server_set_deny_access_list (server, list);
+  return TRUE;
 }
 
 /* Users and lists: what a reload reads again. */
@@ -159,7 +257,8 @@ configure_access (PkSocksServer  *server,
   deny = pk_config_dup_string (config, w->section, "deny", main_env (w, "SOCKS_DENY"), NULL);
   if (!pk_socks_server_set_denylist (server, deny, &local_error))
     return pk_config_value_error (config, w->section, "deny", main_env (w, "SOCKS_DENY"), local_error, error);
-  return TRUE;
+  return configure_url_list (server, config, w, TRUE, error) &&
+         configure_url_list (server, config, w, FALSE, error);
 }
 
 static gboolean
@@ -191,12 +290,25 @@ get_ms (PkConfig    *config,
  * file, the default. The keys: `egress-address`, `egress-interface`,
  * `egress-dns`, `fwmark`, `ttl` (see `pk_egress_new_from_config()`),
  * `users` (a file), `users-inline` (`user:password` items), `allow`,
- * `deny`, `connect-timeout`, `idle-timeout`, `handshake-timeout`,
+ * `deny`, `allow-url`, `deny-url` (see below), `refresh`, `url-egress`,
+ * `state-dir`, `connect-timeout`, `idle-timeout`, `handshake-timeout`,
  * `resolve-timeout`, `udp-idle-timeout`, `max-sessions`,
  * `max-sessions-per-client`, `udp-advertise`, `allow-open` and
  * `allow-host-destinations`; `listen` is read by
  * `pk_socks_server_listen_from_config()`. Another key in the section is an
  * error, so that a typo does not pass for a default.
+ *
+ * `allow-url` and `deny-url` name an `http` or `https` URL whose list
+ * (see [class@AccessList]) adds to `allow` (clients let in) or to `deny`
+ * (destinations refused), fetched every `refresh` (a duration, 1 h by
+ * default) while the server listens, through `url-egress`: `default` (the
+ * default route, the default), `listener` (the listener's own egress), an
+ * IP address (the source address) or an interface name. The last good copy
+ * is kept in `STATE_DIR/access-lists/SECTION-allow.list` (or `-deny`),
+ * where `STATE_DIR` is the section's `state-dir`, else
+ * `PROXYKIT_STATE_DIR`, else %PK_STATE_DIR_DEFAULT; it stands in at start
+ * while the URL cannot be reached. Until a copy is loaded, a listener with
+ * `allow-url` lets in only the clients of `allow` (none without it).
  *
  * The variables of the shell tools apply too: `SOCKS_CONNECT_TIMEOUT`,
  * `SOCKS_IDLE_TIMEOUT` (or the older `SOCKS_READ_TIMEOUT`),
@@ -205,8 +317,8 @@ get_ms (PkConfig    *config,
  * `SOCKS_MAX_SESSIONS_PER_CLIENT` and `SOCKS_UDP_ADVERTISE` to every
  * listener; `SOCKS_LISTEN`, `SOCKS_EGRESS_ADDRESS`,
  * `SOCKS_EGRESS_INTERFACE`, `SOCKS_EGRESS_DNS`, `SOCKS_FWMARK`,
- * `SOCKS_TTL`, `SOCKS_USERS`, `SOCKS_ALLOW` and `SOCKS_DENY` to the main
- * listener only.
+ * `SOCKS_TTL`, `SOCKS_USERS`, `SOCKS_ALLOW`, `SOCKS_DENY`,
+ * `SOCKS_ALLOW_URL` and `SOCKS_DENY_URL` to the main listener only.
  *
  * Returns: (transfer full): the server, not listening yet; or %NULL with
  *   @error set (%PK_ERROR_CONFIG) naming the bad value and where it came from
@@ -233,6 +345,15 @@ pk_socks_server_new_from_config (PkConfig    *config,
   where_init (&w, name);
   if (!pk_config_check_keys (config, w.section, section_keys, error))
     return NULL;
+  /* The tool's /metrics serves every listener from one address. */
+  if (!w.is_main && pk_config_has_key (config, w.section, "metrics-listen"))
+    {
+      g_autofree char *where = pk_config_describe (config, w.section, "metrics-listen");
+
+      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
+                   "%s: belongs in [socks]: one /metrics serves every listener", where);
+      return NULL;
+    }
   pk_socks_server_set_name (server, w.is_main ? "main" : name);
 
   egress = pk_egress_new_from_config (config, w.section, w.is_main ? "SOCKS_" : NULL, error);

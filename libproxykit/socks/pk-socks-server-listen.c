@@ -171,6 +171,17 @@ host_ended (GObject *host,
     __atomic_add_fetch (&self->results[result], 1, __ATOMIC_RELAXED);
 }
 
+static void
+host_observe (GObject        *host,
+              PkSocksLatency  kind,
+              gint64          us)
+{
+  PkSocksServer *self = PK_SOCKS_SERVER (host);
+
+  if (kind < PK_SOCKS_LATENCY_N)
+    pk_prom_histogram_observe_us (&self->latency[kind], MAX (us, 0));
+}
+
 static GCancellable *
 host_get_stop_cancellable (GObject *host)
 {
@@ -183,6 +194,7 @@ static const PkSocksSessionHost session_host = {
   .take_slot = host_take_slot,
   .release_slot = host_release_slot,
   .ended = host_ended,
+  .observe = host_observe,
   .get_stop_cancellable = host_get_stop_cancellable,
 };
 
@@ -231,7 +243,6 @@ listen_on_workers (PkSocksServer   *self,
                    GError         **error)
 {
   PkSocksListener *listener;
-  gboolean was_non_loopback;
   guint id;
 
   if (self->stopping)
@@ -252,11 +263,7 @@ listen_on_workers (PkSocksServer   *self,
   listener->workers_id = id;
   listener->address = pk_workers_get_listener_address (self->workers, id);
   g_ptr_array_add (self->listeners, listener);
-
-  was_non_loopback = self->non_loopback;
-  self->non_loopback |= !pk_socket_address_is_loopback (listener->address);
-  if (self->non_loopback != was_non_loopback)
-    pk_socks_server_rebuild_policy (self);
+  pk_socks_server_listener_added (self, listener->address);
   return TRUE;
 }
 
@@ -314,7 +321,6 @@ pk_socks_server_add_socket (PkSocksServer  *self,
   g_autofree char *name = NULL;
   PkSocksListener *listener;
   PkAcceptor *acceptor;
-  gboolean was_non_loopback;
 
   g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
   g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
@@ -344,12 +350,7 @@ pk_socks_server_add_socket (PkSocksServer  *self,
   listener->socket = g_object_ref (socket);
   listener->acceptor = acceptor;
   g_ptr_array_add (self->listeners, listener);
-
-  was_non_loopback = self->non_loopback;
-  self->non_loopback |= !pk_socket_address_is_loopback (local);
-  if (self->non_loopback != was_non_loopback)
-    pk_socks_server_rebuild_policy (self);
-
+  pk_socks_server_listener_added (self, local);
   return TRUE;
 }
 
@@ -540,6 +541,7 @@ pk_socks_server_stop_async (PkSocksServer       *self,
 
   self->stopping = TRUE;
   g_ptr_array_set_size (self->listeners, 0);
+  pk_socks_server_stop_access_lists (self);
 
   g_mutex_lock (&self->lock);
   if (self->n_active == 0 || self->stop_task != NULL)
@@ -611,5 +613,6 @@ pk_socks_server_close (PkSocksServer *self)
 
   self->stopping = TRUE;
   g_ptr_array_set_size (self->listeners, 0);
+  pk_socks_server_stop_access_lists (self);
   g_cancellable_cancel (self->stop_cancellable);
 }

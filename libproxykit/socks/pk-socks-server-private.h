@@ -6,7 +6,9 @@
  */
 #pragma once
 
+#include "pk-prom-private.h"
 #include "pk-socks-server.h"
+#include "pk-prom-private.h"
 #include "pk-socks-session-private.h"
 #include "pk-util-private.h"
 
@@ -48,6 +50,10 @@ struct _PkSocksServer
   GHashTable *file_users;
   GPtrArray *allow;
   GPtrArray *deny;
+  PkAccessList *allow_list;    /* allow-url: adds to allow, denies every client until loaded */
+  PkAccessList *deny_list;     /* deny-url: adds to deny */
+  gulong allow_list_handler;
+  gulong deny_list_handler;
   PkSocksPolicy *policy;
 
   GPtrArray *listeners;        /* PkSocksListener */
@@ -69,9 +75,20 @@ struct _PkSocksServer
   guint64 bytes_up;
   guint64 bytes_down;
   guint64 results[PK_SOCKS_RESULT_N];
+  PkPromHistogram latency[PK_SOCKS_LATENCY_N];
 };
 
 void           pk_socks_server_rebuild_policy  (PkSocksServer *self);
+
+/* The access lists fetch while the server listens: started when a
+ * listener is added (in the caller's context), stopped when it stops. */
+void           pk_socks_server_listener_added  (PkSocksServer  *self,
+                                                GSocketAddress *address);
+void           pk_socks_server_stop_access_lists (PkSocksServer *self);
+/* The access_list families of pk_socks_server_dup_prometheus(). */
+void           pk_socks_server_write_access_list_metrics (PkPromWriter          *w,
+                                                          PkSocksServer * const *servers,
+                                                          guint                  n_servers);
 
 /* pk-socks-server-config.c: the open-listener rule, checked before a
  * listener on @address is made. */

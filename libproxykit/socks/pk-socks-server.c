@@ -52,6 +52,7 @@
 #include "config.h"
 
 #include "pk-error.h"
+#include "pk-access-list-private.h"
 #include "pk-prom-private.h"
 #include "pk-socks-proto-private.h"
 #include "pk-socks-server-private.h"
@@ -98,6 +99,8 @@ pk_socks_server_dispose (GObject *object)
   PkSocksServer *self = PK_SOCKS_SERVER (object);
 
   g_ptr_array_set_size (self->listeners, 0);
+  pk_socks_server_set_allow_access_list (self, NULL);
+  pk_socks_server_set_deny_access_list (self, NULL);
 
   G_OBJECT_CLASS (pk_socks_server_parent_class)->dispose (object);
 }
@@ -824,6 +827,30 @@ pk_socks_server_set_allow_host_destinations (PkSocksServer *self,
 
 
 
+/* The CIDRs of a policy: those set (@cidrs, NULL for none) and those of
+ * an access list. A list not loaded yet adds nothing, except that with
+ * @fail_closed (a client allowlist) its presence alone makes a list:
+ * empty until something is loaded, so that no client gets in before. */
+static GPtrArray *
+merge_cidrs (GPtrArray    *cidrs,
+             PkAccessList *list,
+             gboolean      fail_closed)
+{
+  g_autoptr(GPtrArray) masks = list != NULL ? pk_access_list_ref_masks (list) : NULL;
+  GPtrArray *merged;
+
+  if (masks == NULL && (list == NULL || !fail_closed || cidrs != NULL))
+    return cidrs != NULL ? g_ptr_array_ref (cidrs) : NULL;
+  if (cidrs == NULL)
+    return masks != NULL ? g_steal_pointer (&masks) : g_ptr_array_new_with_free_func (g_object_unref);
+  merged = g_ptr_array_new_full (cidrs->len + masks->len, g_object_unref);
+  for (guint i = 0; i < cidrs->len; i++)
+    g_ptr_array_add (merged, g_object_ref (g_ptr_array_index (cidrs, i)));
+  for (guint i = 0; i < masks->len; i++)
+    g_ptr_array_add (merged, g_object_ref (g_ptr_array_index (masks, i)));
+  return merged;
+}
+
 /* Called with the lock not held: builds a new policy from the current
  * settings and swaps it in. */
 void
@@ -834,8 +861,8 @@ pk_socks_server_rebuild_policy (PkSocksServer *self)
 
   g_mutex_lock (&self->lock);
   policy->users = pk_socks_users_merge (self->file_users, self->inline_users);
-  policy->allow = self->allow != NULL ? g_ptr_array_ref (self->allow) : NULL;
-  policy->deny = self->deny != NULL ? g_ptr_array_ref (self->deny) : NULL;
+  policy->allow = merge_cidrs (self->allow, self->allow_list, TRUE);
+  policy->deny = merge_cidrs (self->deny, self->deny_list, FALSE);
   if (self->non_loopback && !self->allow_host_destinations)
     pk_socks_policy_deny_host (policy);
   old = self->policy;
@@ -1052,16 +1079,18 @@ gboolean
 pk_socks_server_has_allowlist (PkSocksServer *self)
 {
   g_return_val_if_fail (PK_IS_SOCKS_SERVER (self), FALSE);
-  return self->allow != NULL;
+  return self->allow != NULL || self->allow_list != NULL;
 }
+
 
 /**
  * pk_socks_server_reload:
  * @self: a [class@SocksServer]
  * @error: return location for a `GError`
  *
- * Reads the users file again and refreshes the list of the host's own
- * addresses. Live sessions keep running under the policy they started
+ * Reads the users file again, fetches the access lists again (those the
+ * server keeps up to date: see [method@SocksServer.set_allow_access_list])
+ * and refreshes the list of the host's own addresses. Live sessions keep running under the policy they started
  * with; new sessions use the new one. On error the old users stay.
  *
  * A reload does not turn authentication off where that would leave a
@@ -1085,7 +1114,7 @@ pk_socks_server_reload (PkSocksServer  *self,
 
   g_mutex_lock (&self->lock);
   path = g_strdup (self->users_file);
-  guarded = self->non_loopback && !self->allow_open && self->allow == NULL &&
+  guarded = self->non_loopback && !self->allow_open && self->allow == NULL && self->allow_list == NULL &&
             g_hash_table_size (self->inline_users) == 0 && g_hash_table_size (self->file_users) > 0;
   g_mutex_unlock (&self->lock);
 
@@ -1103,6 +1132,11 @@ pk_socks_server_reload (PkSocksServer  *self,
           return FALSE;
         }
     }
+  /* the lists too are read again: fetched now */
+  if (self->allow_list != NULL && pk_access_list_is_started (self->allow_list))
+    pk_access_list_start (self->allow_list);
+  if (self->deny_list != NULL && pk_access_list_is_started (self->deny_list))
+    pk_access_list_start (self->deny_list);
   if (path != NULL)
     return pk_socks_server_set_users_file (self, path, error);
 
@@ -1260,6 +1294,18 @@ pk_socks_server_dup_stats_json (PkSocksServer *self)
   return g_string_free (json, FALSE);
 }
 
+static const struct {
+  const char *name;
+  const char *help;
+} latency_families[PK_SOCKS_LATENCY_N] = {
+  [PK_SOCKS_LATENCY_HANDSHAKE] = {
+    "proxykit_socks_handshake_seconds",
+    "Time from accept to the SOCKS request read (greeting, authentication, request), by listener." },
+  [PK_SOCKS_LATENCY_CONNECT] = {
+    "proxykit_socks_connect_seconds",
+    "Time from the SOCKS request to the destination connected (resolving included), by listener." },
+};
+
 /**
  * pk_socks_server_dup_prometheus:
  * @servers: (array length=n_servers): the listeners
@@ -1272,7 +1318,16 @@ pk_socks_server_dup_stats_json (PkSocksServer *self)
  * ends: `succeeded`, the refusals such as `not-allowed` or
  * `auth-failed`, the connect errors such as `connection-refused` or
  * `host-unreachable`) and `proxykit_socks_bytes_total{listener,
- * direction}` (`up`: client to destination; `down`, of ended sessions).
+ * direction}` (`up`: client to destination; `down`, of ended sessions),
+ * and two histograms by listener: `proxykit_socks_handshake_seconds`
+ * (from accept to the request read: greeting, authentication, request)
+ * and `proxykit_socks_connect_seconds` (from the request to the
+ * destination connected, resolving included; successful connects only).
+ * Listeners with access lists (see [method@SocksServer.set_allow_access_list])
+ * add `proxykit_socks_access_list_entries{listener, list}` (`list` is
+ * `allow` or `deny`), `proxykit_socks_access_list_loaded`,
+ * `proxykit_socks_access_list_last_success_timestamp_seconds` and
+ * `proxykit_socks_access_list_fetch_failures_total`.
  * For a collector of [class@MetricsServer].
  *
  * Returns: (transfer full): the text
@@ -1318,5 +1373,17 @@ pk_socks_server_dup_prometheus (PkSocksServer * const *servers,
       pk_prom_writer_sample_uint (w, "proxykit_socks_bytes_total", pk_socks_server_get_bytes_down (servers[i]),
                                   "listener", name, "direction", "down", NULL);
     }
+
+  for (guint k = 0; k < PK_SOCKS_LATENCY_N; k++)
+    {
+      pk_prom_writer_family (w, latency_families[k].name, PK_PROM_HISTOGRAM, latency_families[k].help);
+      for (guint i = 0; i < n_servers; i++)
+        {
+          const char *labels[] = { "listener", pk_socks_server_get_name (servers[i]), NULL };
+
+          pk_prom_writer_histogram (w, latency_families[k].name, labels, &servers[i]->latency[k]);
+        }
+    }
+  pk_socks_server_write_access_list_metrics (w, servers, n_servers);
   return pk_prom_writer_free_to_string (g_steal_pointer (&w));
 }

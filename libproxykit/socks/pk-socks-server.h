@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include "pk-version-macros.h"
 #include "pk-egress.h"
+#include "pk-access-list.h"
 #include "pk-workers.h"
 
 G_BEGIN_DECLS
@@ -104,6 +105,16 @@ gboolean       pk_socks_server_set_denylist           (PkSocksServer  *self,
                                                        GError        **error);
 PK_AVAILABLE_IN_ALL
 gboolean       pk_socks_server_has_allowlist          (PkSocksServer  *self);
+PK_AVAILABLE_IN_ALL
+void           pk_socks_server_set_allow_access_list  (PkSocksServer  *self,
+                                                       PkAccessList   *list);
+PK_AVAILABLE_IN_ALL
+PkAccessList  *pk_socks_server_get_allow_access_list  (PkSocksServer  *self);
+PK_AVAILABLE_IN_ALL
+void           pk_socks_server_set_deny_access_list   (PkSocksServer  *self,
+                                                       PkAccessList   *list);
+PK_AVAILABLE_IN_ALL
+PkAccessList  *pk_socks_server_get_deny_access_list   (PkSocksServer  *self);
 PK_AVAILABLE_IN_ALL
 gboolean       pk_socks_server_reload                 (PkSocksServer  *self,
                                                        GError        **error);

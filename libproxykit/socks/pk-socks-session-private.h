@@ -65,6 +65,13 @@ typedef struct {
 
 void           pk_socks_session_config_free (PkSocksSessionConfig *config);
 
+/* The durations a session reports as it goes. */
+typedef enum {
+  PK_SOCKS_LATENCY_HANDSHAKE,  /* accepted to request read (greeting, auth, request) */
+  PK_SOCKS_LATENCY_CONNECT,    /* request read to destination connected (resolving too) */
+  PK_SOCKS_LATENCY_N
+} PkSocksLatency;
+
 /* What a session asks of its host: any thread (the session's). */
 typedef struct {
   /* The settings a session starts with. */
@@ -79,6 +86,10 @@ typedef struct {
                                                  guint         result,
                                                  guint64       bytes_up,
                                                  guint64       bytes_down);
+  /* Counts a duration of @kind. */
+  void                  (*observe)              (GObject        *host,
+                                                 PkSocksLatency  kind,
+                                                 gint64          us);
   /* Cancelled when the host stops: sessions end. */
   GCancellable         *(*get_stop_cancellable) (GObject      *host);
 } PkSocksSessionHost;

@@ -522,6 +522,7 @@ process_request (Session *s)
   pk_poller_watch_set_deadline (s->watch, -1);
   s->dest_str = pk_socks_address_to_string (&request.address);
   s->command = request.command;
+  s->host_iface->observe (s->host, PK_SOCKS_LATENCY_HANDSHAKE, g_get_monotonic_time () - s->start_us);
 
   if (s->denied != NULL)
     {
@@ -679,6 +680,8 @@ connect_done (int      fd,
   if (fd >= 0)
     {
       s->upstream = fd;
+      s->host_iface->observe (s->host, PK_SOCKS_LATENCY_CONNECT,
+                              g_get_monotonic_time () - s->connect_started_us);
       connected (s);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

@@ -39,6 +39,7 @@
 #include "pk-toggle-ladder.h"
 #include "pk-toggle-private.h"
 #include "pk-usb-map.h"
+#include "pk-util-private.h"
 
 #define POLL_MS 200
 
@@ -181,16 +182,14 @@ pk_toggle_routing_step_iface_init (PkToggleStepInterface *iface)
 
 /* --- a cycle: off, a pause, on, then wait for the interface --- */
 
-typedef gboolean (*CycleSwitch) (gpointer step, gboolean on, GString *detail, GError **error);
-
 typedef struct {
   gpointer step;
   PkDongle *dongle;
-  CycleSwitch do_switch;
+  PkToggleCycleSwitch do_switch;
   guint off_ms;
   guint wait_ms;
   gint64 on_at;
-  guint source;
+  GSource *source;
   gulong cancel_id;
   GString *detail;
 } Cycle;
@@ -198,6 +197,7 @@ typedef struct {
 static void
 cycle_free (Cycle *c)
 {
+  pk_source_clear (&c->source);
   g_clear_object (&c->dongle);
   g_string_free (c->detail, TRUE);
   g_free (c);
@@ -211,7 +211,7 @@ cycle_return (GTask  *task,
 {
   Cycle *c = g_task_get_task_data (task);
 
-  g_clear_handle_id (&c->source, g_source_remove);
+  pk_source_clear (&c->source);
   if (c->cancel_id != 0)
     g_cancellable_disconnect (g_task_get_cancellable (task), c->cancel_id);
   c->cancel_id = 0;
@@ -229,14 +229,20 @@ cycle_switch_on (gpointer user_data)
   Cycle *c = g_task_get_task_data (task);
   GError *error = NULL;
 
-  c->source = 0;
+  pk_source_clear (&c->source);
   if (!c->do_switch (c->step, TRUE, c->detail, &error))
     {
       cycle_return (task, error);
       return G_SOURCE_REMOVE;
     }
   c->on_at = g_get_monotonic_time ();
-  c->source = g_timeout_add (POLL_MS, cycle_poll, task);
+  /* Nothing to wait for: the switch is all. */
+  if (c->dongle == NULL)
+    {
+      cycle_return (task, NULL);
+      return G_SOURCE_REMOVE;
+    }
+  c->source = pk_timeout_source_attach (g_task_get_context (task), POLL_MS, cycle_poll, task);
   return G_SOURCE_REMOVE;
 }
 
@@ -254,13 +260,11 @@ cycle_poll (gpointer user_data)
     {
       g_string_append_printf (c->detail, "; %s back with %s after %" G_GINT64_FORMAT " ms",
                               ifname, ipv4, waited);
-      c->source = 0;
       cycle_return (task, NULL);
       return G_SOURCE_REMOVE;
     }
   if (waited >= c->wait_ms)
     {
-      c->source = 0;
       cycle_return (task, g_error_new (PK_ERROR, PK_ERROR_CHECK_FAILED,
                                        "dongle %u: %s did not come back with an address within %u ms%s%s",
                                        pk_dongle_get_id (c->dongle), ifname ? ifname : "its interface",
@@ -276,9 +280,8 @@ cycle_on_cancel_idle (gpointer user_data)
   GTask *task = user_data;
   Cycle *c = g_task_get_task_data (task);
 
-  if (c->source == 0)
+  if (c->source == NULL)
     return G_SOURCE_REMOVE;
-  g_clear_handle_id (&c->source, g_source_remove);
   cycle_return (task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled"));
   return G_SOURCE_REMOVE;
 }
@@ -298,19 +301,27 @@ cycle_cancelled (GCancellable *cancellable,
         g_warning ("%s", error->message);
       c->on_at = g_get_monotonic_time ();
     }
-  g_idle_add_full (G_PRIORITY_DEFAULT, cycle_on_cancel_idle, g_object_ref (task), g_object_unref);
+  /* Later, on the task's context: the cancel may come from another
+   * thread, and the handler may not disconnect itself. */
+  {
+    GSource *idle = g_idle_source_new ();
+
+    g_source_set_callback (idle, cycle_on_cancel_idle, g_object_ref (task), g_object_unref);
+    g_source_attach (idle, g_task_get_context (task));
+    g_source_unref (idle);
+  }
 }
 
-static void
-cycle_start (gpointer             step,
-             PkDongle            *dongle,
-             CycleSwitch          do_switch,
-             guint                off_ms,
-             guint                wait_ms,
-             GCancellable        *cancellable,
-             GAsyncReadyCallback  callback,
-             gpointer             user_data,
-             gpointer             source_tag)
+void
+pk_toggle_cycle_start (gpointer             step,
+                       PkDongle            *dongle,
+                       PkToggleCycleSwitch  do_switch,
+                       guint                off_ms,
+                       guint                wait_ms,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data,
+                       gpointer             source_tag)
 {
   GTask *task = g_task_new (step, cancellable, callback, user_data);
   Cycle *c = g_new0 (Cycle, 1);
@@ -318,7 +329,7 @@ cycle_start (gpointer             step,
 
   g_task_set_source_tag (task, source_tag);
   c->step = step;
-  c->dongle = g_object_ref (dongle);
+  c->dongle = dongle ? g_object_ref (dongle) : NULL;
   c->do_switch = do_switch;
   c->off_ms = off_ms;
   c->wait_ms = wait_ms;
@@ -333,7 +344,7 @@ cycle_start (gpointer             step,
       cycle_return (task, error);
       return;
     }
-  c->source = g_timeout_add (off_ms, cycle_switch_on, task);
+  c->source = pk_timeout_source_attach (g_task_get_context (task), off_ms, cycle_switch_on, task);
   if (cancellable != NULL)
     c->cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (cycle_cancelled), task, NULL);
 }
@@ -494,7 +505,7 @@ usb_step_run_async (PkToggleStep        *step,
 {
   PkToggleUsbStep *self = PK_TOGGLE_USB_STEP (step);
 
-  cycle_start (self, self->dongle, usb_step_switch, self->off_ms, self->wait_ms,
+  pk_toggle_cycle_start (self, self->dongle, usb_step_switch, self->off_ms, self->wait_ms,
                cancellable, callback, user_data, usb_step_run_async);
 }
 
@@ -683,7 +694,7 @@ power_step_run_async (PkToggleStep        *step,
 {
   PkTogglePowerStep *self = PK_TOGGLE_POWER_STEP (step);
 
-  cycle_start (self, self->dongle, power_step_switch, self->off_ms, self->wait_ms,
+  pk_toggle_cycle_start (self, self->dongle, power_step_switch, self->off_ms, self->wait_ms,
                cancellable, callback, user_data, power_step_run_async);
 }
 

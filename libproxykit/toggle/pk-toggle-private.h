@@ -14,6 +14,32 @@ gboolean        pk_toggle_limiter_try_acquire (PkToggleLimiter *self,
                                                gboolean         ignore_limit);
 void            pk_toggle_limiter_release     (PkToggleLimiter *self);
 
+/* Opens and locks STATE_DIR/toggle-N.lock (flock(2), without waiting):
+ * the one per-dongle lock that toggles, recoveries and port power
+ * switches share, across processes. The descriptor, or -1 with
+ * PK_ERROR_BUSY when another holds it. */
+int             pk_toggle_lock_acquire        (const char      *state_dir,
+                                               guint            id,
+                                               GError         **error);
+
+/* A cycle: @do_switch off, @off_ms, on, then (with a @dongle) up to
+ * @wait_ms for its interface to come back with an address. Cancelled, it
+ * switches on before it returns; a failed switch off is switched on
+ * again. Finish with g_task_propagate_boolean() on the GTask of @owner. */
+typedef gboolean (*PkToggleCycleSwitch) (gpointer   owner,
+                                         gboolean   on,
+                                         GString   *detail,
+                                         GError   **error);
+void            pk_toggle_cycle_start         (gpointer             owner,
+                                               PkDongle            *dongle,
+                                               PkToggleCycleSwitch  do_switch,
+                                               guint                off_ms,
+                                               guint                wait_ms,
+                                               GCancellable        *cancellable,
+                                               GAsyncReadyCallback  callback,
+                                               gpointer             user_data,
+                                               gpointer             source_tag);
+
 /* Emits PkToggle::progress. */
 void            pk_toggle_emit_progress       (PkToggle        *self,
                                                const char      *text);

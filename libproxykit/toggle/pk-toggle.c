@@ -650,32 +650,29 @@ shared_record_finished (PkToggle   *self,
     g_warning ("dongle %u: cannot record the toggle in %s: %s", self->id, path, error->message);
 }
 
-/* Takes the dongle's lock file; FALSE with PK_ERROR_BUSY when another
- * process holds it. */
-static gboolean
-shared_lock (PkToggle  *self,
-             GError   **error)
+int
+pk_toggle_lock_acquire (const char  *state_dir,
+                        guint        id,
+                        GError     **error)
 {
-  g_autofree char *path = NULL;
+  g_autofree char *name = g_strdup_printf ("toggle-%u.lock", id);
+  g_autofree char *path = g_build_filename (state_dir, name, NULL);
   int fd;
 
-  if (self->state_dir == NULL)
-    return TRUE;
-  if (g_mkdir_with_parents (self->state_dir, 0755) < 0)
+  if (g_mkdir_with_parents (state_dir, 0755) < 0)
     {
       int saved = errno;
       g_set_error (error, PK_ERROR, PK_ERROR_STATE, "dongle %u: cannot create %s: %s",
-                   self->id, self->state_dir, g_strerror (saved));
-      return FALSE;
+                   id, state_dir, g_strerror (saved));
+      return -1;
     }
-  path = state_path (self, "lock");
   fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
     {
       int saved = errno;
       g_set_error (error, PK_ERROR, PK_ERROR_STATE, "dongle %u: cannot open %s: %s",
-                   self->id, path, g_strerror (saved));
-      return FALSE;
+                   id, path, g_strerror (saved));
+      return -1;
     }
   if (flock (fd, LOCK_EX | LOCK_NB) < 0)
     {
@@ -683,14 +680,27 @@ shared_lock (PkToggle  *self,
       close (fd);
       if (saved == EWOULDBLOCK)
         g_set_error (error, PK_ERROR, PK_ERROR_BUSY,
-                     "dongle %u: a toggle is running already (in another process)", self->id);
+                     "dongle %u: a toggle, recovery or power switch of it is running already (in another process, "
+                     "or elsewhere in this one: %s is locked)",
+                     id, path);
       else
         g_set_error (error, PK_ERROR, PK_ERROR_STATE, "dongle %u: cannot lock %s: %s",
-                     self->id, path, g_strerror (saved));
-      return FALSE;
+                     id, path, g_strerror (saved));
+      return -1;
     }
-  self->lock_fd = fd;
-  return TRUE;
+  return fd;
+}
+
+/* Takes the dongle's lock file; FALSE with PK_ERROR_BUSY when another
+ * holds it. */
+static gboolean
+shared_lock (PkToggle  *self,
+             GError   **error)
+{
+  if (self->state_dir == NULL)
+    return TRUE;
+  self->lock_fd = pk_toggle_lock_acquire (self->state_dir, self->id, error);
+  return self->lock_fd >= 0;
 }
 
 static void

@@ -20,19 +20,22 @@ from .errors import (  # noqa: F401
     PermissionDenied, NotFound,
 )
 from .egress import Egress  # noqa: F401
+from .access_list import AccessList  # noqa: F401
 from .config import Config  # noqa: F401
-from .socks import ListenerDiff, SocksServer, SocksStats, socks_prometheus  # noqa: F401
+from .socks import ListenerDiff, SocksServer, SocksService, SocksStats, socks_prometheus  # noqa: F401
 from .health import Hysteresis, Probe, ProbeResult, Watchdog, startup_check, startup_check_settings  # noqa: F401
 from .relay import Relay, Bridge, BridgeResult  # noqa: F401
-from .metrics import MetricsSampler, MetricsServer, parse_time  # noqa: F401
+from .metrics import MetricsMonitor, MetricsSampler, MetricsServer, parse_time  # noqa: F401
 from .modem import Modem, HilinkModem, ModemStatus, ModemTraffic, NETWORK_MODES  # noqa: F401
 from .modem import RotationAttempt, RotationResult  # noqa: F401
 from .modem import Toggle, ToggleLimiter, ToggleServer  # noqa: F401
 from .history import MetricsAlerts, MetricsRecorder, analyze, read_history  # noqa: F401
 from .state import NodeState, StateStore  # noqa: F401
 from .tunnel import Tunnel  # noqa: F401
+from .supervisor import NodeSupervisor  # noqa: F401
 from .dongle import Dongle, DongleFarm, DongleMonitor, DongleWatch, Routing, RoutingDiagnosis, UsbMap, UsbMapEntry  # noqa: F401
 from .dongle import LADDER_STAGES, PowerStep, RoutingStep, UsbStep  # noqa: F401
+from .dongle import POWER_ACTIONS, PortPower, UsbControllerReset  # noqa: F401
 
 
 
@@ -52,14 +55,15 @@ compiled_version: str = _ffi.string(_lib.PK_VERSION_S).decode()
 
 __all__ = [
     '__version__', 'version_info', 'compiled_version', 'get_version',
-    'Egress', 'Config', 'SocksServer', 'SocksStats', 'ListenerDiff',
+    'Egress', 'AccessList', 'Config', 'SocksServer', 'SocksService', 'SocksStats', 'ListenerDiff',
     'Probe', 'ProbeResult', 'Watchdog', 'Hysteresis', 'startup_check', 'startup_check_settings',
-    'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler', 'MetricsServer', 'parse_time',
+    'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler', 'MetricsMonitor', 'MetricsServer', 'parse_time',
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
     'RotationResult', 'RotationAttempt',
-    'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel',
+    'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel', 'NodeSupervisor',
     'MetricsRecorder', 'MetricsAlerts', 'read_history', 'analyze',
     'Dongle', 'DongleMonitor', 'DongleFarm', 'DongleWatch', 'Routing', 'RoutingDiagnosis', 'UsbMap', 'UsbMapEntry',
+    'PortPower', 'POWER_ACTIONS', 'UsbControllerReset',
     'Error', 'Failed', 'InvalidArgument', 'ConfigError', 'ProtocolError', 'AuthFailed',
     'NotAllowed', 'NotSupported', 'EgressError', 'ResolveError', 'Busy', 'Cooldown',
     'TunnelError', 'ModemError', 'CheckFailed', 'StateError', 'Unchanged',

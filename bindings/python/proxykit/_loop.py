@@ -16,6 +16,7 @@ started on first use and stopped at exit. Python code never iterates it:
 from __future__ import annotations
 
 import atexit
+import json
 import itertools
 import queue
 import sys
@@ -25,6 +26,7 @@ from typing import Any, Callable, Optional
 
 from . import errors
 from ._ffi import ASYNC_READY as _ASYNC_READY, def_extern, ffi, lib
+from ._util import ms, python_wait
 
 # After a timeout or an interrupt, how long to wait for the C call to
 # acknowledge its cancellation before giving up on it (it stays registered,
@@ -192,6 +194,20 @@ def call_async(start: Callable, finish: Callable, timeout: Optional[float],
     return call.result
 
 
+def drain_stop(ptr, stop_async: Callable, stop_finish: Callable, drain: float,
+               timeout: Optional[float], what: str) -> None:
+    """The ``stop(drain_timeout)`` of a server: ``stop_async(ptr,
+    drain_ms, ...)`` and ``stop_finish``, waited on for ``timeout`` seconds
+    (by default a little longer than the drain, which the C side enforces)."""
+    def start(cancellable, callback, data):
+        stop_async(ptr, ms(drain), cancellable, callback, data)
+
+    def finish(source, result):
+        errors.call(stop_finish, ptr, result)
+
+    call_async(start, finish, timeout if timeout is not None else python_wait(drain, 10.0), what)
+
+
 # --- signals ---
 
 _VALUE_GETTERS = {
@@ -208,7 +224,8 @@ _VALUE_GETTERS = {
 
 def _value_to_python(value):
     """A signal argument as a Python value: numbers and strings as such,
-    GObjects as owned pointers, anything else as None."""
+    GObjects as owned pointers, JSON nodes as what ``json.loads`` makes of
+    them, anything else as None."""
     fundamental = lib.pk_py_value_fundamental(value)
     getter = _VALUE_GETTERS.get(fundamental)
     if getter is not None:
@@ -220,6 +237,13 @@ def _value_to_python(value):
         obj = lib.g_value_get_object(value)
         if obj != ffi.NULL:
             return wrap(lib.g_object_ref(obj))
+    if fundamental == lib.G_TYPE_BOXED:
+        text = lib.pk_py_value_dup_json(value)
+        if text != ffi.NULL:
+            try:
+                return json.loads(ffi.string(text).decode('utf-8'))
+            finally:
+                lib.g_free(text)
     return None
 
 

@@ -131,6 +131,7 @@ gpointer g_value_get_object (const GValue *value);
 #define G_TYPE_FLAGS ...
 #define G_TYPE_STRING ...
 #define G_TYPE_OBJECT ...
+#define G_TYPE_BOXED ...
 
 /* --- the shim (_shim.c): the loop thread and marshalling --- */
 void pk_py_loop_init (void);
@@ -143,6 +144,7 @@ gpointer pk_py_track (gpointer object);
 int pk_py_live_objects (void);
 void pk_py_cancellable_unref (gpointer object);
 gsize pk_py_value_fundamental (const GValue *value);
+char *pk_py_value_dup_json (const GValue *value);
 const GValue *pk_py_value_nth (const GValue *values, guint i);
 unsigned long pk_py_signal_connect (gpointer instance, const char *signal, gsize id);
 void pk_py_signal_disconnect (gpointer instance, unsigned long handler_id);

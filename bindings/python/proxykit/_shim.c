@@ -175,6 +175,17 @@ pk_py_value_fundamental (const GValue *value)
   return G_TYPE_FUNDAMENTAL (G_VALUE_TYPE (value));
 }
 
+/* A JsonNode argument as JSON text (NULL for another boxed type). */
+static char *
+pk_py_value_dup_json (const GValue *value)
+{
+  JsonNode *node;
+
+  if (!G_VALUE_HOLDS (value, JSON_TYPE_NODE) || (node = g_value_get_boxed (value)) == NULL)
+    return NULL;
+  return json_to_string (node, FALSE);
+}
+
 static void
 pk_py_closure_marshal (GClosure     *closure,
                        GValue       *return_value,

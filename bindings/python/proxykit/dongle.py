@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Optional
 
 from . import _loop, errors
 from ._ffi import ffi, lib
-from ._util import Service, b, ms, python_wait, string, take_string
+from ._util import Service, b, ms, string, take_string, take_strv
 from .config import Config
 from .egress import Egress
 from .state import StateStore
@@ -219,14 +219,18 @@ class UsbMapEntry:
     @property
     def power(self) -> bool:
         """Whether the hub port has power, from its sysfs ``disable``
-        attribute (Linux 6.0 and later; known whether or not the dongle is
-        plugged in). Raises :class:`NotSupported` without that attribute."""
+        attribute (Linux 6.0 and later) or, where the port has none, from a
+        hub-class GET_STATUS request (known whether or not the dongle is
+        plugged in). Raises :class:`NotSupported` when neither works."""
         on = ffi.new('gboolean *')
         _loop.run(lambda: errors.call(lib.pk_usb_map_entry_get_power, self._ptr, on))
         return bool(on[0])
 
     def set_power(self, on: bool) -> None:
-        """Switches the hub port on or off (root only)."""
+        """Switches the hub port on or off (root only): its ``disable``
+        attribute, or a SET/CLEAR_FEATURE(PORT_POWER) request to the hub
+        where the port has none. :class:`PortPower` does it under the
+        dongle's lock."""
         _loop.run(lambda: errors.call(lib.pk_usb_map_entry_set_power, self._ptr, bool(on)))
 
     def __repr__(self) -> str:
@@ -608,15 +612,9 @@ class DongleFarm(Service):
         self._serving = False
         drain = self.drain_timeout if drain_timeout is None else drain_timeout
 
-        def start(cancellable, callback, data):
-            lib.pk_dongle_farm_stop_async(self._ptr, ms(drain), cancellable, callback, data)
-
-        def finish(source, result):
-            errors.call(lib.pk_dongle_farm_stop_finish, self._ptr, result)
-
         try:
-            _loop.call_async(start, finish, timeout if timeout is not None else python_wait(drain, 10.0),
-                             'stopping the dongle farm')
+            _loop.drain_stop(self._ptr, lib.pk_dongle_farm_stop_async, lib.pk_dongle_farm_stop_finish,
+                             drain, timeout, 'stopping the dongle farm')
         finally:
             for conn in self._connections:
                 conn.disconnect()
@@ -642,6 +640,19 @@ class DongleFarm(Service):
     def to_dict(self) -> Dict[str, object]:
         """The listeners by dongle: port, egress and state."""
         return json.loads(take_string(_in_loop(lib.pk_dongle_farm_to_json, self._ptr)))
+
+    def prometheus(self) -> str:
+        """The counters and latency histograms of every dongle's listener in
+        the Prometheus text format, labelled ``listener="dongle-N"`` (what
+        pk-socks' ``/metrics`` serves for them)."""
+        def read():
+            array = lib.pk_dongle_farm_dup_servers(self._ptr)
+            try:
+                servers = ffi.cast('PkSocksServer **', array.pdata)
+                return take_string(lib.pk_socks_server_dup_prometheus(servers, array.len))
+            finally:
+                lib.g_ptr_array_unref(array)
+        return _loop.run(read)
 
 
 # --- the toggle ladder's rungs past the modem ---
@@ -819,3 +830,124 @@ class DongleWatch(Service):
     def n_recovering(self) -> int:
         """How many recoveries run now."""
         return _in_loop(lib.pk_dongle_watch_get_n_recovering, self._ptr)
+
+
+# --- hub port power under the dongle's lock, the USB controller reset ---
+
+POWER_ACTIONS = ('on', 'off', 'cycle')
+
+
+class PortPower:
+    """Switches the hub port of one dongle of the :class:`UsbMap` on, off,
+    or cycles it (off, ``off`` seconds, on), as ``pk-toggle --power`` does
+    (``PkPortPower``). With ``state_dir`` (the toggles' lock directory) it
+    holds the dongle's lock, ``toggle-N.lock``, for the whole switch, and
+    raises :class:`Busy` at once while a toggle or recovery holds it.
+
+    >>> PortPower(usb_map.lookup(11), state_dir='/run/proxykit').run('cycle')
+    """
+
+    def __init__(self, entry: UsbMapEntry, *, state_dir: Optional[str] = None, off: float = 5.0):
+        self.entry = entry
+        self._ptr = _loop.wrap(lib.pk_port_power_new(entry._ptr))
+        if state_dir is not None:
+            lib.pk_port_power_set_state_dir(self._ptr, os.fsencode(state_dir))
+        lib.pk_port_power_set_off_time(self._ptr, ms(off))
+
+    def run(self, action: str, timeout: Optional[float] = 60.0) -> None:
+        """``"on"``, ``"off"`` or ``"cycle"``. A cycle interrupted by the
+        timeout or Ctrl-C switches the port back on before it raises."""
+        out = ffi.new('PkPortPowerAction *')
+        if not lib.pk_port_power_action_from_string(action.encode(), out):
+            raise errors.InvalidArgument(f'power action {action!r}: expected on, off or cycle',
+                                         errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
+        value = out[0]
+
+        def start(cancellable, callback, data):
+            lib.pk_port_power_run_async(self._ptr, value, cancellable, callback, data)
+
+        def finish(source, result):
+            errors.call(lib.pk_port_power_run_finish, self._ptr, result)
+
+        _loop.call_async(start, finish, timeout, f'dongle {self.entry.id} power {action}')
+
+    def __repr__(self) -> str:
+        return f'<proxykit.PortPower dongle {self.entry.id} hub {self.entry.hub_path} port {self.entry.hub_port}>'
+
+
+class UsbControllerReset:
+    """The last resort when most dongles fail at once
+    (``PkUsbControllerReset``): unbinds the ``xhci_hcd`` PCI device the
+    failed dongles hang off and binds it again after ``pause`` seconds.
+    Only when ``allowed`` (``--allow-controller-reset``), when at least
+    ``threshold`` percent of the ``total`` dongles failed, and at most once
+    per ``interval`` seconds for the host (recorded in ``store``).
+
+    Args:
+        store: a :class:`StateStore` (the record of the last reset), or
+        config: with ``section``, reads ``allow-controller-reset``,
+            ``controller-reset-threshold`` and ``controller-reset-interval``
+    """
+
+    def __init__(self, store: StateStore, *, config: Optional[Config] = None, section: str = 'watchdog',
+                 allowed: Optional[bool] = None, threshold: Optional[int] = None,
+                 interval: Optional[float] = None, pause: Optional[float] = None):
+        if config is not None:
+            self._ptr = _loop.wrap(errors.call(lib.pk_usb_controller_reset_new_from_config, config._ptr,
+                                               section.encode(), store._ptr))
+        else:
+            self._ptr = _loop.wrap(lib.pk_usb_controller_reset_new(store._ptr))
+        if allowed is not None:
+            lib.pk_usb_controller_reset_set_allowed(self._ptr, bool(allowed))
+        if threshold is not None:
+            if not 1 <= threshold <= 100:
+                raise errors.InvalidArgument(f'threshold {threshold}: expected a percentage, 1-100',
+                                             errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
+            lib.pk_usb_controller_reset_set_threshold(self._ptr, threshold)
+        if interval is not None:
+            lib.pk_usb_controller_reset_set_interval(self._ptr, ms(interval))
+        if pause is not None:
+            lib.pk_usb_controller_reset_set_pause(self._ptr, ms(pause))
+
+    @property
+    def allowed(self) -> bool:
+        """Whether a reset may happen at all (off by default)."""
+        return bool(lib.pk_usb_controller_reset_get_allowed(self._ptr))
+
+    @property
+    def threshold(self) -> int:
+        """The share of the dongles, in percent, that must fail at once."""
+        return lib.pk_usb_controller_reset_get_threshold(self._ptr)
+
+    @property
+    def interval(self) -> float:
+        """The least time between two resets, in seconds."""
+        return lib.pk_usb_controller_reset_get_interval(self._ptr) / 1000.0
+
+    @property
+    def remaining(self) -> float:
+        """Seconds until a reset may happen again (0 if it may now)."""
+        return _in_loop(lib.pk_usb_controller_reset_get_remaining, self._ptr) / 1000.0
+
+    def is_due(self, failed: int, total: int) -> bool:
+        """Whether ``failed`` of ``total`` reaches the threshold."""
+        return bool(lib.pk_usb_controller_reset_is_due(self._ptr, failed, total))
+
+    @staticmethod
+    def controller_of(dongle: Dongle) -> str:
+        """The PCI name of the ``xhci_hcd`` controller ``dongle`` hangs off."""
+        return take_string(_loop.run(lambda: errors.call(lib.pk_usb_controller_reset_dup_controller, dongle._ptr)))
+
+    def maybe_reset(self, failed: List[Dongle], total: int, timeout: Optional[float] = 60.0) -> List[str]:
+        """Resets the controllers of ``failed`` if the guard rails let it;
+        returns their PCI names. Raises :class:`NotAllowed` (not allowed, or
+        too few failed) or :class:`Cooldown` (too soon after the last)."""
+        ptrs = ffi.new('PkDongle *[]', [d._ptr for d in failed] or [ffi.NULL])
+
+        def start(cancellable, callback, data):
+            lib.pk_usb_controller_reset_maybe_async(self._ptr, ptrs, len(failed), total, cancellable, callback, data)
+
+        def finish(source, result):
+            return take_strv(errors.call(lib.pk_usb_controller_reset_maybe_finish, self._ptr, result))
+
+        return _loop.call_async(start, finish, timeout, 'USB controller reset')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Iterable, List, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, List, Optional
 
 from . import _loop, errors
 from ._ffi import ffi, lib
@@ -84,6 +84,79 @@ class MetricsSampler:
     def prometheus(sample: dict) -> str:
         """A sample in the Prometheus text exposition format."""
         return MetricsSampler._render(lib.pk_metrics_to_prometheus, sample)
+
+
+class MetricsMonitor(Service):
+    """What ``pk-metrics record`` runs (``PkMetricsMonitor``): a sample of
+    ``sampler`` every ``interval`` seconds, appended to the history under
+    the ``[metrics]`` directory and evaluated by the ``[alert:NAME]`` rules.
+    ``on_sample(sample)`` gets each sample as a dict, ``on_alert(event,
+    to_stdout)`` each alert event, on the callbacks thread.
+
+    >>> cfg = Config("/etc/proxykit/proxykit.conf")
+    >>> with MetricsMonitor.from_config(cfg, MetricsSampler()) as mon:
+    ...     input("recording; Enter stops")
+    """
+
+    def __init__(self, sampler: MetricsSampler, *, interval: float = 10.0,
+                 on_sample: Optional[Callable[[dict], None]] = None,
+                 on_alert: Optional[Callable[[dict, bool], None]] = None):
+        self._ptr = _loop.wrap(lib.pk_metrics_monitor_new(sampler._ptr, ffi.NULL, ffi.NULL,
+                                                          max(100, int(round(interval * 1000)))))
+        self._setup(on_sample, on_alert)
+
+    def _setup(self, on_sample, on_alert) -> None:
+        self._serving = False
+        self._connections = []
+        if on_sample is not None:
+            self._connections.append(_loop.connect_signal(self._ptr, 'sampled', on_sample))
+        if on_alert is not None:
+            self._connections.append(_loop.connect_signal(self._ptr, 'alert', on_alert))
+
+    @classmethod
+    def from_config(cls, config: 'Config', sampler: MetricsSampler, *,
+                    on_sample: Optional[Callable[[dict], None]] = None,
+                    on_alert: Optional[Callable[[dict, bool], None]] = None) -> 'MetricsMonitor':
+        """The interval of ``[metrics]`` (default 10 s), its history and the
+        ``[alert:NAME]`` rules; raises :class:`ConfigError` naming the key."""
+        self = cls.__new__(cls)
+        self._ptr = _loop.wrap(errors.call(lib.pk_metrics_monitor_new_from_config, config._ptr, sampler._ptr))
+        self._setup(on_sample, on_alert)
+        return self
+
+    @property
+    def interval(self) -> float:
+        """Seconds between samples."""
+        return lib.pk_metrics_monitor_get_interval(self._ptr) / 1000
+
+    @property
+    def serving(self) -> bool:
+        """Whether it samples on its timer now."""
+        return self._serving
+
+    def start(self) -> 'MetricsMonitor':
+        """Takes a sample now, then one every interval (in the package's
+        GLib thread)."""
+        _loop.run(lambda: lib.pk_metrics_monitor_start(self._ptr))
+        self._serving = True
+        return self
+
+    def stop(self) -> None:
+        """Stops sampling."""
+        _loop.run(lambda: lib.pk_metrics_monitor_stop(self._ptr))
+        self._serving = False
+
+    def tick(self) -> dict:
+        """One sample now, recorded and evaluated as the timer does."""
+        return _json_node_to_python(_loop.run(lambda: errors.call(lib.pk_metrics_monitor_tick, self._ptr)))
+
+    def reload_alerts(self, config: 'Config') -> int:
+        """Replaces the rules with those of ``config`` (a bad rule changes
+        nothing and raises :class:`ConfigError`); returns how many there are."""
+        def reload():
+            errors.call(lib.pk_metrics_monitor_reload_alerts, self._ptr, config._ptr)
+            return lib.pk_metrics_alerts_get_n_rules(lib.pk_metrics_monitor_get_alerts(self._ptr))
+        return _loop.run(reload)
 
 
 def parse_time(text: str) -> float:

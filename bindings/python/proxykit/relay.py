@@ -9,7 +9,8 @@ from typing import Dict, Iterable, List, Optional, Union
 
 from . import _loop, errors
 from ._ffi import ffi, lib
-from ._util import b, ms, take_string
+from ._util import b, ms, strv, take_string
+from .config import Config
 from .egress import Egress
 
 
@@ -34,6 +35,59 @@ class Relay:
         self._names: List[str] = []
         for spec in rules:
             self.add_rule(spec, **options)
+
+    @classmethod
+    def from_config(cls, config: Config, rules: Iterable[str] = ()) -> 'Relay':
+        """The relay of a configuration, as pk-relay builds it: the
+        ``[relay:NAME]`` sections, the ``RELAY_N`` variables and ``rules``
+        (``"in_port;out_port;out_host;TCP|UDP"`` strings), with overrides
+        (see :meth:`Config.set_override`) over the environment over the file.
+        ``[relay]`` holds ``listen-address`` (``RELAY_LISTEN_ADDRESS``),
+        ``kernel-nat`` (``RELAY_KERNEL_NAT``) and the options every rule
+        defaults to. Every rule is checked here (no rules at all is an
+        error); :meth:`start` listens and :meth:`reload` applies the
+        configuration read again. Raises :class:`ConfigError` naming the bad
+        value and where it came from.
+
+        >>> cfg = Config(data="[relay:smtp]\\nlisten = 127.0.0.1:50025\\ntarget = 192.0.2.10:25\\n")
+        >>> with Relay.from_config(cfg).start() as relay:
+        ...     relay.rules
+        ['smtp']
+        """
+        arr, keep = strv(rules)
+        self = cls.__new__(cls)
+        self._ptr = _loop.wrap(errors.call(lib.pk_relay_new_from_config, config._ptr, arr))
+        del keep
+        self._names = self._list_names()
+        return self
+
+    def start(self) -> 'Relay':
+        """Starts the rules of the configuration of :meth:`from_config`
+        (nothing for a relay made otherwise). A rule that cannot listen
+        (:class:`AddressInUse`...) does not stop the others."""
+        try:
+            _loop.run(lambda: errors.call(lib.pk_relay_start, self._ptr))
+        finally:
+            self._names = self._list_names()
+        return self
+
+    def reload(self, config: Config) -> List[str]:
+        """Applies ``config`` (read again) to a relay of :meth:`from_config`,
+        with the ``rules`` given to it: new rules start, rules no longer
+        there stop, unchanged ones keep their connections. A configuration
+        that does not load changes nothing. Returns the rule names."""
+        try:
+            _loop.run(lambda: errors.call(lib.pk_relay_reload_from_config, self._ptr, config._ptr))
+        finally:
+            self._names = self._list_names()
+        return list(self._names)
+
+    def _list_names(self) -> List[str]:
+        def names():
+            array = ffi.gc(lib.pk_relay_list_rules(self._ptr), lib.g_ptr_array_unref)
+            return [ffi.string(lib.pk_relay_rule_get_name(ffi.cast('PkRelayRule *', array.pdata[i]))).decode()
+                    for i in range(array.len)]
+        return _loop.run(names)
 
     def add_rule(self, spec: Optional[str] = None, *, in_port: int = 0,
                  out_host: Optional[str] = None, out_port: int = 0, protocol: str = 'tcp',

@@ -8,7 +8,8 @@ from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Union
 
 from . import _loop, errors
 from ._ffi import ffi, lib
-from ._util import Record, Service, b, ms, python_wait, string, strv, take_string, take_strv
+from ._util import Record, Service, b, ms, string, strv, take_string, take_strv
+from .access_list import AccessList
 from .config import Config
 from .egress import Egress
 
@@ -75,6 +76,10 @@ class SocksServer(Service):
         users_file: a file of ``user:password`` lines (re-read by :meth:`reload`).
         allowlist: client CIDRs allowed in (a string or a list), default all.
         denylist: destination CIDRs refused.
+        allow_list: an :class:`AccessList` of clients let in too (kept up
+            to date while serving; until it has a copy, only ``allowlist``
+            lets clients in).
+        deny_list: an :class:`AccessList` of destinations refused too.
         handshake_timeout, connect_timeout, resolve_timeout, idle_timeout,
         udp_idle_timeout: seconds (``None`` keeps the library's default).
         max_sessions, max_sessions_per_client: caps (0 for none).
@@ -104,6 +109,8 @@ class SocksServer(Service):
                  users_file: Optional[str] = None,
                  allowlist: Union[str, Iterable[str], None] = None,
                  denylist: Union[str, Iterable[str], None] = None,
+                 allow_list: Optional[AccessList] = None,
+                 deny_list: Optional[AccessList] = None,
                  handshake_timeout: Optional[float] = None,
                  connect_timeout: Optional[float] = None,
                  resolve_timeout: Optional[float] = None,
@@ -157,6 +164,10 @@ class SocksServer(Service):
             self.set_allowlist(allowlist)
         if denylist is not None:
             self.set_denylist(denylist)
+        if allow_list is not None:
+            _loop.run(lambda: lib.pk_socks_server_set_allow_access_list(self._ptr, allow_list._ptr))
+        if deny_list is not None:
+            _loop.run(lambda: lib.pk_socks_server_set_deny_access_list(self._ptr, deny_list._ptr))
 
     def _setup(self, drain_timeout: float, workers: Optional[int], reuse_port: bool = False) -> None:
         self._state = 'new'
@@ -192,6 +203,16 @@ class SocksServer(Service):
         self._listen = []
         self._config = config
         self._config_name = name
+        return self
+
+    @classmethod
+    def _borrow(cls, ptr) -> 'SocksServer':
+        """A view of a listener another object runs (a :class:`SocksService`)."""
+        self = cls.__new__(cls)
+        self._ptr = _loop.wrap(lib.g_object_ref(ptr))
+        self._setup(0.0, None)
+        self._listen = []
+        self._state = 'run by its service'
         return self
 
     @staticmethod
@@ -285,15 +306,9 @@ class SocksServer(Service):
             self._state = 'stopping'
         drain = self.drain_timeout if drain_timeout is None else drain_timeout
 
-        def start(cancellable, callback, data):
-            lib.pk_socks_server_stop_async(self._ptr, ms(drain), cancellable, callback, data)
-
-        def finish(source, result):
-            errors.call(lib.pk_socks_server_stop_finish, self._ptr, result)
-
         try:
-            _loop.call_async(start, finish, timeout if timeout is not None else python_wait(drain, 10.0),
-                             'stopping the SOCKS server')
+            _loop.drain_stop(self._ptr, lib.pk_socks_server_stop_async, lib.pk_socks_server_stop_finish,
+                             drain, timeout, 'stopping the SOCKS server')
         finally:
             self._state = 'stopped'
             self._stop_workers()
@@ -346,6 +361,16 @@ class SocksServer(Service):
         return bool(lib.pk_socks_server_get_allow_open(self._ptr))
 
     @property
+    def allow_list(self) -> Optional[AccessList]:
+        """The :class:`AccessList` of clients (``allow-url``), or ``None``."""
+        return AccessList._from_ptr(_loop.run(lambda: lib.pk_socks_server_get_allow_access_list(self._ptr)))
+
+    @property
+    def deny_list(self) -> Optional[AccessList]:
+        """The :class:`AccessList` of refused destinations (``deny-url``), or ``None``."""
+        return AccessList._from_ptr(_loop.run(lambda: lib.pk_socks_server_get_deny_access_list(self._ptr)))
+
+    @property
     def auth_required(self) -> bool:
         """Whether clients must authenticate (there is a user)."""
         return bool(lib.pk_socks_server_get_auth_required(self._ptr))
@@ -374,10 +399,133 @@ class SocksServer(Service):
         return f'<proxykit.SocksServer {self._listen} {self._state}>'
 
 
+class SocksService(Service):
+    """Every SOCKS listener a :class:`Config` describes, run, reloaded and
+    stopped as one set, as pk-socks does (``PkSocksService``): one
+    :class:`SocksServer` per ``[socks:NAME]`` section, and the main one
+    (``main``, the bare ``[socks]`` section) when ``main`` says so:
+    ``"auto"`` (asked for by the file or ``SOCKS_LISTEN``, or no named
+    listener), ``"always"`` or ``"if-asked"``.
+
+    >>> cfg = Config(data="[socks:a]\nlisten = 127.0.0.1:0\n[socks:b]\nlisten = 127.0.0.1:0\n")
+    >>> with SocksService(cfg) as svc:
+    ...     [srv.name for srv in svc.servers]
+    ['a', 'b']
+    """
+
+    _MAIN = {'auto': 'PK_SOCKS_SERVICE_MAIN_AUTO', 'always': 'PK_SOCKS_SERVICE_MAIN_ALWAYS',
+             'if-asked': 'PK_SOCKS_SERVICE_MAIN_IF_ASKED'}
+
+    def __init__(self, config: Config, *, main: str = 'auto', drain_timeout: float = 5.0,
+                 workers: Optional[int] = None, reuse_port: bool = False):
+        if main not in self._MAIN:
+            raise errors.InvalidArgument(f"main '{main}': expected auto, always or if-asked",
+                                         errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
+        self._config = config
+        self._ptr = _loop.wrap(errors.call(lib.pk_socks_service_new_from_config, config._ptr,
+                                           getattr(lib, self._MAIN[main])))
+        self.drain_timeout = drain_timeout
+        self._state = 'new'
+        self._workers = None
+        if workers is not None:
+            self._workers = _loop.wrap(lib.pk_workers_new(workers))
+            lib.pk_workers_set_reuse_port(self._workers, bool(reuse_port))
+
+    @property
+    def servers(self) -> List[SocksServer]:
+        """The listeners now, the main one first (read their ports, names
+        and counters; the service starts and stops them)."""
+        def read():
+            count = lib.pk_socks_service_get_n_servers(self._ptr)
+            return [SocksServer._borrow(lib.pk_socks_service_get_server(self._ptr, i)) for i in range(count)]
+        return _loop.run(read)
+
+    @property
+    def serving(self) -> bool:
+        """Whether it listens now (between :meth:`start` and :meth:`stop`)."""
+        return self._state == 'serving'
+
+    @property
+    def retire_drain_timeout(self) -> float:
+        """How long, in seconds, the sessions of a listener a :meth:`reload`
+        removes may go on (30 by default)."""
+        return lib.pk_socks_service_get_drain_timeout(self._ptr) / 1000
+
+    @retire_drain_timeout.setter
+    def retire_drain_timeout(self, seconds: float) -> None:
+        lib.pk_socks_service_set_drain_timeout(self._ptr, ms(seconds))
+
+    def check(self) -> None:
+        """Checks every listener's addresses (the open-listener rule
+        included) without listening; raises the first error, which names
+        the listener."""
+        _loop.run(lambda: errors.call(lib.pk_socks_service_check, self._ptr))
+
+    def start(self) -> 'SocksService':
+        """Listens on every listener's addresses and serves (in the
+        package's GLib thread, or on ``workers`` threads)."""
+        if self._state != 'new':
+            raise errors.Failed(f'SOCKS service is {self._state}; it can start once')
+        try:
+            _loop.run(lambda: errors.call(lib.pk_socks_service_start, self._ptr,
+                                          self._workers if self._workers is not None else ffi.NULL))
+            if self._workers is not None:
+                errors.call(lib.pk_workers_start, self._workers)
+        except BaseException:
+            self.close()
+            raise
+        self._state = 'serving'
+        return self
+
+    def reload(self, config: Optional[Config] = None) -> None:
+        """Applies ``config`` (the one the service runs with, by default):
+        new listeners start, removed ones drain, the others take their new
+        users and lists with no session dropped. Raises :class:`ConfigError`
+        when the reload is refused (nothing changed), :class:`Failed` when a
+        listener could not start (the rest applied)."""
+        config = config if config is not None else self._config
+        _loop.run(lambda: errors.call(lib.pk_socks_service_reload, self._ptr, config._ptr))
+        self._config = config
+
+    def port_lines(self) -> List[str]:
+        """``"NAME ADDRESS:PORT"`` for each bound socket (pk-socks' port file)."""
+        return _loop.run(lambda: take_string(lib.pk_socks_service_dup_port_lines(self._ptr))).splitlines()
+
+    def prometheus(self) -> str:
+        """The counters and histograms of every listener, Prometheus text."""
+        return socks_prometheus(self.servers)
+
+    def stop(self, drain_timeout: Optional[float] = None, timeout: Optional[float] = None) -> None:
+        """Stops every listener (and those a reload retired), lets live
+        sessions finish for up to ``drain_timeout`` seconds, closes the rest."""
+        if self._state != 'serving':
+            self._state = 'stopped'
+            return
+        self._state = 'stopping'
+        drain = self.drain_timeout if drain_timeout is None else drain_timeout
+
+        try:
+            _loop.drain_stop(self._ptr, lib.pk_socks_service_stop_async, lib.pk_socks_service_stop_finish,
+                             drain, timeout, 'stopping the SOCKS service')
+        finally:
+            self._state = 'stopped'
+            if self._workers is not None:
+                lib.pk_workers_stop(self._workers)
+
+    def close(self) -> None:
+        """Closes every listener and session now."""
+        self._state = 'stopped'
+        _loop.run(lambda: lib.pk_socks_service_close(self._ptr))
+        if self._workers is not None:
+            lib.pk_workers_stop(self._workers)
+
+
 def socks_prometheus(servers: Iterable[SocksServer]) -> str:
     """The counters of every server in the Prometheus text format, one set
     of families labelled by listener name (``proxykit_socks_sessions_total``,
-    ``proxykit_socks_bytes_total``, ``proxykit_socks_sessions_active``)."""
+    ``proxykit_socks_bytes_total``, ``proxykit_socks_sessions_active``) and
+    the latency histograms ``proxykit_socks_handshake_seconds`` and
+    ``proxykit_socks_connect_seconds``."""
     servers = list(servers)
     ptrs = ffi.new('PkSocksServer *[]', [srv._ptr for srv in servers] or [ffi.NULL])
     return take_string(lib.pk_socks_server_dup_prometheus(ptrs, len(servers)))

@@ -87,6 +87,21 @@ class NodeState:
         recorded (same start time and boot), so that it is safe to signal."""
         return bool(lib.pk_node_state_socks_pid_is_current(self._ptr))
 
+    @property
+    def fails(self) -> int:
+        """Confirmed failures of the node, in total."""
+        return lib.pk_node_state_get_fails(self._ptr)
+
+    @property
+    def recoveries(self) -> int:
+        """Times a node supervisor brought the node back after a failure."""
+        return lib.pk_node_state_get_recoveries(self._ptr)
+
+    @property
+    def tunnel_pid_is_alive(self) -> bool:
+        """Whether the recorded tunnel process (pppd) still exists."""
+        return bool(lib.pk_node_state_tunnel_pid_is_alive(self._ptr))
+
     def set_fails(self, fails: int, consecutive: Optional[int] = None) -> None:
         """Sets the failure counters: total ``fails`` and, if given, ``consecutive`` ones."""
         lib.pk_node_state_set_fails(self._ptr, fails)
@@ -116,7 +131,8 @@ class StateStore:
     def prometheus(self) -> str:
         """Every node's status and failure counts in the Prometheus text
         format (what pk-watchdog's ``/metrics`` serves):
-        ``proxykit_node_status{node,status}``, ``proxykit_node_fails_total``."""
+        ``proxykit_node_status{node,status}``, ``proxykit_node_fails_total``,
+        ``proxykit_node_recoveries_total``."""
         return take_string(lib.pk_state_store_dup_prometheus(self._ptr))
 
     def load(self, name: str, create: bool = False) -> NodeState:

@@ -6,6 +6,8 @@ listens on 127.0.0.1, port 0; nothing leaves the machine.
 """
 import os
 import socket
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -95,6 +97,23 @@ def srcdir():
     return os.environ.get('PK_SRCDIR',
                           os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
                               os.path.abspath(__file__))))))
+
+
+@pytest.fixture
+def fake_pppd_script(srcdir, tmp_path):
+    """Runs a Python script in a network namespace of its own, with
+    tmp_path and tests/fake-pppd as its arguments; returns the finished
+    process. Skips without root or /dev/net/tun."""
+    if os.geteuid() != 0 or not os.path.exists('/dev/net/tun'):
+        pytest.skip('needs root and /dev/net/tun (a network namespace and a tun device)')
+
+    def run(text, timeout=120):
+        script = tmp_path / 'netns-script.py'
+        script.write_text(text)
+        return subprocess.run(['unshare', '--net', sys.executable, str(script), str(tmp_path),
+                               os.path.join(srcdir, 'tests', 'fake-pppd')],
+                              capture_output=True, text=True, timeout=timeout)
+    return run
 
 
 class HilinkEmulator:

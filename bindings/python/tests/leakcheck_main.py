@@ -95,6 +95,13 @@ def main(argv):
             c.sendall(b'r')
             assert c.recv(1) == b'r'
         relay.status()
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        free = s.getsockname()[1]
+    cfg = proxykit.Config(data=f'[relay:leak]\nlisten = 127.0.0.1:{free}\ntarget = 127.0.0.1:{port}\n', environ={})
+    with proxykit.Relay.from_config(cfg).start() as relay:
+        relay.reload(cfg)
+        relay.prometheus()
     assert 'tcp' in proxykit.MetricsSampler(watch_ports=[port]).sample()
 
     # HiLink rotation against the emulator

@@ -103,12 +103,9 @@ def _child(script, env_extra=None, wrapper=()):
                           env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.skipif(shutil.which('umockdev-wrapper') is None, reason='umockdev is not installed')
-def test_monitor_follows_uevents(tmp_path):
-    """A testbed with a hub, a HiLink dongle and a mass-storage one: the
-    monitor lists both, then reports a dongle plugged in and one pulled
-    out, and records the map."""
-    script = f'''
+# The start of a child script: a umockdev testbed with a root hub and a hub
+# 1-1 (tb, root, hub), for the tests below that run under umockdev-wrapper.
+HUB_TESTBED = '''
     import gi, json, threading, time
     gi.require_version('UMockdev', '1.0')
     from gi.repository import UMockdev
@@ -118,6 +115,15 @@ def test_monitor_follows_uevents(tmp_path):
     root = tb.add_device('usb', 'usb1', None, ['idVendor', '1d6b', 'idProduct', '0002'], ['DEVTYPE', 'usb_device'])
     hub = tb.add_device('usb', '1-1', root, ['idVendor', '05e3', 'idProduct', '0610', 'bDeviceClass', '09'],
                         ['DEVTYPE', 'usb_device'])
+'''
+
+
+@pytest.mark.skipif(shutil.which('umockdev-wrapper') is None, reason='umockdev is not installed')
+def test_monitor_follows_uevents(tmp_path):
+    """A testbed with a hub, a HiLink dongle and a mass-storage one: the
+    monitor lists both, then reports a dongle plugged in and one pulled
+    out, and records the map."""
+    script = HUB_TESTBED + f'''
 
     def hilink(port, ifname):
         dev = tb.add_device('usb', f'1-1.{{port}}', hub, ['idVendor', '12d1', 'idProduct', '14db',
@@ -274,6 +280,9 @@ def test_farm_without_dongles_starts_and_stops():
         assert farm.serving
         assert farm.n_listeners == 0 and farm.port(11) is None
         assert farm.to_dict() is not None
+        text = farm.prometheus()
+        assert '# TYPE proxykit_socks_connect_seconds histogram' in text
+        assert 'listener=' not in text
     assert not farm.serving
 
 
@@ -359,3 +368,71 @@ def test_toggle_with_the_ladder_from_config(tmp_path):
     bad.load_data('[toggle]\nescalation = data\nmax_stage = roof\n')
     with pytest.raises(proxykit.ConfigError, match='max_stage'):
         proxykit.Toggle.with_ladder(11, modem, bad)
+
+
+def test_controller_reset_guard_rails(tmp_path):
+    store = proxykit.StateStore(str(tmp_path))
+    reset = proxykit.UsbControllerReset(store)
+    assert not reset.allowed and reset.threshold == 70 and reset.interval == 600.0
+    with pytest.raises(proxykit.NotAllowed, match='allow-controller-reset'):
+        reset.maybe_reset([], 10)
+    reset = proxykit.UsbControllerReset(store, allowed=True, pause=0.01)
+    assert reset.is_due(7, 10) and not reset.is_due(6, 10) and not reset.is_due(0, 0)
+    with pytest.raises(proxykit.NotAllowed, match='1 of 2 dongles failed'):
+        reset.maybe_reset([proxykit.Dongle(11)], 2)
+    # a dongle not on USB has no controller to reset
+    with pytest.raises(proxykit.NotSupported, match='no xhci_hcd controller'):
+        reset.maybe_reset([proxykit.Dongle(11)], 1)
+    with pytest.raises(proxykit.NotSupported, match='dongle 11: not on USB'):
+        proxykit.UsbControllerReset.controller_of(proxykit.Dongle(11))
+    assert reset.remaining == 0 and not os.path.exists(tmp_path / 'host' / 'usb-controller-reset.json')
+
+    cfg = proxykit.Config(data='[watchdog]\nallow-controller-reset = true\n'
+                               'controller-reset-threshold = 50\ncontroller-reset-interval = 5min\n')
+    reset = proxykit.UsbControllerReset(store, config=cfg)
+    assert reset.allowed and reset.threshold == 50 and reset.interval == 300.0
+    with pytest.raises(proxykit.ConfigError, match='controller-reset-threshold'):
+        proxykit.UsbControllerReset(store, config=proxykit.Config(data='[watchdog]\ncontroller-reset-threshold = 0\n'))
+    with pytest.raises(proxykit.InvalidArgument):
+        proxykit.UsbControllerReset(store, threshold=101)
+
+
+@pytest.mark.skipif(shutil.which('umockdev-wrapper') is None, reason='umockdev is not installed')
+def test_port_power_under_the_dongles_lock(tmp_path):
+    """A hub whose ports have the ``disable`` attribute: PortPower switches
+    and cycles port 3, and refuses while dongle 11's lock is held."""
+    script = HUB_TESTBED + f'''
+    import fcntl, os
+    intf = tb.add_device('usb', '1-1:1.0', hub, ['bInterfaceClass', '09'], ['DEVTYPE', 'usb_interface'])
+    port = tb.get_root_dir() + intf + '/1-1-port3'
+    os.makedirs(port)
+    with open(port + '/disable', 'w') as f:
+        f.write('0\\n')
+
+    def disable():
+        with open(port + '/disable') as f:
+            return f.read().strip()
+
+    entry = proxykit.UsbMapEntry(11, '1-1', 3)
+    power = proxykit.PortPower(entry, state_dir={str(tmp_path)!r}, off=0.05)
+    power.run('off')
+    assert disable() == '1' and entry.power is False
+    power.run('cycle')
+    assert disable() == '0' and entry.power is True
+    with open({str(tmp_path / 'toggle-11.lock')!r}, 'a') as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            power.run('off')
+            raise SystemExit('not refused')
+        except proxykit.Busy as e:
+            assert 'toggle-11.lock' in str(e), e
+    assert disable() == '0'
+    try:
+        power.run('reset')
+        raise SystemExit('accepted')
+    except proxykit.InvalidArgument:
+        pass
+    print('OK')
+    '''
+    r = _child(script, wrapper=['umockdev-wrapper'])
+    assert r.returncode == 0 and r.stdout.strip().endswith('OK'), r.stdout + r.stderr

@@ -63,3 +63,40 @@ def test_sample_as_a_table():
     text = proxykit.MetricsSampler.table(sample)
     assert text.startswith('time ') and '\nload ' in text and '\nmemory ' in text
     assert proxykit.MetricsSampler.table({}).startswith('time         ?')
+
+
+def test_monitor_records_alerts_and_serves_the_last_sample(tmp_path):
+    """MetricsMonitor: samples on its timer into the history, an alert
+    event reaches Python as a dict, a bad rule on reload changes nothing."""
+    import threading
+    cfg = proxykit.Config(data=f'[metrics]\ndirectory = {tmp_path}\ninterval = 100ms\n'
+                               '[alert:memory]\nmetric = memory.total_bytes\nthreshold = 1\nnotify = stdout\n',
+                          environ={})
+    samples, alerts = [], []
+    three = threading.Event()
+
+    def on_sample(sample):
+        samples.append(sample)
+        if len(samples) >= 3:
+            three.set()
+
+    mon = proxykit.MetricsMonitor.from_config(cfg, proxykit.MetricsSampler(sock_diag=False),
+                                              on_sample=on_sample,
+                                              on_alert=lambda event, to_stdout: alerts.append((event, to_stdout)))
+    assert mon.interval == 0.1
+    with mon:
+        assert mon.serving
+        assert three.wait(30)
+    assert not mon.serving
+    assert 'memory' in samples[0] and samples[0]['memory']['total_bytes'] > 1
+    assert len(alerts) == 1
+    event, to_stdout = alerts[0]
+    assert event['alert'] == 'memory' and event['state'] == 'firing' and to_stdout is True
+    assert list(tmp_path.iterdir()), 'the history has files'
+
+    with pytest.raises(proxykit.ConfigError, match=r'alert:x'):
+        mon.reload_alerts(proxykit.Config(data='[alert:x]\nmetric = cpu.busy\nthreshold = lots\n', environ={}))
+    assert mon.reload_alerts(proxykit.Config(data='', environ={})) == 0
+    with pytest.raises(proxykit.ConfigError, match=r'interval'):
+        proxykit.MetricsMonitor.from_config(proxykit.Config(data='[metrics]\ninterval = 10ms\n', environ={}),
+                                            proxykit.MetricsSampler())

@@ -162,3 +162,40 @@ def test_hysteresis_counts():
     assert h.feed(True, now=5) == 'recovered' and h.health == 'up'
     c = h.counters()
     assert c['total_failures'] == 1 and c['total_recoveries'] == 1 and c['checks'] == 5
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_relay_from_config_starts_reloads_and_names_bad_values(echo_server):
+    host, port, _ = echo_server
+    in_port, b_port = _free_port(), _free_port()
+    text = f'[relay:a]\nlisten = {in_port}\ntarget = {host}:{port}\n'
+    # The override (a flag) wins over the environment, which wins over the file.
+    cfg = proxykit.Config(data='[relay]\nlisten-address = 127.0.0.3\n' + text,
+                          environ={'RELAY_LISTEN_ADDRESS': '127.0.0.2'})
+    cfg.set_override('relay', 'listen-address', '127.0.0.1', '--listen-address')
+    relay = proxykit.Relay.from_config(cfg)
+    assert relay.rules == ['a'] and relay.local_port('a') == 0
+    with relay.start():
+        assert relay.status()['rules'][0]['listen'] == f'127.0.0.1:{in_port}'
+        with socket.create_connection(('127.0.0.1', in_port), timeout=10) as c:
+            c.sendall(b'from config')
+            assert c.recv(100) == b'from config'
+            more = proxykit.Config(data=text + f'[relay:b]\nlisten = 127.0.0.1:{b_port}\ntarget = {host}:{port}\n',
+                                   environ={})
+            more.set_override('relay', 'listen-address', '127.0.0.1', '--listen-address')
+            assert relay.reload(more) == ['a', 'b']
+            assert relay.local_port('b') == b_port
+            c.sendall(b'after reload')      # "a" kept its connection
+            assert c.recv(100) == b'after reload'
+        with pytest.raises(proxykit.ConfigError) as info:
+            relay.reload(proxykit.Config(data='[relay:a]\nlisten = 1\n', environ={}))
+        assert 'target' in info.value.message
+        assert relay.rules == ['a', 'b'] and relay.local_port('a') == in_port
+    with pytest.raises(proxykit.ConfigError) as info:
+        proxykit.Relay.from_config(proxykit.Config(data=text + 'metrics-listen = 9112\n', environ={}))
+    assert '[relay:a] metrics-listen' in info.value.message

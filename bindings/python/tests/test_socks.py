@@ -240,3 +240,55 @@ def test_server_from_config_errors():
     cfg = proxykit.Config(data='[e]\negress-address = 127.0.0.1\nfwmark = 5\n', environ={'P_TTL': '7'})
     egress = proxykit.Egress.from_config(cfg, 'e', 'P_')
     assert (egress.address, egress.fwmark, egress.ttl) == ('127.0.0.1', 5, 7)
+
+
+def test_service_runs_reloads_and_stops_every_listener(echo_server):
+    """The listener set of a file: the main listener only when asked, a
+    reload that adds, removes and keeps listeners without dropping a live
+    session of a kept one, a refused reload that changes nothing."""
+    host, port, _ = echo_server
+    two = '[socks:a]\nlisten = 127.0.0.1:0\n[socks:b]\nlisten = 127.0.0.1:0\n'
+    cfg = proxykit.Config(data=two, environ={})
+    assert [s.name for s in proxykit.SocksService(cfg).servers] == ['a', 'b']
+    # asked for by SOCKS_LISTEN, or always
+    assert [s.name for s in proxykit.SocksService(
+        proxykit.Config(data=two, environ={'SOCKS_LISTEN': '127.0.0.1:0'})).servers] == ['main', 'a', 'b']
+    assert [s.name for s in proxykit.SocksService(cfg, main='always').servers] == ['main', 'a', 'b']
+    assert [s.name for s in proxykit.SocksService(proxykit.Config(data='', environ={}),
+                                                  main='if-asked').servers] == []
+    with pytest.raises(proxykit.ConfigError, match=r'\[socks:b\] ttl'):
+        proxykit.SocksService(proxykit.Config(data=two + 'ttl = 999\n', environ={}))
+    with pytest.raises(proxykit.InvalidArgument):
+        proxykit.SocksService(cfg, main='sometimes')
+
+    svc = proxykit.SocksService(cfg, drain_timeout=2.0)
+    svc.retire_drain_timeout = 5
+    assert svc.retire_drain_timeout == 5
+    with svc:
+        a, b = svc.servers
+        assert sorted(line.split()[0] for line in svc.port_lines()) == ['a', 'b']
+        assert f'a 127.0.0.1:{a.port}' in svc.port_lines()
+        live = socks_client(b.port)
+        live.connect((host, port))
+
+        # b stays with its port and session, a goes, c comes
+        fresh = proxykit.Config(data='[socks:b]\nlisten = 127.0.0.1:0\n[socks:c]\nlisten = 127.0.0.1:0\n',
+                                environ={})
+        svc.reload(fresh)
+        names = [s.name for s in svc.servers]
+        assert names == ['b', 'c'], names
+        assert svc.servers[0].port == b.port
+        live.sendall(b'still here')
+        assert live.recv(20) == b'still here'
+        live.close()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(('127.0.0.1', a.port), timeout=5).close()
+
+        # a new section that does not parse refuses it all
+        bad = proxykit.Config(data='[socks:b]\nlisten = 127.0.0.1:0\n[socks:d]\nlisten = 127.0.0.1:0\n'
+                                   'max-sessions = lots\n', environ={})
+        with pytest.raises(proxykit.ConfigError, match=r'socks:d'):
+            svc.reload(bad)
+        assert [s.name for s in svc.servers] == ['b', 'c']
+        assert 'proxykit_socks_sessions_total{listener="b",result="succeeded"} 1' in svc.prometheus()
+    assert not svc.serving

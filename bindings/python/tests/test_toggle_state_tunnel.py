@@ -2,8 +2,6 @@
 proxykit.Tunnel (against tests/fake-pppd)."""
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -129,13 +127,8 @@ UP_SCRIPT = textwrap.dedent('''
 ''')
 
 
-def test_tunnel_up_and_down_in_a_namespace(srcdir, tmp_path):
-    if os.geteuid() != 0 or not os.path.exists('/dev/net/tun'):
-        pytest.skip('needs root and /dev/net/tun (a network namespace and a tun device)')
-    script = tmp_path / 'up.py'
-    script.write_text(UP_SCRIPT)
-    proc = subprocess.run(['unshare', '--net', sys.executable, str(script), str(tmp_path),
-                           fake_pppd(srcdir)], capture_output=True, text=True, timeout=60)
+def test_tunnel_up_and_down_in_a_namespace(fake_pppd_script):
+    proc = fake_pppd_script(UP_SCRIPT, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'tunnel up and down' in proc.stdout
 
