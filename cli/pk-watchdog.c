@@ -48,6 +48,7 @@ static char *opt_dongle_retry_delay;
 static char *opt_dongle_retries;
 static char *opt_dongle_cooldown;
 static char *opt_max_recoveries;
+static gboolean opt_allow_controller_reset;
 
 static const GOptionEntry entries[] = {
   { "interval", 'i', 0, G_OPTION_ARG_STRING, &opt_interval, "Time between check rounds (WATCHDOG_CHECK_INTERVAL, default 180s)", "DURATION" },
@@ -76,6 +77,7 @@ static const GOptionEntry entries[] = {
   { "dongle-retries", 0, 0, G_OPTION_ARG_STRING, &opt_dongle_retries, "Failed checks in a row that confirm a dongle's failure (default 2)", "N" },
   { "dongle-cooldown", 0, 0, G_OPTION_ARG_STRING, &opt_dongle_cooldown, "Pause after a dongle's recovery before its next (default: [toggle] recovery_cooldown, 3m)", "DURATION" },
   { "max-recoveries", 0, 0, G_OPTION_ARG_STRING, &opt_max_recoveries, "Dongle recoveries at once on this host (default: [toggle] max_recoveries, 2)", "N" },
+  { "allow-controller-reset", 0, 0, G_OPTION_ARG_NONE, &opt_allow_controller_reset, "With --dongles: when 70 % of the dongles fail at once, reset their USB controller (at most once per 10 min)", NULL },
   PK_CLI_OPTION_METRICS_LISTEN (opt_metrics_listen),
   PK_CLI_OPTION_VERBOSE,
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
@@ -129,6 +131,8 @@ set_overrides (PkConfig *config)
     pk_config_set_override (config, "watchdog", "recover", "true", "--recover");
   if (opt_dongles)
     pk_config_set_override (config, "watchdog", "dongles", "true", "--dongles");
+  if (opt_allow_controller_reset)
+    pk_config_set_override (config, "watchdog", "allow-controller-reset", "true", "--allow-controller-reset");
 }
 
 static gboolean
@@ -325,11 +329,13 @@ start_dongles (App *app)
     pk_cli_die (PK_CLI_EXIT_FAILURE, "--dongles: %s", error->message);
   ladder = pk_dongle_watch_get_ladder_settings (watch);
   g_message ("watching %u dongle%s: interval %.1f s, %u failures in a row confirm, "
-             "%u recoveries at once, cooldown %.1f s",
+             "%u recoveries at once, cooldown %.1f s%s",
              pk_dongle_watch_get_n_dongles (watch), pk_dongle_watch_get_n_dongles (watch) == 1 ? "" : "s",
              pk_dongle_watch_get_interval_ms (watch) / 1000.0, pk_dongle_watch_get_fall (watch),
              pk_toggle_ladder_settings_get_max_recoveries (ladder),
-             pk_toggle_ladder_settings_get_recovery_cooldown (ladder) / 1000.0);
+             pk_toggle_ladder_settings_get_recovery_cooldown (ladder) / 1000.0,
+             pk_usb_controller_reset_get_allowed (pk_dongle_watch_get_controller_reset (watch))
+             ? "; USB controller reset allowed" : "");
   app->dongles = G_OBJECT (g_steal_pointer (&watch));
 }
 

@@ -146,7 +146,12 @@ udev_env = dict(plain_env, UMOCKDEV_DIR=testbed.get_root_dir(), LD_PRELOAD='libu
 # In the sanitizer build, umockdev's preload comes before ASan's runtime.
 udev_env['ASAN_OPTIONS'] = ':'.join(filter(None, [plain_env.get('ASAN_OPTIONS'), 'verify_asan_link_order=0']))
 
-root_hub = testbed.add_device('usb', 'usb1', None,
+# The USB host controller the dongles hang off: a PCI device xhci_hcd holds.
+pci = testbed.add_device('pci', '0000:00:14.0', None,
+                         ['vendor', '0x8086', 'device', '0xa36d', 'class', '0x0c0330'],
+                         ['DRIVER', 'xhci_hcd', 'PCI_SLOT_NAME', '0000:00:14.0'])
+testbed.set_attribute_link(pci, 'driver', '../../bus/pci/drivers/xhci_hcd')
+root_hub = testbed.add_device('usb', 'usb1', pci,
                               ['idVendor', '1d6b', 'idProduct', '0002', 'bDeviceClass', '09',
                                'busnum', '1', 'devnum', '1'],
                               ['DEVTYPE', 'usb_device', 'DRIVER', 'usb'])
@@ -165,6 +170,14 @@ for port in range(1, 5):
     os.makedirs(f'{tb_root}{hub_intf}/1-1-port{port}')
     with open(f'{tb_root}{hub_intf}/1-1-port{port}/disable', 'w') as f:
         f.write('0\n')
+
+
+# xhci_hcd's bind and unbind, as plain files: what was written last stays.
+xhci_dir = f'{tb_root}/sys/bus/pci/drivers/xhci_hcd'
+os.makedirs(xhci_dir, exist_ok=True)
+for name in ('bind', 'unbind'):
+    with open(f'{xhci_dir}/{name}', 'w') as f:
+        pass
 
 
 def attr_path(n, what):
@@ -810,7 +823,25 @@ timeout = 5s
           listed.get('dongle-12', {}).get('status') == 'online',
           f'pk-watchdog --status --json: dongle-11 ping_failed, dongle-12 online: {list(listed)}')
     stop_watchdog(wd, wd_log)
+
+    # most dongles failing at once: one reset of their USB controller, with
+    # --allow-controller-reset only (11 is still down; 12 goes down too:
+    # 2 of 3 reach a threshold of 60 %)
+    with open(watch_conf, 'a') as f:
+        f.write('controller-reset-threshold = 60\n')
+    wd, wd_log = start_watchdog('--dongle-cooldown', '1h', '--allow-controller-reset')
+    wait_for(lambda: 'USB controller reset allowed' in watch_log(), 'pk-watchdog --allow-controller-reset')
+    sh('ip', 'rule', 'del', 'from', '192.168.12.100', 'lookup', '12')
+    wait_for(lambda: 'reset: 2 of 3 dongles had failed' in watch_log(), 'the USB controller reset', timeout=60)
+    check(read_attr(f'{xhci_dir}/unbind') == '0000:00:14.0' and read_attr(f'{xhci_dir}/bind') == '0000:00:14.0',
+          'the controller reset unbinds and binds xhci_hcd\'s 0000:00:14.0')
+    check(os.path.exists(os.path.join(watch_state, 'host', 'usb-controller-reset.json')),
+          'the reset is recorded in the state store, for the 10 min limit')
+    check(watch_log().count('resetting their USB controller') == 1,
+          f'one controller reset for the failures of one round: {watch_log()[-1500:]}')
+    stop_watchdog(wd, wd_log)
     run(pk_toggle, '-c', watch_conf, '--routing', '11')
+    run(pk_toggle, '-c', watch_conf, '--routing', '12')
 
     # --- mass storage: usb_modeswitch with the E8372h message ---
     bindir = os.path.join(tmp, 'bin')

@@ -23,7 +23,8 @@
  * The `[watchdog]` keys [ctor@DongleWatch.new_from_config] reads beside
  * those of the tunnels' supervisor, for a tool's check of the section:
  * `dongles`, `dongle-interval`, `dongle-retry-delay`, `dongle-retries`,
- * `dongle-cooldown`, `max-recoveries`.
+ * `dongle-cooldown`, `max-recoveries`, and those of
+ * [func@UsbControllerReset.get_config_keys].
  *
  * Returns: (transfer none) (array zero-terminated=1): the keys
  *
@@ -32,12 +33,21 @@
 const char * const *
 pk_dongle_watch_get_config_keys (void)
 {
-  static const char * const keys[] = {
+  static const char * const own[] = {
     "dongles", "dongle-interval", "dongle-retry-delay", "dongle-retries", "dongle-cooldown",
     "max-recoveries", NULL
   };
+  static GStrv keys;
 
-  return keys;
+  if (g_once_init_enter (&keys))
+    {
+      g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+
+      g_strv_builder_addv (b, (const char **) own);
+      g_strv_builder_addv (b, (const char **) pk_usb_controller_reset_get_config_keys ());
+      g_once_init_leave (&keys, g_strv_builder_end (b));
+    }
+  return (const char * const *) keys;
 }
 
 /**
@@ -91,7 +101,10 @@ get_ms (PkConfig    *config,
  * (the `[toggle] recovery_cooldown`, 3 min), `max-recoveries` (the
  * `[toggle] max_recoveries`, 2), `rise` (2), `timeout` (30 s), and with
  * `check-socks = true` a SOCKS CONNECT to `socks-target` through each
- * dongle's listener.
+ * dongle's listener; and the USB controller reset of
+ * [ctor@UsbControllerReset.new_from_config] (`allow-controller-reset`,
+ * off by default, `controller-reset-threshold`,
+ * `controller-reset-interval`).
  *
  * Returns: (transfer full) (nullable): a new [class@DongleWatch], or
  *   %NULL with %PK_ERROR_CONFIG naming a bad value
@@ -128,6 +141,13 @@ pk_dongle_watch_new_from_config (PkConfig  *config,
   store = pk_state_store_new_from_config (config, "watchdog");
   self = pk_dongle_watch_new (monitor, store);
   pk_dongle_watch_set_config (self, config);
+  {
+    g_autoptr(PkUsbControllerReset) reset = pk_usb_controller_reset_new_from_config (config, "watchdog", store,
+                                                                                      error);
+    if (reset == NULL)
+      return NULL;
+    pk_dongle_watch_set_controller_reset (self, reset);
+  }
   pk_dongle_watch_set_ladder_settings (self, ladder);
 
   if (!get_ms (config, "dongle-interval", PK_DONGLE_WATCH_DEFAULT_INTERVAL_MS, &ms, error))

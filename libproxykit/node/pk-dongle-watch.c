@@ -24,6 +24,14 @@
  * ([struct@ToggleLadderSettings]). A recovery that is refused or fails is
  * tried again at the next failed check.
  *
+ * With a [class@UsbControllerReset] ([method@DongleWatch.set_controller_reset]),
+ * a confirmed failure that makes the failing dongles reach its threshold
+ * (70 % of those watched, by default) resets their USB controller once,
+ * if that is allowed and the last reset is old enough, instead of
+ * climbing the ladder for that dongle: the dongles come back behind the
+ * controller, and a dongle that does not is recovered at its next
+ * failed check.
+ *
  * The state store records dongle N as node `dongle-N` (the node the
  * [class@DongleFarm] records its listener in): status `online`,
  * `ping_failed` (with the reason and `fails` counting confirmed failures)
@@ -50,6 +58,7 @@
 #include "pk-probe.h"
 #include "pk-routing.h"
 #include "pk-toggle.h"
+#include "pk-usb-controller-reset.h"
 #include "pk-usb-map.h"
 #include "pk-util-private.h"
 #include "pk-watchdog.h"
@@ -79,6 +88,8 @@ struct _PkDongleWatch
   gboolean running;
   guint n_failing;
   guint n_recovering;
+  PkUsbControllerReset *controller_reset; /* nullable */
+  gboolean resetting_controller;
 };
 
 struct _Watched
@@ -160,6 +171,7 @@ pk_dongle_watch_finalize (GObject *object)
   g_clear_object (&self->store);
   g_clear_object (&self->limiter);
   g_clear_object (&self->config);
+  g_clear_object (&self->controller_reset);
   g_clear_pointer (&self->ladder, pk_toggle_ladder_settings_unref);
   g_free (self->socks_host);
   G_OBJECT_CLASS (pk_dongle_watch_parent_class)->finalize (object);
@@ -837,6 +849,65 @@ on_checked (PkWatchdog *wd,
 }
 
 static void
+controller_reset_done (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      data)
+{
+  g_autoptr(PkDongleWatch) self = data;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) reset = NULL;
+
+  self->resetting_controller = FALSE;
+  reset = pk_usb_controller_reset_maybe_finish (PK_USB_CONTROLLER_RESET (source), result, &error);
+  if (reset != NULL)
+    {
+      g_autofree char *list = g_strjoinv (", ", reset);
+
+      g_message ("USB controller %s reset: %u of %u dongles had failed", list, self->n_failing,
+                 g_hash_table_size (self->dongles));
+    }
+  else
+    g_warning ("USB controller reset failed: %s", error->message);
+}
+
+/* The controller reset when most dongles fail at once: TRUE if one was
+ * started, which then stands in for this dongle's ladder. */
+static gboolean
+maybe_reset_controller (PkDongleWatch *self)
+{
+  g_autoptr(GPtrArray) failed = NULL;
+  g_autoptr(GError) error = NULL;
+  GHashTableIter iter;
+  gpointer value;
+  guint total = g_hash_table_size (self->dongles);
+
+  if (self->controller_reset == NULL)
+    return FALSE;
+  if (self->resetting_controller)
+    return TRUE;
+  if (!pk_usb_controller_reset_get_allowed (self->controller_reset) ||
+      !pk_usb_controller_reset_is_due (self->controller_reset, self->n_failing, total))
+    return FALSE;
+  if (pk_usb_controller_reset_get_remaining (self->controller_reset) > 0)
+    {
+      g_message ("%u of %u dongles failed: the USB controller was reset less than %u s ago, "
+                 "the dongles are recovered one by one", self->n_failing, total,
+                 pk_usb_controller_reset_get_interval (self->controller_reset) / 1000);
+      return FALSE;
+    }
+  failed = g_ptr_array_new ();
+  g_hash_table_iter_init (&iter, self->dongles);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((Watched *) value)->failing)
+      g_ptr_array_add (failed, ((Watched *) value)->dongle);
+  g_message ("%u of %u dongles failed at once: resetting their USB controller", failed->len, total);
+  self->resetting_controller = TRUE;
+  pk_usb_controller_reset_maybe_async (self->controller_reset, (PkDongle **) failed->pdata, failed->len, total,
+                                       NULL, controller_reset_done, g_object_ref (self));
+  return TRUE;
+}
+
+static void
 on_failed (PkWatchdog *wd,
            const char *reason,
            Watched    *w)
@@ -844,6 +915,8 @@ on_failed (PkWatchdog *wd,
   w->down = TRUE;
   update_failing (w->self, w, TRUE);
   record (w, PK_NODE_STATUS_PING_FAILED, reason, TRUE);
+  if (maybe_reset_controller (w->self))
+    return;
   recover (w, reason);
 }
 
@@ -1110,6 +1183,43 @@ pk_dongle_watch_get_n_dongles (PkDongleWatch *self)
 {
   g_return_val_if_fail (PK_IS_DONGLE_WATCH (self), 0);
   return g_hash_table_size (self->dongles);
+}
+
+/**
+ * pk_dongle_watch_set_controller_reset:
+ * @self: a [class@DongleWatch]
+ * @reset: (nullable): the controller reset policy, or %NULL for none
+ *
+ * Lets the watch reset the dongles' USB controller when most of them fail
+ * at once (see [class@UsbControllerReset]: it does so only when allowed,
+ * at its threshold and at most once per its interval).
+ *
+ * Since: 0.2
+ */
+void
+pk_dongle_watch_set_controller_reset (PkDongleWatch        *self,
+                                      PkUsbControllerReset *reset)
+{
+  g_return_if_fail (PK_IS_DONGLE_WATCH (self));
+  g_return_if_fail (reset == NULL || PK_IS_USB_CONTROLLER_RESET (reset));
+  g_set_object (&self->controller_reset, reset);
+}
+
+/**
+ * pk_dongle_watch_get_controller_reset:
+ * @self: a [class@DongleWatch]
+ *
+ * See [method@DongleWatch.set_controller_reset].
+ *
+ * Returns: (transfer none) (nullable): the controller reset policy
+ *
+ * Since: 0.2
+ */
+PkUsbControllerReset *
+pk_dongle_watch_get_controller_reset (PkDongleWatch *self)
+{
+  g_return_val_if_fail (PK_IS_DONGLE_WATCH (self), NULL);
+  return self->controller_reset;
 }
 
 /**

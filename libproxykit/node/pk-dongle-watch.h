@@ -14,6 +14,7 @@
 #include "pk-dongle-monitor.h"
 #include "pk-state-store.h"
 #include "pk-toggle-ladder.h"
+#include "pk-usb-controller-reset.h"
 
 G_BEGIN_DECLS
 
@@ -99,6 +100,12 @@ gboolean         pk_dongle_watch_start              (PkDongleWatch         *self
                                                      GError               **error);
 PK_AVAILABLE_IN_ALL
 void             pk_dongle_watch_stop               (PkDongleWatch         *self);
+
+PK_AVAILABLE_IN_ALL
+void             pk_dongle_watch_set_controller_reset (PkDongleWatch        *self,
+                                                       PkUsbControllerReset *reset);
+PK_AVAILABLE_IN_ALL
+PkUsbControllerReset *pk_dongle_watch_get_controller_reset (PkDongleWatch *self);
 
 PK_AVAILABLE_IN_ALL
 guint            pk_dongle_watch_get_n_dongles      (PkDongleWatch         *self);

@@ -831,6 +831,22 @@ class DongleWatch(Service):
         """How many recoveries run now."""
         return _in_loop(lib.pk_dongle_watch_get_n_recovering, self._ptr)
 
+    def set_controller_reset(self, reset: Optional['UsbControllerReset']) -> None:
+        """Lets the watch reset the dongles' USB controller when most of
+        them fail at once (:class:`UsbControllerReset`; a watch from a
+        config has one from ``[watchdog]``), or not (``None``)."""
+        self._controller_reset = reset
+        _in_loop(lib.pk_dongle_watch_set_controller_reset, self._ptr,
+                 reset._ptr if reset is not None else ffi.NULL)
+
+    @property
+    def controller_reset_allowed(self) -> bool:
+        """Whether a controller reset may happen (set and allowed)."""
+        def read():
+            reset = lib.pk_dongle_watch_get_controller_reset(self._ptr)
+            return reset != ffi.NULL and bool(lib.pk_usb_controller_reset_get_allowed(reset))
+        return _loop.run(read)
+
 
 # --- hub port power under the dongle's lock, the USB controller reset ---
 

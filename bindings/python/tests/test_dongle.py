@@ -336,6 +336,13 @@ def test_dongle_watch_settings_and_no_dongles(tmp_path):
                      'dongle-cooldown = 10m\nmax-recoveries = 1\n')
     watch = proxykit.DongleWatch(config)
     assert (watch.interval, watch.fall, watch.cooldown, watch.max_recoveries) == (2.0, 3, 600.0, 1)
+    assert not watch.controller_reset_allowed
+    watch.set_controller_reset(proxykit.UsbControllerReset(proxykit.StateStore(tmp_path), allowed=True))
+    assert watch.controller_reset_allowed
+    watch.set_controller_reset(None)
+    assert not watch.controller_reset_allowed
+    config.load_data('[watchdog]\nallow-controller-reset = true\n')
+    assert proxykit.DongleWatch(config).controller_reset_allowed
     config.load_data('[watchdog]\ndongle-retries = many\n')
     with pytest.raises(proxykit.ConfigError, match='dongle-retries'):
         proxykit.DongleWatch(config)
