@@ -251,6 +251,28 @@ pk_test_wait_until (gboolean (*cond) (gpointer data),
 
 /* --- echo server --- */
 
+/* Each blocking GSocket call with a cancellable asks it for a descriptor
+ * to poll, and GLib aborts when it cannot make one. The test servers'
+ * threads share one, made when the server is and held until its end, so
+ * that a test that uses up the process's descriptors (the accept
+ * back-off tests) cannot make a server thread abort. */
+static GCancellable *
+held_cancellable_new (void)
+{
+  GCancellable *cancellable = g_cancellable_new ();
+  GPollFD pollfd;
+
+  g_assert_true (g_cancellable_make_pollfd (cancellable, &pollfd));
+  return cancellable;
+}
+
+static void
+held_cancellable_free (GCancellable *cancellable)
+{
+  g_cancellable_release_fd (cancellable);
+  g_object_unref (cancellable);
+}
+
 struct _PkTestEchoServer
 {
   GSocket *listener;
@@ -365,7 +387,7 @@ pk_test_echo_server_new (const char  *address,
   g_assert_nonnull (inet);
   g_mutex_init (&server->lock);
   server->type = type;
-  server->cancellable = g_cancellable_new ();
+  server->cancellable = held_cancellable_new ();
   server->conn_threads = g_ptr_array_new ();
   server->listener = g_socket_new (g_inet_address_get_family (inet), type,
                                    G_SOCKET_PROTOCOL_DEFAULT, &error);
@@ -538,7 +560,7 @@ pk_test_dns_server_new (void)
   g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
   g_autoptr(GError) error = NULL;
 
-  server->cancellable = g_cancellable_new ();
+  server->cancellable = held_cancellable_new ();
   server->socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
                                  G_SOCKET_PROTOCOL_DEFAULT, &error);
   g_assert_no_error (error);
@@ -569,7 +591,7 @@ pk_test_dns_server_free (PkTestDnsServer *server)
   g_thread_join (server->thread);
   g_socket_close (server->socket, NULL);
   g_object_unref (server->socket);
-  g_object_unref (server->cancellable);
+  held_cancellable_free (server->cancellable);
   g_free (server);
 }
 
@@ -619,7 +641,7 @@ pk_test_echo_server_free (PkTestEchoServer *server)
   g_ptr_array_unref (server->conn_threads);
   g_socket_close (server->listener, NULL);
   g_object_unref (server->listener);
-  g_object_unref (server->cancellable);
+  held_cancellable_free (server->cancellable);
   g_free (server->last_peer);
   g_mutex_clear (&server->lock);
   g_free (server);
