@@ -86,13 +86,8 @@ static const GOptionEntry entries[] = {
 
 typedef struct {
   PkConfig *config;
-  PkStateStore *store;
-  PkNodeSupervisor *settings;  /* the [watchdog] settings, checked at start */
-  GHashTable *nodes;           /* name -> PkNodeSupervisor */
+  PkNodeWatch *watch;
   GMainLoop *loop;
-  GSource *rescan;
-  guint pending_once;
-  gboolean state_failed;       /* a state file could not be locked or written */
   PkMetricsServer *metrics;    /* --metrics */
   GObject *dongles;            /* --dongles: a PkDongleWatch */
 } App;
@@ -122,186 +117,32 @@ set_overrides (PkConfig *config)
     { &opt_dongle_cooldown, "dongle-cooldown", "--dongle-cooldown" },
     { &opt_max_recoveries, "max-recoveries", "--max-recoveries" },
   };
+  static const struct { gboolean *value; const char *key; const char *flag; } switches[] = {
+    { &opt_check_socks, "check-socks", "--check-socks" },
+    { &opt_recover, "recover", "--recover" },
+    { &opt_dongles, "dongles", "--dongles" },
+    { &opt_allow_controller_reset, "allow-controller-reset", "--allow-controller-reset" },
+  };
 
   for (guint i = 0; i < G_N_ELEMENTS (flags); i++)
     pk_config_set_override (config, "watchdog", flags[i].key, *flags[i].value, flags[i].flag);
-  if (opt_check_socks)
-    pk_config_set_override (config, "watchdog", "check-socks", "true", "--check-socks");
-  if (opt_recover)
-    pk_config_set_override (config, "watchdog", "recover", "true", "--recover");
-  if (opt_dongles)
-    pk_config_set_override (config, "watchdog", "dongles", "true", "--dongles");
-  if (opt_allow_controller_reset)
-    pk_config_set_override (config, "watchdog", "allow-controller-reset", "true", "--allow-controller-reset");
+  for (guint i = 0; i < G_N_ELEMENTS (switches); i++)
+    if (*switches[i].value)
+      pk_config_set_override (config, "watchdog", switches[i].key, "true", switches[i].flag);
 }
 
-static gboolean
-node_selected (const char *name)
-{
-  return opt_nodes == NULL || g_strv_contains ((const char * const *) opt_nodes, name);
-}
-
-static char **
-list_nodes (App *app)
-{
-  g_auto(GStrv) all = pk_node_supervisor_list_nodes (app->store, app->config);
-  g_autoptr(GStrvBuilder) selected = g_strv_builder_new ();
-
-  for (guint i = 0; all[i]; i++)
-    if (node_selected (all[i]))
-      g_strv_builder_add (selected, all[i]);
-  return g_strv_builder_end (selected);
-}
-
-static PkNodeSupervisor *
-node_get (App        *app,
-          const char *name)
-{
-  PkNodeSupervisor *sup = g_hash_table_lookup (app->nodes, name);
-  g_autoptr(GError) error = NULL;
-
-  if (sup == NULL)
-    {
-      sup = pk_node_supervisor_new_from_config (app->config, app->store, name, &error);
-      if (sup == NULL)
-        {
-          g_warning ("node %s: %s", name, error->message);
-          return NULL;
-        }
-      g_hash_table_insert (app->nodes, g_strdup (name), sup);
-    }
-  return sup;
-}
-
-/* Picks up nodes that came online (pk-socks started them), new pppd pids
- * and nodes an operator stopped; failed ones are recovered. */
-static guint
-scan_nodes (App *app)
-{
-  g_auto(GStrv) names = list_nodes (app);
-  guint n_watched = 0;
-
-  for (guint i = 0; names[i]; i++)
-    {
-      g_autoptr(PkNodeState) state = pk_state_store_load (app->store, names[i], NULL);
-      PkNodeSupervisor *sup;
-
-      /* dongle-N: PkDongleWatch's */
-      if (state != NULL && pk_node_state_get_dongle_id (state) > 0)
-        continue;
-      sup = node_get (app, names[i]);
-      n_watched += sup != NULL && pk_node_supervisor_refresh (sup);
-    }
-  return n_watched;
-}
-
-static gboolean
-rescan_cb (gpointer data)
-{
-  scan_nodes (data);
-  return G_SOURCE_CONTINUE;
-}
-
-/* /metrics: every node's recorded status and counts, and the check
- * latencies of the nodes watched here. */
 static char *
 collect_metrics (gpointer user_data)
 {
-  App *app = user_data;
-  g_autoptr(GPtrArray) sups = g_ptr_array_new ();
-  GHashTableIter iter;
-  gpointer sup;
-
-  g_hash_table_iter_init (&iter, app->nodes);
-  while (g_hash_table_iter_next (&iter, NULL, &sup))
-    g_ptr_array_add (sups, sup);
-  return pk_node_supervisor_dup_prometheus (app->store, (PkNodeSupervisor **) sups->pdata, sups->len);
+  return pk_node_watch_dup_prometheus (((App *) user_data)->watch);
 }
 
-/* --- --status --- */
-
 static void
-print_status (App *app)
-{
-  g_auto(GStrv) names = list_nodes (app);
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-
-  if (opt_json)
-    {
-      g_autofree char *json = pk_node_supervisor_dup_status_json (app->store, (const char * const *) names);
-
-      printf ("%s\n", json);
-      return;
-    }
-  printf ("%-12s %-12s %-8s %-8s %-24s %5s %5s  %s\n", "NODE", "STATUS", "IFACE", "PPPD", "LISTEN", "FAILS",
-          "RECOV", "SINCE");
-  for (guint i = 0; names[i]; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(PkNodeState) state = pk_state_store_load_or_new (app->store, names[i], &error);
-      const char *iface, *listen, *reason;
-      g_autofree char *pidstr = NULL;
-      g_autofree char *since = NULL;
-      gint64 changed;
-      int pid;
-
-      if (state == NULL)
-        {
-          g_warning ("node %s: %s", names[i], error->message);
-          continue;
-        }
-      iface = pk_node_state_get_tunnel_interface (state);
-      if (iface == NULL)
-        iface = pk_node_state_get_dongle_interface (state);
-      listen = pk_node_state_get_socks_listen (state);
-      reason = pk_node_state_get_reason (state);
-      pid = pk_node_state_get_tunnel_pid (state);
-      pidstr = pid > 0 ? g_strdup_printf ("%d%s", pid, pk_node_state_tunnel_pid_is_alive (state) ? "" : "!")
-                       : g_strdup ("-");
-      changed = pk_node_state_get_status_changed (state);
-      since = changed > 0 ? g_strdup_printf ("%" G_GINT64_FORMAT "s ago", now - changed) : g_strdup ("-");
-      printf ("%-12s %-12s %-8s %-8s %-24s %5u %5u  %s%s%s\n", names[i],
-              pk_node_status_to_string (pk_node_state_get_status (state)), iface ? iface : "-", pidstr,
-              listen ? listen : "-", pk_node_state_get_fails (state), pk_node_state_get_recoveries (state),
-              since, reason ? "  " : "", reason ? reason : "");
-    }
-}
-
-/* --- --once --- */
-
-static void
-once_checked (GObject      *source,
+store_result (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  App *app = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!pk_node_supervisor_check_once_finish (PK_NODE_SUPERVISOR (source), result, &error) &&
-      g_error_matches (error, PK_ERROR, PK_ERROR_STATE))
-    app->state_failed = TRUE;
-  if (--app->pending_once == 0)
-    g_main_loop_quit (app->loop);
-}
-
-/* Checks every node once; the count of failures lives in the state files. */
-static void
-run_once (App *app)
-{
-  g_auto(GStrv) names = list_nodes (app);
-
-  app->pending_once = 1;
-  for (guint i = 0; names[i]; i++)
-    {
-      PkNodeSupervisor *sup = node_get (app, names[i]);
-
-      if (sup == NULL)
-        continue;
-      app->pending_once++;
-      pk_node_supervisor_check_once_async (sup, NULL, once_checked, app);
-    }
-  if (--app->pending_once > 0)
-    g_main_loop_run (app->loop);
+  *(GAsyncResult **) user_data = g_object_ref (result);
 }
 
 /* --- --dongles: PkDongleWatch --- */
@@ -324,7 +165,7 @@ start_dongles (App *app)
   watch = pk_dongle_watch_new_from_config (app->config, &error);
   if (watch == NULL)
     pk_cli_usage_error ("%s", error->message);
-  pk_dongle_watch_set_state_store (watch, app->store);
+  pk_dongle_watch_set_state_store (watch, pk_node_watch_get_state_store (app->watch));
   if (!pk_dongle_watch_start (watch, &error))
     pk_cli_die (PK_CLI_EXIT_FAILURE, "--dongles: %s", error->message);
   ladder = pk_dongle_watch_get_ladder_settings (watch);
@@ -361,26 +202,6 @@ dongle_config_keys (void)
 
 /* --- main --- */
 
-static void
-app_clear (App *app)
-{
-  if (app->rescan != NULL)
-    {
-      g_source_destroy (app->rescan);
-      g_clear_pointer (&app->rescan, g_source_unref);
-    }
-  g_clear_object (&app->dongles);
-  if (app->metrics != NULL)
-    pk_metrics_server_stop (app->metrics);
-  g_clear_object (&app->metrics);
-  g_clear_pointer (&app->nodes, g_hash_table_unref);
-  g_clear_pointer (&app->loop, g_main_loop_unref);
-  g_clear_object (&app->settings);
-  g_clear_object (&app->store);
-  g_clear_object (&app->config);
-  fflush (stdout);
-}
-
 static gboolean
 on_stop (gpointer data)
 {
@@ -396,15 +217,74 @@ static gboolean
 on_reload (gpointer data)
 {
   g_message ("SIGHUP: rescanning the state directory");
-  scan_nodes (data);
+  pk_node_watch_refresh (((App *) data)->watch);
   return G_SOURCE_CONTINUE;
 }
 
-static void
-stop_node (gpointer data)
+static int
+run_status (App *app)
 {
-  pk_node_supervisor_stop (data);
-  g_object_unref (data);
+  const char *dir = pk_state_store_get_directory (pk_node_watch_get_state_store (app->watch));
+  g_autofree char *text = NULL;
+
+  /* No directory is no record of any node, not "no nodes": say so. */
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    pk_cli_die (PK_CLI_EXIT_FAILURE, "state directory %s does not exist "
+                "(--state-dir, or state-dir in [watchdog]); has a node been started?", dir);
+  text = opt_json ? pk_node_watch_dup_status_json (app->watch) : pk_node_watch_dup_status_text (app->watch);
+  printf ("%s%s", text, opt_json ? "\n" : "");
+  return PK_CLI_EXIT_OK;
+}
+
+/* Every node checked once; the count of failures lives in the state files. */
+static int
+run_once (App *app)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  pk_node_watch_check_once_async (app->watch, NULL, store_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  /* a count that cannot be kept, or a failure that cannot be recorded,
+   * must not look like a clean run to cron */
+  if (!pk_node_watch_check_once_finish (app->watch, result, NULL, &error))
+    {
+      g_printerr ("pk-watchdog: %s\n", error->message);
+      return PK_CLI_EXIT_FAILURE;
+    }
+  return PK_CLI_EXIT_OK;
+}
+
+static int
+run_watch (App *app)
+{
+  PkNodeSupervisor *settings = pk_node_watch_get_settings (app->watch);
+  PkWatchdog *wd = pk_node_supervisor_get_watchdog (settings);
+  guint n_watched = pk_node_watch_start (app->watch);
+
+  g_message ("watching %u node%s in %s: interval %.1f s, retry delay %.1f s, %u failures in a row confirm%s",
+             n_watched, n_watched == 1 ? "" : "s",
+             pk_state_store_get_directory (pk_node_watch_get_state_store (app->watch)),
+             pk_watchdog_get_interval_ms (wd) / 1000.0, pk_watchdog_get_retry_delay_ms (wd) / 1000.0,
+             pk_watchdog_get_fall (wd), pk_node_supervisor_get_recover (settings) ? "; recovery on" : "");
+  /* The dongles' watch, beside the tunnels': its state files are in
+   * the same store, so /metrics and --status show them too. */
+  start_dongles (app);
+
+  app->metrics = pk_cli_metrics_listen (app->config, "watchdog", opt_metrics_listen, collect_metrics, app);
+  pk_cli_handle_signals (on_stop, on_reload, app);
+  pk_cli_sd_watchdog_start (NULL, NULL);
+  pk_cli_sd_notifyf ("READY=1\nSTATUS=watching %u node%s", n_watched, n_watched == 1 ? "" : "s");
+  app->loop = g_main_loop_new (NULL, FALSE);
+  g_main_loop_run (app->loop);
+
+  g_clear_object (&app->dongles);
+  if (app->metrics != NULL)
+    pk_metrics_server_stop (app->metrics);
+  g_clear_object (&app->metrics);
+  g_clear_pointer (&app->loop, g_main_loop_unref);
+  return PK_CLI_EXIT_OK;
 }
 
 int
@@ -413,8 +293,7 @@ main (int argc, char **argv)
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   App app = { 0 };
-  PkWatchdog *wd;
-  guint n_watched;
+  int status;
 
   pk_cli_init ("pk-watchdog");
   context = g_option_context_new ("- watch PPTP tunnels of proxy nodes and act on failures");
@@ -437,66 +316,22 @@ main (int argc, char **argv)
 
   app.config = pk_cli_load_config (opt_config);
   set_overrides (app.config);
-  /* the dongle watch's [watchdog] keys go in as extra keys */
-  if (!pk_node_supervisor_check_config (app.config, dongle_config_keys (), &error))
+  /* the dongle watch's [watchdog] keys go in as extra keys; a bad value
+   * is a usage error now, not a warning per node later */
+  app.watch = pk_node_watch_new_from_config (app.config, NULL, dongle_config_keys (), &error);
+  if (app.watch == NULL)
     pk_cli_usage_error ("%s", error->message);
-  app.store = pk_state_store_new_from_config (app.config, "watchdog");
-  /* a bad value is a usage error now, not a warning per node later */
-  app.settings = pk_node_supervisor_new_from_config (app.config, app.store, "watchdog", &error);
-  if (app.settings == NULL)
-    pk_cli_usage_error ("%s", error->message);
-  wd = pk_node_supervisor_get_watchdog (app.settings);
-  app.nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, stop_node);
-  app.loop = g_main_loop_new (NULL, FALSE);
+  pk_node_watch_set_nodes (app.watch, (const char * const *) opt_nodes);
 
   if (opt_status)
-    {
-      const char *dir = pk_state_store_get_directory (app.store);
+    status = run_status (&app);
+  else if (opt_once)
+    status = run_once (&app);
+  else
+    status = run_watch (&app);
 
-      /* No directory is no record of any node, not "no nodes": say so. */
-      if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
-        pk_cli_die (PK_CLI_EXIT_FAILURE, "state directory %s does not exist "
-                    "(--state-dir, or state-dir in [watchdog]); has a node been started?", dir);
-      print_status (&app);
-      app_clear (&app);
-      return PK_CLI_EXIT_OK;
-    }
-  if (opt_once)
-    {
-      gboolean failed;
-
-      run_once (&app);
-      /* a count that cannot be kept, or a failure that cannot be
-       * recorded, must not look like a clean run to cron */
-      failed = app.state_failed;
-      app_clear (&app);
-      if (failed)
-        {
-          g_printerr ("pk-watchdog: the state directory could not be locked or written\n");
-          return PK_CLI_EXIT_FAILURE;
-        }
-      return PK_CLI_EXIT_OK;
-    }
-
-  n_watched = scan_nodes (&app);
-  g_message ("watching %u node%s in %s: interval %.1f s, retry delay %.1f s, %u failures in a row confirm%s",
-             n_watched, n_watched == 1 ? "" : "s", pk_state_store_get_directory (app.store),
-             pk_watchdog_get_interval_ms (wd) / 1000.0, pk_watchdog_get_retry_delay_ms (wd) / 1000.0,
-             pk_watchdog_get_fall (wd), pk_node_supervisor_get_recover (app.settings) ? "; recovery on" : "");
-  /* The dongles' watch, beside the tunnels': its state files are in
-   * the same store, so /metrics and --status show them too. */
-  start_dongles (&app);
-
-  app.metrics = pk_cli_metrics_listen (app.config, "watchdog", opt_metrics_listen, collect_metrics, &app);
-  app.rescan = g_timeout_source_new (pk_watchdog_get_interval_ms (wd));
-  g_source_set_callback (app.rescan, rescan_cb, &app, NULL);
-  g_source_attach (app.rescan, NULL);
-  pk_cli_handle_signals (on_stop, on_reload, &app);
-  pk_cli_sd_watchdog_start (NULL, NULL);
-  pk_cli_sd_notifyf ("READY=1\nSTATUS=watching %u node%s", n_watched, n_watched == 1 ? "" : "s");
-
-  g_main_loop_run (app.loop);
-
-  app_clear (&app);
-  return PK_CLI_EXIT_OK;
+  g_clear_object (&app.watch);
+  g_clear_object (&app.config);
+  fflush (stdout);
+  return status;
 }

@@ -56,6 +56,7 @@
 #include "pk-routing.h"
 #include "pk-dongle-farm.h"
 #include "pk-node-supervisor.h"
+#include "pk-node-watch.h"
 #if PK_HAVE_LIBSOUP
 #include "pk-dongle-watch.h"
 #endif

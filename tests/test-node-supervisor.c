@@ -267,6 +267,82 @@ test_list_and_status (Fixture       *f,
                                                   "pppd_alive"));
 }
 
+/* PkNodeWatch: the nodes of a store and of [tunnel:NAME], narrowed with
+ * set_nodes; dongle-N listed, not supervised; --once over every node */
+static void
+test_node_watch (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(PkConfig) config = pk_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkNodeWatch) watch = NULL;
+  g_autoptr(PkNodeState) dongle = pk_node_state_new ("dongle-12");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_auto(GStrv) names = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *prom = NULL;
+  guint n_failed = 99;
+
+  pk_config_set_environ (config, (const char * const []) { NULL });
+  g_assert_true (pk_config_load_data (config, "[watchdog]\nretries = 1\ntimeout = 5s\nbogus = 1\n"
+                                      "[tunnel:c]\nserver = 192.0.2.1\n", -1, "t", &error));
+  /* [watchdog] keys are checked, a tool's own pass as extra keys */
+  g_assert_null (pk_node_watch_new_from_config (config, f->store, NULL, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "bogus"));
+  g_clear_error (&error);
+  watch = pk_node_watch_new_from_config (config, f->store, (const char * const []) { "bogus", NULL }, &error);
+  g_assert_no_error (error);
+  g_assert_true (pk_node_watch_get_state_store (watch) == f->store);
+  g_assert_cmpuint (pk_watchdog_get_fall (pk_node_supervisor_get_watchdog (pk_node_watch_get_settings (watch))),
+                    ==, 1);
+
+  record_online (f, "a");
+  record_online (f, "b");
+  pk_node_state_set_dongle (dongle, 12, "eth12", "192.168.12.100");
+  pk_node_state_set_status (dongle, PK_NODE_STATUS_ONLINE, NULL);
+  g_assert_true (pk_state_store_save (f->store, dongle, &error));
+
+  names = pk_node_watch_list_nodes (watch);
+  g_assert_cmpstrv (names, ((const char *[]) { "a", "b", "dongle-12", "c", NULL }));
+  /* a and b have a tunnel; c is only configured, dongle-12 is the dongles' */
+  g_assert_cmpuint (pk_node_watch_refresh (watch), ==, 2);
+  g_assert_nonnull (pk_node_watch_lookup (watch, "a"));
+  g_assert_null (pk_node_watch_lookup (watch, "dongle-12"));
+  g_assert_true (pk_node_supervisor_is_watching (pk_node_watch_lookup (watch, "b")));
+
+  text = pk_node_watch_dup_status_text (watch);
+  g_assert_true (g_str_has_prefix (text, "NODE "));
+  g_assert_nonnull (strstr (text, "\na            online       lo "));
+  g_assert_nonnull (strstr (text, "\ndongle-12    online       eth12 "));
+  prom = pk_node_watch_dup_prometheus (watch);
+  g_assert_nonnull (strstr (prom, "proxykit_node_check_duration_seconds_count{node=\"a\"}"));
+
+  /* narrowed: b is let go at the next rescan */
+  pk_node_watch_set_nodes (watch, (const char * const []) { "a", NULL });
+  g_clear_pointer (&names, g_strfreev);
+  names = pk_node_watch_list_nodes (watch);
+  g_assert_cmpstrv (names, ((const char *[]) { "a", NULL }));
+  g_clear_pointer (&text, g_free);
+  text = pk_node_watch_dup_status_text (watch);
+  g_assert_null (strstr (text, "\nb "));
+  pk_node_watch_stop (watch);
+  g_assert_null (pk_node_watch_lookup (watch, "a"));
+
+  /* once, for cron: the dead tunnel fails and is acted on (fall = 1) */
+  pk_node_watch_set_nodes (watch, NULL);
+  kill_pppd (f);
+  pk_node_watch_check_once_async (watch, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, 20000);
+  g_assert_true (pk_node_watch_check_once_finish (watch, result, &n_failed, &error));
+  g_assert_no_error (error);
+  /* a and b, whose "pppd" is gone; c has no tunnel to check */
+  g_assert_cmpuint (n_failed, ==, 2);
+  g_clear_object (&dongle);
+  dongle = load (f, "a");
+  g_assert_cmpint (pk_node_state_get_status (dongle), ==, PK_NODE_STATUS_PING_FAILED);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -280,5 +356,7 @@ main (int argc, char **argv)
               test_watched_failure, fixture_teardown);
   g_test_add ("/node-supervisor/list-and-status", Fixture, NULL, fixture_setup,
               test_list_and_status, fixture_teardown);
+  g_test_add ("/node-supervisor/node-watch", Fixture, NULL, fixture_setup,
+              test_node_watch, fixture_teardown);
   return g_test_run ();
 }

@@ -32,7 +32,7 @@ from .modem import Toggle, ToggleLimiter, ToggleServer  # noqa: F401
 from .history import MetricsAlerts, MetricsRecorder, analyze, read_history  # noqa: F401
 from .state import NodeState, StateStore  # noqa: F401
 from .tunnel import Tunnel  # noqa: F401
-from .supervisor import NodeSupervisor  # noqa: F401
+from .supervisor import NodeSupervisor, NodeWatch  # noqa: F401
 from .dongle import Dongle, DongleFarm, DongleMonitor, DongleWatch, Routing, RoutingDiagnosis, UsbMap, UsbMapEntry  # noqa: F401
 from .dongle import LADDER_STAGES, PowerStep, RoutingStep, UsbStep  # noqa: F401
 from .dongle import POWER_ACTIONS, PortPower, UsbControllerReset  # noqa: F401
@@ -60,7 +60,7 @@ __all__ = [
     'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler', 'MetricsMonitor', 'MetricsServer', 'parse_time',
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
     'RotationResult', 'RotationAttempt',
-    'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel', 'NodeSupervisor',
+    'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel', 'NodeSupervisor', 'NodeWatch',
     'MetricsRecorder', 'MetricsAlerts', 'read_history', 'analyze',
     'Dongle', 'DongleMonitor', 'DongleFarm', 'DongleWatch', 'Routing', 'RoutingDiagnosis', 'UsbMap', 'UsbMapEntry',
     'PortPower', 'POWER_ACTIONS', 'UsbControllerReset',

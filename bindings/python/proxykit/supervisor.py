@@ -262,3 +262,136 @@ class NodeSupervisor:
 
     def __repr__(self) -> str:
         return f'<proxykit.NodeSupervisor {self.name}>'
+
+
+class NodeWatch:
+    """Every proxy node of a :class:`StateStore` (and every ``[tunnel:NAME]``
+    section of the configuration), each with its :class:`NodeSupervisor`
+    built from ``[watchdog]`` (``PkNodeWatch``): what ``pk-watchdog`` runs.
+
+    * :meth:`start` watches the nodes recorded ``online`` with a tunnel and
+      rescans the store every check interval (:meth:`refresh` rescans now);
+      with ``[watchdog] recover`` a failed node is brought back.
+    * :meth:`check_once` checks every node once, as ``pk-watchdog --once``.
+    * :meth:`status`, :meth:`status_text` and :meth:`prometheus` describe
+      the nodes as ``pk-watchdog --status`` and its ``/metrics`` do.
+
+    Nodes named ``dongle-N`` belong to the dongles' watch: listed, not
+    supervised.
+
+    >>> with NodeWatch(Config("/etc/proxykit/proxykit.conf")) as watch:
+    ...     time.sleep(3600)
+
+    Args:
+        config: a :class:`Config` (``[watchdog]``, ``[startup-check]``,
+            ``[tunnel:NAME]``); raises :class:`ConfigError` naming a bad key.
+        store: a :class:`StateStore` or directory; by default the one of
+            ``[watchdog] state-dir``.
+        extra_keys: further keys ``[watchdog]`` may hold.
+        nodes: watch only these nodes (``pk-watchdog --node``).
+    """
+
+    def __init__(self, config: 'Config', store: StateStore | str | os.PathLike | None = None, *,
+                 extra_keys: Iterable[str] = (), nodes: Optional[Iterable[str]] = None):
+        if store is not None and not isinstance(store, StateStore):
+            store = StateStore(store)
+        arr, keep = strv(extra_keys)
+        self._ptr = _loop.wrap(errors.call(lib.pk_node_watch_new_from_config, config._ptr,
+                                           store._ptr if store is not None else ffi.NULL, arr))
+        del keep
+        self._config = config
+        self._store = StateStore.__new__(StateStore)
+        self._store._ptr = _loop.wrap(lib.g_object_ref(lib.pk_node_watch_get_state_store(self._ptr)))
+        if nodes is not None:
+            self.nodes = nodes
+
+    @property
+    def store(self) -> StateStore:
+        """Where the nodes are recorded."""
+        return self._store
+
+    @property
+    def nodes(self) -> List[str]:
+        """The nodes: the store's and the configured ones that are selected."""
+        return _loop.run(lambda: take_strv(lib.pk_node_watch_list_nodes(self._ptr)))
+
+    @nodes.setter
+    def nodes(self, names: Optional[Iterable[str]]) -> None:
+        arr, keep = strv(names) if names is not None else (ffi.NULL, None)
+        _loop.run(lambda: lib.pk_node_watch_set_nodes(self._ptr, arr))
+        del keep
+
+    @property
+    def interval(self) -> float:
+        """Seconds between check rounds (and rescans)."""
+        wd = lib.pk_node_supervisor_get_watchdog(lib.pk_node_watch_get_settings(self._ptr))
+        return lib.pk_watchdog_get_interval_ms(wd) / 1000.0
+
+    @property
+    def recover(self) -> bool:
+        """Whether failed nodes are brought back."""
+        return bool(lib.pk_node_supervisor_get_recover(lib.pk_node_watch_get_settings(self._ptr)))
+
+    def supervisor(self, name: str) -> Optional[NodeSupervisor]:
+        """The supervisor of node ``name``, if the watch has made one."""
+        def get():
+            ptr = lib.pk_node_watch_lookup(self._ptr, name.encode())
+            if ptr == ffi.NULL:
+                return None
+            sup = NodeSupervisor.__new__(NodeSupervisor)
+            sup._ptr = _loop.wrap(lib.g_object_ref(ptr))
+            sup._store = self._store
+            sup._config = self._config
+            sup._tunnel = None
+            return sup
+        return _loop.run(get)
+
+    def refresh(self) -> int:
+        """Rescans the store now; returns how many nodes are watched."""
+        return _loop.run(lambda: lib.pk_node_watch_refresh(self._ptr))
+
+    def start(self) -> int:
+        """Watches the nodes and rescans every interval until :meth:`stop`;
+        returns how many nodes are watched."""
+        return _loop.run(lambda: lib.pk_node_watch_start(self._ptr))
+
+    def stop(self) -> None:
+        """Stops the rescans and every supervisor; tunnels and listeners keep
+        running."""
+        _loop.run(lambda: lib.pk_node_watch_stop(self._ptr))
+
+    def check_once(self, timeout: Optional[float] = 300.0) -> int:
+        """Checks every node once (``pk-watchdog --once``); returns how many
+        failed. Raises :class:`StateError` if a count or a failure could
+        not be recorded."""
+        def start(cancellable, callback, data):
+            lib.pk_node_watch_check_once_async(self._ptr, cancellable, callback, data)
+
+        def finish(source, result):
+            n = ffi.new('guint *')
+            errors.call(lib.pk_node_watch_check_once_finish, self._ptr, result, n)
+            return n[0]
+
+        return _loop.call_async(start, finish, timeout, 'nodes: check')
+
+    def status(self) -> List[Dict[str, object]]:
+        """The nodes' state dicts, as ``pk-watchdog --status --json`` prints."""
+        return json.loads(_loop.run(lambda: take_string(lib.pk_node_watch_dup_status_json(self._ptr))))
+
+    def status_text(self) -> str:
+        """The table ``pk-watchdog --status`` prints."""
+        return _loop.run(lambda: take_string(lib.pk_node_watch_dup_status_text(self._ptr)))
+
+    def prometheus(self) -> str:
+        """What ``pk-watchdog`` serves on ``/metrics``."""
+        return _loop.run(lambda: take_string(lib.pk_node_watch_dup_prometheus(self._ptr)))
+
+    def __enter__(self) -> 'NodeWatch':
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f'<proxykit.NodeWatch {self._store.directory}>'

@@ -115,3 +115,36 @@ def test_supervisor_from_config_reads_watchdog_with_overrides(tmp_path):
 def test_supervisor_refuses_a_bad_node_name(tmp_path):
     with pytest.raises(proxykit.InvalidArgument, match='valid node name'):
         proxykit.NodeSupervisor('../etc', tmp_path)
+
+
+def test_node_watch_lists_watches_and_checks_every_node(tmp_path):
+    import subprocess
+    pppd = subprocess.Popen(['sleep', '600'])     # stands in for pppd, on lo
+    try:
+        store = proxykit.StateStore(tmp_path)
+        for name in ('a', 'b'):
+            st = proxykit.NodeState(name)
+            st.set_tunnel(None, None, 0, 'lo', pppd.pid)
+            st.set_status('online')
+            store.save(st)
+        cfg = proxykit.Config(data='[watchdog]\nretries = 1\ntimeout = 5\n[tunnel:c]\nserver = 192.0.2.1\n',
+                              environ={})
+        with pytest.raises(proxykit.ConfigError, match='bogus'):
+            proxykit.NodeWatch(proxykit.Config(data='[watchdog]\nbogus = 1\n', environ={}), tmp_path)
+        watch = proxykit.NodeWatch(cfg, store, nodes=['a', 'c'])
+        assert watch.nodes == ['a', 'c'] and not watch.recover
+        with watch:
+            assert watch.supervisor('a').watching
+            assert watch.supervisor('b') is None
+            assert [n['name'] for n in watch.status()] == ['a', 'c']
+            assert watch.status_text().splitlines()[1].split()[:3] == ['a', 'online', 'lo']
+            assert 'proxykit_node_check_duration_seconds_count{node="a"}' in watch.prometheus()
+        assert watch.supervisor('a') is None, 'stop let the supervisors go'
+        watch.nodes = None
+        pppd.kill()
+        pppd.wait()
+        assert watch.check_once() == 2        # a and b: their pppd is gone
+        assert store.load('a').status == 'ping_failed'
+    finally:
+        pppd.kill()
+        pppd.wait()
