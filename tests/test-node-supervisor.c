@@ -299,7 +299,7 @@ test_node_watch (Fixture       *f,
 
   record_online (f, "a");
   record_online (f, "b");
-  pk_node_state_set_dongle (dongle, 12, "eth12", "192.168.12.100");
+  pk_node_state_set_dongle (dongle, 12, "enx0c5b8f279a64", "192.168.12.100");
   pk_node_state_set_status (dongle, PK_NODE_STATUS_ONLINE, NULL);
   g_assert_true (pk_state_store_save (f->store, dongle, &error));
 
@@ -314,7 +314,19 @@ test_node_watch (Fixture       *f,
   text = pk_node_watch_dup_status_text (watch);
   g_assert_true (g_str_has_prefix (text, "NODE "));
   g_assert_nonnull (strstr (text, "\na            online       lo "));
-  g_assert_nonnull (strstr (text, "\ndongle-12    online       eth12 "));
+  g_assert_nonnull (strstr (text, "\ndongle-12    online       enx0c5b8f279a64 "));
+  /* a long interface name widens its column for every line */
+  {
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+    gsize col = strstr (lines[0], "LISTEN") - lines[0];
+
+    for (guint i = 1; lines[i] != NULL && *lines[i] != '\0'; i++)
+      {
+        g_assert_cmpuint (strlen (lines[i]), >, col);
+        g_assert_cmpint (lines[i][col - 1], ==, ' ');
+        g_assert_cmpint (lines[i][col], ==, '-');
+      }
+  }
   prom = pk_node_watch_dup_prometheus (watch);
   g_assert_nonnull (strstr (prom, "proxykit_node_check_duration_seconds_count{node=\"a\"}"));
 

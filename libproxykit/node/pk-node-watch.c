@@ -538,23 +538,25 @@ pk_node_watch_dup_status_json (PkNodeWatch *self)
 char *
 pk_node_watch_dup_status_text (PkNodeWatch *self)
 {
+  /* NODE STATUS IFACE PPPD LISTEN FAILS RECOV, then SINCE and the reason */
+  enum { N_COLUMNS = 7 };
+  static const char * const header[N_COLUMNS] = { "NODE", "STATUS", "IFACE", "PPPD", "LISTEN", "FAILS", "RECOV" };
+  static const int min_width[N_COLUMNS] = { 12, 12, 8, 8, 24, 5, 5 };
   g_auto(GStrv) names = NULL;
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  int width[N_COLUMNS];
   GString *out;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
 
   g_return_val_if_fail (PK_IS_NODE_WATCH (self), NULL);
 
   names = pk_node_watch_list_nodes (self);
-  out = g_string_new (NULL);
-  g_string_append_printf (out, "%-12s %-12s %-8s %-8s %-24s %5s %5s  %s\n", "NODE", "STATUS", "IFACE", "PPPD",
-                          "LISTEN", "FAILS", "RECOV", "SINCE");
   for (guint i = 0; names[i]; i++)
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(PkNodeState) state = pk_state_store_load_or_new (self->store, names[i], &error);
       const char *iface, *listen, *reason;
-      g_autofree char *pidstr = NULL;
-      g_autofree char *since = NULL;
+      GPtrArray *row;
       gint64 changed;
       int pid;
 
@@ -569,15 +571,41 @@ pk_node_watch_dup_status_text (PkNodeWatch *self)
       listen = pk_node_state_get_socks_listen (state);
       reason = pk_node_state_get_reason (state);
       pid = pk_node_state_get_tunnel_pid (state);
-      pidstr = pid > 0 ? g_strdup_printf ("%d%s", pid, pk_node_state_tunnel_pid_is_alive (state) ? "" : "!")
-                       : g_strdup ("-");
       changed = pk_node_state_get_status_changed (state);
-      since = changed > 0 ? g_strdup_printf ("%" G_GINT64_FORMAT "s ago", now - changed) : g_strdup ("-");
-      g_string_append_printf (out, "%-12s %-12s %-8s %-8s %-24s %5u %5u  %s%s%s\n", names[i],
-                              pk_node_status_to_string (pk_node_state_get_status (state)), iface ? iface : "-",
-                              pidstr, listen ? listen : "-", pk_node_state_get_fails (state),
-                              pk_node_state_get_recoveries (state), since, reason ? "  " : "",
-                              reason ? reason : "");
+      row = g_ptr_array_new ();
+      g_ptr_array_add (row, g_strdup (names[i]));
+      g_ptr_array_add (row, g_strdup (pk_node_status_to_string (pk_node_state_get_status (state))));
+      g_ptr_array_add (row, g_strdup (iface ? iface : "-"));
+      g_ptr_array_add (row, pid > 0 ? g_strdup_printf ("%d%s", pid, pk_node_state_tunnel_pid_is_alive (state) ? "" : "!")
+                                    : g_strdup ("-"));
+      g_ptr_array_add (row, g_strdup (listen ? listen : "-"));
+      g_ptr_array_add (row, g_strdup_printf ("%u", pk_node_state_get_fails (state)));
+      g_ptr_array_add (row, g_strdup_printf ("%u", pk_node_state_get_recoveries (state)));
+      g_ptr_array_add (row, changed > 0 ? g_strdup_printf ("%" G_GINT64_FORMAT "s ago", now - changed) : g_strdup ("-"));
+      g_ptr_array_add (row, g_strdup (reason ? reason : ""));
+      g_ptr_array_add (row, NULL);
+      g_ptr_array_add (rows, g_ptr_array_free (row, FALSE));
+    }
+
+  /* Columns as wide as their longest value (a dongle's interface name,
+   * an IPv6 listener), so that the table stays aligned. */
+  for (guint c = 0; c < N_COLUMNS; c++)
+    {
+      width[c] = min_width[c];
+      for (guint r = 0; r < rows->len; r++)
+        width[c] = MAX (width[c], (int) strlen (((char **) g_ptr_array_index (rows, r))[c]));
+    }
+  out = g_string_new (NULL);
+  for (guint r = 0; r <= rows->len; r++)
+    {
+      const char * const *row = r == 0 ? header : g_ptr_array_index (rows, r - 1);
+
+      for (guint c = 0; c < N_COLUMNS; c++)
+        g_string_append_printf (out, c < 5 ? "%-*s " : "%*s ", width[c], row[c]);
+      if (r == 0)
+        g_string_append (out, " SINCE\n");
+      else
+        g_string_append_printf (out, " %s%s%s\n", row[7], *row[8] ? "  " : "", row[8]);
     }
   return g_string_free (out, FALSE);
 }
