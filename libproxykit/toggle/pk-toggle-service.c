@@ -1,0 +1,1382 @@
+/* pk-toggle-service.c: the dongles of a configuration, toggled, queried or served
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * PkToggleService:
+ *
+ * Every dongle of a configuration with its [class@Toggle], as `pk-toggle`
+ * runs them: built from `[toggle]` and `[dongle:N]` (or, without
+ * sections, `[toggle] dongles = 11-20` or the dongles the caller names,
+ * by the subnet convention: dongle N's API at `http://192.168.N.1`, the
+ * host's address `192.168.N.100`), each with its [class@HilinkModem]
+ * (egress, credentials, request timeout), its cooldown, the state
+ * directory shared with other processes, one [class@ToggleLimiter] for
+ * all, and the ladder ([method@Toggle.add_recovery_ladder]) through the
+ * dongles found on USB.
+ *
+ * It toggles a set of dongles ([method@ToggleService.toggle_async]),
+ * asks them for their state or their device information
+ * ([method@ToggleService.query_status_async],
+ * [method@ToggleService.query_info_async]), or serves them over HTTP
+ * ([method@ToggleService.listen], a [class@ToggleServer]); a later
+ * [method@ToggleService.load_config] replaces the dongles (a reload:
+ * a toggle that runs goes on to its end, and a bad configuration leaves
+ * the running set as it is).
+ *
+ * A caller's flags go in as overrides of the configuration
+ * ([method@Config.set_override] of `[toggle]` keys: `method`,
+ * `cooldown`, `max_concurrent`, `request_timeout`, `state_dir`,
+ * `token_file`, `allow_get`, `dongles`, the modem rung's), and per
+ * dongle with [method@ToggleService.set_dongle_values].
+ *
+ * ```c
+ * g_autoptr(PkConfig) config = pk_config_new ();
+ * g_autoptr(PkToggleService) service = NULL;
+ *
+ * pk_config_set_override (config, "toggle", "dongles", "11-13", "--dongles");
+ * service = pk_toggle_service_new_from_config (config, &error);
+ * pk_toggle_service_toggle_async (service, NULL, 0, FALSE, TRUE, NULL,
+ *                                 on_toggled, NULL);
+ * ```
+ *
+ * Since: 0.2
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "pk-error.h"
+#include "pk-routing.h"
+#include "pk-state-store.h"
+#include "pk-toggle-private.h"
+#include "pk-toggle-service-private.h"
+
+struct _PkToggleService
+{
+  GObject parent_instance;
+
+  PkToggleServiceOptions options;
+  PkToggleServiceSetup *setup;
+  PkToggleServer *server;
+};
+
+G_DEFINE_FINAL_TYPE (PkToggleService, pk_toggle_service, G_TYPE_OBJECT)
+
+static void
+pk_toggle_service_finalize (GObject *object)
+{
+  PkToggleService *self = PK_TOGGLE_SERVICE (object);
+
+  pk_toggle_service_stop (self);
+  g_clear_pointer (&self->options.values, g_ptr_array_unref);
+  g_clear_pointer (&self->options.named, g_strfreev);
+  g_free (self->options.first);
+  g_free (self->options.last);
+  g_clear_pointer (&self->setup, pk_toggle_service_setup_free);
+  G_OBJECT_CLASS (pk_toggle_service_parent_class)->finalize (object);
+}
+
+static void
+pk_toggle_service_class_init (PkToggleServiceClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = pk_toggle_service_finalize;
+}
+
+static void
+pk_toggle_service_init (PkToggleService *self)
+{
+  self->options.values = g_ptr_array_new_with_free_func ((GDestroyNotify) pk_toggle_service_value_free);
+  self->options.use_usb = TRUE;
+}
+
+/**
+ * pk_toggle_service_new:
+ *
+ * A service without dongles yet: set what the caller gives
+ * ([method@ToggleService.set_dongle_values],
+ * [method@ToggleService.set_named_dongles],
+ * [method@ToggleService.set_stages]), then
+ * [method@ToggleService.load_config].
+ *
+ * Returns: (transfer full): a new [class@ToggleService]
+ *
+ * Since: 0.2
+ */
+PkToggleService *
+pk_toggle_service_new (void)
+{
+  return g_object_new (PK_TYPE_TOGGLE_SERVICE, NULL);
+}
+
+/**
+ * pk_toggle_service_new_from_config:
+ * @config: a [class@Config]
+ * @error: return location for a `GError`
+ *
+ * [ctor@ToggleService.new] and [method@ToggleService.load_config].
+ *
+ * Returns: (transfer full) (nullable): a new [class@ToggleService], or
+ *   %NULL with @error set (%PK_ERROR_CONFIG naming the value)
+ *
+ * Since: 0.2
+ */
+PkToggleService *
+pk_toggle_service_new_from_config (PkConfig  *config,
+                                   GError   **error)
+{
+  g_autoptr(PkToggleService) self = pk_toggle_service_new ();
+
+  if (!pk_toggle_service_load_config (self, config, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/**
+ * pk_toggle_service_set_dongle_values:
+ * @self: a [class@ToggleService]
+ * @key: the `[dongle:N]` key the values stand for: `api` or `address`
+ * @values: (array zero-terminated=1) (nullable): items `N=VALUE`
+ * @origin: (nullable): where they come from, for messages (`--api`)
+ * @error: return location for a `GError`
+ *
+ * Values of @key for single dongles that win over the configuration,
+ * such as `pk-toggle --api 11=http://127.0.0.1:8080`. Each must name a
+ * dongle that the configuration (or the convention) has: a later
+ * [method@ToggleService.load_config] fails otherwise.
+ *
+ * Returns: %TRUE, or %FALSE with @error set when an item is not `N=VALUE`
+ *   with N a dongle number
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_toggle_service_set_dongle_values (PkToggleService     *self,
+                                     const char          *key,
+                                     const char * const  *values,
+                                     const char          *origin,
+                                     GError             **error)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), FALSE);
+  g_return_val_if_fail (key != NULL, FALSE);
+
+  if (origin == NULL)
+    origin = key;
+  for (guint i = 0; values != NULL && values[i] != NULL; i++)
+    {
+      const char *eq = strchr (values[i], '=');
+      g_autofree char *num = NULL;
+      PkToggleServiceValue *v;
+      guint64 n;
+
+      if (eq == NULL)
+        {
+          g_set_error (error, PK_ERROR, PK_ERROR_CONFIG, "%s '%s': expected N=VALUE", origin, values[i]);
+          return FALSE;
+        }
+      num = g_strndup (values[i], eq - values[i]);
+      if (!g_ascii_string_to_unsigned (num, 10, 0, 255, &n, NULL))
+        {
+          g_set_error (error, PK_ERROR, PK_ERROR_CONFIG, "%s '%s': '%s' is not a dongle number (0-255)",
+                       origin, values[i], num);
+          return FALSE;
+        }
+      v = g_new0 (PkToggleServiceValue, 1);
+      v->id = (guint) n;
+      v->key = g_strdup (key);
+      v->value = g_strdup (eq + 1);
+      v->text = g_strdup (values[i]);
+      v->origin = g_strdup (origin);
+      g_ptr_array_add (self->options.values, v);
+    }
+  return TRUE;
+}
+
+/**
+ * pk_toggle_service_set_named_dongles:
+ * @self: a [class@ToggleService]
+ * @ids: (array zero-terminated=1) (nullable): dongle numbers and ranges
+ *   (`11`, `11-20`, `11,12`)
+ *
+ * The dongles the caller names (`pk-toggle 11 12`): when the
+ * configuration has neither `[dongle:N]` sections nor `[toggle] dongles`,
+ * these are the dongles, by the subnet convention.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_service_set_named_dongles (PkToggleService    *self,
+                                     const char * const *ids)
+{
+  g_return_if_fail (PK_IS_TOGGLE_SERVICE (self));
+
+  g_strfreev (self->options.named);
+  self->options.named = g_strdupv ((char **) ids);
+}
+
+/**
+ * pk_toggle_service_set_stages:
+ * @self: a [class@ToggleService]
+ * @first: (nullable): the lowest rung (`routing`, `modem`, `usb`, `power`,
+ *   `hub`), or %NULL for every rung
+ * @last: (nullable): the highest rung, %NULL for @first
+ *
+ * Which rungs the toggles get: by default (%NULL) all of them, a plain
+ * toggle stopping at `[toggle] max_stage` and a recovery climbing to the
+ * hub; `usb`..`usb` for a rebind only, `modem`..`modem` for the modem
+ * only. Takes effect at the next [method@ToggleService.load_config].
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_service_set_stages (PkToggleService *self,
+                              const char      *first,
+                              const char      *last)
+{
+  g_return_if_fail (PK_IS_TOGGLE_SERVICE (self));
+
+  g_free (self->options.first);
+  g_free (self->options.last);
+  self->options.first = g_strdup (first);
+  self->options.last = g_strdup (first != NULL ? last : NULL);
+}
+
+/**
+ * pk_toggle_service_set_use_usb:
+ * @self: a [class@ToggleService]
+ * @use_usb: whether to look for the dongles on USB
+ *
+ * With %TRUE (the default), [method@ToggleService.load_config] scans USB
+ * for the dongles so that their toggles get the rungs past the modem;
+ * with %FALSE it leaves USB alone and the toggles have the modem rung
+ * only (enough to check a configuration, or to ask the modems).
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_service_set_use_usb (PkToggleService *self,
+                               gboolean         use_usb)
+{
+  g_return_if_fail (PK_IS_TOGGLE_SERVICE (self));
+
+  self->options.use_usb = use_usb;
+}
+
+/* Whether /proxy-info lists the farm's listeners ([dongles] auto). */
+static gboolean
+farm_enabled (PkConfig *config)
+{
+  gboolean on = FALSE;
+
+  return pk_config_has_section (config, "dongles") &&
+         pk_config_get_boolean (config, "dongles", "auto", NULL, FALSE, &on, NULL) && on;
+}
+
+static void
+serve_setup (PkToggleService      *self,
+             PkToggleServiceSetup *s)
+{
+  pk_toggle_server_set_default_method (self->server, s->method);
+  pk_toggle_server_set_token (self->server, s->token);
+  pk_toggle_server_set_allow_get (self->server, s->allow_get);
+  for (guint i = 0; i < s->dongles->len; i++)
+    {
+      PkToggleServiceDongle *d = g_ptr_array_index (s->dongles, i);
+      pk_toggle_server_add_dongle (self->server, d->toggle, d->api, d->address, d->socks_host, d->socks_port);
+    }
+}
+
+/**
+ * pk_toggle_service_load_config:
+ * @self: a [class@ToggleService]
+ * @config: a [class@Config], with the caller's overrides
+ * @error: return location for a `GError`
+ *
+ * Builds every dongle from @config and what was set on @self, and puts
+ * them in place of the ones before (a reload). While serving, the server
+ * gets the new set: dongles that are gone are removed, the others
+ * replaced (a toggle that runs goes on to its end; the state directory
+ * keeps its locks and cooldowns), and the method, token and `allow_get`
+ * are updated. On an error nothing changes.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_CONFIG naming the
+ *   value, or the error of a dongle's modem or egress)
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_toggle_service_load_config (PkToggleService  *self,
+                               PkConfig         *config,
+                               GError          **error)
+{
+  g_autoptr(PkToggleServiceSetup) s = NULL;
+
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), FALSE);
+  g_return_val_if_fail (PK_IS_CONFIG (config), FALSE);
+
+  s = pk_toggle_service_setup_load (config, &self->options, error);
+  if (s == NULL)
+    return FALSE;
+  if (self->server != NULL)
+    {
+      for (guint i = 0; i < self->setup->dongles->len; i++)
+        {
+          PkToggleServiceDongle *old = g_ptr_array_index (self->setup->dongles, i);
+
+          if (pk_toggle_service_setup_find (s, old->id) == NULL)
+            pk_toggle_server_remove_dongle (self->server, old->id);
+        }
+      serve_setup (self, s);
+    }
+  g_clear_pointer (&self->setup, pk_toggle_service_setup_free);
+  self->setup = g_steal_pointer (&s);
+  return TRUE;
+}
+
+/* --- the dongles --- */
+
+/**
+ * pk_toggle_service_get_n_dongles:
+ * @self: a [class@ToggleService]
+ *
+ * Returns: how many dongles the service has
+ *
+ * Since: 0.2
+ */
+guint
+pk_toggle_service_get_n_dongles (PkToggleService *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), 0);
+
+  return self->setup ? self->setup->dongles->len : 0;
+}
+
+/**
+ * pk_toggle_service_get_dongle_id:
+ * @self: a [class@ToggleService]
+ * @index: from 0 to [method@ToggleService.get_n_dongles] - 1
+ *
+ * Returns: the number of the @index-th dongle, in ascending order
+ *
+ * Since: 0.2
+ */
+guint
+pk_toggle_service_get_dongle_id (PkToggleService *self,
+                                 guint            index)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), 0);
+  g_return_val_if_fail (index < pk_toggle_service_get_n_dongles (self), 0);
+
+  return ((PkToggleServiceDongle *) g_ptr_array_index (self->setup->dongles, index))->id;
+}
+
+static PkToggleServiceDongle *
+find (PkToggleService *self,
+      guint            id)
+{
+  return pk_toggle_service_setup_find (self->setup, id);
+}
+
+/**
+ * pk_toggle_service_get_toggle:
+ * @self: a [class@ToggleService]
+ * @id: a dongle number
+ *
+ * Returns: (transfer none) (nullable): the toggle of dongle @id, or %NULL
+ *   when the service has no such dongle
+ *
+ * Since: 0.2
+ */
+PkToggle *
+pk_toggle_service_get_toggle (PkToggleService *self,
+                              guint            id)
+{
+  PkToggleServiceDongle *d;
+
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), NULL);
+  d = find (self, id);
+  return d ? d->toggle : NULL;
+}
+
+/**
+ * pk_toggle_service_get_api:
+ * @self: a [class@ToggleService]
+ * @id: a dongle number
+ *
+ * Returns: (nullable): the base URL of dongle @id's HiLink API, or %NULL
+ *   when the service has no such dongle
+ *
+ * Since: 0.2
+ */
+const char *
+pk_toggle_service_get_api (PkToggleService *self,
+                           guint            id)
+{
+  PkToggleServiceDongle *d;
+
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), NULL);
+  d = find (self, id);
+  return d ? d->api : NULL;
+}
+
+/**
+ * pk_toggle_service_get_address:
+ * @self: a [class@ToggleService]
+ * @id: a dongle number
+ *
+ * Returns: (nullable): the host's address on dongle @id's subnet, its
+ *   egress, or %NULL when the service has no such dongle
+ *
+ * Since: 0.2
+ */
+const char *
+pk_toggle_service_get_address (PkToggleService *self,
+                               guint            id)
+{
+  PkToggleServiceDongle *d;
+
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), NULL);
+  d = find (self, id);
+  return d ? d->address : NULL;
+}
+
+/**
+ * pk_toggle_service_get_socks_host:
+ * @self: a [class@ToggleService]
+ * @id: a dongle number
+ *
+ * Returns: (nullable): the host that `/proxy-info` gives for dongle @id's
+ *   SOCKS listener, or %NULL when none is configured
+ *
+ * Since: 0.2
+ */
+const char *
+pk_toggle_service_get_socks_host (PkToggleService *self,
+                                  guint            id)
+{
+  PkToggleServiceDongle *d;
+
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), NULL);
+  d = find (self, id);
+  return d ? d->socks_host : NULL;
+}
+
+/**
+ * pk_toggle_service_get_socks_port:
+ * @self: a [class@ToggleService]
+ * @id: a dongle number
+ *
+ * Returns: the port of dongle @id's SOCKS listener (10000 + N by
+ *   default), 0 when the service has no such dongle
+ *
+ * Since: 0.2
+ */
+guint16
+pk_toggle_service_get_socks_port (PkToggleService *self,
+                                  guint            id)
+{
+  PkToggleServiceDongle *d;
+
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), 0);
+  d = find (self, id);
+  return d ? d->socks_port : 0;
+}
+
+/**
+ * pk_toggle_service_get_method:
+ * @self: a [class@ToggleService]
+ *
+ * Returns: the method toggles start with (`[toggle] method`)
+ *
+ * Since: 0.2
+ */
+PkRotationMethod
+pk_toggle_service_get_method (PkToggleService *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), PK_ROTATION_METHOD_DATA);
+
+  return self->setup ? self->setup->method : PK_ROTATION_METHOD_DATA;
+}
+
+/**
+ * pk_toggle_service_get_limiter:
+ * @self: a [class@ToggleService]
+ *
+ * Returns: (transfer none) (nullable): the limit on toggles at once that
+ *   the dongles share (`[toggle] max_concurrent`)
+ *
+ * Since: 0.2
+ */
+PkToggleLimiter *
+pk_toggle_service_get_limiter (PkToggleService *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), NULL);
+
+  return self->setup ? self->setup->limiter : NULL;
+}
+
+/**
+ * pk_toggle_service_parse_ids:
+ * @self: a [class@ToggleService]
+ * @args: (array zero-terminated=1) (nullable): dongle numbers and ranges
+ *   (`11`, `11-20`, `11,12`), or %NULL for every dongle
+ * @n_ids: (out): the number of ids returned
+ * @error: return location for a `GError`
+ *
+ * The dongles that @args name, each of them one the service has.
+ *
+ * Returns: (array length=n_ids) (transfer full) (nullable): the numbers,
+ *   or %NULL with @error set (%PK_ERROR_INVALID_ARGUMENT) for a bad number
+ *   or a dongle the service does not have
+ *
+ * Since: 0.2
+ */
+guint *
+pk_toggle_service_parse_ids (PkToggleService     *self,
+                             const char * const  *args,
+                             gsize               *n_ids,
+                             GError             **error)
+{
+  g_autoptr(GArray) out = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), NULL);
+  g_return_val_if_fail (n_ids != NULL, NULL);
+
+  *n_ids = 0;
+  for (guint i = 0; args == NULL && i < pk_toggle_service_get_n_dongles (self); i++)
+    {
+      guint id = pk_toggle_service_get_dongle_id (self, i);
+      g_array_append_val (out, id);
+    }
+  for (guint i = 0; args != NULL && args[i] != NULL; i++)
+    {
+      g_autoptr(GArray) ids = pk_toggle_service_parse_id_list ("argument", args[i], error);
+
+      if (ids == NULL)
+        return NULL;
+      for (guint j = 0; j < ids->len; j++)
+        if (find (self, g_array_index (ids, guint, j)) == NULL)
+          {
+            g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT, "dongle %u is not configured",
+                         g_array_index (ids, guint, j));
+            return NULL;
+          }
+      g_array_append_vals (out, ids->data, ids->len);
+    }
+  *n_ids = out->len;
+  return (guint *) g_array_free (g_steal_pointer (&out), FALSE);
+}
+
+/* --- toggles --- */
+
+typedef struct {
+  GPtrArray *toggles;     /* PkToggle, in the order asked */
+  PkToggleLimiter *limiter;
+  PkRotationMethod method;
+  gboolean recovery;
+  gboolean wait;
+  GQueue waiting;         /* PkToggle, for a place */
+  GPtrArray *results;     /* PkToggleResult, as they finish */
+  guint pending;
+  guint running;          /* of ours, started and not ended */
+} ToggleRun;
+
+static void
+toggle_run_free (ToggleRun *run)
+{
+  g_ptr_array_unref (run->toggles);
+  g_clear_object (&run->limiter);
+  g_queue_clear (&run->waiting);
+  g_ptr_array_unref (run->results);
+  g_free (run);
+}
+
+static void start_toggle (GTask *task, PkToggle *toggle);
+
+/* A place may come free in another caller's toggle (the limiter is the
+ * host's): while none of ours runs to hand one on, look again now and
+ * then. */
+#define WAIT_RETRY_MS 250
+
+static gboolean
+retry_waiting (gpointer user_data)
+{
+  GTask *task = user_data;
+  ToggleRun *run = g_task_get_task_data (task);
+
+  if (!g_queue_is_empty (&run->waiting))
+    start_toggle (task, g_queue_pop_head (&run->waiting));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_toggled (GObject      *source,
+            GAsyncResult *res,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ToggleRun *run = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  PkToggleResult *result = pk_toggle_run_finish (PK_TOGGLE (source), res, &error);
+
+  run->running--;
+  if (result == NULL && run->wait && g_error_matches (error, PK_ERROR, PK_ERROR_NOT_ALLOWED))
+    {
+      /* Waiting for a place instead of giving up; a place that came free
+       * in the meantime is taken at once. */
+      if (pk_toggle_limiter_get_running (run->limiter) == 0)
+        start_toggle (task, PK_TOGGLE (source));
+      else
+        {
+          g_queue_push_tail (&run->waiting, source);
+          if (run->running == 0)
+            g_timeout_add_full (G_PRIORITY_DEFAULT, WAIT_RETRY_MS, retry_waiting, g_object_ref (task),
+                                g_object_unref);
+        }
+      return;
+    }
+  if (result == NULL)
+    result = pk_toggle_result_new_refused (pk_toggle_get_id (PK_TOGGLE (source)), error);
+  g_ptr_array_add (run->results, result);
+
+  if (!g_queue_is_empty (&run->waiting))
+    start_toggle (task, g_queue_pop_head (&run->waiting));
+  if (--run->pending == 0)
+    g_task_return_pointer (task, g_ptr_array_ref (run->results), (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+start_toggle (GTask    *task,
+              PkToggle *toggle)
+{
+  ToggleRun *run = g_task_get_task_data (task);
+
+  run->running++;
+  pk_toggle_run_async (toggle, run->method, run->recovery, g_task_get_cancellable (task), on_toggled,
+                       g_object_ref (task));
+}
+
+/* The dongles of @ids (NULL: all), or FALSE when one is not there. */
+static GPtrArray *
+select_toggles (PkToggleService *self,
+                const guint     *ids,
+                gsize            n_ids,
+                GError         **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_object_unref);
+
+  if (ids == NULL)
+    n_ids = pk_toggle_service_get_n_dongles (self);
+  for (gsize i = 0; i < n_ids; i++)
+    {
+      guint id = ids ? ids[i] : pk_toggle_service_get_dongle_id (self, (guint) i);
+      PkToggle *toggle = pk_toggle_service_get_toggle (self, id);
+
+      if (toggle == NULL)
+        {
+          g_set_error (error, PK_ERROR, PK_ERROR_INVALID_ARGUMENT, "dongle %u is not configured", id);
+          return NULL;
+        }
+      g_ptr_array_add (out, g_object_ref (toggle));
+    }
+  return g_steal_pointer (&out);
+}
+
+/**
+ * pk_toggle_service_toggle_async:
+ * @self: a [class@ToggleService]
+ * @ids: (array length=n_ids) (nullable): the dongles, %NULL for all
+ * @n_ids: the number of @ids
+ * @recovery: run as recoveries ([method@Toggle.run_async])
+ * @wait: when too many toggles run at once, wait for a place instead of
+ *   refusing (`pk-toggle --all`)
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when every toggle has ended
+ * @user_data: data for @callback
+ *
+ * Toggles the dongles, all at once, with the configured method; each is
+ * refused while it toggles already or cools down, and without @wait while
+ * the limit on toggles at once is reached.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_service_toggle_async (PkToggleService     *self,
+                                const guint         *ids,
+                                gsize                n_ids,
+                                gboolean             recovery,
+                                gboolean             wait,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  ToggleRun *run;
+
+  g_return_if_fail (PK_IS_TOGGLE_SERVICE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pk_toggle_service_toggle_async);
+  run = g_new0 (ToggleRun, 1);
+  g_queue_init (&run->waiting);
+  run->results = g_ptr_array_new_with_free_func (g_object_unref);
+  run->toggles = select_toggles (self, ids, n_ids, &error);
+  g_task_set_task_data (task, run, (GDestroyNotify) toggle_run_free);
+  if (run->toggles == NULL)
+    {
+      run->toggles = g_ptr_array_new ();
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  run->limiter = self->setup ? g_object_ref (self->setup->limiter) : NULL;
+  run->method = pk_toggle_service_get_method (self);
+  run->recovery = recovery;
+  run->wait = wait;
+  run->pending = run->toggles->len;
+  if (run->pending == 0)
+    {
+      g_task_return_pointer (task, g_ptr_array_ref (run->results), (GDestroyNotify) g_ptr_array_unref);
+      return;
+    }
+  for (guint i = 0; i < run->toggles->len; i++)
+    start_toggle (task, g_ptr_array_index (run->toggles, i));
+}
+
+/**
+ * pk_toggle_service_toggle_finish:
+ * @self: a [class@ToggleService]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@ToggleService.toggle_async].
+ *
+ * Returns: (transfer container) (element-type PkToggleResult) (nullable):
+ *   a result for each dongle, in the order they ended; a refused toggle's
+ *   result has [method@ToggleResult.get_refused] set. %NULL with @error
+ *   set only when a dongle asked for is not there.
+ *
+ * Since: 0.2
+ */
+GPtrArray *
+pk_toggle_service_toggle_finish (PkToggleService  *self,
+                                 GAsyncResult     *result,
+                                 GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pk_toggle_service_toggle_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static char *
+node_to_text (JsonNode *node)
+{
+  return json_to_string (node, TRUE);
+}
+
+/**
+ * pk_toggle_service_results_to_json:
+ * @results: (element-type PkToggleResult): results of
+ *   [method@ToggleService.toggle_finish]
+ * @as_array: %FALSE for the one result's object alone (@results must
+ *   then hold one)
+ *
+ * What `pk-toggle --json` prints: each result as
+ * [method@ToggleResult.to_json] describes it, in an array, indented.
+ *
+ * Returns: (transfer full): the JSON text
+ *
+ * Since: 0.2
+ */
+char *
+pk_toggle_service_results_to_json (GPtrArray *results,
+                                   gboolean   as_array)
+{
+  g_autoptr(JsonNode) root = NULL;
+
+  g_return_val_if_fail (results != NULL, NULL);
+  g_return_val_if_fail (as_array || results->len == 1, NULL);
+
+  if (!as_array)
+    root = pk_toggle_result_to_json_node (g_ptr_array_index (results, 0));
+  else
+    {
+      JsonArray *array = json_array_new ();
+
+      for (guint i = 0; i < results->len; i++)
+        json_array_add_element (array, pk_toggle_result_to_json_node (g_ptr_array_index (results, i)));
+      root = json_node_init_array (json_node_alloc (), array);
+      json_array_unref (array);
+    }
+  return node_to_text (root);
+}
+
+/* --- --status and --info --- */
+
+typedef struct {
+  JsonObject **objects;   /* one per dongle asked, in that order */
+  guint n_objects;
+  guint pending;
+  gboolean all_ok;
+  PkDongleMonitor *monitor;
+} Query;
+
+typedef struct {
+  GTask *task;
+  JsonObject *obj;
+} QueryPart;
+
+static void
+query_free (Query *q)
+{
+  for (guint i = 0; i < q->n_objects; i++)
+    json_object_unref (q->objects[i]);
+  g_free (q->objects);
+  g_clear_object (&q->monitor);
+  g_free (q);
+}
+
+static void
+query_part_done (QueryPart *part,
+                 gboolean   ok)
+{
+  GTask *task = part->task;
+  Query *q = g_task_get_task_data (task);
+
+  q->all_ok = q->all_ok && ok;
+  if (--q->pending == 0)
+    {
+      JsonArray *array = json_array_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      for (guint i = 0; i < q->n_objects; i++)
+        json_array_add_object_element (array, json_object_ref (q->objects[i]));
+      root = json_node_init_array (json_node_alloc (), array);
+      json_array_unref (array);
+      g_task_return_pointer (task, node_to_text (root), g_free);
+    }
+  g_object_unref (task);
+  g_free (part);
+}
+
+static QueryPart *
+query_part (GTask      *task,
+            JsonObject *obj)
+{
+  QueryPart *part = g_new0 (QueryPart, 1);
+
+  part->task = g_object_ref (task);
+  part->obj = obj;
+  return part;
+}
+
+static GTask *
+query_start (PkToggleService      *self,
+             const guint          *ids,
+             gsize                 n_ids,
+             gpointer              source_tag,
+             GCancellable         *cancellable,
+             GAsyncReadyCallback   callback,
+             gpointer              user_data,
+             GPtrArray           **toggles)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GError) error = NULL;
+  Query *q = g_new0 (Query, 1);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, q, (GDestroyNotify) query_free);
+  q->all_ok = TRUE;
+  *toggles = select_toggles (self, ids, n_ids, &error);
+  if (*toggles == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return NULL;
+    }
+  q->n_objects = (*toggles)->len;
+  q->objects = g_new0 (JsonObject *, q->n_objects + 1);
+  for (guint i = 0; i < q->n_objects; i++)
+    {
+      guint id = pk_toggle_get_id (g_ptr_array_index (*toggles, i));
+      PkToggleServiceDongle *d = find (self, id);
+
+      q->objects[i] = json_object_new ();
+      json_object_set_int_member (q->objects[i], "dongle", id);
+      json_object_set_string_member (q->objects[i], "api", d->api);
+      json_object_set_string_member (q->objects[i], "egress_ip", d->address);
+    }
+  /* Two parts per dongle; one more, ended below, for the empty set. */
+  q->pending = 2 * q->n_objects + 1;
+  return task;
+}
+
+static void
+on_status (GObject      *source,
+           GAsyncResult *res,
+           gpointer      user_data)
+{
+  QueryPart *part = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *wan_ip = NULL;
+  PkModemState state = PK_MODEM_STATE_UNKNOWN;
+  gboolean ok = pk_modem_get_status_finish (PK_MODEM (source), res, &state, &wan_ip, &error);
+
+  query_part_done (part, pk_toggle_modem_status_to_json (part->obj, ok, state, wan_ip, error));
+}
+
+static void
+on_diagnosed (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  QueryPart *part = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkRoutingDiagnosis) d = pk_routing_diagnose_finish (PK_ROUTING (source), result, &error);
+
+  if (d != NULL)
+    {
+      g_autofree char *text = pk_routing_diagnosis_to_json (d);
+      json_object_set_member (part->obj, "routing", json_from_string (text, NULL));
+    }
+  else
+    {
+      JsonObject *r = json_object_new ();
+      json_object_set_boolean_member (r, "healthy", FALSE);
+      json_object_set_string_member (r, "error", error->message);
+      json_object_set_object_member (part->obj, "routing", r);
+    }
+  query_part_done (part, TRUE);
+}
+
+/* The dongle's USB side and routing health: "mode", "usb_path", "hub",
+ * "port", "interface", "routing". */
+static void
+usb_status (PkDongleMonitor *monitor,
+            guint            id,
+            QueryPart       *part)
+{
+  PkDongle *d = monitor ? pk_dongle_monitor_get_dongle (monitor, id) : NULL;
+  g_autoptr(PkRouting) routing = NULL;
+  JsonObject *obj = part->obj;
+
+  if (d == NULL)
+    {
+      json_object_set_string_member (obj, "mode", monitor ? "absent" : "unknown");
+      json_object_set_null_member (obj, "usb_path");
+      json_object_set_null_member (obj, "routing");
+      query_part_done (part, TRUE);
+      return;
+    }
+  json_object_set_string_member (obj, "mode", pk_dongle_mode_to_string (pk_dongle_get_mode (d)));
+  json_object_set_string_member (obj, "usb_path", pk_dongle_get_usb_path (d));
+  if (pk_dongle_get_hub_path (d) != NULL)
+    {
+      json_object_set_string_member (obj, "hub", pk_dongle_get_hub_path (d));
+      json_object_set_int_member (obj, "port", pk_dongle_get_hub_port (d));
+    }
+  if (pk_dongle_get_interface (d) != NULL)
+    json_object_set_string_member (obj, "interface", pk_dongle_get_interface (d));
+  routing = pk_routing_new (d);
+  pk_routing_diagnose_async (routing, NULL, on_diagnosed, part);
+}
+
+/**
+ * pk_toggle_service_query_status_async:
+ * @self: a [class@ToggleService]
+ * @ids: (array length=n_ids) (nullable): the dongles, %NULL for all
+ * @n_ids: the number of @ids
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when every dongle has answered
+ * @user_data: data for @callback
+ *
+ * Asks each modem for its state and WAN IP, and looks at each dongle on
+ * USB (a scan made now) and at its routing: what `pk-toggle --status`
+ * shows.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_service_query_status_async (PkToggleService     *self,
+                                      const guint         *ids,
+                                      gsize                n_ids,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GPtrArray) toggles = NULL;
+  GTask *task;
+  Query *q;
+
+  g_return_if_fail (PK_IS_TOGGLE_SERVICE (self));
+
+  task = query_start (self, ids, n_ids, pk_toggle_service_query_status_async, cancellable, callback,
+                      user_data, &toggles);
+  if (task == NULL)
+    return;
+  q = g_task_get_task_data (task);
+  if (q->n_objects > 0)
+    q->monitor = pk_toggle_service_scan (self->setup->config);
+  for (guint i = 0; i < toggles->len; i++)
+    {
+      PkToggle *toggle = g_ptr_array_index (toggles, i);
+
+      pk_modem_get_status_async (pk_toggle_get_modem (toggle), cancellable, on_status,
+                                 query_part (task, q->objects[i]));
+      usb_status (q->monitor, pk_toggle_get_id (toggle), query_part (task, q->objects[i]));
+    }
+  query_part_done (query_part (task, NULL), TRUE);
+  g_object_unref (task);
+}
+
+static char *
+query_finish (PkToggleService  *self,
+              GAsyncResult     *result,
+              gpointer          source_tag,
+              gboolean         *all_ok,
+              GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, NULL);
+
+  if (all_ok != NULL)
+    *all_ok = ((Query *) g_task_get_task_data (G_TASK (result)))->all_ok;
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * pk_toggle_service_query_status_finish:
+ * @self: a [class@ToggleService]
+ * @result: the `GAsyncResult`
+ * @all_ok: (out) (optional): whether every modem answered
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@ToggleService.query_status_async].
+ *
+ * Returns: (transfer full) (nullable): a JSON array, an object per dongle:
+ *   `dongle`, `api`, `egress_ip`, `reachable`, `connected`, `state`,
+ *   `wan_ip`, `error` (when the modem did not answer), `mode`,
+ *   `usb_path`, `hub`, `port`, `interface`, `routing`; or %NULL with
+ *   @error set when a dongle asked for is not there
+ *
+ * Since: 0.2
+ */
+char *
+pk_toggle_service_query_status_finish (PkToggleService  *self,
+                                       GAsyncResult     *result,
+                                       gboolean         *all_ok,
+                                       GError          **error)
+{
+  return query_finish (self, result, pk_toggle_service_query_status_async, all_ok, error);
+}
+
+static JsonObject *
+object_from_table (GHashTable *table)
+{
+  JsonObject *obj = json_object_new ();
+  g_autoptr(GList) keys = g_list_sort (g_hash_table_get_keys (table), (GCompareFunc) strcmp);
+
+  for (GList *l = keys; l != NULL; l = l->next)
+    json_object_set_string_member (obj, l->data, g_hash_table_lookup (table, l->data));
+  return obj;
+}
+
+static void
+on_info_part (GObject      *source,
+              GAsyncResult *res,
+              gpointer      user_data,
+              gboolean      is_signal)
+{
+  QueryPart *part = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) table = is_signal ? pk_modem_get_signal_finish (PK_MODEM (source), res, &error)
+                                          : pk_modem_get_device_info_finish (PK_MODEM (source), res, &error);
+  const char *member = is_signal ? "signal" : "device";
+
+  if (table != NULL)
+    json_object_set_object_member (part->obj, member, object_from_table (table));
+  else
+    {
+      g_autofree char *key = g_strconcat (member, "_error", NULL);
+      json_object_set_null_member (part->obj, member);
+      json_object_set_string_member (part->obj, key, error->message);
+    }
+  query_part_done (part, table != NULL);
+}
+
+static void
+on_device_info (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  on_info_part (source, res, user_data, FALSE);
+}
+
+static void
+on_signal (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  on_info_part (source, res, user_data, TRUE);
+}
+
+/**
+ * pk_toggle_service_query_info_async:
+ * @self: a [class@ToggleService]
+ * @ids: (array length=n_ids) (nullable): the dongles, %NULL for all
+ * @n_ids: the number of @ids
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when every dongle has answered
+ * @user_data: data for @callback
+ *
+ * Asks each modem for its device information and its signal: what
+ * `pk-toggle --info` shows.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_service_query_info_async (PkToggleService     *self,
+                                    const guint         *ids,
+                                    gsize                n_ids,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GPtrArray) toggles = NULL;
+  GTask *task;
+  Query *q;
+
+  g_return_if_fail (PK_IS_TOGGLE_SERVICE (self));
+
+  task = query_start (self, ids, n_ids, pk_toggle_service_query_info_async, cancellable, callback,
+                      user_data, &toggles);
+  if (task == NULL)
+    return;
+  q = g_task_get_task_data (task);
+  for (guint i = 0; i < toggles->len; i++)
+    {
+      PkModem *modem = pk_toggle_get_modem (g_ptr_array_index (toggles, i));
+
+      pk_modem_get_device_info_async (modem, cancellable, on_device_info, query_part (task, q->objects[i]));
+      pk_modem_get_signal_async (modem, cancellable, on_signal, query_part (task, q->objects[i]));
+    }
+  query_part_done (query_part (task, NULL), TRUE);
+  g_object_unref (task);
+}
+
+/**
+ * pk_toggle_service_query_info_finish:
+ * @self: a [class@ToggleService]
+ * @result: the `GAsyncResult`
+ * @all_ok: (out) (optional): whether every modem answered both questions
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@ToggleService.query_info_async].
+ *
+ * Returns: (transfer full) (nullable): a JSON array, an object per dongle:
+ *   `dongle`, `api`, `egress_ip`, `device` and `signal` (objects of
+ *   strings, the device's own names and the normalized ones), or `null`
+ *   with `device_error` or `signal_error`; %NULL with @error set when a
+ *   dongle asked for is not there
+ *
+ * Since: 0.2
+ */
+char *
+pk_toggle_service_query_info_finish (PkToggleService  *self,
+                                     GAsyncResult     *result,
+                                     gboolean         *all_ok,
+                                     GError          **error)
+{
+  return query_finish (self, result, pk_toggle_service_query_info_async, all_ok, error);
+}
+
+/* "hilink 1-1.3 routing ok", the USB columns of a --status line. */
+static char *
+usb_status_text (JsonObject *obj)
+{
+  const char *mode = json_object_get_string_member_with_default (obj, "mode", "unknown");
+  const char *usb = json_object_get_string_member_with_default (obj, "usb_path", NULL);
+  JsonNode *routing = json_object_get_member (obj, "routing");
+  g_autofree char *health = NULL;
+
+  if (routing == NULL || !JSON_NODE_HOLDS_OBJECT (routing))
+    health = g_strdup ("-");
+  else
+    {
+      JsonObject *r = json_node_get_object (routing);
+      JsonArray *problems = json_object_get_array_member (r, "problems");
+
+      if (json_object_get_boolean_member_with_default (r, "healthy", FALSE))
+        health = g_strdup ("routing ok");
+      else if (problems != NULL && json_array_get_length (problems) > 0)
+        health = g_strdup_printf ("routing: %s", json_array_get_string_element (problems, 0));
+      else
+        health = g_strdup_printf ("routing: %s", json_object_get_string_member_with_default (r, "error", "?"));
+    }
+  return g_strdup_printf ("%-12s %-10s %s", mode, usb ? usb : "-", health);
+}
+
+static void
+status_line (GString    *out,
+             JsonObject *o)
+{
+  const char *wan_ip = json_object_get_null_member (o, "wan_ip") ? "-" : json_object_get_string_member (o, "wan_ip");
+  g_autofree char *usb = usb_status_text (o);
+
+  g_string_append_printf (out, "dongle %-3u  %-13s  %-15s  %s  %s", (guint) json_object_get_int_member (o, "dongle"),
+                          json_object_get_string_member (o, "state"), wan_ip,
+                          json_object_get_string_member (o, "api"), usb);
+  if (json_object_has_member (o, "error"))
+    g_string_append_printf (out, "  (%s)", json_object_get_string_member (o, "error"));
+  g_string_append_c (out, '\n');
+}
+
+static void
+info_lines (GString    *out,
+            JsonObject *o)
+{
+  g_string_append_printf (out, "dongle %u (%s)\n", (guint) json_object_get_int_member (o, "dongle"),
+                          json_object_get_string_member (o, "api"));
+  for (guint part = 0; part < 2; part++)
+    {
+      const char *member = part == 0 ? "device" : "signal";
+      JsonNode *node = json_object_get_member (o, member);
+
+      if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+        {
+          JsonObject *t = json_node_get_object (node);
+          g_autoptr(GList) keys = g_list_sort (json_object_get_members (t), (GCompareFunc) strcmp);
+
+          g_string_append_printf (out, "  %s:\n", member);
+          for (GList *l = keys; l != NULL; l = l->next)
+            {
+              const char *v = json_object_get_string_member (t, l->data);
+              /* The normalized names only; the device's own are in JSON. */
+              if (strchr (l->data, '-') != NULL || g_ascii_islower (*(const char *) l->data))
+                if (v != NULL && *v != '\0')
+                  g_string_append_printf (out, "    %-18s %s\n", (const char *) l->data, v);
+            }
+        }
+      else
+        {
+          g_autofree char *key = g_strconcat (member, "_error", NULL);
+          g_string_append_printf (out, "  %s: error: %s\n", member, json_object_get_string_member (o, key));
+        }
+    }
+}
+
+/**
+ * pk_toggle_service_query_to_text:
+ * @json: what [method@ToggleService.query_status_finish] or
+ *   [method@ToggleService.query_info_finish] returned
+ *
+ * The text `pk-toggle --status` and `--info` print: for a status, a line
+ * per dongle (number, state, WAN IP, API, USB mode and path, routing
+ * health, the error); for device information, a block per dongle.
+ *
+ * Returns: (transfer full): the text, empty when @json holds nothing
+ *
+ * Since: 0.2
+ */
+char *
+pk_toggle_service_query_to_text (const char *json)
+{
+  g_autoptr(JsonNode) root = NULL;
+  GString *out = g_string_new (NULL);
+  JsonArray *array;
+
+  g_return_val_if_fail (json != NULL, g_string_free (out, FALSE));
+
+  root = json_from_string (json, NULL);
+  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
+    return g_string_free (out, FALSE);
+  array = json_node_get_array (root);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *o = json_array_get_object_element (array, i);
+
+      if (json_object_has_member (o, "state"))
+        status_line (out, o);
+      else
+        info_lines (out, o);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* --- serving --- */
+
+/**
+ * pk_toggle_service_listen:
+ * @self: a [class@ToggleService]
+ * @address: `ADDRESS:PORT` (port 0 for any)
+ * @error: return location for a `GError`
+ *
+ * Serves the dongles over HTTP with a [class@ToggleServer]: the method,
+ * token and `allow_get` of `[toggle]`, and with `[dongles] auto` the
+ * farm's listeners in `/proxy-info`. A later
+ * [method@ToggleService.load_config] hands the server the new dongles.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (%PK_ERROR_INVALID_ARGUMENT
+ *   for a bad address)
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_toggle_service_listen (PkToggleService  *self,
+                          const char       *address,
+                          GError          **error)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), FALSE);
+  g_return_val_if_fail (self->setup != NULL, FALSE);
+  g_return_val_if_fail (self->server == NULL, FALSE);
+
+  self->server = pk_toggle_server_new ();
+  if (farm_enabled (self->setup->config))
+    {
+      g_autoptr(PkStateStore) store = pk_state_store_new_from_config (self->setup->config, "dongles");
+      pk_toggle_server_set_state_store (self->server, store);
+    }
+  serve_setup (self, self->setup);
+  if (!pk_toggle_server_listen (self->server, address, error))
+    {
+      g_clear_object (&self->server);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pk_toggle_service_get_server:
+ * @self: a [class@ToggleService]
+ *
+ * Returns: (transfer none) (nullable): the server of
+ *   [method@ToggleService.listen], or %NULL when not serving
+ *
+ * Since: 0.2
+ */
+PkToggleServer *
+pk_toggle_service_get_server (PkToggleService *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), NULL);
+
+  return self->server;
+}
+
+/**
+ * pk_toggle_service_stop:
+ * @self: a [class@ToggleService]
+ *
+ * Stops serving. Does nothing when not serving.
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_service_stop (PkToggleService *self)
+{
+  g_return_if_fail (PK_IS_TOGGLE_SERVICE (self));
+
+  if (self->server == NULL)
+    return;
+  pk_toggle_server_stop (self->server);
+  g_clear_object (&self->server);
+}
