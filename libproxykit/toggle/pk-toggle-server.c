@@ -624,9 +624,9 @@ on_status (GObject      *source,
   g_autofree char *wan_ip = NULL;
   PkModemState state = PK_MODEM_STATE_UNKNOWN;
   JsonObject *obj = json_object_new ();
+  gboolean ok = pk_modem_get_status_finish (PK_MODEM (source), res, &state, &wan_ip, &error);
 
-  pk_toggle_modem_status_to_json (obj, pk_modem_get_status_finish (PK_MODEM (source), res, &state, &wan_ip, &error),
-                                  state, wan_ip, error);
+  pk_toggle_modem_status_to_json (obj, ok, state, wan_ip, error);
   g_hash_table_insert (req->states, GUINT_TO_POINTER (part->id), obj);
   g_free (part);
 

@@ -66,6 +66,13 @@ struct _PkToggleService
 
 G_DEFINE_FINAL_TYPE (PkToggleService, pk_toggle_service, G_TYPE_OBJECT)
 
+enum {
+  SIGNAL_TOGGLED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void
 pk_toggle_service_finalize (GObject *object)
 {
@@ -84,6 +91,20 @@ static void
 pk_toggle_service_class_init (PkToggleServiceClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = pk_toggle_service_finalize;
+
+  /**
+   * PkToggleService::toggled:
+   * @self: the [class@ToggleService]
+   * @result: the [class@ToggleResult] of one dongle (a refusal too)
+   *
+   * Emitted during [method@ToggleService.toggle_async] as each dongle's
+   * toggle ends, so that a caller can show it before the others end.
+   *
+   * Since: 0.2
+   */
+  signals[SIGNAL_TOGGLED] =
+    g_signal_new ("toggled", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, PK_TYPE_TOGGLE_RESULT);
 }
 
 static void
@@ -641,6 +662,7 @@ on_toggled (GObject      *source,
   if (result == NULL)
     result = pk_toggle_result_new_refused (pk_toggle_get_id (PK_TOGGLE (source)), error);
   g_ptr_array_add (run->results, result);
+  g_signal_emit (g_task_get_source_object (task), signals[SIGNAL_TOGGLED], 0, result);
 
   if (!g_queue_is_empty (&run->waiting))
     start_toggle (task, g_queue_pop_head (&run->waiting));
