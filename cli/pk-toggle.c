@@ -5,17 +5,10 @@
 #include "config.h"
 
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
-
-#include <json-glib/json-glib.h>
 
 #include "pk-cli-common.h"
 #include "pk-toggle-dongles.h"
-
-/* Exit status when a toggle was refused (busy, cooldown, limit): the
- * caller may try again later. */
-#define EXIT_REFUSED PK_TOGGLE_EXIT_REFUSED
 
 static char *opt_config;
 static char *opt_method;
@@ -184,8 +177,9 @@ on_toggled (PkToggleService *service,
 
   if (pk_toggle_result_get_refused (result))
     {
+      /* the caller may try again later */
       if (app->exit_status == 0)
-        app->exit_status = EXIT_REFUSED;
+        app->exit_status = PK_TOGGLE_EXIT_REFUSED;
       if (!opt_json)
         g_printerr ("pk-toggle: %s\n", why->message);
     }

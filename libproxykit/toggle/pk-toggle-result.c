@@ -507,8 +507,8 @@ pk_toggle_result_get_refused (PkToggleResult *self)
  * @self: a [class@ToggleResult]
  *
  * Why the toggle did not succeed, in one word or phrase: for a refusal
- * [func@toggle_refusal_reason] (`busy`, `cooldown`, `limit`), for a run
- * that failed [func@toggle_failure_reason] (`IP unchanged`, `modem
+ * [func@Toggle.refusal_reason] (`busy`, `cooldown`, `limit`), for a run
+ * that failed [func@Toggle.failure_reason] (`IP unchanged`, `modem
  * unreachable`, ...).
  *
  * Returns: (nullable): the reason, %NULL on success

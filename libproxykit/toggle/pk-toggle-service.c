@@ -363,6 +363,8 @@ pk_toggle_service_load_config (PkToggleService  *self,
  * pk_toggle_service_get_n_dongles:
  * @self: a [class@ToggleService]
  *
+ * The number of dongles the configuration gave.
+ *
  * Returns: how many dongles the service has
  *
  * Since: 0.2
@@ -379,6 +381,8 @@ pk_toggle_service_get_n_dongles (PkToggleService *self)
  * pk_toggle_service_get_dongle_id:
  * @self: a [class@ToggleService]
  * @index: from 0 to [method@ToggleService.get_n_dongles] - 1
+ *
+ * The dongles in ascending order, by position.
  *
  * Returns: the number of the @index-th dongle, in ascending order
  *
@@ -406,6 +410,8 @@ find (PkToggleService *self,
  * @self: a [class@ToggleService]
  * @id: a dongle number
  *
+ * The [class@Toggle] of one dongle, with its ladder.
+ *
  * Returns: (transfer none) (nullable): the toggle of dongle @id, or %NULL
  *   when the service has no such dongle
  *
@@ -426,6 +432,8 @@ pk_toggle_service_get_toggle (PkToggleService *self,
  * pk_toggle_service_get_api:
  * @self: a [class@ToggleService]
  * @id: a dongle number
+ *
+ * Where dongle @id's HiLink API is.
  *
  * Returns: (nullable): the base URL of dongle @id's HiLink API, or %NULL
  *   when the service has no such dongle
@@ -448,6 +456,8 @@ pk_toggle_service_get_api (PkToggleService *self,
  * @self: a [class@ToggleService]
  * @id: a dongle number
  *
+ * The egress of dongle @id's modem.
+ *
  * Returns: (nullable): the host's address on dongle @id's subnet, its
  *   egress, or %NULL when the service has no such dongle
  *
@@ -468,6 +478,8 @@ pk_toggle_service_get_address (PkToggleService *self,
  * pk_toggle_service_get_socks_host:
  * @self: a [class@ToggleService]
  * @id: a dongle number
+ *
+ * The host of dongle @id's SOCKS listener.
  *
  * Returns: (nullable): the host that `/proxy-info` gives for dongle @id's
  *   SOCKS listener, or %NULL when none is configured
@@ -490,6 +502,8 @@ pk_toggle_service_get_socks_host (PkToggleService *self,
  * @self: a [class@ToggleService]
  * @id: a dongle number
  *
+ * The port of dongle @id's SOCKS listener.
+ *
  * Returns: the port of dongle @id's SOCKS listener (10000 + N by
  *   default), 0 when the service has no such dongle
  *
@@ -510,6 +524,8 @@ pk_toggle_service_get_socks_port (PkToggleService *self,
  * pk_toggle_service_get_method:
  * @self: a [class@ToggleService]
  *
+ * The rotation method of toggles.
+ *
  * Returns: the method toggles start with (`[toggle] method`)
  *
  * Since: 0.2
@@ -525,6 +541,8 @@ pk_toggle_service_get_method (PkToggleService *self)
 /**
  * pk_toggle_service_get_limiter:
  * @self: a [class@ToggleService]
+ *
+ * The limit on toggles at once.
  *
  * Returns: (transfer none) (nullable): the limit on toggles at once that
  *   the dongles share (`[toggle] max_concurrent`)
@@ -1370,6 +1388,8 @@ pk_toggle_service_listen (PkToggleService  *self,
 /**
  * pk_toggle_service_get_server:
  * @self: a [class@ToggleService]
+ *
+ * The HTTP server.
  *
  * Returns: (transfer none) (nullable): the server of
  *   [method@ToggleService.listen], or %NULL when not serving
