@@ -794,7 +794,7 @@ pk_toggle_service_toggle_async (PkToggleService     *self,
  *
  * Finishes [method@ToggleService.toggle_async].
  *
- * Returns: (transfer container) (element-type PkToggleResult) (nullable):
+ * Returns: (transfer full) (element-type PkToggleResult) (nullable):
  *   a result for each dongle, in the order they ended; a refused toggle's
  *   result has [method@ToggleResult.get_refused] set. %NULL with @error
  *   set only when a dongle asked for is not there.
