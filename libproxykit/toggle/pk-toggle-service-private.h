@@ -76,6 +76,15 @@ GArray                *pk_toggle_service_parse_id_list (const char  *what,
  * discovery. */
 PkDongleMonitor       *pk_toggle_service_scan       (PkConfig                     *config);
 
+/* What the service runs now (NULL before a load). */
+PkToggleServiceSetup  *pk_toggle_service_get_setup  (PkToggleService              *self);
+/* The toggles of @ids (NULL: all) as new references, or NULL with
+ * PK_ERROR_INVALID_ARGUMENT when one is not there. */
+GPtrArray             *pk_toggle_service_select     (PkToggleService              *self,
+                                                     const guint                  *ids,
+                                                     gsize                         n_ids,
+                                                     GError                      **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PkToggleServiceSetup, pk_toggle_service_setup_free)
 
 G_END_DECLS
