@@ -214,10 +214,10 @@ pk_cli_parse_value (gboolean     duration,
 }
 
 PkConfig *
-pk_cli_load_config (const char *path)
+pk_cli_try_load_config (const char  *path,
+                        GError     **error)
 {
   g_autoptr(PkConfig) config = pk_config_new ();
-  g_autoptr(GError) error = NULL;
   const char *env_path = g_getenv ("PROXYKIT_CONFIG");
 
   if (path == NULL && env_path != NULL && *env_path != '\0')
@@ -230,10 +230,21 @@ pk_cli_load_config (const char *path)
       path = PK_CLI_DEFAULT_CONFIG;
     }
 
-  if (!pk_config_load_file (config, path, &error))
-    pk_cli_usage_error ("%s", error->message);
+  if (!pk_config_load_file (config, path, error))
+    return NULL;
 
   return g_steal_pointer (&config);
+}
+
+PkConfig *
+pk_cli_load_config (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  PkConfig *config = pk_cli_try_load_config (path, &error);
+
+  if (config == NULL)
+    pk_cli_usage_error ("%s", error->message);
+  return config;
 }
 
 PkMetricsServer *

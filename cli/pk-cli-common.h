@@ -73,6 +73,9 @@ void       pk_cli_print_version     (void);
  * $PROXYKIT_CONFIG, else /etc/proxykit/proxykit.conf if it exists, else an
  * empty configuration. A bad file is a usage error (exit 2). */
 PkConfig  *pk_cli_load_config       (const char   *path);
+/* The same, with a bad file an error rather than an exit (for a reload). */
+PkConfig  *pk_cli_try_load_config   (const char   *path,
+                                     GError      **error);
 
 /* The daemons' /metrics: serves @func's text on @flag (--metrics-listen)
  * or else the metrics-listen key of [@section]: ADDR:PORT, or a bare port

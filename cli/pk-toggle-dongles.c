@@ -99,25 +99,21 @@ pk_toggle_dongles_needs_usb (void)
 /* --- the ladder --- */
 
 void
-pk_toggle_dongles_ladder (PkDongleMonitor        *monitor,
-                          PkToggleLadderSettings *settings,
-                          PkToggle               *toggle,
-                          PkToggleStep           *modem_step)
+pk_toggle_dongles_override (PkConfig *config)
 {
-  PkDongle *dongle = monitor ? pk_dongle_monitor_get_dongle (monitor, pk_toggle_get_id (toggle)) : NULL;
+  if (opt_max_stage != NULL)
+    pk_config_set_override (config, "toggle", "max_stage", opt_max_stage, "--max-stage");
+}
 
+void
+pk_toggle_dongles_stages (PkToggleService *service)
+{
   /* Every rung, up to the hub, is there for recoveries (pk-toggle
    * --recover, /recover/N); a plain toggle stops at the max stage. */
   if (opt_rebind)
-    pk_toggle_add_ladder (toggle, dongle, modem_step, settings, "usb", "usb");
+    pk_toggle_service_set_stages (service, "usb", "usb");
   else if (opt_stage != NULL)
-    pk_toggle_add_ladder (toggle, dongle, modem_step, settings, opt_stage, opt_stage);
-  else
-    {
-      pk_toggle_add_recovery_ladder (toggle, dongle, modem_step, settings);
-      pk_toggle_set_max_stage (toggle, opt_max_stage ? opt_max_stage
-                                                     : pk_toggle_ladder_settings_get_max_stage (settings));
-    }
+    pk_toggle_service_set_stages (service, opt_stage, opt_stage);
 }
 
 /* --- --power, --power-status --- */
@@ -533,113 +529,4 @@ pk_toggle_dongles_run (PkConfig   *config,
       return run_power (config, lock_dir, ids, all, json, (guint) MIN (off_ms, G_MAXUINT));
     }
   return run_routing (config, ids, all, json);
-}
-
-/* --- --status columns --- */
-
-PkDongleMonitor *
-pk_toggle_dongles_scan (PkConfig *config)
-{
-  g_autoptr(GError) error = NULL;
-  PkDongleMonitor *monitor = pk_dongle_monitor_new_from_config (config, &error);
-
-  if (monitor == NULL)
-    {
-      g_warning ("no USB and routing details: %s", error->message);
-      return NULL;
-    }
-  pk_dongle_monitor_scan (monitor);
-  return monitor;
-}
-
-typedef struct {
-  JsonObject *obj;
-  void (*done) (gpointer data);
-  gpointer data;
-} StatusOne;
-
-static void
-on_diagnosed (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  StatusOne *one = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PkRoutingDiagnosis) d = pk_routing_diagnose_finish (PK_ROUTING (source), result, &error);
-
-  if (d != NULL)
-    {
-      g_autofree char *text = pk_routing_diagnosis_to_json (d);
-      json_object_set_member (one->obj, "routing", json_parse_text (text));
-    }
-  else
-    {
-      JsonObject *r = json_object_new ();
-      json_object_set_boolean_member (r, "healthy", FALSE);
-      json_object_set_string_member (r, "error", error->message);
-      json_object_set_object_member (one->obj, "routing", r);
-    }
-  one->done (one->data);
-  g_free (one);
-}
-
-void
-pk_toggle_dongles_status (PkDongleMonitor *monitor,
-                          guint            id,
-                          JsonObject      *obj,
-                          void           (*done) (gpointer data),
-                          gpointer         data)
-{
-  PkDongle *d = monitor ? pk_dongle_monitor_get_dongle (monitor, id) : NULL;
-  g_autoptr(PkRouting) routing = NULL;
-  StatusOne *one;
-
-  if (d == NULL)
-    {
-      json_object_set_string_member (obj, "mode", monitor ? "absent" : "unknown");
-      json_object_set_null_member (obj, "usb_path");
-      json_object_set_null_member (obj, "routing");
-      done (data);
-      return;
-    }
-  json_object_set_string_member (obj, "mode", pk_dongle_mode_to_string (pk_dongle_get_mode (d)));
-  json_object_set_string_member (obj, "usb_path", pk_dongle_get_usb_path (d));
-  if (pk_dongle_get_hub_path (d) != NULL)
-    {
-      json_object_set_string_member (obj, "hub", pk_dongle_get_hub_path (d));
-      json_object_set_int_member (obj, "port", pk_dongle_get_hub_port (d));
-    }
-  if (pk_dongle_get_interface (d) != NULL)
-    json_object_set_string_member (obj, "interface", pk_dongle_get_interface (d));
-  one = g_new0 (StatusOne, 1);
-  one->obj = obj;
-  one->done = done;
-  one->data = data;
-  routing = pk_routing_new (d);
-  pk_routing_diagnose_async (routing, NULL, on_diagnosed, one);
-}
-
-char *
-pk_toggle_dongles_status_text (JsonObject *obj)
-{
-  const char *mode = json_object_get_string_member_with_default (obj, "mode", "unknown");
-  const char *usb = json_object_get_string_member_with_default (obj, "usb_path", NULL);
-  JsonNode *routing = json_object_get_member (obj, "routing");
-  g_autofree char *health = NULL;
-
-  if (routing == NULL || !JSON_NODE_HOLDS_OBJECT (routing))
-    health = g_strdup ("-");
-  else
-    {
-      JsonObject *r = json_node_get_object (routing);
-      JsonArray *problems = json_object_get_array_member (r, "problems");
-
-      if (json_object_get_boolean_member_with_default (r, "healthy", FALSE))
-        health = g_strdup ("routing ok");
-      else if (problems != NULL && json_array_get_length (problems) > 0)
-        health = g_strdup_printf ("routing: %s", json_array_get_string_element (problems, 0));
-      else
-        health = g_strdup_printf ("routing: %s", json_object_get_string_member_with_default (r, "error", "?"));
-    }
-  return g_strdup_printf ("%-12s %-10s %s", mode, usb ? usb : "-", health);
 }

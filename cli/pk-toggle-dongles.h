@@ -22,13 +22,10 @@ gboolean  pk_toggle_dongles_recovery (void);
 /* TRUE when the flags name a rung past the modem. */
 gboolean  pk_toggle_dongles_needs_usb (void);
 
-/* Adds the rungs the flags and @settings ask for to @toggle, with
- * @modem_step as the modem rung (pk_toggle_add_ladder()); dongles not
- * found by @monitor (or without one) get the modem rung only. */
-void      pk_toggle_dongles_ladder (PkDongleMonitor         *monitor,
-                                    PkToggleLadderSettings  *settings,
-                                    PkToggle                *toggle,
-                                    PkToggleStep            *modem_step);
+/* --max-stage as [toggle] max_stage over @config; --rebind and --stage
+ * as the rungs of @service's toggles. */
+void      pk_toggle_dongles_override (PkConfig        *config);
+void      pk_toggle_dongles_stages   (PkToggleService *service);
 
 /* pk-toggle's exit status for a refusal (busy, cooldown, limit). */
 #define PK_TOGGLE_EXIT_REFUSED 3
@@ -41,17 +38,5 @@ int       pk_toggle_dongles_run    (PkConfig   *config,
                                     char      **ids,
                                     gboolean    all,
                                     gboolean    json);
-
-/* --status: the monitor to ask (a scan made now), or NULL without
- * discovery; then, per dongle, its USB side and routing health into @obj
- * ("mode", "usb_path", "hub", "port", "routing"), calling @done once. */
-PkDongleMonitor *pk_toggle_dongles_scan   (PkConfig        *config);
-void      pk_toggle_dongles_status (PkDongleMonitor *monitor,
-                                    guint            id,
-                                    JsonObject      *obj,
-                                    void           (*done) (gpointer data),
-                                    gpointer         data);
-/* "hilink 1-1.3 routing ok", for the --status line. */
-char     *pk_toggle_dongles_status_text (JsonObject *obj);
 
 G_END_DECLS

@@ -47,6 +47,7 @@
 #include "pk-port-power.h"
 #if PK_HAVE_LIBSOUP
 #include "pk-toggle-server.h"
+#include "pk-toggle-service.h"
 #endif
 /* --- dongles: discovery, USB map, routing; the farm's listeners --- */
 #include "pk-dongle.h"

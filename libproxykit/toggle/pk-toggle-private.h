@@ -45,6 +45,9 @@ void            pk_toggle_emit_progress       (PkToggle        *self,
                                                const char      *text);
 
 PkToggleResult *pk_toggle_result_new          (guint            id);
+/* A refusal (busy, cooldown, limit): no steps, a copy of @error. */
+PkToggleResult *pk_toggle_result_new_refused  (guint            id,
+                                               const GError    *error);
 void            pk_toggle_result_add_step     (PkToggleResult  *self,
                                                const char      *name,
                                                const char      *outcome,
@@ -73,5 +76,15 @@ G_END_DECLS
 G_BEGIN_DECLS
 
 JsonNode *pk_toggle_result_to_json_node (PkToggleResult *self);
+
+/* A modem's answer to pk_modem_get_status_async() into @obj, as /status
+ * and pk-toggle --status show it: "reachable", "connected", "state",
+ * "wan_ip", and "error" when @ok is FALSE. A modem busy through every
+ * retry answered: it counts as reachable. Returns whether it was. */
+gboolean  pk_toggle_modem_status_to_json (JsonObject    *obj,
+                                          gboolean       ok,
+                                          PkModemState   state,
+                                          const char    *wan_ip,
+                                          const GError  *error);
 
 G_END_DECLS

@@ -43,6 +43,7 @@ struct _PkToggleResult
   gint64 finished_at;
   guint attempts;
   gboolean escalated;
+  gboolean refused;
   GArray *steps;
 };
 
@@ -391,7 +392,9 @@ pk_toggle_result_set_step_duration (PkToggleResult *self,
  * `new_ip`, `method`, `duration_ms`, `attempts`, `escalated`,
  * `finished_at` (ISO 8601), `error` and `error_code` (the Huawei code or
  * 0) when it failed, and `steps` (objects with `name`, `outcome`,
- * `detail`, `duration_ms`).
+ * `detail`, `duration_ms`). A refusal
+ * ([method@ToggleResult.get_refused]) is `dongle`, `success` (false),
+ * `reason` (`busy`, `cooldown`, `limit`) and `error` only.
  *
  * Returns: (transfer full) (nullable): the JSON text, or %NULL when the
  *   library was built without json-glib
@@ -424,6 +427,16 @@ pk_toggle_result_to_json_node (PkToggleResult *self)
   json_builder_add_int_value (b, self->id);
   json_builder_set_member_name (b, "success");
   json_builder_add_boolean_value (b, self->success);
+  if (self->refused)
+    {
+      /* It never ran: why not, as the HTTP API says it. */
+      json_builder_set_member_name (b, "reason");
+      json_builder_add_string_value (b, pk_toggle_refusal_reason (self->error));
+      json_builder_set_member_name (b, "error");
+      json_builder_add_string_value (b, self->error->message);
+      json_builder_end_object (b);
+      return json_builder_get_root (b);
+    }
   json_builder_set_member_name (b, "old_ip");
   self->old_ip ? json_builder_add_string_value (b, self->old_ip) : json_builder_add_null_value (b);
   json_builder_set_member_name (b, "new_ip");
@@ -468,8 +481,138 @@ pk_toggle_result_to_json_node (PkToggleResult *self)
   return json_builder_get_root (b);
 }
 
+/**
+ * pk_toggle_result_get_refused:
+ * @self: a [class@ToggleResult]
+ *
+ * Whether the toggle was refused before it ran (the dongle busy, cooling
+ * down, or too many toggles at once): such a result has no steps and
+ * [method@ToggleResult.get_error] says why. [class@ToggleService] returns
+ * these for the dongles it could not toggle.
+ *
+ * Returns: %TRUE for a refusal
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_toggle_result_get_refused (PkToggleResult *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), FALSE);
+
+  return self->refused;
+}
+
+/**
+ * pk_toggle_result_get_reason:
+ * @self: a [class@ToggleResult]
+ *
+ * Why the toggle did not succeed, in one word or phrase: for a refusal
+ * [func@Toggle.refusal_reason] (`busy`, `cooldown`, `limit`), for a run
+ * that failed [func@Toggle.failure_reason] (`IP unchanged`, `modem
+ * unreachable`, ...).
+ *
+ * Returns: (nullable): the reason, %NULL on success
+ *
+ * Since: 0.2
+ */
+const char *
+pk_toggle_result_get_reason (PkToggleResult *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_RESULT (self), NULL);
+
+  if (self->error == NULL)
+    return NULL;
+  return self->refused ? pk_toggle_refusal_reason (self->error) : pk_toggle_failure_reason (self->error);
+}
+
+/**
+ * pk_toggle_refusal_reason:
+ * @error: the error of a refused [method@Toggle.run_async]
+ *
+ * The word for a refusal that the HTTP API and `pk-toggle --json` give in
+ * `reason`: `busy` ([error@Error.BUSY]), `cooldown`
+ * ([error@Error.COOLDOWN]), `limit` ([error@Error.NOT_ALLOWED]), else
+ * `error`.
+ *
+ * Returns: a static string
+ *
+ * Since: 0.2
+ */
+const char *
+pk_toggle_refusal_reason (const GError *error)
+{
+  if (g_error_matches (error, PK_ERROR, PK_ERROR_BUSY))
+    return "busy";
+  if (g_error_matches (error, PK_ERROR, PK_ERROR_COOLDOWN))
+    return "cooldown";
+  if (g_error_matches (error, PK_ERROR, PK_ERROR_NOT_ALLOWED))
+    return "limit";
+  return "error";
+}
+
+/**
+ * pk_toggle_failure_reason:
+ * @error: the error of a toggle that ran and failed
+ *
+ * Why a toggle that ran failed, in the words an operator searches for:
+ * `IP unchanged`, `modem unreachable`, `modem login failed`, `modem
+ * busy`, else `modem error`.
+ *
+ * Returns: a static string
+ *
+ * Since: 0.2
+ */
+const char *
+pk_toggle_failure_reason (const GError *error)
+{
+  g_return_val_if_fail (error != NULL, "modem error");
+
+  if (g_error_matches (error, PK_ERROR, PK_ERROR_UNCHANGED))
+    return "IP unchanged";
+  if (error->domain == G_IO_ERROR)
+    return "modem unreachable";
+  if (g_error_matches (error, PK_ERROR, PK_ERROR_AUTH_FAILED))
+    return "modem login failed";
+  if (g_error_matches (error, PK_ERROR, PK_ERROR_BUSY))
+    return "modem busy";
+  return "modem error";
+}
 
 /* --- private API for PkToggle --- */
+
+gboolean
+pk_toggle_modem_status_to_json (JsonObject   *obj,
+                                gboolean      ok,
+                                PkModemState  state,
+                                const char   *wan_ip,
+                                const GError *error)
+{
+  gboolean busy = !ok && g_error_matches (error, PK_ERROR, PK_ERROR_BUSY);
+
+  /* Busy through every retry: it answered, there, not unreachable. */
+  json_object_set_boolean_member (obj, "reachable", ok || busy);
+  json_object_set_boolean_member (obj, "connected", ok && state == PK_MODEM_STATE_CONNECTED);
+  json_object_set_string_member (obj, "state", ok ? pk_modem_state_to_string (state) : busy ? "busy" : "unreachable");
+  if (ok && wan_ip != NULL)
+    json_object_set_string_member (obj, "wan_ip", wan_ip);
+  else
+    json_object_set_null_member (obj, "wan_ip");
+  if (!ok)
+    json_object_set_string_member (obj, "error", error->message);
+  return ok || busy;
+}
+
+PkToggleResult *
+pk_toggle_result_new_refused (guint         id,
+                              const GError *error)
+{
+  PkToggleResult *self = pk_toggle_result_new (id);
+
+  self->refused = TRUE;
+  self->finished_at = g_get_real_time ();
+  self->error = g_error_copy (error);
+  return self;
+}
 
 PkToggleResult *
 pk_toggle_result_new (guint id)

@@ -53,5 +53,14 @@ guint64       pk_toggle_result_get_step_duration_ms (PkToggleResult *self,
                                                      guint           index);
 PK_AVAILABLE_IN_ALL
 char         *pk_toggle_result_to_json           (PkToggleResult *self);
+PK_AVAILABLE_IN_ALL
+gboolean      pk_toggle_result_get_refused       (PkToggleResult *self);
+PK_AVAILABLE_IN_ALL
+const char   *pk_toggle_result_get_reason        (PkToggleResult *self);
+
+PK_AVAILABLE_IN_ALL
+const char   *pk_toggle_refusal_reason           (const GError   *error);
+PK_AVAILABLE_IN_ALL
+const char   *pk_toggle_failure_reason           (const GError   *error);
 
 G_END_DECLS

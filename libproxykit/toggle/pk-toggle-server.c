@@ -430,7 +430,7 @@ on_toggled (GObject      *source,
       g_debug ("dongle %u: %s", req->id, error->message);
       if (d != NULL)
         d->refused_busy++;
-      reply_error (req->msg, SOUP_STATUS_CONFLICT, req->id, "busy", error->message);
+      reply_error (req->msg, SOUP_STATUS_CONFLICT, req->id, pk_toggle_refusal_reason (error), error->message);
     }
   else if (g_error_matches (error, PK_ERROR, PK_ERROR_COOLDOWN) ||
            g_error_matches (error, PK_ERROR, PK_ERROR_NOT_ALLOWED))
@@ -450,10 +450,11 @@ on_toggled (GObject      *source,
       soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
                                     "Retry-After", retry);
       reply_error (req->msg, 429 /* Too Many Requests */, req->id,
-                   cooldown ? "cooldown" : "limit", error->message);
+                   pk_toggle_refusal_reason (error), error->message);
     }
   else
-    reply_error (req->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, req->id, "error", error->message);
+    reply_error (req->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, req->id, pk_toggle_refusal_reason (error),
+                 error->message);
 
   soup_server_message_unpause (req->msg);
   g_object_unref (req->msg);
@@ -623,34 +624,9 @@ on_status (GObject      *source,
   g_autofree char *wan_ip = NULL;
   PkModemState state = PK_MODEM_STATE_UNKNOWN;
   JsonObject *obj = json_object_new ();
+  gboolean ok = pk_modem_get_status_finish (PK_MODEM (source), res, &state, &wan_ip, &error);
 
-  if (pk_modem_get_status_finish (PK_MODEM (source), res, &state, &wan_ip, &error))
-    {
-      json_object_set_boolean_member (obj, "reachable", TRUE);
-      json_object_set_boolean_member (obj, "connected", state == PK_MODEM_STATE_CONNECTED);
-      json_object_set_string_member (obj, "state", pk_modem_state_to_string (state));
-      if (wan_ip != NULL)
-        json_object_set_string_member (obj, "wan_ip", wan_ip);
-      else
-        json_object_set_null_member (obj, "wan_ip");
-    }
-  else if (g_error_matches (error, PK_ERROR, PK_ERROR_BUSY))
-    {
-      /* It answered, busy through every retry: there, not unreachable. */
-      json_object_set_boolean_member (obj, "reachable", TRUE);
-      json_object_set_boolean_member (obj, "connected", FALSE);
-      json_object_set_string_member (obj, "state", "busy");
-      json_object_set_null_member (obj, "wan_ip");
-      json_object_set_string_member (obj, "error", error->message);
-    }
-  else
-    {
-      json_object_set_boolean_member (obj, "reachable", FALSE);
-      json_object_set_boolean_member (obj, "connected", FALSE);
-      json_object_set_string_member (obj, "state", "unreachable");
-      json_object_set_null_member (obj, "wan_ip");
-      json_object_set_string_member (obj, "error", error->message);
-    }
+  pk_toggle_modem_status_to_json (obj, ok, state, wan_ip, error);
   g_hash_table_insert (req->states, GUINT_TO_POINTER (part->id), obj);
   g_free (part);
 

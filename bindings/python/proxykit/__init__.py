@@ -29,6 +29,7 @@ from .metrics import MetricsMonitor, MetricsSampler, MetricsServer, parse_time  
 from .modem import Modem, HilinkModem, ModemStatus, ModemTraffic, NETWORK_MODES  # noqa: F401
 from .modem import RotationAttempt, RotationResult  # noqa: F401
 from .modem import Toggle, ToggleLimiter, ToggleServer  # noqa: F401
+from .toggle_service import ToggleService  # noqa: F401
 from .history import MetricsAlerts, MetricsRecorder, analyze, read_history  # noqa: F401
 from .state import NodeState, StateStore  # noqa: F401
 from .tunnel import Tunnel  # noqa: F401
@@ -60,7 +61,8 @@ __all__ = [
     'Relay', 'Bridge', 'BridgeResult', 'MetricsSampler', 'MetricsMonitor', 'MetricsServer', 'parse_time',
     'Modem', 'HilinkModem', 'ModemStatus', 'ModemTraffic', 'NETWORK_MODES',
     'RotationResult', 'RotationAttempt',
-    'Toggle', 'ToggleLimiter', 'ToggleServer', 'NodeState', 'StateStore', 'Tunnel', 'NodeSupervisor', 'NodeWatch',
+    'Toggle', 'ToggleLimiter', 'ToggleServer', 'ToggleService', 'NodeState', 'StateStore', 'Tunnel',
+    'NodeSupervisor', 'NodeWatch',
     'MetricsRecorder', 'MetricsAlerts', 'read_history', 'analyze',
     'Dongle', 'DongleMonitor', 'DongleFarm', 'DongleWatch', 'Routing', 'RoutingDiagnosis', 'UsbMap', 'UsbMapEntry',
     'PortPower', 'POWER_ACTIONS', 'UsbControllerReset',
