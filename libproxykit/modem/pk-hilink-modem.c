@@ -59,7 +59,9 @@
 #include "pk-egress-soup-private.h"
 #include "pk-error.h"
 #include "pk-error-private.h"
+#include "pk-config-private.h"
 #include "pk-hilink-modem.h"
+#include "pk-hilink-modem-private.h"
 #include "pk-hilink-xml-private.h"
 
 #define MAX_TOKENS 8
@@ -394,6 +396,44 @@ pk_hilink_modem_set_credentials (PkHilinkModem *self,
 
   if (user_changed)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_USERNAME]);
+}
+
+/* [dongle:N] key, else [toggle] key. */
+static char *
+dongle_or_toggle (PkConfig   *config,
+                  guint       id,
+                  const char *key)
+{
+  g_autofree char *section = g_strdup_printf ("dongle:%u", id);
+  g_autofree char *fallback = pk_config_dup_string (config, "toggle", key, NULL, NULL);
+
+  return pk_config_dup_string (config, section, key, NULL, fallback);
+}
+
+gboolean
+pk_hilink_modem_apply_config (PkHilinkModem  *self,
+                              PkConfig       *config,
+                              guint           id,
+                              GError        **error)
+{
+  g_autofree char *username = NULL;
+  g_autofree char *password = NULL;
+  guint64 timeout;
+
+  g_return_val_if_fail (PK_IS_HILINK_MODEM (self), FALSE);
+  g_return_val_if_fail (PK_IS_CONFIG (config), FALSE);
+
+  if (!pk_config_get_duration_bounded (config, "toggle", "request_timeout", NULL, 1, G_MAXUINT,
+                                       PK_HILINK_DEFAULT_TIMEOUT_MS, &timeout, error))
+    return FALSE;
+  pk_hilink_modem_set_timeout (self, (guint) timeout);
+  username = dongle_or_toggle (config, id, "username");
+  password = dongle_or_toggle (config, id, "password");
+  if (password != NULL)
+    pk_hilink_modem_set_credentials (self, username, password);
+  if (password != NULL)
+    memset (password, 0, strlen (password));
+  return TRUE;
 }
 
 /**

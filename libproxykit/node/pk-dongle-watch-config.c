@@ -15,6 +15,7 @@
 #include "pk-dongle-watch-private.h"
 #include "pk-error.h"
 #include "pk-hilink-modem.h"
+#include "pk-hilink-modem-private.h"
 #include "pk-probe.h"
 
 /**
@@ -199,18 +200,6 @@ pk_dongle_watch_new_from_config (PkConfig  *config,
   return g_steal_pointer (&self);
 }
 
-/* [dongle:N] key, else [toggle] key. */
-static char *
-dongle_or_toggle (PkConfig   *config,
-                  guint       id,
-                  const char *key)
-{
-  g_autofree char *section = g_strdup_printf ("dongle:%u", id);
-  g_autofree char *def = pk_config_dup_string (config, "toggle", key, NULL, NULL);
-
-  return pk_config_dup_string (config, section, key, NULL, def);
-}
-
 PkModem *
 pk_dongle_watch_make_modem (PkConfig  *config,
                             PkDongle  *dongle,
@@ -219,10 +208,7 @@ pk_dongle_watch_make_modem (PkConfig  *config,
   guint id = pk_dongle_get_id (dongle);
   g_autofree char *api = pk_dongle_dup_api_url (dongle);
   g_autoptr(PkEgress) egress = pk_dongle_dup_egress (dongle);
-  g_autofree char *username = NULL;
-  g_autofree char *password = NULL;
-  PkHilinkModem *modem;
-  guint64 timeout = PK_HILINK_DEFAULT_TIMEOUT_MS;
+  g_autoptr(PkHilinkModem) modem = NULL;
 
   /* A dongle without its interface yet: the subnet convention. */
   if (api == NULL)
@@ -237,21 +223,9 @@ pk_dongle_watch_make_modem (PkConfig  *config,
   modem = pk_hilink_modem_new (api, egress, error);
   if (modem == NULL)
     return NULL;
-  if (config != NULL)
-    {
-      if (!pk_config_get_duration_bounded (config, "toggle", "request_timeout", NULL, 1, G_MAXUINT,
-                                           PK_HILINK_DEFAULT_TIMEOUT_MS, &timeout, error))
-        {
-          g_object_unref (modem);
-          return NULL;
-        }
-      username = dongle_or_toggle (config, id, "username");
-      password = dongle_or_toggle (config, id, "password");
-    }
-  pk_hilink_modem_set_timeout (modem, (guint) timeout);
-  if (password != NULL)
-    pk_hilink_modem_set_credentials (modem, username, password);
-  return PK_MODEM (modem);
+  if (config != NULL && !pk_hilink_modem_apply_config (modem, config, id, error))
+    return NULL;
+  return PK_MODEM (g_steal_pointer (&modem));
 }
 
 PkToggleModemStep *

@@ -14,6 +14,7 @@
 #include "pk-dongle.h"
 #include "pk-egress.h"
 #include "pk-error.h"
+#include "pk-hilink-modem-private.h"
 #include "pk-toggle-service-private.h"
 
 static const char * const toggle_keys[] = {
@@ -195,10 +196,6 @@ make_dongle (PkToggleServiceSetup         *s,
   g_autofree char *default_api = g_strdup_printf ("http://192.168.%u.1", id);
   g_autofree char *default_address = g_strdup_printf ("192.168.%u.100", id);
   g_autofree char *interface = NULL;
-  g_autofree char *username = NULL;
-  g_autofree char *password = NULL;
-  g_autofree char *default_user = NULL;
-  g_autofree char *default_password = NULL;
   g_autofree char *default_socks_host = NULL;
   g_autoptr(PkEgress) egress = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -219,10 +216,6 @@ make_dongle (PkToggleServiceSetup         *s,
                        : pk_config_dup_string (s->config, section, "address", NULL, default_address);
   d->socks_port = (guint16) port;
   interface = pk_config_dup_string (s->config, section, "interface", NULL, NULL);
-  default_user = pk_config_dup_string (s->config, "toggle", "username", NULL, NULL);
-  default_password = pk_config_dup_string (s->config, "toggle", "password", NULL, NULL);
-  username = pk_config_dup_string (s->config, section, "username", NULL, default_user);
-  password = pk_config_dup_string (s->config, section, "password", NULL, default_password);
   default_socks_host = pk_config_dup_string (s->config, "toggle", "socks_host", NULL, NULL);
   d->socks_host = pk_config_dup_string (s->config, section, "socks_host", NULL, default_socks_host);
 
@@ -234,9 +227,12 @@ make_dongle (PkToggleServiceSetup         *s,
       dongle_free (d);
       FAIL (NULL, "dongle %u: %s", id, local_error->message);
     }
-  pk_hilink_modem_set_timeout (d->modem, (guint) s->request_timeout_ms);
-  if (password != NULL)
-    pk_hilink_modem_set_credentials (d->modem, username, password);
+  /* request_timeout was checked with the other settings */
+  if (!pk_hilink_modem_apply_config (d->modem, s->config, id, error))
+    {
+      dongle_free (d);
+      return NULL;
+    }
 
   /* The settings were checked with the others. */
   d->modem_step = pk_toggle_modem_step_new_from_config (s->config, NULL);
