@@ -52,8 +52,8 @@
 #include "pk-dongle.h"
 #include "pk-usb-map.h"
 #include "pk-usb-controller-reset.h"
-#include "pk-dongle-monitor.h"
 #include "pk-routing.h"
+#include "pk-dongle-monitor.h"
 #include "pk-dongle-farm.h"
 #include "pk-node-supervisor.h"
 #if PK_HAVE_LIBSOUP
