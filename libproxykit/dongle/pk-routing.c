@@ -270,7 +270,7 @@ pk_routing_diagnosis_new_failed (guint         id,
  * @self: a [class@RoutingDiagnosis]
  *
  * Why the dongle could not be diagnosed or repaired, for the diagnoses
- * that pk_dongle_monitor_repair_routing_finish() lists; such a diagnosis
+ * that [method@DongleMonitor.repair_routing_finish] lists; such a diagnosis
  * is not healthy and has nothing else.
  *
  * Returns: (nullable) (transfer none): the error, or %NULL
