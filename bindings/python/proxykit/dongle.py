@@ -20,12 +20,18 @@ MODES = ('unknown', 'hilink', 'mass-storage')
 BACKENDS = ('auto', 'rtnetlink', 'networkmanager')
 
 
-def _backend_value(backend: str) -> int:
-    out = ffi.new('PkRoutingBackend *')
-    if not lib.pk_routing_backend_from_string(backend.encode(), out):
-        raise errors.InvalidArgument(f'routing backend {backend!r}: expected one of {", ".join(BACKENDS)}',
+def _enum_value(from_string, ctype: str, name: str, what: str, expected: str) -> int:
+    """The C value of enum name ``name`` (``from_string`` parses it)."""
+    out = ffi.new(f'{ctype} *')
+    if not from_string(name.encode(), out):
+        raise errors.InvalidArgument(f'{what} {name!r}: expected {expected}',
                                      errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
     return out[0]
+
+
+def _backend_value(backend: str) -> int:
+    return _enum_value(lib.pk_routing_backend_from_string, 'PkRoutingBackend', backend, 'routing backend',
+                       f'one of {", ".join(BACKENDS)}')
 
 
 def _in_loop(fn, *args):
@@ -927,11 +933,8 @@ POWER_ACTIONS = ('on', 'off', 'cycle')
 
 
 def _power_action(action: str) -> int:
-    out = ffi.new('PkPortPowerAction *')
-    if not lib.pk_port_power_action_from_string(action.encode(), out):
-        raise errors.InvalidArgument(f'power action {action!r}: expected on, off or cycle',
-                                     errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
-    return out[0]
+    return _enum_value(lib.pk_port_power_action_from_string, 'PkPortPowerAction', action, 'power action',
+                       'on, off or cycle')
 
 
 class PortPower:
