@@ -375,6 +375,13 @@ def test_toggle_with_the_ladder_from_config(tmp_path):
     bad.load_data('[toggle]\nescalation = data\nmax_stage = roof\n')
     with pytest.raises(proxykit.ConfigError, match='max_stage'):
         proxykit.Toggle.with_ladder(11, modem, bad)
+    # [dongles] routing: off leaves the routing rung out; a bad one names the key
+    off = proxykit.Config()
+    off.load_data(f'[toggle]\nstate_dir = {tmp_path}\n[dongles]\nrouting = off\n')
+    assert proxykit.Toggle.with_ladder(11, modem, off, dongle=d).n_steps == 4
+    bad.load_data('[dongles]\nrouting = iproute\n')
+    with pytest.raises(proxykit.ConfigError, match=r"\[dongles\] routing.*'iproute': expected auto, rtnetlink"):
+        proxykit.Toggle.with_ladder(11, modem, bad)
 
 
 def test_controller_reset_guard_rails(tmp_path):
