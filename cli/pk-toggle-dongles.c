@@ -138,10 +138,14 @@ wait_result (GAsyncResult **result)
   return *result;
 }
 
-/* The positional dongle numbers; none (NULL) for every dongle. */
+/* The positional dongle numbers (NULL, none, for every dongle), each in
+ * the USB map or, @on_usb, found by the scan; a dongle that is not is
+ * named as it was typed, before anything runs. */
 static guint *
-parse_ids (char  **ids,
-           gsize  *n_ids)
+parse_ids (PkDongleMonitor  *monitor,
+           char            **ids,
+           gboolean          on_usb,
+           gsize            *n_ids)
 {
   guint *out = g_new0 (guint, ids ? g_strv_length (ids) + 1 : 1);
 
@@ -152,6 +156,12 @@ parse_ids (char  **ids,
 
       if (!g_ascii_string_to_unsigned (ids[i], 10, 1, 255, &id, NULL))
         pk_cli_usage_error ("'%s' is not a dongle number (1-255)", ids[i]);
+      if (on_usb && pk_dongle_monitor_get_dongle (monitor, (guint) id) == NULL)
+        pk_cli_die (PK_CLI_EXIT_FAILURE, "dongle %s is not on USB, or has no number yet "
+                    "(no 192.168.%s.x address, no [dongle:%s] naming it): see pk-toggle --discover",
+                    ids[i], ids[i], ids[i]);
+      if (!on_usb && pk_usb_map_lookup (pk_dongle_monitor_get_usb_map (monitor), (guint) id) == NULL)
+        pk_cli_die (PK_CLI_EXIT_FAILURE, "dongle %s is not in the USB map: see pk-toggle --discover", ids[i]);
       out[(*n_ids)++] = (guint) id;
     }
   return out;
@@ -179,10 +189,10 @@ run_power (PkConfig   *config,
   if (opt_power != NULL && ids == NULL && !all)
     pk_cli_usage_error ("--power: name a dongle (pk-toggle --power cycle 11) or use --all");
   pk_dongle_monitor_scan (monitor);
-  numbers = parse_ids (ids, &n_ids);
+  numbers = parse_ids (monitor, ids, FALSE, &n_ids);
   entries = pk_dongle_monitor_lookup_usb_map_entries (monitor, numbers, n_ids, &error);
   if (entries == NULL)
-    pk_cli_die (PK_CLI_EXIT_FAILURE, "%s: see pk-toggle --discover", error->message);
+    pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
 
   if (opt_power != NULL && pk_port_power_action_from_string (opt_power, &action) && entries->len > 0)
     {
@@ -323,11 +333,11 @@ run_routing (PkConfig  *config,
   if (!all && ids == NULL)
     pk_cli_usage_error ("--routing: name a dongle (pk-toggle --routing 11) or use --all");
   pk_dongle_monitor_scan (monitor);
-  numbers = parse_ids (all ? NULL : ids, &n_ids);
+  numbers = parse_ids (monitor, all ? NULL : ids, TRUE, &n_ids);
   pk_dongle_monitor_repair_routing_async (monitor, numbers, n_ids, backend, NULL, store_result, &result);
   diagnoses = pk_dongle_monitor_repair_routing_finish (monitor, wait_result (&result), &error);
   if (diagnoses == NULL)
-    pk_cli_die (PK_CLI_EXIT_FAILURE, "%s: see pk-toggle --discover", error->message);
+    pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
   for (guint i = 0; i < diagnoses->len; i++)
     {
       g_autofree char *text = pk_routing_diagnosis_to_json (g_ptr_array_index (diagnoses, i));
