@@ -456,6 +456,21 @@ class DongleMonitor:
         return json.loads(take_string(_loop.run(
             lambda: errors.call(lib.pk_dongle_monitor_power_to_json, self._ptr, numbers, n_ids))))
 
+    def power(self, action: str, ids: Optional[Iterable[int]] = None, *, state_dir: Optional[str] = None,
+              off: float = 5.0, timeout: Optional[float] = 60.0) -> Dict[int, Optional[errors.Error]]:
+        """What ``pk-toggle --power ACTION`` does: switches the hub ports of
+        the dongles ``ids`` (or of every dongle of the USB map) all at
+        once, each under its dongle's lock in ``state_dir``. Returns each
+        dongle's outcome, ``None`` or the error (:class:`Busy` while a
+        toggle of it runs); raises nothing for those, so check them."""
+        powers = [PortPower(e, state_dir=state_dir, off=off) for e in self.usb_map_entries(ids)]
+        try:
+            PortPower.run_all(powers, action, timeout)
+        except errors.Error as e:
+            if not any(p.error is not None for p in powers):
+                raise e
+        return {p.entry.id: p.error for p in powers}
+
     def repair_routing(self, ids: Optional[Iterable[int]] = None, *, backend: str = 'auto',
                        timeout: Optional[float] = 60.0) -> List['RoutingDiagnosis']:
         """What ``pk-toggle --routing`` does: diagnoses and repairs the

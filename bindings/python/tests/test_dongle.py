@@ -524,6 +524,13 @@ def test_monitor_discover_power_and_routing_as_pk_toggle_does(tmp_path):
     assert [s['power'] for s in mon.power_status([11, 13])] == ['off', 'on']
     proxykit.PortPower.run_all(powers, 'cycle')
     assert powers[1].error is None and (disable(1), disable(3)) == ('0', '0')
+    # the same through the monitor, as pk-toggle --power off 13 does
+    assert mon.power('off', [13], state_dir={str(lock_dir)!r}) == {{13: None}} and disable(3) == '1'
+    with open({str(lock_dir / 'toggle-11.lock')!r}, 'a') as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        out = mon.power('on', state_dir={str(lock_dir)!r})
+    assert sorted(out) == [11, 13] and out[13] is None and isinstance(out[11], proxykit.Busy), out
+    assert (disable(1), disable(3)) == ('0', '0')
 
     # --routing: an unknown dongle at once; 11 has no address, so it
     # cannot be repaired, and says why in its diagnosis
