@@ -116,69 +116,51 @@ pk_toggle_dongles_stages (PkToggleService *service)
     pk_toggle_service_set_stages (service, opt_stage, opt_stage);
 }
 
-/* --- --power, --power-status --- */
-
-static JsonNode *
-power_json (PkUsbMapEntry *entry,
-            PkDongle      *present,
-            const char    *error)
-{
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  gboolean on = FALSE;
-  g_autoptr(GError) local_error = NULL;
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "dongle");
-  json_builder_add_int_value (b, pk_usb_map_entry_get_id (entry));
-  json_builder_set_member_name (b, "hub");
-  json_builder_add_string_value (b, pk_usb_map_entry_get_hub_path (entry));
-  json_builder_set_member_name (b, "port");
-  json_builder_add_int_value (b, pk_usb_map_entry_get_hub_port (entry));
-  json_builder_set_member_name (b, "present");
-  json_builder_add_boolean_value (b, present != NULL);
-  json_builder_set_member_name (b, "power");
-  if (pk_usb_map_entry_get_power (entry, &on, &local_error))
-    json_builder_add_string_value (b, on ? "on" : "off");
-  else
-    {
-      json_builder_add_string_value (b, "unknown");
-      if (error == NULL)
-        error = local_error->message;
-    }
-  if (error != NULL)
-    {
-      json_builder_set_member_name (b, "error");
-      json_builder_add_string_value (b, error);
-    }
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
-}
-
-typedef struct {
-  GMainLoop *loop;
-  guint pending;
-  int status;
-} PowerRun;
+/* --- --power, --power-status, --discover, --routing --- */
 
 static void
-on_power_switched (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
 {
-  PowerRun *run = user_data;
-  g_autoptr(GError) error = NULL;
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
 
-  if (!pk_port_power_run_finish (PK_PORT_POWER (source), result, &error))
+static GAsyncResult *
+wait_result (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}
+
+/* The positional dongle numbers (NULL, none, for every dongle), each in
+ * the USB map or, @on_usb, found by the scan; a dongle that is not is
+ * named as it was typed, before anything runs. */
+static guint *
+parse_ids (PkDongleMonitor  *monitor,
+           char            **ids,
+           gboolean          on_usb,
+           gsize            *n_ids)
+{
+  guint *out = g_new0 (guint, ids ? g_strv_length (ids) + 1 : 1);
+
+  *n_ids = 0;
+  for (guint i = 0; ids != NULL && ids[i] != NULL; i++)
     {
-      g_printerr ("pk-toggle: %s\n", error->message);
-      /* a held lock is a refusal (3), as for a toggle; the worst wins */
-      if (g_error_matches (error, PK_ERROR, PK_ERROR_BUSY))
-        run->status = MAX (run->status, PK_TOGGLE_EXIT_REFUSED);
-      else if (run->status == PK_CLI_EXIT_OK)
-        run->status = PK_CLI_EXIT_FAILURE;
+      guint64 id;
+
+      if (!g_ascii_string_to_unsigned (ids[i], 10, 1, 255, &id, NULL))
+        pk_cli_usage_error ("'%s' is not a dongle number (1-255)", ids[i]);
+      if (on_usb && pk_dongle_monitor_get_dongle (monitor, (guint) id) == NULL)
+        pk_cli_die (PK_CLI_EXIT_FAILURE, "dongle %s is not on USB, or has no number yet "
+                    "(no 192.168.%s.x address, no [dongle:%s] naming it): see pk-toggle --discover",
+                    ids[i], ids[i], ids[i]);
+      if (!on_usb && pk_usb_map_lookup (pk_dongle_monitor_get_usb_map (monitor), (guint) id) == NULL)
+        pk_cli_die (PK_CLI_EXIT_FAILURE, "dongle %s is not in the USB map: see pk-toggle --discover", ids[i]);
+      out[(*n_ids)++] = (guint) id;
     }
-  if (--run->pending == 0)
-    g_main_loop_quit (run->loop);
+  return out;
 }
 
 static int
@@ -190,42 +172,29 @@ run_power (PkConfig   *config,
            guint       off_ms)
 {
   g_autoptr(PkDongleMonitor) monitor = make_monitor (config);
-  PkUsbMap *map = pk_dongle_monitor_get_usb_map (monitor);
   g_autoptr(GPtrArray) entries = NULL;
-  g_autoptr(JsonArray) out = json_array_new ();
-  PowerRun run = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *numbers = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  JsonArray *out;
+  gsize n_ids;
+  int status = PK_CLI_EXIT_OK;
   PkPortPowerAction action = PK_PORT_POWER_ON;
 
   if (opt_power != NULL && ids == NULL && !all)
     pk_cli_usage_error ("--power: name a dongle (pk-toggle --power cycle 11) or use --all");
   pk_dongle_monitor_scan (monitor);
-  if (ids == NULL)
-    entries = pk_usb_map_list (map);
-  else
-    {
-      entries = g_ptr_array_new_with_free_func (g_object_unref);
-      for (guint i = 0; ids[i] != NULL; i++)
-        {
-          guint64 id;
-          PkUsbMapEntry *entry;
+  numbers = parse_ids (monitor, ids, FALSE, &n_ids);
+  entries = pk_dongle_monitor_lookup_usb_map_entries (monitor, numbers, n_ids, &error);
+  if (entries == NULL)
+    pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
 
-          if (!g_ascii_string_to_unsigned (ids[i], 10, 1, 255, &id, NULL))
-            pk_cli_usage_error ("'%s' is not a dongle number (1-255)", ids[i]);
-          entry = pk_usb_map_lookup (map, (guint) id);
-          if (entry == NULL)
-            pk_cli_die (PK_CLI_EXIT_FAILURE, "dongle %s is not in the USB map: see pk-toggle --discover", ids[i]);
-          g_ptr_array_add (entries, g_object_ref (entry));
-        }
-    }
-
-  /* Every port at once, each under its dongle's lock, so that a cycle of
-   * --all pauses once. */
   if (opt_power != NULL && pk_port_power_action_from_string (opt_power, &action) && entries->len > 0)
     {
       g_autoptr(GPtrArray) switches = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(GAsyncResult) result = NULL;
 
-      run.loop = g_main_loop_new (NULL, FALSE);
-      run.pending = entries->len;
       for (guint i = 0; i < entries->len; i++)
         {
           PkPortPower *power = pk_port_power_new (g_ptr_array_index (entries, i));
@@ -233,60 +202,50 @@ run_power (PkConfig   *config,
           pk_port_power_set_state_dir (power, lock_dir);
           pk_port_power_set_off_time (power, off_ms);
           g_ptr_array_add (switches, power);
-          pk_port_power_run_async (power, action, NULL, on_power_switched, &run);
         }
-      g_main_loop_run (run.loop);
-      g_main_loop_unref (run.loop);
+      pk_port_power_run_all_async ((PkPortPower **) switches->pdata, switches->len, action, NULL, store_result,
+                                   &result);
+      if (!pk_port_power_run_all_finish (wait_result (&result), &error))
+        /* a held lock is a refusal (3), as for a toggle */
+        status = g_error_matches (error, PK_ERROR, PK_ERROR_BUSY) ? PK_TOGGLE_EXIT_REFUSED : PK_CLI_EXIT_FAILURE;
+      for (guint i = 0; i < switches->len; i++)
+        if (pk_port_power_get_error (g_ptr_array_index (switches, i)) != NULL)
+          g_printerr ("pk-toggle: %s\n", pk_port_power_get_error (g_ptr_array_index (switches, i))->message);
     }
 
-  for (guint i = 0; i < entries->len; i++)
-    {
-      PkUsbMapEntry *entry = g_ptr_array_index (entries, i);
-      PkDongle *d = pk_dongle_monitor_get_dongle (monitor, pk_usb_map_entry_get_id (entry));
-      JsonNode *node = power_json (entry, d, NULL);
-
-      if (!json)
-        {
-          JsonObject *o = json_node_get_object (node);
-          printf ("dongle %" G_GINT64_FORMAT ": hub %s port %" G_GINT64_FORMAT " power %s%s\n",
-                  json_object_get_int_member (o, "dongle"), json_object_get_string_member (o, "hub"),
-                  json_object_get_int_member (o, "port"), json_object_get_string_member (o, "power"),
-                  d != NULL ? "" : " (not on USB)");
-        }
-      json_array_add_element (out, node);
-    }
+  text = pk_dongle_monitor_power_to_json (monitor, numbers, n_ids, NULL);
   if (json)
     {
-      g_autoptr(JsonNode) root = json_node_init_array (json_node_alloc (), out);
-      g_autofree char *text = json_to_string (root, TRUE);
       print_json_text (text);
+      return status;
+    }
+  root = json_from_string (text, NULL);
+  out = json_node_get_array (root);
+  for (guint i = 0; i < json_array_get_length (out); i++)
+    {
+      JsonObject *o = json_array_get_object_element (out, i);
+
+      printf ("dongle %" G_GINT64_FORMAT ": hub %s port %" G_GINT64_FORMAT " power %s%s\n",
+              json_object_get_int_member (o, "dongle"), json_object_get_string_member (o, "hub"),
+              json_object_get_int_member (o, "port"), json_object_get_string_member (o, "power"),
+              json_object_get_boolean_member (o, "present") ? "" : " (not on USB)");
     }
   fflush (stdout);
-  return run.status;
+  return status;
 }
-
-/* --- --discover --- */
 
 static int
 run_discover (PkConfig *config,
               gboolean  json)
 {
   g_autoptr(PkDongleMonitor) monitor = make_monitor (config);
-  PkUsbMap *map = pk_dongle_monitor_get_usb_map (monitor);
   g_autoptr(GPtrArray) dongles = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree char *map_path = NULL;
 
-  for (guint i = 0; opt_import_map != NULL && opt_import_map[i] != NULL; i++)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (!pk_usb_map_import_seed (map, opt_import_map[i], &error))
-        pk_cli_usage_error ("--import-map: %s", error->message);
-    }
-  /* A scan records what it finds in the map. */
-  pk_dongle_monitor_scan (monitor);
-  dongles = pk_dongle_monitor_list_dongles (monitor);
-
+  dongles = pk_dongle_monitor_discover (monitor, (const char * const *) opt_import_map, &error);
+  if (dongles == NULL)
+    pk_cli_usage_error ("--import-map: %s", error->message);
   if (json)
     {
       g_autofree char *text = pk_dongle_monitor_to_json (monitor);
@@ -314,66 +273,17 @@ run_discover (PkConfig *config,
       if (pk_dongle_get_mode (d) == PK_DONGLE_MODE_MASS_STORAGE)
         printf ("            in mass-storage mode: set [dongles] modeswitch = true, or run usb_modeswitch\n");
     }
-  map_path = pk_state_store_dup_document_path (pk_usb_map_get_store (map), PK_USB_MAP_DOCUMENT);
+  map_path = pk_state_store_dup_document_path (pk_usb_map_get_store (pk_dongle_monitor_get_usb_map (monitor)),
+                                               PK_USB_MAP_DOCUMENT);
   printf ("USB map: %s\n", map_path);
   fflush (stdout);
   return PK_CLI_EXIT_OK;
 }
 
-/* --- --routing --- */
-
-typedef struct {
-  GMainLoop *loop;
-  guint pending;
-  int status;
-  GPtrArray *results;     /* JsonNode, in the order of the dongles */
-} Routing;
-
-typedef struct {
-  Routing *r;
-  guint index;
-  guint id;
-} RoutingOne;
-
 static JsonNode *
 json_parse_text (const char *text)
 {
   return json_from_string (text, NULL);
-}
-
-static void
-on_repaired (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  RoutingOne *one = user_data;
-  Routing *r = one->r;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PkRoutingDiagnosis) d = pk_routing_repair_finish (PK_ROUTING (source), result, &error);
-  JsonNode *node;
-
-  if (d != NULL)
-    {
-      g_autofree char *text = pk_routing_diagnosis_to_json (d);
-      node = json_parse_text (text);
-      if (!pk_routing_diagnosis_get_healthy (d))
-        r->status = PK_CLI_EXIT_FAILURE;
-    }
-  else
-    {
-      JsonObject *obj = json_object_new ();
-
-      json_object_set_int_member (obj, "dongle", one->id);
-      json_object_set_boolean_member (obj, "healthy", FALSE);
-      json_object_set_string_member (obj, "error", error->message);
-      node = json_node_init_object (json_node_alloc (), obj);
-      json_object_unref (obj);
-      r->status = PK_CLI_EXIT_FAILURE;
-    }
-  g_ptr_array_index (r->results, one->index) = node;
-  g_free (one);
-  if (--r->pending == 0)
-    g_main_loop_quit (r->loop);
 }
 
 static void
@@ -398,16 +308,6 @@ print_routing_text (JsonObject *o)
     printf ("dongle %u routing: still wrong: %s\n", id, json_array_get_string_element (problems, i));
 }
 
-static gboolean
-routing_backend (PkConfig         *config,
-                 PkRoutingBackend *out)
-{
-  g_autofree char *value = pk_config_dup_string (config, "dongles", "routing", NULL, "auto");
-
-  *out = PK_ROUTING_BACKEND_AUTO;
-  return g_strcmp0 (value, "off") == 0 || pk_routing_backend_from_string (value, out);
-}
-
 static int
 run_routing (PkConfig  *config,
              char     **ids,
@@ -415,75 +315,46 @@ run_routing (PkConfig  *config,
              gboolean   json)
 {
   g_autoptr(PkDongleMonitor) monitor = make_monitor (config);
-  g_autoptr(GPtrArray) selected = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) diagnoses = NULL;
+  g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *numbers = NULL;
+  gsize n_ids;
   PkRoutingBackend backend;
-  Routing r = { 0 };
+  int status = PK_CLI_EXIT_OK;
 
-  if (!routing_backend (config, &backend))
+  if (!pk_routing_backend_from_config (config, NULL, &backend, NULL))
     pk_cli_usage_error ("[dongles] routing: expected auto, rtnetlink, networkmanager or off");
   if (!all && ids == NULL)
     pk_cli_usage_error ("--routing: name a dongle (pk-toggle --routing 11) or use --all");
   pk_dongle_monitor_scan (monitor);
-
-  if (all)
+  numbers = parse_ids (monitor, all ? NULL : ids, TRUE, &n_ids);
+  pk_dongle_monitor_repair_routing_async (monitor, numbers, n_ids, backend, NULL, store_result, &result);
+  diagnoses = pk_dongle_monitor_repair_routing_finish (monitor, wait_result (&result), &error);
+  if (diagnoses == NULL)
+    pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
+  for (guint i = 0; i < diagnoses->len; i++)
     {
-      g_autoptr(GPtrArray) dongles = pk_dongle_monitor_list_dongles (monitor);
+      g_autofree char *text = pk_routing_diagnosis_to_json (g_ptr_array_index (diagnoses, i));
 
-      for (guint i = 0; i < dongles->len; i++)
-        {
-          PkDongle *d = g_ptr_array_index (dongles, i);
-          if (pk_dongle_get_id (d) > 0 && pk_dongle_get_mode (d) == PK_DONGLE_MODE_HILINK &&
-              pk_dongle_monitor_get_dongle (monitor, pk_dongle_get_id (d)) == d)
-            g_ptr_array_add (selected, g_object_ref (d));
-        }
+      if (!pk_routing_diagnosis_get_healthy (g_ptr_array_index (diagnoses, i)))
+        status = PK_CLI_EXIT_FAILURE;
+      g_ptr_array_add (nodes, json_parse_text (text));
     }
-  for (guint i = 0; !all && ids[i] != NULL; i++)
-    {
-      guint64 id;
-      PkDongle *d;
-
-      if (!g_ascii_string_to_unsigned (ids[i], 10, 1, 255, &id, NULL))
-        pk_cli_usage_error ("'%s' is not a dongle number (1-255)", ids[i]);
-      d = pk_dongle_monitor_get_dongle (monitor, (guint) id);
-      if (d == NULL)
-        pk_cli_die (PK_CLI_EXIT_FAILURE, "dongle %s is not on USB, or has no number yet "
-                    "(no 192.168.%s.x address, no [dongle:%s] naming it): see pk-toggle --discover",
-                    ids[i], ids[i], ids[i]);
-      g_ptr_array_add (selected, g_object_ref (d));
-    }
-
-  r.loop = loop;
-  r.results = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  g_ptr_array_set_size (r.results, selected->len);
-  r.pending = selected->len;
-  for (guint i = 0; i < selected->len; i++)
-    {
-      PkDongle *d = g_ptr_array_index (selected, i);
-      g_autoptr(PkRouting) routing = pk_routing_new (d);
-      RoutingOne *one = g_new0 (RoutingOne, 1);
-
-      one->r = &r;
-      one->index = i;
-      one->id = pk_dongle_get_id (d);
-      pk_routing_set_backend (routing, backend);
-      pk_routing_repair_async (routing, NULL, on_repaired, one);
-    }
-  if (r.pending > 0)
-    g_main_loop_run (loop);
 
   if (json)
     {
       g_autoptr(JsonNode) out = NULL;
       g_autofree char *text = NULL;
 
-      if (!all && r.results->len == 1)
-        out = json_node_ref (g_ptr_array_index (r.results, 0));
+      if (!all && nodes->len == 1)
+        out = json_node_ref (g_ptr_array_index (nodes, 0));
       else
         {
           JsonArray *array = json_array_new ();
-          for (guint i = 0; i < r.results->len; i++)
-            json_array_add_element (array, json_node_ref (g_ptr_array_index (r.results, i)));
+          for (guint i = 0; i < nodes->len; i++)
+            json_array_add_element (array, json_node_ref (g_ptr_array_index (nodes, i)));
           out = json_node_init_array (json_node_alloc (), array);
           json_array_unref (array);
         }
@@ -492,14 +363,13 @@ run_routing (PkConfig  *config,
     }
   else
     {
-      if (r.results->len == 0)
+      if (nodes->len == 0)
         printf ("no dongles with a number found: see pk-toggle --discover\n");
-      for (guint i = 0; i < r.results->len; i++)
-        print_routing_text (json_node_get_object (g_ptr_array_index (r.results, i)));
+      for (guint i = 0; i < nodes->len; i++)
+        print_routing_text (json_node_get_object (g_ptr_array_index (nodes, i)));
       fflush (stdout);
     }
-  g_ptr_array_unref (r.results);
-  return r.status;
+  return status;
 }
 
 int

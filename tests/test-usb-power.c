@@ -452,6 +452,58 @@ test_port_power_locked (Fixture       *f,
   g_assert_no_error (error);
 }
 
+static void
+test_port_power_run_all (Fixture       *f,
+                         gconstpointer  data)
+{
+  /* Ports 2 and 3 off at once (pk-toggle --power off 12 11) while a
+   * toggle of 11 holds its lock: 12 switched, 11 refused, and the
+   * refusal is the run's error. */
+  g_autoptr(PkUsbMapEntry) e11 = pk_usb_map_entry_new (11, "1-1", 3);
+  g_autoptr(PkUsbMapEntry) e12 = pk_usb_map_entry_new (12, "1-1", 2);
+  PkPortPower *powers[2] = { pk_port_power_new (e12), pk_port_power_new (e11) };
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  int fd = pk_toggle_lock_acquire (f->state_dir, 11, &error);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (powers); i++)
+    {
+      pk_port_power_set_state_dir (powers[i], f->state_dir);
+      pk_port_power_set_off_time (powers[i], 20);
+    }
+  pk_port_power_run_all_async (powers, G_N_ELEMENTS (powers), PK_PORT_POWER_OFF, NULL, pk_test_store_result,
+                               &result);
+  pk_test_wait_result (&result, 10000);
+  g_assert_false (pk_port_power_run_all_finish (result, &error));
+  g_assert_error (error, PK_ERROR, PK_ERROR_BUSY);
+  g_assert_null (pk_port_power_get_error (powers[0]));
+  g_assert_error ((GError *) pk_port_power_get_error (powers[1]), PK_ERROR, PK_ERROR_BUSY);
+  g_assert_false (f->power[2]);
+  g_assert_true (f->power[3]);
+  close (fd);
+
+  /* The lock let go: a cycle of both, and no error left over. */
+  g_clear_error (&error);
+  g_clear_object (&result);
+  pk_port_power_run_all_async (powers, G_N_ELEMENTS (powers), PK_PORT_POWER_CYCLE, NULL, pk_test_store_result,
+                               &result);
+  pk_test_wait_result (&result, 10000);
+  g_assert_true (pk_port_power_run_all_finish (result, &error));
+  g_assert_no_error (error);
+  g_assert_null (pk_port_power_get_error (powers[1]));
+  g_assert_true (f->power[2] && f->power[3]);
+
+  /* None at all: done at once. */
+  g_clear_object (&result);
+  pk_port_power_run_all_async (NULL, 0, PK_PORT_POWER_ON, NULL, pk_test_store_result, &result);
+  pk_test_wait_result (&result, 10000);
+  g_assert_true (pk_port_power_run_all_finish (result, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (powers); i++)
+    g_object_unref (powers[i]);
+}
+
 /* --- the USB controller reset --- */
 
 static PkDongle *
@@ -709,6 +761,7 @@ main (int    argc,
   ADD ("/usb-power/port-power/cycle", test_port_power_cycle, FALSE);
   ADD ("/usb-power/port-power/cycle-cancelled", test_port_power_cycle_cancelled, FALSE);
   ADD ("/usb-power/port-power/locked", test_port_power_locked, FALSE);
+  ADD ("/usb-power/port-power/run-all", test_port_power_run_all, FALSE);
   ADD ("/usb-power/controller/found", test_controller_found, FALSE);
   ADD ("/usb-power/controller/reset", test_controller_reset, FALSE);
   ADD ("/usb-power/controller/rate-limited", test_controller_reset_rate_limited, FALSE);

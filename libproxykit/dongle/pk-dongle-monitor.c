@@ -57,11 +57,13 @@
 
 #ifdef HAVE_GUDEV
 #include <gudev/gudev.h>
+#include <json-glib/json-glib.h>
 #endif
 
 #include "pk-dongle-monitor.h"
 #include "pk-dongle-private.h"
 #include "pk-error.h"
+#include "pk-routing-private.h"
 #include "pk-rtnl-private.h"
 
 #define HUAWEI_MASS_STORAGE 0x1f01
@@ -1114,4 +1116,312 @@ pk_dongle_monitor_modeswitch_finish (PkDongleMonitor  *self,
   g_return_val_if_fail (PK_IS_DONGLE_MONITOR (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* --- what pk-toggle --discover, --power-status and --routing do --- */
+
+/**
+ * pk_dongle_monitor_discover:
+ * @self: a [class@DongleMonitor]
+ * @seed_files: (array zero-terminated=1) (nullable): the older tools'
+ *   `usb_mapping.json` or `dongle_config.json` files to take into the USB
+ *   map first ([method@UsbMap.import_seed]), or %NULL
+ * @error: return location for a `GError`
+ *
+ * What `pk-toggle --discover` does: takes @seed_files into the USB map,
+ * scans ([method@DongleMonitor.scan]), which records what it finds in the
+ * map, and lists the dongles.
+ *
+ * Returns: (transfer full) (element-type PkDongle): the dongles, as
+ *   [method@DongleMonitor.list_dongles] gives them, or %NULL with @error
+ *   set when a seed file could not be taken (or there are seed files and
+ *   no USB map)
+ *
+ * Since: 0.2
+ */
+GPtrArray *
+pk_dongle_monitor_discover (PkDongleMonitor     *self,
+                            const char * const  *seed_files,
+                            GError             **error)
+{
+  g_return_val_if_fail (PK_IS_DONGLE_MONITOR (self), NULL);
+
+  for (guint i = 0; seed_files != NULL && seed_files[i] != NULL; i++)
+    {
+      if (self->usb_map == NULL)
+        {
+          g_set_error (error, PK_ERROR, PK_ERROR_FAILED, "%s: no USB map to take it into", seed_files[i]);
+          return NULL;
+        }
+      if (!pk_usb_map_import_seed (self->usb_map, seed_files[i], error))
+        return NULL;
+    }
+  pk_dongle_monitor_scan (self);
+  return pk_dongle_monitor_list_dongles (self);
+}
+
+/**
+ * pk_dongle_monitor_lookup_usb_map_entries:
+ * @self: a [class@DongleMonitor]
+ * @ids: (array length=n_ids) (nullable): dongle numbers
+ * @n_ids: how many, 0 for every dongle of the USB map
+ * @error: return location for a `GError`
+ *
+ * The USB map's entries of the dongles @ids, in that order, or all of
+ * them by number: where their hub ports are, present on USB or not.
+ *
+ * Returns: (transfer full) (element-type PkUsbMapEntry): the entries, or
+ *   %NULL with %PK_ERROR_FAILED when a dongle is not in the map
+ *
+ * Since: 0.2
+ */
+GPtrArray *
+pk_dongle_monitor_lookup_usb_map_entries (PkDongleMonitor  *self,
+                                          const guint      *ids,
+                                          gsize             n_ids,
+                                          GError          **error)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+
+  g_return_val_if_fail (PK_IS_DONGLE_MONITOR (self), NULL);
+  g_return_val_if_fail (ids != NULL || n_ids == 0, NULL);
+
+  if (n_ids == 0)
+    return self->usb_map ? pk_usb_map_list (self->usb_map) : g_ptr_array_new_with_free_func (g_object_unref);
+  entries = g_ptr_array_new_with_free_func (g_object_unref);
+  for (gsize i = 0; i < n_ids; i++)
+    {
+      PkUsbMapEntry *entry = self->usb_map ? pk_usb_map_lookup (self->usb_map, ids[i]) : NULL;
+
+      if (entry == NULL)
+        {
+          g_set_error (error, PK_ERROR, PK_ERROR_FAILED, "dongle %u is not in the USB map", ids[i]);
+          return NULL;
+        }
+      g_ptr_array_add (entries, g_object_ref (entry));
+    }
+  return g_steal_pointer (&entries);
+}
+
+static JsonNode *
+power_json (PkUsbMapEntry *entry,
+            gboolean       present)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  gboolean on = FALSE;
+  g_autoptr(GError) error = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "dongle");
+  json_builder_add_int_value (b, pk_usb_map_entry_get_id (entry));
+  json_builder_set_member_name (b, "hub");
+  json_builder_add_string_value (b, pk_usb_map_entry_get_hub_path (entry));
+  json_builder_set_member_name (b, "port");
+  json_builder_add_int_value (b, pk_usb_map_entry_get_hub_port (entry));
+  json_builder_set_member_name (b, "present");
+  json_builder_add_boolean_value (b, present);
+  json_builder_set_member_name (b, "power");
+  if (pk_usb_map_entry_get_power (entry, &on, &error))
+    json_builder_add_string_value (b, on ? "on" : "off");
+  else
+    {
+      json_builder_add_string_value (b, "unknown");
+      json_builder_set_member_name (b, "error");
+      json_builder_add_string_value (b, error->message);
+    }
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+/**
+ * pk_dongle_monitor_power_to_json:
+ * @self: a [class@DongleMonitor]
+ * @ids: (array length=n_ids) (nullable): dongle numbers
+ * @n_ids: how many, 0 for every dongle of the USB map
+ * @error: return location for a `GError`
+ *
+ * The power of the hub ports of the dongles @ids (or of every dongle of
+ * the USB map), read now, as `pk-toggle --power-status --json` prints it:
+ * a JSON array of objects with `dongle`, `hub`, `port`, `present` (on USB
+ * at the last scan), `power` (`on`, `off` or `unknown`) and, when it is
+ * unknown, `error`.
+ *
+ * Returns: (transfer full): the JSON text, or %NULL with
+ *   %PK_ERROR_FAILED when a dongle is not in the USB map
+ *
+ * Since: 0.2
+ */
+char *
+pk_dongle_monitor_power_to_json (PkDongleMonitor  *self,
+                                 const guint      *ids,
+                                 gsize             n_ids,
+                                 GError          **error)
+{
+  g_autoptr(GPtrArray) entries = pk_dongle_monitor_lookup_usb_map_entries (self, ids, n_ids, error);
+  g_autoptr(JsonArray) out = NULL;
+  g_autoptr(JsonNode) root = NULL;
+
+  if (entries == NULL)
+    return NULL;
+  out = json_array_new ();
+  for (guint i = 0; i < entries->len; i++)
+    {
+      PkUsbMapEntry *entry = g_ptr_array_index (entries, i);
+
+      json_array_add_element (out, power_json (entry, pk_dongle_monitor_get_dongle (
+                                                 self, pk_usb_map_entry_get_id (entry)) != NULL));
+    }
+  root = json_node_init_array (json_node_alloc (), out);
+  return json_to_string (root, TRUE);
+}
+
+typedef struct {
+  GPtrArray *results;     /* PkRoutingDiagnosis, in the order of the dongles */
+  guint pending;
+} RepairRun;
+
+static void
+repair_run_free (RepairRun *run)
+{
+  g_ptr_array_unref (run->results);
+  g_free (run);
+}
+
+typedef struct {
+  GTask *task;
+  guint index;
+  guint id;
+} RepairOne;
+
+static void
+on_repaired (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  RepairOne *one = user_data;
+  RepairRun *run = g_task_get_task_data (one->task);
+  g_autoptr(GError) error = NULL;
+  PkRoutingDiagnosis *d = pk_routing_repair_finish (PK_ROUTING (source), result, &error);
+
+  if (d == NULL)
+    d = pk_routing_diagnosis_new_failed (one->id, error);
+  g_ptr_array_index (run->results, one->index) = d;
+  if (--run->pending == 0)
+    g_task_return_pointer (one->task, g_ptr_array_ref (run->results), (GDestroyNotify) g_ptr_array_unref);
+  g_object_unref (one->task);
+  g_free (one);
+}
+
+/**
+ * pk_dongle_monitor_repair_routing_async:
+ * @self: a [class@DongleMonitor]
+ * @ids: (array length=n_ids) (nullable): dongle numbers
+ * @n_ids: how many, 0 for every numbered HiLink dongle
+ * @backend: how to read and change the routing
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: called when every repair is done
+ * @user_data: data for @callback
+ *
+ * What `pk-toggle --routing` does: diagnoses and repairs the policy
+ * routing ([method@Routing.repair_async]) of the dongles @ids, found by
+ * the last scan, or of every numbered HiLink dongle, all at once.
+ *
+ * Since: 0.2
+ */
+void
+pk_dongle_monitor_repair_routing_async (PkDongleMonitor     *self,
+                                        const guint         *ids,
+                                        gsize                n_ids,
+                                        PkRoutingBackend     backend,
+                                        GCancellable        *cancellable,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GPtrArray) selected = g_ptr_array_new_with_free_func (g_object_unref);
+  RepairRun *run;
+
+  g_return_if_fail (PK_IS_DONGLE_MONITOR (self));
+  g_return_if_fail (ids != NULL || n_ids == 0);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pk_dongle_monitor_repair_routing_async);
+  if (n_ids == 0)
+    {
+      g_autoptr(GPtrArray) dongles = pk_dongle_monitor_list_dongles (self);
+
+      for (guint i = 0; i < dongles->len; i++)
+        {
+          PkDongle *d = g_ptr_array_index (dongles, i);
+
+          /* the one the number stands for, when two claim it */
+          if (pk_dongle_get_id (d) > 0 && pk_dongle_get_mode (d) == PK_DONGLE_MODE_HILINK &&
+              pk_dongle_monitor_get_dongle (self, pk_dongle_get_id (d)) == d)
+            g_ptr_array_add (selected, g_object_ref (d));
+        }
+    }
+  for (gsize i = 0; i < n_ids; i++)
+    {
+      PkDongle *d = pk_dongle_monitor_get_dongle (self, ids[i]);
+
+      if (d == NULL)
+        {
+          g_task_return_new_error (task, PK_ERROR, PK_ERROR_FAILED,
+                                   "dongle %u is not on USB, or has no number yet "
+                                   "(no 192.168.%u.x address, no [dongle:%u] naming it)", ids[i], ids[i], ids[i]);
+          return;
+        }
+      g_ptr_array_add (selected, g_object_ref (d));
+    }
+
+  run = g_new0 (RepairRun, 1);
+  run->results = g_ptr_array_new_with_free_func (g_object_unref);
+  g_ptr_array_set_size (run->results, selected->len);
+  run->pending = selected->len;
+  g_task_set_task_data (task, run, (GDestroyNotify) repair_run_free);
+  if (selected->len == 0)
+    {
+      g_task_return_pointer (task, g_ptr_array_ref (run->results), (GDestroyNotify) g_ptr_array_unref);
+      return;
+    }
+  for (guint i = 0; i < selected->len; i++)
+    {
+      PkDongle *d = g_ptr_array_index (selected, i);
+      g_autoptr(PkRouting) routing = pk_routing_new (d);
+      RepairOne *one = g_new0 (RepairOne, 1);
+
+      one->task = g_object_ref (task);
+      one->index = i;
+      one->id = pk_dongle_get_id (d);
+      pk_routing_set_backend (routing, backend);
+      pk_routing_repair_async (routing, cancellable, on_repaired, one);
+    }
+}
+
+/**
+ * pk_dongle_monitor_repair_routing_finish:
+ * @self: a [class@DongleMonitor]
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@DongleMonitor.repair_routing_async]. A dongle that
+ * could not be repaired has a diagnosis too, with its error
+ * ([method@RoutingDiagnosis.get_error]).
+ *
+ * Returns: (transfer full) (element-type PkRoutingDiagnosis): the
+ *   diagnoses after the repairs, in the order of the dongles, or %NULL
+ *   with %PK_ERROR_FAILED when one of @ids is not on USB or has no number
+ *   (nothing was repaired then)
+ *
+ * Since: 0.2
+ */
+GPtrArray *
+pk_dongle_monitor_repair_routing_finish (PkDongleMonitor  *self,
+                                         GAsyncResult     *result,
+                                         GError          **error)
+{
+  g_return_val_if_fail (PK_IS_DONGLE_MONITOR (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pk_dongle_monitor_repair_routing_async, NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

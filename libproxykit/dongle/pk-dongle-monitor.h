@@ -12,6 +12,7 @@
 #include "pk-version-macros.h"
 #include "pk-config.h"
 #include "pk-dongle.h"
+#include "pk-routing.h"
 #include "pk-usb-map.h"
 
 G_BEGIN_DECLS
@@ -68,5 +69,32 @@ PK_AVAILABLE_IN_ALL
 gboolean         pk_dongle_monitor_modeswitch_finish (PkDongleMonitor    *self,
                                                       GAsyncResult       *result,
                                                       GError            **error);
+
+PK_AVAILABLE_IN_ALL
+GPtrArray       *pk_dongle_monitor_discover         (PkDongleMonitor     *self,
+                                                     const char * const  *seed_files,
+                                                     GError             **error);
+PK_AVAILABLE_IN_ALL
+GPtrArray       *pk_dongle_monitor_lookup_usb_map_entries (PkDongleMonitor *self,
+                                                           const guint     *ids,
+                                                           gsize            n_ids,
+                                                           GError         **error);
+PK_AVAILABLE_IN_ALL
+char            *pk_dongle_monitor_power_to_json    (PkDongleMonitor     *self,
+                                                     const guint         *ids,
+                                                     gsize                n_ids,
+                                                     GError             **error);
+PK_AVAILABLE_IN_ALL
+void             pk_dongle_monitor_repair_routing_async  (PkDongleMonitor     *self,
+                                                          const guint         *ids,
+                                                          gsize                n_ids,
+                                                          PkRoutingBackend     backend,
+                                                          GCancellable        *cancellable,
+                                                          GAsyncReadyCallback  callback,
+                                                          gpointer             user_data);
+PK_AVAILABLE_IN_ALL
+GPtrArray       *pk_dongle_monitor_repair_routing_finish (PkDongleMonitor     *self,
+                                                          GAsyncResult        *result,
+                                                          GError             **error);
 
 G_END_DECLS

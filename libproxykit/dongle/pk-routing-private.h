@@ -6,7 +6,13 @@
 
 #include <gio/gio.h>
 
+#include "pk-routing.h"
+
 G_BEGIN_DECLS
+
+/* A diagnosis that could not be made: not healthy, @error only. */
+PkRoutingDiagnosis *pk_routing_diagnosis_new_failed (guint         id,
+                                                     const GError *error);
 
 /* What NetworkManager applies to a dongle's interface: the connection
  * profile active on it, and its routing settings. */

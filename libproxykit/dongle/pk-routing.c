@@ -125,6 +125,47 @@ pk_routing_backend_from_string (const char       *str,
   return FALSE;
 }
 
+/**
+ * pk_routing_backend_from_config:
+ * @config: a [class@Config]
+ * @out_enabled: (out) (optional): %FALSE for `routing = off`
+ * @out_backend: (out): the backend (%PK_ROUTING_BACKEND_AUTO for `off`)
+ * @error: return location for a #GError
+ *
+ * Reads `[dongles] routing`: `auto` (the default), `rtnetlink`,
+ * `networkmanager`, or `off` to leave the dongles' routing alone.
+ *
+ * Returns: %TRUE, or %FALSE with %PK_ERROR_CONFIG naming the key
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_routing_backend_from_config (PkConfig          *config,
+                                gboolean          *out_enabled,
+                                PkRoutingBackend  *out_backend,
+                                GError           **error)
+{
+  g_autofree char *routing = NULL;
+  gboolean enabled;
+
+  g_return_val_if_fail (PK_IS_CONFIG (config), FALSE);
+  g_return_val_if_fail (out_backend != NULL, FALSE);
+
+  routing = pk_config_dup_string (config, "dongles", "routing", NULL, "auto");
+  enabled = g_strcmp0 (routing, "off") != 0;
+  *out_backend = PK_ROUTING_BACKEND_AUTO;
+  if (enabled && !pk_routing_backend_from_string (routing, out_backend))
+    {
+      g_autofree char *where = pk_config_describe (config, "dongles", "routing");
+      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG, "%s: '%s': expected auto, rtnetlink, networkmanager or off",
+                   where, routing);
+      return FALSE;
+    }
+  if (out_enabled != NULL)
+    *out_enabled = enabled;
+  return TRUE;
+}
+
 /* --- PkRoutingDiagnosis --- */
 
 struct _PkRoutingDiagnosis
@@ -156,6 +197,7 @@ struct _PkRoutingDiagnosis
 
   GPtrArray *problems;   /* NULL-terminated */
   GPtrArray *actions;    /* NULL-terminated */
+  GError *error;         /* why the dongle could not be diagnosed, or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (PkRoutingDiagnosis, pk_routing_diagnosis, G_TYPE_OBJECT)
@@ -172,6 +214,7 @@ pk_routing_diagnosis_finalize (GObject *object)
   g_free (self->connection_id);
   g_ptr_array_unref (self->problems);
   g_ptr_array_unref (self->actions);
+  g_clear_error (&self->error);
 
   G_OBJECT_CLASS (pk_routing_diagnosis_parent_class)->finalize (object);
 }
@@ -209,6 +252,38 @@ add_problem (PkRoutingDiagnosis *self,
   va_end (args);
 }
 
+/* A diagnosis that could not be made (pk_dongle_monitor_repair_routing_async()
+ * reports every dongle, those it could not reach too). */
+PkRoutingDiagnosis *
+pk_routing_diagnosis_new_failed (guint         id,
+                                 const GError *error)
+{
+  PkRoutingDiagnosis *self = g_object_new (PK_TYPE_ROUTING_DIAGNOSIS, NULL);
+
+  self->id = id;
+  self->error = g_error_copy (error);
+  return self;
+}
+
+/**
+ * pk_routing_diagnosis_get_error:
+ * @self: a [class@RoutingDiagnosis]
+ *
+ * Why the dongle could not be diagnosed or repaired, for the diagnoses
+ * that [method@DongleMonitor.repair_routing_finish] lists; such a diagnosis
+ * is not healthy and has nothing else.
+ *
+ * Returns: (nullable) (transfer none): the error, or %NULL
+ *
+ * Since: 0.2
+ */
+const GError *
+pk_routing_diagnosis_get_error (PkRoutingDiagnosis *self)
+{
+  g_return_val_if_fail (PK_IS_ROUTING_DIAGNOSIS (self), NULL);
+  return self->error;
+}
+
 /**
  * pk_routing_diagnosis_get_id:
  * @self: a [class@RoutingDiagnosis]
@@ -230,7 +305,7 @@ pk_routing_diagnosis_get_id (PkRoutingDiagnosis *self)
  * pk_routing_diagnosis_get_healthy:
  * @self: a [class@RoutingDiagnosis]
  *
- * %TRUE if nothing is wrong.
+ * %TRUE if nothing is wrong (and the diagnosis could be made).
  *
  * Returns: %TRUE if nothing is wrong
  *
@@ -240,7 +315,7 @@ gboolean
 pk_routing_diagnosis_get_healthy (PkRoutingDiagnosis *self)
 {
   g_return_val_if_fail (PK_IS_ROUTING_DIAGNOSIS (self), FALSE);
-  return self->problems->len == 0;
+  return self->error == NULL && self->problems->len == 0;
 }
 
 /**
@@ -504,7 +579,9 @@ pk_routing_diagnosis_to_string (PkRoutingDiagnosis *self)
 
   s = g_string_new (NULL);
   g_string_append_printf (s, "dongle %u routing: ", self->id);
-  if (self->problems->len == 0)
+  if (self->error != NULL)
+    g_string_append (s, self->error->message);
+  else if (self->problems->len == 0)
     g_string_append_printf (s, "ok (%s)", pk_routing_backend_to_string (self->backend));
   for (guint i = 0; i < self->problems->len; i++)
     g_string_append_printf (s, "%s%s", i ? "; " : "", (const char *) g_ptr_array_index (self->problems, i));
@@ -552,7 +629,9 @@ add_opt_int (JsonBuilder *b,
  * `interface_present`, `address_present`, `table_route`, `rule`,
  * `metric`, `expected_metric`, `main_interface`, `main_metric`,
  * `takes_default`, and `networkmanager` (the profile's `connection`,
- * `route_table`, `route_metric`, `rule`) or null.
+ * `route_table`, `route_metric`, `rule`) or null; for a diagnosis that
+ * could not be made ([method@RoutingDiagnosis.get_error]), `dongle`,
+ * `healthy` (false) and `error` only.
  *
  * Returns: (transfer full): the JSON text
  *
@@ -570,7 +649,15 @@ pk_routing_diagnosis_to_json (PkRoutingDiagnosis *self)
   json_builder_set_member_name (b, "dongle");
   json_builder_add_int_value (b, self->id);
   json_builder_set_member_name (b, "healthy");
-  json_builder_add_boolean_value (b, self->problems->len == 0);
+  json_builder_add_boolean_value (b, pk_routing_diagnosis_get_healthy (self));
+  if (self->error != NULL)
+    {
+      json_builder_set_member_name (b, "error");
+      json_builder_add_string_value (b, self->error->message);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      return json_to_string (root, TRUE);
+    }
   add_strv (b, "problems", self->problems);
   add_strv (b, "actions", self->actions);
   add_opt_string (b, "backend", pk_routing_backend_to_string (self->backend));

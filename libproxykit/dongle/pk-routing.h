@@ -10,6 +10,7 @@
 
 #include <gio/gio.h>
 #include "pk-version-macros.h"
+#include "pk-config.h"
 #include "pk-dongle.h"
 
 G_BEGIN_DECLS
@@ -61,6 +62,11 @@ const char *pk_routing_backend_to_string   (PkRoutingBackend  backend);
 PK_AVAILABLE_IN_ALL
 gboolean    pk_routing_backend_from_string (const char       *str,
                                             PkRoutingBackend *out_backend);
+PK_AVAILABLE_IN_ALL
+gboolean    pk_routing_backend_from_config (PkConfig         *config,
+                                            gboolean         *out_enabled,
+                                            PkRoutingBackend *out_backend,
+                                            GError          **error);
 
 /* --- PkRoutingDiagnosis --- */
 
@@ -70,6 +76,8 @@ G_DECLARE_FINAL_TYPE (PkRoutingDiagnosis, pk_routing_diagnosis, PK, ROUTING_DIAG
 
 PK_AVAILABLE_IN_ALL
 guint               pk_routing_diagnosis_get_id              (PkRoutingDiagnosis *self);
+PK_AVAILABLE_IN_ALL
+const GError       *pk_routing_diagnosis_get_error           (PkRoutingDiagnosis *self);
 PK_AVAILABLE_IN_ALL
 gboolean            pk_routing_diagnosis_get_healthy         (PkRoutingDiagnosis *self);
 PK_AVAILABLE_IN_ALL

@@ -348,7 +348,6 @@ pk_dongle_farm_new_from_config (PkConfig  *config,
   g_autoptr(PkDongleMonitor) monitor = NULL;
   g_autoptr(PkDongleFarm) self = NULL;
   g_autofree char *listen = NULL;
-  g_autofree char *routing = NULL;
   g_auto(GStrv) sections = NULL;
   g_autoptr(GError) local_error = NULL;
   guint64 port_base, ttl;
@@ -402,16 +401,8 @@ pk_dongle_farm_new_from_config (PkConfig  *config,
                    local_error->message);
       return NULL;
     }
-  routing = pk_config_dup_string (config, "dongles", "routing", NULL, "auto");
-  if (g_strcmp0 (routing, "off") == 0)
-    self->routing = FALSE;
-  else if (!pk_routing_backend_from_string (routing, &self->routing_backend))
-    {
-      g_autofree char *where = pk_config_describe (config, "dongles", "routing");
-      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
-                   "%s: '%s': expected auto, rtnetlink, networkmanager or off", where, routing);
-      return NULL;
-    }
+  if (!pk_routing_backend_from_config (config, &self->routing, &self->routing_backend, error))
+    return NULL;
 
   /* Every [dongle:N] now, so that a bad users file or allowlist stops the
    * start instead of the dongle's plug-in. */

@@ -51,6 +51,7 @@ struct _PkPortPower
   /* the run */
   gboolean running;
   int lock_fd;
+  GError *error;          /* why the last run failed */
 };
 
 G_DEFINE_FINAL_TYPE (PkPortPower, pk_port_power, G_TYPE_OBJECT)
@@ -108,6 +109,7 @@ pk_port_power_finalize (GObject *object)
   g_free (self->state_dir);
   if (self->lock_fd >= 0)
     close (self->lock_fd);
+  g_clear_error (&self->error);
 
   G_OBJECT_CLASS (pk_port_power_parent_class)->finalize (object);
 }
@@ -216,6 +218,9 @@ run_return (GTask  *task,
       self->lock_fd = -1;
     }
   self->running = FALSE;
+  g_clear_error (&self->error);
+  if (error != NULL)
+    self->error = g_error_copy (error);
   if (error != NULL)
     g_task_return_error (task, error);
   else
@@ -287,6 +292,8 @@ pk_port_power_run_async (PkPortPower         *self,
       self->lock_fd = pk_toggle_lock_acquire (self->state_dir, id, &error);
       if (self->lock_fd < 0)
         {
+          g_clear_error (&self->error);
+          self->error = g_error_copy (error);
           g_task_return_error (task, error);
           g_object_unref (task);
           return;
@@ -324,6 +331,129 @@ pk_port_power_run_finish (PkPortPower   *self,
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pk_port_power_run_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * pk_port_power_get_error:
+ * @self: a [class@PortPower]
+ *
+ * Why the last run of @self failed or was refused, for a look after
+ * [func@PortPower.run_all_async].
+ *
+ * Returns: (nullable) (transfer none): the error, or %NULL when the last
+ *   run switched the port (or none ran)
+ *
+ * Since: 0.2
+ */
+const GError *
+pk_port_power_get_error (PkPortPower *self)
+{
+  g_return_val_if_fail (PK_IS_PORT_POWER (self), NULL);
+  return self->error;
+}
+
+typedef struct {
+  guint pending;
+  GError *worst;
+} RunAll;
+
+static void
+run_all_free (RunAll *all)
+{
+  g_clear_error (&all->worst);
+  g_free (all);
+}
+
+static void
+on_one_run (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  GTask *task = user_data;
+  RunAll *all = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  /* a refusal (a held lock) wins over a failure, the first of each */
+  if (!pk_port_power_run_finish (PK_PORT_POWER (source), result, &error) &&
+      (all->worst == NULL ||
+       (g_error_matches (error, PK_ERROR, PK_ERROR_BUSY) && !g_error_matches (all->worst, PK_ERROR, PK_ERROR_BUSY))))
+    {
+      g_clear_error (&all->worst);
+      all->worst = g_steal_pointer (&error);
+    }
+  if (--all->pending == 0)
+    {
+      if (all->worst != NULL)
+        g_task_return_error (task, g_error_copy (all->worst));
+      else
+        g_task_return_boolean (task, TRUE);
+    }
+  g_object_unref (task);
+}
+
+/**
+ * pk_port_power_run_all_async:
+ * @powers: (array length=n_powers): the switches, one per dongle
+ * @n_powers: how many
+ * @action: what to do to every port
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when every switch is done or refused
+ * @user_data: data for @callback
+ *
+ * What `pk-toggle --power` does: runs @action on every port at once, each
+ * under its dongle's lock ([method@PortPower.run_async]), so that a cycle
+ * of many ports pauses once. Each switch's outcome is then
+ * [method@PortPower.get_error].
+ *
+ * Since: 0.2
+ */
+void
+pk_port_power_run_all_async (PkPortPower         **powers,
+                             guint                 n_powers,
+                             PkPortPowerAction     action,
+                             GCancellable         *cancellable,
+                             GAsyncReadyCallback   callback,
+                             gpointer              user_data)
+{
+  GTask *task;
+  RunAll *all;
+
+  g_return_if_fail (powers != NULL || n_powers == 0);
+  g_return_if_fail (action <= PK_PORT_POWER_CYCLE);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pk_port_power_run_all_async);
+  all = g_new0 (RunAll, 1);
+  all->pending = n_powers;
+  g_task_set_task_data (task, all, (GDestroyNotify) run_all_free);
+  if (n_powers == 0)
+    g_task_return_boolean (task, TRUE);
+  for (guint i = 0; i < n_powers; i++)
+    pk_port_power_run_async (powers[i], action, cancellable, on_one_run, g_object_ref (task));
+  g_object_unref (task);
+}
+
+/**
+ * pk_port_power_run_all_finish:
+ * @result: the `GAsyncResult`
+ * @error: return location for a `GError`
+ *
+ * Finishes [func@PortPower.run_all_async].
+ *
+ * Returns: %TRUE when every port was switched, %FALSE with @error set to
+ *   the first refusal (%PK_ERROR_BUSY) if there was one, else the first
+ *   failure
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_port_power_run_all_finish (GAsyncResult  *result,
+                              GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pk_port_power_run_all_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }

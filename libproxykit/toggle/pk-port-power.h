@@ -60,5 +60,18 @@ PK_AVAILABLE_IN_ALL
 gboolean       pk_port_power_run_finish     (PkPortPower         *self,
                                              GAsyncResult        *result,
                                              GError             **error);
+PK_AVAILABLE_IN_ALL
+const GError  *pk_port_power_get_error      (PkPortPower         *self);
+
+PK_AVAILABLE_IN_ALL
+void           pk_port_power_run_all_async  (PkPortPower        **powers,
+                                             guint                n_powers,
+                                             PkPortPowerAction    action,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+PK_AVAILABLE_IN_ALL
+gboolean       pk_port_power_run_all_finish (GAsyncResult        *result,
+                                             GError             **error);
 
 G_END_DECLS

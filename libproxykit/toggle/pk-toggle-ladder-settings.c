@@ -143,7 +143,6 @@ pk_toggle_ladder_settings_new_from_config (PkConfig  *config,
                                            GError   **error)
 {
   g_autoptr(PkToggleLadderSettings) self = pk_toggle_ladder_settings_new ();
-  g_autofree char *routing = NULL;
   guint64 max_recoveries;
 
   g_return_val_if_fail (PK_IS_CONFIG (config), NULL);
@@ -167,15 +166,8 @@ pk_toggle_ladder_settings_new_from_config (PkConfig  *config,
     return NULL;
   self->max_recoveries = (guint) max_recoveries;
 
-  routing = pk_config_dup_string (config, "dongles", "routing", NULL, "auto");
-  self->routing = g_strcmp0 (routing, "off") != 0;
-  if (self->routing && !pk_routing_backend_from_string (routing, &self->backend))
-    {
-      g_autofree char *where = pk_config_describe (config, "dongles", "routing");
-      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG, "%s: '%s': expected auto, rtnetlink, networkmanager or off",
-                   where, routing);
-      return NULL;
-    }
+  if (!pk_routing_backend_from_config (config, &self->routing, &self->backend, error))
+    return NULL;
   self->state_dir = find_state_dir (config);
   return g_steal_pointer (&self);
 }

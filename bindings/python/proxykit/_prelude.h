@@ -94,6 +94,7 @@ typedef enum {
 GQuark g_io_error_quark (void);
 const gchar *g_quark_to_string (GQuark quark);
 void g_error_free (GError *error);
+GError *g_error_copy (const GError *error);
 void g_free (gpointer mem);
 void g_strfreev (gchar **str_array);
 void g_list_free (GList *list);

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 from . import _loop, errors
 from ._ffi import ffi, lib
@@ -20,12 +20,18 @@ MODES = ('unknown', 'hilink', 'mass-storage')
 BACKENDS = ('auto', 'rtnetlink', 'networkmanager')
 
 
-def _backend_value(backend: str) -> int:
-    out = ffi.new('PkRoutingBackend *')
-    if not lib.pk_routing_backend_from_string(backend.encode(), out):
-        raise errors.InvalidArgument(f'routing backend {backend!r}: expected one of {", ".join(BACKENDS)}',
+def _enum_value(from_string, ctype: str, name: str, what: str, expected: str) -> int:
+    """The C value of enum name ``name`` (``from_string`` parses it)."""
+    out = ffi.new(f'{ctype} *')
+    if not from_string(name.encode(), out):
+        raise errors.InvalidArgument(f'{what} {name!r}: expected {expected}',
                                      errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
     return out[0]
+
+
+def _backend_value(backend: str) -> int:
+    return _enum_value(lib.pk_routing_backend_from_string, 'PkRoutingBackend', backend, 'routing backend',
+                       f'one of {", ".join(BACKENDS)}')
 
 
 def _in_loop(fn, *args):
@@ -144,6 +150,16 @@ class Dongle:
 
     def __repr__(self) -> str:
         return f'<proxykit.Dongle {self.id} {self.mode} {self.usb_path or self.interface}>'
+
+
+def _ids(ids: Optional[Iterable[int]]):
+    """Dongle numbers as a ``guint[]`` and its length (0: every dongle)."""
+    numbers = [int(i) for i in (ids or ())]
+    for n in numbers:
+        if not 1 <= n <= 255:
+            raise errors.InvalidArgument(f'{n!r} is not a dongle number (1-255)',
+                                         errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
+    return (ffi.new('guint[]', numbers) if numbers else ffi.NULL), len(numbers)
 
 
 def _take_dongles(array) -> List[Dongle]:
@@ -409,6 +425,76 @@ class DongleMonitor:
 
         _loop.call_async(start, finish, timeout, f'usb_modeswitch for USB {dongle.usb_path}')
 
+    def discover(self, import_maps: Iterable[str | os.PathLike] = ()) -> List[Dongle]:
+        """What ``pk-toggle --discover`` does: takes the older tools'
+        ``usb_mapping.json`` or ``dongle_config.json`` files into the USB
+        map, scans (recording what it finds in the map) and returns the
+        dongles."""
+        paths = [ffi.new('char[]', os.fsencode(p)) for p in import_maps]
+        seeds = ffi.new('char *[]', paths + [ffi.NULL])
+        return _loop.run(lambda: _take_dongles(errors.call(lib.pk_dongle_monitor_discover, self._ptr, seeds)))
+
+    def usb_map_entries(self, ids: Optional[Iterable[int]] = None) -> List[UsbMapEntry]:
+        """The :class:`UsbMapEntry` of each dongle of ``ids``, in that
+        order, or of every dongle the USB map knows; :class:`Failed` names
+        a dongle that is not in the map."""
+        numbers, n_ids = _ids(ids)
+
+        def read():
+            array = errors.call(lib.pk_dongle_monitor_lookup_usb_map_entries, self._ptr, numbers, n_ids)
+            out = [UsbMapEntry._borrow(array.pdata[i]) for i in range(array.len)]
+            lib.g_ptr_array_unref(array)
+            return out
+        return _loop.run(read)
+
+    def power_status(self, ids: Optional[Iterable[int]] = None) -> List[Dict[str, object]]:
+        """What ``pk-toggle --power-status --json`` prints: for each
+        dongle of ``ids`` (or of the USB map) its ``hub``, ``port``,
+        ``present`` (on USB at the last :meth:`scan`) and ``power``
+        (``"on"``, ``"off"`` or ``"unknown"``, then with ``error``)."""
+        numbers, n_ids = _ids(ids)
+        return json.loads(take_string(_loop.run(
+            lambda: errors.call(lib.pk_dongle_monitor_power_to_json, self._ptr, numbers, n_ids))))
+
+    def power(self, action: str, ids: Optional[Iterable[int]] = None, *, state_dir: Optional[str] = None,
+              off: float = 5.0, timeout: Optional[float] = 60.0) -> Dict[int, Optional[errors.Error]]:
+        """What ``pk-toggle --power ACTION`` does: switches the hub ports of
+        the dongles ``ids`` (or of every dongle of the USB map) all at
+        once, each under its dongle's lock in ``state_dir``. Returns each
+        dongle's outcome, ``None`` or the error (:class:`Busy` while a
+        toggle of it runs); raises nothing for those, so check them."""
+        powers = [PortPower(e, state_dir=state_dir, off=off) for e in self.usb_map_entries(ids)]
+        try:
+            PortPower.run_all(powers, action, timeout)
+        except errors.Error as e:
+            if not any(p.error is not None for p in powers):
+                raise e
+        return {p.entry.id: p.error for p in powers}
+
+    def repair_routing(self, ids: Optional[Iterable[int]] = None, *, backend: str = 'auto',
+                       timeout: Optional[float] = 60.0) -> List['RoutingDiagnosis']:
+        """What ``pk-toggle --routing`` does: diagnoses and repairs the
+        routing of the dongles ``ids`` (found by the last :meth:`scan`), or
+        of every numbered HiLink dongle, all at once. Returns a
+        :class:`RoutingDiagnosis` for each, in order; one that could not be
+        repaired has its :attr:`~RoutingDiagnosis.error`. Raises
+        :class:`Failed` at once for a dongle that is not on USB or has no
+        number."""
+        numbers, n_ids = _ids(ids)
+        value = _backend_value(backend)
+
+        def start(cancellable, callback, data):
+            lib.pk_dongle_monitor_repair_routing_async(self._ptr, numbers, n_ids, value, cancellable,
+                                                       callback, data)
+
+        def finish(source, result):
+            array = errors.call(lib.pk_dongle_monitor_repair_routing_finish, self._ptr, result)
+            out = [RoutingDiagnosis(lib.g_object_ref(array.pdata[i])) for i in range(array.len)]
+            lib.g_ptr_array_unref(array)
+            return out
+
+        return _loop.call_async(start, finish, timeout, 'routing repair')
+
 
 class RoutingDiagnosis:
     """What :meth:`Routing.diagnose` or :meth:`Routing.repair` found
@@ -436,9 +522,17 @@ class RoutingDiagnosis:
         return list(self._dict['actions'])
 
     @property
-    def backend(self) -> str:
-        """``"rtnetlink"`` or ``"networkmanager"``: what was read and changed."""
-        return self._dict['backend']
+    def backend(self) -> Optional[str]:
+        """``"rtnetlink"`` or ``"networkmanager"``: what was read and
+        changed (``None`` when the diagnosis could not be made)."""
+        return self._dict.get('backend')
+
+    @property
+    def error(self) -> Optional[errors.Error]:
+        """Why the dongle could not be diagnosed or repaired (a dongle
+        :meth:`DongleMonitor.repair_routing` could not reach), else ``None``."""
+        gerror = lib.pk_routing_diagnosis_get_error(self._ptr)
+        return None if gerror == ffi.NULL else errors.take_gerror(lib.g_error_copy(gerror))
 
     def to_dict(self) -> Dict[str, object]:
         """Every field: table, rule, metrics, main interface, NetworkManager profile..."""
@@ -853,6 +947,11 @@ class DongleWatch(Service):
 POWER_ACTIONS = ('on', 'off', 'cycle')
 
 
+def _power_action(action: str) -> int:
+    return _enum_value(lib.pk_port_power_action_from_string, 'PkPortPowerAction', action, 'power action',
+                       'on, off or cycle')
+
+
 class PortPower:
     """Switches the hub port of one dongle of the :class:`UsbMap` on, off,
     or cycles it (off, ``off`` seconds, on), as ``pk-toggle --power`` does
@@ -873,11 +972,7 @@ class PortPower:
     def run(self, action: str, timeout: Optional[float] = 60.0) -> None:
         """``"on"``, ``"off"`` or ``"cycle"``. A cycle interrupted by the
         timeout or Ctrl-C switches the port back on before it raises."""
-        out = ffi.new('PkPortPowerAction *')
-        if not lib.pk_port_power_action_from_string(action.encode(), out):
-            raise errors.InvalidArgument(f'power action {action!r}: expected on, off or cycle',
-                                         errors.PK_ERROR_DOMAIN, lib.PK_ERROR_INVALID_ARGUMENT)
-        value = out[0]
+        value = _power_action(action)
 
         def start(cancellable, callback, data):
             lib.pk_port_power_run_async(self._ptr, value, cancellable, callback, data)
@@ -886,6 +981,30 @@ class PortPower:
             errors.call(lib.pk_port_power_run_finish, self._ptr, result)
 
         _loop.call_async(start, finish, timeout, f'dongle {self.entry.id} power {action}')
+
+    @property
+    def error(self) -> Optional[errors.Error]:
+        """Why the last run failed or was refused (:class:`Busy`), or ``None``."""
+        gerror = _in_loop(lib.pk_port_power_get_error, self._ptr)
+        return None if gerror == ffi.NULL else errors.take_gerror(lib.g_error_copy(gerror))
+
+    @staticmethod
+    def run_all(powers: List['PortPower'], action: str, timeout: Optional[float] = 60.0) -> None:
+        """What ``pk-toggle --power`` does: ``action`` on every port at
+        once, each under its dongle's lock, so that a cycle of many pauses
+        once. Each one's outcome is then its :attr:`error`; this raises the
+        first refusal (:class:`Busy`) if there was one, else the first
+        failure."""
+        value = _power_action(action)
+        ptrs = ffi.new('PkPortPower *[]', [p._ptr for p in powers] or [ffi.NULL])
+
+        def start(cancellable, callback, data):
+            lib.pk_port_power_run_all_async(ptrs, len(powers), value, cancellable, callback, data)
+
+        def finish(source, result):
+            errors.call(lib.pk_port_power_run_all_finish, result)
+
+        _loop.call_async(start, finish, timeout, f'power {action} of {len(powers)} ports')
 
     def __repr__(self) -> str:
         return f'<proxykit.PortPower dongle {self.entry.id} hub {self.entry.hub_path} port {self.entry.hub_port}>'

@@ -375,6 +375,13 @@ def test_toggle_with_the_ladder_from_config(tmp_path):
     bad.load_data('[toggle]\nescalation = data\nmax_stage = roof\n')
     with pytest.raises(proxykit.ConfigError, match='max_stage'):
         proxykit.Toggle.with_ladder(11, modem, bad)
+    # [dongles] routing: off leaves the routing rung out; a bad one names the key
+    off = proxykit.Config()
+    off.load_data(f'[toggle]\nstate_dir = {tmp_path}\n[dongles]\nrouting = off\n')
+    assert proxykit.Toggle.with_ladder(11, modem, off, dongle=d).n_steps == 4
+    bad.load_data('[dongles]\nrouting = iproute\n')
+    with pytest.raises(proxykit.ConfigError, match=r"\[dongles\] routing.*'iproute': expected auto, rtnetlink"):
+        proxykit.Toggle.with_ladder(11, modem, bad)
 
 
 def test_controller_reset_guard_rails(tmp_path):
@@ -439,6 +446,105 @@ def test_port_power_under_the_dongles_lock(tmp_path):
         raise SystemExit('accepted')
     except proxykit.InvalidArgument:
         pass
+    print('OK')
+    '''
+    r = _child(script, wrapper=['umockdev-wrapper'])
+    assert r.returncode == 0 and r.stdout.strip().endswith('OK'), r.stdout + r.stderr
+
+
+@pytest.mark.skipif(shutil.which('umockdev-wrapper') is None, reason='umockdev is not installed')
+def test_monitor_discover_power_and_routing_as_pk_toggle_does(tmp_path):
+    """pk-toggle --discover, --power-status, --power and --routing through
+    the library: a HiLink dongle (11) on port 1, a seed file that knows
+    dongle 13 on port 3 (gone from USB), ports with ``disable``."""
+    seed = tmp_path / 'usb_mapping.json'
+    seed.write_text(json.dumps({'13': {'hub': '1-1', 'port': 3}}))
+    lock_dir = tmp_path / 'locks'
+    lock_dir.mkdir()
+    script = HUB_TESTBED + f'''
+    import fcntl, os
+    intf = tb.add_device('usb', '1-1:1.0', hub, ['bInterfaceClass', '09'], ['DEVTYPE', 'usb_interface'])
+    ports = {{}}
+    for n in (1, 3):
+        ports[n] = tb.get_root_dir() + intf + f'/1-1-port{{n}}'
+        os.makedirs(ports[n])
+        with open(ports[n] + '/disable', 'w') as f:
+            f.write('0\\n')
+
+    def disable(n):
+        with open(ports[n] + '/disable') as f:
+            return f.read().strip()
+
+    dev = tb.add_device('usb', '1-1.1', hub, ['idVendor', '12d1', 'idProduct', '14db', 'serial', 'SER1',
+                        'busnum', '1', 'devnum', '4'], ['DEVTYPE', 'usb_device'])
+    dintf = tb.add_device('usb', '1-1.1:1.0', dev, ['bInterfaceClass', '02'],
+                          ['DEVTYPE', 'usb_interface', 'DRIVER', 'cdc_ether'])
+    tb.add_device('net', 'enxfarm1', dintf, ['address', '0c:5b:8f:27:9a:01'], ['INTERFACE', 'enxfarm1'])
+    cfg = proxykit.Config(data="""
+    [dongles]
+    state-dir = {tmp_path}
+    [dongle:11]
+    mac = 0c:5b:8f:27:9a:01
+    """.replace('\\n    ', '\\n'))
+    mon = proxykit.DongleMonitor(cfg)
+
+    # --discover --import-map: the seed taken, the scan recorded
+    found = mon.discover(import_maps=[{str(seed)!r}])
+    assert [(d.id, d.usb_path) for d in found] == [(11, '1-1.1')], found
+    assert [e.id for e in mon.usb_map_entries()] == [11, 13]
+    assert [e.hub_port for e in mon.usb_map_entries([13, 11])] == [3, 1]
+    try:
+        mon.usb_map_entries([12])
+        raise SystemExit('dongle 12 found')
+    except proxykit.Failed as e:
+        assert str(e) == 'dongle 12 is not in the USB map', e
+    try:
+        mon.discover(import_maps=[{str(tmp_path / 'missing.json')!r}])
+        raise SystemExit('a missing seed taken')
+    except proxykit.Error as e:
+        assert 'missing.json' in str(e), e
+
+    # --power-status: 13 gone from USB, its port still known
+    status = mon.power_status()
+    assert [(s['dongle'], s['hub'], s['port'], s['present'], s['power']) for s in status] == \\
+        [(11, '1-1', 1, True, 'on'), (13, '1-1', 3, False, 'on')], status
+
+    # --power off 11 13 while a toggle of 13 holds its lock: 11 switched,
+    # 13 refused (Busy wins), each outcome on its PortPower
+    powers = [proxykit.PortPower(e, state_dir={str(lock_dir)!r}, off=0.05) for e in mon.usb_map_entries([11, 13])]
+    with open({str(lock_dir / 'toggle-13.lock')!r}, 'a') as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            proxykit.PortPower.run_all(powers, 'off')
+            raise SystemExit('not refused')
+        except proxykit.Busy as e:
+            assert 'toggle-13.lock' in str(e), e
+    assert powers[0].error is None and isinstance(powers[1].error, proxykit.Busy), (powers[0].error, powers[1].error)
+    assert (disable(1), disable(3)) == ('1', '0')
+    assert [s['power'] for s in mon.power_status([11, 13])] == ['off', 'on']
+    proxykit.PortPower.run_all(powers, 'cycle')
+    assert powers[1].error is None and (disable(1), disable(3)) == ('0', '0')
+    # the same through the monitor, as pk-toggle --power off 13 does
+    assert mon.power('off', [13], state_dir={str(lock_dir)!r}) == {{13: None}} and disable(3) == '1'
+    with open({str(lock_dir / 'toggle-11.lock')!r}, 'a') as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        out = mon.power('on', state_dir={str(lock_dir)!r})
+    assert sorted(out) == [11, 13] and out[13] is None and isinstance(out[11], proxykit.Busy), out
+    assert (disable(1), disable(3)) == ('0', '0')
+
+    # --routing: an unknown dongle at once; 11 has no address, so it
+    # cannot be repaired, and says why in its diagnosis
+    try:
+        mon.repair_routing([12], backend='rtnetlink')
+        raise SystemExit('dongle 12 repaired')
+    except proxykit.Failed as e:
+        assert 'dongle 12 is not on USB, or has no number yet' in str(e), e
+    for diags in (mon.repair_routing([11], backend='rtnetlink'), mon.repair_routing(backend='rtnetlink')):
+        assert len(diags) == 1 and not diags[0].healthy, diags
+        d = diags[0].to_dict()
+        assert sorted(d) == ['dongle', 'error', 'healthy'] and d['dongle'] == 11, d
+        assert isinstance(diags[0].error, proxykit.Failed) and 'cannot be repaired' in str(diags[0].error)
+        assert str(diags[0]).startswith('dongle 11 routing: routing of dongle 11 cannot be repaired')
     print('OK')
     '''
     r = _child(script, wrapper=['umockdev-wrapper'])
