@@ -398,3 +398,19 @@ pk_cli_handle_signals (GSourceFunc on_stop,
   if (on_reload != NULL)
     g_unix_signal_add (SIGHUP, on_reload, data);
 }
+
+void
+pk_cli_store_result (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+GAsyncResult *
+pk_cli_wait_result (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}

@@ -77,6 +77,14 @@ PkConfig  *pk_cli_load_config       (const char   *path);
 PkConfig  *pk_cli_try_load_config   (const char   *path,
                                      GError      **error);
 
+/* A tool's synchronous wait on one async call: pass pk_cli_store_result
+ * and &result (NULL) as its callback and data, then pk_cli_wait_result
+ * (&result) runs the default main context until the call ends. */
+void          pk_cli_store_result   (GObject       *source,
+                                     GAsyncResult  *result,
+                                     gpointer       user_data);
+GAsyncResult *pk_cli_wait_result    (GAsyncResult **result);
+
 /* The daemons' /metrics: serves @func's text on @flag (--metrics-listen)
  * or else the metrics-listen key of [@section]: ADDR:PORT, or a bare port
  * for loopback. Returns NULL when neither is set (off by default); a bad

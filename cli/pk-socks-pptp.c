@@ -49,7 +49,6 @@ static const GOptionEntry pptp_entries[] = {
 
 static struct {
   PkNodeSupervisor *sup;
-  GMainLoop *loop;
 } pptp;
 
 GOptionGroup *
@@ -66,23 +65,6 @@ gboolean
 pk_socks_pptp_enabled (void)
 {
   return opt_server != NULL || opt_peer != NULL;
-}
-
-static void
-on_done (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-  g_main_loop_quit (pptp.loop);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **slot)
-{
-  if (*slot == NULL)
-    g_main_loop_run (pptp.loop);
-  return *slot;
 }
 
 static guint64
@@ -164,15 +146,14 @@ pk_socks_pptp_bring_up (PkConfig  *config,
   tunnel = build_tunnel (config, node);
 
   store = pk_state_store_new (opt_state_dir ? opt_state_dir : g_getenv ("PROXYKIT_STATE_DIR"));
-  pptp.loop = g_main_loop_new (NULL, FALSE);
   pptp.sup = pk_node_supervisor_new (store, node);
   pk_node_supervisor_set_tunnel (pptp.sup, tunnel);
   pk_node_supervisor_set_startup_check (pptp.sup, target, tries, delay_ms, timeout_ms);
 
   /* A pppd of ours that outlived a previous pk-socks is adopted; a
    * failure rolls back: tunnel destroyed, node stopped with the reason. */
-  pk_node_supervisor_bring_up_async (pptp.sup, NULL, on_done, &up);
-  egress = pk_node_supervisor_bring_up_finish (pptp.sup, wait_result (&up), &error);
+  pk_node_supervisor_bring_up_async (pptp.sup, NULL, pk_cli_store_result, &up);
+  egress = pk_node_supervisor_bring_up_finish (pptp.sup, pk_cli_wait_result (&up), &error);
   if (egress == NULL)
     pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
 
@@ -196,8 +177,7 @@ pk_socks_pptp_shutdown (void)
 
   if (pptp.sup == NULL)
     return;
-  pk_node_supervisor_shut_down_async (pptp.sup, NULL, on_done, &stopped);
-  pk_node_supervisor_shut_down_finish (pptp.sup, wait_result (&stopped), NULL);
+  pk_node_supervisor_shut_down_async (pptp.sup, NULL, pk_cli_store_result, &stopped);
+  pk_node_supervisor_shut_down_finish (pptp.sup, pk_cli_wait_result (&stopped), NULL);
   g_clear_object (&pptp.sup);
-  g_clear_pointer (&pptp.loop, g_main_loop_unref);
 }

@@ -90,12 +90,6 @@ pk_toggle_dongles_recovery (void)
   return opt_recover || opt_rebind || (opt_stage != NULL && !g_str_equal (opt_stage, "modem"));
 }
 
-gboolean
-pk_toggle_dongles_needs_usb (void)
-{
-  return opt_recover || opt_rebind || opt_stage != NULL || opt_max_stage != NULL;
-}
-
 /* --- the ladder --- */
 
 void
@@ -117,22 +111,6 @@ pk_toggle_dongles_stages (PkToggleService *service)
 }
 
 /* --- --power, --power-status, --discover, --routing --- */
-
-static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **result)
-{
-  while (*result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *result;
-}
 
 /* The positional dongle numbers (NULL, none, for every dongle), each in
  * the USB map or, @on_usb, found by the scan; a dongle that is not is
@@ -203,9 +181,9 @@ run_power (PkConfig   *config,
           pk_port_power_set_off_time (power, off_ms);
           g_ptr_array_add (switches, power);
         }
-      pk_port_power_run_all_async ((PkPortPower **) switches->pdata, switches->len, action, NULL, store_result,
+      pk_port_power_run_all_async ((PkPortPower **) switches->pdata, switches->len, action, NULL, pk_cli_store_result,
                                    &result);
-      if (!pk_port_power_run_all_finish (wait_result (&result), &error))
+      if (!pk_port_power_run_all_finish (pk_cli_wait_result (&result), &error))
         /* a held lock is a refusal (3), as for a toggle */
         status = g_error_matches (error, PK_ERROR, PK_ERROR_BUSY) ? PK_TOGGLE_EXIT_REFUSED : PK_CLI_EXIT_FAILURE;
       for (guint i = 0; i < switches->len; i++)
@@ -330,8 +308,8 @@ run_routing (PkConfig  *config,
     pk_cli_usage_error ("--routing: name a dongle (pk-toggle --routing 11) or use --all");
   pk_dongle_monitor_scan (monitor);
   numbers = parse_ids (monitor, all ? NULL : ids, TRUE, &n_ids);
-  pk_dongle_monitor_repair_routing_async (monitor, numbers, n_ids, backend, NULL, store_result, &result);
-  diagnoses = pk_dongle_monitor_repair_routing_finish (monitor, wait_result (&result), &error);
+  pk_dongle_monitor_repair_routing_async (monitor, numbers, n_ids, backend, NULL, pk_cli_store_result, &result);
+  diagnoses = pk_dongle_monitor_repair_routing_finish (monitor, pk_cli_wait_result (&result), &error);
   if (diagnoses == NULL)
     pk_cli_die (PK_CLI_EXIT_FAILURE, "%s", error->message);
   for (guint i = 0; i < diagnoses->len; i++)

@@ -20,7 +20,6 @@ gboolean  pk_toggle_dongles_mode   (void);
 /* TRUE when the flags ask for a recovery: a healthy dongle counts. */
 gboolean  pk_toggle_dongles_recovery (void);
 /* TRUE when the flags name a rung past the modem. */
-gboolean  pk_toggle_dongles_needs_usb (void);
 
 /* --max-stage as [toggle] max_stage over @config; --rebind and --stage
  * as the rungs of @service's toggles. */

@@ -137,14 +137,6 @@ collect_metrics (gpointer user_data)
   return pk_node_watch_dup_prometheus (((App *) user_data)->watch);
 }
 
-static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
 /* --- --dongles: PkDongleWatch --- */
 
 #if PK_HAVE_LIBSOUP
@@ -243,12 +235,10 @@ run_once (App *app)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  pk_node_watch_check_once_async (app->watch, NULL, store_result, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  pk_node_watch_check_once_async (app->watch, NULL, pk_cli_store_result, &result);
   /* a count that cannot be kept, or a failure that cannot be recorded,
    * must not look like a clean run to cron */
-  if (!pk_node_watch_check_once_finish (app->watch, result, NULL, &error))
+  if (!pk_node_watch_check_once_finish (app->watch, pk_cli_wait_result (&result), NULL, &error))
     {
       g_printerr ("pk-watchdog: %s\n", error->message);
       return PK_CLI_EXIT_FAILURE;
