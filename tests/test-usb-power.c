@@ -120,7 +120,7 @@ on_ioctl (UMockdevIoctlBase   *handler,
   gulong request = umockdev_ioctl_client_get_request (client);
   UMockdevIoctlData *arg = umockdev_ioctl_client_get_arg (client);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&f->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&f->lock);
 
   if (request == USBDEVFS_SUBMITURB)
     {
@@ -264,7 +264,7 @@ teardown (Fixture       *f,
 static char *
 transfers_text (Fixture *f)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&f->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&f->lock);
   GString *out = g_string_new (NULL);
 
   for (guint i = 0; i < f->transfers->len; i++)
@@ -279,7 +279,7 @@ transfers_text (Fixture *f)
 static void
 clear_transfers (Fixture *f)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&f->lock);
+  G_GNUC_UNUSED g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&f->lock);
   g_array_set_size (f->transfers, 0);
 }
 

@@ -876,7 +876,6 @@ static gboolean
 maybe_reset_controller (PkDongleWatch *self)
 {
   g_autoptr(GPtrArray) failed = NULL;
-  g_autoptr(GError) error = NULL;
   GHashTableIter iter;
   gpointer value;
   guint total = g_hash_table_size (self->dongles);
