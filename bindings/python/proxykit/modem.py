@@ -469,6 +469,20 @@ class Toggle:
             lib.pk_toggle_set_cooldown(self._ptr, ms(cooldown) if cooldown > 0 else 0)
 
     @classmethod
+    def _from_ptr(cls, ptr, owner=None) -> 'Toggle':
+        """Wraps a ``PkToggle *`` that the library made (a reference is
+        taken); ``owner`` is kept alive with it (what holds its modem and
+        rungs, such as a :class:`ToggleService`)."""
+        self = cls.__new__(cls)
+        self._ptr = _loop.wrap(lib.g_object_ref(ptr))
+        self._modem = None
+        self._limiter = None
+        self._steps = []
+        self._routing = None
+        self._owner = owner
+        return self
+
+    @classmethod
     def with_ladder(cls, id: int, modem: Modem, config, *, dongle=None,
                     limiter: Optional[ToggleLimiter] = None, first: str = 'routing',
                     last: str = 'hub') -> 'Toggle':

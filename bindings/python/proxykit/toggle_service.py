@@ -110,13 +110,7 @@ class ToggleService(Service):
         ptr = lib.pk_toggle_service_get_toggle(self._ptr, id)
         if ptr == ffi.NULL:
             raise errors.InvalidArgument(f'dongle {id} is not configured')
-        toggle = Toggle.__new__(Toggle)
-        toggle._ptr = _loop.wrap(lib.g_object_ref(ptr))
-        toggle._modem = None
-        toggle._limiter = None
-        toggle._steps = []
-        toggle._routing = None
-        return toggle
+        return Toggle._from_ptr(ptr, owner=self)
 
     # --- toggles and queries ---
 
