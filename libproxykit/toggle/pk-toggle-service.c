@@ -846,6 +846,7 @@ on_pre_diagnosed (GObject      *source,
   gboolean healthy = TRUE;
   guint id = pk_toggle_get_id (PK_TOGGLE (source));
   guint total = run->toggles->len;
+  GCancellable *cancellable;
 
   /* cancelled: the ladders are refused as well */
   if (pk_toggle_diagnose_finish (PK_TOGGLE (source), res, &healthy, NULL, &error) && !healthy)
@@ -874,11 +875,18 @@ on_pre_diagnosed (GObject      *source,
       if (dongle != NULL)
         g_ptr_array_add (dongles, dongle);
     }
+  if (dongles->len == 0)
+    {
+      g_message ("%u of %u dongles failed, none of them found on USB: no USB controller to reset",
+                 run->failing->len, total);
+      start_toggles (task);
+      return;
+    }
   g_message ("%u of %u dongles failed at once: resetting their USB controller", run->failing->len, total);
   run->reset_started = g_get_monotonic_time ();
-  pk_usb_controller_reset_maybe_async (run->reset, (PkDongle **) dongles->pdata, dongles->len, total,
-                                       g_task_get_cancellable (task), on_controller_reset,
-                                       g_steal_pointer (&task));
+  cancellable = g_task_get_cancellable (task);
+  pk_usb_controller_reset_maybe_async (run->reset, (PkDongle **) dongles->pdata, dongles->len, total, cancellable,
+                                       on_controller_reset, g_steal_pointer (&task));
 }
 
 GPtrArray *
