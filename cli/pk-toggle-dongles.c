@@ -20,6 +20,7 @@ static gboolean opt_recover;
 static gboolean opt_rebind;
 static char *opt_power;
 static gboolean opt_power_status;
+static gboolean opt_allow_controller_reset;
 
 const GOptionEntry pk_toggle_dongles_entries[] = {
   { "discover", 0, 0, G_OPTION_ARG_NONE, &opt_discover, "List the dongles on USB (number, mode, interface, hub and port) and record them in the USB map", NULL },
@@ -31,6 +32,7 @@ const GOptionEntry pk_toggle_dongles_entries[] = {
   { "rebind", 0, 0, G_OPTION_ARG_NONE, &opt_rebind, "Rebind dongle N on USB (authorized 0/1) and wait for its interface", NULL },
   { "power", 0, 0, G_OPTION_ARG_STRING, &opt_power, "Switch the hub port of dongle N (or --all) on, off, or cycle it, under the dongle's lock (refused, exit 3, while a toggle or recovery of it runs); works for a dongle that has gone, through the USB map", "on|off|cycle" },
   { "power-status", 0, 0, G_OPTION_ARG_NONE, &opt_power_status, "Show the power of every dongle's hub port, from the USB map", NULL },
+  { "allow-controller-reset", 0, 0, G_OPTION_ARG_NONE, &opt_allow_controller_reset, "With --recover: when 70 % or more of the dongles fail, reset their USB controller once first (unbind/bind of its xhci_hcd device, at most once per 10 min on the host)", NULL },
   { NULL }
 };
 
@@ -79,6 +81,8 @@ pk_toggle_dongles_mode (void)
     pk_cli_usage_error ("--stage, --rebind and --recover exclude each other");
   if (opt_max_stage != NULL && (opt_stage != NULL || opt_rebind))
     pk_cli_usage_error ("--max-stage goes with a toggle or --recover, not with --stage or --rebind");
+  if (opt_allow_controller_reset && !opt_recover)
+    pk_cli_usage_error ("--allow-controller-reset goes with --recover");
   return modes > 0;
 }
 
@@ -97,6 +101,8 @@ pk_toggle_dongles_override (PkConfig *config)
 {
   if (opt_max_stage != NULL)
     pk_config_set_override (config, "toggle", "max_stage", opt_max_stage, "--max-stage");
+  if (opt_allow_controller_reset)
+    pk_config_set_override (config, "toggle", "allow-controller-reset", "true", "--allow-controller-reset");
 }
 
 void

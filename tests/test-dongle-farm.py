@@ -843,6 +843,63 @@ timeout = 5s
     run(pk_toggle, '-c', watch_conf, '--routing', '11')
     run(pk_toggle, '-c', watch_conf, '--routing', '12')
 
+    # pk-toggle --recover --all: with 2 of 3 dongles failing (their rules
+    # gone), --allow-controller-reset resets their USB controller once
+    # before the ladders, records it, and lists it in each failing
+    # dongle's result; without the flag, or within 10 min, no reset
+    reset_conf = os.path.join(tmp, 'reset.conf')
+    with open(ladder_conf) as src, open(reset_conf, 'w') as dst:
+        # [toggle] is the last section
+        dst.write(src.read().replace(os.path.join(tmp, 'toggle-state'), os.path.join(tmp, 'reset-state')) +
+                  'controller-reset-threshold = 60\n')
+    reset_record = os.path.join(tmp, 'reset-state', 'host', 'usb-controller-reset.json')
+
+    def recover_all(*extra):
+        for name in ('bind', 'unbind'):
+            open(f'{xhci_dir}/{name}', 'w').close()
+        for n in (11, 12):
+            subprocess.run(['ip', 'rule', 'del', 'from', f'192.168.{n}.100', 'lookup', str(n)], env=plain_env,
+                           capture_output=True)
+        r = run(pk_toggle, '-c', reset_conf, '--recover', '--all', '--json', *extra)
+        try:
+            out = {res['dongle']: res for res in json.loads(r.stdout)}
+        except (ValueError, TypeError, KeyError):
+            out = {}
+        resets = {n: [(st['name'], st['outcome']) for st in res.get('steps', []) if st['name'] == 'controller-reset']
+                  for n, res in out.items()}
+        return r, out, resets
+
+    def recovered(r, out):
+        return (r.returncode == 0 and all(out.get(n, {}).get('success') for n in (11, 12, 13)) and
+                all(re.search(rf'from 192\.168\.{n}\.100 lookup {n}\b', sh('ip', 'rule', 'show'))
+                    for n in (11, 12)))
+
+    r, out, resets = recover_all()
+    check(recovered(r, out) and read_attr(f'{xhci_dir}/unbind') == '' and read_attr(f'{xhci_dir}/bind') == '' and
+          not os.path.exists(reset_record) and resets == {11: [], 12: [], 13: []},
+          f'--recover --all without --allow-controller-reset: no controller reset, the ladders repair 11 and 12 '
+          f'({r.returncode} {r.stderr.strip()[-800:]}): {resets}')
+
+    r, out, resets = recover_all('--allow-controller-reset')
+    check(read_attr(f'{xhci_dir}/unbind') == '0000:00:14.0' and read_attr(f'{xhci_dir}/bind') == '0000:00:14.0',
+          f'--recover --all --allow-controller-reset unbinds and binds xhci_hcd\'s 0000:00:14.0 '
+          f'({r.stderr.strip()[-800:]})')
+    check(os.path.exists(reset_record), 'the reset is recorded in the toggle state directory, for the 10 min limit')
+    check(resets == {11: [('controller-reset', 'ok')], 12: [('controller-reset', 'ok')], 13: []} and
+          out[11]['steps'][0]['name'] == 'controller-reset' and
+          isinstance(out[11]['steps'][0].get('duration_ms'), int) and
+          '0000:00:14.0' in (out[11]['steps'][0].get('detail') or ''),
+          f'the JSON lists the controller reset first for the failing dongles 11 and 12, not for 13: {resets}')
+    check(recovered(r, out), f'after the reset the ladders bring 11 and 12 back ({r.returncode}): '
+                             f'{[(n, res.get("success")) for n, res in out.items()]}')
+
+    r, out, resets = recover_all('--allow-controller-reset')
+    check(recovered(r, out) and read_attr(f'{xhci_dir}/unbind') == '' and resets == {11: [], 12: [], 13: []},
+          f'within 10 min of the last one, no second controller reset ({r.returncode}): {resets}')
+    r = run(pk_toggle, '-c', reset_conf, '--allow-controller-reset', '11')
+    check(r.returncode == 2 and '--allow-controller-reset' in r.stderr,
+          f'--allow-controller-reset without --recover: a usage error ({r.returncode} {r.stderr.strip()})')
+
     # --- mass storage: usb_modeswitch with the E8372h message ---
     bindir = os.path.join(tmp, 'bin')
     os.makedirs(bindir)

@@ -333,6 +333,48 @@ test_limit (Fixture       *f,
   g_assert_cmpuint (pk_toggle_limiter_get_running (f->limiter), ==, 0);
 }
 
+static gboolean
+diagnose (PkToggle  *toggle,
+          char     **detail)
+{
+  g_autoptr(GAsyncResult) res = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean healthy = FALSE;
+
+  pk_toggle_diagnose_async (toggle, NULL, pk_test_store_result, &res);
+  pk_test_wait_result (&res, 30000);
+  g_assert_true (pk_toggle_diagnose_finish (toggle, res, &healthy, detail, &error));
+  g_assert_no_error (error);
+  return healthy;
+}
+
+/* The diagnosis alone: what a run's first step says, no rung, no lock. */
+static void
+test_diagnose (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkToggleResult) result = NULL;
+  g_autofree char *detail = NULL;
+  g_autofree char *down = NULL;
+  g_autofree char *expected = g_strdup_printf ("connected, WAN IP %s", hilink_emu_get_wan_ip (f->emu[0]));
+
+  g_assert_true (diagnose (f->toggle[0], &detail));
+  g_assert_cmpstr (detail, ==, expected);
+  g_assert_null (pk_toggle_get_last_result (f->toggle[0]));
+  g_assert_false (pk_toggle_is_running (f->toggle[0]));
+
+  /* as the run's own */
+  result = run (f->toggle[0], PK_ROTATION_METHOD_DATA, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pk_toggle_result_get_step_detail (result, 0), ==, detail);
+
+  g_clear_pointer (&f->emu[1], hilink_emu_free);
+  g_assert_false (diagnose (f->toggle[1], &down));
+  g_assert_nonnull (down);
+  g_assert_false (diagnose (f->toggle[1], NULL));
+}
+
 static void
 test_unreachable (Fixture       *f,
                   gconstpointer  data)
@@ -532,6 +574,7 @@ main (int    argc,
   g_test_add ("/toggle/cooldown", Fixture, NULL, setup, test_cooldown, teardown);
   g_test_add ("/toggle/limit", Fixture, NULL, setup, test_limit, teardown);
   g_test_add ("/toggle/unreachable", Fixture, NULL, setup, test_unreachable, teardown);
+  g_test_add ("/toggle/diagnose", Fixture, NULL, setup, test_diagnose, teardown);
   g_test_add ("/toggle/later-step", Fixture, NULL, setup, test_later_step, teardown);
   g_test_add ("/toggle/step-outcome-in-result", Fixture, NULL, setup, test_step_outcome_in_result, teardown);
   g_test_add ("/toggle/state-dir", Fixture, NULL, setup, test_state_dir, teardown);

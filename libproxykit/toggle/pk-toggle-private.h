@@ -52,6 +52,14 @@ void            pk_toggle_result_add_step     (PkToggleResult  *self,
                                                const char      *name,
                                                const char      *outcome,
                                                const char      *detail);
+/* A step that ran before the toggle (the USB controller reset of
+ * PkToggleService), at @index (past the end: last). */
+void            pk_toggle_result_insert_step  (PkToggleResult  *self,
+                                               guint            index,
+                                               const char      *name,
+                                               const char      *outcome,
+                                               const char      *detail,
+                                               guint64          duration_ms);
 /* Of the step added last. */
 void            pk_toggle_result_set_step_duration (PkToggleResult *self,
                                                     guint64         duration_ms);

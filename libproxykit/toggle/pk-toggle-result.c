@@ -377,6 +377,20 @@ pk_toggle_result_get_step_duration_ms (PkToggleResult *self,
 }
 
 void
+pk_toggle_result_insert_step (PkToggleResult *self,
+                              guint           index,
+                              const char     *name,
+                              const char     *outcome,
+                              const char     *detail,
+                              guint64         duration_ms)
+{
+  Step s = { g_strdup (name), g_strdup (outcome), g_strdup (detail), duration_ms };
+
+  g_return_if_fail (PK_IS_TOGGLE_RESULT (self));
+  g_array_insert_val (self->steps, MIN (index, self->steps->len), s);
+}
+
+void
 pk_toggle_result_set_step_duration (PkToggleResult *self,
                                     guint64         duration_ms)
 {

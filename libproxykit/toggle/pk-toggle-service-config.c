@@ -15,13 +15,16 @@
 #include "pk-egress.h"
 #include "pk-error.h"
 #include "pk-hilink-modem-private.h"
+#include "pk-state-store.h"
 #include "pk-toggle-service-private.h"
 
 static const char * const toggle_keys[] = {
   "dongles", "method", "escalation", "cooldown", "max_concurrent", "settle",
   "poll_interval", "timeout", "request_timeout", "unchanged_polls", "state_dir",
   "socks_host", "username", "password", "token_file", "allow_get", "max_stage", "usb_off",
-  "usb_wait", "power_off", "power_wait", "max_recoveries", "recovery_cooldown", NULL
+  "usb_wait", "power_off", "power_wait", "max_recoveries", "recovery_cooldown",
+  /* pk_usb_controller_reset_get_config_keys () */
+  "allow-controller-reset", "controller-reset-threshold", "controller-reset-interval", NULL
 };
 
 #define FAIL(ret, ...) G_STMT_START { \
@@ -46,6 +49,7 @@ pk_toggle_service_setup_free (PkToggleServiceSetup *s)
 {
   g_clear_pointer (&s->dongles, g_ptr_array_unref);
   g_clear_object (&s->monitor);
+  g_clear_object (&s->controller_reset);
   g_clear_pointer (&s->ladder, pk_toggle_ladder_settings_unref);
   g_clear_object (&s->limiter);
   g_clear_object (&s->config);
@@ -297,6 +301,18 @@ load_settings (PkToggleServiceSetup  *s,
   if (s->ladder == NULL)
     return FALSE;
   s->state_dir = g_strdup (pk_toggle_ladder_settings_get_state_dir (s->ladder));
+
+  /* The USB controller reset before recoveries, recorded where the locks
+   * and cooldowns are (host/usb-controller-reset.json). */
+  {
+    g_autoptr(PkStateStore) store = pk_state_store_new (s->state_dir);
+
+    s->controller_reset = pk_usb_controller_reset_new_from_config (s->config, "toggle", store, error);
+    if (s->controller_reset == NULL)
+      return FALSE;
+    for (const char * const *k = pk_usb_controller_reset_get_config_keys (); *k != NULL; k++)
+      s->controller_reset_set = s->controller_reset_set || pk_config_has_value (s->config, "toggle", *k, NULL);
+  }
 
   /* The API's token: in a file, so that it shows neither in ps nor in
    * the configuration, which is often world-readable. */

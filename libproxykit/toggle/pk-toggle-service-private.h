@@ -9,6 +9,7 @@
 #include "pk-toggle-ladder.h"
 #include "pk-toggle-modem-step.h"
 #include "pk-toggle-service.h"
+#include "pk-usb-controller-reset.h"
 
 G_BEGIN_DECLS
 
@@ -56,6 +57,8 @@ typedef struct {
   gboolean allow_get;
   PkToggleLadderSettings *ladder;
   PkDongleMonitor *monitor;   /* the dongles on USB, or NULL */
+  PkUsbControllerReset *controller_reset;  /* from [toggle], not allowed by default */
+  gboolean controller_reset_set;           /* [toggle] has one of its keys */
 } PkToggleServiceSetup;
 
 PkToggleServiceSetup  *pk_toggle_service_setup_load (PkConfig                     *config,

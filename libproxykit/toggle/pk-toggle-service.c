@@ -28,8 +28,20 @@
  * A caller's flags go in as overrides of the configuration
  * ([method@Config.set_override] of `[toggle]` keys: `method`,
  * `cooldown`, `max_concurrent`, `request_timeout`, `state_dir`,
- * `token_file`, `allow_get`, `dongles`, the modem rung's), and per
- * dongle with [method@ToggleService.set_dongle_values].
+ * `token_file`, `allow_get`, `dongles`, `allow-controller-reset`, the
+ * modem rung's), and per dongle with
+ * [method@ToggleService.set_dongle_values].
+ *
+ * A recovery of many dongles ([method@ToggleService.toggle_async] with
+ * `recovery`, `pk-toggle --recover --all`) may first reset their USB
+ * controller: with a [class@UsbControllerReset] that allows it
+ * ([method@ToggleService.set_controller_reset], or `[toggle]
+ * allow-controller-reset = true`), the dongles are diagnosed first
+ * ([method@Toggle.diagnose_async]), and when the failing share reaches
+ * its threshold (70 %), and the last reset on the host is one interval
+ * (10 min) ago, their controller is unbound and bound again once before
+ * their ladders run. The results of the failing dongles list it as their
+ * first step, `controller-reset`.
  *
  * ```c
  * g_autoptr(PkConfig) config = pk_config_new ();
@@ -61,6 +73,7 @@ struct _PkToggleService
   PkToggleServiceOptions options;
   PkToggleServiceSetup *setup;
   PkToggleServer *server;
+  PkUsbControllerReset *controller_reset;  /* nullable */
 };
 
 G_DEFINE_FINAL_TYPE (PkToggleService, pk_toggle_service, G_TYPE_OBJECT)
@@ -83,6 +96,7 @@ pk_toggle_service_finalize (GObject *object)
   g_free (self->options.first);
   g_free (self->options.last);
   g_clear_pointer (&self->setup, pk_toggle_service_setup_free);
+  g_clear_object (&self->controller_reset);
   G_OBJECT_CLASS (pk_toggle_service_parent_class)->finalize (object);
 }
 
@@ -351,6 +365,8 @@ pk_toggle_service_load_config (PkToggleService  *self,
         }
       serve_setup (self, s);
     }
+  if (s->controller_reset_set)
+    g_set_object (&self->controller_reset, s->controller_reset);
   g_clear_pointer (&self->setup, pk_toggle_service_setup_free);
   self->setup = g_steal_pointer (&s);
   return TRUE;
@@ -563,6 +579,50 @@ pk_toggle_service_get_limiter (PkToggleService *self)
 }
 
 /**
+ * pk_toggle_service_get_controller_reset:
+ * @self: a [class@ToggleService]
+ *
+ * See [method@ToggleService.set_controller_reset].
+ *
+ * Returns: (transfer none) (nullable): the USB controller reset before
+ *   recoveries, or %NULL for none
+ *
+ * Since: 0.2
+ */
+PkUsbControllerReset *
+pk_toggle_service_get_controller_reset (PkToggleService *self)
+{
+  g_return_val_if_fail (PK_IS_TOGGLE_SERVICE (self), NULL);
+
+  return self->controller_reset;
+}
+
+/**
+ * pk_toggle_service_set_controller_reset:
+ * @self: a [class@ToggleService]
+ * @reset: (nullable): the policy, or %NULL for none
+ *
+ * Lets a recovery of many dongles ([method@ToggleService.toggle_async]
+ * with `recovery`) reset their USB controller first, when @reset allows
+ * it ([method@UsbControllerReset.set_allowed]) and enough of them fail.
+ * [method@ToggleService.load_config] puts in its place the one
+ * `[toggle]` makes when it has `allow-controller-reset`,
+ * `controller-reset-threshold` or `controller-reset-interval` (recorded in
+ * the toggles' state directory).
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_service_set_controller_reset (PkToggleService      *self,
+                                        PkUsbControllerReset *reset)
+{
+  g_return_if_fail (PK_IS_TOGGLE_SERVICE (self));
+  g_return_if_fail (reset == NULL || PK_IS_USB_CONTROLLER_RESET (reset));
+
+  g_set_object (&self->controller_reset, reset);
+}
+
+/**
  * pk_toggle_service_parse_ids:
  * @self: a [class@ToggleService]
  * @args: (array zero-terminated=1) (nullable): dongle numbers and ranges
@@ -626,6 +686,14 @@ typedef struct {
   GPtrArray *results;     /* PkToggleResult, as they finish */
   guint pending;
   guint running;          /* of ours, started and not ended */
+  /* the USB controller reset before a recovery */
+  PkUsbControllerReset *reset;
+  GArray *failing;        /* guint, the dongles the diagnosis found failing */
+  guint diagnosing;
+  gint64 reset_started;
+  char *reset_outcome;    /* NULL when no reset ran */
+  char *reset_detail;
+  guint64 reset_ms;
 } ToggleRun;
 
 static void
@@ -635,10 +703,24 @@ toggle_run_free (ToggleRun *run)
   g_clear_object (&run->limiter);
   g_queue_clear (&run->waiting);
   g_ptr_array_unref (run->results);
+  g_clear_object (&run->reset);
+  g_clear_pointer (&run->failing, g_array_unref);
+  g_free (run->reset_outcome);
+  g_free (run->reset_detail);
   g_free (run);
 }
 
 static void start_toggle (GTask *task, PkToggle *toggle);
+
+static gboolean
+is_failing (ToggleRun *run,
+            guint      id)
+{
+  for (guint i = 0; run->failing != NULL && i < run->failing->len; i++)
+    if (g_array_index (run->failing, guint, i) == id)
+      return TRUE;
+  return FALSE;
+}
 
 /* A place may come free in another caller's toggle (the limiter is the
  * host's): while none of ours runs to hand one on, look again now and
@@ -684,6 +766,9 @@ on_toggled (GObject      *source,
     }
   if (result == NULL)
     result = pk_toggle_result_new_refused (pk_toggle_get_id (PK_TOGGLE (source)), error);
+  else if (run->reset_outcome != NULL && is_failing (run, pk_toggle_get_id (PK_TOGGLE (source))))
+    pk_toggle_result_insert_step (result, 0, "controller-reset", run->reset_outcome, run->reset_detail,
+                                  run->reset_ms);
   g_ptr_array_add (run->results, result);
   g_signal_emit (g_task_get_source_object (task), signals[SIGNAL_TOGGLED], 0, result);
 
@@ -702,6 +787,106 @@ start_toggle (GTask    *task,
   run->running++;
   pk_toggle_run_async (toggle, run->method, run->recovery, g_task_get_cancellable (task), on_toggled,
                        g_object_ref (task));
+}
+
+static void
+start_toggles (GTask *task)
+{
+  ToggleRun *run = g_task_get_task_data (task);
+
+  for (guint i = 0; i < run->toggles->len; i++)
+    start_toggle (task, g_ptr_array_index (run->toggles, i));
+}
+
+static void
+on_controller_reset (GObject      *source,
+                     GAsyncResult *res,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ToggleRun *run = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) reset = pk_usb_controller_reset_maybe_finish (PK_USB_CONTROLLER_RESET (source), res, &error);
+
+  run->reset_ms = (guint64) ((g_get_monotonic_time () - run->reset_started) / 1000);
+  if (reset != NULL)
+    {
+      g_autofree char *list = g_strjoinv (", ", reset);
+
+      run->reset_outcome = g_strdup ("ok");
+      run->reset_detail = g_strdup_printf ("USB controller %s unbound and bound again: %u of %u dongles failed",
+                                           list, run->failing->len, run->toggles->len);
+      g_message ("%s", run->reset_detail);
+    }
+  else if (g_error_matches (error, PK_ERROR, PK_ERROR_NOT_ALLOWED) ||
+           g_error_matches (error, PK_ERROR, PK_ERROR_COOLDOWN))
+    g_message ("%s", error->message);
+  else
+    {
+      g_warning ("USB controller reset failed: %s", error->message);
+      run->reset_outcome = g_strdup ("failed");
+      run->reset_detail = g_strdup (error->message);
+    }
+  /* The ladders then diagnose again and climb only as far as needed. */
+  start_toggles (task);
+}
+
+/* Once every dongle is diagnosed: the USB controller reset when enough
+ * of them fail, then the ladders. */
+static void
+on_pre_diagnosed (GObject      *source,
+                  GAsyncResult *res,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  PkToggleService *self = g_task_get_source_object (task);
+  ToggleRun *run = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) dongles = g_ptr_array_new ();
+  gboolean healthy = TRUE;
+  guint id = pk_toggle_get_id (PK_TOGGLE (source));
+  guint total = run->toggles->len;
+  GCancellable *cancellable;
+
+  /* cancelled: the ladders are refused as well */
+  if (pk_toggle_diagnose_finish (PK_TOGGLE (source), res, &healthy, NULL, &error) && !healthy)
+    g_array_append_val (run->failing, id);
+  if (--run->diagnosing > 0)
+    return;
+
+  if (!pk_usb_controller_reset_is_due (run->reset, run->failing->len, total))
+    {
+      start_toggles (task);
+      return;
+    }
+  if (pk_usb_controller_reset_get_remaining (run->reset) > 0)
+    {
+      g_message ("%u of %u dongles failed: the USB controller was reset less than %u s ago, not again",
+                 run->failing->len, total, pk_usb_controller_reset_get_interval (run->reset) / 1000);
+      start_toggles (task);
+      return;
+    }
+  for (guint i = 0; i < run->failing->len; i++)
+    {
+      PkDongle *dongle = self->setup && self->setup->monitor
+                           ? pk_dongle_monitor_get_dongle (self->setup->monitor,
+                                                           g_array_index (run->failing, guint, i))
+                           : NULL;
+      if (dongle != NULL)
+        g_ptr_array_add (dongles, dongle);
+    }
+  if (dongles->len == 0)
+    {
+      g_message ("%u of %u dongles failed, none of them found on USB: no USB controller to reset",
+                 run->failing->len, total);
+      start_toggles (task);
+      return;
+    }
+  g_message ("%u of %u dongles failed at once: resetting their USB controller", run->failing->len, total);
+  run->reset_started = g_get_monotonic_time ();
+  cancellable = g_task_get_cancellable (task);
+  pk_usb_controller_reset_maybe_async (run->reset, (PkDongle **) dongles->pdata, dongles->len, total, cancellable,
+                                       on_controller_reset, g_steal_pointer (&task));
 }
 
 GPtrArray *
@@ -745,6 +930,13 @@ pk_toggle_service_select (PkToggleService *self,
  * refused while it toggles already or cools down, and without @wait while
  * the limit on toggles at once is reached.
  *
+ * A recovery up the whole ladder with a USB controller reset that is
+ * allowed ([method@ToggleService.set_controller_reset]) diagnoses the
+ * dongles first; when enough of them fail, it resets their USB controller
+ * once (see [class@UsbControllerReset]) before their ladders run, and the
+ * results of the failing dongles list it as their first step,
+ * `controller-reset` (`ok`, or `failed` with the error).
+ *
  * Since: 0.2
  */
 void
@@ -786,8 +978,19 @@ pk_toggle_service_toggle_async (PkToggleService     *self,
       g_task_return_pointer (task, g_ptr_array_ref (run->results), (GDestroyNotify) g_ptr_array_unref);
       return;
     }
-  for (guint i = 0; i < run->toggles->len; i++)
-    start_toggle (task, g_ptr_array_index (run->toggles, i));
+  /* A recovery up the whole ladder, a reset allowed: how many fail? */
+  if (recovery && self->controller_reset != NULL && self->options.first == NULL &&
+      pk_usb_controller_reset_get_allowed (self->controller_reset))
+    {
+      run->reset = g_object_ref (self->controller_reset);
+      run->failing = g_array_new (FALSE, FALSE, sizeof (guint));
+      run->diagnosing = run->toggles->len;
+      for (guint i = 0; i < run->toggles->len; i++)
+        pk_toggle_diagnose_async (g_ptr_array_index (run->toggles, i), cancellable, on_pre_diagnosed,
+                                  g_object_ref (task));
+      return;
+    }
+  start_toggles (task);
 }
 
 /**

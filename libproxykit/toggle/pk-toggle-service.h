@@ -14,6 +14,7 @@
 #include "pk-rotation.h"
 #include "pk-toggle.h"
 #include "pk-toggle-server.h"
+#include "pk-usb-controller-reset.h"
 
 G_BEGIN_DECLS
 
@@ -74,6 +75,12 @@ PK_AVAILABLE_IN_ALL
 PkRotationMethod  pk_toggle_service_get_method         (PkToggleService  *self);
 PK_AVAILABLE_IN_ALL
 PkToggleLimiter  *pk_toggle_service_get_limiter        (PkToggleService  *self);
+
+PK_AVAILABLE_IN_ALL
+PkUsbControllerReset *pk_toggle_service_get_controller_reset (PkToggleService      *self);
+PK_AVAILABLE_IN_ALL
+void              pk_toggle_service_set_controller_reset (PkToggleService      *self,
+                                                          PkUsbControllerReset *reset);
 
 PK_AVAILABLE_IN_ALL
 guint            *pk_toggle_service_parse_ids          (PkToggleService  *self,

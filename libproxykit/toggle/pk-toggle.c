@@ -1121,62 +1121,187 @@ find_step (PkToggle   *self,
   return fallback;
 }
 
+/* --- the diagnosis --- */
+
+/* What a diagnosis found: the modem's side, then the routing's. */
+typedef struct {
+  GError *modem_error;    /* the modem did not answer, or NULL */
+  char *old_ip;
+  char *modem;            /* "connected, WAN IP ...", or the modem's error */
+  char *routing;          /* "routing: ...", or NULL without a routing */
+  const char *start;      /* the rung the routing calls for, or NULL */
+  gboolean healthy;
+} Diagnosis;
+
+static void
+diagnosis_free (Diagnosis *d)
+{
+  g_clear_error (&d->modem_error);
+  g_free (d->old_ip);
+  g_free (d->modem);
+  g_free (d->routing);
+  g_free (d);
+}
+
 static void
 on_routing_diagnosed (GObject      *source,
                       GAsyncResult *res,
                       gpointer      user_data)
 {
   GTask *task = user_data;
-  PkToggle *self = g_task_get_source_object (task);
-  RunData *data = g_task_get_task_data (task);
+  Diagnosis *d = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   g_autoptr(PkRoutingDiagnosis) diagnosis = pk_routing_diagnose_finish (PK_ROUTING (source), res, &error);
-  g_autofree char *text = NULL;
-  const char *start = NULL;
-  gboolean healthy = self->step_error == NULL;
 
   if (diagnosis == NULL)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
-          run_done (task, g_steal_pointer (&error));
+          g_task_return_error (task, g_steal_pointer (&error));
+          g_object_unref (task);
           return;
         }
-      text = g_strdup_printf ("routing: %s", error->message);
+      d->routing = g_strdup_printf ("routing: %s", error->message);
     }
   else
     {
       g_autofree char *routing = pk_routing_diagnosis_to_string (diagnosis);
 
-      text = g_strdup_printf ("routing: %s", routing);
+      d->routing = g_strdup_printf ("routing: %s", routing);
       if (!pk_routing_diagnosis_get_interface_present (diagnosis) ||
           !pk_routing_diagnosis_get_address_present (diagnosis))
-        start = "usb";
+        d->start = "usb";
       else if (!pk_routing_diagnosis_get_healthy (diagnosis))
-        start = "routing";
+        d->start = "routing";
     }
-  healthy = healthy && diagnosis != NULL && start == NULL;
-
-  /* The first rung that fits; without one, the first that is not the
-   * routing (which is right), or the first step at all. */
-  if (start != NULL)
-    self->step_index = find_step (self, start, 0);
-  else if (self->steps->len > 0 &&
-           g_str_equal (pk_toggle_step_get_name (g_ptr_array_index (self->steps, 0)), "routing"))
-    self->step_index = self->steps->len > 1 ? 1 : 0;
-
-  {
-    g_autofree char *detail = g_strdup_printf ("%s; %s%s%s", self->diagnosis, text,
-                                               self->step_index < self->steps->len ? "; start at " : "",
-                                               self->step_index < self->steps->len
-                                                 ? pk_toggle_step_get_name (g_ptr_array_index (self->steps,
-                                                                                               self->step_index))
-                                                 : "");
-    add_rung (self, data, "diagnose", healthy ? "ok" : "failed", detail);
-  }
-  run_next_step (task);
+  d->healthy = d->healthy && diagnosis != NULL && d->start == NULL;
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
 }
 
+static void
+on_modem_diagnosed (GObject      *source,
+                    GAsyncResult *res,
+                    gpointer      user_data)
+{
+  GTask *task = user_data;
+  PkToggle *self = g_task_get_source_object (task);
+  Diagnosis *d = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  PkModemState state = PK_MODEM_STATE_UNKNOWN;
+
+  if (!pk_modem_get_status_finish (self->modem, res, &state, &d->old_ip, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          g_object_unref (task);
+          return;
+        }
+      /* Later steps (USB rebind, power cycle) may help a modem that does
+       * not answer; the modem step will report it unreachable. */
+      d->modem = g_strdup (error->message);
+      d->modem_error = g_steal_pointer (&error);
+    }
+  else
+    d->modem = g_strdup_printf ("%s%s%s", pk_modem_state_to_string (state), d->old_ip ? ", WAN IP " : "",
+                                d->old_ip ? d->old_ip : "");
+  d->healthy = d->modem_error == NULL;
+  if (self->routing != NULL)
+    {
+      pk_routing_diagnose_async (self->routing, g_task_get_cancellable (task), on_routing_diagnosed, task);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+/**
+ * pk_toggle_diagnose_async:
+ * @self: a [class@Toggle]
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when the diagnosis is done
+ * @user_data: data for @callback
+ *
+ * Diagnoses the dongle as a run does first, without running a rung: the
+ * modem's state and WAN IP and, with a routing
+ * ([method@Toggle.set_routing]), the dongle's interface, address and
+ * policy routing. It takes no lock and is never refused, so that a caller
+ * can see how many dongles fail before it recovers them (as
+ * [class@ToggleService] does for the USB controller reset).
+ *
+ * Since: 0.2
+ */
+void
+pk_toggle_diagnose_async (PkToggle            *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (PK_IS_TOGGLE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pk_toggle_diagnose_async);
+  g_task_set_task_data (task, g_new0 (Diagnosis, 1), (GDestroyNotify) diagnosis_free);
+  pk_modem_get_status_async (self->modem, cancellable, on_modem_diagnosed, task);
+}
+
+/* The whole diagnosis, owned by @result, or NULL with @error set when it
+ * was cancelled. */
+static Diagnosis *
+diagnose_finish (PkToggle      *self,
+                 GAsyncResult  *result,
+                 GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pk_toggle_diagnose_async, NULL);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return NULL;
+  return g_task_get_task_data (G_TASK (result));
+}
+
+/**
+ * pk_toggle_diagnose_finish:
+ * @self: a [class@Toggle]
+ * @result: the `GAsyncResult`
+ * @healthy: (out) (optional): whether the dongle is healthy: its modem
+ *   answers and, with a routing, its interface, address and routing are
+ *   right
+ * @detail: (out) (optional) (transfer full): what the diagnosis found, as
+ *   the `diagnose` step of a run says it (`connected, WAN IP 10.0.0.5;
+ *   routing: ...`)
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Toggle.diagnose_async].
+ *
+ * Returns: %TRUE when the diagnosis ran (healthy or not), %FALSE with
+ *   @error set when it was cancelled
+ *
+ * Since: 0.2
+ */
+gboolean
+pk_toggle_diagnose_finish (PkToggle      *self,
+                           GAsyncResult  *result,
+                           gboolean      *healthy,
+                           char         **detail,
+                           GError       **error)
+{
+  Diagnosis *d = diagnose_finish (self, result, error);
+
+  if (d == NULL)
+    return FALSE;
+  if (healthy != NULL)
+    *healthy = d->healthy;
+  if (detail != NULL)
+    *detail = d->routing ? g_strdup_printf ("%s; %s", d->modem, d->routing) : g_strdup (d->modem);
+  return TRUE;
+}
+
+/* The run's diagnosis: where the climb starts, and its line in the
+ * result. */
 static void
 on_diagnosed (GObject      *source,
               GAsyncResult *res,
@@ -1186,35 +1311,45 @@ on_diagnosed (GObject      *source,
   PkToggle *self = g_task_get_source_object (task);
   RunData *data = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
-  PkModemState state = PK_MODEM_STATE_UNKNOWN;
+  Diagnosis *d = diagnose_finish (self, res, &error);
 
-  g_clear_pointer (&self->old_ip, g_free);
-  g_clear_pointer (&self->diagnosis, g_free);
-  if (!pk_modem_get_status_finish (self->modem, res, &state, &self->old_ip, &error))
+  if (d == NULL)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          run_done (task, g_steal_pointer (&error));
-          return;
-        }
-      /* Later steps (USB rebind, power cycle) may help a modem that does
-       * not answer; the modem step will report it unreachable. */
-      self->diagnosis = g_strdup (error->message);
-      self->step_error = g_error_copy (error);
-    }
-  else
-    {
-      self->diagnosis = g_strdup_printf ("%s%s%s", pk_modem_state_to_string (state),
-                                         self->old_ip ? ", WAN IP " : "",
-                                         self->old_ip ? self->old_ip : "");
-      pk_toggle_result_set_ips (data->result, self->old_ip, NULL);
-    }
-  if (self->routing != NULL)
-    {
-      pk_routing_diagnose_async (self->routing, g_task_get_cancellable (task), on_routing_diagnosed, task);
+      run_done (task, g_steal_pointer (&error));
       return;
     }
-  add_rung (self, data, "diagnose", self->step_error == NULL ? "ok" : "failed", self->diagnosis);
+  g_clear_pointer (&self->old_ip, g_free);
+  g_free (self->diagnosis);
+  self->old_ip = g_strdup (d->old_ip);
+  self->diagnosis = g_strdup (d->modem);
+  if (d->modem_error != NULL)
+    self->step_error = g_error_copy (d->modem_error);
+  else
+    pk_toggle_result_set_ips (data->result, self->old_ip, NULL);
+  if (d->routing == NULL)
+    {
+      add_rung (self, data, "diagnose", d->healthy ? "ok" : "failed", self->diagnosis);
+      run_next_step (task);
+      return;
+    }
+
+  /* The first rung that fits; without one, the first that is not the
+   * routing (which is right), or the first step at all. */
+  if (d->start != NULL)
+    self->step_index = find_step (self, d->start, 0);
+  else if (self->steps->len > 0 &&
+           g_str_equal (pk_toggle_step_get_name (g_ptr_array_index (self->steps, 0)), "routing"))
+    self->step_index = self->steps->len > 1 ? 1 : 0;
+
+  {
+    g_autofree char *detail = g_strdup_printf ("%s; %s%s%s", self->diagnosis, d->routing,
+                                               self->step_index < self->steps->len ? "; start at " : "",
+                                               self->step_index < self->steps->len
+                                                 ? pk_toggle_step_get_name (g_ptr_array_index (self->steps,
+                                                                                               self->step_index))
+                                                 : "");
+    add_rung (self, data, "diagnose", d->healthy ? "ok" : "failed", detail);
+  }
   run_next_step (task);
 }
 
@@ -1333,7 +1468,7 @@ pk_toggle_run_async (PkToggle            *self,
   g_debug ("dongle %u: toggle (%s%s)", self->id, pk_rotation_method_to_string (method),
              recovery ? ", recovery" : "");
   pk_toggle_emit_progress (self, "diagnose");
-  pk_modem_get_status_async (self->modem, cancellable, on_diagnosed, task);
+  pk_toggle_diagnose_async (self, cancellable, on_diagnosed, task);
 }
 
 void

@@ -115,6 +115,18 @@ PK_AVAILABLE_IN_ALL
 PkRotationMethod  pk_toggle_get_method         (PkToggle         *self);
 
 PK_AVAILABLE_IN_ALL
+void              pk_toggle_diagnose_async     (PkToggle            *self,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+PK_AVAILABLE_IN_ALL
+gboolean          pk_toggle_diagnose_finish    (PkToggle         *self,
+                                                GAsyncResult     *result,
+                                                gboolean         *healthy,
+                                                char            **detail,
+                                                GError          **error);
+
+PK_AVAILABLE_IN_ALL
 void              pk_toggle_run_async          (PkToggle            *self,
                                                 PkRotationMethod     method,
                                                 gboolean             recovery,

@@ -3,7 +3,7 @@ served, as ``pk-toggle`` runs them."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional
+from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from . import _loop, errors
 from ._ffi import ffi, lib
@@ -12,6 +12,7 @@ from .modem import Toggle
 
 if TYPE_CHECKING:
     from .config import Config
+    from .dongle import UsbControllerReset
 
 
 def _ids(ids: Optional[Iterable[int]]):
@@ -52,6 +53,12 @@ class ToggleService(Service):
             stopping at ``[toggle] max_stage``.
         use_usb: scan USB for the dongles (for the rungs past the modem).
         listen: ``"ADDRESS:PORT"`` that :meth:`start` serves on.
+        controller_reset: a :class:`UsbControllerReset` that a recovery of
+            many dongles (``toggle(recovery=True)``, ``pk-toggle --recover
+            --all --allow-controller-reset``) may use first, when it is
+            allowed and enough of them fail; ``[toggle]
+            allow-controller-reset`` and its keys in ``config`` put theirs
+            in its place.
 
     Raises:
         ConfigError: a value is not valid (the message names it).
@@ -61,7 +68,8 @@ class ToggleService(Service):
     def __init__(self, config: 'Config', *, named: Optional[Iterable[str]] = None,
                  values: Optional[Mapping[str, Mapping[int, str]]] = None,
                  stages: Optional[tuple] = None, use_usb: bool = True,
-                 listen: str = '127.0.0.1:0'):
+                 listen: str = '127.0.0.1:0',
+                 controller_reset: Optional['UsbControllerReset'] = None):
         if not has_function('pk_toggle_service_new'):
             raise not_built('toggle service', 'libsoup-3.0 or json-glib')
         self._listen = listen
@@ -78,7 +86,16 @@ class ToggleService(Service):
         if stages is not None:
             first, last = stages
             lib.pk_toggle_service_set_stages(self._ptr, first.encode(), last.encode())
+        if controller_reset is not None:
+            lib.pk_toggle_service_set_controller_reset(self._ptr, controller_reset._ptr)
         self.reload(config)
+
+    @property
+    def controller_reset_allowed(self) -> bool:
+        """Whether a recovery of many dongles may reset their USB controller
+        (``pk_toggle_service_get_controller_reset()`` is set and allows it)."""
+        reset = lib.pk_toggle_service_get_controller_reset(self._ptr)
+        return reset != ffi.NULL and bool(lib.pk_usb_controller_reset_get_allowed(reset))
 
     def reload(self, config: 'Config') -> None:
         """Builds the dongles from ``config`` again and puts them in place
@@ -137,6 +154,25 @@ class ToggleService(Service):
                 lib.g_ptr_array_unref(results)
 
         return _loop.call_async(start, finish, timeout, 'toggle')
+
+    def diagnose(self, id: int, *, timeout: Optional[float] = 120.0) -> Tuple[bool, str]:
+        """Diagnoses dongle ``id`` as a toggle does first, without running a
+        rung (``pk_toggle_diagnose_async()``): ``(healthy, detail)``, the
+        detail as the ``diagnose`` step says it."""
+        ptr = lib.pk_toggle_service_get_toggle(self._ptr, id)
+        if ptr == ffi.NULL:
+            raise errors.InvalidArgument(f'dongle {id} is not configured')
+
+        def start(cancellable, callback, data):
+            lib.pk_toggle_diagnose_async(ptr, cancellable, callback, data)
+
+        def finish(source, result):
+            healthy = ffi.new('gboolean *')
+            detail = ffi.new('char **')
+            errors.call(lib.pk_toggle_diagnose_finish, ptr, result, healthy, detail)
+            return bool(healthy[0]), take_string(detail[0])
+
+        return _loop.call_async(start, finish, timeout, 'diagnosis')
 
     def _query(self, what: str, ids, timeout) -> List[Dict[str, object]]:
         arr, n = _ids(ids)

@@ -80,3 +80,36 @@ def test_serve_and_reload(hilink_farm, tmp_path):
             svc.reload(config_for(hilink_farm, tmp_path, 'cooldown = later'))
         assert svc.ids == [11, 12]
     assert svc.port == 0
+
+
+def test_diagnose_and_controller_reset(hilink_farm, tmp_path, closed_port):
+    values = {'api': {13: f'http://127.0.0.1:{closed_port}'}}
+    svc = proxykit.ToggleService(config_for(hilink_farm, tmp_path), use_usb=False, values=values)
+    healthy, detail = svc.diagnose(11)
+    assert healthy and detail.startswith('connected, WAN IP ')
+    assert detail.endswith(hilink_farm.state(hilink_farm.urls[11])['wan_ip'])
+    healthy, detail = svc.diagnose(13)
+    assert not healthy and detail
+    with pytest.raises(proxykit.InvalidArgument):
+        svc.diagnose(99)
+    assert not svc.controller_reset_allowed
+
+    # a policy of the caller's, or [toggle]'s keys in its place
+    reset = proxykit.UsbControllerReset(proxykit.StateStore(str(tmp_path / 'store')), allowed=True)
+    svc = proxykit.ToggleService(config_for(hilink_farm, tmp_path), use_usb=False, controller_reset=reset)
+    assert svc.controller_reset_allowed
+    svc.reload(config_for(hilink_farm, tmp_path, 'controller-reset-threshold = 50'))
+    assert not svc.controller_reset_allowed
+    svc = proxykit.ToggleService(config_for(hilink_farm, tmp_path, 'allow-controller-reset = true\n'
+                                            'controller-reset-threshold = 30'),
+                                 use_usb=False, values=values)
+    assert svc.controller_reset_allowed
+    # 1 of 3 fails, past 30 %, but no dongle is on USB: no reset, the
+    # recoveries run as ever
+    results = svc.toggle(recovery=True, timeout=120)
+    assert sorted(r['dongle'] for r in results) == [11, 12, 13]
+    assert not any(s['name'] == 'controller-reset' for r in results for s in r.get('steps', []))
+    assert not (tmp_path / 'host' / 'usb-controller-reset.json').exists()
+    with pytest.raises(proxykit.ConfigError, match='controller-reset-threshold'):
+        proxykit.ToggleService(config_for(hilink_farm, tmp_path, 'controller-reset-threshold = 0'),
+                               use_usb=False)
