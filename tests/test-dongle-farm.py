@@ -835,8 +835,8 @@ timeout = 5s
     wait_for(lambda: 'reset: 2 of 3 dongles had failed' in watch_log(), 'the USB controller reset', timeout=60)
     check(read_attr(f'{xhci_dir}/unbind') == '0000:00:14.0' and read_attr(f'{xhci_dir}/bind') == '0000:00:14.0',
           'the controller reset unbinds and binds xhci_hcd\'s 0000:00:14.0')
-    check(os.path.exists(os.path.join(watch_state, 'host', 'usb-controller-reset.json')),
-          'the reset is recorded in the state store, for the 10 min limit')
+    check(os.path.exists(os.path.join(tmp, 'watch-toggle', 'host', 'usb-controller-reset.json')),
+          'the reset is recorded where pk-toggle shares its locks ([toggle] state_dir), for the 10 min limit')
     check(watch_log().count('resetting their USB controller') == 1,
           f'one controller reset for the failures of one round: {watch_log()[-1500:]}')
     stop_watchdog(wd, wd_log)

@@ -105,7 +105,8 @@ get_ms (PkConfig    *config,
  * dongle's listener; and the USB controller reset of
  * [ctor@UsbControllerReset.new_from_config] (`allow-controller-reset`,
  * off by default, `controller-reset-threshold`,
- * `controller-reset-interval`).
+ * `controller-reset-interval`), recorded where the ladder's locks are
+ * shared with `pk-toggle` (`[toggle] state_dir`).
  *
  * Returns: (transfer full) (nullable): a new [class@DongleWatch], or
  *   %NULL with %PK_ERROR_CONFIG naming a bad value
@@ -143,8 +144,13 @@ pk_dongle_watch_new_from_config (PkConfig  *config,
   self = pk_dongle_watch_new (monitor, store);
   pk_dongle_watch_set_config (self, config);
   {
-    g_autoptr(PkUsbControllerReset) reset = pk_usb_controller_reset_new_from_config (config, "watchdog", store,
-                                                                                      error);
+    /* Recorded where the ladder's locks and cooldowns are shared with
+     * pk-toggle ([toggle] state_dir), so that "once per interval" holds
+     * for the host and not per tool. */
+    const char *shared = pk_toggle_ladder_settings_get_state_dir (ladder);
+    g_autoptr(PkStateStore) reset_store = shared ? pk_state_store_new (shared) : g_object_ref (store);
+    g_autoptr(PkUsbControllerReset) reset = pk_usb_controller_reset_new_from_config (config, "watchdog",
+                                                                                      reset_store, error);
     if (reset == NULL)
       return NULL;
     pk_dongle_watch_set_controller_reset (self, reset);
