@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pk-config-private.h"
 #include "pk-dongle.h"
 #include "pk-egress.h"
 #include "pk-error.h"
@@ -81,31 +82,6 @@ pk_toggle_service_setup_find (PkToggleServiceSetup *s,
         return d;
     }
   return NULL;
-}
-
-/* A [toggle] number or duration (a caller's flag is an override of the
- * key), else the default. */
-static gboolean
-get_setting (PkConfig    *config,
-             const char  *key,
-             gboolean     duration,
-             guint64      max,
-             guint64      default_value,
-             guint64     *out,
-             GError     **error)
-{
-  gboolean ok;
-
-  if (duration)
-    ok = pk_config_get_duration_ms (config, "toggle", key, NULL, default_value, out, error);
-  else
-    ok = pk_config_get_uint (config, "toggle", key, NULL, 0, max, default_value, out, error);
-  if (ok && duration && *out > max)
-    {
-      g_autofree char *where = pk_config_describe_value (config, "toggle", key, NULL);
-      FAIL (FALSE, "%s: too long", where);
-    }
-  return ok;
 }
 
 static int
@@ -255,6 +231,7 @@ load_settings (PkToggleServiceSetup  *s,
   g_auto(GStrv) sections = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autoptr(PkToggleModemStep) check = NULL;
+  guint64 request_timeout_ms;
 
   if (pk_config_has_section (s->config, "toggle") &&
       !pk_config_check_keys (s->config, "toggle", toggle_keys, error))
@@ -285,14 +262,16 @@ load_settings (PkToggleServiceSetup  *s,
   if (check == NULL)
     return FALSE;
 
-  if (!get_setting (s->config, "cooldown", TRUE, G_MAXUINT, PK_TOGGLE_DEFAULT_COOLDOWN_MS,
-                    &s->cooldown_ms, error) ||
-      !get_setting (s->config, "max_concurrent", FALSE, 1000, PK_TOGGLE_DEFAULT_MAX_CONCURRENT,
-                    &s->max_concurrent, error) ||
-      !get_setting (s->config, "request_timeout", TRUE, G_MAXUINT, PK_HILINK_DEFAULT_TIMEOUT_MS,
-                    &s->request_timeout_ms, error))
+  /* request_timeout: checked here, read by each dongle's modem client
+   * (pk_hilink_modem_apply_config()) */
+  if (!pk_config_get_duration_bounded (s->config, "toggle", "cooldown", NULL, 0, G_MAXUINT,
+                                       PK_TOGGLE_DEFAULT_COOLDOWN_MS, &s->cooldown_ms, error) ||
+      !pk_config_get_uint (s->config, "toggle", "max_concurrent", NULL, 0, 1000, PK_TOGGLE_DEFAULT_MAX_CONCURRENT,
+                           &s->max_concurrent, error) ||
+      !pk_config_get_duration_bounded (s->config, "toggle", "request_timeout", NULL, 0, G_MAXUINT,
+                                       PK_HILINK_DEFAULT_TIMEOUT_MS, &request_timeout_ms, error))
     return FALSE;
-  if (s->request_timeout_ms == 0)
+  if (request_timeout_ms == 0)
     FAIL (FALSE, "request_timeout must not be 0");
 
   /* The ladder, and where locks and cooldowns are shared with other

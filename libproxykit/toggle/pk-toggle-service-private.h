@@ -51,7 +51,6 @@ typedef struct {
   PkRotationMethod method;
   guint64 cooldown_ms;
   guint64 max_concurrent;
-  guint64 request_timeout_ms;
   char *state_dir;
   char *token;                /* of the HTTP API, or NULL */
   gboolean allow_get;
