@@ -974,21 +974,29 @@ test_accept_backoff (Fixture       *f,
   low.rlim_cur = fd + 32;
   g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &low), ==, 0);
 
-  /* Every descriptor taken but one, which the client's socket gets: the
-   * kernel completes its connect, the server cannot accept it. Another
-   * thread of the test may free a descriptor meanwhile and let the server
-   * accept after all: then try again with another client. */
+  /* The client's socket is made first, then every descriptor is taken:
+   * the kernel completes the client's connect, the server cannot accept
+   * it. (Taking all but one and leaving that one for the client raced
+   * with the test's other threads, which could take it first.) Another
+   * thread may also free a descriptor meanwhile and let the server accept
+   * after all: then start again with another client. */
   for (guint attempt = 0; attempt < 10 && !accept_warned (NULL); attempt++)
     {
+      g_autoptr(GError) error = NULL;
+
+      for (guint i = 0; i < fillers->len; i++)
+        close (g_array_index (fillers, int, i));
+      g_array_set_size (fillers, 0);
+      g_clear_object (&client);
+      client = g_socket_new (g_socket_address_get_family (f->proxy), G_SOCKET_TYPE_STREAM,
+                             G_SOCKET_PROTOCOL_DEFAULT, &error);
+      g_assert_no_error (error);
+      g_socket_set_timeout (client, 10);
       while ((fd = open ("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
         g_array_append_val (fillers, fd);
       g_assert_cmpint (errno, ==, EMFILE);
-      close (g_array_index (fillers, int, fillers->len - 1));
-      g_array_set_size (fillers, fillers->len - 1);
-      g_clear_object (&client);
-      client = pk_test_connect_tcp (f->proxy);
-      while ((fd = open ("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
-        g_array_append_val (fillers, fd);
+      g_socket_connect (client, f->proxy, NULL, &error);
+      g_assert_no_error (error);
       for (guint i = 0; i < 100 && !accept_warned (NULL); i++)
         g_usleep (20000);
     }
