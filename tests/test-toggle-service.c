@@ -4,7 +4,11 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include <json-glib/json-glib.h>
 #include <proxykit/proxykit.h>
@@ -245,6 +249,70 @@ test_all_waits_for_a_place (Fixture       *f,
     g_free (old_ip[i]);
 }
 
+static gboolean
+set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Opens of files in a directory over @ms of the main loop. */
+static guint
+count_opens_during (const char *dir,
+                    guint       ms)
+{
+  int in = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  gboolean done = FALSE;
+  char buf[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  guint opens = 0;
+  gssize n;
+
+  g_assert_cmpint (in, >=, 0);
+  g_assert_cmpint (inotify_add_watch (in, dir, IN_OPEN), >=, 0);
+  g_timeout_add (ms, set_flag, &done);
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  while ((n = read (in, buf, sizeof buf)) > 0)
+    for (char *p = buf; p < buf + n; p += sizeof (struct inotify_event) + ((struct inotify_event *) p)->len)
+      opens++;
+  close (in);
+  return opens;
+}
+
+/* A recovery of --all that finds the host's recovery slots taken (by
+ * pk-watchdog, say) waits for one, looking again now and then: it does
+ * not spin on the lock files, and it runs once a slot is free. */
+static void
+test_recovery_waits_for_a_host_slot (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autoptr(PkConfig) config = make_config (f, 1, "max_recoveries = 1\nrecovery_cooldown = 0\n");
+  g_autoptr(PkToggleService) service = make_service (config);
+  g_autofree char *slot = g_build_filename (f->state_dir, "recovery-0.lock", NULL);
+  g_autoptr(GAsyncResult) res = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  PkToggleResult *r;
+  int other = open (slot, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+  /* Another process's recovery holds the host's only slot. */
+  g_assert_cmpint (other, >=, 0);
+  g_assert_cmpint (flock (other, LOCK_EX | LOCK_NB), ==, 0);
+  pk_toggle_service_toggle_async (service, NULL, 0, TRUE, TRUE, NULL, pk_test_store_result, &res);
+  g_assert_cmpuint (count_opens_during (f->state_dir, 1000), <, 50);
+  g_assert_null (res);
+
+  /* Free again: the waiting recovery takes the slot and runs. */
+  close (other);
+  pk_test_wait_result (&res, 30000);
+  results = pk_toggle_service_toggle_finish (service, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 1);
+  r = g_ptr_array_index (results, 0);
+  g_assert_false (pk_toggle_result_get_refused (r));
+  g_assert_true (pk_toggle_result_get_success (r));
+}
+
 static guint n_toggled;
 
 static void
@@ -462,6 +530,8 @@ main (int    argc,
   g_test_add ("/toggle-service/config", Fixture, NULL, setup, test_config, teardown);
   g_test_add ("/toggle-service/convention-and-values", Fixture, NULL, setup, test_convention_and_values, teardown);
   g_test_add ("/toggle-service/all-waits-for-a-place", Fixture, NULL, setup, test_all_waits_for_a_place, teardown);
+  g_test_add ("/toggle-service/recovery-waits-for-a-host-slot", Fixture, NULL, setup,
+              test_recovery_waits_for_a_host_slot, teardown);
   g_test_add ("/toggle-service/refusals", Fixture, NULL, setup, test_refusals, teardown);
   g_test_add ("/toggle-service/status-and-info", Fixture, NULL, setup, test_status_and_info, teardown);
   g_test_add ("/toggle-service/unreachable-status", Fixture, NULL, setup, test_unreachable_status, teardown);

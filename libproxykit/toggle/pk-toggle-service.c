@@ -683,6 +683,7 @@ typedef struct {
   gboolean recovery;
   gboolean wait;
   GQueue waiting;         /* PkToggle, for a place */
+  gboolean retry_pending; /* a look for places is due */
   GPtrArray *results;     /* PkToggleResult, as they finish */
   guint pending;
   guint running;          /* of ours, started and not ended */
@@ -722,9 +723,10 @@ is_failing (ToggleRun *run,
   return FALSE;
 }
 
-/* A place may come free in another caller's toggle (the limiter is the
- * host's): while none of ours runs to hand one on, look again now and
- * then. */
+/* While none of ours runs to hand its place on, a place can only come
+ * free in another caller's toggle (the limit on toggles at once is the
+ * service's, the recovery slots are the host's): look again now and
+ * then, for every waiting dongle. */
 #define WAIT_RETRY_MS 250
 
 static gboolean
@@ -733,7 +735,8 @@ retry_waiting (gpointer user_data)
   GTask *task = user_data;
   ToggleRun *run = g_task_get_task_data (task);
 
-  if (!g_queue_is_empty (&run->waiting))
+  run->retry_pending = FALSE;
+  while (!g_queue_is_empty (&run->waiting))
     start_toggle (task, g_queue_pop_head (&run->waiting));
   return G_SOURCE_REMOVE;
 }
@@ -751,16 +754,15 @@ on_toggled (GObject      *source,
   run->running--;
   if (result == NULL && run->wait && g_error_matches (error, PK_ERROR, PK_ERROR_NOT_ALLOWED))
     {
-      /* Waiting for a place instead of giving up; a place that came free
-       * in the meantime is taken at once. */
-      if (pk_toggle_limiter_get_running (run->limiter) == 0)
-        start_toggle (task, PK_TOGGLE (source));
-      else
+      /* Waiting for a place instead of giving up. Never at once: a
+       * refusal by slots another process holds would come straight back,
+       * and again, as fast as the lock files open. */
+      g_queue_push_tail (&run->waiting, source);
+      if (run->running == 0 && !run->retry_pending)
         {
-          g_queue_push_tail (&run->waiting, source);
-          if (run->running == 0)
-            g_timeout_add_full (G_PRIORITY_DEFAULT, WAIT_RETRY_MS, retry_waiting, g_object_ref (task),
-                                g_object_unref);
+          run->retry_pending = TRUE;
+          g_timeout_add_full (G_PRIORITY_DEFAULT, WAIT_RETRY_MS, retry_waiting, g_object_ref (task),
+                              g_object_unref);
         }
       return;
     }
@@ -920,15 +922,18 @@ pk_toggle_service_select (PkToggleService *self,
  * @ids: (array length=n_ids) (nullable): the dongles, %NULL for all
  * @n_ids: the number of @ids
  * @recovery: run as recoveries ([method@Toggle.run_async])
- * @wait: when too many toggles run at once, wait for a place instead of
- *   refusing (`pk-toggle --all`)
+ * @wait: when too many toggles (or, with @recovery, recoveries on the
+ *   host) run at once, wait for a place instead of refusing
+ *   (`pk-toggle --all`)
  * @cancellable: (nullable): a `GCancellable`
  * @callback: (scope async): called when every toggle has ended
  * @user_data: data for @callback
  *
  * Toggles the dongles, all at once, with the configured method; each is
  * refused while it toggles already or cools down, and without @wait while
- * the limit on toggles at once is reached.
+ * the limit on toggles at once (or the host's recovery slots) is reached.
+ * With @wait, a dongle waiting for a place another process holds looks
+ * again every 250 ms.
  *
  * A recovery up the whole ladder with a USB controller reset that is
  * allowed ([method@ToggleService.set_controller_reset]) diagnoses the
