@@ -57,7 +57,8 @@ def dongles_from_args(specs):
 
 def rotate_one(dongle, args):
     modem = proxykit.HilinkModem(dongle['url'], egress_address=dongle['egress_address'],
-                                 username=dongle['username'], password=dongle['password'])
+                                 username=dongle['username'], password=dongle['password'],
+                                 request_timeout=args.request_timeout)
     line = {'dongle': dongle['name']}
     try:
         result = modem.rotate(method=args.method, escalate=args.escalate,
@@ -84,6 +85,9 @@ def main():
     parser.add_argument('--method', default='data', choices=['data', 'netmode', 'reboot'])
     parser.add_argument('--escalate', default=None,
                         help='methods to try when the IP stays (default data,netmode,reboot; "none")')
+    parser.add_argument('--request-timeout', type=float, default=None, metavar='SECONDS',
+                        help='how long one API request may take, retries of a busy dongle '
+                             'included (default: the library\'s, 10 s)')
     parser.add_argument('--settle', type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument('--poll', type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()

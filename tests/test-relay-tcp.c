@@ -613,7 +613,14 @@ test_egress_source_address (void)
 typedef struct {
   GSocket *listener;
   GThread *thread;
+  gint done;
 } OneEcho;
+
+static gboolean
+one_echo_done (gpointer data)
+{
+  return g_atomic_int_get (&((OneEcho *) data)->done);
+}
 
 static gpointer
 one_echo_thread (gpointer data)
@@ -623,11 +630,13 @@ one_echo_thread (gpointer data)
   char buf[256];
   gssize n;
 
-  if (conn == NULL)
-    return NULL;
-  g_socket_set_timeout (conn, 10);
-  while ((n = g_socket_receive (conn, buf, sizeof buf, NULL, NULL)) > 0)
-    g_socket_send (conn, buf, n, NULL, NULL);
+  if (conn != NULL)
+    {
+      g_socket_set_timeout (conn, 10);
+      while ((n = g_socket_receive (conn, buf, sizeof buf, NULL, NULL)) > 0)
+        g_socket_send (conn, buf, n, NULL, NULL);
+    }
+  g_atomic_int_set (&e->done, 1);
   return NULL;
 }
 
@@ -677,6 +686,9 @@ test_tcp_host_moves (void)
   g_assert_cmpint (rule_counter (relay, "moving", "failed"), ==, 0);
   g_assert_cmpint (rule_counter (relay, "moving", "connections"), ==, 2);
 
+  /* The relay ends the upstream side once its loop runs: the client has
+   * gone. */
+  pk_test_wait_until (one_echo_done, &second, 5000);
   pk_relay_stop (relay);
   g_thread_join (second.thread);
   g_socket_close (second.listener, NULL);

@@ -998,6 +998,11 @@ call_step (GTask *task)
       return;
     }
   headers = soup_message_get_request_headers (call->message);
+  /* A connection per request. One kept open across a USB rebind or a
+   * replug belongs to an interface that is gone: a request sent on it
+   * goes nowhere and waits out its whole timeout. The calls are few and
+   * the link is local, so a handshake each costs nothing. */
+  soup_message_headers_replace (headers, "Connection", "close");
   if (self->cookie != NULL)
     soup_message_headers_replace (headers, "Cookie", self->cookie);
   if (needs_token)

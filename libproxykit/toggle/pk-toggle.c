@@ -883,9 +883,12 @@ add_rung (PkToggle   *self,
           const char *outcome,
           const char *detail)
 {
+  guint64 ms = (guint64) ((g_get_monotonic_time () - self->step_started) / 1000);
+
+  g_debug ("dongle %u: %s %s in %" G_GUINT64_FORMAT " ms%s%s", self->id, name, outcome, ms,
+           detail ? ": " : "", detail ? detail : "");
   pk_toggle_result_add_step (data->result, name, outcome, detail);
-  pk_toggle_result_set_step_duration (data->result,
-                                      (guint64) ((g_get_monotonic_time () - self->step_started) / 1000));
+  pk_toggle_result_set_step_duration (data->result, ms);
 }
 
 static void
@@ -1144,42 +1147,6 @@ diagnosis_free (Diagnosis *d)
 }
 
 static void
-on_routing_diagnosed (GObject      *source,
-                      GAsyncResult *res,
-                      gpointer      user_data)
-{
-  GTask *task = user_data;
-  Diagnosis *d = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PkRoutingDiagnosis) diagnosis = pk_routing_diagnose_finish (PK_ROUTING (source), res, &error);
-
-  if (diagnosis == NULL)
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          g_task_return_error (task, g_steal_pointer (&error));
-          g_object_unref (task);
-          return;
-        }
-      d->routing = g_strdup_printf ("routing: %s", error->message);
-    }
-  else
-    {
-      g_autofree char *routing = pk_routing_diagnosis_to_string (diagnosis);
-
-      d->routing = g_strdup_printf ("routing: %s", routing);
-      if (!pk_routing_diagnosis_get_interface_present (diagnosis) ||
-          !pk_routing_diagnosis_get_address_present (diagnosis))
-        d->start = "usb";
-      else if (!pk_routing_diagnosis_get_healthy (diagnosis))
-        d->start = "routing";
-    }
-  d->healthy = d->healthy && diagnosis != NULL && d->start == NULL;
-  g_task_return_boolean (task, TRUE);
-  g_object_unref (task);
-}
-
-static void
 on_modem_diagnosed (GObject      *source,
                     GAsyncResult *res,
                     gpointer      user_data)
@@ -1206,14 +1173,62 @@ on_modem_diagnosed (GObject      *source,
   else
     d->modem = g_strdup_printf ("%s%s%s", pk_modem_state_to_string (state), d->old_ip ? ", WAN IP " : "",
                                 d->old_ip ? d->old_ip : "");
-  d->healthy = d->modem_error == NULL;
-  if (self->routing != NULL)
-    {
-      pk_routing_diagnose_async (self->routing, g_task_get_cancellable (task), on_routing_diagnosed, task);
-      return;
-    }
+  d->healthy = d->healthy && d->modem_error == NULL;
   g_task_return_boolean (task, TRUE);
   g_object_unref (task);
+}
+
+static void
+on_routing_diagnosed (GObject      *source,
+                      GAsyncResult *res,
+                      gpointer      user_data)
+{
+  GTask *task = user_data;
+  PkToggle *self = g_task_get_source_object (task);
+  Diagnosis *d = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PkRoutingDiagnosis) diagnosis = pk_routing_diagnose_finish (PK_ROUTING (source), res, &error);
+  const char *missing = NULL;
+
+  if (diagnosis == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          g_object_unref (task);
+          return;
+        }
+      d->routing = g_strdup_printf ("routing: %s", error->message);
+    }
+  else
+    {
+      g_autofree char *routing = pk_routing_diagnosis_to_string (diagnosis);
+
+      d->routing = g_strdup_printf ("routing: %s", routing);
+      if (!pk_routing_diagnosis_get_interface_present (diagnosis))
+        missing = "its interface is missing";
+      else if (!pk_routing_diagnosis_get_address_present (diagnosis))
+        missing = "its interface has no address";
+      if (missing != NULL)
+        d->start = "usb";
+      else if (!pk_routing_diagnosis_get_healthy (diagnosis))
+        d->start = "routing";
+    }
+  d->healthy = diagnosis != NULL && d->start == NULL;
+
+  /* Without its interface or address the modem cannot be reached, and
+   * asking it would only wait out the request's retries (seconds, for
+   * each dead dongle of a watch). */
+  if (missing != NULL)
+    {
+      d->modem_error = g_error_new (G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE,
+                                    "dongle %u: modem not asked: %s", self->id, missing);
+      d->modem = g_strdup_printf ("modem not asked: %s", missing);
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  pk_modem_get_status_async (self->modem, g_task_get_cancellable (task), on_modem_diagnosed, task);
 }
 
 /**
@@ -1226,7 +1241,9 @@ on_modem_diagnosed (GObject      *source,
  * Diagnoses the dongle as a run does first, without running a rung: the
  * modem's state and WAN IP and, with a routing
  * ([method@Toggle.set_routing]), the dongle's interface, address and
- * policy routing. It takes no lock and is never refused, so that a caller
+ * policy routing. The routing is looked at first: when the interface or
+ * its address is missing, the modem is not asked (it cannot answer), and
+ * the detail says so. It takes no lock and is never refused, so that a caller
  * can see how many dongles fail before it recovers them (as
  * [class@ToggleService] does for the USB controller reset).
  *
@@ -1245,7 +1262,15 @@ pk_toggle_diagnose_async (PkToggle            *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, pk_toggle_diagnose_async);
   g_task_set_task_data (task, g_new0 (Diagnosis, 1), (GDestroyNotify) diagnosis_free);
-  pk_modem_get_status_async (self->modem, cancellable, on_modem_diagnosed, task);
+  /* The routing first: it is local and quick, and it tells whether the
+   * modem can be reached at all. */
+  if (self->routing != NULL)
+    pk_routing_diagnose_async (self->routing, cancellable, on_routing_diagnosed, task);
+  else
+    {
+      ((Diagnosis *) g_task_get_task_data (task))->healthy = TRUE;
+      pk_modem_get_status_async (self->modem, cancellable, on_modem_diagnosed, task);
+    }
 }
 
 /* The whole diagnosis, owned by @result, or NULL with @error set when it

@@ -147,7 +147,8 @@ def test_rotate_dongles_reports_a_busy_dongle(hilink, srcdir):
     hilink.control(busy=100)
     proc = subprocess.run([sys.executable, example(srcdir, 'rotate-dongles.py'),
                            '--dongle', f'{hilink.url}@127.0.0.1', '--rounds', '1',
-                           '--escalate', 'none', '--settle', '0.05', '--poll', '0.05'],
+                           '--escalate', 'none', '--settle', '0.05', '--poll', '0.05',
+                           '--request-timeout', '1'],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     line = json.loads(proc.stdout)

@@ -112,7 +112,7 @@ def test_wrong_password_raises_auth_failed(hilink_program):
 
 
 def test_unreachable_modem_raises_connection_refused(closed_port):
-    modem = proxykit.HilinkModem(f'http://127.0.0.1:{closed_port}', timeout=20)
+    modem = proxykit.HilinkModem(f'http://127.0.0.1:{closed_port}', request_timeout=1, timeout=20)
     with pytest.raises(proxykit.Error) as info:
         modem.status()
     assert info.value.domain in ('g-io-error-quark', 'pk-error-quark')

@@ -9,7 +9,7 @@ import proxykit
 
 
 def config_for(farm, tmp_path, extra=''):
-    text = (f'[toggle]\nsettle = 50ms\npoll_interval = 50ms\ntimeout = 10s\n'
+    text = (f'[toggle]\nsettle = 50ms\npoll_interval = 50ms\ntimeout = 10s\nrequest_timeout = 1s\n'
             f'state_dir = {tmp_path}\n{extra}\n')
     for n, url in sorted(farm.urls.items()):
         text += f'[dongle:{n}]\napi = {url}\naddress = 127.0.0.1\n'

@@ -159,7 +159,7 @@ def test_toggle_failure_carries_the_huawei_code_behind_its_context(hilink):
     # the toggle puts "dongle N: ..." in front of the device's message; the
     # code travels with the error, not in its text
     hilink.control(busy=500)
-    modem = proxykit.HilinkModem(hilink.url, timeout=20)
+    modem = proxykit.HilinkModem(hilink.url, request_timeout=1)
     toggle = proxykit.Toggle(13, modem, escalate='none', cooldown=0, **FAST)
     with pytest.raises(proxykit.Error) as info:
         toggle.run(timeout=60)
