@@ -5,6 +5,7 @@ E8372h dongles (tests/hilink-emulator), all on loopback.
 Delays are scaled down (reconnects in 60 ms) so that the suite takes
 seconds. The emulator hands out 100.64.N.x addresses: they are strings in
 its answers, nothing connects to them."""
+import fcntl
 import json
 import os
 import re
@@ -187,6 +188,33 @@ def test_busy_across_processes(emu, workdir):
     assert 'running already' in p.stderr
     out, err = first.communicate(timeout=60)
     assert first.returncode == 0, err
+
+
+def test_recover_all_waits_for_the_hosts_recovery_slots(emu, workdir):
+    # Another process (pk-watchdog, say) holds the host's only recovery
+    # slot: --recover --all waits for it, idle, then recovers every dongle.
+    conf = write_config(emu, workdir, 'max_recoveries = 1\nrecovery_cooldown = 0')
+    os.makedirs(os.path.join(workdir, 'state'), exist_ok=True)
+    env = dict(os.environ)
+    env.pop('NOTIFY_SOCKET', None)
+    with open(os.path.join(workdir, 'state', 'recovery-0.lock'), 'a') as slot:
+        fcntl.flock(slot, fcntl.LOCK_EX)
+        proc = subprocess.Popen([TOOL, '-c', conf, '--recover', '--all', '--json'], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started = time.monotonic()
+        time.sleep(1.5)
+        assert proc.poll() is None, proc.communicate()
+        with open(f'/proc/{proc.pid}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+        wall = time.monotonic() - started
+        # waiting, not spinning on the lock files (which takes a whole core)
+        assert cpu < wall / 2, (cpu, wall)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    results = json.loads(out)
+    assert sorted(r['dongle'] for r in results) == [11, 12, 13]
+    assert all(r['success'] and 'reason' not in r for r in results), results
 
 
 def test_status_and_info(emu, workdir):
