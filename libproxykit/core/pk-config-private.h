@@ -8,16 +8,16 @@
 
 G_BEGIN_DECLS
 
-/* A duration within @min_ms..@max_ms (@max_ms 0: no limit); the error
- * names where the value came from and says "too short" or "too long". */
-gboolean pk_config_get_duration_bounded (PkConfig    *self,
+/* A duration of at least @min_ms that fits a guint of milliseconds (at
+ * most G_MAXUINT); the error names where the value came from and says
+ * "too short" or "too long", with the bounds. */
+gboolean pk_config_get_duration_uint    (PkConfig    *self,
                                          const char  *section,
                                          const char  *key,
                                          const char  *env_name,
-                                         guint64      min_ms,
-                                         guint64      max_ms,
-                                         guint64      default_ms,
-                                         guint64     *out_ms,
+                                         guint        min_ms,
+                                         guint        default_ms,
+                                         guint       *out_ms,
                                          GError     **error);
 /* A list ("a, b;c d"): its non-empty items, or NULL when unset. */
 char   **pk_config_dup_list             (PkConfig    *self,

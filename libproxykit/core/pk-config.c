@@ -877,6 +877,43 @@ pk_config_get_uint (PkConfig    *self,
   return TRUE;
 }
 
+/* A duration within @min_ms..@max_ms (@max_ms 0: no limit); the error
+ * names where the value came from and says "too short" or "too long". */
+static gboolean
+get_duration_bounded (PkConfig    *self,
+                      const char  *section,
+                      const char  *key,
+                      const char  *env_name,
+                      guint64      min_ms,
+                      guint64      max_ms,
+                      guint64      default_ms,
+                      guint64     *out_ms,
+                      GError     **error)
+{
+  g_autofree char *where = NULL;
+  g_autofree char *value = NULL;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
+
+  value = lookup (self, section, key, env_name, &where);
+  if (value == NULL)
+    {
+      *out_ms = default_ms;
+      return TRUE;
+    }
+  if (!pk_parse_duration_ms (value, out_ms, &local_error))
+    return prefix_where (error, local_error, where);
+  if ((max_ms != 0 && *out_ms > max_ms) || *out_ms < min_ms)
+    {
+      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
+                   "%s: '%s' is %s (from %" G_GUINT64_FORMAT " ms to %" G_GUINT64_FORMAT " ms)",
+                   where, value, *out_ms < min_ms ? "too short" : "too long", min_ms, max_ms);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * pk_config_get_duration_ms:
  * @self: a [class@Config]
@@ -903,7 +940,7 @@ pk_config_get_duration_ms (PkConfig    *self,
                            guint64     *out_ms,
                            GError     **error)
 {
-  return pk_config_get_duration_bounded (self, section, key, env_name, 0, 0, default_ms, out_ms, error);
+  return get_duration_bounded (self, section, key, env_name, 0, 0, default_ms, out_ms, error);
 }
 
 /**
@@ -962,37 +999,20 @@ pk_config_get_boolean (PkConfig    *self,
 }
 
 gboolean
-pk_config_get_duration_bounded (PkConfig    *self,
-                                const char  *section,
-                                const char  *key,
-                                const char  *env_name,
-                                guint64      min_ms,
-                                guint64      max_ms,
-                                guint64      default_ms,
-                                guint64     *out_ms,
-                                GError     **error)
+pk_config_get_duration_uint (PkConfig    *self,
+                             const char  *section,
+                             const char  *key,
+                             const char  *env_name,
+                             guint        min_ms,
+                             guint        default_ms,
+                             guint       *out_ms,
+                             GError     **error)
 {
-  g_autofree char *where = NULL;
-  g_autofree char *value = NULL;
-  GError *local_error = NULL;
+  guint64 ms;
 
-  g_return_val_if_fail (PK_IS_CONFIG (self), FALSE);
-
-  value = lookup (self, section, key, env_name, &where);
-  if (value == NULL)
-    {
-      *out_ms = default_ms;
-      return TRUE;
-    }
-  if (!pk_parse_duration_ms (value, out_ms, &local_error))
-    return prefix_where (error, local_error, where);
-  if ((max_ms != 0 && *out_ms > max_ms) || *out_ms < min_ms)
-    {
-      g_set_error (error, PK_ERROR, PK_ERROR_CONFIG,
-                   "%s: '%s' is %s (from %" G_GUINT64_FORMAT " ms to %" G_GUINT64_FORMAT " ms)",
-                   where, value, *out_ms < min_ms ? "too short" : "too long", min_ms, max_ms);
-      return FALSE;
-    }
+  if (!get_duration_bounded (self, section, key, env_name, min_ms, G_MAXUINT, default_ms, &ms, error))
+    return FALSE;
+  *out_ms = (guint) ms;
   return TRUE;
 }
 

@@ -418,15 +418,15 @@ pk_hilink_modem_apply_config (PkHilinkModem  *self,
 {
   g_autofree char *username = NULL;
   g_autofree char *password = NULL;
-  guint64 timeout;
+  guint timeout;
 
   g_return_val_if_fail (PK_IS_HILINK_MODEM (self), FALSE);
   g_return_val_if_fail (PK_IS_CONFIG (config), FALSE);
 
-  if (!pk_config_get_duration_bounded (config, "toggle", "request_timeout", NULL, 1, G_MAXUINT,
-                                       PK_HILINK_DEFAULT_TIMEOUT_MS, &timeout, error))
+  if (!pk_config_get_duration_uint (config, "toggle", "request_timeout", NULL, 1, PK_HILINK_DEFAULT_TIMEOUT_MS,
+                                    &timeout, error))
     return FALSE;
-  pk_hilink_modem_set_timeout (self, (guint) timeout);
+  pk_hilink_modem_set_timeout (self, timeout);
   username = dongle_or_toggle (config, id, "username");
   password = dongle_or_toggle (config, id, "password");
   if (password != NULL)

@@ -81,12 +81,7 @@ get_ms (PkConfig    *config,
         guint       *out,
         GError     **error)
 {
-  guint64 v;
-
-  if (!pk_config_get_duration_bounded (config, "watchdog", key, NULL, 1, G_MAXUINT, def, &v, error))
-    return FALSE;
-  *out = (guint) v;
-  return TRUE;
+  return pk_config_get_duration_uint (config, "watchdog", key, NULL, 1, def, out, error);
 }
 
 /**
@@ -177,11 +172,11 @@ pk_dongle_watch_new_from_config (PkConfig  *config,
   /* [watchdog] overrides [toggle] for the watch's recoveries. */
   if (pk_config_has_value (config, "watchdog", "dongle-cooldown", NULL))
     {
-      guint64 v;
+      guint v;
 
-      if (!pk_config_get_duration_bounded (config, "watchdog", "dongle-cooldown", NULL, 0, G_MAXUINT, 0, &v, error))
+      if (!pk_config_get_duration_uint (config, "watchdog", "dongle-cooldown", NULL, 0, 0, &v, error))
         return NULL;
-      pk_toggle_ladder_settings_set_recovery_cooldown (ladder, (guint) v);
+      pk_toggle_ladder_settings_set_recovery_cooldown (ladder, v);
     }
   if (pk_config_has_value (config, "watchdog", "max-recoveries", NULL))
     {

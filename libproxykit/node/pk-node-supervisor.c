@@ -351,17 +351,12 @@ static gboolean
 get_duration (PkConfig    *config,
               const char  *key,
               const char  *env,
-              guint64      min_ms,
-              guint64      def,
+              guint        min_ms,
+              guint        def,
               guint       *out,
               GError     **error)
 {
-  guint64 ms;
-
-  if (!pk_config_get_duration_bounded (config, "watchdog", key, env, min_ms, G_MAXUINT, def, &ms, error))
-    return FALSE;
-  *out = ms;
-  return TRUE;
+  return pk_config_get_duration_uint (config, "watchdog", key, env, min_ms, def, out, error);
 }
 
 /**

@@ -185,12 +185,12 @@ configure_url_list (PkSocksServer  *server,
   g_autofree char *file = NULL;
   g_autofree char *cache = NULL;
   GError *local_error = NULL;
-  guint64 refresh;
+  guint refresh;
 
   if (url != NULL && !pk_access_list_check_url (url, &local_error))
     return pk_config_value_error (config, w->section, key, env, local_error, error);
-  if (!pk_config_get_duration_bounded (config, w->section, "refresh", NULL, 100, G_MAXUINT,
-                                       PK_ACCESS_LIST_REFRESH_DEFAULT, &refresh, error) ||
+  if (!pk_config_get_duration_uint (config, w->section, "refresh", NULL, 100, PK_ACCESS_LIST_REFRESH_DEFAULT,
+                                    &refresh, error) ||
       !url_egress (server, config, w, &egress, error))
     return FALSE;
 
@@ -270,12 +270,7 @@ get_ms (PkConfig    *config,
         guint       *out,
         GError     **error)
 {
-  guint64 ms;
-
-  if (!pk_config_get_duration_bounded (config, w->section, key, env, 0, G_MAXUINT, current, &ms, error))
-    return FALSE;
-  *out = ms;
-  return TRUE;
+  return pk_config_get_duration_uint (config, w->section, key, env, 0, current, out, error);
 }
 
 /**

@@ -98,12 +98,7 @@ get_ms (PkConfig    *config,
         guint       *out,
         GError     **error)
 {
-  guint64 v;
-
-  if (!pk_config_get_duration_bounded (config, "toggle", key, NULL, 0, G_MAXUINT, def, &v, error))
-    return FALSE;
-  *out = (guint) v;
-  return TRUE;
+  return pk_config_get_duration_uint (config, "toggle", key, NULL, 0, def, out, error);
 }
 
 /* Where locks and cooldowns are shared: the first that can be made and

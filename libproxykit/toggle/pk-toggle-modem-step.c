@@ -101,7 +101,8 @@ pk_toggle_modem_step_new_from_config (PkConfig  *config,
   g_autoptr(PkToggleModemStep) self = pk_toggle_modem_step_new ();
   g_autofree char *escalation = NULL;
   g_autoptr(GError) local_error = NULL;
-  guint64 settle, poll, timeout, polls;
+  guint settle, poll, timeout;
+  guint64 polls;
 
   g_return_val_if_fail (PK_IS_CONFIG (config), NULL);
 
@@ -111,12 +112,12 @@ pk_toggle_modem_step_new_from_config (PkConfig  *config,
       pk_config_value_error (config, "toggle", "escalation", NULL, g_steal_pointer (&local_error), error);
       return NULL;
     }
-  if (!pk_config_get_duration_bounded (config, "toggle", "settle", NULL, 0, G_MAXUINT, 3000, &settle, error) ||
-      !pk_config_get_duration_bounded (config, "toggle", "poll_interval", NULL, 1, G_MAXUINT, 1000, &poll, error) ||
-      !pk_config_get_duration_bounded (config, "toggle", "timeout", NULL, 1, G_MAXUINT, 60000, &timeout, error) ||
+  if (!pk_config_get_duration_uint (config, "toggle", "settle", NULL, 0, 3000, &settle, error) ||
+      !pk_config_get_duration_uint (config, "toggle", "poll_interval", NULL, 1, 1000, &poll, error) ||
+      !pk_config_get_duration_uint (config, "toggle", "timeout", NULL, 1, 60000, &timeout, error) ||
       !pk_config_get_uint (config, "toggle", "unchanged_polls", NULL, 1, 1000, 3, &polls, error))
     return NULL;
-  pk_toggle_modem_step_set_timing (self, (guint) settle, (guint) poll, (guint) timeout);
+  pk_toggle_modem_step_set_timing (self, settle, poll, timeout);
   pk_toggle_modem_step_set_unchanged_polls (self, (guint) polls);
   return g_steal_pointer (&self);
 }

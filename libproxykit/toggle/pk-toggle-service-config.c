@@ -217,7 +217,7 @@ make_dongle (PkToggleServiceSetup         *s,
   /* The settings were checked with the others. */
   d->modem_step = pk_toggle_modem_step_new_from_config (s->config, NULL);
   d->toggle = pk_toggle_new (id, PK_MODEM (d->modem), s->limiter);
-  pk_toggle_set_cooldown (d->toggle, (guint) s->cooldown_ms);
+  pk_toggle_set_cooldown (d->toggle, s->cooldown_ms);
   pk_toggle_set_state_dir (d->toggle, s->state_dir);
   return d;
 }
@@ -231,7 +231,7 @@ load_settings (PkToggleServiceSetup  *s,
   g_auto(GStrv) sections = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autoptr(PkToggleModemStep) check = NULL;
-  guint64 request_timeout_ms;
+  guint request_timeout_ms;
 
   if (pk_config_has_section (s->config, "toggle") &&
       !pk_config_check_keys (s->config, "toggle", toggle_keys, error))
@@ -264,12 +264,12 @@ load_settings (PkToggleServiceSetup  *s,
 
   /* request_timeout: checked here, read by each dongle's modem client
    * (pk_hilink_modem_apply_config()) */
-  if (!pk_config_get_duration_bounded (s->config, "toggle", "cooldown", NULL, 0, G_MAXUINT,
-                                       PK_TOGGLE_DEFAULT_COOLDOWN_MS, &s->cooldown_ms, error) ||
+  if (!pk_config_get_duration_uint (s->config, "toggle", "cooldown", NULL, 0, PK_TOGGLE_DEFAULT_COOLDOWN_MS,
+                                    &s->cooldown_ms, error) ||
       !pk_config_get_uint (s->config, "toggle", "max_concurrent", NULL, 0, 1000, PK_TOGGLE_DEFAULT_MAX_CONCURRENT,
                            &s->max_concurrent, error) ||
-      !pk_config_get_duration_bounded (s->config, "toggle", "request_timeout", NULL, 0, G_MAXUINT,
-                                       PK_HILINK_DEFAULT_TIMEOUT_MS, &request_timeout_ms, error))
+      !pk_config_get_duration_uint (s->config, "toggle", "request_timeout", NULL, 0, PK_HILINK_DEFAULT_TIMEOUT_MS,
+                                    &request_timeout_ms, error))
     return FALSE;
   if (request_timeout_ms == 0)
     FAIL (FALSE, "request_timeout must not be 0");

@@ -49,7 +49,7 @@ typedef struct {
   GPtrArray *dongles;         /* PkToggleServiceDongle, sorted by id */
   PkToggleLimiter *limiter;
   PkRotationMethod method;
-  guint64 cooldown_ms;
+  guint cooldown_ms;
   guint64 max_concurrent;
   char *state_dir;
   char *token;                /* of the HTTP API, or NULL */
