@@ -71,6 +71,7 @@
 #include "pk-routing.h"
 #include "pk-routing-private.h"
 #include "pk-rtnl-private.h"
+#include "pk-util-private.h"
 
 /* How long a repair through NetworkManager waits for the kernel to show it. */
 #define NM_SETTLE_MS 3000
@@ -1524,9 +1525,7 @@ on_snapshot (GObject      *source,
     {
       g_object_unref (d);
       g_clear_pointer (&r->snapshot, pk_rtnl_snapshot_free);
-      r->timer = g_timeout_source_new (NM_SETTLE_STEP_MS);
-      g_source_set_callback (r->timer, settle_tick, task, NULL);
-      g_source_attach (r->timer, g_task_get_context (task));
+      r->timer = pk_timeout_source_attach (g_task_get_context (task), NM_SETTLE_STEP_MS, settle_tick, task);
       return;
     }
   if (!r->repair || pk_routing_diagnosis_get_healthy (d))

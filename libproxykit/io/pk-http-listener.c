@@ -111,9 +111,7 @@ conn_start_timer (Conn *conn)
   conn_stop_timer (conn);
   if (self->limits.idle_timeout_ms == 0 || self->stopped)
     return;
-  conn->idle_timer = g_timeout_source_new (self->limits.idle_timeout_ms);
-  g_source_set_callback (conn->idle_timer, on_idle_timeout, conn, NULL);
-  g_source_attach (conn->idle_timer, self->context);
+  conn->idle_timer = pk_timeout_source_attach (self->context, self->limits.idle_timeout_ms, on_idle_timeout, conn);
 }
 
 /* The connection object is gone: the server closed it. */

@@ -63,6 +63,7 @@
 #include "pk-hilink-modem.h"
 #include "pk-hilink-modem-private.h"
 #include "pk-hilink-xml-private.h"
+#include "pk-util-private.h"
 
 #define MAX_TOKENS 8
 #define MAX_RETRIES 5
@@ -717,9 +718,7 @@ retry_later (GTask        *task,
   call->n_retries++;
   g_debug ("modem %s: %s; trying again in %u ms (retry %u of %u)",
            self->base_url, error->message, pause_ms, call->n_retries, MAX_RETRIES);
-  call->retry_source = g_timeout_source_new (pause_ms);
-  g_source_set_callback (call->retry_source, retry_pause_done_cb, task, NULL);
-  g_source_attach (call->retry_source, g_main_context_get_thread_default ());
+  call->retry_source = pk_timeout_source_attach (NULL, pause_ms, retry_pause_done_cb, task);
   call->retry_cancel_source = g_cancellable_source_new (call->cancellable);
   g_source_set_callback (call->retry_cancel_source, G_SOURCE_FUNC (retry_pause_cancelled_cb), task, NULL);
   g_source_attach (call->retry_cancel_source, g_main_context_get_thread_default ());
@@ -1074,9 +1073,7 @@ hilink_call (PkHilinkModem       *self,
                                               call->cancellable, NULL);
     }
   call->deadline = g_get_monotonic_time () + (gint64) self->timeout_ms * 1000;
-  call->timeout_source = g_timeout_source_new (self->timeout_ms);
-  g_source_set_callback (call->timeout_source, call_timeout_cb, call, NULL);
-  g_source_attach (call->timeout_source, g_main_context_get_thread_default ());
+  call->timeout_source = pk_timeout_source_attach (NULL, self->timeout_ms, call_timeout_cb, call);
   g_task_set_task_data (task, call, (GDestroyNotify) call_free);
 
   /* A reboot ends the device's sessions. */

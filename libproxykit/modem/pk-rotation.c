@@ -48,6 +48,7 @@
 #include "pk-enum-types.h"
 #include "pk-error.h"
 #include "pk-rotation.h"
+#include "pk-util-private.h"
 
 typedef struct {
   PkRotationMethod method;
@@ -628,9 +629,7 @@ on_restored (GObject      *source,
       /* The modem retried what was transient already; give it a pause
        * and ask again. */
       g_debug ("rotation: putting the modem back: %s; trying again", error->message);
-      self->sleep_source = g_timeout_source_new (self->poll_interval_ms);
-      g_source_set_callback (self->sleep_source, restore_sleep_done_cb, task, NULL);
-      g_source_attach (self->sleep_source, g_main_context_get_thread_default ());
+      self->sleep_source = pk_timeout_source_attach (NULL, self->poll_interval_ms, restore_sleep_done_cb, task);
       return;
     }
   if (!ok)
@@ -753,9 +752,7 @@ sleep_then (GTask *task,
   GCancellable *cancellable = g_task_get_cancellable (task);
 
   self->phase = next;
-  self->sleep_source = g_timeout_source_new (ms);
-  g_source_set_callback (self->sleep_source, sleep_done_cb, task, NULL);
-  g_source_attach (self->sleep_source, g_main_context_get_thread_default ());
+  self->sleep_source = pk_timeout_source_attach (NULL, ms, sleep_done_cb, task);
   if (cancellable != NULL)
     {
       self->cancel_source = g_cancellable_source_new (cancellable);

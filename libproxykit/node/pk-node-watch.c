@@ -38,6 +38,7 @@
 
 #include "pk-error.h"
 #include "pk-node-state.h"
+#include "pk-util-private.h"
 
 struct _PkNodeWatch
 {
@@ -347,9 +348,7 @@ pk_node_watch_start (PkNodeWatch *self)
     {
       PkWatchdog *wd = pk_node_supervisor_get_watchdog (self->settings);
 
-      self->rescan = g_timeout_source_new (MAX (pk_watchdog_get_interval_ms (wd), 1));
-      g_source_set_callback (self->rescan, rescan_cb, self, NULL);
-      g_source_attach (self->rescan, g_main_context_get_thread_default ());
+      self->rescan = pk_timeout_source_attach (NULL, MAX (pk_watchdog_get_interval_ms (wd), 1), rescan_cb, self);
     }
   return n_watched;
 }

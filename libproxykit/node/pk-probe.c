@@ -830,9 +830,7 @@ retry_ran (GObject      *source,
       return;
     }
 
-  data->delay_source = g_timeout_source_new (data->delay_ms);
-  g_source_set_callback (data->delay_source, retry_delay_done, task, NULL);
-  g_source_attach (data->delay_source, g_main_context_get_thread_default ());
+  data->delay_source = pk_timeout_source_attach (NULL, data->delay_ms, retry_delay_done, task);
   if (cancellable != NULL)
     {
       data->cancel_source = g_cancellable_source_new (cancellable);

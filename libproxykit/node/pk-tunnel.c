@@ -60,6 +60,7 @@
 #include "pk-netif-private.h"
 #include "pk-tunnel.h"
 #include "pk-tunnel-pppd-private.h"
+#include "pk-util-private.h"
 
 #define POLL_MS 100
 
@@ -116,28 +117,6 @@ static void tunnel_finish_start (PkTunnel *self, GError *error);
 static void tunnel_process_gone (PkTunnel *self, const char *why);
 
 static void
-clear_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
-
-static GSource *
-add_timeout (guint        ms,
-             GSourceFunc  func,
-             gpointer     data)
-{
-  GSource *source = g_timeout_source_new (ms);
-
-  g_source_set_callback (source, func, data, NULL);
-  g_source_attach (source, g_main_context_get_thread_default ());
-  return source;
-}
-
-static void
 pk_tunnel_dispose (GObject *object)
 {
   PkTunnel *self = PK_TUNNEL (object);
@@ -148,12 +127,12 @@ pk_tunnel_dispose (GObject *object)
     g_cancellable_cancel (self->process_cancellable);
   g_clear_object (&self->process_cancellable);
   g_clear_object (&self->process);
-  clear_source (&self->monitor);
-  clear_source (&self->start_poll);
-  clear_source (&self->start_timeout);
-  clear_source (&self->start_cancel);
-  clear_source (&self->stop_poll);
-  clear_source (&self->stop_kill);
+  pk_source_clear (&self->monitor);
+  pk_source_clear (&self->start_poll);
+  pk_source_clear (&self->start_timeout);
+  pk_source_clear (&self->start_cancel);
+  pk_source_clear (&self->stop_poll);
+  pk_source_clear (&self->stop_kill);
 
   G_OBJECT_CLASS (pk_tunnel_parent_class)->dispose (object);
 }
@@ -1068,7 +1047,7 @@ cleanup_after_exit (PkTunnel *self)
   g_clear_pointer (&self->options_file, g_free);
   if (!other_pppd)
     remove_host_route (self);
-  clear_source (&self->monitor);
+  pk_source_clear (&self->monitor);
   g_clear_object (&self->process);
   set_pid (self, 0);
   set_interface (self, NULL);
@@ -1080,8 +1059,8 @@ finish_stops (PkTunnel *self)
   g_autoptr(GPtrArray) tasks = g_steal_pointer (&self->stop_tasks);
 
   self->stop_tasks = g_ptr_array_new ();
-  clear_source (&self->stop_poll);
-  clear_source (&self->stop_kill);
+  pk_source_clear (&self->stop_poll);
+  pk_source_clear (&self->stop_kill);
   for (guint i = 0; i < tasks->len; i++)
     {
       GTask *task = g_ptr_array_index (tasks, i);
@@ -1171,9 +1150,9 @@ tunnel_finish_start (PkTunnel *self,
 {
   GTask *task = g_steal_pointer (&self->start_task);
 
-  clear_source (&self->start_poll);
-  clear_source (&self->start_timeout);
-  clear_source (&self->start_cancel);
+  pk_source_clear (&self->start_poll);
+  pk_source_clear (&self->start_timeout);
+  pk_source_clear (&self->start_cancel);
   if (task == NULL)
     {
       g_clear_error (&error);
@@ -1197,7 +1176,7 @@ start_poll_cb (gpointer user_data)
   g_info ("tunnel %s: up on %s (pppd pid %d)", self->linkname, self->interface, self->pid);
   tunnel_finish_start (self, NULL);
   /* from now on, notice the interface going down */
-  self->monitor = add_timeout (POLL_MS * 5, monitor_adopted, self);
+  self->monitor = pk_timeout_source_attach (NULL, POLL_MS * 5, monitor_adopted, self);
   return G_SOURCE_REMOVE;
 }
 
@@ -1334,8 +1313,8 @@ pk_tunnel_start_async (PkTunnel            *self,
   g_subprocess_wait_async (self->process, self->process_cancellable, process_exited, self);
 
   self->start_task = g_steal_pointer (&task);
-  self->start_poll = add_timeout (POLL_MS, start_poll_cb, self);
-  self->start_timeout = add_timeout (self->start_timeout_ms, start_timeout_cb, self);
+  self->start_poll = pk_timeout_source_attach (NULL, POLL_MS, start_poll_cb, self);
+  self->start_timeout = pk_timeout_source_attach (NULL, self->start_timeout_ms, start_timeout_cb, self);
   if (cancellable != NULL)
     {
       self->start_cancel = g_cancellable_source_new (cancellable);
@@ -1408,14 +1387,14 @@ stop_internal (PkTunnel *self)
   if (self->state == PK_TUNNEL_STATE_STOPPING)
     return;
   set_state (self, PK_TUNNEL_STATE_STOPPING);
-  clear_source (&self->monitor);
+  pk_source_clear (&self->monitor);
   kill (self->pid, SIGTERM);
   if (self->stop_grace_ms > 0)
-    self->stop_kill = add_timeout (self->stop_grace_ms, stop_kill_cb, self);
+    self->stop_kill = pk_timeout_source_attach (NULL, self->stop_grace_ms, stop_kill_cb, self);
   else
     kill (self->pid, SIGKILL);
   if (self->process == NULL)
-    self->stop_poll = add_timeout (POLL_MS / 2, stop_poll_cb, self);
+    self->stop_poll = pk_timeout_source_attach (NULL, POLL_MS / 2, stop_poll_cb, self);
 }
 
 /**
@@ -1528,7 +1507,7 @@ pk_tunnel_adopt (PkTunnel  *self,
   set_last_error (self, NULL);
   set_state (self, PK_TUNNEL_STATE_STARTING);
   check_link (self);
-  self->monitor = add_timeout (POLL_MS * 5, monitor_adopted, self);
+  self->monitor = pk_timeout_source_attach (NULL, POLL_MS * 5, monitor_adopted, self);
   g_info ("tunnel %s: adopted pppd (pid %d) on %s, %s", self->linkname, pid,
           ifname ? ifname : "no interface yet", pk_tunnel_state_to_string (self->state));
   return TRUE;

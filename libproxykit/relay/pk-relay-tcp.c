@@ -460,12 +460,7 @@ worker_accepted_cb (int               fd,
                     guint             worker,
                     gpointer          user_data)
 {
-  PkRelayListener *listener = user_data;
-
-  if (!g_atomic_int_get (&listener->stopped))
-    tcp_accepted (listener, fd, peer);
-  else
-    close (fd);
+  tcp_accept_cb (fd, peer, user_data);
 }
 
 static guint

@@ -125,19 +125,9 @@ dns_entry_free (gpointer data)
 }
 
 static void
-destroy_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_clear_pointer (source, g_source_unref);
-    }
-}
-
-static void
 outbound_close (Outbound *out)
 {
-  destroy_source (&out->source);
+  pk_source_clear (&out->source);
   if (out->socket != NULL)
     g_socket_close (out->socket, NULL);
   g_clear_object (&out->socket);
@@ -743,7 +733,7 @@ static void
 schedule_idle (PkSocksUdpRelay *self,
                guint            ms)
 {
-  destroy_source (&self->idle_source);
+  pk_source_clear (&self->idle_source);
   self->idle_source = g_timeout_source_new (MAX (ms, 1));
   g_source_set_callback (self->idle_source, idle_timeout_cb, self, NULL);
   g_source_set_static_name (self->idle_source, "[proxykit] SOCKS UDP idle");
@@ -780,8 +770,8 @@ pk_socks_udp_relay_stop (PkSocksUdpRelay *self)
     {
       self->running = FALSE;
       g_cancellable_cancel (self->cancellable);
-      destroy_source (&self->client_source);
-      destroy_source (&self->idle_source);
+      pk_source_clear (&self->client_source);
+      pk_source_clear (&self->idle_source);
       g_hash_table_remove_all (self->dns);
     }
 
