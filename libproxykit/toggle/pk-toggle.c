@@ -1214,7 +1214,7 @@ on_routing_diagnosed (GObject      *source,
       else if (!pk_routing_diagnosis_get_healthy (diagnosis))
         d->start = "routing";
     }
-  d->healthy = diagnosis != NULL && d->start == NULL;
+  d->healthy = d->healthy && diagnosis != NULL && d->start == NULL;
 
   /* Without its interface or address the modem cannot be reached, and
    * asking it would only wait out the request's retries (seconds, for
@@ -1255,22 +1255,22 @@ pk_toggle_diagnose_async (PkToggle            *self,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
 {
+  Diagnosis *d;
   GTask *task;
 
   g_return_if_fail (PK_IS_TOGGLE (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, pk_toggle_diagnose_async);
-  g_task_set_task_data (task, g_new0 (Diagnosis, 1), (GDestroyNotify) diagnosis_free);
+  d = g_new0 (Diagnosis, 1);
+  d->healthy = TRUE;      /* until a part finds otherwise */
+  g_task_set_task_data (task, d, (GDestroyNotify) diagnosis_free);
   /* The routing first: it is local and quick, and it tells whether the
    * modem can be reached at all. */
   if (self->routing != NULL)
     pk_routing_diagnose_async (self->routing, cancellable, on_routing_diagnosed, task);
   else
-    {
-      ((Diagnosis *) g_task_get_task_data (task))->healthy = TRUE;
-      pk_modem_get_status_async (self->modem, cancellable, on_modem_diagnosed, task);
-    }
+    pk_modem_get_status_async (self->modem, cancellable, on_modem_diagnosed, task);
 }
 
 /* The whole diagnosis, owned by @result, or NULL with @error set when it
