@@ -722,6 +722,11 @@ timeout = 5s
     def transitions(n):
         return re.findall(rf'dongle {n}: (\w+) -> (\w+)', watch_log())
 
+    def logged_back_online(n):
+        # the state file is written a moment before its line in the log
+        wait_for(lambda: transitions(n)[-1:] == [('recovering', 'online')],
+                 f'the log has dongle {n} back online', timeout=10)
+
     def stop_watchdog(p, log):
         p.send_signal(signal.SIGTERM)
         check(p.wait(timeout=30) == 0, 'pk-watchdog --dongles stops cleanly')
@@ -745,8 +750,10 @@ timeout = 5s
     wd, wd_log = start_watchdog('--dongle-cooldown', '0', '--metrics-listen', '127.0.0.1:0')
     wait_for(lambda: node_state(11).get('status') == 'online' and node_state(12).get('status') == 'online',
              'pk-watchdog --dongles records dongles 11 and 12 online')
-    check('dongle 13: watching it while it is not on USB (hub 1-1 port 3' in watch_log(),
-          'dongle 13, gone, is watched through the USB map')
+    # (the watch takes the dongles one by one: 11 and 12 may be on record
+    # a moment before the line of 13 is written)
+    wait_for(lambda: 'dongle 13: watching it while it is not on USB (hub 1-1 port 3' in watch_log(),
+             'dongle 13, gone, is watched through the USB map', timeout=10)
     if not wait_for(lambda: 'recovered' in (node_state(13).get('reason') or ''),
                     'dongle 13 brought back by the watchdog'):
         # its recoveries climb to the hub and power-cycle the others: stop here
@@ -771,6 +778,7 @@ timeout = 5s
     check(seen == [], f'no USB or port write for a broken routing: {seen}')
     check(re.search(r'from 192\.168\.11\.100 lookup 11\b', sh('ip', 'rule', 'show')) is not None,
           'the watchdog put the rule of dongle 11 back')
+    logged_back_online(11)
     check(transitions(11)[-3:] == [('online', 'ping_failed'), ('ping_failed', 'recovering'), ('recovering', 'online')],
           f'dongle 11: online -> ping_failed -> recovering -> online: {transitions(11)}')
 
@@ -788,6 +796,7 @@ timeout = 5s
           f'dongle 12: authorized 0, then 1, no port power: {seen} {w.errors}')
     check(st.get('status') == 'online' and re.search(r'usb (ok|changed)', st.get('reason', '')) and fails(st) == 1,
           f'dongle 12: online again through the USB rung: {st}')
+    logged_back_online(12)
     check(('ping_failed', 'recovering') in transitions(12) and transitions(12)[-1] == ('recovering', 'online'),
           f'dongle 12: ping_failed -> recovering -> online: {transitions(12)}')
     m = re.search(r'metrics on (http://127\.0\.0\.1:\d+/?\S*)', watch_log())
